@@ -1,0 +1,38 @@
+# Two commands on a fresh clone: `make convert FORMAT=coco` and `make test`.
+# Every target depends on `setup`, which builds .venv/ once (again when pyproject.toml changes).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS ?= test
+
+FORMAT   ?= coco
+PIPELINE ?=
+WORKERS  ?=
+
+.PHONY: setup convert test lint bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+convert: setup
+	$(BIN)/vosconv run $(PIPELINE) --format $(FORMAT) $(if $(WORKERS),--workers $(WORKERS))
+
+lint: setup
+	$(BIN)/ruff check converters tests benchmarks
+	$(BIN)/ruff format --check converters tests benchmarks
+
+test: setup lint
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) out data/sample .pytest_cache .ruff_cache

@@ -1,0 +1,45 @@
+"""The exceptions vosconv raises on purpose. Each names what went wrong and where."""
+
+from __future__ import annotations
+
+import os
+
+
+class VosconvError(Exception):
+    """Base of every error vosconv reports to users (the CLI prints these without a traceback)."""
+
+
+class SourceError(VosconvError):
+    """A source file or folder that cannot be read as claimed: names the file and the cause."""
+
+    def __init__(self, path: str | os.PathLike, cause: str) -> None:
+        self.path = os.fspath(path)
+        self.cause = cause
+        super().__init__(f"{self.path}: {cause}")
+
+    def __reduce__(self):  # keep both fields when crossing a process boundary
+        return (type(self), (self.path, self.cause))
+
+
+class DetectionError(VosconvError):
+    """No reader (or more than one) recognises a source."""
+
+
+class OptionError(VosconvError):
+    """A bad option value; ``where`` names the option (a CLI flag or a YAML path)."""
+
+    def __init__(self, where: str, message: str) -> None:
+        self.where = where
+        self.message = message
+        super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):
+        return (type(self), (self.where, self.message))
+
+
+class OutputError(VosconvError):
+    """The output cannot be written where asked (it exists, or is not writable)."""
+
+
+class MissingDependency(VosconvError, ImportError):
+    """An optional dependency is not installed; the message names the extra that provides it."""

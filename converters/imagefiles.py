@@ -1,0 +1,84 @@
+"""Frame images: read their bytes wherever they live, and their size from the header alone.
+
+JPEG bytes are copied, never re-encoded; the size check reads the first kilobytes only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+
+from .errors import SourceError
+from .model import ImageRef
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def read_bytes(ref: ImageRef) -> bytes:
+    if ref.data is not None:
+        return ref.data
+    try:
+        with open(ref.path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise SourceError(ref.path, f"cannot read image: {exc.strerror or exc}") from None
+
+
+def copy_to(ref: ImageRef, destination: str | os.PathLike) -> None:
+    """Write the image's exact bytes to ``destination``."""
+    if ref.data is not None:
+        with open(destination, "wb") as file:
+            file.write(ref.data)
+        return
+    try:
+        shutil.copyfile(ref.path, destination)
+    except OSError as exc:
+        raise SourceError(ref.path, f"cannot copy image: {exc.strerror or exc}") from None
+
+
+def image_size(data: bytes, where: str) -> tuple[int, int]:
+    """``(width, height)`` of a JPEG or PNG from its header; SourceError when there is no valid header."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(data) < 24:
+            raise SourceError(where, "truncated PNG image")
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data[:2] != b"\xff\xd8":
+        raise SourceError(where, "not a JPEG or PNG image")
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise SourceError(where, f"corrupt JPEG: no marker at byte {pos}")
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _SOF:
+            if pos + 9 > len(data):
+                break
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        if marker == 0xD9 or marker == 0xDA:
+            break
+        pos += 2 + length
+    raise SourceError(where, "truncated or corrupt JPEG: no frame header (SOF) found")
+
+
+def read_image_size(path: str, head: int = 1 << 16) -> tuple[int, int]:
+    """Size of the image file at ``path`` from its first bytes (more only when a big EXIF block hides the header)."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read(head)
+            try:
+                return image_size(data, path)
+            except SourceError:
+                data += file.read()
+                return image_size(data, path)
+    except OSError as exc:
+        raise SourceError(path, f"cannot read image: {exc.strerror or exc}") from None

@@ -1,0 +1,104 @@
+"""Plugin options: each plugin declares a frozen dataclass; this module builds it from YAML or CLI text.
+
+Validation happens when the options are built, so a bad ``pipelines.yaml`` fails at load
+time with the YAML path of the bad value, not halfway through a conversion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from .errors import OptionError
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+@dataclasses.dataclass(frozen=True)
+class NoOptions:
+    """For plugins that take no options."""
+
+
+def fields(cls: type) -> dict[str, Any]:
+    """Option name -> its resolved type annotation."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def build(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:
+    """An instance of the options dataclass ``cls`` from ``values``, checked key by key.
+
+    Strings are converted to the declared type (CLI ``key=value`` pairs arrive as text);
+    anything else must already have the right type. ``where`` prefixes every error.
+    """
+    values = dict(values or {})
+    declared = fields(cls)
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        allowed = ", ".join(sorted(declared)) or "none"
+        raise OptionError(f"{where}.{unknown[0]}", f"unknown option (allowed: {allowed})")
+    checked = {key: _coerce(value, declared[key], f"{where}.{key}") for key, value in values.items()}
+    try:
+        return cls(**checked)
+    except (TypeError, ValueError) as exc:
+        raise OptionError(where, str(exc)) from None
+
+
+def parse_pairs(pairs: list[str] | None, where: str) -> dict[str, str]:
+    """``["key=value", ...]`` from the command line to a dict."""
+    result = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise OptionError(where, f"expected KEY=VALUE, got {pair!r}")
+        result[key.strip().replace("-", "_")] = value
+    return result
+
+
+def _coerce(value: Any, annotation: Any, where: str) -> Any:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        if isinstance(value, str) and value.lower() in ("none", "null") and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except OptionError as exc:
+                errors.append(exc.message)
+        raise OptionError(where, "; ".join(errors))
+    if origin is Literal:
+        if value in args:
+            return value
+        raise OptionError(where, f"expected one of {', '.join(map(repr, args))}, got {value!r}")
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+            return value.lower() in _TRUE
+        raise OptionError(where, f"expected true or false, got {value!r}")
+    if annotation in (int, float):
+        if isinstance(value, bool):
+            raise OptionError(where, f"expected {annotation.__name__}, got {value!r}")
+        if isinstance(value, int) or (annotation is float and isinstance(value, float)):
+            return annotation(value)
+        if isinstance(value, str):
+            try:
+                return annotation(value.replace("_", ""))
+            except ValueError:
+                pass
+        raise OptionError(where, f"expected {annotation.__name__}, got {value!r}")
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise OptionError(where, f"expected a string, got {value!r}")
+    raise OptionError(where, f"unsupported option type {annotation}")

@@ -1,0 +1,238 @@
+"""Annotation PNGs: decode to the pixel values (never colours) and encode them back, fast.
+
+Pillow spends about 6 ms on a 1080p mask whose compressed stream inflates in 0.2 ms.
+Masks are single-channel PNGs, so a short decoder does the whole job: parse the chunks,
+inflate with libdeflate, undo the row filters (a strided view when every row uses filter 0,
+the case for masks written by Pillow), unpack 1/2/4-bit rows. PNGs outside that path
+(interlaced, sub-8-bit grayscale) go through Pillow. Colour and 16-bit PNGs are refused:
+converting colours to ids would scramble them.
+
+The encoder writes 8-bit palette or grayscale PNGs with filter 0 rows and libdeflate.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+
+import deflate
+import numba
+import numpy as np
+
+__all__ = ["PngInfo", "PngError", "decode", "encode", "read_header"]
+
+SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_COLOUR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
+
+
+class PngError(ValueError):
+    """Not a PNG we can read as a mask; the message says why."""
+
+
+@dataclass(frozen=True)
+class PngInfo:
+    """The header facts a writer needs to store a mask back the same way."""
+
+    width: int
+    height: int
+    mode: str  # "P" (palette) or "L" (grayscale)
+    bit_depth: int
+    palette: bytes | None  # RGB triplets from PLTE
+
+
+def _chunks(data: bytes):
+    if data[:8] != SIGNATURE:
+        raise PngError("not a PNG file (bad signature)")
+    pos = 8
+    size = len(data)
+    while pos + 8 <= size:
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        end = pos + 8 + length
+        if end + 4 > size:
+            raise PngError(f"truncated PNG: chunk {kind.decode('latin-1')!r} runs past the end of the file")
+        body = data[pos + 8 : end]
+        (crc,) = struct.unpack_from(">I", data, end)
+        if zlib.crc32(body, zlib.crc32(kind)) != crc:
+            raise PngError(f"corrupt PNG: CRC mismatch in chunk {kind.decode('latin-1')!r}")
+        yield kind, body
+        if kind == b"IEND":
+            return
+        pos = end + 4
+    raise PngError("truncated PNG: no IEND chunk")
+
+
+def _header(body: bytes) -> tuple[int, int, int, int, int]:
+    if len(body) != 13:
+        raise PngError("corrupt PNG: bad IHDR")
+    width, height, depth, colour, _compression, _filter, interlace = struct.unpack(">IIBBBBB", body)
+    if colour not in (0, 3):
+        raise PngError(
+            f"{_COLOUR_TYPES.get(colour, colour)} PNG: a mask must store object ids as palette indices or grayscale "
+            "values; converting colours back to ids is not done because it scrambles them"
+        )
+    if depth == 16:
+        raise PngError("16-bit PNG: object ids must be 8-bit palette indices or grayscale values")
+    return width, height, depth, colour, interlace
+
+
+def read_header(data: bytes) -> PngInfo:
+    """The mask's size and mode from its first chunks, without inflating anything."""
+    palette = None
+    for kind, body in _chunks(data):
+        if kind == b"IHDR":
+            width, height, depth, colour, _ = _header(body)
+        elif kind == b"PLTE":
+            palette = body
+        elif kind == b"IDAT":
+            break
+    else:
+        raise PngError("PNG without image data")
+    return PngInfo(width, height, "P" if colour == 3 else "L", depth, palette)
+
+
+@numba.njit(cache=True, nogil=True)
+def _unfilter(raw, height, stride):
+    """Undo PNG row filters in place for one byte per pixel (also right for packed 1/2/4-bit rows)."""
+    row = stride + 1
+    for r in range(height):
+        kind = raw[r * row]
+        base = r * row + 1
+        prev = base - row
+        if kind == 0:
+            continue
+        elif kind == 1:
+            for i in range(1, stride):
+                raw[base + i] = (raw[base + i] + raw[base + i - 1]) & 0xFF
+        elif kind == 2:
+            if r > 0:
+                for i in range(stride):
+                    raw[base + i] = (raw[base + i] + raw[prev + i]) & 0xFF
+        elif kind == 3:
+            for i in range(stride):
+                left = raw[base + i - 1] if i > 0 else 0
+                up = raw[prev + i] if r > 0 else 0
+                raw[base + i] = (raw[base + i] + ((np.int32(left) + np.int32(up)) >> 1)) & 0xFF
+        elif kind == 4:
+            for i in range(stride):
+                a = np.int32(raw[base + i - 1]) if i > 0 else 0
+                b = np.int32(raw[prev + i]) if r > 0 else 0
+                c = np.int32(raw[prev + i - 1]) if (i > 0 and r > 0) else 0
+                p = a + b - c
+                pa = abs(p - a)
+                pb = abs(p - b)
+                pc = abs(p - c)
+                if pa <= pb and pa <= pc:
+                    pred = a
+                elif pb <= pc:
+                    pred = b
+                else:
+                    pred = c
+                raw[base + i] = (raw[base + i] + pred) & 0xFF
+        else:
+            return r
+    return -1
+
+
+def _unpack(rows: np.ndarray, width: int, depth: int) -> np.ndarray:
+    """Packed 1/2/4-bit rows to one uint8 per pixel, most significant bits first."""
+    per_byte = 8 // depth
+    shifts = np.arange(8 - depth, -1, -depth, dtype=np.uint8)
+    values = (rows[:, :, None] >> shifts) & np.uint8((1 << depth) - 1)
+    return values.reshape(rows.shape[0], rows.shape[1] * per_byte)[:, :width]
+
+
+def decode(data: bytes) -> tuple[np.ndarray, PngInfo]:
+    """Pixel values of a single-channel mask PNG as a 2-D uint8 array, and its header.
+
+    The array may be a strided view; it holds exactly what Pillow's ``np.asarray`` gives
+    for modes ``P`` and ``L`` (and 0/1 for mode ``1``).
+    """
+    palette = None
+    header = None
+    idat = []
+    for kind, body in _chunks(data):
+        if kind == b"IHDR":
+            header = _header(body)
+        elif kind == b"PLTE":
+            palette = body
+        elif kind == b"IDAT":
+            idat.append(body)
+    if header is None:
+        raise PngError("corrupt PNG: no IHDR chunk")
+    width, height, depth, colour, interlace = header
+    info = PngInfo(width, height, "P" if colour == 3 else "L", depth, palette)
+    if not idat:
+        raise PngError("PNG without image data")
+    if interlace or (colour == 0 and depth != 8):
+        return _decode_with_pillow(data, info), info
+    stride = (width * depth + 7) // 8
+    expected = height * (stride + 1)
+    stream = b"".join(idat)
+    try:
+        raw = deflate.zlib_decompress(stream, expected)
+    except deflate.DeflateError:
+        raise PngError(_inflate_failure(stream, expected)) from None
+    if len(raw) != expected:
+        raise PngError(f"truncated PNG: image data holds {len(raw)} of {expected} bytes")
+    rows = np.frombuffer(raw, np.uint8).reshape(height, stride + 1)
+    if rows[:, 0].any():
+        rows = rows.copy()
+        bad = _unfilter(rows.reshape(-1), height, stride)
+        if bad >= 0:
+            raise PngError(f"corrupt PNG: unknown filter type {rows[bad, 0]} on row {bad}")
+    pixels = rows[:, 1:]
+    if depth < 8:
+        pixels = _unpack(pixels, width, depth)
+    return pixels, info
+
+
+def _inflate_failure(stream: bytes, expected: int) -> str:
+    """Say whether the compressed stream is truncated or corrupt (zlib tells them apart)."""
+    try:
+        inflater = zlib.decompressobj()
+        got = len(inflater.decompress(stream, expected + 1))
+    except zlib.error as exc:
+        return f"corrupt PNG: image data does not inflate ({exc})"
+    if not inflater.eof:
+        return f"truncated PNG: image data ends after {got} of {expected} bytes"
+    return f"corrupt PNG: image data inflates to {got} bytes, expected {expected}"
+
+
+def _decode_with_pillow(data: bytes, info: PngInfo) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            if image.mode not in ("P", "L", "1"):
+                raise PngError(f"mode {image.mode} PNG: a mask must hold palette indices or grayscale values")
+            return np.asarray(image, dtype=np.uint8)
+    except (OSError, SyntaxError) as exc:
+        raise PngError(f"unreadable PNG: {exc}") from None
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(body, zlib.crc32(kind)))
+
+
+def encode(label: np.ndarray, mode: str = "P", palette: bytes | None = None, level: int = 6) -> bytes:
+    """An 8-bit palette (``mode="P"``) or grayscale (``"L"``) PNG holding ``label``'s values exactly."""
+    if label.dtype != np.uint8 or label.ndim != 2:
+        raise TypeError(f"expected a 2-D uint8 label map, got {label.dtype} {label.shape}")
+    if mode not in ("P", "L"):
+        raise ValueError(f"mode must be 'P' or 'L', got {mode!r}")
+    height, width = label.shape
+    rows = np.zeros((height, width + 1), np.uint8)
+    rows[:, 1:] = label
+    parts = [SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3 if mode == "P" else 0, 0, 0, 0))]
+    if mode == "P":
+        if palette is None or len(palette) % 3 or not 3 <= len(palette) <= 768:
+            raise ValueError("a palette PNG needs 1 to 256 RGB triplets")
+        if height and width and int(label.max()) >= len(palette) // 3:
+            palette = palette + bytes(768 - len(palette))  # every index must have a colour
+        parts.append(_chunk(b"PLTE", palette))
+    parts.append(_chunk(b"IDAT", deflate.zlib_compress(rows.tobytes(), level)))
+    parts.append(_chunk(b"IEND", b""))
+    return b"".join(parts)

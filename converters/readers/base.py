@@ -1,0 +1,86 @@
+"""The reader contract: how a source layout becomes the intermediate form.
+
+A reader is built from a source path and its options, and must be cheap to pickle: the
+pipeline ships it, with one ``VideoRef`` at a time, to worker processes or Ray tasks.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from ..model import DatasetInfo, Video
+from ..options import NoOptions
+
+
+@dataclass(frozen=True)
+class VideoRef:
+    """A cheap, picklable handle on one video: enough for ``read_video`` to find it anywhere.
+
+    ``nbytes`` is the size of the video's source files, used to balance shards.
+    Readers subclass this to add what they need (folders, byte ranges).
+    """
+
+    name: str
+    nbytes: int = 0
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A reader's answer to "is this source yours?": ``score`` 0 means no; ``reason`` says what it saw."""
+
+    score: int
+    reason: str
+
+
+class Reader(ABC):
+    """Reads one source layout into :class:`~converters.model.Video` objects, one video at a time.
+
+    Subclasses set ``name`` (the registry name) and ``Options`` (a frozen dataclass of the
+    reader's options), and implement the four methods below. Contract:
+
+    * ``sniff`` looks at a path without reading pixels and says how sure it is.
+    * ``info`` and ``list_videos`` are cheap: names, paths and sizes, never pixels.
+    * ``read_video`` is a pure function of a ``VideoRef`` and the options: it may run in
+      any process, in any order. It decodes every annotation file once and returns the
+      complete video. It raises :class:`~converters.errors.SourceError` naming the file and
+      the cause on bad input, and never skips or repairs anything silently; whether to
+      fail or skip is the pipeline's decision.
+    * Hidden files (names starting with ``.``) are not part of any dataset.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type] = NoOptions
+
+    def __init__(self, source: str | os.PathLike, options: object | None = None) -> None:
+        self.source = Path(source)
+        self.options = options if options is not None else self.Options()
+
+    @classmethod
+    @abstractmethod
+    def sniff(cls, source: Path) -> Detection:
+        """How sure this reader is that ``source`` is its layout (0: not at all), and why."""
+
+    @abstractmethod
+    def info(self) -> DatasetInfo:
+        """Dataset-wide facts: split, categories, image root, layout attributes."""
+
+    @abstractmethod
+    def list_videos(self) -> list[VideoRef]:
+        """Every video of the source, sorted by name."""
+
+    @abstractmethod
+    def read_video(self, ref: VideoRef) -> Video:
+        """The whole video: frames in order, masks as RLE, objects, encoding."""
+
+    def close(self) -> None:
+        """Release whatever the reader holds open (temporary files, handles)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

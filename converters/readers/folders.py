@@ -1,0 +1,156 @@
+"""What the DAVIS-style layouts share: ``JPEGImages/<video>/NNNNN.jpg`` beside ``Annotations/<video>/NNNNN.png``.
+
+Listing frames (hidden files skipped, numeric order, duplicates refused) and reading one
+video folder pair into a :class:`~converters.model.Video`. MOSE, DAVIS and YouTube-VOS
+readers differ only in where those folders are and what metadata sits beside them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import labels, png, rle
+from ..errors import SourceError
+from ..imagefiles import read_image_size
+from ..model import Frame, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
+from .base import VideoRef
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg")
+MASK_SUFFIX = ".png"
+
+
+@dataclass(frozen=True)
+class FolderVideoRef(VideoRef):
+    """A video as a pair of folders; either may be None (no images, or no annotations)."""
+
+    image_dir: str | None = None
+    mask_dir: str | None = None
+    objects: tuple[ObjectInfo, ...] = ()  # objects known from metadata (YouTube-VOS meta.json)
+
+
+def visible_entries(folder: str | os.PathLike) -> list[os.DirEntry]:
+    """Entries of ``folder`` whose names do not start with a dot (``.DS_Store``, ``._00000.png``)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e for e in entries if not e.name.startswith(".")]
+    except OSError as exc:
+        raise SourceError(folder, f"cannot list folder: {exc.strerror or exc}") from None
+
+
+def subfolders(folder: str | os.PathLike) -> list[str]:
+    """Names of the visible sub-folders of ``folder``, sorted."""
+    return sorted(e.name for e in visible_entries(folder) if e.is_dir())
+
+
+def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...]) -> list[os.DirEntry]:
+    """The frame files of one video folder in frame order (numeric, so ``9 < 10`` at any width).
+
+    Other files are ignored. Two files with the same frame number (``00005.jpg`` and
+    ``5.jpg``, or ``.jpg`` beside ``.jpeg``) and names that are not numbers are errors.
+    """
+    found: dict[int, os.DirEntry] = {}
+    for entry in visible_entries(folder):
+        stem, dot, suffix = entry.name.rpartition(".")
+        if not dot or "." + suffix.lower() not in suffixes or not entry.is_file():
+            continue
+        if not stem.isdigit():
+            raise SourceError(entry.path, "frame file name is not a frame number")
+        number = int(stem)
+        if number in found:
+            raise SourceError(entry.path, f"duplicate frame number {number} (also {found[number].name})")
+        found[number] = entry
+    return [found[n] for n in sorted(found)]
+
+
+def folder_ref(name: str, image_dir: str | None, mask_dir: str | None, objects: tuple[ObjectInfo, ...] = ()) -> FolderVideoRef:
+    """A ref for a folder pair, sized from the files in it (for shard planning)."""
+    nbytes = 0
+    for folder in (image_dir, mask_dir):
+        if folder is not None:
+            nbytes += sum(e.stat().st_size for e in visible_entries(folder) if e.is_file())
+    return FolderVideoRef(name, nbytes, image_dir, mask_dir, objects)
+
+
+def read_folder_video(ref: FolderVideoRef) -> Video:
+    """Read one video: every mask PNG decoded once and turned into RLE in one pass."""
+    images = frame_files(ref.image_dir, IMAGE_SUFFIXES) if ref.image_dir else []
+    masks = {e.name[: -len(MASK_SUFFIX)]: e.path for e in frame_files(ref.mask_dir, (MASK_SUFFIX,))} if ref.mask_dir else {}
+    if not images:
+        where = ref.image_dir or ref.mask_dir or ref.name
+        raise SourceError(where, "video has no frames" if ref.image_dir else "annotations without a frame folder")
+    stems = {e.name.rpartition(".")[0] for e in images}
+    orphans = sorted(set(masks) - stems)
+    if orphans:
+        raise SourceError(masks[orphans[0]], "annotation without a frame of the same name")
+
+    size = None
+    modes = set()
+    palette = None
+    decoded: dict[str, list[Mask]] = {}
+    for stem in (e.name.rpartition(".")[0] for e in images):
+        path = masks.get(stem)
+        if path is None:
+            continue
+        label, info = _read_mask(path)
+        if size is None:
+            size = (info.width, info.height)
+        elif (info.width, info.height) != size:
+            raise SourceError(path, f"mask is {info.width}x{info.height}, other masks of the video are {size[0]}x{size[1]}")
+        modes.add(info.mode)
+        if palette is None and info.palette is not None:
+            palette = info.palette
+        decoded[stem] = rle.encode(label)
+
+    first_image = images[0].path
+    image_size = read_image_size(first_image)
+    if size is not None and image_size != size:
+        raise SourceError(first_image, f"frame is {image_size[0]}x{image_size[1]} but its masks are {size[0]}x{size[1]}")
+    width, height = image_size
+
+    encoding = _encoding(modes, decoded, ref.mask_dir)
+    frames = []
+    for index, entry in enumerate(images):
+        stem = entry.name.rpartition(".")[0]
+        found = decoded.get(stem)
+        frame_masks = labels.frame_masks(found, encoding) if found is not None else None
+        frames.append(Frame(index, entry.name, ImageRef(path=entry.path), frame_masks))
+
+    objects = {o.object_id: o for o in ref.objects}
+    for frame in frames:
+        if frame.masks is not None:
+            for mask in frame.masks.objects:
+                objects.setdefault(mask.object_id, ObjectInfo(mask.object_id))
+    return Video(
+        name=ref.name,
+        width=width,
+        height=height,
+        frames=tuple(frames),
+        objects=tuple(objects[k] for k in sorted(objects)),
+        encoding=encoding,
+        palette=palette if encoding is MaskEncoding.PALETTE else None,
+    )
+
+
+def _read_mask(path: str):
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as exc:
+        raise SourceError(path, f"cannot read mask: {exc.strerror or exc}") from None
+    try:
+        return png.decode(data)
+    except png.PngError as exc:
+        raise SourceError(path, str(exc)) from None
+
+
+def _encoding(modes: set[str], decoded: dict[str, list[Mask]], where: str | None) -> MaskEncoding:
+    """Palette, grayscale ids, or DAVIS 2016 binary (grayscale holding only 0 and 255)."""
+    if len(modes) > 1:
+        raise SourceError(where, "the video mixes palette and grayscale masks")
+    if modes == {"L"}:
+        if all(m.object_id == 255 for masks in decoded.values() for m in masks):
+            return MaskEncoding.BINARY
+        return MaskEncoding.GRAYSCALE
+    return MaskEncoding.PALETTE

@@ -1,0 +1,92 @@
+"""The writer contract: how the intermediate form becomes output files.
+
+The pipeline splits the sorted video list into shards with :meth:`Writer.plan`, runs
+:meth:`Writer.write_shard` on each shard (in any process, in any order), then calls
+:meth:`Writer.finalize` once, in the parent, with every shard's result in shard order.
+Everything is written inside a private staging folder; the pipeline moves the finished
+output into place with one rename, so a crash never leaves a complete-looking output.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from ..model import DatasetInfo, Video
+from ..options import NoOptions
+from ..readers.base import VideoRef
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A group of videos written together; ``index`` orders shards, from 0."""
+
+    index: int
+    refs: tuple[VideoRef, ...]
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What ``write_shard`` made: files (relative to the staging folder) and small facts for ``finalize``."""
+
+    index: int
+    files: tuple[str, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+class Writer(ABC):
+    """Writes videos to one output format.
+
+    Subclasses set ``name`` (the registry name), ``Options`` (a frozen dataclass of the
+    writer's options) and ``output_kind`` ("file" or "directory"), and implement
+    ``write_shard`` and ``finalize``. Contract:
+
+    * ``write_shard`` consumes the videos one at a time (never holding a whole shard's
+      pixels at once) and writes only inside ``staging``. It must not read source files
+      other than images (masks arrive as RLE), and its bytes must depend only on the
+      videos, the shard and the options: never on time, process or worker count.
+    * ``finalize`` runs once, after every shard, and returns the path inside ``staging``
+      of the finished output (a file or a folder), which the pipeline renames into place.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type] = NoOptions
+    output_kind: ClassVar[Literal["file", "directory"]] = "directory"
+    #: Suffix of the default output name (``.json`` for COCO, empty for folders).
+    suffix: ClassVar[str] = ""
+    #: Default shard planning: at most this many videos...
+    shard_videos: ClassVar[int] = 64
+    #: ... and about this many source bytes per shard.
+    shard_bytes: ClassVar[int] = 64 << 20
+
+    def __init__(self, options: object | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def plan(self, refs: Sequence[VideoRef]) -> list[Shard]:
+        """Group the sorted videos into shards; a video never spans two shards.
+
+        Deterministic: depends on the refs and options only.
+        """
+        shards: list[Shard] = []
+        group: list[VideoRef] = []
+        size = 0
+        for ref in refs:
+            if group and (len(group) >= self.shard_videos or size + ref.nbytes > self.shard_bytes):
+                shards.append(Shard(len(shards), tuple(group)))
+                group, size = [], 0
+            group.append(ref)
+            size += ref.nbytes
+        if group:
+            shards.append(Shard(len(shards), tuple(group)))
+        return shards
+
+    @abstractmethod
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        """Write one shard's videos inside ``staging``."""
+
+    @abstractmethod
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        """Assemble the output from every shard; ``output`` is the final name (for its suffix)."""

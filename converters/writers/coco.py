@@ -1,0 +1,179 @@
+"""COCO RLE JSON in the YouTube-VIS style: one track per object, per-frame lists aligned with ``file_names``.
+
+Streamed: each shard writes its videos and annotations as JSON lines without ids, and
+``finalize`` concatenates them in shard order, numbering videos and annotations as it
+goes, so no process ever holds the dataset. The file holds one record per line, which
+also lets the ``coco`` reader index it without parsing everything.
+
+Beyond the YouTube-VIS fields, each video carries ``annotated_frames`` and a ``vosconv``
+record (mask encoding and palette), and annotations carry ``object_id`` and, from
+YouTube-VOS, ``meta_frames``: what a folder layout needs to be written back exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import __version__
+from ..model import VOID_ID, Category, DatasetInfo, Mask, Video
+from .base import Shard, ShardResult, Writer
+
+#: Bumped when the JSON layout changes in a way readers must know about.
+FORMAT_VERSION = 1
+OBJECT_CATEGORY = "object"
+VOID_CATEGORY = "void"
+
+
+@dataclass(frozen=True)
+class CocoOptions:
+    compresslevel: int = 6  # gzip level for a ``.json.gz`` output
+
+
+def placeholder_categories(info: DatasetInfo) -> tuple[Category, Category]:
+    """Categories for objects whose source has none, and for the void region: ids after the source's."""
+    first = max((c.id for c in info.categories), default=0) + 1
+    return Category(first, OBJECT_CATEGORY), Category(first + 1, VOID_CATEGORY)
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class CocoWriter(Writer):
+    """One ``.json`` (or ``.json.gz``) file for the whole dataset."""
+
+    name = "coco"
+    Options = CocoOptions
+    output_kind = "file"
+    suffix = ".json"
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        objects_category, void_category = placeholder_categories(info)
+        used = set()
+        stem = f"shards/{shard.index:05d}"
+        (staging / "shards").mkdir(exist_ok=True)
+        with open(staging / f"{stem}.videos.jsonl", "w") as vfile, open(staging / f"{stem}.annotations.jsonl", "w") as afile:
+            for position, video in enumerate(videos):
+                vfile.write(_dumps(video_record(video)) + "\n")
+                for record in annotation_records(video, objects_category.id, void_category.id):
+                    used.add(record["category_id"])
+                    afile.write(f"{position}\t{_dumps(record)}\n")
+        return ShardResult(
+            shard.index,
+            (f"{stem}.videos.jsonl", f"{stem}.annotations.jsonl"),
+            {"placeholders": sorted(used & {objects_category.id, void_category.id})},
+        )
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        placeholders = {c.id: c for c in placeholder_categories(info)}
+        used = sorted({i for r in results for i in r.facts["placeholders"]})
+        categories = [*info.categories, *(placeholders[i] for i in used)]
+        header = {
+            "description": "VOS annotations converted by vosconv",
+            "version": __version__,
+            "vosconv": {
+                "format_version": FORMAT_VERSION,
+                "source": {"format": info.source_format, "split": info.split, "attributes": dict(info.attributes)},
+                "image_root": info.image_root,
+                "placeholder_categories": used,
+            },
+        }
+        gz = output.name.endswith(".gz")
+        result = staging / ("result.json.gz" if gz else "result.json")
+        with open(result, "wb") as raw:
+            stream = (
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=self.options.compresslevel)
+                if gz
+                else raw
+            )
+            with stream:
+                self._write_body(stream, staging, results, header, categories)
+        return result
+
+    @staticmethod
+    def _write_body(stream, staging: Path, results: Sequence[ShardResult], header: dict, categories: list[Category]) -> None:
+        def write(text: str) -> None:
+            stream.write(text.encode("utf-8"))
+
+        write('{"info":' + _dumps(header) + ',\n"videos":[')
+        separator = "\n"
+        first_video_of_shard = []
+        count = 0
+        for result in results:
+            first_video_of_shard.append(count)
+            with open(staging / result.files[0]) as lines:
+                for line in lines:
+                    count += 1
+                    write(f'{separator}{{"id":{count},{line[1:-1]}')
+                    separator = ",\n"
+        write('\n],\n"annotations":[')
+        separator = "\n"
+        annotation_id = 0
+        for result, offset in zip(results, first_video_of_shard):
+            with open(staging / result.files[1]) as lines:
+                for line in lines:
+                    position, _, record = line.partition("\t")
+                    annotation_id += 1
+                    video_id = offset + int(position) + 1
+                    write(f'{separator}{{"id":{annotation_id},"video_id":{video_id},{record[1:-1]}')
+                    separator = ",\n"
+        records = [{"id": c.id, "name": c.name, "supercategory": c.supercategory or c.name} for c in categories]
+        write('\n],\n"categories":' + _dumps(records) + "}\n")
+
+
+def video_record(video: Video) -> dict:
+    """The ``videos[]`` entry, without its ``id``."""
+    return {
+        "name": video.name,
+        "width": video.width,
+        "height": video.height,
+        "length": len(video.frames),
+        "file_names": [f"{video.name}/{frame.file_name}" for frame in video.frames],
+        "annotated_frames": list(video.annotated_indices),
+        "vosconv": {
+            "encoding": video.encoding.value,
+            "palette": base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None,
+        },
+    }
+
+
+def annotation_records(video: Video, default_category: int, void_category: int) -> list[dict]:
+    """One ``annotations[]`` entry per object (and one for the void region), without ``id`` and ``video_id``."""
+    length = len(video.frames)
+    tracks: dict[int, list[Mask | None]] = {o.object_id: [None] * length for o in video.objects}
+    void: list[Mask | None] = [None] * length
+    for frame in video.frames:
+        if frame.masks is None:
+            continue
+        for mask in frame.masks.objects:
+            tracks[mask.object_id][frame.index] = mask
+        void[frame.index] = frame.masks.void
+    size = [video.height, video.width]
+    records = []
+    for obj in video.objects:
+        category = default_category if obj.category_id is None else obj.category_id
+        record = _track(tracks[obj.object_id], size, category, obj.object_id, 0)
+        if obj.frames is not None:
+            record["meta_frames"] = list(obj.frames)
+        records.append(record)
+    if any(m is not None for m in void):
+        records.append(_track(void, size, void_category, VOID_ID, 1))
+    return records
+
+
+def _track(masks: list[Mask | None], size: list[int], category_id: int, object_id: int, iscrowd: int) -> dict:
+    return {
+        "category_id": category_id,
+        "object_id": object_id,
+        "iscrowd": iscrowd,
+        "height": size[0],
+        "width": size[1],
+        "segmentations": [None if m is None else {"size": size, "counts": m.counts} for m in masks],
+        "areas": [None if m is None else m.area for m in masks],
+        "bboxes": [None if m is None else list(m.bbox) for m in masks],
+    }
