@@ -21,7 +21,7 @@ import deflate
 import numba
 import numpy as np
 
-__all__ = ["PngInfo", "PngError", "decode", "encode", "read_header"]
+__all__ = ["PngError", "PngInfo", "decode", "encode", "read_header"]
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}

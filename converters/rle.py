@@ -20,7 +20,7 @@ import numpy as np
 
 from .model import Mask
 
-__all__ = ["encode", "decode", "counts_to_string", "string_to_counts", "RleError"]
+__all__ = ["RleError", "counts_to_string", "decode", "encode", "string_to_counts"]
 
 _JIT = {"cache": True, "nogil": True, "boundscheck": False}
 
