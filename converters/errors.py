@@ -43,3 +43,7 @@ class OutputError(VosconvError):
 
 class MissingDependency(VosconvError, ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
+
+
+class VosconvWarning(UserWarning):
+    """Something legal but probably unintended, worth telling the user (the CLI prints it as a warning)."""

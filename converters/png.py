@@ -27,6 +27,30 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _COLOUR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
 
 
+def _voc_palette() -> bytes:
+    """The PASCAL VOC colour map that DAVIS 2017 (and MOSE) masks carry: colours from the bits of the index."""
+    colours = bytearray()
+    for index in range(256):
+        r = g = b = 0
+        c = index
+        for shift in range(7, -1, -1):
+            r |= (c & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        colours += bytes((r, g, b))
+    return bytes(colours)
+
+
+#: Default palettes for writing masks whose source had none (colours are cosmetic; ids are the values).
+DAVIS_PALETTE = _voc_palette()
+_YOUTUBE_VOS_COLOURS = (
+    "0 0 0 236 95 103 249 145 87 250 200 99 153 199 148 98 179 178 102 153 204 197 148 197 "
+    "171 121 103 255 255 255 101 115 126 11 11 11 12 12 12 13 13 13 14 14 14 15 15 15"
+)
+YOUTUBE_VOS_PALETTE = bytes(int(v) for v in _YOUTUBE_VOS_COLOURS.split())
+
+
 class PngError(ValueError):
     """Not a PNG we can read as a mask; the message says why."""
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .model import Mask
 
-__all__ = ["RleError", "counts_to_string", "decode", "encode", "string_to_counts"]
+__all__ = ["RleError", "counts_to_string", "decode", "encode", "measure", "string_to_counts"]
 
 _JIT = {"cache": True, "nogil": True, "boundscheck": False}
 
@@ -293,6 +293,56 @@ def decode(masks: Iterable[tuple[int, str | bytes]], height: int, width: int, ou
     if bad >= 0:
         raise RleError(f"invalid RLE for value {masks[bad][0]}: it does not describe a {height}x{width} mask")
     return out
+
+
+@numba.njit(**_JIT)
+def _measure(chars, height, width):
+    """Area and bbox of one compressed string, as rleArea and rleToBbox compute them; area -1 if invalid."""
+    counts = np.empty(chars.shape[0] + 1, np.int64)
+    m = _parse(chars, 0, chars.shape[0], counts)
+    total = 0
+    for j in range(max(m, 0)):
+        if counts[j] < 0:
+            return -1, 0, 0, 0, 0
+        total += counts[j]
+    if m < 0 or total != height * width:
+        return -1, 0, 0, 0, 0
+    area = 0
+    xs = width
+    xe = 0
+    ys = height
+    ye = 0
+    pos = 0
+    for j in range(m - m % 2):
+        start = pos
+        pos += counts[j]
+        if j % 2 == 0 or counts[j] == 0:
+            continue
+        area += counts[j]
+        y0 = start % height
+        x0 = start // height
+        y1 = (pos - 1) % height
+        x1 = (pos - 1) // height
+        xs = min(xs, x0)
+        xe = max(xe, x1)
+        if x0 < x1:
+            ys = 0
+            ye = height - 1
+        else:
+            ys = min(ys, y0)
+            ye = max(ye, y1)
+    if area == 0:
+        return 0, 0, 0, 0, 0
+    return area, xs, ys, xe - xs + 1, ye - ys + 1
+
+
+def measure(counts: str | bytes, height: int, width: int) -> tuple[int, tuple[int, int, int, int]]:
+    """``(area, bbox)`` of a compressed RLE, equal to ``pycocotools.mask.area`` and ``toBbox``."""
+    raw = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
+    area, x, y, w, h = _measure(np.frombuffer(raw, np.uint8), height, width)
+    if area < 0:
+        raise RleError(f"invalid RLE: it does not describe a {height}x{width} mask")
+    return int(area), (int(x), int(y), int(w), int(h))
 
 
 # --------------------------------------------------------------------------- string codec

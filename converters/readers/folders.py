@@ -7,8 +7,10 @@ readers differ only in where those folders are and what metadata sits beside the
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from .. import labels, png, rle
 from ..errors import SourceError
@@ -61,6 +63,19 @@ def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...]) -> list[os
             raise SourceError(entry.path, f"duplicate frame number {number} (also {found[number].name})")
         found[number] = entry
     return [found[n] for n in sorted(found)]
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """A metadata JSON file (meta.json, categories.json); SourceError names the file, and where a syntax error is."""
+    try:
+        with open(path, "rb") as file:
+            return json.loads(file.read())
+    except OSError as exc:
+        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(path, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except json.JSONDecodeError as exc:
+        raise SourceError(path, f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
 
 
 def folder_ref(name: str, image_dir: str | None, mask_dir: str | None, objects: tuple[ObjectInfo, ...] = ()) -> FolderVideoRef:

@@ -44,8 +44,8 @@ class MoseReader(Reader):
         for folder in [source, *(source / s for s in split_folders(source))]:
             if (folder / "meta.json").exists():
                 return Detection(0, f"{folder / 'meta.json'} marks YouTube-VOS")
-        if (source / "ImageSets").is_dir():
-            return Detection(0, f"{source / 'ImageSets'} marks DAVIS")
+            if (folder / "ImageSets").is_dir():
+                return Detection(0, f"{folder / 'ImageSets'} marks DAVIS")
         if is_folder_pair(source):
             return Detection(10, f"bare {IMAGES}/ and {ANNOTATIONS}/")
         splits = split_folders(source)

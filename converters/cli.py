@@ -1,0 +1,222 @@
+"""The ``vosconv`` command: argument parsing, progress and summaries; the work happens elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from . import __version__, api, registry
+from . import options as plugin_options
+from .errors import OptionError, VosconvError, VosconvWarning
+
+#: CLI flags that are shorthands for reader options of the same name.
+READER_FLAGS = ("split", "resolution", "images")
+
+
+def _reader_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
+    parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
+    parser.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
+    parser.add_argument("--images", metavar="DIR", help="for a coco source: the folder its file_names are relative to")
+    parser.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N", help="videos in parallel processes (default 1)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vosconv", description="Lossless, fast conversion of VOS datasets.")
+    parser.add_argument("--version", action="version", version=f"vosconv {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    convert = commands.add_parser("convert", help="convert a dataset to another format")
+    convert.add_argument("source", metavar="SRC", help="dataset folder or file")
+    convert.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
+    convert.add_argument("--to", required=True, metavar="FORMAT", help="writer format (see `vosconv formats`)")
+    _reader_args(convert)
+    convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
+    convert.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    convert.set_defaults(handler=cmd_convert)
+
+    run = commands.add_parser("run", help="run named pipelines from pipelines.yaml")
+    run.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names (default: the file's default)")
+    run.add_argument("--format", metavar="FORMAT", help="writer format to use instead of each pipeline's")
+    run.add_argument("--config", default="pipelines.yaml", metavar="FILE", help="pipelines file (default: ./pipelines.yaml)")
+    run.add_argument("--workers", type=int, metavar="N", help="override each pipeline's worker count")
+    run.set_defaults(handler=cmd_run)
+
+    info = commands.add_parser("info", help="count videos, frames, objects and masks of a dataset")
+    info.add_argument("source", metavar="SRC")
+    _reader_args(info)
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(handler=cmd_info)
+
+    formats = commands.add_parser("formats", help="list registered readers and writers")
+    formats.set_defaults(handler=cmd_formats)
+
+    sample = commands.add_parser("sample", help="write a small synthetic dataset with the real traits")
+    sample.add_argument("output", metavar="OUT")
+    sample.add_argument("--layout", default="mose", choices=("mose", "davis", "youtube-vos"))
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--scale", type=int, default=1, help="multiply the number of videos and frames")
+    sample.set_defaults(handler=cmd_sample)
+    return parser
+
+
+def reader_options(args: argparse.Namespace) -> dict[str, Any]:
+    values = {flag: getattr(args, flag) for flag in READER_FLAGS if getattr(args, flag) is not None}
+    values.update(plugin_options.parse_pairs(args.read_opt, "--read-opt"))
+    return values
+
+
+def open_reader(args: argparse.Namespace):
+    name = args.source_format or api.detect(args.source)
+    options = reader_options(args)
+    declared = plugin_options.fields(registry.reader_class(name).Options)
+    for flag in READER_FLAGS:
+        if flag in options and flag not in declared:
+            raise OptionError(f"--{flag}", f"the {name} reader has no such option")
+    return api.open_reader(args.source, name, options, where="--read-opt")
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from . import pipeline
+
+    writer = api.open_writer(args.to, plugin_options.parse_pairs(args.write_opt, "--write-opt"), where="--write-opt")
+    with open_reader(args) as reader:
+        summary = pipeline.convert(reader, writer, args.output, workers=args.workers, overwrite=args.overwrite, progress=None)
+    _report(summary, reader.name, writer.name)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import config, pipeline
+    from .sample import write_sample
+
+    settings = config.load(args.config)
+    names = args.pipelines or settings.default
+    for name in names:
+        if name not in settings.pipelines:
+            raise OptionError(
+                "PIPELINE", f"no pipeline named {name!r} in {args.config} (defined: {', '.join(settings.pipelines)})"
+            )
+    for name in names:
+        spec = settings.pipelines[name]
+        source = spec.source
+        if not source.exists():
+            if spec.sample is None:
+                raise VosconvError(f"{name}: source {source} does not exist ({spec.where}.source)")
+            source = settings.sample_dir / spec.sample
+            if not source.exists():
+                _say(f"{name}: {spec.source} not found; generating the bundled {spec.sample} sample in {source}")
+                write_sample(source, spec.sample)
+            else:
+                _say(f"{name}: {spec.source} not found; using the bundled {spec.sample} sample in {source}")
+        format_name = args.format or spec.writer
+        writer = api.open_writer(
+            format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
+        )
+        output = spec.output.with_name(spec.output.name + writer.suffix)
+        with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
+            summary = pipeline.convert(
+                reader, writer, output, workers=args.workers or spec.workers, overwrite=spec.overwrite, progress=None
+            )
+        _report(summary, reader.name, writer.name, prefix=f"{name}: ")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from . import pipeline
+
+    with open_reader(args) as reader:
+        started = time.perf_counter()
+        info, stats = pipeline.scan(reader, workers=args.workers, progress=None)
+    categories = [c.name for c in info.categories]
+    facts = {
+        "source": str(args.source),
+        "format": reader.name,
+        "split": info.split,
+        "videos": stats.videos,
+        "frames": stats.frames,
+        "annotated_frames": stats.annotated_frames,
+        "empty_frames": stats.empty_frames,
+        "objects": stats.objects,
+        "masks": stats.masks,
+        "void_masks": stats.void_masks,
+        "categories": categories,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if args.json:
+        print(json.dumps(facts, indent=2))
+        return 0
+    width = max(len(k) for k in facts)
+    for key, value in facts.items():
+        shown = f"{len(value)} ({', '.join(value[:12])}{', ...' if len(value) > 12 else ''})" if key == "categories" else value
+        print(f"{key.replace('_', ' '):<{width}}  {shown}")
+    return 0
+
+
+def cmd_formats(args: argparse.Namespace) -> int:
+    for kind in ("reader", "writer"):
+        print(f"{kind}s:")
+        for spec in registry.specs(kind):
+            try:
+                cls = registry.load(kind, spec.name)
+                doc = (cls.__doc__ or "").strip().splitlines()[0]
+            except VosconvError as exc:
+                doc = f"unavailable: {exc}"
+            origin = "" if spec.origin == "vosconv" else f" [{spec.origin}]"
+            print(f"  {spec.name:<13} {doc}{origin}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import write_sample
+
+    started = time.perf_counter()
+    path = write_sample(args.output, args.layout, seed=args.seed, scale=args.scale)
+    _say(f"wrote a {args.layout} sample to {path} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _report(summary, reader: str, writer: str, prefix: str = "") -> None:
+    rate = summary.stats.frames / summary.seconds if summary.seconds else 0.0
+    print(
+        f"{prefix}{reader} -> {writer}: wrote {summary.output} ({summary.stats.line()}) in {summary.seconds:.2f} s ({rate:,.0f} frames/s)"
+    )
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    if issubclass(category, VosconvWarning):
+        print(f"warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        return args.handler(args)
+    except VosconvError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

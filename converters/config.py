@@ -1,0 +1,153 @@
+"""``pipelines.yaml``: named conversions (source, reader and options, writer and options, output).
+
+Everything is validated when the file loads, against each plugin's own options class,
+and every error names the YAML path of the bad value, e.g.
+``pipelines.yaml: pipelines.mose-train.writer_options.coco.compresslevel: expected int``.
+
+.. code-block:: yaml
+
+    default: mose-train          # what `vosconv run` runs without names
+    output_dir: out              # outputs: <output_dir>/<pipeline><writer suffix>
+    pipelines:
+      mose-train:
+        source: data/MOSE/train  # relative paths are relative to this file
+        sample: mose             # when source is missing: the bundled sample of this layout
+        reader: mose             # omit to auto-detect
+        reader_options: {}
+        writer: coco             # `vosconv run --format parquet` picks another writer
+        writer_options:          # per writer format
+          coco: {compresslevel: 6}
+        workers: 1
+        overwrite: true
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import options as plugin_options
+from . import registry
+from .errors import OptionError, VosconvError
+
+_PIPELINE_KEYS = {"source", "sample", "reader", "reader_options", "writer", "writer_options", "output", "workers", "overwrite"}
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    source: Path
+    sample: str | None
+    reader: str | None
+    reader_options: dict[str, Any]
+    writer: str
+    writer_options: dict[str, dict[str, Any]]
+    output: Path  # without the writer's suffix
+    workers: int = 1
+    overwrite: bool = False
+    where: str = ""  # the YAML path of this pipeline, for messages
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    default: list[str]
+    pipelines: dict[str, Pipeline] = field(default_factory=dict)
+
+    @property
+    def sample_dir(self) -> Path:
+        """Where bundled samples are generated on first use."""
+        return self.path.parent / "data" / "sample"
+
+
+def load(path: str | os.PathLike) -> Config:
+    """Read and validate a pipelines file; OptionError names the YAML path of any problem."""
+    path = Path(path)
+    label = path.name
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise VosconvError(f"{path}: no such pipelines file") from None
+    except yaml.YAMLError as exc:
+        raise OptionError(label, f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise OptionError(label, "expected a mapping with a 'pipelines' key")
+    unknown = sorted(set(data) - {"default", "output_dir", "pipelines"})
+    if unknown:
+        raise OptionError(f"{label}: {unknown[0]}", "unknown key (allowed: default, output_dir, pipelines)")
+    output_dir = path.parent / _typed(data.get("output_dir", "out"), str, f"{label}: output_dir")
+    entries = _typed(data.get("pipelines"), dict, f"{label}: pipelines")
+    pipelines = {
+        name: _pipeline(
+            str(name), _typed(entry, dict, f"{label}: pipelines.{name}"), path.parent, output_dir, f"{label}: pipelines.{name}"
+        )
+        for name, entry in entries.items()
+    }
+    default = data.get("default", list(pipelines)[:1])
+    default = [default] if isinstance(default, str) else _typed(default, list, f"{label}: default")
+    for name in default:
+        if name not in pipelines:
+            raise OptionError(f"{label}: default", f"no pipeline named {name!r} (defined: {', '.join(pipelines)})")
+    return Config(path, default, pipelines)
+
+
+def _typed(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind):
+        raise OptionError(where, f"expected a {kind.__name__}, got {value!r}")
+    return value
+
+
+def _plugin(kind: str, name: Any, where: str) -> type:
+    if not isinstance(name, str) or name not in registry.names(kind):
+        raise OptionError(where, f"unknown {kind} {name!r} (registered: {', '.join(registry.names(kind))})")
+    return registry.load(kind, name)
+
+
+def _pipeline(name: str, entry: dict, base: Path, output_dir: Path, where: str) -> Pipeline:
+    unknown = sorted(set(entry) - _PIPELINE_KEYS)
+    if unknown:
+        raise OptionError(f"{where}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(_PIPELINE_KEYS))})")
+    if "source" not in entry:
+        raise OptionError(where, "missing 'source'")
+    source = base / _typed(entry["source"], str, f"{where}.source")
+    sample = entry.get("sample")
+    if sample is not None:
+        from .sample import LAYOUTS
+
+        if sample not in LAYOUTS:
+            raise OptionError(f"{where}.sample", f"expected one of {', '.join(LAYOUTS)}, got {sample!r}")
+    reader = entry.get("reader")
+    reader_options = _typed(entry.get("reader_options") or {}, dict, f"{where}.reader_options")
+    if reader is not None:
+        plugin_options.build(_plugin("reader", reader, f"{where}.reader").Options, reader_options, f"{where}.reader_options")
+    writer = entry.get("writer", "coco")
+    _plugin("writer", writer, f"{where}.writer")
+    writer_options = _typed(entry.get("writer_options") or {}, dict, f"{where}.writer_options")
+    for format_name, values in writer_options.items():
+        cls = _plugin("writer", format_name, f"{where}.writer_options.{format_name}")
+        plugin_options.build(
+            cls.Options,
+            _typed(values or {}, dict, f"{where}.writer_options.{format_name}"),
+            f"{where}.writer_options.{format_name}",
+        )
+    workers = _typed(entry.get("workers", 1), int, f"{where}.workers")
+    if workers < 1:
+        raise OptionError(f"{where}.workers", "must be at least 1")
+    output = base / entry["output"] if "output" in entry else output_dir / name
+    return Pipeline(
+        name=name,
+        source=source,
+        sample=sample,
+        reader=reader,
+        reader_options=reader_options,
+        writer=writer,
+        writer_options={k: dict(v or {}) for k, v in writer_options.items()},
+        output=output,
+        workers=workers,
+        overwrite=_typed(entry.get("overwrite", False), bool, f"{where}.overwrite"),
+        where=where,
+    )

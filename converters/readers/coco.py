@@ -1,0 +1,341 @@
+"""COCO RLE JSON in the YouTube-VIS style (``.json`` or ``.json.gz``): vosconv's own files and others'.
+
+vosconv writes one record per line, so this reader indexes the file in one pass
+(byte ranges of each video and its annotations) and ``read_video`` reads only its
+video's lines: the dataset is never held in memory. A ``.json.gz`` is unpacked once to a
+temporary file to allow that. A file written by another tool is loaded whole, once, and
+rewritten to the same line form in a temporary file.
+
+Images: ``file_names`` are relative to the ``images`` option, else to the image root the
+file records (when that folder exists); without either, frames have no image.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import os
+import re
+import shutil
+import tempfile
+import warnings
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import rle
+from ..errors import SourceError, VosconvWarning
+from ..model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
+from .base import Detection, Reader, VideoRef
+
+SUFFIXES = (".json", ".json.gz")
+_ANNOTATION_PREFIX = re.compile(rb'\{"id":\d+,"video_id":(\d+),')
+
+
+@dataclass(frozen=True)
+class CocoOptions:
+    images: str | None = None  # folder that file_names are relative to; default: the root the file records
+
+
+@dataclass(frozen=True)
+class CocoVideoRef(VideoRef):
+    """Byte ranges of one video's record and of its annotation records in the indexed file."""
+
+    path: str = ""
+    video: tuple[int, int] = (0, 0)
+    annotations: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class _Index:
+    path: str  # the line-per-record file (the source itself, or an unpacked copy)
+    header: dict
+    categories: tuple[dict, ...]
+    refs: tuple[CocoVideoRef, ...]
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+
+
+class CocoReader(Reader):
+    """Reads YouTube-VIS-style COCO RLE JSON, including everything vosconv writes into it."""
+
+    name = "coco"
+    Options = CocoOptions
+
+    def __init__(self, source, options=None) -> None:
+        super().__init__(source, options)
+        self._index: _Index | None = None
+        self._tmp: str | None = None
+
+    def __getstate__(self):
+        # workers need the indexed file's path and the header, never the list of every video
+        state = self.__dict__.copy()
+        if self._index is not None:
+            state["_index"] = _Index(self._index.path, self._index.header, self._index.categories, ())
+        return state
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        if not source.is_file() or not source.name.lower().endswith(SUFFIXES):
+            return Detection(0, "not a .json or .json.gz file")
+        try:
+            with _open(source) as file:
+                head = file.read(256)
+        except (OSError, EOFError, zlib.error) as exc:
+            return Detection(0, f"unreadable ({exc})")
+        if head.startswith(b'{"info":') and b'"vosconv"' in head:
+            return Detection(10, "a vosconv COCO JSON")
+        return Detection(5, "a JSON file")
+
+    # ----------------------------------------------------------------- indexing
+
+    def _ensure_index(self) -> _Index:
+        if self._index is None:
+            self._tmp = tempfile.mkdtemp(prefix="vosconv-coco-")
+            try:
+                self._index = self._build_index()
+            except BaseException:
+                self.close()
+                raise
+        return self._index
+
+    def _build_index(self) -> _Index:
+        source = self.source
+        try:
+            with _open(source) as file:
+                own = file.readline(1 << 20).startswith(b'{"info":') and file.readline(64) == b'"videos":[\n'
+            if own and not source.name.endswith(".gz"):
+                return _index_lines(source, str(source))
+            lines = Path(self._tmp) / "records.json"
+            if own:
+                with _open(source) as file, open(lines, "wb") as out:
+                    shutil.copyfileobj(file, out, 1 << 20)
+            else:
+                _normalise(source, lines)
+            return _index_lines(lines, str(source))
+        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise SourceError(source, f"cannot read: {exc}") from None
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+            self._index = None
+
+    # ----------------------------------------------------------------- the contract
+
+    def _images_dir(self) -> str | None:
+        """The folder ``file_names`` are relative to: the option, else the recorded root if it exists."""
+        if self.options.images is not None:
+            if not Path(self.options.images).is_dir():
+                raise SourceError(self.options.images, "images folder does not exist")
+            return str(Path(self.options.images).resolve())
+        recorded = self._ensure_index().header.get("vosconv", {}).get("image_root")
+        return recorded if recorded and Path(recorded).is_dir() else None
+
+    def info(self) -> DatasetInfo:
+        index = self._ensure_index()
+        source = index.header.get("vosconv", {}).get("source", {})
+        placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
+        categories = tuple(
+            Category(int(c["id"]), str(c["name"]), c.get("supercategory"))
+            for c in index.categories
+            if c["id"] not in placeholders
+        )
+        images = self._images_dir()
+        if images is None:
+            warnings.warn(
+                f"{self.source}: no images folder (pass --images DIR); only annotations will be written",
+                VosconvWarning,
+                stacklevel=2,
+            )
+        return DatasetInfo(
+            source_format=self.name,
+            split=source.get("split"),
+            categories=categories,
+            image_root=images,
+            attributes=tuple(sorted((source.get("attributes") or {}).items())),
+        )
+
+    def list_videos(self) -> list[VideoRef]:
+        return list(self._ensure_index().refs)
+
+    def read_video(self, ref: CocoVideoRef) -> Video:
+        index = self._ensure_index()
+        with open(ref.path, "rb") as file:
+            (record,) = _load_span(file, ref.video, self.source)
+            annotations = [a for span in ref.annotations for a in _load_span(file, span, self.source)]
+        images = self._images_dir()
+        placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
+        try:
+            return build_video(record, annotations, placeholders, images)
+        except SourceError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise SourceError(self.source, f"video {ref.name!r}: malformed record ({type(exc).__name__}: {exc})") from None
+
+
+def _load_span(file, span: tuple[int, int], source: Path) -> list[dict]:
+    """The records (one per line) in a byte range of the indexed file."""
+    file.seek(span[0])
+    records = []
+    for line in file.read(span[1]).splitlines():
+        try:
+            records.append(json.loads(line.rstrip(b",")))
+        except json.JSONDecodeError as exc:
+            raise SourceError(source, f"malformed record near byte {span[0]}: {exc}") from None
+    return records
+
+
+def _records(file) -> Iterator[tuple[int, bytes]]:
+    offset = file.tell()
+    for line in file:
+        yield offset, line
+        offset += len(line)
+
+
+def _index_lines(path: Path, source: str) -> _Index:
+    """One pass over a line-per-record file: the byte ranges of every video and annotation."""
+    videos: dict[int, tuple[str, tuple[int, int]]] = {}
+    spans: dict[int, list[tuple[int, int]]] = {}
+    categories: tuple[dict, ...] = ()
+    with open(path, "rb") as file:
+        header_line = file.readline()
+        header = json.loads(header_line[len(b'{"info":') :].rstrip(b",\n") or b"{}")
+        section = None
+        for offset, line in _records(file):
+            if line.startswith(b'"videos":['):
+                section = "videos"
+            elif line.startswith(b'"annotations":['):
+                section = "annotations"
+            elif line.startswith(b'"categories":'):
+                categories = tuple(json.loads(line[len(b'"categories":') :].rstrip().rstrip(b"}")))
+            elif line.startswith(b"]"):
+                section = None
+            elif section == "videos":
+                record = json.loads(line.rstrip(b",\n"))
+                videos[int(record["id"])] = (_video_name(record), (offset, len(line)))
+            elif section == "annotations":
+                match = _ANNOTATION_PREFIX.match(line)
+                video_id = int(match.group(1)) if match else int(json.loads(line.rstrip(b",\n"))["video_id"])
+                runs = spans.setdefault(video_id, [])
+                if runs and runs[-1][0] + runs[-1][1] == offset:
+                    runs[-1] = (runs[-1][0], runs[-1][1] + len(line))  # adjacent lines: one read
+                else:
+                    runs.append((offset, len(line)))
+            elif line.strip():
+                raise SourceError(source, f"unexpected content at byte {offset}")
+    orphans = set(spans) - set(videos)
+    if orphans:
+        raise SourceError(source, f"annotations refer to unknown video id {min(orphans)}")
+    names = [name for name, _ in videos.values()]
+    if len(set(names)) != len(names):
+        raise SourceError(source, "two videos share a name")
+    refs = sorted(
+        (
+            CocoVideoRef(name, span[1] + sum(n for _, n in spans.get(i, ())), str(path), span, tuple(spans.get(i, ())))
+            for i, (name, span) in videos.items()
+        ),
+        key=lambda r: r.name,
+    )
+    return _Index(str(path), header, categories, tuple(refs))
+
+
+def _video_name(record: dict) -> str:
+    if record.get("name"):
+        return str(record["name"])
+    first = record["file_names"][0]
+    return first.split("/")[-2] if "/" in first else str(record["id"])
+
+
+def _normalise(source: Path, out: Path) -> None:
+    """Rewrite someone else's COCO JSON (loaded whole) into vosconv's line-per-record form."""
+    with _open(source) as file:
+        try:
+            data = json.load(file)
+        except json.JSONDecodeError as exc:
+            raise SourceError(source, f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict) or "videos" not in data or "annotations" not in data:
+        raise SourceError(source, 'not a video COCO JSON: expected "videos" and "annotations"')
+    with open(out, "w") as file:
+        file.write('{"info":{},\n"videos":[\n')
+        file.write(",\n".join(json.dumps(v, separators=(",", ":")) for v in data["videos"]))
+        file.write('\n],\n"annotations":[\n')
+        file.write(",\n".join(json.dumps(a, separators=(",", ":")) for a in data["annotations"]))
+        file.write('\n],\n"categories":' + json.dumps(data.get("categories", [])) + "}\n")
+
+
+def _counts(segmentation, height: int, width: int) -> str:
+    """A segmentation (compressed RLE, uncompressed RLE or polygons) as a compressed counts string."""
+    if isinstance(segmentation, dict):
+        size = list(segmentation.get("size", [height, width]))
+        if size != [height, width]:
+            raise ValueError(f"segmentation size {size} differs from the video's {[height, width]}")
+        counts = segmentation["counts"]
+        return rle.counts_to_string(counts) if isinstance(counts, list) else str(counts)
+    from pycocotools import mask as coco_mask
+
+    merged = coco_mask.merge(coco_mask.frPyObjects(segmentation, height, width))
+    return merged["counts"].decode("ascii")
+
+
+def build_video(record: dict, annotations: list[dict], placeholders: set[int], images: str | None) -> Video:
+    """A Video from its YouTube-VIS records; area and bbox are recomputed from the RLE, never trusted."""
+    name = _video_name(record)
+    height, width = int(record["height"]), int(record["width"])
+    file_names = list(record["file_names"])
+    length = len(file_names)
+    annotated = set(record.get("annotated_frames", range(length)))
+    per_frame: list[list[Mask]] = [[] for _ in range(length)]
+    void: list[Mask | None] = [None] * length
+    objects = []
+    for position, annotation in enumerate(annotations):
+        object_id = int(annotation.get("object_id", position + 1))
+        segmentations = annotation["segmentations"]
+        if len(segmentations) != length:
+            raise ValueError(f"object {object_id} has {len(segmentations)} segmentations for {length} frames")
+        is_void = bool(annotation.get("iscrowd")) and object_id == VOID_ID
+        if not is_void:
+            category = annotation.get("category_id")
+            meta = annotation.get("meta_frames")
+            objects.append(
+                ObjectInfo(object_id, None if category in placeholders else category, None if meta is None else tuple(meta))
+            )
+        for index, segmentation in enumerate(segmentations):
+            if segmentation is None:
+                continue
+            if index not in annotated:
+                raise ValueError(f"object {object_id} has a mask on frame {index}, which is not annotated")
+            counts = _counts(segmentation, height, width)
+            area, bbox = rle.measure(counts, height, width)
+            if area == 0:
+                continue  # an all-zero RLE (SA-V style) means absent
+            mask = Mask(object_id, counts, area, bbox)
+            if is_void:
+                void[index] = mask
+            else:
+                per_frame[index].append(mask)
+    vosconv = record.get("vosconv") or {}
+    palette = vosconv.get("palette")
+    frames = tuple(
+        Frame(
+            index,
+            os.path.basename(file_name),
+            ImageRef(path=os.path.join(images, file_name)) if images else None,
+            FrameMasks(tuple(sorted(per_frame[index], key=lambda m: m.object_id)), void[index]) if index in annotated else None,
+        )
+        for index, file_name in enumerate(file_names)
+    )
+    return Video(
+        name=name,
+        width=width,
+        height=height,
+        frames=frames,
+        objects=tuple(sorted(objects, key=lambda o: o.object_id)),
+        encoding=MaskEncoding(vosconv.get("encoding", "palette")),
+        palette=base64.b64decode(palette) if palette else None,
+    )

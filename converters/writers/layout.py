@@ -1,0 +1,156 @@
+"""Back to the native folder layouts: MOSE, DAVIS and YouTube-VOS.
+
+JPEGs are copied byte for byte; each annotated frame's masks are painted back into a
+label map and stored as a PNG in the video's encoding (palette with the source palette,
+grayscale, or DAVIS 2016 0/255). Frames without an annotation file get none, and frames
+whose objects are all absent get an all-zero PNG, so "unannotated" and "empty" survive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from .. import imagefiles, labels, png
+from ..model import DatasetInfo, MaskEncoding, Video
+from .base import Shard, ShardResult, Writer
+
+OUTPUT = "output"
+
+
+class LayoutWriter(Writer):
+    """Shared by the folder writers: one images folder and one annotations folder per video.
+
+    Subclasses say where those folders go (``image_dir``/``mask_dir``), which palette
+    masks get when the source had none, and what index files ``finalize`` writes.
+    """
+
+    output_kind = "directory"
+    default_palette: ClassVar[bytes] = png.DAVIS_PALETTE
+
+    def image_dir(self, info: DatasetInfo) -> str:
+        return "JPEGImages"
+
+    def mask_dir(self, info: DatasetInfo) -> str:
+        return "Annotations"
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        root = staging / OUTPUT
+        facts = {}
+        for video in videos:
+            self.write_video(video, root / self.image_dir(info) / video.name, root / self.mask_dir(info) / video.name)
+            facts[video.name] = self.video_facts(video, info)
+        return ShardResult(shard.index, facts={"videos": facts})
+
+    def write_video(self, video: Video, image_dir: Path, mask_dir: Path) -> None:
+        mode = labels.png_mode(video.encoding)
+        palette = (video.palette or self.default_palette) if video.encoding is MaskEncoding.PALETTE else None
+        label = np.zeros(video.size, np.uint8)
+        for frame in video.frames:
+            if frame.image is not None:
+                image_dir.mkdir(parents=True, exist_ok=True)
+                imagefiles.copy_to(frame.image, image_dir / frame.file_name)
+            if frame.masks is not None:
+                mask_dir.mkdir(parents=True, exist_ok=True)
+                label.fill(0)
+                labels.label_map(video, frame.masks, out=label)
+                (mask_dir / f"{frame.stem}.png").write_bytes(png.encode(label, mode, palette))
+
+    def video_facts(self, video: Video, info: DatasetInfo) -> object:
+        """What ``finalize`` needs to know about a written video (small and JSON-able)."""
+        return None
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        root = staging / OUTPUT
+        root.mkdir(exist_ok=True)
+        videos = {name: facts for result in results for name, facts in result.facts["videos"].items()}
+        self.write_index(root, videos, info)
+        return root
+
+    def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
+        """Index files beside the folders (DAVIS ImageSets, YouTube-VOS meta.json); none for MOSE."""
+
+
+class MoseWriter(LayoutWriter):
+    """A MOSE split folder: ``JPEGImages/<video>/`` and ``Annotations/<video>/``."""
+
+    name = "mose"
+
+
+@dataclass(frozen=True)
+class DavisOptions:
+    split: str | None = None  # ImageSets/<year>/<split>.txt to write; default: the source's split, else "all"
+    resolution: str | None = None  # default: the source's resolution, else 480p
+    year: str | None = None  # default: the source's year, else 2017
+
+
+class DavisWriter(LayoutWriter):
+    """A ``DAVIS/`` root: ``JPEGImages/<res>/``, ``Annotations/<res>/`` and ``ImageSets/<year>/<split>.txt``."""
+
+    name = "davis"
+    Options = DavisOptions
+
+    def _resolution(self, info: DatasetInfo) -> str:
+        return self.options.resolution or info.attribute("resolution") or "480p"
+
+    def image_dir(self, info: DatasetInfo) -> str:
+        return f"JPEGImages/{self._resolution(info)}"
+
+    def mask_dir(self, info: DatasetInfo) -> str:
+        return f"Annotations/{self._resolution(info)}"
+
+    def video_facts(self, video: Video, info: DatasetInfo) -> dict[str, str]:
+        """The sequence's ``davis_semantics.json`` entry: object id -> category name."""
+        names = {c.id: c.name for c in info.categories}
+        return {str(o.object_id): names[o.category_id] for o in video.objects if o.category_id in names}
+
+    def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
+        year = self.options.year or info.attribute("year") or "2017"
+        split = self.options.split or info.split or "all"
+        index = root / "ImageSets" / year / f"{split}.txt"
+        index.parent.mkdir(parents=True, exist_ok=True)
+        index.write_text("".join(f"{name}\n" for name in videos))
+        if any(videos.values()):  # categories, as the DAVIS semantics download ships them
+            categories = {c.name: {"id": c.id, "super_category": c.supercategory or c.name} for c in info.categories}
+            _write_json(root / "categories.json", categories)
+            _write_json(root / "davis_semantics.json", {name: objects for name, objects in videos.items() if objects})
+
+
+class YoutubeVosWriter(LayoutWriter):
+    """A YouTube-VOS split folder: ``meta.json``, ``JPEGImages/<video>/``, ``Annotations/<video>/``."""
+
+    name = "youtube-vos"
+    default_palette = png.YOUTUBE_VOS_PALETTE
+
+    def video_facts(self, video: Video, info: DatasetInfo) -> dict:
+        """The video's ``meta.json`` entry: each object's category and frames.
+
+        ``frames`` is the source's own list when it had one (kept verbatim), else the
+        frames where the object has pixels.
+        """
+        names = {c.id: c.name for c in info.categories}
+        objects = {}
+        for obj in video.objects:
+            entry = {}
+            if obj.category_id is not None and obj.category_id in names:
+                entry["category"] = names[obj.category_id]
+            if obj.frames is not None:
+                entry["frames"] = list(obj.frames)
+            else:
+                entry["frames"] = [f.stem for f in video.frames if f.masks is not None and f.masks.get(obj.object_id)]
+            objects[str(obj.object_id)] = entry
+        return {"objects": objects}
+
+    def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
+        _write_json(root / "meta.json", {"videos": videos})
+
+
+def _write_json(path: Path, value: object) -> None:
+    with open(path, "w") as file:
+        json.dump(value, file)
+        file.write("\n")

@@ -1,0 +1,59 @@
+"""What "lossless" means, as data: a video's content, independent of where it was read from.
+
+Two reads of the same data give equal fingerprints. Category ids may be renumbered by a
+format, so categories are compared by name. An object's ``frames`` list is metadata only
+YouTube-VOS carries; a writer for it may fill it in, so it is compared only when the
+source had it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from converters import imagefiles
+from converters.model import DatasetInfo, Video
+
+
+def fingerprint(video: Video, info: DatasetInfo, *, images: bool = True) -> dict:
+    names = {c.id: c.name for c in info.categories}
+    return {
+        "name": video.name,
+        "size": (video.width, video.height),
+        "encoding": video.encoding,
+        "palette": video.palette,
+        "objects": [(o.object_id, names.get(o.category_id), o.frames) for o in video.objects],
+        "frames": [
+            (
+                f.index,
+                f.file_name,
+                None if f.masks is None else [(m.object_id, m.counts, m.area, m.bbox) for m in f.masks.objects],
+                None if f.masks is None or f.masks.void is None else f.masks.void.counts,
+                hashlib.sha256(imagefiles.read_bytes(f.image)).hexdigest() if images and f.image is not None else None,
+            )
+            for f in video.frames
+        ],
+    }
+
+
+def assert_same_content(
+    expected: dict, actual: dict, *, kept: frozenset[str] = frozenset({"categories", "object_frames"})
+) -> None:
+    """Exact equality of everything the output format can hold.
+
+    ``kept`` names the object metadata the format keeps: "categories" (category names)
+    and "object_frames" (YouTube-VOS frame lists; a format that keeps them may also fill
+    them in where the source had none).
+    """
+
+    def trimmed(objects: list, *, source: list | None = None) -> list:
+        result = []
+        for position, (object_id, category, frames) in enumerate(objects):
+            if "object_frames" not in kept or (source is not None and source[position][2] is None):
+                frames = None  # not kept, or filled in by the writer where the source had none
+            result.append((object_id, category if "categories" in kept else None, frames))
+        return result
+
+    assert len(actual["objects"]) == len(expected["objects"]), (actual["objects"], expected["objects"])
+    want = {**expected, "objects": trimmed(expected["objects"])}
+    got = {**actual, "objects": trimmed(actual["objects"], source=expected["objects"])}
+    assert got == want

@@ -1,0 +1,40 @@
+"""Fixtures shared by the whole suite: generated datasets (one per session) and the real samples."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from converters.sample import write_sample
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SAMPLES = REPO.parent / "shared" / "samples"
+
+
+@pytest.fixture(scope="session")
+def sample_root(tmp_path_factory) -> dict[str, Path]:
+    """The bundled synthetic dataset of each layout, generated once per test session. Do not modify."""
+    base = tmp_path_factory.mktemp("samples")
+    return {layout: write_sample(base / layout, layout) for layout in ("mose", "davis", "youtube-vos")}
+
+
+@pytest.fixture
+def sample_copy(sample_root, tmp_path):
+    """A private, writable copy of a layout's sample (for tests that break or change files)."""
+
+    def copy(layout: str) -> Path:
+        target = tmp_path / f"copy-{layout}"
+        shutil.copytree(sample_root[layout], target)
+        return target
+
+    return copy
+
+
+@pytest.fixture(scope="session")
+def shared_samples() -> Path:
+    """The real annotation files in ../shared/samples; the test is skipped when they are absent."""
+    if not SHARED_SAMPLES.is_dir():
+        pytest.skip(f"{SHARED_SAMPLES} is not available")
+    return SHARED_SAMPLES
