@@ -8,7 +8,6 @@ import os
 import sys
 import time
 import warnings
-from pathlib import Path
 from typing import Any
 
 from . import __version__, api, registry
@@ -189,9 +188,8 @@ def _say(message: str) -> None:
 
 def _report(summary, reader: str, writer: str, prefix: str = "") -> None:
     rate = summary.stats.frames / summary.seconds if summary.seconds else 0.0
-    print(
-        f"{prefix}{reader} -> {writer}: wrote {summary.output} ({summary.stats.line()}) in {summary.seconds:.2f} s ({rate:,.0f} frames/s)"
-    )
+    took = f"{summary.seconds:.2f} s, {rate:,.0f} frames/s"
+    print(f"{prefix}{reader} -> {writer}: wrote {summary.output} ({summary.stats.line()}) in {took}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
