@@ -1,0 +1,162 @@
+"""The coco reader: vosconv's own streamed files, other tools' YouTube-VIS JSON, and bad input."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+from pycocotools import mask as coco_mask
+
+from converters import api, labels
+from converters.errors import SourceError, VosconvWarning
+from converters.model import MaskEncoding
+from converters.readers.coco import CocoReader
+
+
+def rle(binary: np.ndarray) -> dict:
+    encoded = coco_mask.encode(np.asfortranarray(binary.astype(np.uint8)))
+    return {"size": list(binary.shape), "counts": encoded["counts"].decode()}
+
+
+@pytest.fixture
+def foreign(tmp_path):
+    """A YouTube-VIS file as other tools write it: no object ids, list and string counts, a polygon, nulls."""
+    height, width = 6, 8
+    first = np.zeros((height, width), bool)
+    first[1:3, 2:5] = True
+    second = np.zeros((height, width), bool)
+    second[4:6, 0:3] = True
+    data = {
+        "videos": [
+            {"id": 7, "width": width, "height": height, "length": 3, "file_names": ["vidB/00000.jpg", "vidB/00005.jpg", "vidB/00010.jpg"]},
+            {"id": 3, "width": width, "height": height, "length": 1, "file_names": ["vidA/00000.jpg"]},
+        ],
+        "annotations": [
+            {
+                "id": 1,
+                "video_id": 7,
+                "category_id": 2,
+                "iscrowd": 0,
+                "segmentations": [rle(first), None, {"size": [height, width], "counts": [9, 2, 4, 2, 31]}],
+            },
+            {"id": 2, "video_id": 7, "category_id": 1, "iscrowd": 0, "segmentations": [None, rle(second), None]},
+            {"id": 3, "video_id": 3, "category_id": 1, "iscrowd": 0, "segmentations": [[[1.0, 1.0, 4.0, 1.0, 4.0, 3.0, 1.0, 3.0]]]},
+        ],
+        "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "dog"}],
+    }
+    path = tmp_path / "foreign.json"
+    path.write_text(json.dumps(data))
+    return path, first, second
+
+
+def read(path, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VosconvWarning)
+        reader = CocoReader(path, CocoReader.Options(**options))
+        with reader:
+            info = reader.info()
+            return info, [reader.read_video(ref) for ref in reader.list_videos()]
+
+
+def test_reads_other_tools_files(foreign):
+    path, first, second = foreign
+    info, videos = read(path)
+    assert [v.name for v in videos] == ["vidA", "vidB"]
+    assert [(c.id, c.name) for c in info.categories] == [(1, "person"), (2, "dog")]
+    video = videos[1]
+    assert [f.file_name for f in video.frames] == ["00000.jpg", "00005.jpg", "00010.jpg"]
+    assert video.annotated_indices == (0, 1, 2)  # YouTube-VIS lists annotated frames only
+    assert [(o.object_id, o.category_id) for o in video.objects] == [(1, 2), (2, 1)]
+    np.testing.assert_array_equal(labels.label_map(video, video.frames[0].masks), first.astype(np.uint8))
+    np.testing.assert_array_equal(labels.label_map(video, video.frames[1].masks), 2 * second.astype(np.uint8))
+    assert video.frames[2].masks.get(1).area == 4  # uncompressed counts [9, 2, 4, 2, 31]
+    polygon = videos[0].frames[0].masks.get(1)
+    assert polygon is not None and polygon.area > 0
+    assert video.encoding is MaskEncoding.PALETTE and video.palette is None
+    assert all(f.image is None for f in video.frames)
+
+
+def test_area_and_bbox_are_recomputed_not_trusted(foreign, tmp_path):
+    path, first, _ = foreign
+    data = json.loads(path.read_text())
+    data["annotations"][0]["areas"] = [999, None, 1]
+    data["annotations"][0]["bboxes"] = [[0, 0, 1, 1], None, None]
+    path.write_text(json.dumps(data))
+    _, videos = read(path)
+    mask = videos[1].frames[0].masks.get(1)
+    assert mask.area == int(first.sum())
+    assert mask.bbox == (2, 1, 3, 2)
+
+
+def test_images_option_and_missing_image_root_warning(foreign, tmp_path):
+    path, _, _ = foreign
+    with pytest.warns(VosconvWarning, match="--images"), CocoReader(path) as reader:
+        reader.info()
+    images = tmp_path / "frames"
+    images.mkdir()
+    _, videos = read(path, images=str(images))
+    assert videos[1].frames[1].image.path == str(images / "vidB" / "00005.jpg")
+    with pytest.raises(SourceError, match="images folder does not exist"):
+        read(path, images=str(tmp_path / "nowhere"))
+
+
+def test_own_gzip_file_reads_like_the_plain_one(sample_root, tmp_path):
+    plain, packed = tmp_path / "a.json", tmp_path / "a.json.gz"
+    for out in (plain, packed):
+        api.convert(sample_root["youtube-vos"], out, to="coco", reader_options={"split": "train"})
+    assert read(plain)[1] == read(packed)[1]
+
+
+def test_reader_pickles_without_the_video_list(sample_root, tmp_path):
+    out = tmp_path / "a.json.gz"
+    api.convert(sample_root["mose"], out, to="coco", reader_options={"split": "train"})
+    with CocoReader(out) as reader:
+        refs = reader.list_videos()
+        clone = pickle.loads(pickle.dumps(reader))
+        assert clone._index.refs == ()
+        assert clone.read_video(refs[-1]) == reader.read_video(refs[-1])
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["annotations"][0].update(segmentations=[None]), "segmentations for 3 frames"),
+        (lambda d: d["annotations"][0]["segmentations"][0].update(size=[3, 3]), "differs from the video"),
+        (lambda d: d["annotations"][0].update(video_id=99), "unknown video id 99"),
+        (lambda d: d["annotations"][1]["segmentations"][1].update(counts="0"), "invalid RLE"),
+        (lambda d: d.pop("videos"), 'expected "videos"'),
+    ],
+)
+def test_bad_records_name_the_file_and_the_cause(foreign, mutate, message):
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    mutate(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=message) as error:
+        read(path)
+    assert str(path) in str(error.value)
+
+
+def test_corrupt_files(tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"videos": [')
+    with pytest.raises(SourceError, match="not valid JSON"):
+        read(broken)
+    packed = tmp_path / "broken.json.gz"
+    packed.write_bytes(gzip.compress(b'{"info":{"vosconv":{}},\n"videos":[\n' * 50)[:-20])
+    with pytest.raises(SourceError, match=str(packed)):
+        read(packed)
+
+
+def test_sniff(foreign, sample_root, tmp_path):
+    path, _, _ = foreign
+    assert CocoReader.sniff(path).score == 5
+    own = tmp_path / "own.json"
+    api.convert(sample_root["mose"], own, to="coco", reader_options={"split": "valid"})
+    assert CocoReader.sniff(own).score == 10
+    assert api.detect(own) == "coco"
+    assert CocoReader.sniff(sample_root["mose"]).score == 0

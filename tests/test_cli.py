@@ -1,0 +1,129 @@
+"""The vosconv command: each subcommand end to end, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from converters.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_convert_prints_a_summary(capsys, sample_root, tmp_path):
+    out = tmp_path / "out.json"
+    code, stdout, _ = run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "train")
+    assert code == 0
+    assert f"mose -> coco: wrote {out}" in stdout and "videos" in stdout and "masks" in stdout
+    assert json.loads(out.read_text())["videos"]
+
+
+def test_convert_refuses_an_existing_output(capsys, sample_root, tmp_path):
+    out = tmp_path / "out.json"
+    out.write_text("precious")
+    code, _, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid")
+    assert code == 1 and "already exists" in stderr and "--overwrite" in stderr
+    assert out.read_text() == "precious"
+    code, _, _ = run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid", "--overwrite")
+    assert code == 0 and out.read_text() != "precious"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--resolution", "480p"], "--resolution: the mose reader has no such option"),
+        (["--from", "nope"], "no reader named 'nope'"),
+        (["--to", "nope"], "no writer named 'nope'"),
+        (["-w", "compresslevel=x"], "--write-opt.compresslevel: expected int"),
+        (["-w", "bogus"], "expected KEY=VALUE"),
+    ],
+)
+def test_bad_options_fail_with_a_clear_message(capsys, sample_root, tmp_path, extra, message):
+    argv = ["convert", str(sample_root["mose"]), "-o", str(tmp_path / "x.json"), "--to", "coco", "--split", "train", *extra]
+    if "--to" in extra:
+        argv.remove("coco")
+        argv.remove("--to")
+    code, _, stderr = run(capsys, *argv)
+    assert code == 1
+    assert message in stderr
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_convert_with_workers_and_back_to_a_layout(capsys, sample_root, tmp_path):
+    coco = tmp_path / "y.json.gz"
+    assert run(capsys, "convert", str(sample_root["youtube-vos"]), "-o", str(coco), "--to", "coco", "--split", "valid", "--workers", "2")[0] == 0
+    back = tmp_path / "back"
+    code, stdout, _ = run(capsys, "convert", str(coco), "-o", str(back), "--to", "youtube-vos")
+    assert code == 0 and "coco -> youtube-vos" in stdout
+    assert (back / "meta.json").is_file()
+
+
+def test_info(capsys, sample_root):
+    code, stdout, _ = run(capsys, "info", str(sample_root["davis"]), "--split", "val", "--json")
+    facts = json.loads(stdout)
+    assert code == 0
+    assert facts["format"] == "davis" and facts["split"] == "val"
+    assert facts["videos"] == len((sample_root["davis"] / "DAVIS/ImageSets/2017/val.txt").read_text().split())
+    assert facts["masks"] > 0 and facts["frames"] >= facts["annotated_frames"] > 0
+    code, stdout, _ = run(capsys, "info", str(sample_root["youtube-vos"]), "--split", "train")
+    assert code == 0 and "annotated frames" in stdout and "categories" in stdout
+
+
+def test_formats_lists_readers_and_writers(capsys):
+    code, stdout, _ = run(capsys, "formats")
+    assert code == 0
+    readers, writers = stdout.split("writers:")
+    for name in ("mose", "davis", "youtube-vos", "coco"):
+        assert name in readers and name in writers
+
+
+def test_sample_command(capsys, tmp_path):
+    code, _, stderr = run(capsys, "sample", str(tmp_path / "s"), "--layout", "davis")
+    assert code == 0 and "wrote a davis sample" in stderr
+    assert (tmp_path / "s" / "DAVIS" / "ImageSets").is_dir()
+
+
+def test_run_uses_the_sample_when_the_source_is_missing(capsys, tmp_path):
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        "default: small\n"
+        "pipelines:\n"
+        "  small:\n"
+        "    source: data/missing\n"
+        "    sample: mose\n"
+        "    reader: mose\n"
+        "    reader_options: {split: valid}\n"
+        "    writer: coco\n"
+        "    writer_options: {coco: {compresslevel: 1}}\n"
+    )
+    code, stdout, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 0
+    assert "generating the bundled mose sample" in stderr
+    assert (tmp_path / "out" / "small.json").is_file()
+    assert "small: mose -> coco" in stdout
+    code, _, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 1 and "already exists" in stderr  # overwrite is off by default
+    code, _, stderr = run(capsys, "run", "nope", "--config", str(config))
+    assert code == 1 and "no pipeline named 'nope'" in stderr
+
+
+def test_run_reports_yaml_paths(capsys, tmp_path):
+    config = tmp_path / "pipelines.yaml"
+    config.write_text("pipelines:\n  p:\n    source: x\n    writer: coco\n    writer_options: {coco: {compresslevel: high}}\n")
+    code, _, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 1
+    assert "pipelines.yaml: pipelines.p.writer_options.coco.compresslevel: expected int" in stderr
+
+
+def test_python_dash_m_and_version():
+    result = subprocess.run([sys.executable, "-m", "converters", "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("vosconv ")
+    result = subprocess.run([sys.executable, "-m", "converters", "info", "/nonexistent"], capture_output=True, text=True)
+    assert result.returncode == 1 and "error: /nonexistent: no such file or folder" in result.stderr

@@ -1,0 +1,125 @@
+"""The COCO RLE JSON contract, checked against pycocotools and the source PNGs themselves."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+from pycocotools import mask as coco_mask
+
+from converters import api
+from converters.sample import label_maps
+
+SPLITS = {"mose": "train", "davis": "train", "youtube-vos": "valid"}
+
+
+@pytest.fixture(scope="module")
+def converted(sample_root, tmp_path_factory):
+    """Each sample layout converted once to COCO JSON: {layout: (json dict, source split folder)}."""
+    out = tmp_path_factory.mktemp("coco")
+    result = {}
+    for layout, split in SPLITS.items():
+        path = out / f"{layout}.json"
+        api.convert(sample_root[layout], path, to="coco", from_=layout, reader_options={"split": split})
+        root = sample_root[layout] / ("DAVIS" if layout == "davis" else split)
+        result[layout] = (json.loads(path.read_text()), root, path)
+    return result
+
+
+def source_label(root, layout, video, file_name):
+    stem = file_name.rsplit(".", 1)[0]
+    folder = "Annotations/480p" if layout == "davis" else "Annotations"
+    return label_maps(root / folder / video).get(f"{stem}.png")
+
+
+@pytest.mark.parametrize("layout", sorted(SPLITS))
+def test_masks_equal_pycocotools_on_the_source_pngs(converted, layout):
+    """counts byte-identical to pycocotools.mask.encode; area and bbox as mask.area and mask.toBbox."""
+    data, root, _ = converted[layout]
+    videos = {v["id"]: v for v in data["videos"]}
+    checked = 0
+    for annotation in data["annotations"]:
+        video = videos[annotation["video_id"]]
+        for index, file_name in enumerate(video["file_names"]):
+            label = source_label(root, layout, video["name"], file_name.split("/")[1])
+            segmentation = annotation["segmentations"][index]
+            if label is None:
+                assert segmentation is None
+                continue
+            value = annotation["object_id"]
+            if video["vosconv"]["encoding"] == "binary":
+                value = 255
+            binary = np.asfortranarray((label == value).astype(np.uint8))
+            if not binary.any():
+                assert segmentation is None and annotation["areas"][index] is None and annotation["bboxes"][index] is None
+                continue
+            expected = coco_mask.encode(binary)
+            assert segmentation == {"size": [video["height"], video["width"]], "counts": expected["counts"].decode()}
+            assert annotation["areas"][index] == int(coco_mask.area(expected))
+            assert annotation["bboxes"][index] == [int(v) for v in coco_mask.toBbox(expected)]
+            checked += 1
+    assert checked >= 4
+
+
+@pytest.mark.parametrize("layout", sorted(SPLITS))
+def test_videos_section(converted, layout):
+    data, root, _ = converted[layout]
+    assert [v["id"] for v in data["videos"]] == list(range(1, len(data["videos"]) + 1))
+    assert [v["name"] for v in data["videos"]] == sorted(v["name"] for v in data["videos"])
+    for video in data["videos"]:
+        folder = root / ("JPEGImages/480p" if layout == "davis" else "JPEGImages") / video["name"]
+        frames = sorted(p.name for p in folder.glob("*.jpg") if not p.name.startswith("."))
+        assert video["file_names"] == [f"{video['name']}/{f}" for f in frames]
+        assert video["length"] == len(frames)
+        annotated = [i for i, f in enumerate(frames) if source_label(root, layout, video["name"], f) is not None]
+        assert video["annotated_frames"] == annotated
+
+
+def test_one_annotation_per_object_per_video_and_void(converted):
+    data, _, _ = converted["davis"]
+    per_video = {}
+    for annotation in data["annotations"]:
+        per_video.setdefault(annotation["video_id"], []).append(annotation)
+        assert len(annotation["segmentations"]) == len(annotation["areas"]) == len(annotation["bboxes"])
+    assert [a["id"] for a in data["annotations"]] == list(range(1, len(data["annotations"]) + 1))
+    voids = [a for a in data["annotations"] if a["iscrowd"] == 1]
+    assert voids and all(a["object_id"] == 255 for a in voids)
+    void_category = {c["id"]: c["name"] for c in data["categories"]}[voids[0]["category_id"]]
+    assert void_category == "void"
+    for annotations in per_video.values():
+        ids = [a["object_id"] for a in annotations]
+        assert ids == sorted(set(ids))
+
+
+def test_categories_from_source_or_a_single_object_category(converted):
+    mose, _, _ = converted["mose"]
+    assert mose["categories"] == [{"id": 1, "name": "object", "supercategory": "object"}]
+    assert {a["category_id"] for a in mose["annotations"]} == {1}
+    ytvos, root, _ = converted["youtube-vos"]
+    meta = json.loads((root.parent / "train" / "meta.json").read_text())
+    names = {o.get("category") for v in meta["videos"].values() for o in v["objects"].values()} - {None}
+    # valid meta.json carries no categories: every object gets the placeholder category
+    assert {c["name"] for c in ytvos["categories"]} <= names | {"object"}
+
+
+def test_one_record_per_line(converted):
+    """The streaming layout the coco reader indexes: each video and annotation on its own line."""
+    _, _, path = converted["mose"]
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith('{"info":') and lines[1] == '"videos":['
+    data = json.loads(path.read_text())
+    assert len(lines) == 2 + len(data["videos"]) + 2 + len(data["annotations"]) + 2
+
+
+def test_gzip_output_is_deterministic_and_equal(sample_root, tmp_path):
+    paths = []
+    for attempt in range(2):
+        path = tmp_path / f"{attempt}" / "out.json.gz"
+        api.convert(sample_root["mose"], path, to="coco", reader_options={"split": "valid"})
+        paths.append(path)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    plain = tmp_path / "plain.json"
+    api.convert(sample_root["mose"], plain, to="coco", reader_options={"split": "valid"})
+    assert gzip.decompress(paths[0].read_bytes()) == plain.read_bytes()
