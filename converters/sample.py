@@ -113,6 +113,9 @@ def write_sample(out: str | os.PathLike, layout: str = "mose", *, seed: int = 0,
         raise OutputError(f"{out}: cannot write here: {exc.strerror or exc}") from None
     try:
         _WRITERS[layout](build, np.random.default_rng(seed), scale)
+        umask = os.umask(0)
+        os.umask(umask)
+        build.chmod(0o777 & ~umask)  # mkdtemp made it private; the dataset is an ordinary folder
         try:
             if out.exists():
                 out.rmdir()
