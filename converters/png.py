@@ -104,15 +104,19 @@ def _header(body: bytes) -> tuple[int, int, int, int, int]:
 def read_header(data: bytes) -> PngInfo:
     """The mask's size and mode from its first chunks, without inflating anything."""
     palette = None
+    header = None
     for kind, body in _chunks(data):
         if kind == b"IHDR":
-            width, height, depth, colour, _ = _header(body)
+            header = _header(body)
         elif kind == b"PLTE":
             palette = body
         elif kind == b"IDAT":
             break
     else:
         raise PngError("PNG without image data")
+    if header is None:
+        raise PngError("corrupt PNG: no IHDR chunk")
+    width, height, depth, colour, _ = header
     return PngInfo(width, height, "P" if colour == 3 else "L", depth, palette)
 
 
@@ -219,6 +223,8 @@ def _inflate_failure(stream: bytes, expected: int) -> str:
         got = len(inflater.decompress(stream, expected + 1))
     except zlib.error as exc:
         return f"corrupt PNG: image data does not inflate ({exc})"
+    if got > expected:
+        return f"corrupt PNG: image data inflates to more than the {expected} bytes the header calls for"
     if not inflater.eof:
         return f"truncated PNG: image data ends after {got} of {expected} bytes"
     return f"corrupt PNG: image data inflates to {got} bytes, expected {expected}"

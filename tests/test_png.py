@@ -1,0 +1,575 @@
+"""converters.png: the mask decoder gives exactly Pillow's values, and what encode writes reads back.
+
+The reference for every decoded file is Pillow's ``np.asarray(Image.open(...))``. Files come from
+Pillow itself (palette PNGs at 1/2/4/8 bits, adaptively filtered grayscale), from a small PNG
+encoder written here (``make_png``: any filter type on any row, Adam7 interlacing, IDAT split
+across chunks, sub-byte grayscale), and from the real masks under ``shared/samples``.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from converters import png
+
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+
+# --------------------------------------------------------------------------- a reference PNG encoder
+
+#: Adam7 passes as (x0, y0, dx, dy), from the PNG specification.
+ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def chunk(kind: bytes, body: bytes) -> bytes:
+    """One PNG chunk: length, type, body, CRC over type and body."""
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def pack_rows(pixels: np.ndarray, depth: int) -> np.ndarray:
+    """One byte per pixel to PNG scanline bytes: 1/2/4-bit values packed most significant first."""
+    if depth == 8:
+        return pixels.astype(np.uint8)
+    per_byte = 8 // depth
+    height, width = pixels.shape
+    padded = np.zeros((height, -(-width // per_byte) * per_byte), np.uint16)
+    padded[:, :width] = pixels
+    shifts = np.arange(8 - depth, -1, -depth, dtype=np.uint16)
+    return np.bitwise_or.reduce(padded.reshape(height, -1, per_byte) << shifts, axis=2).astype(np.uint8)
+
+
+def paeth(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The Paeth predictor of the PNG specification, elementwise."""
+    p = a + b - c
+    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
+    return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+
+
+def filter_row(kind: int, row: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Filter one scanline (bpp = 1) against the previous unfiltered scanline (zeros before the first)."""
+    x = row.astype(np.int32)
+    b = prior.astype(np.int32)
+    a = np.concatenate(([0], x[:-1]))
+    c = np.concatenate(([0], b[:-1]))
+    predictor = {0: 0, 1: a, 2: b, 3: (a + b) // 2, 4: paeth(a, b, c)}[kind]
+    return ((x - predictor) % 256).astype(np.uint8)
+
+
+def split(data: bytes, parts: int) -> list[bytes]:
+    """``data`` cut into ``parts`` consecutive pieces (the first ones may be empty)."""
+    cuts = np.linspace(0, len(data), parts + 1).astype(int)
+    return [data[i:j] for i, j in itertools.pairwise(cuts)]
+
+
+def make_png(
+    pixels: np.ndarray,
+    *,
+    colour: int = 3,
+    depth: int = 8,
+    filters: tuple[int, ...] = (0,),
+    interlace: bool = False,
+    idat_chunks: int = 1,
+    palette: bytes | None = None,
+    extra: bytes = b"",
+) -> bytes:
+    """A single-channel PNG of ``pixels``, written without Pillow.
+
+    Row ``i`` (counted over all Adam7 passes when interlaced) uses filter ``filters[i % len(filters)]``;
+    the zlib stream is split over ``idat_chunks`` IDAT chunks; ``extra`` (ancillary chunks) goes before them.
+    """
+    height, width = pixels.shape
+    if interlace:
+        images = [pixels[y0::dy, x0::dx] for x0, y0, dx, dy in ADAM7]
+        images = [image for image in images if image.size]  # empty passes are left out entirely
+    else:
+        images = [pixels]
+    raw = bytearray()
+    row_index = 0
+    for image in images:
+        packed = pack_rows(image, depth)
+        prior = np.zeros(packed.shape[1], np.uint8)
+        for row in packed:
+            kind = filters[row_index % len(filters)]
+            raw.append(kind)
+            raw += filter_row(kind, row, prior).tobytes()
+            prior = row
+            row_index += 1
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlace))
+    parts = [png.SIGNATURE, chunk(b"IHDR", header)]
+    if colour == 3:
+        parts.append(chunk(b"PLTE", palette if palette is not None else grey_palette(depth)))
+    parts.append(extra)
+    parts += [chunk(b"IDAT", piece) for piece in split(zlib.compress(bytes(raw)), idat_chunks)]
+    parts.append(chunk(b"IEND", b""))
+    return b"".join(parts)
+
+
+def grey_palette(depth: int) -> bytes:
+    """A full palette for ``depth`` bits: entry i is the grey (i, i, i)."""
+    return bytes(np.repeat(np.arange(1 << depth, dtype=np.uint8), 3))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pillow_values(data: bytes) -> np.ndarray:
+    """What Pillow gives: ``np.asarray(Image.open(...))`` (mode "1" bools as 0/1)."""
+    with Image.open(io.BytesIO(data)) as image:
+        values = np.asarray(image)
+    return values.astype(np.uint8) if values.dtype == bool else values
+
+
+def pillow_png(pixels: np.ndarray, mode: str, palette: bytes | None = None, **options) -> bytes:
+    """``pixels`` saved by Pillow as a PNG in ``mode`` (P and L keep the values; others are converted from L)."""
+    height, width = pixels.shape
+    image = Image.frombytes("P" if mode == "P" else "L", (width, height), np.ascontiguousarray(pixels).tobytes())
+    if palette is not None:
+        image.putpalette(palette)
+    if mode not in ("P", "L"):
+        image = image.convert(mode, dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", **options)
+    return buffer.getvalue()
+
+
+def assert_same_as_pillow(data: bytes) -> np.ndarray:
+    """decode(data) has Pillow's values, shape and a 2-D uint8 type; returns the values."""
+    values, info = png.decode(data)
+    expected = pillow_values(data)
+    assert values.dtype == np.uint8
+    assert values.shape == expected.shape == (info.height, info.width)
+    np.testing.assert_array_equal(values, expected)
+    return values
+
+
+def chunk_spans(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, start of the chunk, end after its CRC) for every chunk of a well-formed PNG."""
+    spans = []
+    pos = 8
+    while pos < len(data):
+        (length,) = struct.unpack_from(">I", data, pos)
+        spans.append((data[pos + 4 : pos + 8], pos, pos + 12 + length))
+        pos += 12 + length
+    return spans
+
+
+def random_values(seed: int, height: int, width: int, depth: int) -> np.ndarray:
+    """Uniform random ``depth``-bit values, with a few flat runs so filters see repeats too."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 1 << depth, (height, width), dtype=np.uint8)
+    if height * width > 4:
+        values[rng.integers(0, height), :] = rng.integers(0, 1 << depth)
+        values[:, rng.integers(0, width)] = rng.integers(0, 1 << depth)
+    return values
+
+
+SIDE = st.one_of(st.integers(1, 40), st.sampled_from([1, 2, 3, 7, 8, 9, 15, 16, 17, 33]))
+SEED = st.integers(0, 2**32 - 1)
+SETTINGS = settings(max_examples=150, deadline=None)
+
+# --------------------------------------------------------------------------- Pillow-written files
+
+
+@SETTINGS
+@given(height=SIDE, width=SIDE, bits=st.sampled_from([1, 2, 4, 8]), seed=SEED)
+def test_pillow_palette_png_at_every_bit_depth(height, width, bits, seed):
+    """Mode P saved with bits=1/2/4/8 (widths leaving partial bytes) decodes to Pillow's indices and header."""
+    values = random_values(seed, height, width, bits)
+    palette = bytes(np.random.default_rng(seed).integers(0, 256, 3 << bits, dtype=np.uint8))
+    data = pillow_png(values, "P", palette, bits=bits)
+    decoded = assert_same_as_pillow(data)
+    np.testing.assert_array_equal(decoded, values)
+    info = png.read_header(data)
+    assert info == png.decode(data)[1]
+    assert (info.width, info.height, info.mode, info.bit_depth) == (width, height, "P", bits)
+    assert info.palette == palette
+
+
+@SETTINGS
+@given(height=SIDE, width=SIDE, seed=SEED, smooth=st.booleans())
+def test_pillow_grayscale_png(height, width, seed, smooth):
+    """Mode L (Pillow filters these rows adaptively: Sub, Up, Average, Paeth) decodes to Pillow's values."""
+    values = random_values(seed, height, width, 8)
+    if smooth:  # gradients make Pillow pick the predicting filters
+        values = (np.add.outer(np.arange(height) * 3, np.arange(width) * 5) + values // 16).astype(np.uint8)
+    data = pillow_png(values, "L")
+    np.testing.assert_array_equal(assert_same_as_pillow(data), values)
+    info = png.read_header(data)
+    assert (info.width, info.height, info.mode, info.bit_depth, info.palette) == (width, height, "L", 8, None)
+
+
+def test_pillow_grayscale_png_uses_filters():
+    """The adaptive-filter case above is real: Pillow's mode-L file has rows with non-zero filter types."""
+    values = np.add.outer(np.arange(64), np.arange(64)).astype(np.uint8)
+    data = pillow_png(values, "L")
+    idat = b"".join(data[start + 8 : end - 4] for kind, start, end in chunk_spans(data) if kind == b"IDAT")
+    rows = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(64, 65)
+    assert rows[:, 0].any()
+    np.testing.assert_array_equal(assert_same_as_pillow(data), values)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 9), (9, 1), (5, 13), (16, 16)])
+def test_pillow_one_bit_grayscale(size):
+    """Mode "1" (1-bit grayscale, through the Pillow fallback) decodes to 0/1, as Pillow's values."""
+    values = random_values(sum(size), *size, 1)
+    data = pillow_png(values * 255, "1")
+    assert png.read_header(data).bit_depth == 1
+    np.testing.assert_array_equal(assert_same_as_pillow(data), values)
+
+
+# --------------------------------------------------------------------------- files from the reference encoder
+
+
+@SETTINGS
+@given(
+    height=SIDE,
+    width=SIDE,
+    depth=st.sampled_from([1, 2, 4, 8]),
+    seed=SEED,
+    data=st.data(),
+)
+def test_any_filter_on_any_row(height, width, depth, seed, data):
+    """Palette PNGs whose rows use any mix of filters 0-4 (first row included) decode to the original and to Pillow."""
+    filters = tuple(data.draw(st.lists(st.integers(0, 4), min_size=height, max_size=height), label="filters"))
+    idat_chunks = data.draw(st.integers(1, 4), label="idat_chunks")
+    values = random_values(seed, height, width, depth)
+    encoded = make_png(values, depth=depth, filters=filters, idat_chunks=idat_chunks)
+    np.testing.assert_array_equal(assert_same_as_pillow(encoded), values)
+
+
+@SETTINGS
+@given(height=SIDE, width=SIDE, seed=SEED, filters=st.lists(st.integers(0, 4), min_size=1, max_size=8))
+def test_any_filter_on_grayscale_rows(height, width, seed, filters):
+    """8-bit grayscale rows with mixed filters decode to the original and to Pillow."""
+    values = random_values(seed, height, width, 8)
+    encoded = make_png(values, colour=0, filters=tuple(filters), idat_chunks=2)
+    np.testing.assert_array_equal(assert_same_as_pillow(encoded), values)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4, 8])
+@pytest.mark.parametrize("kind", [0, 1, 2, 3, 4], ids=["none", "sub", "up", "average", "paeth"])
+def test_one_filter_everywhere(kind, depth):
+    """Every row, the first included, filtered with one type; odd width, so the last byte is partial."""
+    values = random_values(kind * 10 + depth, 11, 13, depth)
+    encoded = make_png(values, depth=depth, filters=(kind,))
+    np.testing.assert_array_equal(assert_same_as_pillow(encoded), values)
+
+
+@pytest.mark.parametrize("kind", [1, 2, 3, 4], ids=["sub", "up", "average", "paeth"])
+def test_filters_with_carries(kind):
+    """Bytes near 0 and 255 make the filtered bytes wrap around modulo 256 in both directions."""
+    values = np.array([[255, 0, 255, 1, 254], [0, 255, 0, 255, 0], [128, 127, 255, 255, 0], [1, 2, 253, 0, 255]], np.uint8)
+    encoded = make_png(values, filters=(kind,))
+    np.testing.assert_array_equal(assert_same_as_pillow(encoded), values)
+
+
+def test_filter_cycle_on_a_large_image():
+    """A 480x854 palette PNG cycling through all five filters row by row, split over 7 IDAT chunks."""
+    values = random_values(7, 480, 854, 8) // 32  # few distinct values, like a mask
+    encoded = make_png(values, filters=(0, 1, 2, 3, 4, 4, 3, 2, 1), idat_chunks=7)
+    np.testing.assert_array_equal(assert_same_as_pillow(encoded), values)
+
+
+@pytest.mark.parametrize("idat_chunks", [1, 2, 3, 10, 50])
+def test_many_idat_chunks(idat_chunks):
+    """The zlib stream split over several IDAT chunks (some empty when the stream is short) decodes whole."""
+    values = random_values(idat_chunks, 20, 21, 8)
+    encoded = make_png(values, filters=(0, 4), idat_chunks=idat_chunks)
+    assert sum(kind == b"IDAT" for kind, _, _ in chunk_spans(encoded)) == idat_chunks
+    np.testing.assert_array_equal(assert_same_as_pillow(encoded), values)
+
+
+def test_ancillary_chunks_are_skipped():
+    """tEXt, gAMA and tRNS chunks before the image data change nothing."""
+    values = random_values(3, 6, 10, 8)
+    extra = chunk(b"tEXt", b"Comment\x00hello") + chunk(b"gAMA", struct.pack(">I", 45455)) + chunk(b"tRNS", b"\x00")
+    encoded = make_png(values, extra=extra)
+    np.testing.assert_array_equal(assert_same_as_pillow(encoded), values)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+@pytest.mark.parametrize("size", [(1, 1), (3, 5), (8, 8), (13, 17)])
+def test_sub_byte_grayscale(depth, size):
+    """1/2/4-bit grayscale (decoded by the Pillow fallback) equals Pillow, filters included."""
+    values = random_values(depth, *size, depth)
+    encoded = make_png(values, colour=0, depth=depth, filters=(0, 1, 2, 3, 4))
+    assert png.read_header(encoded).bit_depth == depth
+    assert_same_as_pillow(encoded)
+
+
+@pytest.mark.parametrize("colour", [0, 3], ids=["grayscale", "palette"])
+@pytest.mark.parametrize("depth", [1, 2, 4, 8])
+@pytest.mark.parametrize("size", [(1, 1), (2, 3), (7, 9), (17, 33)])
+def test_interlaced(colour, depth, size):
+    """Adam7-interlaced PNGs (the Pillow fallback) equal Pillow; palette ones also equal the original."""
+    values = random_values(depth + size[0], *size, depth)
+    encoded = make_png(values, colour=colour, depth=depth, interlace=True, filters=(0, 1, 2, 3, 4))
+    decoded = assert_same_as_pillow(encoded)
+    if colour == 3 or depth == 8:
+        np.testing.assert_array_equal(decoded, values)
+
+
+# --------------------------------------------------------------------------- real masks
+
+
+def sample_pngs() -> list[Path]:
+    return sorted(SAMPLES.rglob("*.png")) if SAMPLES.is_dir() else []
+
+
+@pytest.mark.parametrize(
+    "path", sample_pngs() or [None], ids=lambda p: str(p.relative_to(SAMPLES)) if isinstance(p, Path) else "no-samples"
+)
+def test_real_samples(path):
+    """Every sample PNG: Pillow's values when Pillow reads it as a mask (P, L, 1), otherwise PngError."""
+    if path is None:
+        pytest.skip(f"no sample folder at {SAMPLES}")
+    data = path.read_bytes()
+    with Image.open(io.BytesIO(data)) as image:
+        mode = image.mode
+    if mode not in ("P", "L", "1"):
+        with pytest.raises(png.PngError):
+            png.decode(data)
+        return
+    values = assert_same_as_pillow(data)
+    info = png.read_header(data)
+    assert (info.width, info.height) == (values.shape[1], values.shape[0])
+    assert info.mode == ("P" if mode == "P" else "L")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+def test_colour_png_refused(mode):
+    """RGB and RGBA PNGs raise PngError naming the colour type (from decode and read_header)."""
+    data = pillow_png(np.zeros((4, 5), np.uint8), mode)
+    for read in (png.decode, png.read_header):
+        with pytest.raises(png.PngError, match="RGB") as caught:
+            read(data)
+        assert "colour" in str(caught.value)
+
+
+def test_grayscale_alpha_refused():
+    """Grayscale with alpha (colour type 4) is refused too."""
+    with pytest.raises(png.PngError, match="grayscale\\+alpha"):
+        png.decode(pillow_png(np.zeros((4, 5), np.uint8), "LA"))
+
+
+def test_16_bit_refused():
+    """16-bit grayscale raises PngError mentioning 16-bit."""
+    data = pillow_png(np.arange(20, dtype=np.uint8).reshape(4, 5), "I;16")
+    assert data[24] == 16  # IHDR bit depth
+    for read in (png.decode, png.read_header):
+        with pytest.raises(png.PngError, match="16-bit"):
+            read(data)
+
+
+def good_png() -> bytes:
+    return make_png(random_values(5, 30, 40, 8), filters=(0, 1, 2, 3, 4))
+
+
+def cut_in_idat() -> bytes:
+    data = good_png()
+    (_, start, end) = next(span for span in chunk_spans(data) if span[0] == b"IDAT")
+    return data[: (start + end) // 2]
+
+
+def cut_before_iend() -> bytes:
+    data = good_png()
+    return data[: chunk_spans(data)[-1][1]]
+
+
+def truncated_stream() -> bytes:
+    """Every chunk well-formed, but the IDAT holds only the first half of the zlib stream."""
+    values = random_values(5, 30, 40, 8)
+    whole = make_png(values)
+    (_, start, end) = next(span for span in chunk_spans(whole) if span[0] == b"IDAT")
+    stream = whole[start + 8 : end - 4]
+    return whole[:start] + chunk(b"IDAT", stream[: len(stream) // 2]) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(cut_in_idat(), id="cut-in-idat"),
+        pytest.param(png.SIGNATURE, id="signature-only"),
+        pytest.param(good_png()[:20], id="cut-in-ihdr"),
+        pytest.param(cut_before_iend(), id="no-iend"),
+        pytest.param(truncated_stream(), id="short-zlib-stream"),
+    ],
+)
+def test_truncated(data):
+    """Truncated files raise PngError saying so."""
+    with pytest.raises(png.PngError, match="truncated"):
+        png.decode(data)
+
+
+def flip(data: bytes, position: int) -> bytes:
+    return data[:position] + bytes([data[position] ^ 0x01]) + data[position + 1 :]
+
+
+def test_corrupt_crc():
+    """A flipped bit in a chunk body or in its CRC raises PngError mentioning the CRC."""
+    data = good_png()
+    for kind, start, end in chunk_spans(data):
+        if kind in (b"IHDR", b"IDAT"):
+            for position in (start + 8, end - 1):
+                with pytest.raises(png.PngError, match="CRC"):
+                    png.decode(flip(data, position))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"PNG", b"GIF89a" + bytes(40), b"\xff\xd8\xff\xe0" + bytes(40), bytes(range(256)), b"\x89PNG\r\n\x1b\n" + bytes(30)],
+    ids=["empty", "short", "gif", "jpeg", "noise", "bad-signature"],
+)
+def test_not_a_png(data):
+    """Bytes that are not a PNG raise PngError."""
+    for read in (png.decode, png.read_header):
+        with pytest.raises(png.PngError):
+            read(data)
+
+
+def replace_idat(data: bytes, stream: bytes) -> bytes:
+    """``data`` with its image data replaced by one IDAT holding ``stream``."""
+    spans = chunk_spans(data)
+    first = next(start for kind, start, _ in spans if kind == b"IDAT")
+    return data[:first] + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+
+
+def test_unknown_filter_type():
+    """A row with filter type 5 raises PngError naming the filter."""
+    values = random_values(1, 4, 6, 8)
+    raw = np.zeros((4, 7), np.uint8)
+    raw[:, 1:] = values
+    raw[2, 0] = 5
+    with pytest.raises(png.PngError, match="filter"):
+        png.decode(replace_idat(make_png(values), zlib.compress(raw.tobytes())))
+
+
+def test_garbage_image_data():
+    """An IDAT that is not a zlib stream raises PngError."""
+    with pytest.raises(png.PngError, match="corrupt"):
+        png.decode(replace_idat(good_png(), b"this is not zlib data at all"))
+
+
+@pytest.mark.parametrize(("rows", "message"), [(29, "truncated"), (31, "corrupt"), (300, "corrupt")])
+def test_wrong_amount_of_image_data(rows, message):
+    """A complete zlib stream holding fewer rows than IHDR says is truncated; one holding more is corrupt."""
+    raw = np.zeros((rows, 41), np.uint8)  # good_png() is 30 rows of 40 pixels
+    with pytest.raises(png.PngError, match=message):
+        png.decode(replace_idat(good_png(), zlib.compress(raw.tobytes())))
+
+
+def test_missing_ihdr():
+    """A PNG whose IHDR chunk is missing raises PngError from decode and read_header."""
+    data = good_png()
+    (_, start, end) = chunk_spans(data)[0]
+    for read in (png.decode, png.read_header):
+        with pytest.raises(png.PngError):
+            read(data[:start] + data[end:])
+
+
+def test_missing_image_data():
+    """A PNG without IDAT raises PngError."""
+    data = good_png()
+    without = b"".join(data[start:end] for kind, start, end in chunk_spans(data) if kind != b"IDAT")
+    for read in (png.decode, png.read_header):
+        with pytest.raises(png.PngError, match="image data"):
+            read(data[:8] + without)
+
+
+# --------------------------------------------------------------------------- encode
+
+
+@st.composite
+def palettes(draw) -> bytes:
+    """1 to 256 random RGB triplets."""
+    entries = draw(st.one_of(st.integers(1, 256), st.sampled_from([1, 2, 255, 256])))
+    return np.random.default_rng(draw(SEED)).integers(0, 256, 3 * entries, dtype=np.uint8).tobytes()
+
+
+@SETTINGS
+@given(height=SIDE, width=SIDE, seed=SEED, top=st.integers(0, 255), palette=palettes(), view=st.booleans())
+def test_encode_palette_round_trip(height, width, seed, top, palette, view):
+    """encode(label, "P", palette) reads back (Pillow and decode) to label, with the palette kept or padded."""
+    label = np.random.default_rng(seed).integers(0, top + 1, (height, width), dtype=np.uint8)
+    if view:  # a non-contiguous input encodes the same
+        label = np.ascontiguousarray(label.T).T
+    data = png.encode(label, "P", palette)
+    np.testing.assert_array_equal(pillow_values(data), label)
+    decoded, info = png.decode(data)
+    np.testing.assert_array_equal(decoded, label)
+    assert (info.width, info.height, info.mode, info.bit_depth) == (width, height, "P", 8)
+    assert info.palette[: len(palette)] == palette
+    assert len(info.palette) >= 3 * (int(label.max()) + 1)
+    if int(label.max()) < len(palette) // 3:
+        assert info.palette == palette
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.mode == "P"
+        assert bytes(image.getpalette()) == info.palette
+
+
+@SETTINGS
+@given(height=SIDE, width=SIDE, seed=SEED)
+def test_encode_grayscale_round_trip(height, width, seed):
+    """encode(label, "L") reads back (Pillow and decode) to label, as 8-bit grayscale without palette."""
+    label = np.random.default_rng(seed).integers(0, 256, (height, width), dtype=np.uint8)
+    data = png.encode(label, "L")
+    np.testing.assert_array_equal(pillow_values(data), label)
+    decoded, info = png.decode(data)
+    np.testing.assert_array_equal(decoded, label)
+    assert info == png.PngInfo(width, height, "L", 8, None)
+    assert png.read_header(data) == info
+
+
+@pytest.mark.parametrize("value", [0, 1, 255])
+@pytest.mark.parametrize("mode", ["P", "L"])
+def test_encode_one_pixel(mode, value):
+    """A 1x1 label map survives encode and decode in both modes."""
+    label = np.full((1, 1), value, np.uint8)
+    data = png.encode(label, mode, png.DAVIS_PALETTE if mode == "P" else None)
+    np.testing.assert_array_equal(pillow_values(data), label)
+    np.testing.assert_array_equal(png.decode(data)[0], label)
+
+
+def test_short_palette_is_padded():
+    """A palette with fewer colours than max(label)+1 is padded with black so every index has a colour."""
+    label = np.array([[0, 1, 2], [3, 200, 255]], np.uint8)
+    palette = bytes([10, 20, 30, 40, 50, 60])
+    info = png.read_header(png.encode(label, "P", palette))
+    assert info.palette == palette + bytes(768 - len(palette))
+
+
+@pytest.mark.parametrize(
+    ("mode", "palette", "error"),
+    [
+        ("RGB", None, ValueError),
+        ("P", None, ValueError),
+        ("P", b"", ValueError),
+        ("P", bytes(4), ValueError),
+        ("P", bytes(771), ValueError),
+    ],
+)
+def test_encode_rejects_bad_mode_or_palette(mode, palette, error):
+    """An unknown mode, or a palette that is not 1 to 256 RGB triplets, raises ValueError."""
+    with pytest.raises(error):
+        png.encode(np.zeros((2, 2), np.uint8), mode, palette)
+
+
+@pytest.mark.parametrize(
+    "label", [np.zeros((2, 2), np.uint16), np.zeros((2, 2), bool), np.zeros((2, 2, 1), np.uint8), np.zeros(4, np.uint8)]
+)
+def test_encode_rejects_non_label_maps(label):
+    """Anything but a 2-D uint8 array raises TypeError."""
+    with pytest.raises(TypeError):
+        png.encode(label, "L")

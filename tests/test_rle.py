@@ -1,0 +1,503 @@
+"""converters.rle: byte-identical to pycocotools per object, exact round trips, strict decoding.
+
+The reference for every label map is pycocotools run the naive way: ``mask.encode`` on
+``label == v`` (Fortran order) for each non-zero value v, with ``mask.area`` and ``mask.toBbox``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pycocotools import mask as coco
+
+from converters import rle
+from converters.model import Mask
+
+# --------------------------------------------------------------------------- reference and helpers
+
+
+def coco_rle(binary: np.ndarray) -> dict:
+    return coco.encode(np.asfortranarray(binary.astype(np.uint8)))
+
+
+def coco_masks(label: np.ndarray) -> list[Mask]:
+    """pycocotools on ``label == v`` for every non-zero value v present, sorted by v."""
+    masks = []
+    for value in np.unique(label).tolist():
+        if value:
+            r = coco_rle(label == value)
+            bbox = tuple(int(x) for x in coco.toBbox(r))
+            masks.append(Mask(value, r["counts"].decode("ascii"), int(coco.area(r)), bbox))
+    return masks
+
+
+def assert_matches_pycocotools(label: np.ndarray) -> list[Mask]:
+    """encode(label) equals the pycocotools reference, field by field, with plain Python types."""
+    before = label.copy()
+    got = rle.encode(label)
+    np.testing.assert_array_equal(label, before)  # the input is not touched
+    expected = coco_masks(np.ascontiguousarray(label))
+    assert [m.object_id for m in got] == [m.object_id for m in expected]
+    for mine, theirs in zip(got, expected):
+        assert mine == theirs, f"object {theirs.object_id}"
+        assert type(mine.object_id) is int and type(mine.counts) is str and type(mine.area) is int
+        assert type(mine.bbox) is tuple and all(type(x) is int for x in mine.bbox)
+    return got
+
+
+def column_runs(flat: np.ndarray) -> list[int]:
+    """Uncompressed COCO counts of a flat (column-major) boolean mask: run lengths, starting with zeros."""
+    bounds = np.r_[0, np.flatnonzero(flat[1:] != flat[:-1]) + 1, flat.size]
+    return ([0] if flat[0] else []) + np.diff(bounds).tolist()
+
+
+def pairs(masks: list[Mask]) -> list[tuple[int, str]]:
+    return [(m.object_id, m.counts) for m in masks]
+
+
+# --------------------------------------------------------------------------- label map strategies
+
+#: Sides from 1 to 64, with the awkward ones (1, around multiples of 8) drawn often.
+SIDE = st.one_of(st.integers(1, 64), st.sampled_from([1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64]))
+
+
+def paint_runs(rng: np.random.Generator, size: int, ids: np.ndarray, mean_run: float) -> np.ndarray:
+    """A 1-D array of runs with geometric lengths, each of a random value of ``ids``."""
+    lengths = rng.geometric(1 / max(mean_run, 1), size)
+    lengths = lengths[: np.searchsorted(np.cumsum(lengths), size) + 1]
+    return np.repeat(rng.choice(ids, lengths.size), lengths)[:size]
+
+
+def make_label(kind: str, rng: np.random.Generator, height: int, width: int, ids: np.ndarray) -> np.ndarray:
+    """One label map of the given kind; ``ids`` are the non-zero values it may use."""
+    with_zero = np.append(ids, 0)
+    label = np.zeros((height, width), np.uint8)
+    if kind == "dense":
+        label[:] = rng.choice(with_zero, (height, width))
+    elif kind == "sparse":
+        flat = label.reshape(-1)
+        where = rng.choice(flat.size, rng.integers(1, max(2, flat.size // 10)), replace=False)
+        flat[where] = rng.choice(ids, where.size)
+    elif kind == "blocks":
+        for _ in range(rng.integers(1, 12)):
+            r0, r1 = np.sort(rng.integers(0, height, 2))
+            c0, c1 = np.sort(rng.integers(0, width, 2))
+            if rng.random() < 0.3:  # full-height blocks: runs that cross column boundaries
+                r0, r1 = 0, height - 1
+            label[r0 : r1 + 1, c0 : c1 + 1] = rng.choice(with_zero)
+        if rng.random() < 0.5:  # objects touching the first and the last pixel
+            label[0, 0] = rng.choice(ids)
+            label[-1, -1] = rng.choice(ids)
+    elif kind == "column_runs":  # runs in column-major order, so many span several columns
+        label[:] = paint_runs(rng, height * width, with_zero, rng.uniform(1, 2 * height)).reshape(height, width, order="F")
+    elif kind == "row_runs":
+        label[:] = paint_runs(rng, height * width, with_zero, rng.uniform(1, 2 * width)).reshape(height, width)
+    elif kind == "full":
+        label[:] = ids[0]
+    return label
+
+
+KINDS = ("dense", "sparse", "blocks", "column_runs", "row_runs", "full", "empty")
+
+
+@st.composite
+def label_maps(draw) -> np.ndarray:
+    """Random uint8 label maps of every kind, with 1 to 255 distinct ids (value 255 included often)."""
+    height, width = draw(SIDE, label="height"), draw(SIDE, label="width")
+    kind = draw(st.sampled_from(KINDS), label="kind")
+    count = draw(st.one_of(st.integers(1, 4), st.integers(1, 255)), label="ids")
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="seed"))
+    ids = rng.choice(np.arange(1, 256, dtype=np.uint8), count, replace=False)
+    if draw(st.booleans(), label="with 255"):
+        ids[0] = 255
+    return make_label(kind, rng, height, width, ids)
+
+
+def fortran(label):
+    return np.asfortranarray(label)
+
+
+def transposed(label):
+    return np.ascontiguousarray(label.T).T
+
+
+def stepped(label):
+    big = np.zeros((2 * label.shape[0], 3 * label.shape[1]), np.uint8)
+    big[::2, ::3] = label
+    return big[::2, ::3]
+
+
+def reversed_(label):
+    return np.ascontiguousarray(label[::-1, ::-1])[::-1, ::-1]
+
+
+def window(label):
+    big = np.full((label.shape[0] + 2, label.shape[1] + 5), 7, np.uint8)
+    big[1:-1, 2:-3] = label
+    return big[1:-1, 2:-3]
+
+
+def misaligned(label):
+    buffer = np.zeros(label.size + 1, np.uint8)
+    view = buffer[1:].reshape(label.shape)
+    view[:] = label
+    return view
+
+
+def read_only(label):
+    view = label.copy()
+    view.flags.writeable = False
+    return view
+
+
+VIEWS = (fortran, transposed, stepped, reversed_, window, misaligned, read_only)
+
+# --------------------------------------------------------------------------- encode
+
+
+@settings(max_examples=400, deadline=None)
+@given(label=label_maps())
+def test_encode_matches_pycocotools(label):
+    """Every value's counts, area and bbox equal pycocotools; the list holds exactly the non-zero values, sorted."""
+    masks = assert_matches_pycocotools(label)
+    present = sorted(set(np.unique(label).tolist()) - {0})
+    assert [m.object_id for m in masks] == present
+
+
+@settings(max_examples=200, deadline=None)
+@given(label=label_maps(), view=st.sampled_from(VIEWS))
+def test_encode_any_memory_layout(label, view):
+    """Fortran-ordered, strided, reversed, misaligned and read-only inputs encode like a contiguous copy."""
+    strided = view(label)
+    np.testing.assert_array_equal(strided, label)
+    assert rle.encode(strided) == rle.encode(np.ascontiguousarray(label))
+
+
+def id_grid(height: int, width: int) -> np.ndarray:
+    return (np.arange(height * width) % 256).astype(np.uint8).reshape(height, width)
+
+
+def dots(height: int, width: int, values: dict[tuple[int, int], int]) -> np.ndarray:
+    """A zero map with the given pixels set."""
+    label = np.zeros((height, width), np.uint8)
+    for (row, column), value in values.items():
+        label[row, column] = value
+    return label
+
+
+EDGE_CASES = {
+    "1x1-zero": np.zeros((1, 1), np.uint8),
+    "1x1-one": np.ones((1, 1), np.uint8),
+    "1x1-255": np.full((1, 1), 255, np.uint8),
+    "1x64-row": id_grid(1, 64) % 3,
+    "1x13-row": np.array([[0, 1, 1, 2, 0, 0, 2, 2, 255, 255, 0, 1, 1]], np.uint8),
+    "64x1-column": id_grid(64, 1) % 5,
+    "13x1-column": np.array([[0, 1, 1, 2, 0, 0, 2, 2, 255, 255, 0, 1, 1]], np.uint8).T,
+    "first-pixel-only": dots(7, 9, {(0, 0): 1}),
+    "last-pixel-only": dots(7, 9, {(6, 8): 9}),
+    "first-and-last": dots(5, 5, {(0, 0): 4, (4, 4): 4}),
+    "first-and-last-different": dots(3, 16, {(0, 0): 255, (2, 15): 1}),
+    "column-ends": dots(6, 3, {(5, 0): 2, (0, 1): 2, (5, 1): 3, (0, 2): 3}),
+    "checkerboard": (np.indices((9, 17)).sum(axis=0) % 2).astype(np.uint8) * 3,
+    "all-256-values": id_grid(16, 16),
+    "all-256-values-transposed": np.ascontiguousarray(id_grid(16, 16).T),
+    "255-values-no-zero": (np.arange(255 * 3) % 255 + 1).astype(np.uint8).reshape(15, 51),
+    "full-height-stripes": np.repeat(np.array([[1, 1, 0, 2, 2, 2, 0, 1, 255]], np.uint8), 5, axis=0),
+    "full-width-stripes": np.repeat(np.array([[1, 1, 0, 2, 2, 2, 0, 1, 255]], np.uint8).T, 10, axis=1),
+    "run-across-columns": np.array([[0, 0, 1], [0, 0, 1], [0, 1, 1], [0, 1, 0]], np.uint8),
+    "one-object-two-islands": np.array([[1, 0, 0, 0, 0, 0, 0, 0, 0, 1]], np.uint8).repeat(3, axis=0),
+    "width-8": id_grid(5, 8) % 4,
+    "width-9": id_grid(5, 9) % 4,
+    "width-16": id_grid(3, 16) % 7,
+}
+
+
+@pytest.mark.parametrize("label", list(EDGE_CASES.values()), ids=list(EDGE_CASES))
+def test_encode_edge_cases(label):
+    """Hand-picked awkward maps: single pixels, lines, corners, every value, runs across columns."""
+    assert_matches_pycocotools(label)
+    np.testing.assert_array_equal(rle.decode(pairs(rle.encode(label)), *label.shape), label)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 7), (7, 1), (8, 8), (480, 854), (0, 5), (5, 0), (0, 0)])
+def test_encode_empty(shape):
+    """An all-zero map (or one with no pixels) has no objects."""
+    assert rle.encode(np.zeros(shape, np.uint8)) == []
+
+
+@pytest.mark.parametrize("value", [1, 7, 254, 255])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (480, 854)])
+def test_encode_full(shape, value):
+    """A map holding one value everywhere is one object covering it all."""
+    height, width = shape
+    (only,) = assert_matches_pycocotools(np.full(shape, value, np.uint8))
+    assert only.object_id == value and only.area == height * width and only.bbox == (0, 0, width, height)
+
+
+def discs(height: int, width: int, count: int, seed: int) -> np.ndarray:
+    """Overlapping discs of ids 1..count-1 and 255 (later ones on top), some cut by the border."""
+    rng = np.random.default_rng(seed)
+    label = np.zeros((height, width), np.uint8)
+    y, x = np.ogrid[:height, :width]
+    for k in range(count):
+        cy, cx = rng.integers(0, height), rng.integers(0, width)
+        radius = rng.uniform(0.05, 0.3) * min(height, width)
+        label[(y - cy) ** 2 + (x - cx) ** 2 <= radius**2] = 255 if k == count - 1 else k + 1
+    return label
+
+
+@pytest.mark.parametrize(("height", "width", "count"), [(480, 854, 3), (480, 854, 12), (1080, 1920, 6), (720, 1280, 20)])
+def test_encode_large_frames(height, width, count):
+    """Full-size frames with several disc objects equal pycocotools and decode back exactly."""
+    label = discs(height, width, count, seed=count)
+    masks = assert_matches_pycocotools(label)
+    np.testing.assert_array_equal(rle.decode(pairs(masks), height, width), label)
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        np.zeros((4, 4), np.int8),
+        np.zeros((4, 4), np.uint16),
+        np.zeros((4, 4), np.int64),
+        np.zeros((4, 4), np.float32),
+        np.zeros((4, 4), bool),
+        np.zeros(16, np.uint8),
+        np.zeros((2, 2, 4), np.uint8),
+        np.zeros((), np.uint8),
+    ],
+    ids=["int8", "uint16", "int64", "float32", "bool", "1-D", "3-D", "0-D"],
+)
+def test_encode_rejects_non_label_maps(label):
+    """Anything but a 2-D uint8 array raises TypeError."""
+    with pytest.raises(TypeError):
+        rle.encode(label)
+
+
+# --------------------------------------------------------------------------- decode
+
+
+@settings(max_examples=300, deadline=None)
+@given(label=label_maps(), as_bytes=st.booleans())
+def test_decode_inverts_encode(label, as_bytes):
+    """decode(encode(L)) == L exactly, with counts given as str or bytes."""
+    masks = pairs(rle.encode(label))
+    if as_bytes:
+        masks = [(v, c.encode("ascii")) for v, c in masks]
+    decoded = rle.decode(masks, *label.shape)
+    assert decoded.dtype == np.uint8 and decoded.shape == label.shape
+    np.testing.assert_array_equal(decoded, label)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    height=SIDE,
+    width=SIDE,
+    layers=st.lists(st.tuples(st.integers(0, 255), st.integers(0, 2**32 - 1), st.sampled_from(KINDS)), max_size=6),
+)
+def test_decode_paints_later_pairs_on_top(height, width, layers):
+    """Overlapping masks: each pair paints its value over what earlier pairs painted."""
+    expected = np.zeros((height, width), np.uint8)
+    masks = []
+    for value, seed, kind in layers:
+        binary = make_label(kind, np.random.default_rng(seed), height, width, np.array([1], np.uint8)) == 1
+        expected[binary] = value
+        masks.append((value, coco_rle(binary)["counts"].decode("ascii")))
+    np.testing.assert_array_equal(rle.decode(masks, height, width), expected)
+
+
+def test_decode_overlap_explicit():
+    """A full mask of 1 under a 2x3 block of 2: the block wins; reversed, the full mask wins."""
+    full = (1, "0d0")  # counts [0, 20]: every pixel of a 4x5 mask
+    block = (2, "5220003")  # rows 1-2, cols 1-3
+    expected = np.ones((4, 5), np.uint8)
+    expected[1:3, 1:4] = 2
+    np.testing.assert_array_equal(rle.decode([full, block], 4, 5), expected)
+    np.testing.assert_array_equal(rle.decode([block, full], 4, 5), np.ones((4, 5), np.uint8))
+
+
+@settings(max_examples=50, deadline=None)
+@given(label=label_maps())
+def test_decode_into_out(label):
+    """With ``out`` given, decode paints into it and returns that same array."""
+    out = np.zeros(label.shape, np.uint8)
+    result = rle.decode(pairs(rle.encode(label)), *label.shape, out=out)
+    assert result is out
+    np.testing.assert_array_equal(out, label)
+
+
+@pytest.mark.parametrize(
+    "out",
+    [np.zeros((5, 4), np.uint8), np.zeros((4, 5), np.int32), np.zeros(20, np.uint8)],
+    ids=["transposed-shape", "int32", "flat"],
+)
+def test_decode_rejects_wrong_out(out):
+    """An ``out`` of the wrong shape or dtype raises TypeError."""
+    with pytest.raises(TypeError):
+        rle.decode([(1, "5220003")], 4, 5, out=out)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (4, 5), (480, 854)])
+def test_decode_nothing(shape):
+    """No pairs: an all-zero map of the requested size."""
+    decoded = rle.decode([], *shape)
+    assert decoded.shape == shape and decoded.dtype == np.uint8 and not decoded.any()
+
+
+@pytest.mark.parametrize(
+    ("counts", "height", "width"),
+    [
+        ("5220003", 4, 6),  # a 4x5 mask read as 4x6: too few pixels
+        ("5220003", 3, 5),  # ... read as 3x5: too many
+        ("5220003", 2, 2),
+        ("522000", 4, 5),  # the last count dropped
+        ("5220003P", 4, 5),  # the last character has the continuation bit: truncated
+        ("P", 4, 5),
+        ("@", 4, 5),  # a negative count
+        ("0d0@", 4, 5),
+        (":K?", 4, 5),  # counts [10, -5, 15]: 20 in total, but one run is negative
+        ("5Kd0", 4, 5),  # counts [5, -5, 20]
+        ("", 4, 5),
+    ],
+)
+def test_decode_rejects_bad_strings(counts, height, width):
+    """Strings that do not describe exactly height*width pixels raise RleError naming the value."""
+    with pytest.raises(rle.RleError, match="value 3"):
+        rle.decode([(1, rle.counts_to_string([0, height * width])), (3, counts)], height, width)
+
+
+def test_decode_error_is_a_value_error():
+    """RleError is a ValueError, so callers catching ValueError (as pycocotools raises) still catch it."""
+    assert issubclass(rle.RleError, ValueError)
+
+
+# --------------------------------------------------------------------------- measure
+
+
+@settings(max_examples=150, deadline=None)
+@given(label=label_maps())
+def test_measure_encoded_masks(label):
+    """measure(counts) gives back the area and bbox that encode (and pycocotools) computed."""
+    for m in rle.encode(label):
+        assert rle.measure(m.counts, *label.shape) == (m.area, m.bbox)
+        assert rle.measure(m.counts.encode("ascii"), *label.shape) == (m.area, m.bbox)
+
+
+@st.composite
+def sized_counts(draw) -> tuple[list[int], int, int]:
+    """Uncompressed counts of an h x w mask cut at random places: zero-length runs and odd lengths included."""
+    height, width = draw(SIDE), draw(SIDE)
+    cuts = sorted(draw(st.lists(st.integers(0, height * width), max_size=12)))
+    counts = np.diff([0, *cuts, height * width]).tolist()
+    return counts, height, width
+
+
+@settings(max_examples=300, deadline=None)
+@given(sized=sized_counts())
+def test_measure_matches_pycocotools(sized):
+    """On any valid counts (not only canonical ones), measure equals pycocotools' area and toBbox.
+
+    The one exception is a mask with no foreground pixel but a zero-length foreground run: pycocotools'
+    toBbox then returns garbage (unsigned underflow), and measure returns (0, 0, 0, 0).
+    """
+    counts, height, width = sized
+    r = coco.frPyObjects({"size": [height, width], "counts": counts}, height, width)
+    area, bbox = rle.measure(r["counts"], height, width)
+    assert area == int(coco.area(r))
+    if area:
+        assert bbox == tuple(int(x) for x in coco.toBbox(r))
+    else:
+        assert bbox == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("counts", "height", "width"),
+    [("5220003", 4, 6), ("5220003", 3, 5), ("522000", 4, 5), ("5220003P", 4, 5), ("@", 4, 5), (":K?", 4, 5), ("", 4, 5)],
+)
+def test_measure_rejects_bad_strings(counts, height, width):
+    """measure raises RleError on strings that do not describe exactly height*width pixels."""
+    with pytest.raises(rle.RleError):
+        rle.measure(counts, height, width)
+
+
+# --------------------------------------------------------------------------- the string codec
+
+
+@st.composite
+def count_lists(draw) -> list[int]:
+    """Uncompressed counts: small, large (up to 2**28) and zero runs, in any order."""
+    count = st.one_of(st.integers(0, 40), st.integers(0, 5000), st.integers(0, 2**28 - 1), st.just(0))
+    return draw(st.lists(count, max_size=60))
+
+
+def coco_string(counts: list[int]) -> str:
+    """pycocotools' compressed string for uncompressed counts (size only needs to be consistent)."""
+    total = sum(counts)
+    return coco.frPyObjects({"size": [1, total], "counts": counts}, 1, total)["counts"].decode("ascii")
+
+
+@settings(max_examples=400, deadline=None)
+@given(counts=count_lists())
+def test_counts_codec_matches_pycocotools(counts):
+    """counts_to_string equals pycocotools' string, and string_to_counts inverts it (str or bytes)."""
+    text = rle.counts_to_string(counts)
+    assert text == coco_string(counts)
+    assert rle.string_to_counts(text) == counts
+    assert rle.string_to_counts(text.encode("ascii")) == counts
+
+
+@settings(max_examples=200, deadline=None)
+@given(label=label_maps())
+def test_counts_of_encoded_masks(label):
+    """Each encoded string holds the column-major runs of its object, background first (checked without pycocotools)."""
+    flat = label.ravel(order="F")
+    for m in rle.encode(label):
+        counts = rle.string_to_counts(m.counts)
+        assert counts == column_runs(flat == m.object_id)
+        assert sum(counts[1::2]) == m.area
+        assert rle.counts_to_string(counts) == m.counts
+
+
+KNOWN = [
+    ([5, 2, 2, 2, 2, 2, 5], "5220003"),  # 4x5, a 2x3 block at rows 1-2, cols 1-3
+    ([409920], "PZ`<"),  # empty 480x854
+    ([0, 409920], "0PZ`<"),  # full 480x854
+    ([], ""),
+]
+
+
+@pytest.mark.parametrize(("counts", "text"), KNOWN)
+def test_known_vectors(counts, text):
+    """Vectors from the pycocotools notes (docs/output-formats.md 1.2): both directions of the codec."""
+    assert coco_string(counts) == text
+    assert rle.counts_to_string(counts) == text
+    assert rle.string_to_counts(text) == counts
+
+
+def test_known_block_mask():
+    """The 4x5 mask with a 2x3 block at rows 1-2, cols 1-3 encodes to "5220003" with pycocotools' area and bbox."""
+    label = np.zeros((4, 5), np.uint8)
+    label[1:3, 1:4] = 1
+    assert rle.encode(label) == [Mask(1, "5220003", 6, (1, 1, 3, 2))]
+
+
+@pytest.mark.parametrize("value", [0, 255])
+def test_known_480p_masks(value):
+    """Empty and full 480x854 masks give "PZ`<" and "0PZ`<"."""
+    label = np.full((480, 854), value, np.uint8)
+    masks = rle.encode(label)
+    if value == 0:
+        assert masks == []
+        assert coco_rle(label == 1)["counts"] == b"PZ`<"
+    else:
+        assert masks == [Mask(255, "0PZ`<", 409920, (0, 0, 854, 480))]
+    np.testing.assert_array_equal(rle.decode(pairs(masks), 480, 854), label)
+
+
+@pytest.mark.parametrize("text", ["P", "5220003P", "oooo", "0o"])
+def test_string_to_counts_rejects_truncated(text):
+    """A string ending in a character with the continuation bit raises RleError."""
+    with pytest.raises(rle.RleError):
+        rle.string_to_counts(text)
