@@ -66,7 +66,7 @@ class Config:
 
 def load(path: str | os.PathLike) -> Config:
     """Read and validate a pipelines file; OptionError names the YAML path of any problem."""
-    path = Path(path)
+    path = Path(path).absolute()  # sources and outputs stay valid if the working folder changes
     label = path.name
     try:
         data = yaml.safe_load(path.read_text())
@@ -96,7 +96,7 @@ def load(path: str | os.PathLike) -> Config:
 
 
 def _typed(value: Any, kind: type, where: str) -> Any:
-    if not isinstance(value, kind):
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):  # YAML true is not a count
         raise OptionError(where, f"expected a {kind.__name__}, got {value!r}")
     return value
 
@@ -137,7 +137,7 @@ def _pipeline(name: str, entry: dict, base: Path, output_dir: Path, where: str) 
     workers = _typed(entry.get("workers", 1), int, f"{where}.workers")
     if workers < 1:
         raise OptionError(f"{where}.workers", "must be at least 1")
-    output = base / entry["output"] if "output" in entry else output_dir / name
+    output = base / _typed(entry["output"], str, f"{where}.output") if "output" in entry else output_dir / name
     return Pipeline(
         name=name,
         source=source,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ class ProcessExecutor:
             pending = {pool.submit(fn, item): index for index, item in enumerate(items)}
             try:
                 while pending:
-                    done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in sorted(done, key=pending.get):
                         index = pending.pop(future)
                         results[index] = future.result()  # re-raises a worker's exception here

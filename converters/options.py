@@ -77,8 +77,15 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                 errors.append(exc.message)
         raise OptionError(where, "; ".join(errors))
     if origin is Literal:
-        if value in args:
-            return value
+        for arg in args:
+            if type(value) is type(arg) and value == arg:
+                return arg
+            if isinstance(value, str) and not isinstance(arg, str):
+                try:
+                    if _coerce(value, type(arg), where) == arg:
+                        return arg
+                except OptionError:
+                    pass
         raise OptionError(where, f"expected one of {', '.join(map(repr, args))}, got {value!r}")
     if annotation is bool:
         if isinstance(value, bool):

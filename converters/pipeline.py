@@ -80,20 +80,36 @@ def check_output(output: Path, overwrite: bool) -> None:
 
 
 def publish(finished: Path, output: Path, overwrite: bool) -> None:
-    """Move the finished output into place with a rename (after flushing a file to disk)."""
+    """Move the finished output into place with a rename (after flushing a file to disk).
+
+    Replacing an existing output (``overwrite``) moves it aside first, so a folder can
+    replace a file and the other way round; the old one is deleted once the new one is in place.
+    """
     if finished.is_file():
         with open(finished, "rb") as file:
             os.fsync(file.fileno())
     if output.exists():
         check_output(output, overwrite)
-        if output.is_dir():
-            old = output.parent / f".{output.name}.vosconv-old"
-            shutil.rmtree(old, ignore_errors=True)
+        if output.is_dir() or finished.is_dir():
+            old = _aside(output)
+            remove(old)
             os.replace(output, old)
             os.replace(finished, output)
-            shutil.rmtree(old, ignore_errors=True)
+            remove(old)
             return
     os.replace(finished, output)
+
+
+def _aside(output: Path) -> Path:
+    return output.parent / f".{output.name}.vosconv-old"
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder tree, if it exists."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def read_shard(reader: Reader, shard: Shard, stats: Stats) -> Iterator[Video]:
@@ -127,7 +143,8 @@ def convert(
     shards = writer.plan(reader.list_videos())
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_path(output)
-    shutil.rmtree(staging, ignore_errors=True)
+    remove(staging)  # left by a run that crashed
+    remove(_aside(output))
     staging.mkdir()
     stats = Stats()
     bar = _progress(sum(len(s.refs) for s in shards), progress)

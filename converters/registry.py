@@ -46,6 +46,8 @@ _known: dict[Kind, dict[str, PluginSpec]] = {
             "davis": ("davis:DavisReader", None),
             "youtube-vos": ("youtube_vos:YoutubeVosReader", None),
             "coco": ("coco:CocoReader", None),
+            "parquet": ("parquet:ParquetReader", None),
+            "hdf5": ("hdf5:Hdf5Reader", None),
         },
     ),
     "writer": _builtin(
@@ -55,6 +57,8 @@ _known: dict[Kind, dict[str, PluginSpec]] = {
             "mose": ("layout:MoseWriter", None),
             "davis": ("layout:DavisWriter", None),
             "youtube-vos": ("layout:YoutubeVosWriter", None),
+            "parquet": ("parquet:ParquetWriter", None),
+            "hdf5": ("hdf5:Hdf5Writer", None),
         },
     ),
 }
@@ -83,8 +87,8 @@ def _load_entry_points() -> None:
     _entry_points_loaded = True
     for kind, group in ENTRY_POINT_GROUPS.items():
         for entry in metadata.entry_points(group=group):
-            if entry.name in _known[kind] and _known[kind][entry.name].origin == "vosconv":
-                continue  # built-ins win: an installed package cannot silently replace them
+            if entry.name in _known[kind]:
+                continue  # built-ins and explicit register() calls win over installed packages
             origin = entry.dist.name if entry.dist is not None else "entry point"
             _known[kind][entry.name] = PluginSpec(entry.name, entry.value, None, origin=origin)
 

@@ -1,0 +1,152 @@
+"""Executors: results in item order whatever the finishing order, on_done once per item, errors propagated."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from converters.errors import OptionError, SourceError
+from converters.executors import ProcessExecutor, SerialExecutor, make_executor
+
+STEP = 0.1  # seconds: item i of n sleeps (n - 1 - i) * STEP, so early items finish last
+
+
+def slow_square(item: tuple[int, int]) -> tuple[int, int]:
+    index, count = item
+    time.sleep((count - 1 - index) * STEP)
+    return index * index, os.getpid()
+
+
+def fail_on_two(item: int) -> int:
+    if item == 2:
+        raise SourceError("/data/MOSE/train/Annotations/v/00002.png", "truncated PNG")
+    return item
+
+
+def fail_with_option_error(item: int) -> int:
+    raise OptionError("pipelines.x.workers", "must be at least 1")
+
+
+def mark_then_fail_on_zero(item: tuple[int, str]) -> int:
+    index, folder = item
+    if index == 0:
+        raise ValueError("item 0 is broken")
+    time.sleep(0.05)
+    Path(folder, f"{index}.done").touch()
+    return index
+
+
+EXECUTORS = {"serial": SerialExecutor, "process": lambda: ProcessExecutor(2)}
+
+
+@pytest.fixture(params=sorted(EXECUTORS))
+def executor(request):
+    return EXECUTORS[request.param]()
+
+
+def test_results_in_item_order(executor):
+    count = 4
+    finished = []
+    results = executor.run(slow_square, [(i, count) for i in range(count)], on_done=lambda i, r: finished.append((i, r[0])))
+    assert [square for square, _ in results] == [i * i for i in range(count)]
+    assert sorted(finished) == [(i, i * i) for i in range(count)]  # once per item, with that item's result
+
+
+def test_process_executor_reports_each_item_as_it_finishes():
+    """Later items finish first, in worker processes, and on_done hears of each as it finishes (progress
+    bars and journals), not all at once at the end. This also guards the ordering test above."""
+    count = 4
+    finished = []
+    results = ProcessExecutor(2).run(slow_square, [(i, count) for i in range(count)], on_done=lambda i, r: finished.append(i))
+    assert finished != sorted(finished)
+    assert finished.index(1) < finished.index(0)
+    pids = {pid for _, pid in results}
+    assert os.getpid() not in pids
+    assert 1 <= len(pids) <= 2
+
+
+def test_serial_executor_runs_in_order_here():
+    finished = []
+    results = SerialExecutor().run(slow_square, [(i, 3) for i in range(3)], on_done=lambda i, r: finished.append(i))
+    assert finished == [0, 1, 2]
+    assert {pid for _, pid in results} == {os.getpid()}
+
+
+def test_without_on_done(executor):
+    assert executor.run(fail_on_two, [0, 1, 3]) == [0, 1, 3]
+
+
+def test_no_items(executor):
+    calls = []
+    assert executor.run(fail_on_two, [], on_done=lambda i, r: calls.append(i)) == []
+    assert calls == []
+
+
+def test_worker_exception_keeps_its_type_and_fields(executor):
+    with pytest.raises(SourceError) as caught:
+        executor.run(fail_on_two, [0, 1, 2, 3])
+    error = caught.value
+    assert type(error) is SourceError
+    assert error.path == "/data/MOSE/train/Annotations/v/00002.png"
+    assert error.cause == "truncated PNG"
+    assert str(error) == "/data/MOSE/train/Annotations/v/00002.png: truncated PNG"
+
+
+def test_option_error_crosses_the_process_boundary(executor):
+    with pytest.raises(OptionError) as caught:
+        executor.run(fail_with_option_error, [0])
+    assert (caught.value.where, caught.value.message) == ("pipelines.x.workers", "must be at least 1")
+
+
+def test_serial_executor_stops_at_the_first_exception():
+    seen, done = [], []
+
+    def record(item: int) -> int:
+        seen.append(item)
+        return fail_on_two(item)
+
+    with pytest.raises(SourceError):
+        SerialExecutor().run(record, [0, 1, 2, 3, 4], on_done=lambda i, r: done.append(i))
+    assert seen == [0, 1, 2]
+    assert done == [0, 1]
+
+
+def test_process_executor_stops_at_the_first_exception(tmp_path):
+    """Items not yet started when one fails are never run."""
+    count = 40
+    with pytest.raises(ValueError, match="item 0 is broken"):
+        ProcessExecutor(2).run(mark_then_fail_on_zero, [(i, str(tmp_path)) for i in range(count)])
+    ran = len(list(tmp_path.glob("*.done")))
+    assert ran < count // 2, f"{ran} of {count - 1} items ran after the failure"
+
+
+@pytest.mark.parametrize("workers", [0, -1])
+def test_process_executor_needs_a_worker(workers):
+    with pytest.raises(ValueError, match="at least 1"):
+        ProcessExecutor(workers)
+
+
+def test_make_executor():
+    assert isinstance(make_executor(), SerialExecutor)
+    assert isinstance(make_executor(1), SerialExecutor)
+    executor = make_executor(3)
+    assert isinstance(executor, ProcessExecutor)
+    assert executor.workers == 3
+
+
+def test_process_executor_runs_the_initializer(tmp_path):
+    """The initializer runs in each worker before any item (used to warm caches)."""
+    results = ProcessExecutor(1, initializer=_set_flag).run(_read_flag, [0, 1])
+    assert results == ["set", "set"]
+    assert os.environ.get("VOSCONV_TEST_FLAG") is None
+
+
+def _set_flag() -> None:
+    os.environ["VOSCONV_TEST_FLAG"] = "set"
+
+
+def _read_flag(item: int) -> str | None:
+    return os.environ.get("VOSCONV_TEST_FLAG")

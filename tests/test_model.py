@@ -1,0 +1,170 @@
+"""The intermediate form: validation in the dataclasses, small helpers, picklability, and no package imports."""
+
+from __future__ import annotations
+
+import ast
+import pickle
+from pathlib import Path
+
+import pytest
+
+from converters import model
+from converters.model import VOID_ID, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
+
+
+def mask(object_id: int, area: int = 4) -> Mask:
+    return Mask(object_id, "52203", area, (1, 1, 2, 2))
+
+
+def video(frames: tuple[Frame, ...], objects: tuple[int, ...] = (1, 2), **kwargs) -> Video:
+    return Video("v", 8, 6, frames, tuple(ObjectInfo(i) for i in objects), **kwargs)
+
+
+# ------------------------------------------------------------------ FrameMasks
+
+
+def test_frame_masks_accepts_sorted_unique_ids():
+    masks = FrameMasks((mask(1), mask(3), mask(7)), void=mask(VOID_ID))
+    assert [m.object_id for m in masks.objects] == [1, 3, 7]
+
+
+@pytest.mark.parametrize("ids", [(2, 1), (1, 1), (1, 3, 2)], ids=["unsorted", "duplicate", "unsorted-tail"])
+def test_frame_masks_rejects_unsorted_or_duplicate_ids(ids):
+    with pytest.raises(ValueError, match="unique and sorted"):
+        FrameMasks(tuple(mask(i) for i in ids))
+
+
+def test_frame_masks_rejects_void_among_objects():
+    with pytest.raises(ValueError, match="void"):
+        FrameMasks((mask(1), mask(VOID_ID)))
+
+
+def test_frame_masks_get():
+    one, three = mask(1, area=10), mask(3, area=30)
+    masks = FrameMasks((one, three))
+    assert masks.get(1) is one
+    assert masks.get(3) is three
+    assert masks.get(2) is None
+    assert FrameMasks().get(1) is None
+
+
+# ------------------------------------------------------------------ ImageRef
+
+
+def test_image_ref_holds_a_path_or_data():
+    assert ImageRef(path="a/00000.jpg").data is None
+    assert ImageRef(data=b"\xff\xd8").path is None
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"path": "a.jpg", "data": b"x"}], ids=["neither", "both"])
+def test_image_ref_needs_exactly_one_of_path_or_data(kwargs):
+    with pytest.raises(ValueError, match="exactly one"):
+        ImageRef(**kwargs)
+
+
+def test_image_ref_repr_hides_the_bytes():
+    assert "secret" not in repr(ImageRef(data=b"secret"))
+
+
+# ------------------------------------------------------------------ Video
+
+
+def test_video_rejects_frame_index_mismatch():
+    frames = (Frame(0, "00000.jpg"), Frame(2, "00001.jpg"))
+    with pytest.raises(ValueError, match=r"00001\.jpg has index 2, expected 1"):
+        video(frames)
+
+
+def test_video_rejects_frames_out_of_order():
+    with pytest.raises(ValueError, match="expected 0"):
+        video((Frame(1, "00001.jpg"), Frame(0, "00000.jpg")))
+
+
+@pytest.mark.parametrize("ids", [(2, 1), (1, 1)], ids=["unsorted", "duplicate"])
+def test_video_rejects_unsorted_or_duplicate_object_ids(ids):
+    with pytest.raises(ValueError, match="unique and sorted"):
+        video((Frame(0, "00000.jpg"),), objects=ids)
+
+
+def test_video_rejects_masks_of_unknown_objects():
+    frames = (Frame(0, "00000.jpg", masks=FrameMasks((mask(1), mask(5)))),)
+    with pytest.raises(ValueError, match=r"v/00000\.jpg: objects \[5\] missing from Video\.objects"):
+        video(frames, objects=(1, 2))
+
+
+def test_video_allows_objects_absent_from_every_frame():
+    """An object listed in Video.objects need not appear in any mask (it may vanish, or only be listed)."""
+    v = video((Frame(0, "00000.jpg", masks=FrameMasks((mask(1),))),), objects=(1, 2, 9))
+    assert [o.object_id for o in v.objects] == [1, 2, 9]
+
+
+def test_video_annotated_indices_has_void_and_size():
+    frames = (
+        Frame(0, "00000.jpg", masks=FrameMasks((mask(1),))),
+        Frame(1, "00001.jpg"),  # no annotation file
+        Frame(2, "00002.jpg", masks=FrameMasks()),  # annotated, empty
+        Frame(3, "00003.jpg"),
+    )
+    v = video(frames)
+    assert v.annotated_indices == (0, 2)
+    assert not v.has_void
+    assert v.size == (6, 8)  # (height, width), as in the RLE size
+
+    with_void = video((*frames[:3], Frame(3, "00003.jpg", masks=FrameMasks((), void=mask(VOID_ID)))))
+    assert with_void.has_void
+    assert with_void.annotated_indices == (0, 2, 3)
+
+
+def test_video_without_frames_is_valid():
+    v = Video("empty", 4, 4, ())
+    assert v.annotated_indices == ()
+    assert not v.has_void
+
+
+def test_frame_stem_and_annotated():
+    assert Frame(0, "00005.jpg").stem == "00005"
+    assert Frame(0, "a.b.jpg").stem == "a.b"
+    assert not Frame(0, "x.jpg").annotated
+    assert Frame(0, "x.jpg", masks=FrameMasks()).annotated
+
+
+def test_video_pickles_and_compares_equal():
+    frames = (
+        Frame(0, "00000.jpg", ImageRef(data=b"\xff\xd8jpeg bytes\xff\xd9"), FrameMasks((mask(1), mask(2)), void=mask(VOID_ID))),
+        Frame(1, "00001.jpg", ImageRef(path="/data/v/00001.jpg")),
+        Frame(2, "00002.jpg", None, FrameMasks()),
+    )
+    original = Video(
+        "v",
+        8,
+        6,
+        frames,
+        (ObjectInfo(1, 3, ("00000", "00002")), ObjectInfo(2)),
+        MaskEncoding.GRAYSCALE,
+        palette=bytes(range(48)),
+    )
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy == original
+    assert copy is not original
+    assert copy.frames[0].image.data == b"\xff\xd8jpeg bytes\xff\xd9"
+    assert copy.encoding is MaskEncoding.GRAYSCALE
+    # equality really looks at the content
+    assert copy != Video("v", 8, 6, frames, original.objects, MaskEncoding.PALETTE, palette=bytes(range(48)))
+
+
+# ------------------------------------------------------------------ isolation
+
+
+def test_model_imports_nothing_from_the_package():
+    """model.py is the shared vocabulary: it must not import any other vosconv module (no cycles, cheap to load)."""
+    tree = ast.parse(Path(model.__file__).read_text())
+    imported = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            imported.append("." * node.level + (node.module or ""))
+    assert imported, "no imports found: the parse is broken"
+    offending = [name for name in imported if name.startswith(".") or name.split(".")[0] == "converters"]
+    assert offending == []
+    assert {name.split(".")[0] for name in imported} <= {"__future__", "enum", "dataclasses", "typing"}

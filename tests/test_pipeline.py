@@ -1,0 +1,313 @@
+"""One conversion end to end: output protection, overwrite, staging, stats, summary, shard planning."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from converters import api, pipeline
+from converters.errors import OutputError, SourceError
+from converters.pipeline import Stats, staging_path
+from converters.readers.base import VideoRef
+from converters.writers.base import Shard
+from converters.writers.coco import CocoWriter
+
+#: (layout, reader options) of the bundled samples: together they hold void, empty and unannotated frames.
+SOURCES = {
+    "mose-train": ("mose", {"split": "train"}),
+    "mose-valid": ("mose", {"split": "valid"}),
+    "davis-val": ("davis", {"split": "val"}),
+    "youtube-vos-train": ("youtube-vos", {"split": "train"}),
+}
+#: writer -> what it makes.
+KINDS = {"coco": "file", "mose": "directory"}
+
+
+def reader(sample_root, source: str = "mose-train"):
+    layout, options = SOURCES[source]
+    return api.open_reader(sample_root[layout], layout, options)
+
+
+def convert(sample_root, output: Path, writer: str = "coco", **kwargs) -> pipeline.Summary:
+    with reader(sample_root) as r:
+        return pipeline.convert(r, api.open_writer(writer), output, progress=False, **kwargs)
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every entry under ``root`` (hidden ones included): file bytes, None for folders."""
+    return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+
+
+def contents(path: Path) -> dict[str, bytes | None] | bytes:
+    return path.read_bytes() if path.is_file() else tree(path)
+
+
+def make_old_output(path: Path, kind: str) -> None:
+    if kind == "file":
+        path.write_text("old output")
+    else:
+        (path / "sub").mkdir(parents=True)
+        (path / "old.txt").write_text("old")
+        (path / "sub" / "old.png").write_bytes(b"old")
+
+
+@pytest.fixture(scope="module")
+def fresh(sample_root, tmp_path_factory) -> dict[str, object]:
+    """A clean conversion of the MOSE train sample per writer, to compare other runs with."""
+    base = tmp_path_factory.mktemp("fresh")
+    return {writer: contents(convert(sample_root, base / writer, writer).output) for writer in KINDS}
+
+
+# ------------------------------------------------------------------ the output and overwrite
+
+
+@pytest.mark.parametrize("writer", sorted(KINDS))
+@pytest.mark.parametrize("existing", ["file", "directory"])
+def test_refuses_existing_output_without_overwrite(sample_root, tmp_path, writer, existing):
+    out = tmp_path / "out"
+    make_old_output(out, existing)
+    before = tree(tmp_path)
+    with pytest.raises(OutputError, match="already exists; pass --overwrite"):
+        convert(sample_root, out, writer)
+    assert tree(tmp_path) == before
+
+
+@pytest.mark.parametrize("writer", sorted(KINDS))
+def test_accepts_an_empty_existing_folder(sample_root, tmp_path, fresh, writer):
+    out = tmp_path / "out"
+    out.mkdir()
+    convert(sample_root, out, writer)
+    assert out.is_file() if KINDS[writer] == "file" else out.is_dir()
+    assert contents(out) == fresh[writer]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+@pytest.mark.parametrize("writer", sorted(KINDS))
+def test_overwrite_replaces_an_output_of_the_same_kind(sample_root, tmp_path, fresh, writer):
+    out = tmp_path / "out"
+    make_old_output(out, KINDS[writer])
+    convert(sample_root, out, writer, overwrite=True)
+    assert contents(out) == fresh[writer]  # the old content is gone
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no .vosconv-old / .vosconv-partial
+
+
+@pytest.mark.parametrize("writer", sorted(KINDS))
+def test_overwrite_replaces_an_output_of_the_other_kind(sample_root, tmp_path, fresh, writer):
+    """A folder where a file will go, or a file where a folder will go: replaced all the same."""
+    out = tmp_path / "out"
+    make_old_output(out, "directory" if KINDS[writer] == "file" else "file")
+    convert(sample_root, out, writer, overwrite=True)
+    assert contents(out) == fresh[writer]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_overwrite_twice_gives_the_same_bytes(sample_root, tmp_path, fresh):
+    out = tmp_path / "out"
+    for _ in range(2):
+        convert(sample_root, out, "mose", overwrite=True)
+        assert contents(out) == fresh["mose"]
+
+
+@pytest.mark.parametrize("writer", sorted(KINDS))
+def test_stale_staging_from_a_crashed_run_is_cleaned_up(sample_root, tmp_path, fresh, writer):
+    out = tmp_path / "out"
+    stale = staging_path(out)
+    assert stale.parent == tmp_path and stale.name.startswith(".")
+    (stale / "shards").mkdir(parents=True)
+    (stale / "shards" / "00000.videos.jsonl").write_text("garbage from a crash\n")
+    (stale / "output").mkdir()
+    (stale / "output" / "stray.txt").write_text("stray")
+
+    convert(sample_root, out, writer)
+    assert contents(out) == fresh[writer]  # nothing of the stale folder got in
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_stale_old_output_from_a_crashed_publish_is_cleaned_up(sample_root, tmp_path, fresh):
+    """A crash between the two renames of a folder replacement leaves ``.<name>.vosconv-old``: the next run removes it."""
+    out = tmp_path / "out"
+    old = tmp_path / ".out.vosconv-old"
+    (old / "sub").mkdir(parents=True)
+    (old / "sub" / "left.txt").write_text("from a crash during publish")
+    make_old_output(out, "directory")
+    convert(sample_root, out, "mose", overwrite=True)
+    assert contents(out) == fresh["mose"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_failed_conversion_keeps_the_old_output(sample_copy, tmp_path):
+    """With overwrite, a run that fails leaves the previous output exactly as it was."""
+    source = sample_copy("mose")
+    out = tmp_path / "out"
+    make_old_output(out, "directory")
+    before = tree(out)
+    victim = sorted((source / "train" / "Annotations").rglob("00002.png"))[0]
+    victim.write_bytes(b"not a png")
+    with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(SourceError, match=str(victim)):
+        pipeline.convert(r, api.open_writer("mose"), out, overwrite=True, progress=False)
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy-mose", "out"]
+
+
+def test_output_parents_are_created(sample_root, tmp_path):
+    out = tmp_path / "a" / "b" / "out.json"
+    convert(sample_root, out)
+    assert out.is_file()
+
+
+# ------------------------------------------------------------------ stats and summary
+
+
+def count(videos) -> Stats:
+    """The counts of ``Stats``, computed here from the Video objects, independently of Stats.add."""
+    frames = [f for v in videos for f in v.frames]
+    annotated = [f.masks for f in frames if f.masks is not None]
+    return Stats(
+        videos=len(videos),
+        frames=len(frames),
+        annotated_frames=len(annotated),
+        objects=sum(len(v.objects) for v in videos),
+        masks=sum(len(m.objects) for m in annotated),
+        void_masks=sum(m.void is not None for m in annotated),
+        empty_frames=sum(m.objects == () for m in annotated),
+        category_ids={o.category_id for v in videos for o in v.objects} - {None},
+    )
+
+
+def visible_files(root: Path, suffix: str) -> int:
+    return sum(1 for p in root.rglob(f"*{suffix}") if not any(part.startswith(".") for part in p.relative_to(root).parts))
+
+
+@pytest.fixture(scope="module")
+def expected_stats(sample_root) -> dict[str, Stats]:
+    result = {}
+    for source in SOURCES:
+        with reader(sample_root, source) as r:
+            result[source] = count([r.read_video(ref) for ref in r.list_videos()])
+    return result
+
+
+def test_expected_stats_cover_every_kind_of_frame(expected_stats, sample_root):
+    """Guards the stats tests: the samples do hold void masks, empty and unannotated frames, categories."""
+    total = Stats()
+    for stats in expected_stats.values():
+        total.merge(stats)
+    assert total.void_masks > 0
+    assert total.empty_frames > 0
+    assert total.frames > total.annotated_frames
+    assert total.category_ids
+    # and counting from the Video objects agrees with counting files on disk
+    train = sample_root["mose"] / "train"
+    assert expected_stats["mose-train"].frames == visible_files(train / "JPEGImages", ".jpg")
+    assert expected_stats["mose-train"].annotated_frames == visible_files(train / "Annotations", ".png")
+    valid = sample_root["mose"] / "valid"
+    assert expected_stats["mose-valid"].annotated_frames == visible_files(valid / "Annotations", ".png")
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_conversion_stats_match_the_videos(sample_root, tmp_path, expected_stats, source):
+    with reader(sample_root, source) as r:
+        summary = pipeline.convert(r, api.open_writer("coco"), tmp_path / "out.json", progress=False)
+    assert summary.stats == expected_stats[source]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_scan_gives_the_same_stats(sample_root, expected_stats, source, workers):
+    with reader(sample_root, source) as r:
+        info, stats = pipeline.scan(r, workers=workers, progress=False)
+        assert info == r.info()
+    assert stats == expected_stats[source]
+
+
+def test_stats_line():
+    line = Stats(videos=2, frames=10, annotated_frames=4, objects=3, masks=7, empty_frames=1).line()
+    assert line == "2 videos, 10 frames (4 annotated, 1 empty), 3 objects, 7 masks"
+
+
+def test_summary_fields(sample_root, tmp_path, expected_stats):
+    out = tmp_path / "out.json"
+    started = time.perf_counter()
+    with reader(sample_root) as r:
+        writer = api.open_writer("coco")
+        planned = writer.plan(r.list_videos())
+        summary = pipeline.convert(r, writer, str(out), progress=False)
+    elapsed = time.perf_counter() - started
+    assert summary.output == out
+    assert isinstance(summary.output, Path)
+    assert summary.shards == len(planned) >= 1
+    assert 0 < summary.seconds <= elapsed
+    assert summary.stats == expected_stats["mose-train"]
+
+
+class OneVideoShards(CocoWriter):
+    shard_videos = 1
+
+
+def test_sharding_does_not_change_the_coco_output(sample_root, tmp_path, fresh, expected_stats):
+    """One shard per video, in two processes: the same file, and the summary counts the shards."""
+    with reader(sample_root) as r:
+        summary = pipeline.convert(r, OneVideoShards(), tmp_path / "out", workers=2, progress=False)
+    assert summary.shards == expected_stats["mose-train"].videos > 1
+    assert summary.stats == expected_stats["mose-train"]
+    assert summary.output.read_bytes() == fresh["coco"]
+
+
+# ------------------------------------------------------------------ plan()
+
+
+def refs(*sizes: int) -> list[VideoRef]:
+    return [VideoRef(f"v{i:02d}", size) for i, size in enumerate(sizes)]
+
+
+def planner(videos: int = 64, nbytes: int = 64 << 20) -> CocoWriter:
+    cls = type("Planner", (CocoWriter,), {"shard_videos": videos, "shard_bytes": nbytes})
+    return cls()
+
+
+def grouped(shards: list[Shard]) -> list[list[str]]:
+    assert [s.index for s in shards] == list(range(len(shards)))
+    return [[ref.name for ref in s.refs] for s in shards]
+
+
+def test_plan_default_puts_small_datasets_in_one_shard():
+    videos = refs(*[1000] * 10)
+    assert grouped(CocoWriter().plan(videos)) == [[r.name for r in videos]]
+
+
+def test_plan_nothing():
+    assert CocoWriter().plan([]) == []
+
+
+def test_plan_shard_videos_limit():
+    assert [len(g) for g in grouped(planner(videos=3).plan(refs(*[1] * 10)))] == [3, 3, 3, 1]
+    assert [len(g) for g in grouped(planner(videos=1).plan(refs(*[1] * 3)))] == [1, 1, 1]
+
+
+def test_plan_shard_bytes_limit():
+    shards = grouped(planner(nbytes=100).plan(refs(60, 30, 20, 150, 10, 50, 50)))
+    # 60+30 fit; +20 would pass 100. A 150-byte video exceeds the limit alone: it gets its own shard, whole.
+    assert shards == [["v00", "v01"], ["v02"], ["v03"], ["v04", "v05"], ["v06"]]
+
+
+def test_plan_fills_a_shard_up_to_exactly_the_byte_limit():
+    assert grouped(planner(nbytes=100).plan(refs(50, 50, 1))) == [["v00", "v01"], ["v02"]]
+
+
+def test_plan_never_splits_or_reorders_a_video():
+    videos = refs(*[(i * 37) % 90 + 1 for i in range(40)])
+    for writer in (planner(videos=4), planner(nbytes=150), planner(videos=5, nbytes=200), CocoWriter()):
+        shards = writer.plan(videos)
+        assert [ref for s in shards for ref in s.refs] == videos
+        for shard in shards:
+            assert len(shard.refs) <= writer.shard_videos
+            assert len(shard.refs) == 1 or sum(r.nbytes for r in shard.refs) <= writer.shard_bytes
+
+
+def test_plan_is_deterministic():
+    videos = refs(*[(i * 53) % 70 for i in range(30)])
+    first = planner(videos=4, nbytes=120).plan(videos)
+    assert planner(videos=4, nbytes=120).plan(list(videos)) == first
+    assert planner(videos=4, nbytes=120).plan(tuple(videos)) == first
