@@ -31,7 +31,9 @@ def test_convert_refuses_an_existing_output(capsys, sample_root, tmp_path):
     code, _, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid")
     assert code == 1 and "already exists" in stderr and "--overwrite" in stderr
     assert out.read_text() == "precious"
-    code, _, _ = run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid", "--overwrite")
+    code, _, _ = run(
+        capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid", "--overwrite"
+    )
     assert code == 0 and out.read_text() != "precious"
 
 
@@ -58,7 +60,22 @@ def test_bad_options_fail_with_a_clear_message(capsys, sample_root, tmp_path, ex
 
 def test_convert_with_workers_and_back_to_a_layout(capsys, sample_root, tmp_path):
     coco = tmp_path / "y.json.gz"
-    assert run(capsys, "convert", str(sample_root["youtube-vos"]), "-o", str(coco), "--to", "coco", "--split", "valid", "--workers", "2")[0] == 0
+    assert (
+        run(
+            capsys,
+            "convert",
+            str(sample_root["youtube-vos"]),
+            "-o",
+            str(coco),
+            "--to",
+            "coco",
+            "--split",
+            "valid",
+            "--workers",
+            "2",
+        )[0]
+        == 0
+    )
     back = tmp_path / "back"
     code, stdout, _ = run(capsys, "convert", str(coco), "-o", str(back), "--to", "youtube-vos")
     assert code == 0 and "coco -> youtube-vos" in stdout

@@ -32,7 +32,13 @@ def foreign(tmp_path):
     second[4:6, 0:3] = True
     data = {
         "videos": [
-            {"id": 7, "width": width, "height": height, "length": 3, "file_names": ["vidB/00000.jpg", "vidB/00005.jpg", "vidB/00010.jpg"]},
+            {
+                "id": 7,
+                "width": width,
+                "height": height,
+                "length": 3,
+                "file_names": ["vidB/00000.jpg", "vidB/00005.jpg", "vidB/00010.jpg"],
+            },
             {"id": 3, "width": width, "height": height, "length": 1, "file_names": ["vidA/00000.jpg"]},
         ],
         "annotations": [
@@ -44,7 +50,13 @@ def foreign(tmp_path):
                 "segmentations": [rle(first), None, {"size": [height, width], "counts": [9, 2, 4, 2, 31]}],
             },
             {"id": 2, "video_id": 7, "category_id": 1, "iscrowd": 0, "segmentations": [None, rle(second), None]},
-            {"id": 3, "video_id": 3, "category_id": 1, "iscrowd": 0, "segmentations": [[[1.0, 1.0, 4.0, 1.0, 4.0, 3.0, 1.0, 3.0]]]},
+            {
+                "id": 3,
+                "video_id": 3,
+                "category_id": 1,
+                "iscrowd": 0,
+                "segmentations": [[[1.0, 1.0, 4.0, 1.0, 4.0, 3.0, 1.0, 3.0]]],
+            },
         ],
         "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "dog"}],
     }
