@@ -88,8 +88,8 @@ def test_one_annotation_per_object_per_video_and_void(converted):
     assert voids and all(a["object_id"] == 255 for a in voids)
     void_category = {c["id"]: c["name"] for c in data["categories"]}[voids[0]["category_id"]]
     assert void_category == "void"
-    for annotations in per_video.values():
-        ids = [a["object_id"] for a in annotations]
+    for track in per_video.values():
+        ids = [a["object_id"] for a in track]
         assert ids == sorted(set(ids))
 
 
