@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import options as plugin_options
 from . import registry
 from .errors import DetectionError, MissingDependency, SourceError
+from .executors import Executor
 from .model import Video
 from .pipeline import Summary
 from .readers.base import Detection, Reader
@@ -73,14 +74,30 @@ def convert(
     writer_options: Mapping[str, Any] | None = None,
     workers: int = 1,
     overwrite: bool = False,
+    resume: bool = False,
+    on_error: Literal["fail", "skip"] = "fail",
+    executor: Executor | None = None,
     progress: bool | None = False,
 ) -> Summary:
-    """Convert ``source`` to format ``to`` at ``output``; the output appears only when complete."""
+    """Convert ``source`` to format ``to`` at ``output``; the output appears only when complete.
+
+    See :func:`converters.pipeline.convert` for ``resume``, ``on_error`` and ``executor``.
+    """
     from . import pipeline
 
     writer = open_writer(to, writer_options)
     with open_reader(source, from_, reader_options) as reader:
-        return pipeline.convert(reader, writer, output, workers=workers, overwrite=overwrite, progress=progress)
+        return pipeline.convert(
+            reader,
+            writer,
+            output,
+            workers=workers,
+            executor=executor,
+            overwrite=overwrite,
+            resume=resume,
+            on_error=on_error,
+            progress=progress,
+        )
 
 
 def read_videos(source: str | os.PathLike, format: str | None = None, **options: Any) -> Iterator[Video]:

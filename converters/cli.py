@@ -8,11 +8,13 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 from . import __version__, api, registry
 from . import options as plugin_options
 from .errors import OptionError, VosconvError, VosconvWarning
+from .pipeline import Interrupted
 
 #: CLI flags that are shorthands for reader options of the same name.
 READER_FLAGS = ("split", "resolution", "images")
@@ -27,6 +29,18 @@ def _reader_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="videos in parallel processes (default 1)")
 
 
+def _run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--executor", choices=("local", "ray"), default="local", help="where videos run (default: local processes)"
+    )
+    parser.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one)")
+    parser.add_argument("--resume", action="store_true", help="finish an interrupted run into the same output")
+    parser.add_argument(
+        "--on-error", choices=("fail", "skip"), default="fail", help="stop at a bad video, or skip it (default: fail)"
+    )
+    parser.add_argument("--allow-skips", action="store_true", help="exit 0 even when videos were skipped")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vosconv", description="Lossless, fast conversion of VOS datasets.")
     parser.add_argument("--version", action="version", version=f"vosconv {__version__}")
@@ -38,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--to", required=True, metavar="FORMAT", help="writer format (see `vosconv formats`)")
     _reader_args(convert)
     convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
+    convert.add_argument("--no-images", action="store_true", help="do not embed images (writers with an `images` option)")
     convert.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    _run_args(convert)
     convert.set_defaults(handler=cmd_convert)
 
     run = commands.add_parser("run", help="run named pipelines from pipelines.yaml")
@@ -46,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", metavar="FORMAT", help="writer format to use instead of each pipeline's")
     run.add_argument("--config", default="pipelines.yaml", metavar="FILE", help="pipelines file (default: ./pipelines.yaml)")
     run.add_argument("--workers", type=int, metavar="N", help="override each pipeline's worker count")
+    _run_args(run)
     run.set_defaults(handler=cmd_run)
 
     info = commands.add_parser("info", help="count videos, frames, objects and masks of a dataset")
@@ -53,6 +70,16 @@ def build_parser() -> argparse.ArgumentParser:
     _reader_args(info)
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=cmd_info)
+
+    validate = commands.add_parser("validate", help="check a source without converting it: errors and notes")
+    validate.add_argument("source", metavar="SRC")
+    _reader_args(validate)
+    validate.add_argument("--json", action="store_true", help="print JSON")
+    validate.set_defaults(handler=cmd_validate)
+
+    verify = commands.add_parser("verify", help="check a downloaded archive against the known SHA256 checksums")
+    verify.add_argument("file", metavar="FILE")
+    verify.set_defaults(handler=cmd_verify)
 
     formats = commands.add_parser("formats", help="list registered readers and writers")
     formats.set_defaults(handler=cmd_formats)
@@ -82,14 +109,31 @@ def open_reader(args: argparse.Namespace):
     return api.open_reader(args.source, name, options, where="--read-opt")
 
 
+def run_options(args: argparse.Namespace, workers: int) -> dict[str, Any]:
+    """Keyword arguments of ``pipeline.convert`` from the run-control flags."""
+    from .executors import make_executor
+
+    return {
+        "executor": make_executor(workers, args.executor, args.ray_address),
+        "resume": args.resume,
+        "on_error": args.on_error,
+        "progress": None,
+    }
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     from . import pipeline
 
-    writer = api.open_writer(args.to, plugin_options.parse_pairs(args.write_opt, "--write-opt"), where="--write-opt")
+    values = plugin_options.parse_pairs(args.write_opt, "--write-opt")
+    if args.no_images:
+        if "images" not in plugin_options.fields(registry.writer_class(args.to).Options):
+            raise OptionError("--no-images", f"the {args.to} writer does not embed images")
+        values["images"] = False
+    writer = api.open_writer(args.to, values, where="--write-opt")
     with open_reader(args) as reader:
-        summary = pipeline.convert(reader, writer, args.output, workers=args.workers, overwrite=args.overwrite, progress=None)
+        summary = pipeline.convert(reader, writer, args.output, overwrite=args.overwrite, **run_options(args, args.workers))
     _report(summary, reader.name, writer.name)
-    return 0
+    return _skips_exit(summary, args)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -103,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise OptionError(
                 "PIPELINE", f"no pipeline named {name!r} in {args.config} (defined: {', '.join(settings.pipelines)})"
             )
+    status = 0
     for name in names:
         spec = settings.pipelines[name]
         source = spec.source
@@ -120,12 +165,21 @@ def cmd_run(args: argparse.Namespace) -> int:
             format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
         )
         output = spec.output.with_name(spec.output.name + writer.suffix)
+        workers = args.workers or spec.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
-            summary = pipeline.convert(
-                reader, writer, output, workers=args.workers or spec.workers, overwrite=spec.overwrite, progress=None
-            )
+            summary = pipeline.convert(reader, writer, output, overwrite=spec.overwrite, **run_options(args, workers))
         _report(summary, reader.name, writer.name, prefix=f"{name}: ")
-    return 0
+        status = max(status, _skips_exit(summary, args))
+    return status
+
+
+def _skips_exit(summary, args: argparse.Namespace) -> int:
+    """Exit status 3 when videos were skipped, unless --allow-skips."""
+    skipped = len(summary.stats.skipped)
+    if not skipped:
+        return 0
+    _say(f"skipped {skipped} bad videos; see {summary.errors_file}")
+    return 0 if args.allow_skips else 3
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -157,6 +211,38 @@ def cmd_info(args: argparse.Namespace) -> int:
         shown = f"{len(value)} ({', '.join(value[:12])}{', ...' if len(value) > 12 else ''})" if key == "categories" else value
         print(f"{key.replace('_', ' '):<{width}}  {shown}")
     return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import format_report, validate
+
+    with open_reader(args) as reader:
+        report = validate(reader, workers=args.workers, progress=None)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
+    return 0 if report.ok else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from . import checksums
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise VosconvError(f"{path}: no such file")
+    with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, disable=None, leave=False) as bar:
+        digest = checksums.sha256(path, bar.update)
+    release = checksums.identify(digest)
+    if release is not None:
+        print(f"OK {path}: {release.description} ({release.dataset} {release.file_name})")
+        return 0
+    named = checksums.releases_named(path.name)
+    if named:
+        print(f"MISMATCH {path}: sha256 {digest} is not the published checksum of {path.name}; damaged or incomplete download")
+    else:
+        known = ", ".join(sorted({r.file_name for r in checksums.KNOWN.values()}))
+        print(f"UNKNOWN {path}: sha256 {digest} matches no known release ({known})")
+    return 1
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
@@ -205,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         return args.handler(args)
+    except Interrupted as exc:
+        print(str(exc), file=sys.stderr)
+        return 130
     except VosconvError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -70,15 +70,27 @@ def image_size(data: bytes, where: str) -> tuple[int, int]:
     raise SourceError(where, "truncated or corrupt JPEG: no frame header (SOF) found")
 
 
-def read_image_size(path: str, head: int = 1 << 16) -> tuple[int, int]:
-    """Size of the image file at ``path`` from its first bytes (more only when a big EXIF block hides the header)."""
+def probe_image(path: str, head: int = 4096) -> tuple[int, int]:
+    """``(width, height)`` of the image file at ``path``, checking that it is whole.
+
+    Reads the header (more only when a big EXIF block hides it) and, for a JPEG, the last
+    two bytes, which must be the end-of-image marker: a download cut short fails here
+    instead of in a training job weeks later.
+    """
     try:
         with open(path, "rb") as file:
             data = file.read(head)
             try:
-                return image_size(data, path)
+                size = image_size(data, path)
             except SourceError:
                 data += file.read()
-                return image_size(data, path)
+                size = image_size(data, path)
+            if data[:2] == b"\xff\xd8":
+                # the end-of-image marker, allowing a little trailing junk (some cameras append it);
+                # a cut-off file ends in entropy-coded data, where 0xFF is always followed by 0x00
+                file.seek(max(file.seek(0, os.SEEK_END) - 1024, 2))
+                if b"\xff\xd9" not in file.read():
+                    raise SourceError(path, "truncated JPEG: no end-of-image marker")
+            return size
     except OSError as exc:
         raise SourceError(path, f"cannot read image: {exc.strerror or exc}") from None

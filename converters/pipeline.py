@@ -3,28 +3,44 @@
 Data moves one way: source files -> reader -> intermediate form -> writer -> staging
 folder -> one rename into place. The staging folder sits beside the output under a
 hidden name, so a crash or a bad input never leaves a complete-looking output behind.
+
+Each finished shard is recorded in the staging folder's journal (:mod:`converters.journal`);
+after a crash or Ctrl-C, ``resume=True`` reuses the recorded shards and redoes the rest.
+With ``on_error="skip"`` a video whose source is bad is left out and recorded in
+``errors.jsonl`` (inside a folder output, beside a file output) instead of stopping the run.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
-from .errors import OutputError
-from .executors import make_executor
+from . import journal
+from .errors import OutputError, SourceError, VosconvError
+from .executors import Executor, make_executor
 from .model import DatasetInfo, Video
 from .readers.base import Reader
 from .writers.base import Shard, ShardResult, Writer
 
+OnError = Literal["fail", "skip"]
+ERRORS_FILE = "errors.jsonl"
+_COUNTS = ("videos", "frames", "annotated_frames", "objects", "masks", "void_masks", "empty_frames")
+
+
+class Interrupted(VosconvError):
+    """The run was stopped (Ctrl-C); finished shards stay in the staging folder for ``--resume``."""
+
 
 @dataclass
 class Stats:
-    """Counts over the videos that went through: what ``info`` and the summary line print."""
+    """Counts over the videos that went through, and the videos skipped: what summaries print."""
 
     videos: int = 0
     frames: int = 0
@@ -34,6 +50,7 @@ class Stats:
     void_masks: int = 0
     empty_frames: int = 0  # annotated frames without any object
     category_ids: set[int] = field(default_factory=set)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # one record per bad video
 
     def add(self, video: Video) -> None:
         self.videos += 1
@@ -47,16 +64,28 @@ class Stats:
                 self.empty_frames += not frame.masks.objects
         self.category_ids.update(o.category_id for o in video.objects if o.category_id is not None)
 
+    def skip(self, video: str, error: SourceError) -> None:
+        self.skipped.append({"video": video, "file": error.path, "error": type(error).__name__, "message": error.cause})
+
     def merge(self, other: Stats) -> None:
-        for name in ("videos", "frames", "annotated_frames", "objects", "masks", "void_masks", "empty_frames"):
+        for name in _COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.category_ids |= other.category_ids
+        self.skipped.extend(other.skipped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{n: getattr(self, n) for n in _COUNTS}, "category_ids": sorted(self.category_ids), "skipped": self.skipped}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Stats:
+        return cls(**{n: data[n] for n in _COUNTS}, category_ids=set(data["category_ids"]), skipped=list(data["skipped"]))
 
     def line(self) -> str:
-        return (
+        text = (
             f"{self.videos} videos, {self.frames} frames ({self.annotated_frames} annotated, "
             f"{self.empty_frames} empty), {self.objects} objects, {self.masks} masks"
         )
+        return text + (f", {len(self.skipped)} videos skipped" if self.skipped else "")
 
 
 @dataclass
@@ -65,6 +94,8 @@ class Summary:
     stats: Stats
     seconds: float
     shards: int
+    resumed: int = 0  # shards reused from an interrupted run
+    errors_file: Path | None = None
 
 
 def staging_path(output: Path) -> Path:
@@ -72,11 +103,15 @@ def staging_path(output: Path) -> Path:
     return output.parent / f".{output.name}.vosconv-partial"
 
 
+def errors_path(output: Path, is_dir: bool) -> Path:
+    return output / ERRORS_FILE if is_dir else output.with_name(f"{output.name}.{ERRORS_FILE}")
+
+
 def check_output(output: Path, overwrite: bool) -> None:
     if output.exists() and not overwrite:
         if output.is_dir() and not any(output.iterdir()):
             return
-        raise OutputError(f"{output} already exists; pass --overwrite to replace it")
+        raise OutputError(f"{output} already exists; pass --overwrite to replace it (or --resume to finish an interrupted run)")
 
 
 def publish(finished: Path, output: Path, overwrite: bool) -> None:
@@ -112,18 +147,27 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def read_shard(reader: Reader, shard: Shard, stats: Stats) -> Iterator[Video]:
+def read_shard(reader: Reader, shard: Shard, stats: Stats, on_error: OnError = "fail") -> Iterator[Video]:
+    """The shard's videos, read one at a time; a bad one is skipped and noted when ``on_error="skip"``."""
     for ref in shard.refs:
-        video = reader.read_video(ref)
+        try:
+            video = reader.read_video(ref)
+        except SourceError as error:
+            if on_error != "skip":
+                raise
+            stats.skip(ref.name, error)
+            continue
         stats.add(video)
         yield video
 
 
-def run_shard(shard: Shard, *, reader: Reader, writer: Writer, staging: Path, info: DatasetInfo) -> tuple[ShardResult, Stats]:
+def run_shard(
+    shard: Shard, *, reader: Reader, writer: Writer, staging: Path, info: DatasetInfo, on_error: OnError = "fail"
+) -> tuple[ShardResult, Stats, list]:
     """One unit of work for an executor: read the shard's videos and write them (in whatever process)."""
     stats = Stats()
-    result = writer.write_shard(read_shard(reader, shard, stats), shard, staging, info)
-    return result, stats
+    result = writer.write_shard(read_shard(reader, shard, stats, on_error), shard, staging, info)
+    return result, stats, journal.checksums(staging, result.files)
 
 
 def convert(
@@ -132,39 +176,126 @@ def convert(
     output: str | os.PathLike,
     *,
     workers: int = 1,
+    executor: Executor | None = None,
     overwrite: bool = False,
+    resume: bool = False,
+    on_error: OnError = "fail",
     progress: bool | None = None,
 ) -> Summary:
-    """Convert everything ``reader`` lists into ``output`` with ``writer``; returns what was done."""
+    """Convert everything ``reader`` lists into ``output`` with ``writer``; returns what was done.
+
+    ``executor`` runs the shards (default: a local pool of ``workers`` processes).
+    ``resume`` continues an interrupted run into the same output; without it (or
+    ``overwrite``) an existing output is refused.
+    """
     started = time.perf_counter()
     output = Path(output)
-    check_output(output, overwrite)
+    if not resume:
+        check_output(output, overwrite)
     info = reader.info()
     shards = writer.plan(reader.list_videos())
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = staging_path(output)
-    remove(staging)  # left by a run that crashed
+    if not resume:
+        remove(staging)  # left by an interrupted run that is not being resumed
     remove(_aside(output))
-    staging.mkdir()
+    staging.mkdir(exist_ok=True)
+
+    context = {
+        "reader": reader.name,
+        "reader_options": journal.options_record(reader.options),
+        "source": str(reader.source.resolve()),
+        "writer": writer.name,
+        "writer_options": journal.options_record(writer.options),
+        "on_error": on_error,
+    }
+    keys = [journal.shard_key(context, [(r.name, r.nbytes) for r in s.refs]) for s in shards]
+    record = journal.Journal(staging)
+    outcomes: dict[int, tuple[ShardResult, Stats]] = {}
+    if resume:
+        for index, entry in record.entries().items():
+            if index < len(shards) and record.intact(entry, keys[index], staging):
+                outcomes[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
+    resumed = len(outcomes)
+    todo = [s for s in shards if s.index not in outcomes]
+
     stats = Stats()
     bar = _progress(sum(len(s.refs) for s in shards), progress)
+    bar.update(sum(len(shards[i].refs) for i in outcomes))
+    task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
+
+    def done(position: int, outcome: tuple[ShardResult, Stats, list]) -> None:
+        result, shard_stats, files = outcome
+        shard = todo[position]
+        record.record(
+            {
+                "shard": shard.index,
+                "key": keys[shard.index],
+                "files": files,
+                "result": _result_record(result),
+                "stats": shard_stats.to_dict(),
+            }
+        )
+        outcomes[shard.index] = (result, shard_stats)
+        bar.update(len(shard.refs))
+
     try:
-        task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info)
-
-        def done(index: int, outcome: tuple[ShardResult, Stats]) -> None:
-            stats.merge(outcome[1])
-            bar.update(len(shards[index].refs))
-
-        outcomes = make_executor(workers).run(task, shards, on_done=done)
-        finished = writer.finalize([result for result, _ in outcomes], info, staging, output)
-        publish(finished, output, overwrite)
-    finally:
+        (executor or make_executor(workers)).run(task, todo, on_done=done)
+        for index in sorted(outcomes):
+            stats.merge(outcomes[index][1])
+        finished = writer.finalize([outcomes[i][0] for i in range(len(shards))], info, staging, output)
+        is_dir = finished.is_dir()
+        if is_dir:
+            _write_errors(stats.skipped, finished / ERRORS_FILE)
+        publish(finished, output, overwrite or resume)
+        if not is_dir:  # beside the file; an old one from an earlier run of this output goes
+            _write_errors(stats.skipped, errors_path(output, False))
+        errors_file = errors_path(output, is_dir) if stats.skipped else None
+    except KeyboardInterrupt:
         bar.close()
-        shutil.rmtree(staging, ignore_errors=True)
-    return Summary(output, stats, time.perf_counter() - started, len(shards))
+        _remove_temporaries(staging)
+        raise Interrupted(
+            f"interrupted: {len(outcomes)} of {len(shards)} shards are complete in {staging}; "
+            "run the same command with --resume to finish"
+        ) from None
+    except BaseException:
+        bar.close()
+        remove(staging)
+        raise
+    bar.close()
+    remove(staging)
+    return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, errors_file)
 
 
-def scan(reader: Reader, *, workers: int = 1, progress: bool | None = None) -> tuple[DatasetInfo, Stats]:
+def _result_record(result: ShardResult) -> dict[str, Any]:
+    return {"index": result.index, "files": list(result.files), "facts": result.facts}
+
+
+def _result_from(record: dict[str, Any]) -> ShardResult:
+    return ShardResult(record["index"], tuple(record["files"]), record["facts"])
+
+
+def _write_errors(skipped: list[dict[str, str]], path: Path) -> None:
+    """``errors.jsonl``: one line per skipped video, written whole or not at all; none when nothing was skipped."""
+    if not skipped:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as file:
+        for record in skipped:
+            file.write(json.dumps(record, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _remove_temporaries(staging: Path) -> None:
+    """After an interrupt: drop half-written files, keep finished shards and the journal."""
+    for path in staging.rglob("*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+def scan(
+    reader: Reader, *, workers: int = 1, progress: bool | None = None, on_error: OnError = "fail"
+) -> tuple[DatasetInfo, Stats]:
     """Read every video (decoding every mask) and count what is there, writing nothing."""
     info = reader.info()
     refs = reader.list_videos()
@@ -172,17 +303,17 @@ def scan(reader: Reader, *, workers: int = 1, progress: bool | None = None) -> t
     stats = Stats()
     try:
         shards = [Shard(i, (ref,)) for i, ref in enumerate(refs)]
-        counted = make_executor(workers).run(functools.partial(_count, reader=reader), shards, on_done=lambda i, s: bar.update(1))
-        for part in counted:
+        task = functools.partial(_count, reader=reader, on_error=on_error)
+        for part in make_executor(workers).run(task, shards, on_done=lambda i, s: bar.update(1)):
             stats.merge(part)
     finally:
         bar.close()
     return info, stats
 
 
-def _count(shard: Shard, *, reader: Reader) -> Stats:
+def _count(shard: Shard, *, reader: Reader, on_error: OnError) -> Stats:
     stats = Stats()
-    for _ in read_shard(reader, shard, stats):
+    for _ in read_shard(reader, shard, stats, on_error):
         pass
     return stats
 

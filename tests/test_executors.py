@@ -137,16 +137,18 @@ def test_make_executor():
     assert executor.workers == 3
 
 
-def test_process_executor_runs_the_initializer(tmp_path):
-    """The initializer runs in each worker before any item (used to warm caches)."""
-    results = ProcessExecutor(1, initializer=_set_flag).run(_read_flag, [0, 1])
-    assert results == ["set", "set"]
-    assert os.environ.get("VOSCONV_TEST_FLAG") is None
+def test_an_interrupt_stops_the_workers_at_once():
+    """Ctrl-C in the parent (here raised from on_done) does not wait for the slow items to finish."""
+
+    def interrupt(index, result):
+        raise KeyboardInterrupt
+
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        ProcessExecutor(2).run(_sleep_then_return, [0.0, 30.0, 30.0, 30.0], on_done=interrupt)
+    assert time.perf_counter() - started < 10
 
 
-def _set_flag() -> None:
-    os.environ["VOSCONV_TEST_FLAG"] = "set"
-
-
-def _read_flag(item: int) -> str | None:
-    return os.environ.get("VOSCONV_TEST_FLAG")
+def _sleep_then_return(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds

@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import labels, png, rle
 from ..errors import SourceError
-from ..imagefiles import read_image_size
+from ..imagefiles import probe_image
 from ..model import Frame, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from .base import VideoRef
 
@@ -54,8 +54,10 @@ def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...]) -> list[os
     found: dict[int, os.DirEntry] = {}
     for entry in visible_entries(folder):
         stem, dot, suffix = entry.name.rpartition(".")
-        if not dot or "." + suffix.lower() not in suffixes or not entry.is_file():
+        if not dot or "." + suffix.lower() not in suffixes:
             continue
+        if not entry.is_file():
+            raise SourceError(entry.path, "not a readable file (a folder, or a link to nothing)")
         if not stem.isdigit():
             raise SourceError(entry.path, "frame file name is not a frame number")
         number = int(stem)
@@ -99,7 +101,7 @@ def read_folder_video(ref: FolderVideoRef) -> Video:
     if orphans:
         raise SourceError(masks[orphans[0]], "annotation without a frame of the same name")
 
-    size = None
+    width, height = _frame_size(images)
     modes = set()
     palette = None
     decoded: dict[str, list[Mask]] = {}
@@ -108,20 +110,12 @@ def read_folder_video(ref: FolderVideoRef) -> Video:
         if path is None:
             continue
         label, info = _read_mask(path)
-        if size is None:
-            size = (info.width, info.height)
-        elif (info.width, info.height) != size:
-            raise SourceError(path, f"mask is {info.width}x{info.height}, other masks of the video are {size[0]}x{size[1]}")
+        if (info.width, info.height) != (width, height):
+            raise SourceError(path, f"mask is {info.width}x{info.height} but its frame is {width}x{height}")
         modes.add(info.mode)
         if palette is None and info.palette is not None:
             palette = info.palette
         decoded[stem] = rle.encode(label)
-
-    first_image = images[0].path
-    image_size = read_image_size(first_image)
-    if size is not None and image_size != size:
-        raise SourceError(first_image, f"frame is {image_size[0]}x{image_size[1]} but its masks are {size[0]}x{size[1]}")
-    width, height = image_size
 
     encoding = _encoding(modes, decoded, ref.mask_dir)
     frames = []
@@ -145,6 +139,18 @@ def read_folder_video(ref: FolderVideoRef) -> Video:
         encoding=encoding,
         palette=palette if encoding is MaskEncoding.PALETTE else None,
     )
+
+
+def _frame_size(images: list[os.DirEntry]) -> tuple[int, int]:
+    """The video's frame size; every frame must be a whole image of that size."""
+    size = None
+    for entry in images:
+        found = probe_image(entry.path)
+        if size is None:
+            size = found
+        elif found != size:
+            raise SourceError(entry.path, f"frame is {found[0]}x{found[1]}, other frames of the video are {size[0]}x{size[1]}")
+    return size
 
 
 def _read_mask(path: str):

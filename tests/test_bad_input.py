@@ -1,0 +1,330 @@
+"""The catalog of bad input: each kind, what vosconv does with it, and that nothing is dropped silently.
+
+Every case starts from a good copy of a bundled sample, breaks one thing, and checks the
+expected behaviour: an error naming the file and the cause (under ``--on-error fail``), the
+same video skipped and recorded under ``--on-error skip``, ``validate`` reporting it; or, for
+legal oddities, a note and a normal conversion.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from converters import api
+from converters.errors import SourceError
+from converters.validate import validate
+
+
+@dataclass(frozen=True)
+class Case:
+    layout: str
+    split: str
+    breaks: Callable[[Path], str]  # breaks the copy; returns the path the error must name
+    message: str  # part of the expected error message
+    video_level: bool = True  # the error belongs to one video (so skip can leave it out)
+
+
+def first(root: Path, pattern: str) -> Path:
+    return sorted(p for p in root.glob(pattern) if not p.name.startswith("."))[0]
+
+
+def mose_masks(root: Path) -> Path:
+    return first(root / "train" / "Annotations", "*")
+
+
+def mose_frames(root: Path) -> Path:
+    return first(root / "train" / "JPEGImages", "*")
+
+
+def truncate(path: Path, keep: int) -> str:
+    path.write_bytes(path.read_bytes()[:keep])
+    return str(path)
+
+
+def replace_png(path: Path, image: Image.Image) -> str:
+    image.save(path)
+    return str(path)
+
+
+def _rgb_mask(root: Path) -> str:
+    path = first(mose_masks(root), "*.png")
+    return replace_png(path, Image.open(path).convert("RGB"))
+
+
+def _sixteen_bit_mask(root: Path) -> str:
+    path = first(mose_masks(root), "*.png")
+    return replace_png(path, Image.fromarray(np.asarray(Image.open(path)).astype(np.uint16) * 300))
+
+
+def _resized_mask(root: Path) -> str:
+    path = first(mose_masks(root), "*.png")
+    image = Image.open(path)
+    return replace_png(path, image.resize((image.width + 2, image.height)))
+
+
+def _mask_without_frame(root: Path) -> str:
+    masks = mose_masks(root)
+    orphan = masks / "00999.png"
+    shutil.copy(first(masks, "*.png"), orphan)
+    return str(orphan)
+
+
+def _frameless_annotations(root: Path) -> str:
+    folder = root / "train" / "Annotations" / "ffffffff"
+    shutil.copytree(mose_masks(root), folder)
+    return str(folder)
+
+
+def _empty_video_folder(root: Path) -> str:
+    folder = root / "train" / "JPEGImages" / "eeeeeeee"
+    folder.mkdir()
+    (folder / ".DS_Store").write_bytes(b"junk")
+    return str(folder)
+
+
+def _non_numeric_frame(root: Path) -> str:
+    frames = mose_frames(root)
+    odd = frames / "frame_a.jpg"
+    shutil.copy(first(frames, "*.jpg"), odd)
+    return str(odd)
+
+
+def _duplicate_frame_number(root: Path) -> str:
+    frames = mose_frames(root)
+    twin = frames / "1.jpg"
+    shutil.copy(first(frames, "00001.jpg"), twin)
+    return str(twin)
+
+
+def _truncated_jpeg(root: Path) -> str:
+    path = first(mose_frames(root), "00002.jpg")
+    return truncate(path, path.stat().st_size // 2)
+
+
+def _jpeg_header_cut(root: Path) -> str:
+    return truncate(first(mose_frames(root), "00002.jpg"), 40)
+
+
+def _not_an_image(root: Path) -> str:
+    path = first(mose_masks(root), "00004.png")
+    path.write_text("this is not a PNG")
+    return str(path)
+
+
+def _unreadable(root: Path) -> str:
+    """A mask that cannot be opened: a dangling link where a PNG should be (root reads any file)."""
+    path = first(mose_masks(root), "00001.png")
+    path.unlink()
+    path.symlink_to(root / "nowhere.png")
+    return str(path)
+
+
+def _ytvos_meta(root: Path) -> Path:
+    return root / "train" / "meta.json"
+
+
+def _malformed_meta(root: Path) -> str:
+    path = _ytvos_meta(root)
+    path.write_text(path.read_text()[:-10])
+    return str(path)
+
+
+def _meta_names_missing_video(root: Path) -> str:
+    path = _ytvos_meta(root)
+    meta = json.loads(path.read_text())
+    meta["videos"]["0000000000"] = {"objects": {"1": {"category": "dog", "frames": ["00000"]}}}
+    path.write_text(json.dumps(meta))
+    return str(path)
+
+
+def _davis_listed_missing(root: Path) -> str:
+    path = root / "DAVIS" / "ImageSets" / "2017" / "train.txt"
+    path.write_text(path.read_text() + "no-such-sequence\n")
+    return str(path)
+
+
+def _davis_void_palette_rgb(root: Path) -> str:
+    path = first(root / "DAVIS" / "Annotations" / "480p", "*/00000.png")
+    return replace_png(path, Image.open(path).convert("RGBA"))
+
+
+CASES = {
+    "truncated PNG": Case("mose", "train", lambda r: truncate(first(mose_masks(r), "00003.png"), 100), "truncated PNG"),
+    "not an image": Case("mose", "train", _not_an_image, "not a PNG file"),
+    "RGB mask": Case("mose", "train", _rgb_mask, "RGB PNG"),
+    "RGBA mask": Case("davis", "val", _davis_void_palette_rgb, "RGBA PNG"),
+    "16-bit mask": Case("mose", "train", _sixteen_bit_mask, "16-bit"),
+    "mask size differs from its frame": Case("mose", "train", _resized_mask, "but its frame is"),
+    "mask without a frame": Case("mose", "train", _mask_without_frame, "annotation without a frame"),
+    "frame-less annotation folder": Case("mose", "train", _frameless_annotations, "annotations without a frame folder"),
+    "empty video folder": Case("mose", "train", _empty_video_folder, "video has no frames"),
+    "non-numeric frame name": Case("mose", "train", _non_numeric_frame, "not a frame number"),
+    "duplicate frame number": Case("mose", "train", _duplicate_frame_number, "duplicate frame number 1"),
+    "truncated JPEG": Case("mose", "train", _truncated_jpeg, "truncated JPEG"),
+    "JPEG cut inside its header": Case("mose", "train", _jpeg_header_cut, "JPEG"),
+    "unreadable file": Case("mose", "train", _unreadable, "not a readable file"),
+    "malformed meta.json": Case("youtube-vos", "train", _malformed_meta, "invalid JSON", video_level=False),
+    "meta.json names a missing video": Case("youtube-vos", "train", _meta_names_missing_video, "0000000000", video_level=False),
+    "sequence listed in ImageSets but missing": Case(
+        "davis", "train", _davis_listed_missing, "no-such-sequence", video_level=False
+    ),
+}
+
+
+@pytest.fixture(params=sorted(CASES))
+def broken(request, sample_copy):
+    case = CASES[request.param]
+    root = sample_copy(case.layout)
+    return case, root, case.breaks(root)
+
+
+def test_fail_names_the_file_and_the_cause(broken, tmp_path):
+    case, root, culprit = broken
+    out = tmp_path / "out.json"
+    with pytest.raises(SourceError) as error:
+        api.convert(root, out, to="coco", from_=case.layout, reader_options={"split": case.split})
+    assert case.message in str(error.value)
+    assert culprit in str(error.value)
+    assert not out.exists() and not any(p.name.startswith(".out.json") for p in tmp_path.iterdir())
+
+
+def test_skip_leaves_out_only_the_bad_video_and_records_it(broken, tmp_path):
+    case, root, culprit = broken
+    out = tmp_path / "out.json"
+    options = {"split": case.split}
+    if not case.video_level:  # the source as a whole is unreadable: skipping cannot help
+        with pytest.raises(SourceError, match=case.message):
+            api.convert(root, out, to="coco", from_=case.layout, reader_options=options, on_error="skip")
+        return
+    summary = api.convert(root, out, to="coco", from_=case.layout, reader_options=options, on_error="skip")
+    with api.open_reader(root, case.layout, options) as reader:
+        names = [ref.name for ref in reader.list_videos()]
+    (skipped,) = summary.stats.skipped
+    assert skipped["file"] == culprit and case.message in skipped["message"]
+    written = [v["name"] for v in json.loads(out.read_text())["videos"]]
+    assert written == [n for n in names if n != skipped["video"]]
+    records = [json.loads(line) for line in summary.errors_file.read_text().splitlines()]
+    assert records == [skipped] and summary.errors_file == tmp_path / "out.json.errors.jsonl"
+
+
+def test_validate_reports_it(broken):
+    case, root, culprit = broken
+    with api.open_reader(root, case.layout, {"split": case.split}) as reader:
+        report = validate(reader)
+    assert not report.ok
+    assert any(e["file"] == culprit and case.message in e["message"] for e in report.errors), report.errors
+
+
+def test_validate_reports_every_bad_video_not_just_the_first(sample_copy):
+    root = sample_copy("mose")
+    videos = sorted(p for p in (root / "train" / "Annotations").iterdir() if not p.name.startswith("."))
+    culprits = [truncate(first(v, "00001.png"), 80) for v in videos[:2]]
+    with api.open_reader(root, "mose", {"split": "train"}) as reader:
+        report = validate(reader, workers=2)
+    assert sorted(e["file"] for e in report.errors) == sorted(culprits)
+
+
+def test_legal_oddities_are_notes_not_errors(sample_copy):
+    """Empty frames, objects listed but never seen, single-frame videos: the conversion goes on."""
+    root = sample_copy("youtube-vos")
+    meta_path = root / "train" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    name = sorted(meta["videos"])[0]
+    meta["videos"][name]["objects"]["9"] = {"category": "ghost", "frames": ["00000"]}
+    meta_path.write_text(json.dumps(meta))
+    single = root / "train" / "JPEGImages" / "aaaaaaaaaa"
+    single.mkdir()
+    shutil.copy(first(root / "train" / "JPEGImages" / name, "*.jpg"), single / "00000.jpg")
+    with api.open_reader(root, "youtube-vos", {"split": "train"}) as reader:
+        report = validate(reader)
+    assert report.ok, report.errors
+    kinds = {(n["video"], n["note"]) for n in report.notes}
+    assert (name, "unseen-objects") in kinds
+    assert ("aaaaaaaaaa", "single-frame") in kinds
+    assert any(kind == "empty-frames" for _, kind in kinds)
+
+
+def test_hidden_files_are_ignored_not_errors(sample_copy, tmp_path):
+    root = sample_copy("mose")
+    masks = mose_masks(root)
+    (masks / "._00000.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    (masks / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (mose_frames(root) / "._00000.jpg").write_bytes(b"junk")
+    with api.open_reader(root, "mose", {"split": "train"}) as reader:
+        assert validate(reader).ok
+
+
+@pytest.mark.parametrize("suffix", [".json.gz", ".json"])
+def test_corrupt_coco_input(tmp_path, sample_root, suffix):
+    good = tmp_path / f"good{suffix}"
+    api.convert(sample_root["mose"], good, to="coco", reader_options={"split": "valid"})
+    bad = tmp_path / f"bad{suffix}"
+    data = good.read_bytes()
+    bad.write_bytes(data[: len(data) // 2] if suffix == ".json.gz" else data.replace(b'"counts":"', b'"counts":', 1))
+    with pytest.raises(SourceError) as error:
+        list(api.read_videos(bad, "coco"))
+    assert str(bad) in str(error.value)
+
+
+def test_gzip_that_is_not_gzip(tmp_path):
+    bad = tmp_path / "x.json.gz"
+    bad.write_bytes(b"plain text, not gzip")
+    with pytest.raises(SourceError, match=str(bad)):
+        list(api.read_videos(bad, "coco"))
+
+
+def test_truncated_gzip_detected_at_the_end(tmp_path):
+    payload = gzip.compress(json.dumps({"videos": [], "annotations": []}).encode())
+    bad = tmp_path / "cut.json.gz"
+    bad.write_bytes(payload[:-6])
+    with pytest.raises(SourceError, match=str(bad)):
+        list(api.read_videos(bad, "coco"))
+
+
+def test_a_bad_video_in_a_parallel_run_stops_it_with_the_same_error(sample_copy, tmp_path):
+    root = sample_copy("mose")
+    culprit = truncate(first(mose_masks(root), "00003.png"), 100)
+    with pytest.raises(SourceError, match=culprit):
+        api.convert(root, tmp_path / "o.json", to="coco", reader_options={"split": "train"}, workers=2)
+
+
+def test_png_with_bad_crc_is_corrupt(sample_copy, tmp_path):
+    root = sample_copy("mose")
+    path = first(mose_masks(root), "00002.png")
+    data = bytearray(path.read_bytes())
+    data[40] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceError, match="corrupt PNG"):
+        api.convert(root, tmp_path / "o.json", to="coco", reader_options={"split": "train"})
+
+
+def test_unreadable_without_root_privileges(sample_copy, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads files whatever their permissions")
+    root = sample_copy("mose")
+    path = first(mose_masks(root), "00001.png")
+    path.chmod(0)
+    with pytest.raises(SourceError, match="cannot read mask"):
+        api.convert(root, tmp_path / "o.json", to="coco", reader_options={"split": "train"})
+
+
+def test_rgb_mask_is_never_quantised(sample_copy):
+    """An RGB mask could be mapped to ids by colour, but that scrambles them: refuse it."""
+    root = sample_copy("mose")
+    _rgb_mask(root)
+    buffer = io.StringIO()
+    with api.open_reader(root, "mose", {"split": "train"}) as reader:
+        report = validate(reader)
+    print(report.errors, file=buffer)
+    assert "scrambles" in buffer.getvalue()
