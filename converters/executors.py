@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
@@ -44,7 +45,11 @@ def _ignore_interrupts() -> None:
 
 
 class ProcessExecutor:
-    """A local pool of worker processes (fork where the platform has it: no re-import, no recompile)."""
+    """Local worker processes: ``workers - 1`` forked children, plus this process doing its share.
+
+    Fork where the platform has it (no re-import, no recompile). Working in the parent too
+    saves a process start and its idle wait, which matters for small datasets.
+    """
 
     def __init__(self, workers: int) -> None:
         if workers < 1:
@@ -55,16 +60,29 @@ class ProcessExecutor:
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         results: list[Any] = [None] * len(items)
-        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_ignore_interrupts)
+        queue = deque(enumerate(items))
+        children = max(self.workers - 1, 1)
+        pool = ProcessPoolExecutor(children, mp_context=context, initializer=_ignore_interrupts)
+
+        def finished(index: int, result: Any) -> None:
+            results[index] = result
+            if on_done is not None:
+                on_done(index, result)
+
         try:
-            pending = {pool.submit(fn, item): index for index, item in enumerate(items)}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in sorted(done, key=pending.get):
-                    index = pending.pop(future)
-                    results[index] = future.result()  # re-raises a worker's exception here
-                    if on_done is not None:
-                        on_done(index, results[index])
+            running: dict[Any, int] = {}
+            while queue or running:
+                while queue and len(running) < children:  # one queued item per child keeps them busy
+                    index, item = queue.popleft()
+                    running[pool.submit(fn, item)] = index
+                if queue and self.workers > 1:
+                    index, item = queue.popleft()
+                    finished(index, fn(item))
+                    done = [f for f in running if f.done()]
+                else:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=running.get):
+                    finished(running.pop(future), future.result())  # re-raises a worker's exception here
         except BaseException:
             _stop(pool)
             raise

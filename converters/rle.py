@@ -33,31 +33,57 @@ class RleError(ValueError):
 
 
 @numba.njit(**_JIT)
-def _column_changes(words, width):
-    """Rows where each column changes value, sorted column-major (a counting sort)."""
+def _scan(words, cols, rows):
+    """Every (column, row) where a column changes value going down, in row order, in one pass.
+
+    Returns how many; -1 when the buffers are too small (the caller retries with room for all).
+    """
     height, nwords = words.shape
-    per_column = np.zeros(width + 1, np.int64)
+    capacity = cols.shape[0]
+    n = 0
     for r in range(1, height):
         for j in range(nwords):
             d = words[r, j] ^ words[r - 1, j]
             if d != 0:
+                if n + 8 > capacity:
+                    return -1
                 for b in range(8):
                     if (d >> np.uint64(8 * b)) & np.uint64(0xFF):
-                        per_column[8 * j + b + 1] += 1
+                        cols[n] = 8 * j + b
+                        rows[n] = r
+                        n += 1
+    return n
+
+
+@numba.njit(**_JIT)
+def _by_column(cols, rows, n, width):
+    """A stable counting sort of the changes by column: rows of column x are ``sorted[start[x]:start[x+1]]``."""
+    start = np.zeros(width + 1, np.int64)
+    for i in range(n):
+        start[cols[i] + 1] += 1
     for x in range(width):
-        per_column[x + 1] += per_column[x]
-    rows = np.empty(per_column[width], np.int32)
-    fill = per_column[:width].copy()
-    for r in range(1, height):
-        for j in range(nwords):
-            d = words[r, j] ^ words[r - 1, j]
-            if d != 0:
-                for b in range(8):
-                    if (d >> np.uint64(8 * b)) & np.uint64(0xFF):
-                        x = 8 * j + b
-                        rows[fill[x]] = r
-                        fill[x] += 1
-    return per_column, rows
+        start[x + 1] += start[x]
+    fill = start[:width].copy()
+    ordered = np.empty(n, np.int32)
+    for i in range(n):
+        x = cols[i]
+        ordered[fill[x]] = rows[i]
+        fill[x] += 1
+    return start, ordered
+
+
+def _column_changes(label: np.ndarray, width: int):
+    words = label.view(np.uint64)
+    height = label.shape[0]
+    most = max(height - 1, 0) * label.shape[1] + 8
+    capacity = min(most, max(1 << 16, label.size // 16))
+    while True:
+        cols = np.empty(capacity, np.int32)
+        rows = np.empty(capacity, np.int32)
+        n = _scan(words, cols, rows)
+        if n >= 0:
+            return _by_column(cols, rows, n, width)
+        capacity = most  # a noisy map: room for a change at every pixel
 
 
 @numba.njit(**_JIT)
@@ -196,10 +222,11 @@ def encode(label: np.ndarray) -> list[Mask]:
     if padding or not label.flags.c_contiguous:
         # 8-byte aligned rows let the scan compare 8 pixels at once; padding columns are equal
         # zeros in every row, so they never register a change.
-        buffer = np.zeros((height, width + padding), np.uint8)
+        buffer = np.empty((height, width + padding), np.uint8)
         buffer[:, :width] = label
+        buffer[:, width:] = 0
         label = buffer
-    per_column, rows = _column_changes(label.view(np.uint64), width)
+    per_column, rows = _column_changes(label, width)
     starts, values = _runs(label, width, per_column, rows)
     ids, chars, offsets, areas, bboxes = _encode_runs(starts, values, height, width)
     text = chars.tobytes().decode("ascii")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -64,8 +66,8 @@ def test_process_executor_reports_each_item_as_it_finishes():
     assert finished != sorted(finished)
     assert finished.index(1) < finished.index(0)
     pids = {pid for _, pid in results}
-    assert os.getpid() not in pids
-    assert 1 <= len(pids) <= 2
+    assert pids - {os.getpid()}, "some items run in a child process"
+    assert len(pids) == 2  # the parent does its share: workers=2 is one child plus this process
 
 
 def test_serial_executor_runs_in_order_here():
@@ -137,15 +139,13 @@ def test_make_executor():
     assert executor.workers == 3
 
 
-def test_an_interrupt_stops_the_workers_at_once():
-    """Ctrl-C in the parent (here raised from on_done) does not wait for the slow items to finish."""
-
-    def interrupt(index, result):
-        raise KeyboardInterrupt
-
+def test_ctrl_c_stops_the_workers_at_once():
+    """Ctrl-C (SIGINT to this process) does not wait for the slow items to finish, wherever it lands."""
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     started = time.perf_counter()
+    timer.start()
     with pytest.raises(KeyboardInterrupt):
-        ProcessExecutor(2).run(_sleep_then_return, [0.0, 30.0, 30.0, 30.0], on_done=interrupt)
+        ProcessExecutor(2).run(_sleep_then_return, [0.0, 30.0, 30.0, 30.0])
     assert time.perf_counter() - started < 10
 
 

@@ -272,9 +272,10 @@ def grouped(shards: list[Shard]) -> list[list[str]]:
     return [[ref.name for ref in s.refs] for s in shards]
 
 
-def test_plan_default_puts_small_datasets_in_one_shard():
+def test_plan_default_is_one_video_per_shard():
+    """The unit of work is a video, so worker processes stay balanced however videos differ in size."""
     videos = refs(*[1000] * 10)
-    assert grouped(CocoWriter().plan(videos)) == [[r.name for r in videos]]
+    assert grouped(CocoWriter().plan(videos)) == [[r.name] for r in videos]
 
 
 def test_plan_nothing():

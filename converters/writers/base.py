@@ -57,8 +57,9 @@ class Writer(ABC):
     output_kind: ClassVar[Literal["file", "directory"]] = "directory"
     #: Suffix of the default output name (``.json`` for COCO, empty for folders).
     suffix: ClassVar[str] = ""
-    #: Default shard planning: at most this many videos...
-    shard_videos: ClassVar[int] = 64
+    #: Default shard planning: at most this many videos per shard (one video, the unit of work,
+    #: balances worker processes best when the shards are only a writer's staging detail)...
+    shard_videos: ClassVar[int] = 1
     #: ... and about this many source bytes per shard.
     shard_bytes: ClassVar[int] = 64 << 20
 
