@@ -1,0 +1,263 @@
+"""Whole-dataset conversion: a MOSE-layout folder to COCO RLE JSON, naive script vs ``converters.convert``.
+
+For each dataset (:class:`benchmarks.data.DatasetSpec`, generated once and cached), rounds of
+interleaved runs time the naive UNINEXT-style script (:func:`benchmarks.naive.convert_dataset`),
+``converters.convert(..., workers=1)`` and ``workers=2``. One-process runs are compared on CPU
+time (``time.process_time``); the two-worker run can only be compared on wall time, so the
+1-vs-2-worker ratio is a wall-time ratio and its row says how busy the rest of the host was.
+Output sizes: the source PNG folder, vosconv's JSON and ``.json.gz``, and the naive JSON.
+
+:func:`verify` proves, before timing, that vosconv's JSON holds exactly what the naive script
+wrote (counts, areas and bboxes of every object in every frame, file names, sizes) and that
+one and two workers write the same bytes.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import converters
+
+from . import naive
+from .data import DatasetSpec, cached_dataset, folder_bytes
+from .timing import HostLoad, one_core
+
+REPO = Path(__file__).resolve().parents[1]
+
+FULL_SPECS = (
+    DatasetSpec("1080p-200", 1080, 1920, videos=8, frames=25, objects=(3, 4, 5, 6, 8, 3, 5, 8)),
+    DatasetSpec("480p-200", 480, 854, videos=8, frames=25, objects=(1, 3, 8, 20)),
+)
+QUICK_SPECS = (
+    DatasetSpec("1080p-q", 1080, 1920, videos=2, frames=8, objects=(3, 8)),
+    DatasetSpec("480p-q", 480, 854, videos=2, frames=8, objects=(1, 20)),
+)
+
+
+def vosconv_convert(source: Path, output: Path, workers: int):
+    return converters.convert(source, output, to="coco", from_="mose", workers=workers, overwrite=True, progress=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Correctness guard
+
+
+def _tracks_naive(data: dict) -> dict:
+    videos = {v["id"]: v for v in data["videos"]}
+    out = {}
+    for v in data["videos"]:
+        name = v["file_names"][0].split("/")[0]
+        out[name] = {"size": (v["height"], v["width"]), "file_names": v["file_names"], "tracks": {}}
+    for a in data["annotations"]:
+        v = videos[a["video_id"]]
+        name = v["file_names"][0].split("/")[0]
+        out[name]["tracks"][a["ori_id"]] = (
+            [None if s is None else (tuple(s["size"]), s["counts"]) for s in a["segmentations"]],
+            a["areas"],
+            [None if b is None else [int(x) for x in b] for b in a["bboxes"]],
+        )
+    return out
+
+
+def _tracks_vosconv(data: dict) -> dict:
+    videos = {v["id"]: v for v in data["videos"]}
+    out = {}
+    for v in data["videos"]:
+        out[v["name"]] = {"size": (v["height"], v["width"]), "file_names": v["file_names"], "tracks": {}}
+    for a in data["annotations"]:
+        v = videos[a["video_id"]]
+        out[v["name"]]["tracks"][a["object_id"]] = (
+            [None if s is None else (tuple(s["size"]), s["counts"]) for s in a["segmentations"]],
+            a["areas"],
+            a["bboxes"],
+        )
+    return out
+
+
+def verify(source: Path, workdir: Path, pin: bool = False) -> dict:
+    """Convert ``source`` with the naive script and with vosconv (1 and 2 workers); assert they agree.
+
+    The naive run is timed (pinned to one CPU when ``pin``), so it can count as a timing sample.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    naive_path = workdir / "naive.json"
+    with one_core(pin):
+        naive_run = _timed(lambda: naive.convert_dataset(source, naive_path))
+    one = workdir / "vosconv-w1.json"
+    two = workdir / "vosconv-w2.json"
+    vosconv_convert(source, one, 1)
+    vosconv_convert(source, two, 2)
+    assert one.read_bytes() == two.read_bytes(), f"{source}: 1 and 2 workers wrote different JSON"
+    want = _tracks_naive(json.loads(naive_path.read_text()))
+    got = _tracks_vosconv(json.loads(one.read_text()))
+    assert sorted(got) == sorted(want), f"{source}: different videos"
+    masks = 0
+    for name, video in want.items():
+        mine = got[name]
+        assert mine["size"] == video["size"] and mine["file_names"] == video["file_names"], f"{name}: video record differs"
+        assert sorted(mine["tracks"]) == sorted(video["tracks"]), f"{name}: different objects"
+        for object_id, track in video["tracks"].items():
+            assert mine["tracks"][object_id] == track, f"{name}, object {object_id}: masks differ from the naive script's"
+            masks += sum(s is not None for s in track[0])
+    return {"videos": len(want), "masks": masks, "naive_run": naive_run}
+
+
+# --------------------------------------------------------------------------------------------
+# Timing
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(fn) -> dict:
+    gc.collect()
+    cpu0, wall0, child0 = time.process_time(), time.perf_counter(), _children_cpu()
+    fn()
+    return {"cpu": time.process_time() - cpu0, "wall": time.perf_counter() - wall0, "children_cpu": _children_cpu() - child0}
+
+
+def time_dataset(
+    source: Path, workdir: Path, rounds: int, naive_rounds: int, pin: bool = True, naive_runs: tuple[dict, ...] = ()
+) -> dict:
+    """Interleaved rounds of naive / workers=1 / workers=2 on ``source``; medians of each.
+
+    ``naive_runs`` are naive samples already taken (the guard's run); they count towards ``naive_rounds``.
+    """
+    runs: dict[str, list[dict]] = {"naive": list(naive_runs), "w1": [], "w2": []}
+    loads: list[float] = []
+    for round_ in range(rounds):
+        order = ["w1", "w2", "naive"] if round_ % 2 == 0 else ["naive", "w2", "w1"]
+        for method in order:
+            if method == "naive":
+                if len(runs["naive"]) >= naive_rounds:
+                    continue
+                with one_core(pin):
+                    runs["naive"].append(_timed(lambda: naive.convert_dataset(source, workdir / "naive.json")))
+            elif method == "w1":
+                with one_core(pin):
+                    runs["w1"].append(_timed(lambda: vosconv_convert(source, workdir / "w1.json", 1)))
+            else:
+                with HostLoad() as load:
+                    runs["w2"].append(_timed(lambda: vosconv_convert(source, workdir / "w2.json", 2)))
+                if load.other is not None:
+                    loads.append(load.other)
+
+    def med(method: str, key: str) -> float:
+        return statistics.median(r[key] for r in runs[method])
+
+    return {
+        "naive_cpu": med("naive", "cpu"),
+        "naive_wall": med("naive", "wall"),
+        "w1_cpu": med("w1", "cpu"),
+        "w1_wall": med("w1", "wall"),
+        "w1_wall_min": min(r["wall"] for r in runs["w1"]),
+        "w2_wall": med("w2", "wall"),
+        "w2_wall_min": min(r["wall"] for r in runs["w2"]),
+        "w2_cpu_parent": med("w2", "cpu"),
+        "w2_cpu_workers": med("w2", "children_cpu"),
+        "host_other_cores_busy": statistics.median(loads) if loads else None,
+        "rounds": rounds,
+        "naive_rounds": len(runs["naive"]),
+    }
+
+
+def measure(spec: DatasetSpec, source: Path, workdir: Path, rounds: int, naive_rounds: int, pin: bool = True) -> dict:
+    """Guard, then time one dataset; the figures for the tables."""
+    out = workdir / spec.name
+    checked = verify(source, out / "verify", pin)
+    timing = time_dataset(source, out, rounds, naive_rounds, pin, (checked.pop("naive_run"),))
+    frames = spec.total_frames
+    gz = out / "sizes.json.gz"
+    with one_core(pin):
+        gz_run = _timed(lambda: vosconv_convert(source, gz, 1))
+    plain = out / "verify" / "vosconv-w1.json"
+    result = {
+        "spec": asdict(spec),
+        "frames": frames,
+        "shard_videos": shard_sizes(source),
+        "checked": checked,
+        **timing,
+        "naive_ms_per_frame": timing["naive_cpu"] / frames * 1e3,
+        "w1_ms_per_frame": timing["w1_cpu"] / frames * 1e3,
+        "w1_wall_ms_per_frame": timing["w1_wall"] / frames * 1e3,
+        "w2_wall_ms_per_frame": timing["w2_wall"] / frames * 1e3,
+        "ratio_vs_naive": timing["naive_cpu"] / timing["w1_cpu"],
+        "w2_speedup": timing["w1_wall"] / timing["w2_wall"],
+        "w1_frames_per_s": frames / timing["w1_wall"],
+        "w2_frames_per_s": frames / timing["w2_wall"],
+        "gz_cpu_ms_per_frame": gz_run["cpu"] / frames * 1e3,
+        "sizes": {
+            "png_folder": folder_bytes(source / "Annotations", ".png"),
+            "jpeg_folder": folder_bytes(source / "JPEGImages", ".jpg"),
+            "vosconv_json": plain.stat().st_size,
+            "vosconv_json_gz": gz.stat().st_size,
+            "naive_json": (out / "verify" / "naive.json").stat().st_size,
+        },
+    }
+    shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+def run(
+    specs: tuple[DatasetSpec, ...],
+    cache: Path,
+    workdir: Path,
+    rounds: int,
+    naive_rounds: int,
+    pin: bool = True,
+    isolated: bool = True,
+) -> dict:
+    """Every dataset, each measured in a fresh interpreter when ``isolated``.
+
+    A fresh process is what a user's ``vosconv`` run is: forking two workers from the benchmark
+    process (hundreds of MB of earlier test data) would make the 2-worker figure look worse.
+    """
+    results = {}
+    for spec in specs:
+        source = cached_dataset(cache, spec)
+        if not isolated:
+            results[spec.name] = measure(spec, source, workdir, rounds, naive_rounds, pin)
+            continue
+        payload = {"spec": asdict(spec), "source": str(source), "workdir": str(workdir), "rounds": rounds}
+        payload.update({"naive_rounds": naive_rounds, "pin": pin})
+        args = [sys.executable, "-m", "benchmarks.bench_convert", json.dumps(payload)]
+        done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"convert benchmark of {spec.name} failed ({done.returncode}):\n{done.stderr[-6000:]}")
+        results[spec.name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return results
+
+
+def shard_sizes(source: Path) -> list[int]:
+    """How many videos each shard of the COCO writer's plan holds (for the report)."""
+    from converters import api
+
+    writer = api.open_writer("coco")
+    with api.open_reader(source, "mose") as reader:
+        return [len(s.refs) for s in writer.plan(reader.list_videos())]
+
+
+def main(argv: list[str]) -> int:
+    """``python -m benchmarks.bench_convert '<json>'``: measure one dataset, print the result as JSON."""
+    payload = json.loads(argv[0])
+    spec = DatasetSpec(**{**payload["spec"], "objects": tuple(payload["spec"]["objects"])})
+    result = measure(
+        spec, Path(payload["source"]), Path(payload["workdir"]), payload["rounds"], payload["naive_rounds"], payload["pin"]
+    )
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

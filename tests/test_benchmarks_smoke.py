@@ -1,0 +1,116 @@
+"""The benchmark suite's correctness guards on tiny data, so ``make bench`` cannot rot (no timing assertions).
+
+Each guard compares a vosconv fast path with the naive baseline the benchmark times it
+against: PNG decode (filter 0 and adaptive filters) with Pillow, RLE encode and decode with
+per-object pycocotools, PNG encode round trips, file-to-JSON, and a whole MOSE-layout
+dataset converted by the naive script and by ``converters.convert`` with 1 and 2 workers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import __main__ as cli
+from benchmarks import bench_convert, bench_frames, bench_memory, data, report
+from benchmarks.timing import Settings, compare
+
+# pycocotools 2.0.11's mask.decode trips numpy 2's __array__(copy=) deprecation; not ours to fix here
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
+TINY = {"tiny": (37, 53), "small": (48, 64)}  # widths not multiples of 8, and one that is
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return data.make_frames(TINY, objects=(1, 3, 8), seed=7)
+
+
+def test_frames_are_deterministic_and_hold_every_object(cases):
+    again = data.make_frames(TINY, objects=(1, 3, 8), seed=7)
+    for case, twin in zip(cases, again):
+        assert case.png == twin.png and case.png_adaptive == twin.png_adaptive
+        assert set(np.unique(case.label).tolist()) == set(range(case.objects + 1))
+    assert any(t != 0 for case in cases for t in data.png_filter_types(case.png_adaptive))
+    assert all(data.png_filter_types(case.png) == [0] for case in cases)
+
+
+def test_frame_guards_pass_on_every_fast_path(cases, tmp_path):
+    checked = bench_frames.verify(cases, tmp_path)
+    assert checked == {
+        "png-decode": 2 * len(cases),
+        "rle-encode": len(cases),
+        "rle-decode": len(cases),
+        "png-encode": len(cases),
+        "frame-e2e": len(cases),
+    }
+
+
+def test_frame_guard_catches_a_wrong_fast_path(cases, tmp_path, monkeypatch):
+    real = bench_frames.rle.encode
+
+    def off_by_one(label):
+        masks = real(label)
+        return [type(m)(m.object_id, m.counts, m.area + 1, m.bbox) for m in masks]
+
+    monkeypatch.setattr(bench_frames.rle, "encode", off_by_one)
+    with pytest.raises(AssertionError, match="differs from pycocotools"):
+        bench_frames.verify(cases[:1], tmp_path, ("rle-encode",))
+
+
+def test_frame_timing_and_tables_run(cases, tmp_path):
+    results = bench_frames.run(cases[:2], tmp_path, Settings(samples=1, min_time=0.0))
+    assert set(results) == set(bench_frames.GROUPS)
+    stats = [{"name": c.name, **c.stats} for c in cases[:2]]
+    text = "\n".join(t for _, t in report.frame_tables(results, stats))
+    assert "png.decode" in text and "ratio" in text
+    goals = report.goals({"frames": results})
+    assert {g["status"] for g in goals} <= {"PASS", "MISS", "not run"}
+    assert report.goals_table(goals).count("\n") == len(goals) + 1
+
+
+def test_timing_compare_reports_every_method():
+    timings = compare({"a": lambda: sum(range(100)), "b": lambda: sum(range(1000))}, Settings(samples=3, min_time=0.0005))
+    assert set(timings) == {"a", "b"}
+    assert all(t.samples == 3 and t.median > 0 and t.calls >= 3 for t in timings.values())
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    spec = data.DatasetSpec("tiny", 40, 58, videos=3, frames=3, objects=(2, 5))
+    return data.write_dataset(tmp_path_factory.mktemp("bench") / "tiny", spec), spec
+
+
+def test_dataset_guard_naive_script_equals_vosconv(dataset, tmp_path):
+    source, spec = dataset
+    checked = bench_convert.verify(source, tmp_path)
+    assert checked["videos"] == spec.videos and checked["masks"] > 0
+    naive_json = json.loads((tmp_path / "naive.json").read_text())
+    assert len(naive_json["videos"]) == spec.videos
+    assert bench_convert.shard_sizes(source) == [spec.videos]
+
+
+def test_dataset_generation_is_cached_and_replicated(tmp_path):
+    spec = data.DatasetSpec("tiny", 24, 30, videos=2, frames=2, objects=(1,))
+    root = data.cached_dataset(tmp_path / "cache", spec)
+    assert data.cached_dataset(tmp_path / "cache", spec) == root
+    big = data.replicate(root, tmp_path / "big", 3)
+    assert data.folder_bytes(big / "Annotations", ".png") == 3 * data.folder_bytes(root / "Annotations", ".png")
+    assert len(list((big / "JPEGImages").iterdir())) == 3 * spec.videos
+
+
+def test_memory_driver_runs(dataset, tmp_path):
+    source, spec = dataset
+    measured = bench_memory.measure(source, tmp_path / "out.json", 1)
+    assert measured["frames"] == spec.total_frames
+    assert measured["parent_hwm_kb"] > 0
+
+
+def test_cli_groups():
+    assert cli.parse_args(["--only", "frames"]).groups == bench_frames.GROUPS
+    assert cli.parse_args(["--quick"]).groups == cli.ALL
+    assert cli.parse_args(["--only", "convert", "rle-encode"]).groups == ("convert", "rle-encode")
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--only", "nothing"])
