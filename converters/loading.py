@@ -1,0 +1,435 @@
+"""Training-time access to a converted Parquet or HDF5 dataset: videos, and random clips of frames with masks.
+
+>>> from converters.loading import ClipDataset
+>>> clips = ClipDataset("mose-train.parquet", clip_length=8)  # doctest: +SKIP
+>>> item = clips[123]  # frames: JPEG bytes; masks: (8, H, W) uint8 label maps  # doctest: +SKIP
+
+Clips are indexed from ``manifest.json`` alone, so building a dataset never scans a shard.
+An item reads only what its frames need: for Parquet the row groups that hold them, through
+a ``ParquetFile`` kept open per process (its footer parsed once); for HDF5 a slice of the
+video's datasets in a file opened lazily per process. Datasets pickle without their open
+files, so they work with ``torch.utils.data.DataLoader`` workers (fork or spawn) and
+without torch. RLE becomes label maps in one numba pass per frame (:func:`converters.rle.decode`).
+
+Label maps hold object ids (0 background, 255 void), the values the annotation PNGs
+hold, except DAVIS 2016 binary masks, whose single object (stored as 255) reads as 1.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from . import rle, shards
+from .model import VOID_ID, MaskEncoding, Video
+
+try:
+    import simplejpeg as _simplejpeg
+except ImportError:  # optional: Pillow decodes every frame then
+    _simplejpeg = None
+
+__all__ = ["ClipDataset", "VideoDataset", "VideoHandle", "decode_jpeg", "open_dataset"]
+
+MaskMode = Literal["label", "objects"]
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """A frame's JPEG (or PNG) bytes as a uint8 (H, W, 3) RGB array; EXIF orientation is ignored, as for the masks.
+
+    simplejpeg (libjpeg-turbo straight into a numpy array) gives the same pixels as Pillow
+    in about half the time here: Pillow's own decode is as fast, but copying its image
+    out to numpy costs more than decoding it. Pillow takes what simplejpeg cannot
+    (PNG frames, CMYK JPEGs) and everything when simplejpeg is not installed.
+    """
+    if _simplejpeg is not None and data[:2] == b"\xff\xd8":
+        try:
+            return _simplejpeg.decode_jpeg(data, colorspace="RGB")
+        except (ValueError, RuntimeError):  # a JPEG libjpeg-turbo will not turn into RGB (CMYK): Pillow can
+            pass
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+
+
+# --------------------------------------------------------------------------- backends
+
+
+@dataclass
+class _Frames:
+    """What a backend read for some frames of one video."""
+
+    images: list[bytes | None] | None  # None when images were not asked for
+    labels: np.ndarray | None  # uint8 (T, H, W) object ids, None when masks were not asked for
+
+
+def _paint(pairs: list[tuple[int, str]], height: int, width: int, out: np.ndarray, encoding: MaskEncoding) -> None:
+    if encoding is MaskEncoding.BINARY:  # the single object is stored as object 1 and reads as 1
+        pairs = [(1, c) for _, c in pairs]
+    elif any(v > VOID_ID for v, _ in pairs):
+        raise ValueError(f"object ids above 255 do not fit a uint8 label map: {sorted(v for v, _ in pairs)}")
+    rle.decode(pairs, height, width, out=out)
+
+
+def _external(root: str | None, video: str, names: list[str]) -> list[bytes | None]:
+    """Frames that were not embedded, read from the recorded image folder when it is still there."""
+    if root is None:
+        return [None] * len(names)
+    result: list[bytes | None] = []
+    for name in names:
+        try:
+            with open(os.path.join(root, video, name), "rb") as file:
+                result.append(file.read())
+        except FileNotFoundError:
+            result.append(None)
+    return result
+
+
+@dataclass
+class _ParquetShard:
+    file: Any  # pyarrow.parquet.ParquetFile
+    videos: dict[str, dict]  # footer records by name
+    group_starts: list[int]  # first row of each row group, then the row count: the frame -> row group map
+
+    def locate(self, rows: list[int]) -> tuple[list[int], list[int]]:
+        """The row groups holding ``rows``, and each row's position in those groups read one after another."""
+        starts = self.group_starts
+        groups = sorted({bisect.bisect_right(starts, row) - 1 for row in rows})
+        before, total = {}, 0
+        for group in groups:
+            before[group] = total
+            total += starts[group + 1] - starts[group]
+        positions = []
+        for row in rows:
+            group = bisect.bisect_right(starts, row) - 1
+            positions.append(before[group] + row - starts[group])
+        return groups, positions
+
+
+def _open_parquet(path: str) -> _ParquetShard:
+    from .readers.parquet import open_shard
+
+    shard = open_shard(path)
+    metadata = shard.file.metadata
+    starts = [0]
+    for group in range(metadata.num_row_groups):
+        starts.append(starts[-1] + metadata.row_group(group).num_rows)
+    return _ParquetShard(shard.file, shard.videos, starts)
+
+
+class _ParquetBackend:
+    def __init__(self, root: Path, manifest: shards.Manifest) -> None:
+        self.root = root
+        self.manifest = manifest
+        self.files = shards.HandleCache(_open_parquet)
+        self.image_root = shards.images_folder(None, manifest)
+
+    def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> _Frames:
+        shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
+        record = shard.videos[entry.name]
+        embedded = self.manifest.options.get("images", True)
+        groups, positions = shard.locate([record["rows"][0] + i for i in indices.tolist()])
+        columns = []
+        if images:
+            columns.append("image.bytes" if embedded else "image.path")
+        if masks:
+            columns += ["objects.list.element.object_id", "objects.list.element.counts"]
+        table = shard.file.read_row_groups(groups, columns=columns, use_threads=False)
+        if len(positions) == positions[-1] - positions[0] + 1:
+            table = table.slice(positions[0], len(positions))
+        else:
+            table = table.take(positions)
+        frames = _Frames(None, None)
+        if images:
+            column = table.column("image").combine_chunks()
+            if embedded:
+                frames.images = column.field("bytes").to_pylist()
+            else:
+                names = [p.rsplit("/", 1)[-1] if p else "" for p in column.field("path").to_pylist()]
+                frames.images = _external(self.image_root, entry.name, names)
+        if masks:
+            encoding = MaskEncoding(record["encoding"])
+            frames.labels = np.zeros((len(indices), entry.height, entry.width), np.uint8)
+            for t, objects in enumerate(table.column("objects").to_pylist()):
+                if objects:
+                    pairs = [(o["object_id"], o["counts"]) for o in objects]
+                    _paint(pairs, entry.height, entry.width, frames.labels[t], encoding)
+        return frames
+
+
+@dataclass
+class _Hdf5Video:
+    """A video's open datasets (kept: opening a dataset costs more than reading a small one)."""
+
+    encoding: MaskEncoding
+    images: str  # embedded, external or none
+    datasets: dict[str, Any]
+    offsets: np.ndarray | None  # rle/offsets, None for dense masks
+
+
+@dataclass
+class _Hdf5Shard:
+    file: Any  # h5py.File
+    videos: dict[str, _Hdf5Video]
+
+
+def _open_hdf5(path: str) -> _Hdf5Shard:
+    from .readers.hdf5 import open_file
+
+    return _Hdf5Shard(open_file(path), {})
+
+
+def _selection(indices: np.ndarray) -> slice | list[int]:
+    """A slice when the frames are evenly spaced (h5py reads those fastest), else an increasing list."""
+    if len(indices) == 1:
+        return slice(int(indices[0]), int(indices[0]) + 1)
+    steps = np.diff(indices)
+    if (steps == steps[0]).all():
+        return slice(int(indices[0]), int(indices[-1]) + 1, int(steps[0]))
+    return indices.tolist()
+
+
+class _Hdf5Backend:
+    def __init__(self, root: Path, manifest: shards.Manifest) -> None:
+        self.root = root
+        self.manifest = manifest
+        self.files = shards.HandleCache(_open_hdf5)
+        self.image_root = shards.images_folder(None, manifest)
+
+    def _video(self, entry: shards.VideoEntry) -> _Hdf5Video:
+        shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
+        found = shard.videos.get(entry.name)
+        if found is None:
+            group = shard.file[f"videos/{entry.name}"]
+            names = ["file_names", "images", "masks", "rle/object_id", "rle/counts"]
+            found = shard.videos[entry.name] = _Hdf5Video(
+                MaskEncoding(_text(group.attrs["encoding"])),
+                _text(group.attrs["images"]),
+                {name: group[name] for name in names if name in group},
+                group["rle/offsets"][()] if "rle" in group else None,
+            )
+        return found
+
+    def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> _Frames:
+        video = self._video(entry)
+        where = _selection(indices)
+        frames = _Frames(None, None)
+        if images:
+            if video.images == "embedded":
+                frames.images = [b.tobytes() or None for b in video.datasets["images"][where]]
+            elif video.images == "external":
+                names = [n.decode("utf-8") for n in video.datasets["file_names"][where]]
+                frames.images = _external(self.image_root, entry.name, names)
+            else:
+                frames.images = [None] * len(indices)
+        if masks:
+            if video.offsets is None:
+                labels = video.datasets["masks"][where]
+                if video.encoding is MaskEncoding.BINARY:
+                    labels[labels == VOID_ID] = 1
+                frames.labels = labels
+            else:
+                frames.labels = self._paint_rle(video, indices, entry)
+        return frames
+
+    @staticmethod
+    def _paint_rle(video: _Hdf5Video, indices: np.ndarray, entry: shards.VideoEntry) -> np.ndarray:
+        offsets = video.offsets
+        first, last = int(offsets[indices[0]]), int(offsets[indices[-1] + 1])
+        ids = video.datasets["rle/object_id"][first:last].tolist() if last > first else []
+        counts = video.datasets["rle/counts"][first:last].tolist() if last > first else []
+        labels = np.zeros((len(indices), entry.height, entry.width), np.uint8)
+        for t, index in enumerate(indices):
+            lo, hi = int(offsets[index]) - first, int(offsets[index + 1]) - first
+            if hi > lo:
+                _paint(list(zip(ids[lo:hi], counts[lo:hi])), entry.height, entry.width, labels[t], video.encoding)
+        return labels
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+_BACKENDS = {"parquet": _ParquetBackend, "hdf5": _Hdf5Backend}
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@dataclass(frozen=True)
+class VideoHandle:
+    """One video of a converted dataset: its facts from the manifest, and ways to read it."""
+
+    dataset: VideoDataset
+    entry: shards.VideoEntry
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    def __len__(self) -> int:
+        return self.entry.frames
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(height, width)``."""
+        return (self.entry.height, self.entry.width)
+
+    @property
+    def object_ids(self) -> tuple[int, ...]:
+        return self.entry.object_ids
+
+    @property
+    def annotated(self) -> list[int]:
+        """Indices of the frames that have an annotation."""
+        return self.entry.annotated_indices
+
+    def read_video(self) -> Video:
+        """The whole video in the intermediate form, exactly as it was converted."""
+        return self.dataset._read_video(self.entry)
+
+    def read_clip(
+        self, indices: Sequence[int], *, images: bool = True, decode_images: bool = False, masks: MaskMode | None = "label"
+    ) -> dict[str, Any]:
+        """Some frames (increasing indices) with their masks: see :class:`ClipDataset` for the fields."""
+        return self.dataset._read_clip(self.entry, np.asarray(indices, np.int64), images, decode_images, masks)
+
+
+class VideoDataset(Sequence):
+    """A converted dataset (a Parquet or HDF5 output folder) as a sequence of videos, in name order.
+
+    Indexing by position or by name gives a :class:`VideoHandle`. Picklable: open files
+    stay in the process that opened them.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.manifest = shards.load_manifest(self.path)
+        self.format = self.manifest.writer
+        self._backend = _BACKENDS[self.format](self.path, self.manifest)
+        self._by_name = {v.name: i for i, v in enumerate(self.manifest.videos)}
+        self._reader = None  # opened on the first read_video, in the process that reads
+        self._refs: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.manifest.videos)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return [self[i] for i in range(*key.indices(len(self)))]
+        if isinstance(key, str):
+            key = self._by_name[key]
+        return VideoHandle(self, self.manifest.videos[key])
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_reader": None, "_refs": {}}
+
+    def _read_video(self, entry: shards.VideoEntry) -> Video:
+        if self._reader is None:
+            from . import registry
+
+            self._reader = registry.reader_class(self.format)(self.path)
+            self._refs = {r.name: r for r in self._reader.list_videos()}
+        return self._reader.read_video(self._refs[entry.name])
+
+    def _read_clip(
+        self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, decode_images: bool, masks: MaskMode | None
+    ) -> dict[str, Any]:
+        if len(indices) == 0 or (np.diff(indices) <= 0).any() or indices[0] < 0 or indices[-1] >= entry.frames:
+            raise IndexError(f"{entry.name}: frame indices must increase within 0..{entry.frames - 1}, got {indices.tolist()}")
+        read = self._backend.read(entry, indices, images, masks is not None)
+        annotated = np.zeros(entry.frames, bool)
+        for start, stop in entry.annotated:
+            annotated[start:stop] = True
+        item: dict[str, Any] = {
+            "video": entry.name,
+            "frame_indices": indices,
+            "object_ids": np.array(entry.object_ids, np.int64),
+            "annotated": annotated[indices],
+        }
+        if images:
+            item["frames"] = [None if b is None else decode_jpeg(b) for b in read.images] if decode_images else read.images
+        if masks == "label":
+            item["masks"] = read.labels
+        elif masks == "objects":
+            ids = np.array(entry.object_ids, np.int64)
+            item["masks"] = read.labels[:, None] == ids[None, :, None, None]
+            item["void"] = read.labels == VOID_ID
+        elif masks is not None:
+            raise ValueError(f"masks must be 'label', 'objects' or None, got {masks!r}")
+        return item
+
+
+def open_dataset(path: str | os.PathLike) -> VideoDataset:
+    """A converted dataset folder (written by the ``parquet`` or ``hdf5`` writer) as a sequence of videos."""
+    return VideoDataset(path)
+
+
+class ClipDataset:
+    """Every clip of ``clip_length`` frames, ``stride`` apart, of every video: a map-style dataset.
+
+    With ``annotated_only`` a clip is made of annotated frames only (``stride`` then counts
+    annotated frames). Videos too short for one clip give none. ``dataset[i]`` is a dict:
+
+    * ``video`` (name), ``frame_indices`` (int64 (T,)), ``object_ids`` (int64 (K,): the video's
+      objects, also those absent from the clip), ``annotated`` (bool (T,));
+    * ``frames``: a list of T JPEG ``bytes`` (None for a frame without image), or uint8
+      (H, W, 3) arrays with ``decode_images``; absent with ``images=False``;
+    * ``masks``: uint8 (T, H, W) label maps (``masks="label"``), or bool (T, K, H, W) with
+      ``masks="objects"`` (then ``void`` is a bool (T, H, W) too); absent with ``masks=None``.
+      Unannotated frames are all zeros: check ``annotated``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike | VideoDataset,
+        clip_length: int = 8,
+        stride: int = 1,
+        *,
+        annotated_only: bool = False,
+        images: bool = True,
+        decode_images: bool = False,
+        masks: MaskMode | None = "label",
+    ) -> None:
+        if clip_length < 1 or stride < 1:
+            raise ValueError(f"clip_length and stride must be positive, got {clip_length} and {stride}")
+        if masks not in ("label", "objects", None):
+            raise ValueError(f"masks must be 'label', 'objects' or None, got {masks!r}")
+        self.videos = path if isinstance(path, VideoDataset) else VideoDataset(path)
+        self.clip_length, self.stride, self.annotated_only = clip_length, stride, annotated_only
+        self.images, self.decode_images, self.masks = images, decode_images, masks
+        span = (clip_length - 1) * stride
+        counts = []
+        for entry in self.videos.manifest.videos:
+            candidates = sum(b - a for a, b in entry.annotated) if annotated_only else entry.frames
+            counts.append(max(0, candidates - span))
+        self._first = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+
+    def __len__(self) -> int:
+        return int(self._first[-1])
+
+    def locate(self, index: int) -> tuple[int, np.ndarray]:
+        """The video position and frame indices of clip ``index``, from the manifest alone."""
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"clip {index} out of range ({len(self)} clips)")
+        video = int(np.searchsorted(self._first, index, side="right") - 1)
+        start = index - int(self._first[video])
+        entry = self.videos.manifest.videos[video]
+        stop = start + (self.clip_length - 1) * self.stride + 1
+        if self.annotated_only:
+            return video, np.asarray(entry.annotated_indices[start : stop : self.stride], np.int64)
+        return video, np.arange(start, stop, self.stride, dtype=np.int64)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        video, indices = self.locate(int(index))
+        entry = self.videos.manifest.videos[video]
+        return self.videos._read_clip(entry, indices, self.images, self.decode_images, self.masks)

@@ -1,0 +1,182 @@
+"""vosconv's Parquet output back to the intermediate form, exactly.
+
+``list_videos`` reads each shard's footer (the ``vosconv`` key-value metadata locates every
+video's rows and row groups); ``read_video`` reads only that video's row groups through a
+``ParquetFile`` kept open per process. Embedded JPEGs come back as bytes; frames written
+with ``images=false`` point into the recorded image root (or the ``images`` option) when
+that folder exists, else have no image.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .. import shards
+from ..errors import SourceError, VosconvWarning
+from ..model import VOID_ID, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, Video
+from .base import Detection, Reader, VideoRef
+
+METADATA_KEY = b"vosconv"
+
+
+@dataclass(frozen=True)
+class ParquetOptions:
+    images: str | None = None  # folder that non-embedded frame paths are relative to; default: the recorded image root
+    verify: bool = False  # check every shard's size and sha256 against the manifest before reading
+
+
+@dataclass(frozen=True)
+class ParquetVideoRef(VideoRef):
+    """The shard file, and the video's rows and row groups in it (``[start, stop)``)."""
+
+    file: str = ""
+    rows: tuple[int, int] = (0, 0)
+    row_groups: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True)
+class ParquetShard:
+    """An open shard: the file and its per-video records (from the footer), by video name."""
+
+    path: str
+    file: pq.ParquetFile
+    videos: dict[str, dict]
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def open_shard(path: str) -> ParquetShard:
+    """Open a shard and parse its footer; SourceError names the file when it is missing or corrupt."""
+    try:
+        file = pq.ParquetFile(path)
+        raw = (file.metadata.metadata or {}).get(METADATA_KEY)
+        if raw is None:
+            raise SourceError(path, "no vosconv metadata in the footer: not a vosconv Parquet shard")
+        record = json.loads(raw)
+        videos = {v["name"]: v for v in record["videos"]}
+    except SourceError:
+        raise
+    except FileNotFoundError:
+        raise SourceError(path, "shard file missing") from None
+    except (OSError, pa.ArrowException) as exc:
+        raise SourceError(path, f"cannot read Parquet shard: {exc}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SourceError(path, f"malformed vosconv metadata ({type(exc).__name__}: {exc})") from None
+    return ParquetShard(path, file, videos)
+
+
+class ParquetReader(Reader):
+    """Reads a folder written by the ``parquet`` writer."""
+
+    name = "parquet"
+    Options = ParquetOptions
+
+    def __init__(self, source, options=None) -> None:
+        super().__init__(source, options)
+        self._manifest: shards.Manifest | None = None
+        self._images: str | None = None  # the folder of non-embedded frames, once known
+        self._images_known = False
+        self._shards = shards.HandleCache(open_shard)
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        return shards.sniff(source, cls.name)
+
+    def __getstate__(self) -> dict:
+        # a worker needs the image folder, not the manifest (which lists every video)
+        if self._manifest is None:
+            return self.__dict__.copy()
+        self._image_dir()
+        return {**self.__dict__, "_manifest": None}
+
+    def _image_dir(self) -> str | None:
+        if not self._images_known:
+            self._images = shards.images_folder(self.options.images, self.manifest)
+            self._images_known = True
+        return self._images
+
+    @property
+    def manifest(self) -> shards.Manifest:
+        if self._manifest is None:
+            self._manifest = shards.load_manifest(self.source, self.name)
+        return self._manifest
+
+    def info(self) -> DatasetInfo:
+        images = shards.images_folder(self.options.images, self.manifest)
+        if images is None and not self.manifest.options.get("images", True):
+            warnings.warn(
+                f"{self.source}: images are not embedded and the image folder is gone (pass images=DIR); "
+                "only annotations will be written",
+                VosconvWarning,
+                stacklevel=2,
+            )
+        return self.manifest.info(self.name, images)
+
+    def list_videos(self) -> list[VideoRef]:
+        refs = []
+        for entry in self.manifest.shards:
+            if self.options.verify:
+                shards.verify_shard(self.source, entry)
+            shard = self._shards.get(str(self.source / entry.file))
+            groups = shard.file.metadata
+            for name in entry.videos:
+                record = shard.videos.get(name)
+                if record is None:
+                    raise SourceError(shard.path, f"video {name!r} listed in the manifest is not in the shard")
+                first, stop = record["row_groups"]
+                nbytes = sum(groups.row_group(i).total_byte_size for i in range(first, stop))
+                refs.append(ParquetVideoRef(name, nbytes, shard.path, tuple(record["rows"]), (first, stop)))
+        return sorted(refs, key=lambda r: r.name)
+
+    def read_video(self, ref: ParquetVideoRef) -> Video:
+        shard = self._shards.get(ref.file)
+        try:
+            table = shard.file.read_row_groups(list(range(*ref.row_groups)))
+        except (OSError, pa.ArrowException) as exc:
+            raise SourceError(ref.file, f"cannot read video {ref.name!r}: {exc}") from None
+        try:
+            return build_video(shard.videos[ref.name], table.to_pylist(), self._image_dir())
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SourceError(ref.file, f"video {ref.name!r}: malformed rows ({type(exc).__name__}: {exc})") from None
+
+    def close(self) -> None:
+        self._shards.close()
+
+
+def build_video(record: dict, rows: list[dict], images: str | None) -> Video:
+    """A Video from its footer record and its rows (in frame order)."""
+    objects, encoding, palette = shards.parse_video_record(record)
+    name = record["name"]
+    if len(rows) != record["frames"] or any(r["video"] != name or r["frame_index"] != i for i, r in enumerate(rows)):
+        raise ValueError(f"the rows are not frames 0..{record['frames'] - 1} of the video")
+    frames = tuple(Frame(i, row["file_name"], _image(row["image"], images), _masks(row)) for i, row in enumerate(rows))
+    return Video(name, int(record["width"]), int(record["height"]), frames, objects, encoding, palette)
+
+
+def _image(cell: dict | None, images: str | None) -> ImageRef | None:
+    if cell is None:
+        return None
+    if cell["bytes"] is not None:
+        return ImageRef(data=cell["bytes"])
+    return ImageRef(path=os.path.join(images, cell["path"])) if images else None
+
+
+def _masks(row: dict) -> FrameMasks | None:
+    if not row["annotated"]:
+        return None
+    objects, void = [], None
+    for o in row["objects"] or ():
+        mask = Mask(int(o["object_id"]), o["counts"], int(o["area"]), tuple(o["bbox"]))
+        if o["iscrowd"] and mask.object_id == VOID_ID:
+            void = mask
+        else:
+            objects.append(mask)
+    return FrameMasks(tuple(objects), void)

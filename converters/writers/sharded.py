@@ -1,0 +1,94 @@
+"""The part of the Parquet and HDF5 writers that is about shards, not about either format.
+
+Each shard becomes one file, written as ``output/part-NNNNN.<ext>.tmp`` and renamed when
+complete; ``finalize`` writes ``manifest.json`` last. Shards are planned by source bytes
+(``shard_bytes`` option), so a shard's size, not a video count, bounds each file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from .. import __version__, shards
+from ..model import DatasetInfo, Video
+from ..readers.base import VideoRef
+from .base import Shard, ShardResult, Writer
+
+
+def check_shard_bytes(value: int) -> None:
+    if value < 1:
+        raise ValueError(f"shard_bytes must be positive, got {value}")
+
+
+class ShardedWriter(Writer):
+    """A folder of shard files plus ``manifest.json``; subclasses write one shard file from videos."""
+
+    output_kind = "directory"
+
+    def plan(self, refs: Sequence[VideoRef]) -> list[Shard]:
+        groups = shards.plan_by_bytes(refs, self.options.shard_bytes)
+        return [Shard(index, group) for index, group in enumerate(groups)]
+
+    @abstractmethod
+    def write_file(self, videos: Iterable[Video], path: Path, info: DatasetInfo) -> None:
+        """Write the shard's videos, one at a time, into the file ``path``."""
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        folder = staging / shards.OUTPUT
+        folder.mkdir(parents=True, exist_ok=True)
+        name = shards.shard_name(shard.index, self.suffix)
+        tmp, final = folder / f"{name}.tmp", folder / name
+        entries: list[shards.VideoEntry] = []
+        try:
+            self.write_file(_recorded(videos, entries, shard.index), tmp, info)
+        except BaseException:
+            if tmp.exists():
+                os.unlink(tmp)
+            raise
+        shards.finish(tmp, final)
+        shard_entry = shards.ShardEntry(
+            name,
+            tuple(e.name for e in entries),
+            sum(e.frames for e in entries),
+            final.stat().st_size,
+            shards.sha256_file(final),
+        )
+        # facts are JSON (the pipeline journals them, to resume an interrupted run)
+        facts = {"shard": shard_entry.to_json(), "videos": [e.to_json() for e in entries]}
+        return ShardResult(shard.index, (f"{shards.OUTPUT}/{name}",), facts)
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        folder = staging / shards.OUTPUT
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest = shards.Manifest(
+            writer=self.name,
+            options=dataclasses.asdict(self.options),
+            source=shards.source_record(info),
+            categories=info.categories,
+            shards=tuple(shards.ShardEntry.from_json(r.facts["shard"]) for r in results),
+            videos=tuple(shards.VideoEntry.from_json(v) for r in results for v in r.facts["videos"]),
+            vosconv_version=__version__,
+        )
+        shards.save_manifest(folder, manifest)
+        return folder
+
+
+def _recorded(videos: Iterable[Video], entries: list[shards.VideoEntry], shard: int) -> Iterator[Video]:
+    """Pass the videos through, noting each one's manifest entry."""
+    for video in videos:
+        entries.append(
+            shards.VideoEntry(
+                name=video.name,
+                shard=shard,
+                frames=len(video.frames),
+                width=video.width,
+                height=video.height,
+                annotated=tuple(tuple(r) for r in shards.ranges(video.annotated_indices)),
+                object_ids=tuple(o.object_id for o in video.objects),
+            )
+        )
+        yield video

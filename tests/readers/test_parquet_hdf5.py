@@ -1,0 +1,133 @@
+"""The ``parquet`` and ``hdf5`` readers: detection, exact native layouts back, images, bad shards, pickling."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import pickle
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from converters import api
+from converters.errors import SourceError, VosconvWarning
+from converters.sample import label_maps
+
+FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
+SPLIT_ROOTS = {"mose": "train", "youtube-vos": "valid", "davis": "DAVIS"}
+
+
+def convert(source, out, layout, fmt, options=None, reader_options=None):
+    api.convert(
+        source, out, to=FORMATS[fmt][0], from_=layout, reader_options=reader_options, writer_options=options or FORMATS[fmt][1]
+    )
+    return out
+
+
+def visible_files(root):
+    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_detected(sample_root, tmp_path, fmt):
+    out = convert(sample_root["mose"], tmp_path / "out", "mose", fmt, reader_options={"split": "train"})
+    assert api.detect(out) == FORMATS[fmt][0]
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])
+def test_native_layout_comes_back_identical(sample_root, tmp_path, layout, fmt):
+    """Source -> Parquet/HDF5 -> the source's layout: the same PNG values and palettes, byte-identical JPEGs."""
+    split = {"mose": "train", "youtube-vos": "valid", "davis": "val"}[layout]
+    converted = convert(sample_root[layout], tmp_path / "converted", layout, fmt, reader_options={"split": split})
+    back = tmp_path / "back"
+    api.convert(converted, back, to=layout)
+    root = sample_root[layout] / (split if layout != "davis" else "DAVIS")
+    source = visible_files(root)
+    if layout == "davis":
+        names = (root / "ImageSets" / "2017" / "val.txt").read_text().split()
+        source = {k: v for k, v in source.items() if k.split("/")[-2] in names and k.startswith(("JPEG", "Annotations"))}
+    written = {k: v for k, v in visible_files(back).items() if not k.startswith("ImageSets") and k.endswith((".jpg", ".png"))}
+    assert sorted(written) == sorted(k for k in source if k.endswith((".jpg", ".png")))
+    source_masks, written_masks = label_maps(root), label_maps(back)
+    for name, path in written.items():
+        if name.endswith(".jpg"):
+            assert filecmp.cmp(path, source[name], shallow=False), name
+        else:
+            np.testing.assert_array_equal(written_masks[name], source_masks[name], err_msg=name)
+            with Image.open(path) as a, Image.open(source[name]) as b:
+                assert (a.mode, a.getpalette()) == (b.mode, b.getpalette()), name
+    if layout == "youtube-vos":
+        assert json.loads((back / "meta.json").read_text()) == json.loads((root / "meta.json").read_text())
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_images_not_embedded(sample_copy, tmp_path, fmt):
+    source = sample_copy("mose")
+    out = convert(source, tmp_path / "out", "mose", fmt, {"images": False}, {"split": "train"})
+    with api.open_reader(out) as reader:
+        video = reader.read_video(reader.list_videos()[0])
+    image = video.frames[0].image
+    assert image.data is None and image.path == str(source.resolve() / "train" / "JPEGImages" / video.name / "00000.jpg")
+    moved = tmp_path / "moved"
+    shutil.move(source / "train" / "JPEGImages", moved)
+    with api.open_reader(out) as reader, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader.info()
+        assert reader.read_video(reader.list_videos()[0]).frames[0].image is None
+    assert any(issubclass(w.category, VosconvWarning) for w in caught)
+    with api.open_reader(out, options={"images": str(moved)}) as reader:
+        assert reader.read_video(reader.list_videos()[0]).frames[0].image.path == str(moved / video.name / "00000.jpg")
+
+
+def _converted(sample_root, tmp_path, fmt):
+    return convert(sample_root["mose"], tmp_path / "out", "mose", fmt, {"shard_bytes": 1, **FORMATS[fmt][1]}, {"split": "train"})
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_corrupt_shard_is_named(sample_root, tmp_path, fmt):
+    out = _converted(sample_root, tmp_path, fmt)
+    victim = sorted(out.glob("part-*"))[1]
+    victim.write_bytes(victim.read_bytes()[:200])
+    with pytest.raises(SourceError) as error, api.open_reader(out) as reader:
+        for ref in reader.list_videos():
+            reader.read_video(ref)
+    assert error.value.path == str(victim)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_missing_shard_and_checksums(sample_root, tmp_path, fmt):
+    out = _converted(sample_root, tmp_path, fmt)
+    victims = sorted(out.glob("part-*"))
+    data = bytearray(victims[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, different bytes: only the checksum notices for sure
+    victims[0].write_bytes(bytes(data))
+    with pytest.raises(SourceError, match="sha256") as error, api.open_reader(out, options={"verify": True}) as reader:
+        reader.list_videos()
+    assert error.value.path == str(victims[0])
+    victims[2].unlink()
+    with pytest.raises(SourceError, match="missing") as error, api.open_reader(out) as reader:
+        reader.list_videos()
+    assert error.value.path == str(victims[2])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_bad_manifest(sample_root, tmp_path, fmt):
+    out = _converted(sample_root, tmp_path, fmt)
+    (out / "manifest.json").write_text('{"format": "vosconv-' + fmt + '"')
+    with pytest.raises(SourceError, match=r"manifest\.json"), api.open_reader(out, fmt) as reader:
+        reader.info()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5-dense"])
+def test_reader_pickles_without_open_files(sample_root, tmp_path, fmt):
+    out = _converted(sample_root, tmp_path, fmt)
+    with api.open_reader(out) as reader:
+        refs = reader.list_videos()
+        first = reader.read_video(refs[0])
+        clone = pickle.loads(pickle.dumps(reader))
+        assert clone.read_video(refs[0]) == first
+        assert [ref.name for ref in pickle.loads(pickle.dumps(refs))] == [r.name for r in refs]

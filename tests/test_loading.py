@@ -1,0 +1,188 @@
+"""The training loader: videos and clips from Parquet and HDF5 outputs, exact against the source files."""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from converters import api
+from converters.loading import ClipDataset, VideoDataset, decode_jpeg, open_dataset
+from converters.model import VOID_ID, MaskEncoding
+from converters.sample import label_maps
+
+FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
+SOURCES = {  # layout, reader options, the folder under the sample root with JPEGImages/ and Annotations/
+    "mose": ("mose", {"split": "train"}, "train", ""),
+    "davis": ("davis", {"split": "train"}, "DAVIS", "/480p"),  # void bands, DAVIS 2016 binary masks
+    "youtube-vos": ("youtube-vos", {"split": "valid"}, "valid", ""),  # sparse annotations
+}
+
+
+@pytest.fixture(scope="module")
+def converted(sample_root, tmp_path_factory):
+    """(format, source) -> output folder, each converted once for the module."""
+    base = tmp_path_factory.mktemp("loading")
+    outputs = {}
+    for fmt, (writer, options) in FORMATS.items():
+        for source, (layout, reader_options, _, _) in SOURCES.items():
+            out = base / f"{fmt}-{source}"
+            api.convert(sample_root[layout], out, to=writer, from_=layout, reader_options=reader_options, writer_options=options)
+            outputs[fmt, source] = out
+    return outputs
+
+
+def expected_label(pngs: dict, key: str, binary: bool) -> np.ndarray | None:
+    """The label map a clip should give for a PNG: its pixel values (a binary mask's 255 is object 1)."""
+    label = pngs.get(key)
+    if label is None or not binary:
+        return label
+    return (label == 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_clips_are_exact(sample_root, converted, fmt, source):
+    layout, _, split, resolution = SOURCES[source]
+    root = sample_root[layout] / split
+    pngs = label_maps(root / f"Annotations{resolution}")
+    clips = ClipDataset(converted[fmt, source], clip_length=3, stride=2)
+    videos = open_dataset(converted[fmt, source])
+    assert len(clips) == sum(max(0, len(v) - 4) for v in videos)
+    binary = False
+    for index in range(len(clips)):
+        item = clips[index]
+        video = videos[item["video"]]
+        full = video.read_video()
+        binary |= full.encoding is MaskEncoding.BINARY
+        assert item["frame_indices"].tolist() == list(range(item["frame_indices"][0], item["frame_indices"][0] + 5, 2))
+        assert item["object_ids"].tolist() == [o.object_id for o in full.objects]
+        assert item["masks"].shape == (3, full.height, full.width) and item["masks"].dtype == np.uint8
+        for t, frame_index in enumerate(item["frame_indices"]):
+            frame = full.frames[frame_index]
+            jpeg = root / f"JPEGImages{resolution}" / full.name / frame.file_name
+            assert item["frames"][t] == jpeg.read_bytes()
+            want = expected_label(pngs, f"{full.name}/{frame.stem}.png", full.encoding is MaskEncoding.BINARY)
+            assert item["annotated"][t] == (want is not None)
+            np.testing.assert_array_equal(item["masks"][t], np.zeros_like(item["masks"][t]) if want is None else want)
+    assert binary == (source == "davis")  # the DAVIS 2016 sequence is covered
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_objects_mode_and_decoded_frames(sample_root, converted, fmt):
+    labels = ClipDataset(converted[fmt, "davis"], clip_length=2)
+    objects = ClipDataset(converted[fmt, "davis"], clip_length=2, masks="objects", decode_images=True)
+    assert len(labels) == len(objects)
+    saw_void = False
+    for index in range(0, len(labels), 3):
+        a, b = labels[index], objects[index]
+        ids = a["object_ids"]
+        assert b["masks"].shape == (2, len(ids), *a["masks"].shape[1:]) and b["masks"].dtype == bool
+        for k, object_id in enumerate(ids):
+            np.testing.assert_array_equal(b["masks"][:, k], a["masks"] == object_id)
+        np.testing.assert_array_equal(b["void"], a["masks"] == VOID_ID)
+        saw_void |= bool(b["void"].any())
+        for raw, decoded in zip(a["frames"], b["frames"]):
+            with Image.open(io.BytesIO(raw)) as image:
+                np.testing.assert_array_equal(decoded, np.asarray(image.convert("RGB")))
+            assert decoded.shape == (*a["masks"].shape[1:], 3) and decoded.dtype == np.uint8
+    assert saw_void
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_annotated_only(converted, fmt):
+    out = converted[fmt, "youtube-vos"]
+    videos = open_dataset(out)
+    clips = ClipDataset(out, clip_length=2, annotated_only=True)
+    assert len(clips) == sum(max(0, len(v.annotated) - 1) for v in videos)
+    for index in range(len(clips)):
+        item = clips[index]
+        assert item["annotated"].all()
+        annotated = videos[item["video"]].annotated
+        start = annotated.index(int(item["frame_indices"][0]))
+        assert item["frame_indices"].tolist() == annotated[start : start + 2]
+        assert item["masks"].any(axis=(1, 2)).all()  # valid annotations: each has an object
+    strided = ClipDataset(out, clip_length=2, stride=2, annotated_only=True)
+    assert len(strided) == sum(max(0, len(v.annotated) - 2) for v in videos)
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_video_dataset(sample_root, converted, fmt):
+    videos = open_dataset(converted[fmt, "mose"])
+    assert isinstance(videos, VideoDataset) and videos.format == FORMATS[fmt][0]
+    with api.open_reader(sample_root["mose"], "mose", {"split": "train"}) as reader:
+        source = [reader.read_video(ref) for ref in reader.list_videos()]
+    assert [v.name for v in videos] == [v.name for v in source]
+    for handle, video in zip(videos, source):
+        assert (len(handle), handle.size, handle.object_ids) == (
+            len(video.frames),
+            video.size,
+            tuple(o.object_id for o in video.objects),
+        )
+        assert handle.annotated == list(video.annotated_indices)
+        got = handle.read_video()
+        assert [f.masks for f in got.frames] == [f.masks for f in video.frames]
+        assert [f.image.data for f in got.frames] == [Path(f.image.path).read_bytes() for f in video.frames]
+    clip = videos[0].read_clip([0, 2, 3], masks=None, images=False)
+    assert "masks" not in clip and "frames" not in clip and clip["frame_indices"].tolist() == [0, 2, 3]
+    with pytest.raises(IndexError):
+        videos[0].read_clip([2, 1])
+    with pytest.raises(IndexError):
+        ClipDataset(videos, clip_length=2)[10_000]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_frames_not_embedded_come_from_the_image_folder(sample_root, tmp_path, fmt):
+    out = tmp_path / "out"
+    api.convert(
+        sample_root["mose"], out, to=fmt, from_="mose", reader_options={"split": "train"}, writer_options={"images": False}
+    )
+    item = ClipDataset(out, clip_length=2)[0]
+    folder = sample_root["mose"] / "train" / "JPEGImages" / item["video"]
+    assert item["frames"] == [(folder / f"{i:05d}.jpg").read_bytes() for i in item["frame_indices"]]
+
+
+def test_decode_jpeg_matches_pillow(sample_root):
+    path = next((sample_root["mose"] / "train" / "JPEGImages").rglob("00000.jpg"))
+    with Image.open(path) as image:
+        np.testing.assert_array_equal(decode_jpeg(path.read_bytes()), np.asarray(image.convert("RGB")))
+    png = next((sample_root["mose"] / "train" / "Annotations").rglob("00000.png"))
+    assert decode_jpeg(png.read_bytes()).shape[2] == 3
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_pickles_without_open_files(converted, fmt):
+    clips = ClipDataset(converted[fmt, "mose"], clip_length=4)
+    first = clips[5]
+    clone = pickle.loads(pickle.dumps(clips))
+    assert clone.videos._backend.files._open == {}
+    again = clone[5]
+    np.testing.assert_array_equal(again["masks"], first["masks"])
+    assert again["frames"] == first["frames"]
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5-dense"])
+def test_torch_data_loader_with_workers(converted, fmt, start_method):
+    torch = pytest.importorskip("torch")
+    if start_method not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {start_method} here")
+    clips = ClipDataset(converted[fmt, "mose"], clip_length=4)
+    clips[0]  # files opened in the parent first: workers must not use them
+    loader = torch.utils.data.DataLoader(
+        clips, batch_size=None, shuffle=False, num_workers=2, multiprocessing_context=start_method
+    )
+    seen = 0
+    for index, item in enumerate(loader):
+        want = clips[index]
+        assert isinstance(item["masks"], torch.Tensor)
+        np.testing.assert_array_equal(item["masks"].numpy(), want["masks"])
+        assert item["frames"] == want["frames"]
+        assert item["video"] == want["video"]
+        seen += 1
+    assert seen == len(clips)

@@ -1,0 +1,65 @@
+"""The Ray executor on a local two-CPU cluster: the same bytes as the local run, errors with their own type."""
+
+from __future__ import annotations
+
+import pytest
+
+from converters import api
+from converters.errors import SourceError
+from converters.executors import RayExecutor
+
+ray = pytest.importorskip("ray")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """One local Ray instance for the module, its files inside the test's temporary folder."""
+    temp = tmp_path_factory.mktemp("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=str(temp))
+    yield
+    ray.shutdown()
+
+
+@pytest.mark.parametrize("writer", ["coco", "youtube-vos"])
+def test_same_bytes_as_the_local_run(cluster, sample_root, tmp_path, writer):
+    name = "out.json" if writer == "coco" else "out"
+    options = {"split": "train"}
+    local = api.convert(sample_root["youtube-vos"], tmp_path / "local" / name, to=writer, reader_options=options, workers=2)
+    remote = api.convert(
+        sample_root["youtube-vos"], tmp_path / "ray" / name, to=writer, reader_options=options, executor=RayExecutor()
+    )
+    assert remote.stats.to_dict() == local.stats.to_dict()
+    files = (
+        sorted(p.relative_to(local.output) for p in local.output.rglob("*") if p.is_file()) if local.output.is_dir() else [None]
+    )
+    for relative in files:
+        a = local.output / relative if relative else local.output
+        b = remote.output / relative if relative else remote.output
+        assert a.read_bytes() == b.read_bytes(), relative
+
+
+def test_a_task_error_keeps_its_type_and_message(cluster, sample_copy, tmp_path):
+    root = sample_copy("mose")
+    victim = sorted((root / "train" / "Annotations").rglob("00002.png"))[0]
+    victim.write_bytes(victim.read_bytes()[:70])
+    with pytest.raises(SourceError, match=str(victim)):
+        api.convert(root, tmp_path / "o.json", to="coco", reader_options={"split": "train"}, executor=RayExecutor())
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_skips_are_recorded_the_same_way(cluster, sample_copy, tmp_path):
+    root = sample_copy("mose")
+    victim = sorted((root / "train" / "Annotations").rglob("00002.png"))[0]
+    victim.write_bytes(b"not a png")
+    summary = api.convert(
+        root, tmp_path / "o.json", to="coco", reader_options={"split": "train"}, executor=RayExecutor(), on_error="skip"
+    )
+    assert [s["file"] for s in summary.stats.skipped] == [str(victim)]
+
+
+def test_cli_executor_ray(cluster, sample_root, tmp_path, capsys):
+    from converters.cli import main
+
+    out = tmp_path / "o.json"
+    code = main(["convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid", "--executor", "ray"])
+    assert code == 0 and out.is_file()

@@ -1,0 +1,153 @@
+"""The pieces the sharded formats share: manifest, planning, hashing, atomic writes, per-process handles."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+
+import pytest
+
+from converters import shards
+from converters.errors import SourceError
+from converters.model import Category, DatasetInfo
+from converters.readers.base import VideoRef
+
+
+def manifest() -> shards.Manifest:
+    return shards.Manifest(
+        writer="parquet",
+        options={"images": True, "shard_bytes": 100},
+        source={"format": "davis", "split": "train", "image_root": None, "attributes": {"year": "2017"}},
+        categories=(Category(1, "person", None), Category(2, "dog", "animal")),
+        shards=(shards.ShardEntry("part-00000.parquet", ("a", "b"), 5, 10, "0" * 64),),
+        videos=(
+            shards.VideoEntry("a", 0, 3, 8, 6, ((0, 2),), (1, 2)),
+            shards.VideoEntry("b", 0, 2, 8, 6, (), ()),
+        ),
+        vosconv_version="9.9",
+    )
+
+
+def test_names_sort_in_shard_order():
+    assert shards.shard_name(3, ".h5") == "part-00003.h5"
+    assert sorted(shards.shard_name(i, ".parquet") for i in (10, 2, 100000)) == [
+        shards.shard_name(i, ".parquet") for i in (2, 10, 100000)
+    ]
+
+
+def test_ranges():
+    assert shards.ranges([]) == []
+    assert shards.ranges([0, 1, 2, 5, 7, 8]) == [[0, 3], [5, 6], [7, 9]]
+    entry = shards.VideoEntry("v", 0, 10, 1, 1, ((0, 3), (5, 6)), ())
+    assert entry.annotated_indices == [0, 1, 2, 5]
+
+
+def test_plan_by_bytes_never_splits_a_video():
+    refs = [VideoRef(f"v{i}", size) for i, size in enumerate([5, 5, 20, 1, 1, 1])]
+    groups = shards.plan_by_bytes(refs, 10)
+    assert [[r.name for r in g] for g in groups] == [["v0", "v1"], ["v2"], ["v3", "v4", "v5"]]
+    assert shards.plan_by_bytes([], 10) == []
+    assert len(shards.plan_by_bytes(refs, 1 << 30)) == 1
+
+
+def test_manifest_round_trip(tmp_path):
+    shards.save_manifest(tmp_path, manifest())
+    loaded = shards.load_manifest(tmp_path, "parquet")
+    assert loaded == manifest()
+    value = json.loads((tmp_path / "manifest.json").read_text())
+    assert value["format"] == "vosconv-parquet"
+    assert value["format_version"] == shards.FORMAT_VERSION
+    assert value["writer"] == {"name": "parquet", "options": {"images": True, "shard_bytes": 100}}
+    assert not list(tmp_path.glob("*.tmp"))
+    info = loaded.info("parquet", None)
+    assert info == DatasetInfo("parquet", "train", manifest().categories, None, (("year", "2017"),))
+    assert shards.peek_format(tmp_path) == "vosconv-parquet"
+
+
+@pytest.mark.parametrize(
+    ("text", "cause"),
+    [
+        (None, "no manifest.json"),
+        ("{not json", "not valid JSON"),
+        ('{"format": "vosconv-parquet"}', "malformed manifest"),
+    ],
+)
+def test_bad_manifest_is_a_source_error(tmp_path, text, cause):
+    if text is not None:
+        (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(SourceError, match=cause) as error:
+        shards.load_manifest(tmp_path)
+    assert error.value.path == str(tmp_path / "manifest.json")
+
+
+def test_manifest_checks(tmp_path):
+    shards.save_manifest(tmp_path, manifest())
+    with pytest.raises(SourceError, match="a parquet output, not hdf5"):
+        shards.load_manifest(tmp_path, "hdf5")
+    value = json.loads((tmp_path / "manifest.json").read_text())
+    value["format_version"] = shards.FORMAT_VERSION + 1
+    (tmp_path / "manifest.json").write_text(json.dumps(value))
+    with pytest.raises(SourceError, match="newer"):
+        shards.load_manifest(tmp_path)
+    value["format_version"] = 1
+    value["videos"][0]["shard"] = 3
+    (tmp_path / "manifest.json").write_text(json.dumps(value))
+    with pytest.raises(SourceError, match="shard 3"):
+        shards.load_manifest(tmp_path)
+
+
+def test_verify_shard(tmp_path):
+    data = b"shard bytes"
+    (tmp_path / "part-00000.h5").write_bytes(data)
+    entry = shards.ShardEntry("part-00000.h5", (), 0, len(data), hashlib.sha256(data).hexdigest())
+    shards.verify_shard(tmp_path, entry)
+    assert shards.sha256_file(tmp_path / "part-00000.h5") == entry.sha256
+    (tmp_path / "part-00000.h5").write_bytes(b"shard bytez")
+    with pytest.raises(SourceError, match="sha256") as error:
+        shards.verify_shard(tmp_path, entry)
+    assert "part-00000.h5" in str(error.value)
+    (tmp_path / "part-00000.h5").write_bytes(b"short")
+    with pytest.raises(SourceError, match="bytes"):
+        shards.verify_shard(tmp_path, entry)
+    os.unlink(tmp_path / "part-00000.h5")
+    with pytest.raises(SourceError, match="missing"):
+        shards.verify_shard(tmp_path, entry)
+
+
+def test_write_atomic_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "x.json"
+
+    def fail(file):
+        file.write(b"half")
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        shards.write_atomic(target, fail)
+    assert not target.exists()
+    shards.write_atomic(target, lambda file: file.write(b"whole"))
+    assert target.read_bytes() == b"whole"
+
+
+def _open_counter(path: str) -> list:
+    return [path]
+
+
+def test_handle_cache_is_per_process():
+    cache = shards.HandleCache(_open_counter)
+    first = cache.get("a")
+    assert cache.get("a") is first
+    clone = pickle.loads(pickle.dumps(cache))
+    assert clone._open == {}  # handles never travel
+    assert clone.get("a") == ["a"] and clone.get("a") is not first
+    cache._pid = -1  # as in a forked child: the parent's handles are dropped
+    assert cache.get("a") is not first
+
+
+def test_sniff(tmp_path):
+    assert shards.sniff(tmp_path, "parquet").score == 0
+    shards.save_manifest(tmp_path, manifest())
+    assert shards.sniff(tmp_path, "parquet").score == 10
+    assert shards.sniff(tmp_path, "hdf5").score == 0
+    assert shards.sniff(tmp_path / "manifest.json", "parquet").score == 0

@@ -1,0 +1,151 @@
+"""The ``hdf5`` writer: the documented layout (read with plain h5py), dense masks, codecs, shards, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import h5py
+import hdf5plugin  # noqa: F401  (the Zstd and LZ4 filters)
+import numpy as np
+import pytest
+
+from converters import api, labels, shards
+from converters.errors import OptionError, SourceError
+from converters.model import DatasetInfo, Frame, FrameMasks, MaskEncoding, ObjectInfo, Video
+from converters.rle import encode
+from converters.writers.base import Shard
+from converters.writers.hdf5 import Hdf5Writer
+
+SOURCES = {
+    "mose": ("mose", {"split": "train"}),
+    "davis": ("davis", {"split": "val"}),  # void, an empty frame, grayscale masks
+    "davis-train": ("davis", {"split": "train"}),  # DAVIS 2016 binary masks
+    "youtube-vos": ("youtube-vos", {"split": "valid"}),  # unannotated frames
+}
+
+
+def convert(sample_root, out, source="davis", workers=1, **options):
+    layout, reader_options = SOURCES[source]
+    api.convert(
+        sample_root[layout], out, to="hdf5", from_=layout, reader_options=reader_options, writer_options=options, workers=workers
+    )
+    return out
+
+
+def source_videos(sample_root, source="davis"):
+    layout, options = SOURCES[source]
+    with api.open_reader(sample_root[layout], layout, options) as reader:
+        return [reader.read_video(ref) for ref in reader.list_videos()]
+
+
+def read_back(out):
+    with api.open_reader(out, "hdf5") as reader:
+        return [reader.read_video(ref) for ref in reader.list_videos()]
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_layout_opens_with_plain_h5py(sample_root, tmp_path, source):
+    videos = source_videos(sample_root, source)
+    out = convert(sample_root, tmp_path / "out", source)
+    with h5py.File(out / "part-00000.h5", "r") as file:
+        assert json.loads(file.attrs["vosconv"])["format_version"] == shards.FORMAT_VERSION
+        assert list(file["videos"]) == [v.name for v in videos]
+        for video in videos:
+            group = file["videos"][video.name]
+            assert (group.attrs["width"], group.attrs["height"]) == (video.width, video.height)
+            assert group.attrs["encoding"] == video.encoding.value
+            assert group.attrs["images"] == "embedded" and group.attrs["masks"] == "rle"
+            assert ("palette" in group.attrs) == (video.palette is not None)
+            if video.palette is not None:
+                assert group.attrs["palette"].tobytes() == video.palette
+            assert group.attrs["object_ids"].tolist() == [o.object_id for o in video.objects]
+            objects = json.loads(group.attrs["objects"])
+            assert [(o["object_id"], o["category_id"]) for o in objects] == [(o.object_id, o.category_id) for o in video.objects]
+            assert list(group["file_names"].asstr()[()]) == [f.file_name for f in video.frames]
+            assert group["annotated"][()].tolist() == [f.annotated for f in video.frames]
+            for frame in video.frames:
+                assert group["images"][frame.index].tobytes() == Path(frame.image.path).read_bytes()
+            offsets = group["rle/offsets"][()]
+            for frame in video.frames:
+                rows = range(offsets[frame.index], offsets[frame.index + 1])
+                masks = [] if frame.masks is None else [*frame.masks.objects, *([frame.masks.void] if frame.masks.void else [])]
+                assert [group["rle/object_id"][r] for r in rows] == [m.object_id for m in masks]
+                assert [group["rle/counts"].asstr()[r] for r in rows] == [m.counts for m in masks]
+                assert [group["rle/area"][r] for r in rows] == [m.area for m in masks]
+                assert [tuple(group["rle/bbox"][r]) for r in rows] == [m.bbox for m in masks]
+
+
+@pytest.mark.parametrize("codec", ["zstd", "lz4", "gzip"])
+def test_dense_masks_are_the_png_values(sample_root, tmp_path, codec):
+    videos = source_videos(sample_root, "davis-train")
+    out = convert(sample_root, tmp_path / "out", "davis-train", masks="dense", codec=codec)
+    with h5py.File(out / "part-00000.h5", "r") as file:
+        for video in videos:
+            dataset = file["videos"][video.name]["masks"]
+            assert dataset.shape == (len(video.frames), video.height, video.width) and dataset.dtype == np.uint8
+            assert dataset.chunks == (1, video.height, video.width)
+            assert len(dataset.id.get_create_plist().get_filter(0)) > 0
+            for frame in video.frames:
+                assert np.array_equal(dataset[frame.index], labels.label_map(video, frame.masks)), (video.name, frame.index)
+            assert "rle" not in file["videos"][video.name]
+    assert read_back(out) == read_back(convert(sample_root, tmp_path / "rle", "davis-train"))
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+def test_dense_and_rle_give_identical_videos(sample_root, tmp_path, source):
+    rle = read_back(convert(sample_root, tmp_path / "rle", source))
+    dense = read_back(convert(sample_root, tmp_path / "dense", source, masks="dense"))
+    assert dense == rle
+    assert [v.frames[0].masks is None for v in dense] == [v.frames[0].masks is None for v in source_videos(sample_root, source)]
+
+
+def test_without_images(sample_root, tmp_path):
+    out = convert(sample_root, tmp_path / "out", images=False)
+    with h5py.File(out / "part-00000.h5", "r") as file:
+        for group in file["videos"].values():
+            assert group.attrs["images"] == "external"
+            assert "images" not in group
+
+
+def test_small_shards_same_bytes_with_workers(sample_root, tmp_path):
+    one = convert(sample_root, tmp_path / "one", "mose", shard_bytes=1, masks="dense")
+    two = convert(sample_root, tmp_path / "two", "mose", shard_bytes=1, masks="dense", workers=2)
+    manifest = shards.load_manifest(one, "hdf5")
+    assert [s.file for s in manifest.shards] == ["part-00000.h5", "part-00001.h5", "part-00002.h5"]
+    assert sorted(os.listdir(one)) == sorted(os.listdir(two))
+    for name in os.listdir(one):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    for shard in manifest.shards:
+        assert shard.sha256 == shards.sha256_file(one / shard.file)
+        with h5py.File(one / shard.file, "r") as file:
+            assert tuple(file["videos"]) == shard.videos
+
+
+def _overlapping_video() -> Video:
+    label = np.zeros((6, 8), np.uint8)
+    label[1:4, 1:4] = 1
+    other = np.zeros((6, 8), np.uint8)
+    other[2:5, 2:6] = 2
+    masks = FrameMasks((*encode(label), *encode(other)))
+    return Video("overlap", 8, 6, (Frame(0, "00000.jpg", None, masks),), (ObjectInfo(1), ObjectInfo(2)), MaskEncoding.PALETTE)
+
+
+def test_dense_refuses_what_a_label_map_cannot_hold(tmp_path):
+    video = _overlapping_video()
+    writer = Hdf5Writer(Hdf5Writer.Options(masks="dense"))
+    with pytest.raises(SourceError, match="overlap"):
+        writer.write_shard([video], Shard(0, ()), tmp_path, DatasetInfo("test"))
+    assert list((tmp_path / "output").iterdir()) == []  # no half-written shard left behind
+    result = Hdf5Writer().write_shard([video], Shard(0, ()), tmp_path, DatasetInfo("test"))  # RLE keeps it
+    assert result.facts["shard"]["videos"] == ["overlap"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"masks": "png"}, {"codec": "lzf"}, {"codec": "lz4", "compression_level": 3}, {"codec": "gzip", "compression_level": 10}],
+)
+def test_bad_options(options):
+    with pytest.raises(OptionError):
+        api.open_writer("hdf5", options)

@@ -1,0 +1,215 @@
+"""The ``parquet`` writer: schema, rows, row groups, manifest, shards, and what other tools read from it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from converters import api, shards
+from converters.errors import OptionError
+from converters.model import VOID_ID
+
+SOURCES = {
+    "mose": ("mose", {"split": "train"}),
+    "davis": ("davis", {"split": "val"}),  # void, an empty frame, grayscale masks
+    "youtube-vos": ("youtube-vos", {"split": "valid"}),
+}
+
+
+def convert(sample_root, out, source="davis", workers=1, **options):
+    layout, reader_options = SOURCES[source]
+    api.convert(
+        sample_root[layout],
+        out,
+        to="parquet",
+        from_=layout,
+        reader_options=reader_options,
+        writer_options=options,
+        workers=workers,
+    )
+    return out
+
+
+def source_videos(sample_root, source="davis"):
+    layout, options = SOURCES[source]
+    with api.open_reader(sample_root[layout], layout, options) as reader:
+        return reader.info(), [reader.read_video(ref) for ref in reader.list_videos()]
+
+
+@pytest.fixture(scope="module")
+def davis_out(sample_root, tmp_path_factory):
+    return convert(sample_root, tmp_path_factory.mktemp("pq") / "out", row_group_frames=3)
+
+
+def test_schema_is_exactly_as_documented(davis_out):
+    schema = pq.read_schema(davis_out / "part-00000.parquet")
+    image = schema.field("image").type
+    assert image == pa.struct([("bytes", pa.binary()), ("path", pa.string())])  # bytes first, binary not large_binary
+    objects = schema.field("objects").type
+    assert pa.types.is_list(objects)
+    assert [(f.name, f.type) for f in objects.value_type] == [
+        ("object_id", pa.int32()),
+        ("category_id", pa.int32()),
+        ("iscrowd", pa.int8()),
+        ("counts", pa.string()),
+        ("area", pa.int64()),
+        ("bbox", pa.list_(pa.int32())),
+    ]
+    assert schema.names == ["video", "frame_index", "file_name", "width", "height", "annotated", "image", "objects"]
+    hf = json.loads(schema.metadata[b"huggingface"])
+    assert hf["info"]["features"]["image"] == {"_type": "Image"}
+    assert pq.ParquetFile(davis_out / "part-00000.parquet").metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+@pytest.mark.parametrize("source", ["davis", "youtube-vos"])
+def test_rows_hold_every_frame(sample_root, tmp_path, source):
+    _, videos = source_videos(sample_root, source)
+    out = convert(sample_root, tmp_path / "out", source)
+    table = pq.read_table(out / "part-00000.parquet")
+    rows = table.to_pylist()
+    expected = [(v.name, f.index) for v in videos for f in v.frames]
+    assert [(r["video"], r["frame_index"]) for r in rows] == expected
+    by_key = {(r["video"], r["frame_index"]): r for r in rows}
+    saw_void = saw_empty = saw_unannotated = False
+    for video in videos:
+        categories = {o.object_id: o.category_id for o in video.objects}
+        for frame in video.frames:
+            row = by_key[video.name, frame.index]
+            assert (row["file_name"], row["width"], row["height"]) == (frame.file_name, video.width, video.height)
+            assert row["image"]["bytes"] == Path(frame.image.path).read_bytes()
+            assert row["image"]["path"] == f"{video.name}/{frame.file_name}"
+            assert row["annotated"] is frame.annotated
+            if frame.masks is None:
+                assert row["objects"] is None
+                saw_unannotated = True
+                continue
+            want = [
+                {"object_id": m.object_id, "category_id": categories.get(m.object_id), "iscrowd": 0, "counts": m.counts}
+                | {"area": m.area, "bbox": list(m.bbox)}
+                for m in frame.masks.objects
+            ]
+            if frame.masks.void is not None:
+                saw_void = True
+                void = frame.masks.void
+                want.append(
+                    {"object_id": VOID_ID, "category_id": None, "iscrowd": 1, "counts": void.counts, "area": void.area}
+                    | {"bbox": list(void.bbox)}
+                )
+            saw_empty |= want == []
+            assert row["objects"] == want
+    traits = {"davis": (True, True, False), "youtube-vos": (False, False, True)}[source]
+    assert (saw_void, saw_empty, saw_unannotated) == traits
+
+
+def test_row_groups_never_span_videos(sample_root, tmp_path):
+    for frames_per_group in (1, 3, 8, 100):
+        out = convert(sample_root, tmp_path / f"g{frames_per_group}", source="mose", row_group_frames=frames_per_group)
+        file = pq.ParquetFile(out / "part-00000.parquet")
+        record = json.loads(file.metadata.metadata[b"vosconv"])
+        seen = 0
+        for video in record["videos"]:
+            first, stop = video["row_groups"]
+            assert first == seen
+            seen = stop
+            names = set()
+            for group in range(first, stop):
+                table = file.read_row_group(group, columns=["video", "frame_index"])
+                assert 1 <= table.num_rows <= frames_per_group
+                names |= set(table.column("video").to_pylist())
+            assert names == {video["name"]}
+            assert video["rows"][1] - video["rows"][0] == video["frames"]
+        assert seen == file.metadata.num_row_groups
+
+
+def test_manifest(sample_root, davis_out):
+    info, videos = source_videos(sample_root)
+    value = json.loads((davis_out / "manifest.json").read_text())
+    assert value["format"] == "vosconv-parquet" and value["format_version"] == shards.FORMAT_VERSION
+    assert value["writer"]["name"] == "parquet"
+    assert value["writer"]["options"] == {"images": True, "shard_bytes": 1 << 30, "row_group_frames": 3, "compression_level": 3}
+    assert value["source"] == {
+        "format": "davis",
+        "split": "val",
+        "image_root": str(sample_root["davis"].resolve() / "DAVIS" / "JPEGImages" / "480p"),
+        "attributes": dict(info.attributes),
+    }
+    assert [c["name"] for c in value["categories"]] == [c.name for c in info.categories]
+    (shard,) = value["shards"]
+    path = davis_out / shard["file"]
+    assert shard["bytes"] == path.stat().st_size
+    assert shard["sha256"] == shards.sha256_file(path)
+    assert shard["videos"] == [v.name for v in videos]
+    assert shard["frames"] == sum(len(v.frames) for v in videos)
+    assert [v["name"] for v in value["videos"]] == [v.name for v in videos]
+    assert sorted(p.name for p in davis_out.iterdir()) == ["manifest.json", "part-00000.parquet"]
+
+
+def test_small_shards_and_workers(sample_root, tmp_path):
+    one = convert(sample_root, tmp_path / "one", source="mose", shard_bytes=1)
+    two = convert(sample_root, tmp_path / "two", source="mose", shard_bytes=1, workers=2)
+    manifest = shards.load_manifest(one)
+    assert len(manifest.shards) == 3  # one video per shard: none is ever split
+    assert [s.videos for s in manifest.shards] == [(v.name,) for v in manifest.videos]
+    assert sorted(os.listdir(one)) == sorted(os.listdir(two))
+    for name in os.listdir(one):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    for shard in manifest.shards:
+        assert pq.read_table(one / shard.file, columns=["video"]).column("video").unique().to_pylist() == list(shard.videos)
+
+
+def test_without_images(sample_root, tmp_path):
+    out = convert(sample_root, tmp_path / "out", images=False)
+    table = pq.read_table(out / "part-00000.parquet", columns=["video", "file_name", "image"])
+    for row in table.to_pylist():
+        assert row["image"] == {"bytes": None, "path": f"{row['video']}/{row['file_name']}"}
+    assert (out / "part-00000.parquet").stat().st_size < 50_000
+
+
+@pytest.mark.parametrize("options", [{"row_group_frames": 0}, {"shard_bytes": 0}, {"compression_level": 30}, {"codec": "lz4"}])
+def test_bad_options(options):
+    with pytest.raises(OptionError):
+        api.open_writer("parquet", options)
+
+
+def test_duckdb_reads_objects_per_video(sample_root, davis_out):
+    duckdb = pytest.importorskip("duckdb")
+    _, videos = source_videos(sample_root)
+    query = f"""
+        SELECT video, count(DISTINCT o.object_id) AS objects
+        FROM (SELECT video, unnest(objects) AS o FROM read_parquet('{davis_out}/*.parquet'))
+        WHERE o.iscrowd = 0
+        GROUP BY video ORDER BY video
+    """
+    got = duckdb.sql(query).fetchall()
+    want = [(v.name, len({m.object_id for f in v.frames if f.masks for m in f.masks.objects})) for v in videos]
+    assert got == want
+    annotated = duckdb.sql(f"SELECT count(*) FROM read_parquet('{davis_out}/*.parquet') WHERE annotated").fetchall()[0][0]
+    assert annotated == sum(len(v.annotated_indices) for v in videos)
+
+
+def test_hugging_face_datasets_decodes_the_images(sample_root, davis_out, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    datasets = pytest.importorskip("datasets")
+    _, videos = source_videos(sample_root)
+    loaded = datasets.load_dataset(
+        "parquet", data_files=str(davis_out / "*.parquet"), split="train", cache_dir=str(tmp_path / "cache")
+    )
+    assert type(loaded.features["image"]).__name__ == "Image"
+    frames = [f for v in videos for f in v.frames]
+    assert len(loaded) == len(frames)
+    for position in (0, len(frames) // 2, len(frames) - 1):
+        image = loaded[position]["image"]
+        with Image.open(frames[position].image.path) as want:
+            assert np.array_equal(np.asarray(image), np.asarray(want))
+        assert loaded[position]["file_name"] == frames[position].file_name
+    raw = loaded.cast_column("image", datasets.Image(decode=False))[0]["image"]["bytes"]
+    assert Image.open(io.BytesIO(raw)).format == "JPEG"
