@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .checksums import sha256
 
 JOURNAL = "journal.jsonl"
 
@@ -32,17 +33,9 @@ def options_record(options: object) -> dict[str, Any]:
     return dataclasses.asdict(options) if dataclasses.is_dataclass(options) else {}
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def checksums(staging: Path, files: tuple[str, ...]) -> list[list]:
-    """``[path, bytes, sha256]`` of each file a shard wrote (paths relative to ``staging``)."""
-    return [[name, (staging / name).stat().st_size, sha256_file(staging / name)] for name in files]
+def checksums(staging: Path, files: tuple[str, ...]) -> tuple[tuple[str, int, str], ...]:
+    """``(path, bytes, sha256)`` of each file a shard wrote (paths relative to ``staging``)."""
+    return tuple((name, (staging / name).stat().st_size, sha256(staging / name)) for name in files)
 
 
 class Journal:
@@ -67,9 +60,9 @@ class Journal:
         """True when the entry belongs to this plan and every file it lists is still what it wrote."""
         if entry.get("key") != key:
             return False
-        for name, size, digest in entry["files"]:
+        for name, size, digest in entry["result"]["checksums"]:
             path = staging / name
-            if not path.is_file() or path.stat().st_size != size or sha256_file(path) != digest:
+            if not path.is_file() or path.stat().st_size != size or sha256(path) != digest:
                 return False
         return True
 

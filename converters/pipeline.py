@@ -12,6 +12,7 @@ With ``on_error="skip"`` a video whose source is bad is left out and recorded in
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -163,11 +164,11 @@ def read_shard(reader: Reader, shard: Shard, stats: Stats, on_error: OnError = "
 
 def run_shard(
     shard: Shard, *, reader: Reader, writer: Writer, staging: Path, info: DatasetInfo, on_error: OnError = "fail"
-) -> tuple[ShardResult, Stats, list]:
+) -> tuple[ShardResult, Stats]:
     """One unit of work for an executor: read the shard's videos and write them (in whatever process)."""
     stats = Stats()
     result = writer.write_shard(read_shard(reader, shard, stats, on_error), shard, staging, info)
-    return result, stats, journal.checksums(staging, result.files)
+    return dataclasses.replace(result, checksums=journal.checksums(staging, result.files)), stats
 
 
 def convert(
@@ -224,17 +225,11 @@ def convert(
     bar.update(sum(len(shards[i].refs) for i in outcomes))
     task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
 
-    def done(position: int, outcome: tuple[ShardResult, Stats, list]) -> None:
-        result, shard_stats, files = outcome
+    def done(position: int, outcome: tuple[ShardResult, Stats]) -> None:
+        result, shard_stats = outcome
         shard = todo[position]
         record.record(
-            {
-                "shard": shard.index,
-                "key": keys[shard.index],
-                "files": files,
-                "result": _result_record(result),
-                "stats": shard_stats.to_dict(),
-            }
+            {"shard": shard.index, "key": keys[shard.index], "result": _result_record(result), "stats": shard_stats.to_dict()}
         )
         outcomes[shard.index] = (result, shard_stats)
         bar.update(len(shard.refs))
@@ -268,11 +263,17 @@ def convert(
 
 
 def _result_record(result: ShardResult) -> dict[str, Any]:
-    return {"index": result.index, "files": list(result.files), "facts": result.facts}
+    return {
+        "index": result.index,
+        "files": list(result.files),
+        "facts": result.facts,
+        "checksums": [list(c) for c in result.checksums],
+    }
 
 
 def _result_from(record: dict[str, Any]) -> ShardResult:
-    return ShardResult(record["index"], tuple(record["files"]), record["facts"])
+    checksums = tuple((str(name), int(size), str(digest)) for name, size, digest in record["checksums"])
+    return ShardResult(record["index"], tuple(record["files"]), record["facts"], checksums)
 
 
 def _write_errors(skipped: list[dict[str, str]], path: Path) -> None:

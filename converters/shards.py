@@ -10,17 +10,17 @@ module; they never import each other.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from .checksums import sha256
 from .errors import SourceError
 from .model import Category, DatasetInfo, MaskEncoding, ObjectInfo, Video
-from .readers.base import Detection, VideoRef
+from .readers.base import Detection
 
 #: Bumped when the layout of the manifest or the shards changes in a way readers must know about.
 FORMAT_VERSION = 1
@@ -34,14 +34,6 @@ OUTPUT = "output"
 def shard_name(index: int, suffix: str) -> str:
     """``part-00000.parquet``: names sort in shard order."""
     return f"part-{index:05d}{suffix}"
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fsync_path(path: str | os.PathLike) -> None:
@@ -74,22 +66,6 @@ def ranges(indices: Iterable[int]) -> list[list[int]]:
         else:
             runs.append([index, index + 1])
     return runs
-
-
-def plan_by_bytes(refs: Sequence[VideoRef], target: int) -> list[tuple[VideoRef, ...]]:
-    """Sorted videos grouped into shards of about ``target`` source bytes; a video never spans two."""
-    groups: list[tuple[VideoRef, ...]] = []
-    group: list[VideoRef] = []
-    size = 0
-    for ref in refs:
-        if group and size + ref.nbytes > target:
-            groups.append(tuple(group))
-            group, size = [], 0
-        group.append(ref)
-        size += ref.nbytes
-    if group:
-        groups.append(tuple(group))
-    return groups
 
 
 @dataclass(frozen=True)
@@ -306,7 +282,7 @@ def verify_shard(folder: Path, shard: ShardEntry) -> None:
         raise SourceError(path, f"shard missing or unreadable: {exc.strerror or exc}") from None
     if size != shard.bytes:
         raise SourceError(path, f"shard is {size} bytes, the manifest says {shard.bytes}")
-    digest = sha256_file(path)
+    digest = sha256(path)
     if digest != shard.sha256:
         raise SourceError(path, f"sha256 {digest} differs from the manifest's {shard.sha256}")
 

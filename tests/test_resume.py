@@ -18,25 +18,20 @@ from converters.journal import JOURNAL
 from converters.pipeline import Interrupted, staging_path
 from converters.writers.coco import CocoWriter
 
-# A run that is slow enough to be killed halfway: one video per shard, a pause per video.
+# A run slow enough to be killed halfway: a pause per video (coco shards hold one video each).
 SLOW_RUN = textwrap.dedent(
     """
-    import sys, time
+    import json, sys, time
     from converters import api
     from converters.readers.mose import MoseReader
-    from converters.writers.coco import CocoWriter
 
-    CocoWriter.shard_videos = 1
     read = MoseReader.read_video
     MoseReader.read_video = lambda self, ref: (time.sleep(0.4), read(self, ref))[1]
-    api.convert(sys.argv[1], sys.argv[2], to="coco", reader_options={"split": "train"}, workers=int(sys.argv[3]))
+    source, output, workers, writer, options = sys.argv[1:]
+    options = json.loads(options)
+    api.convert(source, output, to=writer, writer_options=options, reader_options={"split": "train"}, workers=int(workers))
     """
 )
-
-
-@pytest.fixture
-def one_video_per_shard(monkeypatch):
-    monkeypatch.setattr(CocoWriter, "shard_videos", 1)
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +46,21 @@ def journal_lines(output: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_sigkill_then_resume_gives_the_same_bytes(big_mose, tmp_path, one_video_per_shard, workers):
-    reference = tmp_path / "reference.json"
-    api.convert(big_mose, reference, to="coco", reader_options={"split": "train"})
+# parquet: about one video per shard file
+WRITERS = {"coco": ("out.json", {}), "parquet": ("out", {"shard_bytes": 1})}
 
-    output = tmp_path / "out.json"
+
+@pytest.mark.parametrize("writer", sorted(WRITERS))
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigkill_then_resume_gives_the_same_bytes(big_mose, tmp_path, workers, writer):
+    name, options = WRITERS[writer]
+    reference = tmp_path / "reference" / name
+    api.convert(big_mose, reference, to=writer, writer_options=options, reader_options={"split": "train"})
+
+    output = tmp_path / name
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    process = subprocess.Popen(
-        [sys.executable, "-c", SLOW_RUN, str(big_mose), str(output), str(workers)], env=env, start_new_session=True
-    )
+    argv = [sys.executable, "-c", SLOW_RUN, str(big_mose), str(output), str(workers), writer, json.dumps(options)]
+    process = subprocess.Popen(argv, env=env, start_new_session=True)
     deadline = time.monotonic() + 60
     while journal_lines(output) < 2 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -70,14 +70,22 @@ def test_sigkill_then_resume_gives_the_same_bytes(big_mose, tmp_path, one_video_
     assert 2 <= done < 9, "the run should have been killed halfway"
     assert not output.exists()
 
-    summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
-    assert summary.resumed >= done - (workers - 1)  # a torn last line is redone, never trusted
+    summary = api.convert(big_mose, output, to=writer, writer_options=options, reader_options={"split": "train"}, resume=True)
+    assert summary.resumed >= done - 1  # a torn last line is redone, never trusted
     assert summary.resumed < summary.shards
-    assert output.read_bytes() == reference.read_bytes()
+    assert same_bytes(reference, output)
     assert not staging_path(output).exists()
 
 
-def test_resume_redoes_a_shard_whose_file_was_damaged(big_mose, tmp_path, one_video_per_shard, monkeypatch):
+def same_bytes(a: Path, b: Path) -> bool:
+    if a.is_file():
+        return a.read_bytes() == b.read_bytes()
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    return all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def test_resume_redoes_a_shard_whose_file_was_damaged(big_mose, tmp_path, monkeypatch):
     reference = tmp_path / "reference.json"
     api.convert(big_mose, reference, to="coco", reader_options={"split": "train"})
     output = tmp_path / "out.json"
@@ -98,14 +106,14 @@ def test_resume_redoes_a_shard_whose_file_was_damaged(big_mose, tmp_path, one_vi
 
     staging = staging_path(output)
     entries = [json.loads(line) for line in (staging / JOURNAL).read_text().splitlines()]
-    damaged = staging / entries[1]["files"][0][0]
+    damaged = staging / entries[1]["result"]["checksums"][0][0]
     damaged.write_text(damaged.read_text().replace("0", "1", 1))
     summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
     assert summary.resumed == 2
     assert output.read_bytes() == reference.read_bytes()
 
 
-def test_resume_ignores_shards_of_a_different_plan(big_mose, tmp_path, one_video_per_shard, monkeypatch):
+def test_resume_ignores_shards_of_a_different_plan(big_mose, tmp_path, monkeypatch):
     output = tmp_path / "out.json"
     original = CocoWriter.write_shard
     calls = {"n": 0}
@@ -126,7 +134,7 @@ def test_resume_ignores_shards_of_a_different_plan(big_mose, tmp_path, one_video
     assert summary.resumed == 0  # other writer options: nothing reused
 
 
-def test_without_resume_a_leftover_staging_folder_is_started_over(big_mose, tmp_path, one_video_per_shard, monkeypatch):
+def test_without_resume_a_leftover_staging_folder_is_started_over(big_mose, tmp_path, monkeypatch):
     output = tmp_path / "out.json"
     original = CocoWriter.write_shard
     monkeypatch.setattr(CocoWriter, "write_shard", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
@@ -148,7 +156,7 @@ def test_an_existing_output_is_refused_without_resume_or_overwrite(sample_root, 
     assert output.read_bytes() == before
 
 
-def test_ctrl_c_in_the_cli_says_what_was_complete(big_mose, tmp_path, capsys, monkeypatch, one_video_per_shard):
+def test_ctrl_c_in_the_cli_says_what_was_complete(big_mose, tmp_path, capsys, monkeypatch):
     from converters.cli import main
 
     calls = {"n": 0}

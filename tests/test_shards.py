@@ -10,9 +10,11 @@ import pickle
 import pytest
 
 from converters import shards
+from converters.checksums import sha256
 from converters.errors import SourceError
 from converters.model import Category, DatasetInfo
 from converters.readers.base import VideoRef
+from converters.writers.parquet import ParquetWriter
 
 
 def manifest() -> shards.Manifest:
@@ -44,12 +46,15 @@ def test_ranges():
     assert entry.annotated_indices == [0, 1, 2, 5]
 
 
-def test_plan_by_bytes_never_splits_a_video():
+def test_shards_are_planned_by_bytes_and_never_split_a_video():
     refs = [VideoRef(f"v{i}", size) for i, size in enumerate([5, 5, 20, 1, 1, 1])]
-    groups = shards.plan_by_bytes(refs, 10)
-    assert [[r.name for r in g] for g in groups] == [["v0", "v1"], ["v2"], ["v3", "v4", "v5"]]
-    assert shards.plan_by_bytes([], 10) == []
-    assert len(shards.plan_by_bytes(refs, 1 << 30)) == 1
+
+    def plan(shard_bytes):
+        return [[r.name for r in s.refs] for s in ParquetWriter(ParquetWriter.Options(shard_bytes=shard_bytes)).plan(refs)]
+
+    assert plan(10) == [["v0", "v1"], ["v2"], ["v3", "v4", "v5"]]
+    assert ParquetWriter().plan([]) == []
+    assert len(plan(1 << 30)) == 1
 
 
 def test_manifest_round_trip(tmp_path):
@@ -103,7 +108,7 @@ def test_verify_shard(tmp_path):
     (tmp_path / "part-00000.h5").write_bytes(data)
     entry = shards.ShardEntry("part-00000.h5", (), 0, len(data), hashlib.sha256(data).hexdigest())
     shards.verify_shard(tmp_path, entry)
-    assert shards.sha256_file(tmp_path / "part-00000.h5") == entry.sha256
+    assert sha256(tmp_path / "part-00000.h5") == entry.sha256
     (tmp_path / "part-00000.h5").write_bytes(b"shard bytez")
     with pytest.raises(SourceError, match="sha256") as error:
         shards.verify_shard(tmp_path, entry)

@@ -30,11 +30,16 @@ class Shard:
 
 @dataclass(frozen=True)
 class ShardResult:
-    """What ``write_shard`` made: files (relative to the staging folder) and small facts for ``finalize``."""
+    """What ``write_shard`` made: files (relative to the staging folder) and small facts for ``finalize``.
+
+    ``facts`` must be plain JSON data: the pipeline journals it so an interrupted run can resume.
+    """
 
     index: int
     files: tuple[str, ...] = ()
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)  # JSON-able: the resume journal keeps it
+    #: ``(file, bytes, sha256)`` of each of ``files``, filled in by the pipeline after ``write_shard``.
+    checksums: tuple[tuple[str, int, str], ...] = ()
 
 
 class Writer(ABC):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .. import __version__, shards
 from ..model import DatasetInfo, Video
-from ..readers.base import VideoRef
 from .base import Shard, ShardResult, Writer
 
 
@@ -28,10 +28,11 @@ class ShardedWriter(Writer):
     """A folder of shard files plus ``manifest.json``; subclasses write one shard file from videos."""
 
     output_kind = "directory"
+    shard_videos = sys.maxsize  # shards are files, bounded by size alone
 
-    def plan(self, refs: Sequence[VideoRef]) -> list[Shard]:
-        groups = shards.plan_by_bytes(refs, self.options.shard_bytes)
-        return [Shard(index, group) for index, group in enumerate(groups)]
+    @property
+    def shard_bytes(self) -> int:
+        return self.options.shard_bytes
 
     @abstractmethod
     def write_file(self, videos: Iterable[Video], path: Path, info: DatasetInfo) -> None:
@@ -50,15 +51,8 @@ class ShardedWriter(Writer):
                 os.unlink(tmp)
             raise
         shards.finish(tmp, final)
-        shard_entry = shards.ShardEntry(
-            name,
-            tuple(e.name for e in entries),
-            sum(e.frames for e in entries),
-            final.stat().st_size,
-            shards.sha256_file(final),
-        )
         # facts are JSON (the pipeline journals them, to resume an interrupted run)
-        facts = {"shard": shard_entry.to_json(), "videos": [e.to_json() for e in entries]}
+        facts = {"videos": [e.to_json() for e in entries]}
         return ShardResult(shard.index, (f"{shards.OUTPUT}/{name}",), facts)
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
@@ -69,12 +63,19 @@ class ShardedWriter(Writer):
             options=dataclasses.asdict(self.options),
             source=shards.source_record(info),
             categories=info.categories,
-            shards=tuple(shards.ShardEntry.from_json(r.facts["shard"]) for r in results),
+            shards=tuple(_shard_entry(r) for r in results),
             videos=tuple(shards.VideoEntry.from_json(v) for r in results for v in r.facts["videos"]),
             vosconv_version=__version__,
         )
         shards.save_manifest(folder, manifest)
         return folder
+
+
+def _shard_entry(result: ShardResult) -> shards.ShardEntry:
+    """The manifest's line for a shard: its file's size and sha256 come from the pipeline's checksums."""
+    ((path, size, digest),) = result.checksums
+    videos = [shards.VideoEntry.from_json(v) for v in result.facts["videos"]]
+    return shards.ShardEntry(path.rsplit("/", 1)[-1], tuple(v.name for v in videos), sum(v.frames for v in videos), size, digest)
 
 
 def _recorded(videos: Iterable[Video], entries: list[shards.VideoEntry], shard: int) -> Iterator[Video]:

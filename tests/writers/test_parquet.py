@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from converters import api, shards
+from converters.checksums import sha256
 from converters.errors import OptionError
 from converters.model import VOID_ID
 
@@ -145,7 +146,7 @@ def test_manifest(sample_root, davis_out):
     (shard,) = value["shards"]
     path = davis_out / shard["file"]
     assert shard["bytes"] == path.stat().st_size
-    assert shard["sha256"] == shards.sha256_file(path)
+    assert shard["sha256"] == sha256(path)
     assert shard["videos"] == [v.name for v in videos]
     assert shard["frames"] == sum(len(v.frames) for v in videos)
     assert [v["name"] for v in value["videos"]] == [v.name for v in videos]
