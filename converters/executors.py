@@ -72,7 +72,7 @@ class ProcessExecutor:
         try:
             running: dict[Any, int] = {}
             while queue or running:
-                while queue and len(running) < children:  # one queued item per child keeps them busy
+                while queue and len(running) < 2 * children:  # a spare item each: no child waits on the parent
                     index, item = queue.popleft()
                     running[pool.submit(fn, item)] = index
                 if queue and self.workers > 1:

@@ -13,6 +13,7 @@ load it instead of compiling again.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 
 import numba
@@ -72,14 +73,26 @@ def _by_column(cols, rows, n, width):
     return start, ordered
 
 
+_scratch_space = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A work array kept between calls (per thread): fresh 2 MB buffers per frame cost page faults."""
+    cached = getattr(_scratch_space, name, None)
+    if cached is None or cached.shape != shape or cached.dtype != dtype:
+        cached = np.empty(shape, dtype)
+        setattr(_scratch_space, name, cached)
+    return cached
+
+
 def _column_changes(label: np.ndarray, width: int):
     words = label.view(np.uint64)
     height = label.shape[0]
     most = max(height - 1, 0) * label.shape[1] + 8
     capacity = min(most, max(1 << 16, label.size // 16))
     while True:
-        cols = np.empty(capacity, np.int32)
-        rows = np.empty(capacity, np.int32)
+        cols = _scratch("cols", (capacity,), np.int32)
+        rows = _scratch("rows", (capacity,), np.int32)
         n = _scan(words, cols, rows)
         if n >= 0:
             return _by_column(cols, rows, n, width)
@@ -222,7 +235,7 @@ def encode(label: np.ndarray) -> list[Mask]:
     if padding or not label.flags.c_contiguous:
         # 8-byte aligned rows let the scan compare 8 pixels at once; padding columns are equal
         # zeros in every row, so they never register a change.
-        buffer = np.empty((height, width + padding), np.uint8)
+        buffer = _scratch("label", (height, width + padding), np.uint8)
         buffer[:, :width] = label
         buffer[:, width:] = 0
         label = buffer
