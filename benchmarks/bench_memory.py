@@ -1,4 +1,4 @@
-"""Peak memory of a conversion as the dataset grows: 200 vs 2,000 frames at 1080p, COCO writer, 1 and 2 workers.
+"""Peak memory of a conversion as the dataset grows: 200 vs 2,000 frames at 1080p, every output format, 1 and 2 workers.
 
 Each conversion runs in a fresh Python process (so nothing earlier in the benchmark counts),
 which reports its own peak RSS (``VmHWM``, and ``ru_maxrss``) and the largest peak among its
@@ -24,7 +24,7 @@ DRIVER = r"""
 import json, resource, sys, time
 started = time.perf_counter()
 import converters
-source, output, workers = sys.argv[1], sys.argv[2], int(sys.argv[3])
+source, output, workers, writer = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 frames = 0
 if source == "-":  # the floor: imports and compiled kernels loaded, nothing converted
     import numpy as np
@@ -33,7 +33,7 @@ if source == "-":  # the floor: imports and compiled kernels loaded, nothing con
     png.decode(png.encode(label, "L"))
     rle.decode([(1, m.counts) for m in rle.encode(label)], 8, 8)
 else:
-    summary = converters.convert(source, output, to="coco", from_="mose", workers=workers, overwrite=True, progress=False)
+    summary = converters.convert(source, output, to=writer, from_="mose", workers=workers, overwrite=True, progress=False)
     frames = summary.stats.frames
 hwm = None
 with open("/proc/self/status") as status:
@@ -50,39 +50,54 @@ print(json.dumps({
 """
 
 
-def measure(source: Path | None, output: Path, workers: int) -> dict:
+#: Every output format; Parquet and HDF5 embed the JPEGs (the heaviest case for memory).
+WRITERS = ("coco", "parquet", "hdf5", "mose")
+
+
+def measure(source: Path | None, output: Path, workers: int, writer: str = "coco") -> dict:
     """Run one conversion in a fresh interpreter; its peak memory figures (kB) and wall time."""
-    args = [sys.executable, "-c", DRIVER, str(source) if source else "-", str(output), str(workers)]
+    args = [sys.executable, "-c", DRIVER, str(source) if source else "-", str(output), str(workers), writer]
     done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"memory driver failed ({done.returncode}):\n{done.stderr[-4000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(spec: DatasetSpec, copies: int, cache: Path, workdir: Path, workers: tuple[int, ...] = (1, 2)) -> dict:
-    """Peak RSS for ``spec`` and for ``copies`` times ``spec``, with each worker count."""
+def run(
+    spec: DatasetSpec,
+    copies: int,
+    cache: Path,
+    workdir: Path,
+    workers: tuple[int, ...] = (1, 2),
+    writers: tuple[str, ...] = WRITERS,
+) -> dict:
+    """Peak RSS for ``spec`` and for ``copies`` times ``spec``, with each writer and worker count."""
     small = cached_dataset(cache, spec)
     big = workdir / "memory-big"
     shutil.rmtree(big, ignore_errors=True)
     replicate(small, big, copies)
     floor = measure(None, workdir / "unused.json", 1)
     rows = []
-    for w in workers:
-        for name, source, frames in (("small", small, spec.total_frames), ("big", big, spec.total_frames * copies)):
-            m = measure(source, workdir / f"memory-{name}-w{w}.json", w)
-            assert m["frames"] == frames, f"expected {frames} frames, converted {m['frames']}"
-            rows.append({"workers": w, "dataset": name, **m})
+    for writer in writers:
+        for w in workers:
+            for name, source, frames in (("small", small, spec.total_frames), ("big", big, spec.total_frames * copies)):
+                output = workdir / f"memory-{writer}-{name}-w{w}"
+                m = measure(source, output, w, writer)
+                shutil.rmtree(output, ignore_errors=True) if output.is_dir() else output.unlink(missing_ok=True)
+                assert m["frames"] == frames, f"expected {frames} frames, converted {m['frames']}"
+                rows.append({"writer": writer, "workers": w, "dataset": name, **m})
     shutil.rmtree(big, ignore_errors=True)
     results: dict = {"floor": floor, "runs": rows, "small_frames": spec.total_frames, "big_frames": spec.total_frames * copies}
     worst = 0.0
-    for w in workers:
-        small_run = next(r for r in rows if r["workers"] == w and r["dataset"] == "small")
-        big_run = next(r for r in rows if r["workers"] == w and r["dataset"] == "big")
-        parent = big_run["parent_hwm_kb"] / small_run["parent_hwm_kb"]
-        ratios = {"parent": parent}
-        if w > 1:
-            ratios["worker"] = big_run["workers_maxrss_kb"] / small_run["workers_maxrss_kb"]
-        results[f"ratio_w{w}"] = ratios
-        worst = max(worst, *ratios.values())
+    for writer in writers:
+        for w in workers:
+            small_run, big_run = (
+                next(r for r in rows if (r["writer"], r["workers"], r["dataset"]) == (writer, w, d)) for d in ("small", "big")
+            )
+            ratios = {"parent": big_run["parent_hwm_kb"] / small_run["parent_hwm_kb"]}
+            if w > 1:
+                ratios["worker"] = big_run["workers_maxrss_kb"] / small_run["workers_maxrss_kb"]
+            results[f"ratio_{writer}_w{w}"] = ratios
+            worst = max(worst, *ratios.values())
     results["worst_ratio"] = worst
     return results
