@@ -144,3 +144,59 @@ def test_python_dash_m_and_version():
     assert result.stdout.startswith("vosconv ")
     result = subprocess.run([sys.executable, "-m", "converters", "info", "/nonexistent"], capture_output=True, text=True)
     assert result.returncode == 1 and "error: /nonexistent: no such file or folder" in result.stderr
+
+
+def test_validate_command(capsys, sample_copy):
+    root = sample_copy("mose")
+    code, stdout, _ = run(capsys, "validate", str(root), "--split", "train")
+    assert code == 0 and "0 errors" in stdout and "note" in stdout  # the sample has an empty frame
+    victim = sorted((root / "train" / "Annotations").rglob("00002.png"))[0]
+    victim.write_bytes(b"garbage")
+    code, stdout, _ = run(capsys, "validate", str(root), "--split", "train", "--json")
+    report = json.loads(stdout)
+    assert code == 1 and not report["ok"]
+    assert report["errors"][0]["file"] == str(victim) and "not a PNG" in report["errors"][0]["message"]
+
+
+def test_convert_skip_policy_exit_codes(capsys, sample_copy, tmp_path):
+    root = sample_copy("mose")
+    victim = sorted((root / "train" / "Annotations").rglob("00002.png"))[0]
+    victim.write_bytes(b"garbage")
+    base = ["convert", str(root), "--to", "coco", "--split", "train"]
+    code, _, stderr = run(capsys, *base, "-o", str(tmp_path / "a.json"))
+    assert code == 1 and str(victim) in stderr
+    code, stdout, stderr = run(capsys, *base, "-o", str(tmp_path / "b.json"), "--on-error", "skip")
+    assert code == 3 and "1 videos skipped" in stdout and "b.json.errors.jsonl" in stderr
+    code, _, _ = run(capsys, *base, "-o", str(tmp_path / "c"), "--to", "mose", "--on-error", "skip")
+    assert code == 3 and (tmp_path / "c" / "errors.jsonl").is_file()  # inside a folder output
+    code, _, _ = run(capsys, *base, "-o", str(tmp_path / "d.json"), "--on-error", "skip", "--allow-skips")
+    assert code == 0
+    record = json.loads((tmp_path / "d.json.errors.jsonl").read_text())
+    assert record["file"] == str(victim) and record["error"] == "SourceError"
+
+
+def test_verify_command(capsys, tmp_path, monkeypatch):
+    from converters import checksums
+
+    archive = tmp_path / "valid.tar.gz"
+    archive.write_bytes(b"pretend archive")
+    code, stdout, _ = run(capsys, "verify", str(archive))
+    assert code == 1 and stdout.startswith("MISMATCH") and "valid.tar.gz" in stdout
+    other = tmp_path / "something.zip"
+    other.write_bytes(b"x")
+    code, stdout, _ = run(capsys, "verify", str(other))
+    assert code == 1 and stdout.startswith("UNKNOWN")
+    digest = checksums.sha256(archive)
+    monkeypatch.setitem(checksums.KNOWN, digest, checksums.Release("MOSE", "valid.tar.gz", "MOSE valid"))
+    code, stdout, _ = run(capsys, "verify", str(archive))
+    assert code == 0 and stdout.startswith("OK") and "MOSE valid" in stdout
+    assert run(capsys, "verify", str(tmp_path / "missing.zip"))[0] == 1
+
+
+def test_known_checksums_are_well_formed():
+    from converters import checksums
+
+    assert len(checksums.KNOWN) == 5
+    assert all(len(k) == 64 and int(k, 16) >= 0 for k in checksums.KNOWN)
+    assert {r.file_name for r in checksums.KNOWN.values()} >= {"train.tar.gz", "valid.tar.gz", "DAVIS-2017-trainval-480p.zip"}
+    assert len(checksums.releases_named("train.tar.gz")) == 2  # both MOSE training releases
