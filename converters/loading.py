@@ -70,12 +70,13 @@ class _Frames:
     labels: np.ndarray | None  # uint8 (T, H, W) object ids, None when masks were not asked for
 
 
-def _paint(pairs: list[tuple[int, str]], height: int, width: int, out: np.ndarray, encoding: MaskEncoding) -> None:
+def _labels(frames: list[list[tuple[int, str]]], height: int, width: int, encoding: MaskEncoding) -> np.ndarray:
+    """(T, H, W) label maps from each frame's ``(object_id, counts)`` pairs, in one compiled call."""
     if encoding is MaskEncoding.BINARY:  # the single object is stored as object 1 and reads as 1
-        pairs = [(1, c) for _, c in pairs]
-    elif any(v > VOID_ID for v, _ in pairs):
-        raise ValueError(f"object ids above 255 do not fit a uint8 label map: {sorted(v for v, _ in pairs)}")
-    rle.decode(pairs, height, width, out=out)
+        frames = [[(1, c) for _, c in pairs] for pairs in frames]
+    elif any(v > VOID_ID for pairs in frames for v, _ in pairs):
+        raise ValueError(f"object ids above 255 do not fit a uint8 label map: {sorted({v for p in frames for v, _ in p})}")
+    return rle.decode_frames(frames, height, width)
 
 
 def _external(root: str | None, video: str, names: list[str]) -> list[bytes | None]:
@@ -155,12 +156,8 @@ class _ParquetBackend:
                 names = [p.rsplit("/", 1)[-1] if p else "" for p in column.field("path").to_pylist()]
                 frames.images = _external(self.image_root, entry.name, names)
         if masks:
-            encoding = MaskEncoding(record["encoding"])
-            frames.labels = np.zeros((len(indices), entry.height, entry.width), np.uint8)
-            for t, objects in enumerate(table.column("objects").to_pylist()):
-                if objects:
-                    pairs = [(o["object_id"], o["counts"]) for o in objects]
-                    _paint(pairs, entry.height, entry.width, frames.labels[t], encoding)
+            pairs = [[(o["object_id"], o["counts"]) for o in objects or ()] for objects in table.column("objects").to_pylist()]
+            frames.labels = _labels(pairs, entry.height, entry.width, MaskEncoding(record["encoding"]))
         return frames
 
 
@@ -245,12 +242,11 @@ class _Hdf5Backend:
         first, last = int(offsets[indices[0]]), int(offsets[indices[-1] + 1])
         ids = video.datasets["rle/object_id"][first:last].tolist() if last > first else []
         counts = video.datasets["rle/counts"][first:last].tolist() if last > first else []
-        labels = np.zeros((len(indices), entry.height, entry.width), np.uint8)
-        for t, index in enumerate(indices):
+        pairs = []
+        for index in indices:
             lo, hi = int(offsets[index]) - first, int(offsets[index + 1]) - first
-            if hi > lo:
-                _paint(list(zip(ids[lo:hi], counts[lo:hi])), entry.height, entry.width, labels[t], video.encoding)
-        return labels
+            pairs.append(list(zip(ids[lo:hi], counts[lo:hi])))
+        return _labels(pairs, entry.height, entry.width, video.encoding)
 
 
 def _text(value) -> str:

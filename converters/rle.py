@@ -13,6 +13,7 @@ load it instead of compiling again.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Sequence
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from .model import Mask
 
-__all__ = ["RleError", "counts_to_string", "decode", "encode", "measure", "string_to_counts"]
+__all__ = ["RleError", "counts_to_string", "decode", "decode_frames", "encode", "measure", "string_to_counts"]
 
 _JIT = {"cache": True, "nogil": True, "boundscheck": False}
 
@@ -311,6 +312,27 @@ def _paint(out, chars, offsets, values):
     return -1
 
 
+@numba.njit(**_JIT)
+def _paint_frames(out, chars, offsets, values, frame_starts):
+    """``_paint`` for each frame of a (T, height, width) stack; returns the first bad string's index or -1."""
+    for t in range(out.shape[0]):
+        first, last = frame_starts[t], frame_starts[t + 1]
+        if last > first:
+            bad = _paint(out[t], chars, offsets[first : last + 1], values[first:last])
+            if bad >= 0:
+                return first + bad
+    return -1
+
+
+def _pack(pairs: list[tuple[int, str | bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strings, their offsets and values as the arrays the kernels take."""
+    encoded = [c.encode("ascii") if isinstance(c, str) else bytes(c) for _, c in pairs]
+    offsets = np.fromiter(itertools.accumulate(map(len, encoded), initial=0), np.int64, len(encoded) + 1)
+    chars = np.frombuffer(b"".join(encoded), np.uint8) if offsets[-1] else np.zeros(1, np.uint8)
+    values = np.fromiter((v for v, _ in pairs), np.uint8, len(pairs))
+    return chars, offsets, values
+
+
 def decode(masks: Iterable[tuple[int, str | bytes]], height: int, width: int, out: np.ndarray | None = None) -> np.ndarray:
     """Rebuild a (height, width) uint8 label map from ``(value, counts string)`` pairs in one pass.
 
@@ -324,14 +346,22 @@ def decode(masks: Iterable[tuple[int, str | bytes]], height: int, width: int, ou
         raise TypeError(f"out must be uint8 {(height, width)}, got {out.dtype} {out.shape}")
     if not masks or height == 0 or width == 0:
         return out
-    encoded = [c.encode("ascii") if isinstance(c, str) else bytes(c) for _, c in masks]
-    offsets = np.zeros(len(encoded) + 1, np.int64)
-    np.cumsum([len(c) for c in encoded], out=offsets[1:])
-    chars = np.frombuffer(b"".join(encoded), np.uint8) if offsets[-1] else np.zeros(1, np.uint8)
-    values = np.array([v for v, _ in masks], np.uint8)
-    bad = _paint(out, chars, offsets, values)
+    bad = _paint(out, *_pack(masks))
     if bad >= 0:
         raise RleError(f"invalid RLE for value {masks[bad][0]}: it does not describe a {height}x{width} mask")
+    return out
+
+
+def decode_frames(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: int, width: int) -> np.ndarray:
+    """Label maps of several frames at once, (T, height, width): :func:`decode` with one call into compiled code."""
+    out = np.zeros((len(frames), height, width), np.uint8)
+    pairs = [pair for frame in frames for pair in frame]
+    if not pairs or height == 0 or width == 0:
+        return out
+    frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
+    bad = _paint_frames(out, *_pack(pairs), frame_starts)
+    if bad >= 0:
+        raise RleError(f"invalid RLE for value {pairs[bad][0]}: it does not describe a {height}x{width} mask")
     return out
 
 

@@ -501,3 +501,21 @@ def test_string_to_counts_rejects_truncated(text):
     """A string ending in a character with the continuation bit raises RleError."""
     with pytest.raises(rle.RleError):
         rle.string_to_counts(text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(labels=st.lists(label_maps(), min_size=1, max_size=4))
+def test_decode_frames_equals_one_decode_per_frame(labels):
+    """The batch decoder (one compiled call for a clip) paints each frame exactly as decode does."""
+    height, width = labels[0].shape
+    stack = [np.resize(label, (height, width)).astype(np.uint8) for label in labels]
+    frames = [[(m.object_id, m.counts) for m in rle.encode(label)] for label in stack]
+    np.testing.assert_array_equal(rle.decode_frames(frames, height, width), np.stack(stack))
+
+
+def test_decode_frames_empty_and_bad():
+    assert rle.decode_frames([[], []], 3, 4).shape == (2, 3, 4)
+    assert not rle.decode_frames([[], []], 3, 4).any()
+    good = rle.encode(np.ones((3, 4), np.uint8))[0].counts
+    with pytest.raises(rle.RleError, match="value 7"):
+        rle.decode_frames([[(1, good)], [(7, "0")]], 3, 4)
