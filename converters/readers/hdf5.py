@@ -9,24 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import h5py
 import hdf5plugin  # noqa: F401  (registers the Zstd and LZ4 filters that dense masks use)
 import numpy as np
 
 from .. import labels, shards
-from ..errors import SourceError, VosconvWarning
-from ..model import VOID_ID, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, Video
-from .base import Detection, Reader, VideoRef
-
-
-@dataclass(frozen=True)
-class Hdf5Options:
-    images: str | None = None  # folder that non-embedded frames are relative to; default: the recorded image root
-    verify: bool = False  # check every shard's size and sha256 against the manifest before reading
+from ..errors import SourceError
+from ..model import VOID_ID, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, Video
+from .base import VideoRef
+from .sharded import ShardedReader
 
 
 @dataclass(frozen=True)
@@ -49,52 +42,11 @@ def open_file(path: str) -> h5py.File:
         raise SourceError(path, f"cannot open HDF5 shard: {exc}") from None
 
 
-class Hdf5Reader(Reader):
+class Hdf5Reader(ShardedReader):
     """Reads a folder written by the ``hdf5`` writer."""
 
     name = "hdf5"
-    Options = Hdf5Options
-
-    def __init__(self, source, options=None) -> None:
-        super().__init__(source, options)
-        self._manifest: shards.Manifest | None = None
-        self._images: str | None = None  # the folder of non-embedded frames, once known
-        self._images_known = False
-        self._files = shards.HandleCache(open_file)
-
-    @classmethod
-    def sniff(cls, source: Path) -> Detection:
-        return shards.sniff(source, cls.name)
-
-    def __getstate__(self) -> dict:
-        # a worker needs the image folder, not the manifest (which lists every video)
-        if self._manifest is None:
-            return self.__dict__.copy()
-        self._image_dir()
-        return {**self.__dict__, "_manifest": None}
-
-    def _image_dir(self) -> str | None:
-        if not self._images_known:
-            self._images = shards.images_folder(self.options.images, self.manifest)
-            self._images_known = True
-        return self._images
-
-    @property
-    def manifest(self) -> shards.Manifest:
-        if self._manifest is None:
-            self._manifest = shards.load_manifest(self.source, self.name)
-        return self._manifest
-
-    def info(self) -> DatasetInfo:
-        images = shards.images_folder(self.options.images, self.manifest)
-        if images is None and not self.manifest.options.get("images", True):
-            warnings.warn(
-                f"{self.source}: images are not embedded and the image folder is gone (pass images=DIR); "
-                "only annotations will be written",
-                VosconvWarning,
-                stacklevel=2,
-            )
-        return self.manifest.info(self.name, images)
+    open_shard = staticmethod(open_file)
 
     def list_videos(self) -> list[VideoRef]:
         frames = {v.name: v.frames for v in self.manifest.videos}
@@ -110,7 +62,7 @@ class Hdf5Reader(Reader):
         return sorted(refs, key=lambda r: r.name)
 
     def read_video(self, ref: Hdf5VideoRef) -> Video:
-        file = self._files.get(ref.file)
+        file = self._shards.get(ref.file)
         try:
             group = file[ref.group]
             return read_group(ref.name, group, self._image_dir())
@@ -120,9 +72,6 @@ class Hdf5Reader(Reader):
             raise SourceError(ref.file, f"no group {ref.group!r}") from None
         except (OSError, ValueError, TypeError, RuntimeError) as exc:
             raise SourceError(ref.file, f"video {ref.name!r}: {type(exc).__name__}: {exc}") from None
-
-    def close(self) -> None:
-        self._files.close()
 
 
 def read_group(name: str, group: h5py.Group, images: str | None) -> Video:

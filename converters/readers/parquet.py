@@ -11,25 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import shards
-from ..errors import SourceError, VosconvWarning
-from ..model import VOID_ID, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, Video
-from .base import Detection, Reader, VideoRef
+from ..errors import SourceError
+from ..model import VOID_ID, Frame, FrameMasks, ImageRef, Mask, Video
+from .base import VideoRef
+from .sharded import ShardedReader
 
 METADATA_KEY = b"vosconv"
-
-
-@dataclass(frozen=True)
-class ParquetOptions:
-    images: str | None = None  # folder that non-embedded frame paths are relative to; default: the recorded image root
-    verify: bool = False  # check every shard's size and sha256 against the manifest before reading
 
 
 @dataclass(frozen=True)
@@ -73,52 +66,11 @@ def open_shard(path: str) -> ParquetShard:
     return ParquetShard(path, file, videos)
 
 
-class ParquetReader(Reader):
+class ParquetReader(ShardedReader):
     """Reads a folder written by the ``parquet`` writer."""
 
     name = "parquet"
-    Options = ParquetOptions
-
-    def __init__(self, source, options=None) -> None:
-        super().__init__(source, options)
-        self._manifest: shards.Manifest | None = None
-        self._images: str | None = None  # the folder of non-embedded frames, once known
-        self._images_known = False
-        self._shards = shards.HandleCache(open_shard)
-
-    @classmethod
-    def sniff(cls, source: Path) -> Detection:
-        return shards.sniff(source, cls.name)
-
-    def __getstate__(self) -> dict:
-        # a worker needs the image folder, not the manifest (which lists every video)
-        if self._manifest is None:
-            return self.__dict__.copy()
-        self._image_dir()
-        return {**self.__dict__, "_manifest": None}
-
-    def _image_dir(self) -> str | None:
-        if not self._images_known:
-            self._images = shards.images_folder(self.options.images, self.manifest)
-            self._images_known = True
-        return self._images
-
-    @property
-    def manifest(self) -> shards.Manifest:
-        if self._manifest is None:
-            self._manifest = shards.load_manifest(self.source, self.name)
-        return self._manifest
-
-    def info(self) -> DatasetInfo:
-        images = shards.images_folder(self.options.images, self.manifest)
-        if images is None and not self.manifest.options.get("images", True):
-            warnings.warn(
-                f"{self.source}: images are not embedded and the image folder is gone (pass images=DIR); "
-                "only annotations will be written",
-                VosconvWarning,
-                stacklevel=2,
-            )
-        return self.manifest.info(self.name, images)
+    open_shard = staticmethod(open_shard)
 
     def list_videos(self) -> list[VideoRef]:
         refs = []
@@ -146,9 +98,6 @@ class ParquetReader(Reader):
             return build_video(shard.videos[ref.name], table.to_pylist(), self._image_dir())
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceError(ref.file, f"video {ref.name!r}: malformed rows ({type(exc).__name__}: {exc})") from None
-
-    def close(self) -> None:
-        self._shards.close()
 
 
 def build_video(record: dict, rows: list[dict], images: str | None) -> Video:

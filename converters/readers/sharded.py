@@ -1,0 +1,77 @@
+"""What the Parquet and HDF5 readers share: the manifest, the image folder, per-process shard handles.
+
+A sharded output is read through its ``manifest.json``; shard files are opened lazily, once
+per process (``HandleCache``), because the reader is pickled to worker processes and open
+handles (h5py's above all) must never cross a fork.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .. import shards
+from ..errors import VosconvWarning
+from ..model import DatasetInfo
+from .base import Detection, Reader
+
+
+@dataclass(frozen=True)
+class ShardedOptions:
+    images: str | None = None  # folder that non-embedded frames are relative to; default: the recorded image root
+    verify: bool = False  # check every shard's size and sha256 against the manifest before reading
+
+
+class ShardedReader(Reader):
+    """A folder of shard files plus ``manifest.json``; subclasses say how to open a shard and read a video."""
+
+    Options = ShardedOptions
+    #: Opens one shard file (a module-level function, so the handle cache pickles).
+    open_shard: ClassVar[Callable[[str], Any]]
+
+    def __init__(self, source, options=None) -> None:
+        super().__init__(source, options)
+        self._manifest: shards.Manifest | None = None
+        self._images: str | None = None  # the folder of non-embedded frames, once known
+        self._images_known = False
+        self._shards = shards.HandleCache(type(self).open_shard)
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        return shards.sniff(source, cls.name)
+
+    def __getstate__(self) -> dict:
+        # a worker needs the image folder, not the manifest (which lists every video)
+        if self._manifest is None:
+            return self.__dict__.copy()
+        self._image_dir()
+        return {**self.__dict__, "_manifest": None}
+
+    def _image_dir(self) -> str | None:
+        if not self._images_known:
+            self._images = shards.images_folder(self.options.images, self.manifest)
+            self._images_known = True
+        return self._images
+
+    @property
+    def manifest(self) -> shards.Manifest:
+        if self._manifest is None:
+            self._manifest = shards.load_manifest(self.source, self.name)
+        return self._manifest
+
+    def info(self) -> DatasetInfo:
+        images = shards.images_folder(self.options.images, self.manifest)
+        if images is None and not self.manifest.options.get("images", True):
+            warnings.warn(
+                f"{self.source}: images are not embedded and the image folder is gone (pass images=DIR); "
+                "only annotations will be written",
+                VosconvWarning,
+                stacklevel=2,
+            )
+        return self.manifest.info(self.name, images)
+
+    def close(self) -> None:
+        self._shards.close()
