@@ -144,6 +144,22 @@ def _put_count(out, p, x):
 
 
 @numba.njit(**_JIT)
+def _extend_box(box, start, stop, height):
+    """Widen ``box`` = [xs, ys, xe, ye] by the foreground run [start, stop), as rleToBbox does (a run that
+    crosses a column boundary spans the full height)."""
+    x0 = start // height
+    x1 = (stop - 1) // height
+    box[0] = min(box[0], x0)
+    box[2] = max(box[2], x1)
+    if x0 < x1:
+        box[1] = 0
+        box[3] = height - 1
+    else:
+        box[1] = min(box[1], start % height)
+        box[3] = max(box[3], (stop - 1) % height)
+
+
+@numba.njit(**_JIT)
 def _encode_runs(starts, values, height, width):
     """Compressed counts, area and bbox of every non-zero value, from the column-major runs."""
     total = height * width
@@ -172,16 +188,14 @@ def _encode_runs(starts, values, height, width):
     # every object has at most 2 counts per run plus one, each at most 7 characters
     chars = np.empty(7 * (2 * (nruns - per_value[1]) + npresent) + 1, np.uint8)
     counts = np.empty(2 * nruns + 1, np.int64)
+    box = np.empty(4, np.int64)
     p = 0
     for k in range(npresent):
         v = ids[k]
         m = 0
         end = 0
         area = 0
-        xs = width
-        xe = 0
-        ys = height
-        ye = 0
+        box[0], box[1], box[2], box[3] = width, height, 0, 0
         for q in range(per_value[v], per_value[v + 1]):
             i = order[q]
             start = starts[i]
@@ -191,18 +205,7 @@ def _encode_runs(starts, values, height, width):
             m += 2
             end = stop
             area += stop - start
-            y0 = start % height
-            x0 = start // height
-            y1 = (stop - 1) % height
-            x1 = (stop - 1) // height
-            xs = min(xs, x0)
-            xe = max(xe, x1)
-            if x0 < x1:
-                ys = 0
-                ye = height - 1
-            else:
-                ys = min(ys, y0)
-                ye = max(ye, y1)
+            _extend_box(box, start, stop, height)
         if end < total:
             counts[m] = total - end
             m += 1
@@ -213,10 +216,10 @@ def _encode_runs(starts, values, height, width):
             p = _put_count(chars, p, x)
         offsets[k + 1] = p
         areas[k] = area
-        bboxes[k, 0] = xs
-        bboxes[k, 1] = ys
-        bboxes[k, 2] = xe - xs + 1
-        bboxes[k, 3] = ye - ys + 1
+        bboxes[k, 0] = box[0]
+        bboxes[k, 1] = box[1]
+        bboxes[k, 2] = box[2] - box[0] + 1
+        bboxes[k, 3] = box[3] - box[1] + 1
     return ids, chars[:p], offsets, areas, bboxes
 
 
@@ -378,10 +381,7 @@ def _measure(chars, height, width):
     if m < 0 or total != height * width:
         return -1, 0, 0, 0, 0
     area = 0
-    xs = width
-    xe = 0
-    ys = height
-    ye = 0
+    box = np.array([width, height, 0, 0], np.int64)
     pos = 0
     for j in range(m - m % 2):
         start = pos
@@ -389,21 +389,10 @@ def _measure(chars, height, width):
         if j % 2 == 0 or counts[j] == 0:
             continue
         area += counts[j]
-        y0 = start % height
-        x0 = start // height
-        y1 = (pos - 1) % height
-        x1 = (pos - 1) // height
-        xs = min(xs, x0)
-        xe = max(xe, x1)
-        if x0 < x1:
-            ys = 0
-            ye = height - 1
-        else:
-            ys = min(ys, y0)
-            ye = max(ye, y1)
+        _extend_box(box, start, pos, height)
     if area == 0:
         return 0, 0, 0, 0, 0
-    return area, xs, ys, xe - xs + 1, ye - ys + 1
+    return area, box[0], box[1], box[2] - box[0] + 1, box[3] - box[1] + 1
 
 
 def measure(counts: str | bytes, height: int, width: int) -> tuple[int, tuple[int, int, int, int]]:
