@@ -18,6 +18,7 @@ from .pipeline import Interrupted
 
 #: CLI flags that are shorthands for reader options of the same name.
 READER_FLAGS = ("split", "resolution", "images")
+SRC_HELP = "dataset folder or file, or a .zip, .tar or .tar.gz of a dataset (read in place, not extracted)"
 
 
 def _reader_args(parser: argparse.ArgumentParser) -> None:
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     convert = commands.add_parser("convert", help="convert a dataset to another format")
-    convert.add_argument("source", metavar="SRC", help="dataset folder or file")
+    convert.add_argument("source", metavar="SRC", help=SRC_HELP)
     convert.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
     convert.add_argument("--to", required=True, metavar="FORMAT", help="writer format (see `vosconv formats`)")
     _reader_args(convert)
@@ -66,13 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     info = commands.add_parser("info", help="count videos, frames, objects and masks of a dataset")
-    info.add_argument("source", metavar="SRC")
+    info.add_argument("source", metavar="SRC", help=SRC_HELP)
     _reader_args(info)
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=cmd_info)
 
     validate = commands.add_parser("validate", help="check a source without converting it: errors and notes")
-    validate.add_argument("source", metavar="SRC")
+    validate.add_argument("source", metavar="SRC", help=SRC_HELP)
     _reader_args(validate)
     validate.add_argument("--json", action="store_true", help="print JSON")
     validate.set_defaults(handler=cmd_validate)

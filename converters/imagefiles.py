@@ -1,6 +1,8 @@
 """Frame images: read their bytes wherever they live, and their size from the header alone.
 
 JPEG bytes are copied, never re-encoded; the size check reads the first kilobytes only.
+Images inside an archive (``ImageRef.archive``) are read through the archive's per-process
+:class:`~converters.archives.ArchiveFS`; files on disk keep the plain ``open`` path.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import os
 import shutil
 import struct
 
+from . import sources
 from .errors import SourceError
 from .model import ImageRef
 
@@ -20,17 +23,20 @@ def read_bytes(ref: ImageRef) -> bytes:
     if ref.data is not None:
         return ref.data
     try:
+        if ref.archive is not None:
+            return sources.archive(ref.archive).read_member(ref.path)
         with open(ref.path, "rb") as file:
             return file.read()
     except OSError as exc:
-        raise SourceError(ref.path, f"cannot read image: {exc.strerror or exc}") from None
+        raise SourceError(ref.location, f"cannot read image: {exc.strerror or exc}") from None
 
 
 def copy_to(ref: ImageRef, destination: str | os.PathLike) -> None:
     """Write the image's exact bytes to ``destination``."""
-    if ref.data is not None:
+    if ref.data is not None or ref.archive is not None:
+        data = read_bytes(ref)
         with open(destination, "wb") as file:
-            file.write(ref.data)
+            file.write(data)
         return
     try:
         shutil.copyfile(ref.path, destination)
@@ -70,15 +76,15 @@ def image_size(data: bytes, where: str) -> tuple[int, int]:
     raise SourceError(where, "truncated or corrupt JPEG: no frame header (SOF) found")
 
 
-def probe_image(path: str, head: int = 4096) -> tuple[int, int]:
+def probe_image(path: str, head: int = 4096, fs: sources.FileSystem | None = None) -> tuple[int, int]:
     """``(width, height)`` of the image file at ``path``, checking that it is whole.
 
     Reads the header (more only when a big EXIF block hides it) and, for a JPEG, the last
     two bytes, which must be the end-of-image marker: a download cut short fails here
-    instead of in a training job weeks later.
+    instead of in a training job weeks later. ``fs`` opens the file (default: the local disk).
     """
     try:
-        with open(path, "rb") as file:
+        with open(path, "rb") if fs is None else fs.open(path) as file:
             data = file.read(head)
             try:
                 size = image_size(data, path)

@@ -66,17 +66,28 @@ class FrameMasks:
 
 @dataclass(frozen=True)
 class ImageRef:
-    """Where a frame's image bytes live: a file on disk, or the bytes themselves.
+    """Where a frame's image bytes live: a file on disk, a member of an archive, or the bytes themselves.
 
+    With ``archive`` (the path of a .zip/.tar/.tar.gz), ``path`` is the member name inside it.
     Reading is done by :mod:`converters.imagefiles`; this record only says where.
     """
 
     path: str | None = None
     data: bytes | None = field(default=None, repr=False)
+    archive: str | None = None
 
     def __post_init__(self) -> None:
         if (self.path is None) == (self.data is None):
             raise ValueError("an ImageRef holds exactly one of path or data")
+        if self.archive is not None and self.path is None:
+            raise ValueError("an ImageRef in an archive needs the member's path")
+
+    @property
+    def location(self) -> str:
+        """What error messages name: the file, or ``<archive>/<member>``."""
+        if self.archive is not None:
+            return f"{self.archive}/{self.path}"
+        return self.path if self.path is not None else "<image bytes>"
 
 
 @dataclass(frozen=True)

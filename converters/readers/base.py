@@ -2,6 +2,8 @@
 
 A reader is built from a source path and its options, and must be cheap to pickle: the
 pipeline ships it, with one ``VideoRef`` at a time, to worker processes or Ray tasks.
+``self.fs`` is where the source's files are read from: the local disk, or the archive the
+source is (see :mod:`converters.sources`); it pickles as paths.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from .. import sources
 from ..model import DatasetInfo, Video
 from ..options import NoOptions
 
@@ -42,7 +45,8 @@ class Reader(ABC):
     Subclasses set ``name`` (the registry name) and ``Options`` (a frozen dataclass of the
     reader's options), and implement the four methods below. Contract:
 
-    * ``sniff`` looks at a path without reading pixels and says how sure it is.
+    * ``sniff`` looks at a path without reading pixels and says how sure it is; a reader of
+      folder layouts sniffs through ``sources.filesystem(source)`` so archives are seen too.
     * ``info`` and ``list_videos`` are cheap: names, paths and sizes, never pixels.
     * ``read_video`` is a pure function of a ``VideoRef`` and the options: it may run in
       any process, in any order. It decodes every annotation file once and returns the
@@ -58,6 +62,7 @@ class Reader(ABC):
     def __init__(self, source: str | os.PathLike, options: object | None = None) -> None:
         self.source = Path(source)
         self.options = options if options is not None else self.Options()
+        self.fs = sources.filesystem(self.source)
 
     @classmethod
     @abstractmethod
@@ -77,7 +82,8 @@ class Reader(ABC):
         """The whole video: frames in order, masks as RLE, objects, encoding."""
 
     def close(self) -> None:
-        """Release whatever the reader holds open (temporary files, handles)."""
+        """Release whatever the reader holds open (temporary files, handles, an archive's index)."""
+        self.fs.close()
 
     def __enter__(self):
         return self

@@ -4,6 +4,7 @@ Splits are list files, not folders: ``ImageSets/2017/<split>.txt`` and ``ImageSe
 name one sequence per line; DAVIS 2016's own ``ImageSets/480p/<split>.txt`` has one
 "image mask" path pair per frame. Without a split, every sequence folder is read.
 The semantics zip adds ``davis_semantics.json`` and ``categories.json`` (object categories).
+The source may be the published zip itself (``DAVIS-2017-trainval-480p.zip``, holding ``DAVIS/``).
 Mask encodings (2017 palette with void 255, 2016 grayscale 0/255) are told apart per video
 by :func:`~converters.readers.folders.read_folder_video`.
 """
@@ -13,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import sources
 from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
+from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
 from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, subfolders, visible_entries
 
@@ -49,22 +52,22 @@ class _Layout:
     sequences: list[str] | None  # from the list file, in its order; None: every folder
 
 
-def davis_root(source: Path) -> Path | None:
+def davis_root(source: Path, fs: FileSystem = LOCAL) -> Path | None:
     """``source`` or its ``DAVIS/`` sub-folder, whichever holds ``JPEGImages/``."""
     for folder in (source, source / "DAVIS"):
-        if (folder / IMAGES).is_dir():
+        if fs.is_dir(folder / IMAGES):
             return folder
     return None
 
 
-def read_sequence_list(path: Path) -> list[str]:
+def read_sequence_list(path: Path, fs: FileSystem = LOCAL) -> list[str]:
     """Sequence names of a list file, each once, in first-seen order.
 
     A line with a ``/`` is a DAVIS 2016 frame pair (``/JPEGImages/480p/<seq>/00000.jpg /Annotations/...``):
     the sequence is the folder of its first path. Any other line is a sequence name.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = fs.read(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(path, f"cannot read list: {exc}") from None
     names: dict[str, None] = {}
@@ -81,17 +84,17 @@ def read_sequence_list(path: Path) -> list[str]:
     return list(names)
 
 
-def _list_names(image_sets: Path) -> list[str]:
+def _list_names(image_sets: Path, fs: FileSystem = LOCAL) -> list[str]:
     """``<folder>/<split>`` for every list file under ``ImageSets/``, for error messages."""
-    if not image_sets.is_dir():
+    if not fs.is_dir(image_sets):
         return []
     found = []
-    for folder in subfolders(image_sets):
-        found += [f"{folder}/{e.name[:-4]}" for e in visible_entries(image_sets / folder) if e.name.endswith(".txt")]
+    for folder in subfolders(image_sets, fs):
+        found += [f"{folder}/{e.name[:-4]}" for e in visible_entries(image_sets / folder, fs) if e.name.endswith(".txt")]
     return sorted(found)
 
 
-def _find_list(root: Path, split: str, year: str | None, resolution: str) -> tuple[Path, str]:
+def _find_list(root: Path, split: str, year: str | None, resolution: str, fs: FileSystem) -> tuple[Path, str]:
     """The list file of ``split`` and the DAVIS year it belongs to."""
     sets = root / IMAGE_SETS
     if year is not None:
@@ -101,21 +104,21 @@ def _find_list(root: Path, split: str, year: str | None, resolution: str) -> tup
     else:
         candidates = [(sets / y / f"{split}.txt", y) for y in YEARS] + [(sets / resolution / f"{split}.txt", "2016")]
     for path, list_year in candidates:
-        if path.is_file():
+        if fs.is_file(path):
             return path, list_year
     others = ", ".join(p.relative_to(sets).as_posix() for p, _ in candidates[1:])
-    existing = _list_names(sets)
+    existing = _list_names(sets, fs)
     found = f"lists here: {', '.join(existing)}" if existing else f"no lists in {sets}"
     also = f" (also looked for {others})" if others else ""
     raise SourceError(candidates[0][0], f"no list for split {split!r}{also}; {found}")
 
 
-def _categories(root: Path) -> tuple[tuple[Category, ...], dict[str, tuple[ObjectInfo, ...]]]:
+def _categories(root: Path, fs: FileSystem) -> tuple[tuple[Category, ...], dict[str, tuple[ObjectInfo, ...]]]:
     """Categories and per-sequence object categories from the semantics zip; empty unless both files exist."""
     semantics_path, categories_path = root / SEMANTICS, root / CATEGORIES
-    if not (semantics_path.is_file() and categories_path.is_file()):
+    if not (fs.is_file(semantics_path) and fs.is_file(categories_path)):
         return (), {}
-    table = read_json(categories_path)
+    table = read_json(categories_path, fs)
     if not isinstance(table, dict):
         raise SourceError(categories_path, 'expected {"<name>": {"id": int, "super_category": str}, ...}')
     by_name: dict[str, Category] = {}
@@ -129,7 +132,7 @@ def _categories(root: Path) -> tuple[tuple[Category, ...], dict[str, tuple[Objec
     if len(ids) != len(set(ids)):
         raise SourceError(categories_path, "two categories share an id")
 
-    semantics = read_json(semantics_path)
+    semantics = read_json(semantics_path, fs)
     if not isinstance(semantics, dict):
         raise SourceError(semantics_path, 'expected {"<sequence>": {"<object id>": "<category>", ...}, ...}')
     objects: dict[str, tuple[ObjectInfo, ...]] = {}
@@ -158,25 +161,27 @@ class DavisReader(Reader):
 
     @classmethod
     def sniff(cls, source: Path) -> Detection:
+        fs = sources.filesystem(source)
         for folder in (source, source / "DAVIS"):
-            if (folder / IMAGE_SETS).is_dir() and (folder / IMAGES).is_dir():
+            if fs.is_dir(folder / IMAGE_SETS) and fs.is_dir(folder / IMAGES):
                 return Detection(10, f"{IMAGE_SETS}/ and {IMAGES}/ in {folder}")
         return Detection(0, f"no {IMAGE_SETS}/ and {IMAGES}/ here or in DAVIS/")
 
     def _layout(self) -> _Layout:
-        root = davis_root(self.source)
+        fs = self.fs
+        root = davis_root(self.source, fs)
         if root is None:
             raise SourceError(self.source, f"no {IMAGES}/ here or in DAVIS/")
         options = self.options
         images = root / IMAGES / options.resolution
-        if not images.is_dir():
-            found = ", ".join(subfolders(root / IMAGES)) or "none"
+        if not fs.is_dir(images):
+            found = ", ".join(subfolders(root / IMAGES, fs)) or "none"
             raise SourceError(images, f"no resolution {options.resolution!r} (resolutions here: {found})")
         annotations = root / ANNOTATIONS / options.resolution
         if options.split is None:
             return _Layout(root, images, annotations, None, None, None)
-        list_file, year = _find_list(root, options.split, options.year, options.resolution)
-        return _Layout(root, images, annotations, list_file, year, read_sequence_list(list_file))
+        list_file, year = _find_list(root, options.split, options.year, options.resolution, fs)
+        return _Layout(root, images, annotations, list_file, year, read_sequence_list(list_file, fs))
 
     def info(self) -> DatasetInfo:
         layout = self._layout()
@@ -187,15 +192,15 @@ class DavisReader(Reader):
         return DatasetInfo(
             source_format=self.name,
             split=self.options.split,
-            categories=_categories(layout.root)[0],
+            categories=_categories(layout.root, self.fs)[0],
             image_root=str(layout.images),
             attributes=tuple(attributes),
         )
 
     def list_videos(self) -> list[VideoRef]:
-        layout = self._layout()
-        with_images = set(subfolders(layout.images))
-        with_masks = set(subfolders(layout.annotations)) if layout.annotations.is_dir() else set()
+        layout, fs = self._layout(), self.fs
+        with_images = set(subfolders(layout.images, fs))
+        with_masks = set(subfolders(layout.annotations, fs)) if fs.is_dir(layout.annotations) else set()
         if layout.sequences is None:
             names = with_images | with_masks
         else:
@@ -203,16 +208,17 @@ class DavisReader(Reader):
             missing = [s for s in layout.sequences if s not in with_images]
             if missing:
                 raise SourceError(layout.list_file, f"lists sequence {missing[0]!r}, which has no folder in {layout.images}")
-        objects = _categories(layout.root)[1]
+        objects = _categories(layout.root, fs)[1]
         return [
             folder_ref(
                 name,
                 str(layout.images / name) if name in with_images else None,
                 str(layout.annotations / name) if name in with_masks else None,
                 objects.get(name, ()),
+                fs,
             )
             for name in sorted(names)
         ]
 
     def read_video(self, ref: FolderVideoRef) -> Video:
-        return read_folder_video(ref)
+        return read_folder_video(ref, self.fs)

@@ -3,6 +3,8 @@
 Listing frames (hidden files skipped, numeric order, duplicates refused) and reading one
 video folder pair into a :class:`~converters.model.Video`. MOSE, DAVIS and YouTube-VOS
 readers differ only in where those folders are and what metadata sits beside them.
+Every file access goes through a :class:`~converters.sources.FileSystem` (the local disk
+by default), so the same code reads a folder and an archive.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 from .. import labels, png, rle
 from ..errors import SourceError
 from ..imagefiles import probe_image
-from ..model import Frame, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
+from ..model import Frame, Mask, MaskEncoding, ObjectInfo, Video
+from ..sources import LOCAL, Entry, FileSystem
 from .base import VideoRef
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
@@ -31,32 +34,31 @@ class FolderVideoRef(VideoRef):
     objects: tuple[ObjectInfo, ...] = ()  # objects known from metadata (YouTube-VOS meta.json)
 
 
-def visible_entries(folder: str | os.PathLike) -> list[os.DirEntry]:
+def visible_entries(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> list[Entry]:
     """Entries of ``folder`` whose names do not start with a dot (``.DS_Store``, ``._00000.png``)."""
     try:
-        with os.scandir(folder) as entries:
-            return [e for e in entries if not e.name.startswith(".")]
+        return [e for e in fs.scandir(folder) if not e.name.startswith(".")]
     except OSError as exc:
         raise SourceError(folder, f"cannot list folder: {exc.strerror or exc}") from None
 
 
-def subfolders(folder: str | os.PathLike) -> list[str]:
+def subfolders(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> list[str]:
     """Names of the visible sub-folders of ``folder``, sorted."""
-    return sorted(e.name for e in visible_entries(folder) if e.is_dir())
+    return sorted(e.name for e in visible_entries(folder, fs) if e.is_dir)
 
 
-def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...]) -> list[os.DirEntry]:
+def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...], fs: FileSystem = LOCAL) -> list[Entry]:
     """The frame files of one video folder in frame order (numeric, so ``9 < 10`` at any width).
 
     Other files are ignored. Two files with the same frame number (``00005.jpg`` and
     ``5.jpg``, or ``.jpg`` beside ``.jpeg``) and names that are not numbers are errors.
     """
-    found: dict[int, os.DirEntry] = {}
-    for entry in visible_entries(folder):
+    found: dict[int, Entry] = {}
+    for entry in visible_entries(folder, fs):
         stem, dot, suffix = entry.name.rpartition(".")
         if not dot or "." + suffix.lower() not in suffixes:
             continue
-        if not entry.is_file():
+        if not entry.is_file:
             raise SourceError(entry.path, "not a readable file (a folder, or a link to nothing)")
         if not stem.isdigit():
             raise SourceError(entry.path, "frame file name is not a frame number")
@@ -67,11 +69,10 @@ def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...]) -> list[os
     return [found[n] for n in sorted(found)]
 
 
-def read_json(path: str | os.PathLike) -> Any:
+def read_json(path: str | os.PathLike, fs: FileSystem = LOCAL) -> Any:
     """A metadata JSON file (meta.json, categories.json); SourceError names the file, and where a syntax error is."""
     try:
-        with open(path, "rb") as file:
-            return json.loads(file.read())
+        return json.loads(fs.read(path))
     except OSError as exc:
         raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -80,19 +81,29 @@ def read_json(path: str | os.PathLike) -> Any:
         raise SourceError(path, f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
 
 
-def folder_ref(name: str, image_dir: str | None, mask_dir: str | None, objects: tuple[ObjectInfo, ...] = ()) -> FolderVideoRef:
+def folder_ref(
+    name: str,
+    image_dir: str | None,
+    mask_dir: str | None,
+    objects: tuple[ObjectInfo, ...] = (),
+    fs: FileSystem = LOCAL,
+) -> FolderVideoRef:
     """A ref for a folder pair, sized from the files in it (for shard planning)."""
     nbytes = 0
     for folder in (image_dir, mask_dir):
         if folder is not None:
-            nbytes += sum(e.stat().st_size for e in visible_entries(folder) if e.is_file())
+            nbytes += sum(e.size for e in visible_entries(folder, fs) if e.is_file)
     return FolderVideoRef(name, nbytes, image_dir, mask_dir, objects)
 
 
-def read_folder_video(ref: FolderVideoRef) -> Video:
-    """Read one video: every mask PNG decoded once and turned into RLE in one pass."""
-    images = frame_files(ref.image_dir, IMAGE_SUFFIXES) if ref.image_dir else []
-    masks = {e.name[: -len(MASK_SUFFIX)]: e.path for e in frame_files(ref.mask_dir, (MASK_SUFFIX,))} if ref.mask_dir else {}
+def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:
+    """Read one video: every mask PNG decoded once and turned into RLE in one pass.
+
+    In an archive, a video's files are read in archive order (frames, then masks), so a
+    .tar.gz is decompressed nearly sequentially.
+    """
+    images = frame_files(ref.image_dir, IMAGE_SUFFIXES, fs) if ref.image_dir else []
+    masks = {e.name[: -len(MASK_SUFFIX)]: e.path for e in frame_files(ref.mask_dir, (MASK_SUFFIX,), fs)} if ref.mask_dir else {}
     if not images:
         where = ref.image_dir or ref.mask_dir or ref.name
         raise SourceError(where, "video has no frames" if ref.image_dir else "annotations without a frame folder")
@@ -101,7 +112,7 @@ def read_folder_video(ref: FolderVideoRef) -> Video:
     if orphans:
         raise SourceError(masks[orphans[0]], "annotation without a frame of the same name")
 
-    width, height = _frame_size(images)
+    width, height = _frame_size(images, fs)
     modes = set()
     palette = None
     decoded: dict[str, list[Mask]] = {}
@@ -109,7 +120,7 @@ def read_folder_video(ref: FolderVideoRef) -> Video:
         path = masks.get(stem)
         if path is None:
             continue
-        label, info = _read_mask(path)
+        label, info = _read_mask(path, fs)
         if (info.width, info.height) != (width, height):
             raise SourceError(path, f"mask is {info.width}x{info.height} but its frame is {width}x{height}")
         modes.add(info.mode)
@@ -123,7 +134,7 @@ def read_folder_video(ref: FolderVideoRef) -> Video:
         stem = entry.name.rpartition(".")[0]
         found = decoded.get(stem)
         frame_masks = labels.frame_masks(found, encoding) if found is not None else None
-        frames.append(Frame(index, entry.name, ImageRef(path=entry.path), frame_masks))
+        frames.append(Frame(index, entry.name, fs.image_ref(entry.path), frame_masks))
 
     objects = {o.object_id: o for o in ref.objects}
     for frame in frames:
@@ -141,11 +152,11 @@ def read_folder_video(ref: FolderVideoRef) -> Video:
     )
 
 
-def _frame_size(images: list[os.DirEntry]) -> tuple[int, int]:
+def _frame_size(images: list[Entry], fs: FileSystem) -> tuple[int, int]:
     """The video's frame size; every frame must be a whole image of that size."""
     size = None
     for entry in images:
-        found = probe_image(entry.path)
+        found = probe_image(entry.path, fs=fs)
         if size is None:
             size = found
         elif found != size:
@@ -153,10 +164,9 @@ def _frame_size(images: list[os.DirEntry]) -> tuple[int, int]:
     return size
 
 
-def _read_mask(path: str):
+def _read_mask(path: str, fs: FileSystem):
     try:
-        with open(path, "rb") as file:
-            data = file.read()
+        data = fs.read(path)
     except OSError as exc:
         raise SourceError(path, f"cannot read mask: {exc.strerror or exc}") from None
     try:

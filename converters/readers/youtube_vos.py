@@ -1,10 +1,11 @@
 """YouTube-VOS 2018/2019: a split folder with ``meta.json``, ``JPEGImages/<vid>/`` and ``Annotations/<vid>/``.
 
 The source is a split folder (``train/``, ``valid/``) or a root holding several (choose with
-``split``). ``meta.json`` gives each object's id, category and frame list; those are kept
-verbatim in :class:`~converters.model.ObjectInfo`. Frames step by 5 and need not start at 0;
-valid/test annotate only each object's first-appearance frames, and a frame without PNG is
-simply unannotated. Categories have no ids in the source: sorted names get ids 1..N.
+``split``), or the published ``train.zip``/``valid.zip`` itself. ``meta.json`` gives each
+object's id, category and frame list; those are kept verbatim in :class:`~converters.model.ObjectInfo`.
+Frames step by 5 and need not start at 0; valid/test annotate only each object's
+first-appearance frames, and a frame without PNG is simply unannotated. Categories have no
+ids in the source: sorted names get ids 1..N.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import sources
 from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
+from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
 from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, subfolders
 
@@ -28,14 +31,14 @@ class YoutubeVosOptions:
     split: str | None = None  # a split folder under the root (train, valid, test); needed when there are several
 
 
-def split_folders(root: Path) -> list[str]:
+def split_folders(root: Path, fs: FileSystem = LOCAL) -> list[str]:
     """Sub-folders of ``root`` holding a ``meta.json``."""
-    return [name for name in subfolders(root) if (root / name / META).is_file()] if root.is_dir() else []
+    return [name for name in subfolders(root, fs) if fs.is_file(root / name / META)] if fs.is_dir(root) else []
 
 
-def parse_meta(path: Path) -> tuple[tuple[Category, ...], dict[str, tuple[ObjectInfo, ...]]]:
+def parse_meta(path: Path, fs: FileSystem = LOCAL) -> tuple[tuple[Category, ...], dict[str, tuple[ObjectInfo, ...]]]:
     """Categories (sorted names, ids 1..N) and each video's objects, sorted by id, from a ``meta.json``."""
-    data = read_json(path)
+    data = read_json(path, fs)
     videos = data.get("videos") if isinstance(data, dict) else None
     if not isinstance(videos, dict):
         raise SourceError(path, 'expected {"videos": {"<video>": {"objects": {...}}, ...}} at the top level')
@@ -80,42 +83,43 @@ class YoutubeVosReader(Reader):
 
     @classmethod
     def sniff(cls, source: Path) -> Detection:
-        if (source / META).is_file():
+        fs = sources.filesystem(source)
+        if fs.is_file(source / META):
             return Detection(10, f"{META} in {source}")
-        splits = split_folders(source)
+        splits = split_folders(source, fs)
         if splits:
             return Detection(10, f"split folders with {META}: {', '.join(splits)}")
         return Detection(0, f"no {META} here or in a sub-folder")
 
     def _split_folder(self) -> tuple[Path, str | None]:
         """The chosen split folder and its name (None when the source is that folder)."""
-        root, split = self.source, self.options.split
+        root, split, fs = self.source, self.options.split, self.fs
         if split is None:
-            if (root / META).is_file():
+            if fs.is_file(root / META):
                 return root, None
-            splits = split_folders(root)
+            splits = split_folders(root, fs)
             if len(splits) == 1:
                 return root / splits[0], splits[0]
             if splits:
                 raise SourceError(root, f"holds several splits ({', '.join(splits)}); choose one with --split")
             raise SourceError(root, f"no {META} here or in a split folder")
-        if (root / split / META).is_file():
+        if fs.is_file(root / split / META):
             return root / split, split
-        found = ", ".join(split_folders(root)) or "none"
+        found = ", ".join(split_folders(root, fs)) or "none"
         raise SourceError(root / split / META, f"no split {split!r} (split folders with {META}: {found})")
 
     def info(self) -> DatasetInfo:
         folder, split = self._split_folder()
-        categories, _ = parse_meta(folder / META)
+        categories, _ = parse_meta(folder / META, self.fs)
         return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=str(folder / IMAGES))
 
     def list_videos(self) -> list[VideoRef]:
         folder, _ = self._split_folder()
-        meta = folder / META
-        _, objects = parse_meta(meta)
+        meta, fs = folder / META, self.fs
+        _, objects = parse_meta(meta, fs)
         images, annotations = folder / IMAGES, folder / ANNOTATIONS
-        with_images = set(subfolders(images)) if images.is_dir() else set()
-        with_masks = set(subfolders(annotations)) if annotations.is_dir() else set()
+        with_images = set(subfolders(images, fs)) if fs.is_dir(images) else set()
+        with_masks = set(subfolders(annotations, fs)) if fs.is_dir(annotations) else set()
         missing = sorted(set(objects) - with_images)
         if missing:
             raise SourceError(meta, f"lists video {missing[0]!r}, which has no folder in {images}")
@@ -125,9 +129,10 @@ class YoutubeVosReader(Reader):
                 str(images / name) if name in with_images else None,
                 str(annotations / name) if name in with_masks else None,
                 objects.get(name, ()),
+                fs,
             )
             for name in sorted(with_images | with_masks | set(objects))
         ]
 
     def read_video(self, ref: FolderVideoRef) -> Video:
-        return read_folder_video(ref)
+        return read_folder_video(ref, self.fs)

@@ -251,7 +251,8 @@ def test_reader_and_refs_pickle(youtube):
     reader = YoutubeVosReader(root, YoutubeVosOptions(split="train"))
     refs = reader.list_videos()
     clone = pickle.loads(pickle.dumps(reader))
-    assert vars(clone).keys() == {"source", "options"}  # nothing dataset-sized rides along with each shard
+    assert vars(clone).keys() == {"source", "options", "fs"}  # nothing dataset-sized rides along with each shard
+    assert len(pickle.dumps(reader.fs)) < 100  # the local disk: no state
     for ref in refs:
         assert clone.read_video(pickle.loads(pickle.dumps(ref))) == reader.read_video(ref)
 

@@ -1,0 +1,423 @@
+"""The filesystem layer: folders and archives (zip, tar, tar.gz) read in place, without extraction.
+
+Paths inside an archive are ``<archive>/<member>``; listings, reads and seeks must give
+exactly what the extracted folder gives. Bad archives fail with the archive (and the member,
+when known) named; the index lives in a temporary folder that ``close`` removes; readers
+pickle as paths, and a worker that cannot see the parent's memory loads the saved index.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import multiprocessing
+import os
+import pickle
+import random
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from converters import api, archives, sources
+from converters.errors import SourceError
+from converters.imagefiles import probe_image, read_bytes
+from converters.model import ImageRef
+from converters.readers.mose import MoseReader
+
+from .archives import HIDDEN, KINDS, pack
+from .conformance.content import fingerprint
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def own_temp(tmp_path, monkeypatch):
+    """Index folders go to a private temporary folder, so a test can see what is left behind."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    yield folder
+    for catalog in list(archives._CATALOGS.values()):  # nothing leaks into the next test
+        catalog.release()
+    archives._CATALOGS.clear()
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("vosconv-archive-"))
+
+
+@pytest.fixture
+def mose_archive(sample_root, tmp_path):
+    def make(kind: str, **options) -> Path:
+        return pack(sample_root["mose"], tmp_path / f"mose{KINDS[kind]}", kind, **options)
+
+    return make
+
+
+def visible_files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+# ------------------------------------------------------------------------------------ the layer
+
+
+def test_archive_kind_and_json_gz_is_not_an_archive(tmp_path, sample_root):
+    assert [sources.archive_kind(n) for n in ("a.zip", "a.TAR", "a.tar.gz", "a.tgz")] == ["zip", "tar", "tgz", "tgz"]
+    assert sources.archive_kind("a.json.gz") is None and sources.archive_kind("a.gz") is None
+    out = tmp_path / "x.json.gz"
+    api.convert(sample_root["mose"], out, to="coco", reader_options={"split": "valid"})
+    assert sources.filesystem(out) is sources.LOCAL
+    assert api.detect(out) == "coco"
+
+
+def test_published_mose_archive_needs_no_split(sample_root, tmp_path):
+    """``train.tar.gz`` unpacks to ``train/``: detected as MOSE, and its one split is chosen without ``--split``."""
+    shutil.copytree(sample_root["mose"] / "train", tmp_path / "tree" / "train")
+    archive = pack(tmp_path / "tree", tmp_path / "train.tar.gz", "tgz")
+    assert api.detect(archive) == "mose"
+    with api.open_reader(archive) as reader, MoseReader(sample_root["mose"], MoseReader.Options(split="train")) as folder:
+        assert reader.info().split == "train"
+        assert [r.name for r in reader.list_videos()] == [r.name for r in folder.list_videos()]
+
+
+def test_a_folder_named_like_an_archive_is_a_folder(tmp_path):
+    (tmp_path / "data.zip").mkdir()
+    assert sources.filesystem(tmp_path / "data.zip") is sources.LOCAL
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_listing_and_reading_match_the_folder(kind, mose_archive, sample_root):
+    root = sample_root["mose"]
+    archive = mose_archive(kind)
+    fs = sources.filesystem(archive)
+    try:
+        for folder in [root, *sorted(p for p in root.rglob("*") if p.is_dir())]:
+            inside = archive / folder.relative_to(root) if folder != root else archive
+            assert fs.is_dir(inside) and not fs.is_file(inside) and fs.exists(inside)
+            want = {(e.name, e.is_dir(), e.is_file(), e.stat().st_size if e.is_file() else 0) for e in os.scandir(folder)}
+            got = {(e.name, e.is_dir, e.is_file, e.size) for e in fs.scandir(inside)}
+            assert {g for g in got if g[0] not in HIDDEN} == {w for w in want if w[0] not in HIDDEN}
+            if any(name.endswith(".png") for name, *_ in want):
+                assert {g[0] for g in got} >= set(HIDDEN)  # the junk is listed (readers skip it)
+            assert all(e.path == f"{inside}/{e.name}" for e in fs.scandir(inside))
+        for name, data in visible_files(root).items():
+            assert fs.is_file(archive / name) and not fs.is_dir(archive / name)
+            assert fs.read(archive / name) == data
+            with fs.open(archive / name) as file:  # what probe_image does: the head, then the tail
+                assert file.read(10) == data[:10]
+                file.seek(max(file.seek(0, os.SEEK_END) - 7, 0))
+                assert file.read() == data[-7:]
+        assert not fs.exists(archive / "train" / "nope") and not fs.is_dir(archive / "nope")
+        with pytest.raises(FileNotFoundError):
+            fs.read(archive / "train" / "nope.png")
+        with pytest.raises(IsADirectoryError):
+            fs.read(archive / "train")
+        with pytest.raises(NotADirectoryError):
+            fs.scandir(archive / next(iter(visible_files(root))))
+        if kind == "zip":
+            assert not fs.exists(archive / "__MACOSX")  # junk from a Mac's archiver is not listed
+    finally:
+        fs.close()
+
+
+def test_member_names_are_normalised(tmp_path):
+    target = tmp_path / "odd.tar"
+    with tarfile.open(target, "w") as archive:
+        for name, data in (("./a/b.txt", b"one"), ("/a//c.txt", b"two"), ("../escape.txt", b"no"), ("x/y/z.txt", b"deep")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    fs = sources.filesystem(target)
+    assert sorted(e.name for e in fs.scandir(target / "a")) == ["b.txt", "c.txt"]
+    assert fs.read(target / "a" / "c.txt") == b"two"
+    assert [e.name for e in fs.scandir(target)] == ["a", "x"]  # folders that have no member of their own
+    assert [e.name for e in fs.scandir(target / "x")] == ["y"] and fs.read(target / "x/y/z.txt") == b"deep"
+    with pytest.raises(FileNotFoundError):
+        fs.read(tmp_path / "elsewhere.txt")  # not a path inside the archive
+    fs.close()
+
+
+def test_tar_links(tmp_path):
+    folder = tmp_path / "tree"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"\x89PNG data")
+    os.link(folder / "a.png", folder / "b.png")
+    (folder / "c.png").symlink_to("a.png")
+    target = tmp_path / "links.tar"
+    with tarfile.open(target, "w") as archive:
+        archive.add(folder, "tree")
+    fs = sources.filesystem(target)
+    assert fs.read(target / "tree" / "b.png") == b"\x89PNG data"  # a hard link: the same bytes
+    (link,) = [e for e in fs.scandir(target / "tree") if e.name == "c.png"]
+    assert not link.is_file and not link.is_dir and fs.exists(link.path)  # a symbolic link: listed, never read
+    with pytest.raises(OSError, match="not a regular file"):
+        fs.read(link.path)
+    fs.close()
+
+
+def test_concatenated_gzip_members_and_trailing_zeros(tmp_path, mose_archive, sample_root):
+    tar = mose_archive("tar").read_bytes()
+    target = tmp_path / "two.tar.gz"
+    target.write_bytes(gzip.compress(tar[:100_000]) + gzip.compress(tar[100_000:]) + bytes(1024))
+    fs = sources.filesystem(target)
+    files = visible_files(sample_root["mose"])
+    assert all(fs.read(target / name) == data for name, data in files.items())
+    fs.close()
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_image_refs_point_into_the_archive(kind, mose_archive, sample_root):
+    archive = mose_archive(kind)
+    train = MoseReader.Options(split="train")
+    with MoseReader(archive, train) as reader, MoseReader(sample_root["mose"], train) as folder:
+        ref = reader.list_videos()[0]
+        video, same = reader.read_video(ref), folder.read_video(folder.list_videos()[0])
+        image = video.frames[0].image
+        assert image.archive == str(archive) and image.path == f"train/JPEGImages/{video.name}/00000.jpg"
+        assert image.location == f"{archive}/{image.path}"
+        assert read_bytes(image) == read_bytes(same.frames[0].image)
+        assert probe_image(f"{archive}/{image.path}", fs=reader.fs) == (video.width, video.height)
+
+
+def test_image_ref_fields():
+    with pytest.raises(ValueError):
+        ImageRef(archive="a.zip")
+    assert ImageRef(path="x/1.jpg").location == "x/1.jpg"
+    assert ImageRef(data=b"x").location == "<image bytes>"
+
+
+# ------------------------------------------------------------------------------- tar.gz blocks
+
+
+def test_tgz_blocks_give_the_same_bytes_across_seek_points(tmp_path, sample_root, monkeypatch):
+    """Small seek-point spacing and a one-block cache: every member read crosses or re-reads blocks."""
+    monkeypatch.setattr(archives, "MIN_SPACING", 64 * 1024)
+    monkeypatch.setattr(archives, "CACHED_BLOCKS", 1)
+    root = tmp_path / "tree"
+    shutil.copytree(sample_root["davis"], root)
+    noise = root / "DAVIS" / "noise"  # incompressible: zlib ends a deflate block every ~16 kB, so seek points are dense
+    noise.mkdir()
+    for n in range(6):
+        (noise / f"{n}.bin").write_bytes(random.Random(n).randbytes(150_000 + n))
+    archive = pack(root, tmp_path / "d.tar.gz", "tgz", compresslevel=1)
+    fs = sources.filesystem(archive)
+    catalog = fs._catalog()
+    assert len(catalog.blocks.points) > 8
+    files = visible_files(root)
+    for name in reversed(files):  # backwards: no read continues the previous one
+        assert fs.read(archive / name) == files[name]
+    assert catalog.blocks.decompressed > catalog.blocks.size
+    fs.close()
+
+
+def test_spacing_bounds_the_index():
+    assert archives.spacing_for(10 * 1024 * 1024) == archives.MIN_SPACING
+    spacing = archives.spacing_for(100 * 2**30)
+    assert spacing % 2**20 == 0 and 100 * 2**30 / spacing <= archives.MAX_POINTS
+
+
+# ------------------------------------------------------------------------------- bad archives
+
+
+def convert_fails(source: Path, out: Path) -> SourceError:
+    with pytest.raises(SourceError) as caught:
+        api.convert(source, out, to="coco", reader_options={"split": "train"})
+    assert not out.exists() and not [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}")]
+    return caught.value
+
+
+def test_truncated_tgz_names_the_archive_and_member(mose_archive, tmp_path, own_temp):
+    data = mose_archive("tgz").read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    error = convert_fails(cut, tmp_path / "out.json")
+    assert error.path.startswith(f"{cut}/train/") and "truncated gzip data" in error.cause
+    assert leftovers(own_temp) == []
+
+
+def test_corrupt_tgz(mose_archive, tmp_path):
+    data = bytearray(mose_archive("tgz").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(bytes(data))
+    error = convert_fails(bad, tmp_path / "out.json")
+    assert error.path.startswith(str(bad)) and "corrupt gzip data" in error.cause
+
+
+def test_truncated_tar_names_the_cut_member(mose_archive, tmp_path):
+    archive = mose_archive("tar")
+    with tarfile.open(archive) as tar:
+        last = [m for m in tar.getmembers() if m.isfile()][-1]
+    cut = tmp_path / "cut.tar"
+    cut.write_bytes(archive.read_bytes()[: last.offset_data + last.size // 2])
+    error = convert_fails(cut, tmp_path / "out.json")
+    assert error.path == f"{cut}/{last.name}" and "truncated" in error.cause
+    whole = tmp_path / "whole.tar"  # cut after a whole member: no end-of-archive marker
+    whole.write_bytes(archive.read_bytes()[: last.offset_data + -(-last.size // 512) * 512])
+    assert "end-of-archive marker" in convert_fails(whole, tmp_path / "out.json").cause
+
+
+def test_corrupt_zip(mose_archive, tmp_path):
+    data = mose_archive("zip").read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: len(data) // 2])
+    error = convert_fails(cut, tmp_path / "out.json")
+    assert error.path == str(cut) and "no central directory" in error.cause
+    with zipfile.ZipFile(mose_archive("zip")) as archive:
+        masks = [i for i in archive.infolist() if i.filename.startswith("train/Annotations/")]
+        info = next(i for i in masks if i.filename.endswith("/00001.png"))
+    flipped = bytearray(data)
+    flipped[info.header_offset + 30 + len(info.filename) + 20] ^= 0xFF
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(flipped))
+    error = convert_fails(bad, tmp_path / "out.json")
+    assert error.path == f"{bad}/{info.filename}" and "corrupt zip member" in error.cause
+
+
+@pytest.mark.parametrize("name", ["x.zip", "x.tar.gz", "x.tgz", "x.tar"])
+def test_not_an_archive(tmp_path, name):
+    bad = tmp_path / name
+    bad.write_bytes(b"plain text, not an archive" * 40)
+    with pytest.raises(SourceError, match="not a") as caught:
+        api.detect(bad)
+    assert caught.value.path == str(bad)
+
+
+def test_gzip_that_holds_no_tar(tmp_path):
+    bad = tmp_path / "x.tar.gz"
+    bad.write_bytes(gzip.compress(b"plain text" * 100))
+    with pytest.raises(SourceError, match="not a tar archive"):
+        api.detect(bad)
+
+
+# ------------------------------------------------------------------ lifetime, pickling, processes
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_index_is_built_once_and_removed_by_close(kind, mose_archive, own_temp, monkeypatch):
+    archive = mose_archive(kind)
+    builds = []
+    real = archives._Catalog.build.__func__
+    monkeypatch.setattr(archives._Catalog, "build", classmethod(lambda cls, *a, **k: builds.append(a) or real(cls, *a, **k)))
+    reader = api.open_reader(archive, options={"split": "train"})  # detect sniffs with three readers
+    assert reader.name == "mose"
+    reader.list_videos()
+    assert len(builds) == 1 and len(leftovers(own_temp)) == 1
+    saved = Path(reader.fs._catalog().index_dir)
+    assert sorted(p.name for p in saved.iterdir()) == sorted(
+        [archives.TABLE_FILE] + ([archives.GZIP_INDEX_FILE] if kind == "tgz" else [])
+    )
+    reader.close()
+    assert leftovers(own_temp) == [] and archives._CATALOGS == {}
+
+
+def test_convert_leaves_no_temporary_files(mose_archive, tmp_path, own_temp):
+    api.convert(mose_archive("tgz"), tmp_path / "o.json", to="coco", reader_options={"split": "train"}, workers=2)
+    assert leftovers(own_temp) == []
+
+
+def test_reader_pickles_as_paths(mose_archive):
+    archive = mose_archive("tgz")
+    with MoseReader(archive, MoseReader.Options(split="train")) as reader:
+        refs = reader.list_videos()
+        state = pickle.dumps(reader.fs)
+        assert len(state) < 400 and b"members" not in state
+        clone = pickle.loads(pickle.dumps(reader))
+        assert clone.read_video(refs[0]) == reader.read_video(refs[0])
+
+
+def _fingerprints(reader) -> list[dict]:
+    info = reader.info()
+    return [fingerprint(reader.read_video(ref), info) for ref in reader.list_videos()]
+
+
+def _in_fresh_process(state: bytes) -> tuple[list[dict], bool]:
+    """What a spawned worker sees: no catalog in memory, only the pickled reader."""
+    reader = pickle.loads(state)
+    loaded = not archives._CATALOGS
+    result = _fingerprints(reader)
+    catalog = archives._CATALOGS[os.path.abspath(reader.fs.archive)]
+    return result, loaded and catalog.index_dir == reader.fs._index_dir and catalog._owner is None
+
+
+@pytest.mark.parametrize("kind", ["tgz", "zip"])
+def test_spawned_worker_loads_the_saved_index(kind, mose_archive):
+    with MoseReader(mose_archive(kind), MoseReader.Options(split="train")) as reader:
+        expected = _fingerprints(reader)
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            got, loaded = pool.apply(_in_fresh_process, (pickle.dumps(reader),))
+    assert got == expected and loaded
+
+
+def test_changed_archive_is_refused_by_workers(mose_archive):
+    archive = mose_archive("tar")
+    with MoseReader(archive, MoseReader.Options(split="train")) as reader:
+        reader.list_videos()
+        state = pickle.dumps(reader)
+        archives._CATALOGS.clear()  # as in a spawned worker
+        os.utime(archive, ns=(0, 0))
+        clone = pickle.loads(state)
+        with pytest.raises(SourceError, match="changed after it was indexed"):
+            clone.list_videos()
+
+
+# ---------------------------------------------------------------------------------- memory
+
+MEMORY_DRIVER = r"""
+import json, resource, sys
+import converters
+converters.convert(sys.argv[1], sys.argv[2], to="coco", from_="mose", workers=1, progress=False)
+print(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+
+
+def _big_jpeg(jpeg: bytes, size: int, seed: int) -> bytes:
+    """A valid JPEG of about ``size`` bytes: random comment segments (incompressible) after SOI."""
+    rng = random.Random(seed)
+    parts = [jpeg[:2]]
+    while sum(map(len, parts)) < size:
+        body = rng.randbytes(65000)
+        parts.append(b"\xff\xfe" + (len(body) + 2).to_bytes(2, "big") + body)
+    parts.append(jpeg[2:])
+    return b"".join(parts)
+
+
+def _peak_rss_kb(source: Path, out: Path) -> int:
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_DRIVER, str(source), str(out)], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_memory_stays_bounded_for_a_big_tgz(sample_root, tmp_path):
+    """Converting a 150 MB .tar.gz needs about what a tiny one needs: blocks are cached, not the archive."""
+    video = sorted(p for p in (sample_root["mose"] / "train" / "JPEGImages").iterdir() if not p.name.startswith("."))[0]
+    masks = sample_root["mose"] / "train" / "Annotations" / video.name
+    archives_made = {}
+    for name, videos, frame_size in (("small", 1, 20_000), ("big", 20, 700_000)):
+        target = tmp_path / f"{name}.tar.gz"
+        with tarfile.open(target, "w:gz", compresslevel=1) as archive:
+            for v in range(videos):
+                for kind, folder in (("JPEGImages", video), ("Annotations", masks)):
+                    for k, frame in enumerate(sorted(p for p in folder.iterdir() if not p.name.startswith("."))):
+                        data = frame.read_bytes()
+                        if kind == "JPEGImages":
+                            data = _big_jpeg(data, frame_size, seed=v * 1000 + k)
+                        info = tarfile.TarInfo(f"train/{kind}/v{v:03d}/{frame.name}")
+                        info.size = len(data)
+                        archive.addfile(info, io.BytesIO(data))
+        archives_made[name] = target
+    big_size = archives_made["big"].stat().st_size
+    assert big_size > 120e6
+    small = _peak_rss_kb(archives_made["small"], tmp_path / "small.json")
+    big = _peak_rss_kb(archives_made["big"], tmp_path / "big.json")
+    assert (big - small) * 1024 < big_size / 4, (small, big, big_size)
+    assert len(json.loads((tmp_path / "big.json").read_text())["videos"]) == 20
