@@ -38,8 +38,8 @@ from typing import BinaryIO
 from . import archive_index
 from .archive_index import Table
 from .errors import SourceError
+from .handles import HandleCache
 from .model import ImageRef
-from .shards import HandleCache
 from .sources import Entry, archive_kind
 
 MiB = 1 << 20

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from . import rle, shards
+from .handles import HandleCache
 from .model import VOID_ID, MaskEncoding, Video
 
 try:
@@ -129,7 +130,7 @@ class _ParquetBackend:
     def __init__(self, root: Path, manifest: shards.Manifest) -> None:
         self.root = root
         self.manifest = manifest
-        self.files = shards.HandleCache(_open_parquet)
+        self.files = HandleCache(_open_parquet)
         self.image_root = shards.images_folder(None, manifest)
 
     def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> _Frames:
@@ -197,7 +198,7 @@ class _Hdf5Backend:
     def __init__(self, root: Path, manifest: shards.Manifest) -> None:
         self.root = root
         self.manifest = manifest
-        self.files = shards.HandleCache(_open_hdf5)
+        self.files = HandleCache(_open_hdf5)
         self.image_root = shards.images_folder(None, manifest)
 
     def _video(self, entry: shards.VideoEntry) -> _Hdf5Video:

@@ -12,6 +12,7 @@ import pytest
 from converters import shards
 from converters.checksums import sha256
 from converters.errors import SourceError
+from converters.handles import HandleCache
 from converters.model import Category, DatasetInfo
 from converters.readers.base import VideoRef
 from converters.writers.parquet import ParquetWriter
@@ -140,7 +141,7 @@ def _open_counter(path: str) -> list:
 
 
 def test_handle_cache_is_per_process():
-    cache = shards.HandleCache(_open_counter)
+    cache = HandleCache(_open_counter)
     first = cache.get("a")
     assert cache.get("a") is first
     clone = pickle.loads(pickle.dumps(cache))

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from .. import shards
 from ..errors import VosconvWarning
+from ..handles import HandleCache
 from ..model import DatasetInfo
 from .base import Detection, Reader
 
@@ -37,7 +38,7 @@ class ShardedReader(Reader):
         self._manifest: shards.Manifest | None = None
         self._images: str | None = None  # the folder of non-embedded frames, once known
         self._images_known = False
-        self._shards = shards.HandleCache(type(self).open_shard)
+        self._shards = HandleCache(type(self).open_shard)
 
     @classmethod
     def sniff(cls, source: Path) -> Detection:
