@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -39,6 +40,25 @@ def big_mose(tmp_path_factory):
     from converters.sample import write_sample
 
     return write_sample(tmp_path_factory.mktemp("big") / "mose", "mose", scale=3)
+
+
+@contextlib.contextmanager
+def ctrl_c_at_shard(monkeypatch, n: int):
+    """Ctrl-C (KeyboardInterrupt) as the ``n``-th shard starts; shards before it finish normally."""
+    original = CocoWriter.write_shard
+    calls = {"n": 0}
+
+    def write_shard(self, *args):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(CocoWriter, "write_shard", write_shard)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(CocoWriter, "write_shard", original)
 
 
 def journal_lines(output: Path) -> int:
@@ -89,20 +109,9 @@ def test_resume_redoes_a_shard_whose_file_was_damaged(big_mose, tmp_path, monkey
     reference = tmp_path / "reference.json"
     api.convert(big_mose, reference, to="coco", reader_options={"split": "train"})
     output = tmp_path / "out.json"
-    calls = {"n": 0}
-    original = CocoWriter.write_shard
-
-    def crash_on_fourth(self, videos, shard, staging, info):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise KeyboardInterrupt
-        return original(self, videos, shard, staging, info)
-
-    monkeypatch.setattr(CocoWriter, "write_shard", crash_on_fourth)
-    with pytest.raises(Interrupted, match="3 of 9 shards are complete") as stopped:
+    with ctrl_c_at_shard(monkeypatch, 4), pytest.raises(Interrupted, match="3 of 9 shards are complete") as stopped:
         api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
     assert "--resume" in str(stopped.value)
-    monkeypatch.setattr(CocoWriter, "write_shard", original)
 
     staging = staging_path(output)
     entries = [json.loads(line) for line in (staging / JOURNAL).read_text().splitlines()]
@@ -115,19 +124,8 @@ def test_resume_redoes_a_shard_whose_file_was_damaged(big_mose, tmp_path, monkey
 
 def test_resume_ignores_shards_of_a_different_plan(big_mose, tmp_path, monkeypatch):
     output = tmp_path / "out.json"
-    original = CocoWriter.write_shard
-    calls = {"n": 0}
-
-    def crash_on_third(self, videos, shard, staging, info):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, videos, shard, staging, info)
-
-    monkeypatch.setattr(CocoWriter, "write_shard", crash_on_third)
-    with pytest.raises(Interrupted):
+    with ctrl_c_at_shard(monkeypatch, 3), pytest.raises(Interrupted):
         api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
-    monkeypatch.setattr(CocoWriter, "write_shard", original)
     summary = api.convert(
         big_mose, output, to="coco", reader_options={"split": "train"}, writer_options={"compresslevel": 1}, resume=True
     )
@@ -136,12 +134,9 @@ def test_resume_ignores_shards_of_a_different_plan(big_mose, tmp_path, monkeypat
 
 def test_without_resume_a_leftover_staging_folder_is_started_over(big_mose, tmp_path, monkeypatch):
     output = tmp_path / "out.json"
-    original = CocoWriter.write_shard
-    monkeypatch.setattr(CocoWriter, "write_shard", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
-    with pytest.raises(Interrupted, match="0 of 9"):
+    with ctrl_c_at_shard(monkeypatch, 1), pytest.raises(Interrupted, match="0 of 9"):
         api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
     assert staging_path(output).is_dir()
-    monkeypatch.setattr(CocoWriter, "write_shard", original)
     summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
     assert summary.resumed == 0 and output.is_file() and not staging_path(output).exists()
 
@@ -159,17 +154,8 @@ def test_an_existing_output_is_refused_without_resume_or_overwrite(sample_root, 
 def test_ctrl_c_in_the_cli_says_what_was_complete(big_mose, tmp_path, capsys, monkeypatch):
     from converters.cli import main
 
-    calls = {"n": 0}
-    original = CocoWriter.write_shard
-
-    def crash_on_second(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(CocoWriter, "write_shard", crash_on_second)
-    code = main(["convert", str(big_mose), "-o", str(tmp_path / "o.json"), "--to", "coco", "--split", "train"])
+    with ctrl_c_at_shard(monkeypatch, 2):
+        code = main(["convert", str(big_mose), "-o", str(tmp_path / "o.json"), "--to", "coco", "--split", "train"])
     assert code == 130
     assert "1 of 9 shards are complete" in capsys.readouterr().err
     assert not list(staging_path(tmp_path / "o.json").rglob("*.tmp"))
