@@ -218,7 +218,8 @@ def convert(
             if index < len(shards) and record.intact(entry, keys[index], staging):
                 outcomes[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
     resumed = len(outcomes)
-    todo = [s for s in shards if s.index not in outcomes]
+    # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
+    todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))
 
     stats = Stats()
     bar = _progress(sum(len(s.refs) for s in shards), progress)

@@ -57,20 +57,38 @@ def test_results_in_item_order(executor):
     assert sorted(finished) == [(i, i * i) for i in range(count)]  # once per item, with that item's result
 
 
+def sleep_one_step(index: int) -> tuple[int, int]:
+    time.sleep(STEP)
+    return index, os.getpid()
+
+
 def test_process_executor_reports_each_item_as_it_finishes():
-    """Later items finish first, in worker processes, and on_done hears of each as it finishes (progress
-    bars and journals), not all at once at the end. This also guards the ordering test above."""
-    count = 4
+    """on_done hears of items as they finish (progress bars and journals), not all at once at the end,
+    and the parent process does its share: workers=2 is one child plus this process."""
+    count = 6
     finished = []
     started = time.perf_counter()
     results = ProcessExecutor(2).run(
-        slow_square, [(i, count) for i in range(count)], on_done=lambda i, r: finished.append((i, time.perf_counter() - started))
+        sleep_one_step, list(range(count)), on_done=lambda i, r: finished.append((i, time.perf_counter() - started))
     )
-    assert [i for i, _ in finished] != sorted(i for i, _ in finished)
+    assert [index for index, _ in results] == list(range(count))
+    assert sorted(i for i, _ in finished) == list(range(count))
     assert finished[0][1] < finished[-1][1] - STEP  # heard of as they finish, not all at the end
-    pids = {pid for _, pid in results}
-    assert pids - {os.getpid()}, "some items run in a child process"
-    assert len(pids) == 2  # the parent does its share: workers=2 is one child plus this process
+    assert {pid for _, pid in results} - {os.getpid()}, "some items run in a child process"
+    assert len({pid for _, pid in results}) == 2
+
+
+def sleep_then_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_process_executor_balances_uneven_items():
+    """Each process takes the next item when it is free: while one runs a long item, the other runs
+    all the short ones (a split fixed in advance would give the long item's process some of them)."""
+    pids = ProcessExecutor(2).run(sleep_then_pid, [10 * STEP] + [STEP] * 6)
+    assert pids[0] not in pids[1:]
+    assert len(set(pids[1:])) == 1
 
 
 def test_serial_executor_runs_in_order_here():
@@ -126,6 +144,19 @@ def test_process_executor_stops_at_the_first_exception(tmp_path):
         ProcessExecutor(2).run(mark_then_fail_on_zero, [(i, str(tmp_path)) for i in range(count)])
     ran = len(list(tmp_path.glob("*.done")))
     assert ran < count // 2, f"{ran} of {count - 1} items ran after the failure"
+
+
+def die_unless_in(item: tuple[int, int]) -> int:
+    parent, index = item
+    if os.getpid() != parent:
+        os._exit(3)  # a worker killed mid-item (out of memory, say): no exception, no result
+    time.sleep(STEP)
+    return index
+
+
+def test_process_executor_reports_a_worker_that_dies():
+    with pytest.raises(ChildProcessError, match="exit code 3"):
+        ProcessExecutor(2).run(die_unless_in, [(os.getpid(), i) for i in range(6)])
 
 
 @pytest.mark.parametrize("workers", [0, -1])
