@@ -14,12 +14,12 @@ load it instead of compiling again.
 from __future__ import annotations
 
 import itertools
-import threading
 from collections.abc import Iterable, Sequence
 
 import numba
 import numpy as np
 
+from . import scratch
 from .model import Mask
 
 __all__ = ["RleError", "counts_to_string", "decode", "decode_frames", "encode", "measure", "string_to_counts"]
@@ -74,26 +74,14 @@ def _by_column(cols, rows, n, width):
     return start, ordered
 
 
-_scratch_space = threading.local()
-
-
-def _scratch(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """A work array kept between calls (per thread): fresh 2 MB buffers per frame cost page faults."""
-    cached = getattr(_scratch_space, name, None)
-    if cached is None or cached.shape != shape or cached.dtype != dtype:
-        cached = np.empty(shape, dtype)
-        setattr(_scratch_space, name, cached)
-    return cached
-
-
 def _column_changes(label: np.ndarray, width: int):
     words = label.view(np.uint64)
     height = label.shape[0]
     most = max(height - 1, 0) * label.shape[1] + 8
     capacity = min(most, max(1 << 16, label.size // 16))
     while True:
-        cols = _scratch("cols", (capacity,), np.int32)
-        rows = _scratch("rows", (capacity,), np.int32)
+        cols = scratch.array("rle.cols", (capacity,), np.int32)
+        rows = scratch.array("rle.rows", (capacity,), np.int32)
         n = _scan(words, cols, rows)
         if n >= 0:
             return _by_column(cols, rows, n, width)
@@ -239,7 +227,7 @@ def encode(label: np.ndarray) -> list[Mask]:
     if padding or not label.flags.c_contiguous:
         # 8-byte aligned rows let the scan compare 8 pixels at once; padding columns are equal
         # zeros in every row, so they never register a change.
-        buffer = _scratch("label", (height, width + padding), np.uint8)
+        buffer = scratch.array("rle.label", (height, width + padding), np.uint8)
         buffer[:, :width] = label
         buffer[:, width:] = 0
         label = buffer

@@ -8,8 +8,10 @@ across chunks, sub-byte grayscale), and from the real masks under ``shared/sampl
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -23,6 +25,22 @@ from PIL import Image
 from converters import png
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+DECODE = png.decode
+
+
+@pytest.fixture(autouse=True, scope="module", params=["fresh", "reuse"])
+def decode_path(request):
+    """Every test here runs on both paths: a fresh array per call, and (``reuse=True``, what the
+    readers use) libdeflate inflating into this thread's scratch buffer."""
+    if request.param == "fresh":
+        yield
+        return
+    if png._libdeflate() is None:
+        pytest.skip("this deflate build does not export libdeflate")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(png, "decode", functools.partial(DECODE, reuse=True))
+        yield
+
 
 # --------------------------------------------------------------------------- a reference PNG encoder
 
@@ -573,3 +591,42 @@ def test_encode_rejects_non_label_maps(label):
     """Anything but a 2-D uint8 array raises TypeError."""
     with pytest.raises(TypeError):
         png.encode(label, "L")
+
+
+# --------------------------------------------------------------------------- the reused buffer
+
+
+def test_reuse_overwrites_the_previous_mask_and_fresh_arrays_do_not():
+    first_png, second_png = make_png(random_values(1, 20, 30, 8)), make_png(random_values(2, 20, 30, 8))
+    first, _ = DECODE(first_png, reuse=True)
+    kept = first.copy()
+    DECODE(second_png, reuse=True)
+    assert not np.array_equal(first, kept)  # the documented contract: one mask at a time
+    fresh, _ = DECODE(first_png)
+    DECODE(second_png)
+    np.testing.assert_array_equal(fresh, kept)
+
+
+def test_reuse_without_libdeflate_falls_back(monkeypatch):
+    """A deflate build without the C API exported still decodes (into fresh bytes), with the same errors."""
+    monkeypatch.setattr(png, "_bindings", [None])
+    values = random_values(3, 9, 11, 8)
+    decoded, _ = DECODE(make_png(values, filters=(1, 2, 3, 4)), reuse=True)
+    np.testing.assert_array_equal(decoded, values)
+    with pytest.raises(png.PngError, match="truncated"):
+        DECODE(truncated_stream(), reuse=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_worker_decodes_in_its_own_buffer():
+    """The parent's scratch buffer survives a child decoding another mask (the child's copy is its own)."""
+    first_png, second_png = make_png(random_values(4, 20, 30, 8)), make_png(random_values(5, 20, 30, 8))
+    parent, _ = DECODE(first_png, reuse=True)
+    kept = parent.copy()
+    pid = os.fork()
+    if pid == 0:
+        child, _ = DECODE(second_png, reuse=True)
+        os._exit(0 if np.array_equal(child, random_values(5, 20, 30, 8)) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    np.testing.assert_array_equal(parent, kept)

@@ -170,7 +170,7 @@ def _read_mask(path: str, fs: FileSystem):
     except OSError as exc:
         raise SourceError(path, f"cannot read mask: {exc.strerror or exc}") from None
     try:
-        return png.decode(data)
+        return png.decode(data, reuse=True)  # turned into RLE before the next mask is read
     except png.PngError as exc:
         raise SourceError(path, str(exc)) from None
 
