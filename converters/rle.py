@@ -14,10 +14,14 @@ load it instead of compiling again.
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Iterable, Sequence
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 
 from . import scratch
 from .model import Mask
@@ -25,6 +29,7 @@ from .model import Mask
 __all__ = ["RleError", "counts_to_string", "decode", "decode_frames", "encode", "measure", "string_to_counts"]
 
 _JIT = {"cache": True, "nogil": True, "boundscheck": False}
+_LITTLE_ENDIAN = sys.byteorder == "little"  # elsewhere the scan goes pixel by pixel
 
 
 class RleError(ValueError):
@@ -34,18 +39,39 @@ class RleError(ValueError):
 # --------------------------------------------------------------------------- encode
 
 
+@intrinsic
+def _load8(typingctx, label, row, column):
+    """``label[row, column : column + 8]`` as one uint64 (byte k = pixel column + k on little-endian
+    machines), at any alignment: rows of a decoded PNG start one filter byte past a word boundary."""
+    if not (isinstance(label, types.Array) and label.ndim == 2 and label.dtype == types.uint8):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        row_stride = cgutils.unpack_tuple(builder, array.strides, 2)[0]
+        r = context.cast(builder, args[1], signature.args[1], types.intp)
+        c = context.cast(builder, args[2], signature.args[2], types.intp)
+        byte = builder.gep(builder.bitcast(array.data, ir.IntType(8).as_pointer()), [builder.add(builder.mul(r, row_stride), c)])
+        return builder.load(builder.bitcast(byte, ir.IntType(64).as_pointer()), align=1)
+
+    return types.uint64(label, row, column), codegen
+
+
 @numba.njit(**_JIT)
-def _scan(words, cols, rows):
+def _scan(label, cols, rows):
     """Every (column, row) where a column changes value going down, in row order, in one pass.
 
+    ``label`` may be any view whose rows are contiguous (a PNG's rows after their filter byte):
+    8 pixels are compared at a time, the last ``width % 8`` one by one.
     Returns how many; -1 when the buffers are too small (the caller retries with room for all).
     """
-    height, nwords = words.shape
+    height, width = label.shape
     capacity = cols.shape[0]
+    whole = width // 8 if _LITTLE_ENDIAN else 0
     n = 0
     for r in range(1, height):
-        for j in range(nwords):
-            d = words[r, j] ^ words[r - 1, j]
+        for j in range(whole):
+            d = _load8(label, r, 8 * j) ^ _load8(label, r - 1, 8 * j)
             if d != 0:
                 if n + 8 > capacity:
                     return -1
@@ -54,6 +80,13 @@ def _scan(words, cols, rows):
                         cols[n] = 8 * j + b
                         rows[n] = r
                         n += 1
+        for x in range(8 * whole, width):
+            if label[r, x] != label[r - 1, x]:
+                if n >= capacity:
+                    return -1
+                cols[n] = x
+                rows[n] = r
+                n += 1
     return n
 
 
@@ -75,14 +108,13 @@ def _by_column(cols, rows, n, width):
 
 
 def _column_changes(label: np.ndarray, width: int):
-    words = label.view(np.uint64)
     height = label.shape[0]
     most = max(height - 1, 0) * label.shape[1] + 8
     capacity = min(most, max(1 << 16, label.size // 16))
     while True:
         cols = scratch.array("rle.cols", (capacity,), np.int32)
         rows = scratch.array("rle.rows", (capacity,), np.int32)
-        n = _scan(words, cols, rows)
+        n = _scan(label, cols, rows)
         if n >= 0:
             return _by_column(cols, rows, n, width)
         capacity = most  # a noisy map: room for a change at every pixel
@@ -223,14 +255,8 @@ def encode(label: np.ndarray) -> list[Mask]:
     height, width = label.shape
     if height == 0 or width == 0:
         return []
-    padding = -width % 8
-    if padding or not label.flags.c_contiguous:
-        # 8-byte aligned rows let the scan compare 8 pixels at once; padding columns are equal
-        # zeros in every row, so they never register a change.
-        buffer = scratch.array("rle.label", (height, width + padding), np.uint8)
-        buffer[:, :width] = label
-        buffer[:, width:] = 0
-        label = buffer
+    if label.strides[1] != 1:
+        label = np.ascontiguousarray(label)  # the scan reads 8 neighbouring pixels of a row at once
     per_column, rows = _column_changes(label, width)
     starts, values = _runs(label, width, per_column, rows)
     ids, chars, offsets, areas, bboxes = _encode_runs(starts, values, height, width)

@@ -139,6 +139,17 @@ def window(label):
     return big[1:-1, 2:-3]
 
 
+def png_rows(label):
+    """What the PNG decoder hands over: rows one filter byte apart, each starting one byte in."""
+    rows = np.full((label.shape[0], label.shape[1] + 1), 9, np.uint8)
+    rows[:, 1:] = label
+    return rows[:, 1:]
+
+
+def upside_down(label):
+    return np.ascontiguousarray(label[::-1])[::-1]  # a negative row stride, contiguous rows
+
+
 def misaligned(label):
     buffer = np.zeros(label.size + 1, np.uint8)
     view = buffer[1:].reshape(label.shape)
@@ -152,7 +163,7 @@ def read_only(label):
     return view
 
 
-VIEWS = (fortran, transposed, stepped, reversed_, window, misaligned, read_only)
+VIEWS = (fortran, transposed, stepped, reversed_, window, png_rows, upside_down, misaligned, read_only)
 
 # --------------------------------------------------------------------------- encode
 
