@@ -78,7 +78,7 @@ class _SelfScheduled:
         self.next = context.Value("q", 0)  # the next item to take; len(items) once stopped
         self.children = []
         self.pipes = {}  # child's receiving end -> child
-        for _ in range(min(workers - 1, len(items) - 1) or 1):
+        for _ in range(min(workers - 1, len(items) - 1)):  # no child for one item: it runs here
             receive, send = context.Pipe(duplex=False)
             child = context.Process(target=_child, args=(fn, items, self.next, send), daemon=True)
             child.start()
@@ -129,7 +129,8 @@ class _SelfScheduled:
             if kind == "result":
                 self._finished(index, payload)
             elif kind == "error":
-                raise payload
+                error, text = payload
+                raise error from _RemoteTraceback(f'\n"""\n{text}"""')
             else:  # "done": the child found no more items
                 self.pipes.pop(pipe)
 
@@ -170,8 +171,8 @@ class _RemoteTraceback(Exception):
         return self.args[0]
 
 
-def _portable(error: BaseException) -> BaseException:
-    """``error`` with its traceback as text, ready to pickle; a stand-in if it cannot be pickled."""
+def _portable(error: BaseException) -> tuple[BaseException, str]:
+    """``error`` ready to pickle (a stand-in if it cannot be), and its traceback as text."""
     import pickle
     import traceback
 
@@ -180,9 +181,7 @@ def _portable(error: BaseException) -> BaseException:
         pickle.loads(pickle.dumps(error))
     except Exception:
         error = RuntimeError(f"{type(error).__name__}: {error}")
-    error.__cause__ = _RemoteTraceback(f'\n"""\n{text}"""')
-    error.__traceback__ = None
-    return error
+    return error.with_traceback(None), text
 
 
 def _run_in_spawned_pool(workers: int, fn, items, on_done):

@@ -159,6 +159,26 @@ def test_process_executor_reports_a_worker_that_dies():
         ProcessExecutor(2).run(die_unless_in, [(os.getpid(), i) for i in range(6)])
 
 
+def fail_unless_in(item: tuple[int, int]) -> int:
+    parent, index = item
+    if os.getpid() != parent:
+        raise SourceError(f"/data/v/{index:05d}.png", "truncated PNG")
+    time.sleep(STEP)
+    return index
+
+
+def test_a_childs_error_arrives_with_its_type_fields_and_traceback():
+    with pytest.raises(SourceError) as caught:
+        ProcessExecutor(2).run(fail_unless_in, [(os.getpid(), i) for i in range(6)])
+    error = caught.value
+    assert error.path.startswith("/data/v/") and error.cause == "truncated PNG"
+    assert "fail_unless_in" in str(error.__cause__)  # the worker's traceback, as text
+
+
+def test_one_item_runs_here_without_a_child():
+    assert ProcessExecutor(4).run(sleep_one_step, [7]) == [(7, os.getpid())]
+
+
 @pytest.mark.parametrize("workers", [0, -1])
 def test_process_executor_needs_a_worker(workers):
     with pytest.raises(ValueError, match="at least 1"):
