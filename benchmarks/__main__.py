@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         if "convert" in args.groups:
             t0 = time.perf_counter()
             specs = bench_convert.QUICK_SPECS if quick else bench_convert.FULL_SPECS
-            rounds, naive_rounds = (2, 1) if quick else (5, 3)
+            rounds, naive_rounds = (2, 1) if quick else (11, 3)
             results["convert"] = bench_convert.run(specs, args.data, scratch / "convert", rounds, naive_rounds, pin)
             emit(report.convert_tables(results["convert"]))
             say(f"(convert: {time.perf_counter() - t0:.1f} s)")
