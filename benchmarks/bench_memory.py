@@ -2,8 +2,8 @@
 
 Each conversion runs in a fresh Python process (so nothing earlier in the benchmark counts),
 which reports its own peak RSS (``VmHWM``, and ``ru_maxrss``) and the largest peak among its
-worker processes (``RUSAGE_CHILDREN``: the pool's workers have been waited for when
-``convert`` returns). A run that only imports vosconv and loads the compiled kernels gives
+worker processes (``RUSAGE_CHILDREN``, once the workers, which exit as ``convert``
+returns, have been waited for). A run that only imports vosconv and loads the compiled kernels gives
 the floor. The 2,000-frame dataset is the 200-frame one ten times over, as hard links: the
 pixels are no different, so the ratio shows only what grows with the dataset.
 """
@@ -35,6 +35,9 @@ if source == "-":  # the floor: imports and compiled kernels loaded, nothing con
 else:
     summary = converters.convert(source, output, to=writer, from_="mose", workers=workers, overwrite=True, progress=False)
     frames = summary.stats.frames
+    import multiprocessing
+    for child in multiprocessing.active_children():  # workers exit after convert returns; count them once gone
+        child.join()
 hwm = None
 with open("/proc/self/status") as status:
     for line in status:

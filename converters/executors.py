@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.connection
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
@@ -103,8 +104,8 @@ class _SelfScheduled:
         finally:
             for pipe in self.pipes:
                 pipe.close()
-        # Each child has sent "done" and is exiting; its teardown (~5 ms) need not hold up the run.
-        # multiprocessing reaps it at the next process start, or at exit.
+        # Each child has sent "done" and is exiting: a thread waits for its teardown (~5 ms), not the run.
+        threading.Thread(target=_reap, args=(self.children,), name="vosconv-reap", daemon=True).start()
         return self.results
 
     def _finished(self, index: int, result: Any) -> None:
@@ -133,6 +134,11 @@ class _SelfScheduled:
                 raise error from _RemoteTraceback(f'\n"""\n{text}"""')
             else:  # "done": the child found no more items
                 self.pipes.pop(pipe)
+
+
+def _reap(children) -> None:
+    for child in children:
+        child.join()
 
 
 def _take(counter, count: int) -> int | None:

@@ -179,6 +179,28 @@ def test_one_item_runs_here_without_a_child():
     assert ProcessExecutor(4).run(sleep_one_step, [7]) == [(7, os.getpid())]
 
 
+def _children_of_this_process() -> list[str]:
+    """States of this process's children (Linux /proc): "Z" is a zombie nobody waited for."""
+    states = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid():
+            states.append(fields[0])
+    return states
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_are_waited_for_after_the_run():
+    ProcessExecutor(3).run(sleep_one_step, list(range(6)))
+    deadline = time.perf_counter() + 10
+    while _children_of_this_process() and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    assert _children_of_this_process() == []
+
+
 @pytest.mark.parametrize("workers", [0, -1])
 def test_process_executor_needs_a_worker(workers):
     with pytest.raises(ValueError, match="at least 1"):
