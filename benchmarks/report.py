@@ -310,7 +310,7 @@ def convert_tables(convert: dict) -> list[tuple[str, str]]:
 def memory_tables(memory: dict) -> list[tuple[str, str]]:
     rows = [["import + kernels only", 1, 0, _mb(memory["floor"]["parent_hwm_kb"]), "-", "-", f"{memory['floor']['wall_s']:.2f}"]]
     for r in memory["runs"]:
-        worker = r["workers_maxrss_kb"] if r["workers"] > 1 else None
+        worker = (r["workers_maxrss_kb"] or None) if r["workers"] > 1 else None  # None: one shard, no worker
         total = r["parent_hwm_kb"] + ((r["workers"] - 1) * worker if worker else 0)  # the parent works too
         rows.append(
             [
