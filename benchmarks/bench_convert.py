@@ -197,6 +197,34 @@ class IdealPair:
             process.join()
 
 
+def _spin(n: int) -> int:
+    x = 0
+    for i in range(n):
+        x += i * i
+    return x
+
+
+def host_scaling(loops: int = 1_500_000) -> float:
+    """How much faster two cores finish two copies of a pure-Python loop than one core finishes one.
+
+    A control with no memory traffic and no vosconv in it: on a host that boosts a lone busy
+    core, this falls below 2x exactly when the 1-worker conversion got the boost.
+    """
+    context = multiprocessing.get_context("fork")
+
+    def wall(copies: int) -> float:
+        processes = [context.Process(target=_spin, args=(loops,)) for _ in range(copies)]
+        wall0 = time.perf_counter()
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join()
+        return time.perf_counter() - wall0
+
+    one = wall(1)
+    return 2 * one / wall(2)
+
+
 def time_dataset(
     source: Path, workdir: Path, rounds: int, naive_rounds: int, pin: bool = True, naive_runs: tuple[dict, ...] = ()
 ) -> dict:
@@ -206,12 +234,14 @@ def time_dataset(
     """
     runs: dict[str, list[dict]] = {"naive": list(naive_runs), "w1": [], "w2": [], "ideal": []}
     loads: list[float] = []
+    controls: list[float] = []
     ideal = IdealPair(split_in_two(source, workdir), workdir)
     try:
         for round_ in range(rounds):
             order = ["w1", "w2", "ideal", "naive"] if round_ % 2 == 0 else ["naive", "ideal", "w2", "w1"]
             for method in order:
                 _run_method(method, runs, loads, source, workdir, naive_rounds, pin, ideal)
+            controls.append(host_scaling())
     finally:
         ideal.close()
 
@@ -237,6 +267,8 @@ def time_dataset(
         "ideal_wall": med("ideal", "wall"),
         "ideal_speedup_paired": statistics.median(ceiling),
         "ideal_speedup_rounds": ceiling,
+        "host_cpu_scaling": statistics.median(controls),
+        "host_cpu_scaling_rounds": controls,
         "host_other_cores_busy": statistics.median(loads) if loads else None,
         "rounds": rounds,
         "naive_rounds": len(runs["naive"]),

@@ -453,6 +453,8 @@ def goals(results: dict) -> list[dict]:
         )
         if "ideal_speedup_paired" in r:
             note += f"; ceiling on this host (two warm processes, half the videos each): {r['ideal_speedup_paired']:.2f}x"
+        if "host_cpu_scaling" in r:
+            note += f"; a pure-Python loop on 2 cores vs 1: {r['host_cpu_scaling']:.2f}x"
         if load is not None:
             note += f"; other processes kept {load:.2f} cores busy"
         out.append(
