@@ -9,8 +9,10 @@ with its original type; Ctrl-C stops the workers at once.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
+import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -157,17 +159,23 @@ def _stop(counter, count: int) -> None:
 
 
 def _child(fn, items, counter, pipe) -> None:
-    """A forked worker's life: take items until none are left or one fails, send each outcome."""
+    """A forked worker's life: take items until none are left or one fails, send each outcome.
+
+    A worker whose parent has died (killed, say) stops after its current item rather than
+    working through the rest unasked, perhaps beside a ``--resume`` of the same output.
+    """
     _ignore_interrupts()
-    while (index := _take(counter, len(items))) is not None:
+    parent = os.getppid()
+    while os.getppid() == parent and (index := _take(counter, len(items))) is not None:
         try:
-            result = fn(items[index])
+            pipe.send(("result", index, fn(items[index])))  # a result that cannot be pickled is an error too
         except BaseException as error:
             _stop(counter, len(items))
-            pipe.send(("error", index, _portable(error)))
+            with contextlib.suppress(OSError):  # the parent may be gone
+                pipe.send(("error", index, _portable(error)))
             return
-        pipe.send(("result", index, result))
-    pipe.send(("done", None, None))
+    with contextlib.suppress(OSError):
+        pipe.send(("done", None, None))
 
 
 class _RemoteTraceback(Exception):

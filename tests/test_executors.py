@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -199,6 +201,53 @@ def test_workers_are_waited_for_after_the_run():
     while _children_of_this_process() and time.perf_counter() < deadline:
         time.sleep(0.05)
     assert _children_of_this_process() == []
+
+
+def unpicklable_unless_in(item: tuple[int, int]):
+    parent, index = item
+    if os.getpid() != parent:
+        return threading.Lock()
+    time.sleep(STEP)
+    return index
+
+
+def test_a_result_that_cannot_travel_back_is_an_error_not_a_dead_worker():
+    with pytest.raises(TypeError, match="pickle"):
+        ProcessExecutor(2).run(unpicklable_unless_in, [(os.getpid(), i) for i in range(6)])
+
+
+ORPHAN_SCRIPT = """
+import sys, time
+from pathlib import Path
+from converters.executors import ProcessExecutor
+
+def touch(index):
+    time.sleep(0.1)
+    Path(sys.argv[1], str(index)).touch()
+    return index
+
+if __name__ == "__main__":
+    ProcessExecutor(2).run(touch, list(range(100)))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers only")
+def test_workers_stop_when_the_parent_is_killed(tmp_path):
+    """After a SIGKILL of the run (no chance to stop its workers), a worker finishes at most its current item."""
+    script = tmp_path / "run.py"
+    script.write_text(ORPHAN_SCRIPT)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    parent = subprocess.Popen([sys.executable, str(script), str(marks)], cwd=Path(__file__).resolve().parents[1])
+    deadline = time.perf_counter() + 60
+    while len(list(marks.iterdir())) < 4 and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    parent.kill()
+    parent.wait()
+    time.sleep(0.5)  # a worker's current item ends within 0.1 s
+    settled = len(list(marks.iterdir()))
+    time.sleep(1.0)  # ten more items' time
+    assert len(list(marks.iterdir())) == settled < 100
 
 
 @pytest.mark.parametrize("workers", [0, -1])
