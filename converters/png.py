@@ -243,12 +243,15 @@ def _inflate(stream: bytes, height: int, row_bytes: int, reuse: bool) -> np.ndar
 
 
 class _LibDeflate:
-    """The two libdeflate entry points ``_inflate`` needs, from the ``deflate`` extension module."""
+    """The libdeflate entry points ``_inflate`` needs, from the ``deflate`` extension module."""
 
     def __init__(self, library: ctypes.CDLL) -> None:
         self.alloc_decompressor = library.libdeflate_alloc_decompressor
         self.alloc_decompressor.restype = ctypes.c_void_p
         self.alloc_decompressor.argtypes = []
+        self.free_decompressor = library.libdeflate_free_decompressor
+        self.free_decompressor.restype = None
+        self.free_decompressor.argtypes = [ctypes.c_void_p]
         self.zlib_decompress = library.libdeflate_zlib_decompress
         self.zlib_decompress.restype = ctypes.c_int  # 0: success
         self.zlib_decompress.argtypes = [
@@ -275,14 +278,26 @@ def _libdeflate() -> _LibDeflate | None:
     return _bindings[0]
 
 
+class _Decompressor:
+    """A libdeflate decompressor, freed when its thread's storage goes."""
+
+    def __init__(self, library: _LibDeflate) -> None:
+        self.library = library
+        self.handle = library.alloc_decompressor()
+        if not self.handle:
+            raise MemoryError("libdeflate could not allocate a decompressor")
+
+    def __del__(self) -> None:
+        if getattr(self, "handle", None):
+            self.library.free_decompressor(self.handle)
+
+
 def _decompressor() -> int:
     """This thread's libdeflate decompressor (one may not be used by two threads at once)."""
-    handle = getattr(_decompressors, "handle", None)
-    if handle is None:
-        handle = _decompressors.handle = _libdeflate().alloc_decompressor()
-        if not handle:
-            raise MemoryError("libdeflate could not allocate a decompressor")
-    return handle
+    decompressor = getattr(_decompressors, "decompressor", None)
+    if decompressor is None:
+        decompressor = _decompressors.decompressor = _Decompressor(_libdeflate())
+    return decompressor.handle
 
 
 def _inflate_failure(stream: bytes, expected: int) -> str:

@@ -630,3 +630,25 @@ def test_a_forked_worker_decodes_in_its_own_buffer():
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     np.testing.assert_array_equal(parent, kept)
+
+
+def test_threads_decode_at_once_each_in_its_own_buffer():
+    """Each thread has its own scratch buffer and libdeflate decompressor (neither may be shared)."""
+    import threading
+
+    pngs = [(make_png(random_values(seed, 40, 50, 8)), random_values(seed, 40, 50, 8)) for seed in range(4)]
+    failures = []
+
+    def decode_many(data: bytes, expected: np.ndarray) -> None:
+        for _ in range(200):
+            values, _ = DECODE(data, reuse=True)
+            if not np.array_equal(values, expected):
+                failures.append(1)
+                return
+
+    threads = [threading.Thread(target=decode_many, args=pair) for pair in pngs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
