@@ -329,13 +329,129 @@ def _paint(out, chars, offsets, values):
     return -1
 
 
+_OVERLAP = -2
+
+
 @numba.njit(**_JIT)
-def _paint_frames(out, chars, offsets, values, frame_starts):
-    """``_paint`` for each frame of a (T, height, width) stack; returns the first bad string's index or -1."""
+def _fill(out, chars, offsets, values):
+    """The whole label map from masks that do not overlap, written row by row.
+
+    Painting runs column by column writes one pixel per row-length stride, which misses the
+    cache at every pixel. Here each mask's runs become, per column, the rows where the value
+    starts and stops; the map is then built top-down, each row a copy of the one above with
+    that row's few changes applied: contiguous writes, and work that follows the number of
+    runs. Returns -1, the first bad string's index, or ``_OVERLAP`` (nothing of use written:
+    the caller paints instead, where later masks overwrite earlier ones).
+    """
+    height, width = out.shape
+    total = height * width
+    nmasks = values.shape[0]
+    counts = np.empty(chars.shape[0] + 1, np.int64)
+    # segments [top, bottom) of column x holding value v; a mask's runs cross at most width - 1 column ends
+    capacity = chars.shape[0] + nmasks * width
+    seg_x = np.empty(capacity, np.int32)
+    seg_top = np.empty(capacity, np.int32)
+    seg_bottom = np.empty(capacity, np.int32)
+    seg_value = np.empty(capacity, np.uint8)
+    n = 0
+    for k in range(nmasks):
+        m = _parse(chars, offsets[k], offsets[k + 1], counts)
+        if m < 0:
+            return k
+        pos = 0
+        for j in range(m):
+            c = counts[j]
+            if c < 0 or pos + c > total:
+                return k
+            if j % 2 == 1:
+                s = pos
+                e = pos + c
+                while s < e:
+                    x = s // height
+                    y = s - x * height
+                    stop = min(height, y + (e - s))
+                    seg_x[n] = x
+                    seg_top[n] = y
+                    seg_bottom[n] = stop
+                    seg_value[n] = values[k]
+                    n += 1
+                    s += stop - y
+            pos += c
+        if pos != total:
+            return k
+    # overlap check: sort each column's segments by top (a counting sort by column, then insertion sorts)
+    start = np.zeros(width + 1, np.int64)
+    for i in range(n):
+        start[seg_x[i] + 1] += 1
+    for x in range(width):
+        start[x + 1] += start[x]
+    fill = start[:width].copy()
+    order = np.empty(n, np.int64)
+    for i in range(n):
+        order[fill[seg_x[i]]] = i
+        fill[seg_x[i]] += 1
+    for x in range(width):
+        for a in range(start[x] + 1, start[x + 1]):
+            i = order[a]
+            b = a
+            while b > start[x] and seg_top[order[b - 1]] > seg_top[i]:
+                order[b] = order[b - 1]
+                b -= 1
+            order[b] = i
+        for a in range(start[x] + 1, start[x + 1]):
+            if seg_top[order[a]] < seg_bottom[order[a - 1]]:
+                return _OVERLAP
+    # changes per row: where a segment starts (its value), where one stops (back to 0)
+    per_row = np.zeros(height + 2, np.int64)
+    for i in range(n):
+        per_row[seg_top[i] + 1] += 1
+        if seg_bottom[i] < height:
+            per_row[seg_bottom[i] + 1] += 1
+    for y in range(height + 1):
+        per_row[y + 1] += per_row[y]
+    slot = per_row[: height + 1].copy()
+    change_x = np.empty(per_row[height], np.int32)
+    change_value = np.empty(per_row[height], np.uint8)
+    for i in range(n):  # stops first within a row, so a segment starting where another stops wins
+        if seg_bottom[i] < height:
+            y = seg_bottom[i]
+            change_x[slot[y]] = seg_x[i]
+            change_value[slot[y]] = 0
+            slot[y] += 1
+    for i in range(n):
+        y = seg_top[i]
+        change_x[slot[y]] = seg_x[i]
+        change_value[slot[y]] = seg_value[i]
+        slot[y] += 1
+    row = np.zeros(width, np.uint8)
+    for y in range(height):
+        for q in range(per_row[y], per_row[y + 1]):
+            row[change_x[q]] = change_value[q]
+        target = out[y]
+        for x in range(width):  # an explicit loop: numba's slice assignment does not vectorise
+            target[x] = row[x]
+    return -1
+
+
+@numba.njit(**_JIT)
+def _label_map(out, chars, offsets, values):
+    """All of ``out`` from the masks: filled row by row, or painted where masks overlap."""
+    bad = _fill(out, chars, offsets, values)
+    if bad == _OVERLAP:
+        for y in range(out.shape[0]):
+            for x in range(out.shape[1]):
+                out[y, x] = 0
+        bad = _paint(out, chars, offsets, values)
+    return bad
+
+
+@numba.njit(**_JIT)
+def _label_maps(out, chars, offsets, values, frame_starts):
+    """``_label_map`` for each frame of a (T, height, width) stack; returns the first bad string's index or -1."""
     for t in range(out.shape[0]):
         first, last = frame_starts[t], frame_starts[t + 1]
         if last > first:
-            bad = _paint(out[t], chars, offsets[first : last + 1], values[first:last])
+            bad = _label_map(out[t], chars, offsets[first : last + 1], values[first:last])
             if bad >= 0:
                 return first + bad
     return -1
@@ -353,17 +469,19 @@ def _pack(pairs: list[tuple[int, str | bytes]]) -> tuple[np.ndarray, np.ndarray,
 def decode(masks: Iterable[tuple[int, str | bytes]], height: int, width: int, out: np.ndarray | None = None) -> np.ndarray:
     """Rebuild a (height, width) uint8 label map from ``(value, counts string)`` pairs in one pass.
 
-    Later pairs overwrite earlier ones where they overlap. Raises RleError on a string that
-    does not describe exactly ``height * width`` pixels.
+    Pixels no pair covers are 0; later pairs overwrite earlier ones where they overlap.
+    ``out``, if given, is overwritten whole. Raises RleError on a string that does not
+    describe exactly ``height * width`` pixels.
     """
     masks = list(masks)
     if out is None:
-        out = np.zeros((height, width), np.uint8)
+        out = np.empty((height, width), np.uint8)
     elif out.shape != (height, width) or out.dtype != np.uint8:
         raise TypeError(f"out must be uint8 {(height, width)}, got {out.dtype} {out.shape}")
     if not masks or height == 0 or width == 0:
+        out.fill(0)
         return out
-    bad = _paint(out, *_pack(masks))
+    bad = _label_map(out, *_pack(masks))
     if bad >= 0:
         raise RleError(f"invalid RLE for value {masks[bad][0]}: it does not describe a {height}x{width} mask")
     return out
@@ -376,7 +494,7 @@ def decode_frames(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: i
     if not pairs or height == 0 or width == 0:
         return out
     frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
-    bad = _paint_frames(out, *_pack(pairs), frame_starts)
+    bad = _label_maps(out, *_pack(pairs), frame_starts)
     if bad >= 0:
         raise RleError(f"invalid RLE for value {pairs[bad][0]}: it does not describe a {height}x{width} mask")
     return out

@@ -332,8 +332,8 @@ def test_decode_overlap_explicit():
 @settings(max_examples=50, deadline=None)
 @given(label=label_maps())
 def test_decode_into_out(label):
-    """With ``out`` given, decode paints into it and returns that same array."""
-    out = np.zeros(label.shape, np.uint8)
+    """With ``out`` given, decode overwrites it whole (old contents and all) and returns that same array."""
+    out = np.full(label.shape, 77, np.uint8)
     result = rle.decode(pairs(rle.encode(label)), *label.shape, out=out)
     assert result is out
     np.testing.assert_array_equal(out, label)
@@ -530,3 +530,18 @@ def test_decode_frames_empty_and_bad():
     good = rle.encode(np.ones((3, 4), np.uint8))[0].counts
     with pytest.raises(rle.RleError, match="value 7"):
         rle.decode_frames([[(1, good)], [(7, "0")]], 3, 4)
+
+
+def test_decode_frames_with_and_without_overlap():
+    """Each frame is built on its own: one whose masks overlap (painted) beside ones that do not (filled)."""
+    rng = np.random.default_rng(3)
+    plain = make_label("blocks", rng, 30, 17, np.array([1, 2, 3], np.uint8))
+    full = np.ones((30, 17), bool)
+    block = np.zeros((30, 17), bool)
+    block[4:9, 2:12] = True
+    overlapping = [(1, coco_rle(full)["counts"].decode()), (2, coco_rle(block)["counts"].decode())]
+    expected_overlap = np.where(block, 2, 1).astype(np.uint8)
+    frames = [pairs(rle.encode(plain)), overlapping, [], pairs(rle.encode(plain))]
+    stack = rle.decode_frames(frames, 30, 17)
+    for got, want in zip(stack, [plain, expected_overlap, np.zeros_like(plain), plain]):
+        np.testing.assert_array_equal(got, want)

@@ -117,7 +117,6 @@ class Hdf5Writer(ShardedWriter):
         for frame in video.frames:
             if frame.masks is None or (not frame.masks.objects and frame.masks.void is None):
                 continue  # all zeros: the chunk stays unallocated and reads as the fill value
-            label.fill(0)
             labels.label_map(video, frame.masks, out=label)
             if labels.encode_frame(label, video.encoding) != frame.masks:
                 raise SourceError(

@@ -57,8 +57,7 @@ class LayoutWriter(Writer):
                 imagefiles.copy_to(frame.image, image_dir / frame.file_name)
             if frame.masks is not None:
                 mask_dir.mkdir(parents=True, exist_ok=True)
-                label.fill(0)
-                labels.label_map(video, frame.masks, out=label)
+                labels.label_map(video, frame.masks, out=label)  # overwritten whole
                 (mask_dir / f"{frame.stem}.png").write_bytes(png.encode(label, mode, palette))
 
     def video_facts(self, video: Video, info: DatasetInfo) -> object:
