@@ -6,6 +6,8 @@ map once, 8 pixels at a time, for the places where a column changes value; a cou
 sort orders those changes column-major, and one walk over the resulting runs writes every
 object's compressed counts string, area and bbox. The strings are byte-identical to
 pycocotools (``maskApi.c``: ``rleEncode``, ``rleToString``, ``rleToBbox``); the tests prove it.
+Decoding goes the other way: the runs become the rows where each column changes value, and
+the label map is written top-down, each row a copy of the one above plus its few changes.
 
 Compiled with numba; ``cache=True`` keeps the machine code on disk so worker processes
 load it instead of compiling again.
