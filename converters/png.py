@@ -8,7 +8,7 @@ the case for masks written by Pillow), unpack 1/2/4-bit rows. PNGs outside that 
 converting colours to ids would scramble them.
 
 With ``reuse=True`` the stream inflates straight into a per-thread scratch buffer
-(:mod:`converters.scratch`) through libdeflate's C API, which the ``deflate`` wheel exports:
+(:mod:`converters.scratch`) through libdeflate's C API (:mod:`converters.libdeflate`):
 no 2 MB allocation per frame, and no copy-on-write faults after a worker forks.
 
 The encoder writes 8-bit palette or grayscale PNGs with filter 0 rows and libdeflate.
@@ -16,10 +16,8 @@ The encoder writes 8-bit palette or grayscale PNGs with filter 0 rows and libdef
 
 from __future__ import annotations
 
-import ctypes
 import io
 import struct
-import threading
 import zlib
 from dataclasses import dataclass
 
@@ -27,7 +25,7 @@ import deflate
 import numba
 import numpy as np
 
-from . import scratch
+from . import libdeflate, scratch
 
 __all__ = ["PngError", "PngInfo", "decode", "encode", "read_header"]
 
@@ -222,16 +220,13 @@ def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
 def _inflate(stream: bytes, height: int, row_bytes: int, reuse: bool) -> np.ndarray:
     """The zlib ``stream`` inflated to ``height`` rows of ``row_bytes``; an error unless it is exactly that."""
     expected = height * row_bytes
-    if reuse and _libdeflate() is not None:
+    if reuse and libdeflate.available():
         rows = scratch.array("png", (height, row_bytes), np.uint8)
-        got = ctypes.c_size_t(0)
-        status = _libdeflate().zlib_decompress(
-            _decompressor(), stream, len(stream), rows.ctypes.data, expected, ctypes.byref(got)
-        )
-        if status != 0:
+        got = libdeflate.zlib_decompress_into(stream, rows)
+        if got is None:
             raise PngError(_inflate_failure(stream, expected))
-        if got.value != expected:
-            raise PngError(f"truncated PNG: image data holds {got.value} of {expected} bytes")
+        if got != expected:
+            raise PngError(f"truncated PNG: image data holds {got} of {expected} bytes")
         return rows
     try:
         raw = deflate.zlib_decompress(stream, expected)
@@ -240,64 +235,6 @@ def _inflate(stream: bytes, height: int, row_bytes: int, reuse: bool) -> np.ndar
     if len(raw) != expected:
         raise PngError(f"truncated PNG: image data holds {len(raw)} of {expected} bytes")
     return np.frombuffer(raw, np.uint8).reshape(height, row_bytes)
-
-
-class _LibDeflate:
-    """The libdeflate entry points ``_inflate`` needs, from the ``deflate`` extension module."""
-
-    def __init__(self, library: ctypes.CDLL) -> None:
-        self.alloc_decompressor = library.libdeflate_alloc_decompressor
-        self.alloc_decompressor.restype = ctypes.c_void_p
-        self.alloc_decompressor.argtypes = []
-        self.free_decompressor = library.libdeflate_free_decompressor
-        self.free_decompressor.restype = None
-        self.free_decompressor.argtypes = [ctypes.c_void_p]
-        self.zlib_decompress = library.libdeflate_zlib_decompress
-        self.zlib_decompress.restype = ctypes.c_int  # 0: success
-        self.zlib_decompress.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_char_p,
-            ctypes.c_size_t,
-            ctypes.c_void_p,
-            ctypes.c_size_t,
-            ctypes.POINTER(ctypes.c_size_t),
-        ]
-
-
-_bindings: list[_LibDeflate | None] = []
-_decompressors = threading.local()
-
-
-def _libdeflate() -> _LibDeflate | None:
-    """libdeflate's C API, or None where the ``deflate`` build does not export it (then bytes are inflated)."""
-    if not _bindings:
-        try:
-            _bindings.append(_LibDeflate(ctypes.CDLL(deflate._deflate.__file__)))
-        except (OSError, AttributeError):
-            _bindings.append(None)
-    return _bindings[0]
-
-
-class _Decompressor:
-    """A libdeflate decompressor, freed when its thread's storage goes."""
-
-    def __init__(self, library: _LibDeflate) -> None:
-        self.library = library
-        self.handle = library.alloc_decompressor()
-        if not self.handle:
-            raise MemoryError("libdeflate could not allocate a decompressor")
-
-    def __del__(self) -> None:
-        if getattr(self, "handle", None):
-            self.library.free_decompressor(self.handle)
-
-
-def _decompressor() -> int:
-    """This thread's libdeflate decompressor (one may not be used by two threads at once)."""
-    decompressor = getattr(_decompressors, "decompressor", None)
-    if decompressor is None:
-        decompressor = _decompressors.decompressor = _Decompressor(_libdeflate())
-    return decompressor.handle
 
 
 def _inflate_failure(stream: bytes, expected: int) -> str:

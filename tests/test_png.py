@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from converters import png
+from converters import libdeflate, png
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 DECODE = png.decode
@@ -35,7 +35,7 @@ def decode_path(request):
     if request.param == "fresh":
         yield
         return
-    if png._libdeflate() is None:
+    if not libdeflate.available():
         pytest.skip("this deflate build does not export libdeflate")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(png, "decode", functools.partial(DECODE, reuse=True))
@@ -609,7 +609,7 @@ def test_reuse_overwrites_the_previous_mask_and_fresh_arrays_do_not():
 
 def test_reuse_without_libdeflate_falls_back(monkeypatch):
     """A deflate build without the C API exported still decodes (into fresh bytes), with the same errors."""
-    monkeypatch.setattr(png, "_bindings", [None])
+    monkeypatch.setattr(libdeflate, "_bindings", [None])
     values = random_values(3, 9, 11, 8)
     decoded, _ = DECODE(make_png(values, filters=(1, 2, 3, 4)), reuse=True)
     np.testing.assert_array_equal(decoded, values)
