@@ -78,12 +78,16 @@ class _SelfScheduled:
         context = multiprocessing.get_context("fork")
         self.fn, self.items, self.on_done = fn, items, on_done
         self.results: list[Any] = [None] * len(items)
+        self.context = context
+        self.workers = workers
         self.next = context.Value("q", 0)  # the next item to take; len(items) once stopped
         self.children = []
         self.pipes = {}  # child's receiving end -> child
-        for _ in range(min(workers - 1, len(items) - 1)):  # no child for one item: it runs here
-            receive, send = context.Pipe(duplex=False)
-            child = context.Process(target=_child, args=(fn, items, self.next, send), daemon=True)
+
+    def _start_children(self) -> None:
+        for _ in range(min(self.workers - 1, len(self.items) - 1)):  # no child for one item: it runs here
+            receive, send = self.context.Pipe(duplex=False)
+            child = self.context.Process(target=_child, args=(self.fn, self.items, self.next, send), daemon=True)
             child.start()
             send.close()
             self.children.append(child)
@@ -91,6 +95,7 @@ class _SelfScheduled:
 
     def run(self) -> list[Any]:
         try:
+            self._start_children()  # inside: if the second fork fails, the first child is stopped
             while (index := _take(self.next, len(self.items))) is not None:
                 self._finished(index, self.fn(self.items[index]))
                 self._collect(timeout=0)

@@ -250,6 +250,26 @@ def test_workers_stop_when_the_parent_is_killed(tmp_path):
     assert len(list(marks.iterdir())) == settled < 100
 
 
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers only")
+def test_a_failed_fork_stops_the_workers_already_started(monkeypatch, tmp_path):
+    import multiprocessing.context
+
+    started = []
+    real_start = multiprocessing.context.ForkProcess.start
+
+    def start_once(process):
+        if started:
+            raise OSError("fork: resource temporarily unavailable")
+        real_start(process)
+        started.append(process)
+
+    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start_once)
+    with pytest.raises(OSError, match="fork"):
+        ProcessExecutor(3).run(mark_then_fail_on_zero, [(i, str(tmp_path)) for i in range(1, 100)])
+    assert not started[0].is_alive()
+    assert len(list(tmp_path.glob("*.done"))) < 10  # the first worker did not go on through the items
+
+
 @pytest.mark.parametrize("workers", [0, -1])
 def test_process_executor_needs_a_worker(workers):
     with pytest.raises(ValueError, match="at least 1"):
