@@ -265,6 +265,7 @@ class RayExecutor:
             except BaseException:
                 for ref in pending:
                     ray.cancel(ref, force=True)
+                _settle(ray, pending)  # stopped tasks must not write into a staging folder being removed
                 raise
             return results
         finally:
@@ -274,6 +275,13 @@ class RayExecutor:
 
 def _call(fn, item):
     return fn(item)
+
+
+def _settle(ray, refs, timeout: float = 60.0) -> None:
+    """Wait until cancelled tasks have really stopped (a cancel only asks); their outcome does not matter."""
+    for ref in refs:
+        with contextlib.suppress(Exception):
+            ray.get(ref, timeout=timeout)
 
 
 def _get(ray, ref):
