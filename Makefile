@@ -29,7 +29,7 @@ lint: setup
 	$(BIN)/ruff format --check converters tests benchmarks
 
 test: setup lint
-	$(BIN)/python -m pytest -q
+	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest -q  # a crash in C code, even at exit, prints the Python stacks
 
 bench: setup
 	$(BIN)/python -m benchmarks
