@@ -300,71 +300,29 @@ def _parse(chars, begin, end, counts):
 
 
 @numba.njit(**_JIT)
-def _paint(out, chars, offsets, values):
-    """Paint every RLE onto a (height, width) label map; returns the first bad index or -1."""
-    height, width = out.shape
-    total = height * width
-    counts = np.empty(chars.shape[0] + 1, np.int64)
-    for k in range(values.shape[0]):
-        m = _parse(chars, offsets[k], offsets[k + 1], counts)
-        if m < 0:
-            return k
-        pos = 0
-        for j in range(m):
-            c = counts[j]
-            if c < 0 or pos + c > total:
-                return k
-            if j % 2 == 1:
-                v = values[k]
-                s = pos
-                e = pos + c
-                while s < e:
-                    x = s // height
-                    y = s - x * height
-                    stop = min(height, y + (e - s))
-                    for yy in range(y, stop):
-                        out[yy, x] = v
-                    s += stop - y
-            pos += c
-        if pos != total:
-            return k
-    return -1
+def _segments(chars, offsets, values, height, width):
+    """Every mask's foreground runs cut at column ends, in mask order: (bad, n, x, top, bottom, value).
 
-
-_OVERLAP = -2
-
-
-@numba.njit(**_JIT)
-def _fill(out, chars, offsets, values):
-    """The whole label map from masks that do not overlap, written row by row.
-
-    Painting runs column by column writes one pixel per row-length stride, which misses the
-    cache at every pixel. Here each mask's runs become, per column, the rows where the value
-    starts and stops; the map is then built top-down, each row a copy of the one above with
-    that row's few changes applied: contiguous writes, and work that follows the number of
-    runs. Returns -1, the first bad string's index, or ``_OVERLAP`` (nothing of use written:
-    the caller paints instead, where later masks overwrite earlier ones).
+    Segment i covers rows ``[top[i], bottom[i])`` of column ``x[i]``. ``bad`` is the index of
+    the first string that does not describe exactly ``height * width`` pixels, else -1.
     """
-    height, width = out.shape
     total = height * width
-    nmasks = values.shape[0]
     counts = np.empty(chars.shape[0] + 1, np.int64)
-    # segments [top, bottom) of column x holding value v; a mask's runs cross at most width - 1 column ends
-    capacity = chars.shape[0] + nmasks * width
+    capacity = chars.shape[0] + values.shape[0] * width  # a mask's runs cross at most width - 1 column ends
     seg_x = np.empty(capacity, np.int32)
     seg_top = np.empty(capacity, np.int32)
     seg_bottom = np.empty(capacity, np.int32)
     seg_value = np.empty(capacity, np.uint8)
     n = 0
-    for k in range(nmasks):
+    for k in range(values.shape[0]):
         m = _parse(chars, offsets[k], offsets[k + 1], counts)
         if m < 0:
-            return k
+            return k, n, seg_x, seg_top, seg_bottom, seg_value
         pos = 0
         for j in range(m):
             c = counts[j]
             if c < 0 or pos + c > total:
-                return k
+                return k, n, seg_x, seg_top, seg_bottom, seg_value
             if j % 2 == 1:
                 s = pos
                 e = pos + c
@@ -380,20 +338,16 @@ def _fill(out, chars, offsets, values):
                     s += stop - y
             pos += c
         if pos != total:
-            return k
-    # overlap check: sort each column's segments by top (a counting sort by column, then insertion sorts)
-    start = np.zeros(width + 1, np.int64)
-    for i in range(n):
-        start[seg_x[i] + 1] += 1
+            return k, n, seg_x, seg_top, seg_bottom, seg_value
+    return -1, n, seg_x, seg_top, seg_bottom, seg_value
+
+
+@numba.njit(**_JIT)
+def _overlap(n, seg_x, seg_top, seg_bottom, width):
+    """Whether two segments share a pixel: each column's segments sorted by top, then compared in turn."""
+    start, order = _by_column(seg_x, np.arange(n, dtype=np.int32), n, width)
     for x in range(width):
-        start[x + 1] += start[x]
-    fill = start[:width].copy()
-    order = np.empty(n, np.int64)
-    for i in range(n):
-        order[fill[seg_x[i]]] = i
-        fill[seg_x[i]] += 1
-    for x in range(width):
-        for a in range(start[x] + 1, start[x + 1]):
+        for a in range(start[x] + 1, start[x + 1]):  # insertion sort: a column holds few segments
             i = order[a]
             b = a
             while b > start[x] and seg_top[order[b - 1]] > seg_top[i]:
@@ -402,8 +356,20 @@ def _fill(out, chars, offsets, values):
             order[b] = i
         for a in range(start[x] + 1, start[x + 1]):
             if seg_top[order[a]] < seg_bottom[order[a - 1]]:
-                return _OVERLAP
-    # changes per row: where a segment starts (its value), where one stops (back to 0)
+                return True
+    return False
+
+
+@numba.njit(**_JIT)
+def _fill(out, n, seg_x, seg_top, seg_bottom, seg_value):
+    """The whole label map from segments that do not overlap, written row by row.
+
+    Painting runs column by column writes one pixel per row-length stride, which misses the
+    cache at every pixel. Here the segments become the rows where each column's value starts
+    and stops; the map is then built top-down, each row a copy of the one above with that
+    row's few changes applied: contiguous writes, and work that follows the number of runs.
+    """
+    height, width = out.shape
     per_row = np.zeros(height + 2, np.int64)
     for i in range(n):
         per_row[seg_top[i] + 1] += 1
@@ -432,19 +398,33 @@ def _fill(out, chars, offsets, values):
         target = out[y]
         for x in range(width):  # an explicit loop: numba's slice assignment does not vectorise
             target[x] = row[x]
-    return -1
+
+
+@numba.njit(**_JIT)
+def _paint(out, n, seg_x, seg_top, seg_bottom, seg_value):
+    """Segments painted in order onto a cleared map, later over earlier: for masks that overlap."""
+    height, width = out.shape
+    for y in range(height):
+        for x in range(width):
+            out[y, x] = 0
+    for i in range(n):
+        x = seg_x[i]
+        for y in range(seg_top[i], seg_bottom[i]):
+            out[y, x] = seg_value[i]
 
 
 @numba.njit(**_JIT)
 def _label_map(out, chars, offsets, values):
-    """All of ``out`` from the masks: filled row by row, or painted where masks overlap."""
-    bad = _fill(out, chars, offsets, values)
-    if bad == _OVERLAP:
-        for y in range(out.shape[0]):
-            for x in range(out.shape[1]):
-                out[y, x] = 0
-        bad = _paint(out, chars, offsets, values)
-    return bad
+    """All of ``out`` from the masks (filled row by row, or painted where they overlap); the first bad index or -1."""
+    height, width = out.shape
+    bad, n, seg_x, seg_top, seg_bottom, seg_value = _segments(chars, offsets, values, height, width)
+    if bad >= 0:
+        return bad
+    if _overlap(n, seg_x, seg_top, seg_bottom, width):
+        _paint(out, n, seg_x, seg_top, seg_bottom, seg_value)
+    else:
+        _fill(out, n, seg_x, seg_top, seg_bottom, seg_value)
+    return -1
 
 
 @numba.njit(**_JIT)

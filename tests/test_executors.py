@@ -148,33 +148,35 @@ def test_process_executor_stops_at_the_first_exception(tmp_path):
     assert ran < count // 2, f"{ran} of {count - 1} items ran after the failure"
 
 
-def die_unless_in(item: tuple[int, int]) -> int:
-    parent, index = item
+def misbehave_in_a_child(item: tuple[int, int, str]):
+    """Items that go wrong only in a worker process, so the failure surely crosses the process boundary
+    (the parent sleeps through its items meanwhile)."""
+    parent, index, how = item
     if os.getpid() != parent:
-        os._exit(3)  # a worker killed mid-item (out of memory, say): no exception, no result
+        if how == "die":
+            os._exit(3)  # a worker killed mid-item (out of memory, say): no exception, no result
+        if how == "raise":
+            raise SourceError(f"/data/v/{index:05d}.png", "truncated PNG")
+        return threading.Lock()  # "unpicklable": a result that cannot travel back
     time.sleep(STEP)
     return index
+
+
+def in_children(how: str, count: int = 6) -> list[tuple[int, int, str]]:
+    return [(os.getpid(), i, how) for i in range(count)]
 
 
 def test_process_executor_reports_a_worker_that_dies():
     with pytest.raises(ChildProcessError, match="exit code 3"):
-        ProcessExecutor(2).run(die_unless_in, [(os.getpid(), i) for i in range(6)])
-
-
-def fail_unless_in(item: tuple[int, int]) -> int:
-    parent, index = item
-    if os.getpid() != parent:
-        raise SourceError(f"/data/v/{index:05d}.png", "truncated PNG")
-    time.sleep(STEP)
-    return index
+        ProcessExecutor(2).run(misbehave_in_a_child, in_children("die"))
 
 
 def test_a_childs_error_arrives_with_its_type_fields_and_traceback():
     with pytest.raises(SourceError) as caught:
-        ProcessExecutor(2).run(fail_unless_in, [(os.getpid(), i) for i in range(6)])
+        ProcessExecutor(2).run(misbehave_in_a_child, in_children("raise"))
     error = caught.value
     assert error.path.startswith("/data/v/") and error.cause == "truncated PNG"
-    assert "fail_unless_in" in str(error.__cause__)  # the worker's traceback, as text
+    assert "misbehave_in_a_child" in str(error.__cause__)  # the worker's traceback, as text
 
 
 def test_one_item_runs_here_without_a_child():
@@ -203,17 +205,9 @@ def test_workers_are_waited_for_after_the_run():
     assert _children_of_this_process() == []
 
 
-def unpicklable_unless_in(item: tuple[int, int]):
-    parent, index = item
-    if os.getpid() != parent:
-        return threading.Lock()
-    time.sleep(STEP)
-    return index
-
-
 def test_a_result_that_cannot_travel_back_is_an_error_not_a_dead_worker():
     with pytest.raises(TypeError, match="pickle"):
-        ProcessExecutor(2).run(unpicklable_unless_in, [(os.getpid(), i) for i in range(6)])
+        ProcessExecutor(2).run(misbehave_in_a_child, in_children("unpicklable"))
 
 
 ORPHAN_SCRIPT = """
