@@ -30,6 +30,9 @@ from . import libdeflate, scratch
 __all__ = ["PngError", "PngInfo", "decode", "encode", "read_header"]
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: Deflate's ceiling: a 258-byte match in 2 bits. A header asking for more than this many bytes
+#: per compressed byte is corrupt (or a decompression bomb); refused before any buffer is allocated.
+_MAX_INFLATE_RATIO = 1032
 _COLOUR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
 
 
@@ -204,7 +207,12 @@ def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
     if interlace or (colour == 0 and depth != 8):
         return _decode_with_pillow(data, info), info
     stride = (width * depth + 7) // 8
-    rows = _inflate(b"".join(idat), height, stride + 1, reuse)
+    stream = b"".join(idat)
+    if height * (stride + 1) > _MAX_INFLATE_RATIO * len(stream) + 1024:
+        raise PngError(
+            f"corrupt PNG: {len(stream)} bytes of image data cannot inflate to the {width}x{height} image its header declares"
+        )
+    rows = _inflate(stream, height, stride + 1, reuse)
     if rows[:, 0].any():
         if not rows.flags.writeable:
             rows = rows.copy()

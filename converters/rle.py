@@ -147,6 +147,20 @@ def _runs(label, width, per_column, rows):
     return starts[:n], values[:n]
 
 
+#: Characters in the longest count string: 5 bits each, so 13 hold any int64.
+_MAX_CHARS = 13
+
+
+@numba.njit(**_JIT)
+def _chars_per_count(total):
+    """Characters that any count or count difference of a mask of ``total`` pixels can take (5 bits each, signed)."""
+    bits = 1  # the sign
+    while total > 0:
+        bits += 1
+        total >>= 1
+    return (bits + 4) // 5
+
+
 @numba.njit(**_JIT)
 def _put_count(out, p, x):
     """Append one count to a compressed string, as rleToString does (signed LEB-like, 5 bits a char)."""
@@ -207,8 +221,8 @@ def _encode_runs(starts, values, height, width):
     areas = np.zeros(npresent, np.int64)
     bboxes = np.zeros((npresent, 4), np.int64)
     offsets = np.zeros(npresent + 1, np.int64)
-    # every object has at most 2 counts per run plus one, each at most 7 characters
-    chars = np.empty(7 * (2 * (nruns - per_value[1]) + npresent) + 1, np.uint8)
+    # every object has at most 2 counts per run plus one, each at most _chars_per_count(total) characters
+    chars = np.empty(_chars_per_count(total) * (2 * (nruns - per_value[1]) + npresent) + 1, np.uint8)
     counts = np.empty(2 * nruns + 1, np.int64)
     box = np.empty(4, np.int64)
     p = 0
@@ -283,14 +297,14 @@ def _parse(chars, begin, end, counts):
         k = 0
         more = True
         while more:
-            if p >= end:
+            if p >= end or k == _MAX_CHARS:  # truncated, or more digits than an int64 has
                 return -1
             c = np.int64(chars[p]) - 48
             x |= (c & 0x1F) << (5 * k)
             more = (c & 0x20) != 0
             p += 1
             k += 1
-            if not more and (c & 0x10):
+            if not more and (c & 0x10) and k < _MAX_CHARS:  # after 13 digits all 64 bits are set
                 x |= -1 << (5 * k)
         if m > 2:
             x += counts[m - 2]
@@ -321,7 +335,7 @@ def _segments(chars, offsets, values, height, width):
         pos = 0
         for j in range(m):
             c = counts[j]
-            if c < 0 or pos + c > total:
+            if c < 0 or c > total - pos:  # not ``pos + c > total``: a crafted count would overflow it
                 return k, n, seg_x, seg_top, seg_bottom, seg_value
             if j % 2 == 1:
                 s = pos
@@ -489,7 +503,7 @@ def _measure(chars, height, width):
     m = _parse(chars, 0, chars.shape[0], counts)
     total = 0
     for j in range(max(m, 0)):
-        if counts[j] < 0:
+        if counts[j] < 0 or counts[j] > height * width - total:
             return -1, 0, 0, 0, 0
         total += counts[j]
     if m < 0 or total != height * width:
@@ -523,7 +537,7 @@ def measure(counts: str | bytes, height: int, width: int) -> tuple[int, tuple[in
 
 @numba.njit(**_JIT)
 def _to_string(counts):
-    chars = np.empty(7 * counts.shape[0] + 1, np.uint8)
+    chars = np.empty(_MAX_CHARS * counts.shape[0] + 1, np.uint8)
     p = 0
     for j in range(counts.shape[0]):
         x = counts[j]

@@ -431,6 +431,25 @@ def test_truncated(data):
         png.decode(data)
 
 
+@pytest.mark.parametrize(("width", "height"), [(100_000, 100_000), (2**31 - 1, 2**31 - 1), (1 << 24, 1)])
+def test_header_bigger_than_its_data_can_inflate_to(width, height):
+    """A header declaring more pixels than the stream could ever inflate to (deflate's limit is
+    1032:1) is refused before any buffer is allocated: no MemoryError, no gigabytes touched."""
+    data = good_png()
+    spans = chunk_spans(data)
+    _, start, end = spans[0]
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    forged = data[:start] + chunk(b"IHDR", header) + data[end:]
+    with pytest.raises(png.PngError, match="cannot inflate"):
+        png.decode(forged)
+
+
+def test_highly_compressed_mask_is_not_refused():
+    """A real mask near deflate's best ratio (one value everywhere) still decodes."""
+    pixels = np.full((2160, 3840), 7, np.uint8)
+    np.testing.assert_array_equal(png.decode(make_png(pixels))[0], pixels)
+
+
 def flip(data: bytes, position: int) -> bytes:
     return data[:position] + bytes([data[position] ^ 0x01]) + data[position + 1 :]
 

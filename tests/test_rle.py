@@ -379,6 +379,99 @@ def test_decode_rejects_bad_strings(counts, height, width):
         rle.decode([(1, rle.counts_to_string([0, height * width])), (3, counts)], height, width)
 
 
+def overflowing_string(counts: list[int]) -> str:
+    """Counts as a compressed string of 13 digits each, as a hostile file could hold them.
+
+    Each count is stored as its difference from the count two before (rleToString's rule), wrapped
+    to int64 the way the decoder adds it back, so any int64 counts can be written.
+    """
+
+    def wrap(x: int) -> int:
+        x &= (1 << 64) - 1
+        return x - (1 << 64) if x >> 63 else x
+
+    out = []
+    for j, count in enumerate(counts):
+        bits = wrap(count - counts[j - 2] if j > 2 else count) & ((1 << 64) - 1)
+        digits = [(bits >> (5 * k)) & 0x1F for k in range(13)]
+        digits[12] &= 0x0F  # the last digit's sign bit stays clear: no sign extension
+        out += [chr(48 + (d | (0x20 if k < 12 else 0))) for k, d in enumerate(digits)]
+    return "".join(out)
+
+
+HOSTILE = {
+    # pos + count overflows int64 and wraps negative; the next counts land exactly on h*w again
+    "overflow": [5, 2**63 - 3, 2**63 - 1002, 1100],
+    "overflow-then-short": [5, 2**63 - 3, 2**63 - 2, 3],
+    "huge-background": [2**63 - 1, 100],
+    "huge-foreground": [0, 2**62, 100],
+}
+
+
+@pytest.mark.parametrize("counts", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_decode_rejects_counts_that_overflow(counts):
+    """Counts whose sum wraps around int64 are an error, never writes outside the map (this one crashed)."""
+    text = overflowing_string(counts)
+    assert rle.string_to_counts(text) == counts
+    with pytest.raises(rle.RleError, match="value 3"):
+        rle.decode([(3, text)], 10, 10)
+    with pytest.raises(rle.RleError):
+        rle.decode_frames([[(3, text)]], 10, 10)
+    with pytest.raises(rle.RleError):
+        rle.measure(text, 10, 10)
+
+
+def test_string_to_counts_rejects_more_digits_than_int64():
+    """A count of 14 or more digits cannot be an int64 (5 bits each): an error, not a silently wrapped value."""
+    with pytest.raises(rle.RleError):
+        rle.string_to_counts("o" * 13 + "0")
+    assert rle.string_to_counts("o" * 12 + "0") == [int.from_bytes(b"\xff" * 8, "little") >> 4]
+
+
+def reference_decode(text: bytes, height: int, width: int) -> np.ndarray | None:
+    """The label map ``text`` (value 1) describes, from its counts in plain Python; None when invalid."""
+    try:
+        counts = rle.string_to_counts(text)
+    except rle.RleError:
+        return None
+    if any(c < 0 for c in counts) or sum(counts) != height * width:
+        return None
+    flat = np.repeat(np.arange(len(counts)) % 2, counts).astype(np.uint8)
+    return flat.reshape(width, height).T
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.one_of(
+        st.binary(max_size=40),
+        st.text(st.characters(min_codepoint=48, max_codepoint=111), max_size=40),
+        st.lists(st.one_of(st.integers(0, 150), st.integers(-(2**63), 2**63 - 1)), max_size=6).map(overflowing_string),
+    ),
+    height=st.integers(1, 12),
+    width=st.integers(1, 12),
+)
+def test_decode_any_string_is_safe(text, height, width):
+    """Any string, valid or not: decode and measure raise RleError or agree with the plain-Python reference."""
+    raw = text if isinstance(text, bytes) else text.encode("ascii")
+    expected = reference_decode(raw, height, width)
+    if expected is None:
+        with pytest.raises(rle.RleError):
+            rle.decode([(1, raw)], height, width)
+        with pytest.raises(rle.RleError):
+            rle.measure(raw, height, width)
+        return
+    np.testing.assert_array_equal(rle.decode([(1, raw)], height, width), expected)
+    area, _ = rle.measure(raw, height, width)
+    assert area == int(expected.sum())
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=st.lists(st.integers(-(2**63), 2**63 - 1), max_size=20))
+def test_counts_codec_round_trips_any_int64(counts):
+    """counts_to_string writes up to 13 digits a count and string_to_counts reads them back, for any int64."""
+    assert rle.string_to_counts(rle.counts_to_string(counts)) == counts
+
+
 def test_decode_error_is_a_value_error():
     """RleError is a ValueError, so callers catching ValueError (as pycocotools raises) still catch it."""
     assert issubclass(rle.RleError, ValueError)
