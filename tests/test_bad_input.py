@@ -25,6 +25,8 @@ from converters import api
 from converters.errors import SourceError
 from converters.validate import validate
 
+from .test_rle import overflowing_string
+
 
 @dataclass(frozen=True)
 class Case:
@@ -275,6 +277,24 @@ def test_corrupt_coco_input(tmp_path, sample_root, suffix):
     with pytest.raises(SourceError) as error:
         list(api.read_videos(bad, "coco"))
     assert str(bad) in str(error.value)
+
+
+@pytest.mark.parametrize("hostile", ["overflowing string", "huge uncompressed counts"])
+def test_coco_input_with_hostile_counts(tmp_path, sample_root, hostile):
+    """RLE counts crafted to overflow int64 (which once crashed the decoder) are a SourceError naming the file."""
+    good = tmp_path / "good.json"
+    api.convert(sample_root["mose"], good, to="coco", reader_options={"split": "valid"})
+    data = json.loads(good.read_text())
+    segmentation = next(s for a in data["annotations"] for s in a["segmentations"] if s is not None)
+    height, width = segmentation["size"]
+    if hostile == "overflowing string":
+        segmentation["counts"] = overflowing_string([5, 1, 2**63 - 6, 2**63 - 1000, 1000 + height * width])
+    else:
+        segmentation["counts"] = [2**40, 2**40, 2**40]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=str(bad)):
+        api.convert(bad, tmp_path / "back", to="mose")
 
 
 def test_gzip_that_is_not_gzip(tmp_path):

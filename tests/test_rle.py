@@ -405,6 +405,8 @@ HOSTILE = {
     "overflow-then-short": [5, 2**63 - 3, 2**63 - 2, 3],
     "huge-background": [2**63 - 1, 100],
     "huge-foreground": [0, 2**62, 100],
+    # a background count wraps; the sums of counts and of foreground stay plausible, as measure once saw them
+    "overflow-past-measure": [5, 1, 2**63 - 6, 2**63 - 1000, 1100],
 }
 
 
