@@ -109,16 +109,40 @@ def _by_column(cols, rows, n, width):
     return start, ordered
 
 
-def _column_changes(label: np.ndarray, width: int):
-    height = label.shape[0]
-    most = max(height - 1, 0) * label.shape[1] + 8
+@numba.njit(**_JIT)
+def _encode_label(label, cols, rows):
+    """Scan, sort, runs and strings in one compiled call (one release of the GIL per frame).
+
+    Returns ``(ok, ids, chars, offsets, areas, bboxes)``; ``ok`` is False, and the rest empty,
+    when ``cols``/``rows`` could not hold every change (the caller retries with room for all).
+    """
+    height, width = label.shape
+    n = _scan(label, cols, rows)
+    if n < 0:
+        return (
+            False,
+            np.empty(0, np.int64),
+            np.empty(0, np.uint8),
+            np.zeros(1, np.int64),
+            np.empty(0, np.int64),
+            np.empty((0, 4), np.int64),
+        )
+    per_column, ordered = _by_column(cols, rows, n, width)
+    starts, values = _runs(label, width, per_column, ordered)
+    ids, chars, offsets, areas, bboxes = _encode_runs(starts, values, height, width)
+    return True, ids, chars, offsets, areas, bboxes
+
+
+def _encode_all(label: np.ndarray):
+    height, width = label.shape
+    most = max(height - 1, 0) * width + 8
     capacity = min(most, max(1 << 16, label.size // 16))
     while True:
         cols = scratch.array("rle.cols", (capacity,), np.int32)
         rows = scratch.array("rle.rows", (capacity,), np.int32)
-        n = _scan(label, cols, rows)
-        if n >= 0:
-            return _by_column(cols, rows, n, width)
+        ok, *encoded = _encode_label(label, cols, rows)
+        if ok:
+            return encoded
         capacity = most  # a noisy map: room for a change at every pixel
 
 
@@ -273,9 +297,7 @@ def encode(label: np.ndarray) -> list[Mask]:
         return []
     if label.strides[1] != 1:
         label = np.ascontiguousarray(label)  # the scan reads 8 neighbouring pixels of a row at once
-    per_column, rows = _column_changes(label, width)
-    starts, values = _runs(label, width, per_column, rows)
-    ids, chars, offsets, areas, bboxes = _encode_runs(starts, values, height, width)
+    ids, chars, offsets, areas, bboxes = _encode_all(label)
     text = chars.tobytes().decode("ascii")
     offsets = offsets.tolist()
     return [

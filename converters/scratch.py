@@ -16,6 +16,7 @@ Contents are undefined on return; a caller owns the buffer until it next asks fo
 from __future__ import annotations
 
 import contextlib
+import math
 import mmap
 import sys
 import threading
@@ -32,14 +33,23 @@ _local = threading.local()
 
 
 def array(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
-    """A C-contiguous array of ``shape`` and ``dtype`` in this thread's buffer called ``name``."""
-    dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    """A C-contiguous array of ``shape`` and ``dtype`` in this thread's buffer called ``name``.
+
+    The last view handed out under each name is kept: asking again for the same shape (every
+    frame of a video) costs a dictionary lookup rather than numpy's view machinery.
+    """
     buffers = _local.__dict__
+    last = buffers.get((name, "view"))
+    if last is not None and last[0] == shape and last[1] == dtype:
+        return last[2]
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
     buffer = buffers.get(name)
     if buffer is None or buffer.size < nbytes:
         buffer = buffers[name] = _allocate(nbytes)
-    return buffer[:nbytes].view(dtype).reshape(shape)
+    view = buffer[:nbytes].view(dtype).reshape(shape)
+    buffers[(name, "view")] = (shape, dtype, view)
+    return view
 
 
 def _allocate(nbytes: int) -> np.ndarray:

@@ -20,6 +20,16 @@ def test_shape_dtype_and_reuse():
     assert not np.shares_memory(first, scratch.array("test.b", (3, 5), np.int32))
 
 
+def test_a_repeated_request_reuses_its_view():
+    first = scratch.array("test.repeat", (4, 6), np.uint8)
+    assert scratch.array("test.repeat", (4, 6), np.uint8) is first
+    other = scratch.array("test.repeat", (6, 4), np.uint8)
+    assert other.shape == (6, 4) and np.shares_memory(first, other)
+    wide = scratch.array("test.repeat", (4, 6), np.int32)
+    assert wide.dtype == np.int32 and wide.shape == (4, 6)
+    assert scratch.array("test.repeat", (4, 6), np.uint8).shape == (4, 6)
+
+
 def test_a_larger_request_gets_a_larger_buffer():
     small = scratch.array("test.grow", (10,), np.uint8)
     big = scratch.array("test.grow", (3 << 20,), np.uint8)
