@@ -279,6 +279,7 @@ def test_corrupt_coco_input(tmp_path, sample_root, suffix):
     assert str(bad) in str(error.value)
 
 
+@pytest.mark.filterwarnings("ignore:.*no images folder")
 @pytest.mark.parametrize("hostile", ["overflowing string", "huge uncompressed counts"])
 def test_coco_input_with_hostile_counts(tmp_path, sample_root, hostile):
     """RLE counts crafted to overflow int64 (which once crashed the decoder) are a SourceError naming the file."""

@@ -225,6 +225,24 @@ if __name__ == "__main__":
 """
 
 
+BUFFERED_SCRIPT = """
+import sys
+from converters.executors import ProcessExecutor
+
+print("before the run", end="")  # still in this process's stdout buffer (a pipe) when the workers fork
+print(ProcessExecutor(3).run(abs, [-1, -2, -3, -4]))
+"""
+
+
+def test_output_buffered_before_the_run_is_printed_once():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout to a pipe is block-buffered then
+    done = subprocess.run(
+        [sys.executable, "-c", BUFFERED_SCRIPT], cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "before the run[1, 2, 3, 4]\n"
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers only")
 def test_workers_stop_when_the_parent_is_killed(tmp_path):
     """After a SIGKILL of the run (no chance to stop its workers), a worker finishes at most its current item."""
@@ -246,21 +264,22 @@ def test_workers_stop_when_the_parent_is_killed(tmp_path):
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="forked workers only")
 def test_a_failed_fork_stops_the_workers_already_started(monkeypatch, tmp_path):
-    import multiprocessing.context
-
     started = []
-    real_start = multiprocessing.context.ForkProcess.start
+    real_fork = os.fork
 
-    def start_once(process):
+    def fork_once():
         if started:
             raise OSError("fork: resource temporarily unavailable")
-        real_start(process)
-        started.append(process)
+        pid = real_fork()
+        if pid:
+            started.append(pid)
+        return pid
 
-    monkeypatch.setattr(multiprocessing.context.ForkProcess, "start", start_once)
+    monkeypatch.setattr(os, "fork", fork_once)
     with pytest.raises(OSError, match="fork"):
         ProcessExecutor(3).run(mark_then_fail_on_zero, [(i, str(tmp_path)) for i in range(1, 100)])
-    assert not started[0].is_alive()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started[0], os.WNOHANG)  # stopped and already waited for
     assert len(list(tmp_path.glob("*.done"))) < 10  # the first worker did not go on through the items
 
 
