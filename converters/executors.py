@@ -107,7 +107,9 @@ class _SelfScheduled:
                 child.pipe.close()
         # Each child has said "done" and is exiting; the kernel's teardown of its memory takes a
         # millisecond or more, so a thread waits for that, not the run.
-        threading.Thread(target=_reap, args=(self.children,), name="vosconv-reap", daemon=True).start()
+        reaper = threading.Thread(target=_reap, args=(self.children,), name="vosconv-reap", daemon=True)
+        reaper.start()
+        _reapers.append(reaper)
         return self.results
 
     def _finished(self, index: int, result: Any) -> None:
@@ -179,9 +181,22 @@ class _Child:
             self.wait()
 
 
+_reapers: list[threading.Thread] = []
+
+
 def _reap(children: list[_Child]) -> None:
     for child in children:
         child.wait()
+
+
+def wait_for_workers() -> None:
+    """Return once every worker of the finished runs has exited and been waited for.
+
+    A run returns as soon as its workers have sent their last result; they end a moment
+    later. Call this when that moment matters, e.g. before reading ``RUSAGE_CHILDREN``.
+    """
+    while _reapers:
+        _reapers.pop().join()
 
 
 def _flush_std_streams() -> None:

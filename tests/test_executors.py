@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from converters.errors import OptionError, SourceError
-from converters.executors import ProcessExecutor, SerialExecutor, make_executor
+from converters.executors import ProcessExecutor, SerialExecutor, make_executor, wait_for_workers
 
 STEP = 0.1  # seconds: item i of n sleeps (n - 1 - i) * STEP, so early items finish last
 
@@ -194,6 +194,13 @@ def _children_of_this_process() -> list[str]:
         if int(fields[1]) == os.getpid():
             states.append(fields[0])
     return states
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_wait_for_workers_returns_once_they_are_gone():
+    ProcessExecutor(3).run(sleep_one_step, list(range(6)))
+    wait_for_workers()
+    assert _children_of_this_process() == []
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
