@@ -34,7 +34,7 @@ import converters
 from converters.executors import wait_for_workers
 
 from . import naive
-from .data import DatasetSpec, cached_dataset, folder_bytes
+from .data import DatasetSpec, cached_dataset, folder_bytes, replicate
 from .timing import HostLoad, one_core
 
 REPO = Path(__file__).resolve().parents[1]
@@ -296,11 +296,40 @@ def _run_method(method, runs, loads, source, workdir, naive_rounds, pin, ideal) 
             loads.append(load.other)
 
 
-def measure(spec: DatasetSpec, source: Path, workdir: Path, rounds: int, naive_rounds: int, pin: bool = True) -> dict:
-    """Guard, then time one dataset; the figures for the tables."""
+def grown(source: Path, workdir: Path, copies: int, pairs: int = 5) -> dict:
+    """1 vs 2 workers on ``copies`` times the dataset (hard links): how the ratio moves once the
+    fixed costs of a run (planning, forking, finalising) are small beside the work."""
+    big = workdir / "grown"
+    shutil.rmtree(big, ignore_errors=True)
+    replicate(source, big, copies)
+    output = workdir / "grown.json"
+    vosconv_convert(big, output, 1)  # warm: the file cache holds the copies' directory entries
+    runs = []
+    for _ in range(pairs):
+        with one_core(True):
+            one = _timed(lambda: vosconv_convert(big, output, 1))
+        two = _timed(lambda: vosconv_convert(big, output, 2))
+        runs.append((one["wall"], two["wall"]))
+    shutil.rmtree(big, ignore_errors=True)
+    output.unlink(missing_ok=True)
+    return {
+        "copies": copies,
+        "w1_wall": statistics.median(a for a, _ in runs),
+        "w2_wall": statistics.median(b for _, b in runs),
+        "w2_speedup_paired": statistics.median(a / b for a, b in runs),
+        "w2_speedup_rounds": [a / b for a, b in runs],
+    }
+
+
+def measure(
+    spec: DatasetSpec, source: Path, workdir: Path, rounds: int, naive_rounds: int, pin: bool = True, grow: int = 0
+) -> dict:
+    """Guard, then time one dataset; the figures for the tables. ``grow``: also time 1 vs 2 workers on that many copies."""
     out = workdir / spec.name
     checked = verify(source, out / "verify", pin)
     timing = time_dataset(source, out, rounds, naive_rounds, pin, (checked.pop("naive_run"),))
+    if grow:
+        timing["grown"] = {**grown(source, out, grow), "frames": spec.total_frames * grow}
     frames = spec.total_frames
     gz = out / "sizes.json.gz"
     with one_core(pin):
@@ -342,6 +371,7 @@ def run(
     naive_rounds: int,
     pin: bool = True,
     isolated: bool = True,
+    grow: int = 0,
 ) -> dict:
     """Every dataset, each measured in a fresh interpreter when ``isolated``.
 
@@ -352,10 +382,10 @@ def run(
     for spec in specs:
         source = cached_dataset(cache, spec)
         if not isolated:
-            results[spec.name] = measure(spec, source, workdir, rounds, naive_rounds, pin)
+            results[spec.name] = measure(spec, source, workdir, rounds, naive_rounds, pin, grow if spec.height >= 1080 else 0)
             continue
         payload = {"spec": asdict(spec), "source": str(source), "workdir": str(workdir), "rounds": rounds}
-        payload.update({"naive_rounds": naive_rounds, "pin": pin})
+        payload.update({"naive_rounds": naive_rounds, "pin": pin, "grow": grow if spec.height >= 1080 else 0})
         args = [sys.executable, "-m", "benchmarks.bench_convert", json.dumps(payload)]
         done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=False)
         if done.returncode != 0:
@@ -378,7 +408,13 @@ def main(argv: list[str]) -> int:
     payload = json.loads(argv[0])
     spec = DatasetSpec(**{**payload["spec"], "objects": tuple(payload["spec"]["objects"])})
     result = measure(
-        spec, Path(payload["source"]), Path(payload["workdir"]), payload["rounds"], payload["naive_rounds"], payload["pin"]
+        spec,
+        Path(payload["source"]),
+        Path(payload["workdir"]),
+        payload["rounds"],
+        payload["naive_rounds"],
+        payload["pin"],
+        payload.get("grow", 0),
     )
     print(json.dumps(result))
     return 0

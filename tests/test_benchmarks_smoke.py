@@ -108,6 +108,20 @@ def test_memory_driver_runs(dataset, tmp_path):
     assert measured["parent_hwm_kb"] > 0
 
 
+def test_memory_driver_counts_the_workers(dataset, tmp_path):
+    """With 2 workers the child's peak is there: the driver waits for workers that exit after convert returns."""
+    source, _ = dataset
+    assert bench_memory.measure(source, tmp_path / "out.json", 2)["workers_maxrss_kb"] > 0
+
+
+def test_grown_dataset_timing_runs(dataset, tmp_path):
+    source, _ = dataset
+    grown = bench_convert.grown(source, tmp_path, copies=2, pairs=1)
+    assert grown["copies"] == 2 and grown["w1_wall"] > 0 and grown["w2_wall"] > 0
+    assert len(grown["w2_speedup_rounds"]) == 1
+    assert not (tmp_path / "grown").exists()
+
+
 def test_cli_groups():
     assert cli.parse_args(["--only", "frames"]).groups == bench_frames.GROUPS
     assert cli.parse_args(["--quick"]).groups == cli.ALL
