@@ -290,6 +290,32 @@ def test_filters_with_carries(kind):
     np.testing.assert_array_equal(assert_same_as_pillow(encoded), values)
 
 
+def mask_like(seed: int, height: int, width: int) -> np.ndarray:
+    """Flat rectangles of a few ids on a background: long stretches of filtered zeros, as real masks have."""
+    rng = np.random.default_rng(seed)
+    values = np.zeros((height, width), np.uint8)
+    for _ in range(rng.integers(1, 6)):
+        y, x = rng.integers(0, height), rng.integers(0, width)
+        values[y : y + rng.integers(1, height + 1), x : x + rng.integers(1, width + 1)] = rng.choice([1, 2, 3, 127, 255])
+    return values
+
+
+@settings(max_examples=120, deadline=None)
+@given(height=SIDE, width=SIDE, seed=SEED, data=st.data())
+def test_any_filter_on_flat_masks(height, width, seed, data):
+    """Mask-like images (where the unfilter's flat-stretch shortcuts apply) with any filter per row equal Pillow."""
+    filters = tuple(data.draw(st.lists(st.integers(0, 4), min_size=height, max_size=height), label="filters"))
+    values = mask_like(seed, height, width)
+    np.testing.assert_array_equal(assert_same_as_pillow(make_png(values, filters=filters)), values)
+
+
+@pytest.mark.parametrize("kind", [1, 2, 3, 4], ids=["sub", "up", "average", "paeth"])
+def test_one_filter_on_a_full_size_mask(kind):
+    """A 1080p mask-like image, every row with one filter type."""
+    values = mask_like(kind, 1080, 1920)
+    np.testing.assert_array_equal(assert_same_as_pillow(make_png(values, filters=(kind,))), values)
+
+
 def test_filter_cycle_on_a_large_image():
     """A 480x854 palette PNG cycling through all five filters row by row, split over 7 IDAT chunks."""
     values = random_values(7, 480, 854, 8) // 32  # few distinct values, like a mask
