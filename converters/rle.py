@@ -326,7 +326,7 @@ def _parse(chars, begin, end, counts):
             more = (c & 0x20) != 0
             p += 1
             k += 1
-            if not more and (c & 0x10) and k < _MAX_CHARS:  # after 13 digits all 64 bits are set
+            if not more and (c & 0x10) and k < _MAX_CHARS:  # 13 digits already fill all 64 bits
                 x |= -1 << (5 * k)
         if m > 2:
             x += counts[m - 2]

@@ -304,6 +304,15 @@ def test_make_executor():
     assert executor.workers == 3
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own Ctrl-C handler, even where this process was started with SIGINT ignored (a background job)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_ctrl_c_stops_the_workers_at_once():
     """Ctrl-C (SIGINT to this process) does not wait for the slow items to finish, wherever it lands."""
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
