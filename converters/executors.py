@@ -109,7 +109,7 @@ class _SelfScheduled:
         # millisecond or more, so a thread waits for that, not the run.
         reaper = threading.Thread(target=_reap, args=(self.children,), name="vosconv-reap", daemon=True)
         reaper.start()
-        _reapers.append(reaper)
+        _reapers[:] = [*(r for r in _reapers if r.is_alive()), reaper]  # finished ones are dropped
         return self.results
 
     def _finished(self, index: int, result: Any) -> None:

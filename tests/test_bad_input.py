@@ -25,7 +25,7 @@ from converters import api
 from converters.errors import SourceError
 from converters.validate import validate
 
-from .test_rle import overflowing_string
+from .rle_strings import overflowing_string
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,17 @@ def test_wait_for_workers_returns_once_they_are_gone():
     assert _children_of_this_process() == []
 
 
+def test_finished_reapers_are_not_kept():
+    """A long-lived process running many conversions does not collect one thread object per run."""
+    from converters import executors
+
+    wait_for_workers()
+    for _ in range(4):
+        ProcessExecutor(2).run(abs, [-1, -2])
+        time.sleep(0.3)  # the children exit and their reaper ends
+    assert len(executors._reapers) <= 2
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_workers_are_waited_for_after_the_run():
     ProcessExecutor(3).run(sleep_one_step, list(range(6)))
