@@ -381,11 +381,12 @@ def run(
     results = {}
     for spec in specs:
         source = cached_dataset(cache, spec)
+        copies = grow if spec.height >= 1080 else 0  # the scaling row is for the 1080p dataset
         if not isolated:
-            results[spec.name] = measure(spec, source, workdir, rounds, naive_rounds, pin, grow if spec.height >= 1080 else 0)
+            results[spec.name] = measure(spec, source, workdir, rounds, naive_rounds, pin, copies)
             continue
         payload = {"spec": asdict(spec), "source": str(source), "workdir": str(workdir), "rounds": rounds}
-        payload.update({"naive_rounds": naive_rounds, "pin": pin, "grow": grow if spec.height >= 1080 else 0})
+        payload.update({"naive_rounds": naive_rounds, "pin": pin, "grow": copies})
         args = [sys.executable, "-m", "benchmarks.bench_convert", json.dumps(payload)]
         done = subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=False)
         if done.returncode != 0:
