@@ -14,6 +14,11 @@ one and two workers write the same bytes.
 The host's speed drifts by tens of percent over seconds, so besides the ratio of the median
 wall times, each round's 1-worker/2-worker pair (run back to back) gives a ratio of its own;
 their median is the 2-worker figure the goal is judged on.
+
+Beside it, what bounds that figure: two controls run in the same rounds (:class:`IdealPair`,
+two warm processes with half the videos each, and :class:`TwoThreads`, the same shards on two
+threads), the minor page faults of each process per run (after a fork, mostly copy-on-write),
+and how long a bare ``os.fork`` of the measuring process takes.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from __future__ import annotations
 import gc
 import json
 import multiprocessing
+import os
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -49,8 +56,10 @@ QUICK_SPECS = (
 )
 
 
-def vosconv_convert(source: Path, output: Path, workers: int):
-    return converters.convert(source, output, to="coco", from_="mose", workers=workers, overwrite=True, progress=False)
+def vosconv_convert(source: Path, output: Path, workers: int, executor=None):
+    return converters.convert(
+        source, output, to="coco", from_="mose", workers=workers, executor=executor, overwrite=True, progress=False
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,9 +109,12 @@ def verify(source: Path, workdir: Path, pin: bool = False) -> dict:
         naive_run = _timed(lambda: naive.convert_dataset(source, naive_path))
     one = workdir / "vosconv-w1.json"
     two = workdir / "vosconv-w2.json"
+    threads = workdir / "vosconv-threads.json"
     vosconv_convert(source, one, 1)
     vosconv_convert(source, two, 2)
+    vosconv_convert(source, threads, 2, TwoThreads())
     assert one.read_bytes() == two.read_bytes(), f"{source}: 1 and 2 workers wrote different JSON"
+    assert one.read_bytes() == threads.read_bytes(), f"{source}: the two-thread control wrote different JSON"
     want = _tracks_naive(json.loads(naive_path.read_text()))
     got = _tracks_vosconv(json.loads(one.read_text()))
     assert sorted(got) == sorted(want), f"{source}: different videos"
@@ -121,18 +133,26 @@ def verify(source: Path, workdir: Path, pin: bool = False) -> dict:
 # Timing
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _usage() -> tuple[float, int, int]:
+    """CPU seconds of waited-for children; minor page faults of this process and of those children."""
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime, me.ru_minflt, children.ru_minflt
 
 
 def _timed(fn) -> dict:
     gc.collect()
-    cpu0, wall0, child0 = time.process_time(), time.perf_counter(), _children_cpu()
+    cpu0, wall0, (child0, faults0, child_faults0) = time.process_time(), time.perf_counter(), _usage()
     fn()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     wait_for_workers()  # they exit just after the run returns; their CPU time counts once they are gone
-    return {"cpu": cpu, "wall": wall, "children_cpu": _children_cpu() - child0}
+    child, faults, child_faults = _usage()
+    return {
+        "cpu": cpu,
+        "wall": wall,
+        "children_cpu": child - child0,
+        "faults": faults - faults0,
+        "children_faults": child_faults - child_faults0,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,6 +220,69 @@ class IdealPair:
             process.join()
 
 
+class TwoThreads:
+    """A control, not a vosconv executor: the same self-scheduling as the process pool, with threads.
+
+    This thread and one more take shards from a shared counter. No fork and no copy-on-write
+    faults, but the two share one GIL, which the Python side of each frame needs. Shows what
+    the process pool's fixed costs would buy back if traded for the GIL.
+    """
+
+    def run(self, fn, items, on_done=None):
+        lock = threading.Lock()
+        taken = iter(range(len(items)))
+        results: list = [None] * len(items)
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            while not errors:
+                with lock:
+                    index = next(taken, None)
+                if index is None:
+                    return
+                try:
+                    results[index] = fn(items[index])
+                except BaseException as error:  # the other thread stops at its next shard
+                    errors.append(error)
+                    return
+                if on_done is not None:
+                    with lock:
+                        on_done(index, results[index])
+
+        helper = threading.Thread(target=work, name="bench-thread")
+        helper.start()
+        try:
+            work()
+        finally:
+            helper.join()
+        if errors:
+            raise errors[0]
+        return results
+
+
+def fork_ms(repeats: int = 7) -> float:
+    """How long ``os.fork`` takes in this process as it is now (the child leaves at once): median, ms."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        times.append(time.perf_counter() - start)
+        os.waitpid(pid, 0)
+    return statistics.median(times) * 1e3
+
+
+def _rss_anon_mb() -> float | None:
+    """Resident anonymous memory of this process (what a fork copies the page tables of), MB."""
+    try:
+        with open("/proc/self/status") as file:
+            kb = next(int(line.split()[1]) for line in file if line.startswith("RssAnon:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return kb / 1024
+
+
 def _spin(n: int) -> int:
     x = 0
     for i in range(n):
@@ -235,13 +318,14 @@ def time_dataset(
 
     ``naive_runs`` are naive samples already taken (the guard's run); they count towards ``naive_rounds``.
     """
-    runs: dict[str, list[dict]] = {"naive": list(naive_runs), "w1": [], "w2": [], "ideal": []}
+    runs: dict[str, list[dict]] = {"naive": list(naive_runs), "w1": [], "w2": [], "ideal": [], "threads": []}
     loads: list[float] = []
     controls: list[float] = []
     ideal = IdealPair(split_in_two(source, workdir), workdir)
     try:
         for round_ in range(rounds):
-            order = ["w1", "w2", "ideal", "naive"] if round_ % 2 == 0 else ["naive", "ideal", "w2", "w1"]
+            order = ["w1", "w2", "ideal", "threads", "naive"]
+            order = order if round_ % 2 == 0 else order[::-1]
             for method in order:
                 _run_method(method, runs, loads, source, workdir, naive_rounds, pin, ideal)
             controls.append(host_scaling())
@@ -254,6 +338,7 @@ def time_dataset(
     # w1 and w2 of one round run back to back, so their ratio cancels the host's slow drifts in speed
     paired = [one["wall"] / two["wall"] for one, two in zip(runs["w1"], runs["w2"])]
     ceiling = [one["wall"] / two["wall"] for one, two in zip(runs["w1"], runs["ideal"])]
+    threaded = [one["wall"] / two["wall"] for one, two in zip(runs["w1"], runs["threads"])]
 
     return {
         "naive_cpu": med("naive", "cpu"),
@@ -270,6 +355,13 @@ def time_dataset(
         "ideal_wall": med("ideal", "wall"),
         "ideal_speedup_paired": statistics.median(ceiling),
         "ideal_speedup_rounds": ceiling,
+        "threads_wall": med("threads", "wall"),
+        "threads_speedup_paired": statistics.median(threaded),
+        "w1_faults": med("w1", "faults"),
+        "w2_faults_parent": med("w2", "faults"),
+        "w2_faults_worker": med("w2", "children_faults"),
+        "fork_ms": fork_ms(),
+        "rss_anon_mb": _rss_anon_mb(),
         "host_cpu_scaling": statistics.median(controls),
         "host_cpu_scaling_rounds": controls,
         "host_other_cores_busy": statistics.median(loads) if loads else None,
@@ -289,6 +381,8 @@ def _run_method(method, runs, loads, source, workdir, naive_rounds, pin, ideal) 
     elif method == "ideal":
         gc.collect()
         runs["ideal"].append(ideal.run())
+    elif method == "threads":
+        runs["threads"].append(_timed(lambda: vosconv_convert(source, workdir / "threads.json", 2, TwoThreads())))
     else:
         with HostLoad() as load:
             runs["w2"].append(_timed(lambda: vosconv_convert(source, workdir / "w2.json", 2)))

@@ -278,6 +278,25 @@ def convert_tables(convert: dict) -> list[tuple[str, str]]:
             ):
                 scaling.append([name, frames, f"{one * 1e3:.0f}", f"{two * 1e3:.0f}", fmt_ratio(ratio)])
     extra = []
+    costs = [_second_worker_costs(name, r) for name, r in convert.items() if "w2_faults_parent" in r]
+    if costs:
+        extra.append(
+            (
+                "What a second worker costs (medians per run; faults are minor page faults, after a fork mostly copy-on-write)",
+                table(
+                    [
+                        "dataset",
+                        "os.fork of this process",
+                        "faults: 1 worker",
+                        "faults with 2: parent / worker",
+                        "2 vs 1: processes",
+                        "2 vs 1: threads (control)",
+                        "2 vs 1: warm pair (control)",
+                    ],
+                    costs,
+                ),
+            )
+        )
     if scaling:
         extra.append(
             (
@@ -471,6 +490,8 @@ def goals(results: dict) -> list[dict]:
         )
         if "ideal_speedup_paired" in r:
             note += f"; ceiling on this host (two warm processes, half the videos each): {r['ideal_speedup_paired']:.2f}x"
+        if "threads_speedup_paired" in r:
+            note += f"; the same shards on two threads: {r['threads_speedup_paired']:.2f}x"
         if "host_cpu_scaling" in r:
             note += f"; a pure-Python loop on 2 cores vs 1: {r['host_cpu_scaling']:.2f}x"
         if load is not None:
@@ -559,6 +580,21 @@ def goals_table(rows: list[dict]) -> str:
         ["goal", "target", "measured", "status", "note"],
         [[g["goal"], g["target"], value(g), g["status"], g["note"]] for g in rows],
     )
+
+
+def _second_worker_costs(name: str, r: dict) -> list:
+    rss = r.get("rss_anon_mb")
+    fork = f"{r['fork_ms']:.2f} ms" + ("" if rss is None else f" ({rss:.0f} MB anonymous memory)")
+    return [
+        name,
+        fork,
+        f"{r['w1_faults']:.0f}",
+        f"{r['w2_faults_parent']:.0f} / {r['w2_faults_worker']:.0f}",
+        *(
+            "-" if x is None else f"{x:.2f}x"
+            for x in (r.get("w2_speedup_paired", r["w2_speedup"]), r["threads_speedup_paired"], r.get("ideal_speedup_paired"))
+        ),
+    ]
 
 
 def _ideal(r: dict) -> str:

@@ -3,7 +3,8 @@
 Each guard compares a vosconv fast path with the naive baseline the benchmark times it
 against: PNG decode (filter 0 and adaptive filters) with Pillow, RLE encode and decode with
 per-object pycocotools, PNG encode round trips, file-to-JSON, and a whole MOSE-layout
-dataset converted by the naive script and by ``converters.convert`` with 1 and 2 workers.
+dataset converted by the naive script and by ``converters.convert`` with 1 and 2 workers
+(and on two threads, the benchmark's control).
 """
 
 from __future__ import annotations
@@ -120,6 +121,29 @@ def test_grown_dataset_timing_runs(dataset, tmp_path):
     assert grown["copies"] == 2 and grown["w1_wall"] > 0 and grown["w2_wall"] > 0
     assert len(grown["w2_speedup_rounds"]) == 1
     assert not (tmp_path / "grown").exists()
+
+
+def test_two_thread_control_keeps_item_order_and_reraises():
+    done = []
+    control = bench_convert.TwoThreads()
+    assert control.run(lambda x: x * x, list(range(20)), on_done=lambda i, r: done.append((i, r))) == [x * x for x in range(20)]
+    assert sorted(done) == [(i, i * i) for i in range(20)]
+
+    def seven_fails(x):
+        if x == 7:
+            raise ValueError("seven")
+        return x
+
+    with pytest.raises(ValueError, match="seven"):
+        control.run(seven_fails, list(range(20)))
+
+
+def test_dataset_measurement_reports_what_a_second_worker_costs(dataset, tmp_path):
+    source, spec = dataset
+    result = bench_convert.measure(spec, source, tmp_path, rounds=1, naive_rounds=1, pin=False)
+    assert result["fork_ms"] > 0 and result["w2_faults_worker"] > 0 and result["threads_speedup_paired"] > 0
+    titles = [title for title, _ in report.convert_tables({"tiny": result})]
+    assert any(title.startswith("What a second worker costs") for title in titles)
 
 
 def test_cli_groups():
