@@ -6,6 +6,8 @@ The reference for every label map is pycocotools run the naive way: ``mask.encod
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -630,3 +632,10 @@ def test_decode_frames_with_and_without_overlap():
     stack = rle.decode_frames(frames, 30, 17)
     for got, want in zip(stack, [plain, expected_overlap, np.zeros_like(plain), plain]):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_BOUNDSCHECK") != "1", reason="only in make test's bounds-checked run")
+def test_the_bounds_checked_run_really_checks_bounds():
+    """The second run of the kernel tests compiles them with checks, not from the unchecked cache."""
+    with pytest.raises(IndexError):
+        rle._put_count(np.zeros(2, np.uint8), 5, 123456)
