@@ -269,6 +269,11 @@ def _normalise(source: Path, out: Path) -> None:
         file.write('\n],\n"categories":' + json.dumps(data.get("categories", [])) + "}\n")
 
 
+#: Polygons are rasterised by pycocotools, whose ``rleToString`` writes one byte past its buffer
+#: when every count of a mask takes 6 characters; below this many pixels none takes more than 5.
+POLYGON_MAX_PIXELS = (1 << 24) - 1
+
+
 def _counts(segmentation, height: int, width: int) -> str:
     """A segmentation (compressed RLE, uncompressed RLE or polygons) as a compressed counts string."""
     if isinstance(segmentation, dict):
@@ -277,6 +282,11 @@ def _counts(segmentation, height: int, width: int) -> str:
             raise ValueError(f"segmentation size {size} differs from the video's {[height, width]}")
         counts = segmentation["counts"]
         return rle.counts_to_string(counts) if isinstance(counts, list) else str(counts)
+    if height * width > POLYGON_MAX_PIXELS:
+        raise ValueError(
+            f"polygons on {width}x{height} frames are not supported: pycocotools, which rasterises them, "
+            f"writes past its buffer on masks of more than {POLYGON_MAX_PIXELS} pixels"
+        )
     from pycocotools import mask as coco_mask
 
     merged = coco_mask.merge(coco_mask.frPyObjects(segmentation, height, width))

@@ -92,6 +92,17 @@ def test_reads_other_tools_files(foreign):
     assert all(f.image is None for f in video.frames)
 
 
+def test_polygons_on_huge_frames_are_refused_not_rasterised(foreign):
+    """Where pycocotools' encoder could write past its buffer, the reader names the video and says why."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["videos"][1].update(width=4096, height=4096)  # vidA: 2**24 pixels, its one mask a polygon
+    path.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=r"vidA.*polygons on 4096x4096 frames are not supported") as caught:
+        read(path)
+    assert caught.value.path == str(path)
+
+
 def test_area_and_bbox_are_recomputed_not_trusted(foreign, tmp_path):
     path, first, _ = foreign
     data = json.loads(path.read_text())
