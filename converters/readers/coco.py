@@ -297,6 +297,8 @@ def build_video(record: dict, annotations: list[dict], placeholders: set[int], i
     """A Video from its YouTube-VIS records; area and bbox are recomputed from the RLE, never trusted."""
     name = _video_name(record)
     height, width = int(record["height"]), int(record["width"])
+    if height <= 0 or width <= 0:
+        raise ValueError(f"frame size {width}x{height} is not positive")
     file_names = list(record["file_names"])
     length = len(file_names)
     annotated = set(record.get("annotated_frames", range(length)))

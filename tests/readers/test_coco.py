@@ -103,6 +103,17 @@ def test_polygons_on_huge_frames_are_refused_not_rasterised(foreign):
     assert caught.value.path == str(path)
 
 
+@pytest.mark.parametrize(("width", "height"), [(0, 6), (8, -6), (-8, -6)])
+def test_a_frame_size_that_is_not_positive_is_an_error(foreign, width, height):
+    """Never passed on to pycocotools (its sizes are unsigned) or to the RLE code."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["videos"][1].update(width=width, height=height)  # vidA, whose mask is a polygon
+    path.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=rf"vidA.*frame size {width}x{height} is not positive"):
+        read(path)
+
+
 def test_area_and_bbox_are_recomputed_not_trusted(foreign, tmp_path):
     path, first, _ = foreign
     data = json.loads(path.read_text())
