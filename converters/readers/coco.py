@@ -272,6 +272,10 @@ def _normalise(source: Path, out: Path) -> None:
 #: Polygons are rasterised by pycocotools, whose ``rleToString`` writes one byte past its buffer
 #: when every count of a mask takes 6 characters; below this many pixels none takes more than 5.
 POLYGON_MAX_PIXELS = (1 << 24) - 1
+#: pycocotools casts 5x each coordinate to a C int and allocates memory in proportion to the
+#: outline: far-out or non-finite coordinates crash it. No real polygon strays this far (in
+#: frame sides) from the frame, so such a polygon is refused rather than handed over.
+POLYGON_REACH = 4
 
 
 def _counts(segmentation, height: int, width: int) -> str:
@@ -287,10 +291,23 @@ def _counts(segmentation, height: int, width: int) -> str:
             f"polygons on {width}x{height} frames are not supported: pycocotools, which rasterises them, "
             f"writes past its buffer on masks of more than {POLYGON_MAX_PIXELS} pixels"
         )
+    _check_polygons(segmentation, POLYGON_REACH * max(height, width))
     from pycocotools import mask as coco_mask
 
     merged = coco_mask.merge(coco_mask.frPyObjects(segmentation, height, width))
     return merged["counts"].decode("ascii")
+
+
+def _check_polygons(segmentation, reach: float) -> None:
+    """Polygons as COCO writes them, ``[[x0, y0, x1, y1, ...], ...]``, each safe to give pycocotools."""
+    if not isinstance(segmentation, list) or not segmentation:
+        raise ValueError("a segmentation must be RLE (an object with counts) or a non-empty list of polygons")
+    for number, polygon in enumerate(segmentation, 1):
+        if not isinstance(polygon, list) or len(polygon) < 6 or len(polygon) % 2:
+            raise ValueError(f"polygon {number} is not a list of at least 3 x, y pairs")
+        for value in polygon:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -reach <= value <= reach:
+                raise ValueError(f"polygon {number} has a coordinate {value!r} that is not a number within {reach:g} of 0")
 
 
 def build_video(record: dict, annotations: list[dict], placeholders: set[int], images: str | None) -> Video:

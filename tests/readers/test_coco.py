@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -101,6 +102,38 @@ def test_polygons_on_huge_frames_are_refused_not_rasterised(foreign):
     with pytest.raises(SourceError, match=r"vidA.*polygons on 4096x4096 frames are not supported") as caught:
         read(path)
     assert caught.value.path == str(path)
+
+
+@pytest.mark.parametrize(
+    ("polygons", "says"),
+    [
+        ([[1.0, 1.0, float("nan"), 1.0, 4.0, 3.0]], "coordinate nan"),  # each of these segfaulted pycocotools
+        ([[1.0, 1.0, 1e12, 1.0, 4.0, 3.0]], "coordinate 1000000000000.0"),
+        ([[1.0, 1.0, -1e9, 1.0, 4.0, 3.0]], "coordinate -1000000000.0"),
+        ([[1.0, 1.0, 4.0, 1.0]], "polygon 1 is not a list of at least 3"),  # pycocotools would take it for a box
+        ([[1.0, 1.0, 4.0, 1.0, 4.0, 3.0], [1, 2, 3]], "polygon 2 is not a list"),  # pycocotools: a bare Exception
+        ([[1.0, 1.0, "4", 1.0, 4.0, 3.0]], "coordinate '4'"),
+        ([], "non-empty list of polygons"),
+    ],
+)
+def test_polygons_pycocotools_cannot_take_are_source_errors(foreign, polygons, says):
+    """A foreign file's polygon is checked before pycocotools sees it: a clear error naming the video, not a crash."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["annotations"][2]["segmentations"] = [polygons]  # vidA's one mask
+    path.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=r"vidA.*" + re.escape(says)):
+        read(path)
+
+
+def test_polygons_just_outside_the_frame_are_kept(foreign):
+    """Coordinates a little past the edges (as annotation tools write them) rasterise as pycocotools does."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["annotations"][2]["segmentations"] = [[[-0.5, -0.5, 8.5, -0.5, 8.5, 6.5, -0.5, 6.5]]]
+    path.write_text(json.dumps(data))
+    _, videos = read(path)
+    assert videos[0].frames[0].masks.get(1).area == 48  # every pixel of the 8x6 frame
 
 
 @pytest.mark.parametrize(("width", "height"), [(0, 6), (8, -6), (-8, -6)])
