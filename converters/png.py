@@ -224,14 +224,16 @@ def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
     info = PngInfo(width, height, "P" if colour == 3 else "L", depth, palette)
     if not idat:
         raise PngError("PNG without image data")
-    if interlace or (colour == 0 and depth != 8):
-        return _decode_with_pillow(data, info), info
     stride = (width * depth + 7) // 8
     stream = b"".join(idat)
-    if height * (stride + 1) > _MAX_INFLATE_RATIO * len(stream) + 1024:
+    # the bytes the image data must inflate to (interlaced: at least the pixels' bits, whatever the passes)
+    least = height * width * depth // 8 if interlace else height * (stride + 1)
+    if least > _MAX_INFLATE_RATIO * len(stream) + 1024:
         raise PngError(
             f"corrupt PNG: {len(stream)} bytes of image data cannot inflate to the {width}x{height} image its header declares"
         )
+    if interlace or (colour == 0 and depth != 8):
+        return _decode_with_pillow(data, info), info
     rows = _inflate(stream, height, stride + 1, reuse)
     if rows[:, 0].any():
         if not rows.flags.writeable:
@@ -288,7 +290,7 @@ def _decode_with_pillow(data: bytes, info: PngInfo) -> np.ndarray:
             if image.mode not in ("P", "L", "1"):
                 raise PngError(f"mode {image.mode} PNG: a mask must hold palette indices or grayscale values")
             return np.asarray(image, dtype=np.uint8)
-    except (OSError, SyntaxError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise PngError(f"unreadable PNG: {exc}") from None
 
 

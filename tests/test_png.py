@@ -470,6 +470,27 @@ def test_header_bigger_than_its_data_can_inflate_to(width, height):
         png.decode(forged)
 
 
+@pytest.mark.parametrize(("colour", "depth", "interlace"), [(3, 8, 1), (0, 4, 0), (0, 1, 1)])
+def test_forged_header_is_refused_on_the_pillow_paths_too(colour, depth, interlace):
+    """Interlaced and low-depth grayscale PNGs go to Pillow: the same check comes first."""
+    data = good_png()
+    spans = chunk_spans(data)
+    _, start, end = spans[0]
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, depth, colour, 0, 0, interlace)
+    forged = data[:start] + chunk(b"IHDR", header) + data[end:]
+    with pytest.raises(png.PngError, match="cannot inflate"):
+        png.decode(forged)
+
+
+def test_pillow_decompression_bomb_guard_is_a_png_error():
+    """A header past Pillow's pixel limit, with data enough to pass ours, is a PngError, not Pillow's exception."""
+    header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 3, 0, 0, 1)  # interlaced: Pillow decodes it
+    stream = zlib.compress(np.random.default_rng(0).integers(0, 256, 600_000, dtype=np.uint8).tobytes(), 0)
+    data = png.SIGNATURE + chunk(b"IHDR", header) + chunk(b"PLTE", bytes(6)) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+    with pytest.raises(png.PngError, match="unreadable PNG"):
+        png.decode(data)
+
+
 def test_highly_compressed_mask_is_not_refused():
     """A real mask near deflate's best ratio (one value everywhere) still decodes."""
     pixels = np.full((2160, 3840), 7, np.uint8)
