@@ -146,9 +146,11 @@ class Video:
     palette: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        _check_file_name("video name", self.name)
         for position, frame in enumerate(self.frames):
             if frame.index != position:
                 raise ValueError(f"{self.name}: frame {frame.file_name} has index {frame.index}, expected {position}")
+            _check_file_name(f"{self.name}: frame file name", frame.file_name)
         ids = [o.object_id for o in self.objects]
         if ids != sorted(set(ids)):
             raise ValueError(f"{self.name}: object ids must be unique and sorted, got {ids}")
@@ -171,6 +173,13 @@ class Video:
     @property
     def has_void(self) -> bool:
         return any(f.masks is not None and f.masks.void is not None for f in self.frames)
+
+
+def _check_file_name(what: str, name: str) -> None:
+    """Video and frame names become folder and file names in the folder layouts: one path
+    component each, never a way out of the output folder (``..``, ``/``) or an empty name."""
+    if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise ValueError(f"{what} {name!r} cannot be a file or folder name (empty, '.', '..', or holding '/', '\\' or NUL)")
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,19 @@ def test_video_without_frames_is_valid():
     assert not v.has_void
 
 
+@pytest.mark.parametrize("name", ["", ".", "..", "../up", "a/b", "/abs", "a\\b", "nul\0"])
+def test_video_and_frame_names_must_be_one_safe_path_component(name):
+    """Writers make folders and files of these names: none may climb out of the output or be empty."""
+    with pytest.raises(ValueError, match="cannot be a file or folder name"):
+        Video(name, 4, 4, ())
+    with pytest.raises(ValueError, match="frame file name"):
+        Video("v", 4, 4, (Frame(0, name),))
+
+
+def test_names_may_hold_any_other_characters():
+    assert Video("bike packing é-1", 4, 4, (Frame(0, "00000 (1).jpg"),)).name == "bike packing é-1"
+
+
 def test_frame_stem_and_annotated():
     assert Frame(0, "00005.jpg").stem == "00005"
     assert Frame(0, "a.b.jpg").stem == "a.b"

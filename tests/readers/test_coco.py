@@ -136,6 +136,24 @@ def test_polygons_just_outside_the_frame_are_kept(foreign):
     assert videos[0].frames[0].masks.get(1).area == 48  # every pixel of the 8x6 frame
 
 
+@pytest.mark.filterwarnings("ignore:.*no images folder")
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "../escaped"), ("name", "{tmp}/escaped"), ("file_names", ["vidA/.."]), ("file_names", ["vidA/"])],
+)
+def test_names_that_would_leave_the_output_are_refused(foreign, tmp_path, field, value):
+    """Converting a hostile file to a folder layout writes nothing outside the output (nothing at all)."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["videos"][1][field] = value.format(tmp=tmp_path) if isinstance(value, str) else value  # vidA
+    path.write_text(json.dumps(data))
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(SourceError, match="cannot be a file or folder name"):
+        api.convert(path, out, to="mose", from_="coco")
+    assert not out.exists() and not (tmp_path / "escaped").exists()
+    assert list((tmp_path / "deep").iterdir()) == []
+
+
 @pytest.mark.parametrize(("width", "height"), [(0, 6), (8, -6), (-8, -6)])
 def test_a_frame_size_that_is_not_positive_is_an_error(foreign, width, height):
     """Never passed on to pycocotools (its sizes are unsigned) or to the RLE code."""
