@@ -87,13 +87,18 @@ class Builder:
         self._specials: dict[str, set[str]] = {}
 
     def _folder(self, path: str) -> None:
-        """Make sure the folder ``path`` and its parents exist (archives need not list folders)."""
-        if path in self._subdirs:
-            return
-        parent, _, name = path.rpartition("/")
-        self._folder(parent)
-        self._subdirs[parent].add(sys.intern(name))
-        self._subdirs[path] = set()
+        """Make sure the folder ``path`` and its parents exist (archives need not list folders).
+
+        A loop, not recursion: a member thousands of folders deep must not overflow the stack.
+        """
+        missing = []
+        while path not in self._subdirs:
+            missing.append(path)
+            path = path.rpartition("/")[0]
+        for path in reversed(missing):
+            parent, _, name = path.rpartition("/")
+            self._subdirs[parent].add(sys.intern(name))
+            self._subdirs[path] = set()
 
     def add_dir(self, name: str) -> None:
         self._folder(name)

@@ -280,12 +280,12 @@ class _Catalog:
         try:
             if method == 0:
                 data = raw
-            elif method == 8:
-                data = zlib.decompressobj(-15).decompress(raw)
+            elif method == 8:  # at most one byte past the directory's size: a zip bomb stops there
+                data = zlib.decompressobj(-15).decompress(raw, size + 1)
             elif method == 12:
                 import bz2
 
-                data = bz2.decompress(raw)
+                data = bz2.BZ2Decompressor().decompress(raw, size + 1)
             else:
                 raise SourceError(where, f"zip compression method {method} is not supported (stored, deflate and bzip2 are)")
         except (zlib.error, OSError, ValueError) as exc:

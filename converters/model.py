@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 
 #: Pixel value of the void / ignore region (DAVIS 2017) in index-valued masks.
 VOID_ID = 255
+#: The largest frames taken: a JPEG's limit a side, and 268 megapixels (a 16384 x 16384 label map,
+#: what a writer holds for one frame). Beyond that a size is a corrupt record, not a video.
+MAX_SIDE = 65535
+MAX_PIXELS = 1 << 28
 
 
 class MaskEncoding(str, enum.Enum):
@@ -55,6 +59,10 @@ class FrameMasks:
             raise ValueError(f"object ids must be unique and sorted, got {ids}")
         if VOID_ID in ids:
             raise ValueError("the void region belongs in FrameMasks.void, not among the objects")
+        if ids and not 0 < ids[0] <= ids[-1] < VOID_ID:
+            raise ValueError(f"object ids must be 1 to {VOID_ID - 1} (pixel values of an 8-bit mask), got {ids}")
+        if self.void is not None and self.void.object_id != VOID_ID:
+            raise ValueError(f"the void region's id is {VOID_ID}, got {self.void.object_id}")
 
     def get(self, object_id: int) -> Mask | None:
         """The object's mask in this frame, or None when it is absent."""
@@ -125,12 +133,27 @@ class ObjectInfo:
     category_id: int | None = None
     frames: tuple[str, ...] | None = None
 
+    def __post_init__(self) -> None:
+        if not 0 < self.object_id < VOID_ID:
+            raise ValueError(f"object id {self.object_id} is not 1 to {VOID_ID - 1} (a pixel value of an 8-bit mask)")
+        if self.category_id is not None:
+            _check_category_id(self.category_id)
+
 
 @dataclass(frozen=True)
 class Category:
     id: int
     name: str
     supercategory: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_category_id(self.id)
+
+
+def _check_category_id(value: object) -> None:
+    """Category ids are integers that fit the int32 columns of the shard formats."""
+    if isinstance(value, bool) or not isinstance(value, int) or not -(1 << 31) <= value < 1 << 31:
+        raise ValueError(f"category id {value!r} is not an integer of 32 bits")
 
 
 @dataclass(frozen=True)
@@ -147,10 +170,25 @@ class Video:
 
     def __post_init__(self) -> None:
         _check_file_name("video name", self.name)
+        if not (0 < self.width <= MAX_SIDE and 0 < self.height <= MAX_SIDE and self.width * self.height <= MAX_PIXELS):
+            raise ValueError(
+                f"{self.name}: frame size {self.width}x{self.height} is out of range "
+                f"(1 to {MAX_SIDE} a side, at most {MAX_PIXELS} pixels)"
+            )
+        if self.palette is not None and (len(self.palette) % 3 or not 3 <= len(self.palette) <= 768):
+            raise ValueError(f"{self.name}: a palette is 1 to 256 RGB triplets, got {len(self.palette)} bytes")
+        stems = set()
         for position, frame in enumerate(self.frames):
             if frame.index != position:
                 raise ValueError(f"{self.name}: frame {frame.file_name} has index {frame.index}, expected {position}")
             _check_file_name(f"{self.name}: frame file name", frame.file_name)
+            if frame.stem in stems:  # both would be written to one <stem>.png
+                raise ValueError(f"{self.name}: two frames named {frame.stem}.*")
+            stems.add(frame.stem)
+        if self.encoding is MaskEncoding.BINARY and (
+            any(o.object_id != 1 for o in self.objects) or self.has_void
+        ):  # one 0/255 PNG holds one object and no void
+            raise ValueError(f"{self.name}: a binary (0/255) video holds object 1 alone and no void")
         ids = [o.object_id for o in self.objects]
         if ids != sorted(set(ids)):
             raise ValueError(f"{self.name}: object ids must be unique and sorted, got {ids}")

@@ -96,6 +96,12 @@ def _chunks(data: bytes):
     raise PngError("truncated PNG: no IEND chunk")
 
 
+def _palette(body: bytes) -> bytes:
+    if len(body) % 3 or not 3 <= len(body) <= 768:
+        raise PngError(f"corrupt PNG: a PLTE chunk of {len(body)} bytes (1 to 256 RGB triplets expected)")
+    return body
+
+
 def _header(body: bytes) -> tuple[int, int, int, int, int]:
     if len(body) != 13:
         raise PngError("corrupt PNG: bad IHDR")
@@ -118,7 +124,7 @@ def read_header(data: bytes) -> PngInfo:
         if kind == b"IHDR":
             header = _header(body)
         elif kind == b"PLTE":
-            palette = body
+            palette = _palette(body)
         elif kind == b"IDAT":
             break
     else:
@@ -215,7 +221,7 @@ def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
         if kind == b"IHDR":
             header = _header(body)
         elif kind == b"PLTE":
-            palette = body
+            palette = _palette(body)
         elif kind == b"IDAT":
             idat.append(body)
     if header is None:

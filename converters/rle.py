@@ -574,6 +574,18 @@ def counts_to_string(counts: Sequence[int]) -> str:
     return _to_string(np.asarray(counts, np.int64)).tobytes().decode("ascii")
 
 
+def checked_mask(object_id: int, counts: str, area: int, bbox: tuple[int, ...], height: int, width: int) -> Mask:
+    """A stored mask, after proving its counts describe a ``height x width`` mask with that area and bbox.
+
+    For readers of files that carry all four (Parquet, HDF5): a corrupt or forged row is an
+    RleError here, not a wrong mask copied into the output.
+    """
+    measured = measure(counts, height, width)
+    if measured != (area, tuple(bbox)):
+        raise RleError(f"object {object_id}: stored area {area} and bbox {list(bbox)} are not those of its RLE {measured}")
+    return Mask(object_id, counts, area, measured[1])
+
+
 def string_to_counts(text: str | bytes) -> list[int]:
     """The compressed string back to uncompressed counts (rleFrString)."""
     raw = text.encode("ascii") if isinstance(text, str) else bytes(text)

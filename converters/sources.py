@@ -67,6 +67,19 @@ class FileSystem(Protocol):
     def close(self) -> None: ...
 
 
+def join_inside(root: str, relative: str) -> str:
+    """``root/relative``, where ``relative`` (a path read from a file) may not lead out of ``root``.
+
+    Paths recorded in COCO files and Parquet shards are relative to an images folder; an
+    absolute one or one climbing out with ``..`` would read, and copy into the output, a
+    file the user never pointed at.
+    """
+    parts = relative.replace("\\", "/").split("/")
+    if not relative or os.path.isabs(relative) or relative.startswith("\\") or ".." in parts:
+        raise ValueError(f"image path {relative!r} leads out of the images folder")
+    return os.path.join(root, relative)
+
+
 class LocalFS:
     """Files on disk: thin wrappers over ``os``, so the folder path stays as fast as before."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from converters import model
-from converters.model import VOID_ID, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
+from converters.model import VOID_ID, Category, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 
 
 def mask(object_id: int, area: int = 4) -> Mask:
@@ -181,3 +181,59 @@ def test_model_imports_nothing_from_the_package():
     offending = [name for name in imported if name.startswith(".") or name.split(".")[0] == "converters"]
     assert offending == []
     assert {name.split(".")[0] for name in imported} <= {"__future__", "enum", "dataclasses", "typing"}
+
+
+# ------------------------------------------------------------------ what no source may smuggle in
+
+
+@pytest.mark.parametrize("object_id", [0, -1, 255, 256, 300])
+def test_object_ids_are_pixel_values_of_an_8_bit_mask(object_id):
+    """0 would be painted as background and vanish; 256 and up do not fit a PNG; 255 is the void."""
+    with pytest.raises(ValueError, match="object id"):
+        ObjectInfo(object_id)
+    if object_id != VOID_ID:
+        with pytest.raises(ValueError, match="object ids must be 1 to 254"):
+            FrameMasks((mask(object_id),))
+
+
+def test_the_void_mask_has_the_void_id():
+    with pytest.raises(ValueError, match="void region's id"):
+        FrameMasks((), mask(7))
+    assert FrameMasks((), mask(VOID_ID)).void.object_id == VOID_ID
+
+
+@pytest.mark.parametrize(("width", "height"), [(0, 4), (4, -1), (65536, 4), (20000, 20000)])
+def test_frame_sizes_out_of_range(width, height):
+    with pytest.raises(ValueError, match="out of range"):
+        Video("v", width, height, ())
+
+
+@pytest.mark.parametrize("size", [0, 5, 771])
+def test_palettes_are_1_to_256_triplets(size):
+    with pytest.raises(ValueError, match="palette"):
+        Video("v", 4, 4, (), palette=bytes(size))
+    assert Video("v", 4, 4, (), palette=bytes(768)).palette == bytes(768)
+
+
+def test_two_frames_may_not_share_a_mask_file():
+    """00000.jpg and 00000.png would both be written to 00000.png: one mask would be lost."""
+    with pytest.raises(ValueError, match="two frames named 00000"):
+        Video("v", 4, 4, (Frame(0, "00000.jpg"), Frame(1, "00000.png")))
+
+
+@pytest.mark.parametrize("case", ["two objects", "object 2", "void"])
+def test_a_binary_video_holds_object_1_alone(case):
+    """One 0/255 PNG cannot keep two ids apart or a void region: refused rather than merged."""
+    objects = {"two objects": (1, 2), "object 2": (2,), "void": (1,)}[case]
+    masks = FrameMasks((mask(objects[0]),), mask(VOID_ID) if case == "void" else None)
+    with pytest.raises(ValueError, match="binary"):
+        video((Frame(0, "0.jpg", masks=masks),), objects=objects, encoding=MaskEncoding.BINARY)
+    assert video((Frame(0, "0.jpg", masks=FrameMasks((mask(1),))),), objects=(1,), encoding=MaskEncoding.BINARY)
+
+
+@pytest.mark.parametrize("category_id", ["abc", 2**40, True, 1.5])
+def test_category_ids_are_32_bit_integers(category_id):
+    with pytest.raises(ValueError, match="category id"):
+        Category(category_id, "x")
+    with pytest.raises(ValueError, match="category id"):
+        ObjectInfo(1, category_id)

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from converters import api, archives, sources
-from converters.errors import SourceError
+from converters.errors import DetectionError, SourceError
 from converters.imagefiles import probe_image, read_bytes
 from converters.model import ImageRef
 from converters.readers.mose import MoseReader
@@ -281,6 +281,34 @@ def test_corrupt_zip(mose_archive, tmp_path):
     assert error.path == f"{bad}/{info.filename}" and "corrupt zip member" in error.cause
 
 
+def test_zip_bomb_member_stops_at_its_declared_size(mose_archive, tmp_path):
+    """A member whose directory entry claims 100 bytes but that inflates to 20 MB is inflated to 101 bytes, then refused."""
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(mose_archive("zip")) as source, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        victim = next(i.filename for i in source.infolist() if i.filename.endswith("/00001.png"))
+        for info in source.infolist():
+            out.writestr(info, bytes(20 << 20) if info.filename == victim else source.read(info))
+    data = bytearray(bomb.read_bytes())
+    name = victim.encode()
+    local = data.index(name) - 30  # the victim's local header precedes its name
+    central = data.index(b"PK\x01\x02", local)
+    central = data.index(name, central) - 46
+    data[local + 22 : local + 26] = (100).to_bytes(4, "little")
+    data[central + 24 : central + 28] = (100).to_bytes(4, "little")
+    bomb.write_bytes(bytes(data))
+    error = convert_fails(bomb, tmp_path / "out.json")
+    assert error.path == f"{bomb}/{victim}" and "101 bytes where the directory says 100" in error.cause
+
+
+def test_archive_member_thousands_of_folders_deep(tmp_path):
+    """Folder bookkeeping is a loop: a deep member is listed, not a RecursionError."""
+    deep = tmp_path / "deep.zip"
+    with zipfile.ZipFile(deep, "w") as out:
+        out.writestr("/".join(["d"] * 5000) + "/x.txt", b"x")
+    with pytest.raises(DetectionError, match="cannot tell the format"):
+        api.detect(deep)  # listed whole; no dataset layout inside: a clear answer, not a RecursionError
+
+
 @pytest.mark.parametrize("name", ["x.zip", "x.tar.gz", "x.tgz", "x.tar"])
 def test_not_an_archive(tmp_path, name):
     bad = tmp_path / name
@@ -421,3 +449,14 @@ def test_memory_stays_bounded_for_a_big_tgz(sample_root, tmp_path):
     big = _peak_rss_kb(archives_made["big"], tmp_path / "big.json")
     assert (big - small) * 1024 < big_size / 4, (small, big, big_size)
     assert len(json.loads((tmp_path / "big.json").read_text())["videos"]) == 20
+
+
+@pytest.mark.parametrize("relative", ["../x.jpg", "v/../../x.jpg", "/etc/hostname", "v/..", "", "..\\x.jpg", "\\\\host\\x"])
+def test_recorded_image_paths_stay_inside_the_images_folder(relative):
+    with pytest.raises(ValueError, match="leads out of the images folder"):
+        sources.join_inside("/data/images", relative)
+
+
+def test_recorded_image_paths_inside_are_joined():
+    assert sources.join_inside("/data/images", "v/00000.jpg") == "/data/images/v/00000.jpg"
+    assert sources.join_inside("/data/images", "v/..a/00000.jpg") == "/data/images/v/..a/00000.jpg"

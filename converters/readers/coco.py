@@ -28,6 +28,7 @@ from pathlib import Path
 from .. import rle
 from ..errors import SourceError, VosconvWarning
 from ..model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
+from ..sources import join_inside
 from .base import Detection, Reader, VideoRef
 
 SUFFIXES = (".json", ".json.gz")
@@ -119,6 +120,10 @@ class CocoReader(Reader):
             return _index_lines(lines, str(source))
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise SourceError(source, f"cannot read: {exc}") from None
+        except SourceError:
+            raise
+        except _MALFORMED as exc:
+            raise SourceError(source, f"malformed file ({type(exc).__name__}: {exc})") from None
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -139,13 +144,17 @@ class CocoReader(Reader):
 
     def info(self) -> DatasetInfo:
         index = self._ensure_index()
-        source = index.header.get("vosconv", {}).get("source", {})
-        placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
-        categories = tuple(
-            Category(int(c["id"]), str(c["name"]), c.get("supercategory"))
-            for c in index.categories
-            if c["id"] not in placeholders
-        )
+        try:
+            source = index.header.get("vosconv", {}).get("source", {})
+            placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
+            categories = tuple(
+                Category(int(c["id"]), str(c["name"]), c.get("supercategory"))
+                for c in index.categories
+                if c["id"] not in placeholders
+            )
+            split, attributes = source.get("split"), tuple(sorted((source.get("attributes") or {}).items()))
+        except _MALFORMED as exc:
+            raise SourceError(self.source, f"malformed header or categories ({type(exc).__name__}: {exc})") from None
         images = self._images_dir()
         if images is None:
             warnings.warn(
@@ -153,13 +162,7 @@ class CocoReader(Reader):
                 VosconvWarning,
                 stacklevel=2,
             )
-        return DatasetInfo(
-            source_format=self.name,
-            split=source.get("split"),
-            categories=categories,
-            image_root=images,
-            attributes=tuple(sorted((source.get("attributes") or {}).items())),
-        )
+        return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=images, attributes=attributes)
 
     def list_videos(self) -> list[VideoRef]:
         return list(self._ensure_index().refs)
@@ -175,7 +178,7 @@ class CocoReader(Reader):
             return build_video(record, annotations, placeholders, images)
         except SourceError:
             raise
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except _MALFORMED as exc:
             raise SourceError(self.source, f"video {ref.name!r}: malformed record ({type(exc).__name__}: {exc})") from None
 
 
@@ -208,6 +211,8 @@ def _index_lines(path: Path, source: str) -> _Index:
         header = json.loads(header_line[len(b'{"info":') :].rstrip(b",\n") or b"{}")
         section = None
         for offset, line in _records(file):
+            if not line.strip():
+                continue  # an empty list leaves a blank line between its brackets
             if line.startswith(b'"videos":['):
                 section = "videos"
             elif line.startswith(b'"annotations":['):
@@ -227,7 +232,7 @@ def _index_lines(path: Path, source: str) -> _Index:
                     runs[-1] = (runs[-1][0], runs[-1][1] + len(line))  # adjacent lines: one read
                 else:
                     runs.append((offset, len(line)))
-            elif line.strip():
+            else:
                 raise SourceError(source, f"unexpected content at byte {offset}")
     orphans = set(spans) - set(videos)
     if orphans:
@@ -259,6 +264,8 @@ def _normalise(source: Path, out: Path) -> None:
             data = json.load(file)
         except json.JSONDecodeError as exc:
             raise SourceError(source, f"not valid JSON: {exc}") from None
+        except (ValueError, RecursionError) as exc:  # an integer of thousands of digits; nesting too deep
+            raise SourceError(source, f"not JSON that can be read ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict) or "videos" not in data or "annotations" not in data:
         raise SourceError(source, 'not a video COCO JSON: expected "videos" and "annotations"')
     with open(out, "w") as file:
@@ -268,6 +275,10 @@ def _normalise(source: Path, out: Path) -> None:
         file.write(",\n".join(json.dumps(a, separators=(",", ":")) for a in data["annotations"]))
         file.write('\n],\n"categories":' + json.dumps(data.get("categories", [])) + "}\n")
 
+
+#: What malformed JSON data raises on its way into the model (a wrong type, a missing key, a number
+#: too big for an int or too deep to parse): each becomes a SourceError naming the file.
+_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError)
 
 #: Polygons are rasterised by pycocotools, whose ``rleToString`` writes one byte past its buffer
 #: when every count of a mask takes 6 characters; below this many pixels none takes more than 5.
@@ -354,7 +365,7 @@ def build_video(record: dict, annotations: list[dict], placeholders: set[int], i
         Frame(
             index,
             os.path.basename(file_name),
-            ImageRef(path=os.path.join(images, file_name)) if images else None,
+            ImageRef(path=join_inside(images, file_name)) if images else None,
             FrameMasks(tuple(sorted(per_frame[index], key=lambda m: m.object_id)), void[index]) if index in annotated else None,
         )
         for index, file_name in enumerate(file_names)

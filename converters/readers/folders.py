@@ -141,15 +141,18 @@ def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:
         if frame.masks is not None:
             for mask in frame.masks.objects:
                 objects.setdefault(mask.object_id, ObjectInfo(mask.object_id))
-    return Video(
-        name=ref.name,
-        width=width,
-        height=height,
-        frames=tuple(frames),
-        objects=tuple(objects[k] for k in sorted(objects)),
-        encoding=encoding,
-        palette=palette if encoding is MaskEncoding.PALETTE else None,
-    )
+    try:
+        return Video(
+            name=ref.name,
+            width=width,
+            height=height,
+            frames=tuple(frames),
+            objects=tuple(objects[k] for k in sorted(objects)),
+            encoding=encoding,
+            palette=palette if encoding is MaskEncoding.PALETTE else None,
+        )
+    except ValueError as exc:  # what the model refuses (a frame size out of range, say)
+        raise SourceError(ref.image_dir or ref.mask_dir or ref.name, str(exc)) from None
 
 
 def _frame_size(images: list[Entry], fs: FileSystem) -> tuple[int, int]:

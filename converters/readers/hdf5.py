@@ -15,9 +15,9 @@ import h5py
 import hdf5plugin  # noqa: F401  (registers the Zstd and LZ4 filters that dense masks use)
 import numpy as np
 
-from .. import labels, shards
+from .. import labels, rle, shards
 from ..errors import SourceError
-from ..model import VOID_ID, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, Video
+from ..model import MAX_PIXELS, VOID_ID, Frame, FrameMasks, ImageRef, MaskEncoding, Video
 from .base import VideoRef
 from .sharded import ShardedReader
 
@@ -70,7 +70,7 @@ class Hdf5Reader(ShardedReader):
             raise
         except KeyError:
             raise SourceError(ref.file, f"no group {ref.group!r}") from None
-        except (OSError, ValueError, TypeError, RuntimeError) as exc:
+        except (OSError, ValueError, TypeError, RuntimeError, IndexError, OverflowError, AttributeError) as exc:
             raise SourceError(ref.file, f"video {ref.name!r}: {type(exc).__name__}: {exc}") from None
 
 
@@ -85,7 +85,12 @@ def read_group(name: str, group: h5py.Group, images: str | None) -> Video:
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])
     blobs = group["images"][()] if kind == "embedded" else None
-    masks = _rle_masks(group["rle"], annotated) if "rle" in group else _dense_masks(group["masks"], annotated, encoding)
+    if len(annotated) != len(file_names):
+        raise ValueError(f"{len(file_names)} file names but {len(annotated)} annotated flags")
+    if "rle" in group:
+        masks = _rle_masks(group["rle"], annotated, height, width)
+    else:
+        masks = _dense_masks(group["masks"], annotated, encoding, height, width)
     frames = []
     for index, file_name in enumerate(file_names):
         image = None
@@ -101,12 +106,12 @@ def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _rle_masks(rle: h5py.Group, annotated: np.ndarray) -> list[FrameMasks | None]:
-    offsets = rle["offsets"][()]
-    ids = rle["object_id"][()]
-    counts = rle["counts"].asstr()[()]
-    areas = rle["area"][()]
-    boxes = rle["bbox"][()]
+def _rle_masks(table: h5py.Group, annotated: np.ndarray, height: int, width: int) -> list[FrameMasks | None]:
+    offsets = table["offsets"][()]
+    ids = table["object_id"][()]
+    counts = table["counts"].asstr()[()]
+    areas = table["area"][()]
+    boxes = table["bbox"][()]
     if len(offsets) != len(annotated) + 1 or offsets[-1] != len(ids):
         raise ValueError("rle/offsets does not match the frames and masks")
     result: list[FrameMasks | None] = []
@@ -116,7 +121,9 @@ def _rle_masks(rle: h5py.Group, annotated: np.ndarray) -> list[FrameMasks | None
             continue
         objects, void = [], None
         for row in range(offsets[t], offsets[t + 1]):
-            mask = Mask(int(ids[row]), str(counts[row]), int(areas[row]), tuple(int(v) for v in boxes[row]))
+            mask = rle.checked_mask(
+                int(ids[row]), str(counts[row]), int(areas[row]), tuple(int(v) for v in boxes[row]), height, width
+            )
             if mask.object_id == VOID_ID:
                 void = mask
             else:
@@ -125,7 +132,11 @@ def _rle_masks(rle: h5py.Group, annotated: np.ndarray) -> list[FrameMasks | None
     return result
 
 
-def _dense_masks(dataset: h5py.Dataset, annotated: np.ndarray, encoding: MaskEncoding) -> list[FrameMasks | None]:
+def _dense_masks(
+    dataset: h5py.Dataset, annotated: np.ndarray, encoding: MaskEncoding, height: int, width: int
+) -> list[FrameMasks | None]:
+    if dataset.shape != (len(annotated), height, width) or height * width > MAX_PIXELS:
+        raise ValueError(f"masks dataset of shape {dataset.shape} for {len(annotated)} frames of {width}x{height}")
     result: list[FrameMasks | None] = []
     label = np.empty(dataset.shape[1:], np.uint8)
     for t, flag in enumerate(annotated):

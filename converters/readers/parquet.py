@@ -10,15 +10,15 @@ that folder exists, else have no image.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import shards
+from .. import rle, shards
 from ..errors import SourceError
-from ..model import VOID_ID, Frame, FrameMasks, ImageRef, Mask, Video
+from ..model import VOID_ID, Frame, FrameMasks, ImageRef, Video
+from ..sources import join_inside
 from .base import VideoRef
 from .sharded import ShardedReader
 
@@ -84,9 +84,16 @@ class ParquetReader(ShardedReader):
                 record = shard.videos.get(name)
                 if record is None:
                     raise SourceError(shard.path, f"video {name!r} listed in the manifest is not in the shard")
-                first, stop = record["row_groups"]
-                nbytes = sum(groups.row_group(i).total_byte_size for i in range(first, stop))
-                refs.append(ParquetVideoRef(name, nbytes, shard.path, tuple(record["rows"]), (first, stop)))
+                try:
+                    first, stop = (int(i) for i in record["row_groups"])
+                    if not 0 <= first <= stop <= groups.num_row_groups:
+                        raise ValueError(f"row groups {first}..{stop} of {groups.num_row_groups}")
+                    nbytes = sum(groups.row_group(i).total_byte_size for i in range(first, stop))
+                    rows = tuple(int(i) for i in record["rows"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    cause = f"video {name!r}: malformed footer record ({type(exc).__name__}: {exc})"
+                    raise SourceError(shard.path, cause) from None
+                refs.append(ParquetVideoRef(name, nbytes, shard.path, rows, (first, stop)))
         return sorted(refs, key=lambda r: r.name)
 
     def read_video(self, ref: ParquetVideoRef) -> Video:
@@ -97,7 +104,7 @@ class ParquetReader(ShardedReader):
             raise SourceError(ref.file, f"cannot read video {ref.name!r}: {exc}") from None
         try:
             return build_video(shard.videos[ref.name], table.to_pylist(), self._image_dir())
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             raise SourceError(ref.file, f"video {ref.name!r}: malformed rows ({type(exc).__name__}: {exc})") from None
 
 
@@ -107,8 +114,11 @@ def build_video(record: dict, rows: list[dict], images: str | None) -> Video:
     name = record["name"]
     if len(rows) != record["frames"] or any(r["video"] != name or r["frame_index"] != i for i, r in enumerate(rows)):
         raise ValueError(f"the rows are not frames 0..{record['frames'] - 1} of the video")
-    frames = tuple(Frame(i, row["file_name"], _image(row["image"], images), _masks(row)) for i, row in enumerate(rows))
-    return Video(name, int(record["width"]), int(record["height"]), frames, objects, encoding, palette)
+    width, height = int(record["width"]), int(record["height"])
+    frames = tuple(
+        Frame(i, row["file_name"], _image(row["image"], images), _masks(row, height, width)) for i, row in enumerate(rows)
+    )
+    return Video(name, width, height, frames, objects, encoding, palette)
 
 
 def _image(cell: dict | None, images: str | None) -> ImageRef | None:
@@ -116,15 +126,15 @@ def _image(cell: dict | None, images: str | None) -> ImageRef | None:
         return None
     if cell["bytes"] is not None:
         return ImageRef(data=cell["bytes"])
-    return ImageRef(path=os.path.join(images, cell["path"])) if images else None
+    return ImageRef(path=join_inside(images, cell["path"])) if images else None
 
 
-def _masks(row: dict) -> FrameMasks | None:
+def _masks(row: dict, height: int, width: int) -> FrameMasks | None:
     if not row["annotated"]:
         return None
     objects, void = [], None
     for o in row["objects"] or ():
-        mask = Mask(int(o["object_id"]), o["counts"], int(o["area"]), tuple(o["bbox"]))
+        mask = rle.checked_mask(int(o["object_id"]), o["counts"], int(o["area"]), tuple(o["bbox"]), height, width)
         if o["iscrowd"] and mask.object_id == VOID_ID:
             void = mask
         else:

@@ -245,3 +245,45 @@ def test_sniff(foreign, sample_root, tmp_path):
     assert CocoReader.sniff(own).score == 10
     assert api.detect(own) == "coco"
     assert CocoReader.sniff(sample_root["mose"]).score == 0
+
+
+def test_a_file_without_annotations_reads(foreign):
+    """A test split's file: every video listed, no annotation at all (an empty list once broke the index)."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["annotations"] = []
+    path.write_text(json.dumps(data))
+    _, videos = read(path)
+    assert [v.name for v in videos] == ["vidA", "vidB"]
+    assert all(not f.masks.objects for v in videos for f in v.frames)
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda d: d["videos"][0].update(id="abc"), "malformed file"),
+        (lambda d: d["annotations"][0].pop("video_id"), "malformed file"),
+        (lambda d: d.update(videos=[1]), "malformed file"),
+        (lambda d: d["categories"][0].pop("id"), "malformed header or categories"),
+        (lambda d: d["categories"][0].update(id=2**40), "malformed header or categories"),
+        (lambda d: d["videos"][1].update(height=float("inf")), "OverflowError"),
+        (lambda d: d["annotations"][0].update(category_id="abc"), "category id"),
+        (lambda d: d["annotations"][0].update(object_id=0), "object id 0"),
+    ],
+)
+def test_malformed_records_are_source_errors(foreign, change, says):
+    """Whatever a record holds, the reader answers with a SourceError naming the file, never a raw exception."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=re.escape(says)) as caught:
+        read(path)
+    assert caught.value.path == str(path)
+
+
+def test_json_too_deep_to_parse_is_a_source_error(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(SourceError, match="not JSON that can be read"):
+        read(path)

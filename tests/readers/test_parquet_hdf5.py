@@ -131,3 +131,35 @@ def test_reader_pickles_without_open_files(sample_root, tmp_path, fmt):
         clone = pickle.loads(pickle.dumps(reader))
         assert clone.read_video(refs[0]) == first
         assert [ref.name for ref in pickle.loads(pickle.dumps(refs))] == [r.name for r in refs]
+
+
+def _first_shard(out):
+    return next(p for p in sorted(out.rglob("*.h5")))
+
+
+@pytest.mark.parametrize(("dataset", "says"), [("area", "stored area"), ("counts", "invalid RLE")])
+def test_hdf5_masks_are_checked_not_trusted(sample_root, tmp_path, dataset, says):
+    """A stored area (or counts string) that its RLE does not bear out is an error naming the shard, not output."""
+    import h5py
+
+    out = convert(sample_root["mose"], tmp_path / "h5", "mose", "hdf5", reader_options={"split": "train"})
+    shard = _first_shard(out)
+    with h5py.File(shard, "r+") as file:
+        table = file[f"videos/{next(iter(file['videos']))}/rle"]
+        values = table[dataset][()]
+        values[0] = 999 if dataset == "area" else b"zzzz"
+        del table[dataset]
+        table[dataset] = values
+    with pytest.raises(SourceError, match=says) as caught:
+        api.convert(out, tmp_path / "back.json", to="coco", reader_options={"verify": False})
+    assert caught.value.path == str(shard)
+
+
+def test_checked_mask_measures_what_it_keeps():
+    from converters import rle
+
+    assert rle.checked_mask(1, "5220003", 6, (1, 1, 3, 2), 4, 5).bbox == (1, 1, 3, 2)
+    with pytest.raises(rle.RleError, match="stored area 7"):
+        rle.checked_mask(1, "5220003", 7, (1, 1, 3, 2), 4, 5)
+    with pytest.raises(rle.RleError, match="bbox"):
+        rle.checked_mask(1, "5220003", 6, (0, 0, 3, 2), 4, 5)
