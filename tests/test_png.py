@@ -491,6 +491,17 @@ def test_pillow_decompression_bomb_guard_is_a_png_error():
         png.decode(data)
 
 
+@pytest.mark.parametrize("size", [0, 5, 771])
+def test_a_palette_that_is_not_1_to_256_triplets_is_corrupt(size):
+    data = good_png()
+    spans = chunk_spans(data)
+    _, start, end = next(span for span in spans if span[0] == b"PLTE")
+    forged = data[:start] + chunk(b"PLTE", bytes(size)) + data[end:]
+    for read in (png.decode, png.read_header):
+        with pytest.raises(png.PngError, match=f"PLTE chunk of {size} bytes"):
+            read(forged)
+
+
 def test_highly_compressed_mask_is_not_refused():
     """A real mask near deflate's best ratio (one value everywhere) still decodes."""
     pixels = np.full((2160, 3840), 7, np.uint8)
