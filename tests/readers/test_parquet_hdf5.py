@@ -163,3 +163,36 @@ def test_checked_mask_measures_what_it_keeps():
         rle.checked_mask(1, "5220003", 7, (1, 1, 3, 2), 4, 5)
     with pytest.raises(rle.RleError, match="bbox"):
         rle.checked_mask(1, "5220003", 6, (0, 0, 3, 2), 4, 5)
+
+
+@pytest.mark.parametrize("row_groups", [[-3, 1], [0, 1000], "ab"])
+def test_parquet_footer_record_out_of_range_is_named(sample_root, tmp_path, row_groups):
+    out = convert(sample_root["mose"], tmp_path / "pq", "mose", "parquet", reader_options={"split": "train"})
+    with api.open_reader(out) as reader:
+        entry = reader.manifest.shards[0]
+        shard = reader._shards.get(str(reader.source / entry.file))  # the parsed footer the listing reads
+        shard.videos[entry.videos[0]]["row_groups"] = row_groups
+        with pytest.raises(SourceError, match="malformed footer record") as caught:
+            reader.list_videos()
+    assert caught.value.path == shard.path
+
+
+@pytest.mark.parametrize("damage", ["annotated", "dense shape"])
+def test_hdf5_group_whose_parts_disagree_is_named(sample_root, tmp_path, damage):
+    """Before any buffer is sized from it: a dense dataset of another shape, or flags for other frames."""
+    import h5py
+
+    fmt = "hdf5-dense" if damage == "dense shape" else "hdf5"
+    out = convert(sample_root["mose"], tmp_path / "h5", "mose", fmt, reader_options={"split": "train"})
+    shard = _first_shard(out)
+    with h5py.File(shard, "r+") as file:
+        group = file[f"videos/{next(iter(file['videos']))}"]
+        if damage == "annotated":
+            flags = group["annotated"][()]
+            del group["annotated"]
+            group["annotated"] = flags[:-1]
+        else:
+            del group["masks"]
+            group.create_dataset("masks", shape=(1, 200_000, 200_000), dtype="u1", chunks=(1, 64, 64))
+    with pytest.raises(SourceError, match="annotated flags" if damage == "annotated" else "masks dataset of shape"):
+        api.convert(out, tmp_path / "back.json", to="coco", reader_options={"verify": False})
