@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import __version__
@@ -43,26 +43,40 @@ class Journal:
         self.path = staging / JOURNAL
 
     def entries(self) -> dict[int, dict[str, Any]]:
-        """Complete entries by shard index; a line torn by a crash is ignored."""
+        """Well-formed entries by shard index; a line torn by a crash, or not one we wrote, is ignored.
+
+        Ignoring is always safe: a shard without an entry is simply done again.
+        """
         found: dict[int, dict[str, Any]] = {}
         if not self.path.exists():
             return found
-        with open(self.path) as file:
+        with open(self.path, "rb") as file:
             for line in file:
                 try:
                     entry = json.loads(line)
-                except json.JSONDecodeError:
+                except (UnicodeDecodeError, ValueError, RecursionError):
                     continue
-                found[int(entry["shard"])] = entry
+                if _well_formed(entry):
+                    found[entry["shard"]] = entry
         return found
 
     def intact(self, entry: dict[str, Any], key: str, staging: Path) -> bool:
-        """True when the entry belongs to this plan and every file it lists is still what it wrote."""
+        """True when the entry belongs to this plan and every file it lists is still what it wrote.
+
+        The files must be exactly those with checksums, each a plain relative path inside
+        ``staging``: a reused entry can never bring in a file from anywhere else.
+        """
         if entry.get("key") != key:
             return False
-        for name, size, digest in entry["result"]["checksums"]:
+        result = entry["result"]
+        if [c[0] for c in result["checksums"]] != result["files"]:
+            return False
+        root = staging.resolve()
+        for name, size, digest in result["checksums"]:
             path = staging / name
-            if not path.is_file() or path.stat().st_size != size or sha256(path) != digest:
+            if not _inside(root, name) or path.is_symlink() or not path.is_file():
+                return False
+            if path.stat().st_size != size or sha256(path) != digest:
                 return False
         return True
 
@@ -70,3 +84,34 @@ class Journal:
         line = json.dumps(entry, sort_keys=True) + "\n"
         with open(self.path, "a") as file:
             file.write(line)  # no fsync: after a power cut, resume re-checks every file's sha256 anyway
+
+
+def _well_formed(entry: object) -> bool:
+    """The shape :meth:`Journal.record` writes: anything else (hand edits, another tool, damage) is not reused."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("key"), str):
+        return False
+    shard, result, stats = entry.get("shard"), entry.get("result"), entry.get("stats")
+    if type(shard) is not int or shard < 0 or not isinstance(result, dict) or not isinstance(stats, dict):
+        return False
+    files, checksums = result.get("files"), result.get("checksums")
+    if result.get("index") != shard or not isinstance(result.get("facts"), dict):
+        return False
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files) or not isinstance(checksums, list):
+        return False
+    return all(
+        isinstance(c, list)
+        and len(c) == 3
+        and isinstance(c[0], str)
+        and type(c[1]) is int
+        and c[1] >= 0
+        and isinstance(c[2], str)
+        for c in checksums
+    )
+
+
+def _inside(root: Path, name: str) -> bool:
+    """``name`` is a relative path that stays inside ``root`` (after resolving links)."""
+    relative = PurePosixPath(name)
+    if not name or relative.is_absolute() or ".." in relative.parts or "\\" in name:
+        return False
+    return (root / relative).resolve().is_relative_to(root)

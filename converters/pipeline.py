@@ -12,6 +12,7 @@ With ``on_error="skip"`` a video whose source is bad is left out and recorded in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -37,6 +38,10 @@ _COUNTS = ("videos", "frames", "annotated_frames", "objects", "masks", "void_mas
 
 class Interrupted(VosconvError):
     """The run was stopped (Ctrl-C); finished shards stay in the staging folder for ``--resume``."""
+
+
+def _is_skip_record(record: object) -> bool:
+    return isinstance(record, dict) and all(isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in record.items())
 
 
 @dataclass
@@ -79,7 +84,14 @@ class Stats:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Stats:
-        return cls(**{n: data[n] for n in _COUNTS}, category_ids=set(data["category_ids"]), skipped=list(data["skipped"]))
+        """The inverse of :meth:`to_dict`; ``ValueError`` for anything of another shape."""
+        counts = [data.get(n) for n in _COUNTS]
+        ids, skipped = data.get("category_ids"), data.get("skipped")
+        if not all(type(c) is int and c >= 0 for c in counts) or not isinstance(ids, list) or not isinstance(skipped, list):
+            raise ValueError("not a Stats record")
+        if not all(type(i) is int for i in ids) or not all(_is_skip_record(r) for r in skipped):
+            raise ValueError("not a Stats record")
+        return cls(*counts, category_ids=set(ids), skipped=list(skipped))
 
     def line(self) -> str:
         text = (
@@ -216,7 +228,8 @@ def convert(
     if resume:
         for index, entry in record.entries().items():
             if index < len(shards) and record.intact(entry, keys[index], staging):
-                outcomes[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
+                with contextlib.suppress(ValueError):  # a damaged record: the shard is done again
+                    outcomes[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
     resumed = len(outcomes)
     # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
     todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))

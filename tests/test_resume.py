@@ -159,3 +159,116 @@ def test_ctrl_c_in_the_cli_says_what_was_complete(big_mose, tmp_path, capsys, mo
     assert code == 130
     assert "1 of 9 shards are complete" in capsys.readouterr().err
     assert not list(staging_path(tmp_path / "o.json").rglob("*.tmp"))
+
+
+def interrupted_after(big_mose, output: Path, monkeypatch, finished: int) -> list[dict]:
+    """An interrupted coco run with ``finished`` shards journaled; returns the journal's entries."""
+    with ctrl_c_at_shard(monkeypatch, finished + 1), pytest.raises(Interrupted):
+        api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
+    return [json.loads(line) for line in (staging_path(output) / JOURNAL).read_text().splitlines()]
+
+
+def rewrite_journal(output: Path, entries: list[dict]) -> None:
+    (staging_path(output) / JOURNAL).write_text("".join(json.dumps(e) + "\n" for e in entries))
+
+
+@pytest.fixture
+def coco_reference(big_mose, tmp_path):
+    reference = tmp_path / "reference.json"
+    api.convert(big_mose, reference, to="coco", reader_options={"split": "train"})
+    return reference
+
+
+@pytest.mark.parametrize("files", [["{secret}"], ["../{secret_name}"], ["{secret}", "/dev/null"]])
+def test_resume_never_reuses_files_from_outside_the_staging_folder(big_mose, tmp_path, monkeypatch, coco_reference, files):
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"secret": "outside"}\n')
+    output = tmp_path / "out" / "out.json"
+    output.parent.mkdir()
+    (output.parent / secret.name).write_text(secret.read_text())  # beside the staging folder
+    entries = interrupted_after(big_mose, output, monkeypatch, 2)
+    entries[0]["result"]["files"] = [f.format(secret=secret, secret_name=secret.name) for f in files]
+    entries[0]["result"]["checksums"] = []  # nothing to check, so only the file list can refuse it
+    rewrite_journal(output, entries)
+    summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 1
+    assert output.read_bytes() == coco_reference.read_bytes()
+
+
+def test_resume_does_not_follow_a_link_out_of_the_staging_folder(big_mose, tmp_path, monkeypatch, coco_reference):
+    output = tmp_path / "out.json"
+    entries = interrupted_after(big_mose, output, monkeypatch, 2)
+    name = entries[0]["result"]["files"][0]
+    staged = staging_path(output) / name
+    outside = tmp_path / "moved-out"
+    os.replace(staged, outside)
+    staged.symlink_to(outside)  # same bytes, so only the link itself can refuse it
+    summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 1
+    assert output.read_bytes() == coco_reference.read_bytes()
+
+
+GARBAGE = ["[1, 2]", "5", '"text"', '{"key": "x"}', '{"shard": "abc"}', '{"shard": null}', "\xff\xfe", "[" * 100_000]
+
+
+@pytest.mark.parametrize("garbage", GARBAGE, ids=range(len(GARBAGE)))
+def test_resume_ignores_journal_lines_it_did_not_write(big_mose, tmp_path, monkeypatch, coco_reference, garbage):
+    output = tmp_path / "out.json"
+    entries = interrupted_after(big_mose, output, monkeypatch, 2)
+    with open(staging_path(output) / JOURNAL, "a", encoding="latin-1") as file:
+        file.write(garbage + "\n")
+    summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == len(entries) == 2
+    assert output.read_bytes() == coco_reference.read_bytes()
+
+
+def damage(entry: dict, how: str) -> dict:
+    entry = json.loads(json.dumps(entry))
+    if how == "negative shard":
+        entry["shard"] -= 9  # Python's indexing would make it another shard's entry
+        entry["result"]["index"] = entry["shard"]
+    elif how == "bool shard":
+        entry["shard"] = entry["result"]["index"] = True
+    elif how == "index disagrees":
+        entry["result"]["index"] += 1
+    elif how == "bad checksum record":
+        entry["result"]["checksums"] = [["a", 1]]
+    elif how == "size not an int":
+        entry["result"]["checksums"][0][1] = "12"
+    elif how == "stats missing a count":
+        del entry["stats"]["videos"]
+    elif how == "negative count":
+        entry["stats"]["frames"] = -1
+    elif how == "category ids not ints":
+        entry["stats"]["category_ids"] = ["x"]
+    elif how == "facts not an object":
+        entry["result"]["facts"] = []
+    return entry
+
+
+DAMAGE = [
+    "negative shard",
+    "bool shard",
+    "index disagrees",
+    "bad checksum record",
+    "size not an int",
+    "stats missing a count",
+    "negative count",
+    "category ids not ints",
+    "facts not an object",
+]
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_resume_redoes_a_shard_whose_journal_record_is_damaged(big_mose, tmp_path, monkeypatch, coco_reference, how):
+    output = tmp_path / "out.json"
+    entries = interrupted_after(big_mose, output, monkeypatch, 2)
+    if how == "negative shard":  # a copy under a negative index, beside the real entries
+        entries.append(damage(entries[0], how))
+    else:
+        entries[0] = damage(entries[0], how)
+    rewrite_journal(output, entries)
+    summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == (2 if how == "negative shard" else 1)
+    assert summary.stats.videos == 9  # nothing counted twice
+    assert output.read_bytes() == coco_reference.read_bytes()
