@@ -120,11 +120,31 @@ def errors_path(output: Path, is_dir: bool) -> Path:
     return output / ERRORS_FILE if is_dir else output.with_name(f"{output.name}.{ERRORS_FILE}")
 
 
-def check_output(output: Path, overwrite: bool) -> None:
+def check_output(output: Path, overwrite: bool, resume: bool = False) -> None:
     if output.exists() and not overwrite:
         if output.is_dir() and not any(output.iterdir()):
             return
+        if resume:
+            raise OutputError(
+                f"{output} already exists and no interrupted run of it is left to resume; pass --overwrite to replace it"
+            )
         raise OutputError(f"{output} already exists; pass --overwrite to replace it (or --resume to finish an interrupted run)")
+
+
+def check_not_source(output: Path, source: Path) -> None:
+    """Refuse an output whose replacing could delete the data being read.
+
+    That is the source (or its images), a folder holding it, or anything already inside a
+    source folder (``DAVIS/Annotations`` with ``--overwrite``). A new file inside the
+    dataset folder, such as ``MOSE/train.json``, is fine.
+    """
+    target, data = output.resolve(), source.resolve()
+    if target == data or target in data.parents:
+        raise OutputError(f"{output} is or contains the source {source}; choose an output outside it")
+    if data in target.parents and (output.exists() or output.is_symlink()):
+        raise OutputError(
+            f"{output} is part of the source {source}; replacing it could delete source data, so choose a new output"
+        )
 
 
 def publish(finished: Path, output: Path, overwrite: bool) -> None:
@@ -203,12 +223,15 @@ def convert(
     """
     started = time.perf_counter()
     output = Path(output)
-    if not resume:
-        check_output(output, overwrite)
     info = reader.info()
+    for source in (reader.source, info.image_root):
+        if source is not None:
+            check_not_source(output, Path(source))
+    staging = staging_path(output)
+    if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
+        check_output(output, overwrite, resume)
     shards = writer.plan(reader.list_videos())
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = staging_path(output)
     if not resume:
         remove(staging)  # left by an interrupted run that is not being resumed
     remove(_aside(output))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -149,6 +150,55 @@ def test_failed_conversion_keeps_the_old_output(sample_copy, tmp_path):
         pipeline.convert(r, api.open_writer("mose"), out, overwrite=True, progress=False)
     assert tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy-mose", "out"]
+
+
+# (what the output is, relative to a MOSE copy's root; the writer): each would delete source data
+INSIDE_SOURCE = {
+    "the source": (".", "parquet"),
+    "a folder holding it": ("..", "mose"),
+    "its image folder": ("train/JPEGImages", "mose"),
+    "a split inside it": ("train", "mose"),
+    "its annotation folder": ("train/Annotations", "parquet"),
+    "one video's masks": ("train/Annotations/{video}", "mose"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INSIDE_SOURCE))
+def test_an_output_that_would_replace_source_data_is_refused(sample_copy, case):
+    source = sample_copy("mose")
+    relative, writer = INSIDE_SOURCE[case]
+    video = sorted(p.name for p in (source / "train" / "Annotations").iterdir())[0]
+    output = source / relative.format(video=video)
+    before = tree(source.parent)
+    with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(OutputError, match="source"):
+        pipeline.convert(r, api.open_writer(writer), output, overwrite=True, progress=False)
+    assert tree(source.parent) == before  # nothing deleted, nothing added
+
+
+def test_the_coco_source_file_cannot_be_its_own_output(sample_root, tmp_path):
+    source = convert(sample_root, tmp_path / "c.json").output
+    before = source.read_bytes()
+    with api.open_reader(source, "coco") as r, pytest.raises(OutputError, match="source"):
+        pipeline.convert(r, api.open_writer("coco"), source, overwrite=True, progress=False)
+    assert source.read_bytes() == before
+
+
+def test_a_new_file_inside_the_dataset_folder_is_allowed(sample_copy, fresh):
+    source = sample_copy("mose")
+    output = source / "train.json"
+    with api.open_reader(source, "mose", {"split": "train"}) as r:
+        pipeline.convert(r, api.open_writer("coco"), output, progress=False)
+    written, expected = json.loads(output.read_bytes()), json.loads(fresh["coco"])
+    assert written["annotations"] == expected["annotations"] and written["videos"] == expected["videos"]
+
+
+def test_resume_without_an_interrupted_run_does_not_replace_an_output(sample_root, tmp_path):
+    output = tmp_path / "out.json"
+    output.write_text("someone else's file")
+    with pytest.raises(OutputError, match="no interrupted run"):
+        convert(sample_root, output, resume=True)
+    assert output.read_text() == "someone else's file"
+    assert not staging_path(output).exists()
 
 
 def test_output_parents_are_created(sample_root, tmp_path):
