@@ -21,13 +21,24 @@ READER_FLAGS = ("split", "resolution", "images")
 SRC_HELP = "dataset folder or file, or a .zip, .tar or .tar.gz of a dataset (read in place, not extracted)"
 
 
+def _count(text: str) -> int:
+    """A worker count: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _reader_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
     parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
     parser.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
     parser.add_argument("--images", metavar="DIR", help="for a coco source: the folder its file_names are relative to")
     parser.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
-    parser.add_argument("--workers", type=int, default=1, metavar="N", help="videos in parallel processes (default 1)")
+    parser.add_argument("--workers", type=_count, default=1, metavar="N", help="videos in parallel processes (default 1)")
 
 
 def _run_args(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names (default: the file's default)")
     run.add_argument("--format", metavar="FORMAT", help="writer format to use instead of each pipeline's")
     run.add_argument("--config", default="pipelines.yaml", metavar="FILE", help="pipelines file (default: ./pipelines.yaml)")
-    run.add_argument("--workers", type=int, metavar="N", help="override each pipeline's worker count")
+    run.add_argument("--workers", type=_count, metavar="N", help="override each pipeline's worker count")
     _run_args(run)
     run.set_defaults(handler=cmd_run)
 
@@ -166,7 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
         )
         output = spec.output.with_name(spec.output.name + writer.suffix)
-        workers = args.workers or spec.workers
+        workers = spec.workers if args.workers is None else args.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
             summary = pipeline.convert(reader, writer, output, overwrite=spec.overwrite, **run_options(args, workers))
         _report(summary, reader.name, writer.name, prefix=f"{name}: ")

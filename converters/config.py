@@ -69,11 +69,17 @@ def load(path: str | os.PathLike) -> Config:
     path = Path(path).absolute()  # sources and outputs stay valid if the working folder changes
     label = path.name
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise VosconvError(f"{path}: no such pipelines file") from None
+    except OSError as exc:  # a folder, no permission, an I/O error
+        raise VosconvError(f"{path}: cannot read the pipelines file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise OptionError(label, f"not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})") from None
     except yaml.YAMLError as exc:
         raise OptionError(label, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise OptionError(label, "nested too deeply to be a pipelines file") from None
     if not isinstance(data, dict):
         raise OptionError(label, "expected a mapping with a 'pipelines' key")
     unknown = sorted(set(data) - {"default", "output_dir", "pipelines"})
@@ -81,6 +87,9 @@ def load(path: str | os.PathLike) -> Config:
         raise OptionError(f"{label}: {unknown[0]}", "unknown key (allowed: default, output_dir, pipelines)")
     output_dir = path.parent / _typed(data.get("output_dir", "out"), str, f"{label}: output_dir")
     entries = _typed(data.get("pipelines"), dict, f"{label}: pipelines")
+    for name in entries:
+        if not isinstance(name, str) or not name:
+            raise OptionError(f"{label}: pipelines", f"pipeline names must be non-empty strings, got {name!r} (quote it)")
     pipelines = {
         name: _pipeline(
             str(name), _typed(entry, dict, f"{label}: pipelines.{name}"), path.parent, output_dir, f"{label}: pipelines.{name}"
@@ -90,7 +99,7 @@ def load(path: str | os.PathLike) -> Config:
     default = data.get("default", list(pipelines)[:1])
     default = [default] if isinstance(default, str) else _typed(default, list, f"{label}: default")
     for name in default:
-        if name not in pipelines:
+        if not isinstance(name, str) or name not in pipelines:
             raise OptionError(f"{label}: default", f"no pipeline named {name!r} (defined: {', '.join(pipelines)})")
     return Config(path, default, pipelines)
 
@@ -99,6 +108,14 @@ def _typed(value: Any, kind: type, where: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):  # YAML true is not a count
         raise OptionError(where, f"expected a {kind.__name__}, got {value!r}")
     return value
+
+
+def _output(value: Any, where: str) -> str:
+    """An output path that names a file or folder of its own (the writer's suffix is added to that name)."""
+    text = _typed(value, str, where)
+    if Path(text).name in ("", ".", "..") or text.endswith(("/", os.sep)):
+        raise OptionError(where, f"expected a path ending in a file or folder name, got {text!r}")
+    return text
 
 
 def _plugin(kind: str, name: Any, where: str) -> type:
@@ -137,7 +154,7 @@ def _pipeline(name: str, entry: dict, base: Path, output_dir: Path, where: str) 
     workers = _typed(entry.get("workers", 1), int, f"{where}.workers")
     if workers < 1:
         raise OptionError(f"{where}.workers", "must be at least 1")
-    output = base / _typed(entry["output"], str, f"{where}.output") if "output" in entry else output_dir / name
+    output = base / _output(entry["output"], f"{where}.output") if "output" in entry else output_dir / name
     return Pipeline(
         name=name,
         source=source,

@@ -354,6 +354,8 @@ def _get(ray, ref):
 
 def make_executor(workers: int = 1, kind: str = "local", address: str | None = None) -> Executor:
     """``local``: this process (1 worker) or a process pool; ``ray``: a Ray cluster (``address``, else a local one)."""
+    if type(workers) is not int or workers < 1:
+        raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
     if kind == "ray":
         options = {"num_cpus": workers} if workers > 1 and address is None else {}
         return RayExecutor(address, **options)

@@ -223,6 +223,7 @@ def convert(
     """
     started = time.perf_counter()
     output = Path(output)
+    executor = executor or make_executor(workers)  # a bad worker count fails before anything is touched
     info = reader.info()
     for source in (reader.source, info.image_root):
         if source is not None:
@@ -272,7 +273,7 @@ def convert(
         bar.update(len(shard.refs))
 
     try:
-        (executor or make_executor(workers)).run(task, todo, on_done=done)
+        executor.run(task, todo, on_done=done)
         for index in sorted(outcomes):
             stats.merge(outcomes[index][1])
         finished = writer.finalize([outcomes[i][0] for i in range(len(shards))], info, staging, output)

@@ -222,3 +222,10 @@ def test_read_videos_from_coco_json(sample_root, coco_json):
 def test_read_videos_bad_option(sample_root):
     with pytest.raises(OptionError, match="split"):
         next(api.read_videos(sample_root["mose"], "mose", split=["train"]))
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+def test_convert_refuses_a_worker_count_below_one_before_writing(sample_root, tmp_path, workers):
+    with pytest.raises(ValueError, match="workers must be a whole number of at least 1"):
+        api.convert(sample_root["mose"], tmp_path / "o.json", to="coco", reader_options={"split": "train"}, workers=workers)
+    assert list(tmp_path.iterdir()) == []

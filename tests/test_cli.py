@@ -200,3 +200,20 @@ def test_known_checksums_are_well_formed():
     assert all(len(k) == 64 and int(k, 16) >= 0 for k in checksums.KNOWN)
     assert {r.file_name for r in checksums.KNOWN.values()} >= {"train.tar.gz", "valid.tar.gz", "DAVIS-2017-trainval-480p.zip"}
     assert len(checksums.releases_named("train.tar.gz")) == 2  # both MOSE training releases
+
+
+@pytest.mark.parametrize("workers", ["0", "-3", "two"])
+@pytest.mark.parametrize("command", ["convert", "run", "info", "validate"])
+def test_a_worker_count_below_one_is_refused(capsys, sample_root, tmp_path, command, workers):
+    out = tmp_path / "out.json"
+    argv = {
+        "convert": ["convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "train"],
+        "run": ["run", "--config", str(tmp_path / "pipelines.yaml")],
+        "info": ["info", str(sample_root["mose"]), "--split", "train"],
+        "validate": ["validate", str(sample_root["mose"]), "--split", "train"],
+    }[command]
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, "--workers", workers])
+    assert stopped.value.code == 2
+    assert "--workers" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "out").exists()

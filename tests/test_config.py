@@ -269,3 +269,47 @@ def test_errors_use_the_file_name(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(VosconvError, match="no such pipelines file"):
         config.load(tmp_path / "absent.yaml")
+
+
+@pytest.mark.parametrize("output", ["''", "/", ".", "..", "out/", "a/.."])
+def test_output_must_end_in_a_name(tmp_path, output):
+    error = load_error(tmp_path, MINIMAL + f"    output: {output}\n")
+    assert error.where == "pipelines.yaml: pipelines.p.output"
+    assert "file or folder name" in str(error)
+
+
+@pytest.mark.parametrize("default", ["[[p]]", "[{p: 1}]", "[1]", "3"])
+def test_default_entries_must_be_pipeline_names(tmp_path, default):
+    error = load_error(tmp_path, f"default: {default}\n" + MINIMAL)
+    assert error.where == "pipelines.yaml: default"
+
+
+@pytest.mark.parametrize("name", ["1", "null", "''", "true"])
+def test_pipeline_names_must_be_text(tmp_path, name):
+    error = load_error(tmp_path, f"pipelines:\n  {name}:\n    source: data/src\n")
+    assert error.where == "pipelines.yaml: pipelines"
+    assert "pipeline names must be non-empty strings" in str(error)
+
+
+def test_a_folder_is_not_a_pipelines_file(tmp_path):
+    (tmp_path / "pipelines.yaml").mkdir()
+    with pytest.raises(VosconvError, match="cannot read the pipelines file"):
+        config.load(tmp_path / "pipelines.yaml")
+
+
+def test_a_file_that_is_not_utf8(tmp_path):
+    (tmp_path / "pipelines.yaml").write_bytes(b'pipelines: {a: {source: "\xe9"}}\n')
+    error = load_error_of(tmp_path / "pipelines.yaml")
+    assert error.where == "pipelines.yaml" and "not UTF-8" in str(error) and "0xe9" in str(error)
+
+
+def test_nesting_too_deep_for_the_parser(tmp_path):
+    (tmp_path / "pipelines.yaml").write_text("pipelines: " + "[" * 20_000 + "]" * 20_000 + "\n")
+    error = load_error_of(tmp_path / "pipelines.yaml")
+    assert error.where == "pipelines.yaml"
+
+
+def load_error_of(path: Path) -> OptionError:
+    with pytest.raises(OptionError) as caught:
+        config.load(path)
+    return caught.value
