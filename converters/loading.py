@@ -28,8 +28,9 @@ from typing import Any, Literal
 import numpy as np
 
 from . import rle, shards
+from .errors import SourceError
 from .handles import HandleCache
-from .model import VOID_ID, MaskEncoding, Video
+from .model import VOID_ID, MaskEncoding, Video, check_file_name
 
 try:
     import simplejpeg as _simplejpeg
@@ -39,6 +40,8 @@ except ImportError:  # optional: Pillow decodes every frame then
 __all__ = ["ClipDataset", "VideoDataset", "VideoHandle", "decode_jpeg", "open_dataset"]
 
 MaskMode = Literal["label", "objects"]
+#: What a damaged or inconsistent shard raises from h5py, pyarrow and numpy while being read.
+_MALFORMED = (KeyError, ValueError, TypeError, IndexError, OSError, OverflowError, AttributeError, RuntimeError)
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -86,6 +89,7 @@ def _external(root: str | None, video: str, names: list[str]) -> list[bytes | No
         return [None] * len(names)
     result: list[bytes | None] = []
     for name in names:
+        check_file_name(f"{video}: frame file name", name)  # a shard's name must not lead out of the folder
         try:
             with open(os.path.join(root, video, name), "rb") as file:
                 result.append(file.read())
@@ -135,9 +139,16 @@ class _ParquetBackend:
 
     def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> _Frames:
         shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
-        record = shard.videos[entry.name]
+        record = shard.videos.get(entry.name)
+        if record is None:
+            raise ValueError("not in this shard's footer")
+        first, stop = (int(i) for i in record["rows"])
+        if (stop - first, record["width"], record["height"]) != (entry.frames, entry.width, entry.height):
+            raise ValueError(f"footer says {stop - first} frames of {record['width']}x{record['height']}, the manifest otherwise")
+        if not 0 <= first <= stop <= shard.group_starts[-1]:
+            raise ValueError(f"rows {first}..{stop} of a shard of {shard.group_starts[-1]}")
         embedded = self.manifest.options.get("images", True)
-        groups, positions = shard.locate([record["rows"][0] + i for i in indices.tolist()])
+        groups, positions = shard.locate([first + i for i in indices.tolist()])
         columns = []
         if images:
             columns.append("image.bytes" if embedded else "image.path")
@@ -205,14 +216,17 @@ class _Hdf5Backend:
         shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
         found = shard.videos.get(entry.name)
         if found is None:
-            group = shard.file[f"videos/{entry.name}"]
+            import h5py
+
+            group = shard.file.get(f"videos/{entry.name}")
+            if not isinstance(group, h5py.Group):
+                raise ValueError("no such group in the shard")
             names = ["file_names", "images", "masks", "rle/object_id", "rle/counts"]
-            found = shard.videos[entry.name] = _Hdf5Video(
-                MaskEncoding(_text(group.attrs["encoding"])),
-                _text(group.attrs["images"]),
-                {name: group[name] for name in names if name in group},
-                group["rle/offsets"][()] if "rle" in group else None,
-            )
+            datasets = {name: group[name] for name in names if name in group}
+            offsets = _offsets(group, entry) if "rle" in group else None
+            found = _Hdf5Video(MaskEncoding(_text(group.attrs["encoding"])), _text(group.attrs["images"]), datasets, offsets)
+            _check_hdf5_video(found, entry)
+            shard.videos[entry.name] = found
         return found
 
     def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> _Frames:
@@ -252,6 +266,32 @@ class _Hdf5Backend:
 
 def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _offsets(group: Any, entry: shards.VideoEntry) -> np.ndarray:
+    """``rle/offsets``, checked before it is read: frames + 1 increasing integers ending at the table's length."""
+    dataset, ids, counts = group["rle/offsets"], group["rle/object_id"], group["rle/counts"]
+    if dataset.shape != (entry.frames + 1,) or dataset.dtype.kind not in "iu":
+        raise ValueError(f"rle/offsets of shape {dataset.shape} and type {dataset.dtype} for {entry.frames} frames")
+    offsets = dataset[()].astype(np.int64)
+    total = ids.shape[0] if ids.ndim == 1 else -1
+    if offsets[0] != 0 or (np.diff(offsets) < 0).any() or offsets[-1] != total or counts.shape != ids.shape:
+        raise ValueError("rle/offsets does not index the rle/object_id and rle/counts tables")
+    if ids.dtype.kind not in "iu" or counts.dtype.kind not in "SOU":
+        raise ValueError(f"rle tables of type {ids.dtype} and {counts.dtype}")
+    return offsets
+
+
+def _check_hdf5_video(video: _Hdf5Video, entry: shards.VideoEntry) -> None:
+    """What a read slices must have one row per frame the manifest promises (and dense masks its frame size)."""
+    expected = {"file_names": (entry.frames,), "images": (entry.frames,), "masks": (entry.frames, entry.height, entry.width)}
+    for name, shape in expected.items():
+        dataset = video.datasets.get(name)
+        if dataset is not None and dataset.shape != shape:
+            raise ValueError(f"{name} dataset of shape {dataset.shape}, the manifest says {shape}")
+    masks = video.datasets.get("masks")
+    if video.offsets is None and (masks is None or masks.dtype != np.uint8):
+        raise ValueError("neither an rle table nor a uint8 masks dataset")
 
 
 _BACKENDS = {"parquet": _ParquetBackend, "hdf5": _Hdf5Backend}
@@ -341,15 +381,16 @@ class VideoDataset(Sequence):
     ) -> dict[str, Any]:
         if len(indices) == 0 or (np.diff(indices) <= 0).any() or indices[0] < 0 or indices[-1] >= entry.frames:
             raise IndexError(f"{entry.name}: frame indices must increase within 0..{entry.frames - 1}, got {indices.tolist()}")
-        read = self._backend.read(entry, indices, images, masks is not None)
-        annotated = np.zeros(entry.frames, bool)
-        for start, stop in entry.annotated:
-            annotated[start:stop] = True
+        try:
+            read = self._backend.read(entry, indices, images, masks is not None)
+        except _MALFORMED as exc:  # a shard that disagrees with the manifest, or is damaged
+            shard = self.path / self.manifest.shards[entry.shard].file
+            raise SourceError(shard, f"video {entry.name!r}: {type(exc).__name__}: {exc}") from None
         item: dict[str, Any] = {
             "video": entry.name,
             "frame_indices": indices,
             "object_ids": np.array(entry.object_ids, np.int64),
-            "annotated": annotated[indices],
+            "annotated": entry.is_annotated(indices),
         }
         if images:
             item["frames"] = [None if b is None else decode_jpeg(b) for b in read.images] if decode_images else read.images
@@ -405,7 +446,7 @@ class ClipDataset:
         span = (clip_length - 1) * stride
         counts = []
         for entry in self.videos.manifest.videos:
-            candidates = sum(b - a for a, b in entry.annotated) if annotated_only else entry.frames
+            candidates = entry.annotated_count if annotated_only else entry.frames
             counts.append(max(0, candidates - span))
         self._first = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
 
@@ -423,7 +464,7 @@ class ClipDataset:
         entry = self.videos.manifest.videos[video]
         stop = start + (self.clip_length - 1) * self.stride + 1
         if self.annotated_only:
-            return video, np.asarray(entry.annotated_indices[start : stop : self.stride], np.int64)
+            return video, np.asarray(entry.annotated_slice(start, stop, self.stride), np.int64)
         return video, np.arange(start, stop, self.stride, dtype=np.int64)
 
     def __getitem__(self, index: int) -> dict[str, Any]:

@@ -169,19 +169,15 @@ class Video:
     palette: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        _check_file_name("video name", self.name)
-        if not (0 < self.width <= MAX_SIDE and 0 < self.height <= MAX_SIDE and self.width * self.height <= MAX_PIXELS):
-            raise ValueError(
-                f"{self.name}: frame size {self.width}x{self.height} is out of range "
-                f"(1 to {MAX_SIDE} a side, at most {MAX_PIXELS} pixels)"
-            )
+        check_file_name("video name", self.name)
+        check_frame_size(self.name, self.width, self.height)
         if self.palette is not None and (len(self.palette) % 3 or not 3 <= len(self.palette) <= 768):
             raise ValueError(f"{self.name}: a palette is 1 to 256 RGB triplets, got {len(self.palette)} bytes")
         stems = set()
         for position, frame in enumerate(self.frames):
             if frame.index != position:
                 raise ValueError(f"{self.name}: frame {frame.file_name} has index {frame.index}, expected {position}")
-            _check_file_name(f"{self.name}: frame file name", frame.file_name)
+            check_file_name(f"{self.name}: frame file name", frame.file_name)
             if frame.stem in stems:  # both would be written to one <stem>.png
                 raise ValueError(f"{self.name}: two frames named {frame.stem}.*")
             stems.add(frame.stem)
@@ -213,7 +209,15 @@ class Video:
         return any(f.masks is not None and f.masks.void is not None for f in self.frames)
 
 
-def _check_file_name(what: str, name: str) -> None:
+def check_frame_size(what: str, width: int, height: int) -> None:
+    """1 to 65535 pixels a side and at most 2^28 in all: what PNG, the RLE codec and memory allow."""
+    if not (0 < width <= MAX_SIDE and 0 < height <= MAX_SIDE and width * height <= MAX_PIXELS):
+        raise ValueError(
+            f"{what}: frame size {width}x{height} is out of range (1 to {MAX_SIDE} a side, at most {MAX_PIXELS} pixels)"
+        )
+
+
+def check_file_name(what: str, name: str) -> None:
     """Video and frame names become folder and file names in the folder layouts: one path
     component each, never a way out of the output folder (``..``, ``/``) or an empty name."""
     if not name or name in (".", "..") or any(c in name for c in "/\\\0"):

@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
+
 from .checksums import sha256
 from .errors import SourceError
-from .model import Category, DatasetInfo, MaskEncoding, ObjectInfo, Video
+from .model import VOID_ID, Category, DatasetInfo, MaskEncoding, ObjectInfo, Video, check_file_name, check_frame_size
 from .readers.base import Detection
 
 #: Bumped when the layout of the manifest or the shards changes in a way readers must know about.
@@ -29,6 +31,8 @@ MANIFEST = "manifest.json"
 FORMATS = {"parquet": "vosconv-parquet", "hdf5": "vosconv-hdf5"}
 #: Where ``write_shard`` puts shard files inside the staging folder; ``finalize`` returns it.
 OUTPUT = "output"
+#: The most frames a manifest may claim for one video (about a week at 25 fps): bounds what a loader allocates.
+MAX_FRAMES = 1 << 24
 
 
 def shard_name(index: int, suffix: str) -> str:
@@ -80,9 +84,50 @@ class VideoEntry:
     annotated: tuple[tuple[int, int], ...]  # [start, stop) runs of annotated frame indices
     object_ids: tuple[int, ...]
 
+    def __post_init__(self) -> None:
+        """A manifest is input like any other: the loader sizes arrays from these numbers."""
+        check_file_name("video name", self.name)
+        check_frame_size(self.name, self.width, self.height)
+        if not 0 <= self.frames <= MAX_FRAMES:
+            raise ValueError(f"{self.name}: {self.frames} frames (0 to {MAX_FRAMES})")
+        last = 0
+        for start, stop in self.annotated:
+            if not last <= start < stop <= self.frames:
+                raise ValueError(f"{self.name}: annotated runs must be increasing, disjoint and within {self.frames} frames")
+            last = stop
+        if list(self.object_ids) != sorted(set(self.object_ids)) or not all(0 < i < VOID_ID for i in self.object_ids):
+            raise ValueError(f"{self.name}: object ids must be unique, sorted and 1 to 254, got {list(self.object_ids)}")
+
+    @property
+    def annotated_count(self) -> int:
+        return sum(stop - start for start, stop in self.annotated)
+
     @property
     def annotated_indices(self) -> list[int]:
         return [i for start, stop in self.annotated for i in range(start, stop)]
+
+    def annotated_slice(self, start: int, stop: int, step: int) -> list[int]:
+        """``annotated_indices[start:stop:step]`` (non-negative bounds) without listing every annotated frame."""
+        found, position = [], 0
+        for first, last in self.annotated:
+            length = last - first
+            if position + length > start:
+                begin = max(start, position)
+                offset = (begin - start) % step
+                begin += (step - offset) % step
+                end = min(stop, position + length)
+                found.extend(range(first + begin - position, first + end - position, step) if begin < end else ())
+            position += length
+            if position >= stop:
+                break
+        return found
+
+    def is_annotated(self, indices: np.ndarray) -> np.ndarray:
+        """Whether each frame index is annotated, from the runs alone."""
+        starts = np.array([a for a, _ in self.annotated], np.int64)
+        stops = np.array([b for _, b in self.annotated], np.int64)
+        run = np.searchsorted(starts, indices, side="right") - 1
+        return (run >= 0) & (indices < stops[np.maximum(run, 0)] if len(stops) else False)
 
     def to_json(self) -> dict:
         return {
@@ -98,14 +143,27 @@ class VideoEntry:
     @classmethod
     def from_json(cls, value: dict) -> VideoEntry:
         return cls(
-            str(value["name"]),
-            int(value["shard"]),
-            int(value["frames"]),
-            int(value["width"]),
-            int(value["height"]),
-            tuple((int(a), int(b)) for a, b in value["annotated"]),
-            tuple(int(i) for i in value["object_ids"]),
+            _text(value["name"]),
+            _int(value["shard"]),
+            _int(value["frames"]),
+            _int(value["width"]),
+            _int(value["height"]),
+            tuple((_int(a), _int(b)) for a, b in value["annotated"]),
+            tuple(_int(i) for i in value["object_ids"]),
         )
+
+
+def _int(value: object) -> int:
+    """A JSON integer, strictly: not a bool, a float or a string of digits."""
+    if type(value) is not int:
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -121,9 +179,16 @@ class ShardEntry:
 
     @classmethod
     def from_json(cls, value: dict) -> ShardEntry:
-        return cls(
-            str(value["file"]), tuple(map(str, value["videos"])), int(value["frames"]), int(value["bytes"]), str(value["sha256"])
+        entry = cls(
+            _text(value["file"]),
+            tuple(map(_text, value["videos"])),
+            _int(value["frames"]),
+            _int(value["bytes"]),
+            _text(value["sha256"]),
         )
+        if entry.frames < 0 or entry.bytes < 0:
+            raise ValueError(f"shard {entry.file}: negative frames or bytes")
+        return entry
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,135 @@ def test_torch_data_loader_with_workers(converted, fmt, start_method):
         assert item["video"] == want["video"]
         seen += 1
     assert seen == len(clips)
+
+
+# ------------------------------------------------------------------ damaged or forged outputs
+
+
+def edited_copy(source: Path, target: Path, edit_manifest=None, edit_group=None) -> Path:
+    """A copy of a converted output with its manifest and/or first HDF5 group changed."""
+    import json
+    import shutil
+
+    shutil.copytree(source, target)
+    if edit_group is not None:
+        import h5py
+
+        with h5py.File(target / "part-00000.h5", "r+") as file:
+            videos = file["videos"]
+            edit_group(videos[sorted(videos)[0]])
+    if edit_manifest is not None:
+        manifest = json.loads((target / "manifest.json").read_text())
+        edit_manifest(manifest, manifest["videos"][0])
+        (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
+def set_field(key, value):
+    def edit(manifest, video):
+        video[key] = value
+
+    return edit
+
+
+#: manifest edits the loader must refuse when it opens the dataset, before allocating anything
+BAD_MANIFESTS = {
+    "frame size too large": set_field("height", 200_000),
+    "negative width": set_field("width", -5),
+    "frames beyond any video": set_field("frames", 10**12),
+    "frames as text": set_field("frames", "10"),
+    "annotated past the end": set_field("annotated", [[0, 10**10]]),
+    "annotated runs overlap": set_field("annotated", [[0, 3], [2, 4]]),
+    "name leads out": set_field("name", "../x"),
+    "object id 300": set_field("object_ids", [1, 300]),
+    "shard index too large": set_field("shard", 7),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MANIFESTS))
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_a_forged_manifest_is_a_source_error_naming_it(converted, tmp_path, fmt, case):
+    from converters.errors import SourceError
+
+    out = edited_copy(converted[fmt, "mose"], tmp_path / "out", BAD_MANIFESTS[case])
+    with pytest.raises(SourceError, match=r"manifest\.json"):
+        ClipDataset(out, clip_length=1, annotated_only=True)
+
+
+def more_frames(manifest, video):
+    video["frames"] += 40  # the shard holds fewer: a clip past its real end must not read as valid
+
+
+def rename(manifest, video):
+    video["name"] = "not-in-shard"
+
+
+@pytest.mark.parametrize("edit", [more_frames, rename], ids=["more frames than the shard", "a video the shard lacks"])
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_manifest_that_disagrees_with_its_shard_is_a_source_error_naming_the_shard(converted, tmp_path, fmt, edit):
+    from converters.errors import SourceError
+
+    out = edited_copy(converted[fmt, "mose"], tmp_path / "out", edit)
+    videos = open_dataset(out)
+    forged = videos[videos.manifest.videos[0].name]
+    with pytest.raises(SourceError, match=r"part-00000\.(parquet|h5)"):
+        forged.read_clip([len(forged) - 1])  # past the shard's real end when frames were added
+
+
+def _replace(group, name, data=None, **create):
+    del group[name]
+    if data is not None:
+        group[name] = data
+    else:
+        group.create_dataset(name, **create)
+
+
+BAD_GROUPS = {  # (converted format, edit of the first video's group)
+    "offsets of 10^10 rows": (
+        "hdf5",
+        lambda g: _replace(g["rle"], "offsets", shape=(10**10,), dtype="i8", chunks=(1 << 20,)),  # sparse: no bytes on disk
+    ),
+    "offsets as floats": ("hdf5", lambda g: _replace(g["rle"], "offsets", g["rle/offsets"][()] + 0.5)),
+    "offsets backwards": ("hdf5", lambda g: _replace(g["rle"], "offsets", g["rle/offsets"][()][::-1].copy())),
+    "counts as integers": ("hdf5", lambda g: _replace(g["rle"], "counts", np.arange(len(g["rle/counts"])))),
+    "unknown encoding": ("hdf5", lambda g: g.attrs.__setitem__("encoding", "weird")),
+    "dense masks as floats": ("hdf5-dense", lambda g: _replace(g, "masks", g["masks"][()].astype("f4"))),
+    "dense masks too small": ("hdf5-dense", lambda g: _replace(g, "masks", g["masks"][()][:, :10, :10].copy())),
+    "dense masks huge": (
+        "hdf5-dense",
+        lambda g: _replace(g, "masks", shape=(10, 60_000, 60_000), dtype="u1", chunks=(1, 1000, 1000)),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_GROUPS))
+def test_a_damaged_hdf5_group_is_a_source_error_for_the_loader_and_the_reader(converted, tmp_path, case):
+    from converters.errors import SourceError
+
+    fmt, edit = BAD_GROUPS[case]
+    out = edited_copy(converted[fmt, "mose"], tmp_path / "out", edit_group=edit)
+    videos = open_dataset(out)
+    first = videos[sorted(v.name for v in videos)[0]]
+    with pytest.raises(SourceError, match=r"part-00000\.h5"):
+        first.read_clip([0])
+    with api.open_reader(out, "hdf5") as reader, pytest.raises(SourceError, match=r"part-00000\.h5"):
+        reader.read_video(next(r for r in reader.list_videos() if r.name == first.name))
+
+
+def test_a_frame_name_in_a_shard_may_not_lead_out_of_the_image_folder(sample_root, tmp_path):
+    from converters.errors import SourceError
+
+    base = tmp_path / "out"
+    api.convert(sample_root["mose"], base, to="hdf5", reader_options={"split": "train"}, writer_options={"images": False})
+    (tmp_path / "secret.jpg").write_bytes(b"\xff\xd8 secret")
+
+    def edit(group):
+        names = group["file_names"].asstr()[()].tolist()
+        names[0] = "../../../secret.jpg"
+        _replace(group, "file_names", np.array(names, dtype=object).astype("S"))
+
+    out = edited_copy(base, tmp_path / "edited", edit_group=edit)
+    videos = open_dataset(out)
+    first = videos[sorted(v.name for v in videos)[0]]
+    with pytest.raises(SourceError, match="frame file name"):
+        first.read_clip([0])

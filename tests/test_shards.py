@@ -7,7 +7,10 @@ import json
 import os
 import pickle
 
+import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from converters import shards
 from converters.checksums import sha256
@@ -157,3 +160,25 @@ def test_sniff(tmp_path):
     assert shards.sniff(tmp_path, "parquet").score == 10
     assert shards.sniff(tmp_path, "hdf5").score == 0
     assert shards.sniff(tmp_path / "manifest.json", "parquet").score == 0
+
+
+@st.composite
+def annotated_runs(draw):
+    runs, position = [], 0
+    for _ in range(draw(st.integers(0, 6))):
+        start = position + draw(st.integers(0, 4))
+        position = start + draw(st.integers(1, 5))
+        runs.append((start, position))
+    return tuple(runs), position + draw(st.integers(0, 3))
+
+
+@given(annotated_runs(), st.integers(0, 40), st.integers(0, 40), st.integers(1, 4))
+def test_annotated_slice_and_flags_follow_the_runs(runs_and_frames, start, length, step):
+    runs, frames = runs_and_frames
+    entry = shards.VideoEntry("v", 0, frames, 4, 4, runs, ())
+    listed = entry.annotated_indices
+    assert entry.annotated_count == len(listed)
+    assert entry.annotated_slice(start, start + length, step) == listed[start : start + length : step]
+    flags = np.zeros(frames, bool)
+    flags[listed] = True
+    assert entry.is_annotated(np.arange(frames, dtype=np.int64)).tolist() == flags.tolist()

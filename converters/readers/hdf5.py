@@ -107,13 +107,18 @@ def _text(value) -> str:
 
 
 def _rle_masks(table: h5py.Group, annotated: np.ndarray, height: int, width: int) -> list[FrameMasks | None]:
+    if table["offsets"].shape != (len(annotated) + 1,):  # checked before reading: it sizes everything below
+        raise ValueError(f"rle/offsets of shape {table['offsets'].shape} for {len(annotated)} frames")
     offsets = table["offsets"][()]
+    if offsets.dtype.kind not in "iu" or offsets[0] != 0 or (np.diff(offsets) < 0).any():
+        raise ValueError("rle/offsets is not an increasing list of row numbers from 0")
+    rows = int(offsets[-1])
+    if any(table[name].shape[:1] != (rows,) for name in ("object_id", "counts", "area", "bbox")):
+        raise ValueError(f"the rle tables do not all have the {rows} rows rle/offsets gives")
     ids = table["object_id"][()]
     counts = table["counts"].asstr()[()]
     areas = table["area"][()]
     boxes = table["bbox"][()]
-    if len(offsets) != len(annotated) + 1 or offsets[-1] != len(ids):
-        raise ValueError("rle/offsets does not match the frames and masks")
     result: list[FrameMasks | None] = []
     for t, flag in enumerate(annotated):
         if not flag:
@@ -137,6 +142,8 @@ def _dense_masks(
 ) -> list[FrameMasks | None]:
     if dataset.shape != (len(annotated), height, width) or height * width > MAX_PIXELS:
         raise ValueError(f"masks dataset of shape {dataset.shape} for {len(annotated)} frames of {width}x{height}")
+    if dataset.dtype != np.uint8:  # h5py would cast anything else into the label map without a word
+        raise ValueError(f"masks dataset of type {dataset.dtype}, not uint8")
     result: list[FrameMasks | None] = []
     label = np.empty(dataset.shape[1:], np.uint8)
     for t, flag in enumerate(annotated):
