@@ -7,6 +7,7 @@ Images inside an archive (``ImageRef.archive``) are read through the archive's p
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import struct
@@ -41,7 +42,14 @@ def copy_to(ref: ImageRef, destination: str | os.PathLike) -> None:
     try:
         shutil.copyfile(ref.path, destination)
     except OSError as exc:
+        if exc.errno in _WRITE_SIDE or exc.filename == os.fspath(destination):
+            # the output's disk, not the source: the pipeline reports it as an OutputError
+            raise OSError(exc.errno, exc.strerror, os.fspath(destination)) from None
         raise SourceError(ref.path, f"cannot copy image: {exc.strerror or exc}") from None
+
+
+#: errno values that only writing can cause
+_WRITE_SIDE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 def image_size(data: bytes, where: str) -> tuple[int, int]:

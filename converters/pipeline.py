@@ -232,72 +232,82 @@ def convert(
     if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
         check_output(output, overwrite, resume)
     shards = writer.plan(reader.list_videos())
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if not resume:
-        remove(staging)  # left by an interrupted run that is not being resumed
-    remove(_aside(output))
-    staging.mkdir(exist_ok=True)
-
-    context = {
-        "reader": reader.name,
-        "reader_options": journal.options_record(reader.options),
-        "source": str(reader.source.resolve()),
-        "writer": writer.name,
-        "writer_options": journal.options_record(writer.options),
-        "on_error": on_error,
-    }
-    keys = [journal.shard_key(context, [(r.name, r.nbytes) for r in s.refs]) for s in shards]
-    record = journal.Journal(staging)
-    outcomes: dict[int, tuple[ShardResult, Stats]] = {}
-    if resume:
-        for index, entry in record.entries().items():
-            if index < len(shards) and record.intact(entry, keys[index], staging):
-                with contextlib.suppress(ValueError):  # a damaged record: the shard is done again
-                    outcomes[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
-    resumed = len(outcomes)
-    # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
-    todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))
-
-    stats = Stats()
-    bar = _progress(sum(len(s.refs) for s in shards), progress)
-    bar.update(sum(len(shards[i].refs) for i in outcomes))
-    task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
-
-    def done(position: int, outcome: tuple[ShardResult, Stats]) -> None:
-        result, shard_stats = outcome
-        shard = todo[position]
-        record.record(
-            {"shard": shard.index, "key": keys[shard.index], "result": _result_record(result), "stats": shard_stats.to_dict()}
-        )
-        outcomes[shard.index] = (result, shard_stats)
-        bar.update(len(shard.refs))
-
     try:
-        executor.run(task, todo, on_done=done)
-        for index in sorted(outcomes):
-            stats.merge(outcomes[index][1])
-        finished = writer.finalize([outcomes[i][0] for i in range(len(shards))], info, staging, output)
-        is_dir = finished.is_dir()
-        if is_dir:
-            _write_errors(stats.skipped, finished / ERRORS_FILE)
-        publish(finished, output, overwrite or resume)
-        if not is_dir:  # beside the file; an old one from an earlier run of this output goes
-            _write_errors(stats.skipped, errors_path(output, False))
-        errors_file = errors_path(output, is_dir) if stats.skipped else None
-    except KeyboardInterrupt:
-        bar.close()
-        _remove_temporaries(staging)
-        raise Interrupted(
-            f"interrupted: {len(outcomes)} of {len(shards)} shards are complete in {staging}; "
-            "run the same command with --resume to finish"
-        ) from None
-    except BaseException:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if not resume:
+            remove(staging)  # left by an interrupted run that is not being resumed
+        remove(_aside(output))
+        staging.mkdir(exist_ok=True)
+
+        context = {
+            "reader": reader.name,
+            "reader_options": journal.options_record(reader.options),
+            "source": str(reader.source.resolve()),
+            "writer": writer.name,
+            "writer_options": journal.options_record(writer.options),
+            "on_error": on_error,
+        }
+        keys = [journal.shard_key(context, [(r.name, r.nbytes) for r in s.refs]) for s in shards]
+        record = journal.Journal(staging)
+        outcomes: dict[int, tuple[ShardResult, Stats]] = {}
+        if resume:
+            for index, entry in record.entries().items():
+                if index < len(shards) and record.intact(entry, keys[index], staging):
+                    with contextlib.suppress(ValueError):  # a damaged record: the shard is done again
+                        outcomes[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
+        resumed = len(outcomes)
+        # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
+        todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))
+
+        stats = Stats()
+        bar = _progress(sum(len(s.refs) for s in shards), progress)
+        bar.update(sum(len(shards[i].refs) for i in outcomes))
+        task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
+
+        def done(position: int, outcome: tuple[ShardResult, Stats]) -> None:
+            result, shard_stats = outcome
+            shard = todo[position]
+            record.record(
+                {"shard": shard.index, "key": keys[shard.index], "result": _result_record(result), "stats": shard_stats.to_dict()}
+            )
+            outcomes[shard.index] = (result, shard_stats)
+            bar.update(len(shard.refs))
+
+        try:
+            executor.run(task, todo, on_done=done)
+            for index in sorted(outcomes):
+                stats.merge(outcomes[index][1])
+            finished = writer.finalize([outcomes[i][0] for i in range(len(shards))], info, staging, output)
+            is_dir = finished.is_dir()
+            if is_dir:
+                _write_errors(stats.skipped, finished / ERRORS_FILE)
+            publish(finished, output, overwrite or resume)
+            if not is_dir:  # beside the file; an old one from an earlier run of this output goes
+                _write_errors(stats.skipped, errors_path(output, False))
+            errors_file = errors_path(output, is_dir) if stats.skipped else None
+        except KeyboardInterrupt:
+            bar.close()
+            _remove_temporaries(staging)
+            raise Interrupted(
+                f"interrupted: {len(outcomes)} of {len(shards)} shards are complete in {staging}; "
+                "run the same command with --resume to finish"
+            ) from None
+        except BaseException:
+            bar.close()
+            with contextlib.suppress(OSError):  # the disk that failed the run may refuse this too
+                remove(staging)
+            raise
         bar.close()
         remove(staging)
-        raise
-    bar.close()
-    remove(staging)
-    return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, errors_file)
+        return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, errors_file)
+    except OSError as exc:  # the output side: a full disk, a read-only folder, a parent that is a file
+        raise OutputError(f"cannot write {output}: {_describe(exc)}; any previous output is untouched") from exc
+
+
+def _describe(error: OSError) -> str:
+    """``No space left on device (path)``: the OS's words and, when it says, the file."""
+    text = error.strerror or str(error)
+    return f"{text} ({error.filename})" if error.filename else text
 
 
 def _result_record(result: ShardResult) -> dict[str, Any]:

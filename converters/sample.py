@@ -122,6 +122,9 @@ def write_sample(out: str | os.PathLike, layout: str = "mose", *, seed: int = 0,
             build.rename(out)
         except OSError as exc:  # another process filled or created ``out`` meanwhile
             raise OutputError(f"{out}: cannot move the finished sample into place: {exc.strerror or exc}") from None
+    except OSError as exc:  # a full disk while writing
+        shutil.rmtree(build, ignore_errors=True)
+        raise OutputError(f"{out}: cannot write the sample: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise

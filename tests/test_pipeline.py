@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import time
 from pathlib import Path
 
@@ -362,3 +364,44 @@ def test_plan_is_deterministic():
     first = planner(videos=4, nbytes=120).plan(videos)
     assert planner(videos=4, nbytes=120).plan(list(videos)) == first
     assert planner(videos=4, nbytes=120).plan(tuple(videos)) == first
+
+
+# ------------------------------------------------------------------ write failures
+
+
+def test_an_output_under_a_file_is_an_output_error(sample_root, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match=r"cannot write .*file/out\.json"):
+        convert(sample_root, tmp_path / "file" / "out.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("stage", ["write_shard", "finalize"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_full_disk_is_an_output_error_and_keeps_the_old_output(sample_root, tmp_path, monkeypatch, stage, workers):
+    out = tmp_path / "out"
+    make_old_output(out, "directory")
+    before = tree(out)
+    monkeypatch.setattr(CocoWriter, stage, disk_full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        convert(sample_root, out, overwrite=True, workers=workers)
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
+
+
+def test_a_full_disk_while_copying_frames_is_not_a_bad_source_video(sample_root, tmp_path, monkeypatch):
+    """With on_error="skip" a write failure must stop the run, not skip every video as if it were bad."""
+    import shutil
+
+    def copyfile(source, destination, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(source))  # shutil names the source
+
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    out = tmp_path / "out"
+    with pytest.raises(OutputError, match=r"No space left on device \(.*vosconv-partial.*\.jpg\)"):
+        convert(sample_root, out, "mose", on_error="skip")
+    assert list(tmp_path.iterdir()) == []

@@ -338,3 +338,19 @@ def test_youtube_valid_annotates_first_appearances_only(samples):
             first = next(stem for stem in sorted(maps) if int(key) in maps[stem])
             assert obj["frames"] == stems[stems.index(first) :]
     assert several == len(meta)
+
+
+def test_a_full_disk_is_an_output_error_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    write = sample._WRITERS["mose"]
+
+    def filling(root, rng, scale):
+        write(root, rng, scale)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setitem(sample._WRITERS, "mose", filling)
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_sample(tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
