@@ -4,9 +4,11 @@ The parent process appends one JSON line per finished shard to ``journal.jsonl``
 staging folder when the shard is done. A line names
 the shard, a key over everything that determines the shard's bytes (vosconv version,
 reader and writer with their options, the source, the shard's videos and their sizes),
-the files it wrote with size and sha256, and what ``finalize`` needs from it. On
-``--resume`` a shard is reused only when its key matches and its files are intact;
-anything else is done again, so the result is the same as an uninterrupted run.
+the files it wrote with size and sha256, what ``finalize`` needs from it, and a seal (a
+digest of the line) that voids the line if anything in it changes. On ``--resume`` a shard
+is reused only when its line is sealed and well formed, its key matches and its files
+(inside the staging folder) are intact; anything else is done again, so the result is the
+same as an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class Journal:
                     entry = json.loads(line)
                 except (UnicodeDecodeError, ValueError, RecursionError):
                     continue
-                if _well_formed(entry):
+                if _well_formed(entry) and _sealed(entry):
                     found[entry["shard"]] = entry
         return found
 
@@ -81,9 +83,23 @@ class Journal:
         return True
 
     def record(self, entry: dict[str, Any]) -> None:
-        line = json.dumps(entry, sort_keys=True) + "\n"
+        line = json.dumps(seal(entry), sort_keys=True) + "\n"
         with open(self.path, "a") as file:
             file.write(line)  # no fsync: after a power cut, resume re-checks every file's sha256 anyway
+
+
+def seal(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry with ``seal``, a digest of the rest: any change to a line (``facts`` included) voids it."""
+    body = {k: v for k, v in entry.items() if k != "seal"}
+    return {**body, "seal": _digest(body)}
+
+
+def _sealed(entry: dict[str, Any]) -> bool:
+    return entry.get("seal") == _digest({k: v for k, v in entry.items() if k != "seal"})
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _well_formed(entry: object) -> bool:

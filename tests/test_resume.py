@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from converters import api
-from converters.journal import JOURNAL
+from converters.journal import JOURNAL, seal
 from converters.pipeline import Interrupted, staging_path
 from converters.writers.coco import CocoWriter
 
@@ -167,8 +167,10 @@ def interrupted_after(big_mose, output: Path, monkeypatch, finished: int) -> lis
     return [json.loads(line) for line in (staging_path(output) / JOURNAL).read_text().splitlines()]
 
 
-def rewrite_journal(output: Path, entries: list[dict]) -> None:
-    (staging_path(output) / JOURNAL).write_text("".join(json.dumps(e) + "\n" for e in entries))
+def rewrite_journal(output: Path, entries: list[dict], sealed: bool = True) -> None:
+    """Replace the journal; ``sealed`` re-seals each line, as a buggy writer or another tool could."""
+    lines = [json.dumps(seal(e) if sealed else e) + "\n" for e in entries]
+    (staging_path(output) / JOURNAL).write_text("".join(lines))
 
 
 @pytest.fixture
@@ -271,3 +273,40 @@ def test_resume_redoes_a_shard_whose_journal_record_is_damaged(big_mose, tmp_pat
     assert summary.resumed == (2 if how == "negative shard" else 1)
     assert summary.stats.videos == 9  # nothing counted twice
     assert output.read_bytes() == coco_reference.read_bytes()
+
+
+UNSEALED_EDITS = {
+    "coco facts": ("coco", "out.json", {}, lambda e: e["result"]["facts"].update(placeholders=["x"])),
+    "parquet facts": ("parquet", "out", {"shard_bytes": 1}, lambda e: e["result"]["facts"]["videos"][0].update(frames=-3)),
+    "stats": ("coco", "out.json", {}, lambda e: e["stats"].update(videos=100)),
+    "seal removed": ("coco", "out.json", {}, lambda e: e.pop("seal")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSEALED_EDITS))
+def test_resume_ignores_a_journal_line_changed_after_it_was_written(big_mose, tmp_path, monkeypatch, case):
+    writer, name, options, edit = UNSEALED_EDITS[case]
+    reference = tmp_path / "reference" / name
+    api.convert(big_mose, reference, to=writer, writer_options=options, reader_options={"split": "train"})
+    output = tmp_path / name
+    target = (
+        CocoWriter if writer == "coco" else __import__("converters.writers.parquet", fromlist=["ParquetWriter"]).ParquetWriter
+    )
+    original, calls = target.write_shard, {"n": 0}
+
+    def write_shard(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(target, "write_shard", write_shard)
+    with pytest.raises(Interrupted):
+        api.convert(big_mose, output, to=writer, writer_options=options, reader_options={"split": "train"})
+    monkeypatch.setattr(target, "write_shard", original)
+    entries = [json.loads(line) for line in (staging_path(output) / JOURNAL).read_text().splitlines()]
+    edit(entries[0])
+    rewrite_journal(output, entries, sealed=False)
+    summary = api.convert(big_mose, output, to=writer, writer_options=options, reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 1 and summary.stats.videos == 9
+    assert same_bytes(output, reference)
