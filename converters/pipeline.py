@@ -162,7 +162,11 @@ def publish(finished: Path, output: Path, overwrite: bool) -> None:
             old = _aside(output)
             remove(old)
             os.replace(output, old)
-            os.replace(finished, output)
+            try:
+                os.replace(finished, output)
+            except BaseException:
+                os.replace(old, output)  # the old output goes back where it was
+                raise
             remove(old)
             return
     os.replace(finished, output)
@@ -233,75 +237,113 @@ def convert(
         check_output(output, overwrite, resume)
     shards = writer.plan(reader.list_videos())
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        if not resume:
-            remove(staging)  # left by an interrupted run that is not being resumed
-        remove(_aside(output))
-        staging.mkdir(exist_ok=True)
-
-        context = {
-            "reader": reader.name,
-            "reader_options": journal.options_record(reader.options),
-            "source": str(reader.source.resolve()),
-            "writer": writer.name,
-            "writer_options": journal.options_record(writer.options),
-            "on_error": on_error,
-        }
-        keys = [journal.shard_key(context, [(r.name, r.nbytes) for r in s.refs]) for s in shards]
-        record = journal.Journal(staging)
-        outcomes: dict[int, tuple[ShardResult, Stats]] = {}
-        if resume:
-            for index, entry in record.entries().items():
-                if index < len(shards) and record.intact(entry, keys[index], staging):
-                    with contextlib.suppress(ValueError):  # a damaged record: the shard is done again
-                        outcomes[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
-        resumed = len(outcomes)
-        # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
-        todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))
-
-        stats = Stats()
-        bar = _progress(sum(len(s.refs) for s in shards), progress)
-        bar.update(sum(len(shards[i].refs) for i in outcomes))
-        task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
-
-        def done(position: int, outcome: tuple[ShardResult, Stats]) -> None:
-            result, shard_stats = outcome
-            shard = todo[position]
-            record.record(
-                {"shard": shard.index, "key": keys[shard.index], "result": _result_record(result), "stats": shard_stats.to_dict()}
-            )
-            outcomes[shard.index] = (result, shard_stats)
-            bar.update(len(shard.refs))
-
-        try:
-            executor.run(task, todo, on_done=done)
-            for index in sorted(outcomes):
-                stats.merge(outcomes[index][1])
-            finished = writer.finalize([outcomes[i][0] for i in range(len(shards))], info, staging, output)
-            is_dir = finished.is_dir()
-            if is_dir:
-                _write_errors(stats.skipped, finished / ERRORS_FILE)
-            publish(finished, output, overwrite or resume)
-            if not is_dir:  # beside the file; an old one from an earlier run of this output goes
-                _write_errors(stats.skipped, errors_path(output, False))
-            errors_file = errors_path(output, is_dir) if stats.skipped else None
-        except KeyboardInterrupt:
-            bar.close()
-            _remove_temporaries(staging)
-            raise Interrupted(
-                f"interrupted: {len(outcomes)} of {len(shards)} shards are complete in {staging}; "
-                "run the same command with --resume to finish"
-            ) from None
-        except BaseException:
-            bar.close()
-            with contextlib.suppress(OSError):  # the disk that failed the run may refuse this too
-                remove(staging)
-            raise
-        bar.close()
-        remove(staging)
-        return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, errors_file)
+        return _write(
+            reader,
+            writer,
+            output,
+            shards,
+            info,
+            executor,
+            overwrite=overwrite,
+            resume=resume,
+            on_error=on_error,
+            progress=progress,
+            started=started,
+        )
+    except (ChildProcessError, ConnectionError):  # a worker that died, a closed pipe: not the output's disk
+        raise
     except OSError as exc:  # the output side: a full disk, a read-only folder, a parent that is a file
         raise OutputError(f"cannot write {output}: {_describe(exc)}; any previous output is untouched") from exc
+
+
+def _write(
+    reader: Reader,
+    writer: Writer,
+    output: Path,
+    shards: list[Shard],
+    info: DatasetInfo,
+    executor: Executor,
+    *,
+    overwrite: bool,
+    resume: bool,
+    on_error: OnError,
+    progress: bool | None,
+    started: float,
+) -> Summary:
+    """The run itself, once the output is known to be allowed: stage, run the shards, finalize, publish."""
+    staging = staging_path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        remove(staging)  # left by an interrupted run that is not being resumed
+    remove(_aside(output))
+    staging.mkdir(exist_ok=True)
+
+    context = {
+        "reader": reader.name,
+        "reader_options": journal.options_record(reader.options),
+        "source": str(reader.source.resolve()),
+        "writer": writer.name,
+        "writer_options": journal.options_record(writer.options),
+        "on_error": on_error,
+    }
+    keys = [journal.shard_key(context, [(r.name, r.nbytes) for r in s.refs]) for s in shards]
+    record = journal.Journal(staging)
+    outcomes = _reusable(record, keys, staging) if resume else {}
+    resumed = len(outcomes)
+    # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
+    todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))
+
+    stats = Stats()
+    bar = _progress(sum(len(s.refs) for s in shards), progress)
+    bar.update(sum(len(shards[i].refs) for i in outcomes))
+    task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
+
+    def done(position: int, outcome: tuple[ShardResult, Stats]) -> None:
+        result, shard_stats = outcome
+        shard = todo[position]
+        record.record(
+            {"shard": shard.index, "key": keys[shard.index], "result": _result_record(result), "stats": shard_stats.to_dict()}
+        )
+        outcomes[shard.index] = (result, shard_stats)
+        bar.update(len(shard.refs))
+
+    try:
+        executor.run(task, todo, on_done=done)
+        for index in sorted(outcomes):
+            stats.merge(outcomes[index][1])
+        finished = writer.finalize([outcomes[i][0] for i in range(len(shards))], info, staging, output)
+        is_dir = finished.is_dir()
+        if is_dir:
+            _write_errors(stats.skipped, finished / ERRORS_FILE)
+        publish(finished, output, overwrite or resume)
+        if not is_dir:  # beside the file; an old one from an earlier run of this output goes
+            _write_errors(stats.skipped, errors_path(output, False))
+        errors_file = errors_path(output, is_dir) if stats.skipped else None
+    except KeyboardInterrupt:
+        bar.close()
+        _remove_temporaries(staging)
+        raise Interrupted(
+            f"interrupted: {len(outcomes)} of {len(shards)} shards are complete in {staging}; "
+            "run the same command with --resume to finish"
+        ) from None
+    except BaseException:
+        bar.close()
+        with contextlib.suppress(OSError):  # the disk that failed the run may refuse this too
+            remove(staging)
+        raise
+    bar.close()
+    remove(staging)
+    return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, errors_file)
+
+
+def _reusable(record: journal.Journal, keys: list[str], staging: Path) -> dict[int, tuple[ShardResult, Stats]]:
+    """The shards an interrupted run finished whose journal lines and files still hold."""
+    found = {}
+    for index, entry in record.entries().items():
+        if index < len(keys) and record.intact(entry, keys[index], staging):
+            with contextlib.suppress(ValueError):  # a damaged record: the shard is done again
+                found[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
+    return found
 
 
 def _describe(error: OSError) -> str:

@@ -405,3 +405,36 @@ def test_a_full_disk_while_copying_frames_is_not_a_bad_source_video(sample_root,
     with pytest.raises(OutputError, match=r"No space left on device \(.*vosconv-partial.*\.jpg\)"):
         convert(sample_root, out, "mose", on_error="skip")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rename_into_place_puts_the_old_output_back(sample_root, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    make_old_output(out, "directory")
+    before = tree(out)
+    aside = pipeline._aside(out)
+    real = os.replace
+
+    def replace(source, target):
+        if Path(target) == out and Path(source) != aside:  # the new output's rename, not the way back
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(OutputError, match="Input/output error"):
+        convert(sample_root, out, "mose", overwrite=True)
+    assert tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_worker_that_dies_is_not_reported_as_a_write_failure(sample_root, tmp_path, monkeypatch):
+    parent, original = os.getpid(), CocoWriter.write_shard
+
+    def write_shard(self, *args):
+        if os.getpid() != parent:
+            os._exit(9)  # the worker dies on its first shard; this process goes on with its own
+        time.sleep(0.2)  # so the worker surely takes one
+        return original(self, *args)
+
+    monkeypatch.setattr(CocoWriter, "write_shard", write_shard)
+    with pytest.raises(ChildProcessError, match="ended unexpectedly"):
+        convert(sample_root, tmp_path / "o.json", workers=2)
