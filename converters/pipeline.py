@@ -289,6 +289,8 @@ def _write(
     keys = [journal.shard_key(context, [(r.name, r.nbytes) for r in s.refs]) for s in shards]
     record = journal.Journal(staging)
     outcomes = _reusable(record, keys, staging) if resume else {}
+    if resume:
+        _prune(staging, {name for result, _ in outcomes.values() for name in result.files})
     resumed = len(outcomes)
     # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
     todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))
@@ -344,6 +346,21 @@ def _reusable(record: journal.Journal, keys: list[str], staging: Path) -> dict[i
             with contextlib.suppress(ValueError):  # a damaged record: the shard is done again
                 found[index] = (_result_from(entry["result"]), Stats.from_dict(entry["stats"]))
     return found
+
+
+def _prune(staging: Path, keep: set[str]) -> None:
+    """Before a resumed run: delete whatever the reused shards did not write (the journal stays).
+
+    An interrupted shard's half-written files, or those of a video no longer in the plan,
+    would otherwise end up in the output, since nothing would write over them.
+    """
+    for path in sorted(staging.rglob("*"), reverse=True):  # children before their folders
+        name = path.relative_to(staging).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif name != journal.JOURNAL and name not in keep:
+            path.unlink()
 
 
 def _describe(error: OSError) -> str:

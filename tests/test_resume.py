@@ -43,9 +43,9 @@ def big_mose(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def ctrl_c_at_shard(monkeypatch, n: int):
+def ctrl_c_at_shard(monkeypatch, n: int, writer: type = CocoWriter):
     """Ctrl-C (KeyboardInterrupt) as the ``n``-th shard starts; shards before it finish normally."""
-    original = CocoWriter.write_shard
+    original = writer.write_shard
     calls = {"n": 0}
 
     def write_shard(self, *args):
@@ -54,11 +54,11 @@ def ctrl_c_at_shard(monkeypatch, n: int):
             raise KeyboardInterrupt
         return original(self, *args)
 
-    monkeypatch.setattr(CocoWriter, "write_shard", write_shard)
+    monkeypatch.setattr(writer, "write_shard", write_shard)
     try:
         yield
     finally:
-        monkeypatch.setattr(CocoWriter, "write_shard", original)
+        monkeypatch.setattr(writer, "write_shard", original)
 
 
 def journal_lines(output: Path) -> int:
@@ -310,3 +310,52 @@ def test_resume_ignores_a_journal_line_changed_after_it_was_written(big_mose, tm
     summary = api.convert(big_mose, output, to=writer, writer_options=options, reader_options={"split": "train"}, resume=True)
     assert summary.resumed == 1 and summary.stats.videos == 9
     assert same_bytes(output, reference)
+
+
+@pytest.fixture(scope="module")
+def mose_reference(big_mose, tmp_path_factory):
+    reference = tmp_path_factory.mktemp("mose-reference") / "out"
+    api.convert(big_mose, reference, to="mose", reader_options={"split": "train"})
+    return reference
+
+
+def interrupted_layout_run(big_mose, output: Path, monkeypatch, finished: int) -> list[dict]:
+    from converters.writers.layout import MoseWriter
+
+    with ctrl_c_at_shard(monkeypatch, finished + 1, MoseWriter), pytest.raises(Interrupted):
+        api.convert(big_mose, output, to="mose", reader_options={"split": "train"})
+    return [json.loads(line) for line in (staging_path(output) / JOURNAL).read_text().splitlines()]
+
+
+def test_a_layout_run_resumes_into_the_same_tree(big_mose, tmp_path, monkeypatch, mose_reference):
+    output = tmp_path / "out"
+    entries = interrupted_layout_run(big_mose, output, monkeypatch, 3)
+    assert all(e["result"]["files"] and e["result"]["checksums"] for e in entries)  # every file is checked on resume
+    summary = api.convert(big_mose, output, to="mose", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 3
+    assert same_bytes(output, mose_reference)
+
+
+def test_resume_drops_what_an_interrupted_shard_left_behind(big_mose, tmp_path, monkeypatch, mose_reference):
+    output = tmp_path / "out"
+    interrupted_layout_run(big_mose, output, monkeypatch, 2)
+    staged = staging_path(output) / "output"
+    ghost = staged / "JPEGImages" / "ghost"  # a video no longer in the plan, half written
+    ghost.mkdir(parents=True)
+    (ghost / "00000.jpg").write_bytes(b"\xff\xd8 half")
+    (staged / "Annotations" / "ghost").mkdir(parents=True)
+    (staging_path(output) / "output" / "empty-folder").mkdir()
+    summary = api.convert(big_mose, output, to="mose", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 2
+    assert same_bytes(output, mose_reference)
+    assert sorted(p.name for p in output.iterdir()) == sorted(p.name for p in mose_reference.iterdir())
+
+
+def test_resume_redoes_a_layout_shard_whose_mask_was_damaged(big_mose, tmp_path, monkeypatch, mose_reference):
+    output = tmp_path / "out"
+    entries = interrupted_layout_run(big_mose, output, monkeypatch, 3)
+    mask = next(name for name in entries[1]["result"]["files"] if name.endswith(".png"))
+    (staging_path(output) / mask).write_bytes(b"not a png")
+    summary = api.convert(big_mose, output, to="mose", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 2
+    assert same_bytes(output, mose_reference)

@@ -40,25 +40,31 @@ class LayoutWriter(Writer):
         return "Annotations"
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
-        root = staging / OUTPUT
-        facts = {}
+        facts, files = {}, []
         for video in videos:
-            self.write_video(video, root / self.image_dir(info) / video.name, root / self.mask_dir(info) / video.name)
+            images, masks = f"{OUTPUT}/{self.image_dir(info)}/{video.name}", f"{OUTPUT}/{self.mask_dir(info)}/{video.name}"
+            files += self.write_video(video, staging, images, masks)
             facts[video.name] = self.video_facts(video, info)
-        return ShardResult(shard.index, facts={"videos": facts})
+        # every file is listed, so a resumed run checks them and drops what a crashed shard left behind
+        return ShardResult(shard.index, tuple(files), facts={"videos": facts})
 
-    def write_video(self, video: Video, image_dir: Path, mask_dir: Path) -> None:
+    def write_video(self, video: Video, staging: Path, image_dir: str, mask_dir: str) -> list[str]:
+        """Write the video's frames and masks under ``staging``; the paths written, relative to it."""
         mode = labels.png_mode(video.encoding)
         palette = (video.palette or self.default_palette) if video.encoding is MaskEncoding.PALETTE else None
         label = np.zeros(video.size, np.uint8)
+        written = []
         for frame in video.frames:
             if frame.image is not None:
-                image_dir.mkdir(parents=True, exist_ok=True)
-                imagefiles.copy_to(frame.image, image_dir / frame.file_name)
+                written.append(f"{image_dir}/{frame.file_name}")
+                (staging / image_dir).mkdir(parents=True, exist_ok=True)
+                imagefiles.copy_to(frame.image, staging / written[-1])
             if frame.masks is not None:
-                mask_dir.mkdir(parents=True, exist_ok=True)
+                written.append(f"{mask_dir}/{frame.stem}.png")
+                (staging / mask_dir).mkdir(parents=True, exist_ok=True)
                 labels.label_map(video, frame.masks, out=label)  # overwritten whole
-                (mask_dir / f"{frame.stem}.png").write_bytes(png.encode(label, mode, palette))
+                (staging / written[-1]).write_bytes(png.encode(label, mode, palette))
+        return written
 
     def video_facts(self, video: Video, info: DatasetInfo) -> object:
         """What ``finalize`` needs to know about a written video (small and JSON-able)."""
