@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import gzip
 import json
 import os
 import shutil
@@ -134,17 +135,39 @@ def check_output(output: Path, overwrite: bool, resume: bool = False) -> None:
 def check_not_source(output: Path, source: Path) -> None:
     """Refuse an output whose replacing could delete the data being read.
 
-    That is the source (or its images), a folder holding it, or anything already inside a
-    source folder (``DAVIS/Annotations`` with ``--overwrite``). A new file inside the
-    dataset folder, such as ``MOSE/train.json``, is fine.
+    ``source`` is one of the reader's roots (:meth:`Reader.roots`), compared after
+    resolving links: the output may not be it, hold it, or be something that already exists
+    inside it (``DAVIS/Annotations/480p/bear`` with ``--overwrite``), unless that is an
+    earlier vosconv output. A new file inside the dataset folder (``MOSE/train.json``) is fine.
     """
     target, data = output.resolve(), source.resolve()
     if target == data or target in data.parents:
-        raise OutputError(f"{output} is or contains the source {source}; choose an output outside it")
-    if data in target.parents and (output.exists() or output.is_symlink()):
+        raise OutputError(f"{output} is or contains {source}, source data this conversion reads; choose an output outside it")
+    if data in target.parents and (output.exists() or output.is_symlink()) and not is_vosconv_output(output):
         raise OutputError(
             f"{output} is part of the source {source}; replacing it could delete source data, so choose a new output"
         )
+
+
+def is_vosconv_output(path: Path) -> bool:
+    """A folder with a vosconv manifest, or a COCO file vosconv wrote (its first bytes say so)."""
+    from .shards import peek_format
+    from .writers.coco import FILE_HEAD
+
+    if path.is_symlink():
+        return False
+    if path.is_dir():
+        return peek_format(path) is not None
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(len(FILE_HEAD) + 64)
+            if head[:2] == b"\x1f\x8b":
+                raw.seek(0)
+                with gzip.GzipFile(fileobj=raw) as unpacked:
+                    head = unpacked.read(len(FILE_HEAD))
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return False
+    return head.startswith(FILE_HEAD)
 
 
 def publish(finished: Path, output: Path, overwrite: bool) -> None:
@@ -229,9 +252,8 @@ def convert(
     output = Path(output)
     executor = executor or make_executor(workers)  # a bad worker count fails before anything is touched
     info = reader.info()
-    for source in (reader.source, info.image_root):
-        if source is not None:
-            check_not_source(output, Path(source))
+    for root in reader.roots():
+        check_not_source(output, root)
     staging = staging_path(output)
     if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
         check_output(output, overwrite, resume)

@@ -194,6 +194,55 @@ def test_a_new_file_inside_the_dataset_folder_is_allowed(sample_copy, fresh):
     assert written["annotations"] == expected["annotations"] and written["videos"] == expected["videos"]
 
 
+def test_a_folder_reached_through_a_link_is_protected_too(sample_copy, tmp_path):
+    source = sample_copy("mose")
+    store = tmp_path / "annotation-store"  # the split's Annotations/ is a link to this folder
+    (source / "train" / "Annotations").rename(store)
+    (source / "train" / "Annotations").symlink_to(store)
+    before = tree(store)
+    with (
+        api.open_reader(source, "mose", {"split": "train"}) as r,
+        pytest.raises(OutputError, match="source data this conversion reads"),
+    ):
+        pipeline.convert(r, api.open_writer("mose"), store, overwrite=True, progress=False)
+    assert tree(store) == before
+
+
+@pytest.mark.parametrize("folder", ["JPEGImages/480p", "Annotations/480p", "ImageSets"])
+def test_davis_folders_are_protected(sample_copy, folder):
+    source = sample_copy("davis")
+    root = next(p.parent for p in source.rglob("ImageSets"))
+    before = tree(source)
+    with api.open_reader(source, "davis", {"split": "val"}) as r, pytest.raises(OutputError, match="source"):
+        pipeline.convert(r, api.open_writer("parquet"), root / folder, overwrite=True, progress=False)
+    assert tree(source) == before
+
+
+@pytest.mark.parametrize(("writer", "name"), [("parquet", "mose.parquet"), ("coco", "mose.json"), ("coco", "mose.json.gz")])
+def test_an_earlier_vosconv_output_inside_the_dataset_folder_can_be_replaced(sample_copy, writer, name):
+    source = sample_copy("mose")
+    output = source / name
+    for _ in range(2):  # the second run replaces the first one's output
+        with api.open_reader(source, "mose", {"split": "train"}) as r:
+            pipeline.convert(r, api.open_writer(writer), output, overwrite=True, progress=False)
+    assert output.exists()
+    stranger = source / "notes.json"
+    stranger.write_text('{"info": {"description": "mine"}}')
+    with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(OutputError, match="part of the source"):
+        pipeline.convert(r, api.open_writer("coco"), stranger, overwrite=True, progress=False)
+    assert stranger.read_text() == '{"info": {"description": "mine"}}'
+
+
+def test_an_embedded_shard_output_can_be_written_back_over_its_old_image_folder(sample_copy, tmp_path, fresh):
+    source = sample_copy("mose")
+    shards = tmp_path / "m.parquet"
+    with api.open_reader(source, "mose", {"split": "train"}) as r:
+        pipeline.convert(r, api.open_writer("parquet"), shards, progress=False)
+    with api.open_reader(shards, "parquet") as r:  # its images are inside the shards: the old folder is not read
+        pipeline.convert(r, api.open_writer("mose"), source / "train", overwrite=True, progress=False)
+    assert tree(source / "train") == fresh["mose"]
+
+
 def test_resume_without_an_interrupted_run_does_not_replace_an_output(sample_root, tmp_path):
     output = tmp_path / "out.json"
     output.write_text("someone else's file")

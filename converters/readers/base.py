@@ -81,6 +81,16 @@ class Reader(ABC):
     def read_video(self, ref: VideoRef) -> Video:
         """The whole video: frames in order, masks as RLE, objects, encoding."""
 
+    def roots(self) -> list[Path]:
+        """Every file and folder a conversion reads (the source, its images, its annotations).
+
+        The pipeline refuses an output that is one of them or holds one, resolved through
+        links, since replacing it would delete source data. The default is the source and
+        ``info().image_root``; readers with annotation folders of their own add them.
+        """
+        image_root = self.info().image_root
+        return [self.source, *([Path(image_root)] if image_root else [])]
+
     def close(self) -> None:
         """Release whatever the reader holds open (temporary files, handles, an archive's index)."""
         self.fs.close()

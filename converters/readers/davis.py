@@ -197,6 +197,10 @@ class DavisReader(Reader):
             attributes=tuple(attributes),
         )
 
+    def roots(self) -> list[Path]:
+        layout = self._layout()
+        return [self.source, layout.images, layout.annotations, *([layout.list_file] if layout.list_file else [])]
+
     def list_videos(self) -> list[VideoRef]:
         layout, fs = self._layout(), self.fs
         with_images = set(subfolders(layout.images, fs))

@@ -80,6 +80,10 @@ class MoseReader(Reader):
         images, _, split = self._split_root()
         return DatasetInfo(source_format=self.name, split=split, image_root=str(images))
 
+    def roots(self) -> list[Path]:
+        images, annotations, _ = self._split_root()
+        return [self.source, images, annotations]
+
     def list_videos(self) -> list[VideoRef]:
         images, annotations, _ = self._split_root()
         with_images = set(subfolders(images, self.fs))

@@ -63,6 +63,11 @@ class ShardedReader(Reader):
             self._manifest = shards.load_manifest(self.source, self.name)
         return self._manifest
 
+    def roots(self) -> list[Path]:
+        """The shards, and the image folder only when frames are not embedded (else it is never read)."""
+        images = None if self.manifest.options.get("images", True) else self._image_dir()
+        return [self.source, *([Path(images)] if images else [])]
+
     def info(self) -> DatasetInfo:
         images = shards.images_folder(self.options.images, self.manifest)
         if images is None and not self.manifest.options.get("images", True):

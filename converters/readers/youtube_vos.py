@@ -113,6 +113,10 @@ class YoutubeVosReader(Reader):
         categories, _ = parse_meta(folder / META, self.fs)
         return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=str(folder / IMAGES))
 
+    def roots(self) -> list[Path]:
+        folder, _ = self._split_folder()
+        return [self.source, folder / META, folder / IMAGES, folder / ANNOTATIONS]
+
     def list_videos(self) -> list[VideoRef]:
         folder, _ = self._split_folder()
         meta, fs = folder / META, self.fs

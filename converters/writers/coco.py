@@ -25,6 +25,9 @@ from .base import Shard, ShardResult, Writer
 
 #: Bumped when the JSON layout changes in a way readers must know about.
 FORMAT_VERSION = 1
+DESCRIPTION = "VOS annotations converted by vosconv"
+#: The first bytes of every file this writer makes (before gzip): how vosconv recognises its own output.
+FILE_HEAD = b'{"info":{"description":' + json.dumps(DESCRIPTION).encode()
 OBJECT_CATEGORY = "object"
 VOID_CATEGORY = "void"
 
@@ -74,7 +77,7 @@ class CocoWriter(Writer):
         used = sorted({i for r in results for i in r.facts["placeholders"]})
         categories = [*info.categories, *(placeholders[i] for i in used)]
         header = {
-            "description": "VOS annotations converted by vosconv",
+            "description": DESCRIPTION,
             "version": __version__,
             "vosconv": {
                 "format_version": FORMAT_VERSION,
