@@ -7,9 +7,7 @@ Images inside an archive (``ImageRef.archive``) are read through the archive's p
 
 from __future__ import annotations
 
-import errno
 import os
-import shutil
 import struct
 
 from . import sources
@@ -39,17 +37,18 @@ def copy_to(ref: ImageRef, destination: str | os.PathLike) -> None:
         with open(destination, "wb") as file:
             file.write(data)
         return
+    # read, then write, rather than shutil.copyfile: its sendfile path cannot say which side
+    # failed, and a failure of the output's disk must not pass for a bad source image
     try:
-        shutil.copyfile(ref.path, destination)
+        with open(ref.path, "rb") as file:
+            data = file.read()
     except OSError as exc:
-        if exc.errno in _WRITE_SIDE or exc.filename == os.fspath(destination):
-            # the output's disk, not the source: the pipeline reports it as an OutputError
-            raise OSError(exc.errno, exc.strerror, os.fspath(destination)) from None
-        raise SourceError(ref.path, f"cannot copy image: {exc.strerror or exc}") from None
-
-
-#: errno values that only writing can cause
-_WRITE_SIDE = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+        raise SourceError(ref.path, f"cannot read image: {exc.strerror or exc}") from None
+    try:
+        with open(destination, "wb") as file:
+            file.write(data)
+    except OSError as exc:  # the pipeline reports it as an OutputError naming the file
+        raise OSError(exc.errno, exc.strerror, os.fspath(destination)) from None
 
 
 def image_size(data: bytes, where: str) -> tuple[int, int]:

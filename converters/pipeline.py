@@ -258,6 +258,7 @@ def convert(
     if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
         check_output(output, overwrite, resume)
     shards = writer.plan(reader.list_videos())
+    roots = [root.resolve() for root in reader.roots()]
     try:
         return _write(
             reader,
@@ -274,8 +275,17 @@ def convert(
         )
     except (ChildProcessError, ConnectionError):  # a worker that died, a closed pipe: not the output's disk
         raise
-    except OSError as exc:  # the output side: a full disk, a read-only folder, a parent that is a file
+    except OSError as exc:  # the output side (a full disk, a read-only folder), unless it names a source file
+        if _names_source(exc, roots):
+            raise SourceError(exc.filename, f"cannot read: {exc.strerror or exc}") from exc
         raise OutputError(f"cannot write {output}: {_describe(exc)}; any previous output is untouched") from exc
+
+
+def _names_source(error: OSError, roots: list[Path]) -> bool:
+    if not isinstance(error.filename, (str, bytes)) or not error.filename:
+        return False
+    path = Path(os.fsdecode(error.filename)).resolve()
+    return any(path == root or root in path.parents for root in roots)
 
 
 def _write(
@@ -341,7 +351,11 @@ def _write(
             _write_errors(stats.skipped, finished / ERRORS_FILE)
         publish(finished, output, overwrite or resume)
         if not is_dir:  # beside the file; an old one from an earlier run of this output goes
-            _write_errors(stats.skipped, errors_path(output, False))
+            try:
+                _write_errors(stats.skipped, errors_path(output, False))
+            except OSError as exc:  # the output is already in place: say so, not "untouched"
+                where = errors_path(output, False)
+                raise OutputError(f"wrote {output}, but not its list of skipped videos {where}: {_describe(exc)}") from None
         errors_file = errors_path(output, is_dir) if stats.skipped else None
     except KeyboardInterrupt:
         bar.close()

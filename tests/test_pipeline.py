@@ -444,16 +444,30 @@ def test_a_full_disk_is_an_output_error_and_keeps_the_old_output(sample_root, tm
 
 def test_a_full_disk_while_copying_frames_is_not_a_bad_source_video(sample_root, tmp_path, monkeypatch):
     """With on_error="skip" a write failure must stop the run, not skip every video as if it were bad."""
-    import shutil
+    import builtins
 
-    def copyfile(source, destination, **kwargs):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(source))  # shutil names the source
+    from converters import imagefiles
 
-    monkeypatch.setattr(shutil, "copyfile", copyfile)
+    def full_disk_open(path, mode="r", *args, **kwargs):
+        if "w" in mode:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(imagefiles, "open", full_disk_open, raising=False)
     out = tmp_path / "out"
     with pytest.raises(OutputError, match=r"No space left on device \(.*vosconv-partial.*\.jpg\)"):
         convert(sample_root, out, "mose", on_error="skip")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_source_file_that_goes_away_mid_run_is_a_source_error(sample_root, tmp_path):
+    source = convert(sample_root, tmp_path / "c.json").output
+    with api.open_reader(source, "coco") as r:
+        r.list_videos()  # indexed, as a conversion does before the run
+        source.unlink()
+        with pytest.raises(SourceError, match=r"c\.json: cannot read video"):
+            pipeline.convert(r, api.open_writer("parquet"), tmp_path / "out", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_a_failed_rename_into_place_puts_the_old_output_back(sample_root, tmp_path, monkeypatch):
@@ -487,3 +501,27 @@ def test_a_worker_that_dies_is_not_reported_as_a_write_failure(sample_root, tmp_
     monkeypatch.setattr(CocoWriter, "write_shard", write_shard)
     with pytest.raises(ChildProcessError, match="ended unexpectedly"):
         convert(sample_root, tmp_path / "o.json", workers=2)
+
+
+def test_an_os_error_naming_a_source_file_is_a_source_error(sample_root, tmp_path, monkeypatch):
+    victim = next((sample_root["mose"] / "train" / "JPEGImages").rglob("*.jpg"))
+
+    def unreadable(*args, **kwargs):
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(victim))
+
+    monkeypatch.setattr(CocoWriter, "write_shard", unreadable)
+    with pytest.raises(SourceError, match=f"{victim}: cannot read: Input/output error"):
+        convert(sample_root, tmp_path / "o.json")
+
+
+def test_a_failure_after_publishing_says_the_output_was_written(sample_copy, tmp_path):
+    source = sample_copy("mose")
+    next((source / "train" / "Annotations").rglob("00002.png")).write_bytes(b"not a png")
+    out = tmp_path / "out.json"
+    pipeline.errors_path(out, False).mkdir()  # where the list of skipped videos would go
+    with (
+        api.open_reader(source, "mose", {"split": "train"}) as r,
+        pytest.raises(OutputError, match=r"^wrote .*out\.json, but not"),
+    ):
+        pipeline.convert(r, api.open_writer("coco"), out, on_error="skip", progress=False)
+    assert out.is_file()

@@ -169,9 +169,12 @@ class CocoReader(Reader):
 
     def read_video(self, ref: CocoVideoRef) -> Video:
         index = self._ensure_index()
-        with open(ref.path, "rb") as file:
-            (record,) = _load_span(file, ref.video, self.source)
-            annotations = [a for span in ref.annotations for a in _load_span(file, span, self.source)]
+        try:
+            with open(ref.path, "rb") as file:
+                (record,) = _load_span(file, ref.video, self.source)
+                annotations = [a for span in ref.annotations for a in _load_span(file, span, self.source)]
+        except OSError as exc:  # the file (or its unpacked index copy) went away or cannot be read
+            raise SourceError(self.source, f"cannot read video {ref.name!r}: {exc.strerror or exc}") from None
         images = self._images_dir()
         placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
         try:
