@@ -274,9 +274,9 @@ def _offsets(group: Any, entry: shards.VideoEntry) -> np.ndarray:
     if dataset.shape != (entry.frames + 1,) or dataset.dtype.kind not in "iu":
         raise ValueError(f"rle/offsets of shape {dataset.shape} and type {dataset.dtype} for {entry.frames} frames")
     offsets = dataset[()].astype(np.int64)
-    total = ids.shape[0] if ids.ndim == 1 else -1
-    if offsets[0] != 0 or (np.diff(offsets) < 0).any() or offsets[-1] != total or counts.shape != ids.shape:
-        raise ValueError("rle/offsets does not index the rle/object_id and rle/counts tables")
+    total, steps = (ids.shape[0] if ids.ndim == 1 else -1), np.diff(offsets)
+    if offsets[0] != 0 or (steps < 0).any() or (steps > VOID_ID).any() or offsets[-1] != total or counts.shape != ids.shape:
+        raise ValueError("rle/offsets does not index the rle/object_id and rle/counts tables (at most 255 rows a frame)")
     if ids.dtype.kind not in "iu" or counts.dtype.kind not in "SOU":
         raise ValueError(f"rle tables of type {ids.dtype} and {counts.dtype}")
     return offsets
@@ -376,6 +376,17 @@ class VideoDataset(Sequence):
             self._refs = {r.name: r for r in self._reader.list_videos()}
         return self._reader.read_video(self._refs[entry.name])
 
+    def _decoded(self, entry: shards.VideoEntry, indices: np.ndarray, images: list[bytes | None]) -> list:
+        """Each frame's pixels; bytes that are no image are a SourceError naming the shard, video and frame."""
+        frames = []
+        for index, data in zip(indices.tolist(), images):
+            try:
+                frames.append(None if data is None else decode_jpeg(data))
+            except Exception as exc:  # Pillow and simplejpeg raise several kinds
+                shard = self.path / self.manifest.shards[entry.shard].file
+                raise SourceError(shard, f"video {entry.name!r}, frame {index}: cannot decode image ({exc})") from None
+        return frames
+
     def _read_clip(
         self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, decode_images: bool, masks: MaskMode | None
     ) -> dict[str, Any]:
@@ -393,7 +404,7 @@ class VideoDataset(Sequence):
             "annotated": entry.is_annotated(indices),
         }
         if images:
-            item["frames"] = [None if b is None else decode_jpeg(b) for b in read.images] if decode_images else read.images
+            item["frames"] = self._decoded(entry, indices, read.images) if decode_images else read.images
         if masks == "label":
             item["masks"] = read.labels
         elif masks == "objects":

@@ -153,6 +153,13 @@ class VideoEntry:
         )
 
 
+def _category(value: dict) -> Category:
+    supercategory = value.get("supercategory")
+    if supercategory is not None and not isinstance(supercategory, str):
+        raise TypeError(f"supercategory {supercategory!r} is not a string")
+    return Category(_int(value["id"]), _text(value["name"]), supercategory)
+
+
 def _int(value: object) -> int:
     """A JSON integer, strictly: not a bool, a float or a string of digits."""
     if type(value) is not int:
@@ -229,17 +236,26 @@ class Manifest:
     @classmethod
     def from_json(cls, value: dict) -> Manifest:
         writer = value["writer"]["name"]
-        if FORMATS.get(writer) != value["format"]:
+        if not isinstance(writer, str) or FORMATS.get(writer) != value["format"]:
             raise ValueError(f"format {value['format']!r} does not match writer {writer!r}")
+        source = dict(value["source"])
+        if not isinstance(source.get("image_root"), (str, type(None))) or not isinstance(source.get("attributes") or {}, dict):
+            raise TypeError("source.image_root must be a string or null and source.attributes a mapping")
+        options = dict(value["writer"]["options"])
+        if not isinstance(options.get("images", True), bool):
+            raise TypeError(f"writer option images must be true or false, got {options['images']!r}")
+        videos = tuple(VideoEntry.from_json(v) for v in value["videos"])
+        if len({v.name for v in videos}) != len(videos):
+            raise ValueError("a video is listed twice")
         return cls(
             writer=writer,
-            options=dict(value["writer"]["options"]),
-            source=dict(value["source"]),
-            categories=tuple(Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in value["categories"]),
+            options=options,
+            source=source,
+            categories=tuple(_category(c) for c in value["categories"]),
             shards=tuple(ShardEntry.from_json(s) for s in value["shards"]),
-            videos=tuple(VideoEntry.from_json(v) for v in value["videos"]),
-            format_version=int(value["format_version"]),
-            vosconv_version=str(value["vosconv_version"]),
+            videos=videos,
+            format_version=_int(value["format_version"]),
+            vosconv_version=_text(value["vosconv_version"]),
         )
 
 
@@ -319,11 +335,11 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
         raise SourceError(path, "no manifest.json: not a finished vosconv output") from None
     except OSError as exc:
         raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceError(path, f"not valid JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: also a 5,000-digit number
+        raise SourceError(path, f"not valid JSON: {type(exc).__name__}: {exc}") from None
     try:
         manifest = Manifest.from_json(value)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise SourceError(path, f"malformed manifest ({type(exc).__name__}: {exc})") from None
     if writer is not None and manifest.writer != writer:
         raise SourceError(path, f"a {manifest.writer} output, not {writer}")

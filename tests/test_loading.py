@@ -228,6 +228,12 @@ BAD_MANIFESTS = {
     "name leads out": set_field("name", "../x"),
     "object id 300": set_field("object_ids", [1, 300]),
     "shard index too large": set_field("shard", 7),
+    "category id infinite": lambda m, v: m.update(categories=[{"id": float("inf"), "name": "x"}]),
+    "format version as a float": lambda m, v: m.update(format_version=1.0),
+    "image root not text": lambda m, v: m["source"].update(image_root=5),
+    "supercategory not text": lambda m, v: m.update(categories=[{"id": 1, "name": "x", "supercategory": {"a": 1}}]),
+    "a video listed twice": lambda m, v: m["videos"].append(dict(v)),
+    "images option not a bool": lambda m, v: m["writer"]["options"].update(images="no"),
 }
 
 
@@ -261,6 +267,12 @@ def test_a_manifest_that_disagrees_with_its_shard_is_a_source_error_naming_the_s
         forged.read_clip([len(forged) - 1])  # past the shard's real end when frames were added
 
 
+def h5py_string():
+    import h5py
+
+    return h5py.string_dtype()
+
+
 def _replace(group, name, data=None, **create):
     del group[name]
     if data is not None:
@@ -269,7 +281,24 @@ def _replace(group, name, data=None, **create):
         group.create_dataset(name, **create)
 
 
+def huge_rle_tables(group):
+    """RLE tables of 2^36 rows (sparse: no bytes on disk) that rle/offsets agrees with: all on frame 0."""
+    for name in ("object_id", "counts", "area", "bbox"):
+        dataset = group[f"rle/{name}"]
+        dtype, extra = dataset.dtype, dataset.shape[1:]
+        del group[f"rle/{name}"]
+        group.create_dataset(f"rle/{name}", shape=(2**36, *extra), dtype=dtype, chunks=(1024, *extra))
+    offsets = np.full(group["rle/offsets"].shape, 2**36, np.int64)
+    offsets[0] = 0
+    _replace(group["rle"], "offsets", offsets)
+
+
 BAD_GROUPS = {  # (converted format, edit of the first video's group)
+    "file names of 2^40 rows": (
+        "hdf5",
+        lambda g: _replace(g, "file_names", shape=(2**40,), maxshape=(None,), dtype=h5py_string(), chunks=(1024,)),
+    ),
+    "rle tables of 2^36 rows": ("hdf5", huge_rle_tables),
     "offsets of 10^10 rows": (
         "hdf5",
         lambda g: _replace(g["rle"], "offsets", shape=(10**10,), dtype="i8", chunks=(1 << 20,)),  # sparse: no bytes on disk
@@ -318,3 +347,45 @@ def test_a_frame_name_in_a_shard_may_not_lead_out_of_the_image_folder(sample_roo
     first = videos[sorted(v.name for v in videos)[0]]
     with pytest.raises(SourceError, match="frame file name"):
         first.read_clip([0])
+
+
+def test_hdf5_per_frame_datasets_are_checked_before_they_are_read(converted, tmp_path):
+    from converters.errors import SourceError
+
+    edit = lambda g: _replace(g, "annotated", shape=(2**40,), maxshape=(None,), dtype=bool, chunks=(1024,))  # noqa: E731
+    out = edited_copy(converted["hdf5", "mose"], tmp_path / "out", edit_group=edit)
+    with api.open_reader(out, "hdf5") as reader, pytest.raises(SourceError, match="annotated of shape"):
+        reader.read_video(reader.list_videos()[0])
+
+
+def test_undecodable_frame_bytes_are_a_source_error_naming_the_frame(converted, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from converters.errors import SourceError
+
+    out = edited_copy(converted["parquet", "mose"], tmp_path / "out")
+    path = out / "part-00000.parquet"
+    table = pq.read_table(path)
+    images = table.column("image").combine_chunks()
+    garbage = pa.StructArray.from_arrays(
+        [pa.array([b"not an image"] * len(table), pa.binary()), images.field("path")], fields=list(images.type)
+    )
+    metadata = pq.ParquetFile(path).metadata.metadata
+    table = table.set_column(table.schema.get_field_index("image"), "image", garbage).replace_schema_metadata(metadata)
+    pq.write_table(table, path)
+    clips = ClipDataset(out, clip_length=1, decode_images=True)
+    with pytest.raises(SourceError, match=r"part-00000\.parquet: video .*, frame 0: cannot decode image"):
+        clips[0]
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", '{"format_version": ' + "9" * 5000 + "}"], ids=["deep", "long"]
+)
+def test_a_manifest_json_parsers_refuse_is_a_source_error(converted, tmp_path, text):
+    from converters.errors import SourceError
+
+    out = edited_copy(converted["parquet", "mose"], tmp_path / "out")
+    (out / "manifest.json").write_text(text)
+    with pytest.raises(SourceError, match=r"manifest\.json: not valid JSON"):
+        open_dataset(out)

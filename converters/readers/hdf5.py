@@ -21,11 +21,15 @@ from ..model import MAX_PIXELS, VOID_ID, Frame, FrameMasks, ImageRef, MaskEncodi
 from .base import VideoRef
 from .sharded import ShardedReader
 
+#: 254 objects and the void region: the most RLE rows one frame can have.
+MAX_MASKS_PER_FRAME = VOID_ID
+
 
 @dataclass(frozen=True)
 class Hdf5VideoRef(VideoRef):
     file: str = ""
     group: str = ""
+    frames: int = 0  # as the manifest says: the group's datasets must agree before they are read
 
 
 def open_file(path: str) -> h5py.File:
@@ -58,24 +62,36 @@ class Hdf5Reader(ShardedReader):
             elif not path.is_file():
                 raise SourceError(path, "shard file missing")
             per_frame = entry.bytes // max(entry.frames, 1)  # for shard planning: the shard's bytes shared by frame
-            refs.extend(Hdf5VideoRef(name, per_frame * frames.get(name, 0), str(path), f"videos/{name}") for name in entry.videos)
+            refs.extend(
+                Hdf5VideoRef(name, per_frame * frames.get(name, 0), str(path), f"videos/{name}", frames.get(name, 0))
+                for name in entry.videos
+            )
         return sorted(refs, key=lambda r: r.name)
 
     def read_video(self, ref: Hdf5VideoRef) -> Video:
         file = self._shards.get(ref.file)
+        group = file.get(ref.group)
+        if not isinstance(group, h5py.Group):
+            raise SourceError(ref.file, f"no group {ref.group!r}")
         try:
-            group = file[ref.group]
-            return read_group(ref.name, group, self._image_dir())
+            return read_group(ref.name, group, self._image_dir(), ref.frames)
         except SourceError:
             raise
-        except KeyError:
-            raise SourceError(ref.file, f"no group {ref.group!r}") from None
+        except KeyError as exc:
+            raise SourceError(ref.file, f"video {ref.name!r}: missing {exc}") from None
         except (OSError, ValueError, TypeError, RuntimeError, IndexError, OverflowError, AttributeError) as exc:
             raise SourceError(ref.file, f"video {ref.name!r}: {type(exc).__name__}: {exc}") from None
 
 
-def read_group(name: str, group: h5py.Group, images: str | None) -> Video:
-    """A Video from its group: attributes, file names, images, and masks (RLE tables or dense label maps)."""
+def read_group(name: str, group: h5py.Group, images: str | None, frames: int) -> Video:
+    """A Video from its group: attributes, file names, images, and masks (RLE tables or dense label maps).
+
+    ``frames`` is the manifest's count: every per-frame dataset must have that length,
+    checked before anything is read, so a forged shape cannot size an allocation.
+    """
+    for dataset in ("file_names", "annotated", *(["images"] if _text(group.attrs["images"]) == "embedded" else [])):
+        if group[dataset].shape != (frames,):
+            raise ValueError(f"{dataset} of shape {group[dataset].shape}, the manifest says {frames} frames")
     attrs = group.attrs
     width, height = int(attrs["width"]), int(attrs["height"])
     encoding = MaskEncoding(_text(attrs["encoding"]))
@@ -110,8 +126,9 @@ def _rle_masks(table: h5py.Group, annotated: np.ndarray, height: int, width: int
     if table["offsets"].shape != (len(annotated) + 1,):  # checked before reading: it sizes everything below
         raise ValueError(f"rle/offsets of shape {table['offsets'].shape} for {len(annotated)} frames")
     offsets = table["offsets"][()]
-    if offsets.dtype.kind not in "iu" or offsets[0] != 0 or (np.diff(offsets) < 0).any():
-        raise ValueError("rle/offsets is not an increasing list of row numbers from 0")
+    steps = np.diff(offsets)
+    if offsets.dtype.kind not in "iu" or offsets[0] != 0 or (steps < 0).any() or (steps > MAX_MASKS_PER_FRAME).any():
+        raise ValueError(f"rle/offsets is not an increasing list of row numbers from 0, at most {MAX_MASKS_PER_FRAME} a frame")
     rows = int(offsets[-1])
     if any(table[name].shape[:1] != (rows,) for name in ("object_id", "counts", "area", "bbox")):
         raise ValueError(f"the rle tables do not all have the {rows} rows rle/offsets gives")

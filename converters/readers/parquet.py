@@ -62,7 +62,7 @@ def open_shard(path: str) -> ParquetShard:
         raise SourceError(path, "shard file missing") from None
     except (OSError, pa.ArrowException) as exc:
         raise SourceError(path, f"cannot read Parquet shard: {exc}") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise SourceError(path, f"malformed vosconv metadata ({type(exc).__name__}: {exc})") from None
     return ParquetShard(path, file, videos)
 
@@ -90,7 +90,7 @@ class ParquetReader(ShardedReader):
                         raise ValueError(f"row groups {first}..{stop} of {groups.num_row_groups}")
                     nbytes = sum(groups.row_group(i).total_byte_size for i in range(first, stop))
                     rows = tuple(int(i) for i in record["rows"])
-                except (KeyError, TypeError, ValueError) as exc:
+                except (KeyError, TypeError, ValueError, OverflowError) as exc:
                     cause = f"video {name!r}: malformed footer record ({type(exc).__name__}: {exc})"
                     raise SourceError(shard.path, cause) from None
                 refs.append(ParquetVideoRef(name, nbytes, shard.path, rows, (first, stop)))

@@ -165,13 +165,15 @@ def test_checked_mask_measures_what_it_keeps():
         rle.checked_mask(1, "5220003", 6, (0, 0, 3, 2), 4, 5)
 
 
-@pytest.mark.parametrize("row_groups", [[-3, 1], [0, 1000], "ab"])
-def test_parquet_footer_record_out_of_range_is_named(sample_root, tmp_path, row_groups):
+@pytest.mark.parametrize(
+    ("key", "value"), [("row_groups", [-3, 1]), ("row_groups", [0, 1000]), ("row_groups", "ab"), ("rows", [0, float("inf")])]
+)
+def test_parquet_footer_record_out_of_range_is_named(sample_root, tmp_path, key, value):
     out = convert(sample_root["mose"], tmp_path / "pq", "mose", "parquet", reader_options={"split": "train"})
     with api.open_reader(out) as reader:
         entry = reader.manifest.shards[0]
         shard = reader._shards.get(str(reader.source / entry.file))  # the parsed footer the listing reads
-        shard.videos[entry.videos[0]]["row_groups"] = row_groups
+        shard.videos[entry.videos[0]][key] = value
         with pytest.raises(SourceError, match="malformed footer record") as caught:
             reader.list_videos()
     assert caught.value.path == shard.path
@@ -194,5 +196,19 @@ def test_hdf5_group_whose_parts_disagree_is_named(sample_root, tmp_path, damage)
         else:
             del group["masks"]
             group.create_dataset("masks", shape=(1, 200_000, 200_000), dtype="u1", chunks=(1, 64, 64))
-    with pytest.raises(SourceError, match="annotated flags" if damage == "annotated" else "masks dataset of shape"):
+    with pytest.raises(SourceError, match="annotated of shape" if damage == "annotated" else "masks dataset of shape"):
         api.convert(out, tmp_path / "back.json", to="coco", reader_options={"verify": False})
+
+
+def test_parquet_footer_nested_too_deep_is_named(sample_root, tmp_path):
+    import pyarrow.parquet as pq
+
+    from converters.readers.parquet import METADATA_KEY, open_shard
+
+    out = convert(sample_root["mose"], tmp_path / "pq", "mose", "parquet", reader_options={"split": "train"})
+    path = next(out.glob("part-*.parquet"))
+    table = pq.read_table(path)
+    deep = b'{"videos": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    pq.write_table(table.replace_schema_metadata({METADATA_KEY: deep}), path)
+    with pytest.raises(SourceError, match="malformed vosconv metadata"):
+        open_shard(str(path))
