@@ -90,6 +90,9 @@ def load(path: str | os.PathLike) -> Config:
     for name in entries:
         if not isinstance(name, str) or not name:
             raise OptionError(f"{label}: pipelines", f"pipeline names must be non-empty strings, got {name!r} (quote it)")
+        entry = entries[name]
+        if not (isinstance(entry, dict) and "output" in entry) and (name in (".", "..") or any(c in name for c in "/\\\0")):
+            raise OptionError(f"{label}: pipelines.{name}", "without an 'output', the name is the output's file name")
     pipelines = {
         name: _pipeline(
             str(name), _typed(entry, dict, f"{label}: pipelines.{name}"), path.parent, output_dir, f"{label}: pipelines.{name}"
@@ -112,9 +115,9 @@ def _typed(value: Any, kind: type, where: str) -> Any:
 
 def _output(value: Any, where: str) -> str:
     """An output path that names a file or folder of its own (the writer's suffix is added to that name)."""
-    text = _typed(value, str, where)
-    if Path(text).name in ("", ".", "..") or text.endswith(("/", os.sep)):
-        raise OptionError(where, f"expected a path ending in a file or folder name, got {text!r}")
+    text = _typed(value, str, where).rstrip("/" + os.sep) or value  # "out/b/" names b, as a shell would
+    if Path(text).name in ("", ".", ".."):
+        raise OptionError(where, f"expected a path ending in a file or folder name, got {value!r}")
     return text
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import multiprocessing.connection
+import numbers
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
-from .errors import MissingDependency
+from .errors import MissingDependency, OptionError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -354,8 +355,9 @@ def _get(ray, ref):
 
 def make_executor(workers: int = 1, kind: str = "local", address: str | None = None) -> Executor:
     """``local``: this process (1 worker) or a process pool; ``ray``: a Ray cluster (``address``, else a local one)."""
-    if type(workers) is not int or workers < 1:
-        raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise OptionError("workers", f"must be a whole number of at least 1, got {workers!r}")
+    workers = int(workers)
     if kind == "ray":
         options = {"num_cpus": workers} if workers > 1 and address is None else {}
         return RayExecutor(address, **options)

@@ -224,8 +224,17 @@ def test_read_videos_bad_option(sample_root):
         next(api.read_videos(sample_root["mose"], "mose", split=["train"]))
 
 
-@pytest.mark.parametrize("workers", [0, -1, 1.5, True])
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
 def test_convert_refuses_a_worker_count_below_one_before_writing(sample_root, tmp_path, workers):
-    with pytest.raises(ValueError, match="workers must be a whole number of at least 1"):
+    with pytest.raises(OptionError, match="workers: must be a whole number of at least 1"):
         api.convert(sample_root["mose"], tmp_path / "o.json", to="coco", reader_options={"split": "train"}, workers=workers)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_numpy_worker_count_is_a_worker_count(sample_root, tmp_path):
+    import numpy as np
+
+    summary = api.convert(
+        sample_root["mose"], tmp_path / "o.json", to="coco", reader_options={"split": "train"}, workers=np.int64(2)
+    )
+    assert summary.output.is_file()

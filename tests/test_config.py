@@ -271,7 +271,7 @@ def test_missing_file(tmp_path):
         config.load(tmp_path / "absent.yaml")
 
 
-@pytest.mark.parametrize("output", ["''", "/", ".", "..", "out/", "a/.."])
+@pytest.mark.parametrize("output", ["''", "/", ".", "..", "a/.."])
 def test_output_must_end_in_a_name(tmp_path, output):
     error = load_error(tmp_path, MINIMAL + f"    output: {output}\n")
     assert error.where == "pipelines.yaml: pipelines.p.output"
@@ -313,3 +313,16 @@ def load_error_of(path: Path) -> OptionError:
     with pytest.raises(OptionError) as caught:
         config.load(path)
     return caught.value
+
+
+def test_a_trailing_slash_names_the_last_folder(tmp_path):
+    loaded = config.load(write(tmp_path, MINIMAL + "    output: o/b/\n"))
+    assert loaded.pipelines["p"].output == tmp_path / "o" / "b"
+
+
+@pytest.mark.parametrize("name", ["/", ".", "..", "a/b"])
+def test_a_pipeline_name_that_is_not_a_file_name_needs_an_output(tmp_path, name):
+    text = f"pipelines:\n  '{name}':\n    source: data/src\n"
+    error = load_error(tmp_path, text)
+    assert "the name is the output's file name" in str(error)
+    assert config.load(write(tmp_path, text + "    output: out/x\n")).pipelines[name].output == tmp_path / "out" / "x"
