@@ -257,8 +257,12 @@ def convert(
     staging = staging_path(output)
     if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
         check_output(output, overwrite, resume)
-    shards = writer.plan(reader.list_videos())
-    roots = [root.resolve() for root in reader.roots()]
+    refs = reader.list_videos()
+    linked = [Path(folder) for ref in refs for folder in ref.folders() if os.path.islink(folder)]
+    for root in linked:  # a video folder that is a link to data elsewhere
+        check_not_source(output, root)
+    shards = writer.plan(refs)
+    roots = [root.resolve() for root in [*reader.roots(), *linked]]
     try:
         return _write(
             reader,

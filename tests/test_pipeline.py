@@ -525,3 +525,15 @@ def test_a_failure_after_publishing_says_the_output_was_written(sample_copy, tmp
     ):
         pipeline.convert(r, api.open_writer("coco"), out, on_error="skip", progress=False)
     assert out.is_file()
+
+
+def test_a_video_folder_that_is_a_link_is_protected(sample_copy, tmp_path):
+    source = sample_copy("mose")
+    masks = sorted((source / "train" / "Annotations").iterdir())[0]
+    store = tmp_path / "one-video-masks"
+    masks.rename(store)
+    masks.symlink_to(store)
+    before = tree(store)
+    with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(OutputError, match="source data"):
+        pipeline.convert(r, api.open_writer("coco"), store, overwrite=True, progress=False)
+    assert tree(store) == before

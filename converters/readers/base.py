@@ -30,6 +30,10 @@ class VideoRef:
     name: str
     nbytes: int = 0
 
+    def folders(self) -> tuple[str, ...]:
+        """The video's own folders, if it has any (the pipeline protects those that are links)."""
+        return ()
+
 
 @dataclass(frozen=True)
 class Detection:

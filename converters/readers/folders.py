@@ -33,6 +33,9 @@ class FolderVideoRef(VideoRef):
     mask_dir: str | None = None
     objects: tuple[ObjectInfo, ...] = ()  # objects known from metadata (YouTube-VOS meta.json)
 
+    def folders(self) -> tuple[str, ...]:
+        return tuple(folder for folder in (self.image_dir, self.mask_dir) if folder)
+
 
 def visible_entries(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> list[Entry]:
     """Entries of ``folder`` whose names do not start with a dot (``.DS_Store``, ``._00000.png``)."""
