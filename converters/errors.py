@@ -25,8 +25,8 @@ class DetectionError(VosconvError):
     """No reader (or more than one) recognises a source."""
 
 
-class OptionError(VosconvError):
-    """A bad option value; ``where`` names the option (a CLI flag or a YAML path)."""
+class OptionError(VosconvError, ValueError):
+    """A bad option value; ``where`` names the option (a CLI flag or a YAML path). Also a ``ValueError``."""
 
     def __init__(self, where: str, message: str) -> None:
         self.where = where

@@ -30,25 +30,19 @@ def read_bytes(ref: ImageRef) -> bytes:
         raise SourceError(ref.location, f"cannot read image: {exc.strerror or exc}") from None
 
 
-def copy_to(ref: ImageRef, destination: str | os.PathLike) -> None:
-    """Write the image's exact bytes to ``destination``."""
-    if ref.data is not None or ref.archive is not None:
-        data = read_bytes(ref)
-        with open(destination, "wb") as file:
-            file.write(data)
-        return
-    # read, then write, rather than shutil.copyfile: its sendfile path cannot say which side
-    # failed, and a failure of the output's disk must not pass for a bad source image
-    try:
-        with open(ref.path, "rb") as file:
-            data = file.read()
-    except OSError as exc:
-        raise SourceError(ref.path, f"cannot read image: {exc.strerror or exc}") from None
+def copy_to(ref: ImageRef, destination: str | os.PathLike) -> bytes:
+    """Write the image's exact bytes to ``destination``; returns them (for the caller's checksum).
+
+    Read, then write, rather than ``shutil.copyfile``: its sendfile path cannot say which side
+    failed, and a failure of the output's disk must not pass for a bad source image.
+    """
+    data = read_bytes(ref)  # a SourceError naming the image when it cannot be read
     try:
         with open(destination, "wb") as file:
             file.write(data)
     except OSError as exc:  # the pipeline reports it as an OutputError naming the file
         raise OSError(exc.errno, exc.strerror, os.fspath(destination)) from None
+    return data
 
 
 def image_size(data: bytes, where: str) -> tuple[int, int]:

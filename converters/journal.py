@@ -23,11 +23,15 @@ from . import __version__
 from .checksums import sha256
 
 JOURNAL = "journal.jsonl"
+#: Bumped when what a line records changes: lines of an older vosconv are then never reused.
+#: 2: folder-layout shards list their files (1 listed none, which pruning would have emptied).
+FORMAT = 2
 
 
 def shard_key(context: dict[str, Any], names_and_sizes: list[tuple[str, int]]) -> str:
     """A digest of everything that decides a shard's bytes."""
-    text = json.dumps({"vosconv": __version__, **context, "videos": names_and_sizes}, sort_keys=True, default=str)
+    record = {"vosconv": __version__, "journal": FORMAT, **context, "videos": names_and_sizes}
+    text = json.dumps(record, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -35,9 +39,20 @@ def options_record(options: object) -> dict[str, Any]:
     return dataclasses.asdict(options) if dataclasses.is_dataclass(options) else {}
 
 
-def checksums(staging: Path, files: tuple[str, ...]) -> tuple[tuple[str, int, str], ...]:
-    """``(path, bytes, sha256)`` of each file a shard wrote (paths relative to ``staging``)."""
-    return tuple((name, (staging / name).stat().st_size, sha256(staging / name)) for name in files)
+def checksums(
+    staging: Path, files: tuple[str, ...], known: tuple[tuple[str, int, str], ...] = ()
+) -> tuple[tuple[str, int, str], ...]:
+    """``(path, bytes, sha256)`` of each file a shard wrote (paths relative to ``staging``).
+
+    ``known`` are those the writer computed from the bytes it wrote; the others are read back.
+    """
+    given = {c[0]: c for c in known}
+    return tuple(given.get(name) or (name, (staging / name).stat().st_size, sha256(staging / name)) for name in files)
+
+
+def checksum_of(name: str, data: bytes) -> tuple[str, int, str]:
+    """The checksum record of a file holding exactly ``data``."""
+    return (name, len(data), hashlib.sha256(data).hexdigest())
 
 
 class Journal:

@@ -158,6 +158,8 @@ def is_vosconv_output(path: Path) -> bool:
         return False
     if path.is_dir():
         return peek_format(path) is not None
+    if not path.is_file():  # a FIFO or a device would block or never end
+        return False
     try:
         with open(path, "rb") as raw:
             head = raw.read(len(FILE_HEAD) + 64)
@@ -227,7 +229,7 @@ def run_shard(
     """One unit of work for an executor: read the shard's videos and write them (in whatever process)."""
     stats = Stats()
     result = writer.write_shard(read_shard(reader, shard, stats, on_error), shard, staging, info)
-    return dataclasses.replace(result, checksums=journal.checksums(staging, result.files)), stats
+    return dataclasses.replace(result, checksums=journal.checksums(staging, result.files, result.checksums)), stats
 
 
 def convert(
@@ -280,15 +282,19 @@ def convert(
     except (ChildProcessError, ConnectionError):  # a worker that died, a closed pipe: not the output's disk
         raise
     except OSError as exc:  # the output side (a full disk, a read-only folder), unless it names a source file
-        if _names_source(exc, roots):
+        if _names_source(exc, roots, output):
             raise SourceError(exc.filename, f"cannot read: {exc.strerror or exc}") from exc
         raise OutputError(f"cannot write {output}: {_describe(exc)}; any previous output is untouched") from exc
 
 
-def _names_source(error: OSError, roots: list[Path]) -> bool:
+def _names_source(error: OSError, roots: list[Path], output: Path) -> bool:
+    """The error names a file the conversion reads, not one it writes (an output may lie inside the source)."""
     if not isinstance(error.filename, (str, bytes)) or not error.filename:
         return False
     path = Path(os.fsdecode(error.filename)).resolve()
+    written = [p.resolve() for p in (output, staging_path(output), _aside(output), errors_path(output, False))]
+    if any(path == p or p in path.parents for p in written):
+        return False
     return any(path == root or root in path.parents for root in roots)
 
 

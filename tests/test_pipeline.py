@@ -537,3 +537,40 @@ def test_a_video_folder_that_is_a_link_is_protected(sample_copy, tmp_path):
     with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(OutputError, match="source data"):
         pipeline.convert(r, api.open_writer("coco"), store, overwrite=True, progress=False)
     assert tree(store) == before
+
+
+def test_a_full_disk_for_an_output_inside_the_dataset_is_still_a_write_failure(sample_copy, monkeypatch):
+    import builtins
+
+    from converters import imagefiles
+
+    def full_disk_open(path, mode="r", *args, **kwargs):
+        if "w" in mode:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    source = sample_copy("mose")
+    monkeypatch.setattr(imagefiles, "open", full_disk_open, raising=False)
+    with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(OutputError, match="No space left"):
+        pipeline.convert(r, api.open_writer("mose"), source / "copy", progress=False)
+
+
+def test_a_fifo_inside_the_dataset_is_refused_without_opening_it(sample_copy):
+    source = sample_copy("mose")
+    os.mkfifo(source / "out.json")
+    with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(OutputError, match="part of the source"):
+        pipeline.convert(r, api.open_writer("coco"), source / "out.json", overwrite=True, progress=False)
+
+
+def test_a_coco_source_without_images_warns_once(sample_root, tmp_path):
+    import warnings
+
+    written = convert(sample_root, tmp_path / "c.json").output
+    root = json.loads(written.read_text())["info"]["vosconv"]["image_root"]
+    source = tmp_path / "moved.json"  # its recorded image folder no longer exists
+    source.write_text(written.read_text().replace(json.dumps(root), json.dumps(str(tmp_path / "gone"))))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with api.open_reader(source, "coco") as r:
+            pipeline.convert(r, api.open_writer("parquet"), tmp_path / "out", progress=False)
+    assert len([w for w in caught if "no images folder" in str(w.message)]) == 1

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from converters import api
+from converters.checksums import sha256
 from converters.journal import JOURNAL, seal
 from converters.pipeline import Interrupted, staging_path
 from converters.writers.coco import CocoWriter
@@ -331,6 +332,9 @@ def test_a_layout_run_resumes_into_the_same_tree(big_mose, tmp_path, monkeypatch
     output = tmp_path / "out"
     entries = interrupted_layout_run(big_mose, output, monkeypatch, 3)
     assert all(e["result"]["files"] and e["result"]["checksums"] for e in entries)  # every file is checked on resume
+    for name, size, digest in (c for e in entries for c in e["result"]["checksums"]):  # given from memory: still true
+        path = staging_path(output) / name
+        assert (path.stat().st_size, sha256(path)) == (size, digest)
     summary = api.convert(big_mose, output, to="mose", reader_options={"split": "train"}, resume=True)
     assert summary.resumed == 3
     assert same_bytes(output, mose_reference)
@@ -358,4 +362,16 @@ def test_resume_redoes_a_layout_shard_whose_mask_was_damaged(big_mose, tmp_path,
     (staging_path(output) / mask).write_bytes(b"not a png")
     summary = api.convert(big_mose, output, to="mose", reader_options={"split": "train"}, resume=True)
     assert summary.resumed == 2
+    assert same_bytes(output, mose_reference)
+
+
+def test_lines_of_an_older_journal_format_are_not_reused(big_mose, tmp_path, monkeypatch, mose_reference):
+    from converters import journal
+
+    output = tmp_path / "out"
+    monkeypatch.setattr(journal, "FORMAT", journal.FORMAT - 1)  # as an older vosconv wrote them
+    interrupted_layout_run(big_mose, output, monkeypatch, 2)
+    monkeypatch.setattr(journal, "FORMAT", journal.FORMAT + 1)
+    summary = api.convert(big_mose, output, to="mose", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 0
     assert same_bytes(output, mose_reference)

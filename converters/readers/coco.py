@@ -164,6 +164,10 @@ class CocoReader(Reader):
             )
         return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=images, attributes=attributes)
 
+    def roots(self) -> list[Path]:
+        images = self._images_dir()  # not info(): its warning about a missing folder is said once
+        return [self.source, *([Path(images)] if images else [])]
+
     def list_videos(self) -> list[VideoRef]:
         return list(self._ensure_index().refs)
 

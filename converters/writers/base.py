@@ -32,13 +32,16 @@ class Shard:
 class ShardResult:
     """What ``write_shard`` made: files (relative to the staging folder) and small facts for ``finalize``.
 
-    ``facts`` must be plain JSON data: the pipeline journals it so an interrupted run can resume.
+    ``files`` must list every file the shard wrote: a resumed run checks exactly those and
+    deletes anything else in the staging folder. ``facts`` must be plain JSON data: the
+    pipeline journals it so an interrupted run can resume.
     """
 
     index: int
     files: tuple[str, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)  # JSON-able: the resume journal keeps it
-    #: ``(file, bytes, sha256)`` of each of ``files``, filled in by the pipeline after ``write_shard``.
+    #: ``(file, bytes, sha256)`` of each of ``files``: a writer may give those it computed from the
+    #: bytes it wrote; the pipeline reads back the rest after ``write_shard``.
     checksums: tuple[tuple[str, int, str], ...] = ()
 
 
@@ -52,7 +55,9 @@ class Writer(ABC):
     * ``write_shard`` consumes the videos one at a time (never holding a whole shard's
       pixels at once) and writes only inside ``staging``. It must not read source files
       other than images (masks arrive as RLE), and its bytes must depend only on the
-      videos, the shard and the options: never on time, process or worker count.
+      videos, the shard and the options: never on time, process or worker count. Its
+      result lists every file it wrote (``ShardResult.files``): on ``--resume`` anything
+      else in the staging folder is deleted.
     * ``finalize`` runs once, after every shard, and returns the path inside ``staging``
       of the finished output (a file or a folder), which the pipeline renames into place.
     """

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import imagefiles, labels, png
+from .. import imagefiles, journal, labels, png
 from ..model import DatasetInfo, MaskEncoding, Video
 from .base import Shard, ShardResult, Writer
 
@@ -40,30 +40,36 @@ class LayoutWriter(Writer):
         return "Annotations"
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
-        facts, files = {}, []
+        facts, written = {}, []
         for video in videos:
             images, masks = f"{OUTPUT}/{self.image_dir(info)}/{video.name}", f"{OUTPUT}/{self.mask_dir(info)}/{video.name}"
-            files += self.write_video(video, staging, images, masks)
+            written += self.write_video(video, staging, images, masks)
             facts[video.name] = self.video_facts(video, info)
         # every file is listed, so a resumed run checks them and drops what a crashed shard left behind
-        return ShardResult(shard.index, tuple(files), facts={"videos": facts})
+        files = tuple(name for name, _, _ in written)
+        return ShardResult(shard.index, files, facts={"videos": facts}, checksums=tuple(written))
 
-    def write_video(self, video: Video, staging: Path, image_dir: str, mask_dir: str) -> list[str]:
-        """Write the video's frames and masks under ``staging``; the paths written, relative to it."""
+    def write_video(self, video: Video, staging: Path, image_dir: str, mask_dir: str) -> list[tuple[str, int, str]]:
+        """Write the video's frames and masks under ``staging``; ``(path, bytes, sha256)`` of each.
+
+        The checksums come from the bytes in hand, so the journal need not read the files back.
+        """
         mode = labels.png_mode(video.encoding)
         palette = (video.palette or self.default_palette) if video.encoding is MaskEncoding.PALETTE else None
         label = np.zeros(video.size, np.uint8)
         written = []
         for frame in video.frames:
             if frame.image is not None:
-                written.append(f"{image_dir}/{frame.file_name}")
+                name = f"{image_dir}/{frame.file_name}"
                 (staging / image_dir).mkdir(parents=True, exist_ok=True)
-                imagefiles.copy_to(frame.image, staging / written[-1])
+                written.append(journal.checksum_of(name, imagefiles.copy_to(frame.image, staging / name)))
             if frame.masks is not None:
-                written.append(f"{mask_dir}/{frame.stem}.png")
+                name = f"{mask_dir}/{frame.stem}.png"
                 (staging / mask_dir).mkdir(parents=True, exist_ok=True)
                 labels.label_map(video, frame.masks, out=label)  # overwritten whole
-                (staging / written[-1]).write_bytes(png.encode(label, mode, palette))
+                data = png.encode(label, mode, palette)
+                (staging / name).write_bytes(data)
+                written.append(journal.checksum_of(name, data))
         return written
 
     def video_facts(self, video: Video, info: DatasetInfo) -> object:
