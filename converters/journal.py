@@ -50,11 +50,6 @@ def checksums(
     return tuple(given.get(name) or (name, (staging / name).stat().st_size, sha256(staging / name)) for name in files)
 
 
-def checksum_of(name: str, data: bytes) -> tuple[str, int, str]:
-    """The checksum record of a file holding exactly ``data``."""
-    return (name, len(data), hashlib.sha256(data).hexdigest())
-
-
 class Journal:
     def __init__(self, staging: Path) -> None:
         self.path = staging / JOURNAL

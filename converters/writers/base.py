@@ -9,6 +9,7 @@ output into place with one rename, so a crash never leaves a complete-looking ou
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,11 @@ class ShardResult:
     #: ``(file, bytes, sha256)`` of each of ``files``: a writer may give those it computed from the
     #: bytes it wrote; the pipeline reads back the rest after ``write_shard``.
     checksums: tuple[tuple[str, int, str], ...] = ()
+
+
+def checksum_of(name: str, data: bytes) -> tuple[str, int, str]:
+    """A ``ShardResult.checksums`` record of a file holding exactly ``data``."""
+    return (name, len(data), hashlib.sha256(data).hexdigest())
 
 
 class Writer(ABC):

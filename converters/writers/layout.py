@@ -16,9 +16,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import imagefiles, journal, labels, png
+from .. import imagefiles, labels, png
 from ..model import DatasetInfo, MaskEncoding, Video
-from .base import Shard, ShardResult, Writer
+from .base import Shard, ShardResult, Writer, checksum_of
 
 OUTPUT = "output"
 
@@ -62,14 +62,14 @@ class LayoutWriter(Writer):
             if frame.image is not None:
                 name = f"{image_dir}/{frame.file_name}"
                 (staging / image_dir).mkdir(parents=True, exist_ok=True)
-                written.append(journal.checksum_of(name, imagefiles.copy_to(frame.image, staging / name)))
+                written.append(checksum_of(name, imagefiles.copy_to(frame.image, staging / name)))
             if frame.masks is not None:
                 name = f"{mask_dir}/{frame.stem}.png"
                 (staging / mask_dir).mkdir(parents=True, exist_ok=True)
                 labels.label_map(video, frame.masks, out=label)  # overwritten whole
                 data = png.encode(label, mode, palette)
                 (staging / name).write_bytes(data)
-                written.append(journal.checksum_of(name, data))
+                written.append(checksum_of(name, data))
         return written
 
     def video_facts(self, video: Video, info: DatasetInfo) -> object:
