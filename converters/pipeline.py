@@ -254,7 +254,8 @@ def convert(
     output = Path(output)
     executor = executor or make_executor(workers)  # a bad worker count fails before anything is touched
     info = reader.info()
-    for root in reader.roots():
+    roots = reader.roots()
+    for root in roots:
         check_not_source(output, root)
     staging = staging_path(output)
     if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
@@ -264,7 +265,7 @@ def convert(
     for root in linked:  # a video folder that is a link to data elsewhere
         check_not_source(output, root)
     shards = writer.plan(refs)
-    roots = [root.resolve() for root in [*reader.roots(), *linked]]
+    roots = [root.resolve() for root in [*roots, *linked]]
     try:
         return _write(
             reader,
