@@ -218,14 +218,16 @@ class _Hdf5Backend:
         if found is None:
             import h5py
 
+            from .readers.hdf5 import check_frame_datasets, checked_offsets
+
             group = shard.file.get(f"videos/{entry.name}")
             if not isinstance(group, h5py.Group):
                 raise ValueError("no such group in the shard")
+            check_frame_datasets(group, entry.frames, entry.height, entry.width)
+            offsets = checked_offsets(group["rle"], entry.frames) if "rle" in group else None
             names = ["file_names", "images", "masks", "rle/object_id", "rle/counts"]
             datasets = {name: group[name] for name in names if name in group}
-            offsets = _offsets(group, entry) if "rle" in group else None
             found = _Hdf5Video(MaskEncoding(_text(group.attrs["encoding"])), _text(group.attrs["images"]), datasets, offsets)
-            _check_hdf5_video(found, entry)
             shard.videos[entry.name] = found
         return found
 
@@ -266,32 +268,6 @@ class _Hdf5Backend:
 
 def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def _offsets(group: Any, entry: shards.VideoEntry) -> np.ndarray:
-    """``rle/offsets``, checked before it is read: frames + 1 increasing integers ending at the table's length."""
-    dataset, ids, counts = group["rle/offsets"], group["rle/object_id"], group["rle/counts"]
-    if dataset.shape != (entry.frames + 1,) or dataset.dtype.kind not in "iu":
-        raise ValueError(f"rle/offsets of shape {dataset.shape} and type {dataset.dtype} for {entry.frames} frames")
-    offsets = dataset[()].astype(np.int64)
-    total, steps = (ids.shape[0] if ids.ndim == 1 else -1), np.diff(offsets)
-    if offsets[0] != 0 or (steps < 0).any() or (steps > VOID_ID).any() or offsets[-1] != total or counts.shape != ids.shape:
-        raise ValueError("rle/offsets does not index the rle/object_id and rle/counts tables (at most 255 rows a frame)")
-    if ids.dtype.kind not in "iu" or counts.dtype.kind not in "SOU":
-        raise ValueError(f"rle tables of type {ids.dtype} and {counts.dtype}")
-    return offsets
-
-
-def _check_hdf5_video(video: _Hdf5Video, entry: shards.VideoEntry) -> None:
-    """What a read slices must have one row per frame the manifest promises (and dense masks its frame size)."""
-    expected = {"file_names": (entry.frames,), "images": (entry.frames,), "masks": (entry.frames, entry.height, entry.width)}
-    for name, shape in expected.items():
-        dataset = video.datasets.get(name)
-        if dataset is not None and dataset.shape != shape:
-            raise ValueError(f"{name} dataset of shape {dataset.shape}, the manifest says {shape}")
-    masks = video.datasets.get("masks")
-    if video.offsets is None and (masks is None or masks.dtype != np.uint8):
-        raise ValueError("neither an rle table nor a uint8 masks dataset")
 
 
 _BACKENDS = {"parquet": _ParquetBackend, "hdf5": _Hdf5Backend}

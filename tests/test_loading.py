@@ -354,7 +354,7 @@ def test_hdf5_per_frame_datasets_are_checked_before_they_are_read(converted, tmp
 
     edit = lambda g: _replace(g, "annotated", shape=(2**40,), maxshape=(None,), dtype=bool, chunks=(1024,))  # noqa: E731
     out = edited_copy(converted["hdf5", "mose"], tmp_path / "out", edit_group=edit)
-    with api.open_reader(out, "hdf5") as reader, pytest.raises(SourceError, match="annotated of shape"):
+    with api.open_reader(out, "hdf5") as reader, pytest.raises(SourceError, match="annotated dataset of shape"):
         reader.read_video(reader.list_videos()[0])
 
 

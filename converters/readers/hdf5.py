@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import labels, rle, shards
 from ..errors import SourceError
-from ..model import MAX_PIXELS, VOID_ID, Frame, FrameMasks, ImageRef, MaskEncoding, Video
+from ..model import VOID_ID, Frame, FrameMasks, ImageRef, MaskEncoding, Video, check_frame_size
 from .base import VideoRef
 from .sharded import ShardedReader
 
@@ -89,11 +89,10 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     ``frames`` is the manifest's count: every per-frame dataset must have that length,
     checked before anything is read, so a forged shape cannot size an allocation.
     """
-    for dataset in ("file_names", "annotated", *(["images"] if _text(group.attrs["images"]) == "embedded" else [])):
-        if group[dataset].shape != (frames,):
-            raise ValueError(f"{dataset} of shape {group[dataset].shape}, the manifest says {frames} frames")
     attrs = group.attrs
     width, height = int(attrs["width"]), int(attrs["height"])
+    check_frame_size(name, width, height)
+    check_frame_datasets(group, frames, height, width)
     encoding = MaskEncoding(_text(attrs["encoding"]))
     palette = attrs["palette"].tobytes() if "palette" in attrs else None
     objects, _, _ = shards.parse_video_record({"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value})
@@ -101,8 +100,6 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])
     blobs = group["images"][()] if kind == "embedded" else None
-    if len(annotated) != len(file_names):
-        raise ValueError(f"{len(file_names)} file names but {len(annotated)} annotated flags")
     if "rle" in group:
         masks = _rle_masks(group["rle"], annotated, height, width)
     else:
@@ -122,16 +119,48 @@ def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _rle_masks(table: h5py.Group, annotated: np.ndarray, height: int, width: int) -> list[FrameMasks | None]:
-    if table["offsets"].shape != (len(annotated) + 1,):  # checked before reading: it sizes everything below
-        raise ValueError(f"rle/offsets of shape {table['offsets'].shape} for {len(annotated)} frames")
-    offsets = table["offsets"][()]
+def check_frame_datasets(group: h5py.Group, frames: int, height: int, width: int) -> None:
+    """Every per-frame dataset of a video's group has the manifest's frame count, dense masks
+    are uint8 at the frame size, and there is a mask table of one kind or the other.
+
+    Only shapes and types are read, so a forged shape is refused before it sizes an
+    allocation. The reader and the training loader both check groups with this.
+    """
+    expected = {"file_names": (frames,), "annotated": (frames,), "masks": (frames, height, width)}
+    if _text(group.attrs["images"]) == "embedded":
+        expected["images"] = (frames,)
+    for name, shape in expected.items():
+        if name in group and group[name].shape != shape:
+            raise ValueError(f"{name} dataset of shape {group[name].shape}, the manifest says {shape}")
+    if "rle" not in group and "masks" not in group:
+        raise ValueError("neither an rle table nor a masks dataset")
+    if "masks" in group and group["masks"].dtype != np.uint8:  # h5py would cast anything else without a word
+        raise ValueError(f"masks dataset of type {group['masks'].dtype}, not uint8")
+
+
+def checked_offsets(table: h5py.Group, frames: int) -> np.ndarray:
+    """``rle/offsets`` as int64, after proving it indexes the RLE tables: frames + 1 integers from
+    0, rising by at most 255 a frame (254 objects and the void), ending at the tables' length.
+
+    The shape is checked before the dataset is read, and the tables are never read here.
+    """
+    dataset = table["offsets"]
+    if dataset.shape != (frames + 1,) or dataset.dtype.kind not in "iu":
+        raise ValueError(f"rle/offsets of shape {dataset.shape} and type {dataset.dtype} for {frames} frames")
+    offsets = dataset[()].astype(np.int64)
     steps = np.diff(offsets)
-    if offsets.dtype.kind not in "iu" or offsets[0] != 0 or (steps < 0).any() or (steps > MAX_MASKS_PER_FRAME).any():
+    if offsets[0] != 0 or (steps < 0).any() or (steps > MAX_MASKS_PER_FRAME).any():
         raise ValueError(f"rle/offsets is not an increasing list of row numbers from 0, at most {MAX_MASKS_PER_FRAME} a frame")
     rows = int(offsets[-1])
     if any(table[name].shape[:1] != (rows,) for name in ("object_id", "counts", "area", "bbox")):
         raise ValueError(f"the rle tables do not all have the {rows} rows rle/offsets gives")
+    if table["object_id"].dtype.kind not in "iu" or table["counts"].dtype.kind not in "SOU":
+        raise ValueError(f"rle tables of type {table['object_id'].dtype} and {table['counts'].dtype}")
+    return offsets
+
+
+def _rle_masks(table: h5py.Group, annotated: np.ndarray, height: int, width: int) -> list[FrameMasks | None]:
+    offsets = checked_offsets(table, len(annotated))
     ids = table["object_id"][()]
     counts = table["counts"].asstr()[()]
     areas = table["area"][()]
@@ -157,10 +186,6 @@ def _rle_masks(table: h5py.Group, annotated: np.ndarray, height: int, width: int
 def _dense_masks(
     dataset: h5py.Dataset, annotated: np.ndarray, encoding: MaskEncoding, height: int, width: int
 ) -> list[FrameMasks | None]:
-    if dataset.shape != (len(annotated), height, width) or height * width > MAX_PIXELS:
-        raise ValueError(f"masks dataset of shape {dataset.shape} for {len(annotated)} frames of {width}x{height}")
-    if dataset.dtype != np.uint8:  # h5py would cast anything else into the label map without a word
-        raise ValueError(f"masks dataset of type {dataset.dtype}, not uint8")
     result: list[FrameMasks | None] = []
     label = np.empty(dataset.shape[1:], np.uint8)
     for t, flag in enumerate(annotated):

@@ -196,7 +196,7 @@ def test_hdf5_group_whose_parts_disagree_is_named(sample_root, tmp_path, damage)
         else:
             del group["masks"]
             group.create_dataset("masks", shape=(1, 200_000, 200_000), dtype="u1", chunks=(1, 64, 64))
-    with pytest.raises(SourceError, match="annotated of shape" if damage == "annotated" else "masks dataset of shape"):
+    with pytest.raises(SourceError, match="annotated dataset of shape" if damage == "annotated" else "masks dataset of shape"):
         api.convert(out, tmp_path / "back.json", to="coco", reader_options={"verify": False})
 
 
