@@ -6,6 +6,8 @@ id conventions (255 = void; DAVIS 2016's 0/255 masks = object 1) live in one pla
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from . import rle
@@ -31,15 +33,21 @@ def encode_frame(label: np.ndarray, encoding: MaskEncoding) -> FrameMasks:
     return frame_masks(rle.encode(label), encoding)
 
 
-def label_map(video: Video, masks: FrameMasks, out: np.ndarray | None = None) -> np.ndarray:
-    """Paint a frame's masks back to the pixel values its PNG held."""
+def label_map(
+    video: Video, masks: FrameMasks, out: np.ndarray | None = None, *, overlapping: Literal["paint", "refuse"] = "paint"
+) -> np.ndarray:
+    """Paint a frame's masks back to the pixel values its PNG held.
+
+    Masks read from PNGs never overlap; other tools' COCO files may. ``overlapping="refuse"``
+    raises :class:`rle.MasksOverlap` for those rather than letting later objects cover earlier ones.
+    """
     if video.encoding is MaskEncoding.BINARY:
         pairs = [(VOID_ID, m.counts) for m in masks.objects]
     else:
         pairs = [(m.object_id, m.counts) for m in masks.objects]
         if masks.void is not None:
             pairs.append((VOID_ID, masks.void.counts))
-    return rle.decode(pairs, video.height, video.width, out=out)
+    return rle.decode(pairs, video.height, video.width, out=out, overlapping=overlapping)
 
 
 def png_mode(encoding: MaskEncoding) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import numba
 import numpy as np
@@ -28,7 +29,18 @@ from numba.extending import intrinsic
 from . import scratch
 from .model import Mask
 
-__all__ = ["RleError", "counts_to_string", "decode", "decode_frames", "encode", "measure", "string_to_counts"]
+__all__ = [
+    "MasksOverlap",
+    "RleError",
+    "canonical",
+    "counts_to_string",
+    "decode",
+    "decode_frames",
+    "encode",
+    "measure",
+    "measure_canonical",
+    "string_to_counts",
+]
 
 _JIT = {"cache": True, "nogil": True, "boundscheck": False}
 _LITTLE_ENDIAN = sys.byteorder == "little"  # elsewhere the scan goes pixel by pixel
@@ -36,6 +48,10 @@ _LITTLE_ENDIAN = sys.byteorder == "little"  # elsewhere the scan goes pixel by p
 
 class RleError(ValueError):
     """An RLE string that cannot describe a mask of the given size."""
+
+
+class MasksOverlap(RleError):
+    """Masks that share pixels, where one value per pixel must hold them (a PNG, a dense label map)."""
 
 
 # --------------------------------------------------------------------------- encode
@@ -450,13 +466,16 @@ def _paint(out, n, seg_x, seg_top, seg_bottom, seg_value):
 
 
 @numba.njit(**_JIT)
-def _label_map(out, chars, offsets, values):
-    """All of ``out`` from the masks (filled row by row, or painted where they overlap); the first bad index or -1."""
+def _label_map(out, chars, offsets, values, refuse_overlap=False):
+    """All of ``out`` from the masks (filled row by row, or painted where they overlap); the first bad
+    index or -1; -2, with ``out`` untouched, when they overlap and ``refuse_overlap``."""
     height, width = out.shape
     bad, n, seg_x, seg_top, seg_bottom, seg_value = _segments(chars, offsets, values, height, width)
     if bad >= 0:
         return bad
     if _overlap(n, seg_x, seg_top, seg_bottom, width):
+        if refuse_overlap:
+            return -2
         _paint(out, n, seg_x, seg_top, seg_bottom, seg_value)
     else:
         _fill(out, n, seg_x, seg_top, seg_bottom, seg_value)
@@ -484,12 +503,20 @@ def _pack(pairs: list[tuple[int, str | bytes]]) -> tuple[np.ndarray, np.ndarray,
     return chars, offsets, values
 
 
-def decode(masks: Iterable[tuple[int, str | bytes]], height: int, width: int, out: np.ndarray | None = None) -> np.ndarray:
+def decode(
+    masks: Iterable[tuple[int, str | bytes]],
+    height: int,
+    width: int,
+    out: np.ndarray | None = None,
+    *,
+    overlapping: Literal["paint", "refuse"] = "paint",
+) -> np.ndarray:
     """Rebuild a (height, width) uint8 label map from ``(value, counts string)`` pairs in one pass.
 
-    Pixels no pair covers are 0; later pairs overwrite earlier ones where they overlap.
-    ``out``, if given, is overwritten whole. Raises RleError on a string that does not
-    describe exactly ``height * width`` pixels.
+    Pixels no pair covers are 0; later pairs overwrite earlier ones where they overlap, or,
+    with ``overlapping="refuse"`` (where a label map must hold every mask exactly), masks that
+    overlap raise :class:`MasksOverlap`. ``out``, if given, is overwritten whole. Raises
+    RleError on a string that does not describe exactly ``height * width`` pixels.
     """
     masks = list(masks)
     if out is None:
@@ -499,7 +526,9 @@ def decode(masks: Iterable[tuple[int, str | bytes]], height: int, width: int, ou
     if not masks or height == 0 or width == 0:
         out.fill(0)
         return out
-    bad = _label_map(out, *_pack(masks))
+    bad = _label_map(out, *_pack(masks), overlapping == "refuse")
+    if bad == -2:
+        raise MasksOverlap(f"masks {sorted({v for v, _ in masks})} overlap: one pixel value each cannot hold them")
     if bad >= 0:
         raise RleError(f"invalid RLE for value {masks[bad][0]}: it does not describe a {height}x{width} mask")
     return out
@@ -512,24 +541,43 @@ def decode_frames(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: i
     if not pairs or height == 0 or width == 0:
         return out
     frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
-    bad = _label_maps(out, *_pack(pairs), frame_starts)
+    bad = _label_maps(out, *_pack(pairs), frame_starts)  # overlapping masks: later ones win
     if bad >= 0:
         raise RleError(f"invalid RLE for value {pairs[bad][0]}: it does not describe a {height}x{width} mask")
     return out
 
 
 @numba.njit(**_JIT)
+def _length(x):
+    """How many characters rleToString takes for one count (or count difference) ``x``."""
+    n = 1
+    while True:
+        c = x & 0x1F
+        x >>= 5
+        if (x == -1) if (c & 0x10) else (x == 0):
+            return n
+        n += 1
+
+
+@numba.njit(**_JIT)
 def _measure(chars, height, width):
-    """Area and bbox of one compressed string, as rleArea and rleToBbox compute them; area -1 if invalid."""
+    """Area and bbox of one compressed string, as rleArea and rleToBbox compute them, and whether the
+    string is the one pycocotools writes (no zero-length run after the first, no redundant digits);
+    area -1 if invalid."""
     counts = np.empty(chars.shape[0] + 1, np.int64)
     m = _parse(chars, 0, chars.shape[0], counts)
     total = 0
+    length = 0
+    canonical = True
     for j in range(max(m, 0)):
         if counts[j] < 0 or counts[j] > height * width - total:
-            return -1, 0, 0, 0, 0
+            return -1, 0, 0, 0, 0, False
         total += counts[j]
+        canonical = canonical and (j == 0 or counts[j] > 0)
+        length += _length(counts[j] - counts[j - 2] if j > 2 else counts[j])
     if m < 0 or total != height * width:
-        return -1, 0, 0, 0, 0
+        return -1, 0, 0, 0, 0, False
+    canonical = canonical and length == chars.shape[0]
     area = 0
     box = np.array([width, height, 0, 0], np.int64)
     pos = 0
@@ -541,17 +589,35 @@ def _measure(chars, height, width):
         area += counts[j]
         _extend_box(box, start, pos, height)
     if area == 0:
-        return 0, 0, 0, 0, 0
-    return area, box[0], box[1], box[2] - box[0] + 1, box[3] - box[1] + 1
+        return 0, 0, 0, 0, 0, canonical
+    return area, box[0], box[1], box[2] - box[0] + 1, box[3] - box[1] + 1, canonical
+
+
+def _measured(counts: str | bytes, height: int, width: int) -> tuple[int, tuple[int, int, int, int], bool]:
+    try:
+        raw = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
+    except UnicodeEncodeError:
+        raise RleError(f"invalid RLE: {counts[:40]!r} is not ASCII") from None
+    area, x, y, w, h, canonical = _measure(np.frombuffer(raw, np.uint8), height, width)
+    if area < 0:
+        raise RleError(f"invalid RLE: it does not describe a {height}x{width} mask")
+    return int(area), (int(x), int(y), int(w), int(h)), bool(canonical)
 
 
 def measure(counts: str | bytes, height: int, width: int) -> tuple[int, tuple[int, int, int, int]]:
     """``(area, bbox)`` of a compressed RLE, equal to ``pycocotools.mask.area`` and ``toBbox``."""
-    raw = counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
-    area, x, y, w, h = _measure(np.frombuffer(raw, np.uint8), height, width)
-    if area < 0:
-        raise RleError(f"invalid RLE: it does not describe a {height}x{width} mask")
-    return int(area), (int(x), int(y), int(w), int(h))
+    area, bbox, _ = _measured(counts, height, width)
+    return area, bbox
+
+
+def measure_canonical(counts: str, height: int, width: int) -> tuple[str, int, tuple[int, int, int, int]]:
+    """``(counts, area, bbox)`` with ``counts`` made the string pycocotools writes for that mask.
+
+    For other tools' files: zero-length runs (``[0, 0, 10, 5, ...]``) and redundant digits describe
+    the same mask, but only the canonical string is byte-identical to ``pycocotools.mask.encode``.
+    """
+    area, bbox, is_canonical = _measured(counts, height, width)
+    return (counts if is_canonical else canonical(counts)), area, bbox
 
 
 # --------------------------------------------------------------------------- string codec
@@ -580,10 +646,13 @@ def checked_mask(object_id: int, counts: str, area: int, bbox: tuple[int, ...], 
     For readers of files that carry all four (Parquet, HDF5): a corrupt or forged row is an
     RleError here, not a wrong mask copied into the output.
     """
-    measured = measure(counts, height, width)
-    if measured != (area, tuple(bbox)):
+    area_measured, bbox_measured, is_canonical = _measured(counts, height, width)
+    if (area_measured, bbox_measured) != (area, tuple(bbox)):
+        measured = (area_measured, bbox_measured)
         raise RleError(f"object {object_id}: stored area {area} and bbox {list(bbox)} are not those of its RLE {measured}")
-    return Mask(object_id, counts, area, measured[1])
+    if not is_canonical:
+        raise RleError(f"object {object_id}: its RLE {counts!r} is not the string pycocotools writes for that mask")
+    return Mask(object_id, counts, area, bbox_measured)
 
 
 def string_to_counts(text: str | bytes) -> list[int]:
@@ -595,3 +664,48 @@ def string_to_counts(text: str | bytes) -> list[int]:
     if m < 0:
         raise RleError(f"truncated RLE string {text!r}")
     return counts[:m].tolist()
+
+
+@numba.njit(**_JIT)
+def _canonical(chars):
+    """The string pycocotools would write for the mask ``chars`` describes: zero-length runs are
+    dropped and the runs either side of one (the same value) joined; ``(empty, False)`` when invalid."""
+    counts = np.empty(chars.shape[0] + 1, np.int64)
+    m = _parse(chars, 0, chars.shape[0], counts)
+    if m < 0:
+        return chars[:0], False
+    k = 0  # counts[:k] is the canonical run list so far: even positions background, odd foreground
+    for j in range(m):
+        x = counts[j]
+        if x < 0:
+            return chars[:0], False
+        if x == 0:
+            continue
+        if k % 2 != j % 2:  # the last kept run has this one's value: they join
+            if k == 0:  # the mask starts with foreground: a zero-length background first
+                counts[0] = 0
+                k = 1
+            else:
+                counts[k - 1] += x
+                continue
+        counts[k] = x
+        k += 1
+    out = _to_string(counts[:k])
+    return out, True
+
+
+def canonical(counts: str) -> str:
+    """``counts`` as ``pycocotools.mask.encode`` would write its mask: the same string when it already is.
+
+    Other tools' files may carry zero-length runs (``[0, 0, 10, 5, ...]``) or redundant digits;
+    both describe the same mask, but only the canonical string is byte-identical to pycocotools.
+    """
+    try:
+        raw = counts.encode("ascii")
+    except UnicodeEncodeError:
+        raise RleError(f"invalid RLE: {counts[:40]!r} is not ASCII") from None
+    out, ok = _canonical(np.frombuffer(raw, np.uint8) if raw else np.zeros(0, np.uint8))
+    if not ok:
+        raise RleError(f"invalid RLE string {counts!r}")
+    text = out.tobytes()
+    return counts if text == raw else text.decode("ascii")

@@ -520,6 +520,66 @@ def test_measure_rejects_bad_strings(counts, height, width):
         rle.measure(counts, height, width)
 
 
+@settings(max_examples=400, deadline=None)
+@given(sized=sized_counts(), redundant=st.booleans())
+def test_canonical_is_what_pycocotools_encodes(sized, redundant):
+    """Any counts of a mask (zero-length runs anywhere, a redundant digit) become pycocotools' own string for it."""
+    counts, height, width = sized
+    text = rle.counts_to_string(counts)
+    if redundant and text and ord(text[0]) - 48 < 0x10:  # the same first count with one more, empty, digit
+        text = chr(ord(text[0]) + 0x20) + "0" + text[1:]
+    binary = coco.decode({"size": [height, width], "counts": text.encode("ascii")})
+    expected = coco_rle(binary)["counts"].decode("ascii")
+    assert rle.canonical(text) == expected
+    counts_out, area, bbox = rle.measure_canonical(text, height, width)
+    assert (counts_out, area) == (expected, int(binary.sum()))
+    assert rle.measure(expected, height, width) == (area, bbox)
+
+
+@settings(max_examples=100, deadline=None)
+@given(label=label_maps())
+def test_canonical_strings_are_returned_as_they_are(label):
+    for m in rle.encode(label):
+        assert rle.canonical(m.counts) is m.counts
+        assert rle.measure_canonical(m.counts, *label.shape)[0] is m.counts
+
+
+def test_canonical_merges_runs_around_zero_length_ones():
+    """[0, 0, 10, 5, 5] on a 4x5 mask: 10 background + 5 foreground + 5 background, written as pycocotools does."""
+    text = rle.counts_to_string([0, 0, 10, 5, 5])
+    assert rle.string_to_counts(rle.canonical(text)) == [10, 5, 5]
+    assert rle.canonical(rle.counts_to_string([3, 0, 2, 4, 0, 0, 11])) == rle.counts_to_string([5, 4, 11])
+    assert rle.canonical(rle.counts_to_string([0, 20, 0])) == rle.counts_to_string([0, 20])
+
+
+@pytest.mark.parametrize("counts", ["5220003P", "@", "é0"])
+def test_canonical_rejects_bad_strings(counts):
+    with pytest.raises(rle.RleError):
+        rle.measure_canonical(counts, 4, 5)
+
+
+def test_checked_mask_refuses_a_string_that_is_not_canonical():
+    """A Parquet/HDF5 row holds vosconv's own RLE: a non-canonical string there is corrupt, not foreign."""
+    text = rle.counts_to_string([0, 0, 10, 5, 5])
+    area, bbox = rle.measure(text, 4, 5)
+    with pytest.raises(rle.RleError, match="not the string pycocotools writes"):
+        rle.checked_mask(1, text, area, bbox, 4, 5)
+    assert rle.checked_mask(1, rle.canonical(text), area, bbox, 4, 5).area == 5
+
+
+def test_decode_can_refuse_overlapping_masks():
+    """Where one value per pixel must hold every mask (a PNG), overlap is an error, and ``out`` is left alone."""
+    full, block = (1, "0d0"), (2, "5220003")
+    out = np.full((4, 5), 9, np.uint8)
+    with pytest.raises(rle.MasksOverlap, match=r"masks \[1, 2\] overlap"):
+        rle.decode([full, block], 4, 5, out=out, overlapping="refuse")
+    assert (out == 9).all()
+    side = (2, rle.counts_to_string([15, 5]))  # the last column only: beside a 4x4 block of 1
+    left = (1, rle.counts_to_string([0, 15, 5]))
+    decoded = rle.decode([left, side], 4, 5, overlapping="refuse")
+    assert decoded.ravel(order="F").tolist() == [1] * 15 + [2] * 5
+
+
 # --------------------------------------------------------------------------- the string codec
 
 

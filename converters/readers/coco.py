@@ -297,7 +297,8 @@ POLYGON_REACH = 4
 
 
 def _counts(segmentation, height: int, width: int) -> str:
-    """A segmentation (compressed RLE, uncompressed RLE or polygons) as a compressed counts string."""
+    """A segmentation (compressed RLE, uncompressed RLE or polygons) as a compressed counts string
+    (not yet canonical: another tool's counts may hold zero-length runs)."""
     if isinstance(segmentation, dict):
         size = list(segmentation.get("size", [height, width]))
         if size != [height, width]:
@@ -357,8 +358,7 @@ def build_video(record: dict, annotations: list[dict], placeholders: set[int], i
                 continue
             if index not in annotated:
                 raise ValueError(f"object {object_id} has a mask on frame {index}, which is not annotated")
-            counts = _counts(segmentation, height, width)
-            area, bbox = rle.measure(counts, height, width)
+            counts, area, bbox = rle.measure_canonical(_counts(segmentation, height, width), height, width)
             if area == 0:
                 continue  # an all-zero RLE (SA-V style) means absent
             mask = Mask(object_id, counts, area, bbox)

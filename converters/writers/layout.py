@@ -16,7 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import imagefiles, labels, png
+from .. import imagefiles, labels, png, rle
+from ..errors import SourceError
 from ..model import DatasetInfo, MaskEncoding, Video
 from .base import Shard, ShardResult, Writer, checksum_of
 
@@ -66,7 +67,14 @@ class LayoutWriter(Writer):
             if frame.masks is not None:
                 name = f"{mask_dir}/{frame.stem}.png"
                 (staging / mask_dir).mkdir(parents=True, exist_ok=True)
-                labels.label_map(video, frame.masks, out=label)  # overwritten whole
+                try:
+                    labels.label_map(video, frame.masks, out=label, overlapping="refuse")  # overwritten whole
+                except rle.MasksOverlap:
+                    raise SourceError(
+                        f"{video.name}/{frame.file_name}",
+                        f"its masks overlap, and a {self.name} PNG holds one object per pixel; "
+                        "write coco, parquet or hdf5 (masks=rle), which keep every mask",
+                    ) from None
                 data = png.encode(label, mode, palette)
                 (staging / name).write_bytes(data)
                 written.append(checksum_of(name, data))

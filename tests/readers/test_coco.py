@@ -66,6 +66,10 @@ def foreign(tmp_path):
     return path, first, second
 
 
+def rle_string(counts: list[int]) -> str:
+    return coco_mask.frPyObjects({"size": [1, sum(counts)], "counts": counts}, 1, sum(counts))["counts"].decode()
+
+
 def read(path, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", VosconvWarning)
@@ -175,6 +179,24 @@ def test_area_and_bbox_are_recomputed_not_trusted(foreign, tmp_path):
     mask = videos[1].frames[0].masks.get(1)
     assert mask.area == int(first.sum())
     assert mask.bbox == (2, 1, 3, 2)
+
+
+def test_counts_become_the_strings_pycocotools_writes(foreign):
+    """Other tools' counts with zero-length runs, as a list or a string, come out byte-identical to pycocotools."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    height, width = 6, 8
+    counts = [0, 0, 9, 2, 0, 0, 4, 2, 31]  # the mask of [9, 2, 4, 2, 31], cut into zero-length runs
+    data["annotations"][0]["segmentations"][2]["counts"] = counts
+    data["annotations"][1]["segmentations"][1]["counts"] = rle_string(counts)
+    path.write_text(json.dumps(data))
+    _, videos = read(path)
+    binary = coco_mask.decode({"size": [height, width], "counts": rle_string(counts).encode()})
+    expected = coco_mask.encode(np.asfortranarray(binary))["counts"].decode()
+    assert expected != rle_string(counts)
+    assert videos[1].frames[2].masks.get(1).counts == expected
+    assert videos[1].frames[1].masks.get(2).counts == expected
+    assert videos[1].frames[1].masks.get(2).area == 4
 
 
 def test_images_option_and_missing_image_root_warning(foreign, tmp_path):
