@@ -82,7 +82,8 @@ class CocoWriter(Writer):
             "vosconv": {
                 "format_version": FORMAT_VERSION,
                 "source": {"format": info.source_format, "split": info.split, "attributes": dict(info.attributes)},
-                "image_root": info.image_root,
+                # absolute, as in the Parquet/HDF5 manifests: a relative one would point elsewhere from another folder
+                "image_root": None if info.image_root is None else str(Path(info.image_root).resolve()),
                 "placeholder_categories": used,
             },
         }

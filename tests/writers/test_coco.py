@@ -123,3 +123,21 @@ def test_gzip_output_is_deterministic_and_equal(sample_root, tmp_path):
     plain = tmp_path / "plain.json"
     api.convert(sample_root["mose"], plain, to="coco", reader_options={"split": "valid"})
     assert gzip.decompress(paths[0].read_bytes()) == plain.read_bytes()
+
+
+def test_image_root_is_absolute_so_the_file_reads_from_any_folder(sample_root, tmp_path, monkeypatch):
+    """Converted with a relative source path, the JSON still finds its frames when read from another folder."""
+    monkeypatch.chdir(sample_root["mose"].parent)
+    relative = sample_root["mose"].name
+    (tmp_path / "sub").mkdir()
+    api.convert(relative, tmp_path / "sub" / "out.json", to="coco", reader_options={"split": "train"})
+    header = json.loads((tmp_path / "sub" / "out.json").read_text().splitlines()[0][len('{"info":') : -1])
+    root = header["vosconv"]["image_root"]
+    assert root == str((sample_root["mose"] / "train" / "JPEGImages").resolve())
+    monkeypatch.chdir(tmp_path / "sub")
+    api.convert("out.json", tmp_path / "back", to="mose")
+
+    def frames(root):
+        return sorted(p.relative_to(root) for p in root.rglob("*.jpg") if not p.name.startswith("."))  # the sample has `._` files
+
+    assert frames(tmp_path / "back") == frames(sample_root["mose"] / "train")
