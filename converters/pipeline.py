@@ -132,17 +132,21 @@ def check_output(output: Path, overwrite: bool, resume: bool = False) -> None:
         raise OutputError(f"{output} already exists; pass --overwrite to replace it (or --resume to finish an interrupted run)")
 
 
-def check_not_source(output: Path, source: Path) -> None:
+def check_not_source(output: Path, source: Path, *, listed: bool = False) -> None:
     """Refuse an output whose replacing could delete the data being read.
 
     ``source`` is one of the reader's roots (:meth:`Reader.roots`), compared after
     resolving links: the output may not be it, hold it, or be something that already exists
     inside it (``DAVIS/Annotations/480p/bear`` with ``--overwrite``), unless that is an
-    earlier vosconv output. A new file inside the dataset folder (``MOSE/train.json``) is fine.
+    earlier vosconv output. A new file inside the dataset folder (``MOSE/train.json``) is fine,
+    but nothing new goes inside a ``listed`` folder (``JPEGImages/``, ``Annotations/``, a video's
+    folder): the reader lists what is there, so a new folder would become a video, a new file a frame.
     """
     target, data = output.resolve(), source.resolve()
     if target == data or target in data.parents:
         raise OutputError(f"{output} is or contains {source}, source data this conversion reads; choose an output outside it")
+    if data in target.parents and listed:
+        raise OutputError(f"{output} is inside {source}, whose contents the source is read from; choose an output outside it")
     if data in target.parents and (output.exists() or output.is_symlink()) and not is_vosconv_output(output):
         raise OutputError(
             f"{output} is part of the source {source}; replacing it could delete source data, so choose a new output"
@@ -255,15 +259,15 @@ def convert(
     executor = executor or make_executor(workers)  # a bad worker count fails before anything is touched
     info = reader.info()
     roots = reader.roots()
-    for root in roots:
-        check_not_source(output, root)
+    for position, root in enumerate(roots):  # the first is the source itself; the rest are read folder by folder
+        check_not_source(output, root, listed=position > 0 and os.path.isdir(root))
     staging = staging_path(output)
     if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
         check_output(output, overwrite, resume)
     refs = reader.list_videos()
     linked = [Path(folder) for ref in refs for folder in ref.folders() if os.path.islink(folder)]
     for root in linked:  # a video folder that is a link to data elsewhere
-        check_not_source(output, root)
+        check_not_source(output, root, listed=True)
     shards = writer.plan(refs)
     roots = [root.resolve() for root in [*roots, *linked]]
     try:

@@ -162,6 +162,10 @@ INSIDE_SOURCE = {
     "a split inside it": ("train", "mose"),
     "its annotation folder": ("train/Annotations", "parquet"),
     "one video's masks": ("train/Annotations/{video}", "mose"),
+    # new outputs inside folders the reader lists: a folder there would become a video, a file a frame
+    "a new folder among the videos' frames": ("train/JPEGImages/copy", "mose"),
+    "a new file among the videos' masks": ("train/Annotations/copy.json", "coco"),
+    "a new file among one video's frames": ("train/JPEGImages/{video}/out.json", "coco"),
 }
 
 

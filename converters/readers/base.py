@@ -89,8 +89,10 @@ class Reader(ABC):
         """Every file and folder a conversion reads (the source, its images, its annotations).
 
         The pipeline refuses an output that is one of them or holds one, resolved through
-        links, since replacing it would delete source data. The default is the source and
-        ``info().image_root``; readers with annotation folders of their own add them.
+        links, since replacing it would delete source data. The first is the source itself;
+        a new output may go inside it, but not inside the other folders, whose contents the
+        reader lists. The default is the source and ``info().image_root``; readers with
+        annotation folders of their own add them.
         """
         image_root = self.info().image_root
         return [self.source, *([Path(image_root)] if image_root else [])]

@@ -30,7 +30,7 @@ def _video(second_rows: slice) -> Video:
 @pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
 def test_overlapping_masks_are_refused_not_painted_over(writer, tmp_path):
     """Other tools' COCO objects may share pixels; one value per pixel cannot keep both, so nothing is written."""
-    with pytest.raises(SourceError, match="v/00000.jpg: its masks overlap") as caught:
+    with pytest.raises(SourceError, match=r"v/00000\.jpg: its masks overlap") as caught:
         writer().write_shard([_video(slice(2, 5))], Shard(0, ()), tmp_path, DatasetInfo("test"))
     assert "coco, parquet or hdf5" in str(caught.value)
     assert not list(tmp_path.rglob("*.png"))
