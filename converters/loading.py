@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import bisect
 import io
+import operator
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,8 +55,10 @@ def decode_jpeg(data: bytes) -> np.ndarray:
     """
     if _simplejpeg is not None and data[:2] == b"\xff\xd8":
         try:
-            return _simplejpeg.decode_jpeg(data, colorspace="RGB")
-        except (ValueError, RuntimeError):  # a JPEG libjpeg-turbo will not turn into RGB (CMYK): Pillow can
+            # CMYK/YCCK: simplejpeg converts those by another formula than Pillow's, so Pillow decodes them
+            if _simplejpeg.decode_jpeg_header(data)[2] not in ("CMYK", "YCCK"):
+                return _simplejpeg.decode_jpeg(data, colorspace="RGB")
+        except (ValueError, RuntimeError):  # a JPEG libjpeg-turbo cannot read: Pillow may, or says why
             pass
     from PIL import Image
 
@@ -83,18 +86,25 @@ def _labels(frames: list[list[tuple[int, str]]], height: int, width: int, encodi
     return rle.decode_frames(frames, height, width)
 
 
-def _external(root: str | None, video: str, names: list[str]) -> list[bytes | None]:
-    """Frames that were not embedded, read from the recorded image folder when it is still there."""
+def _external(root: str | None, video: str, names: list[str | None]) -> list[bytes | None]:
+    """Frames that were not embedded, read from the image folder (``None`` for a frame the source had no image for).
+
+    A frame whose file is gone is an error naming it: a training run must not go on with holes.
+    """
     if root is None:
-        return [None] * len(names)
+        raise ValueError("frames are not embedded and their image folder is gone; pass image_root=DIR (or images=False)")
     result: list[bytes | None] = []
     for name in names:
-        check_file_name(f"{video}: frame file name", name)  # a shard's name must not lead out of the folder
-        try:
-            with open(os.path.join(root, video, name), "rb") as file:
-                result.append(file.read())
-        except FileNotFoundError:
+        if name is None:
             result.append(None)
+            continue
+        check_file_name(f"{video}: frame file name", name)  # a shard's name must not lead out of the folder
+        path = os.path.join(root, video, name)
+        try:
+            with open(path, "rb") as file:
+                result.append(file.read())
+        except OSError as exc:
+            raise SourceError(path, f"cannot read frame: {exc.strerror or exc}") from None
     return result
 
 
@@ -103,6 +113,7 @@ class _ParquetShard:
     file: Any  # pyarrow.parquet.ParquetFile
     videos: dict[str, dict]  # footer records by name
     group_starts: list[int]  # first row of each row group, then the row count: the frame -> row group map
+    checked: set[str] = field(default_factory=set)  # videos whose rows were checked against the manifest
 
     def locate(self, rows: list[int]) -> tuple[list[int], list[int]]:
         """The row groups holding ``rows``, and each row's position in those groups read one after another."""
@@ -119,6 +130,14 @@ class _ParquetShard:
         return groups, positions
 
 
+def _check_against_manifest(entry: shards.VideoEntry, object_ids: list[int], annotated: np.ndarray) -> None:
+    """The shard's own object ids and annotated flags of a video must be the manifest's: clips come from those."""
+    if tuple(object_ids) != entry.object_ids:
+        raise ValueError(f"the shard's objects {object_ids} are not the manifest's {list(entry.object_ids)}")
+    if not np.array_equal(np.asarray(annotated, bool), entry.is_annotated(np.arange(entry.frames, dtype=np.int64))):
+        raise ValueError("the shard's annotated frames are not the manifest's")
+
+
 def _open_parquet(path: str) -> _ParquetShard:
     from .readers.parquet import open_shard
 
@@ -131,11 +150,11 @@ def _open_parquet(path: str) -> _ParquetShard:
 
 
 class _ParquetBackend:
-    def __init__(self, root: Path, manifest: shards.Manifest) -> None:
+    def __init__(self, root: Path, manifest: shards.Manifest, image_root: str | None) -> None:
         self.root = root
         self.manifest = manifest
         self.files = HandleCache(_open_parquet)
-        self.image_root = shards.images_folder(None, manifest)
+        self.image_root = image_root
 
     def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> _Frames:
         shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
@@ -147,6 +166,13 @@ class _ParquetBackend:
             raise ValueError(f"footer says {stop - first} frames of {record['width']}x{record['height']}, the manifest otherwise")
         if not 0 <= first <= stop <= shard.group_starts[-1]:
             raise ValueError(f"rows {first}..{stop} of a shard of {shard.group_starts[-1]}")
+        if entry.name not in shard.checked:
+            ids = sorted(int(o["object_id"]) for o in record["objects"])
+            groups, positions = shard.locate(list(range(first, stop)))
+            table = shard.file.read_row_groups(groups, columns=["annotated"], use_threads=False)
+            annotated = table.column("annotated").to_numpy(zero_copy_only=False)[positions[0] : positions[-1] + 1]
+            _check_against_manifest(entry, ids, annotated)
+            shard.checked.add(entry.name)
         embedded = self.manifest.options.get("images", True)
         groups, positions = shard.locate([first + i for i in indices.tolist()])
         columns = []
@@ -165,7 +191,8 @@ class _ParquetBackend:
             if embedded:
                 frames.images = column.field("bytes").to_pylist()
             else:
-                names = [p.rsplit("/", 1)[-1] if p else "" for p in column.field("path").to_pylist()]
+                paths, valid = column.field("path").to_pylist(), column.is_valid().to_pylist()
+                names = [p.rsplit("/", 1)[-1] if ok and p else None for p, ok in zip(paths, valid)]
                 frames.images = _external(self.image_root, entry.name, names)
         if masks:
             pairs = [[(o["object_id"], o["counts"]) for o in objects or ()] for objects in table.column("objects").to_pylist()]
@@ -206,11 +233,11 @@ def _selection(indices: np.ndarray) -> slice | list[int]:
 
 
 class _Hdf5Backend:
-    def __init__(self, root: Path, manifest: shards.Manifest) -> None:
+    def __init__(self, root: Path, manifest: shards.Manifest, image_root: str | None) -> None:
         self.root = root
         self.manifest = manifest
         self.files = HandleCache(_open_hdf5)
-        self.image_root = shards.images_folder(None, manifest)
+        self.image_root = image_root
 
     def _video(self, entry: shards.VideoEntry) -> _Hdf5Video:
         shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
@@ -223,7 +250,11 @@ class _Hdf5Backend:
             group = shard.file.get(f"videos/{entry.name}")
             if not isinstance(group, h5py.Group):
                 raise ValueError("no such group in the shard")
+            size = (int(group.attrs["width"]), int(group.attrs["height"]))
+            if size != (entry.width, entry.height):
+                raise ValueError(f"the group's frames are {size[0]}x{size[1]}, the manifest's {entry.width}x{entry.height}")
             check_frame_datasets(group, entry.frames, entry.height, entry.width)
+            _check_against_manifest(entry, sorted(int(i) for i in group.attrs["object_ids"]), group["annotated"][()])
             offsets = checked_offsets(group["rle"], entry.frames) if "rle" in group else None
             names = ["file_names", "images", "masks", "rle/object_id", "rle/counts"]
             datasets = {name: group[name] for name in names if name in group}
@@ -276,6 +307,13 @@ _BACKENDS = {"parquet": _ParquetBackend, "hdf5": _Hdf5Backend}
 # --------------------------------------------------------------------------- public API
 
 
+def _position(index: object) -> int:
+    """An integer index (numpy integers too); a float, a string or a bool is a mistake, not position 1."""
+    if isinstance(index, (bool, np.bool_)):
+        raise TypeError(f"indices must be integers, not {type(index).__name__}")
+    return operator.index(index)
+
+
 @dataclass(frozen=True)
 class VideoHandle:
     """One video of a converted dataset: its facts from the manifest, and ways to read it."""
@@ -319,14 +357,17 @@ class VideoDataset(Sequence):
     """A converted dataset (a Parquet or HDF5 output folder) as a sequence of videos, in name order.
 
     Indexing by position or by name gives a :class:`VideoHandle`. Picklable: open files
-    stay in the process that opened them.
+    stay in the process that opened them. ``image_root``: where frames that were not embedded
+    (``images=false``) live now, when not where the manifest recorded them.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, image_root: str | os.PathLike | None = None) -> None:
         self.path = Path(path)
         self.manifest = shards.load_manifest(self.path)
         self.format = self.manifest.writer
-        self._backend = _BACKENDS[self.format](self.path, self.manifest)
+        self.embedded = bool(self.manifest.options.get("images", True))
+        self.image_root = shards.images_folder(None if image_root is None else str(image_root), self.manifest)
+        self._backend = _BACKENDS[self.format](self.path, self.manifest, self.image_root)
         self._by_name = {v.name: i for i, v in enumerate(self.manifest.videos)}
         self._reader = None  # opened on the first read_video, in the process that reads
         self._refs: dict = {}
@@ -339,7 +380,13 @@ class VideoDataset(Sequence):
             return [self[i] for i in range(*key.indices(len(self)))]
         if isinstance(key, str):
             key = self._by_name[key]
-        return VideoHandle(self, self.manifest.videos[key])
+        return VideoHandle(self, self.manifest.videos[_position(key)])
+
+    def __contains__(self, key: object) -> bool:
+        """A video name, or a handle of one of this dataset's videos."""
+        if isinstance(key, str):
+            return key in self._by_name
+        return isinstance(key, VideoHandle) and key.dataset is self
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_reader": None, "_refs": {}}
@@ -348,7 +395,8 @@ class VideoDataset(Sequence):
         if self._reader is None:
             from . import registry
 
-            self._reader = registry.reader_class(self.format)(self.path)
+            reader = registry.reader_class(self.format)
+            self._reader = reader(self.path, reader.Options(images=self.image_root))
             self._refs = {r.name: r for r in self._reader.list_videos()}
         return self._reader.read_video(self._refs[entry.name])
 
@@ -392,9 +440,12 @@ class VideoDataset(Sequence):
         return item
 
 
-def open_dataset(path: str | os.PathLike) -> VideoDataset:
-    """A converted dataset folder (written by the ``parquet`` or ``hdf5`` writer) as a sequence of videos."""
-    return VideoDataset(path)
+def open_dataset(path: str | os.PathLike, *, image_root: str | os.PathLike | None = None) -> VideoDataset:
+    """A converted dataset folder (written by the ``parquet`` or ``hdf5`` writer) as a sequence of videos.
+
+    ``image_root``: where non-embedded frames live now (default: the folder the manifest recorded).
+    """
+    return VideoDataset(path, image_root=image_root)
 
 
 class ClipDataset:
@@ -410,6 +461,9 @@ class ClipDataset:
     * ``masks``: uint8 (T, H, W) label maps (``masks="label"``), or bool (T, K, H, W) with
       ``masks="objects"`` (then ``void`` is a bool (T, H, W) too); absent with ``masks=None``.
       Unannotated frames are all zeros: check ``annotated``.
+
+    ``image_root``: where frames written with ``images=false`` live now, when they have moved
+    since the conversion; without it, a missing folder is an error unless ``images=False``.
     """
 
     def __init__(
@@ -422,12 +476,24 @@ class ClipDataset:
         images: bool = True,
         decode_images: bool = False,
         masks: MaskMode | None = "label",
+        image_root: str | os.PathLike | None = None,
     ) -> None:
         if clip_length < 1 or stride < 1:
             raise ValueError(f"clip_length and stride must be positive, got {clip_length} and {stride}")
         if masks not in ("label", "objects", None):
             raise ValueError(f"masks must be 'label', 'objects' or None, got {masks!r}")
-        self.videos = path if isinstance(path, VideoDataset) else VideoDataset(path)
+        if isinstance(path, VideoDataset):
+            if image_root is not None:
+                raise ValueError("pass image_root to the VideoDataset, not with it")
+            self.videos = path
+        else:
+            self.videos = VideoDataset(path, image_root=image_root)
+        if images and not self.videos.embedded and self.videos.image_root is None:  # say so now, not in a worker
+            recorded = self.videos.manifest.source.get("image_root")
+            raise SourceError(
+                self.videos.path,
+                f"frames are not embedded and their folder {recorded} is gone; pass image_root=DIR (or images=False)",
+            )
         self.clip_length, self.stride, self.annotated_only = clip_length, stride, annotated_only
         self.images, self.decode_images, self.masks = images, decode_images, masks
         span = (clip_length - 1) * stride
@@ -442,10 +508,11 @@ class ClipDataset:
 
     def locate(self, index: int) -> tuple[int, np.ndarray]:
         """The video position and frame indices of clip ``index``, from the manifest alone."""
+        given = index = _position(index)
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
-            raise IndexError(f"clip {index} out of range ({len(self)} clips)")
+            raise IndexError(f"clip {given} out of range ({len(self)} clips)")
         video = int(np.searchsorted(self._first, index, side="right") - 1)
         start = index - int(self._first[video])
         entry = self.videos.manifest.videos[video]
@@ -455,6 +522,6 @@ class ClipDataset:
         return video, np.arange(start, stop, self.stride, dtype=np.int64)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        video, indices = self.locate(int(index))
+        video, indices = self.locate(index)
         entry = self.videos.manifest.videos[video]
         return self.videos._read_clip(entry, indices, self.images, self.decode_images, self.masks)

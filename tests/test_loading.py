@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -255,12 +256,39 @@ def rename(manifest, video):
     video["name"] = "not-in-shard"
 
 
-@pytest.mark.parametrize("edit", [more_frames, rename], ids=["more frames than the shard", "a video the shard lacks"])
+def swap_size(manifest, video):
+    video["width"], video["height"] = video["height"], video["width"]  # the same pixel count, other shape
+
+
+def fewer_objects(manifest, video):
+    video["object_ids"] = video["object_ids"][:1]
+
+
+def all_annotated(manifest, video):
+    video["annotated"] = [[0, video["frames"]]]
+
+
+def none_annotated(manifest, video):
+    video["annotated"] = []
+
+
+DISAGREEING = {
+    "more frames than the shard": more_frames,
+    "a video the shard lacks": rename,
+    "width and height swapped": swap_size,
+    "objects left out": fewer_objects,
+    "unannotated frames said to be annotated": all_annotated,
+    "annotated frames said not to be": none_annotated,
+}
+
+
+@pytest.mark.parametrize("edit", list(DISAGREEING.values()), ids=list(DISAGREEING))
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_a_manifest_that_disagrees_with_its_shard_is_a_source_error_naming_the_shard(converted, tmp_path, fmt, edit):
     from converters.errors import SourceError
 
-    out = edited_copy(converted[fmt, "mose"], tmp_path / "out", edit)
+    source = "youtube-vos" if edit in (all_annotated, none_annotated) else "mose"  # sparse annotation
+    out = edited_copy(converted[fmt, source], tmp_path / "out", edit)
     videos = open_dataset(out)
     forged = videos[videos.manifest.videos[0].name]
     with pytest.raises(SourceError, match=r"part-00000\.(parquet|h5)"):
@@ -389,3 +417,55 @@ def test_a_manifest_json_parsers_refuse_is_a_source_error(converted, tmp_path, t
     (out / "manifest.json").write_text(text)
     with pytest.raises(SourceError, match=r"manifest\.json: not valid JSON"):
         open_dataset(out)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_frames_that_moved_are_found_with_image_root_and_never_silently_none(sample_copy, tmp_path, fmt):
+    """images=false outputs read frames from the source folder: after a move, image_root says where; without it, an error."""
+    from converters.errors import SourceError
+
+    source = sample_copy("mose")
+    out = tmp_path / "out"
+    api.convert(source, out, to=fmt, reader_options={"split": "train"}, writer_options={"images": False})
+    moved = tmp_path / "moved"
+    source.rename(moved)
+    with pytest.raises(SourceError, match=r"not embedded.*image_root"):
+        ClipDataset(out, clip_length=1)
+    assert ClipDataset(out, clip_length=1, images=False)[0]["masks"] is not None  # masks need no frames
+    clips = ClipDataset(out, clip_length=2, image_root=moved / "train" / "JPEGImages")
+    item = clips[0]
+    folder = moved / "train" / "JPEGImages" / item["video"]
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    assert item["frames"] == [(folder / names[i]).read_bytes() for i in item["frame_indices"]]
+    videos = open_dataset(out, image_root=moved / "train" / "JPEGImages")
+    video = videos[item["video"]].read_video()
+    assert video.frames[0].image is not None
+    assert pickle.loads(pickle.dumps(clips))[0]["frames"] == item["frames"]
+    (folder / names[item["frame_indices"][0]]).unlink()  # one frame gone: named, not None
+    with pytest.raises(SourceError, match=re.escape(names[item["frame_indices"][0]])):
+        ClipDataset(out, clip_length=2, image_root=moved / "train" / "JPEGImages")[0]
+    with pytest.raises(SourceError, match="does not exist"):
+        open_dataset(out, image_root=tmp_path / "nowhere")
+
+
+def test_cmyk_jpegs_decode_as_pillow_does():
+    rgb = np.random.default_rng(0).integers(0, 256, (16, 16, 3), np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).convert("CMYK").save(buffer, "JPEG", quality=90)
+    data = buffer.getvalue()
+    np.testing.assert_array_equal(decode_jpeg(data), np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+
+def test_indices_must_be_integers_and_names_are_members(converted):
+    clips = ClipDataset(converted["parquet", "mose"], clip_length=1)
+    videos = clips.videos
+    for bad in (1.7, "1", True):
+        with pytest.raises(TypeError):
+            clips[bad]
+        with pytest.raises(TypeError):
+            videos[bad] if not isinstance(bad, str) else videos[1.5]
+    assert clips[np.int64(1)]["frame_indices"].tolist() == clips[1]["frame_indices"].tolist()
+    with pytest.raises(IndexError, match=f"clip {-len(clips) - 1} out of range"):
+        clips[-len(clips) - 1]
+    name = videos.manifest.videos[0].name
+    assert name in videos and "no-such-video" not in videos and videos[0] in videos
