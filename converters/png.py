@@ -210,7 +210,8 @@ def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
     """Pixel values of a single-channel mask PNG as a 2-D uint8 array, and its header.
 
     The array may be a strided view; it holds exactly what Pillow's ``np.asarray`` gives
-    for modes ``P`` and ``L`` (and 0/1 for mode ``1``). With ``reuse=True`` it may live in
+    for modes ``P`` and ``L``, and 0/255 for mode ``1`` (Pillow's pixel values there: an
+    optimiser that turns a DAVIS 2016 0/255 mask into 1-bit grayscale changes no value). With ``reuse=True`` it may live in
     a buffer that this thread's next ``reuse=True`` call overwrites: for callers that are
     done with one mask before decoding the next.
     """
@@ -295,6 +296,8 @@ def _decode_with_pillow(data: bytes, info: PngInfo) -> np.ndarray:
             image.load()
             if image.mode not in ("P", "L", "1"):
                 raise PngError(f"mode {image.mode} PNG: a mask must hold palette indices or grayscale values")
+            if image.mode == "1":  # a 1-bit sample of 1 is white, 255, as 2- and 4-bit samples scale to 0-255
+                return np.asarray(image.convert("L"))
             return np.asarray(image, dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise PngError(f"unreadable PNG: {exc}") from None

@@ -140,10 +140,10 @@ def grey_palette(depth: int) -> bytes:
 
 
 def pillow_values(data: bytes) -> np.ndarray:
-    """What Pillow gives: ``np.asarray(Image.open(...))`` (mode "1" bools as 0/1)."""
+    """What Pillow gives: ``np.asarray(Image.open(...))``; for mode "1" its pixel values, 0/255 (as ``getpixel``)."""
     with Image.open(io.BytesIO(data)) as image:
         values = np.asarray(image)
-    return values.astype(np.uint8) if values.dtype == bool else values
+    return values.astype(np.uint8) * 255 if values.dtype == bool else values
 
 
 def pillow_png(pixels: np.ndarray, mode: str, palette: bytes | None = None, **options) -> bytes:
@@ -237,11 +237,13 @@ def test_pillow_grayscale_png_uses_filters():
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 9), (9, 1), (5, 13), (16, 16)])
 def test_pillow_one_bit_grayscale(size):
-    """Mode "1" (1-bit grayscale, through the Pillow fallback) decodes to 0/1, as Pillow's values."""
+    """Mode "1" (1-bit grayscale, through the Pillow fallback) decodes to 0/255, as Pillow's pixel values."""
     values = random_values(sum(size), *size, 1)
     data = pillow_png(values * 255, "1")
     assert png.read_header(data).bit_depth == 1
-    np.testing.assert_array_equal(assert_same_as_pillow(data), values)
+    np.testing.assert_array_equal(assert_same_as_pillow(data), values * 255)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.getpixel((0, 0)) == 255 * values[0, 0]
 
 
 # --------------------------------------------------------------------------- files from the reference encoder

@@ -197,6 +197,28 @@ def test_davis2016_pair_list_and_binary_masks(tmp_path: Path):
     assert [r.name for r in explicit.list_videos()] == ["cows"]
 
 
+def save_one_bit(path: Path, label: np.ndarray) -> None:
+    """A 0/255 mask as optimisers (optipng, oxipng) store it: 1-bit grayscale."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(label, "L").convert("1").save(path)
+
+
+def test_one_bit_grayscale_masks_are_the_same_binary_masks(tmp_path: Path):
+    """1-bit frames beside 8-bit 0/255 ones: one binary object, not object 1 here and void there."""
+    root = tmp_path / "DAVIS"
+    swan = [random_label(i, [0, 255]) for i in range(4)]
+    write_sequence(root, "blackswan", swan, save=save_gray)
+    for index in (0, 2):
+        save_one_bit(root / "Annotations" / "480p" / "blackswan" / f"{index:05d}.png", swan[index])
+        assert Image.open(root / "Annotations" / "480p" / "blackswan" / f"{index:05d}.png").mode == "1"
+    (root / "ImageSets" / "2017").mkdir(parents=True)
+    (root / "ImageSets" / "2017" / "val.txt").write_text("blackswan\n")
+    video = read_all(DavisReader(root, DavisOptions(split="val")))["blackswan"]
+    assert video.encoding is MaskEncoding.BINARY and video.objects == (ObjectInfo(1),)
+    assert not video.has_void
+    assert_frames(video, swan)
+
+
 def test_read_sequence_list_formats(tmp_path: Path):
     names = tmp_path / "names.txt"
     names.write_text(" bear\nbike-packing\n\nbear\n")
