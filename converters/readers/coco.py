@@ -110,14 +110,17 @@ class CocoReader(Reader):
             with _open(source) as file:
                 own = file.readline(1 << 20).startswith(b'{"info":') and file.readline(64) == b'"videos":[\n'
             if own and not source.name.endswith(".gz"):
-                return _index_lines(source, str(source))
-            lines = Path(self._tmp) / "records.json"
-            if own:
-                with _open(source) as file, open(lines, "wb") as out:
-                    shutil.copyfileobj(file, out, 1 << 20)
+                index = _index_lines(source, str(source))
             else:
-                _normalise(source, lines)
-            return _index_lines(lines, str(source))
+                lines = Path(self._tmp) / "records.json"
+                if own:
+                    with _open(source) as file, open(lines, "wb") as out:
+                        shutil.copyfileobj(file, out, 1 << 20)
+                else:
+                    _normalise(source, lines)
+                index = _index_lines(lines, str(source))
+            _check_header(index.header)
+            return index
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise SourceError(source, f"cannot read: {exc}") from None
         except SourceError:
@@ -257,6 +260,23 @@ def _index_lines(path: Path, source: str) -> _Index:
     return _Index(str(path), header, categories, tuple(refs))
 
 
+def _check_header(header: object) -> None:
+    """``info.vosconv``, where present, has the shape vosconv writes (a re-saved or edited file may not)."""
+    if not isinstance(header, dict):
+        raise TypeError(f"info must be an object, got {type(header).__name__}")
+    facts = header.get("vosconv", {})
+    if not isinstance(facts, dict):
+        raise TypeError("info.vosconv must be an object")
+    source = facts.get("source", {})
+    if not isinstance(source, dict) or not isinstance(source.get("attributes") or {}, dict):
+        raise TypeError("info.vosconv.source and its attributes must be objects")
+    if not isinstance(source.get("split"), (str, type(None))) or not isinstance(facts.get("image_root"), (str, type(None))):
+        raise TypeError("info.vosconv.source.split and info.vosconv.image_root must be strings or null")
+    placeholders = facts.get("placeholder_categories", [])
+    if not isinstance(placeholders, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in placeholders):
+        raise TypeError("info.vosconv.placeholder_categories must be a list of integers")
+
+
 def _video_name(record: dict) -> str:
     if record.get("name"):
         return str(record["name"])
@@ -275,8 +295,9 @@ def _normalise(source: Path, out: Path) -> None:
             raise SourceError(source, f"not JSON that can be read ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict) or "videos" not in data or "annotations" not in data:
         raise SourceError(source, 'not a video COCO JSON: expected "videos" and "annotations"')
+    info = data.get("info")  # kept: a vosconv file re-saved by json.dump still says where it came from
     with open(out, "w") as file:
-        file.write('{"info":{},\n"videos":[\n')
+        file.write('{"info":' + json.dumps(info if isinstance(info, dict) else {}, separators=(",", ":")) + ',\n"videos":[\n')
         file.write(",\n".join(json.dumps(v, separators=(",", ":")) for v in data["videos"]))
         file.write('\n],\n"annotations":[\n')
         file.write(",\n".join(json.dumps(a, separators=(",", ":")) for a in data["annotations"]))

@@ -218,6 +218,15 @@ def test_own_gzip_file_reads_like_the_plain_one(sample_root, tmp_path):
     assert read(plain)[1] == read(packed)[1]
 
 
+def test_own_file_re_saved_by_json_dump_keeps_what_its_header_says(sample_root, tmp_path):
+    """Loaded and dumped again (indented, one line no more per record): split, image root and placeholders survive."""
+    own = tmp_path / "a.json"
+    api.convert(sample_root["youtube-vos"], own, to="coco", reader_options={"split": "train"})
+    resaved = tmp_path / "b.json"
+    resaved.write_text(json.dumps(json.loads(own.read_text()), indent=2))
+    assert read(resaved) == read(own)
+
+
 def test_reader_pickles_without_the_video_list(sample_root, tmp_path):
     out = tmp_path / "a.json.gz"
     api.convert(sample_root["mose"], out, to="coco", reader_options={"split": "train"})
@@ -291,6 +300,10 @@ def test_a_file_without_annotations_reads(foreign):
         (lambda d: d["videos"][1].update(height=float("inf")), "OverflowError"),
         (lambda d: d["annotations"][0].update(category_id="abc"), "category id"),
         (lambda d: d["annotations"][0].update(object_id=0), "object id 0"),
+        (lambda d: d.update(info={"vosconv": 5}), "info.vosconv must be an object"),
+        (lambda d: d.update(info={"vosconv": {"image_root": 7}}), "image_root must be"),
+        (lambda d: d.update(info={"vosconv": {"source": {"attributes": [1]}}}), "attributes must be objects"),
+        (lambda d: d.update(info={"vosconv": {"placeholder_categories": "1"}}), "placeholder_categories"),
     ],
 )
 def test_malformed_records_are_source_errors(foreign, change, says):
