@@ -256,7 +256,7 @@ class _Hdf5Backend:
             check_frame_datasets(group, entry.frames, entry.height, entry.width)
             _check_against_manifest(entry, sorted(int(i) for i in group.attrs["object_ids"]), group["annotated"][()])
             offsets = checked_offsets(group["rle"], entry.frames) if "rle" in group else None
-            names = ["file_names", "images", "masks", "rle/object_id", "rle/counts"]
+            names = ["file_names", "images", "image_crc32", "masks", "rle/object_id", "rle/counts"]
             datasets = {name: group[name] for name in names if name in group}
             found = _Hdf5Video(MaskEncoding(_text(group.attrs["encoding"])), _text(group.attrs["images"]), datasets, offsets)
             shard.videos[entry.name] = found
@@ -268,7 +268,11 @@ class _Hdf5Backend:
         frames = _Frames(None, None)
         if images:
             if video.images == "embedded":
-                frames.images = [b.tobytes() or None for b in video.datasets["images"][where]]
+                from .readers.hdf5 import check_image_crcs
+
+                blobs = video.datasets["images"][where]
+                check_image_crcs(video.datasets.get("image_crc32"), blobs, where, indices.tolist())
+                frames.images = [b.tobytes() or None for b in blobs]
             elif video.images == "external":
                 names = [n.decode("utf-8") for n in video.datasets["file_names"][where]]
                 frames.images = _external(self.image_root, entry.name, names)

@@ -89,9 +89,11 @@ def validate(reader: Reader, *, workers: int = 1, progress: bool | None = None) 
     try:
         reader.info()
         refs = reader.list_videos()
+        damaged = reader.check_integrity()
     except SourceError as error:
         report.errors.append(_error(None, error))
         return report
+    report.errors += [_error(None, error) for error in damaged]
     report.videos = len(refs)
     bar = _progress(len(refs), progress)
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from .. import sources
+from ..errors import SourceError
 from ..model import DatasetInfo, Video
 from ..options import NoOptions
 
@@ -84,6 +85,13 @@ class Reader(ABC):
     @abstractmethod
     def read_video(self, ref: VideoRef) -> Video:
         """The whole video: frames in order, masks as RLE, objects, encoding."""
+
+    def check_integrity(self) -> list[SourceError]:
+        """Whole-file checks a conversion leaves out for speed (e.g. checksums), for ``validate``.
+
+        Returns one error per damaged file; the default has nothing to check.
+        """
+        return []
 
     def roots(self) -> list[Path]:
         """Every file and folder a conversion reads (the source, its images, its annotations).

@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass
 
+import deflate
 import h5py
 import hdf5plugin  # noqa: F401  (registers the Zstd and LZ4 filters that dense masks use)
 import numpy as np
@@ -100,6 +101,8 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])
     blobs = group["images"][()] if kind == "embedded" else None
+    if blobs is not None:
+        check_image_crcs(group.get("image_crc32"), blobs, slice(None), range(len(blobs)))
     if "rle" in group:
         masks = _rle_masks(group["rle"], annotated, height, width)
     else:
@@ -119,6 +122,16 @@ def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def check_image_crcs(stored: h5py.Dataset | None, blobs, where, indices) -> None:
+    """Embedded frames (``images[where]``, frames ``indices``) against the ``image_crc32`` dataset the
+    writer stored: HDF5 cannot checksum variable-length data itself. Files from before have none."""
+    if stored is None:
+        return
+    for index, blob, crc in zip(indices, blobs, stored[where].tolist()):
+        if deflate.crc32(blob) != crc:
+            raise ValueError(f"frame {index}: its image bytes are damaged (their CRC32 is not the one stored)")
+
+
 def check_frame_datasets(group: h5py.Group, frames: int, height: int, width: int) -> None:
     """Every per-frame dataset of a video's group has the manifest's frame count, dense masks
     are uint8 at the frame size, and there is a mask table of one kind or the other.
@@ -128,7 +141,7 @@ def check_frame_datasets(group: h5py.Group, frames: int, height: int, width: int
     """
     expected = {"file_names": (frames,), "annotated": (frames,), "masks": (frames, height, width)}
     if _text(group.attrs["images"]) == "embedded":
-        expected["images"] = (frames,)
+        expected["images"] = expected["image_crc32"] = (frames,)
     for name, shape in expected.items():
         if name in group and group[name].shape != shape:
             raise ValueError(f"{name} dataset of shape {group[name].shape}, the manifest says {shape}")

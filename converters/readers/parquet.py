@@ -50,7 +50,8 @@ def open_shard(path: str) -> ParquetShard:
     """Open a shard and parse its footer; SourceError names the file when it is missing or corrupt."""
     try:
         # pre-buffering coalesces reads for object stores; on local files it doubles the cost of a random read
-        file = pq.ParquetFile(path, pre_buffer=False)
+        # page CRCs (the writer stores them) catch a damaged page, JPEG bytes included; older files have none
+        file = pq.ParquetFile(path, pre_buffer=False, page_checksum_verification=True)
         raw = (file.metadata.metadata or {}).get(METADATA_KEY)
         if raw is None:
             raise SourceError(path, "no vosconv metadata in the footer: not a vosconv Parquet shard")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import shards
-from ..errors import VosconvWarning
+from ..errors import SourceError, VosconvWarning
 from ..handles import HandleCache
 from ..model import DatasetInfo
 from .base import Detection, Reader
@@ -62,6 +62,16 @@ class ShardedReader(Reader):
         if self._manifest is None:
             self._manifest = shards.load_manifest(self.source, self.name)
         return self._manifest
+
+    def check_integrity(self) -> list[SourceError]:
+        """Every shard's size and sha256 against the manifest: damage the per-read checks cannot see (JPEG bytes)."""
+        errors = []
+        for entry in self.manifest.shards:
+            try:
+                shards.verify_shard(self.source, entry)
+            except SourceError as error:
+                errors.append(error)
+        return errors
 
     def roots(self) -> list[Path]:
         """The shards, and the image folder only when frames are not embedded (else it is never read)."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import deflate
 import h5py
 import hdf5plugin
 import numpy as np
@@ -96,10 +97,14 @@ class Hdf5Writer(ShardedWriter):
         group.create_dataset("annotated", data=np.array([f.masks is not None for f in video.frames], bool))
         if options.images and has_images:
             blobs = np.empty(len(video.frames), object)
+            crcs = np.empty(len(video.frames), np.uint32)
             for frame in video.frames:  # a frame without an image gets zero bytes
                 data = b"" if frame.image is None else imagefiles.read_bytes(frame.image)
                 blobs[frame.index] = np.frombuffer(data, np.uint8)
+                crcs[frame.index] = deflate.crc32(data)
             group.create_dataset("images", data=blobs, dtype=_BYTES)
+            # HDF5 filters cannot checksum variable-length data: a CRC32 per frame lets readers notice damage
+            group.create_dataset("image_crc32", data=crcs)
         if options.masks == "rle":
             _write_rle(group, video.frames)
         else:

@@ -85,6 +85,7 @@ class ParquetWriter(ShardedWriter):
             compression_level=options.compression_level,
             use_dictionary=["video"],
             write_statistics=STATISTICS,
+            write_page_checksum=True,  # a CRC32 per page: readers then notice a damaged page, JPEG bytes included
         ) as writer:
             for video in videos:
                 table = pa.Table.from_pydict(frame_columns(video, options.images), schema=SCHEMA)

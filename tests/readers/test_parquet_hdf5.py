@@ -115,6 +115,39 @@ def test_missing_shard_and_checksums(sample_root, tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_damaged_frame_bytes_are_found_by_conversion_validate_and_loader(sample_root, tmp_path, fmt):
+    """A byte flipped inside a shard (bit rot, a bad copy) is an error, never a damaged JPEG written with exit 0:
+    Parquet pages carry CRC32s, HDF5 groups a CRC32 per embedded frame, and ``validate`` checks every sha256."""
+    from converters import validate
+    from converters.loading import ClipDataset
+
+    out = _converted(sample_root, tmp_path, fmt)
+    victim = sorted(out.glob("part-*"))[0]
+    if fmt == "parquet":
+        data = bytearray(victim.read_bytes())
+        data[len(data) // 3] ^= 0xFF  # inside the first video's pages
+        victim.write_bytes(bytes(data))
+    else:
+        import h5py
+
+        with h5py.File(victim, "r+") as file:
+            group = file["videos"][sorted(file["videos"])[0]]
+            blob = group["images"][1].copy()
+            blob[len(blob) // 2] ^= 0xFF
+            group["images"][1] = blob
+    with pytest.raises(SourceError, match=r"CRC"), api.open_reader(out) as reader:
+        for ref in reader.list_videos():
+            reader.read_video(ref)
+    with api.open_reader(out) as reader:
+        report = validate.validate(reader, progress=False)
+    assert not report.ok and any("sha256" in e["message"] for e in report.errors)
+    with pytest.raises(SourceError, match=r"CRC|damaged"):
+        clips = ClipDataset(out, clip_length=1)
+        for index in range(len(clips)):
+            clips[index]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
 def test_bad_manifest(sample_root, tmp_path, fmt):
     out = _converted(sample_root, tmp_path, fmt)
     (out / "manifest.json").write_text('{"format": "vosconv-' + fmt + '"')
