@@ -46,7 +46,9 @@ def _run_args(parser: argparse.ArgumentParser) -> None:
         "--executor", choices=("local", "ray"), default="local", help="where videos run (default: local processes)"
     )
     parser.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one)")
-    parser.add_argument("--resume", action="store_true", help="finish an interrupted run into the same output")
+    replace = parser.add_mutually_exclusive_group()
+    replace.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    replace.add_argument("--resume", action="store_true", help="finish an interrupted run into the same output")
     parser.add_argument(
         "--on-error", choices=("fail", "skip"), default="fail", help="stop at a bad video, or skip it (default: fail)"
     )
@@ -65,7 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
     _reader_args(convert)
     convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
     convert.add_argument("--no-images", action="store_true", help="do not embed images (writers with an `images` option)")
-    convert.add_argument("--overwrite", action="store_true", help="replace an existing output")
     _run_args(convert)
     convert.set_defaults(handler=cmd_convert)
 
@@ -176,10 +177,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         writer = api.open_writer(
             format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
         )
-        output = spec.output.with_name(spec.output.name + writer.suffix)
+        suffix = writer.suffix
+        if not suffix and args.format and args.format != spec.writer:  # a folder layout asked for instead
+            suffix = f".{writer.name}"  # out/mose-train.davis: FORMAT=mose, davis and youtube-vos do not replace each other
+        output = spec.output.with_name(spec.output.name + suffix)
         workers = spec.workers if args.workers is None else args.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
-            summary = pipeline.convert(reader, writer, output, overwrite=spec.overwrite, **run_options(args, workers))
+            overwrite = spec.overwrite or args.overwrite
+            summary = pipeline.convert(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
         _report(summary, reader.name, writer.name, prefix=f"{name}: ")
         status = max(status, _skips_exit(summary, args))
     return status

@@ -126,9 +126,16 @@ def test_run_uses_the_sample_when_the_source_is_missing(capsys, tmp_path):
     assert (tmp_path / "out" / "small.json").is_file()
     assert "small: mose -> coco" in stdout
     code, _, stderr = run(capsys, "run", "--config", str(config))
-    assert code == 1 and "already exists" in stderr  # overwrite is off by default
+    assert code == 1 and "already exists" in stderr and "--overwrite" in stderr  # overwrite is off by default
+    code, _, stderr = run(capsys, "run", "--config", str(config), "--overwrite")  # what the message suggests
+    assert code == 0
     code, _, stderr = run(capsys, "run", "nope", "--config", str(config))
     assert code == 1 and "no pipeline named 'nope'" in stderr
+    for layout in ("mose", "davis", "youtube-vos"):  # folder layouts asked for instead do not replace each other
+        assert run(capsys, "run", "--config", str(config), "--format", layout)[0] == 0
+    outputs = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert outputs == ["small.davis", "small.json", "small.mose", "small.youtube-vos"]
+    assert (tmp_path / "out" / "small.davis" / "ImageSets").is_dir()
 
 
 def test_run_reports_yaml_paths(capsys, tmp_path):
@@ -217,3 +224,10 @@ def test_a_worker_count_below_one_is_refused(capsys, sample_root, tmp_path, comm
     assert stopped.value.code == 2
     assert "--workers" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "out").exists()
+
+
+def test_overwrite_and_resume_exclude_each_other(capsys, sample_root, tmp_path):
+    argv = ["convert", str(sample_root["mose"]), "-o", str(tmp_path / "x.json"), "--to", "coco", "--split", "train"]
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, "--overwrite", "--resume"])
+    assert stopped.value.code == 2 and "not allowed with" in capsys.readouterr().err
