@@ -77,6 +77,24 @@ def image_size(data: bytes, where: str) -> tuple[int, int]:
     raise SourceError(where, "truncated or corrupt JPEG: no frame header (SOF) found")
 
 
+def _scan_start(data: bytes) -> int | None:
+    """Where a JPEG's first scan begins, past its header segments (whose EXIF thumbnail may hold an
+    end-of-image marker of its own); None when the header ends first."""
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # start of scan: entropy-coded data follows its header
+            return position + 2 + length
+        position += 2 + length
+    return None
+
+
 def probe_image(path: str, head: int = 4096, fs: sources.FileSystem | None = None) -> tuple[int, int]:
     """``(width, height)`` of the image file at ``path``, checking that it is whole.
 
@@ -97,7 +115,11 @@ def probe_image(path: str, head: int = 4096, fs: sources.FileSystem | None = Non
                 # a cut-off file ends in entropy-coded data, where 0xFF is always followed by 0x00
                 file.seek(max(file.seek(0, os.SEEK_END) - 1024, 2))
                 if b"\xff\xd9" not in file.read():
-                    raise SourceError(path, "truncated JPEG: no end-of-image marker")
+                    file.seek(0)  # more trailing data than that (a phone's appended trailer): look after the scan starts
+                    whole = file.read()
+                    start = _scan_start(whole)
+                    if start is None or whole.find(b"\xff\xd9", start) < 0:
+                        raise SourceError(path, "truncated JPEG: no end-of-image marker")
             return size
     except OSError as exc:
         raise SourceError(path, f"cannot read image: {exc.strerror or exc}") from None

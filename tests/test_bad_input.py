@@ -349,3 +349,36 @@ def test_rgb_mask_is_never_quantised(sample_copy):
         report = validate(reader)
     print(report.errors, file=buffer)
     assert "scrambles" in buffer.getvalue()
+
+
+def _jpeg_with_thumbnail(size: int = 64) -> bytes:
+    """A JPEG whose EXIF block holds a thumbnail: an end-of-image marker before the scan starts."""
+    rng = np.random.default_rng(3)
+    image = Image.fromarray(rng.integers(0, 256, (size, size, 3), np.uint8))
+    thumbnail = io.BytesIO()
+    image.resize((8, 8)).save(thumbnail, "JPEG")
+    exif = Image.Exif()
+    exif[0x010E] = "with a thumbnail"
+    blob = exif.tobytes() + thumbnail.getvalue()  # the thumbnail's bytes, ending in FF D9, inside APP1
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=blob, quality=95)
+    data = out.getvalue()
+    from converters.imagefiles import _scan_start
+
+    assert data.index(b"\xff\xd9") < _scan_start(data)  # the header holds an end-of-image marker
+    return data
+
+
+def test_a_complete_jpeg_with_a_long_trailer_is_accepted_and_a_cut_one_is_not(tmp_path):
+    """Phones append kilobytes after the end-of-image marker; a cut-off file must still fail, even when its
+    EXIF thumbnail carries an end-of-image marker of its own."""
+    from converters.imagefiles import probe_image
+
+    data = _jpeg_with_thumbnail()
+    whole = tmp_path / "whole.jpg"
+    whole.write_bytes(data + b"SEFT" + bytes(range(256)) * 20)  # 5 KB after the marker
+    assert probe_image(str(whole)) == (64, 64)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(data[: len(data) - 200])
+    with pytest.raises(SourceError, match="truncated JPEG"):
+        probe_image(str(cut))
