@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 from .. import labels, png, rle
-from ..errors import SourceError
+from ..errors import SourceError, VosconvWarning
 from ..imagefiles import probe_image
 from ..model import Frame, Mask, MaskEncoding, ObjectInfo, Video
 from ..sources import LOCAL, Entry, FileSystem
@@ -117,7 +118,7 @@ def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:
 
     width, height = _frame_size(images, fs)
     modes = set()
-    palette = None
+    palette, palette_from, warned = None, None, False
     decoded: dict[str, list[Mask]] = {}
     for stem in (e.name.rpartition(".")[0] for e in images):
         path = masks.get(stem)
@@ -127,9 +128,19 @@ def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:
         if (info.width, info.height) != (width, height):
             raise SourceError(path, f"mask is {info.width}x{info.height} but its frame is {width}x{height}")
         modes.add(info.mode)
-        if palette is None and info.palette is not None:
-            palette = info.palette
         decoded[stem] = rle.encode(label)
+        if palette is None and info.palette is not None:
+            palette, palette_from = info.palette, path
+        elif info.palette is not None and info.palette != palette and not warned:
+            used = [0, *(m.object_id for m in decoded[stem])]
+            if any(info.palette[3 * v : 3 * v + 3] != palette[3 * v : 3 * v + 3] for v in used):
+                warned = True  # once a video: the colours are not data, but they are not kept either
+                warnings.warn(
+                    f"{path}: its palette colours differ from {palette_from}'s; a video keeps one palette "
+                    "(the first), so this frame's colours change in the output (its pixel values do not)",
+                    VosconvWarning,
+                    stacklevel=2,
+                )
 
     encoding = _encoding(modes, decoded, ref.mask_dir)
     frames = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from PIL import Image
 
 from converters import api, labels
 from converters import options as plugin_options
-from converters.errors import OptionError, SourceError
+from converters.errors import OptionError, SourceError, VosconvWarning
 from converters.model import Category, MaskEncoding, ObjectInfo, Video
 from converters.readers.davis import DavisOptions, DavisReader, read_sequence_list
 
@@ -217,6 +218,30 @@ def test_one_bit_grayscale_masks_are_the_same_binary_masks(tmp_path: Path):
     assert video.encoding is MaskEncoding.BINARY and video.objects == (ObjectInfo(1),)
     assert not video.has_void
     assert_frames(video, swan)
+
+
+def test_frames_whose_palettes_disagree_are_warned_about(tmp_path: Path):
+    """One palette a video: a frame whose used colours differ says so; one that only adds or drops unused entries does not."""
+    root = tmp_path / "DAVIS"
+    bear = [random_label(i, [0, 1, 2]) for i in range(3)]
+    write_sequence(root, "bear", bear)
+    (root / "ImageSets" / "2017").mkdir(parents=True)
+    (root / "ImageSets" / "2017" / "val.txt").write_text("bear\n")
+    masks = root / "Annotations" / "480p" / "bear"
+    short = Image.fromarray(bear[1], "P")
+    short.putpalette(voc_palette()[: 3 * 3])  # the same colours for 0, 1, 2; nothing more
+    short.save(masks / "00001.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        video = read_all(DavisReader(root, DavisOptions(split="val")))["bear"]
+    assert video.palette == bytes(voc_palette())
+    other = Image.fromarray(bear[2], "P")
+    other.putpalette([0, 0, 0, 10, 20, 30, *voc_palette()[6:]])  # object 1 in another colour
+    other.save(masks / "00002.png")
+    with pytest.warns(VosconvWarning, match=r"00002\.png: its palette colours differ from .*00000\.png"):
+        video = read_all(DavisReader(root, DavisOptions(split="val")))["bear"]
+    assert video.palette == bytes(voc_palette())
+    assert_frames(video, bear)
 
 
 def test_read_sequence_list_formats(tmp_path: Path):
