@@ -292,7 +292,8 @@ def _say(message: str) -> None:
 def _report(summary, reader: str, writer: str, prefix: str = "") -> None:
     rate = summary.stats.frames / summary.seconds if summary.seconds else 0.0
     took = f"{summary.seconds:.2f} s, {rate:,.0f} frames/s"
-    print(f"{prefix}{reader} -> {writer}: wrote {summary.output} ({summary.stats.line()}) in {took}")
+    resumed = f"; {summary.resumed} of {summary.shards} shards kept from the interrupted run" if summary.resumed else ""
+    print(f"{prefix}{reader} -> {writer}: wrote {summary.output} ({summary.stats.line()}{resumed}) in {took}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

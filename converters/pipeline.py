@@ -20,13 +20,14 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from . import journal
-from .errors import OutputError, SourceError, VosconvError
+from .errors import OutputError, SourceError, VosconvError, VosconvWarning
 from .executors import Executor, make_executor
 from .model import DatasetInfo, Video
 from .readers.base import Reader
@@ -321,7 +322,16 @@ def _write(
     staging = staging_path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     if not resume:
-        remove(staging)  # left by an interrupted run that is not being resumed
+        if staging.is_dir():  # left by an interrupted run that is not being resumed
+            finished = len(journal.Journal(staging).entries())
+            if finished:
+                warnings.warn(
+                    f"discarding an interrupted run of {output} ({finished} finished shards in {staging}); "
+                    "run with --resume instead to keep them",
+                    VosconvWarning,
+                    stacklevel=3,
+                )
+        remove(staging)
     remove(_aside(output))
     staging.mkdir(exist_ok=True)
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -138,8 +139,28 @@ def test_without_resume_a_leftover_staging_folder_is_started_over(big_mose, tmp_
     with ctrl_c_at_shard(monkeypatch, 1), pytest.raises(Interrupted, match="0 of 9"):
         api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
     assert staging_path(output).is_dir()
-    summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing finished, nothing to say
+        summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
     assert summary.resumed == 0 and output.is_file() and not staging_path(output).exists()
+
+
+def test_discarding_finished_shards_says_so_and_resume_says_what_it_kept(big_mose, tmp_path, monkeypatch, capsys):
+    from converters.cli import main
+
+    output = tmp_path / "out.json"
+    argv = ["convert", str(big_mose), "-o", str(output), "--to", "coco", "--split", "train"]
+    with ctrl_c_at_shard(monkeypatch, 3):
+        assert main(argv) == 130
+    capsys.readouterr()
+    assert main(argv) == 0  # not resumed: the two finished shards go, and the user is told
+    err = capsys.readouterr().err
+    assert "discarding an interrupted run" in err and "2 finished shards" in err and "--resume" in err
+    with ctrl_c_at_shard(monkeypatch, 4):
+        assert main([*argv, "--overwrite"]) == 130
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == 0
+    assert "3 of 9 shards kept from the interrupted run" in capsys.readouterr().out
 
 
 def test_an_existing_output_is_refused_without_resume_or_overwrite(sample_root, tmp_path):
