@@ -19,7 +19,7 @@ from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
 from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
-from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, subfolders, visible_entries
+from .folders import IMAGE_SUFFIXES, FolderVideoRef, folder_ref, read_folder_video, read_json, subfolders, visible_entries
 
 IMAGES = "JPEGImages"
 ANNOTATIONS = "Annotations"
@@ -175,7 +175,15 @@ class DavisReader(Reader):
         options = self.options
         images = root / IMAGES / options.resolution
         if not fs.is_dir(images):
-            found = ", ".join(subfolders(root / IMAGES, fs)) or "none"
+            folders = subfolders(root / IMAGES, fs)
+            first = root / IMAGES / folders[0] if folders else None
+            if first is not None and any(e.name.lower().endswith(IMAGE_SUFFIXES) for e in visible_entries(first, fs)):
+                raise SourceError(
+                    root / IMAGES,
+                    "holds video folders, not resolution folders (480p, Full-Resolution): "
+                    "a MOSE-style layout? read it with --from mose",
+                )
+            found = ", ".join(folders) or "none"
             raise SourceError(images, f"no resolution {options.resolution!r} (resolutions here: {found})")
         annotations = root / ANNOTATIONS / options.resolution
         if options.split is None:

@@ -440,3 +440,9 @@ def test_real_davis2017_masks_with_void(tmp_path: Path):
         for frame in video.frames:
             expected = np.array(Image.open(root / f"Annotations/480p/{name}/{frame.stem}.png"))
             np.testing.assert_array_equal(labels.label_map(video, frame.masks), expected)
+
+
+def test_a_mose_folder_read_as_davis_says_what_it_looks_like(sample_root):
+    """Video folders where resolutions should be: the error says so, instead of listing videos as resolutions."""
+    with pytest.raises(SourceError, match=r"holds video folders, not resolution folders.*--from mose"):
+        DavisReader(sample_root["mose"] / "train").list_videos()
