@@ -520,6 +520,7 @@ def test_measure_rejects_bad_strings(counts, height, width):
         rle.measure(counts, height, width)
 
 
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # pycocotools' decode on numpy 2
 @settings(max_examples=400, deadline=None)
 @given(sized=sized_counts(), redundant=st.booleans())
 def test_canonical_is_what_pycocotools_encodes(sized, redundant):
