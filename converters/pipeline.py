@@ -327,7 +327,7 @@ def _write(
             if finished:
                 warnings.warn(
                     f"discarding an interrupted run of {output} ({finished} finished shards in {staging}); "
-                    "run with --resume instead to keep them",
+                    "--resume would have kept those done with the same options",
                     VosconvWarning,
                     stacklevel=3,
                 )
