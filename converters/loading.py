@@ -91,11 +91,9 @@ def _external(root: str | None, video: str, names: list[str | None]) -> list[byt
 
     A frame whose file is gone is an error naming it: a training run must not go on with holes.
     """
-    if root is None:
-        raise ValueError("frames are not embedded and their image folder is gone; pass image_root=DIR (or images=False)")
     result: list[bytes | None] = []
     for name in names:
-        if name is None:
+        if name is None or root is None:  # no image in the source (a folder that is gone is refused earlier)
             result.append(None)
             continue
         check_file_name(f"{video}: frame file name", name)  # a shard's name must not lead out of the folder
@@ -371,6 +369,9 @@ class VideoDataset(Sequence):
         self.format = self.manifest.writer
         self.embedded = bool(self.manifest.options.get("images", True))
         self.image_root = shards.images_folder(None if image_root is None else str(image_root), self.manifest)
+        recorded = self.manifest.source.get("image_root")
+        #: the recorded image folder when frames are read from it and it is gone (an error on reading frames)
+        self.missing_images = recorded if not self.embedded and recorded and self.image_root is None else None
         self._backend = _BACKENDS[self.format](self.path, self.manifest, self.image_root)
         self._by_name = {v.name: i for i, v in enumerate(self.manifest.videos)}
         self._reader = None  # opened on the first read_video, in the process that reads
@@ -395,7 +396,15 @@ class VideoDataset(Sequence):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_reader": None, "_refs": {}}
 
+    def _check_images(self) -> None:
+        if self.missing_images is not None:
+            raise SourceError(
+                self.missing_images,
+                f"{self.path}'s frames are not embedded and this folder of them is gone; pass image_root=DIR (or images=False)",
+            )
+
     def _read_video(self, entry: shards.VideoEntry) -> Video:
+        self._check_images()
         if self._reader is None:
             from . import registry
 
@@ -420,6 +429,8 @@ class VideoDataset(Sequence):
     ) -> dict[str, Any]:
         if len(indices) == 0 or (np.diff(indices) <= 0).any() or indices[0] < 0 or indices[-1] >= entry.frames:
             raise IndexError(f"{entry.name}: frame indices must increase within 0..{entry.frames - 1}, got {indices.tolist()}")
+        if images:
+            self._check_images()
         try:
             read = self._backend.read(entry, indices, images, masks is not None)
         except _MALFORMED as exc:  # a shard that disagrees with the manifest, or is damaged
@@ -492,12 +503,8 @@ class ClipDataset:
             self.videos = path
         else:
             self.videos = VideoDataset(path, image_root=image_root)
-        if images and not self.videos.embedded and self.videos.image_root is None:  # say so now, not in a worker
-            recorded = self.videos.manifest.source.get("image_root")
-            raise SourceError(
-                self.videos.path,
-                f"frames are not embedded and their folder {recorded} is gone; pass image_root=DIR (or images=False)",
-            )
+        if images:
+            self.videos._check_images()  # now, not in a DataLoader worker
         self.clip_length, self.stride, self.annotated_only = clip_length, stride, annotated_only
         self.images, self.decode_images, self.masks = images, decode_images, masks
         span = (clip_length - 1) * stride

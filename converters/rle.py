@@ -578,6 +578,9 @@ def _measure(chars, height, width):
     if m < 0 or total != height * width:
         return -1, 0, 0, 0, 0, False
     canonical = canonical and length == chars.shape[0]
+    for p in range(chars.shape[0]):  # each count at its shortest, in the 64 characters rleToString writes
+        if chars[p] < 48 or chars[p] >= 112:
+            canonical = False
     area = 0
     box = np.array([width, height, 0, 0], np.int64)
     pos = 0
@@ -644,15 +647,15 @@ def checked_mask(object_id: int, counts: str, area: int, bbox: tuple[int, ...], 
     """A stored mask, after proving its counts describe a ``height x width`` mask with that area and bbox.
 
     For readers of files that carry all four (Parquet, HDF5): a corrupt or forged row is an
-    RleError here, not a wrong mask copied into the output.
+    RleError here, not a wrong mask copied into the output. Counts that describe the mask but
+    are not the string pycocotools writes come back as that string.
     """
     area_measured, bbox_measured, is_canonical = _measured(counts, height, width)
     if (area_measured, bbox_measured) != (area, tuple(bbox)):
         measured = (area_measured, bbox_measured)
         raise RleError(f"object {object_id}: stored area {area} and bbox {list(bbox)} are not those of its RLE {measured}")
-    if not is_canonical:
-        raise RleError(f"object {object_id}: its RLE {counts!r} is not the string pycocotools writes for that mask")
-    return Mask(object_id, counts, area, bbox_measured)
+    # files from before vosconv made other tools' counts canonical may hold them as they came: made so here
+    return Mask(object_id, counts if is_canonical else canonical(counts), area, bbox_measured)
 
 
 def string_to_counts(text: str | bytes) -> list[int]:

@@ -429,8 +429,13 @@ def test_frames_that_moved_are_found_with_image_root_and_never_silently_none(sam
     api.convert(source, out, to=fmt, reader_options={"split": "train"}, writer_options={"images": False})
     moved = tmp_path / "moved"
     source.rename(moved)
-    with pytest.raises(SourceError, match=r"not embedded.*image_root"):
+    with pytest.raises(SourceError, match=r"not embedded.*image_root") as refused:
         ClipDataset(out, clip_length=1)
+    assert refused.value.path == str((source / "train" / "JPEGImages").resolve())  # the folder, not a shard
+    gone = open_dataset(out)
+    for read in (lambda: gone[0].read_video(), lambda: gone[0].read_clip([0])):
+        with pytest.raises(SourceError, match="JPEGImages"):
+            read()
     assert ClipDataset(out, clip_length=1, images=False)[0]["masks"] is not None  # masks need no frames
     clips = ClipDataset(out, clip_length=2, image_root=moved / "train" / "JPEGImages")
     item = clips[0]
@@ -469,3 +474,24 @@ def test_indices_must_be_integers_and_names_are_members(converted):
         clips[-len(clips) - 1]
     name = videos.manifest.videos[0].name
     assert name in videos and "no-such-video" not in videos and videos[0] in videos
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_a_source_without_images_loads_with_no_frames(sample_root, tmp_path, fmt):
+    """images=false from a COCO file without an image folder: nothing was ever there, so no error, frames None."""
+    import json
+    import warnings
+
+    from converters.errors import VosconvWarning
+
+    annotations = tmp_path / "a.json"
+    api.convert(sample_root["mose"], annotations, to="coco", reader_options={"split": "train"})
+    data = json.loads(annotations.read_text())
+    data["info"]["vosconv"]["image_root"] = None  # annotations only, as a test split's file is
+    annotations.write_text(json.dumps(data))
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", VosconvWarning)  # no images folder: only annotations
+        api.convert(annotations, out, to=fmt, writer_options={"images": False})
+    item = ClipDataset(out, clip_length=2)[0]
+    assert item["frames"] == [None, None] and item["masks"].shape[0] == 2

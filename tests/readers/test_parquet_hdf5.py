@@ -124,8 +124,12 @@ def test_damaged_frame_bytes_are_found_by_conversion_validate_and_loader(sample_
     out = _converted(sample_root, tmp_path, fmt)
     victim = sorted(out.glob("part-*"))[0]
     if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        group = pq.ParquetFile(victim).metadata.row_group(0)
+        chunk = next(c for c in map(group.column, range(group.num_columns)) if c.path_in_schema == "image.bytes")
         data = bytearray(victim.read_bytes())
-        data[len(data) // 3] ^= 0xFF  # inside the first video's pages
+        data[chunk.data_page_offset + chunk.total_compressed_size // 2] ^= 0xFF  # inside the first frames' JPEG bytes
         victim.write_bytes(bytes(data))
     else:
         import h5py
