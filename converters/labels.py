@@ -52,3 +52,20 @@ def label_map(
 
 def png_mode(encoding: MaskEncoding) -> str:
     return "P" if encoding is MaskEncoding.PALETTE else "L"
+
+
+def overlapping_frame(video: Video) -> str | None:
+    """The file name of the first frame whose masks share pixels (only other tools' COCO files have such), or None.
+
+    For writers whose output holds one value per pixel (PNG folders, dense label maps).
+    """
+    for frame in video.frames:
+        masks = frame.masks
+        if masks is None or len(masks.objects) + (masks.void is not None) < 2:
+            continue
+        pairs = [(m.object_id, m.counts) for m in masks.objects]
+        if masks.void is not None:
+            pairs.append((VOID_ID, masks.void.counts))
+        if rle.overlap(pairs, video.height, video.width):
+            return frame.file_name
+    return None

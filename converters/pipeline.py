@@ -214,11 +214,15 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def read_shard(reader: Reader, shard: Shard, stats: Stats, on_error: OnError = "fail") -> Iterator[Video]:
+def read_shard(
+    reader: Reader, shard: Shard, stats: Stats, on_error: OnError = "fail", writer: Writer | None = None
+) -> Iterator[Video]:
     """The shard's videos, read one at a time; a bad one is skipped and noted when ``on_error="skip"``."""
     for ref in shard.refs:
         try:
             video = reader.read_video(ref)
+            if writer is not None:
+                writer.check(video)  # what the target cannot hold is skipped like what cannot be read
         except SourceError as error:
             if on_error != "skip":
                 raise
@@ -233,7 +237,7 @@ def run_shard(
 ) -> tuple[ShardResult, Stats]:
     """One unit of work for an executor: read the shard's videos and write them (in whatever process)."""
     stats = Stats()
-    result = writer.write_shard(read_shard(reader, shard, stats, on_error), shard, staging, info)
+    result = writer.write_shard(read_shard(reader, shard, stats, on_error, writer), shard, staging, info)
     return dataclasses.replace(result, checksums=journal.checksums(staging, result.files, result.checksums)), stats
 
 

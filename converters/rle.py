@@ -39,6 +39,7 @@ __all__ = [
     "encode",
     "measure",
     "measure_canonical",
+    "overlap",
     "string_to_counts",
 ]
 
@@ -483,6 +484,15 @@ def _label_map(out, chars, offsets, values, refuse_overlap=False):
 
 
 @numba.njit(**_JIT)
+def _overlapping(chars, offsets, values, height, width):
+    """-2 when the masks share a pixel, -1 when they do not, else the first bad string's index."""
+    bad, n, seg_x, seg_top, seg_bottom, _ = _segments(chars, offsets, values, height, width)
+    if bad >= 0:
+        return bad
+    return -2 if _overlap(n, seg_x, seg_top, seg_bottom, width) else -1
+
+
+@numba.njit(**_JIT)
 def _label_maps(out, chars, offsets, values, frame_starts):
     """``_label_map`` for each frame of a (T, height, width) stack; returns the first bad string's index or -1."""
     for t in range(out.shape[0]):
@@ -532,6 +542,16 @@ def decode(
     if bad >= 0:
         raise RleError(f"invalid RLE for value {masks[bad][0]}: it does not describe a {height}x{width} mask")
     return out
+
+
+def overlap(masks: Sequence[tuple[int, str | bytes]], height: int, width: int) -> bool:
+    """Whether any two of the ``(value, counts)`` masks share a pixel (no label map is painted)."""
+    if len(masks) < 2 or height == 0 or width == 0:
+        return False
+    found = _overlapping(*_pack(list(masks)), height, width)
+    if found >= 0:
+        raise RleError(f"invalid RLE for value {masks[found][0]}: it does not describe a {height}x{width} mask")
+    return found == -2
 
 
 def decode_frames(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: int, width: int) -> np.ndarray:

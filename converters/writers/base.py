@@ -100,6 +100,13 @@ class Writer(ABC):
             shards.append(Shard(len(shards), tuple(group)))
         return shards
 
+    def check(self, video: Video) -> None:
+        """Raise SourceError for a video this format cannot hold exactly.
+
+        Called on each video before ``write_shard`` sees it, so ``--on-error skip`` can leave
+        the video out like one the reader refused. The default: every video fits.
+        """
+
     @abstractmethod
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         """Write one shard's videos inside ``staging``."""

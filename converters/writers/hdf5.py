@@ -110,6 +110,16 @@ class Hdf5Writer(ShardedWriter):
         else:
             self._write_dense(group, video)
 
+    def check(self, video: Video) -> None:
+        if self.options.masks != "dense":
+            return
+        ids = [o.object_id for o in video.objects]
+        if ids and max(ids) >= VOID_ID:
+            raise SourceError(video.name, f"object id {max(ids)} does not fit a uint8 label map; use masks=rle")
+        frame = labels.overlapping_frame(video)
+        if frame is not None:
+            raise SourceError(f"{video.name}/{frame}", "its masks overlap, so a label map would change them; use masks=rle")
+
     def _write_dense(self, group: h5py.Group, video: Video) -> None:
         ids = [o.object_id for o in video.objects]
         if ids and max(ids) >= VOID_ID:

@@ -24,6 +24,12 @@ from .base import Shard, ShardResult, Writer, checksum_of
 OUTPUT = "output"
 
 
+_OVERLAP = (
+    "its masks overlap, and a {name} PNG holds one object per pixel; write coco, parquet or hdf5 (masks=rle), "
+    "which keep every mask"
+)
+
+
 class LayoutWriter(Writer):
     """Shared by the folder writers: one images folder and one annotations folder per video.
 
@@ -50,6 +56,11 @@ class LayoutWriter(Writer):
         files = tuple(name for name, _, _ in written)
         return ShardResult(shard.index, files, facts={"videos": facts}, checksums=tuple(written))
 
+    def check(self, video: Video) -> None:
+        frame = labels.overlapping_frame(video)
+        if frame is not None:
+            raise SourceError(f"{video.name}/{frame}", _OVERLAP.format(name=self.name))
+
     def write_video(self, video: Video, staging: Path, image_dir: str, mask_dir: str) -> list[tuple[str, int, str]]:
         """Write the video's frames and masks under ``staging``; ``(path, bytes, sha256)`` of each.
 
@@ -70,11 +81,7 @@ class LayoutWriter(Writer):
                 try:
                     labels.label_map(video, frame.masks, out=label, overlapping="refuse")  # overwritten whole
                 except rle.MasksOverlap:
-                    raise SourceError(
-                        f"{video.name}/{frame.file_name}",
-                        f"its masks overlap, and a {self.name} PNG holds one object per pixel; "
-                        "write coco, parquet or hdf5 (masks=rle), which keep every mask",
-                    ) from None
+                    raise SourceError(f"{video.name}/{frame.file_name}", _OVERLAP.format(name=self.name)) from None
                 data = png.encode(label, mode, palette)
                 (staging / name).write_bytes(data)
                 written.append(checksum_of(name, data))
