@@ -568,18 +568,6 @@ def decode_frames(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: i
 
 
 @numba.njit(**_JIT)
-def _length(x):
-    """How many characters rleToString takes for one count (or count difference) ``x``."""
-    n = 1
-    while True:
-        c = x & 0x1F
-        x >>= 5
-        if (x == -1) if (c & 0x10) else (x == 0):
-            return n
-        n += 1
-
-
-@numba.njit(**_JIT)
 def _measure(chars, height, width):
     """Area and bbox of one compressed string, as rleArea and rleToBbox compute them, and whether the
     string is the one pycocotools writes (no zero-length run after the first, no redundant digits);
@@ -587,20 +575,17 @@ def _measure(chars, height, width):
     counts = np.empty(chars.shape[0] + 1, np.int64)
     m = _parse(chars, 0, chars.shape[0], counts)
     total = 0
-    length = 0
     canonical = True
     for j in range(max(m, 0)):
         if counts[j] < 0 or counts[j] > height * width - total:
             return -1, 0, 0, 0, 0, False
         total += counts[j]
         canonical = canonical and (j == 0 or counts[j] > 0)
-        length += _length(counts[j] - counts[j - 2] if j > 2 else counts[j])
     if m < 0 or total != height * width:
         return -1, 0, 0, 0, 0, False
-    canonical = canonical and length == chars.shape[0]
-    for p in range(chars.shape[0]):  # each count at its shortest, in the 64 characters rleToString writes
-        if chars[p] < 48 or chars[p] >= 112:
-            canonical = False
+    if canonical:  # no redundant digit or character outside rleToString's alphabet: its own spelling
+        spelled = _to_string(counts[:m])
+        canonical = spelled.shape[0] == chars.shape[0] and (spelled == chars).all()
     area = 0
     box = np.array([width, height, 0, 0], np.int64)
     pos = 0

@@ -113,9 +113,6 @@ class Hdf5Writer(ShardedWriter):
     def check(self, video: Video) -> None:
         if self.options.masks != "dense":
             return
-        ids = [o.object_id for o in video.objects]
-        if ids and max(ids) >= VOID_ID:
-            raise SourceError(video.name, f"object id {max(ids)} does not fit a uint8 label map; use masks=rle")
         frame = labels.overlapping_frame(video)
         if frame is not None:
             raise SourceError(f"{video.name}/{frame}", "its masks overlap, so a label map would change them; use masks=rle")

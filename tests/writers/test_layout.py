@@ -98,26 +98,11 @@ def test_overlap_finds_shared_pixels_without_painting():
 
 def test_a_foreign_coco_file_with_overlaps_converts_to_coco_but_not_to_a_layout(tmp_path):
     """End to end: YouTube-VIS instances that overlap survive in COCO; a MOSE folder is refused, and none is left."""
-    height, width = 20, 30
-    first = np.zeros((height, width), np.uint8)
-    first[2:12, 2:20] = 1
-    second = np.zeros((height, width), np.uint8)
-    second[8:18, 10:28] = 1
-
-    def segmentation(binary):
-        return {"size": [height, width], "counts": coco_mask.encode(np.asfortranarray(binary))["counts"].decode()}
-
-    video = {"id": 1, "name": "v", "width": width, "height": height, "length": 1, "file_names": ["v/00000.jpg"]}
-    annotations = [
-        {"id": k, "video_id": 1, "category_id": 1, "iscrowd": 0, "segmentations": [segmentation(m)]}
-        for k, m in enumerate([first, second], 1)
-    ]
-    source = tmp_path / "ytvis.json"
-    source.write_text(json.dumps({"videos": [video], "annotations": annotations, "categories": [{"id": 1, "name": "x"}]}))
+    source = _two_videos_one_overlapping(tmp_path)
     with pytest.warns(UserWarning):  # no images folder
         api.convert(source, tmp_path / "again.json", to="coco")
     again = json.loads((tmp_path / "again.json").read_text())
-    assert [a["areas"][0] for a in again["annotations"]] == [int(first.sum()), int(second.sum())]
+    assert [a["areas"][0] for a in again["annotations"]] == [20, 20, 20]  # 4x5 blocks, sharing 4 pixels in "bad"
     with pytest.raises(SourceError, match="overlap"), pytest.warns(UserWarning):
         api.convert(source, tmp_path / "mose", to="mose")
     assert not (tmp_path / "mose").exists()
