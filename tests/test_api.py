@@ -70,6 +70,19 @@ def test_detect_a_split_folder(sample_root):
     assert api.detect(sample_root["davis"] / "DAVIS") == "davis"
 
 
+@pytest.mark.parametrize("layout", ["mose", "youtube-vos"])
+def test_a_split_folder_given_directly_records_the_same_output(sample_root, layout, tmp_path):
+    """``MOSE/train`` and ``MOSE/ --split train`` are the same input: same split, same bytes out."""
+    split = "train" if layout == "mose" else "valid"
+    with api.open_reader(sample_root[layout] / split, layout) as direct:
+        assert direct.info().split == split
+    api.convert(sample_root[layout] / split, tmp_path / "direct.json", to="coco", from_=layout)
+    api.convert(sample_root[layout], tmp_path / "chosen.json", to="coco", from_=layout, reader_options={"split": split})
+    direct_bytes, chosen_bytes = (tmp_path / "direct.json").read_bytes(), (tmp_path / "chosen.json").read_bytes()
+    assert f'"split":"{split}"'.encode() in direct_bytes
+    assert direct_bytes == chosen_bytes
+
+
 def test_detect_coco_json(coco_json, tmp_path):
     assert api.detect(coco_json) == "coco"
     gz = tmp_path / "x.json.gz"

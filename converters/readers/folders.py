@@ -24,6 +24,17 @@ from .base import VideoRef
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
 MASK_SUFFIX = ".png"
+# the split folders MOSE, MOSEv2 and YouTube-VOS ship (and common others)
+SPLIT_NAMES = frozenset({"train", "valid", "val", "test", "trainval", "train_all_frames", "valid_all_frames", "test_all_frames"})
+
+
+def split_of(folder: str | os.PathLike) -> str | None:
+    """The split a split folder given directly is (``MOSE/train`` -> ``train``), as if found under its root.
+
+    Only for the published split names: a folder called ``my_subset`` holding the pair is not a split.
+    """
+    name = os.path.basename(os.path.normpath(folder))
+    return name if name.lower() in SPLIT_NAMES else None
 
 
 @dataclass(frozen=True)

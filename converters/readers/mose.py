@@ -16,7 +16,7 @@ from ..errors import SourceError
 from ..model import DatasetInfo, Video
 from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
-from .folders import FolderVideoRef, folder_ref, read_folder_video, subfolders
+from .folders import FolderVideoRef, folder_ref, read_folder_video, split_of, subfolders
 
 IMAGES = "JPEGImages"
 ANNOTATIONS = "Annotations"
@@ -62,7 +62,7 @@ class MoseReader(Reader):
         root, split, fs = self.source, self.options.split, self.fs
         if split is None:
             if is_folder_pair(root, fs):
-                return root / IMAGES, root / ANNOTATIONS, None
+                return root / IMAGES, root / ANNOTATIONS, split_of(root)
             splits = split_folders(root, fs)
             if len(splits) == 1:
                 split = splits[0]

@@ -19,7 +19,7 @@ from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
 from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
-from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, subfolders
+from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, split_of, subfolders
 
 META = "meta.json"
 IMAGES = "JPEGImages"
@@ -92,11 +92,11 @@ class YoutubeVosReader(Reader):
         return Detection(0, f"no {META} here or in a sub-folder")
 
     def _split_folder(self) -> tuple[Path, str | None]:
-        """The chosen split folder and its name (None when the source is that folder)."""
+        """The chosen split folder and its name (given directly, the folder's own name if it is a split's)."""
         root, split, fs = self.source, self.options.split, self.fs
         if split is None:
             if fs.is_file(root / META):
-                return root, None
+                return root, split_of(root)
             splits = split_folders(root, fs)
             if len(splits) == 1:
                 return root / splits[0], splits[0]

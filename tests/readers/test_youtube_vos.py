@@ -162,7 +162,7 @@ def test_train_info(youtube):
     root, _, _ = youtube
     info = YoutubeVosReader(root / "train").info()
     assert info.source_format == "youtube-vos"
-    assert info.split is None  # the source is the split folder itself
+    assert info.split == "train"  # the split folder itself: the same split as chosen under the root
     assert info.categories == (Category(1, "ape"), Category(2, "fish"), Category(3, "penguin"))
     assert info.image_root == str(root / "train" / "JPEGImages")
     chosen = YoutubeVosReader(root, YoutubeVosOptions(split="train")).info()
@@ -186,6 +186,11 @@ def test_valid_split_sparse_first_appearance(youtube):
     unlisted = videos["bbbb000000"]  # on disk, not in meta.json: objects from its masks, 8-bit palette
     assert_frames(unlisted, valid["bbbb000000"])
     assert unlisted.objects == (ObjectInfo(1),)
+
+
+def test_a_pair_folder_not_named_as_a_split_has_none(tmp_path: Path):
+    train_split(tmp_path / "my-subset")
+    assert YoutubeVosReader(tmp_path / "my-subset").info().split is None
 
 
 def test_root_with_one_split_is_used(tmp_path: Path):
