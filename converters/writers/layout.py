@@ -30,6 +30,29 @@ _OVERLAP = (
 )
 
 
+# What the folder layouts' readers take as frames: visible files named by frame number, JPEGs
+# as .jpg/.jpeg, listed in numeric order. A video outside these rules would be written, then
+# lost or reordered on the next read, so it is refused (from a COCO file of another tool, say).
+IMAGE_SUFFIXES = (".jpg", ".jpeg")
+
+
+def check_readable_names(video: Video, layout: str) -> None:
+    """SourceError unless the video's folder and frame names read back as the same frames, in order."""
+    if video.name.startswith("."):
+        raise SourceError(video.name, f"{layout} readers skip folders whose names start with '.', so the video would be lost")
+    previous = None
+    for frame in video.frames:
+        where = f"{video.name}/{frame.file_name}"
+        suffix = frame.file_name[len(frame.stem) :].lower()
+        if frame.image is not None and suffix not in IMAGE_SUFFIXES:
+            raise SourceError(where, f"{layout} readers take only .jpg/.jpeg frames, so the image would be lost")
+        if not frame.stem.isdigit() or not frame.stem.isascii():
+            raise SourceError(where, f"{layout} frame files are named by frame number (00005.jpg), so the frame would be lost")
+        if previous is not None and int(frame.stem) <= int(previous.stem):
+            raise SourceError(where, f"{layout} readers order frames by number, and it follows {previous.file_name}")
+        previous = frame
+
+
 class LayoutWriter(Writer):
     """Shared by the folder writers: one images folder and one annotations folder per video.
 
@@ -57,6 +80,7 @@ class LayoutWriter(Writer):
         return ShardResult(shard.index, files, facts={"videos": facts}, checksums=tuple(written))
 
     def check(self, video: Video) -> None:
+        check_readable_names(video, self.name)
         frame = labels.overlapping_frame(video)
         if frame is not None:
             raise SourceError(f"{video.name}/{frame}", _OVERLAP.format(name=self.name))
@@ -134,6 +158,12 @@ class DavisWriter(LayoutWriter):
         """The sequence's ``davis_semantics.json`` entry: object id -> category name."""
         names = {c.id: c.name for c in info.categories}
         return {str(o.object_id): names[o.category_id] for o in video.objects if o.category_id in names}
+
+    def check(self, video: Video) -> None:
+        if video.name != video.name.strip() or len(video.name.splitlines()) != 1:
+            # the sequence list has one name per line, read stripped (published lists have CRLF and trailing blanks)
+            raise SourceError(video.name, "a DAVIS sequence list cannot hold a name with surrounding blanks or a line break")
+        super().check(video)
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
         year = self.options.year or info.attribute("year") or "2017"

@@ -107,3 +107,69 @@ def test_a_foreign_coco_file_with_overlaps_converts_to_coco_but_not_to_a_layout(
         api.convert(source, tmp_path / "mose", to="mose")
     assert not (tmp_path / "mose").exists()
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def _ytvis_with_names(tmp_path, videos: dict[str, list[str]]):
+    """A YouTube-VIS file (and its JPEGs) with the given video and frame names, one object in every frame."""
+    from PIL import Image
+
+    height, width = 6, 8
+    binary = np.zeros((height, width), np.uint8, order="F")
+    binary[1:4, 2:6] = 1
+    counts = coco_mask.encode(binary)["counts"].decode()
+    images = tmp_path / "images"
+    records, annotations = [], []
+    for number, (name, frames) in enumerate(videos.items(), 1):
+        for frame in frames:
+            (images / name).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (width, height), (number * 20, 0, 0)).save(images / name / frame, format="JPEG")
+        file_names = [f"{name}/{frame}" for frame in frames]
+        size = {"width": width, "height": height, "length": len(frames)}
+        records.append({"id": number, "name": name, **size, "file_names": file_names})
+        segmentations = [{"size": [height, width], "counts": counts}] * len(frames)
+        annotations.append({"id": number, "video_id": number, "category_id": 1, "segmentations": segmentations})
+    source = tmp_path / "ytvis.json"
+    source.write_text(json.dumps({"videos": records, "annotations": annotations, "categories": [{"id": 1, "name": "x"}]}))
+    return source, images
+
+
+UNREADABLE = {  # video name, frame names -> what the refusal says
+    ".hidden": (["00000.jpg"], r"\.hidden: mose readers skip folders whose names start with '\.'"),
+    "letters": (["00000.jpg", "frame_a.jpg"], r"letters/frame_a\.jpg: mose frame files are named by frame number"),
+    "dotframe": ([".00001.jpg"], r"dotframe/\.00001\.jpg: mose frame files are named by frame number"),
+    "backwards": (["00010.jpg", "00005.jpg"], r"backwards/00005\.jpg: mose readers order frames by number"),
+    "twice": (["5.jpg", "00005.jpg"], r"twice/00005\.jpg: mose readers order frames by number"),
+    "webp": (["00000.webp"], r"webp/00000\.webp: mose readers take only \.jpg/\.jpeg frames"),
+}
+
+
+def test_names_a_layout_would_lose_or_reorder_are_refused_and_skipped(tmp_path):
+    """Another tool's COCO file may name videos and frames any way; a folder layout reads back only some."""
+    good = {"vidéo with space": ["5.jpg", "10.JPG", "00011.jpeg"]}
+    source, images = _ytvis_with_names(tmp_path, {**good, **{name: frames for name, (frames, _) in UNREADABLE.items()}})
+    out = tmp_path / "mose"
+    summary = api.convert(source, out, to="mose", reader_options={"images": str(images)}, on_error="skip")
+    assert sorted(s["video"] for s in summary.stats.skipped) == sorted(UNREADABLE)
+    back = {v.name: v for v in api.read_videos(out, "mose")}
+    assert list(back) == list(good)
+    assert [f.file_name for f in back["vidéo with space"].frames] == good["vidéo with space"]
+    for name, (frames, message) in UNREADABLE.items():
+        one, one_images = _ytvis_with_names(tmp_path / name, {name: frames})
+        with pytest.raises(SourceError, match=message):
+            api.convert(one, tmp_path / name / "out", to="mose", reader_options={"images": str(one_images)})
+        assert not (tmp_path / name / "out").exists()
+
+
+@pytest.mark.parametrize("name", ["trail ", " lead", "two\u2028lines", "nel\x85x"])
+def test_davis_refuses_names_its_sequence_list_cannot_hold(tmp_path, name):
+    """The list is read one stripped line per sequence; such a name would not find its folder again."""
+    source, images = _ytvis_with_names(tmp_path, {name: ["00000.jpg"], "ok": ["00000.jpg"]})
+    out = tmp_path / "davis"
+    options = {"reader_options": {"images": str(images)}, "writer_options": {"split": "val"}}
+    summary = api.convert(source, out, to="davis", on_error="skip", **options)
+    assert [s["video"] for s in summary.stats.skipped] == [name]
+    assert "DAVIS sequence list cannot hold" in summary.stats.skipped[0]["message"]
+    assert [v.name for v in api.read_videos(out, "davis", split="val")] == ["ok"]
+    mose = tmp_path / "mose"  # other layouts have no list: the name is fine there
+    api.convert(source, mose, to="mose", reader_options={"images": str(images)})
+    assert sorted(v.name for v in api.read_videos(mose, "mose")) == sorted([name, "ok"])
