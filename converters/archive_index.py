@@ -9,9 +9,11 @@ compact (file names are interned, so ``00000.jpg`` is stored once; positions sit
 
 from __future__ import annotations
 
+import contextlib
 import io
 import posixpath
 import stat
+import struct
 import sys
 import tarfile
 import zipfile
@@ -135,6 +137,31 @@ class Builder:
 
 # ----------------------------------------------------------------------------------------- zip
 
+_UTF8_FLAG = 0x800  # general purpose bit 11: the name is UTF-8
+
+
+def zip_name(info: zipfile.ZipInfo) -> str:
+    """The member's name as its writer meant it.
+
+    Without the UTF-8 flag ``zipfile`` decodes names as cp437, but Info-ZIP and most tools on
+    Linux and macOS store UTF-8 names without setting it (``unzip`` guesses the same way), and
+    7-Zip and Info-ZIP may add the UTF-8 name in an extra field (0x7075) beside a legacy one.
+    """
+    if info.flag_bits & _UTF8_FLAG:
+        return info.filename
+    raw = info.filename.encode("cp437")
+    extra = info.extra
+    while len(extra) >= 4:
+        kind, size = struct.unpack_from("<HH", extra)
+        field, extra = extra[4 : 4 + size], extra[4 + size :]
+        if kind == 0x7075 and size >= 5 and field[0] == 1 and struct.unpack_from("<I", field, 1)[0] == zlib.crc32(raw):
+            with contextlib.suppress(UnicodeDecodeError):
+                return field[5:].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:  # a genuine cp437 name (old DOS and Windows tools)
+        return info.filename
+
 
 def list_zip(path: Path) -> Table:
     """The table of a zip from its central directory (``zipfile`` parses it; its per-member objects are dropped after)."""
@@ -142,7 +169,7 @@ def list_zip(path: Path) -> Table:
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
-                name = normalise(info.filename)
+                name = normalise(zip_name(info))
                 if name is None:
                     continue
                 if info.is_dir():

@@ -16,11 +16,13 @@ import os
 import pickle
 import random
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -123,6 +125,41 @@ def test_listing_and_reading_match_the_folder(kind, mose_archive, sample_root):
             fs.scandir(archive / next(iter(visible_files(root))))
         if kind == "zip":
             assert not fs.exists(archive / "__MACOSX")  # junk from a Mac's archiver is not listed
+    finally:
+        fs.close()
+
+
+def _without_utf8_flag(data: bytes) -> bytes:
+    """The zip as Info-ZIP writes it on Linux: UTF-8 names, general purpose bit 11 not set."""
+    data = bytearray(data)
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        start = data.find(signature)
+        while start != -1:
+            data[start + offset + 1] &= ~0x08  # bit 11 is bit 3 of the flags' high byte
+            start = data.find(signature, start + 4)
+    return bytes(data).replace(b"cafX.txt", b"caf\x82.txt")  # a byte only cp437 reads
+
+
+def test_zip_names_in_utf8_without_the_flag_read_as_written(tmp_path):
+    """zipfile would decode such a name as cp437 (``vid├⌐o``); unzip, and we, read UTF-8."""
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("vidéo/ü.txt", b"utf8")
+        archive.writestr("cafX.txt", b"cp437")  # made "caf\x82.txt" below: cp437 0x82 is "é", and not UTF-8
+        named = zipfile.ZipInfo("renamed.txt")  # 7-Zip's legacy name, with the UTF-8 one in extra field 0x7075
+        utf8 = "résumé.txt".encode()
+        named.extra = struct.pack("<HHBI", 0x7075, 5 + len(utf8), 1, zlib.crc32(b"renamed.txt")) + utf8
+        archive.writestr(named, b"extra")
+    target = tmp_path / "linux.zip"
+    target.write_bytes(_without_utf8_flag(plain.getvalue()))
+    with zipfile.ZipFile(target) as check:  # the flag is really gone
+        assert "vid├⌐o/├╝.txt" in check.namelist()
+    fs = sources.filesystem(target)
+    try:
+        assert sorted(e.name for e in fs.scandir(target)) == ["café.txt", "résumé.txt", "vidéo"]
+        assert fs.read(target / "vidéo" / "ü.txt") == b"utf8"
+        assert fs.read(target / "café.txt") == b"cp437"
+        assert fs.read(target / "résumé.txt") == b"extra"
     finally:
         fs.close()
 
