@@ -90,6 +90,22 @@ def test_detect_coco_json(coco_json, tmp_path):
     assert api.detect(gz) == "coco"
 
 
+def test_a_vosconv_coco_file_of_any_name_is_detected_and_read(coco_json, tmp_path):
+    """``-o out.txt --to coco`` writes COCO JSON under that name; reading it back needs no --from."""
+    plain, packed, misnamed = tmp_path / "out.txt", tmp_path / "out.bin", tmp_path / "really-plain.json.gz"
+    plain.write_bytes(coco_json.read_bytes())
+    packed.write_bytes(gzip.compress(coco_json.read_bytes()))
+    misnamed.write_bytes(coco_json.read_bytes())
+    expected = list(api.read_videos(coco_json))
+    for path in (plain, packed, misnamed):
+        assert api.detect(path) == "coco"
+        assert list(api.read_videos(path)) == expected
+    other = tmp_path / "notes.txt"
+    other.write_text('{"videos": []}')  # JSON, but not vosconv's and not named .json: not claimed
+    with pytest.raises(DetectionError):
+        api.detect(other)
+
+
 def test_detect_any_json_file_as_coco(tmp_path):
     other = tmp_path / "instances.json"
     other.write_text(json.dumps({"images": [], "annotations": []}))

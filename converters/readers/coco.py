@@ -57,8 +57,15 @@ class _Index:
     refs: tuple[CocoVideoRef, ...]
 
 
+def _gzipped(path: Path) -> bool:
+    """Whether the file is gzip, by its first bytes: a name can say otherwise (``-o out.txt``)."""
+    with open(path, "rb") as file:
+        return file.read(2) == b"\x1f\x8b"
+
+
 def _open(path: Path):
-    return gzip.open(path, "rb") if path.name.endswith(".gz") else open(path, "rb")
+    """The JSON bytes, gunzipped when the file is gzip."""
+    return gzip.open(path, "rb") if _gzipped(path) else open(path, "rb")
 
 
 class CocoReader(Reader):
@@ -81,16 +88,17 @@ class CocoReader(Reader):
 
     @classmethod
     def sniff(cls, source: Path) -> Detection:
-        if not source.is_file() or not source.name.lower().endswith(SUFFIXES):
+        if not source.is_file():  # a folder, or a FIFO that would block
             return Detection(0, "not a .json or .json.gz file")
+        named = source.name.lower().endswith(SUFFIXES)
         try:
             with _open(source) as file:
                 head = file.read(256)
         except (OSError, EOFError, zlib.error) as exc:
-            return Detection(0, f"unreadable ({exc})")
-        if head.startswith(b'{"info":') and b'"vosconv"' in head:
+            return Detection(0, f"unreadable ({exc})") if named else Detection(0, "not a .json or .json.gz file")
+        if head.startswith(b'{"info":') and b'"vosconv"' in head:  # whatever it is called (-o out.txt --to coco)
             return Detection(10, "a vosconv COCO JSON")
-        return Detection(5, "a JSON file")
+        return Detection(5, "a JSON file") if named else Detection(0, "not a .json or .json.gz file")
 
     # ----------------------------------------------------------------- indexing
 
@@ -109,7 +117,7 @@ class CocoReader(Reader):
         try:
             with _open(source) as file:
                 own = file.readline(1 << 20).startswith(b'{"info":') and file.readline(64) == b'"videos":[\n'
-            if own and not source.name.endswith(".gz"):
+            if own and not _gzipped(source):
                 index = _index_lines(source, str(source))
             else:
                 lines = Path(self._tmp) / "records.json"
