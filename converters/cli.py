@@ -21,15 +21,24 @@ READER_FLAGS = ("split", "resolution", "images")
 SRC_HELP = "dataset folder or file, or a .zip, .tar or .tar.gz of a dataset (read in place, not extracted)"
 
 
-def _count(text: str) -> int:
-    """A worker count: a whole number of at least 1."""
+def _whole(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
     return value
+
+
+def _count(text: str) -> int:
+    """A worker count or a scale: a whole number of at least 1."""
+    return _whole(text, 1)
+
+
+def _seed(text: str) -> int:
+    """A random seed: numpy takes whole numbers from 0."""
+    return _whole(text, 0)
 
 
 def _reader_args(parser: argparse.ArgumentParser) -> None:
@@ -100,9 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="write a small synthetic dataset with the real traits")
     sample.add_argument("output", metavar="OUT")
     sample.add_argument("--layout", default="mose", choices=("mose", "davis", "youtube-vos"))
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--scale", type=int, default=1, help="multiply the number of videos and frames")
+    sample.add_argument("--seed", type=_seed, default=0)
+    sample.add_argument("--scale", type=_count, default=1, help="multiply the number of videos and frames")
     sample.set_defaults(handler=cmd_sample)
+    for command in commands.choices.values():
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -305,7 +316,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, whose usage line is the one that helps
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     warnings.showwarning = _show_warning
     try:
         return args.handler(args)

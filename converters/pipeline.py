@@ -128,9 +128,13 @@ def check_output(output: Path, overwrite: bool, resume: bool = False) -> None:
             return
         if resume:
             raise OutputError(
-                f"{output} already exists and no interrupted run of it is left to resume; pass --overwrite to replace it"
+                f"{output} already exists and no interrupted run of it is left to resume; "
+                "pass --overwrite (overwrite=True) to replace it"
             )
-        raise OutputError(f"{output} already exists; pass --overwrite to replace it (or --resume to finish an interrupted run)")
+        raise OutputError(
+            f"{output} already exists; pass --overwrite (overwrite=True) to replace it, "
+            "or --resume (resume=True) to finish an interrupted run"
+        )
 
 
 def check_not_source(output: Path, source: Path, *, listed: bool = False) -> None:

@@ -226,6 +226,24 @@ def test_a_worker_count_below_one_is_refused(capsys, sample_root, tmp_path, comm
     assert not out.exists() and not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("flag", "value"), [("--scale", "0"), ("--scale", "2.5"), ("--seed", "-1")])
+def test_sample_refuses_bad_numbers_as_usage_errors(capsys, tmp_path, flag, value):
+    with pytest.raises(SystemExit) as stopped:
+        main(["sample", str(tmp_path / "s"), flag, value])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and f"argument {flag}" in err and "Traceback" not in err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("command", [["convert", "SRC", "-o", "x.json", "--to", "coco"], ["info", "SRC"], ["formats"]])
+def test_an_unknown_flag_shows_the_commands_usage(capsys, command):
+    with pytest.raises(SystemExit) as stopped:
+        main([*command, "--bogus"])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2
+    assert f"usage: vosconv {command[0]} " in err and f"vosconv {command[0]}: error: unrecognized arguments: --bogus" in err
+
+
 def test_overwrite_and_resume_exclude_each_other(capsys, sample_root, tmp_path):
     argv = ["convert", str(sample_root["mose"]), "-o", str(tmp_path / "x.json"), "--to", "coco", "--split", "train"]
     with pytest.raises(SystemExit) as stopped:

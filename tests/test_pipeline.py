@@ -72,7 +72,7 @@ def test_refuses_existing_output_without_overwrite(sample_root, tmp_path, writer
     out = tmp_path / "out"
     make_old_output(out, existing)
     before = tree(tmp_path)
-    with pytest.raises(OutputError, match="already exists; pass --overwrite"):
+    with pytest.raises(OutputError, match=r"already exists; pass --overwrite \(overwrite=True\)"):
         convert(sample_root, out, writer)
     assert tree(tmp_path) == before
 

@@ -82,8 +82,8 @@ class ShardedReader(Reader):
         images = shards.images_folder(self.options.images, self.manifest)
         if images is None and not self.manifest.options.get("images", True):
             warnings.warn(
-                f"{self.source}: images are not embedded and the image folder is gone (pass images=DIR); "
-                "only annotations will be written",
+                f"{self.source}: images are not embedded and the image folder is gone "
+                "(pass --images DIR, or images=DIR in -r and the Python API); only annotations will be written",
                 VosconvWarning,
                 stacklevel=2,
             )
