@@ -48,7 +48,7 @@ def test_repo_pipelines_yaml_loads():
     assert mose.reader == "mose"
     assert mose.reader_options == {"split": "train"}
     assert mose.writer == "coco"
-    assert mose.writer_options == {"coco": {"compresslevel": 6}}
+    assert mose.writer_options == {}
     assert mose.output == REPO / "out" / "mose-train"
     assert mose.overwrite is True
     assert mose.workers == 1

@@ -15,11 +15,13 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from ..errors import VosconvWarning
 from ..model import VOID_ID, Category, DatasetInfo, Mask, Video
 from .base import Shard, ShardResult, Writer
 
@@ -34,7 +36,11 @@ VOID_CATEGORY = "void"
 
 @dataclass(frozen=True)
 class CocoOptions:
-    compresslevel: int = 6  # gzip level for a ``.json.gz`` output
+    compresslevel: int | None = None  # gzip level (0-9) for a ``.json.gz`` output; default 6
+
+    def __post_init__(self) -> None:
+        if self.compresslevel is not None and not 0 <= self.compresslevel <= 9:
+            raise ValueError(f"compresslevel must be 0 to 9, got {self.compresslevel}")
 
 
 def placeholder_categories(info: DatasetInfo) -> tuple[Category, Category]:
@@ -88,10 +94,17 @@ class CocoWriter(Writer):
             },
         }
         gz = output.name.endswith(".gz")
+        level = self.options.compresslevel
+        if level is not None and not gz:
+            warnings.warn(
+                f"{output}: compresslevel applies to a .json.gz output; this one is written uncompressed",
+                VosconvWarning,
+                stacklevel=2,
+            )
         result = staging / ("result.json.gz" if gz else "result.json")
         with open(result, "wb") as raw:
             stream = (
-                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=self.options.compresslevel)
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6 if level is None else level)
                 if gz
                 else raw
             )

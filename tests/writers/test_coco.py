@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -141,3 +142,22 @@ def test_image_root_is_absolute_so_the_file_reads_from_any_folder(sample_root, t
         return sorted(p.relative_to(root) for p in root.rglob("*.jpg") if not p.name.startswith("."))  # the sample has `._` files
 
     assert frames(tmp_path / "back") == frames(sample_root["mose"] / "train")
+
+
+def test_compresslevel_is_checked_and_said_to_do_nothing_for_plain_json(sample_root, tmp_path):
+    """A level for a .json output used to be taken silently (and make convert's pipeline set one)."""
+    from converters.errors import OptionError, VosconvWarning
+
+    options = {"reader_options": {"split": "train"}, "from_": "mose"}
+    with pytest.warns(VosconvWarning, match=r"plain\.json: compresslevel applies to a \.json\.gz output"):
+        api.convert(sample_root["mose"], tmp_path / "plain.json", to="coco", writer_options={"compresslevel": 9}, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no level given, or a .gz output: nothing to say
+        api.convert(sample_root["mose"], tmp_path / "quiet.json", to="coco", **options)
+        api.convert(sample_root["mose"], tmp_path / "best.json.gz", to="coco", writer_options={"compresslevel": 9}, **options)
+        api.convert(sample_root["mose"], tmp_path / "default.json.gz", to="coco", **options)
+    assert (tmp_path / "best.json.gz").stat().st_size < (tmp_path / "default.json.gz").stat().st_size
+    assert gzip.decompress((tmp_path / "best.json.gz").read_bytes()) == (tmp_path / "quiet.json").read_bytes()
+    with pytest.raises(OptionError, match="compresslevel must be 0 to 9, got 12"):
+        api.convert(sample_root["mose"], tmp_path / "x.json.gz", to="coco", writer_options={"compresslevel": 12}, **options)
+    assert not (tmp_path / "x.json.gz").exists()
