@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from . import journal
+from . import journal, locking
 from .errors import OutputError, SourceError, VosconvError, VosconvWarning
 from .executors import Executor, make_executor
 from .model import DatasetInfo, Video
@@ -270,29 +270,31 @@ def convert(
     roots = reader.roots()
     for position, root in enumerate(roots):  # the first is the source itself; the rest are read folder by folder
         check_not_source(output, root, listed=position > 0 and os.path.isdir(root))
-    staging = staging_path(output)
-    if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
-        check_output(output, overwrite, resume)
-    refs = reader.list_videos()
-    linked = [Path(folder) for ref in refs for folder in ref.folders() if os.path.islink(folder)]
-    for root in linked:  # a video folder that is a link to data elsewhere
-        check_not_source(output, root, listed=True)
-    shards = writer.plan(refs)
-    roots = [root.resolve() for root in [*roots, *linked]]
     try:
-        return _write(
-            reader,
-            writer,
-            output,
-            shards,
-            info,
-            executor,
-            overwrite=overwrite,
-            resume=resume,
-            on_error=on_error,
-            progress=progress,
-            started=started,
-        )
+        with locking.exclusive(output):  # from here on, no other run touches this output or its staging
+            _recover_publish(output)
+            staging = staging_path(output)
+            if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
+                check_output(output, overwrite, resume)
+            refs = reader.list_videos()
+            linked = [Path(folder) for ref in refs for folder in ref.folders() if os.path.islink(folder)]
+            for root in linked:  # a video folder that is a link to data elsewhere
+                check_not_source(output, root, listed=True)
+            shards = writer.plan(refs)
+            roots = [root.resolve() for root in [*roots, *linked]]
+            return _write(
+                reader,
+                writer,
+                output,
+                shards,
+                info,
+                executor,
+                overwrite=overwrite,
+                resume=resume,
+                on_error=on_error,
+                progress=progress,
+                started=started,
+            )
     except (ChildProcessError, ConnectionError):  # a worker that died, a closed pipe: not the output's disk
         raise
     except OSError as exc:  # the output side (a full disk, a read-only folder), unless it names a source file
@@ -301,12 +303,33 @@ def convert(
         raise OutputError(f"cannot write {output}: {_describe(exc)}; any previous output is untouched") from exc
 
 
+def _recover_publish(output: Path) -> None:
+    """Undo what a run killed inside :func:`publish` left: the old output moved aside, the new one not in place.
+
+    With the output gone, the aside copy is the previous output and goes back; with both
+    there, the new output made it and the aside copy is the old one, due for deletion.
+    """
+    old = _aside(output)
+    if not (old.exists() or old.is_symlink()):
+        return
+    if output.exists() or output.is_symlink():
+        remove(old)
+        return
+    os.replace(old, output)
+    warnings.warn(
+        f"{output}: put back the previous output, which a run stopped while replacing it had moved to {old}",
+        VosconvWarning,
+        stacklevel=4,
+    )
+
+
 def _names_source(error: OSError, roots: list[Path], output: Path) -> bool:
     """The error names a file the conversion reads, not one it writes (an output may lie inside the source)."""
     if not isinstance(error.filename, (str, bytes)) or not error.filename:
         return False
     path = Path(os.fsdecode(error.filename)).resolve()
-    written = [p.resolve() for p in (output, staging_path(output), _aside(output), errors_path(output, False))]
+    ours = (output, staging_path(output), _aside(output), errors_path(output, False), locking.lock_path(output))
+    written = [p.resolve() for p in ours]
     if any(path == p or p in path.parents for p in written):
         return False
     return any(path == root or root in path.parents for root in roots)
@@ -340,7 +363,6 @@ def _write(
                     stacklevel=3,
                 )
         remove(staging)
-    remove(_aside(output))
     staging.mkdir(exist_ok=True)
 
     context = {

@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -578,3 +579,76 @@ def test_a_coco_source_without_images_warns_once(sample_root, tmp_path):
         with api.open_reader(source, "coco") as r:
             pipeline.convert(r, api.open_writer("parquet"), tmp_path / "out", progress=False)
     assert len([w for w in caught if "no images folder" in str(w.message)]) == 1
+
+
+def test_a_run_killed_between_the_renames_of_a_replacement_gets_the_old_output_back(sample_copy, tmp_path):
+    """Killed after moving the old output aside, before the new one is in place: the next run, even
+    one that fails, puts the old output back instead of deleting it."""
+    source = sample_copy("mose")
+    out = tmp_path / "out"
+    make_old_output(out, "directory")
+    before = tree(out)
+    pid = os.fork()
+    if pid == 0:  # the run that is killed: its first rename (old output aside) is its last act
+        real = os.replace
+
+        def replace(src, dst):
+            real(src, dst)
+            if Path(dst) == pipeline._aside(out):
+                os._exit(9)
+
+        os.replace = replace
+        try:
+            with api.open_reader(source, "mose", {"split": "train"}) as r:
+                pipeline.convert(r, api.open_writer("mose"), out, overwrite=True, progress=False)
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 9
+    assert not out.exists() and tree(pipeline._aside(out)) == before
+    sorted((source / "train" / "Annotations").rglob("00002.png"))[0].write_bytes(b"not a png")
+    with warnings.catch_warnings(record=True) as said, pytest.raises(SourceError, match=r"00002\.png"):
+        warnings.simplefilter("always")
+        with api.open_reader(source, "mose", {"split": "train"}) as r:
+            pipeline.convert(r, api.open_writer("mose"), out, overwrite=True, progress=False)
+    assert any("put back the previous output" in str(w.message) for w in said)
+    assert tree(out) == before
+    assert not pipeline._aside(out).exists() and not staging_path(out).exists()
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_second_run_to_an_output_being_written_is_refused_and_touches_nothing(sample_root, tmp_path, kind):
+    from converters import locking
+
+    out = tmp_path / ("out" if kind == "directory" else "out.json")
+    make_old_output(out, kind)
+    before = contents(out)
+    staging = staging_path(out)
+    (staging / "shards").mkdir(parents=True)
+    (staging / "shards" / "00000.videos.jsonl").write_text("the first run's work")
+    with locking.exclusive(out):  # the first run, still going
+        with pytest.raises(OutputError, match=rf"being written by another vosconv run \(process {os.getpid()}\)"):
+            convert(sample_root, out, "mose" if kind == "directory" else "coco", overwrite=True)
+        assert contents(out) == before
+        assert (staging / "shards" / "00000.videos.jsonl").read_text() == "the first run's work"
+    summary = convert(sample_root, out, "mose" if kind == "directory" else "coco", overwrite=True)  # once it has ended
+    assert summary.stats.videos > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # the lock is gone with the run
+
+
+def test_the_lock_goes_when_a_run_fails_and_a_stale_lock_file_blocks_nothing(sample_copy, tmp_path):
+    from converters import locking
+
+    source = sample_copy("mose")
+    victim = sorted((source / "train" / "Annotations").rglob("00002.png"))[0]
+    good = victim.read_bytes()
+    victim.write_bytes(b"not a png")
+    out = tmp_path / "out" / "o.json"
+    with pytest.raises(SourceError), api.open_reader(source, "mose", {"split": "train"}) as r:
+        pipeline.convert(r, api.open_writer("coco"), out, progress=False)
+    assert list(out.parent.iterdir()) == []
+    victim.write_bytes(good)
+    locking.lock_path(out).write_text("12345\n")  # left by a process long gone: its flock went with it
+    with api.open_reader(source, "mose", {"split": "train"}) as r:
+        pipeline.convert(r, api.open_writer("coco"), out, progress=False)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["o.json"]

@@ -125,7 +125,7 @@ def test_resume_redoes_a_shard_whose_file_was_damaged(big_mose, tmp_path, monkey
 
 
 def test_resume_ignores_shards_of_a_different_plan(big_mose, tmp_path, monkeypatch):
-    output = tmp_path / "out.json"
+    output = tmp_path / "out.json.gz"
     with ctrl_c_at_shard(monkeypatch, 3), pytest.raises(Interrupted):
         api.convert(big_mose, output, to="coco", reader_options={"split": "train"})
     summary = api.convert(
