@@ -372,8 +372,9 @@ def _write(
         "writer": writer.name,
         "writer_options": journal.options_record(writer.options),
         "on_error": on_error,
+        "source_files": _source_files(reader),
     }
-    keys = [journal.shard_key(context, [(r.name, r.nbytes) for r in s.refs]) for s in shards]
+    keys = [journal.shard_key(context, [(r.name, r.nbytes, r.stamp) for r in s.refs]) for s in shards]
     record = journal.Journal(staging)
     outcomes = _reusable(record, keys, staging) if resume else {}
     if resume:
@@ -427,6 +428,18 @@ def _write(
     bar.close()
     remove(staging)
     return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, errors_file)
+
+
+def _source_files(reader: Reader) -> list[tuple[str, int, int]]:
+    """Size and modification time of each file the reader names as a root (an archive, a COCO file,
+    ``meta.json``, a DAVIS list): a change to one of them changes every shard's key."""
+    found = []
+    for root in reader.roots():
+        with contextlib.suppress(OSError):
+            if os.path.isfile(root):
+                info = os.stat(root)
+                found.append((str(root), info.st_size, info.st_mtime_ns))
+    return found
 
 
 def _reusable(record: journal.Journal, keys: list[str], staging: Path) -> dict[int, tuple[ShardResult, Stats]]:

@@ -354,6 +354,15 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
     return manifest
 
 
+def shard_stamp(root: Path, entry: ShardEntry) -> str:
+    """A video ref's stamp for a shard: its recorded digest, and its size and time on disk now."""
+    try:
+        found = os.stat(root / entry.file)
+    except OSError:
+        return entry.sha256
+    return f"{entry.sha256}:{found.st_size}:{found.st_mtime_ns}"
+
+
 def verify_shard(folder: Path, shard: ShardEntry) -> None:
     """Check a shard's size and sha256 against the manifest."""
     path = folder / shard.file

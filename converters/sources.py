@@ -33,21 +33,31 @@ class Entry:
     the listing itself, and reading a video never needs it (planning shards does).
     """
 
-    __slots__ = ("_dirent", "_size", "is_dir", "is_file", "name", "path")
+    __slots__ = ("_dirent", "_mtime_ns", "_size", "is_dir", "is_file", "name", "path")
 
     def __init__(self, name: str, path: str, is_dir: bool, is_file: bool, size: int = 0, dirent: os.DirEntry | None = None):
         self.name, self.path, self.is_dir, self.is_file = name, path, is_dir, is_file
-        self._size, self._dirent = size, dirent
+        self._size, self._mtime_ns, self._dirent = size, 0, dirent
 
-    @property
-    def size(self) -> int:
+    def _stat(self) -> None:
         if self._dirent is not None:
             try:
-                self._size = self._dirent.stat().st_size if self.is_file else 0
+                found = self._dirent.stat()
+                self._size, self._mtime_ns = (found.st_size if self.is_file else 0), found.st_mtime_ns
             except OSError:
                 self._size = 0
             self._dirent = None
+
+    @property
+    def size(self) -> int:
+        self._stat()
         return self._size
+
+    @property
+    def mtime_ns(self) -> int:
+        """Last modification, on a local disk (0 inside an archive, whose own time stands for its members)."""
+        self._stat()
+        return self._mtime_ns
 
     def __repr__(self) -> str:
         kind = "folder" if self.is_dir else "file" if self.is_file else "other"

@@ -396,3 +396,69 @@ def test_lines_of_an_older_journal_format_are_not_reused(big_mose, tmp_path, mon
     summary = api.convert(big_mose, output, to="mose", reader_options={"split": "train"}, resume=True)
     assert summary.resumed == 0
     assert same_bytes(output, mose_reference)
+
+
+def _swap(a: Path, b: Path) -> None:
+    """Exchange two files as ``mv`` would: each keeps its size and modification time."""
+    tmp = a.with_name("swap.tmp")
+    os.rename(a, tmp)
+    os.rename(b, a)
+    os.rename(tmp, b)
+
+
+def _edit_in_place(path: Path) -> None:
+    """Same size, new content: a palette colour changed (the PNG's CRC is redone, as an editor would)."""
+    import struct
+    import zlib
+
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PLTE")
+    data[at + 4 + 3] ^= 0xFF  # object 1's red
+    length = struct.unpack(">I", data[at - 4 : at])[0]
+    data[at + 4 + length : at + 8 + length] = struct.pack(">I", zlib.crc32(bytes(data[at : at + 4 + length])))
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("change", [_swap, _edit_in_place], ids=["swapped-frames", "edited-in-place"])
+def test_resume_redoes_a_finished_video_whose_files_changed_since(big_mose, tmp_path, monkeypatch, change):
+    """The interrupted run's shard of that video no longer matches the source: kept, it would be stale."""
+    import shutil
+
+    source = tmp_path / "mose"
+    shutil.copytree(big_mose, source)
+    output = tmp_path / "out.json"
+    with ctrl_c_at_shard(monkeypatch, 4), pytest.raises(Interrupted, match="3 of 9 shards"):
+        api.convert(source, output, to="coco", reader_options={"split": "train"})
+    finished = json.loads((staging_path(output) / JOURNAL).read_text().splitlines()[0])["shard"]
+    video = sorted(p.name for p in (source / "train" / "Annotations").iterdir())[finished]
+    masks = sorted(p for p in (source / "train" / "Annotations" / video).iterdir() if not p.name.startswith("."))
+    if change is _swap:
+        assert masks[1].read_bytes() != masks[2].read_bytes()
+        change(masks[1], masks[2])
+    else:
+        change(masks[0])  # the first mask's palette is the video's: the output changes
+    summary = api.convert(source, output, to="coco", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 2  # the other two finished shards are kept
+    reference = tmp_path / "reference.json"
+    api.convert(source, reference, to="coco", reader_options={"split": "train"})
+    assert output.read_bytes() == reference.read_bytes()
+
+
+def test_resume_redoes_every_shard_when_a_metadata_file_changed(sample_copy, tmp_path, monkeypatch):
+    """meta.json's categories reach every video's annotations: an edit to it invalidates all shards."""
+    source = sample_copy("youtube-vos")
+    output = tmp_path / "out.json"
+    options = {"reader_options": {"split": "train"}}
+    with ctrl_c_at_shard(monkeypatch, 2), pytest.raises(Interrupted, match="1 of"):
+        api.convert(source, output, to="coco", **options)
+    meta = source / "train" / "meta.json"
+    data = json.loads(meta.read_text())
+    video = next(iter(data["videos"].values()))
+    first = next(iter(video["objects"].values()))
+    first["category"] = "renamed-category"
+    meta.write_text(json.dumps(data))
+    summary = api.convert(source, output, to="coco", resume=True, **options)
+    assert summary.resumed == 0
+    reference = tmp_path / "reference.json"
+    api.convert(source, reference, to="coco", **options)
+    assert output.read_bytes() == reference.read_bytes() and b"renamed-category" in reference.read_bytes()

@@ -24,12 +24,15 @@ from ..options import NoOptions
 class VideoRef:
     """A cheap, picklable handle on one video: enough for ``read_video`` to find it anywhere.
 
-    ``nbytes`` is the size of the video's source files, used to balance shards.
+    ``nbytes`` is the size of the video's source files, used to balance shards. ``stamp``
+    says what those files were when listed (names, sizes, modification times), so that
+    ``--resume`` redoes a video whose files changed since the interrupted run.
     Readers subclass this to add what they need (folders, byte ranges).
     """
 
     name: str
     nbytes: int = 0
+    stamp: str = ""
 
     def folders(self) -> tuple[str, ...]:
         """The video's own folders, if it has any (the pipeline protects those that are links)."""

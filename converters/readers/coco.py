@@ -260,7 +260,7 @@ def _index_lines(path: Path, source: str) -> _Index:
         raise SourceError(source, "two videos share a name")
     refs = sorted(
         (
-            CocoVideoRef(name, span[1] + sum(n for _, n in spans.get(i, ())), str(path), span, tuple(spans.get(i, ())))
+            CocoVideoRef(name, span[1] + sum(n for _, n in spans.get(i, ())), "", str(path), span, tuple(spans.get(i, ())))
             for i, (name, span) in videos.items()
         ),
         key=lambda r: r.name,

@@ -207,7 +207,8 @@ class DavisReader(Reader):
 
     def roots(self) -> list[Path]:
         layout = self._layout()
-        return [self.source, layout.images, layout.annotations, *([layout.list_file] if layout.list_file else [])]
+        metadata = [path for path in (layout.root / SEMANTICS, layout.root / CATEGORIES) if self.fs.is_file(path)]
+        return [self.source, layout.images, layout.annotations, *([layout.list_file] if layout.list_file else []), *metadata]
 
     def list_videos(self) -> list[VideoRef]:
         layout, fs = self._layout(), self.fs

@@ -9,6 +9,7 @@ by default), so the same code reads a folder and an archive.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
@@ -103,12 +104,15 @@ def folder_ref(
     objects: tuple[ObjectInfo, ...] = (),
     fs: FileSystem = LOCAL,
 ) -> FolderVideoRef:
-    """A ref for a folder pair, sized from the files in it (for shard planning)."""
-    nbytes = 0
+    """A ref for a folder pair, sized and stamped from the files in it (for shard planning and resuming)."""
+    nbytes, stamp = 0, hashlib.sha256()
     for folder in (image_dir, mask_dir):
         if folder is not None:
-            nbytes += sum(e.size for e in visible_entries(folder, fs) if e.is_file)
-    return FolderVideoRef(name, nbytes, image_dir, mask_dir, objects)
+            stamp.update(b"\0folder")
+            for entry in sorted((e for e in visible_entries(folder, fs) if e.is_file), key=lambda e: e.name):
+                nbytes += entry.size
+                stamp.update(f"\0{entry.name}\0{entry.size}\0{entry.mtime_ns}".encode("utf-8", "surrogateescape"))
+    return FolderVideoRef(name, nbytes, stamp.hexdigest(), image_dir, mask_dir, objects)
 
 
 def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:

@@ -63,8 +63,9 @@ class Hdf5Reader(ShardedReader):
             elif not path.is_file():
                 raise SourceError(path, "shard file missing")
             per_frame = entry.bytes // max(entry.frames, 1)  # for shard planning: the shard's bytes shared by frame
+            stamp = shards.shard_stamp(self.source, entry)
             refs.extend(
-                Hdf5VideoRef(name, per_frame * frames.get(name, 0), str(path), f"videos/{name}", frames.get(name, 0))
+                Hdf5VideoRef(name, per_frame * frames.get(name, 0), stamp, str(path), f"videos/{name}", frames.get(name, 0))
                 for name in entry.videos
             )
         return sorted(refs, key=lambda r: r.name)

@@ -94,7 +94,8 @@ class ParquetReader(ShardedReader):
                 except (KeyError, TypeError, ValueError, OverflowError) as exc:
                     cause = f"video {name!r}: malformed footer record ({type(exc).__name__}: {exc})"
                     raise SourceError(shard.path, cause) from None
-                refs.append(ParquetVideoRef(name, nbytes, shard.path, rows, (first, stop)))
+                stamp = shards.shard_stamp(self.source, entry)
+                refs.append(ParquetVideoRef(name, nbytes, stamp, shard.path, rows, (first, stop)))
         return sorted(refs, key=lambda r: r.name)
 
     def read_video(self, ref: ParquetVideoRef) -> Video:

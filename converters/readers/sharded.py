@@ -74,9 +74,9 @@ class ShardedReader(Reader):
         return errors
 
     def roots(self) -> list[Path]:
-        """The shards, and the image folder only when frames are not embedded (else it is never read)."""
+        """The shards and their manifest, and the image folder only when frames are not embedded (else it is never read)."""
         images = None if self.manifest.options.get("images", True) else self._image_dir()
-        return [self.source, *([Path(images)] if images else [])]
+        return [self.source, self.source / shards.MANIFEST, *([Path(images)] if images else [])]
 
     def info(self) -> DatasetInfo:
         images = shards.images_folder(self.options.images, self.manifest)
