@@ -277,8 +277,9 @@ def convert(
             if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
                 check_output(output, overwrite, resume)
             refs = reader.list_videos()
-            linked = [Path(folder) for ref in refs for folder in ref.folders() if os.path.islink(folder)]
-            for root in linked:  # a video folder that is a link to data elsewhere
+            # a video folder that is a link to data elsewhere (one that leads nowhere is the video's error)
+            linked = [Path(f) for ref in refs for f in ref.folders() if os.path.islink(f) and os.path.isdir(f)]
+            for root in linked:
                 check_not_source(output, root, listed=True)
             shards = writer.plan(refs)
             roots = [root.resolve() for root in [*roots, *linked]]

@@ -90,12 +90,22 @@ def join_inside(root: str, relative: str) -> str:
     return os.path.join(root, relative)
 
 
+def _entry(found: os.DirEntry) -> Entry:
+    """An entry that cannot be followed (a link loop, a name too long to resolve) is neither
+    file nor folder, like a dangling link: readers then name that file, not its whole folder."""
+    try:
+        is_dir, is_file = found.is_dir(), found.is_file()
+    except OSError:
+        is_dir = is_file = False
+    return Entry(found.name, found.path, is_dir, is_file, 0, found)
+
+
 class LocalFS:
     """Files on disk: thin wrappers over ``os``, so the folder path stays as fast as before."""
 
     def scandir(self, path: str | os.PathLike) -> list[Entry]:
         with os.scandir(path) as found:
-            return [Entry(e.name, e.path, e.is_dir(), e.is_file(), 0, e) for e in found]
+            return [_entry(e) for e in found]
 
     def is_dir(self, path: str | os.PathLike) -> bool:
         return os.path.isdir(path)

@@ -132,6 +132,26 @@ def _unreadable(root: Path) -> str:
     return str(path)
 
 
+def _link_loop(root: Path) -> str:
+    """A mask that is a link to itself: following it fails (ELOOP), like a dangling one, for that file only."""
+    path = first(mose_masks(root), "00002.png")
+    path.unlink()
+    path.symlink_to(path.name)
+    return str(path)
+
+
+def _video_folder_link(target: str) -> Callable[[Path], str]:
+    """A video's frame folder replaced by a link that leads nowhere (or to itself): a video, unreadable."""
+
+    def breaks(root: Path) -> str:
+        folder = sorted(p for p in (root / "train" / "JPEGImages").iterdir() if not p.name.startswith("."))[-1]
+        shutil.rmtree(folder)
+        folder.symlink_to(folder.name if target == "itself" else root / "nowhere")
+        return str(folder)
+
+    return breaks
+
+
 def _ytvos_meta(root: Path) -> Path:
     return root / "train" / "meta.json"
 
@@ -176,6 +196,9 @@ CASES = {
     "truncated JPEG": Case("mose", "train", _truncated_jpeg, "truncated JPEG"),
     "JPEG cut inside its header": Case("mose", "train", _jpeg_header_cut, "JPEG"),
     "unreadable file": Case("mose", "train", _unreadable, "not a readable file"),
+    "link loop": Case("mose", "train", _link_loop, "not a readable file"),
+    "video folder is a dangling link": Case("mose", "train", _video_folder_link("nowhere"), "cannot list folder"),
+    "video folder is a link loop": Case("mose", "train", _video_folder_link("itself"), "cannot list folder"),
     "malformed meta.json": Case("youtube-vos", "train", _malformed_meta, "invalid JSON", video_level=False),
     "meta.json names a missing video": Case("youtube-vos", "train", _meta_names_missing_video, "0000000000", video_level=False),
     "sequence listed in ImageSets but missing": Case(

@@ -19,7 +19,16 @@ from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
 from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
-from .folders import IMAGE_SUFFIXES, FolderVideoRef, folder_ref, read_folder_video, read_json, subfolders, visible_entries
+from .folders import (
+    IMAGE_SUFFIXES,
+    FolderVideoRef,
+    folder_ref,
+    read_folder_video,
+    read_json,
+    subfolders,
+    video_folders,
+    visible_entries,
+)
 
 IMAGES = "JPEGImages"
 ANNOTATIONS = "Annotations"
@@ -212,8 +221,8 @@ class DavisReader(Reader):
 
     def list_videos(self) -> list[VideoRef]:
         layout, fs = self._layout(), self.fs
-        with_images = set(subfolders(layout.images, fs))
-        with_masks = set(subfolders(layout.annotations, fs)) if fs.is_dir(layout.annotations) else set()
+        with_images = set(video_folders(layout.images, fs))
+        with_masks = set(video_folders(layout.annotations, fs)) if fs.is_dir(layout.annotations) else set()
         if layout.sequences is None:
             names = with_images | with_masks
         else:

@@ -63,6 +63,16 @@ def subfolders(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> list[str]:
     return sorted(e.name for e in visible_entries(folder, fs) if e.is_dir)
 
 
+def video_folders(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> list[str]:
+    """Names of the video folders in ``JPEGImages/`` or ``Annotations/``, sorted.
+
+    An entry that cannot be opened as a folder (a dangling link, a link loop, a link inside
+    an archive) is listed too, so reading that video fails naming it, and ``--on-error skip``
+    records it, rather than the video silently not existing. Plain files are not videos.
+    """
+    return sorted(e.name for e in visible_entries(folder, fs) if not e.is_file)
+
+
 def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...], fs: FileSystem = LOCAL) -> list[Entry]:
     """The frame files of one video folder in frame order (numeric, so ``9 < 10`` at any width).
 
@@ -109,7 +119,12 @@ def folder_ref(
     for folder in (image_dir, mask_dir):
         if folder is not None:
             stamp.update(b"\0folder")
-            for entry in sorted((e for e in visible_entries(folder, fs) if e.is_file), key=lambda e: e.name):
+            try:
+                entries = visible_entries(folder, fs)
+            except SourceError:  # reading the video says so, naming the folder (a skippable error)
+                stamp.update(b"\0unlistable")
+                continue
+            for entry in sorted((e for e in entries if e.is_file), key=lambda e: e.name):
                 nbytes += entry.size
                 stamp.update(f"\0{entry.name}\0{entry.size}\0{entry.mtime_ns}".encode("utf-8", "surrogateescape"))
     return FolderVideoRef(name, nbytes, stamp.hexdigest(), image_dir, mask_dir, objects)

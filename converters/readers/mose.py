@@ -16,7 +16,7 @@ from ..errors import SourceError
 from ..model import DatasetInfo, Video
 from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
-from .folders import FolderVideoRef, folder_ref, read_folder_video, split_of, subfolders
+from .folders import FolderVideoRef, folder_ref, read_folder_video, split_of, subfolders, video_folders
 
 IMAGES = "JPEGImages"
 ANNOTATIONS = "Annotations"
@@ -86,8 +86,8 @@ class MoseReader(Reader):
 
     def list_videos(self) -> list[VideoRef]:
         images, annotations, _ = self._split_root()
-        with_images = set(subfolders(images, self.fs))
-        with_masks = set(subfolders(annotations, self.fs)) if self.fs.is_dir(annotations) else set()
+        with_images = set(video_folders(images, self.fs))
+        with_masks = set(video_folders(annotations, self.fs)) if self.fs.is_dir(annotations) else set()
         return [
             folder_ref(
                 name,

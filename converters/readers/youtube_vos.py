@@ -19,7 +19,7 @@ from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
 from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
-from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, split_of, subfolders
+from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, split_of, subfolders, video_folders
 
 META = "meta.json"
 IMAGES = "JPEGImages"
@@ -122,8 +122,8 @@ class YoutubeVosReader(Reader):
         meta, fs = folder / META, self.fs
         _, objects = parse_meta(meta, fs)
         images, annotations = folder / IMAGES, folder / ANNOTATIONS
-        with_images = set(subfolders(images, fs)) if fs.is_dir(images) else set()
-        with_masks = set(subfolders(annotations, fs)) if fs.is_dir(annotations) else set()
+        with_images = set(video_folders(images, fs)) if fs.is_dir(images) else set()
+        with_masks = set(video_folders(annotations, fs)) if fs.is_dir(annotations) else set()
         missing = sorted(set(objects) - with_images)
         if missing:
             raise SourceError(meta, f"lists video {missing[0]!r}, which has no folder in {images}")
