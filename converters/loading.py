@@ -243,7 +243,7 @@ class _Hdf5Backend:
         if found is None:
             import h5py
 
-            from .readers.hdf5 import check_frame_datasets, checked_offsets
+            from .readers.hdf5 import Ragged, check_frame_datasets, checked_offsets
 
             group = shard.file.get(f"videos/{entry.name}")
             if not isinstance(group, h5py.Group):
@@ -254,8 +254,12 @@ class _Hdf5Backend:
             check_frame_datasets(group, entry.frames, entry.height, entry.width)
             _check_against_manifest(entry, sorted(int(i) for i in group.attrs["object_ids"]), group["annotated"][()])
             offsets = checked_offsets(group["rle"], entry.frames) if "rle" in group else None
-            names = ["file_names", "images", "image_crc32", "masks", "rle/object_id", "rle/counts"]
-            datasets = {name: group[name] for name in names if name in group}
+            names = ["file_names", "image_crc32", "masks", "rle/object_id"]
+            datasets: dict[str, Any] = {name: group[name] for name in names if name in group}
+            if "images" in group:
+                datasets["images"] = Ragged(group, "images", entry.frames)
+            if offsets is not None:
+                datasets["rle/counts"] = Ragged(group["rle"], "counts", int(offsets[-1]))
             found = _Hdf5Video(MaskEncoding(_text(group.attrs["encoding"])), _text(group.attrs["images"]), datasets, offsets)
             shard.videos[entry.name] = found
         return found
@@ -268,9 +272,9 @@ class _Hdf5Backend:
             if video.images == "embedded":
                 from .readers.hdf5 import check_image_crcs
 
-                blobs = video.datasets["images"][where]
+                blobs = video.datasets["images"].rows(indices.tolist())
                 check_image_crcs(video.datasets.get("image_crc32"), blobs, where, indices.tolist())
-                frames.images = [b.tobytes() or None for b in blobs]
+                frames.images = [b or None for b in blobs]
             elif video.images == "external":
                 names = [n.decode("utf-8") for n in video.datasets["file_names"][where]]
                 frames.images = _external(self.image_root, entry.name, names)
@@ -291,7 +295,7 @@ class _Hdf5Backend:
         offsets = video.offsets
         first, last = int(offsets[indices[0]]), int(offsets[indices[-1] + 1])
         ids = video.datasets["rle/object_id"][first:last].tolist() if last > first else []
-        counts = video.datasets["rle/counts"][first:last].tolist() if last > first else []
+        counts = video.datasets["rle/counts"].rows(list(range(first, last)))  # bytes: decode_frames takes them
         pairs = []
         for index in indices:
             lo, hi = int(offsets[index]) - first, int(offsets[index + 1]) - first

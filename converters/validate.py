@@ -95,6 +95,8 @@ def validate(reader: Reader, *, workers: int = 1, progress: bool | None = None) 
         return report
     report.errors += [_error(None, error) for error in damaged]
     report.videos = len(refs)
+    broken = {str(error.path) for error in damaged}
+    refs = [ref for ref in refs if not broken.intersection(ref.files())]  # already reported; reading them proves nothing
     bar = _progress(len(refs), progress)
     try:
         results = make_executor(workers).run(functools.partial(_check, reader=reader), refs, on_done=lambda i, r: bar.update(1))

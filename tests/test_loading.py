@@ -316,6 +316,8 @@ def huge_rle_tables(group):
         dtype, extra = dataset.dtype, dataset.shape[1:]
         del group[f"rle/{name}"]
         group.create_dataset(f"rle/{name}", shape=(2**36, *extra), dtype=dtype, chunks=(1024, *extra))
+    del group["rle/counts_offsets"]  # the strings' positions: as many as the rows, plus one
+    group.create_dataset("rle/counts_offsets", shape=(2**36 + 1,), dtype=np.int64, chunks=(1024,))
     offsets = np.full(group["rle/offsets"].shape, 2**36, np.int64)
     offsets[0] = 0
     _replace(group["rle"], "offsets", offsets)

@@ -38,6 +38,11 @@ class VideoRef:
         """The video's own folders, if it has any (the pipeline protects those that are links)."""
         return ()
 
+    def files(self) -> tuple[str, ...]:
+        """Files that hold this video with others (a shard), if any: ``validate`` does not read a
+        video from one already found damaged (an older HDF5 shard could hang libhdf5)."""
+        return ()
+
 
 @dataclass(frozen=True)
 class Detection:

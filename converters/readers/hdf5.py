@@ -32,6 +32,9 @@ class Hdf5VideoRef(VideoRef):
     group: str = ""
     frames: int = 0  # as the manifest says: the group's datasets must agree before they are read
 
+    def files(self) -> tuple[str, ...]:
+        return (self.file,)
+
 
 def open_file(path: str) -> h5py.File:
     """A shard opened read-only; SourceError names it when it is missing or not HDF5.
@@ -98,10 +101,10 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     encoding = MaskEncoding(_text(attrs["encoding"]))
     palette = attrs["palette"].tobytes() if "palette" in attrs else None
     objects, _, _ = shards.parse_video_record({"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value})
-    file_names = list(group["file_names"].asstr()[()])
+    file_names = [_text(n) for n in group["file_names"][()]]
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])
-    blobs = group["images"][()] if kind == "embedded" else None
+    blobs = Ragged(group, "images", frames).rows(list(range(frames))) if kind == "embedded" else None
     if blobs is not None:
         check_image_crcs(group.get("image_crc32"), blobs, slice(None), range(len(blobs)))
     if "rle" in group:
@@ -112,7 +115,7 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     for index, file_name in enumerate(file_names):
         image = None
         if blobs is not None:
-            image = ImageRef(data=blobs[index].tobytes()) if len(blobs[index]) else None
+            image = ImageRef(data=blobs[index]) if blobs[index] else None
         elif kind == "external" and images:
             image = ImageRef(path=os.path.join(images, name, file_name))
         frames.append(Frame(index, file_name, image, masks[index]))
@@ -121,6 +124,57 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
 
 def _text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class Ragged:
+    """A column of one byte string per row, as vosconv writes it: ``name`` (uint8, the values end to
+    end) and ``name_offsets`` (rows + 1 int64 from 0). Files from before hold an HDF5
+    variable-length dataset instead (read as it is; its global heap is what can hang libhdf5).
+
+    The offsets are checked before any value is read: rows + 1 of them, from 0, never falling,
+    ending at the data's length.
+    """
+
+    def __init__(self, group: h5py.Group, name: str, rows: int) -> None:
+        self.data = group[name]
+        self.offsets: np.ndarray | None = None
+        if f"{name}_offsets" not in group:  # the older variable-length layout
+            if self.data.shape != (rows,):
+                raise ValueError(f"{name} dataset of shape {self.data.shape} for {rows} rows")
+            return
+        stored = group[f"{name}_offsets"]
+        if stored.shape != (rows + 1,) or stored.dtype.kind not in "iu" or self.data.dtype != np.uint8 or self.data.ndim != 1:
+            raise ValueError(
+                f"{name} ({self.data.dtype}{self.data.shape}) and its offsets ({stored.dtype}{stored.shape}) for {rows} rows"
+            )
+        offsets = stored[()].astype(np.int64)
+        if offsets[0] != 0 or (np.diff(offsets) < 0).any() or offsets[-1] != self.data.shape[0]:
+            raise ValueError(f"{name}_offsets is not a rising list of positions from 0 to the end of {name}")
+        self.offsets = offsets
+
+    def rows(self, indices: list[int]) -> list[bytes]:
+        """The values of ``indices`` (ascending), in one read when they lie close together."""
+        if not indices:
+            return []
+        if self.offsets is None:
+            where = slice(indices[0], indices[-1] + 1) if indices == list(range(indices[0], indices[-1] + 1)) else indices
+            return [_as_bytes(v) for v in self.data[where]]
+        offsets = self.offsets
+        wanted = sum(int(offsets[i + 1] - offsets[i]) for i in indices)
+        first, last = int(offsets[indices[0]]), int(offsets[indices[-1] + 1])
+        if last - first <= 2 * wanted + 65536:  # one read of the span, then slices of it
+            span = self.data[first:last].tobytes() if last > first else b""
+            return [span[offsets[i] - first : offsets[i + 1] - first] for i in indices]
+        return [self.data[offsets[i] : offsets[i + 1]].tobytes() if offsets[i + 1] > offsets[i] else b"" for i in indices]
+
+    def __len__(self) -> int:
+        return self.data.shape[0] if self.offsets is None else len(self.offsets) - 1
+
+
+def _as_bytes(value) -> bytes:
+    if isinstance(value, np.ndarray):
+        return value.tobytes()
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
 
 
 def check_image_crcs(stored: h5py.Dataset | None, blobs, where, indices) -> None:
@@ -142,7 +196,11 @@ def check_frame_datasets(group: h5py.Group, frames: int, height: int, width: int
     """
     expected = {"file_names": (frames,), "annotated": (frames,), "masks": (frames, height, width)}
     if _text(group.attrs["images"]) == "embedded":
-        expected["images"] = expected["image_crc32"] = (frames,)
+        expected["image_crc32"] = (frames,)
+        if "images_offsets" in group:
+            expected["images_offsets"] = (frames + 1,)
+        else:  # the older variable-length layout
+            expected["images"] = (frames,)
     for name, shape in expected.items():
         if name in group and group[name].shape != shape:
             raise ValueError(f"{name} dataset of shape {group[name].shape}, the manifest says {shape}")
@@ -166,9 +224,10 @@ def checked_offsets(table: h5py.Group, frames: int) -> np.ndarray:
     if offsets[0] != 0 or (steps < 0).any() or (steps > MAX_MASKS_PER_FRAME).any():
         raise ValueError(f"rle/offsets is not an increasing list of row numbers from 0, at most {MAX_MASKS_PER_FRAME} a frame")
     rows = int(offsets[-1])
-    if any(table[name].shape[:1] != (rows,) for name in ("object_id", "counts", "area", "bbox")):
+    counts_rows = table["counts_offsets"].shape[0] - 1 if "counts_offsets" in table else table["counts"].shape[0]
+    if counts_rows != rows or any(table[name].shape[:1] != (rows,) for name in ("object_id", "area", "bbox")):
         raise ValueError(f"the rle tables do not all have the {rows} rows rle/offsets gives")
-    if table["object_id"].dtype.kind not in "iu" or table["counts"].dtype.kind not in "SOU":
+    if table["object_id"].dtype.kind not in "iu" or table["counts"].dtype.kind not in "SOUu":
         raise ValueError(f"rle tables of type {table['object_id'].dtype} and {table['counts'].dtype}")
     return offsets
 
@@ -176,7 +235,7 @@ def checked_offsets(table: h5py.Group, frames: int) -> np.ndarray:
 def _rle_masks(table: h5py.Group, annotated: np.ndarray, height: int, width: int) -> list[FrameMasks | None]:
     offsets = checked_offsets(table, len(annotated))
     ids = table["object_id"][()]
-    counts = table["counts"].asstr()[()]
+    counts = [c.decode("ascii", "replace") for c in Ragged(table, "counts", int(offsets[-1])).rows(list(range(int(offsets[-1]))))]
     areas = table["area"][()]
     boxes = table["bbox"][()]
     result: list[FrameMasks | None] = []

@@ -33,6 +33,9 @@ class ParquetVideoRef(VideoRef):
     rows: tuple[int, int] = (0, 0)
     row_groups: tuple[int, int] = (0, 0)
 
+    def files(self) -> tuple[str, ...]:
+        return (self.file,)
+
 
 @dataclass(frozen=True)
 class ParquetShard:

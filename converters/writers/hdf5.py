@@ -28,8 +28,22 @@ from ..model import VOID_ID, DatasetInfo, Frame, Video
 from .sharded import ShardedWriter, check_shard_bytes
 
 DEFAULT_LEVELS = {"zstd": 3, "gzip": 1}
-_BYTES = h5py.vlen_dtype(np.dtype(np.uint8))
-_TEXT = h5py.string_dtype("utf-8")
+# No variable-length data anywhere (strings are fixed-length, byte columns flat): HDF5 keeps
+# vlen data in its global heap, and there one damaged object header makes libhdf5 loop forever
+# instead of failing (HDFGroup/hdf5#1707), so a flipped block of a shard would hang every reader.
+
+
+def _fixed(text: str) -> np.bytes_:
+    """A fixed-length UTF-8 attribute: h5py stores a ``str`` as variable-length."""
+    return np.bytes_(text.encode("utf-8"))
+
+
+def _write_ragged(group: h5py.Group, name: str, values: list[bytes]) -> None:
+    """``name``: the values end to end as uint8; ``name_offsets``: row i is ``name[offsets[i]:offsets[i+1]]``."""
+    offsets = np.zeros(len(values) + 1, np.int64)
+    np.cumsum([len(v) for v in values], out=offsets[1:])
+    group.create_dataset(name, data=np.frombuffer(b"".join(values), np.uint8))
+    group.create_dataset(f"{name}_offsets", data=offsets)
 
 
 @dataclass(frozen=True)
@@ -68,11 +82,13 @@ class Hdf5Writer(ShardedWriter):
 
     def write_file(self, videos: Iterable[Video], path: Path, info: DatasetInfo) -> None:
         with h5py.File(path, "w", libver="earliest", track_order=True) as file:
-            file.attrs["vosconv"] = shards.dumps(
-                {
-                    "format_version": shards.FORMAT_VERSION,
-                    "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
-                }
+            file.attrs["vosconv"] = _fixed(
+                shards.dumps(
+                    {
+                        "format_version": shards.FORMAT_VERSION,
+                        "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
+                    }
+                )
             )
             root = file.create_group("videos", track_order=True)
             for video in videos:
@@ -85,26 +101,22 @@ class Hdf5Writer(ShardedWriter):
         record = shards.video_record(video)
         group.attrs["width"] = video.width
         group.attrs["height"] = video.height
-        group.attrs["encoding"] = video.encoding.value
+        group.attrs["encoding"] = _fixed(video.encoding.value)
         if video.palette is not None:
             group.attrs["palette"] = np.frombuffer(video.palette, np.uint8)
         group.attrs["object_ids"] = np.array([o.object_id for o in video.objects], np.int32)
-        group.attrs["objects"] = shards.dumps(record["objects"])
+        group.attrs["objects"] = _fixed(shards.dumps(record["objects"]))
         has_images = any(f.image is not None for f in video.frames)
-        group.attrs["images"] = ("embedded" if options.images else "external") if has_images else "none"
-        group.attrs["masks"] = options.masks
-        group.create_dataset("file_names", data=np.array([f.file_name for f in video.frames], dtype=object), dtype=_TEXT)
+        group.attrs["images"] = _fixed(("embedded" if options.images else "external") if has_images else "none")
+        group.attrs["masks"] = _fixed(options.masks)
+        names = [f.file_name.encode("utf-8") for f in video.frames]
+        group.create_dataset("file_names", data=np.array(names, dtype=f"S{max(map(len, names), default=1)}"))
         group.create_dataset("annotated", data=np.array([f.masks is not None for f in video.frames], bool))
         if options.images and has_images:
-            blobs = np.empty(len(video.frames), object)
-            crcs = np.empty(len(video.frames), np.uint32)
-            for frame in video.frames:  # a frame without an image gets zero bytes
-                data = b"" if frame.image is None else imagefiles.read_bytes(frame.image)
-                blobs[frame.index] = np.frombuffer(data, np.uint8)
-                crcs[frame.index] = deflate.crc32(data)
-            group.create_dataset("images", data=blobs, dtype=_BYTES)
-            # HDF5 filters cannot checksum variable-length data: a CRC32 per frame lets readers notice damage
-            group.create_dataset("image_crc32", data=crcs)
+            blobs = [b"" if f.image is None else imagefiles.read_bytes(f.image) for f in video.frames]  # b"": no image
+            _write_ragged(group, "images", blobs)
+            # a CRC32 per frame: contiguous data has no HDF5 checksum, and readers check each frame they read
+            group.create_dataset("image_crc32", data=np.array([deflate.crc32(b) for b in blobs], np.uint32))
         if options.masks == "rle":
             _write_rle(group, video.frames)
         else:
@@ -151,6 +163,6 @@ def _write_rle(group: h5py.Group, frames: tuple[Frame, ...]) -> None:
     rle = group.create_group("rle", track_order=True)
     rle.create_dataset("offsets", data=np.array(offsets, np.int64))
     rle.create_dataset("object_id", data=np.array([m.object_id for m in rows], np.int32))
-    rle.create_dataset("counts", data=np.array([m.counts for m in rows], dtype=object), dtype=_TEXT)
+    _write_ragged(rle, "counts", [m.counts.encode("ascii") for m in rows])
     rle.create_dataset("area", data=np.array([m.area for m in rows], np.int64))
     rle.create_dataset("bbox", data=np.array([m.bbox for m in rows], np.int32).reshape(len(rows), 4))

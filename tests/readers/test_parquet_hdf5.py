@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import pickle
 import shutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from PIL import Image
 
 from converters import api
 from converters.errors import SourceError, VosconvWarning
+from converters.loading import ClipDataset
 from converters.sample import label_maps
 
 FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
@@ -137,15 +140,16 @@ def test_damaged_frame_bytes_are_found_by_conversion_validate_and_loader(sample_
 
         with h5py.File(victim, "r+") as file:
             group = file["videos"][sorted(file["videos"])[0]]
-            blob = group["images"][1].copy()
-            blob[len(blob) // 2] ^= 0xFF
-            group["images"][1] = blob
+            start, end = group["images_offsets"][1:3]  # frame 1's bytes
+            middle = int(start + end) // 2
+            group["images"][middle] ^= 0xFF
     with pytest.raises(SourceError, match=r"CRC"), api.open_reader(out) as reader:
         for ref in reader.list_videos():
             reader.read_video(ref)
     with api.open_reader(out) as reader:
         report = validate.validate(reader, progress=False)
     assert not report.ok and any("sha256" in e["message"] for e in report.errors)
+    assert all("sha256" in e["message"] for e in report.errors)  # its videos are not read again to say it twice
     with pytest.raises(SourceError, match=r"CRC|damaged"):
         clips = ClipDataset(out, clip_length=1)
         for index in range(len(clips)):
@@ -184,10 +188,10 @@ def test_hdf5_masks_are_checked_not_trusted(sample_root, tmp_path, dataset, says
     shard = _first_shard(out)
     with h5py.File(shard, "r+") as file:
         table = file[f"videos/{next(iter(file['videos']))}/rle"]
-        values = table[dataset][()]
-        values[0] = 999 if dataset == "area" else b"zzzz"
-        del table[dataset]
-        table[dataset] = values
+        if dataset == "area":
+            table["area"][0] = 999
+        else:  # the first string's first characters, in the flat counts bytes
+            table["counts"][:4] = np.frombuffer(b"zzzz", np.uint8)
     with pytest.raises(SourceError, match=says) as caught:
         api.convert(out, tmp_path / "back.json", to="coco", reader_options={"verify": False})
     assert caught.value.path == str(shard)
@@ -250,3 +254,87 @@ def test_parquet_footer_nested_too_deep_is_named(sample_root, tmp_path):
     pq.write_table(table.replace_schema_metadata({METADATA_KEY: deep}), path)
     with pytest.raises(SourceError, match="malformed vosconv metadata"):
         open_shard(str(path))
+
+
+def _as_older_vlen_layout(group) -> None:
+    """Rewrite a group as vosconv wrote HDF5 before it dropped variable-length data."""
+    import h5py
+
+    for key in ("encoding", "objects", "images", "masks"):
+        group.attrs[key] = group.attrs[key].decode()  # a str attribute: variable-length
+    names = [n.decode() for n in group["file_names"][()]]
+    del group["file_names"]
+    group.create_dataset("file_names", data=np.array(names, dtype=object), dtype=h5py.string_dtype("utf-8"))
+    for table, name, dtype in ((group, "images", h5py.vlen_dtype(np.uint8)), (group["rle"], "counts", h5py.string_dtype())):
+        if name not in table:
+            continue
+        flat, at = table[name][()], table[f"{name}_offsets"][()]
+        values = [flat[at[i] : at[i + 1]] for i in range(len(at) - 1)]
+        data = np.empty(len(values), object)
+        data[:] = values if name == "images" else [v.tobytes().decode() for v in values]
+        del table[name], table[f"{name}_offsets"]
+        table.create_dataset(name, data=data, dtype=dtype)
+
+
+def test_hdf5_shards_of_the_older_vlen_layout_still_read(sample_root, tmp_path):
+    import h5py
+
+    out = convert(sample_root["youtube-vos"], tmp_path / "h5", "youtube-vos", "hdf5", reader_options={"split": "train"})
+    with api.open_reader(out) as reader:
+        expected = [reader.read_video(ref) for ref in reader.list_videos()]
+    clips = ClipDataset(out, clip_length=2)
+    expected_clips = [clips[i] for i in range(len(clips))]
+    older = tmp_path / "older"
+    shutil.copytree(out, older)
+    for shard in older.glob("*.h5"):
+        with h5py.File(shard, "r+") as file:
+            for group in file["videos"].values():
+                _as_older_vlen_layout(group)
+    with api.open_reader(older, options={"verify": False}) as reader:
+        assert [reader.read_video(ref) for ref in reader.list_videos()] == expected
+    again = ClipDataset(older, clip_length=2)
+    for mine, theirs in zip((again[i] for i in range(len(again))), expected_clips):
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            assert np.array_equal(mine[key], theirs[key]) if isinstance(mine[key], np.ndarray) else mine[key] == theirs[key]
+
+
+FUZZ = """
+import sys
+from pathlib import Path
+from converters import api
+from converters.errors import SourceError
+from converters.loading import ClipDataset
+for copy in sorted(Path(sys.argv[1]).iterdir()):
+    try:
+        with api.open_reader(copy, options={"verify": False}) as reader:
+            for ref in reader.list_videos():
+                reader.read_video(ref)
+        clips = ClipDataset(copy, clip_length=3)
+        for i in range(len(clips)):
+            clips[i]
+    except (SourceError, ValueError, OSError):
+        pass
+    print(copy.name, flush=True)
+"""
+
+
+def test_a_zeroed_block_anywhere_in_an_hdf5_shard_never_hangs_a_reader(sample_root, tmp_path):
+    """4 KiB zeroed at offsets across the shard: reading each copy ends (in an error or not), never spins."""
+    import subprocess
+    import sys
+
+    out = convert(sample_root["mose"], tmp_path / "h5", "mose", "hdf5", reader_options={"split": "train"})
+    shard = _first_shard(out)
+    data = shard.read_bytes()
+    copies = tmp_path / "copies"
+    for n, offset in enumerate(range(0, len(data), max(len(data) // 24, 4096))):
+        copy = copies / f"{n:03d}-at-{offset}"
+        shutil.copytree(out, copy)
+        damaged = bytearray(data)
+        damaged[offset : offset + 4096] = bytes(len(damaged[offset : offset + 4096]))
+        (copy / shard.name).write_bytes(bytes(damaged))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", FUZZ, str(copies)], env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == sorted(p.name for p in copies.iterdir())
