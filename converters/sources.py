@@ -74,6 +74,7 @@ class FileSystem(Protocol):
     def open(self, path: str | os.PathLike) -> BinaryIO: ...
     def read(self, path: str | os.PathLike) -> bytes: ...
     def image_ref(self, path: str) -> ImageRef: ...
+    def check_integrity(self) -> list[SourceError]: ...
     def close(self) -> None: ...
 
 
@@ -125,6 +126,10 @@ class LocalFS:
 
     def image_ref(self, path: str) -> ImageRef:
         return ImageRef(path=path)
+
+    def check_integrity(self) -> list[SourceError]:
+        """Files on disk carry no checksums of their own (each format's decoder checks what it can)."""
+        return []
 
     def close(self) -> None:
         pass

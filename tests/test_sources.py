@@ -497,3 +497,26 @@ def test_recorded_image_paths_stay_inside_the_images_folder(relative):
 def test_recorded_image_paths_inside_are_joined():
     assert sources.join_inside("/data/images", "v/00000.jpg") == "/data/images/v/00000.jpg"
     assert sources.join_inside("/data/images", "v/..a/00000.jpg") == "/data/images/v/..a/00000.jpg"
+
+
+def test_validate_finds_a_damaged_stored_zip_member_a_conversion_does_not_read_whole(sample_root, tmp_path):
+    """A stored JPEG is probed by its head and tail only; its CRC-32 is checked when validate reads it whole."""
+    from converters.validate import validate
+
+    target = tmp_path / "stored.zip"
+    root = sample_root["mose"]
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
+    with zipfile.ZipFile(target) as archive:
+        info = next(i for i in archive.infolist() if i.filename.endswith("/00003.jpg"))
+    data = bytearray(target.read_bytes())
+    data[info.header_offset + 30 + len(info.filename) + info.compress_size // 2] ^= 0xFF  # mid-JPEG: no header or tail
+    target.write_bytes(bytes(data))
+    with api.open_reader(target, "mose", {"split": "train"}) as reader:
+        report = validate(reader)
+    damaged = (f"{target}/{info.filename}", "corrupt zip member: CRC-32 mismatch")
+    assert [(e["file"], e["message"]) for e in report.errors] == [damaged]
+    with api.open_reader(root, "mose", {"split": "train"}) as reader:
+        assert validate(reader).ok  # the same files in a folder: nothing to say
