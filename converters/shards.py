@@ -354,6 +354,22 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
     return manifest
 
 
+def check_against_entry(video: Video, entry: VideoEntry | None) -> None:
+    """ValueError unless a video read from its shard is what the manifest says of it: the manifest
+    is the loader's index (clips are cut from its frame counts and annotated runs), so a shard and
+    manifest that disagree would load differently from how they convert."""
+    if entry is None:
+        return
+    read, listed = (len(video.frames), video.width, video.height), (entry.frames, entry.width, entry.height)
+    if read != listed:
+        raise ValueError("{} frames of {}x{} in the shard, {} of {}x{} in the manifest".format(*read, *listed))
+    ids = tuple(o.object_id for o in video.objects)
+    if ids != entry.object_ids:
+        raise ValueError(f"objects {list(ids)} in the shard, {list(entry.object_ids)} in the manifest")
+    if tuple(tuple(r) for r in ranges(video.annotated_indices)) != entry.annotated:
+        raise ValueError("its annotated frames in the shard are not the manifest's")
+
+
 def shard_stamp(root: Path, entry: ShardEntry) -> str:
     """A video ref's stamp for a shard: its recorded digest, and its size and time on disk now."""
     try:

@@ -31,6 +31,7 @@ class Hdf5VideoRef(VideoRef):
     file: str = ""
     group: str = ""
     frames: int = 0  # as the manifest says: the group's datasets must agree before they are read
+    entry: shards.VideoEntry | None = None  # what the manifest says of the video, checked on reading
 
     def files(self) -> tuple[str, ...]:
         return (self.file,)
@@ -57,7 +58,7 @@ class Hdf5Reader(ShardedReader):
     open_shard = staticmethod(open_file)
 
     def list_videos(self) -> list[VideoRef]:
-        frames = {v.name: v.frames for v in self.manifest.videos}
+        entries = {v.name: v for v in self.manifest.videos}
         refs = []
         for entry in self.manifest.shards:
             path = self.source / entry.file
@@ -67,10 +68,10 @@ class Hdf5Reader(ShardedReader):
                 raise SourceError(path, "shard file missing")
             per_frame = entry.bytes // max(entry.frames, 1)  # for shard planning: the shard's bytes shared by frame
             stamp = shards.shard_stamp(self.source, entry)
-            refs.extend(
-                Hdf5VideoRef(name, per_frame * frames.get(name, 0), stamp, str(path), f"videos/{name}", frames.get(name, 0))
-                for name in entry.videos
-            )
+            for name in entry.videos:
+                listed = entries.get(name)
+                frames = listed.frames if listed else 0
+                refs.append(Hdf5VideoRef(name, per_frame * frames, stamp, str(path), f"videos/{name}", frames, listed))
         return sorted(refs, key=lambda r: r.name)
 
     def read_video(self, ref: Hdf5VideoRef) -> Video:
@@ -79,7 +80,9 @@ class Hdf5Reader(ShardedReader):
         if not isinstance(group, h5py.Group):
             raise SourceError(ref.file, f"no group {ref.group!r}")
         try:
-            return read_group(ref.name, group, self._image_dir(), ref.frames)
+            video = read_group(ref.name, group, self._image_dir(), ref.frames)
+            shards.check_against_entry(video, ref.entry)
+            return video
         except SourceError:
             raise
         except KeyError as exc:

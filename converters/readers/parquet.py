@@ -32,6 +32,7 @@ class ParquetVideoRef(VideoRef):
     file: str = ""
     rows: tuple[int, int] = (0, 0)
     row_groups: tuple[int, int] = (0, 0)
+    entry: shards.VideoEntry | None = None  # what the manifest says of the video, checked on reading
 
     def files(self) -> tuple[str, ...]:
         return (self.file,)
@@ -79,6 +80,7 @@ class ParquetReader(ShardedReader):
 
     def list_videos(self) -> list[VideoRef]:
         refs = []
+        entries = {v.name: v for v in self.manifest.videos}
         for entry in self.manifest.shards:
             if self.options.verify:
                 shards.verify_shard(self.source, entry)
@@ -98,7 +100,7 @@ class ParquetReader(ShardedReader):
                     cause = f"video {name!r}: malformed footer record ({type(exc).__name__}: {exc})"
                     raise SourceError(shard.path, cause) from None
                 stamp = shards.shard_stamp(self.source, entry)
-                refs.append(ParquetVideoRef(name, nbytes, stamp, shard.path, rows, (first, stop)))
+                refs.append(ParquetVideoRef(name, nbytes, stamp, shard.path, rows, (first, stop), entries.get(name)))
         return sorted(refs, key=lambda r: r.name)
 
     def read_video(self, ref: ParquetVideoRef) -> Video:
@@ -108,7 +110,9 @@ class ParquetReader(ShardedReader):
         except (OSError, pa.ArrowException) as exc:
             raise SourceError(ref.file, f"cannot read video {ref.name!r}: {exc}") from None
         try:
-            return build_video(shard.videos[ref.name], table.to_pylist(), self._image_dir())
+            video = build_video(shard.videos[ref.name], table.to_pylist(), self._image_dir())
+            shards.check_against_entry(video, ref.entry)
+            return video
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             raise SourceError(ref.file, f"video {ref.name!r}: malformed rows ({type(exc).__name__}: {exc})") from None
 

@@ -338,3 +338,31 @@ def test_a_zeroed_block_anywhere_in_an_hdf5_shard_never_hangs_a_reader(sample_ro
     done = subprocess.run([sys.executable, "-c", FUZZ, str(copies)], env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == sorted(p.name for p in copies.iterdir())
+
+
+MANIFEST_EDITS = {  # one video's manifest record changed by hand; the shard still holds the truth
+    "more frames": lambda v: v.update(frames=v["frames"] + 8, annotated=[[0, v["frames"] + 8]]),
+    "other objects": lambda v: v.update(object_ids=[*v["object_ids"], 200]),
+    "fewer annotated frames": lambda v: v.update(annotated=[[0, 1]]),
+}
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+@pytest.mark.parametrize("edit", sorted(MANIFEST_EDITS))
+def test_a_manifest_that_disagrees_with_its_shard_is_an_error_for_validate_and_convert(sample_root, tmp_path, fmt, edit):
+    """The loader refuses such a video (clips come from the manifest); validate and convert say so too."""
+    from converters import validate
+
+    out = convert(sample_root["mose"], tmp_path / "out", "mose", fmt, {}, {"split": "train"})
+    manifest = json.loads((out / "manifest.json").read_text())
+    video = manifest["videos"][0]
+    MANIFEST_EDITS[edit](video)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    shard = str(out / manifest["shards"][video["shard"]]["file"])
+    with api.open_reader(out) as reader:
+        report = validate.validate(reader, progress=False)
+    said = [e for e in report.errors if e["video"] == video["name"]]
+    assert said and said[0]["file"] == shard and "manifest" in said[0]["message"], report.errors
+    with pytest.raises(SourceError, match="manifest") as caught:
+        api.convert(out, tmp_path / "back.json", to="coco")
+    assert caught.value.path == shard
