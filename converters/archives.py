@@ -488,13 +488,20 @@ class ArchiveFS:
     def read_member(self, member: str) -> bytes:
         return self.read(f"{self.root}/{member}")
 
-    def check_integrity(self) -> list[SourceError]:
-        """Every zip member read whole, for ``validate``: its CRC-32 is checked only then, and a
-        conversion reads just the head and tail of a stored JPEG (or, to COCO, no JPEG at all).
-        A tar holds no checksum of its data; a .tar.gz's gzip CRC is checked when it is opened."""
+    def check_integrity(self, paths: list[str | os.PathLike]) -> list[SourceError]:
+        """The zip members under ``paths`` (what the reader reads: the split, the resolution) read
+        whole, for ``validate``: a member's CRC-32 is checked only then, and a conversion reads just
+        the head and tail of a stored JPEG (or, to COCO, no JPEG at all). A tar holds no checksum
+        of its data; a .tar.gz's gzip CRC is checked when it is opened."""
         if self._catalog().table.kind != "zip":
             return []
-        errors, folders = [], [self.root]
+        errors: list[SourceError] = []
+        folders = [p for p in paths if self.is_dir(p)]
+        for path in (p for p in paths if self.is_file(p)):
+            try:
+                self.read(path)
+            except SourceError as error:
+                errors.append(error)
         while folders:
             for entry in self.scandir(folders.pop()):
                 if entry.is_dir:

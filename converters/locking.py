@@ -15,12 +15,14 @@ Where ``fcntl`` does not exist (Windows) runs are not locked.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import OutputError
+from .errors import OutputError, VosconvWarning
 
 try:
     import fcntl
@@ -67,7 +69,17 @@ def _take(fd: int, output: Path, path: Path) -> None:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
-        except BlockingIOError:
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                if exc.errno in _NO_LOCKS:  # Lustre mounted noflock, some FUSE and network file systems
+                    warnings.warn(
+                        f"{path}: this file system cannot lock ({exc.strerror}); "
+                        "nothing stops another run writing the same output meanwhile",
+                        VosconvWarning,
+                        stacklevel=5,
+                    )
+                    return
+                raise
             holder = _read_pid(fd)
             if holder is None or _alive(holder) or (deadline is not None and time.monotonic() > deadline):
                 raise OutputError(
@@ -82,6 +94,7 @@ def _take(fd: int, output: Path, path: Path) -> None:
 
 
 WORKER_GRACE = 60.0  # seconds to wait for the workers of a run that died
+_NO_LOCKS = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
 
 
 def _alive(pid: int) -> bool:

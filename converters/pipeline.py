@@ -439,7 +439,7 @@ def _source_files(reader: Reader) -> list[tuple[str, int, int]]:
         with contextlib.suppress(OSError):
             if os.path.isfile(root):
                 info = os.stat(root)
-                found.append((str(root), info.st_size, info.st_mtime_ns))
+                found.append((str(Path(root).resolve()), info.st_size, info.st_mtime_ns))  # not the cwd's spelling
     return found
 
 

@@ -25,7 +25,7 @@ from .model import VOID_ID, Category, DatasetInfo, MaskEncoding, ObjectInfo, Vid
 from .readers.base import Detection
 
 #: Bumped when the layout of the manifest or the shards changes in a way readers must know about.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest this vosconv reads; HDF5 is 2 since it holds no vlen data, Parquet 1
 MANIFEST = "manifest.json"
 #: ``manifest["format"]`` for each sharded writer.
 FORMATS = {"parquet": "vosconv-parquet", "hdf5": "vosconv-hdf5"}

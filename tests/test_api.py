@@ -267,3 +267,9 @@ def test_a_numpy_worker_count_is_a_worker_count(sample_root, tmp_path):
         sample_root["mose"], tmp_path / "o.json", to="coco", reader_options={"split": "train"}, workers=np.int64(2)
     )
     assert summary.output.is_file()
+
+
+def test_a_split_folder_given_as_dot_records_its_split(sample_root, monkeypatch):
+    monkeypatch.chdir(sample_root["mose"] / "train")
+    with api.open_reader(".", "mose") as reader:
+        assert reader.info().split == "train"

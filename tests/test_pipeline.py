@@ -652,3 +652,41 @@ def test_the_lock_goes_when_a_run_fails_and_a_stale_lock_file_blocks_nothing(sam
     with api.open_reader(source, "mose", {"split": "train"}) as r:
         pipeline.convert(r, api.open_writer("coco"), out, progress=False)
     assert sorted(p.name for p in out.parent.iterdir()) == ["o.json"]
+
+
+def test_without_flock_on_the_file_system_a_run_warns_and_goes_on(sample_root, tmp_path, monkeypatch):
+    """Lustre mounted noflock, some FUSE mounts: flock fails with ENOSYS; the conversion still works."""
+    from converters import locking
+
+    def flock(fd, operation):
+        raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
+
+    monkeypatch.setattr(locking.fcntl, "flock", flock)
+    with pytest.warns(UserWarning, match="this file system cannot lock"):
+        summary = convert(sample_root, tmp_path / "out.json")
+    assert summary.stats.videos > 0 and sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_resume_keeps_shards_when_the_source_is_named_from_another_folder(sample_copy, tmp_path, monkeypatch):
+    """The same source spelled relative to another working folder is the same source."""
+    source = sample_copy("youtube-vos")
+    output = tmp_path / "out.json"
+    monkeypatch.chdir(source.parent)
+    original = CocoWriter.write_shard
+    calls = {"n": 0}
+
+    def write_shard(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(CocoWriter, "write_shard", write_shard)
+    with pytest.raises(pipeline.Interrupted), api.open_reader(source.name, "youtube-vos", {"split": "train"}) as r:
+        pipeline.convert(r, api.open_writer("coco"), output, progress=False)
+    monkeypatch.setattr(CocoWriter, "write_shard", original)
+    monkeypatch.chdir(tmp_path.parent)
+    relative = Path(tmp_path.name) / source.name
+    with api.open_reader(relative, "youtube-vos", {"split": "train"}) as r:
+        summary = pipeline.convert(r, api.open_writer("coco"), output, resume=True, progress=False)
+    assert summary.resumed == 1

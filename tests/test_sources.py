@@ -510,9 +510,13 @@ def test_validate_finds_a_damaged_stored_zip_member_a_conversion_does_not_read_w
             if path.is_file():
                 archive.write(path, path.relative_to(root).as_posix())
     with zipfile.ZipFile(target) as archive:
-        info = next(i for i in archive.infolist() if i.filename.endswith("/00003.jpg"))
+        info, other = (
+            next(i for i in archive.infolist() if i.filename.startswith(f"{split}/") and i.filename.endswith("/00003.jpg"))
+            for split in ("train", "valid")
+        )
     data = bytearray(target.read_bytes())
-    data[info.header_offset + 30 + len(info.filename) + info.compress_size // 2] ^= 0xFF  # mid-JPEG: no header or tail
+    for damaged_member in (info, other):  # mid-JPEG: no header or tail; the valid split's is not read
+        data[damaged_member.header_offset + 30 + len(damaged_member.filename) + damaged_member.compress_size // 2] ^= 0xFF
     target.write_bytes(bytes(data))
     with api.open_reader(target, "mose", {"split": "train"}) as reader:
         report = validate(reader)

@@ -97,10 +97,11 @@ class Reader(ABC):
     def check_integrity(self) -> list[SourceError]:
         """Whole-file checks a conversion leaves out for speed (e.g. checksums), for ``validate``.
 
-        Returns one error per damaged file; the default checks what the file system can (every
-        zip member's CRC-32, when the source is a zip).
+        Returns one error per damaged file; the default checks what the file system can: when
+        the source is a zip, the CRC-32 of every member under :meth:`roots` (not the source
+        itself, the first: the archive also holds splits and resolutions not read).
         """
-        return self.fs.check_integrity()
+        return self.fs.check_integrity(self.roots()[1:])
 
     def roots(self) -> list[Path]:
         """Every file and folder a conversion reads (the source, its images, its annotations).

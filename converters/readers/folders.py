@@ -34,7 +34,7 @@ def split_of(folder: str | os.PathLike) -> str | None:
 
     Only for the published split names: a folder called ``my_subset`` holding the pair is not a split.
     """
-    name = os.path.basename(os.path.normpath(folder))
+    name = os.path.basename(os.path.abspath(folder))  # "." is the folder it names
     return name if name.lower() in SPLIT_NAMES else None
 
 

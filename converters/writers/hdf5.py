@@ -33,9 +33,10 @@ DEFAULT_LEVELS = {"zstd": 3, "gzip": 1}
 # instead of failing (HDFGroup/hdf5#1707), so a flipped block of a shard would hang every reader.
 
 
-def _fixed(text: str) -> np.bytes_:
-    """A fixed-length UTF-8 attribute: h5py stores a ``str`` as variable-length."""
-    return np.bytes_(text.encode("utf-8"))
+def _set_text(attrs: h5py.AttributeManager, key: str, text: str) -> None:
+    """A fixed-length UTF-8 attribute (h5py stores a plain ``str`` as variable-length)."""
+    data = text.encode("utf-8")
+    attrs.create(key, np.bytes_(data), dtype=h5py.string_dtype("utf-8", max(len(data), 1)))
 
 
 def _write_ragged(group: h5py.Group, name: str, values: list[bytes]) -> None:
@@ -79,17 +80,15 @@ class Hdf5Writer(ShardedWriter):
     name = "hdf5"
     Options = Hdf5Options
     suffix = ".h5"
+    format_version = 2  # 1: variable-length images, file names and counts (still read)
 
     def write_file(self, videos: Iterable[Video], path: Path, info: DatasetInfo) -> None:
         with h5py.File(path, "w", libver="earliest", track_order=True) as file:
-            file.attrs["vosconv"] = _fixed(
-                shards.dumps(
-                    {
-                        "format_version": shards.FORMAT_VERSION,
-                        "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
-                    }
-                )
-            )
+            header = {
+                "format_version": self.format_version,
+                "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
+            }
+            _set_text(file.attrs, "vosconv", shards.dumps(header))
             root = file.create_group("videos", track_order=True)
             for video in videos:
                 if "/" in video.name or video.name in (".", ".."):
@@ -101,16 +100,16 @@ class Hdf5Writer(ShardedWriter):
         record = shards.video_record(video)
         group.attrs["width"] = video.width
         group.attrs["height"] = video.height
-        group.attrs["encoding"] = _fixed(video.encoding.value)
+        _set_text(group.attrs, "encoding", video.encoding.value)
         if video.palette is not None:
             group.attrs["palette"] = np.frombuffer(video.palette, np.uint8)
         group.attrs["object_ids"] = np.array([o.object_id for o in video.objects], np.int32)
-        group.attrs["objects"] = _fixed(shards.dumps(record["objects"]))
+        _set_text(group.attrs, "objects", shards.dumps(record["objects"]))
         has_images = any(f.image is not None for f in video.frames)
-        group.attrs["images"] = _fixed(("embedded" if options.images else "external") if has_images else "none")
-        group.attrs["masks"] = _fixed(options.masks)
+        _set_text(group.attrs, "images", ("embedded" if options.images else "external") if has_images else "none")
+        _set_text(group.attrs, "masks", options.masks)
         names = [f.file_name.encode("utf-8") for f in video.frames]
-        group.create_dataset("file_names", data=np.array(names, dtype=f"S{max(map(len, names), default=1)}"))
+        group.create_dataset("file_names", data=names, dtype=h5py.string_dtype("utf-8", max(map(len, names), default=1)))
         group.create_dataset("annotated", data=np.array([f.masks is not None for f in video.frames], bool))
         if options.images and has_images:
             blobs = [b"" if f.image is None else imagefiles.read_bytes(f.image) for f in video.frames]  # b"": no image

@@ -97,7 +97,7 @@ class ParquetWriter(ShardedWriter):
                 )
                 rows, groups = rows + count, groups + used
             writer.add_key_value_metadata(
-                {METADATA_KEY: shards.dumps({"format_version": shards.FORMAT_VERSION, "videos": records})}
+                {METADATA_KEY: shards.dumps({"format_version": self.format_version, "videos": records})}
             )
 
 

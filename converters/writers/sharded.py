@@ -29,6 +29,7 @@ class ShardedWriter(Writer):
 
     output_kind = "directory"
     shard_videos = sys.maxsize  # shards are files, bounded by size alone
+    format_version = 1  # the layout version the manifest records (readers refuse a newer one)
 
     @property
     def shard_bytes(self) -> int:
@@ -65,6 +66,7 @@ class ShardedWriter(Writer):
             categories=info.categories,
             shards=tuple(_shard_entry(r) for r in results),
             videos=tuple(shards.VideoEntry.from_json(v) for r in results for v in r.facts["videos"]),
+            format_version=self.format_version,
             vosconv_version=__version__,
         )
         shards.save_manifest(folder, manifest)

@@ -51,7 +51,7 @@ def test_layout_opens_with_plain_h5py(sample_root, tmp_path, source):
     videos = source_videos(sample_root, source)
     out = convert(sample_root, tmp_path / "out", source)
     with h5py.File(out / "part-00000.h5", "r") as file:
-        assert json.loads(file.attrs["vosconv"])["format_version"] == shards.FORMAT_VERSION
+        assert json.loads(file.attrs["vosconv"])["format_version"] == 2
         assert list(file["videos"]) == [v.name for v in videos]
         for video in videos:
             group = file["videos"][video.name]
@@ -174,3 +174,19 @@ def test_no_variable_length_data_so_no_global_heap(sample_root, tmp_path, masks)
     with h5py.File(out / "part-00000.h5", "r") as file:
         visit("/", file)
         file.visititems(visit)
+
+
+def test_strings_are_utf8_and_the_layout_version_is_2(sample_root, tmp_path):
+    """Fixed-length strings tagged UTF-8, so plain h5py's asstr() reads non-ASCII names; version 2 marks the layout."""
+    out = convert(sample_root, tmp_path / "out", "youtube-vos")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["format_version"] == 2
+    with h5py.File(out / "part-00000.h5", "r") as file:
+        assert json.loads(file.attrs["vosconv"])["format_version"] == 2
+        group = next(iter(file["videos"].values()))
+        for dtype in (group["file_names"].dtype, group.attrs.get_id("objects").dtype, file.attrs.get_id("vosconv").dtype):
+            assert h5py.check_string_dtype(dtype).encoding == "utf-8"
+    manifest["format_version"] = 3
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SourceError, match="format version 3 is newer than this vosconv reads"):
+        api.open_reader(out).list_videos()
