@@ -89,7 +89,13 @@ def _take(fd: int, output: Path, path: Path) -> None:
                 ) from None
             # A killed run's forked workers share its lock and finish the video in hand first
             # (or the kernel is still tearing them down): a few moments, not a run.
-            deadline = deadline or time.monotonic() + WORKER_GRACE
+            if deadline is None:
+                deadline = time.monotonic() + WORKER_GRACE
+                warnings.warn(
+                    f"{output}: waiting for the workers of an ended run (process {holder}) to stop",
+                    VosconvWarning,
+                    stacklevel=5,
+                )
             time.sleep(0.02)
 
 

@@ -690,3 +690,33 @@ def test_resume_keeps_shards_when_the_source_is_named_from_another_folder(sample
     with api.open_reader(relative, "youtube-vos", {"split": "train"}) as r:
         summary = pipeline.convert(r, api.open_writer("coco"), output, resume=True, progress=False)
     assert summary.resumed == 1
+
+
+def test_a_lock_held_only_by_a_dead_runs_workers_is_waited_for_with_a_warning(tmp_path):
+    """The run's process is gone but a worker it forked still holds the lock: wait, say so, then take it."""
+    import fcntl
+
+    from converters import locking
+
+    out = tmp_path / "out.json"
+    gone = os.fork()
+    if gone == 0:
+        os._exit(0)
+    os.waitpid(gone, 0)  # a pid no process has now
+    ready_r, ready_w = os.pipe()
+    worker = os.fork()
+    if worker == 0:  # the orphaned worker: holds the lock a moment, as a dead run's child would
+        fd = os.open(locking.lock_path(out), os.O_RDWR | os.O_CREAT)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, f"{gone}\n".encode())
+        os.write(ready_w, b"x")
+        time.sleep(0.5)
+        os._exit(0)
+    os.read(ready_r, 1)
+    started = time.monotonic()
+    warned = pytest.warns(UserWarning, match=rf"waiting for the workers of an ended run \(process {gone}\)")
+    with warned, locking.exclusive(out):
+        waited = time.monotonic() - started
+    os.waitpid(worker, 0)
+    assert waited > 0.2
+    assert not locking.lock_path(out).exists()
