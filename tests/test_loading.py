@@ -335,6 +335,11 @@ BAD_GROUPS = {  # (converted format, edit of the first video's group)
     ),
     "offsets as floats": ("hdf5", lambda g: _replace(g["rle"], "offsets", g["rle/offsets"][()] + 0.5)),
     "offsets backwards": ("hdf5", lambda g: _replace(g["rle"], "offsets", g["rle/offsets"][()][::-1].copy())),
+    "image offsets of 10^10 rows": (
+        "hdf5",
+        lambda g: _replace(g, "images_offsets", shape=(10**10,), dtype="i8", chunks=(1 << 20,)),  # sparse: no bytes on disk
+    ),
+    "image offsets past the bytes": ("hdf5", lambda g: g["images_offsets"].__setitem__(-1, g["images"].shape[0] + 1)),
     "counts as integers": ("hdf5", lambda g: _replace(g["rle"], "counts", np.arange(len(g["rle/counts"])))),
     "unknown encoding": ("hdf5", lambda g: g.attrs.__setitem__("encoding", "weird")),
     "dense masks as floats": ("hdf5-dense", lambda g: _replace(g, "masks", g["masks"][()].astype("f4"))),

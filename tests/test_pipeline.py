@@ -667,31 +667,6 @@ def test_without_flock_on_the_file_system_a_run_warns_and_goes_on(sample_root, t
     assert summary.stats.videos > 0 and sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
 
 
-def test_resume_keeps_shards_when_the_source_is_named_from_another_folder(sample_copy, tmp_path, monkeypatch):
-    """The same source spelled relative to another working folder is the same source."""
-    source = sample_copy("youtube-vos")
-    output = tmp_path / "out.json"
-    monkeypatch.chdir(source.parent)
-    original = CocoWriter.write_shard
-    calls = {"n": 0}
-
-    def write_shard(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(CocoWriter, "write_shard", write_shard)
-    with pytest.raises(pipeline.Interrupted), api.open_reader(source.name, "youtube-vos", {"split": "train"}) as r:
-        pipeline.convert(r, api.open_writer("coco"), output, progress=False)
-    monkeypatch.setattr(CocoWriter, "write_shard", original)
-    monkeypatch.chdir(tmp_path.parent)
-    relative = Path(tmp_path.name) / source.name
-    with api.open_reader(relative, "youtube-vos", {"split": "train"}) as r:
-        summary = pipeline.convert(r, api.open_writer("coco"), output, resume=True, progress=False)
-    assert summary.resumed == 1
-
-
 def test_a_lock_held_only_by_a_dead_runs_workers_is_waited_for_with_a_warning(tmp_path):
     """The run's process is gone but a worker it forked still holds the lock: wait, say so, then take it."""
     import fcntl

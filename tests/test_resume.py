@@ -462,3 +462,16 @@ def test_resume_redoes_every_shard_when_a_metadata_file_changed(sample_copy, tmp
     reference = tmp_path / "reference.json"
     api.convert(source, reference, to="coco", **options)
     assert output.read_bytes() == reference.read_bytes() and b"renamed-category" in reference.read_bytes()
+
+
+def test_resume_keeps_shards_when_the_source_is_named_from_another_folder(sample_copy, tmp_path, monkeypatch):
+    """The same source spelled relative to another working folder is the same source."""
+    source = sample_copy("youtube-vos")
+    output = tmp_path / "out.json"
+    options = {"from_": "youtube-vos", "reader_options": {"split": "train"}}
+    monkeypatch.chdir(source.parent)
+    with ctrl_c_at_shard(monkeypatch, 2), pytest.raises(Interrupted, match="1 of"):
+        api.convert(source.name, output, to="coco", **options)
+    monkeypatch.chdir(tmp_path.parent)
+    summary = api.convert(Path(tmp_path.name) / source.name, output, to="coco", resume=True, **options)
+    assert summary.resumed == 1

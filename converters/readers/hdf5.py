@@ -198,12 +198,8 @@ def check_frame_datasets(group: h5py.Group, frames: int, height: int, width: int
     allocation. The reader and the training loader both check groups with this.
     """
     expected = {"file_names": (frames,), "annotated": (frames,), "masks": (frames, height, width)}
-    if _text(group.attrs["images"]) == "embedded":
+    if _text(group.attrs["images"]) == "embedded":  # the images themselves: Ragged checks them
         expected["image_crc32"] = (frames,)
-        if "images_offsets" in group:
-            expected["images_offsets"] = (frames + 1,)
-        else:  # the older variable-length layout
-            expected["images"] = (frames,)
     for name, shape in expected.items():
         if name in group and group[name].shape != shape:
             raise ValueError(f"{name} dataset of shape {group[name].shape}, the manifest says {shape}")
