@@ -30,7 +30,7 @@ from . import journal, locking
 from .errors import OutputError, SourceError, VosconvError, VosconvWarning
 from .executors import Executor, make_executor
 from .model import DatasetInfo, Video
-from .readers.base import Reader
+from .readers.base import Reader, VideoRef
 from .writers.base import Shard, ShardResult, Writer
 
 OnError = Literal["fail", "skip"]
@@ -219,9 +219,17 @@ def remove(path: Path) -> None:
 
 
 def read_shard(
-    reader: Reader, shard: Shard, stats: Stats, on_error: OnError = "fail", writer: Writer | None = None
+    reader: Reader,
+    shard: Shard,
+    stats: Stats,
+    on_error: OnError = "fail",
+    writer: Writer | None = None,
+    handed: list[tuple[VideoRef, Video]] | None = None,
 ) -> Iterator[Video]:
-    """The shard's videos, read one at a time; a bad one is skipped and noted when ``on_error="skip"``."""
+    """The shard's videos, read one at a time; a bad one is skipped and noted when ``on_error="skip"``.
+
+    ``handed`` gets each video as it is handed on: the last one is the video the writer is on.
+    """
     for ref in shard.refs:
         try:
             video = reader.read_video(ref)
@@ -233,16 +241,42 @@ def read_shard(
             stats.skip(ref.name, error)
             continue
         stats.add(video)
+        if handed is not None:
+            handed.append((ref, video))
         yield video
 
 
 def run_shard(
     shard: Shard, *, reader: Reader, writer: Writer, staging: Path, info: DatasetInfo, on_error: OnError = "fail"
 ) -> tuple[ShardResult, Stats]:
-    """One unit of work for an executor: read the shard's videos and write them (in whatever process)."""
-    stats = Stats()
-    result = writer.write_shard(read_shard(reader, shard, stats, on_error, writer), shard, staging, info)
+    """One unit of work for an executor: read the shard's videos and write them (in whatever process).
+
+    A frame image can fail only when the writer reads it whole (a zip member whose CRC-32 does
+    not match, a read error mid-file), after the video was read and counted. Under ``skip`` the
+    shard is then written again without that video, which is recorded like any other bad one.
+    """
+    order = {ref.name: position for position, ref in enumerate(shard.refs)}
+    dropped: list[tuple[str, SourceError]] = []
+    while True:
+        stats, handed = Stats(), []
+        try:
+            result = writer.write_shard(read_shard(reader, shard, stats, on_error, writer, handed), shard, staging, info)
+            break
+        except SourceError as error:
+            if on_error != "skip" or not handed or not _reads_image(handed[-1][1], error.path):
+                raise
+            culprit = handed[-1][0]
+            dropped.append((culprit.name, error))
+            shard = dataclasses.replace(shard, refs=tuple(ref for ref in shard.refs if ref is not culprit))
+    for name, error in dropped:
+        stats.skip(name, error)
+    stats.skipped.sort(key=lambda record: order.get(record["video"], len(order)))  # in the shard's order
     return dataclasses.replace(result, checksums=journal.checksums(staging, result.files, result.checksums)), stats
+
+
+def _reads_image(video: Video, path: str) -> bool:
+    """``path`` is one of the video's frame images (the error is the video's, not the output's)."""
+    return any(frame.image is not None and frame.image.location == path for frame in video.frames)
 
 
 def convert(

@@ -405,3 +405,64 @@ def test_a_complete_jpeg_with_a_long_trailer_is_accepted_and_a_cut_one_is_not(tm
     cut.write_bytes(data[: len(data) - 200])
     with pytest.raises(SourceError, match="truncated JPEG"):
         probe_image(str(cut))
+
+
+@pytest.fixture(scope="module")
+def damaged_stored_zip(sample_root, tmp_path_factory) -> tuple[Path, str, str]:
+    """The MOSE sample as a stored zip with one train JPEG damaged mid-file: its header and tail,
+    all a reader probes, are intact, so only a writer that copies the bytes finds it (by CRC-32)."""
+    import zipfile
+
+    target = tmp_path_factory.mktemp("damaged") / "stored.zip"
+    root = sample_root["mose"]
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
+    with zipfile.ZipFile(target) as archive:
+        info = next(
+            i for i in archive.infolist() if i.filename.startswith("train/JPEGImages/") and i.filename.endswith("/00003.jpg")
+        )
+    data = bytearray(target.read_bytes())
+    data[info.header_offset + 30 + len(info.filename) + info.compress_size // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    return target, info.filename.split("/")[2], f"{target}/{info.filename}"
+
+
+def _videos_of(output: Path) -> dict[str, object]:
+    return {video.name: video for video in api.read_videos(output)}
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5", "mose"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_image_only_the_writer_finds_damaged_is_skipped_with_its_video(
+    damaged_stored_zip, sample_root, tmp_path, writer, workers
+):
+    source, culprit, member = damaged_stored_zip
+    options = {"split": "train"}
+    with pytest.raises(SourceError, match="CRC-32 mismatch") as failed:
+        api.convert(source, tmp_path / "failed", to=writer, from_="mose", reader_options=options)
+    assert failed.value.path == member
+    assert not (tmp_path / "failed").exists()
+
+    out = tmp_path / "skipped"
+    summary = api.convert(source, out, to=writer, from_="mose", reader_options=options, on_error="skip", workers=workers)
+    (record,) = summary.stats.skipped
+    assert (record["video"], record["file"]) == (culprit, member) and "CRC-32 mismatch" in record["message"]
+    assert [json.loads(line) for line in summary.errors_file.read_text().splitlines()] == [record]
+
+    # the rest is exactly what the same source without that video gives
+    clean = tmp_path / "clean"
+    shutil.copytree(sample_root["mose"], clean)
+    for folder in ("JPEGImages", "Annotations"):
+        shutil.rmtree(clean / "train" / folder / culprit)
+    expected = tmp_path / "expected"
+    api.convert(clean, expected, to=writer, from_="mose", reader_options=options)
+    got, want = _videos_of(out), _videos_of(expected)
+    assert culprit not in got and sorted(got) == sorted(want)
+    for name in want:
+        assert [f.masks for f in got[name].frames] == [f.masks for f in want[name].frames]
+        assert [f.file_name for f in got[name].frames] == [f.file_name for f in want[name].frames]
+    if writer == "mose":  # nothing of the skipped video is left half written
+        assert not list(out.rglob(f"*{culprit}*"))
+    assert summary.stats.videos == len(want)

@@ -109,7 +109,12 @@ class Writer(ABC):
 
     @abstractmethod
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
-        """Write one shard's videos inside ``staging``."""
+        """Write one shard's videos inside ``staging``.
+
+        Videos are taken one at a time and each is written before the next is asked for. On an
+        error, nothing of the video being written may be left where ``finalize`` would take it:
+        the pipeline may write the shard again without that video (``--on-error skip``).
+        """
 
     @abstractmethod
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:

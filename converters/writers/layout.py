@@ -9,6 +9,7 @@ whose objects are all absent get an all-zero PNG, so "unannotated" and "empty" s
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,12 @@ class LayoutWriter(Writer):
         facts, written = {}, []
         for video in videos:
             images, masks = f"{OUTPUT}/{self.image_dir(info)}/{video.name}", f"{OUTPUT}/{self.mask_dir(info)}/{video.name}"
-            written += self.write_video(video, staging, images, masks)
+            try:
+                written += self.write_video(video, staging, images, masks)
+            except BaseException:  # none of a video left half written: the run may go on without it (--on-error skip)
+                for folder in (images, masks):
+                    shutil.rmtree(staging / folder, ignore_errors=True)
+                raise
             facts[video.name] = self.video_facts(video, info)
         # every file is listed, so a resumed run checks them and drops what a crashed shard left behind
         files = tuple(name for name, _, _ in written)
