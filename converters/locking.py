@@ -36,12 +36,39 @@ def lock_path(output: Path) -> Path:
 
 @contextlib.contextmanager
 def exclusive(output: Path) -> Iterator[None]:
-    """Hold ``output``'s lock (making its parent folder if need be), or raise OutputError at once."""
+    """Hold ``output``'s lock, or raise OutputError at once.
+
+    Missing parent folders are made for the lock file, and removed again if the run leaves no
+    output (and they are empty): a failed run leaves nothing behind.
+    """
     if fcntl is None:  # pragma: no cover
         yield
         return
     path = lock_path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
+    made = _make_folders(output.parent)
+    try:
+        with _locked(output, path):
+            yield
+    finally:
+        if not (output.exists() or output.is_symlink()):  # a failed run leaves no empty folders of its own
+            for folder in made:
+                with contextlib.suppress(OSError):  # not empty: something else is in it now
+                    folder.rmdir()
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Make ``folder`` and its missing parents; the ones made here, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(exist_ok=True)
+    return missing
+
+
+@contextlib.contextmanager
+def _locked(output: Path, path: Path) -> Iterator[None]:
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

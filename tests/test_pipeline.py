@@ -263,6 +263,16 @@ def test_output_parents_are_created(sample_root, tmp_path):
     assert out.is_file()
 
 
+def test_a_failed_run_leaves_none_of_the_folders_it_made(sample_copy, tmp_path):
+    source = sample_copy("mose")
+    sorted((source / "train" / "Annotations").rglob("00002.png"))[0].write_bytes(b"not a png")
+    (tmp_path / "a").mkdir()
+    for writer in ("coco", "parquet"):  # a file output, a folder output
+        with pytest.raises(SourceError), api.open_reader(source, "mose", {"split": "train"}) as r:
+            pipeline.convert(r, api.open_writer(writer), tmp_path / "a" / "b" / "c" / "out", progress=False)
+        assert list((tmp_path / "a").iterdir()) == []  # b/ and c/ were made for the run and went with it
+
+
 # ------------------------------------------------------------------ stats and summary
 
 
@@ -644,9 +654,10 @@ def test_the_lock_goes_when_a_run_fails_and_a_stale_lock_file_blocks_nothing(sam
     good = victim.read_bytes()
     victim.write_bytes(b"not a png")
     out = tmp_path / "out" / "o.json"
+    (tmp_path / "out").mkdir()
     with pytest.raises(SourceError), api.open_reader(source, "mose", {"split": "train"}) as r:
         pipeline.convert(r, api.open_writer("coco"), out, progress=False)
-    assert list(out.parent.iterdir()) == []
+    assert list(out.parent.iterdir()) == []  # the folder was there before the run: it stays
     victim.write_bytes(good)
     locking.lock_path(out).write_text("12345\n")  # left by a process long gone: its flock went with it
     with api.open_reader(source, "mose", {"split": "train"}) as r:
