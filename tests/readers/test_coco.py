@@ -155,7 +155,7 @@ def test_names_that_would_leave_the_output_are_refused(foreign, tmp_path, field,
     with pytest.raises(SourceError, match="cannot be a file or folder name"):
         api.convert(path, out, to="mose", from_="coco")
     assert not out.exists() and not (tmp_path / "escaped").exists()
-    assert list((tmp_path / "deep").iterdir()) == []
+    assert not (tmp_path / "deep").exists()  # made for the run, and gone with it
 
 
 @pytest.mark.parametrize(("width", "height"), [(0, 6), (8, -6), (-8, -6)])
