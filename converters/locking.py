@@ -47,11 +47,11 @@ def exclusive(output: Path) -> Iterator[None]:
     path = lock_path(output)
     made = _make_folders(output.parent)
     try:
-        with _locked(output, path):
+        with _locked(output, path, made):
             yield
     finally:
         if not (output.exists() or output.is_symlink()):  # a failed run leaves no empty folders of its own
-            for folder in made:
+            for folder in sorted(set(made), key=lambda folder: len(folder.parts), reverse=True):  # deepest first
                 with contextlib.suppress(OSError):  # not empty: something else is in it now
                     folder.rmdir()
 
@@ -68,9 +68,15 @@ def _make_folders(folder: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def _locked(output: Path, path: Path) -> Iterator[None]:
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+def _locked(output: Path, path: Path, made: list[Path]) -> Iterator[None]:
+    for attempt in range(_ATTEMPTS):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except FileNotFoundError:  # a failed run beside this one removed the folder it had made
+            if attempt == _ATTEMPTS - 1:
+                raise
+            made += _make_folders(output.parent)
+            continue
         try:
             _take(fd, output, path)
         except BaseException:
@@ -79,6 +85,8 @@ def _locked(output: Path, path: Path) -> Iterator[None]:
         if _same_file(fd, path):
             break
         os.close(fd)  # the run that held it removed it meanwhile: lock the file now at the path
+    else:
+        raise OutputError(f"{output}: could not take its lock {path}: other runs kept replacing it")
     try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
@@ -126,6 +134,7 @@ def _take(fd: int, output: Path, path: Path) -> None:
             time.sleep(0.02)
 
 
+_ATTEMPTS = 100  # at opening the lock file, against runs beside this one that end meanwhile
 WORKER_GRACE = 60.0  # seconds to wait for the workers of a run that died
 _NO_LOCKS = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL}
 

@@ -706,3 +706,21 @@ def test_a_lock_held_only_by_a_dead_runs_workers_is_waited_for_with_a_warning(tm
     os.waitpid(worker, 0)
     assert waited > 0.2
     assert not locking.lock_path(out).exists()
+
+
+def test_a_run_whose_new_folder_another_failed_run_removes_goes_on(sample_root, tmp_path, monkeypatch):
+    """Run B finds ``new/`` (made by a run A beside it); A fails and removes it before B opens its lock file."""
+    from converters import locking
+
+    out = tmp_path / "new" / "out.json"
+    real_open, removed = os.open, []
+
+    def open_after_the_other_run_ended(path, *args, **kwargs):
+        if str(path).endswith(".vosconv-lock") and not removed:
+            removed.append(True)
+            out.parent.rmdir()  # what run A's cleanup does
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(locking.os, "open", open_after_the_other_run_ended)
+    convert(sample_root, out)
+    assert removed and out.is_file()

@@ -8,8 +8,8 @@ whose objects are all absent get an all-zero PNG, so "unannotated" and "empty" s
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import imagefiles, labels, png, rle
 from ..errors import SourceError
-from ..model import DatasetInfo, MaskEncoding, Video
+from ..model import DatasetInfo, MaskEncoding, Video, check_file_name
 from .base import Shard, ShardResult, Writer, checksum_of
 
 OUTPUT = "output"
@@ -74,11 +74,11 @@ class LayoutWriter(Writer):
         facts, written = {}, []
         for video in videos:
             images, masks = f"{OUTPUT}/{self.image_dir(info)}/{video.name}", f"{OUTPUT}/{self.mask_dir(info)}/{video.name}"
+            touched: list[str] = []
             try:
-                written += self.write_video(video, staging, images, masks)
+                written += self.write_video(video, staging, images, masks, touched)
             except BaseException:  # none of a video left half written: the run may go on without it (--on-error skip)
-                for folder in (images, masks):
-                    shutil.rmtree(staging / folder, ignore_errors=True)
+                _discard(staging, touched, (images, masks))
                 raise
             facts[video.name] = self.video_facts(video, info)
         # every file is listed, so a resumed run checks them and drops what a crashed shard left behind
@@ -91,10 +91,13 @@ class LayoutWriter(Writer):
         if frame is not None:
             raise SourceError(f"{video.name}/{frame}", _OVERLAP.format(name=self.name))
 
-    def write_video(self, video: Video, staging: Path, image_dir: str, mask_dir: str) -> list[tuple[str, int, str]]:
+    def write_video(
+        self, video: Video, staging: Path, image_dir: str, mask_dir: str, touched: list[str]
+    ) -> list[tuple[str, int, str]]:
         """Write the video's frames and masks under ``staging``; ``(path, bytes, sha256)`` of each.
 
         The checksums come from the bytes in hand, so the journal need not read the files back.
+        ``touched`` gets each file's name before it is written (what to delete if this fails).
         """
         mode = labels.png_mode(video.encoding)
         palette = (video.palette or self.default_palette) if video.encoding is MaskEncoding.PALETTE else None
@@ -104,6 +107,7 @@ class LayoutWriter(Writer):
             if frame.image is not None:
                 name = f"{image_dir}/{frame.file_name}"
                 (staging / image_dir).mkdir(parents=True, exist_ok=True)
+                touched.append(name)
                 written.append(checksum_of(name, imagefiles.copy_to(frame.image, staging / name)))
             if frame.masks is not None:
                 name = f"{mask_dir}/{frame.stem}.png"
@@ -113,6 +117,7 @@ class LayoutWriter(Writer):
                 except rle.MasksOverlap:
                     raise SourceError(f"{video.name}/{frame.file_name}", _OVERLAP.format(name=self.name)) from None
                 data = png.encode(label, mode, palette)
+                touched.append(name)
                 (staging / name).write_bytes(data)
                 written.append(checksum_of(name, data))
         return written
@@ -144,6 +149,21 @@ class DavisOptions:
     resolution: str | None = None  # default: the source's resolution, else 480p
     year: str | None = None  # default: the source's year, else 2017
 
+    def __post_init__(self) -> None:
+        for what in ("split", "resolution", "year"):
+            value = getattr(self, what)
+            if value is not None:
+                check_file_name(what, value)  # a ValueError: the options code names the option
+
+
+def _folder_name(what: str, value: str) -> str:
+    """A DAVIS resolution, year or split, which becomes a folder or file name: never a way out of the output."""
+    try:
+        check_file_name(f"DAVIS {what}", value)
+    except ValueError as exc:
+        raise SourceError(f"<the source's {what}>", str(exc)) from None
+    return value
+
 
 class DavisWriter(LayoutWriter):
     """A ``DAVIS/`` root: ``JPEGImages/<res>/``, ``Annotations/<res>/`` and ``ImageSets/<year>/<split>.txt``."""
@@ -152,7 +172,7 @@ class DavisWriter(LayoutWriter):
     Options = DavisOptions
 
     def _resolution(self, info: DatasetInfo) -> str:
-        return self.options.resolution or info.attribute("resolution") or "480p"
+        return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or "480p")
 
     def image_dir(self, info: DatasetInfo) -> str:
         return f"JPEGImages/{self._resolution(info)}"
@@ -172,8 +192,8 @@ class DavisWriter(LayoutWriter):
         super().check(video)
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
-        year = self.options.year or info.attribute("year") or "2017"
-        split = self.options.split or info.split or "all"
+        year = _folder_name("year", self.options.year or info.attribute("year") or "2017")
+        split = _folder_name("split", self.options.split or info.split or "all")
         index = root / "ImageSets" / year / f"{split}.txt"
         index.parent.mkdir(parents=True, exist_ok=True)
         index.write_text("".join(f"{name}\n" for name in videos))
@@ -210,6 +230,16 @@ class YoutubeVosWriter(LayoutWriter):
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
         _write_json(root / "meta.json", {"videos": videos})
+
+
+def _discard(staging: Path, names: list[str], folders: tuple[str, ...]) -> None:
+    """Delete the files a failed video wrote, then its folders if that leaves them empty."""
+    for name in names:
+        with contextlib.suppress(OSError):
+            (staging / name).unlink()
+    for folder in folders:
+        with contextlib.suppress(OSError):  # not there, or holding what is not this video's
+            (staging / folder).rmdir()
 
 
 def _write_json(path: Path, value: object) -> None:

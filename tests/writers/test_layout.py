@@ -173,3 +173,27 @@ def test_davis_refuses_names_its_sequence_list_cannot_hold(tmp_path, name):
     mose = tmp_path / "mose"  # other layouts have no list: the name is fine there
     api.convert(source, mose, to="mose", reader_options={"images": str(images)})
     assert sorted(v.name for v in api.read_videos(mose, "mose")) == sorted([name, "ok"])
+
+
+@pytest.mark.parametrize("attribute", ["resolution", "year"])
+@pytest.mark.parametrize("value", ["../../../escaped", "..", ".", "a/b"])
+def test_davis_folder_names_from_the_source_cannot_lead_out_of_the_output(sample_root, tmp_path, attribute, value):
+    """A COCO file's recorded DAVIS resolution or year becomes a folder name: a way out is refused, nothing written."""
+    coco = tmp_path / "in.json"
+    api.convert(sample_root["davis"], coco, to="coco", from_="davis")
+    data = json.loads(coco.read_text())
+    data["info"]["vosconv"]["source"]["attributes"][attribute] = value
+    coco.write_text(json.dumps(data))
+    out = tmp_path / "deep" / "out"
+    for on_error in ("fail", "skip"):  # a fault of the whole source: nothing to skip
+        with pytest.raises(SourceError, match=f"DAVIS {attribute}.*cannot be a file or folder name"):
+            api.convert(coco, out, to="davis", from_="coco", on_error=on_error)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.json"]
+
+
+@pytest.mark.parametrize("option", ["split", "resolution", "year"])
+def test_davis_folder_name_options_cannot_lead_out_of_the_output(option):
+    from converters.errors import OptionError
+
+    with pytest.raises(OptionError, match=f"{option}.*cannot be a file or folder name"):
+        api.open_writer("davis", {option: "../x"})
