@@ -494,13 +494,18 @@ def _overlapping(chars, offsets, values, height, width):
 
 @numba.njit(**_JIT)
 def _label_maps(out, chars, offsets, values, frame_starts):
-    """``_label_map`` for each frame of a (T, height, width) stack; returns the first bad string's index or -1."""
+    """``_label_map`` for each frame of a (T, height, width) stack; returns the first bad string's index or -1.
+
+    Every pixel of ``out`` is written (a frame without masks is zeroed), so it need not start zeroed.
+    """
     for t in range(out.shape[0]):
         first, last = frame_starts[t], frame_starts[t + 1]
         if last > first:
             bad = _label_map(out[t], chars, offsets[first : last + 1], values[first:last])
             if bad >= 0:
                 return first + bad
+        else:
+            out[t] = 0
     return -1
 
 
@@ -556,10 +561,10 @@ def overlap(masks: Sequence[tuple[int, str | bytes]], height: int, width: int) -
 
 def decode_frames(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: int, width: int) -> np.ndarray:
     """Label maps of several frames at once, (T, height, width): :func:`decode` with one call into compiled code."""
-    out = np.zeros((len(frames), height, width), np.uint8)
     pairs = [pair for frame in frames for pair in frame]
     if not pairs or height == 0 or width == 0:
-        return out
+        return np.zeros((len(frames), height, width), np.uint8)
+    out = np.empty((len(frames), height, width), np.uint8)  # written whole: a zeroing pass would be a second write
     frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
     bad = _label_maps(out, *_pack(pairs), frame_starts)  # overlapping masks: later ones win
     if bad >= 0:

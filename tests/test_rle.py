@@ -731,6 +731,21 @@ def test_decode_frames_empty_and_bad():
         rle.decode_frames([[(1, good)], [(7, "0")]], 3, 4)
 
 
+def test_decode_frames_zeroes_frames_without_masks_whatever_memory_it_gets():
+    """The stack is not allocated zeroed: a frame without masks must be cleared, not left as found."""
+    label = np.zeros((64, 48), np.uint8)
+    label[10:30, 5:20] = 2
+    good = rle.encode(label)[0].counts
+    for _ in range(20):
+        for _ in range(3):  # freed memory full of 255 that the next allocation may reuse
+            litter = np.full((4, 64, 48), 255, np.uint8)
+            del litter
+        stack = rle.decode_frames([[(2, good)], [], [(2, good)], []], 64, 48)
+        assert not stack[1].any() and not stack[3].any()
+        np.testing.assert_array_equal(stack[0], label)
+        np.testing.assert_array_equal(stack[2], label)
+
+
 def test_decode_frames_with_and_without_overlap():
     """Each frame is built on its own: one whose masks overlap (painted) beside ones that do not (filled)."""
     rng = np.random.default_rng(3)
