@@ -54,3 +54,19 @@ def pack(root: Path, target: Path, kind: str, *, hidden: bool = True, compressle
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
     return target
+
+
+def stored_zip_with_damaged_members(root: Path, target: Path, members: list[str]) -> Path:
+    """``root``'s files as a stored (uncompressed) zip, one byte flipped in the middle of each of
+    ``members``: header and tail, all a reader probes, stay intact; only the CRC-32 finds it."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(root).as_posix())
+    with zipfile.ZipFile(target) as archive:
+        infos = [archive.getinfo(name) for name in members]
+    data = bytearray(target.read_bytes())
+    for info in infos:
+        data[info.header_offset + 30 + len(info.filename) + info.compress_size // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    return target

@@ -25,6 +25,7 @@ from converters import api
 from converters.errors import SourceError
 from converters.validate import validate
 
+from .archives import stored_zip_with_damaged_members
 from .rle_strings import overflowing_string
 
 
@@ -411,22 +412,11 @@ def test_a_complete_jpeg_with_a_long_trailer_is_accepted_and_a_cut_one_is_not(tm
 def damaged_stored_zip(sample_root, tmp_path_factory) -> tuple[Path, str, str]:
     """The MOSE sample as a stored zip with one train JPEG damaged mid-file: its header and tail,
     all a reader probes, are intact, so only a writer that copies the bytes finds it (by CRC-32)."""
-    import zipfile
-
-    target = tmp_path_factory.mktemp("damaged") / "stored.zip"
     root = sample_root["mose"]
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
-        for path in sorted(root.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(root).as_posix())
-    with zipfile.ZipFile(target) as archive:
-        info = next(
-            i for i in archive.infolist() if i.filename.startswith("train/JPEGImages/") and i.filename.endswith("/00003.jpg")
-        )
-    data = bytearray(target.read_bytes())
-    data[info.header_offset + 30 + len(info.filename) + info.compress_size // 2] ^= 0xFF
-    target.write_bytes(bytes(data))
-    return target, info.filename.split("/")[2], f"{target}/{info.filename}"
+    jpeg = sorted(p for p in (root / "train" / "JPEGImages").rglob("00003.jpg"))[0]
+    member = jpeg.relative_to(root).as_posix()
+    target = stored_zip_with_damaged_members(root, tmp_path_factory.mktemp("damaged") / "stored.zip", [member])
+    return target, jpeg.parent.name, f"{target}/{member}"
 
 
 def _videos_of(output: Path) -> dict[str, object]:

@@ -33,7 +33,7 @@ from converters.imagefiles import probe_image, read_bytes
 from converters.model import ImageRef
 from converters.readers.mose import MoseReader
 
-from .archives import HIDDEN, KINDS, pack
+from .archives import HIDDEN, KINDS, pack, stored_zip_with_damaged_members
 from .conformance.content import fingerprint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -503,24 +503,15 @@ def test_validate_finds_a_damaged_stored_zip_member_a_conversion_does_not_read_w
     """A stored JPEG is probed by its head and tail only; its CRC-32 is checked when validate reads it whole."""
     from converters.validate import validate
 
-    target = tmp_path / "stored.zip"
     root = sample_root["mose"]
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as archive:
-        for path in sorted(root.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(root).as_posix())
-    with zipfile.ZipFile(target) as archive:
-        info, other = (
-            next(i for i in archive.infolist() if i.filename.startswith(f"{split}/") and i.filename.endswith("/00003.jpg"))
-            for split in ("train", "valid")
-        )
-    data = bytearray(target.read_bytes())
-    for damaged_member in (info, other):  # mid-JPEG: no header or tail; the valid split's is not read
-        data[damaged_member.header_offset + 30 + len(damaged_member.filename) + damaged_member.compress_size // 2] ^= 0xFF
-    target.write_bytes(bytes(data))
+    members = [  # mid-JPEG: no header or tail; the valid split's is not read
+        sorted(p for p in (root / split / "JPEGImages").rglob("00003.jpg"))[0].relative_to(root).as_posix()
+        for split in ("train", "valid")
+    ]
+    target = stored_zip_with_damaged_members(root, tmp_path / "stored.zip", members)
     with api.open_reader(target, "mose", {"split": "train"}) as reader:
         report = validate(reader)
-    damaged = (f"{target}/{info.filename}", "corrupt zip member: CRC-32 mismatch")
+    damaged = (f"{target}/{members[0]}", "corrupt zip member: CRC-32 mismatch")
     assert [(e["file"], e["message"]) for e in report.errors] == [damaged]
     with api.open_reader(root, "mose", {"split": "train"}) as reader:
         assert validate(reader).ok  # the same files in a folder: nothing to say
