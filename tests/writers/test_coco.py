@@ -161,3 +161,34 @@ def test_compresslevel_is_checked_and_said_to_do_nothing_for_plain_json(sample_r
     with pytest.raises(OptionError, match="compresslevel must be 0 to 9, got 12"):
         api.convert(sample_root["mose"], tmp_path / "x.json.gz", to="coco", writer_options={"compresslevel": 12}, **options)
     assert not (tmp_path / "x.json.gz").exists()
+
+
+def test_short_writes_still_write_every_byte(sample_root, tmp_path, monkeypatch):
+    """``os.writev`` may take fewer bytes than offered (a signal, a nearly full disk): the rest is written after."""
+    import os
+
+    whole = tmp_path / "whole.json"
+    api.convert(sample_root["mose"], whole, to="coco", reader_options={"split": "train"})
+    writev, calls = os.writev, []
+
+    def a_few_bytes_at_a_time(fd, buffers):
+        calls.append(len(buffers))
+        taken = b"".join(bytes(b) for b in buffers)[: 1 + len(calls) % 97]  # 1 to 97 bytes, ending mid-piece
+        return writev(fd, [taken])
+
+    monkeypatch.setattr(os, "writev", a_few_bytes_at_a_time)
+    short = tmp_path / "short.json"
+    api.convert(sample_root["mose"], short, to="coco", reader_options={"split": "train"})
+    assert len(calls) > 100
+    assert short.read_bytes() == whole.read_bytes()
+
+
+def test_a_write_that_takes_nothing_is_an_error_not_a_hang(sample_root, tmp_path, monkeypatch):
+    import os
+
+    from converters.errors import OutputError
+
+    monkeypatch.setattr(os, "writev", lambda fd, buffers: 0)
+    with pytest.raises(OutputError, match="took no bytes"):
+        api.convert(sample_root["mose"], tmp_path / "out.json", to="coco", reader_options={"split": "train"})
+    assert not (tmp_path / "out.json").exists()
