@@ -120,45 +120,62 @@ class CocoWriter(Writer):
     ) -> None:
         """The shards' lines in shard order, each given its id.
 
-        Each shard file (one video's lines) is read whole, and its lines go out as slices of
-        that buffer behind their id prefixes, so the bytes are copied once, by the kernel.
+        Each shard file (one video's lines) is read whole into one reused buffer, and its lines
+        go out as slices of it behind their id prefixes: the bytes are copied once, by the
+        kernel, and after the workers' fork no fresh pages are written (each would cost a
+        copy-on-write fault).
         """
         out.add(b'{"info":' + _dumps(header).encode("utf-8") + b',\n"videos":[')
         separator = b"\n"
         first_video_of_shard = []
         count = 0
+        buffer = bytearray()
         for result in results:
             first_video_of_shard.append(count)
-            data = (staging / result.files[0]).read_bytes()
-            view = memoryview(data)
-            for start, end in _lines(data):
+            buffer, size = _read_into(buffer, staging / result.files[0])
+            view = memoryview(buffer)
+            for start, end in _lines(buffer, size):
                 count += 1
                 out.add(b'%s{"id":%d,' % (separator, count), view[start + 1 : end])  # the record after its "{"
                 separator = b",\n"
+            out.flush()  # before the buffer is read into again
         out.add(b'\n],\n"annotations":[')
         separator = b"\n"
         annotation_id = 0
         for result, offset in zip(results, first_video_of_shard):
-            data = (staging / result.files[1]).read_bytes()
-            view = memoryview(data)
-            for start, end in _lines(data):
-                tab = data.index(b"\t", start, end)  # the video's position in its shard, a tab, the record
+            buffer, size = _read_into(buffer, staging / result.files[1])
+            view = memoryview(buffer)
+            for start, end in _lines(buffer, size):
+                tab = buffer.index(b"\t", start, end)  # the video's position in its shard, a tab, the record
                 annotation_id += 1
-                video_id = offset + int(data[start:tab]) + 1
+                video_id = offset + int(buffer[start:tab]) + 1
                 out.add(b'%s{"id":%d,"video_id":%d,' % (separator, annotation_id, video_id), view[tab + 2 : end])
                 separator = b",\n"
+            out.flush()
         records = [{"id": c.id, "name": c.name, "supercategory": c.supercategory or c.name} for c in categories]
         out.add(b'\n],\n"categories":' + _dumps(records).encode("utf-8") + b"}\n")
         out.flush()
 
 
-def _lines(data: bytes) -> Iterator[tuple[int, int]]:
-    """``(start, end)`` of each line of ``data``, its newline left out."""
+def _read_into(buffer: bytearray, path: Path) -> tuple[bytearray, int]:
+    """The whole file in ``buffer`` (a larger one if it does not fit): (the buffer, the file's size)."""
+    with open(path, "rb", buffering=0) as file:
+        size = os.fstat(file.fileno()).st_size
+        if len(buffer) < size:
+            buffer = bytearray(size)
+        view, done = memoryview(buffer), 0
+        while done < size and (got := file.readinto(view[done:size])):
+            done += got
+    if done != size or (size and buffer[size - 1] != 10):  # a shard file ends with a whole line
+        raise OSError(errno.EIO, f"{path}: shard file changed while it was read ({done} of {size} bytes)")
+    return buffer, size
+
+
+def _lines(data: bytearray, size: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each line in ``data[:size]``, its newline left out."""
     start = 0
-    while start < len(data):
-        end = data.find(b"\n", start)
-        if end < 0:
-            end = len(data)
+    while start < size:
+        end = data.find(b"\n", start, size)
         yield start, end
         start = end + 1
 

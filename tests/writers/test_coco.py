@@ -192,3 +192,18 @@ def test_a_write_that_takes_nothing_is_an_error_not_a_hang(sample_root, tmp_path
     with pytest.raises(OutputError, match="took no bytes"):
         api.convert(sample_root["mose"], tmp_path / "out.json", to="coco", reader_options={"split": "train"})
     assert not (tmp_path / "out.json").exists()
+
+
+def test_shard_files_read_into_one_buffer_give_each_file_its_own_lines(tmp_path):
+    """A shorter file read after a longer one into the same buffer: none of the longer one's bytes show through."""
+    from converters.writers.coco import _lines, _read_into
+
+    files = {"long": b'{"a":1}\n{"b":22222222222}\n', "short": b'{"c":3}\n', "empty": b""}
+    buffer = bytearray()
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+        buffer, size = _read_into(buffer, tmp_path / name)
+        assert [bytes(buffer[start:end]) for start, end in _lines(buffer, size)] == content.splitlines()
+    (tmp_path / "torn").write_bytes(b'{"d":4}\n{"e":')  # cut mid-line: not what a shard writes
+    with pytest.raises(OSError, match="torn: shard file changed while it was read"):
+        _read_into(buffer, tmp_path / "torn")
