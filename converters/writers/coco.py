@@ -181,25 +181,39 @@ def _lines(data: bytearray, size: int) -> Iterator[tuple[int, int]]:
 
 
 class _Pieces:
-    """Pieces of output gathered and written in one call per ~1 MB (or 1,024 pieces): one call per
-    line would cost more than the copying, and joining them first would copy everything twice."""
+    """Pieces of output gathered and written in one call per ~1 MB (or ``count`` pieces): one call per
+    line would cost more than the copying, and joining them first would copy everything twice.
+    ``count`` stays within what one ``writev`` takes (``IOV_MAX``)."""
 
-    def __init__(self, write_many: Callable[[list[bytes | memoryview]], object], size: int = 1 << 20, count: int = 1024) -> None:
-        self.write_many, self.size, self.count = write_many, size, count
+    def __init__(self, write_many: Callable[[list[bytes | memoryview]], object], size: int = 1 << 20, count: int = 0) -> None:
+        self.write_many, self.size, self.count = write_many, size, count or _IOV_MAX
         self.parts: list[bytes | memoryview] = []
         self.pending = 0
 
     def add(self, *parts: bytes | memoryview) -> None:
-        for part in parts:
-            self.parts.append(part)
-            self.pending += len(part)
-        if self.pending >= self.size or len(self.parts) >= self.count:
+        if len(self.parts) + len(parts) > self.count:
+            self.flush()
+        self.parts.extend(parts)
+        self.pending += sum(len(part) for part in parts)
+        if self.pending >= self.size:
             self.flush()
 
     def flush(self) -> None:
         if self.parts:
             self.write_many(self.parts)
             self.parts, self.pending = [], 0
+
+
+def _iov_max() -> int:
+    """How many buffers one ``os.writev`` may take here (1,024 on Linux and macOS)."""
+    try:
+        found = os.sysconf("SC_IOV_MAX")
+    except (AttributeError, ValueError, OSError):
+        found = -1
+    return min(found, 1024) if found >= 2 else 16  # 16: the least POSIX allows
+
+
+_IOV_MAX = _iov_max()
 
 
 def _write_all(fd: int, parts: list[bytes | memoryview]) -> None:

@@ -207,3 +207,18 @@ def test_shard_files_read_into_one_buffer_give_each_file_its_own_lines(tmp_path)
     (tmp_path / "torn").write_bytes(b'{"d":4}\n{"e":')  # cut mid-line: not what a shard writes
     with pytest.raises(OSError, match="torn: shard file changed while it was read"):
         _read_into(buffer, tmp_path / "torn")
+
+
+@pytest.mark.parametrize("count", [16, 1024])
+def test_pieces_never_hand_writev_more_buffers_than_it_takes(count):
+    """One piece, then pairs: a flush only after passing the limit would hand ``count + 1`` buffers (EINVAL)."""
+    from converters.writers.coco import _Pieces
+
+    calls: list[int] = []
+    out = _Pieces(lambda parts: calls.append(len(parts)), count=count)
+    out.add(b"header")
+    for _ in range(3 * count):
+        out.add(b"prefix", memoryview(b"record"))
+    out.flush()
+    assert max(calls) <= count
+    assert sum(calls) == 1 + 6 * count
