@@ -207,14 +207,10 @@ class _Reaper:
                 while not self.pending:
                     self.changed.wait()
                 child = self.pending[0]
-            try:
-                child.wait()
-            except OSError:  # already waited for by someone else (os.wait() in the caller's code, say)
-                pass
-            finally:
-                with self.changed:
-                    self.pending.remove(child)
-                    self.changed.notify_all()
+            child.wait()
+            with self.changed:
+                self.pending.remove(child)
+                self.changed.notify_all()
 
     def wait(self) -> None:
         with self.changed:

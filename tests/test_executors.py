@@ -362,25 +362,3 @@ def test_ctrl_c_stops_the_workers_at_once():
 def _sleep_then_return(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
-
-
-def test_a_worker_someone_else_waited_for_does_not_stop_the_reaper(monkeypatch):
-    """The caller's own ``os.wait()`` may reap a worker first: the reaper's wait then fails, and it goes on."""
-    real_waitpid, stolen = os.waitpid, []
-
-    def reaped_elsewhere(pid, options):
-        if not stolen:
-            stolen.append(real_waitpid(pid, options))
-            raise ChildProcessError(10, "No child processes")
-        return real_waitpid(pid, options)
-
-    monkeypatch.setattr(os, "waitpid", reaped_elsewhere)
-    ProcessExecutor(2).run(abs, [-1, -2])
-    waiter = threading.Thread(target=wait_for_workers, daemon=True)
-    waiter.start()
-    waiter.join(timeout=30)
-    assert not waiter.is_alive(), "wait_for_workers hung on a worker the reaper could not wait for"
-    assert stolen
-    assert ProcessExecutor(2).run(abs, [-3, -4]) == [3, 4]  # the same reaper thread serves the next run
-    wait_for_workers()
-    assert len(_reaper_threads()) == 1
