@@ -107,8 +107,10 @@ class _SelfScheduled:
             for child in self.children:
                 child.pipe.close()
         # Each child has said "done" and is exiting; the kernel's teardown of its memory takes a
-        # millisecond or more, so the reaper thread waits for that, not the run.
-        _reaper.hand(self.children)
+        # millisecond or more, so a thread waits for that, not the run.
+        reaper = threading.Thread(target=_reap, args=(self.children,), name="vosconv-reap", daemon=True)
+        reaper.start()
+        _reapers[:] = [*(r for r in _reapers if r.is_alive()), reaper]  # finished ones are dropped
         return self.results
 
     def _finished(self, index: int, result: Any) -> None:
@@ -180,54 +182,12 @@ class _Child:
             self.wait()
 
 
-class _Reaper:
-    """One thread per process that waits for finished workers to exit, so no run waits for that.
-
-    Started on first use and kept: starting a thread per run (its stack, its first faults in
-    pages a fork has just shared) cost about a millisecond a run. A forked child starts anew:
-    the thread and the workers it waits for are its parent's.
-    """
-
-    def __init__(self) -> None:
-        self.changed = threading.Condition(threading.Lock())
-        self.pending: list[_Child] = []  # handed over, not yet exited
-        self.thread: threading.Thread | None = None
-
-    def hand(self, children: list[_Child]) -> None:
-        with self.changed:
-            self.pending.extend(children)
-            self.changed.notify_all()
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="vosconv-reap", daemon=True)
-                self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self.changed:
-                while not self.pending:
-                    self.changed.wait()
-                child = self.pending[0]
-            child.wait()
-            with self.changed:
-                self.pending.remove(child)
-                self.changed.notify_all()
-
-    def wait(self) -> None:
-        with self.changed:
-            while self.pending:
-                self.changed.wait()
+_reapers: list[threading.Thread] = []
 
 
-_reaper = _Reaper()
-
-
-def _new_reaper() -> None:
-    global _reaper
-    _reaper = _Reaper()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_new_reaper)
+def _reap(children: list[_Child]) -> None:
+    for child in children:
+        child.wait()
 
 
 def wait_for_workers() -> None:
@@ -236,7 +196,8 @@ def wait_for_workers() -> None:
     A run returns as soon as its workers have sent their last result; they end a moment
     later. Call this when that moment matters, e.g. before reading ``RUSAGE_CHILDREN``.
     """
-    _reaper.wait()
+    while _reapers:
+        _reapers.pop().join()
 
 
 def _flush_std_streams() -> None:
