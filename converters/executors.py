@@ -187,7 +187,8 @@ _reapers: list[threading.Thread] = []
 
 def _reap(children: list[_Child]) -> None:
     for child in children:
-        child.wait()
+        with contextlib.suppress(OSError):  # already waited for by someone else (the caller's own os.wait())
+            child.wait()
 
 
 def wait_for_workers() -> None:

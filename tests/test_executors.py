@@ -337,3 +337,25 @@ def test_ctrl_c_stops_the_workers_at_once():
 def _sleep_then_return(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+def test_a_worker_someone_else_waited_for_does_not_stop_its_reaper(monkeypatch):
+    """The caller's own ``os.wait()`` may reap a worker first: the reaper's wait for it fails, and it
+    goes on to the others (instead of dying with a traceback on stderr and leaving them zombies)."""
+    import threading
+
+    real_waitpid, stolen, failures = os.waitpid, [], []
+
+    def reaped_elsewhere(pid, options):
+        if not stolen:
+            stolen.append(real_waitpid(pid, options))
+            raise ChildProcessError(10, "No child processes")
+        return real_waitpid(pid, options)
+
+    monkeypatch.setattr(os, "waitpid", reaped_elsewhere)
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    ProcessExecutor(3).run(abs, [-1, -2, -3, -4])
+    wait_for_workers()
+    assert stolen and not failures
+    if Path("/proc/self/stat").exists():
+        assert _children_of_this_process() == []
