@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import base64
 import errno
-import functools
 import gzip
 import json
 import os
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,14 +108,14 @@ class CocoWriter(Writer):
             if gz:
                 level = 6 if level is None else level
                 with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=level) as stream:
-                    self._write_body(_Pieces(lambda parts: stream.write(b"".join(parts))), staging, results, header, categories)
+                    self._write_body(_Batched(stream), staging, results, header, categories)
             else:
-                self._write_body(_Pieces(functools.partial(_write_all, raw.fileno())), staging, results, header, categories)
+                self._write_body(_Gathered(raw.fileno()), staging, results, header, categories)
         return result
 
     @staticmethod
     def _write_body(
-        out: _Pieces, staging: Path, results: Sequence[ShardResult], header: dict, categories: list[Category]
+        out: _Gathered | _Batched, staging: Path, results: Sequence[ShardResult], header: dict, categories: list[Category]
     ) -> None:
         """The shards' lines in shard order, each given its id.
 
@@ -138,7 +137,7 @@ class CocoWriter(Writer):
                 count += 1
                 out.add(b'%s{"id":%d,' % (separator, count), view[start + 1 : end])  # the record after its "{"
                 separator = b",\n"
-            out.flush()  # before the buffer is read into again
+            out.release()  # before the buffer is read into again
         out.add(b'\n],\n"annotations":[')
         separator = b"\n"
         annotation_id = 0
@@ -151,7 +150,7 @@ class CocoWriter(Writer):
                 video_id = offset + int(buffer[start:tab]) + 1
                 out.add(b'%s{"id":%d,"video_id":%d,' % (separator, annotation_id, video_id), view[tab + 2 : end])
                 separator = b",\n"
-            out.flush()
+            out.release()
         records = [{"id": c.id, "name": c.name, "supercategory": c.supercategory or c.name} for c in categories]
         out.add(b'\n],\n"categories":' + _dumps(records).encode("utf-8") + b"}\n")
         out.flush()
@@ -180,13 +179,13 @@ def _lines(data: bytearray, size: int) -> Iterator[tuple[int, int]]:
         start = end + 1
 
 
-class _Pieces:
-    """Pieces of output gathered and written in one call per ~1 MB (or ``count`` pieces): one call per
-    line would cost more than the copying, and joining them first would copy everything twice.
-    ``count`` stays within what one ``writev`` takes (``IOV_MAX``)."""
+class _Gathered:
+    """Pieces of output (bytes, or slices of a caller's buffer) written with one ``os.writev`` per
+    ~1 MB, per ``IOV_MAX`` pieces, and whenever the caller is about to reuse its buffer: one call
+    per line would cost more than the copying, and joining them first would copy everything twice."""
 
-    def __init__(self, write_many: Callable[[list[bytes | memoryview]], object], size: int = 1 << 20, count: int = 0) -> None:
-        self.write_many, self.size, self.count = write_many, size, count or _IOV_MAX
+    def __init__(self, fd: int, size: int = 1 << 20, count: int = 0) -> None:
+        self.fd, self.size, self.count = fd, size, count or _IOV_MAX
         self.parts: list[bytes | memoryview] = []
         self.pending = 0
 
@@ -198,10 +197,37 @@ class _Pieces:
         if self.pending >= self.size:
             self.flush()
 
+    def release(self) -> None:
+        """No piece may point into the caller's buffer after this."""
+        self.flush()
+
     def flush(self) -> None:
         if self.parts:
-            self.write_many(self.parts)
+            _write_all(self.fd, self.parts)
             self.parts, self.pending = [], 0
+
+
+class _Batched:
+    """Pieces copied into ~1 MB batches for a stream (gzip): the stream compresses each batch as it comes,
+    and where the batches break does not depend on how the shards were cut."""
+
+    def __init__(self, stream, size: int = 1 << 20) -> None:
+        self.stream, self.size = stream, size
+        self.batch = bytearray()
+
+    def add(self, *parts: bytes | memoryview) -> None:
+        for part in parts:
+            self.batch += part
+        if len(self.batch) >= self.size:
+            self.flush()
+
+    def release(self) -> None:
+        """Nothing to do: the pieces were copied."""
+
+    def flush(self) -> None:
+        if self.batch:
+            self.stream.write(self.batch)
+            self.batch = bytearray()
 
 
 def _iov_max() -> int:
