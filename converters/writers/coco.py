@@ -109,8 +109,9 @@ class CocoWriter(Writer):
                 level = 6 if level is None else level
                 with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=level) as stream:
                     self._write_body(_Batched(stream), staging, results, header, categories)
-            else:
-                self._write_body(_Gathered(raw.fileno()), staging, results, header, categories)
+            else:  # no writev (Windows): the buffered file joins the pieces
+                out = _Gathered(raw.fileno()) if hasattr(os, "writev") else _Batched(raw)
+                self._write_body(out, staging, results, header, categories)
         return result
 
     @staticmethod
@@ -208,8 +209,9 @@ class _Gathered:
 
 
 class _Batched:
-    """Pieces copied into ~1 MB batches for a stream (gzip): the stream compresses each batch as it comes,
-    and where the batches break does not depend on how the shards were cut."""
+    """Pieces copied into ~1 MB batches for a stream (gzip, or a file where there is no ``writev``):
+    a gzip stream compresses each batch as it comes, and where the batches break does not depend
+    on how the shards were cut."""
 
     def __init__(self, stream, size: int = 1 << 20) -> None:
         self.stream, self.size = stream, size
@@ -245,15 +247,16 @@ _IOV_MAX = _iov_max()
 def _write_all(fd: int, parts: list[bytes | memoryview]) -> None:
     """``os.writev`` until every byte of ``parts`` is written (a write may take fewer)."""
     views = [memoryview(p).cast("B") for p in parts]
-    while views:
-        written = os.writev(fd, views)
+    first = 0  # views before it are written
+    while first < len(views):
+        written = os.writev(fd, views[first:] if first else views)
         if written == 0:
             raise OSError(errno.EIO, "the output file took no bytes")
-        while views and written >= len(views[0]):
-            written -= len(views[0])
-            views.pop(0)
-        if views and written:
-            views[0] = views[0][written:]
+        while first < len(views) and written >= len(views[first]):
+            written -= len(views[first])
+            first += 1
+        if written:
+            views[first] = views[first][written:]
 
 
 def video_record(video: Video) -> dict:
