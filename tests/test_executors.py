@@ -344,6 +344,7 @@ def test_a_worker_someone_else_waited_for_does_not_stop_its_reaper(monkeypatch):
     goes on to the others (instead of dying with a traceback on stderr and leaving them zombies)."""
     import threading
 
+    wait_for_workers()  # earlier tests' workers are gone before waitpid is replaced
     real_waitpid, stolen, failures = os.waitpid, [], []
 
     def reaped_elsewhere(pid, options):
