@@ -1,0 +1,125 @@
+"""The documentation stays what a newcomer can follow: a short README, links that resolve in a clone, a quickstart that parses."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+README_LIMIT = 12_000
+QUICKSTART_LINES = 15
+
+_FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_LINK = re.compile(r"!?\[[^\]\n]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+
+
+def markdown_files() -> list[Path]:
+    return [README, *sorted((ROOT / "docs").glob("*.md")), *[p for p in [ROOT / "CHANGELOG.md"] if p.exists()]]
+
+
+def prose(text: str) -> str:
+    """The text without code blocks, code spans and HTML comments, where a [x](y) is no link."""
+    return _CODE_SPAN.sub("", _FENCE.sub("", _COMMENT.sub("", text)))
+
+
+def links(path: Path) -> list[str]:
+    return _LINK.findall(prose(path.read_text(encoding="utf-8")))
+
+
+def is_external(target: str) -> bool:
+    return re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) is not None  # https:, mailto:, ...
+
+
+def anchor(heading: str) -> str:
+    """GitHub's id for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"`|\*\*|__", "", heading).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = _FENCE.sub("", path.read_text(encoding="utf-8"))
+    return {anchor(h) for h in _HEADING.findall(text)}
+
+
+def python_blocks(text: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+
+
+def test_readme_is_short():
+    size = len(README.read_text(encoding="utf-8"))
+    assert size <= README_LIMIT, f"README.md is {size} characters; move reference material into docs/"
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve_inside_the_repository(path):
+    for target in links(path):
+        if is_external(target):
+            continue
+        assert not target.startswith("../shared"), f"{path.name}: {target} points at a folder a clone does not have"
+        file_part, _, fragment = target.partition("#")
+        resolved = (path.parent / file_part).resolve() if file_part else path
+        assert resolved == ROOT or ROOT in resolved.parents, f"{path.name}: {target} leads out of the repository"
+        assert resolved.exists(), f"{path.name}: {target} does not exist"
+        if fragment and resolved.suffix == ".md":
+            assert fragment in anchors(resolved), f"{path.name}: {target}: no heading with that anchor"
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_reference_to_the_shared_folder(path):
+    assert "../shared" not in path.read_text(encoding="utf-8")
+
+
+def quickstart() -> str:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    blocks = python_blocks(section)
+    assert blocks, "the README's Quickstart section has no python block"
+    return blocks[0]
+
+
+def test_readme_quickstart_parses_and_is_short():
+    code = quickstart()
+    compile(code, "README.md quickstart", "exec")
+    assert len(code.rstrip("\n").splitlines()) <= QUICKSTART_LINES
+
+
+def test_readme_python_imports_exist():
+    """Every ``from converters... import name`` in the README names something that is there."""
+    for code in python_blocks(README.read_text(encoding="utf-8")):
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "converters":
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"README: {node.module} has no {alias.name}"
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.split(".")[0] == "converters":
+                        importlib.import_module(alias.name)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("See [x](docs/a.md) and `[y](not/a/link)`", ["docs/a.md"]),
+        ("```sh\n[z](in/code)\n```\n[w](b.md#part)", ["b.md#part"]),
+        ("<!-- [c](in/comment) --> [e](https://example.org)", ["https://example.org"]),
+    ],
+)
+def test_link_finder(tmp_path, text, expected):
+    page = tmp_path / "page.md"
+    page.write_text(text)
+    assert links(page) == expected
+
+
+def test_anchor_matches_github():
+    assert anchor("Parquet shards (`part-NNNNN.parquet`)") == "parquet-shards-part-nnnnnparquet"
+    assert anchor("One run per output: locking") == "one-run-per-output-locking"
+    assert anchor("manifest.json") == "manifestjson"
