@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import deflate
 import numba
@@ -34,6 +34,12 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: per compressed byte is corrupt (or a decompression bomb); refused before any buffer is allocated.
 _MAX_INFLATE_RATIO = 1032
 _COLOUR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
+#: The bit depths the PNG specification allows for each colour type (and exactly those Pillow reads).
+_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+_MAX_SIDE = 2**31 - 1
+#: Ancillary chunks Pillow parses (and refuses the file over when they are malformed); others it skips.
+_INTERPRETED = frozenset({b"iCCP", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"pHYs", b"tEXt", b"zTXt", b"iTXt", b"eXIf"})
+_ANIMATION = frozenset({b"acTL", b"fcTL", b"fdAT"})
 
 
 def _voc_palette() -> bytes:
@@ -82,6 +88,8 @@ def _chunks(data: bytes):
     size = len(data)
     while pos + 8 <= size:
         length, kind = struct.unpack_from(">I4s", data, pos)
+        if not kind.isalpha():
+            raise PngError(f"corrupt PNG: a chunk type of {kind!r} at byte {pos + 4} (four ASCII letters expected)")
         end = pos + 8 + length
         if end + 4 > size:
             raise PngError(f"truncated PNG: chunk {kind.decode('latin-1')!r} runs past the end of the file")
@@ -96,6 +104,57 @@ def _chunks(data: bytes):
     raise PngError("truncated PNG: no IEND chunk")
 
 
+@dataclass
+class _Layout:
+    """A PNG's chunks, checked for the order the specification gives them (section 5.6)."""
+
+    header: tuple[int, int, int, int, int] | None = None
+    palette: bytes | None = None
+    idat: list[bytes] = field(default_factory=list)
+    #: chunks Pillow interprets (and may refuse), as (type, body, after the image data)
+    interpreted: list[tuple[bytes, bytes, bool]] = field(default_factory=list)
+
+
+def _layout(data: bytes, *, header_only: bool = False) -> _Layout:
+    """Parse the chunks, refusing an order a viewer would read differently from us.
+
+    One IHDR, first; at most one PLTE, before the image data; the IDAT chunks in one run.
+    Pillow reads a second IHDR or PLTE into a different image or palette than the chunks
+    before it say, so the file is refused rather than read one way of the two.
+    """
+    layout = _Layout()
+    previous = None
+    for kind, body in _chunks(data):
+        if layout.header is None and kind != b"IHDR":
+            raise PngError(f"corrupt PNG: the first chunk is {kind.decode()!r}, not 'IHDR'")
+        if kind == b"IHDR":
+            if layout.header is not None:
+                raise PngError("corrupt PNG: a second IHDR chunk (a PNG has one header)")
+            layout.header = _header(body)
+        elif kind == b"PLTE":
+            if layout.palette is not None or layout.idat:
+                raise PngError("corrupt PNG: a second PLTE chunk, or one after the image data")
+            layout.palette = _palette(body)
+        elif kind == b"IDAT":
+            if layout.idat and previous != b"IDAT":
+                raise PngError("corrupt PNG: IDAT chunks that are not consecutive")
+            layout.idat.append(body)
+            if header_only:
+                return layout
+        elif kind in _ANIMATION:
+            raise PngError("animated PNG (APNG): a mask must be a single image")
+        elif kind in _INTERPRETED:
+            layout.interpreted.append((kind, body, bool(layout.idat)))
+        elif kind != b"IEND" and kind[0] & 0x20 == 0:
+            raise PngError(f"unsupported PNG: unknown critical chunk {kind.decode()!r}")
+        previous = kind
+    if layout.header is None:
+        raise PngError("corrupt PNG: no IHDR chunk")
+    if not layout.idat:
+        raise PngError("PNG without image data")
+    return layout
+
+
 def _palette(body: bytes) -> bytes:
     if len(body) % 3 or not 3 <= len(body) <= 768:
         raise PngError(f"corrupt PNG: a PLTE chunk of {len(body)} bytes (1 to 256 RGB triplets expected)")
@@ -103,12 +162,25 @@ def _palette(body: bytes) -> bytes:
 
 
 def _header(body: bytes) -> tuple[int, int, int, int, int]:
+    """(width, height, bit depth, colour type, interlace) of an IHDR the specification allows and we read."""
     if len(body) != 13:
-        raise PngError("corrupt PNG: bad IHDR")
-    width, height, depth, colour, _compression, _filter, interlace = struct.unpack(">IIBBBBB", body)
+        raise PngError(f"corrupt PNG: an IHDR chunk of {len(body)} bytes (13 expected)")
+    width, height, depth, colour, compression, filter_method, interlace = struct.unpack(">IIBBBBB", body)
+    if not (0 < width <= _MAX_SIDE and 0 < height <= _MAX_SIDE):
+        raise PngError(f"corrupt PNG: an image of {width}x{height} pixels (1 to 2^31-1 a side)")
+    if colour not in _DEPTHS:
+        raise PngError(f"corrupt PNG: unknown colour type {colour}")
+    if depth not in _DEPTHS[colour]:
+        allowed = "/".join(map(str, _DEPTHS[colour]))
+        raise PngError(f"corrupt PNG: bit depth {depth} in a {_COLOUR_TYPES[colour]} PNG (the format allows {allowed})")
+    if compression or filter_method or interlace > 1:
+        raise PngError(
+            f"corrupt PNG: unknown compression method {compression}, filter method {filter_method} "
+            f"or interlace method {interlace} (0, 0 and 0 or 1 expected)"
+        )
     if colour not in (0, 3):
         raise PngError(
-            f"{_COLOUR_TYPES.get(colour, colour)} PNG: a mask must store object ids as palette indices or grayscale "
+            f"{_COLOUR_TYPES[colour]} PNG: a mask must store object ids as palette indices or grayscale "
             "values; converting colours back to ids is not done because it scrambles them"
         )
     if depth == 16:
@@ -118,21 +190,9 @@ def _header(body: bytes) -> tuple[int, int, int, int, int]:
 
 def read_header(data: bytes) -> PngInfo:
     """The mask's size and mode from its first chunks, without inflating anything."""
-    palette = None
-    header = None
-    for kind, body in _chunks(data):
-        if kind == b"IHDR":
-            header = _header(body)
-        elif kind == b"PLTE":
-            palette = _palette(body)
-        elif kind == b"IDAT":
-            break
-    else:
-        raise PngError("PNG without image data")
-    if header is None:
-        raise PngError("corrupt PNG: no IHDR chunk")
-    width, height, depth, colour, _ = header
-    return PngInfo(width, height, "P" if colour == 3 else "L", depth, palette)
+    layout = _layout(data, header_only=True)
+    width, height, depth, colour, _ = layout.header
+    return PngInfo(width, height, "P" if colour == 3 else "L", depth, layout.palette)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -209,30 +269,19 @@ def _unpack(rows: np.ndarray, width: int, depth: int) -> np.ndarray:
 def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
     """Pixel values of a single-channel mask PNG as a 2-D uint8 array, and its header.
 
-    The array may be a strided view; it holds exactly what Pillow's ``np.asarray`` gives
+    The array has the header's shape and holds exactly what Pillow's ``np.asarray`` gives
     for modes ``P`` and ``L``, and 0/255 for mode ``1`` (Pillow's pixel values there: an
-    optimiser that turns a DAVIS 2016 0/255 mask into 1-bit grayscale changes no value). With ``reuse=True`` it may live in
+    optimiser that turns a DAVIS 2016 0/255 mask into 1-bit grayscale changes no value); a
+    file Pillow refuses is a :class:`PngError`, the only exception raised. The array may be
+    a strided view. With ``reuse=True`` it may live in
     a buffer that this thread's next ``reuse=True`` call overwrites: for callers that are
     done with one mask before decoding the next.
     """
-    palette = None
-    header = None
-    idat = []
-    for kind, body in _chunks(data):
-        if kind == b"IHDR":
-            header = _header(body)
-        elif kind == b"PLTE":
-            palette = _palette(body)
-        elif kind == b"IDAT":
-            idat.append(body)
-    if header is None:
-        raise PngError("corrupt PNG: no IHDR chunk")
-    width, height, depth, colour, interlace = header
-    info = PngInfo(width, height, "P" if colour == 3 else "L", depth, palette)
-    if not idat:
-        raise PngError("PNG without image data")
+    layout = _layout(data)
+    width, height, depth, colour, interlace = layout.header
+    info = PngInfo(width, height, "P" if colour == 3 else "L", depth, layout.palette)
     stride = (width * depth + 7) // 8
-    stream = b"".join(idat)
+    stream = b"".join(layout.idat)
     # the bytes the image data must inflate to (interlaced: at least the pixels' bits, whatever the passes)
     least = height * width * depth // 8 if interlace else height * (stride + 1)
     if least > _MAX_INFLATE_RATIO * len(stream) + 1024:
@@ -241,6 +290,8 @@ def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
         )
     if interlace or (colour == 0 and depth != 8):
         return _decode_with_pillow(data, info), info
+    if layout.interpreted:
+        _check_chunks_with_pillow(layout)
     rows = _inflate(stream, height, stride + 1, reuse)
     if rows[:, 0].any():
         if not rows.flags.writeable:
@@ -289,18 +340,49 @@ def _inflate_failure(stream: bytes, expected: int) -> str:
 
 
 def _decode_with_pillow(data: bytes, info: PngInfo) -> np.ndarray:
+    """Pillow's pixel values, for the PNGs the fast path leaves to it; whatever Pillow raises is a PngError."""
+    values, mode = _pillow_pixels(data)
+    if mode not in ("P", "L", "1"):
+        raise PngError(f"mode {mode} PNG: a mask must hold palette indices or grayscale values")
+    if values.shape != (info.height, info.width):  # never expected: the one IHDR is what both read
+        raise PngError(
+            f"unreadable PNG: Pillow read {values.shape[1]}x{values.shape[0]} pixels, the header says {info.width}x{info.height}"
+        )
+    return values
+
+
+def _pillow_pixels(data: bytes) -> tuple[np.ndarray, str]:
+    """``np.asarray`` of Pillow's image (mode "1" as 0/255, as Pillow's 2- and 4-bit samples scale to 0-255), and its mode."""
     from PIL import Image
 
     try:
         with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            if image.mode not in ("P", "L", "1"):
-                raise PngError(f"mode {image.mode} PNG: a mask must hold palette indices or grayscale values")
-            if image.mode == "1":  # a 1-bit sample of 1 is white, 255, as 2- and 4-bit samples scale to 0-255
-                return np.asarray(image.convert("L"))
-            return np.asarray(image, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise PngError(f"unreadable PNG: {exc}") from None
+            image.load()  # reads the chunks after the image data too, where Pillow may refuse the file
+            if image.mode == "1":
+                return np.asarray(image.convert("L")), "1"
+            return np.asarray(image, dtype=np.uint8), image.mode
+    except Image.UnidentifiedImageError:  # its message names only the BytesIO object
+        raise PngError("unreadable PNG: Pillow cannot open it") from None
+    except Exception as exc:  # any of Pillow's errors (IndexError from an empty iCCP, say) means refused
+        raise PngError(f"unreadable PNG: {type(exc).__name__}: {exc}") from None
+
+
+def _check_chunks_with_pillow(layout: _Layout) -> None:
+    """Refuse what Pillow refuses over a chunk it interprets and the fast path skips (an empty iCCP, a short tRNS).
+
+    Pillow reads these chunks before and after the image data, and an error in any of them
+    fails the whole file. Rather than copy its rules, the same chunks go through Pillow in a
+    1x1 stand-in of the same colour type and bit depth, in the same places around the image data.
+    """
+    _, _, depth, colour, _ = layout.header
+    parts = [SIGNATURE, _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, depth, colour, 0, 0, 0))]
+    if layout.palette is not None:
+        parts.append(_chunk(b"PLTE", layout.palette))
+    parts += [_chunk(kind, body) for kind, body, after in layout.interpreted if not after]
+    parts.append(_chunk(b"IDAT", zlib.compress(bytes(2))))
+    parts += [_chunk(kind, body) for kind, body, after in layout.interpreted if after]
+    parts.append(_chunk(b"IEND", b""))
+    _pillow_pixels(b"".join(parts))
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:

@@ -13,6 +13,8 @@ import io
 import json
 import os
 import shutil
+import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +23,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from converters import api
+from converters import api, png
 from converters.errors import SourceError
 from converters.validate import validate
 
 from .archives import stored_zip_with_damaged_members
+from .pngs import chunk, chunk_spans, make_png
 from .rle_strings import overflowing_string
 
 
@@ -182,12 +185,58 @@ def _davis_void_palette_rgb(root: Path) -> str:
     return replace_png(path, Image.open(path).convert("RGBA"))
 
 
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    return [(data[start + 4 : start + 8], data[start + 8 : end - 4]) for _, start, end in chunk_spans(data)]
+
+
+def _write_chunks(path: Path, chunks: list[tuple[bytes, bytes]]) -> str:
+    path.write_bytes(png.SIGNATURE + b"".join(chunk(kind, body) for kind, body in chunks))
+    return str(path)
+
+
+def _palette_mask_of_bit_depth_3(root: Path) -> str:
+    """A palette PNG of bit depth 3 (the format allows 1/2/4/8) with image data of 3-bit rows: it once
+    decoded to an array narrower than its header, and converted to RLE that does not cover the frame."""
+    path = first(mose_masks(root), "00001.png")
+    chunks = _png_chunks(path.read_bytes())
+    width, height = struct.unpack(">II", chunks[0][1][:8])
+    rows = np.zeros((height, (3 * width + 7) // 8 + 1), np.uint8)
+    palette = next(body for kind, body in chunks if kind == b"PLTE")
+    header = struct.pack(">IIBBBBB", width, height, 3, 3, 0, 0, 0)
+    return _write_chunks(path, [(b"IHDR", header), (b"PLTE", palette), (b"IDAT", zlib.compress(rows.tobytes())), (b"IEND", b"")])
+
+
+def _second_ihdr_after_the_image_data(root: Path) -> str:
+    """The mask's own IHDR moved after the image data, a 4-bit one first: Pillow reads the first,
+    vosconv once read the last (and took the mask for a good one)."""
+    path = first(mose_masks(root), "00002.png")
+    chunks = _png_chunks(path.read_bytes())
+    original = chunks[0]
+    forged = (b"IHDR", original[1][:8] + b"\x04" + original[1][9:])
+    return _write_chunks(path, [forged, *chunks[1:-1], original, chunks[-1]])
+
+
+def _interlaced_mask_with_an_empty_iccp(root: Path) -> str:
+    """An interlaced mask (Pillow decodes those) with an empty iCCP chunk after the image data, over
+    which Pillow raises IndexError while loading: it once escaped as a traceback, even under skip."""
+    path = first(mose_masks(root), "00003.png")
+    with Image.open(path) as image:
+        values, palette = np.asarray(image), bytes(image.getpalette())
+    data = make_png(values, interlace=True, palette=palette)
+    return _write_chunks(path, [*_png_chunks(data)[:-1], (b"iCCP", b""), (b"IEND", b"")])
+
+
 CASES = {
     "truncated PNG": Case("mose", "train", lambda r: truncate(first(mose_masks(r), "00003.png"), 100), "truncated PNG"),
     "not an image": Case("mose", "train", _not_an_image, "not a PNG file"),
     "RGB mask": Case("mose", "train", _rgb_mask, "RGB PNG"),
     "RGBA mask": Case("davis", "val", _davis_void_palette_rgb, "RGBA PNG"),
     "16-bit mask": Case("mose", "train", _sixteen_bit_mask, "16-bit"),
+    "palette mask of bit depth 3": Case("mose", "train", _palette_mask_of_bit_depth_3, "bit depth 3 in a palette PNG"),
+    "mask with a second IHDR after its image data": Case("mose", "train", _second_ihdr_after_the_image_data, "second IHDR"),
+    "interlaced mask with an empty iCCP chunk": Case(
+        "mose", "train", _interlaced_mask_with_an_empty_iccp, "unreadable PNG: IndexError"
+    ),
     "mask size differs from its frame": Case("mose", "train", _resized_mask, "but its frame is"),
     "mask without a frame": Case("mose", "train", _mask_without_frame, "annotation without a frame"),
     "frame-less annotation folder": Case("mose", "train", _frameless_annotations, "annotations without a frame folder"),
@@ -456,3 +505,20 @@ def test_an_image_only_the_writer_finds_damaged_is_skipped_with_its_video(
     if writer == "mose":  # nothing of the skipped video is left half written
         assert not list(out.rglob(f"*{culprit}*"))
     assert summary.stats.videos == len(want)
+
+
+def test_a_mask_header_larger_than_its_frame_is_refused_before_inflating(sample_copy, monkeypatch):
+    """A mask whose header declares far more pixels than its frame is refused from the header alone:
+    nothing is inflated for it (a small file can hold a stream that inflates 1032:1 to gigabytes)."""
+    root = sample_copy("mose")
+    path = first(mose_masks(root), "00001.png")
+    chunks = _png_chunks(path.read_bytes())
+    _write_chunks(path, [(b"IHDR", struct.pack(">II", 30_000, 30_000) + chunks[0][1][8:]), *chunks[1:]])
+    forged = path.read_bytes()
+    decoded = []
+    decode = png.decode
+    monkeypatch.setattr(png, "decode", lambda data, **options: decoded.append(data == forged) or decode(data, **options))
+    with api.open_reader(root, "mose", {"split": "train"}) as reader:
+        report = validate(reader)
+    assert any(e["file"] == str(path) and "mask is 30000x30000 but its frame is" in e["message"] for e in report.errors)
+    assert decoded and not any(decoded)

@@ -2,7 +2,7 @@
 
 The reference for every decoded file is Pillow's ``np.asarray(Image.open(...))``. Files come from
 Pillow itself (palette PNGs at 1/2/4/8 bits, adaptively filtered grayscale), from a small PNG
-encoder written here (``make_png``: any filter type on any row, Adam7 interlacing, IDAT split
+encoder (``tests.pngs.make_png``: any filter type on any row, Adam7 interlacing, IDAT split
 across chunks, sub-byte grayscale), and from the real masks under ``shared/samples``.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
 import os
 import struct
 import zlib
@@ -23,6 +22,18 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from converters import libdeflate, png
+
+from .pngs import (
+    chunk,
+    chunk_spans,
+    insert_chunk,
+    make_png,
+    pillow_png,
+    pillow_refuses,
+    pillow_values,
+    random_values,
+    with_ihdr,
+)
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 DECODE = png.decode
@@ -42,121 +53,7 @@ def decode_path(request):
         yield
 
 
-# --------------------------------------------------------------------------- a reference PNG encoder
-
-#: Adam7 passes as (x0, y0, dx, dy), from the PNG specification.
-ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
-
-
-def chunk(kind: bytes, body: bytes) -> bytes:
-    """One PNG chunk: length, type, body, CRC over type and body."""
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def pack_rows(pixels: np.ndarray, depth: int) -> np.ndarray:
-    """One byte per pixel to PNG scanline bytes: 1/2/4-bit values packed most significant first."""
-    if depth == 8:
-        return pixels.astype(np.uint8)
-    per_byte = 8 // depth
-    height, width = pixels.shape
-    padded = np.zeros((height, -(-width // per_byte) * per_byte), np.uint16)
-    padded[:, :width] = pixels
-    shifts = np.arange(8 - depth, -1, -depth, dtype=np.uint16)
-    return np.bitwise_or.reduce(padded.reshape(height, -1, per_byte) << shifts, axis=2).astype(np.uint8)
-
-
-def paeth(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """The Paeth predictor of the PNG specification, elementwise."""
-    p = a + b - c
-    pa, pb, pc = np.abs(p - a), np.abs(p - b), np.abs(p - c)
-    return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
-
-
-def filter_row(kind: int, row: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Filter one scanline (bpp = 1) against the previous unfiltered scanline (zeros before the first)."""
-    x = row.astype(np.int32)
-    b = prior.astype(np.int32)
-    a = np.concatenate(([0], x[:-1]))
-    c = np.concatenate(([0], b[:-1]))
-    predictor = {0: 0, 1: a, 2: b, 3: (a + b) // 2, 4: paeth(a, b, c)}[kind]
-    return ((x - predictor) % 256).astype(np.uint8)
-
-
-def split(data: bytes, parts: int) -> list[bytes]:
-    """``data`` cut into ``parts`` consecutive pieces (the first ones may be empty)."""
-    cuts = np.linspace(0, len(data), parts + 1).astype(int)
-    return [data[i:j] for i, j in itertools.pairwise(cuts)]
-
-
-def make_png(
-    pixels: np.ndarray,
-    *,
-    colour: int = 3,
-    depth: int = 8,
-    filters: tuple[int, ...] = (0,),
-    interlace: bool = False,
-    idat_chunks: int = 1,
-    palette: bytes | None = None,
-    extra: bytes = b"",
-) -> bytes:
-    """A single-channel PNG of ``pixels``, written without Pillow.
-
-    Row ``i`` (counted over all Adam7 passes when interlaced) uses filter ``filters[i % len(filters)]``;
-    the zlib stream is split over ``idat_chunks`` IDAT chunks; ``extra`` (ancillary chunks) goes before them.
-    """
-    height, width = pixels.shape
-    if interlace:
-        images = [pixels[y0::dy, x0::dx] for x0, y0, dx, dy in ADAM7]
-        images = [image for image in images if image.size]  # empty passes are left out entirely
-    else:
-        images = [pixels]
-    raw = bytearray()
-    row_index = 0
-    for image in images:
-        packed = pack_rows(image, depth)
-        prior = np.zeros(packed.shape[1], np.uint8)
-        for row in packed:
-            kind = filters[row_index % len(filters)]
-            raw.append(kind)
-            raw += filter_row(kind, row, prior).tobytes()
-            prior = row
-            row_index += 1
-    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, int(interlace))
-    parts = [png.SIGNATURE, chunk(b"IHDR", header)]
-    if colour == 3:
-        parts.append(chunk(b"PLTE", palette if palette is not None else grey_palette(depth)))
-    parts.append(extra)
-    parts += [chunk(b"IDAT", piece) for piece in split(zlib.compress(bytes(raw)), idat_chunks)]
-    parts.append(chunk(b"IEND", b""))
-    return b"".join(parts)
-
-
-def grey_palette(depth: int) -> bytes:
-    """A full palette for ``depth`` bits: entry i is the grey (i, i, i)."""
-    return bytes(np.repeat(np.arange(1 << depth, dtype=np.uint8), 3))
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def pillow_values(data: bytes) -> np.ndarray:
-    """What Pillow gives: ``np.asarray(Image.open(...))``; for mode "1" its pixel values, 0/255 (as ``getpixel``)."""
-    with Image.open(io.BytesIO(data)) as image:
-        values = np.asarray(image)
-    return values.astype(np.uint8) * 255 if values.dtype == bool else values
-
-
-def pillow_png(pixels: np.ndarray, mode: str, palette: bytes | None = None, **options) -> bytes:
-    """``pixels`` saved by Pillow as a PNG in ``mode`` (P and L keep the values; others are converted from L)."""
-    height, width = pixels.shape
-    image = Image.frombytes("P" if mode == "P" else "L", (width, height), np.ascontiguousarray(pixels).tobytes())
-    if palette is not None:
-        image.putpalette(palette)
-    if mode not in ("P", "L"):
-        image = image.convert(mode, dither=Image.Dither.NONE)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG", **options)
-    return buffer.getvalue()
 
 
 def assert_same_as_pillow(data: bytes) -> np.ndarray:
@@ -166,27 +63,6 @@ def assert_same_as_pillow(data: bytes) -> np.ndarray:
     assert values.dtype == np.uint8
     assert values.shape == expected.shape == (info.height, info.width)
     np.testing.assert_array_equal(values, expected)
-    return values
-
-
-def chunk_spans(data: bytes) -> list[tuple[bytes, int, int]]:
-    """(type, start of the chunk, end after its CRC) for every chunk of a well-formed PNG."""
-    spans = []
-    pos = 8
-    while pos < len(data):
-        (length,) = struct.unpack_from(">I", data, pos)
-        spans.append((data[pos + 4 : pos + 8], pos, pos + 12 + length))
-        pos += 12 + length
-    return spans
-
-
-def random_values(seed: int, height: int, width: int, depth: int) -> np.ndarray:
-    """Uniform random ``depth``-bit values, with a few flat runs so filters see repeats too."""
-    rng = np.random.default_rng(seed)
-    values = rng.integers(0, 1 << depth, (height, width), dtype=np.uint8)
-    if height * width > 4:
-        values[rng.integers(0, height), :] = rng.integers(0, 1 << depth)
-        values[:, rng.integers(0, width)] = rng.integers(0, 1 << depth)
     return values
 
 
@@ -583,6 +459,174 @@ def test_missing_image_data():
     for read in (png.decode, png.read_header):
         with pytest.raises(png.PngError, match="image data"):
             read(data[:8] + without)
+
+
+# --------------------------------------------------------------------------- what Pillow refuses, or reads otherwise
+
+#: Every (colour type, bit depth) the PNG specification allows; Pillow reads exactly these.
+ALLOWED_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+
+
+def packed_png(depth: int, colour: int = 3, height: int = 6, width: int = 40) -> bytes:
+    """A PNG whose image data is ``height`` filter-0 rows of the length ``depth`` bits a pixel makes
+    (for a depth the format does not allow too): only the header can tell it is wrong."""
+    stride = (width * max(depth, 1) + 7) // 8
+    raw = np.zeros((height, stride + 1), np.uint8)
+    raw[:, 1:] = np.random.default_rng(depth).integers(0, 256, (height, stride), dtype=np.uint8)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    plte = chunk(b"PLTE", bytes(768)) if colour == 3 else b""
+    return png.SIGNATURE + chunk(b"IHDR", header) + plte + chunk(b"IDAT", zlib.compress(raw.tobytes())) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("colour", "depth"),
+    [
+        (c, d)
+        for c in (0, 2, 3, 4, 6)
+        for d in (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 15, 16, 17, 32, 255)
+        if d not in ALLOWED_DEPTHS[c]
+    ],
+)
+def test_a_bit_depth_the_format_does_not_allow_is_refused(colour, depth):
+    """A palette PNG of bit depth 3 once decoded to an array narrower than its header (so RLE counts
+    did not sum to h*w), and bit depth 0 raised ZeroDivisionError. Every combination the
+    specification does not list is a PngError naming the depth, as Pillow refuses it too."""
+    data = packed_png(depth, colour)
+    assert pillow_refuses(data)
+    for read in (png.decode, png.read_header):
+        with pytest.raises(png.PngError, match=f"bit depth {depth} in a"):
+            read(data)
+
+
+@pytest.mark.parametrize("where", ["after-idat", "before-idat"])
+def test_a_second_ihdr_is_refused(where):
+    """A second IHDR after the image data was once the header the file was decoded by, while Pillow
+    (and every viewer) uses the first: here a 4-bit header, so Pillow reads another image."""
+    values = random_values(9, 6, 40, 2)  # bytes 0-3: read as 4-bit rows, each is a filter type Pillow knows
+    original = make_png(values)
+    first = with_ihdr(original, depth=4)
+    second = chunk_spans(original)[0]
+    forged = insert_chunk(first, original[second[1] : second[2]], b"IEND" if where == "after-idat" else b"IDAT")
+    if where == "after-idat":
+        assert not np.array_equal(pillow_values(forged), values)  # Pillow reads the 4-bit header
+    with pytest.raises(png.PngError, match="second IHDR"):
+        png.decode(forged)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(make_png(random_values(2, 7, 9, 8), interlace=True), id="interlaced"),
+        pytest.param(make_png(random_values(2, 7, 9, 2), colour=0, depth=2), id="2-bit-grayscale"),
+        pytest.param(make_png(random_values(2, 7, 9, 8)), id="fast-path-palette"),
+        pytest.param(make_png(random_values(2, 7, 9, 8), colour=0), id="fast-path-grayscale"),
+    ],
+)
+@pytest.mark.parametrize("where", [b"IEND", b"IDAT"], ids=["after-idat", "before-idat"])
+def test_an_ancillary_chunk_pillow_refuses_is_a_png_error(data, where):
+    """An empty iCCP chunk makes Pillow raise IndexError (after the image data: while loading).
+    It once escaped as a traceback from the Pillow fallback path, and was accepted by the fast path."""
+    forged = insert_chunk(data, chunk(b"iCCP", b""), where)
+    assert pillow_refuses(forged)
+    with pytest.raises(png.PngError, match=r"unreadable PNG: (IndexError|Pillow cannot open it)"):
+        png.decode(forged)
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        (b"tRNS", b""),  # a palette with no alpha values: legal
+        (b"tRNS", bytes(300)),  # more alpha values than palette entries: Pillow keeps them
+        (b"tEXt", b"Comment\x00hi"),
+        (b"zTXt", b"Comment\x00\x00" + zlib.compress(b"hello")),
+        (b"zTXt", b"Comment\x00\x00not zlib"),
+        (b"iCCP", b"p\x00\x00" + zlib.compress(b"icc")),
+        (b"pHYs", struct.pack(">IIB", 2835, 2835, 1)),
+        (b"gAMA", struct.pack(">I", 45455)),
+        (b"sRGB", b"\x00"),
+        (b"tIME", bytes(7)),
+        (b"prVt", b"private data"),
+    ],
+)
+@pytest.mark.parametrize("where", [b"IEND", b"IDAT"], ids=["after-idat", "before-idat"])
+def test_ancillary_chunks_pillow_accepts_change_nothing(kind, body, where):
+    """Chunks Pillow reads without complaint, before or after the image data, still decode (to Pillow's values)."""
+    data = insert_chunk(make_png(random_values(4, 7, 9, 8)), chunk(kind, body), where)
+    assert not pillow_refuses(data)
+    assert_same_as_pillow(data)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"width": 0}, "0x30"),
+        ({"height": 0}, "40x0"),
+        ({"width": 2**31}, "2147483648x30"),
+        ({"filter_method": 1}, "filter method 1"),
+        ({"compression": 1}, "compression method 1"),
+        ({"interlace": 2}, "interlace method 2"),
+        ({"colour": 1}, "unknown colour type 1"),
+        ({"colour": 7}, "unknown colour type 7"),
+    ],
+)
+def test_header_fields_outside_the_format_are_refused(change, message):
+    """IHDR values the specification does not define: a PngError naming the field, from decode and read_header."""
+    data = with_ihdr(good_png(), **change)
+    for read in (png.decode, png.read_header):
+        with pytest.raises(png.PngError, match=message):
+            read(data)
+
+
+def test_a_zero_sized_header_is_what_pillow_refuses():
+    """Pillow refuses a zero width or filter method 1; it ignores the compression byte, which we refuse."""
+    assert pillow_refuses(with_ihdr(good_png(), width=0))
+    assert pillow_refuses(with_ihdr(good_png(), filter_method=1))
+
+
+def moved_chunk(data: bytes, kind: bytes, before: bytes) -> bytes:
+    """``data`` with its first ``kind`` chunk moved before the first ``before`` chunk (or to just before IEND)."""
+    _, start, end = next(span for span in chunk_spans(data) if span[0] == kind)
+    rest = data[:start] + data[end:]
+    return insert_chunk(rest, data[start:end], before)
+
+
+def split_idat_run(data: bytes) -> bytes:
+    """The image data in two IDAT chunks with a tEXt chunk between them."""
+    _, start, end = next(span for span in chunk_spans(data) if span[0] == b"IDAT")
+    stream = data[start + 8 : end - 4]
+    half = len(stream) // 2
+    middle = chunk(b"IDAT", stream[:half]) + chunk(b"tEXt", b"a\x00b") + chunk(b"IDAT", stream[half:])
+    return data[:start] + middle + data[end:]
+
+
+@pytest.mark.parametrize(
+    ("forge", "message"),
+    [
+        (lambda d: moved_chunk(d, b"IHDR", b"IEND"), "first chunk is 'PLTE'"),
+        (lambda d: moved_chunk(d, b"PLTE", b"IEND"), "PLTE chunk, or one after the image data"),
+        (lambda d: insert_chunk(d, chunk(b"PLTE", bytes(6)), b"IDAT"), "second PLTE"),
+        (split_idat_run, "not consecutive"),
+        (lambda d: insert_chunk(d, chunk(b"acTL", bytes(8)), b"IDAT"), "animated PNG"),
+        (lambda d: insert_chunk(d, chunk(b"fcTL", bytes(26)), b"IDAT"), "animated PNG"),
+        (lambda d: insert_chunk(d, chunk(b"CRIT", b"x"), b"IDAT"), "unknown critical chunk 'CRIT'"),
+        (lambda d: insert_chunk(d, chunk(b"ab1d", b"x"), b"IDAT"), "chunk type of b'ab1d'"),
+        (lambda d: insert_chunk(d, chunk(b"a\x00bc", b"x"), b"IEND"), "chunk type of"),
+    ],
+    ids=["ihdr-not-first", "plte-after-idat", "two-plte", "idat-run-split", "actl", "fctl", "critical", "digit", "nul"],
+)
+def test_chunk_order_the_format_forbids_is_refused(forge, message):
+    """Chunks out of the specification's order are refused rather than read one of the ways Pillow might."""
+    with pytest.raises(png.PngError, match=message):
+        png.decode(forge(good_png()))
+
+
+def test_data_after_the_zlib_stream_is_ignored_as_pillow_does():
+    """Bytes after the end of the zlib stream (in the last IDAT or an IDAT of their own) change nothing, for both."""
+    data = good_png()
+    _, start, end = next(span for span in chunk_spans(data) if span[0] == b"IDAT")
+    stream = data[start + 8 : end - 4]
+    for tail in (chunk(b"IDAT", stream + b"junk"), chunk(b"IDAT", stream) + chunk(b"IDAT", b"more junk")):
+        assert_same_as_pillow(data[:start] + tail + data[end:])
 
 
 # --------------------------------------------------------------------------- encode

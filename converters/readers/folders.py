@@ -154,9 +154,7 @@ def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:
         path = masks.get(stem)
         if path is None:
             continue
-        label, info = _read_mask(path, fs)
-        if (info.width, info.height) != (width, height):
-            raise SourceError(path, f"mask is {info.width}x{info.height} but its frame is {width}x{height}")
+        label, info = _read_mask(path, fs, (width, height))
         modes.add(info.mode)
         decoded[stem] = rle.encode(label)
         if palette is None and info.palette is not None:
@@ -211,12 +209,16 @@ def _frame_size(images: list[Entry], fs: FileSystem) -> tuple[int, int]:
     return size
 
 
-def _read_mask(path: str, fs: FileSystem):
+def _read_mask(path: str, fs: FileSystem, size: tuple[int, int]):
+    """The mask's values and header; its size is checked against the frame's before anything is inflated."""
     try:
         data = fs.read(path)
     except OSError as exc:
         raise SourceError(path, f"cannot read mask: {exc.strerror or exc}") from None
     try:
+        info = png.read_header(data)
+        if (info.width, info.height) != size:
+            raise SourceError(path, f"mask is {info.width}x{info.height} but its frame is {size[0]}x{size[1]}")
         return png.decode(data, reuse=True)  # turned into RLE before the next mask is read
     except png.PngError as exc:
         raise SourceError(path, str(exc)) from None
