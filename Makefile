@@ -31,7 +31,7 @@ lint: setup
 # The compiled kernels skip bounds checks for speed, so their tests run a second time with
 # numba's global override on (compiled into a cache of their own): an index out of range is
 # then an IndexError in the test instead of silent memory corruption.
-KERNEL_TESTS := tests/test_rle.py tests/test_png.py tests/test_scratch.py tests/test_loading.py
+KERNEL_TESTS := tests/test_rle.py tests/test_png.py tests/test_scratch.py tests/test_loading.py tests/test_png_fuzz.py
 
 test: setup lint
 	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest -q  # a crash in C code, even at exit, prints the Python stacks
