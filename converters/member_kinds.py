@@ -17,8 +17,8 @@ from collections.abc import Callable
 from .errors import SourceError
 from .model import MAX_PIXELS, MAX_SIDE
 
-#: Bytes read before anything is judged (and, for a small member, all of it).
-HEAD = 64 << 10
+#: Bytes read before anything is judged (and, for a small member, all of it): what ``probe_image`` reads of a frame.
+HEAD = 4 << 10
 #: A JPEG's frame header must come within this many bytes (EXIF, ICC and XMP blocks may come first).
 JPEG_HEADER_LIMIT = 16 << 20
 #: What an image may hold besides its pixels: metadata chunks, a phone's trailer after the image.
