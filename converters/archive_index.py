@@ -167,11 +167,13 @@ def list_zip(path: Path) -> Table:
     """The table of a zip from its central directory (``zipfile`` parses it; its per-member objects are dropped after)."""
     builder = Builder("zip")
     try:
+        end = path.stat().st_size
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
                 name = normalise(zip_name(info))
                 if name is None:
                     continue
+                _check_zip_extent(info, end, f"{path}/{name}")
                 if info.is_dir():
                     builder.add_dir(name)
                 elif stat.S_ISLNK(info.external_attr >> 16):
@@ -185,6 +187,17 @@ def list_zip(path: Path) -> Table:
     except (OSError, EOFError, ValueError) as exc:
         raise SourceError(path, f"cannot read zip archive: {exc}") from None
     return builder.build()
+
+
+def _check_zip_extent(info: zipfile.ZipInfo, end: int, where: str) -> None:
+    """A member's local header and compressed data must lie inside the archive: a directory entry
+    claiming more (a ZIP64 size of 2**40) is a corrupt archive, refused before anything is read."""
+    if info.header_offset + 30 + info.compress_size > end:
+        raise SourceError(
+            where,
+            f"corrupt zip archive: the directory places {info.compress_size} compressed bytes at offset "
+            f"{info.header_offset}, past the archive's end ({end} bytes)",
+        )
 
 
 # ----------------------------------------------------------------------------------------- tar

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from . import archive_index
+from . import archive_index, member_kinds
 from .archive_index import Table
 from .errors import SourceError
 from .handles import HandleCache
@@ -240,61 +240,122 @@ class _Catalog:
             raise SourceError(where, f"truncated: the archive ends {len(data)} bytes into {size} bytes read at offset {offset}")
         return data
 
+    def _read_at(self, record: tuple[int, ...], where: str) -> Callable[[int, int], bytes]:
+        """``read_at(start, size)`` over a member whose bytes lie as they are in the archive (tar, tgz, stored zip)."""
+        if self.table.kind == "tgz":
+            offset = record[0]
+            return lambda start, size: self.blocks.read_at(offset + start, size)
+        offset = record[0] if self.table.kind == "tar" else self._zip_data_start(record, where)
+        return lambda start, size: self._pread(size, offset + start, where)
+
     def read(self, record: tuple[int, ...], where: str) -> bytes:
-        kind = self.table.kind
-        if kind == "tar":
-            return self._pread(record[1], record[0], where)
-        if kind == "tgz":
-            data = self.blocks.read_at(record[0], record[1])
-            if len(data) != record[1]:
-                raise SourceError(where, f"truncated: {len(data)} of {record[1]} bytes")
-            return data
-        return self._read_zip(record, where)
+        if self.table.kind == "zip" and _zip_method(record) != 0:
+            return self._read_zip(record, where)
+        size = record[2] if self.table.kind == "zip" else record[1]
+        read_at = self._read_at(record, where)
+        head = member_kinds.checked_head(_Span(read_at, size).read, size, where)
+        data = head + read_at(len(head), size - len(head))
+        if len(data) != size:
+            raise SourceError(where, f"truncated: {len(data)} of {size} bytes")
+        if self.table.kind == "zip" and zlib.crc32(data) != record[3] & 0xFFFFFFFF:
+            raise SourceError(where, "corrupt zip member: CRC-32 mismatch")
+        return data
 
     def open(self, record: tuple[int, ...], where: str) -> BinaryIO:
-        kind = self.table.kind
-        if kind == "tar":
-            offset = record[0]
-            return _MemberFile(lambda start, size: self._pread(size, offset + start, where), record[1])
-        if kind == "tgz":
-            offset = record[0]
-            return _MemberFile(lambda start, size: self.blocks.read_at(offset + start, size), record[1])
-        method = (record[3] >> 32) & 0xFFFF
-        if method == 0 and not record[3] >> 48:  # stored: read only what is asked (a JPEG's header and tail)
-            start = self._zip_data_start(record, where)
-            return _MemberFile(lambda begin, size: self._pread(size, start + begin, where), record[2])
-        return io.BytesIO(self._read_zip(record, where))
+        """The member as a file; what it holds is checked first (``member_kinds``), then read only as asked
+        (a JPEG's header and tail), except a compressed zip member, which is inflated whole."""
+        if self.table.kind == "zip" and _zip_method(record) != 0:
+            return io.BytesIO(self._read_zip(record, where))
+        size = record[2] if self.table.kind == "zip" else record[1]
+        read_at = self._read_at(record, where)
+        member_kinds.checked_head(_Span(read_at, size).read, size, where)
+        return _MemberFile(read_at, size)
 
     def _zip_data_start(self, record: tuple[int, ...], where: str) -> int:
+        """Where a zip member's data begins, after its local header; the data must end inside the archive."""
         header = self._pread(30, record[0], where)
         if header[:4] != b"PK\x03\x04":
             raise SourceError(where, f"corrupt zip archive: no local header at offset {record[0]}")
-        return record[0] + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        start = record[0] + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        if start + record[1] > self.identity[0]:
+            end = self.identity[0]
+            raise SourceError(where, f"corrupt zip member: {record[1]} bytes at offset {start} run past the archive end ({end})")
+        return start
 
     def _read_zip(self, record: tuple[int, ...], where: str) -> bytes:
+        """A compressed member, inflated piece by piece: its first bytes are checked before the rest is
+        inflated, and it never grows more than one byte past the directory's size (a zip bomb stops there)."""
         _, stored, size, packed = record
-        crc, method, encrypted = packed & 0xFFFFFFFF, (packed >> 32) & 0xFFFF, packed >> 48
-        if encrypted:
+        method = _zip_method(record)
+        if packed >> 48:
             raise SourceError(where, "encrypted zip member: not supported")
-        raw = self._pread(stored, self._zip_data_start(record, where), where)
+        if method not in (8, 12):
+            raise SourceError(where, f"zip compression method {method} is not supported (stored, deflate and bzip2 are)")
+        start = self._zip_data_start(record, where)
+        stream = _Inflating(lambda offset, length: self._pread(length, offset, where), start, stored, method)
         try:
-            if method == 0:
-                data = raw
-            elif method == 8:  # at most one byte past the directory's size: a zip bomb stops there
-                data = zlib.decompressobj(-15).decompress(raw, size + 1)
-            elif method == 12:
-                import bz2
-
-                data = bz2.BZ2Decompressor().decompress(raw, size + 1)
-            else:
-                raise SourceError(where, f"zip compression method {method} is not supported (stored, deflate and bzip2 are)")
-        except (zlib.error, OSError, ValueError) as exc:
+            head = member_kinds.checked_head(stream.read, size, where, slack=1)
+            data = head + stream.read(size + 1 - len(head))
+        except (zlib.error, OSError, ValueError, EOFError) as exc:
             raise SourceError(where, f"corrupt zip member: {exc}") from None
         if len(data) != size:
             raise SourceError(where, f"corrupt zip member: {len(data)} bytes where the directory says {size}")
-        if zlib.crc32(data) != crc:
+        if zlib.crc32(data) != packed & 0xFFFFFFFF:
             raise SourceError(where, "corrupt zip member: CRC-32 mismatch")
         return data
+
+
+def _zip_method(record: tuple[int, ...]) -> int:
+    return (record[3] >> 32) & 0xFFFF
+
+
+class _Span:
+    """A member's bytes read in order from ``read_at(start, size)``: what ``member_kinds`` reads a head from."""
+
+    def __init__(self, read_at: Callable[[int, int], bytes], size: int) -> None:
+        self._read_at, self._size, self._position = read_at, size, 0
+
+    def read(self, size: int) -> bytes:
+        data = self._read_at(self._position, min(size, self._size - self._position))
+        self._position += len(data)
+        return data
+
+
+class _Inflating:
+    """A deflate or bzip2 zip member inflated in order, ``read(n)`` at a time, from compressed pieces of at
+    most ``CHUNK`` bytes: neither side is ever held whole before the caller asks for it."""
+
+    CHUNK = MiB
+
+    def __init__(self, pread: Callable[[int, int], bytes], start: int, stored: int, method: int) -> None:
+        import bz2
+
+        self._pread, self._offset, self._end = pread, start, start + stored
+        self._bzip2 = method == 12
+        self._inflate = bz2.BZ2Decompressor() if self._bzip2 else zlib.decompressobj(-15)
+
+    def _input(self) -> bytes:
+        if self._bzip2 and not self._inflate.needs_input:
+            return b""  # output is waiting inside the decompressor
+        if not self._bzip2 and self._inflate.unconsumed_tail:
+            return self._inflate.unconsumed_tail
+        length = min(self.CHUNK, self._end - self._offset)
+        if length <= 0:
+            return b""
+        data = self._pread(self._offset, length)
+        self._offset += length
+        return data
+
+    def read(self, size: int) -> bytes:
+        parts = []
+        while size > 0 and not self._inflate.eof:
+            data = self._input()
+            piece = self._inflate.decompress(data, size)
+            if not piece and not data:
+                break
+            parts.append(piece)
+            size -= len(piece)
+        return b"".join(parts)
 
 
 def _index_tgz(path: Path, compressed_size: int) -> tuple[Table, _Blocks]:

@@ -70,3 +70,54 @@ def stored_zip_with_damaged_members(root: Path, target: Path, members: list[str]
         data[info.header_offset + 30 + len(info.filename) + info.compress_size // 2] ^= 0xFF
     target.write_bytes(bytes(data))
     return target
+
+
+def with_member_replaced(root: Path, target: Path, kind: str, member: str, chunks) -> Path:
+    """``root`` as a deflated zip or a tar.gz whose ``member`` holds the bytes of ``chunks`` (an iterable,
+    so a member of many megabytes of zeros is never held whole); the sizes are declared honestly."""
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    if kind == "zip":
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in files:
+                name = path.relative_to(root).as_posix()
+                if name != member:
+                    archive.write(path, name)
+                    continue
+                with archive.open(name, "w", force_zip64=True) as out:
+                    for chunk in chunks:
+                        out.write(chunk)
+        return target
+    with tarfile.open(target, "w:gz", compresslevel=1) as archive:
+        for path in files:
+            name = path.relative_to(root).as_posix()
+            if name != member:
+                archive.add(path, name, recursive=False)
+                continue
+            data = b"".join(chunks)
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return target
+
+
+def with_zip64_compressed_size(source: Path, target: Path, member: str, compressed: int) -> Path:
+    """``source`` (a zip) whose central directory gives ``member`` a ZIP64 compressed size of ``compressed``
+    bytes: the 32-bit field says 0xFFFFFFFF and a ZIP64 extra field holds the size, as a large archive's would."""
+    data = bytearray(source.read_bytes())
+    name = member.encode()
+    entry = data.index(b"PK\x01\x02")
+    while data[entry + 46 : entry + 46 + len(name)] != name:
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    name_length, extra_length = (
+        int.from_bytes(data[entry + 28 : entry + 30], "little"),
+        int.from_bytes(data[entry + 30 : entry + 32], "little"),
+    )
+    data[entry + 20 : entry + 24] = b"\xff\xff\xff\xff"
+    data[entry + 30 : entry + 32] = (extra_length + 12).to_bytes(2, "little")
+    at = entry + 46 + name_length + extra_length
+    data[at:at] = (1).to_bytes(2, "little") + (8).to_bytes(2, "little") + compressed.to_bytes(8, "little")
+    end = data.rindex(b"PK\x05\x06")
+    directory_size = int.from_bytes(data[end + 12 : end + 16], "little")
+    data[end + 12 : end + 16] = (directory_size + 12).to_bytes(4, "little")
+    target.write_bytes(bytes(data))
+    return target

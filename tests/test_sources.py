@@ -33,7 +33,7 @@ from converters.imagefiles import probe_image, read_bytes
 from converters.model import ImageRef
 from converters.readers.mose import MoseReader
 
-from .archives import HIDDEN, KINDS, pack, stored_zip_with_damaged_members
+from .archives import HIDDEN, KINDS, pack, stored_zip_with_damaged_members, with_member_replaced, with_zip64_compressed_size
 from .conformance.content import fingerprint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -335,6 +335,96 @@ def test_zip_bomb_member_stops_at_its_declared_size(mose_archive, tmp_path):
     bomb.write_bytes(bytes(data))
     error = convert_fails(bomb, tmp_path / "out.json")
     assert error.path == f"{bomb}/{victim}" and "101 bytes where the directory says 100" in error.cause
+
+
+ZEROS = 64 << 20  # far more than any member of the sample may hold: a member refused unread never allocates it
+
+
+def _zeros(chunk: int = 4 << 20):
+    for _ in range(ZEROS // chunk):
+        yield bytes(chunk)
+
+
+def _sample_member(root: Path, folder: str, name: str) -> str:
+    found = sorted(p for p in (root / "train" / folder).rglob(name))[0]
+    return found.relative_to(root).as_posix()
+
+
+BLOWN_UP = {  # a member of many megabytes, honestly declared, that a tiny archive holds: name -> its bytes, the error
+    "zeros named .png": ("Annotations", "00001.png", lambda data: _zeros(), "not a PNG file"),
+    "a mask followed by zeros": ("Annotations", "00001.png", lambda data: [data, *_zeros()], "PNG can hold"),
+    "a frame followed by zeros": ("JPEGImages", "00001.jpg", lambda data: [data, *_zeros()], "JPEG can hold"),
+    "zeros named .jpg": ("JPEGImages", "00001.jpg", lambda data: _zeros(), "not a JPEG file"),
+}
+
+
+@pytest.mark.parametrize("kind", ["zip", "tgz"])
+@pytest.mark.parametrize("case", sorted(BLOWN_UP))
+def test_a_member_too_big_for_its_kind_is_refused_before_it_is_read(case, kind, sample_root, tmp_path):
+    """1 GiB of zeros deflates to 1 MB: a member is judged by its first bytes and its declared size
+    (a small multiple of the image its header states) before it is inflated or read whole."""
+    import tracemalloc
+
+    root = sample_root["mose"]
+    folder, name, content, message = BLOWN_UP[case]
+    member = _sample_member(root, folder, name)
+    archive = with_member_replaced(root, tmp_path / f"blown{KINDS[kind]}", kind, member, content((root / member).read_bytes()))
+    assert archive.stat().st_size < ZEROS // 8
+    fs = sources.filesystem(archive)
+    try:
+        fs.scandir(archive)  # the index is built (one streaming pass) before memory is watched
+        for read in (fs.read, fs.open):
+            tracemalloc.start()
+            try:
+                with pytest.raises(SourceError, match=message) as error:
+                    read(archive / member)
+                peak = tracemalloc.get_traced_memory()[1]
+            finally:
+                tracemalloc.stop()
+            assert error.value.path == f"{archive}/{member}"
+            assert peak < ZEROS // 4, f"{peak} bytes allocated on the way to refusing it"
+    finally:
+        fs.close()
+    out = tmp_path / "out.json"
+    summary = api.convert(archive, out, to="coco", reader_options={"split": "train"}, on_error="skip")
+    (skipped,) = summary.stats.skipped
+    assert skipped["file"] == f"{archive}/{member}" and message in skipped["message"]
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2])
+def test_compressed_members_inflate_piece_by_piece_to_the_same_bytes(tmp_path, method):
+    """Members of several compressed pieces (random bytes: about their own size compressed) and one of a few bytes."""
+    rng = random.Random(5)
+    members = {"meta.json": rng.randbytes(3 << 20), "small.txt": b"ok\n", "empty.txt": b"", "zeros.bin": bytes(5 << 20)}
+    target = tmp_path / "pieces.zip"
+    with zipfile.ZipFile(target, "w", method) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    fs = sources.filesystem(target)
+    try:
+        for name, data in members.items():
+            assert fs.read(target / name) == data
+            with fs.open(target / name) as file:
+                assert file.read() == data
+    finally:
+        fs.close()
+
+
+def test_a_zip64_compressed_size_past_the_archive_end_is_refused_when_indexing(mose_archive, tmp_path):
+    """A directory entry claiming 2**40 compressed bytes in a small archive was read by allocating them (a MemoryError)."""
+    source = mose_archive("zip")
+    with zipfile.ZipFile(source) as archive:
+        member = next(i.filename for i in archive.infolist() if i.filename.endswith("/00001.png"))
+    bad = with_zip64_compressed_size(source, tmp_path / "bad.zip", member, 1 << 40)
+    with zipfile.ZipFile(bad) as archive:
+        assert archive.getinfo(member).compress_size == 1 << 40  # what any zip reader sees
+    for on_error in ("fail", "skip"):
+        error = convert_fails(bad, tmp_path / "out.json") if on_error == "fail" else None
+        if on_error == "skip":
+            with pytest.raises(SourceError) as caught:
+                api.convert(bad, tmp_path / "out.json", to="coco", reader_options={"split": "train"}, on_error="skip")
+            error = caught.value
+        assert error.path == f"{bad}/{member}" and "past the archive's end" in error.cause
 
 
 def test_archive_member_thousands_of_folders_deep(tmp_path):

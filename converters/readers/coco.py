@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .. import rle
 from ..errors import SourceError, VosconvWarning
 from ..model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
@@ -190,6 +192,8 @@ class CocoReader(Reader):
                 annotations = [a for span in ref.annotations for a in _load_span(file, span, self.source)]
         except OSError as exc:  # the file (or its unpacked index copy) went away or cannot be read
             raise SourceError(self.source, f"cannot read video {ref.name!r}: {exc.strerror or exc}") from None
+        except SourceError as error:
+            raise SourceError(self.source, f"video {ref.name!r}: {error.cause}") from None
         images = self._images_dir()
         placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
         try:
@@ -203,13 +207,33 @@ class CocoReader(Reader):
 def _load_span(file, span: tuple[int, int], source: Path) -> list[dict]:
     """The records (one per line) in a byte range of the indexed file."""
     file.seek(span[0])
-    records = []
-    for line in file.read(span[1]).splitlines():
-        try:
-            records.append(json.loads(line.rstrip(b",")))
-        except json.JSONDecodeError as exc:
-            raise SourceError(source, f"malformed record near byte {span[0]}: {exc}") from None
+    records, offset = [], span[0]
+    for line in file.read(span[1]).splitlines(keepends=True):
+        records.append(_parse_record(line, offset, source))
+        offset += len(line)
     return records
+
+
+_RECORD_ID = re.compile(rb'\{"id":(-?\d{1,20})[,}]')
+
+
+def _parse_record(line: bytes, offset: int, source: str | os.PathLike) -> object:
+    """One record line as JSON; whatever stops the parser (bytes that are not UTF-8, nesting too deep
+    for it, an integer of thousands of digits) is a SourceError naming the byte and the record's id."""
+    try:
+        return json.loads(line.rstrip(b",\r\n"))
+    except (ValueError, RecursionError) as exc:
+        found = _RECORD_ID.match(line)
+        record = f" (id {found.group(1).decode()})" if found else ""
+        raise SourceError(source, f"malformed record at byte {offset}{record}: {_parse_failure(exc)}") from None
+
+
+def _parse_failure(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"not UTF-8 text ({error.reason} at byte {error.start} of the record)"
+    if isinstance(error, RecursionError):
+        return "nested too deeply to parse"
+    return str(error)
 
 
 def _records(file) -> Iterator[tuple[int, bytes]]:
@@ -240,11 +264,11 @@ def _index_lines(path: Path, source: str) -> _Index:
             elif line.startswith(b"]"):
                 section = None
             elif section == "videos":
-                record = json.loads(line.rstrip(b",\n"))
-                videos[int(record["id"])] = (_video_name(record), (offset, len(line)))
+                record = _parse_record(line, offset, source)
+                _add_video(videos, int(record["id"]), _video_name(record), (offset, len(line)), source)
             elif section == "annotations":
                 match = _ANNOTATION_PREFIX.match(line)
-                video_id = int(match.group(1)) if match else int(json.loads(line.rstrip(b",\n"))["video_id"])
+                video_id = int(match.group(1)) if match else int(_parse_record(line, offset, source)["video_id"])
                 runs = spans.setdefault(video_id, [])
                 if runs and runs[-1][0] + runs[-1][1] == offset:
                     runs[-1] = (runs[-1][0], runs[-1][1] + len(line))  # adjacent lines: one read
@@ -255,9 +279,10 @@ def _index_lines(path: Path, source: str) -> _Index:
     orphans = set(spans) - set(videos)
     if orphans:
         raise SourceError(source, f"annotations refer to unknown video id {min(orphans)}")
-    names = [name for name, _ in videos.values()]
-    if len(set(names)) != len(names):
-        raise SourceError(source, "two videos share a name")
+    ids_by_name: dict[str, int] = {}
+    for video_id, (name, _) in videos.items():
+        if ids_by_name.setdefault(name, video_id) != video_id:
+            raise SourceError(source, f"two videos share a name: {name!r} (video ids {ids_by_name[name]} and {video_id})")
     refs = sorted(
         (
             CocoVideoRef(name, span[1] + sum(n for _, n in spans.get(i, ())), "", str(path), span, tuple(spans.get(i, ())))
@@ -266,6 +291,13 @@ def _index_lines(path: Path, source: str) -> _Index:
         key=lambda r: r.name,
     )
     return _Index(str(path), header, categories, tuple(refs))
+
+
+def _add_video(videos: dict, video_id: int, name: str, span: tuple[int, int], source: str) -> None:
+    """A video's byte range by its id; a second video of the same id would silently replace the first."""
+    if video_id in videos:
+        raise SourceError(source, f"two videos share the id {video_id}: {videos[video_id][0]!r} and {name!r}")
+    videos[video_id] = (name, span)
 
 
 def _check_header(header: object) -> None:
@@ -323,6 +355,10 @@ POLYGON_MAX_PIXELS = (1 << 24) - 1
 #: outline: far-out or non-finite coordinates crash it. No real polygon strays this far (in
 #: frame sides) from the frame, so such a polygon is refused rather than handed over.
 POLYGON_REACH = 4
+#: pycocotools upsamples an outline to points a fifth of a pixel apart, allocating 20 bytes for each.
+POLYGON_SCALE = 5
+#: Outline points any frame's polygons may have (beyond its pixel count): 20 MB of pycocotools' memory.
+POLYGON_OUTLINE_FLOOR = 1 << 20
 
 
 def _counts(segmentation, height: int, width: int) -> str:
@@ -332,18 +368,39 @@ def _counts(segmentation, height: int, width: int) -> str:
         size = list(segmentation.get("size", [height, width]))
         if size != [height, width]:
             raise ValueError(f"segmentation size {size} differs from the video's {[height, width]}")
-        counts = segmentation["counts"]
-        return rle.counts_to_string(counts) if isinstance(counts, list) else str(counts)
+        return _rle_counts(segmentation["counts"])
     if height * width > POLYGON_MAX_PIXELS:
         raise ValueError(
             f"polygons on {width}x{height} frames are not supported: pycocotools, which rasterises them, "
             f"writes past its buffer on masks of more than {POLYGON_MAX_PIXELS} pixels"
         )
     _check_polygons(segmentation, POLYGON_REACH * max(height, width))
+    _check_outline(segmentation, height, width)
     from pycocotools import mask as coco_mask
 
     merged = coco_mask.merge(coco_mask.frPyObjects(segmentation, height, width))
     return merged["counts"].decode("ascii")
+
+
+def _rle_counts(counts: object) -> str:
+    """RLE counts as a compressed string: a string of ASCII characters, or a flat list of run lengths
+    (a nested list, a float or a non-ASCII character never reaches the RLE kernels)."""
+    if isinstance(counts, str):
+        if not counts.isascii():
+            raise ValueError("RLE counts string holds characters that are not ASCII")
+        return counts
+    if not isinstance(counts, list):
+        raise ValueError(f"RLE counts must be a string or a list of integers, not {type(counts).__name__}")
+    for count in counts:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"RLE counts must be non-negative integers, not {_shown(count)}")
+    return rle.counts_to_string(counts)
+
+
+def _shown(value: object) -> str:
+    """A value for an error message, cut short (a nested list can be long)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_polygons(segmentation, reach: float) -> None:
@@ -356,6 +413,34 @@ def _check_polygons(segmentation, reach: float) -> None:
         for value in polygon:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not -reach <= value <= reach:
                 raise ValueError(f"polygon {number} has a coordinate {value!r} that is not a number within {reach:g} of 0")
+
+
+def outline_points(polygon: list[float]) -> int:
+    """How many outline points pycocotools' ``rleFrPoly`` makes of a polygon, exactly as it counts them
+    before allocating 20 bytes for each: every edge, its ends rounded as ``(int)(5 * v + .5)``, becomes
+    ``max(|dx|, |dy|) + 1`` points (the outline upsampled five times, one point a fifth of a pixel)."""
+    scaled = np.trunc(POLYGON_SCALE * np.asarray(polygon, dtype=np.float64) + 0.5).astype(np.int64)
+    x, y = scaled[0::2], scaled[1::2]
+    steps = np.maximum(np.abs(x - np.roll(x, -1)), np.abs(y - np.roll(y, -1)))
+    return int(steps.sum()) + len(x)
+
+
+def outline_budget(height: int, width: int) -> int:
+    """The outline points a frame's polygons may ask pycocotools for: the frame's pixels, plus a floor
+    that lets small frames keep detailed outlines (at 20 bytes a point, a small multiple of the frame)."""
+    return height * width + POLYGON_OUTLINE_FLOOR
+
+
+def _check_outline(segmentation: list[list[float]], height: int, width: int) -> None:
+    """Refuse polygons whose outline would make pycocotools allocate without bound (4,000 vertices
+    zigzagging across the frame ask for gigabytes; under a memory limit it then writes through NULL)."""
+    points = sum(outline_points(polygon) for polygon in segmentation)
+    budget = outline_budget(height, width)
+    if points > budget:
+        raise ValueError(
+            f"polygons whose outline is {points} points (a fifth of a pixel each) for pycocotools to rasterise, "
+            f"more than {budget} on a {width}x{height} frame: not an outline of an object in it"
+        )
 
 
 def build_video(record: dict, annotations: list[dict], placeholders: set[int], images: str | None) -> Video:
@@ -371,30 +456,10 @@ def build_video(record: dict, annotations: list[dict], placeholders: set[int], i
     void: list[Mask | None] = [None] * length
     objects = []
     for position, annotation in enumerate(annotations):
-        object_id = int(annotation.get("object_id", position + 1))
-        segmentations = annotation["segmentations"]
-        if len(segmentations) != length:
-            raise ValueError(f"object {object_id} has {len(segmentations)} segmentations for {length} frames")
-        is_void = bool(annotation.get("iscrowd")) and object_id == VOID_ID
-        if not is_void:
-            category = annotation.get("category_id")
-            meta = annotation.get("meta_frames")
-            objects.append(
-                ObjectInfo(object_id, None if category in placeholders else category, None if meta is None else tuple(meta))
-            )
-        for index, segmentation in enumerate(segmentations):
-            if segmentation is None:
-                continue
-            if index not in annotated:
-                raise ValueError(f"object {object_id} has a mask on frame {index}, which is not annotated")
-            counts, area, bbox = rle.measure_canonical(_counts(segmentation, height, width), height, width)
-            if area == 0:
-                continue  # an all-zero RLE (SA-V style) means absent
-            mask = Mask(object_id, counts, area, bbox)
-            if is_void:
-                void[index] = mask
-            else:
-                per_frame[index].append(mask)
+        try:
+            _add_annotation(annotation, position, height, width, placeholders, annotated, per_frame, void, objects)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+            raise _in_annotation(exc, annotation, position) from None
     vosconv = record.get("vosconv") or {}
     palette = vosconv.get("palette")
     frames = tuple(
@@ -415,3 +480,55 @@ def build_video(record: dict, annotations: list[dict], placeholders: set[int], i
         encoding=MaskEncoding(vosconv.get("encoding", "palette")),
         palette=base64.b64decode(palette) if palette else None,
     )
+
+
+def _add_annotation(
+    annotation: dict,
+    position: int,
+    height: int,
+    width: int,
+    placeholders: set[int],
+    annotated: set[int],
+    per_frame: list[list[Mask]],
+    void: list[Mask | None],
+    objects: list[ObjectInfo],
+) -> None:
+    """One annotation record's object and masks, added to the video's lists."""
+    object_id = int(annotation.get("object_id", position + 1))
+    length = len(per_frame)
+    segmentations = annotation["segmentations"]
+    if len(segmentations) != length:
+        raise ValueError(f"object {object_id} has {len(segmentations)} segmentations for {length} frames")
+    is_void = bool(annotation.get("iscrowd")) and object_id == VOID_ID
+    if not is_void:
+        category = annotation.get("category_id")
+        meta = annotation.get("meta_frames")
+        objects.append(
+            ObjectInfo(object_id, None if category in placeholders else category, None if meta is None else tuple(meta))
+        )
+    for index, segmentation in enumerate(segmentations):
+        if segmentation is None:
+            continue
+        if index not in annotated:
+            raise ValueError(f"object {object_id} has a mask on frame {index}, which is not annotated")
+        try:
+            counts, area, bbox = rle.measure_canonical(_counts(segmentation, height, width), height, width)
+        except ValueError as exc:
+            raise ValueError(f"frame {index}: {exc}") from None
+        if area == 0:
+            continue  # an all-zero RLE (SA-V style) means absent
+        mask = Mask(object_id, counts, area, bbox)
+        if is_void:
+            void[index] = mask
+        else:
+            per_frame[index].append(mask)
+
+
+def _in_annotation(error: Exception, annotation: object, position: int) -> Exception:
+    """The same kind of error, its message naming the annotation (by its id, else its place in the video)."""
+    number = annotation.get("id", position + 1) if isinstance(annotation, dict) else position + 1
+    where = f"annotation {_shown(number)}"
+    if isinstance(error, KeyError):
+        return ValueError(f"{where}: no {error} field")
+    kind = ValueError if isinstance(error, ValueError) else type(error)  # UnicodeError and kin take other arguments
+    return kind(f"{where}: {error}")

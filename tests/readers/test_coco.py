@@ -322,3 +322,146 @@ def test_json_too_deep_to_parse_is_a_source_error(tmp_path):
     path.write_text("[" * 200_000 + "]" * 200_000)
     with pytest.raises(SourceError, match="not JSON that can be read"):
         read(path)
+
+
+# ------------------------------------------------------------------ polygons that would make pycocotools allocate without bound
+
+
+def _zigzag(vertices: int, reach: float) -> list[float]:
+    """A polygon whose every edge crosses ``2 * reach`` pixels: each coordinate within ``reach`` of 0."""
+    return [value for i in range(vertices) for value in ((-reach if i % 2 else reach), -reach + 2 * reach * i / vertices)]
+
+
+def test_a_polygon_outline_too_long_for_its_frame_is_refused_before_pycocotools_sees_it(foreign, monkeypatch):
+    """4,000 vertices zigzagging across the frame, each within the reach limit, asked pycocotools for gigabytes
+    (a 1080p frame: 5 GB; under a memory limit it wrote through NULL and the process died)."""
+    import pycocotools.mask
+
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["annotations"][2]["segmentations"] = [[_zigzag(4000, 30.0)]]  # vidA, 8x6: reach 32
+    path.write_text(json.dumps(data))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("pycocotools was handed the polygon")
+
+    monkeypatch.setattr(pycocotools.mask, "frPyObjects", refuse)
+    with pytest.raises(SourceError, match=r"vidA.*annotation 3: frame 0: polygons whose outline is \d+ points") as caught:
+        read(path)
+    assert caught.value.path == str(path)
+
+
+def test_outline_points_count_as_pycocotools_does():
+    from converters.readers.coco import outline_points
+
+    # scaled by 5 and rounded: x 0, 20, 20, 0; y 0, 0, 15, 15 -> edges of 20, 15, 20, 15 steps, one point more each
+    assert outline_points([0.0, 0.0, 4.0, 0.0, 4.0, 3.0, 0.0, 3.0]) == 74
+    assert outline_points([0.0, 0.0, 0.09, 0.0, 0.0, 0.09]) == 3  # (int)(5 * 0.09 + .5) == 0: three points, no steps
+    # C truncates toward zero: (int)(-5 + .5) == -4, so x is -4, 5, 0 and y 0, 0, 5: steps 9, 5, 5
+    assert outline_points([-1.0, 0.0, 1.0, 0.0, 0.0, 1.0]) == 9 + 5 + 5 + 3
+
+
+def test_detailed_honest_polygons_still_pass(foreign):
+    """A 4,000-vertex outline of an object in the frame rasterises exactly as pycocotools does."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    height, width = 480, 640
+    data["videos"][1].update(width=width, height=height)  # vidA
+    angles = np.linspace(0, 2 * np.pi, 4000, endpoint=False)
+    radius = 200 + 20 * np.sin(angles * 60)  # a wavy outline: 60 bumps
+    polygon = np.stack([320 + radius * np.cos(angles), 240 + radius * np.sin(angles)], axis=1).ravel().tolist()
+    data["annotations"][2]["segmentations"] = [[polygon]]
+    path.write_text(json.dumps(data))
+    _, videos = read(path)
+    mask = videos[0].frames[0].masks.get(1)
+    want = coco_mask.merge(coco_mask.frPyObjects([polygon], height, width))
+    assert mask.counts == want["counts"].decode() and mask.area == int(coco_mask.area(want))
+
+
+# ------------------------------------------------------------------ record lines the JSON parser refuses
+
+
+def _own_file(sample_root, tmp_path) -> tuple:
+    path = tmp_path / "own.json"
+    api.convert(sample_root["mose"], path, to="coco", reader_options={"split": "valid"})
+    return path, path.read_bytes()
+
+
+HOSTILE_VALUES = {
+    "a byte that is not UTF-8": (b'"\xff"', "not UTF-8"),
+    "nesting 100,000 deep": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    "an integer of 5,000 digits": (b"9" * 5000, "digits"),
+}
+
+
+@pytest.mark.parametrize("hostile", sorted(HOSTILE_VALUES))
+def test_an_annotation_line_the_parser_refuses_is_a_source_error(sample_root, tmp_path, hostile):
+    """vosconv's own files are read line by line: such a line escaped as a traceback (UnicodeDecodeError,
+    RecursionError, ValueError). Now a SourceError naming the file, the video, the byte and the record."""
+    path, data = _own_file(sample_root, tmp_path)
+    value, says = HOSTILE_VALUES[hostile]
+    start = data.index(b'\n{"id":', data.index(b'"annotations":[')) + 1
+    prefix = re.match(rb'\{"id":(\d+),"video_id":\d+,', data[start:])
+    at = start + prefix.end()
+    path.write_bytes(data[:at] + b'"x":' + value + b"," + data[at:])
+    with pytest.raises(SourceError, match=re.escape(says)) as caught:
+        read(path)
+    assert caught.value.path == str(path)
+    assert f"malformed record at byte {start} (id {prefix.group(1).decode()})" in caught.value.cause
+    assert caught.value.cause.startswith("video ")
+
+
+@pytest.mark.parametrize("hostile", sorted(HOSTILE_VALUES))
+def test_a_foreign_file_the_parser_refuses_is_a_source_error(foreign, hostile):
+    path, _, _ = foreign
+    value, _ = HOSTILE_VALUES[hostile]
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'"category_id": 2', b'"x": ' + value + b', "category_id": 2', 1))
+    with pytest.raises(SourceError, match="not JSON that can be read") as caught:
+        read(path)
+    assert caught.value.path == str(path)
+
+
+@pytest.mark.parametrize(
+    ("counts", "says"),
+    [
+        ([[9, 2], [4, 2, 31]], "RLE counts must be non-negative integers, not [9, 2]"),  # reached numba: a TypingError
+        ([9.0, 2, 4, 2, 31], "not 9.0"),
+        ([9, True, 4, 2, 31], "not True"),
+        ([9, -2, 4, 2, 31], "not -2"),
+        ({"a": 1}, "must be a string or a list of integers, not dict"),
+        ("é0", "not ASCII"),
+    ],
+)
+def test_rle_counts_that_are_not_run_lengths_are_refused_by_the_reader(foreign, counts, says):
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["annotations"][0]["segmentations"][2]["counts"] = counts  # vidB, annotation 1, frame 2
+    path.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=r"vidB.*annotation 1: frame 2: .*" + re.escape(says)) as caught:
+        read(path)
+    assert caught.value.path == str(path)
+
+
+# ------------------------------------------------------------------ two records that would be one
+
+
+def test_two_videos_with_one_id_are_refused_not_merged(foreign):
+    """The second video of an id replaced the first: 3 videos in, 2 out, exit 0."""
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["videos"].append({**data["videos"][1], "name": "vidC"})  # vidA's id, 3
+    path.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=r"two videos share the id 3: 'vidA' and 'vidC'") as caught:
+        read(path)
+    assert caught.value.path == str(path)
+
+
+def test_two_videos_with_one_name_are_refused_naming_it(foreign):
+    path, _, _ = foreign
+    data = json.loads(path.read_text())
+    data["videos"][1]["name"] = "vidB"
+    data["videos"][0]["name"] = "vidB"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SourceError, match=r"two videos share a name: 'vidB' \(video ids \d and \d\)"):
+        read(path)
