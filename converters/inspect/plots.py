@@ -9,6 +9,7 @@ give the same bytes with the same matplotlib.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def _save(plt, figure, path: Path) -> Path:
         figure.savefig(tmp, format="png", dpi=_DPI, metadata={"Software": None})
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         plt.close(figure)
@@ -142,3 +143,9 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((index, index + 1))
     return runs
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if it is there (its folder may be what failed)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()

@@ -10,6 +10,7 @@ tools' COCO files) all show.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from collections.abc import Iterable, Sequence
@@ -283,10 +284,10 @@ def _atomic(path: Path, write) -> Path:
         write(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise
     return path
 
@@ -403,3 +404,9 @@ def write_preview(
         else:
             written.append(save_sheet(contact_sheet([tiles], columns=columns, scale=scale), target))
     return written
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if it is there (its folder may be what failed)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()

@@ -28,6 +28,7 @@ gathered in the reader's order, so two runs give identical figures whatever the 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -364,7 +365,7 @@ def write_table(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
             pq.write_table(table, tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path
 
@@ -377,3 +378,9 @@ def _cell(value: Any) -> Any:
 def _schema(pa):
     types = {"video": pa.string(), "categories": pa.string(), "mean_bor": pa.float64(), "mean_relative_area": pa.float64()}
     return pa.schema([(name, types.get(name, pa.int64())) for name in COLUMNS])
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if it is there (its folder may be what failed)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()
