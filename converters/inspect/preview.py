@@ -35,6 +35,7 @@ _CAPTION = 14  # height of the strip under each tile that names the frame
 _SHEET_TILE_WIDTH = 320  # a tile's width in a contact sheet when no scale is given (four fit a laptop screen)
 _ANIMATION_WIDTH = 640
 _SHEET_FRAMES = 8  # frames per video in a sheet when none are named
+_ANIMATION_FRAMES = 300  # at most, spread over the video, when none are named (``--frames all`` for every one)
 #: Videos shown when none are named (the first, by name): one in an animation file.
 DEFAULT_VIDEOS = 4
 _HATCH = 4  # void stripes: this many pixels on, this many off, along the diagonal
@@ -200,9 +201,17 @@ def _side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:
 
 
 def video_tiles(
-    video: Video, positions: Iterable[int], *, other: Video | None = None, compare: bool = False, ids: bool = True
+    video: Video,
+    positions: Iterable[int],
+    *,
+    other: Video | None = None,
+    compare: bool = False,
+    ids: bool = True,
+    scale: float | None = None,
+    fit_width: int = _SHEET_TILE_WIDTH,
 ) -> list[Tile]:
-    """The chosen frames rendered; with ``compare``, each beside the frame of the same name in ``other``."""
+    """The chosen frames rendered and resized (by ``scale``, else to at most ``fit_width`` a frame) one at a time,
+    so only the small tiles are held; with ``compare``, each beside the frame of the same name in ``other``."""
     theirs = {f.stem: f for f in other.frames} if other is not None else {}
     tiles = []
     for position in positions:
@@ -217,7 +226,8 @@ def video_tiles(
             else:
                 right = render_frame(other, match, ids=ids)
             image = _side_by_side(image, right)
-        tiles.append(Tile(image, f"{video.name} #{frame.index} {frame.file_name}"))
+        fit = fit_width * 2 + _GAP if compare else fit_width
+        tiles.append(Tile(_scaled(image, scale, fit), f"{video.name} #{frame.index} {frame.file_name}"))
     return tiles
 
 
@@ -240,11 +250,10 @@ def _captioned(tile: Tile, width: int, height: int) -> Image.Image:
     return cell
 
 
-def contact_sheet(groups: Sequence[list[Tile]], *, columns: int = 4, scale: float | None = None) -> Image.Image:
+def contact_sheet(groups: Sequence[list[Tile]], *, columns: int = 4) -> Image.Image:
     """A grid: each group (a video) starts a new row, ``columns`` tiles a row, each tile with its caption."""
     blocks = []
-    for tiles in groups:
-        scaled = [Tile(_scaled(t.image, scale, _SHEET_TILE_WIDTH), t.caption) for t in tiles]
+    for scaled in groups:
         if not scaled:
             continue
         width = max(t.image.width for t in scaled)
@@ -267,9 +276,9 @@ def contact_sheet(groups: Sequence[list[Tile]], *, columns: int = 4, scale: floa
     return sheet
 
 
-def animation_frames(groups: Sequence[list[Tile]], *, scale: float | None = None) -> list[Image.Image]:
+def animation_frames(groups: Sequence[list[Tile]]) -> list[Image.Image]:
     """Every tile of every group in order, captioned, on canvases of one size (videos play one after another)."""
-    scaled = [Tile(_scaled(t.image, scale, _ANIMATION_WIDTH), t.caption) for tiles in groups for t in tiles]
+    scaled = [t for tiles in groups for t in tiles]
     if not scaled:
         raise OptionError("--frames", "no frame to show")
     width = max(t.image.width for t in scaled)
@@ -379,30 +388,24 @@ def write_preview(
         raise OptionError("--scale", f"expected a factor above 0 and at most 8, got {scale}")
     animated = kind == "animation" or (kind == "folder" and (format or "png") != "png")
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
+    targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
+    for target in targets:  # before any reading
+        _check_new(target, overwrite)
     theirs = {ref.name: ref for ref in other.list_videos()} if other is not None else {}
+    fit = _ANIMATION_WIDTH if animated else _SHEET_TILE_WIDTH
     groups = []
     for ref in refs:
         video = reader.read_video(ref)
         twin = other.read_video(theirs[ref.name]) if ref.name in theirs else None
-        positions = parse_frames(frames, len(video.frames), None if animated else _SHEET_FRAMES)
-        tiles = video_tiles(video, positions, other=twin, compare=other is not None, ids=ids)
-        groups.append((video.name, tiles))
-    if kind == "sheet":
-        _check_new(output, overwrite)
-        return [save_sheet(contact_sheet([t for _, t in groups], columns=columns, scale=scale), output)]
-    if kind == "animation":
-        _check_new(output, overwrite)
-        return [save_animation(animation_frames([t for _, t in groups], scale=scale), output, fps)]
-    suffix = f".{format or 'png'}"
-    targets = [(output / f"{name}{suffix}", tiles) for name, tiles in groups]
-    for target, _ in targets:
-        _check_new(target, overwrite)
+        positions = parse_frames(frames, len(video.frames), _ANIMATION_FRAMES if animated else _SHEET_FRAMES)
+        groups.append(video_tiles(video, positions, other=twin, compare=other is not None, ids=ids, scale=scale, fit_width=fit))
+    per_file = [groups] if kind != "folder" else [[tiles] for tiles in groups]  # each file's videos
     written = []
-    for target, tiles in targets:
+    for target, shown in zip(targets, per_file):
         if animated:
-            written.append(save_animation(animation_frames([tiles], scale=scale), target, fps))
+            written.append(save_animation(animation_frames(shown), target, fps))
         else:
-            written.append(save_sheet(contact_sheet([tiles], columns=columns, scale=scale), target))
+            written.append(save_sheet(contact_sheet(shown, columns=columns), target))
     return written
 
 

@@ -264,11 +264,12 @@ def video_stats(video: Video, categories: Mapping[int, str] | None = None) -> Vi
     categories = categories or {}
     annotated = [f for f in video.frames if f.masks is not None]
     visible = {f.index: _visible(f) for f in annotated}
+    present = [{m.object_id for m in visible[f.index]} for f in annotated]
     tracks, gone, back, appearing_late, never = [], [], [], 0, 0
     first_annotated = annotated[0].index if annotated else 0
     for info in video.objects:
-        seen = [f.index for f in annotated if any(m.object_id == info.object_id for m in visible[f.index])]
-        shown = [any(m.object_id == info.object_id for m in visible[f.index]) for f in annotated]
+        shown = [info.object_id in ids for ids in present]
+        seen = [f.index for f, here in zip(annotated, shown) if here]
         out, returns = _track_figures(shown)
         gone.append(out)
         back.append(returns)
