@@ -552,20 +552,22 @@ def goals(results: dict) -> list[dict]:
         out.append(
             _goal("RLE -> label map at 1080p", "<= 0.5 ms", worst["vosconv_ms"], worst["vosconv_ms"] <= 0.5, worst["frame"], doc)
         )
-    for extra in results.get("loading", {}).get("goals", []) if isinstance(results.get("loading"), dict) else []:
-        try:
-            out.append(
-                _goal(
-                    extra["goal"],
-                    extra.get("target", ""),
-                    extra.get("value"),
-                    extra.get("pass"),
-                    extra.get("note", ""),
-                    "loading",
+    for group in ("loading", "stats"):  # groups that bring their own goals
+        part = results.get(group)
+        for extra in part.get("goals", []) if isinstance(part, dict) else []:
+            try:
+                out.append(
+                    _goal(
+                        extra["goal"],
+                        extra.get("target", ""),
+                        extra.get("value"),
+                        extra.get("pass"),
+                        extra.get("note", ""),
+                        group,
+                    )
                 )
-            )
-        except (KeyError, TypeError):
-            continue
+            except (KeyError, TypeError):
+                continue
     return out
 
 

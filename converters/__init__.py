@@ -8,5 +8,6 @@ Parquet, HDF5 or the folder layouts again. The functions below are the public AP
 __version__ = "0.1.0"
 
 from .api import convert, detect, open_reader, open_writer, read_videos
+from .inspect.api import preview, stats
 
-__all__ = ["__version__", "convert", "detect", "open_reader", "open_writer", "read_videos"]
+__all__ = ["__version__", "convert", "detect", "open_reader", "open_writer", "preview", "read_videos", "stats"]

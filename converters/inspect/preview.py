@@ -1,0 +1,415 @@
+"""Mask overlays on the frames: contact sheets (PNG), animations (GIF, or MP4 with PyAV), side by side with another source.
+
+Each object is filled in its palette colour (the video's palette, else DAVIS's), half
+transparent over the frame image, with a lighter outline and its id drawn at the mask pixel
+nearest its centre; void is hatched in the palette's colour 255; an unannotated frame is
+dimmed and says so. A frame without an image (a COCO file without its JPEGs) gets its masks
+at full colour on black. Masks are decoded one object at a time, so overlapping masks (other
+tools' COCO files) all show.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .. import imagefiles, rle
+from ..errors import MissingDependency, OptionError, OutputError, SourceError
+from ..model import VOID_ID, Frame, Mask, Video
+from ..png import DAVIS_PALETTE
+
+#: How much of an object's colour covers the frame image under its mask.
+ALPHA = 0.5
+SHEET_SUFFIXES = (".png",)
+ANIMATION_SUFFIXES = (".gif", ".mp4")
+BACKGROUND = (32, 32, 32)
+_GAP = 4
+_CAPTION = 14  # height of the strip under each tile that names the frame
+_SHEET_TILE_WIDTH = 320  # a tile's width in a contact sheet when no scale is given (four fit a laptop screen)
+_ANIMATION_WIDTH = 640
+_SHEET_FRAMES = 8  # frames per video in a sheet when none are named
+_ANIMATION_FRAMES = 300  # at most, spread over the video, when none are named (``--frames all`` for every one)
+#: Videos shown when none are named (the first, by name): one in an animation file.
+DEFAULT_VIDEOS = 4
+_HATCH = 4  # void stripes: this many pixels on, this many off, along the diagonal
+
+
+# --------------------------------------------------------------------------------------------
+# One frame
+
+
+def colours(video: Video) -> np.ndarray:
+    """(256, 3) uint8: the video's palette, completed (or replaced, when it has none) by DAVIS's."""
+    table = bytearray(DAVIS_PALETTE)
+    if video.palette is not None:
+        table[: len(video.palette)] = video.palette
+    return np.frombuffer(bytes(table), np.uint8).reshape(256, 3)
+
+
+def frame_pixels(frame: Frame, video: Video) -> np.ndarray | None:
+    """The frame's image as (height, width, 3) uint8 RGB at the video's size, or None when it has none."""
+    if frame.image is None:
+        return None
+    data = imagefiles.read_bytes(frame.image)
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image = image.convert("RGB")
+            if image.size != (video.width, video.height):
+                image = image.resize((video.width, video.height), Image.Resampling.BILINEAR)
+            return np.asarray(image).copy()
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise SourceError(frame.image.location, f"cannot decode image: {exc}") from None
+
+
+def _binary(mask: Mask, video: Video) -> np.ndarray:
+    return rle.decode([(1, mask.counts)], video.height, video.width).astype(bool)
+
+
+def _edge(binary: np.ndarray) -> np.ndarray:
+    """The mask's pixels with a 4-neighbour outside it (or on the frame's border)."""
+    inner = binary.copy()
+    inner[1:, :] &= binary[:-1, :]
+    inner[:-1, :] &= binary[1:, :]
+    inner[:, 1:] &= binary[:, :-1]
+    inner[:, :-1] &= binary[:, 1:]
+    inner[[0, -1], :] = False
+    inner[:, [0, -1]] = False
+    return binary & ~inner
+
+
+def _paint(canvas: np.ndarray, where: np.ndarray, colour: np.ndarray, alpha: float) -> None:
+    if alpha >= 1:
+        canvas[where] = colour
+    else:
+        canvas[where] = np.round(canvas[where] * (1 - alpha) + colour * alpha).astype(np.uint8)
+
+
+def _label_point(binary: np.ndarray) -> tuple[int, int]:
+    """The mask pixel nearest the mask's centroid, as (x, y): inside the object even when it is a ring."""
+    ys, xs = np.nonzero(binary)
+    cy, cx = ys.mean(), xs.mean()
+    nearest = int(np.argmin((ys - cy) ** 2 + (xs - cx) ** 2))
+    return int(xs[nearest]), int(ys[nearest])
+
+
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, *, centred: bool = True) -> None:
+    """White text on a black box (legible on any frame), centred on ``xy`` or from its top-left corner."""
+    font = ImageFont.load_default()
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    width, height = right - left, bottom - top
+    x, y = (xy[0] - width // 2, xy[1] - height // 2) if centred else xy
+    draw.rectangle((x - 2, y - 2, x + width + 1, y + height + 1), fill=(0, 0, 0))
+    draw.text((x - left, y - top), text, fill=(255, 255, 255), font=font)
+
+
+def render_frame(video: Video, frame: Frame, *, ids: bool = True, image: bool = True) -> Image.Image:
+    """The frame at the video's size with its masks drawn over its image (``image=False``: over black)."""
+    pixels = frame_pixels(frame, video) if image else None
+    alpha = ALPHA if pixels is not None else 1.0
+    canvas = pixels if pixels is not None else np.zeros((video.height, video.width, 3), np.uint8)
+    if frame.masks is None:
+        dimmed = Image.fromarray((canvas * 0.4).astype(np.uint8))
+        _text(ImageDraw.Draw(dimmed), (4, 4), "not annotated", centred=False)
+        return dimmed
+    table = colours(video)
+    if frame.masks.void is not None and frame.masks.void.area:
+        void = _binary(frame.masks.void, video)
+        rows, columns = np.indices(void.shape)
+        stripes = void & (((rows + columns) // _HATCH) % 2 == 0)
+        _paint(canvas, stripes, table[VOID_ID], alpha)
+        _paint(canvas, _edge(void), table[VOID_ID], 1.0)
+    labels = []
+    for mask in frame.masks.objects:  # by id: a later object covers an earlier one where they overlap
+        if not mask.area:
+            continue
+        binary = _binary(mask, video)
+        colour = table[mask.object_id]
+        _paint(canvas, binary, colour, alpha)
+        _paint(canvas, _edge(binary), (colour.astype(np.uint16) + 255) // 2, 1.0)  # lighter: seen on black and on colour
+        labels.append((mask.object_id, _label_point(binary)))
+    result = Image.fromarray(canvas)
+    if ids:
+        draw = ImageDraw.Draw(result)
+        for object_id, point in labels:
+            _text(draw, point, str(object_id))
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Choosing videos and frames
+
+
+def parse_frames(spec: str | Sequence[int] | None, count: int, default: int | None) -> list[int]:
+    """Frame positions from ``"0,5,10"``, ``"10:20"``, ``"::5"`` or ``"all"`` (Python slices; negatives count from the end).
+
+    None picks ``default`` positions spread evenly over the video (all of them when ``default`` is None).
+    """
+    if spec is None:
+        if default is None or count <= default:
+            return list(range(count))
+        return sorted({round(i * (count - 1) / (default - 1)) for i in range(default)})
+    if not isinstance(spec, str):
+        return [i for i in spec if 0 <= i < count]
+    if spec.strip() == "all":
+        return list(range(count))
+    chosen: list[int] = []
+    for part in spec.split(","):
+        part = part.strip()
+        try:
+            if ":" in part:
+                pieces = [int(p) if p.strip() else None for p in part.split(":")]
+                if len(pieces) > 3 or (len(pieces) == 3 and pieces[2] == 0):
+                    raise ValueError
+                chosen.extend(range(count)[slice(*pieces)])
+            else:
+                index = int(part)
+                if -count <= index < count:
+                    chosen.append(index % count)
+        except ValueError:
+            raise OptionError("--frames", f"expected positions like 0,5,10 or 10:20 or ::5 or all, got {spec!r}") from None
+    return list(dict.fromkeys(chosen))
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One cell of a sheet or one animation frame: the rendered frame(s) and their caption."""
+
+    image: Image.Image
+    caption: str
+
+
+def _missing(width: int, height: int, text: str) -> Image.Image:
+    tile = Image.new("RGB", (width, height), (0, 0, 0))
+    _text(ImageDraw.Draw(tile), (width // 2, height // 2), text)
+    return tile
+
+
+def _side_by_side(left: Image.Image, right: Image.Image) -> Image.Image:
+    if right.size != left.size:
+        right = right.resize(left.size, Image.Resampling.NEAREST)
+    both = Image.new("RGB", (left.width * 2 + _GAP, left.height), BACKGROUND)
+    both.paste(left, (0, 0))
+    both.paste(right, (left.width + _GAP, 0))
+    return both
+
+
+def video_tiles(
+    video: Video,
+    positions: Iterable[int],
+    *,
+    other: Video | None = None,
+    compare: bool = False,
+    ids: bool = True,
+    scale: float | None = None,
+    fit_width: int = _SHEET_TILE_WIDTH,
+) -> list[Tile]:
+    """The chosen frames rendered and resized (by ``scale``, else to at most ``fit_width`` a frame) one at a time,
+    so only the small tiles are held; with ``compare``, each beside the frame of the same name in ``other``."""
+    theirs = {f.stem: f for f in other.frames} if other is not None else {}
+    tiles = []
+    for position in positions:
+        frame = video.frames[position]
+        image = render_frame(video, frame, ids=ids)
+        if compare:
+            match = theirs.get(frame.stem)
+            if other is None:
+                right = _missing(video.width, video.height, "video missing")
+            elif match is None:
+                right = _missing(video.width, video.height, "frame missing")
+            else:
+                right = render_frame(other, match, ids=ids)
+            image = _side_by_side(image, right)
+        fit = fit_width * 2 + _GAP if compare else fit_width
+        tiles.append(Tile(_scaled(image, scale, fit), f"{video.name} #{frame.index} {frame.file_name}"))
+    return tiles
+
+
+# --------------------------------------------------------------------------------------------
+# Sheets and animations
+
+
+def _scaled(image: Image.Image, scale: float | None, fit_width: int) -> Image.Image:
+    factor = scale if scale is not None else min(1.0, fit_width / image.width)
+    if factor == 1:
+        return image
+    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+    return image.resize(size, Image.Resampling.NEAREST if factor > 1 else Image.Resampling.BILINEAR)
+
+
+def _captioned(tile: Tile, width: int, height: int) -> Image.Image:
+    cell = Image.new("RGB", (width, height + _CAPTION), BACKGROUND)
+    cell.paste(tile.image, (0, 0))
+    ImageDraw.Draw(cell).text((2, height + 2), tile.caption, fill=(220, 220, 220), font=ImageFont.load_default())
+    return cell
+
+
+def contact_sheet(groups: Sequence[list[Tile]], *, columns: int = 4) -> Image.Image:
+    """A grid: each group (a video) starts a new row, ``columns`` tiles a row, each tile with its caption."""
+    blocks = []
+    for scaled in groups:
+        if not scaled:
+            continue
+        width = max(t.image.width for t in scaled)
+        height = max(t.image.height for t in scaled)
+        across = min(columns, len(scaled))
+        rows = -(-len(scaled) // across)
+        block = Image.new("RGB", (across * (width + _GAP) - _GAP, rows * (height + _CAPTION + _GAP) - _GAP), BACKGROUND)
+        for i, tile in enumerate(scaled):
+            corner = ((i % across) * (width + _GAP), (i // across) * (height + _CAPTION + _GAP))
+            block.paste(_captioned(tile, width, height), corner)
+        blocks.append(block)
+    if not blocks:
+        raise OptionError("--frames", "no frame to show")
+    height = sum(b.height for b in blocks) + _GAP * 2 * (len(blocks) - 1)
+    sheet = Image.new("RGB", (max(b.width for b in blocks), height), BACKGROUND)
+    y = 0
+    for block in blocks:
+        sheet.paste(block, (0, y))
+        y += block.height + _GAP * 2
+    return sheet
+
+
+def animation_frames(groups: Sequence[list[Tile]]) -> list[Image.Image]:
+    """Every tile of every group in order, captioned, on canvases of one size (videos play one after another)."""
+    scaled = [t for tiles in groups for t in tiles]
+    if not scaled:
+        raise OptionError("--frames", "no frame to show")
+    width = max(t.image.width for t in scaled)
+    height = max(t.image.height for t in scaled)
+    return [_captioned(t, width, height) for t in scaled]
+
+
+def _atomic(path: Path, write) -> Path:
+    tmp = path.with_name(f".{path.name}.vosconv-tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        _discard(tmp)
+        raise
+    return path
+
+
+def save_sheet(sheet: Image.Image, path: Path) -> Path:
+    return _atomic(path, lambda tmp: sheet.save(tmp, format="PNG", optimize=True))
+
+
+def save_animation(frames: Sequence[Image.Image], path: Path, fps: float) -> Path:
+    """A looping GIF (Pillow), or an MP4 (H.264 through PyAV, which must be installed)."""
+    if path.suffix.lower() == ".mp4":
+        return _atomic(path, lambda tmp: _write_mp4(frames, tmp, fps))
+    duration = max(20, round(1000 / fps))
+    return _atomic(
+        path,
+        lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=list(frames[1:]), duration=duration, loop=0),
+    )
+
+
+def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
+    try:
+        import av
+    except ImportError as exc:
+        raise MissingDependency("an MP4 preview needs PyAV: pip install av (or write a .gif)") from exc
+    from fractions import Fraction
+
+    width, height = frames[0].width // 2 * 2, frames[0].height // 2 * 2  # yuv420p needs even sides
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for image in frames:
+            frame = av.VideoFrame.from_image(image.crop((0, 0, width, height)))
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+# --------------------------------------------------------------------------------------------
+# The command
+
+
+def output_kind(output: Path, format: str | None) -> str:
+    """``sheet``, ``animation`` or ``folder`` (one file per video, in ``format``), from the name."""
+    suffix = output.suffix.lower()
+    if suffix in SHEET_SUFFIXES:
+        return "sheet"
+    if suffix in ANIMATION_SUFFIXES:
+        return "animation"
+    if suffix and not output.is_dir():
+        raise OptionError("-o", f"{output}: give a .png, .gif or .mp4 file, or a folder")
+    if format not in (None, "png", "gif", "mp4"):
+        raise OptionError("--format", f"expected png, gif or mp4, got {format!r}")
+    return "folder"
+
+
+def _check_new(path: Path, overwrite: bool) -> None:
+    if (path.exists() or path.is_symlink()) and not overwrite:
+        raise OutputError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it")
+
+
+def _select(refs: list, names: Sequence[str] | None, default: int, source: Path) -> list:
+    if not names:
+        return refs[:default]
+    by_name = {ref.name: ref for ref in refs}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        known = ", ".join(r.name for r in refs[:8]) + (", ..." if len(refs) > 8 else "")
+        raise OptionError("--video", f"{source} has no video named {', '.join(unknown)} (it has {known or 'none'})")
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def write_preview(
+    reader,
+    output: str | os.PathLike,
+    *,
+    videos: Sequence[str] | None = None,
+    frames: str | Sequence[int] | None = None,
+    scale: float | None = None,
+    other=None,
+    columns: int = 4,
+    fps: float = 6.0,
+    format: str | None = None,
+    ids: bool = True,
+    overwrite: bool = False,
+) -> list[Path]:
+    """Write the preview of ``reader``'s videos (``other``: a second reader shown beside it); returns the files."""
+    output = Path(output)
+    kind = output_kind(output, format)
+    if scale is not None and not 0 < scale <= 8:
+        raise OptionError("--scale", f"expected a factor above 0 and at most 8, got {scale}")
+    animated = kind == "animation" or (kind == "folder" and (format or "png") != "png")
+    refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
+    targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
+    for target in targets:  # before any reading
+        _check_new(target, overwrite)
+    theirs = {ref.name: ref for ref in other.list_videos()} if other is not None else {}
+    fit = _ANIMATION_WIDTH if animated else _SHEET_TILE_WIDTH
+    groups = []
+    for ref in refs:
+        video = reader.read_video(ref)
+        twin = other.read_video(theirs[ref.name]) if ref.name in theirs else None
+        positions = parse_frames(frames, len(video.frames), _ANIMATION_FRAMES if animated else _SHEET_FRAMES)
+        groups.append(video_tiles(video, positions, other=twin, compare=other is not None, ids=ids, scale=scale, fit_width=fit))
+    per_file = [groups] if kind != "folder" else [[tiles] for tiles in groups]  # each file's videos
+    written = []
+    for target, shown in zip(targets, per_file):
+        if animated:
+            written.append(save_animation(animation_frames(shown), target, fps))
+        else:
+            written.append(save_sheet(contact_sheet(shown, columns=columns), target))
+    return written
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if it is there (its folder may be what failed)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()

@@ -1,0 +1,62 @@
+"""``vosconv stats`` and ``vosconv preview``: outputs, messages and exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import pytest
+
+import converters
+from converters.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_stats_json_is_the_api_summary(capsys, sample_root):
+    code, out, _ = run(capsys, "stats", str(sample_root["mose"]), "--split", "train", "--json", "--workers", "2")
+    assert code == 0
+    assert json.loads(out) == json.loads(
+        json.dumps(converters.stats(sample_root["mose"], reader_options={"split": "train"}).summary())
+    )
+
+
+def test_stats_text_names_each_figure(capsys, sample_root):
+    code, out, _ = run(capsys, "stats", str(sample_root["davis"]))
+    assert code == 0
+    for line in ("videos", "mean objects per video", "disappearance rate", "mean bor", "small masks", "void pixels"):
+        assert f"\n{line} " in f"\n{out}"
+
+
+def test_stats_writes_the_table_and_plots(capsys, sample_root, tmp_path):
+    pytest.importorskip("matplotlib")
+    table, plots = tmp_path / "videos.csv", tmp_path / "plots"
+    argv = ["stats", str(sample_root["mose"]), "--split", "train", "--per-video", str(table), "--plots", str(plots)]
+    code, _, err = run(capsys, *argv, "--timelines", "1")
+    assert code == 0 and f"wrote {table}" in err
+    with open(table, newline="") as file:
+        assert len(list(csv.DictReader(file))) == 3
+    assert len(list(plots.glob("timeline-*.png"))) == 1 and len(list(plots.glob("*.png"))) == 6
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and "already exists" in err and "--overwrite" in err
+    assert run(capsys, *argv, "--overwrite")[0] == 0
+
+
+def test_stats_plots_without_matplotlib_fail_before_reading(capsys, sample_root, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    code, _, err = run(capsys, "stats", str(sample_root["mose"]), "--split", "train", "--plots", str(tmp_path / "p"))
+    assert code == 1 and "pip install '.[plots]'" in err and "vosconv[plots]" in err
+    assert not (tmp_path / "p").exists()
+
+
+def test_preview_says_what_it_wrote(capsys, sample_root, tmp_path):
+    out = tmp_path / "p.gif"
+    code, stdout, _ = run(capsys, "preview", str(sample_root["youtube-vos"]), "--split", "valid", "-o", str(out))
+    assert code == 0 and stdout == f"wrote {out}\n" and out.exists()
+    code, _, err = run(capsys, "preview", str(sample_root["youtube-vos"]), "--split", "valid", "-o", str(out))
+    assert code == 1 and "--overwrite" in err

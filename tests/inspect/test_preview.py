@@ -1,0 +1,262 @@
+"""``preview``: overlay pixels at known mask locations have the object's colour; sheets, GIFs, side by side, options."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import converters
+from converters import rle
+from converters.cli import main
+from converters.errors import MissingDependency, OptionError, OutputError
+from converters.inspect.preview import ALPHA, parse_frames, render_frame
+from converters.model import Frame, FrameMasks, ImageRef, ObjectInfo, Video
+from converters.png import DAVIS_PALETTE
+from converters.sample import VOC_PALETTE, label_maps
+
+VOC = np.frombuffer(VOC_PALETTE, np.uint8).reshape(256, 3)
+
+
+def eroded(binary: np.ndarray, by: int = 1) -> np.ndarray:
+    """Pixels whose 4-neighbours up to ``by`` steps away are all in the mask (off the outline)."""
+    inner = binary.copy()
+    for _ in range(by):
+        shrunk = inner.copy()
+        shrunk[1:] &= inner[:-1]
+        shrunk[:-1] &= inner[1:]
+        shrunk[:, 1:] &= inner[:, :-1]
+        shrunk[:, :-1] &= inner[:, 1:]
+        shrunk[[0, -1]] = False
+        shrunk[:, [0, -1]] = False
+        inner = shrunk
+    return inner
+
+
+def label_video(label: np.ndarray, *, palette: bytes | None = None, image: bytes | None = None, void: bool = False) -> Video:
+    """A one-frame video of ``label``'s ids, masks encoded by vosconv's RLE (255 is void)."""
+    masks = rle.encode(label)
+    objects = tuple(m for m in masks if m.object_id != 255)
+    void_mask = next((m for m in masks if m.object_id == 255), None) if void else None
+    frame = Frame(0, "0.jpg", ImageRef(data=image) if image else None, FrameMasks(objects, void_mask))
+    height, width = label.shape
+    return Video("v", width, height, (frame,), tuple(ObjectInfo(m.object_id) for m in objects), palette=palette)
+
+
+@pytest.fixture
+def two_objects() -> np.ndarray:
+    label = np.zeros((40, 60), np.uint8)
+    label[5:25, 5:30] = 1
+    label[10:35, 35:55] = 2
+    return label
+
+
+def test_without_an_image_each_object_is_its_palette_colour_on_black(two_objects):
+    pixels = np.asarray(render_frame(label_video(two_objects), label_video(two_objects).frames[0], ids=False))
+    default = np.frombuffer(DAVIS_PALETTE, np.uint8).reshape(256, 3)
+    for k in (1, 2):
+        inside = eroded(two_objects == k)
+        assert (pixels[inside] == default[k]).all()
+        edge = (two_objects == k) & ~inside
+        assert (pixels[edge] == (default[k].astype(int) + 255) // 2).all()  # a lighter outline
+    assert (pixels[two_objects == 0] == 0).all()
+
+
+def test_the_videos_own_palette_wins(two_objects):
+    palette = bytes([0, 0, 0, 10, 200, 30, 250, 240, 5])  # three colours: the rest come from DAVIS's
+    video = label_video(two_objects, palette=palette)
+    pixels = np.asarray(render_frame(video, video.frames[0], ids=False))
+    assert (pixels[eroded(two_objects == 1)] == (10, 200, 30)).all()
+    assert (pixels[eroded(two_objects == 2)] == (250, 240, 5)).all()
+
+
+def test_over_an_image_the_colour_is_blended_half_way(two_objects):
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="PNG")  # lossless, so the expected blend is exact
+    video = label_video(two_objects, image=buffer.getvalue())
+    pixels = np.asarray(render_frame(video, video.frames[0], ids=False)).astype(int)
+    default = np.frombuffer(DAVIS_PALETTE, np.uint8).reshape(256, 3).astype(int)
+    for k in (1, 2):
+        inside = eroded(two_objects == k)
+        expected = np.round(photo[inside] * (1 - ALPHA) + default[k] * ALPHA)
+        assert (pixels[inside] == expected).all()
+    assert (pixels[two_objects == 0] == photo[two_objects == 0]).all()  # untouched outside the masks
+
+
+def test_ids_are_drawn_inside_each_object(two_objects):
+    video = label_video(two_objects)
+    plain = np.asarray(render_frame(video, video.frames[0], ids=False))
+    labelled = np.asarray(render_frame(video, video.frames[0], ids=True))
+    changed = (plain != labelled).any(axis=2)
+    for k in (1, 2):
+        drawn = labelled[changed & (two_objects == k)]
+        assert (drawn == 0).all(axis=1).any()  # the black box behind the id
+        assert (drawn > 200).all(axis=1).any()  # the white id
+
+
+def test_void_is_hatched_in_the_void_colour(two_objects):
+    label = two_objects.copy()
+    label[30:38, 2:30] = 255
+    video = label_video(label, void=True)
+    pixels = np.asarray(render_frame(video, video.frames[0], ids=False))
+    void = label == 255
+    painted = (pixels == np.frombuffer(DAVIS_PALETTE, np.uint8).reshape(256, 3)[255]).all(axis=2)
+    inside = eroded(void)
+    assert painted[inside].any() and not painted[inside].all()  # stripes
+    assert (painted[inside] | (pixels[inside] == 0).all(axis=1)).all()  # void colour or the black beneath
+    assert painted[void & ~inside].all()  # outlined
+
+
+def test_overlapping_masks_all_show():
+    """Other tools' COCO files may hold masks that share pixels: each is decoded on its own."""
+    first = np.zeros((30, 30), np.uint8)
+    first[0:20, 0:20] = 1
+    second = np.zeros((30, 30), np.uint8)
+    second[10:30, 10:30] = 2
+    masks = (rle.encode(first)[0], rle.encode(second)[0])
+    video = Video("v", 30, 30, (Frame(0, "0.jpg", masks=FrameMasks(masks)),), (ObjectInfo(1), ObjectInfo(2)))
+    pixels = np.asarray(render_frame(video, video.frames[0], ids=False))
+    assert (pixels[2:8, 2:8] == VOC[1]).all() and (pixels[22:28, 22:28] == VOC[2]).all()
+    assert (pixels[12:18, 12:18] == VOC[2]).all()  # the later object on top
+
+
+def test_an_unannotated_frame_is_dimmed_and_marked():
+    photo = np.full((40, 120, 3), 200, np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="PNG")
+    video = Video("v", 120, 40, (Frame(0, "0.jpg", ImageRef(data=buffer.getvalue())),))
+    pixels = np.asarray(render_frame(video, video.frames[0]))
+    assert (pixels[30:, :] == 80).all()  # 40 % of the image
+    assert (pixels[:20, :] > 200).all(axis=2).any()  # the "not annotated" text, white
+
+
+def test_sheet_from_the_sample_has_the_blend_of_frame_and_colour_at_the_masks(sample_root, tmp_path):
+    """End to end through the command: a 1:1 sheet of one frame; its pixels over object k are JPEG/2 + colour/2."""
+    root = sample_root["mose"]
+    video = sorted(p.name for p in (root / "train" / "Annotations").iterdir() if not p.name.startswith("."))[0]
+    out = tmp_path / "sheet.png"
+    argv = ["preview", str(root), "--split", "train", "--video", video, "--frames", "3", "--scale", "1", "--no-ids"]
+    assert main([*argv, "-o", str(out)]) == 0
+    label = label_maps(root / "train" / "Annotations" / video)["00003.png"]
+    with Image.open(root / "train" / "JPEGImages" / video / "00003.jpg") as image:
+        photo = np.asarray(image.convert("RGB")).astype(int)
+    height, width = label.shape
+    with Image.open(out) as sheet:
+        tile = np.asarray(sheet.convert("RGB"))[:height, :width].astype(int)
+    ids = sorted(set(np.unique(label).tolist()) - {0})
+    assert ids
+    for k in ids:
+        inside = eroded(label == k, by=1)
+        expected = np.round(photo[inside] * (1 - ALPHA) + VOC[k] * ALPHA)
+        assert (tile[inside] == expected).all(), k
+    assert (tile[label == 0] == photo[label == 0]).all()
+
+
+def test_compare_with_a_lossless_conversion_shows_the_same_overlays(sample_root, tmp_path):
+    root = sample_root["davis"]
+    converters.convert(root, tmp_path / "davis.json", to="coco")
+    out = tmp_path / "side.png"
+    converters.preview(root, out, compare=tmp_path / "davis.json", videos=["paper-boat"], frames="0,4", scale=1.0, ids=False)
+    with Image.open(out) as sheet:
+        pixels = np.asarray(sheet.convert("RGB"))
+    width, height = 285, 160
+    left, right = pixels[:height, :width], pixels[:height, width + 4 : 2 * width + 4]
+    assert (left == right).all() and left.any()
+
+
+def test_compare_marks_a_video_the_other_side_lacks(sample_root, tmp_path):
+    root = sample_root["davis"]
+    converters.convert(root, tmp_path / "part.json", to="coco", reader_options={"split": "train"})
+    out = tmp_path / "side.png"
+    converters.preview(root, out, compare=tmp_path / "part.json", videos=["lamp-swing"], frames="0", scale=1.0)
+    with Image.open(out) as sheet:
+        right = np.asarray(sheet.convert("RGB"))[:160, 307:610]
+    assert (right > 200).all(axis=2).any() and (right == 0).mean() > 0.9  # "video missing", white on black
+
+
+def test_gif_has_one_frame_per_chosen_frame(sample_root, tmp_path):
+    out = tmp_path / "a.gif"
+    written = converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="::2")
+    assert written == [out]
+    first = sorted(p.name for p in (sample_root["mose"] / "train" / "JPEGImages").iterdir() if not p.name.startswith("."))[0]
+    count = len(list((sample_root["mose"] / "train" / "JPEGImages" / first).glob("[0-9]*.jpg")))
+    with Image.open(out) as gif:
+        assert gif.format == "GIF" and gif.n_frames == len(range(0, count, 2))
+
+
+def test_a_folder_gets_one_sheet_per_video(sample_root, tmp_path):
+    written = converters.preview(sample_root["davis"], tmp_path / "previews", videos=["pelican", "tram-stop"])
+    assert [p.name for p in written] == ["pelican.png", "tram-stop.png"]
+    assert all(p.stat().st_size > 0 for p in written)
+
+
+def test_mp4_without_pyav_names_it(sample_root, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "av", None)
+    with pytest.raises(MissingDependency, match="pip install av"):
+        converters.preview(sample_root["mose"], tmp_path / "a.mp4", reader_options={"split": "valid"})
+    assert not list(tmp_path.iterdir())
+
+
+def test_mp4_with_pyav(sample_root, tmp_path):
+    av = pytest.importorskip("av")
+    out = tmp_path / "a.mp4"
+    converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="0:6")
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 6
+
+
+def test_an_existing_output_is_kept_without_overwrite(sample_root, tmp_path):
+    out = tmp_path / "p.png"
+    out.write_bytes(b"precious")
+    with pytest.raises(OutputError, match="--overwrite"):
+        converters.preview(sample_root["mose"], out, reader_options={"split": "valid"})
+    assert out.read_bytes() == b"precious"
+    converters.preview(sample_root["mose"], out, reader_options={"split": "valid"}, overwrite=True)
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_same_preview_twice_is_the_same_bytes(sample_root, tmp_path):
+    for name in ("a.png", "b.png", "a.gif", "b.gif"):
+        converters.preview(sample_root["mose"], tmp_path / name, reader_options={"split": "train"}, frames="0:3")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    assert (tmp_path / "a.gif").read_bytes() == (tmp_path / "b.gif").read_bytes()
+
+
+def test_unknown_videos_and_bad_options_are_named(sample_root, tmp_path):
+    with pytest.raises(OptionError, match="no video named nope"):
+        converters.preview(sample_root["davis"], tmp_path / "p.png", videos=["nope"])
+    with pytest.raises(OptionError, match="--frames"):
+        converters.preview(sample_root["davis"], tmp_path / "p.png", frames="a:b")
+    with pytest.raises(OptionError, match="-o"):
+        converters.preview(sample_root["davis"], tmp_path / "p.bmp")
+    with pytest.raises(OptionError, match="--scale"):
+        converters.preview(sample_root["davis"], tmp_path / "p.png", scale=0)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("spec", "count", "expected"),
+    [
+        (None, 20, [0, 3, 5, 8, 11, 14, 16, 19]),  # 8 spread out, first and last included
+        (None, 5, [0, 1, 2, 3, 4]),
+        ("all", 3, [0, 1, 2]),
+        ("0,5,10,99", 12, [0, 5, 10]),  # past the end: left out
+        ("-1", 12, [11]),
+        ("2:5", 12, [2, 3, 4]),
+        ("::5", 12, [0, 5, 10]),
+        ("1,1,1:3", 12, [1, 2]),  # no repeats
+    ],
+)
+def test_frame_specs(spec, count, expected):
+    assert parse_frames(spec, count, 8) == expected
+
+
+@pytest.mark.parametrize("spec", ["x", "1:2:0", "1:2:3:4", ""])
+def test_bad_frame_specs(spec):
+    with pytest.raises(OptionError, match="--frames"):
+        parse_frames(spec, 10, 8)

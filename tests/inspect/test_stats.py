@@ -1,0 +1,207 @@
+"""``stats``: every figure against an independent count of the PNGs, hand-computed BOR, determinism, tables and plots."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import pytest
+
+import converters
+from converters.errors import MissingDependency, OptionError, OutputError
+from converters.inspect.stats import COLUMNS, bor, video_stats
+from converters.model import Frame as F
+from converters.model import FrameMasks, Mask, ObjectInfo, Video
+
+from .oracle import bor_by_pixels, folder_figures
+
+FLOATS = ("mean_bor", "mean_relative_area")
+
+
+def assert_rows_equal(got: list[dict], expected: list[dict]) -> None:
+    assert [r["video"] for r in got] == [r["video"] for r in expected]
+    for row, want in zip(got, expected):
+        assert list(row) == list(COLUMNS)
+        assert {k: v for k, v in row.items() if k not in FLOATS} == {k: v for k, v in want.items() if k not in FLOATS}
+        for key in FLOATS:
+            assert row[key] == pytest.approx(want[key], rel=1e-12, abs=1e-15), (row["video"], key)
+
+
+@pytest.mark.parametrize(
+    ("layout", "options", "folders"),
+    [
+        ("mose", {"split": "train"}, ("train/JPEGImages", "train/Annotations", None)),
+        ("mose", {"split": "valid"}, ("valid/JPEGImages", "valid/Annotations", None)),  # only 00000 annotated
+        ("davis", {}, ("DAVIS/JPEGImages/480p", "DAVIS/Annotations/480p", None)),  # void, a binary and a grayscale video
+        ("youtube-vos", {"split": "train"}, ("train/JPEGImages", "train/Annotations", "train/meta.json")),  # categories
+    ],
+)
+def test_per_video_figures_match_an_independent_count_of_the_pngs(sample_root, layout, options, folders):
+    root = sample_root[layout]
+    images, annotations, meta = folders
+    expected = folder_figures(root / images, root / annotations, root / meta if meta else None)
+    result = converters.stats(root, reader_options=options)
+    assert_rows_equal(result.rows(), expected)
+    summary = result.summary()
+    assert summary["videos"] == len(expected)
+    for key in ("frames", "annotated_frames", "empty_frames", "objects", "masks", "disappearances", "void_pixels"):
+        assert summary[key] == sum(r[key] for r in expected), key
+    assert summary["mean_objects_per_video"] == sum(r["objects"] for r in expected) / len(expected)
+    assert summary["disappearance_rate"] == sum(r["disappearing_objects"] for r in expected) / summary["objects"]
+    assert summary["small_masks"] + summary["medium_masks"] + summary["large_masks"] == summary["masks"]
+
+
+def test_the_sample_shows_the_traits_it_was_written_with(sample_root):
+    """The MOSE sample's plan: an object that vanishes for 3 frames, one that appears at frame 5, an empty frame."""
+    summary = converters.stats(sample_root["mose"], reader_options={"split": "train"}).summary()
+    assert summary["empty_frames"] == 1
+    assert summary["objects_appearing_late"] == 1
+    assert summary["reappearing_objects"] >= 1 and summary["disappearing_objects"] > summary["reappearing_objects"]
+    assert summary["occluded_frames"] > 0 and 0 < summary["mean_bor"] < 1
+
+
+def test_davis_void_pixels_are_counted(sample_root):
+    summary = converters.stats(sample_root["davis"]).summary()
+    assert summary["void_masks"] > 0 and summary["void_pixels"] > 0
+    assert 0 < summary["void_fraction"] < 1
+
+
+def test_a_conversion_has_the_same_figures_as_its_source(sample_root, tmp_path):
+    source = converters.stats(sample_root["davis"])
+    converters.convert(sample_root["davis"], tmp_path / "davis.json", to="coco")
+    converters.convert(sample_root["davis"], tmp_path / "davis.parquet", to="parquet")
+    for output in ("davis.json", "davis.parquet"):
+        assert converters.stats(tmp_path / output).rows() == source.rows()
+
+
+@pytest.mark.parametrize(
+    ("boxes", "expected"),
+    [
+        ([], 0.0),
+        ([(0, 0, 10, 10)], 0.0),
+        ([(0, 0, 10, 10), (20, 20, 5, 5)], 0.0),  # apart
+        ([(0, 0, 10, 10), (10, 0, 10, 10)], 0.0),  # touching edges share no pixel
+        ([(0, 0, 10, 10), (5, 5, 10, 10)], 25 / 175),
+        ([(0, 0, 10, 10)] * 3, 1.0),  # three boxes on one another: the union of intersections, not their sum
+        ([(0, 0, 10, 10), (5, 0, 10, 10), (10, 0, 10, 10)], 100 / 200),  # a chain: [5, 15) covered twice, 200 in all
+        ([(0, 0, 100, 100), (10, 10, 5, 5)], 25 / 10000),  # nested
+        ([(0, 0, 0, 0), (0, 0, 10, 10)], 0.0),  # an empty box covers nothing
+    ],
+)
+def test_bor_is_the_union_of_pairwise_intersections_over_the_union(boxes, expected):
+    assert bor(boxes) == pytest.approx(expected, rel=1e-15)
+    assert bor(boxes) == pytest.approx(bor_by_pixels(boxes, 200, 200), rel=1e-15)
+
+
+def test_bor_of_random_boxes_matches_painting_them():
+    import numpy as np
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(2, 9))
+        xs, ys = rng.integers(0, 40, n), rng.integers(0, 30, n)
+        boxes = [(int(x), int(y), int(rng.integers(1, 25)), int(rng.integers(1, 25))) for x, y in zip(xs, ys)]
+        assert bor(boxes) == pytest.approx(bor_by_pixels(boxes, 60, 70), rel=1e-12)
+
+
+def mask(object_id: int, area: int, bbox: tuple[int, int, int, int]) -> Mask:
+    return Mask(object_id, "not decoded", area, bbox)  # stats read area and bbox only; the counts are never parsed
+
+
+def test_hand_built_video_figures():
+    """Objects 1-3 over six frames (frame 4 unannotated): the figures worked out by hand."""
+    one, two, three = (mask(1, 992, (0, 0, 31, 32)), mask(2, 1024, (20, 0, 32, 32)), mask(3, 9216, (100, 100, 96, 96)))
+    void = Mask(255, "not decoded", 7, (0, 190, 7, 1))
+    frames = (
+        F(0, "0.jpg", masks=FrameMasks((one, two))),  # boxes overlap by 11 x 32 = 352 of 31*32 + 32*32 - 352 = 1664
+        F(1, "1.jpg", masks=FrameMasks((one,), void)),  # 2 vanishes
+        F(2, "2.jpg", masks=FrameMasks()),  # empty: 1 vanishes
+        F(3, "3.jpg", masks=FrameMasks((one, two, three))),  # 1 and 2 come back, 3 appears late
+        F(4, "4.jpg"),  # unannotated: says nothing
+        F(5, "5.jpg", masks=FrameMasks((three,))),  # 1 and 2 vanish for good
+    )
+    objects = tuple(ObjectInfo(i, category_id=c) for i, c in ((1, 7), (2, 7), (3, None), (4, 9)))
+    video = Video("hand", 200, 200, frames, objects)
+    figures = video_stats(video, {7: "person"})
+    assert figures.frames == 6 and figures.annotated_frames == 5 and figures.empty_frames == 1
+    assert figures.objects == 4 and figures.masks == 7
+    assert figures.categories == ("9", "person")  # a category without a name is shown by its id
+    assert figures.objects_never_visible == 1 and figures.objects_appearing_late == 1
+    assert [(t.object_id, t.visible, t.disappearances, t.reappearances) for t in figures.tracks] == [
+        (1, (0, 1, 3), 2, 1),
+        (2, (0, 3), 2, 1),
+        (3, (3, 5), 0, 0),
+        (4, (), 0, 0),
+    ]
+    assert (figures.disappearing_objects, figures.reappearing_objects) == (2, 2)
+    assert (figures.disappearances, figures.reappearances) == (4, 2)
+    frame0 = 352 / 1664
+    frame3 = 352 / (1664 + 9216)
+    assert figures.bor_frames == 4 and figures.occluded_frames == 2  # frames 0, 1, 3, 5 have objects
+    assert figures.mean_bor == pytest.approx((frame0 + 0 + frame3 + 0) / 4, rel=1e-15)
+    assert (figures.small_masks, figures.medium_masks, figures.large_masks) == (3, 2, 2)  # 31*32 < 32**2 <= 32*32
+    assert (figures.void_masks, figures.void_pixels) == (1, 7)
+    assert figures.mean_relative_area == pytest.approx((3 * 992 + 2 * 1024 + 2 * 9216) / 7 / 40000, rel=1e-15)
+
+
+def test_two_runs_give_identical_output_whatever_the_workers(sample_root, tmp_path):
+    one = converters.stats(sample_root["mose"], reader_options={"split": "train"}, workers=1)
+    two = converters.stats(sample_root["mose"], reader_options={"split": "train"}, workers=2)
+    assert json.dumps(one.to_dict()) == json.dumps(two.to_dict())
+    assert one.write_table(tmp_path / "a.csv").read_bytes() == two.write_table(tmp_path / "b.csv").read_bytes()
+    assert one.write_table(tmp_path / "a.parquet").read_bytes() == two.write_table(tmp_path / "b.parquet").read_bytes()
+
+
+def test_per_video_tables_read_back_to_the_same_rows(sample_root, tmp_path):
+    import pyarrow.parquet as pq
+
+    result = converters.stats(sample_root["davis"])
+    rows = result.rows()
+    assert pq.read_table(result.write_table(tmp_path / "v.parquet")).to_pylist() == rows
+    with open(result.write_table(tmp_path / "v.csv"), newline="") as file:
+        read = list(csv.DictReader(file))
+    types = {k: type(v) for k, v in rows[0].items()}
+    assert [{k: types[k](v) for k, v in r.items()} for r in read] == rows  # floats written exactly (repr)
+
+
+def test_per_video_table_needs_csv_or_parquet(sample_root, tmp_path):
+    result = converters.stats(sample_root["mose"], reader_options={"split": "valid"})
+    with pytest.raises(OptionError, match=r"\.csv or \.parquet"):
+        result.write_table(tmp_path / "v.xlsx")
+    assert not list(tmp_path.iterdir())
+
+
+def test_plots_are_written_and_deterministic(sample_root, tmp_path):
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+
+    from converters.inspect.plots import FIGURES, write_plots
+
+    result = converters.stats(sample_root["mose"], reader_options={"split": "train"})
+    first = write_plots(result, tmp_path / "a", timelines=2)
+    second = write_plots(result, tmp_path / "b", timelines=2)
+    ranked = sorted(result.videos, key=lambda v: (-v.disappearances, v.name))[:2]
+    assert [p.name for p in first] == [*FIGURES, *(f"timeline-{v.name}.png" for v in ranked)]
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes()
+        with Image.open(a) as image:
+            assert image.format == "PNG" and image.width > 100
+    assert not [p for p in (tmp_path / "a").iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_plots_without_matplotlib_name_the_extra(sample_root, tmp_path, monkeypatch):
+    from converters.inspect.plots import write_plots
+
+    result = converters.stats(sample_root["mose"], reader_options={"split": "valid"})
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
+    with pytest.raises(MissingDependency, match=r"pip install '\.\[plots\]'"):
+        write_plots(result, tmp_path / "plots")
+    assert not (tmp_path / "plots").exists()
+
+
+def test_an_unwritable_table_is_an_output_error(sample_root, tmp_path):
+    result = converters.stats(sample_root["mose"], reader_options={"split": "valid"})
+    (tmp_path / "file").write_text("")
+    with pytest.raises(OutputError, match="cannot write"):
+        result.write_table(tmp_path / "file" / "v.csv")
