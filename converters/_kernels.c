@@ -22,6 +22,10 @@ an escape (an index out of range, or malloc failing) frees them all on its way o
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(_MSC_VER) && !defined(restrict)
+#define restrict __restrict
+#endif
+
 #ifdef VOSCONV_BOUNDSCHECK
 #define MODULE_NAME "_kernels_checked"
 #define MODULE_INIT PyInit__kernels_checked
