@@ -51,7 +51,7 @@ def machine() -> dict:
     except OSError:
         pass
     versions = {}
-    for dist in ("numpy", "numba", "llvmlite", "pillow", "pycocotools", "deflate", "vosconv"):
+    for dist in ("numpy", "pillow", "pycocotools", "deflate", "vosconv"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -89,7 +89,7 @@ def machine_text(m: dict) -> str:
     return "\n".join(
         [
             f"Machine: {m['cpu']}, {m['cores']} cores{memory}; {m['platform']}",
-            f"Python {m['python']}; numpy {v['numpy']}, numba {v['numba']} (llvmlite {v['llvmlite']}), Pillow {v['pillow']}, "
+            f"Python {m['python']}; numpy {v['numpy']}, Pillow {v['pillow']}, "
             f"pycocotools {v['pycocotools']}, deflate {v['deflate']}; vosconv {v['vosconv']} at commit {m.get('commit')}",
             f"Run: {m['date']}; load average at start {', '.join(f'{x:.2f}' for x in load) if load else '-'}",
         ]

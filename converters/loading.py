@@ -9,7 +9,7 @@ An item reads only what its frames need: for Parquet the row groups that hold th
 a ``ParquetFile`` kept open per process (its footer parsed once); for HDF5 a slice of the
 video's datasets in a file opened lazily per process. Datasets pickle without their open
 files, so they work with ``torch.utils.data.DataLoader`` workers (fork or spawn) and
-without torch. RLE becomes label maps in one numba pass per frame (:func:`converters.rle.decode`).
+without torch. RLE becomes label maps in one compiled pass per frame (:func:`converters.rle.decode`).
 
 Label maps hold object ids (0 background, 255 void), the values the annotation PNGs
 hold, except DAVIS 2016 binary masks, whose single object (stored as 255) reads as 1.

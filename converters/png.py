@@ -22,10 +22,10 @@ import zlib
 from dataclasses import dataclass, field
 
 import deflate
-import numba
 import numpy as np
 
 from . import libdeflate, scratch
+from ._native import kernels
 
 __all__ = ["PngError", "PngInfo", "decode", "encode", "read_header"]
 
@@ -195,67 +195,10 @@ def read_header(data: bytes) -> PngInfo:
     return PngInfo(width, height, "P" if colour == 3 else "L", depth, layout.palette)
 
 
-@numba.njit(cache=True, nogil=True)
-def _unfilter(raw, height, stride):
-    """Undo PNG row filters in place for one byte per pixel (also right for packed 1/2/4-bit rows).
-
-    Returns -1, or the first row whose filter type is unknown. The byte to the left travels in a
-    register rather than being read back from the row just written: Sub, Average and Paeth
-    each chain every byte to the one before it, and a store-to-load round trip per byte cost
-    several times the arithmetic. Paeth's predictor is exactly the byte above wherever the
-    left byte equals its upper-left neighbour and the filtered byte is 0 (a flat stretch of a
-    mask): that case skips the three-way comparison.
-    """
-    row = stride + 1
-    for r in range(height):
-        kind = raw[r * row]
-        base = r * row + 1
-        prev = base - row
-        if kind == 0:
-            continue
-        if kind == 1 or (kind == 4 and r == 0):  # Paeth with no row above is Sub
-            left = np.uint8(0)
-            for i in range(stride):
-                x = raw[base + i]
-                if x != 0:  # a flat stretch (x = 0) repeats the left byte: no add to wait for
-                    left = np.uint8(x + left)
-                raw[base + i] = left
-        elif kind == 2:
-            if r > 0:
-                current = raw[base : base + stride]
-                above = raw[prev : prev + stride]
-                for i in range(stride):  # uint8 += uint8 on two slices: LLVM vectorises this (40x at 1080p)
-                    current[i] += above[i]
-        elif kind == 3:
-            left = np.int32(0)
-            for i in range(stride):
-                up = np.int32(raw[prev + i]) if r > 0 else np.int32(0)
-                left = (np.int32(raw[base + i]) + ((left + up) >> 1)) & 0xFF
-                raw[base + i] = left
-        elif kind == 4:
-            a = np.int32(0)  # left
-            c = np.int32(0)  # upper left
-            for i in range(stride):
-                b = np.int32(raw[prev + i])
-                x = np.int32(raw[base + i])
-                if x == 0 and a == c:
-                    a = b  # p = b, so pb = 0 and the predictor is b (or a, equal to b, when pa = 0)
-                else:
-                    pa = abs(b - c)
-                    pb = abs(a - c)
-                    pc = abs(a + b - c - c)
-                    if pa <= pb and pa <= pc:
-                        pred = a
-                    elif pb <= pc:
-                        pred = b
-                    else:
-                        pred = c
-                    a = (x + pred) & 0xFF
-                raw[base + i] = a
-                c = b
-        else:
-            return r
-    return -1
+#: ``_unfilter(raw, height, stride)``: undoes PNG row filters in place for one byte per pixel (also right for
+#: packed 1/2/4-bit rows); returns -1, or the first row whose filter type is unknown. In C
+#: (``converters/_kernels.c``, ``unfilter``), without the GIL.
+_unfilter = kernels.unfilter
 
 
 def _unpack(rows: np.ndarray, width: int, depth: int) -> np.ndarray:

@@ -7,6 +7,8 @@ The reference for every label map is pycocotools run the naive way: ``mask.encod
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as coco
 
-from converters import rle
+from converters import _kernels, _kernels_checked, rle
+from converters._native import BOUNDSCHECK_VARIABLE
 from converters.model import Mask
 
 from .rle_strings import overflowing_string
@@ -761,8 +764,103 @@ def test_decode_frames_with_and_without_overlap():
         np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.skipif(os.environ.get("NUMBA_BOUNDSCHECK") != "1", reason="only in make test's bounds-checked run")
+# --------------------------------------------------------------------------- hostile counts
+
+
+NOT_ASCII = "5220\u00e9003"  # "5220003" (a 4x5 mask) with an é inside
+STRING_FUNCTIONS = {
+    "decode": lambda c: rle.decode([(1, c)], 4, 5),
+    "decode-refusing-overlap": lambda c: rle.decode([(1, c)], 4, 5, overlapping="refuse"),
+    "decode_frames": lambda c: rle.decode_frames([[(1, c)]], 4, 5),
+    "overlap": lambda c: rle.overlap([(1, "5220003"), (2, c)], 4, 5),
+    "measure": lambda c: rle.measure(c, 4, 5),
+    "measure_canonical": lambda c: rle.measure_canonical(c, 4, 5),
+    "canonical": rle.canonical,
+    "checked_mask": lambda c: rle.checked_mask(1, c, 6, (1, 1, 3, 2), 4, 5),
+    "string_to_counts": rle.string_to_counts,
+}
+
+
+@pytest.mark.parametrize("call", list(STRING_FUNCTIONS.values()), ids=list(STRING_FUNCTIONS))
+def test_non_ascii_counts_are_an_rle_error(call):
+    """A counts string with a non-ASCII character is vosconv's RleError, never a UnicodeEncodeError."""
+    assert call("5220003") is not None  # the same call on the ASCII string works
+    with pytest.raises(rle.RleError, match="not ASCII"):
+        call(NOT_ASCII)
+
+
+@pytest.mark.parametrize("counts", [None, 7, [5, 2, 2], ["5220003"]], ids=repr)
+@pytest.mark.parametrize("call", list(STRING_FUNCTIONS.values()), ids=list(STRING_FUNCTIONS))
+def test_compressed_counts_that_are_not_a_string_are_an_rle_error(call, counts):
+    """Where a compressed string is expected, anything else is an RleError naming its type (``bytes(7)`` is not it)."""
+    with pytest.raises(rle.RleError, match="must be a string"):
+        call(counts)
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        [[0, 20]],  # nested, as a COCO file may hold it
+        [0, [10, 10]],
+        [0, 10.0, 10],
+        [0, "10", 10],
+        [0, True, 19],
+        [0, None],
+        [1 << 63],  # no int64
+        [-(1 << 63) - 1],
+        [10**5000],
+        "0 20",
+        b"\x00\x14",
+        None,
+        5,
+        np.zeros((2, 2), np.int64),
+        np.array([0.0, 20.0]),
+        np.array([1 << 63], np.uint64),
+    ],
+    ids=lambda c: type(c).__name__,
+)
+def test_counts_to_string_refuses_what_is_not_a_flat_list_of_int64(counts):
+    """Uncompressed counts are checked before the kernel: a clear RleError, not a TypingError or OverflowError."""
+    with pytest.raises(rle.RleError, match="uncompressed RLE count"):
+        rle.counts_to_string(counts)
+
+
+def test_counts_to_string_takes_any_flat_sequence_of_integers():
+    expected = rle.counts_to_string([5, 2, 2, 3, 8])
+    assert rle.counts_to_string((5, 2, 2, 3, 8)) == expected
+    assert rle.counts_to_string(np.array([5, 2, 2, 3, 8], np.uint16)) == expected
+    assert rle.counts_to_string([np.int64(5), np.uint8(2), 2, 3, 8]) == expected
+    assert rle.counts_to_string([]) == rle.counts_to_string(np.array([])) == ""
+
+
+# --------------------------------------------------------------------------- the compiled kernels
+
+
+def kernels_in_a_fresh_process(environment: dict[str, str]) -> str:
+    code = "from converters import rle, png; assert rle.kernels is png.kernels; print(rle.kernels.__name__)"
+    env = {key: value for key, value in os.environ.items() if key != BOUNDSCHECK_VARIABLE} | environment
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout.strip()
+
+
+def test_the_environment_variable_selects_the_bounds_checked_build():
+    assert kernels_in_a_fresh_process({}) == "converters._kernels"
+    assert kernels_in_a_fresh_process({BOUNDSCHECK_VARIABLE: "0"}) == "converters._kernels"
+    assert kernels_in_a_fresh_process({BOUNDSCHECK_VARIABLE: "1"}) == "converters._kernels_checked"
+
+
+def test_the_bounds_checked_build_catches_an_index_out_of_range():
+    """The encoder's step that writes one count, given 2 bytes where it writes past the 5th: IndexError, no corruption."""
+    out = bytearray(2)
+    with pytest.raises(IndexError, match=r"index 5 is out of range for length 2"):
+        _kernels_checked.put_count(out, 5, 123456)
+    assert out == bytearray(2)
+    assert _kernels_checked.put_count(bytearray(8), 0, 123456) == 4  # room enough: the same step works
+    assert _kernels_checked.BOUNDSCHECK and not _kernels.BOUNDSCHECK
+    assert not hasattr(_kernels, "put_count")  # the unchecked build has no unguarded entry
+
+
+@pytest.mark.skipif(os.environ.get(BOUNDSCHECK_VARIABLE) != "1", reason="only in make test's bounds-checked run")
 def test_the_bounds_checked_run_really_checks_bounds():
-    """The second run of the kernel tests compiles them with checks, not from the unchecked cache."""
-    with pytest.raises(IndexError):
-        rle._put_count(np.zeros(2, np.uint8), 5, 123456)
+    """The second run of the kernel tests uses the checked build, not the one vosconv ships to run."""
+    assert rle.kernels is _kernels_checked
