@@ -59,7 +59,7 @@ def _run_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one)")
     replace = parser.add_mutually_exclusive_group()
-    replace.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    replace.add_argument("--overwrite", action="store_true", help="replace an existing output that vosconv wrote")
     replace.add_argument("--resume", action="store_true", help="finish an interrupted run into the same output")
     parser.add_argument(
         "--on-error", choices=("fail", "skip"), default="fail", help="stop at a bad video, or skip it (default: fail)"

@@ -361,7 +361,9 @@ def convert(
             staging = staging_path(output)
             if not (resume or overwrite):
                 _refuse_interrupted(output, staging)
-            if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
+            if resume and staging.is_dir():  # the interrupted run was allowed to replace it, if vosconv's still
+                check_output(output, overwrite=True)
+            else:
                 check_output(output, overwrite, resume)
             shards = writer.plan(refs)
             roots = [root.resolve() for root in [*roots, *linked]]

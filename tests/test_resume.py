@@ -504,3 +504,14 @@ def test_resume_keeps_shards_when_the_source_is_named_from_another_folder(sample
     monkeypatch.chdir(tmp_path.parent)
     summary = api.convert(Path(tmp_path.name) / source.name, output, to="coco", resume=True, **options)
     assert summary.resumed == 1
+
+
+def test_resume_does_not_replace_what_vosconv_did_not_write(big_mose, tmp_path, monkeypatch):
+    """Something of the user's that appeared at the output while the run was stopped is refused, before any work."""
+    output = tmp_path / "out.json"
+    interrupted_after(big_mose, output, monkeypatch, 2)
+    output.write_text("my notes")
+    before = files_under(tmp_path)
+    with pytest.raises(Exception, match="is not a file vosconv wrote"):
+        api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
+    assert files_under(tmp_path) == before  # the user's file and the finished shards alike
