@@ -488,7 +488,7 @@ def _write(
     if resume:
         _prune(staging, {name for result, _ in outcomes.values() for name in result.files})
     resumed = len(outcomes)
-    reused = set(outcomes)
+    resumed_frames = sum(shard_stats.frames for _, shard_stats in outcomes.values())
     # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
     todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))
 
@@ -536,7 +536,6 @@ def _write(
         raise
     bar.close()
     remove(staging)
-    resumed_frames = sum(outcomes[i][1].frames for i in reused)
     return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, resumed_frames, errors_file)
 
 
