@@ -9,12 +9,15 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, api, registry
 from . import options as plugin_options
 from .errors import OptionError, VosconvError, VosconvWarning
 from .pipeline import Interrupted
+
+if TYPE_CHECKING:
+    from .config import Config, Pipeline
 
 #: CLI flags that are shorthands for reader options of the same name.
 READER_FLAGS = ("split", "resolution", "images")
@@ -56,7 +59,7 @@ def _run_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one)")
     replace = parser.add_mutually_exclusive_group()
-    replace.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    replace.add_argument("--overwrite", action="store_true", help="replace an existing output that vosconv wrote")
     replace.add_argument("--resume", action="store_true", help="finish an interrupted run into the same output")
     parser.add_argument(
         "--on-error", choices=("fail", "skip"), default="fail", help="stop at a bad video, or skip it (default: fail)"
@@ -163,7 +166,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from . import config, pipeline
-    from .sample import write_sample
 
     settings = config.load(args.config)
     names = args.pipelines or settings.default
@@ -172,19 +174,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise OptionError(
                 "PIPELINE", f"no pipeline named {name!r} in {args.config} (defined: {', '.join(settings.pipelines)})"
             )
+    for name in names:  # every missing source is found before anything is converted
+        _check_source(settings.pipelines[name])
     status = 0
     for name in names:
         spec = settings.pipelines[name]
-        source = spec.source
-        if not source.exists():
-            if spec.sample is None:
-                raise VosconvError(f"{name}: source {source} does not exist ({spec.where}.source)")
-            source = settings.sample_dir / spec.sample
-            if not source.exists():
-                _say(f"{name}: {spec.source} not found; generating the bundled {spec.sample} sample in {source}")
-                write_sample(source, spec.sample)
-            else:
-                _say(f"{name}: {spec.source} not found; using the bundled {spec.sample} sample in {source}")
+        source, source_note = _pipeline_source(spec, settings)
         format_name = args.format or spec.writer
         writer = api.open_writer(
             format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
@@ -197,9 +192,39 @@ def cmd_run(args: argparse.Namespace) -> int:
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
             overwrite = spec.overwrite or args.overwrite
             summary = pipeline.convert(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
-        _report(summary, reader.name, writer.name, prefix=f"{name}: ")
+        _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
         status = max(status, _skips_exit(summary, args))
     return status
+
+
+def _check_source(spec: Pipeline) -> None:
+    """VosconvError naming the path when the source is missing and the bundled sample may not stand in for it.
+
+    The sample stands in only for the shipped default data path (``data/MOSE`` for a
+    ``sample: mose`` pipeline) while it does not exist; a source of one's own, or a typo, must exist.
+    """
+    from .config import DEFAULT_SOURCES
+
+    if spec.source.exists() or (spec.sample is not None and spec.default_source):
+        return
+    why = ""
+    if spec.sample is not None:
+        why = f"; the bundled {spec.sample} sample stands in only for the default source {DEFAULT_SOURCES[spec.sample]}"
+    raise VosconvError(f"{spec.name}: source {spec.source} does not exist ({spec.where}.source){why}")
+
+
+def _pipeline_source(spec: Pipeline, settings: Config) -> tuple[Path, str]:
+    """The folder a pipeline reads, and what the summary line says about it (the sample, when it stands in)."""
+    from .sample import write_sample
+
+    _check_source(spec)
+    if spec.source.exists():
+        return spec.source, ""
+    sample = settings.sample_dir / spec.sample
+    if not sample.exists():
+        _say(f"{spec.name}: {spec.source} not found; generating the bundled {spec.sample} sample in {sample}")
+        write_sample(sample, spec.sample)
+    return sample, f"converted the bundled synthetic {spec.sample} sample ({sample}), as {spec.source} does not exist"
 
 
 def _skips_exit(summary, args: argparse.Namespace) -> int:
@@ -405,11 +430,17 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _report(summary, reader: str, writer: str, prefix: str = "") -> None:
-    rate = summary.stats.frames / summary.seconds if summary.seconds else 0.0
+def _report(summary, reader: str, writer: str, prefix: str = "", source_note: str = "") -> None:
+    """The summary line: what was written, from what, and how fast (over the frames this run converted)."""
+    frames = summary.converted_frames
+    rate = frames / summary.seconds if summary.seconds else 0.0
     took = f"{summary.seconds:.2f} s, {rate:,.0f} frames/s"
-    resumed = f"; {summary.resumed} of {summary.shards} shards kept from the interrupted run" if summary.resumed else ""
-    print(f"{prefix}{reader} -> {writer}: wrote {summary.output} ({summary.stats.line()}{resumed}) in {took}")
+    resumed = ""
+    if summary.resumed:
+        resumed = f"; {summary.resumed} of {summary.shards} shards kept from the interrupted run"
+        took += f" over the {frames} frames converted now"
+    note = f"; {source_note}" if source_note else ""
+    print(f"{prefix}{reader} -> {writer}: wrote {summary.output} ({summary.stats.line()}{resumed}) in {took}{note}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

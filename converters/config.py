@@ -10,8 +10,8 @@ and every error names the YAML path of the bad value, e.g.
     output_dir: out              # outputs: <output_dir>/<pipeline><writer suffix>
     pipelines:
       mose-train:
-        source: data/MOSE/train  # relative paths are relative to this file
-        sample: mose             # when source is missing: the bundled sample of this layout
+        source: data/MOSE        # relative paths are relative to this file
+        sample: mose             # while source is the shipped default (data/MOSE) and missing: the bundled sample
         reader: mose             # omit to auto-detect
         reader_options: {}
         writer: coco             # `vosconv run --format parquet` picks another writer
@@ -34,6 +34,11 @@ from . import options as plugin_options
 from . import registry
 from .errors import OptionError, VosconvError
 
+#: The data path the shipped pipelines.yaml names for each sample layout. The bundled sample stands
+#: in for a pipeline's source only while that source is exactly this default and does not exist:
+#: an edited source (a typo, a path of one's own) that is missing is an error, never the sample.
+DEFAULT_SOURCES = {"mose": "data/MOSE", "davis": "data/DAVIS", "youtube-vos": "data/YouTube-VOS"}
+
 _PIPELINE_KEYS = {"source", "sample", "reader", "reader_options", "writer", "writer_options", "output", "workers", "overwrite"}
 
 
@@ -41,7 +46,7 @@ _PIPELINE_KEYS = {"source", "sample", "reader", "reader_options", "writer", "wri
 class Pipeline:
     name: str
     source: Path
-    sample: str | None
+    sample: str | None  # as written; it stands in only for a ``default_source``
     reader: str | None
     reader_options: dict[str, Any]
     writer: str
@@ -50,6 +55,9 @@ class Pipeline:
     workers: int = 1
     overwrite: bool = False
     where: str = ""  # the YAML path of this pipeline, for messages
+    #: The source is the shipped default of its sample layout (``DEFAULT_SOURCES``): only then,
+    #: and while it does not exist, is the bundled sample converted instead.
+    default_source: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +141,8 @@ def _pipeline(name: str, entry: dict, base: Path, output_dir: Path, where: str) 
         raise OptionError(f"{where}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(_PIPELINE_KEYS))})")
     if "source" not in entry:
         raise OptionError(where, "missing 'source'")
-    source = base / _typed(entry["source"], str, f"{where}.source")
+    source_text = _typed(entry["source"], str, f"{where}.source")
+    source = base / source_text
     sample = entry.get("sample")
     if sample is not None:
         from .sample import LAYOUTS
@@ -170,4 +179,10 @@ def _pipeline(name: str, entry: dict, base: Path, output_dir: Path, where: str) 
         workers=workers,
         overwrite=_typed(entry.get("overwrite", False), bool, f"{where}.overwrite"),
         where=where,
+        default_source=sample is not None and _same_path(source_text, DEFAULT_SOURCES[sample]),
     )
+
+
+def _same_path(text: str, default: str) -> bool:
+    """``data/MOSE/`` and ``./data/MOSE`` are the default ``data/MOSE``; ``data/mose`` is not."""
+    return os.path.normpath(text) == os.path.normpath(default)

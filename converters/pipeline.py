@@ -110,7 +110,13 @@ class Summary:
     seconds: float
     shards: int
     resumed: int = 0  # shards reused from an interrupted run
+    resumed_frames: int = 0  # frames in those shards, converted by the interrupted run, not this one
     errors_file: Path | None = None
+
+    @property
+    def converted_frames(self) -> int:
+        """Frames this run converted itself (a resumed run's speed is over these only)."""
+        return self.stats.frames - self.resumed_frames
 
 
 def staging_path(output: Path) -> Path:
@@ -123,9 +129,16 @@ def errors_path(output: Path, is_dir: bool) -> Path:
 
 
 def check_output(output: Path, overwrite: bool, resume: bool = False) -> None:
-    if output.exists() and not overwrite:
-        if output.is_dir() and not any(output.iterdir()):
-            return
+    """Refuse an existing output, unless it is an empty folder, or ``overwrite`` and vosconv wrote it.
+
+    ``--overwrite`` never deletes what vosconv did not write: anything else is refused here,
+    before anything is touched, naming what is there.
+    """
+    if not output.exists():
+        return
+    if output.is_dir() and not output.is_symlink() and not any(output.iterdir()):
+        return
+    if not overwrite:
         if resume:
             raise OutputError(
                 f"{output} already exists and no interrupted run of it is left to resume; "
@@ -135,6 +148,37 @@ def check_output(output: Path, overwrite: bool, resume: bool = False) -> None:
             f"{output} already exists; pass --overwrite (overwrite=True) to replace it, "
             "or --resume (resume=True) to finish an interrupted run"
         )
+    refusal = _not_replaceable(output)
+    if refusal is not None:
+        raise OutputError(refusal)
+
+
+#: Names a dataset folder (or a folder-layout output older than the marker) has at its root.
+_LAYOUT_NAMES = ("JPEGImages", "Annotations", "ImageSets", "meta.json")
+
+
+def _not_replaceable(output: Path) -> str | None:
+    """Why ``--overwrite`` may not replace ``output`` (what is there, what to do), or None when vosconv wrote it."""
+    from .writers.layout import MARKER
+
+    if output.is_symlink():
+        return f"{output} is a link to {os.readlink(output)}, which vosconv does not replace; remove it or choose another output"
+    if is_vosconv_output(output):
+        return None
+    if not output.is_dir():
+        return (
+            f"{output} is not a file vosconv wrote (it does not start with vosconv's COCO header), so --overwrite "
+            "does not replace it; remove it or choose another output"
+        )
+    names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(output))
+    listed = ", ".join(names[:4] + (["..."] if len(names) > 4 else []))
+    if any(name.rstrip("/") in _LAYOUT_NAMES for name in names):
+        return (
+            f"{output} looks like a dataset folder ({listed}) and lacks the {MARKER} that vosconv leaves in the folders "
+            "it writes, so --overwrite does not replace it; if it is the output of an older vosconv (those left no "
+            f"{MARKER}), delete it by hand, else choose another output"
+        )
+    return f"{output} holds files vosconv did not write ({listed}); remove them or choose another output"
 
 
 def check_not_source(output: Path, source: Path, *, listed: bool = False) -> None:
@@ -159,14 +203,15 @@ def check_not_source(output: Path, source: Path, *, listed: bool = False) -> Non
 
 
 def is_vosconv_output(path: Path) -> bool:
-    """A folder with a vosconv manifest, or a COCO file vosconv wrote (its first bytes say so)."""
+    """Written by vosconv: a folder with its manifest or a layout writer's marker, or a COCO file with its header."""
     from .shards import peek_format
     from .writers.coco import FILE_HEAD
+    from .writers.layout import is_marked
 
     if path.is_symlink():
         return False
     if path.is_dir():
-        return peek_format(path) is not None
+        return peek_format(path) is not None or is_marked(path)
     if not path.is_file():  # a FIFO or a device would block or never end
         return False
     try:
@@ -301,20 +346,25 @@ def convert(
     output = Path(output)
     executor = executor or make_executor(workers)  # a bad worker count fails before anything is touched
     info = reader.info()
+    _check_images(reader, writer)
     roots = reader.roots()
     for position, root in enumerate(roots):  # the first is the source itself; the rest are read folder by folder
         check_not_source(output, root, listed=position > 0 and os.path.isdir(root))
     try:
         with locking.exclusive(output):  # from here on, no other run touches this output or its staging
             _recover_publish(output)
-            staging = staging_path(output)
-            if not (resume and staging.is_dir()):  # an interrupted run was already allowed to replace the output
-                check_output(output, overwrite, resume)
             refs = reader.list_videos()
             # a video folder that is a link to data elsewhere (one that leads nowhere is the video's error)
             linked = [Path(f) for ref in refs for f in ref.folders() if os.path.islink(f) and os.path.isdir(f)]
             for root in linked:
                 check_not_source(output, root, listed=True)
+            staging = staging_path(output)
+            if not (resume or overwrite):
+                _refuse_interrupted(output, staging)
+            if resume and staging.is_dir():  # the interrupted run was allowed to replace it, if vosconv's still
+                check_output(output, overwrite=True)
+            else:
+                check_output(output, overwrite, resume)
             shards = writer.plan(refs)
             roots = [root.resolve() for root in [*roots, *linked]]
             return _write(
@@ -336,6 +386,29 @@ def convert(
         if _names_source(exc, roots, output):
             raise SourceError(exc.filename, f"cannot read: {exc.strerror or exc}") from exc
         raise OutputError(f"cannot write {output}: {_describe(exc)}; any previous output is untouched") from exc
+
+
+def _check_images(reader: Reader, writer: Writer) -> None:
+    """An output that embeds images (``images`` on) is not written without them, unless asked (``images=False``)."""
+    if getattr(writer.options, "images", False) is not True:
+        return
+    missing = reader.missing_images()
+    if missing is not None:
+        raise SourceError(
+            reader.source,
+            f"{missing}, so the {writer.name} output would hold no images: pass --images DIR (reader option images) "
+            "naming the folder its file_names are relative to, or --no-images (writer option images: false) to write none",
+        )
+
+
+def _refuse_interrupted(output: Path, staging: Path) -> None:
+    """A run with neither ``resume`` nor ``overwrite`` does not discard an interrupted run's finished shards."""
+    finished = len(journal.Journal(staging).entries()) if staging.is_dir() else 0
+    if finished:
+        raise OutputError(
+            f"an interrupted run of {output} left {finished} finished shard{'s' if finished > 1 else ''} in {staging}; "
+            "pass --resume (resume=True) to continue it, or --overwrite (overwrite=True) to start over"
+        )
 
 
 def _recover_publish(output: Path) -> None:
@@ -415,6 +488,7 @@ def _write(
     if resume:
         _prune(staging, {name for result, _ in outcomes.values() for name in result.files})
     resumed = len(outcomes)
+    resumed_frames = sum(shard_stats.frames for _, shard_stats in outcomes.values())
     # largest first, so the run does not end waiting on one big shard (output order is by index regardless)
     todo = sorted((s for s in shards if s.index not in outcomes), key=lambda s: -sum(r.nbytes for r in s.refs))
 
@@ -462,7 +536,7 @@ def _write(
         raise
     bar.close()
     remove(staging)
-    return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, errors_file)
+    return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, resumed_frames, errors_file)
 
 
 def _source_files(reader: Reader) -> list[tuple[str, int, int]]:

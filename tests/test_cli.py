@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from converters.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -28,13 +31,30 @@ def test_convert_prints_a_summary(capsys, sample_root, tmp_path):
 def test_convert_refuses_an_existing_output(capsys, sample_root, tmp_path):
     out = tmp_path / "out.json"
     out.write_text("precious")
-    code, _, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid")
+    argv = ["convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid"]
+    code, _, stderr = run(capsys, *argv)
     assert code == 1 and "already exists" in stderr and "--overwrite" in stderr
     assert out.read_text() == "precious"
-    code, _, _ = run(
-        capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid", "--overwrite"
-    )
-    assert code == 0 and out.read_text() != "precious"
+    code, _, stderr = run(capsys, *argv, "--overwrite")  # not vosconv's: --overwrite does not delete it either
+    assert code == 1 and f"{out} is not a file vosconv wrote" in stderr and "choose another output" in stderr
+    assert out.read_text() == "precious"
+    out.unlink()
+    assert run(capsys, *argv)[0] == 0
+    written = out.read_bytes()
+    code, _, _ = run(capsys, *argv, "--split", "train", "--overwrite")  # vosconv's own output: replaced
+    assert code == 0 and out.read_bytes() != written
+
+
+def test_overwrite_keeps_a_folder_vosconv_did_not_write(capsys, sample_root, tmp_path):
+    """The reported case: --overwrite once deleted a folder holding a thesis, without a word."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.tex").write_text("\\documentclass{book}")
+    argv = ["convert", str(sample_root["mose"]), "-o", str(out), "--to", "parquet", "--split", "valid", "--overwrite"]
+    code, stdout, stderr = run(capsys, *argv)
+    assert code == 1 and not stdout
+    assert f"error: {out} holds files vosconv did not write (thesis.tex); remove them or choose another output" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"] and [p.name for p in out.iterdir()] == ["thesis.tex"]
 
 
 @pytest.mark.parametrize(
@@ -107,24 +127,29 @@ def test_sample_command(capsys, tmp_path):
     assert (tmp_path / "s" / "DAVIS" / "ImageSets").is_dir()
 
 
-def test_run_uses_the_sample_when_the_source_is_missing(capsys, tmp_path):
+SMALL_PIPELINE = (
+    "default: small\n"
+    "pipelines:\n"
+    "  small:\n"
+    "    source: {source}\n"
+    "    sample: mose\n"
+    "    reader: mose\n"
+    "    reader_options: {{split: valid}}\n"
+    "    writer: coco\n"
+    "    writer_options: {{coco: {{compresslevel: 1}}}}\n"
+)
+
+
+def test_run_uses_the_sample_when_the_default_source_is_missing(capsys, tmp_path):
     config = tmp_path / "pipelines.yaml"
-    config.write_text(
-        "default: small\n"
-        "pipelines:\n"
-        "  small:\n"
-        "    source: data/missing\n"
-        "    sample: mose\n"
-        "    reader: mose\n"
-        "    reader_options: {split: valid}\n"
-        "    writer: coco\n"
-        "    writer_options: {coco: {compresslevel: 1}}\n"
-    )
+    config.write_text(SMALL_PIPELINE.format(source="data/MOSE"))
     code, stdout, stderr = run(capsys, "run", "--config", str(config))
     assert code == 0
     assert "generating the bundled mose sample" in stderr
     assert (tmp_path / "out" / "small.json").is_file()
     assert "small: mose -> coco" in stdout
+    sample = tmp_path / "data" / "sample" / "mose"
+    assert f"converted the bundled synthetic mose sample ({sample}), as {tmp_path / 'data' / 'MOSE'} does not exist" in stdout
     code, _, stderr = run(capsys, "run", "--config", str(config))
     assert code == 1 and "already exists" in stderr and "--overwrite" in stderr  # overwrite is off by default
     code, _, stderr = run(capsys, "run", "--config", str(config), "--overwrite")  # what the message suggests
@@ -136,6 +161,41 @@ def test_run_uses_the_sample_when_the_source_is_missing(capsys, tmp_path):
     outputs = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert outputs == ["small.davis", "small.json", "small.mose", "small.youtube-vos"]
     assert (tmp_path / "out" / "small.davis" / "ImageSets").is_dir()
+    (tmp_path / "data" / "MOSE").mkdir()
+    code, stdout, _ = run(capsys, "run", "--config", str(config), "--overwrite")
+    assert code == 1  # once the default path exists it is the source: no sample, whatever it holds
+
+
+def test_a_missing_source_other_than_the_default_is_an_error_not_the_sample(capsys, tmp_path):
+    """The reported case: a typo in source: converted the bundled sample and exited 0."""
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(SMALL_PIPELINE.format(source="data/MOES"))
+    code, stdout, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 1 and not stdout
+    assert f"small: source {tmp_path / 'data' / 'MOES'} does not exist (pipelines.yaml: pipelines.small.source)" in stderr
+    assert "stands in only for the default source data/MOSE" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipelines.yaml"]  # no sample made, nothing written
+
+
+def test_run_checks_every_source_before_converting_any(capsys, tmp_path, sample_root):
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        f"default: [good, typo]\npipelines:\n  good: {{source: {sample_root['mose']}, reader_options: {{split: valid}}}}\n"
+        "  typo: {source: data/DAVSI, sample: davis}\n"
+    )
+    code, stdout, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 1 and "typo: source" in stderr and "DAVSI does not exist" in stderr
+    assert not stdout and not (tmp_path / "out").exists()
+
+
+def test_the_shipped_pipelines_convert_the_sample_on_a_fresh_clone(capsys, tmp_path):
+    """What `make convert FORMAT=coco` runs (`vosconv run --format coco`), with the shipped file, no data/ yet."""
+    config = tmp_path / "pipelines.yaml"
+    config.write_bytes((REPO / "pipelines.yaml").read_bytes())
+    code, stdout, _ = run(capsys, "run", "--config", str(config), "--format", "coco")
+    assert code == 0
+    assert "converted the bundled synthetic mose sample" in stdout
+    assert (tmp_path / "out" / "mose-train.json").is_file()
 
 
 def test_run_reports_yaml_paths(capsys, tmp_path):
@@ -249,3 +309,26 @@ def test_overwrite_and_resume_exclude_each_other(capsys, sample_root, tmp_path):
     with pytest.raises(SystemExit) as stopped:
         main([*argv, "--overwrite", "--resume"])
     assert stopped.value.code == 2 and "not allowed with" in capsys.readouterr().err
+
+
+def test_a_coco_source_whose_images_moved_needs_images_or_no_images(capsys, sample_root, tmp_path):
+    """The reported case: the image folder had moved and Parquet was written without images, exit 0."""
+    written = tmp_path / "c.json"
+    assert run(capsys, "convert", str(sample_root["mose"]), "-o", str(written), "--to", "coco", "--split", "train")[0] == 0
+    root = json.loads(written.read_text())["info"]["vosconv"]["image_root"]
+    source, gone = tmp_path / "moved.json", tmp_path / "gone"
+    source.write_text(written.read_text().replace(json.dumps(root), json.dumps(str(gone))))
+    for command in ("info", "validate"):  # they write nothing: nothing to warn of
+        code, _, stderr = run(capsys, command, str(source))
+        assert code == 0 and stderr == ""
+    out = tmp_path / "out.parquet"
+    code, stdout, stderr = run(capsys, "convert", str(source), "-o", str(out), "--to", "parquet")
+    assert code == 1 and not stdout and not out.exists()
+    assert f"error: {source}: its images folder {gone} (recorded in the file) does not exist" in stderr
+    assert "pass --images DIR" in stderr and "--no-images" in stderr and "warning" not in stderr
+    code, _, _ = run(capsys, "convert", str(source), "-o", str(out), "--to", "parquet", "--images", root)
+    assert code == 0
+    for writer in ("parquet", "mose"):
+        code, stdout, stderr = run(capsys, "convert", str(source), "-o", str(tmp_path / writer), "--to", writer, "--no-images")
+        assert code == 0 and f"coco -> {writer}" in stdout and stderr == ""
+    assert not list((tmp_path / "mose").rglob("*.jpg")) and list((tmp_path / "mose").rglob("*.png"))  # annotations only

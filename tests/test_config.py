@@ -56,6 +56,7 @@ def test_repo_pipelines_yaml_loads():
     assert loaded.sample_dir == REPO / "data" / "sample"
     for pipeline in loaded.pipelines.values():
         assert pipeline.sample in LAYOUTS
+        assert pipeline.default_source  # so the bundled sample stands in for each on a fresh clone
 
 
 # ------------------------------------------------------------------ a valid file
@@ -123,6 +124,25 @@ def test_full_pipeline_entry(tmp_path):
     assert a.writer_options == {"coco": {"compresslevel": 1}, "davis": {"year": "2016"}}
     assert (a.workers, a.overwrite, a.writer) == (4, True, "davis")
     assert loaded.pipelines["b"].writer == "youtube-vos"
+
+
+@pytest.mark.parametrize(
+    ("sample", "source", "stands_in"),
+    [
+        ("mose", "data/MOSE", True),
+        ("mose", "./data/MOSE/", True),  # the same path, spelt otherwise
+        ("davis", "data/DAVIS", True),
+        ("youtube-vos", "data/YouTube-VOS", True),
+        ("mose", "data/MOES", False),  # a typo
+        ("mose", "data/mose", False),
+        ("mose", "data/DAVIS", False),  # another layout's default
+        ("mose", "/datasets/MOSE", False),  # a path of one's own
+        (None, "data/MOSE", False),  # no sample named
+    ],
+)
+def test_the_sample_stands_in_only_for_the_shipped_default_source(tmp_path, sample, source, stands_in):
+    text = f"pipelines:\n  p:\n    source: {source}\n" + (f"    sample: {sample}\n" if sample else "")
+    assert config.load(write(tmp_path, text)).pipelines["p"].default_source is stands_in
 
 
 def test_default_as_a_single_name(tmp_path):

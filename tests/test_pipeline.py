@@ -16,7 +16,8 @@ from converters.errors import OutputError, SourceError
 from converters.pipeline import Stats, staging_path
 from converters.readers.base import VideoRef
 from converters.writers.base import Shard
-from converters.writers.coco import CocoWriter
+from converters.writers.coco import FILE_HEAD, CocoWriter
+from converters.writers.layout import MARKER
 
 #: (layout, reader options) of the bundled samples: together they hold void, empty and unannotated frames.
 SOURCES = {
@@ -49,10 +50,12 @@ def contents(path: Path) -> dict[str, bytes | None] | bytes:
 
 
 def make_old_output(path: Path, kind: str) -> None:
+    """An earlier vosconv output (as ``--overwrite`` recognises one): a COCO file, or a marked folder."""
     if kind == "file":
-        path.write_text("old output")
+        path.write_bytes(FILE_HEAD + b', "old": "output"}}')
     else:
         (path / "sub").mkdir(parents=True)
+        (path / MARKER).write_text('{"format": "mose", "version": "0.1.0", "written_by": "vosconv"}\n')
         (path / "old.txt").write_text("old")
         (path / "sub" / "old.png").write_bytes(b"old")
 
@@ -112,6 +115,84 @@ def test_overwrite_twice_gives_the_same_bytes(sample_root, tmp_path, fresh):
     for _ in range(2):
         convert(sample_root, out, "mose", overwrite=True)
         assert contents(out) == fresh["mose"]
+
+
+def make_foreign(path: Path, what: str) -> None:
+    """Something at the output path that vosconv did not write."""
+    if what == "thesis folder":
+        path.mkdir()
+        (path / "thesis.tex").write_text("\\documentclass{article}")
+        (path / "figures").mkdir()
+        (path / "figures" / "plot.png").write_bytes(b"png")
+    elif what == "dataset folder":  # a MOSE split, or a folder-layout output of a vosconv without the marker
+        for folder in ("JPEGImages/v1", "Annotations/v1"):
+            (path / folder).mkdir(parents=True)
+        (path / "JPEGImages/v1/00000.jpg").write_bytes(b"jpeg")
+    elif what == "foreign json":
+        path.write_text('{"info": {"description": "mine"}, "videos": []}')
+    elif what == "foreign json.gz":
+        import gzip
+
+        path.write_bytes(gzip.compress(b'{"info": {"description": "mine"}}'))
+    elif what == "folder with a foreign manifest":
+        path.mkdir()
+        (path / "manifest.json").write_text('{"name": "my package"}')
+    elif what == "link to a vosconv output":
+        target = path.with_name("real")
+        make_old_output(target, "directory")
+        path.symlink_to(target)
+
+
+#: what is there -> words the refusal must hold (what is there, and what to do)
+FOREIGN = {
+    "thesis folder": ["holds files vosconv did not write (figures/, thesis.tex)", "remove them or choose another output"],
+    "dataset folder": ["looks like a dataset folder (Annotations/, JPEGImages/)", MARKER, "delete it by hand"],
+    "foreign json": ["is not a file vosconv wrote", "remove it or choose another output"],
+    "foreign json.gz": ["is not a file vosconv wrote"],
+    "folder with a foreign manifest": ["holds files vosconv did not write (manifest.json)"],
+    "link to a vosconv output": ["is a link to", "remove it or choose another output"],
+}
+
+
+@pytest.mark.parametrize("writer", sorted(KINDS))
+@pytest.mark.parametrize("what", sorted(FOREIGN))
+def test_overwrite_refuses_what_vosconv_did_not_write_and_touches_nothing(sample_root, tmp_path, writer, what):
+    out = tmp_path / ("out.json.gz" if what.endswith("gz") else "out")
+    make_foreign(out, what)
+    before = tree(tmp_path)
+    with pytest.raises(OutputError) as refused:
+        convert(sample_root, out, writer, overwrite=True)
+    assert str(refused.value).startswith(str(out))
+    for words in FOREIGN[what]:
+        assert words in str(refused.value)
+    assert tree(tmp_path) == before  # not a file deleted, moved or added (no staging, lock or aside left)
+
+
+@pytest.mark.parametrize("earlier", ["coco", "coco-gz", "parquet", "hdf5", "mose", "davis", "youtube-vos"])
+def test_overwrite_replaces_every_kind_of_vosconv_output(sample_root, tmp_path, fresh, earlier):
+    out = tmp_path / ("out.json.gz" if earlier == "coco-gz" else "out")
+    with reader(sample_root) as r:
+        pipeline.convert(r, api.open_writer(earlier.removesuffix("-gz")), out, progress=False)
+    assert pipeline.is_vosconv_output(out)
+    convert(sample_root, out, "mose", overwrite=True)
+    assert contents(out) == fresh["mose"]
+
+
+def test_a_folder_layout_output_is_marked_and_reads_back_without_the_marker(sample_root, tmp_path):
+    out = convert(sample_root, tmp_path / "out", "youtube-vos").output
+    marker = json.loads((out / MARKER).read_text())
+    assert marker["written_by"] == "vosconv" and marker["format"] == "youtube-vos"
+    with api.open_reader(out, "youtube-vos") as again, reader(sample_root) as original:
+        assert [v.name for v in again.list_videos()] == [v.name for v in original.list_videos()]
+
+
+def test_a_vosconv_output_inside_the_source_stays_replaceable_when_marked(sample_copy):
+    """An earlier folder-layout output inside the dataset folder is vosconv's (its marker says so), not source data."""
+    source = sample_copy("mose")
+    for _ in range(2):
+        with api.open_reader(source, "mose", {"split": "train"}) as r:
+            pipeline.convert(r, api.open_writer("davis"), source / "as-davis", overwrite=True, progress=False)
+    assert (source / "as-davis" / MARKER).is_file()
 
 
 @pytest.mark.parametrize("writer", sorted(KINDS))
@@ -238,14 +319,14 @@ def test_an_earlier_vosconv_output_inside_the_dataset_folder_can_be_replaced(sam
     assert stranger.read_text() == '{"info": {"description": "mine"}}'
 
 
-def test_an_embedded_shard_output_can_be_written_back_over_its_old_image_folder(sample_copy, tmp_path, fresh):
-    source = sample_copy("mose")
+def test_an_embedded_shard_output_can_be_written_back_over_its_old_image_folder(sample_root, tmp_path, fresh):
+    first = convert(sample_root, tmp_path / "train", "mose").output  # a folder vosconv wrote
     shards = tmp_path / "m.parquet"
-    with api.open_reader(source, "mose", {"split": "train"}) as r:
+    with api.open_reader(first, "mose") as r:
         pipeline.convert(r, api.open_writer("parquet"), shards, progress=False)
     with api.open_reader(shards, "parquet") as r:  # its images are inside the shards: the old folder is not read
-        pipeline.convert(r, api.open_writer("mose"), source / "train", overwrite=True, progress=False)
-    assert tree(source / "train") == fresh["mose"]
+        pipeline.convert(r, api.open_writer("mose"), first, overwrite=True, progress=False)
+    assert tree(first) == fresh["mose"]
 
 
 def test_resume_without_an_interrupted_run_does_not_replace_an_output(sample_root, tmp_path):
@@ -577,18 +658,56 @@ def test_a_fifo_inside_the_dataset_is_refused_without_opening_it(sample_copy):
         pipeline.convert(r, api.open_writer("coco"), source / "out.json", overwrite=True, progress=False)
 
 
-def test_a_coco_source_without_images_warns_once(sample_root, tmp_path):
-    import warnings
-
+def moved_coco(sample_root, tmp_path) -> tuple[Path, Path]:
+    """A vosconv COCO file whose recorded image folder no longer exists; returns it and the folder it names."""
     written = convert(sample_root, tmp_path / "c.json").output
     root = json.loads(written.read_text())["info"]["vosconv"]["image_root"]
-    source = tmp_path / "moved.json"  # its recorded image folder no longer exists
-    source.write_text(written.read_text().replace(json.dumps(root), json.dumps(str(tmp_path / "gone"))))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    source, gone = tmp_path / "moved.json", tmp_path / "gone"
+    source.write_text(written.read_text().replace(json.dumps(root), json.dumps(str(gone))))
+    written.unlink()
+    return source, gone
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5", "mose", "davis"])
+def test_an_output_that_embeds_images_is_not_written_without_them(sample_root, tmp_path, writer):
+    """The image folder moved: refused, naming the folder and --images, before anything is written; images=False writes it."""
+    source, gone = moved_coco(sample_root, tmp_path)
+    before = tree(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, as the error, not as a warning first
+        with api.open_reader(source, "coco") as r, pytest.raises(SourceError) as refused:
+            pipeline.convert(r, api.open_writer(writer), tmp_path / "out", progress=False)
+    message = str(refused.value)
+    assert message.startswith(f"{source}: its images folder {gone} (recorded in the file) does not exist")
+    assert "--images DIR" in message and "--no-images" in message
+    assert tree(tmp_path) == before
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         with api.open_reader(source, "coco") as r:
-            pipeline.convert(r, api.open_writer("parquet"), tmp_path / "out", progress=False)
-    assert len([w for w in caught if "no images folder" in str(w.message)]) == 1
+            summary = pipeline.convert(r, api.open_writer(writer, {"images": False}), tmp_path / "out", progress=False)
+    assert summary.stats.videos > 0
+
+
+def test_a_coco_file_recording_no_image_folder_needs_images_or_no_images(sample_root, tmp_path):
+    source, _ = moved_coco(sample_root, tmp_path)
+    data = json.loads(source.read_text())
+    data["info"]["vosconv"]["image_root"] = None
+    source.write_text(json.dumps(data))
+    with api.open_reader(source, "coco") as r, pytest.raises(SourceError, match=r"records no images folder.*--images DIR"):
+        pipeline.convert(r, api.open_writer("parquet"), tmp_path / "out", progress=False)
+    images = tmp_path / "frames"
+    images.mkdir()
+    with api.open_reader(source, "coco", {"images": str(images)}) as r:  # a folder given: its frames are looked for there
+        assert r.missing_images() is None
+
+
+def test_an_output_without_images_of_its_own_needs_no_image_folder(sample_root, tmp_path):
+    """COCO names its frames and holds no image: converting a moved file to COCO is fine, and says nothing."""
+    source, _ = moved_coco(sample_root, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with api.open_reader(source, "coco") as r:
+            assert pipeline.convert(r, api.open_writer("coco"), tmp_path / "again.json", progress=False).stats.videos > 0
 
 
 def test_a_run_killed_between_the_renames_of_a_replacement_gets_the_old_output_back(sample_copy, tmp_path):

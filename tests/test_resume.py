@@ -145,7 +145,12 @@ def test_without_resume_a_leftover_staging_folder_is_started_over(big_mose, tmp_
     assert summary.resumed == 0 and output.is_file() and not staging_path(output).exists()
 
 
-def test_discarding_finished_shards_says_so_and_resume_says_what_it_kept(big_mose, tmp_path, monkeypatch, capsys):
+def files_under(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_run_over_an_interrupted_one_needs_resume_or_overwrite(big_mose, tmp_path, monkeypatch, capsys):
+    """Finished shards are never discarded unasked: a plain run is refused, saying how many and what to pass."""
     from converters.cli import main
 
     output = tmp_path / "out.json"
@@ -153,14 +158,38 @@ def test_discarding_finished_shards_says_so_and_resume_says_what_it_kept(big_mos
     with ctrl_c_at_shard(monkeypatch, 3):
         assert main(argv) == 130
     capsys.readouterr()
-    assert main(argv) == 0  # not resumed: the two finished shards go, and the user is told
+    before = files_under(tmp_path)
+    assert main(argv) == 1
     err = capsys.readouterr().err
-    assert "discarding an interrupted run" in err and "2 finished shards" in err and "--resume" in err
+    assert f"an interrupted run of {output} left 2 finished shards" in err
+    assert "--resume" in err and "to continue it" in err and "--overwrite" in err and "to start over" in err
+    assert files_under(tmp_path) == before  # the finished shards and the journal are still there
     with ctrl_c_at_shard(monkeypatch, 4):
-        assert main([*argv, "--overwrite"]) == 130
-    capsys.readouterr()
+        assert main([*argv, "--overwrite"]) == 130  # starts over, and says what it discards
+    assert "discarding an interrupted run" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == 0
     assert "3 of 9 shards kept from the interrupted run" in capsys.readouterr().out
+
+
+def test_a_resumed_run_counts_its_speed_over_the_frames_it_converted(big_mose, tmp_path, monkeypatch):
+    output = tmp_path / "out.json"
+    entries = interrupted_after(big_mose, output, monkeypatch, 3)
+    kept = sum(e["stats"]["frames"] for e in entries)
+    summary = api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 3 and 0 < kept < summary.stats.frames
+    assert summary.resumed_frames == kept
+    assert summary.converted_frames == summary.stats.frames - kept
+
+
+def test_the_summary_line_gives_the_speed_of_this_run_only(capsys, tmp_path):
+    from converters.cli import _report
+    from converters.pipeline import Stats, Summary
+
+    summary = Summary(tmp_path / "o.json", Stats(videos=9, frames=100), seconds=2.0, shards=9, resumed=3, resumed_frames=60)
+    _report(summary, "mose", "coco")
+    line = capsys.readouterr().out
+    assert "in 2.00 s, 20 frames/s over the 40 frames converted now" in line  # not 50 frames/s
+    assert "3 of 9 shards kept from the interrupted run" in line
 
 
 def test_an_existing_output_is_refused_without_resume_or_overwrite(sample_root, tmp_path):
@@ -475,3 +504,14 @@ def test_resume_keeps_shards_when_the_source_is_named_from_another_folder(sample
     monkeypatch.chdir(tmp_path.parent)
     summary = api.convert(Path(tmp_path.name) / source.name, output, to="coco", resume=True, **options)
     assert summary.resumed == 1
+
+
+def test_resume_does_not_replace_what_vosconv_did_not_write(big_mose, tmp_path, monkeypatch):
+    """Something of the user's that appeared at the output while the run was stopped is refused, before any work."""
+    output = tmp_path / "out.json"
+    interrupted_after(big_mose, output, monkeypatch, 2)
+    output.write_text("my notes")
+    before = files_under(tmp_path)
+    with pytest.raises(Exception, match="is not a file vosconv wrote"):
+        api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
+    assert files_under(tmp_path) == before  # the user's file and the finished shards alike

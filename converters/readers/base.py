@@ -115,6 +115,12 @@ class Reader(ABC):
         image_root = self.info().image_root
         return [self.source, *([Path(image_root)] if image_root else [])]
 
+    def missing_images(self) -> str | None:
+        """Where the frames' images were looked for and not found, when the source names images it cannot
+        supply (a COCO file whose image folder moved), else None. The pipeline then refuses a writer that
+        embeds images unless told to write none; ``info`` and ``validate`` write nothing and say nothing."""
+        return None
+
     def close(self) -> None:
         """Release whatever the reader holds open (temporary files, handles, an archive's index)."""
         self.fs.close()

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import tempfile
-import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import rle
-from ..errors import SourceError, VosconvWarning
+from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from ..sources import join_inside
 from .base import Detection, Reader, VideoRef
@@ -152,8 +151,20 @@ class CocoReader(Reader):
             if not Path(self.options.images).is_dir():
                 raise SourceError(self.options.images, "images folder does not exist")
             return str(Path(self.options.images).resolve())
-        recorded = self._ensure_index().header.get("vosconv", {}).get("image_root")
+        recorded = self._recorded_image_root()
         return recorded if recorded and Path(recorded).is_dir() else None
+
+    def _recorded_image_root(self) -> str | None:
+        return self._ensure_index().header.get("vosconv", {}).get("image_root")
+
+    def missing_images(self) -> str | None:
+        """Where the frames' images were looked for in vain (the recorded folder, or none recorded and no ``images``)."""
+        if self._images_dir() is not None or not self.list_videos():
+            return None
+        recorded = self._recorded_image_root()
+        if recorded:
+            return f"its images folder {recorded} (recorded in the file) does not exist"
+        return "it records no images folder, and no images option (--images DIR) was given"
 
     def info(self) -> DatasetInfo:
         index = self._ensure_index()
@@ -168,17 +179,11 @@ class CocoReader(Reader):
             split, attributes = source.get("split"), tuple(sorted((source.get("attributes") or {}).items()))
         except _MALFORMED as exc:
             raise SourceError(self.source, f"malformed header or categories ({type(exc).__name__}: {exc})") from None
-        images = self._images_dir()
-        if images is None:
-            warnings.warn(
-                f"{self.source}: no images folder (pass --images DIR); only annotations will be written",
-                VosconvWarning,
-                stacklevel=2,
-            )
+        images = self._images_dir()  # when None, a writer that embeds images refuses (missing_images says why)
         return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=images, attributes=attributes)
 
     def roots(self) -> list[Path]:
-        images = self._images_dir()  # not info(): its warning about a missing folder is said once
+        images = self._images_dir()
         return [self.source, *([Path(images)] if images else [])]
 
     def list_videos(self) -> list[VideoRef]:

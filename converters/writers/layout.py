@@ -4,6 +4,8 @@ JPEGs are copied byte for byte; each annotated frame's masks are painted back in
 label map and stored as a PNG in the video's encoding (palette with the source palette,
 grayscale, or DAVIS 2016 0/255). Frames without an annotation file get none, and frames
 whose objects are all absent get an all-zero PNG, so "unannotated" and "empty" survive.
+The output's root holds a small hidden ``.vosconv.json`` (which the layout readers, skipping
+hidden files, never see): it is how ``--overwrite`` knows the folder is vosconv's to replace.
 """
 
 from __future__ import annotations
@@ -17,12 +19,27 @@ from typing import ClassVar
 
 import numpy as np
 
-from .. import imagefiles, labels, png, rle
+from .. import __version__, imagefiles, labels, png, rle
 from ..errors import SourceError
 from ..model import DatasetInfo, MaskEncoding, Video, check_file_name
 from .base import Shard, ShardResult, Writer, checksum_of
 
 OUTPUT = "output"
+#: The marker in the root of every folder-layout output: vosconv wrote this folder.
+MARKER = ".vosconv.json"
+
+
+def is_marked(folder: Path) -> bool:
+    """``folder`` holds the marker a folder-layout writer leaves (a small JSON object naming vosconv)."""
+    path = folder / MARKER
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as file:
+            value = json.loads(file.read(4096))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and value.get("written_by") == "vosconv"
 
 
 _OVERLAP = (
@@ -54,6 +71,11 @@ def check_readable_names(video: Video, layout: str) -> None:
         previous = frame
 
 
+@dataclass(frozen=True)
+class LayoutOptions:
+    images: bool = True  # copy each frame's JPEG; false: annotations only
+
+
 class LayoutWriter(Writer):
     """Shared by the folder writers: one images folder and one annotations folder per video.
 
@@ -61,6 +83,7 @@ class LayoutWriter(Writer):
     masks get when the source had none, and what index files ``finalize`` writes.
     """
 
+    Options = LayoutOptions
     output_kind = "directory"
     default_palette: ClassVar[bytes] = png.DAVIS_PALETTE
 
@@ -104,7 +127,7 @@ class LayoutWriter(Writer):
         label = np.zeros(video.size, np.uint8)
         written = []
         for frame in video.frames:
-            if frame.image is not None:
+            if frame.image is not None and self.options.images:
                 name = f"{image_dir}/{frame.file_name}"
                 (staging / image_dir).mkdir(parents=True, exist_ok=True)
                 touched.append(name)
@@ -131,6 +154,7 @@ class LayoutWriter(Writer):
         root.mkdir(exist_ok=True)
         videos = {name: facts for result in results for name, facts in result.facts["videos"].items()}
         self.write_index(root, videos, info)
+        _write_json(root / MARKER, {"format": self.name, "version": __version__, "written_by": "vosconv"})
         return root
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
@@ -148,6 +172,7 @@ class DavisOptions:
     split: str | None = None  # ImageSets/<year>/<split>.txt to write; default: the source's split, else "all"
     resolution: str | None = None  # default: the source's resolution, else 480p
     year: str | None = None  # default: the source's year, else 2017
+    images: bool = True  # copy each frame's JPEG; false: annotations only
 
     def __post_init__(self) -> None:
         for what in ("split", "resolution", "year"):

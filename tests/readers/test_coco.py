@@ -140,7 +140,6 @@ def test_polygons_just_outside_the_frame_are_kept(foreign):
     assert videos[0].frames[0].masks.get(1).area == 48  # every pixel of the 8x6 frame
 
 
-@pytest.mark.filterwarnings("ignore:.*no images folder")
 @pytest.mark.parametrize(
     ("field", "value"),
     [("name", "../escaped"), ("name", "{tmp}/escaped"), ("file_names", ["vidA/.."]), ("file_names", ["vidA/"])],
@@ -153,7 +152,7 @@ def test_names_that_would_leave_the_output_are_refused(foreign, tmp_path, field,
     path.write_text(json.dumps(data))
     out = tmp_path / "deep" / "out"
     with pytest.raises(SourceError, match="cannot be a file or folder name"):
-        api.convert(path, out, to="mose", from_="coco")
+        api.convert(path, out, to="mose", from_="coco", writer_options={"images": False})
     assert not out.exists() and not (tmp_path / "escaped").exists()
     assert not (tmp_path / "deep").exists()  # made for the run, and gone with it
 
@@ -199,10 +198,13 @@ def test_counts_become_the_strings_pycocotools_writes(foreign):
     assert videos[1].frames[1].masks.get(2).area == 4
 
 
-def test_images_option_and_missing_image_root_warning(foreign, tmp_path):
+def test_images_option_and_missing_images(foreign, tmp_path):
+    """Without a folder for its file_names the reader says so when asked (a conversion asks), and warns of nothing."""
     path, _, _ = foreign
-    with pytest.warns(VosconvWarning, match="--images"), CocoReader(path) as reader:
-        reader.info()
+    with warnings.catch_warnings(), CocoReader(path) as reader:
+        warnings.simplefilter("error")
+        assert reader.info().image_root is None
+        assert "records no images folder" in reader.missing_images()
     images = tmp_path / "frames"
     images.mkdir()
     _, videos = read(path, images=str(images))

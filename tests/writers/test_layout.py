@@ -67,13 +67,15 @@ def _two_videos_one_overlapping(tmp_path):
     return source
 
 
-@pytest.mark.parametrize(("writer", "options"), [("mose", {}), ("davis", {}), ("hdf5", {"masks": "dense"})])
+@pytest.mark.parametrize(
+    ("writer", "options"),
+    [("mose", {"images": False}), ("davis", {"images": False}), ("hdf5", {"masks": "dense", "images": False})],
+)
 def test_a_video_whose_masks_overlap_is_skipped_like_a_bad_one(tmp_path, writer, options):
     """With --on-error skip the overlapping video is left out and listed; the others are written."""
-    source = _two_videos_one_overlapping(tmp_path)
+    source = _two_videos_one_overlapping(tmp_path)  # no images folder: written without images, as asked
     out = tmp_path / "out"
-    with pytest.warns(UserWarning):  # no images folder
-        summary = api.convert(source, out, to=writer, writer_options=options, on_error="skip")
+    summary = api.convert(source, out, to=writer, writer_options=options, on_error="skip")
     assert [s["video"] for s in summary.stats.skipped] == ["bad"]
     assert "overlap" in summary.stats.skipped[0]["message"]
     if writer == "hdf5":
@@ -81,7 +83,7 @@ def test_a_video_whose_masks_overlap_is_skipped_like_a_bad_one(tmp_path, writer,
     else:
         written = {p.name for p in out.rglob("*") if p.is_dir()}
         assert "good" in written and "bad" not in written
-    with pytest.raises(SourceError, match=r"bad/00000\.jpg: its masks overlap"), pytest.warns(UserWarning):
+    with pytest.raises(SourceError, match=r"bad/00000\.jpg: its masks overlap"):
         api.convert(source, tmp_path / "strict", to=writer, writer_options=options)
 
 
@@ -99,12 +101,11 @@ def test_overlap_finds_shared_pixels_without_painting():
 def test_a_foreign_coco_file_with_overlaps_converts_to_coco_but_not_to_a_layout(tmp_path):
     """End to end: YouTube-VIS instances that overlap survive in COCO; a MOSE folder is refused, and none is left."""
     source = _two_videos_one_overlapping(tmp_path)
-    with pytest.warns(UserWarning):  # no images folder
-        api.convert(source, tmp_path / "again.json", to="coco")
+    api.convert(source, tmp_path / "again.json", to="coco")  # no images folder: COCO holds none anyway
     again = json.loads((tmp_path / "again.json").read_text())
     assert [a["areas"][0] for a in again["annotations"]] == [20, 20, 20]  # 4x5 blocks, sharing 4 pixels in "bad"
-    with pytest.raises(SourceError, match="overlap"), pytest.warns(UserWarning):
-        api.convert(source, tmp_path / "mose", to="mose")
+    with pytest.raises(SourceError, match="overlap"):
+        api.convert(source, tmp_path / "mose", to="mose", writer_options={"images": False})
     assert not (tmp_path / "mose").exists()
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
 
