@@ -366,3 +366,43 @@ def test_a_manifest_that_disagrees_with_its_shard_is_an_error_for_validate_and_c
     with pytest.raises(SourceError, match="manifest") as caught:
         api.convert(out, tmp_path / "back.json", to="coco")
     assert caught.value.path == shard
+
+
+def _damage_first_chunk(out: Path) -> None:
+    """Overwrite bytes inside the first dense LZ4 chunk of the first video, and record the shard's new
+    size and sha256, so that reading, not the checksum check, meets the damage."""
+    import hashlib
+
+    import h5py
+
+    shard = _first_shard(out)
+    with h5py.File(shard, "r") as file:
+        masks = file["videos"][sorted(file["videos"])[0]]["masks"]
+        chunk = masks.id.get_chunk_info(0)
+    with open(shard, "r+b") as raw:
+        raw.seek(chunk.byte_offset + 16)
+        raw.write(b"\xff" * min(64, chunk.size - 16))
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["shards"][0]["sha256"] = hashlib.sha256(shard.read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_validate_json_stays_json_when_a_codec_prints_to_stdout(sample_root, tmp_path):
+    """hdf5plugin's LZ4 filter prints to file descriptor 1 on a damaged chunk; ``--json`` output is still only JSON,
+    also from forked workers."""
+    import subprocess
+    import sys
+
+    out = convert(sample_root["mose"], tmp_path / "h5", "mose", "hdf5", {"masks": "dense", "codec": "lz4"}, {"split": "train"})
+    _damage_first_chunk(out)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for command in (["validate", str(out), "--json", "--workers", "2"], ["info", str(out), "--json", "--workers", "2"]):
+        vosconv = [sys.executable, "-m", "converters"]
+        done = subprocess.run([*vosconv, *command], env=env, capture_output=True, text=True, timeout=120)
+        assert "decompressed size" in done.stderr  # what the filter said went to standard error
+        if command[0] == "validate":
+            report = json.loads(done.stdout)
+            assert done.returncode == 1 and not report["ok"]
+            assert [e["file"] for e in report["errors"]] == [str(_first_shard(out))], report
+        else:  # info stops at the error, which it says on standard error; standard output holds nothing else
+            assert done.returncode == 1 and done.stdout == "" and "error:" in done.stderr
