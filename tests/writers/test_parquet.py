@@ -336,3 +336,41 @@ def test_resume_after_the_shards_were_renamed_gives_the_same_output(sample_root,
     for name in files:
         if name != "manifest.json":  # it records the image root, the same here, and nothing of the run
             assert (out / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+class RecordingBar:
+    """Stands in for the tqdm bar: what it was moved by."""
+
+    def __init__(self, total: int, enabled) -> None:
+        self.total, self.steps = total, []
+
+    def update(self, step: int) -> None:
+        if step:
+            self.steps.append(step)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("writer", ["parquet", "hdf5"])
+def test_the_progress_bar_moves_per_video_not_per_shard(sample_root, tmp_path, monkeypatch, writer, workers):
+    """Shards of several videos (1 GiB files by default): the bar moves as each video is written, also from a forked worker."""
+    from converters import pipeline
+    from converters.sample import write_sample
+
+    source = write_sample(tmp_path / "mose", "mose", scale=2)
+    size = sum(p.stat().st_size for p in source.rglob("*") if p.is_file())
+    bars = []
+    monkeypatch.setattr(pipeline, "_progress", lambda total, enabled: bars.append(RecordingBar(total, enabled)) or bars[-1])
+    summary = api.convert(
+        source,
+        tmp_path / "out",
+        to=writer,
+        reader_options={"split": "train"},
+        writer_options={"shard_bytes": size // 2},
+        workers=workers,
+    )
+    assert 2 <= summary.shards < summary.stats.videos  # shards of several videos each
+    (bar,) = bars
+    assert bar.steps == [1] * summary.stats.videos
