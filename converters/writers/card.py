@@ -88,7 +88,8 @@ COLUMNS = {
     "width": "frame width in pixels",
     "height": "frame height in pixels",
     "annotated": "whether the frame has an annotation (unannotated frames have no objects)",
-    "image": "the frame's JPEG (a Hugging Face Image: bytes, and its path `<video>/<file_name>`)",
+    "image": "the frame image, a Hugging Face Image: its bytes (none when written with `images=false`) and its path "
+    "`<video>/<file_name>` relative to the source's image folder",
     "objects": "each object present as COCO RLE (`counts`, `area`, `bbox`), "
     "then the void region (`object_id` 255, `iscrowd` 1) where there is one",
 }
@@ -127,6 +128,7 @@ def render(schema: pa.Schema, info: DatasetInfo, split: str, shard_glob: str, fr
     front = {
         "pretty_name": f"{title} (vosconv Parquet)",
         "license": source.license_id if source else "unknown",
+        **_other_license(source),
         "tags": ["video-object-segmentation", "vosconv"],
         "configs": [{"config_name": "default", "data_files": [{"split": split, "path": shard_glob}]}],
         "dataset_info": {"features": features(schema)},
@@ -156,8 +158,8 @@ Source: {origin}.
 
 {columns}
 
-Masks are exact: each RLE string is what `pycocotools.mask.encode` gives for the source PNG's pixels
-of that object. `manifest.json` (vosconv's index of videos and shards) is not part of the data.
+Masks are lossless: each RLE string is byte for byte what `pycocotools.mask.encode` gives for the
+source's mask of that object. `manifest.json` (vosconv's index of videos and shards) is not part of the data.
 
 ## Licence
 
@@ -167,6 +169,13 @@ of that object. `manifest.json` (vosconv's index of videos and shards) is not pa
 
 {cite}
 """
+
+
+def _other_license(source: Source | None) -> dict:
+    """The Hub asks a licence of its own (``other``) for a name and a link."""
+    if source is None or source.license_id != "other":
+        return {}
+    return {"license_name": f"{source.name.lower()}-terms", "license_link": source.url}
 
 
 def _type_text(field: pa.Field) -> str:
