@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -236,10 +238,36 @@ def _skips_exit(summary, args: argparse.Namespace) -> int:
     return 0 if args.allow_skips else 3
 
 
+@contextlib.contextmanager
+def _stdout_kept_for(enabled: bool) -> Iterator[None]:
+    """While reading, file descriptor 1 is standard error, so what C libraries print there (hdf5plugin's
+    LZ4 filter on a damaged chunk) cannot break the JSON printed after; the real stdout comes back at the end."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        _flush_c_stdio()  # what the C library still buffers belongs to the reading, not to the JSON
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    with contextlib.suppress(Exception):  # no C library to reach (some platforms): nothing buffered there to lose
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from . import pipeline
 
-    with open_reader(args) as reader:
+    with _stdout_kept_for(args.json), open_reader(args) as reader:
         started = time.perf_counter()
         info, stats = pipeline.scan(reader, workers=args.workers, progress=None)
     categories = [c.name for c in info.categories]
@@ -270,7 +298,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import format_report, validate
 
-    with open_reader(args) as reader:
+    with _stdout_kept_for(args.json), open_reader(args) as reader:
         report = validate(reader, workers=args.workers, progress=None)
     print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
     return 0 if report.ok else 1

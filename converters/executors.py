@@ -5,6 +5,10 @@ order, whatever order they finish in, so the output never depends on scheduling.
 ``on_done(position, result)`` is called in this process as each item finishes (for
 progress and the resume journal). The first exception stops the run and is re-raised
 with its original type; Ctrl-C stops the workers at once.
+
+Within an item, :func:`report_progress` reaches the callback of :func:`progress_to` in this
+process, also from forked workers (through their pipe); from spawned and Ray workers it is
+not forwarded, and ``on_done`` alone says how far the run is.
 """
 
 from __future__ import annotations
@@ -25,6 +29,27 @@ from .errors import MissingDependency, OptionError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+#: Where :func:`report_progress` goes in this process: the parent's callback, or a forked worker's pipe.
+_progress_sink: Callable[[Any, int], Any] | None = None
+
+
+@contextlib.contextmanager
+def progress_to(callback: Callable[[Any, int], Any]):
+    """While inside, ``report_progress(key, amount)`` calls ``callback(key, amount)`` here, from whatever local process."""
+    global _progress_sink
+    previous, _progress_sink = _progress_sink, callback
+    try:
+        yield
+    finally:
+        _progress_sink = previous
+
+
+def report_progress(key: Any, amount: int = 1) -> None:
+    """Work done inside an item (a video of a shard, ``key`` naming the item), for a progress bar that moves per video."""
+    if _progress_sink is not None:
+        _progress_sink(key, amount)
 
 
 class Executor(Protocol):
@@ -127,7 +152,9 @@ class _SelfScheduled:
                 child = self.pipes.pop(pipe)
                 raise ChildProcessError(f"a worker process ended unexpectedly (exit code {child.wait()})") from None
             kind, index, payload = message
-            if kind == "result":
+            if kind == "progress":
+                report_progress(index, payload)
+            elif kind == "result":
                 self._finished(index, payload)
             elif kind == "error":
                 error, text = payload
@@ -229,6 +256,9 @@ def _child(fn, items, counter, pipe) -> None:
     working through the rest unasked, perhaps beside a ``--resume`` of the same output.
     """
     _ignore_interrupts()
+    global _progress_sink
+    if _progress_sink is not None:  # the parent wants progress within items: it goes through the pipe
+        _progress_sink = lambda key, amount: pipe.send(("progress", key, amount))  # noqa: E731
     parent = os.getppid()
     while os.getppid() == parent and (index := _take(counter, len(items))) is not None:
         try:

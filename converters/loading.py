@@ -140,11 +140,17 @@ def _open_parquet(path: str) -> _ParquetShard:
     from .readers.parquet import open_shard
 
     shard = open_shard(path)
-    metadata = shard.file.metadata
-    starts = [0]
-    for group in range(metadata.num_row_groups):
-        starts.append(starts[-1] + metadata.row_group(group).num_rows)
-    return _ParquetShard(shard.file, shard.videos, starts)
+    return _ParquetShard(shard.file, shard.videos, shard.group_starts)
+
+
+def _check_rows(table: Any, entry: shards.VideoEntry, first: int) -> None:
+    """The rows the footer gives a video must be its own frames 0..n-1: a footer is not trusted alone."""
+    names = table.column("video").to_pylist()
+    if names[0] != entry.name or names[-1] != entry.name or len(set(names)) != 1:
+        found = sorted({str(n) for n in names})[:3]
+        raise ValueError(f"the footer's rows {first}..{first + len(names)} hold frames of {found}, not of this video")
+    if not np.array_equal(table.column("frame_index").to_numpy(zero_copy_only=False), np.arange(entry.frames)):
+        raise ValueError(f"the footer's rows {first}..{first + len(names)} are not the video's frames 0..{entry.frames - 1}")
 
 
 class _ParquetBackend:
@@ -164,12 +170,13 @@ class _ParquetBackend:
             raise ValueError(f"footer says {stop - first} frames of {record['width']}x{record['height']}, the manifest otherwise")
         if not 0 <= first <= stop <= shard.group_starts[-1]:
             raise ValueError(f"rows {first}..{stop} of a shard of {shard.group_starts[-1]}")
-        if entry.name not in shard.checked:
+        if entry.name not in shard.checked:  # once per video and process: its rows, objects and annotated frames
             ids = sorted(int(o["object_id"]) for o in record["objects"])
             groups, positions = shard.locate(list(range(first, stop)))
-            table = shard.file.read_row_groups(groups, columns=["annotated"], use_threads=False)
-            annotated = table.column("annotated").to_numpy(zero_copy_only=False)[positions[0] : positions[-1] + 1]
-            _check_against_manifest(entry, ids, annotated)
+            table = shard.file.read_row_groups(groups, columns=["video", "frame_index", "annotated"], use_threads=False)
+            table = table.slice(positions[0], stop - first)
+            _check_rows(table, entry, first)
+            _check_against_manifest(entry, ids, table.column("annotated").to_numpy(zero_copy_only=False))
             shard.checked.add(entry.name)
         embedded = self.manifest.options.get("images", True)
         groups, positions = shard.locate([first + i for i in indices.tolist()])
@@ -379,7 +386,6 @@ class VideoDataset(Sequence):
         self._backend = _BACKENDS[self.format](self.path, self.manifest, self.image_root)
         self._by_name = {v.name: i for i, v in enumerate(self.manifest.videos)}
         self._reader = None  # opened on the first read_video, in the process that reads
-        self._refs: dict = {}
 
     def __len__(self) -> int:
         return len(self.manifest.videos)
@@ -398,7 +404,7 @@ class VideoDataset(Sequence):
         return isinstance(key, VideoHandle) and key.dataset is self
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_reader": None, "_refs": {}}
+        return {**self.__dict__, "_reader": None}
 
     def _check_images(self) -> None:
         if self.missing_images is not None:
@@ -414,8 +420,7 @@ class VideoDataset(Sequence):
 
             reader = registry.reader_class(self.format)
             self._reader = reader(self.path, reader.Options(images=self.image_root))
-            self._refs = {r.name: r for r in self._reader.list_videos()}
-        return self._reader.read_video(self._refs[entry.name])
+        return self._reader.read_video(self._reader.video_ref(entry.name))  # this video alone: another's damage is not its
 
     def _decoded(self, entry: shards.VideoEntry, indices: np.ndarray, images: list[bytes | None]) -> list:
         """Each frame's pixels; bytes that are no image are a SourceError naming the shard, video and frame."""

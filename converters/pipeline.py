@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from . import journal, locking
 from .errors import OutputError, SourceError, VosconvError, VosconvWarning
-from .executors import Executor, make_executor
+from .executors import Executor, make_executor, progress_to, report_progress
 from .model import DatasetInfo, Video
 from .readers.base import Reader, VideoRef
 from .writers.base import Shard, ShardResult, Writer
@@ -284,11 +284,13 @@ def read_shard(
             if on_error != "skip":
                 raise
             stats.skip(ref.name, error)
+            report_progress(shard.index)
             continue
         stats.add(video)
         if handed is not None:
             handed.append((ref, video))
         yield video
+        report_progress(shard.index)  # the writer asks for the next video once this one is written
 
 
 def run_shard(
@@ -496,6 +498,13 @@ def _write(
     bar = _progress(sum(len(s.refs) for s in shards), progress)
     bar.update(sum(len(shards[i].refs) for i in outcomes))
     task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
+    moved: dict[int, int] = {}  # videos the bar moved by, per shard (a shard written again does not move it twice)
+
+    def advance(index: int, videos: int) -> None:
+        step = min(videos, len(shards[index].refs) - moved.get(index, 0))
+        if step > 0:
+            moved[index] = moved.get(index, 0) + step
+            bar.update(step)
 
     def done(position: int, outcome: tuple[ShardResult, Stats]) -> None:
         result, shard_stats = outcome
@@ -504,10 +513,11 @@ def _write(
             {"shard": shard.index, "key": keys[shard.index], "result": _result_record(result), "stats": shard_stats.to_dict()}
         )
         outcomes[shard.index] = (result, shard_stats)
-        bar.update(len(shard.refs))
+        advance(shard.index, len(shard.refs))  # what per-video reports did not say (from spawned or Ray workers)
 
     try:
-        executor.run(task, todo, on_done=done)
+        with progress_to(advance):
+            executor.run(task, todo, on_done=done)
         for index in sorted(outcomes):
             stats.merge(outcomes[index][1])
         finished = writer.finalize([outcomes[i][0] for i in range(len(shards))], info, staging, output)

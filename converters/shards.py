@@ -1,10 +1,12 @@
 """What the sharded outputs (Parquet, HDF5) share: the manifest, shard names, hashing, atomic writes.
 
-A sharded output is a folder of ``part-NNNNN.<ext>`` files plus ``manifest.json``, written
-last. The manifest is the table of contents: it says which shard holds which video and
-enough about each video (frame count, size, annotated frames, object ids) that a training
-loader can index clips without opening a shard. Writers and readers both import this
-module; they never import each other.
+A sharded output is a folder of shard files plus ``manifest.json``, written last: HDF5 as
+``part-NNNNN.h5``, Parquet as ``data/<split>-NNNNN-of-NNNNN.parquet`` beside a ``README.md``
+dataset card (older Parquet outputs hold ``part-NNNNN.parquet``, and still read). The
+manifest is the table of contents: it says which shard holds which video and enough about
+each video (frame count, size, annotated frames, object ids) that a training loader can
+index clips without opening a shard. Writers and readers both import this module; they
+never import each other.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ MANIFEST = "manifest.json"
 FORMATS = {"parquet": "vosconv-parquet", "hdf5": "vosconv-hdf5"}
 #: Where ``write_shard`` puts shard files inside the staging folder; ``finalize`` returns it.
 OUTPUT = "output"
+#: The one subfolder a shard may lie in (the Hugging Face Hub's ``data/``).
+SHARD_FOLDER = "data"
 #: The most frames a manifest may claim for one video (about a week at 25 fps): bounds what a loader allocates.
 MAX_FRAMES = 1 << 24
 
@@ -349,9 +353,16 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
     for video in manifest.videos:
         if not 0 <= video.shard < len(manifest.shards):
             raise SourceError(path, f"video {video.name!r} names shard {video.shard}, which is not listed")
-    if len(files) != len(manifest.shards) or any("/" in f or f.startswith(".") for f in files):
-        raise SourceError(path, "shard file names must be distinct plain names")
+    if len(files) != len(manifest.shards) or not all(map(_shard_path, files)):
+        raise SourceError(path, f"shard file names must be distinct plain names, or plain names in {SHARD_FOLDER}/")
     return manifest
+
+
+def _shard_path(name: str) -> bool:
+    """A shard's name stays in the output folder: ``part-00000.h5`` or ``data/train-00000-of-00001.parquet``."""
+    parts = name.split("/")
+    plain = all(p and not p.startswith(".") and "\\" not in p and ":" not in p for p in parts)
+    return plain and (len(parts) == 1 or (len(parts) == 2 and parts[0] == SHARD_FOLDER))
 
 
 def check_against_entry(video: Video, entry: VideoEntry | None) -> None:

@@ -192,6 +192,13 @@ def test_torch_data_loader_with_workers(converted, fmt, start_method):
 # ------------------------------------------------------------------ damaged or forged outputs
 
 
+def first_shard(out: Path) -> Path:
+    """The first shard file, as the manifest names it (Parquet: ``data/<split>-00000-of-NNNNN.parquet``)."""
+    import json
+
+    return out / json.loads((out / "manifest.json").read_text())["shards"][0]["file"]
+
+
 def edited_copy(source: Path, target: Path, edit_manifest=None, edit_group=None) -> Path:
     """A copy of a converted output with its manifest and/or first HDF5 group changed."""
     import json
@@ -291,8 +298,77 @@ def test_a_manifest_that_disagrees_with_its_shard_is_a_source_error_naming_the_s
     out = edited_copy(converted[fmt, source], tmp_path / "out", edit)
     videos = open_dataset(out)
     forged = videos[videos.manifest.videos[0].name]
-    with pytest.raises(SourceError, match=r"part-00000\.(parquet|h5)"):
+    with pytest.raises(SourceError, match=re.escape(first_shard(out).name)):
         forged.read_clip([len(forged) - 1])  # past the shard's real end when frames were added
+
+
+def with_footer(out: Path, edit) -> Path:
+    """Rewrite the first Parquet shard, row groups and all, with ``edit`` applied to its vosconv footer
+    record, and the manifest's size and sha256 of it updated: an output consistent in all but the footer."""
+    import hashlib
+    import json
+
+    import pyarrow.parquet as pq
+
+    path = first_shard(out)
+    source = pq.ParquetFile(path)
+    record = json.loads(source.metadata.metadata[b"vosconv"])
+    edit({v["name"]: v for v in record["videos"]})
+    edited = path.with_name("edited.parquet")
+    with pq.ParquetWriter(edited, source.schema_arrow, compression="zstd", write_page_checksum=True) as writer:
+        for group in range(source.num_row_groups):
+            writer.write_table(source.read_row_group(group))
+        writer.add_key_value_metadata({"vosconv": json.dumps(record)})
+    edited.replace(path)
+    manifest = json.loads((out / "manifest.json").read_text())
+    data = path.read_bytes()
+    manifest["shards"][0].update(bytes=len(data), sha256=hashlib.sha256(data).hexdigest())
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+def test_a_footer_giving_a_video_another_videos_rows_is_refused_by_the_loader_and_validate(converted, tmp_path):
+    """The footer's row range is checked against the rows' own video names and frame indices, and
+    ``validate`` checks it against the video's row groups: neither serves one video's frames as another's."""
+    from converters import validate
+    from converters.errors import SourceError
+
+    out = edited_copy(converted["parquet", "mose"], tmp_path / "out")
+    names = [v.name for v in open_dataset(out).manifest.videos]
+    frames = {v.name: v.frames for v in open_dataset(out).manifest.videos}
+    victim = names[1]  # rows after the first video's: pointed at the first video's rows instead
+    with_footer(out, lambda videos: videos[victim].update(rows=[0, frames[victim]]))
+    clips = ClipDataset(out, clip_length=1, masks=None)
+    position = next(i for i in range(len(clips)) if clips.locate(i)[0] == 1)
+    with pytest.raises(SourceError, match=rf"{first_shard(out).name}.*{victim}.*footer's rows") as caught:
+        clips[position]
+    assert caught.value.path == str(first_shard(out))
+    with api.open_reader(out) as reader:
+        report = validate.validate(reader, progress=False)
+    assert [e["file"] for e in report.errors] == [str(first_shard(out))], report.errors
+    assert victim in report.errors[0]["message"] and "row groups" in report.errors[0]["message"]
+
+
+def rename_everywhere(manifest, video):
+    """The video renamed in the manifest's video list and its shard's list: the shard itself knows no such video."""
+    shard = manifest["shards"][video["shard"]]
+    shard["videos"] = ["not-in-shard" if n == video["name"] else n for n in shard["videos"]]
+    video["name"] = "not-in-shard"
+
+
+@pytest.mark.parametrize("edit", [rename, rename_everywhere], ids=["in the video list", "in the shard's list too"])
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_a_video_its_shard_lacks_is_a_source_error_and_the_others_still_read(converted, tmp_path, fmt, edit):
+    from converters.errors import SourceError
+
+    out = edited_copy(converted[fmt, "mose"], tmp_path / "out", edit)
+    videos = open_dataset(out)
+    with pytest.raises(SourceError, match="not-in-shard") as caught:
+        videos["not-in-shard"].read_video()
+    assert caught.value.path == str(first_shard(out))
+    for handle in videos:
+        if handle.name != "not-in-shard":
+            assert handle.read_video().name == handle.name
 
 
 def h5py_string():
@@ -400,7 +476,7 @@ def test_undecodable_frame_bytes_are_a_source_error_naming_the_frame(converted, 
     from converters.errors import SourceError
 
     out = edited_copy(converted["parquet", "mose"], tmp_path / "out")
-    path = out / "part-00000.parquet"
+    path = first_shard(out)
     table = pq.read_table(path)
     images = table.column("image").combine_chunks()
     garbage = pa.StructArray.from_arrays(
@@ -410,7 +486,7 @@ def test_undecodable_frame_bytes_are_a_source_error_naming_the_frame(converted, 
     table = table.set_column(table.schema.get_field_index("image"), "image", garbage).replace_schema_metadata(metadata)
     pq.write_table(table, path)
     clips = ClipDataset(out, clip_length=1, decode_images=True)
-    with pytest.raises(SourceError, match=r"part-00000\.parquet: video .*, frame 0: cannot decode image"):
+    with pytest.raises(SourceError, match=rf"{re.escape(path.name)}: video .*, frame 0: cannot decode image"):
         clips[0]
 
 

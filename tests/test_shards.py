@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -105,6 +106,33 @@ def test_manifest_checks(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps(value))
     with pytest.raises(SourceError, match="shard 3"):
         shards.load_manifest(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        ("part-00000.parquet", True),  # the older Parquet layout, and HDF5's
+        ("data/train-00000-of-00002.parquet", True),  # the Hugging Face Hub's
+        ("data/../x.parquet", False),
+        ("../x.parquet", False),
+        ("other/x.parquet", False),
+        ("data/sub/x.parquet", False),
+        ("data/.x.parquet", False),
+        (".x.parquet", False),
+        ("data/", False),
+        ("/data/x.parquet", False),
+        ("data\\x.parquet", False),
+        ("c:x.parquet", False),
+    ],
+)
+def test_a_shard_lies_in_the_output_folder_or_its_data_folder(tmp_path, name, allowed):
+    shard = dataclasses.replace(manifest().shards[0], file=name)
+    shards.save_manifest(tmp_path, dataclasses.replace(manifest(), shards=(shard,)))
+    if allowed:
+        assert shards.load_manifest(tmp_path).shards[0].file == name
+    else:
+        with pytest.raises(SourceError, match="plain names"):
+            shards.load_manifest(tmp_path)
 
 
 def test_verify_shard(tmp_path):

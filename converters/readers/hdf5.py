@@ -57,22 +57,17 @@ class Hdf5Reader(ShardedReader):
     name = "hdf5"
     open_shard = staticmethod(open_file)
 
-    def list_videos(self) -> list[VideoRef]:
-        entries = {v.name: v for v in self.manifest.videos}
-        refs = []
-        for entry in self.manifest.shards:
-            path = self.source / entry.file
-            if self.options.verify:
-                shards.verify_shard(self.source, entry)
-            elif not path.is_file():
-                raise SourceError(path, "shard file missing")
-            per_frame = entry.bytes // max(entry.frames, 1)  # for shard planning: the shard's bytes shared by frame
-            stamp = shards.shard_stamp(self.source, entry)
-            for name in entry.videos:
-                listed = entries.get(name)
-                frames = listed.frames if listed else 0
-                refs.append(Hdf5VideoRef(name, per_frame * frames, stamp, str(path), f"videos/{name}", frames, listed))
-        return sorted(refs, key=lambda r: r.name)
+    def check_shard(self, shard: shards.ShardEntry) -> None:
+        super().check_shard(shard)
+        path = self.source / shard.file
+        if not path.is_file():
+            raise SourceError(path, "shard file missing")
+
+    def shard_video(self, shard: shards.ShardEntry, name: str, entry: shards.VideoEntry | None) -> Hdf5VideoRef:
+        frames = entry.frames if entry else 0
+        per_frame = shard.bytes // max(shard.frames, 1)  # for shard planning: the shard's bytes shared by frame
+        stamp, path = shards.shard_stamp(self.source, shard), str(self.source / shard.file)
+        return Hdf5VideoRef(name, per_frame * frames, stamp, path, f"videos/{name}", frames, entry)
 
     def read_video(self, ref: Hdf5VideoRef) -> Video:
         file = self._shards.get(ref.file)

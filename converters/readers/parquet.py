@@ -40,11 +40,18 @@ class ParquetVideoRef(VideoRef):
 
 @dataclass(frozen=True)
 class ParquetShard:
-    """An open shard: the file and its per-video records (from the footer), by video name."""
+    """An open shard: the file, its per-video records (from the footer) by video name, and where row groups start."""
 
     path: str
     file: pq.ParquetFile
     videos: dict[str, dict]
+    group_starts: list[int]  # the first row of each row group, then the row count
+
+    def rows_of_groups(self, first: int, stop: int) -> tuple[int, int]:
+        """The rows ``[start, stop)`` that row groups ``first..stop`` hold; ValueError for groups the file lacks."""
+        if not 0 <= first <= stop < len(self.group_starts):
+            raise ValueError(f"row groups {first}..{stop} of {len(self.group_starts) - 1}")
+        return self.group_starts[first], self.group_starts[stop]
 
     def close(self) -> None:
         self.file.close()
@@ -61,6 +68,9 @@ def open_shard(path: str) -> ParquetShard:
             raise SourceError(path, "no vosconv metadata in the footer: not a vosconv Parquet shard")
         record = json.loads(raw)
         videos = {v["name"]: v for v in record["videos"]}
+        starts = [0]
+        for group in range(file.metadata.num_row_groups):
+            starts.append(starts[-1] + file.metadata.row_group(group).num_rows)
     except SourceError:
         raise
     except FileNotFoundError:
@@ -69,7 +79,7 @@ def open_shard(path: str) -> ParquetShard:
         raise SourceError(path, f"cannot read Parquet shard: {exc}") from None
     except (ValueError, KeyError, TypeError, RecursionError) as exc:
         raise SourceError(path, f"malformed vosconv metadata ({type(exc).__name__}: {exc})") from None
-    return ParquetShard(path, file, videos)
+    return ParquetShard(path, file, videos, starts)
 
 
 class ParquetReader(ShardedReader):
@@ -78,30 +88,23 @@ class ParquetReader(ShardedReader):
     name = "parquet"
     open_shard = staticmethod(open_shard)
 
-    def list_videos(self) -> list[VideoRef]:
-        refs = []
-        entries = {v.name: v for v in self.manifest.videos}
-        for entry in self.manifest.shards:
-            if self.options.verify:
-                shards.verify_shard(self.source, entry)
-            shard = self._shards.get(str(self.source / entry.file))
-            groups = shard.file.metadata
-            for name in entry.videos:
-                record = shard.videos.get(name)
-                if record is None:
-                    raise SourceError(shard.path, f"video {name!r} listed in the manifest is not in the shard")
-                try:
-                    first, stop = (int(i) for i in record["row_groups"])
-                    if not 0 <= first <= stop <= groups.num_row_groups:
-                        raise ValueError(f"row groups {first}..{stop} of {groups.num_row_groups}")
-                    nbytes = sum(groups.row_group(i).total_byte_size for i in range(first, stop))
-                    rows = tuple(int(i) for i in record["rows"])
-                except (KeyError, TypeError, ValueError, OverflowError) as exc:
-                    cause = f"video {name!r}: malformed footer record ({type(exc).__name__}: {exc})"
-                    raise SourceError(shard.path, cause) from None
-                stamp = shards.shard_stamp(self.source, entry)
-                refs.append(ParquetVideoRef(name, nbytes, stamp, shard.path, rows, (first, stop), entries.get(name)))
-        return sorted(refs, key=lambda r: r.name)
+    def shard_video(self, shard: shards.ShardEntry, name: str, entry: shards.VideoEntry | None) -> ParquetVideoRef:
+        """The video's rows and row groups from the footer, which must agree: the reader reads the
+        groups, the training loader the rows, so a footer whose two disagree would load another video."""
+        opened = self._shards.get(str(self.source / shard.file))
+        record = opened.videos.get(name)
+        if record is None:
+            raise SourceError(opened.path, f"video {name!r} listed in the manifest is not in the shard")
+        try:
+            first, stop = (int(i) for i in record["row_groups"])
+            spanned = opened.rows_of_groups(first, stop)
+            rows = tuple(int(i) for i in record["rows"])
+            if rows != spanned:
+                raise ValueError(f"rows {list(rows)} are not those of its row groups {first}..{stop}, {list(spanned)}")
+            nbytes = sum(opened.file.metadata.row_group(i).total_byte_size for i in range(first, stop))
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise SourceError(opened.path, f"video {name!r}: malformed footer record ({type(exc).__name__}: {exc})") from None
+        return ParquetVideoRef(name, nbytes, shards.shard_stamp(self.source, shard), opened.path, rows, (first, stop), entry)
 
     def read_video(self, ref: ParquetVideoRef) -> Video:
         shard = self._shards.get(ref.file)

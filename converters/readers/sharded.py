@@ -8,6 +8,7 @@ handles (h5py's above all) must never cross a fork.
 from __future__ import annotations
 
 import warnings
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from .. import shards
 from ..errors import SourceError, VosconvWarning
 from ..handles import HandleCache
 from ..model import DatasetInfo
-from .base import Detection, Reader
+from .base import Detection, Reader, VideoRef
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,38 @@ class ShardedReader(Reader):
         if self._manifest is None:
             self._manifest = shards.load_manifest(self.source, self.name)
         return self._manifest
+
+    def list_videos(self) -> list[VideoRef]:
+        listed = {v.name: v for v in self.manifest.videos}
+        refs = []
+        for shard in self.manifest.shards:
+            self.check_shard(shard)
+            refs += [self.shard_video(shard, name, listed.get(name)) for name in shard.videos]
+        return sorted(refs, key=lambda r: r.name)
+
+    def video_ref(self, name: str) -> VideoRef:
+        """The ref of one video the manifest lists, from its own shard alone (the loader reads videos one at a time).
+
+        A video its shard lacks is that video's SourceError, naming the shard; the other videos still read.
+        """
+        entry = next((v for v in self.manifest.videos if v.name == name), None)
+        if entry is None:
+            raise SourceError(self.source / shards.MANIFEST, f"no video {name!r} in the manifest")
+        shard = self.manifest.shards[entry.shard]
+        if name not in shard.videos:
+            cause = f"video {name!r}: the manifest puts it in this shard but does not list it there"
+            raise SourceError(self.source / shard.file, cause)
+        self.check_shard(shard)
+        return self.shard_video(shard, name, entry)
+
+    def check_shard(self, shard: shards.ShardEntry) -> None:
+        """Before a shard's videos are listed: its size and sha256 with the ``verify`` option."""
+        if self.options.verify:
+            shards.verify_shard(self.source, shard)
+
+    @abstractmethod
+    def shard_video(self, shard: shards.ShardEntry, name: str, entry: shards.VideoEntry | None) -> VideoRef:
+        """The ref of video ``name`` of ``shard``; ``entry`` is what the manifest says of it (checked on reading)."""
 
     def check_integrity(self) -> list[SourceError]:
         """Every shard's size and sha256 against the manifest: damage the per-read checks cannot see (JPEG bytes)."""

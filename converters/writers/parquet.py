@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from .. import imagefiles, shards
 from ..model import VOID_ID, DatasetInfo, Frame, Video
+from . import card
 from .sharded import ShardedWriter, check_shard_bytes
 
 IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
@@ -68,11 +69,29 @@ class ParquetOptions:
 
 
 class ParquetWriter(ShardedWriter):
-    """A folder of ``part-NNNNN.parquet`` files and ``manifest.json``."""
+    """A folder of ``data/<split>-NNNNN-of-NNNNN.parquet`` shards, a dataset card and ``manifest.json`` (the Hub's layout)."""
 
     name = "parquet"
     Options = ParquetOptions
     suffix = ".parquet"
+    format_version = 2  # 1: part-NNNNN.parquet beside the manifest, no card (still read)
+
+    def published_names(self, count: int, info: DatasetInfo) -> list[str]:
+        split = card.split_name(info)
+        return [f"{shards.SHARD_FOLDER}/{split}-{index:05d}-of-{count:05d}.parquet" for index in range(count)]
+
+    def write_extras(self, folder: Path, manifest: shards.Manifest, info: DatasetInfo) -> None:
+        """``README.md``: the dataset card the Hub and ``datasets.load_dataset`` read (never a source's own README)."""
+        split = card.split_name(info)
+        text = card.render(
+            SCHEMA,
+            info,
+            split,
+            f"{shards.SHARD_FOLDER}/{split}-*.parquet",
+            frames=sum(v.frames for v in manifest.videos),
+            videos=len(manifest.videos),
+        )
+        shards.write_atomic(folder / card.CARD, lambda file: file.write(text.encode("utf-8")))
 
     def write_file(self, videos: Iterable[Video], path: Path, info: DatasetInfo) -> None:
         options = self.options

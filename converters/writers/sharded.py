@@ -1,8 +1,11 @@
 """The part of the Parquet and HDF5 writers that is about shards, not about either format.
 
 Each shard becomes one file, written as ``output/part-NNNNN.<ext>.tmp`` and renamed when
-complete; ``finalize`` writes ``manifest.json`` last. Shards are planned by source bytes
-(``shard_bytes`` option), so a shard's size, not a video count, bounds each file.
+complete. ``finalize`` then gives the shards their published names, which may depend on how
+many there are (Parquet: ``data/<split>-00000-of-00004.parquet``, as the Hugging Face Hub
+names shards), inside the staging folder, so the output still appears in one rename; it
+writes ``manifest.json`` last. Shards are planned by source bytes (``shard_bytes`` option),
+so a shard's size, not a video count, bounds each file.
 """
 
 from __future__ import annotations
@@ -56,28 +59,46 @@ class ShardedWriter(Writer):
         facts = {"videos": [e.to_json() for e in entries]}
         return ShardResult(shard.index, (f"{shards.OUTPUT}/{name}",), facts)
 
+    def published_names(self, count: int, info: DatasetInfo) -> list[str]:
+        """The shards' names in the finished output (relative to it), once their ``count`` is known.
+
+        Default: the names they were written under. Shards are written before the count is
+        known (a resumed run reuses them), so a name that holds the count is given here.
+        """
+        return [shards.shard_name(index, self.suffix) for index in range(count)]
+
+    def write_extras(self, folder: Path, manifest: shards.Manifest, info: DatasetInfo) -> None:
+        """Files beside the shards other than the manifest (a dataset card); default: none."""
+
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         folder = staging / shards.OUTPUT
         folder.mkdir(parents=True, exist_ok=True)
+        names = self.published_names(len(results), info)
+        for result, name in zip(results, names):
+            ((written, _, _),) = result.checksums
+            if written != f"{shards.OUTPUT}/{name}":  # a rename inside the staging folder: the bytes and digest stay
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / written, folder / name)
         manifest = shards.Manifest(
             writer=self.name,
             options=dataclasses.asdict(self.options),
             source=shards.source_record(info),
             categories=info.categories,
-            shards=tuple(_shard_entry(r) for r in results),
+            shards=tuple(_shard_entry(r, name) for r, name in zip(results, names)),
             videos=tuple(shards.VideoEntry.from_json(v) for r in results for v in r.facts["videos"]),
             format_version=self.format_version,
             vosconv_version=__version__,
         )
+        self.write_extras(folder, manifest, info)
         shards.save_manifest(folder, manifest)
         return folder
 
 
-def _shard_entry(result: ShardResult) -> shards.ShardEntry:
+def _shard_entry(result: ShardResult, name: str) -> shards.ShardEntry:
     """The manifest's line for a shard: its file's size and sha256 come from the pipeline's checksums."""
-    ((path, size, digest),) = result.checksums
+    ((_, size, digest),) = result.checksums
     videos = [shards.VideoEntry.from_json(v) for v in result.facts["videos"]]
-    return shards.ShardEntry(path.rsplit("/", 1)[-1], tuple(v.name for v in videos), sum(v.frames for v in videos), size, digest)
+    return shards.ShardEntry(name, tuple(v.name for v in videos), sum(v.frames for v in videos), size, digest)
 
 
 def _recorded(videos: Iterable[Video], entries: list[shards.VideoEntry], shard: int) -> Iterator[Video]:

@@ -87,6 +87,11 @@ def test_images_not_embedded(sample_copy, tmp_path, fmt):
         assert reader.read_video(reader.list_videos()[0]).frames[0].image.path == str(moved / video.name / "00000.jpg")
 
 
+def _shard_files(out: Path) -> list[Path]:
+    """The shard files, in shard order, as the manifest names them (Parquet: ``data/<split>-NNNNN-of-NNNNN.parquet``)."""
+    return [out / shard["file"] for shard in json.loads((out / "manifest.json").read_text())["shards"]]
+
+
 def _converted(sample_root, tmp_path, fmt):
     return convert(sample_root["mose"], tmp_path / "out", "mose", fmt, {"shard_bytes": 1, **FORMATS[fmt][1]}, {"split": "train"})
 
@@ -94,7 +99,7 @@ def _converted(sample_root, tmp_path, fmt):
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_corrupt_shard_is_named(sample_root, tmp_path, fmt):
     out = _converted(sample_root, tmp_path, fmt)
-    victim = sorted(out.glob("part-*"))[1]
+    victim = _shard_files(out)[1]
     victim.write_bytes(victim.read_bytes()[:200])
     with pytest.raises(SourceError) as error, api.open_reader(out) as reader:
         for ref in reader.list_videos():
@@ -105,7 +110,7 @@ def test_corrupt_shard_is_named(sample_root, tmp_path, fmt):
 @pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
 def test_missing_shard_and_checksums(sample_root, tmp_path, fmt):
     out = _converted(sample_root, tmp_path, fmt)
-    victims = sorted(out.glob("part-*"))
+    victims = _shard_files(out)
     data = bytearray(victims[0].read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, different bytes: only the checksum notices for sure
     victims[0].write_bytes(bytes(data))
@@ -126,7 +131,7 @@ def test_damaged_frame_bytes_are_found_by_conversion_validate_and_loader(sample_
     from converters.loading import ClipDataset
 
     out = _converted(sample_root, tmp_path, fmt)
-    victim = sorted(out.glob("part-*"))[0]
+    victim = _shard_files(out)[0]
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -248,7 +253,7 @@ def test_parquet_footer_nested_too_deep_is_named(sample_root, tmp_path):
     from converters.readers.parquet import METADATA_KEY, open_shard
 
     out = convert(sample_root["mose"], tmp_path / "pq", "mose", "parquet", reader_options={"split": "train"})
-    path = next(out.glob("part-*.parquet"))
+    path = _shard_files(out)[0]
     table = pq.read_table(path)
     deep = b'{"videos": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     pq.write_table(table.replace_schema_metadata({METADATA_KEY: deep}), path)
@@ -366,3 +371,86 @@ def test_a_manifest_that_disagrees_with_its_shard_is_an_error_for_validate_and_c
     with pytest.raises(SourceError, match="manifest") as caught:
         api.convert(out, tmp_path / "back.json", to="coco")
     assert caught.value.path == shard
+
+
+def _damage_first_chunk(out: Path) -> None:
+    """Overwrite bytes inside the first dense LZ4 chunk of the first video, and record the shard's new
+    size and sha256, so that reading, not the checksum check, meets the damage."""
+    import hashlib
+
+    import h5py
+
+    shard = _first_shard(out)
+    with h5py.File(shard, "r") as file:
+        masks = file["videos"][sorted(file["videos"])[0]]["masks"]
+        chunk = masks.id.get_chunk_info(0)
+    with open(shard, "r+b") as raw:
+        raw.seek(chunk.byte_offset + 16)
+        raw.write(b"\xff" * min(64, chunk.size - 16))
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["shards"][0]["sha256"] = hashlib.sha256(shard.read_bytes()).hexdigest()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_validate_json_stays_json_when_a_codec_prints_to_stdout(sample_root, tmp_path):
+    """hdf5plugin's LZ4 filter prints to file descriptor 1 on a damaged chunk; ``--json`` output is still only JSON,
+    also from forked workers."""
+    import subprocess
+    import sys
+
+    out = convert(sample_root["mose"], tmp_path / "h5", "mose", "hdf5", {"masks": "dense", "codec": "lz4"}, {"split": "train"})
+    _damage_first_chunk(out)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for command in (["validate", str(out), "--json", "--workers", "2"], ["info", str(out), "--json", "--workers", "2"]):
+        vosconv = [sys.executable, "-m", "converters"]
+        done = subprocess.run([*vosconv, *command], env=env, capture_output=True, text=True, timeout=120)
+        assert "decompressed size" in done.stderr  # what the filter said went to standard error
+        if command[0] == "validate":
+            report = json.loads(done.stdout)
+            assert done.returncode == 1 and not report["ok"]
+            assert [e["file"] for e in report["errors"]] == [str(_first_shard(out))], report
+        else:  # info stops at the error, which it says on standard error; standard output holds nothing else
+            assert done.returncode == 1 and done.stdout == "" and "error:" in done.stderr
+
+
+def _as_older_parquet_layout(out: Path) -> Path:
+    """Rewrite a Parquet output as vosconv wrote them before the Hub's layout: ``part-NNNNN.parquet``
+    beside the manifest (format version 1), no ``data/`` folder, no card."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    for index, shard in enumerate(manifest["shards"]):
+        (out / shard["file"]).rename(out / f"part-{index:05d}.parquet")
+        shard["file"] = f"part-{index:05d}.parquet"
+    manifest["format_version"] = 1
+    (out / "data").rmdir()
+    (out / "README.md").unlink()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return out
+
+
+def test_parquet_outputs_of_the_older_layout_still_read_everywhere(sample_root, tmp_path):
+    """Reader, loader and validate read ``part-NNNNN.parquet`` outputs; such an output is vosconv's to overwrite."""
+    from converters import validate
+
+    new = convert(sample_root["mose"], tmp_path / "new", "mose", "parquet", {"shard_bytes": 1}, {"split": "train"})
+    old = _as_older_parquet_layout(
+        convert(sample_root["mose"], tmp_path / "old", "mose", "parquet", {"shard_bytes": 1}, {"split": "train"})
+    )
+    assert sorted(p.name for p in old.iterdir()) == [
+        "manifest.json",
+        "part-00000.parquet",
+        "part-00001.parquet",
+        "part-00002.parquet",
+    ]
+    api.convert(new, tmp_path / "new.json", to="coco")
+    api.convert(old, tmp_path / "old.json", to="coco")
+    assert (tmp_path / "new.json").read_bytes() == (tmp_path / "old.json").read_bytes()
+    with api.open_reader(old) as reader:
+        assert validate.validate(reader, progress=False).ok
+    new_clips, old_clips = ClipDataset(new, clip_length=2), ClipDataset(old, clip_length=2)
+    assert len(new_clips) == len(old_clips)
+    for index in (0, len(old_clips) - 1):
+        got, want = old_clips[index], new_clips[index]
+        assert got["video"] == want["video"] and got["frames"] == want["frames"]
+        assert np.array_equal(got["masks"], want["masks"])
+    api.convert(sample_root["mose"], old, to="parquet", reader_options={"split": "train"}, overwrite=True)
+    assert sorted(p.name for p in old.iterdir()) == ["README.md", "data", "manifest.json"]
