@@ -6,6 +6,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,8 @@ def entry_points(monkeypatch):
         def fake(*, group: str):
             return [e for e in entries if e.group == group]
 
-        monkeypatch.setattr(registry.metadata, "entry_points", fake)
+        monkeypatch.setattr(metadata, "entry_points", fake)
+        monkeypatch.setattr(registry, "_entry_point_files_mention_vosconv", lambda: True)
         monkeypatch.setattr(registry, "_entry_points_loaded", False)
 
     return install
@@ -274,13 +276,13 @@ def test_entry_point_cannot_replace_a_builtin(entry_points):
 def test_entry_points_are_read_once(entry_points, monkeypatch):
     calls = []
     entry_points(FakeEntryPoint("fancy", f"{__name__}:FancyWriter", "vosconv.writers"))
-    real = registry.metadata.entry_points
+    real = metadata.entry_points
 
     def counting(*, group: str):
         calls.append(group)
         return real(group=group)
 
-    monkeypatch.setattr(registry.metadata, "entry_points", counting)
+    monkeypatch.setattr(metadata, "entry_points", counting)
     registry.names("writer")
     registry.names("reader")
     registry.load("writer", "fancy")
