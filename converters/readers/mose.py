@@ -103,9 +103,10 @@ class MoseReader(Reader):
         if fs.is_dir(root / IMAGES / split):  # JPEGImages/<split>, as some published loaders expect
             return root / IMAGES / split, root / ANNOTATIONS / split, split
         looked = f"looked for {split}/{IMAGES} and {IMAGES}/{split}"
-        if is_folder_pair(root, fs):
+        found = existing_splits(root, fs)
+        if not found and is_folder_pair(root, fs):
             raise SourceError(root / split, f"no split {split!r} ({looked}); {root} is a split folder itself: leave out --split")
-        raise SourceError(root / split, f"no split {split!r} ({looked}); {split_choices(split, existing_splits(root, fs))}")
+        raise SourceError(root / split, f"no split {split!r} ({looked}); {split_choices(split, found)}")
 
     def info(self) -> DatasetInfo:
         images, _, split = self._split_root()
