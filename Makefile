@@ -1,30 +1,40 @@
 # Two commands on a fresh clone: `make convert FORMAT=coco` and `make test`.
-# Every target depends on `setup`, which builds .venv/ once (again when pyproject.toml changes).
+# `make convert` installs what converting needs into .venv/ (the `core` stamp); `make test` adds the
+# test extra (pytest, ruff, torch, Ray, datasets, build, twine: the `test` stamp). Each stamp is
+# redone when pyproject.toml changes.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
-EXTRAS ?= test
+CORE   := $(VENV)/.installed-core
+TESTENV := $(VENV)/.installed-test
 
 FORMAT   ?= coco
 PIPELINE ?=
 WORKERS  ?=
 
-.PHONY: setup convert test lint bench clean
+.PHONY: setup setup-test convert test lint bench dist check-package clean
 
-setup: $(STAMP)
+setup: $(CORE)
 
-$(STAMP): pyproject.toml setup.py converters/_kernels.c
+setup-test: $(TESTENV)
+
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
-	touch $(STAMP)
+
+$(CORE): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(CORE)
+
+$(TESTENV): $(CORE)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TESTENV)
 
 convert: setup
 	$(BIN)/vosconv run $(PIPELINE) --format $(FORMAT) $(if $(WORKERS),--workers $(WORKERS))
 
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check converters tests benchmarks
 	$(BIN)/ruff format --check converters tests benchmarks
 
@@ -33,12 +43,22 @@ lint: setup
 # selects it): an index out of range is then an IndexError in the test instead of silent memory corruption.
 KERNEL_TESTS := tests/test_rle.py tests/test_png.py tests/test_scratch.py tests/test_loading.py tests/test_png_fuzz.py
 
-test: setup lint
+test: setup-test lint
 	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest -q  # a crash in C code, even at exit, prints the Python stacks
 	PYTHONFAULTHANDLER=1 VOSCONV_BOUNDSCHECK=1 $(BIN)/python -m pytest -q $(KERNEL_TESTS)
 
-bench: setup
+bench: setup-test
 	$(BIN)/python -m benchmarks
 
+# A wheel and an sdist in dist/, their metadata checked by twine.
+dist: setup-test
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
+# Builds both, installs the wheel into a fresh venv and runs it there (CI runs this after `make test`).
+check-package: setup-test
+	PYTHON=$(BIN)/python .ci/check-package
+
 clean:
-	rm -rf $(VENV) out data/sample .pytest_cache .ruff_cache build converters/_kernels*.so
+	rm -rf $(VENV) out data/sample dist build .pytest_cache .ruff_cache converters/_kernels*.so

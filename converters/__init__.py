@@ -3,11 +3,34 @@
 Readers turn MOSE, DAVIS and YouTube-VOS folders (and vosconv's own outputs) into one
 intermediate form (:mod:`converters.model`); writers turn that into COCO RLE JSON,
 Parquet, HDF5 or the folder layouts again. The functions below are the public API.
+They are imported on first use, so ``import converters`` (and every ``vosconv`` command
+that converts nothing) costs no more than it needs.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from .api import convert, detect, open_reader, open_writer, read_videos
-from .inspect.api import preview, stats
-
 __all__ = ["__version__", "convert", "detect", "open_reader", "open_writer", "preview", "read_videos", "stats"]
+
+if TYPE_CHECKING:
+    from .api import convert, detect, open_reader, open_writer, read_videos
+    from .inspect.api import preview, stats
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("preview", "stats"):
+        from .inspect import api as inspect_api
+
+        return getattr(inspect_api, name)
+    if name in __all__:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -11,39 +11,61 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import options as plugin_options
 from . import registry
 from .errors import DetectionError, MissingDependency, SourceError
-from .executors import Executor
-from .model import Video
-from .pipeline import Summary
-from .readers.base import Detection, Reader
-from .writers.base import Writer
+
+if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module and none of those
+    from .executors import Executor
+    from .model import Video
+    from .pipeline import Summary
+    from .readers.base import Detection, Reader
+    from .writers.base import Writer
 
 
 def detect(source: str | os.PathLike) -> str:
-    """The name of the reader that recognises ``source``; DetectionError says what was looked for."""
+    """The name of the reader that recognises ``source``; DetectionError says what was looked for.
+
+    A folder that looks like a layout vosconv does not read yet (LVOS, SA-V, VOST, BURST, ...) is
+    a DetectionError naming that layout, even where a reader would take it: read as MOSE, an LVOS
+    split loses its metadata without a word.
+    """
+    from . import sources
+    from .readers.lookalikes import unread_layout
+
     source = Path(source)
     if not source.exists():
         raise SourceError(source, "no such file or folder")
-    answers: list[tuple[str, Detection]] = []
-    for name in registry.names("reader"):
-        try:
-            cls = registry.reader_class(name)
-        except MissingDependency as exc:
-            answers.append((name, Detection(0, str(exc))))
-            continue
-        answers.append((name, cls.sniff(source)))
+    # not closed, as the readers' sniffs do not close theirs: an archive's index stays for the reader that follows
+    lookalike = unread_layout(source, sources.filesystem(source))
+    if lookalike is not None:
+        raise DetectionError(
+            f"{source} looks like {lookalike.describe()}, a layout vosconv does not read yet; "
+            "name a reader with --from to read it as that layout anyway"
+        )
+    answers = [(name, _sniff(name, source)) for name in registry.names("reader")]
     best = max((d.score for _, d in answers), default=0)
     chosen = [name for name, d in answers if d.score == best and best > 0]
-    report = "; ".join(f"{name}: {d.reason}" for name, d in answers)
-    if not chosen:
-        raise DetectionError(f"cannot tell the format of {source} ({report}); name it with --from")
-    if len(chosen) > 1:
-        raise DetectionError(f"{source} looks like {' and '.join(chosen)} ({report}); name one with --from")
-    return chosen[0]
+    if len(chosen) == 1:
+        return chosen[0]
+    if chosen:
+        reasons = "; ".join(f"{name}: {d.reason}" for name, d in answers if name in chosen)
+        raise DetectionError(f"{source} looks like {' and '.join(chosen)} ({reasons}); name one with --from")
+    nearest_first = sorted(answers, key=lambda answer: -answer[1].near)  # stable: by name among equals
+    report = "".join(f"\n  {name}: {d.reason}" for name, d in nearest_first)
+    raise DetectionError(f"cannot tell the format of {source}; name it with --from:{report}")
+
+
+def _sniff(name: str, source: Path) -> Detection:
+    from .readers.base import Detection
+
+    try:
+        cls = registry.reader_class(name)
+    except MissingDependency as exc:
+        return Detection(0, str(exc))
+    return cls.sniff(source)
 
 
 def open_reader(

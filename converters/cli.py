@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 from . import __version__, api, registry
 from . import options as plugin_options
 from .errors import OptionError, VosconvError, VosconvWarning
-from .pipeline import Interrupted
+
+# Only light modules are imported before a command runs (``api`` imports its work when called):
+# `vosconv --help` and `vosconv formats` read the registry's plain table, and each command
+# imports what its work needs (tests/test_cli.py checks sys.modules after both).
 
 if TYPE_CHECKING:
     from .config import Config, Pipeline
@@ -77,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="convert a dataset to another format")
     convert.add_argument("source", metavar="SRC", help=SRC_HELP)
     convert.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
-    convert.add_argument("--to", required=True, metavar="FORMAT", help="writer format (see `vosconv formats`)")
+    convert.add_argument("--to", metavar="FORMAT", help=f"writer format (default: from OUT's name: {_suffix_help()})")
     _reader_args(convert)
     convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
     convert.add_argument("--no-images", action="store_true", help="do not embed images (writers with an `images` option)")
@@ -109,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=cmd_verify)
 
     formats = commands.add_parser("formats", help="list registered readers and writers")
+    formats.add_argument("--options", action="store_true", help="also list each one's options: type, default, help")
     formats.set_defaults(handler=cmd_formats)
 
     sample = commands.add_parser("sample", help="write a small synthetic dataset with the real traits")
@@ -123,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _suffix_help() -> str:
+    """``.json, .json.gz: coco; ...`` from the built-in table (no entry-point scan, no import)."""
+    return "; ".join(f"{', '.join(spec.suffixes)}: {spec.name}" for spec in registry.writers.values() if spec.suffixes)
+
+
 def reader_options(args: argparse.Namespace) -> dict[str, Any]:
     values = {flag: getattr(args, flag) for flag in READER_FLAGS if getattr(args, flag) is not None}
     values.update(plugin_options.parse_pairs(args.read_opt, "--read-opt"))
@@ -130,7 +139,7 @@ def reader_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def open_reader(args: argparse.Namespace):
-    name = args.source_format or api.detect(args.source)
+    name = registry.resolve("reader", args.source_format) if args.source_format else api.detect(args.source)
     options = reader_options(args)
     declared = plugin_options.fields(registry.reader_class(name).Options)
     for flag in READER_FLAGS:
@@ -151,18 +160,34 @@ def run_options(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     }
 
 
+def writer_name(args: argparse.Namespace) -> tuple[str, bool]:
+    """The writer ``--to`` names (any case), else the one the output's name implies; and whether it was inferred."""
+    if args.to:
+        return registry.resolve("writer", args.to), False
+    inferred = registry.writer_for_output(args.output)
+    if inferred is None:
+        choices = ", ".join(registry.names("writer"))
+        raise OptionError(
+            "--to",
+            f"cannot tell the output format from the name {args.output!r}: give --to ({choices}), "
+            f"or end OUT with a format's suffix ({_suffix_help()})",
+        )
+    return inferred, True
+
+
 def cmd_convert(args: argparse.Namespace) -> int:
     from . import pipeline
 
+    to, inferred = writer_name(args)
     values = plugin_options.parse_pairs(args.write_opt, "--write-opt")
     if args.no_images:
-        if "images" not in plugin_options.fields(registry.writer_class(args.to).Options):
-            raise OptionError("--no-images", f"the {args.to} writer does not embed images")
+        if "images" not in plugin_options.fields(registry.writer_class(to).Options):
+            raise OptionError("--no-images", f"the {to} writer does not embed images")
         values["images"] = False
-    writer = api.open_writer(args.to, values, where="--write-opt")
+    writer = api.open_writer(to, values, where="--write-opt")
     with open_reader(args) as reader:
         summary = pipeline.convert(reader, writer, args.output, overwrite=args.overwrite, **run_options(args, args.workers))
-    _report(summary, reader.name, writer.name)
+    _report(summary, reader.name, writer.name + (" (inferred from the output's name; --to chooses)" if inferred else ""))
     return _skips_exit(summary, args)
 
 
@@ -328,17 +353,44 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_formats(args: argparse.Namespace) -> int:
+    """Every reader and writer from the registry's table; built-ins are described without importing them."""
     for kind in ("reader", "writer"):
         print(f"{kind}s:")
         for spec in registry.specs(kind):
-            try:
-                cls = registry.load(kind, spec.name)
-                doc = (cls.__doc__ or "").strip().splitlines()[0]
-            except VosconvError as exc:
-                doc = f"unavailable: {exc}"
-            origin = "" if spec.origin == "vosconv" else f" [{spec.origin}]"
-            print(f"  {spec.name:<13} {doc}{origin}")
+            if args.options and spec.options is None:  # an installed plugin: only its class knows its options
+                try:
+                    spec = registry.describe(spec.name, registry.load(kind, spec.name), origin=spec.origin)
+                except VosconvError as exc:
+                    print(f"  {spec.name:<13} unavailable: {exc}")
+                    continue
+            print(f"  {spec.name:<13} {_plain(spec.description) or spec.target}{_origin(spec)}{_suffixes(spec)}")
+            if args.options:
+                _print_options(spec.options or ())
+    if not args.options:
+        print("(`vosconv formats --options` lists each one's options; set them with -r/-w KEY=VALUE)")
     return 0
+
+
+def _plain(text: str) -> str:
+    return text.replace("``", "")
+
+
+def _origin(spec: registry.PluginSpec) -> str:
+    return "" if spec.origin == "vosconv" else f" [{spec.origin}]"
+
+
+def _suffixes(spec: registry.PluginSpec) -> str:
+    return f" (OUT ending {', '.join(spec.suffixes)})" if spec.suffixes else ""
+
+
+def _print_options(options: tuple[plugin_options.OptionSpec, ...]) -> None:
+    if not options:
+        print("      (no options)")
+        return
+    rows = [(o.name, o.type, f"default {plugin_options.show_value(o.default)}", o.help) for o in options]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("      " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + f"  {row[3]}".rstrip())
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -459,7 +511,7 @@ def _say(message: str) -> None:
 
 
 def _report(summary, reader: str, writer: str, prefix: str = "", source_note: str = "") -> None:
-    """The summary line: what was written, from what, and how fast (over the frames this run converted)."""
+    """The summary line: what was written, from what (``writer`` may carry a note), and how fast this run was."""
     frames = summary.converted_frames
     rate = frames / summary.seconds if summary.seconds else 0.0
     took = f"{summary.seconds:.2f} s, {rate:,.0f} frames/s"
@@ -478,6 +530,12 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
         sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
+def _interrupted(exc: VosconvError) -> bool:
+    """Whether ``exc`` is the pipeline's Interrupted; only a run that imported the pipeline can raise it."""
+    pipeline = sys.modules.get(f"{__package__}.pipeline")
+    return pipeline is not None and isinstance(exc, pipeline.Interrupted)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
@@ -486,10 +544,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         return args.handler(args)
-    except Interrupted as exc:
-        print(str(exc), file=sys.stderr)
-        return 130
     except VosconvError as exc:
+        if _interrupted(exc):
+            print(str(exc), file=sys.stderr)
+            return 130
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -13,16 +13,15 @@ not forwarded, and ``on_done`` alone says how far the run is.
 
 from __future__ import annotations
 
+# multiprocessing and concurrent.futures are imported by the executors that use them: a run in
+# this process (one worker, the default) costs no import of them (about a quarter of numpy's).
 import contextlib
-import multiprocessing
-import multiprocessing.connection
 import numbers
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
 
 from .errors import MissingDependency, OptionError
@@ -91,6 +90,8 @@ class ProcessExecutor:
         self.workers = workers
 
     def run(self, fn, items, on_done=None):
+        import multiprocessing
+
         if not items:
             return []
         if "fork" not in multiprocessing.get_all_start_methods():
@@ -102,6 +103,8 @@ class _SelfScheduled:
     """One run of :class:`ProcessExecutor` on a platform with fork."""
 
     def __init__(self, workers: int, fn: Callable, items: Sequence, on_done: Callable | None) -> None:
+        import multiprocessing
+
         self.fn, self.items, self.on_done = fn, items, on_done
         self.results: list[Any] = [None] * len(items)
         self.workers = workers
@@ -145,6 +148,8 @@ class _SelfScheduled:
 
     def _collect(self, timeout: float | None) -> None:
         """Take in what children have sent; a child that died without saying why is an error."""
+        import multiprocessing.connection
+
         for pipe in multiprocessing.connection.wait(list(self.pipes), timeout):
             try:
                 message = pipe.recv()
@@ -180,6 +185,8 @@ class _Child:
 
     @classmethod
     def fork(cls, fn, items, counter) -> _Child:
+        import multiprocessing
+
         receive, send = multiprocessing.Pipe(duplex=False)
         _flush_std_streams()  # or the child, flushing its copy of our buffers on exit, would print them again
         pid = os.fork()
@@ -294,6 +301,9 @@ def _portable(error: BaseException) -> tuple[BaseException, str]:
 
 def _run_in_spawned_pool(workers: int, fn, items, on_done):
     """Without fork: a pool of ``workers`` spawned processes, results gathered in item order."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
     results: list[Any] = [None] * len(items)
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_ignore_interrupts)
     try:

@@ -19,6 +19,16 @@ _FALSE = {"false", "no", "off", "0"}
 
 
 @dataclasses.dataclass(frozen=True)
+class OptionSpec:
+    """One option as the registry lists it and ``vosconv formats --options`` shows it; ``type`` as :func:`type_text` writes it."""
+
+    name: str
+    type: str
+    default: Any
+    help: str
+
+
+@dataclasses.dataclass(frozen=True)
 class NoOptions:
     """For plugins that take no options."""
 
@@ -27,6 +37,42 @@ def fields(cls: type) -> dict[str, Any]:
     """Option name -> its resolved type annotation."""
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def type_text(annotation: Any) -> str:
+    """How ``vosconv formats --options`` writes an option's type: ``int``, ``str or none``, ``rle|dense``."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        named = [type_text(arg) for arg in args if arg is not type(None)]
+        return " or ".join(named + (["none"] if type(None) in args else []))
+    if origin is Literal:
+        return "|".join(str(arg) for arg in args)
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def describe(cls: type) -> tuple[OptionSpec, ...]:
+    """The options of the dataclass ``cls`` as registry entries; help comes from a field's ``metadata["help"]``."""
+    declared = fields(cls)
+    return tuple(
+        OptionSpec(f.name, type_text(declared[f.name]), _default(f), f.metadata.get("help", "")) for f in dataclasses.fields(cls)
+    )
+
+
+def _default(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return None
+
+
+def show_value(value: Any) -> str:
+    """A default as it would be typed on the command line or in YAML: ``none``, ``true``, ``480p``."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
 
 
 def build(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:

@@ -1,21 +1,28 @@
 """Which reader and writer classes exist, by name: plain data, imported only when used.
 
-Built-in plugins are listed below as ``"module:Class"`` strings, so ``vosconv formats``
-and ``--help`` cost no imports. Installed packages add their own through the entry-point
-groups ``vosconv.readers`` and ``vosconv.writers`` (value ``"package.module:Class"``).
-A plugin whose optional dependency is missing fails with a message naming the extra
-to install.
+Built-in plugins are listed below as ``"module:Class"`` strings together with what
+``vosconv formats`` and ``--help`` show of them (a one-line description, each option's
+name, type, default and help, the output names a writer is inferred from), so listing
+them costs no imports; ``tests/test_registry.py`` imports every plugin and checks this
+table against its class, so the two cannot drift apart. Installed packages add their own
+plugins through the entry-point groups ``vosconv.readers`` and ``vosconv.writers``
+(value ``"package.module:Class"``). A plugin whose optional dependency is missing fails
+with a message naming the extra to install. Names are matched case-insensitively, and an
+unknown name gets the nearest registered ones as suggestions.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass
-from importlib import metadata
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from .errors import MissingDependency, VosconvError
+from .options import OptionSpec
+from .suggest import did_you_mean
 
 if TYPE_CHECKING:
     from .readers.base import Reader
@@ -26,41 +33,134 @@ Kind = Literal["reader", "writer"]
 
 @dataclass(frozen=True)
 class PluginSpec:
-    """Where a plugin lives: ``target`` is ``"module:Class"``; ``extra`` is the pip extra it needs."""
+    """Where a plugin lives (``target`` is ``"module:Class"``; ``extra`` is the pip extra it needs) and what it is.
+
+    ``options`` is None when not known without importing the plugin (an entry point, a target string);
+    ``suffixes`` are the output name endings that pick this writer when ``--to`` is left out.
+    """
 
     name: str
     target: str
     extra: str | None = None
     origin: str = "vosconv"
+    description: str = ""
+    options: tuple[OptionSpec, ...] | None = None
+    suffixes: tuple[str, ...] = ()
 
 
-def _builtin(kind: str, table: dict[str, tuple[str, str | None]]) -> dict[str, PluginSpec]:
-    return {name: PluginSpec(name, f"converters.{kind}.{target}", extra) for name, (target, extra) in table.items()}
+_opt = OptionSpec
+_SPLIT_FOLDER = "a split folder under the root ({}); needed when there are several"
+_SHARDED_READER = (
+    _opt("images", "str or none", None, "folder that non-embedded frames are relative to; default: the recorded image root"),
+    _opt("verify", "bool", False, "check every shard's size and sha256 against the manifest before reading"),
+)
+_SHARD_BYTES = _opt("shard_bytes", "int", 1 << 30, "target source bytes per shard file")
 
+_READERS = (
+    PluginSpec(
+        "mose",
+        "converters.readers.mose:MoseReader",
+        description="Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair).",
+        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid")),),
+    ),
+    PluginSpec(
+        "davis",
+        "converters.readers.davis:DavisReader",
+        description="Reads a DAVIS 2016 or 2017 folder at one resolution, optionally restricted to one split list.",
+        options=(
+            _opt("split", "str or none", None, "a list in ImageSets/ (train, val, test-dev, ...); none: every sequence folder"),
+            _opt("resolution", "str", "480p", "480p, Full-Resolution, or 1080p (DAVIS 2016's name)"),
+            _opt("year", "str or none", None, "ImageSets/<year>/ holding the split; default 2017, then 2016"),
+        ),
+    ),
+    PluginSpec(
+        "youtube-vos",
+        "converters.readers.youtube_vos:YoutubeVosReader",
+        description="Reads one YouTube-VOS split folder; objects and categories come from its ``meta.json``.",
+        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid, test")),),
+    ),
+    PluginSpec(
+        "coco",
+        "converters.readers.coco:CocoReader",
+        description="Reads YouTube-VIS-style COCO RLE JSON, including everything vosconv writes into it.",
+        options=(
+            _opt("images", "str or none", None, "folder that file_names are relative to; default: the root the file records"),
+        ),
+    ),
+    PluginSpec(
+        "parquet",
+        "converters.readers.parquet:ParquetReader",
+        description="Reads a folder written by the ``parquet`` writer.",
+        options=_SHARDED_READER,
+    ),
+    PluginSpec(
+        "hdf5",
+        "converters.readers.hdf5:Hdf5Reader",
+        description="Reads a folder written by the ``hdf5`` writer.",
+        options=_SHARDED_READER,
+    ),
+)
+
+_WRITERS = (
+    PluginSpec(
+        "coco",
+        "converters.writers.coco:CocoWriter",
+        description="One ``.json`` (or ``.json.gz``) file for the whole dataset.",
+        options=(_opt("compresslevel", "int or none", None, "gzip level (0-9) for a .json.gz output; default 6"),),
+        suffixes=(".json", ".json.gz"),
+    ),
+    PluginSpec(
+        "mose",
+        "converters.writers.layout:MoseWriter",
+        description="A MOSE split folder: ``JPEGImages/<video>/`` and ``Annotations/<video>/``.",
+        options=(),
+    ),
+    PluginSpec(
+        "davis",
+        "converters.writers.layout:DavisWriter",
+        description="A ``DAVIS/`` root: ``JPEGImages/<res>/``, ``Annotations/<res>/`` and ``ImageSets/<year>/<split>.txt``.",
+        options=(
+            _opt("split", "str or none", None, "ImageSets/<year>/<split>.txt to write; default: the source's split, else all"),
+            _opt("resolution", "str or none", None, "default: the source's resolution, else 480p"),
+            _opt("year", "str or none", None, "default: the source's year, else 2017"),
+        ),
+    ),
+    PluginSpec(
+        "youtube-vos",
+        "converters.writers.layout:YoutubeVosWriter",
+        description="A YouTube-VOS split folder: ``meta.json``, ``JPEGImages/<video>/``, ``Annotations/<video>/``.",
+        options=(),
+    ),
+    PluginSpec(
+        "parquet",
+        "converters.writers.parquet:ParquetWriter",
+        description="A folder of ``part-NNNNN.parquet`` files and ``manifest.json``.",
+        options=(
+            _opt("images", "bool", True, "embed each frame's JPEG bytes; false: keep only its path relative to the image root"),
+            _SHARD_BYTES,
+            _opt("row_group_frames", "int", 8, "frames per row group (a group never spans two videos)"),
+            _opt("compression_level", "int", 3, "zstd level (1-22)"),
+        ),
+        suffixes=(".parquet",),
+    ),
+    PluginSpec(
+        "hdf5",
+        "converters.writers.hdf5:Hdf5Writer",
+        description="A folder of ``part-NNNNN.h5`` files and ``manifest.json``.",
+        options=(
+            _opt("images", "bool", True, "embed each frame's JPEG bytes"),
+            _opt("masks", "rle|dense", "rle", "COCO RLE tables, or uint8 label maps chunked one frame per chunk"),
+            _opt("codec", "zstd|lz4|gzip", "lz4", "compression of dense masks: lz4 reads fastest, zstd is 3-4x smaller"),
+            _opt("compression_level", "int or none", None, "default: zstd 3, gzip 1 (lz4 has none)"),
+            _SHARD_BYTES,
+        ),
+        suffixes=(".h5", ".hdf5"),
+    ),
+)
 
 _known: dict[Kind, dict[str, PluginSpec]] = {
-    "reader": _builtin(
-        "readers",
-        {
-            "mose": ("mose:MoseReader", None),
-            "davis": ("davis:DavisReader", None),
-            "youtube-vos": ("youtube_vos:YoutubeVosReader", None),
-            "coco": ("coco:CocoReader", None),
-            "parquet": ("parquet:ParquetReader", None),
-            "hdf5": ("hdf5:Hdf5Reader", None),
-        },
-    ),
-    "writer": _builtin(
-        "writers",
-        {
-            "coco": ("coco:CocoWriter", None),
-            "mose": ("layout:MoseWriter", None),
-            "davis": ("layout:DavisWriter", None),
-            "youtube-vos": ("layout:YoutubeVosWriter", None),
-            "parquet": ("parquet:ParquetWriter", None),
-            "hdf5": ("hdf5:Hdf5Writer", None),
-        },
-    ),
+    "reader": {spec.name: spec for spec in _READERS},
+    "writer": {spec.name: spec for spec in _WRITERS},
 }
 _entry_points_loaded = False
 
@@ -72,12 +172,62 @@ ENTRY_POINT_GROUPS: dict[Kind, str] = {"reader": "vosconv.readers", "writer": "v
 
 
 def register(kind: Kind, name: str, target: str | type, *, extra: str | None = None, clobber: bool = False) -> None:
-    """Add a plugin under ``name``; refuses to replace an existing one unless ``clobber``."""
+    """Add a plugin under ``name``; refuses to replace an existing one unless ``clobber``.
+
+    A class given directly is described from itself; a target string is not imported until used.
+    """
     if name in _known[kind] and not clobber:
         raise ValueError(f"a {kind} named {name!r} is already registered ({_known[kind][name].target})")
     if isinstance(target, type):
-        target = f"{target.__module__}:{target.__qualname__}"
-    _known[kind][name] = PluginSpec(name, target, extra, origin="register()")
+        _known[kind][name] = describe(name, target, origin="register()", extra=extra)
+    else:
+        _known[kind][name] = PluginSpec(name, target, extra, origin="register()")
+
+
+def describe(name: str, cls: type, *, origin: str = "vosconv", extra: str | None = None) -> PluginSpec:
+    """The table entry of an imported plugin class: its docstring's first line and its options."""
+    from . import options
+
+    doc = (cls.__doc__ or "").strip()
+    suffix = getattr(cls, "suffix", "")
+    return PluginSpec(
+        name,
+        f"{cls.__module__}:{cls.__qualname__}",
+        extra,
+        origin,
+        description=doc.splitlines()[0] if doc else "",
+        options=options.describe(cls.Options),
+        suffixes=(suffix,) if suffix else (),
+    )
+
+
+def _entry_point_files_mention_vosconv() -> bool:
+    """Whether any installed distribution may declare a vosconv entry point, without importing importlib.metadata.
+
+    Reading the ``entry_points.txt`` files on ``sys.path`` costs about a millisecond; importing
+    ``importlib.metadata`` costs 30-70 ms of every command's start-up. A ``sys.path`` entry that
+    is not a folder (a zip) cannot be read this way, so it answers "maybe".
+    """
+    for entry in sys.path:
+        folder = entry or "."
+        if not os.path.isdir(folder):
+            if os.path.exists(folder):
+                return True
+            continue
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(folder, name, "entry_points.txt"), "rb") as file:
+                    if b"[vosconv." in file.read():
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 def _load_entry_points() -> None:
@@ -85,6 +235,10 @@ def _load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
+    if not _entry_point_files_mention_vosconv():
+        return
+    from importlib import metadata
+
     for kind, group in ENTRY_POINT_GROUPS.items():
         for entry in metadata.entry_points(group=group):
             if entry.name in _known[kind]:
@@ -104,19 +258,48 @@ def specs(kind: Kind) -> list[PluginSpec]:
     return [_known[kind][n] for n in sorted(_known[kind])]
 
 
-def load(kind: Kind, name: str) -> type:
-    """Import and return the plugin class registered as ``name``."""
+def resolve(kind: Kind, name: str) -> str:
+    """The registered name ``name`` means: the same, or the one it spells in another case (``COCO``, ``YouTube_VOS``).
+
+    An unknown name is a VosconvError listing the registered names, the nearest first when one is close.
+    """
     _load_entry_points()
-    try:
-        spec = _known[kind][name]
-    except KeyError:
-        raise VosconvError(f"no {kind} named {name!r}; registered {kind}s: {', '.join(sorted(_known[kind]))}") from None
-    module_name, _, attribute = spec.target.partition(":")
+    if name in _known[kind]:
+        return name
+    folded = {_fold(known): known for known in _known[kind]}
+    found = folded.get(_fold(name))
+    if found is not None:
+        return found
+    registered = sorted(_known[kind])
+    hint = did_you_mean(_fold(name), registered)
+    raise VosconvError(f"no {kind} named {name!r};{hint} registered {kind}s: {', '.join(registered)}")
+
+
+def _fold(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+def spec(kind: Kind, name: str) -> PluginSpec:
+    """The table entry of ``name`` (any case), without importing the plugin."""
+    return _known[kind][resolve(kind, name)]
+
+
+def writer_for_output(output: str | os.PathLike) -> str | None:
+    """The writer whose output names end like ``output`` (``x.json.gz`` -> coco), or None; the longest ending wins."""
+    lowered = os.fspath(output).rstrip("/\\").lower()
+    matches = [(len(s), spec.name) for spec in specs("writer") for s in spec.suffixes if lowered.endswith(s.lower())]
+    return max(matches)[1] if matches else None
+
+
+def load(kind: Kind, name: str) -> type:
+    """Import and return the plugin class registered as ``name`` (any case)."""
+    plugin = spec(kind, name)
+    module_name, _, attribute = plugin.target.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        hint = f"pip install 'vosconv[{spec.extra}]'" if spec.extra else f"install the package providing {module_name}"
-        raise MissingDependency(f"the {kind} {name!r} needs {exc.name or exc}: {hint}") from exc
+        hint = f"pip install 'vosconv[{plugin.extra}]'" if plugin.extra else f"install the package providing {module_name}"
+        raise MissingDependency(f"the {kind} {plugin.name!r} needs {exc.name or exc}: {hint}") from exc
     cls = module
     for part in attribute.split("."):
         cls = getattr(cls, part)

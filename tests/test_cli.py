@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -332,3 +333,128 @@ def test_a_coco_source_whose_images_moved_needs_images_or_no_images(capsys, samp
         code, stdout, stderr = run(capsys, "convert", str(source), "-o", str(tmp_path / writer), "--to", writer, "--no-images")
         assert code == 0 and f"coco -> {writer}" in stdout and stderr == ""
     assert not list((tmp_path / "mose").rglob("*.jpg")) and list((tmp_path / "mose").rglob("*.png"))  # annotations only
+
+
+# ------------------------------------------------------------------ start-up: what each command imports
+
+REPO = Path(__file__).resolve().parents[1]
+#: Never needed to list formats or print help; each costs tens of milliseconds or more to import.
+HEAVY = ("numpy", "numba", "pyarrow", "h5py", "hdf5plugin", "PIL", "pycocotools", "tqdm", "yaml", "importlib.metadata")
+
+
+def modules_after(*argv: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``vosconv ARGV`` (stdout discarded)."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from converters.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        status = main({list(argv)!r})\n"
+        "    except SystemExit as exc:\n"
+        "        status = exc.code\n"
+        "assert status == 0, status\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    return set(done.stdout.split())
+
+
+def plugins(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.startswith(("converters.readers.", "converters.writers."))}
+
+
+def heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["formats"], ["formats", "--options"], ["convert", "--help"]])
+def test_help_and_formats_import_no_plugin_and_nothing_heavy(argv):
+    modules = modules_after(*argv)
+    assert plugins(modules) == set()
+    assert heavy(modules) == set()
+
+
+def test_a_conversion_to_coco_imports_no_parquet_or_hdf5(sample_root, tmp_path):
+    out = tmp_path / "out.json"
+    modules = modules_after("convert", str(sample_root["mose"]), "-o", str(out), "--split", "valid")
+    assert out.is_file()
+    assert {"converters.readers.mose", "converters.writers.coco"} <= modules
+    assert not {"pyarrow", "h5py", "hdf5plugin", "converters.writers.parquet", "converters.writers.hdf5"} & modules
+    assert not {"converters.config", "PIL", "pycocotools", "concurrent.futures"} & modules  # one worker: no pool
+    assert "yaml" not in modules or "numba" in modules  # numba's own config imports yaml; vosconv's only for pipelines.yaml
+    assert "multiprocessing" not in modules or "tqdm" in modules  # a tqdm bar, even disabled, makes a multiprocessing lock
+
+
+# ------------------------------------------------------------------ formats
+
+
+def test_formats_describes_each_plugin_from_the_table(capsys):
+    code, stdout, _ = run(capsys, "formats")
+    assert code == 0
+    readers, writers = stdout.split("writers:")
+    assert "davis         Reads a DAVIS 2016 or 2017 folder" in readers
+    assert "coco          One .json (or .json.gz) file for the whole dataset. (OUT ending .json, .json.gz)" in writers
+    assert "formats --options" in stdout
+
+
+def test_formats_options_lists_every_option_with_type_default_and_help(capsys):
+    from converters import registry
+
+    code, stdout, _ = run(capsys, "formats", "--options")
+    assert code == 0
+    readers, writers = stdout.split("writers:")
+    for kind, text in (("reader", readers), ("writer", writers)):
+        for spec in registry.specs(kind):
+            section = re.split(r"\n  (?=\S)", text.split(f"  {spec.name} ", 1)[1])[0]  # its line and its options' lines
+            for option in spec.options:
+                assert re.search(rf"\n +{option.name} +{re.escape(option.type)} +default \S+ +{re.escape(option.help)}", section)
+    assert re.search(r"compresslevel +int or none +default none +gzip level", writers)
+    assert re.search(r"masks +rle\|dense +default rle", writers)
+    assert re.search(r"resolution +str +default 480p", readers)
+
+
+# ------------------------------------------------------------------ format names as people type them
+
+
+def test_format_names_are_case_insensitive(capsys, sample_root, tmp_path):
+    out = tmp_path / "out.json"
+    code, stdout, stderr = run(
+        capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--to", "COCO", "--from", "MOSE", "--split", "valid"
+    )
+    assert code == 0, stderr
+    assert f"mose -> coco: wrote {out}" in stdout
+
+
+@pytest.mark.parametrize(
+    ("flag", "typed", "message"),
+    [
+        ("--to", "cocoo", "no writer named 'cocoo'; did you mean 'coco'?"),
+        ("--from", "daviss", "no reader named 'daviss'; did you mean 'davis'?"),
+    ],
+)
+def test_an_unknown_format_gets_did_you_mean(capsys, sample_root, tmp_path, flag, typed, message):
+    code, _, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(tmp_path / "x.json"), flag, typed)
+    assert code == 1 and message in stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "writer"),
+    [("out.json", "coco"), ("out.json.gz", "coco"), ("out.parquet", "parquet"), ("out.h5", "hdf5"), ("out.hdf5", "hdf5")],
+)
+def test_to_is_inferred_from_the_outputs_name_and_said(capsys, sample_root, tmp_path, name, writer):
+    out = tmp_path / name
+    code, stdout, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "--split", "valid")
+    assert code == 0, stderr
+    assert f"mose -> {writer} (inferred from the output's name; --to chooses): wrote {out}" in stdout
+    assert out.exists()
+
+
+@pytest.mark.parametrize("name", ["out", "out.txt"])
+def test_an_output_name_that_implies_no_format_needs_to(capsys, sample_root, tmp_path, name):
+    code, _, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(tmp_path / name), "--split", "valid")
+    assert code == 1
+    assert f"--to: cannot tell the output format from the name {str(tmp_path / name)!r}" in stderr
+    assert "coco, davis, hdf5, mose, parquet, youtube-vos" in stderr
+    assert ".json, .json.gz: coco" in stderr
+    assert not (tmp_path / name).exists()

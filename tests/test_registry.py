@@ -6,8 +6,9 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -70,7 +71,8 @@ def entry_points(monkeypatch):
         def fake(*, group: str):
             return [e for e in entries if e.group == group]
 
-        monkeypatch.setattr(registry.metadata, "entry_points", fake)
+        monkeypatch.setattr(metadata, "entry_points", fake)
+        monkeypatch.setattr(registry, "_entry_point_files_mention_vosconv", lambda: True)
         monkeypatch.setattr(registry, "_entry_points_loaded", False)
 
     return install
@@ -274,14 +276,126 @@ def test_entry_point_cannot_replace_a_builtin(entry_points):
 def test_entry_points_are_read_once(entry_points, monkeypatch):
     calls = []
     entry_points(FakeEntryPoint("fancy", f"{__name__}:FancyWriter", "vosconv.writers"))
-    real = registry.metadata.entry_points
+    real = metadata.entry_points
 
     def counting(*, group: str):
         calls.append(group)
         return real(group=group)
 
-    monkeypatch.setattr(registry.metadata, "entry_points", counting)
+    monkeypatch.setattr(metadata, "entry_points", counting)
     registry.names("writer")
     registry.names("reader")
     registry.load("writer", "fancy")
     assert sorted(calls) == ["vosconv.readers", "vosconv.writers"]
+
+
+# ------------------------------------------------------------------ the table is the classes' own facts
+
+
+@pytest.mark.parametrize("kind", ["reader", "writer"])
+def test_the_table_says_what_each_builtin_class_says(kind):
+    """Descriptions, options (name, type, default) and suffixes are kept as plain data: they must equal the classes'."""
+    for spec in registry.specs(kind):
+        if spec.origin != "vosconv":
+            continue
+        cls = registry.load(kind, spec.name)
+        own = registry.describe(spec.name, cls)
+        assert spec.description == own.description, spec.name
+        assert spec.options is not None, spec.name
+        declared = [(o.name, o.type, o.default) for o in own.options]
+        assert [(o.name, o.type, o.default) for o in spec.options] == declared, spec.name
+        for option in spec.options:
+            assert option.help and "\n" not in option.help, (spec.name, option.name)
+        assert set(own.suffixes) <= set(spec.suffixes), spec.name
+
+
+def test_option_types_are_written_for_people():
+    from converters.options import type_text
+
+    assert [type_text(t) for t in (int, bool, str, int | None, Literal["rle", "dense"])] == [
+        "int",
+        "bool",
+        "str",
+        "int or none",
+        "rle|dense",
+    ]
+
+
+# ------------------------------------------------------------------ names as people type them
+
+
+@pytest.mark.parametrize(
+    ("kind", "typed", "name"),
+    [
+        ("writer", "COCO", "coco"),
+        ("reader", "Parquet", "parquet"),
+        ("reader", "YouTube_VOS", "youtube-vos"),
+        ("writer", "HDF5", "hdf5"),
+    ],
+)
+def test_names_are_matched_without_regard_to_case(kind, typed, name):
+    assert registry.resolve(kind, typed) == name
+    assert registry.load(kind, typed).name == name
+
+
+@pytest.mark.parametrize(
+    ("typed", "suggested"), [("cocoo", "'coco'"), ("parquett", "'parquet'"), ("youtubevos", "'youtube-vos'")]
+)
+def test_an_unknown_name_gets_the_nearest(typed, suggested):
+    with pytest.raises(VosconvError) as caught:
+        registry.load("writer", typed)
+    assert f"no writer named {typed!r}; did you mean {suggested}?" in str(caught.value)
+
+
+def test_a_name_far_from_all_gets_no_suggestion():
+    with pytest.raises(VosconvError) as caught:
+        registry.load("writer", "gif")
+    assert "did you mean" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("output", "writer"),
+    [
+        ("out.json", "coco"),
+        ("out.JSON.gz", "coco"),
+        ("data/mose-train.parquet", "parquet"),
+        ("x.parquet/", "parquet"),
+        ("x.h5", "hdf5"),
+        ("x.hdf5", "hdf5"),
+        ("out", None),
+        ("out.txt", None),
+    ],
+)
+def test_the_writer_an_output_name_implies(output, writer):
+    assert registry.writer_for_output(output) == writer
+
+
+# ------------------------------------------------------------------ entry points without importlib.metadata
+
+
+def test_an_installed_distribution_declaring_a_plugin_is_found(tmp_path, monkeypatch):
+    """The quick scan of entry_points.txt files lets the real importlib.metadata read a plugin that is there."""
+    dist = tmp_path / "vosconv_fancy-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: vosconv-fancy\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[vosconv.writers]\nfancy = {__name__}:FancyWriter\n")
+    monkeypatch.syspath_prepend(tmp_path)
+    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    assert registry._entry_point_files_mention_vosconv()
+    assert "fancy" in registry.names("writer")
+    assert registry.writers["fancy"].origin == "vosconv-fancy"
+    assert registry.writer_class("fancy") is FancyWriter
+
+
+def test_without_a_vosconv_entry_point_importlib_metadata_is_not_imported():
+    code = (
+        "import sys\n"
+        "from converters import registry\n"
+        "assert not registry._entry_point_files_mention_vosconv()\n"
+        "registry.names('reader')\n"
+        "print('importlib.metadata' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    if done.returncode and "AssertionError" in done.stderr:
+        pytest.skip("an installed distribution declares a vosconv entry point")
+    assert done.stdout.strip() == "False", done.stderr

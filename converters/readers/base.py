@@ -46,10 +46,15 @@ class VideoRef:
 
 @dataclass(frozen=True)
 class Detection:
-    """A reader's answer to "is this source yours?": ``score`` 0 means no; ``reason`` says what it saw."""
+    """A reader's answer to "is this source yours?": ``score`` 0 means no; ``reason`` says what it saw.
+
+    ``near`` says, for a no, how much of the reader's layout was there (0: nothing, 9: all but one
+    thing); "cannot tell the format" lists the readers nearest first, so the likely fix is on top.
+    """
 
     score: int
     reason: str
+    near: int = 0
 
 
 class Reader(ABC):

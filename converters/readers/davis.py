@@ -18,10 +18,12 @@ from .. import sources
 from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
 from ..sources import LOCAL, FileSystem
+from ..suggest import did_you_mean
 from .base import Detection, Reader, VideoRef
 from .folders import (
     IMAGE_SUFFIXES,
     FolderVideoRef,
+    davis_resolution_folder,
     folder_ref,
     read_folder_video,
     read_json,
@@ -29,6 +31,7 @@ from .folders import (
     video_folders,
     visible_entries,
 )
+from .lookalikes import unread_layout
 
 IMAGES = "JPEGImages"
 ANNOTATIONS = "Annotations"
@@ -119,7 +122,8 @@ def _find_list(root: Path, split: str, year: str | None, resolution: str, fs: Fi
     existing = _list_names(sets, fs)
     found = f"lists here: {', '.join(existing)}" if existing else f"no lists in {sets}"
     also = f" (also looked for {others})" if others else ""
-    raise SourceError(candidates[0][0], f"no list for split {split!r}{also}; {found}")
+    hint = did_you_mean(split, sorted({name.rpartition("/")[2] for name in existing}))
+    raise SourceError(candidates[0][0], f"no list for split {split!r}{also}; {found};{hint}".rstrip(";"))
 
 
 def _categories(root: Path, fs: FileSystem) -> tuple[tuple[Category, ...], dict[str, tuple[ObjectInfo, ...]]]:
@@ -171,10 +175,17 @@ class DavisReader(Reader):
     @classmethod
     def sniff(cls, source: Path) -> Detection:
         fs = sources.filesystem(source)
+        lookalike = unread_layout(source, fs)
+        if lookalike is not None:
+            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
         for folder in (source, source / "DAVIS"):
             if fs.is_dir(folder / IMAGE_SETS) and fs.is_dir(folder / IMAGES):
                 return Detection(10, f"{IMAGE_SETS}/ and {IMAGES}/ in {folder}")
-        return Detection(0, f"no {IMAGE_SETS}/ and {IMAGES}/ here or in DAVIS/")
+            resolution = davis_resolution_folder(folder, fs)
+            if resolution is not None:
+                return Detection(10, f"{resolution} in {folder}")
+        near = 3 if any(fs.is_dir(folder / IMAGES) for folder in (source, source / "DAVIS")) else 0
+        return Detection(0, f"no {IMAGE_SETS}/ or {IMAGES}/480p/ (or another resolution) here or in DAVIS/", near=near)
 
     def _layout(self) -> _Layout:
         fs = self.fs
@@ -193,7 +204,8 @@ class DavisReader(Reader):
                     "a MOSE-style layout? read it with --from mose",
                 )
             found = ", ".join(folders) or "none"
-            raise SourceError(images, f"no resolution {options.resolution!r} (resolutions here: {found})")
+            hint = did_you_mean(options.resolution, folders)
+            raise SourceError(images, f"no resolution {options.resolution!r} (resolutions here: {found});{hint}".rstrip(";"))
         annotations = root / ANNOTATIONS / options.resolution
         if options.split is None:
             return _Layout(root, images, annotations, None, None, None)

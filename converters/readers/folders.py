@@ -21,10 +21,14 @@ from ..errors import SourceError, VosconvWarning
 from ..imagefiles import probe_image
 from ..model import Frame, Mask, MaskEncoding, ObjectInfo, Video
 from ..sources import LOCAL, Entry, FileSystem
+from ..suggest import did_you_mean
 from .base import VideoRef
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg")
 MASK_SUFFIX = ".png"
+IMAGES = "JPEGImages"
+#: The resolution folders DAVIS has inside ``JPEGImages/`` (``1080p`` is DAVIS 2016's name for full resolution).
+DAVIS_RESOLUTIONS = ("480p", "Full-Resolution", "1080p")
 # the split folders MOSE, MOSEv2 and YouTube-VOS ship (and common others)
 SPLIT_NAMES = frozenset({"train", "valid", "val", "test", "trainval", "train_all_frames", "valid_all_frames", "test_all_frames"})
 
@@ -36,6 +40,32 @@ def split_of(folder: str | os.PathLike) -> str | None:
     """
     name = os.path.basename(os.path.abspath(folder))  # "." is the folder it names
     return name if name.lower() in SPLIT_NAMES else None
+
+
+def davis_resolution_folder(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> str | None:
+    """``JPEGImages/480p/`` (or another DAVIS resolution) when ``folder`` has one holding video folders: it marks DAVIS.
+
+    A DAVIS root needs no ``ImageSets/`` (the 2016 download and many copies have none), and read as
+    MOSE its ``480p`` became one video. A resolution folder holding frames is a MOSE video so named.
+    """
+    for resolution in DAVIS_RESOLUTIONS:
+        path = os.path.join(folder, IMAGES, resolution)
+        if not fs.is_dir(path):
+            continue
+        try:
+            entries = fs.scandir(path)
+        except OSError:
+            continue
+        if not any(e.is_file and e.name.lower().endswith(IMAGE_SUFFIXES) for e in entries):
+            return f"{IMAGES}/{resolution}/"
+    return None
+
+
+def split_choices(split: str, found: list[str], label: str = "splits here") -> str:
+    """``splits here: train, valid; did you mean 'train'?`` for an error about a split that is not there."""
+    if not found:
+        return f"{label}: none"
+    return f"{label}: {', '.join(found)};{did_you_mean(split, found)}".rstrip(";")
 
 
 @dataclass(frozen=True)

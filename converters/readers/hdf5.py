@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import deflate
-import h5py
-import hdf5plugin  # noqa: F401  (registers the Zstd and LZ4 filters that dense masks use)
 import numpy as np
 
 from .. import labels, rle, shards
@@ -21,6 +20,9 @@ from ..errors import SourceError
 from ..model import VOID_ID, Frame, FrameMasks, ImageRef, MaskEncoding, Video, check_frame_size
 from .base import VideoRef
 from .sharded import ShardedReader
+
+if TYPE_CHECKING:  # h5py is imported when a shard is opened: detecting another format costs no h5py import
+    import h5py
 
 #: 254 objects and the void region: the most RLE rows one frame can have.
 MAX_MASKS_PER_FRAME = VOID_ID
@@ -43,6 +45,9 @@ def open_file(path: str) -> h5py.File:
     The chunk cache is off: reads are random, one whole chunk (a frame) at a time, so it
     never hits, and with HDF5 2.0's 8 MiB default an 8-frame read costs 7x more.
     """
+    import h5py
+    import hdf5plugin  # noqa: F401  (registers the Zstd and LZ4 filters that dense masks use)
+
     if not os.path.isfile(path):
         raise SourceError(path, "shard file missing")
     try:
@@ -70,6 +75,8 @@ class Hdf5Reader(ShardedReader):
         return Hdf5VideoRef(name, per_frame * frames, stamp, path, f"videos/{name}", frames, entry)
 
     def read_video(self, ref: Hdf5VideoRef) -> Video:
+        import h5py
+
         file = self._shards.get(ref.file)
         group = file.get(ref.group)
         if not isinstance(group, h5py.Group):

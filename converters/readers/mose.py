@@ -16,7 +16,18 @@ from ..errors import SourceError
 from ..model import DatasetInfo, Video
 from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
-from .folders import FolderVideoRef, folder_ref, read_folder_video, split_of, subfolders, video_folders
+from .folders import (
+    SPLIT_NAMES,
+    FolderVideoRef,
+    davis_resolution_folder,
+    folder_ref,
+    read_folder_video,
+    split_choices,
+    split_of,
+    subfolders,
+    video_folders,
+)
+from .lookalikes import unread_layout
 
 IMAGES = "JPEGImages"
 ANNOTATIONS = "Annotations"
@@ -36,6 +47,14 @@ def split_folders(root: Path, fs: FileSystem = LOCAL) -> list[str]:
     return [name for name in subfolders(root, fs) if is_folder_pair(root / name, fs)] if fs.is_dir(root) else []
 
 
+def existing_splits(root: Path, fs: FileSystem = LOCAL) -> list[str]:
+    """The splits ``--split`` can name: split folders, and published split names under ``JPEGImages/``."""
+    found = split_folders(root, fs)
+    if fs.is_dir(root / IMAGES):
+        found += [name for name in subfolders(root / IMAGES, fs) if name.lower() in SPLIT_NAMES and name not in found]
+    return found
+
+
 class MoseReader(Reader):
     """Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair)."""
 
@@ -45,16 +64,25 @@ class MoseReader(Reader):
     @classmethod
     def sniff(cls, source: Path) -> Detection:
         fs = sources.filesystem(source)
-        for folder in [source, *(source / s for s in split_folders(source, fs))]:
+        lookalike = unread_layout(source, fs)
+        if lookalike is not None:
+            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
+        splits = split_folders(source, fs)
+        for folder in [source, *(source / s for s in splits)]:
             if fs.exists(folder / "meta.json"):
                 return Detection(0, f"{folder / 'meta.json'} marks YouTube-VOS")
             if fs.is_dir(folder / "ImageSets"):
                 return Detection(0, f"{folder / 'ImageSets'} marks DAVIS")
+            resolution = davis_resolution_folder(folder, fs)
+            if resolution is not None:
+                return Detection(0, f"{folder / resolution} marks DAVIS")
         if is_folder_pair(source, fs):
             return Detection(10, f"bare {IMAGES}/ and {ANNOTATIONS}/")
-        splits = split_folders(source, fs)
         if splits:
             return Detection(10, f"split folders with {IMAGES}/ and {ANNOTATIONS}/: {', '.join(splits)}")
+        half = [name for name in (IMAGES, ANNOTATIONS) if fs.is_dir(source / name)]
+        if half:
+            return Detection(0, f"{half[0]}/ without {({IMAGES, ANNOTATIONS} - set(half)).pop()}/", near=5)
         return Detection(0, f"no {IMAGES}/ and {ANNOTATIONS}/ folders")
 
     def _split_root(self) -> tuple[Path, Path, str | None]:
@@ -74,7 +102,11 @@ class MoseReader(Reader):
             return root / split / IMAGES, root / split / ANNOTATIONS, split
         if fs.is_dir(root / IMAGES / split):  # JPEGImages/<split>, as some published loaders expect
             return root / IMAGES / split, root / ANNOTATIONS / split, split
-        raise SourceError(root / split, f"no split {split!r} (looked for {split}/{IMAGES} and {IMAGES}/{split})")
+        looked = f"looked for {split}/{IMAGES} and {IMAGES}/{split}"
+        found = existing_splits(root, fs)
+        if not found and is_folder_pair(root, fs):
+            raise SourceError(root / split, f"no split {split!r} ({looked}); {root} is a split folder itself: leave out --split")
+        raise SourceError(root / split, f"no split {split!r} ({looked}); {split_choices(split, found)}")
 
     def info(self) -> DatasetInfo:
         images, _, split = self._split_root()

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from .. import rle, shards
 from ..errors import SourceError
@@ -21,6 +19,9 @@ from ..model import VOID_ID, Frame, FrameMasks, ImageRef, Video
 from ..sources import join_inside
 from .base import VideoRef
 from .sharded import ShardedReader
+
+if TYPE_CHECKING:  # pyarrow is imported when a shard is opened: detecting another format costs no pyarrow import
+    import pyarrow.parquet as pq
 
 METADATA_KEY = b"vosconv"
 
@@ -59,6 +60,9 @@ class ParquetShard:
 
 def open_shard(path: str) -> ParquetShard:
     """Open a shard and parse its footer; SourceError names the file when it is missing or corrupt."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
         # pre-buffering coalesces reads for object stores; on local files it doubles the cost of a random read
         # page CRCs (the writer stores them) catch a damaged page, JPEG bytes included; older files have none
@@ -107,6 +111,8 @@ class ParquetReader(ShardedReader):
         return ParquetVideoRef(name, nbytes, shards.shard_stamp(self.source, shard), opened.path, rows, (first, stop), entry)
 
     def read_video(self, ref: ParquetVideoRef) -> Video:
+        import pyarrow as pa
+
         shard = self._shards.get(ref.file)
         try:
             table = shard.file.read_row_groups(list(range(*ref.row_groups)))

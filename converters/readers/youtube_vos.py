@@ -19,7 +19,8 @@ from ..errors import SourceError
 from ..model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
 from ..sources import LOCAL, FileSystem
 from .base import Detection, Reader, VideoRef
-from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, split_of, subfolders, video_folders
+from .folders import FolderVideoRef, folder_ref, read_folder_video, read_json, split_choices, split_of, subfolders, video_folders
+from .lookalikes import unread_layout
 
 META = "meta.json"
 IMAGES = "JPEGImages"
@@ -84,12 +85,15 @@ class YoutubeVosReader(Reader):
     @classmethod
     def sniff(cls, source: Path) -> Detection:
         fs = sources.filesystem(source)
+        lookalike = unread_layout(source, fs)
+        if lookalike is not None:
+            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
         if fs.is_file(source / META):
             return Detection(10, f"{META} in {source}")
         splits = split_folders(source, fs)
         if splits:
             return Detection(10, f"split folders with {META}: {', '.join(splits)}")
-        return Detection(0, f"no {META} here or in a sub-folder")
+        return Detection(0, f"no {META} here or in a sub-folder", near=3 if fs.is_dir(source / IMAGES) else 0)
 
     def _split_folder(self) -> tuple[Path, str | None]:
         """The chosen split folder and its name (given directly, the folder's own name if it is a split's)."""
@@ -105,8 +109,8 @@ class YoutubeVosReader(Reader):
             raise SourceError(root, f"no {META} here or in a split folder")
         if fs.is_file(root / split / META):
             return root / split, split
-        found = ", ".join(split_folders(root, fs)) or "none"
-        raise SourceError(root / split / META, f"no split {split!r} (split folders with {META}: {found})")
+        choices = split_choices(split, split_folders(root, fs), label=f"split folders with {META}")
+        raise SourceError(root / split / META, f"no split {split!r}; {choices}")
 
     def info(self) -> DatasetInfo:
         folder, split = self._split_folder()

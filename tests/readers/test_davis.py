@@ -17,6 +17,7 @@ from converters import options as plugin_options
 from converters.errors import OptionError, SourceError, VosconvWarning
 from converters.model import Category, MaskEncoding, ObjectInfo, Video
 from converters.readers.davis import DavisOptions, DavisReader, read_sequence_list
+from converters.readers.mose import MoseReader
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 H, W = 6, 8
@@ -371,15 +372,49 @@ def test_sniff_and_detect(davis2017, tmp_path: Path):
     assert DavisReader.sniff(root).score == 10
     assert "ImageSets" in DavisReader.sniff(root).reason
     assert api.detect(root) == "davis"
-    bare = tmp_path / "bare"
-    write_sequence(bare, "abc", [random_label(0, [0, 1])])  # JPEGImages/480p/abc but no ImageSets
-    assert DavisReader.sniff(bare).score == 0
-    assert "ImageSets" in DavisReader.sniff(bare).reason
     mose = tmp_path / "mose"
     save_jpeg(mose / "JPEGImages" / "0a1b2c3d" / "00000.jpg")
     save_palette(mose / "Annotations" / "0a1b2c3d" / "00000.png", random_label(0, [0, 1]))
     assert DavisReader.sniff(mose).score == 0
     assert api.detect(mose) == "mose"
+
+
+@pytest.mark.parametrize("resolution", ["480p", "Full-Resolution", "1080p"])
+def test_a_davis_root_without_image_sets_is_davis_not_mose(tmp_path: Path, resolution: str):
+    """Read as MOSE, its resolution folder became one video: JPEGImages/<resolution>/ of video folders marks DAVIS."""
+    bare = tmp_path / "bare"
+    write_sequence(bare, "abc", [random_label(0, [0, 1])], res=resolution)
+    assert DavisReader.sniff(bare).score == 10
+    assert f"JPEGImages/{resolution}/" in DavisReader.sniff(bare).reason
+    assert MoseReader.sniff(bare).score == 0
+    assert api.detect(bare) == "davis"
+    assert MoseReader.sniff(tmp_path).score == 0  # the folder holding it: MOSE took "bare" for a split before
+    reader = DavisReader(bare, DavisOptions(resolution=resolution))
+    assert [ref.name for ref in reader.list_videos()] == ["abc"]
+
+
+def test_a_resolution_named_folder_of_frames_is_a_mose_video(tmp_path: Path):
+    mose = tmp_path / "mose"
+    save_jpeg(mose / "JPEGImages" / "480p" / "00000.jpg")
+    save_palette(mose / "Annotations" / "480p" / "00000.png", random_label(0, [0, 1]))
+    assert DavisReader.sniff(mose).score == 0
+    assert api.detect(mose) == "mose"
+
+
+def test_the_davis_2016_sample_without_image_sets_is_davis(shared_samples: Path):
+    root = shared_samples / "davis2016"  # DAVIS/JPEGImages/480p/blackswan, no ImageSets/
+    assert api.detect(root) == "davis"
+    assert api.detect(root / "DAVIS") == "davis"
+    with DavisReader(root) as reader:
+        assert [ref.name for ref in reader.list_videos()] == ["blackswan"]
+
+
+def test_a_misspelt_split_or_resolution_gets_a_suggestion(davis2017):
+    root, _ = davis2017
+    with pytest.raises(SourceError, match=r"no list for split 'trian'.*lists here: .*2017/train.*did you mean 'train'\?"):
+        DavisReader(root, DavisOptions(split="trian")).list_videos()
+    with pytest.raises(SourceError, match=r"no resolution '480' .*did you mean '480p'\?"):
+        DavisReader(root, DavisOptions(resolution="480")).list_videos()
 
 
 def test_detect_folder_holding_davis(davis2017):

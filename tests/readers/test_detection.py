@@ -1,0 +1,180 @@
+"""Detection across readers: layouts vosconv does not read yet, the "cannot tell" message, splits that are not there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from converters import api
+from converters.errors import DetectionError, SourceError
+from converters.readers.davis import DavisReader
+from converters.readers.lookalikes import unread_layout
+from converters.readers.mose import MoseOptions, MoseReader
+from converters.readers.youtube_vos import YoutubeVosOptions, YoutubeVosReader
+
+FOLDER_READERS = (MoseReader, DavisReader, YoutubeVosReader)
+
+
+def frame_pair(root: Path, video: str, stem: str) -> None:
+    """``JPEGImages/<video>/<stem>.jpg`` and ``Annotations/<video>/<stem>.png``: a one-frame video."""
+    for folder, suffix, mode in (("JPEGImages", ".jpg", "RGB"), ("Annotations", ".png", "P")):
+        path = root / folder / video / f"{stem}{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.new(mode, (8, 6)).save(path)
+
+
+def lvos_split(root: Path, split: str = "val", meta: bool = True) -> Path:
+    """An LVOS split as the LVOS-api README gives it: 8-digit frame names, ``<split>_meta.json``."""
+    folder = root / split
+    frame_pair(folder, "0tCWPOrc", "00000001")
+    if meta:
+        objects = {"1": {"frame_range": {"start": 1, "end": 1, "frame_nums": 1}}}
+        (folder / f"{split}_meta.json").write_text(json.dumps({"videos": {"0tCWPOrc": {"objects": objects}}}))
+    return folder
+
+
+def assert_unread(source: Path, layout: str, evidence: str) -> None:
+    """Every folder reader declines, and detection names the layout."""
+    for reader in FOLDER_READERS:
+        answer = reader.sniff(source)
+        assert answer.score == 0 and layout in answer.reason, (reader.name, answer)
+    with pytest.raises(DetectionError) as caught:
+        api.detect(source)
+    message = str(caught.value)
+    assert f"looks like {layout} (" in message and evidence in message and "does not read yet" in message, message
+
+
+# ------------------------------------------------------------------ layouts vosconv does not read yet
+
+
+def test_an_lvos_root_and_split_are_named_not_read_as_mose(tmp_path):
+    root = tmp_path / "LVOS"
+    lvos_split(root, "train")
+    lvos_split(root, "val")
+    assert_unread(root, "LVOS", "train/train_meta.json")
+    assert_unread(root / "val", "LVOS", "val_meta.json")
+
+
+def test_lvos_without_its_meta_files_is_known_by_its_8_digit_frames(tmp_path):
+    split = lvos_split(tmp_path, meta=False)  # the meta JSONs are a separate download
+    assert_unread(split, "LVOS", "frames named like JPEGImages/0tCWPOrc/00000001")
+
+
+def test_the_shared_lvos_video_ids_as_an_lvos_tree(shared_samples, tmp_path):
+    """The real LVOS ids (8 mixed-case characters) as video folders of an LVOS split."""
+    ids = (shared_samples / "lvos" / "unseen_videos.txt").read_text().split()[:3]
+    for video in ids:
+        frame_pair(tmp_path / "valid", video, "00000001")
+    assert_unread(tmp_path, "LVOS", f"valid/JPEGImages/{sorted(ids)[0]}/00000001")
+
+
+@pytest.mark.parametrize(
+    ("make", "layout", "evidence"),
+    [
+        (
+            lambda root: (root / "Annotations_6fps" / "sav_000001" / "000").mkdir(parents=True),
+            "SA-V val/test",
+            "Annotations_6fps/",
+        ),
+        (lambda root: (root / "sav_val.txt").write_text("sav_000001\n"), "SA-V val/test", "sav_val.txt"),
+        (lambda root: (root / "sav_000001_manual.json").write_text("{}"), "SA-V train", "sav_000001_manual.json"),
+        (lambda root: (root / "JPEGImages_10fps").mkdir(), "VOST", "JPEGImages_10fps/"),
+        (
+            lambda root: (root / "val" / "first_frame_annotations.json").write_text("{}"),
+            "BURST",
+            "val/first_frame_annotations.json",
+        ),
+        (lambda root: (root / "meta_train.json").write_text("{}"), "MOSEv2 with its meta files", "meta_train.json"),
+    ],
+)
+def test_other_layouts_are_named(tmp_path, make, layout, evidence):
+    root = tmp_path / "data"
+    frame_pair(root, "video1", "00000")  # what made MOSE take them
+    (root / "val").mkdir()
+    make(root)
+    assert_unread(root, layout, evidence)
+
+
+def test_vost_with_image_sets_is_not_taken_for_davis(tmp_path):
+    root = tmp_path / "VOST"
+    frame_pair(root, "555_tear_aluminium_foil", "frame00030")
+    (root / "ImageSets").mkdir()
+    (root / "ImageSets" / "val.txt").write_text("555_tear_aluminium_foil\n")
+    assert_unread(root, "VOST", "frames named like JPEGImages/555_tear_aluminium_foil/frame00030")
+
+
+def test_burst_and_sa_v_annotation_files_are_named(tmp_path):
+    for name, layout in (("all_classes.json", "BURST"), ("sav_000001_auto.json", "SA-V train")):
+        path = tmp_path / name
+        path.write_text("{}")
+        assert unread_layout(path).layout == layout
+        with pytest.raises(DetectionError, match=f"looks like {layout} "):
+            api.detect(path)
+
+
+def test_the_shared_sa_v_annotation_file_is_named(shared_samples):
+    path = shared_samples / "sav" / "sav_dataset" / "example" / "sav_000001_manual.json"
+    with pytest.raises(DetectionError, match="looks like SA-V train"):
+        api.detect(path)
+
+
+def test_the_layouts_vosconv_reads_are_no_lookalikes(sample_root):
+    for layout, root in sample_root.items():
+        assert unread_layout(root) is None, layout
+        assert api.detect(root) == layout
+
+
+def test_a_named_reader_reads_a_lookalike_anyway(tmp_path):
+    split = lvos_split(tmp_path)
+    with MoseReader(split) as reader:
+        assert [ref.name for ref in reader.list_videos()] == ["0tCWPOrc"]
+
+
+# ------------------------------------------------------------------ "cannot tell the format"
+
+
+def test_cannot_tell_lists_one_line_per_reader_nearest_first(tmp_path):
+    (tmp_path / "JPEGImages" / "v").mkdir(parents=True)  # half a MOSE split
+    with pytest.raises(DetectionError) as caught:
+        api.detect(tmp_path)
+    first, *lines = str(caught.value).splitlines()
+    assert first == f"cannot tell the format of {tmp_path}; name it with --from:"
+    from converters import registry
+
+    assert sorted(line.split(":")[0].strip() for line in lines) == registry.names("reader")
+    assert lines[0] == "  mose: JPEGImages/ without Annotations/"
+    assert all(line.startswith("  ") and len(line) < 130 for line in lines)
+
+
+# ------------------------------------------------------------------ splits that are not there
+
+
+def test_mose_lists_its_splits_and_the_nearest(sample_root):
+    with pytest.raises(SourceError) as caught:
+        MoseReader(sample_root["mose"], MoseOptions(split="trian")).list_videos()
+    assert "no split 'trian'" in str(caught.value)
+    assert "splits here: train, valid; did you mean 'train'?" in str(caught.value)
+
+
+def test_mose_split_under_jpegimages_is_listed(tmp_path):
+    for split in ("train", "valid"):
+        frame_pair(tmp_path, f"{split}/v", "00000")  # JPEGImages/<split>/<video>, as some published loaders expect
+    with pytest.raises(SourceError, match=r"splits here: train, valid; did you mean 'valid'\?"):
+        MoseReader(tmp_path, MoseOptions(split="vaild")).list_videos()
+
+
+def test_mose_split_given_for_a_split_folder(sample_root):
+    with pytest.raises(SourceError, match="is a split folder itself: leave out --split"):
+        MoseReader(sample_root["mose"] / "train", MoseOptions(split="train")).list_videos()
+
+
+def test_youtube_vos_lists_its_splits_and_the_nearest(sample_root, tmp_path):
+    root = tmp_path / "ytvos"
+    shutil.copytree(sample_root["youtube-vos"], root)
+    with pytest.raises(SourceError) as caught:
+        YoutubeVosReader(root, YoutubeVosOptions(split="trian")).list_videos()
+    assert "split folders with meta.json: train, valid; did you mean 'train'?" in str(caught.value)
