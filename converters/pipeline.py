@@ -19,6 +19,7 @@ import gzip
 import json
 import os
 import shutil
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -649,8 +650,20 @@ def _count(shard: Shard, *, reader: Reader, on_error: OnError) -> Stats:
     return stats
 
 
+class _NoBar:
+    """What a hidden bar does: nothing, without importing tqdm (and the multiprocessing lock it makes)."""
+
+    def update(self, amount: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress(total: int, enabled: bool | None):
+    """A progress bar on stderr: shown when ``enabled``, or with None only when stderr is a terminal."""
+    if enabled is False or (enabled is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())):
+        return _NoBar()
     from tqdm import tqdm
 
-    # None: only when stderr is a terminal
-    return tqdm(total=total, unit="video", disable=None if enabled is None else not enabled, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, unit="video", leave=False, dynamic_ncols=True)

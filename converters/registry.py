@@ -113,7 +113,7 @@ _WRITERS = (
         "mose",
         "converters.writers.layout:MoseWriter",
         description="A MOSE split folder: ``JPEGImages/<video>/`` and ``Annotations/<video>/``.",
-        options=(),
+        options=(_opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),),
     ),
     PluginSpec(
         "davis",
@@ -123,18 +123,21 @@ _WRITERS = (
             _opt("split", "str or none", None, "ImageSets/<year>/<split>.txt to write; default: the source's split, else all"),
             _opt("resolution", "str or none", None, "default: the source's resolution, else 480p"),
             _opt("year", "str or none", None, "default: the source's year, else 2017"),
+            _opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),
         ),
     ),
     PluginSpec(
         "youtube-vos",
         "converters.writers.layout:YoutubeVosWriter",
         description="A YouTube-VOS split folder: ``meta.json``, ``JPEGImages/<video>/``, ``Annotations/<video>/``.",
-        options=(),
+        options=(_opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),),
     ),
     PluginSpec(
         "parquet",
         "converters.writers.parquet:ParquetWriter",
-        description="A folder of ``part-NNNNN.parquet`` files and ``manifest.json``.",
+        description=(
+            "A folder of ``data/<split>-NNNNN-of-NNNNN.parquet`` shards, a dataset card and ``manifest.json`` (the Hub's layout)."
+        ),
         options=(
             _opt("images", "bool", True, "embed each frame's JPEG bytes; false: keep only its path relative to the image root"),
             _SHARD_BYTES,
