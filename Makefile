@@ -38,7 +38,7 @@ lint: setup-test
 	$(BIN)/ruff check converters tests benchmarks
 	$(BIN)/ruff format --check converters tests benchmarks
 
-# The compiled kernels (converters/_kernels.c) skip bounds checks for speed, so their tests run a
+# The compiled kernels (converters/codecs/_kernels.c) skip bounds checks for speed, so their tests run a
 # second time on the build of the same C source that checks every index (VOSCONV_BOUNDSCHECK=1
 # selects it): an index out of range is then an IndexError in the test instead of silent memory corruption.
 KERNEL_TESTS := tests/test_rle.py tests/test_png.py tests/test_scratch.py tests/test_loading.py tests/test_png_fuzz.py
@@ -61,4 +61,4 @@ check-package: setup-test
 	PYTHON=$(BIN)/python .ci/check-package
 
 clean:
-	rm -rf $(VENV) out data/sample dist build .pytest_cache .ruff_cache converters/_kernels*.so
+	rm -rf $(VENV) out data/sample dist build .pytest_cache .ruff_cache converters/codecs/_kernels*.so

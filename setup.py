@@ -1,7 +1,7 @@
 """The compiled kernels; everything else about the package is in pyproject.toml.
 
-converters/_kernels.c is built twice: ``converters._kernels``, which vosconv uses, and
-``converters._kernels_checked``, the same code checking every array index (an IndexError
+converters/codecs/_kernels.c is built twice: ``converters.codecs._kernels``, which vosconv uses, and
+``converters.codecs._kernels_checked``, the same code checking every array index (an IndexError
 instead of memory corruption), which ``VOSCONV_BOUNDSCHECK=1`` selects for the tests.
 """
 
@@ -14,9 +14,9 @@ OPTIMISE = ["/O2"] if sys.platform == "win32" else ["-O3"]
 
 def kernels(name: str) -> Extension:
     return Extension(
-        f"converters.{name}",
-        [f"converters/{name}.c"],
-        depends=["converters/_kernels.c"],
+        f"converters.codecs.{name}",
+        [f"converters/codecs/{name}.c"],
+        depends=["converters/codecs/_kernels.c"],
         extra_compile_args=OPTIMISE,
     )
 

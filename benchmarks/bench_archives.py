@@ -62,7 +62,7 @@ else:
 result["wall_s"] = time.perf_counter() - started
 result["cpu_s"] = time.process_time() - cpu
 result["parent_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from converters.executors import wait_for_workers
+from converters.run.executors import wait_for_workers
 wait_for_workers()  # workers exit just after convert returns
 result["workers_maxrss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 result["temporary_left"] = sorted(p for p in os.listdir(os.environ.get("TMPDIR", "/tmp")) if p.startswith("vosconv-archive-"))

@@ -38,7 +38,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import converters
-from converters.executors import wait_for_workers
+from converters.run.executors import wait_for_workers
 
 from . import naive
 from .data import DatasetSpec, cached_dataset, folder_bytes, replicate

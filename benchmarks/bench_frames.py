@@ -2,12 +2,12 @@
 
 Groups (each row is one synthetic frame of :func:`benchmarks.data.make_frames`):
 
-* ``png-decode``: Pillow ``np.asarray(Image.open(...))`` vs ``converters.png.decode``, on the
+* ``png-decode``: Pillow ``np.asarray(Image.open(...))`` vs ``converters.codecs.png.decode``, on the
   Pillow-written (filter 0) PNGs and on adaptively filtered ones; the inflate alone (libdeflate)
   is the floor.
-* ``rle-encode``: ``np.unique`` + per-object pycocotools vs ``converters.rle.encode``.
-* ``rle-decode``: per-object ``mask.decode`` + boolean writes vs ``converters.rle.decode``.
-* ``png-encode``: Pillow vs ``converters.png.encode`` (the folder-layout writers' PNG writer), with bytes.
+* ``rle-encode``: ``np.unique`` + per-object pycocotools vs ``converters.codecs.rle.encode``.
+* ``rle-decode``: per-object ``mask.decode`` + boolean writes vs ``converters.codecs.rle.decode``.
+* ``png-encode``: Pillow vs ``converters.codecs.png.encode`` (the folder-layout writers' PNG writer), with bytes.
 * ``frame-e2e``: an annotation PNG file to the JSON text of its RLE annotations, plus vosconv's stage costs.
 
 :func:`verify` proves the two sides agree before anything is timed.
@@ -21,7 +21,7 @@ from pathlib import Path
 import deflate
 import numpy as np
 
-from converters import png, rle
+from converters.codecs import png, rle
 
 from . import naive
 from .data import FrameCase, png_filter_types

@@ -10,7 +10,7 @@ files, then times random 8-frame clips, the same clips for every format, interle
 * ``masks``: label maps only (the source decodes 8 PNGs with Pillow);
 * ``bytes``: label maps and the frames' JPEG bytes (the source also reads 8 JPEG files);
 * ``decoded``: label maps and the frames decoded to RGB arrays (the folders with Pillow, the
-  loader with :func:`converters.loading.decode_jpeg`, checked to give the same pixels).
+  loader with :func:`converters.loading.dataset.decode_jpeg`, checked to give the same pixels).
 
 Figures are CPU time per clip (``time.process_time``), the median over rounds, each round
 reading the same clip list once per method in a rotating order, with a warm page cache.
@@ -33,7 +33,7 @@ import numpy as np
 from PIL import Image
 
 from converters import api
-from converters.loading import ClipDataset, decode_jpeg
+from converters.loading.dataset import ClipDataset, decode_jpeg
 from converters.sample import VOC_PALETTE
 
 RESOLUTIONS = {"480p": (480, 854), "1080p": (1080, 1920)}

@@ -37,7 +37,7 @@ if source == "-":  # the floor: imports and compiled kernels loaded, nothing con
 else:
     summary = converters.convert(source, output, to=writer, from_="mose", workers=workers, overwrite=True, progress=False)
     frames = summary.stats.frames
-    from converters.executors import wait_for_workers
+    from converters.run.executors import wait_for_workers
     wait_for_workers()  # workers exit just after convert returns; count them once gone
 hwm = None
 with open("/proc/self/status") as status:

@@ -18,11 +18,11 @@ from . import registry
 from .errors import DetectionError, MissingDependency, SourceError
 
 if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module and none of those
-    from .executors import Executor
     from .model import Video
-    from .pipeline import Summary
-    from .readers.base import Detection, Reader
-    from .writers.base import Writer
+    from .reader import Detection, Reader
+    from .run.executors import Executor
+    from .run.pipeline import Summary
+    from .writer import Writer
 
 
 def detect(source: str | os.PathLike) -> str:
@@ -32,8 +32,8 @@ def detect(source: str | os.PathLike) -> str:
     a DetectionError naming that layout, even where a reader would take it: read as MOSE, an LVOS
     split loses its metadata without a word.
     """
-    from . import sources
-    from .readers.lookalikes import unread_layout
+    from .formats.lookalikes import unread_layout
+    from .sources import files as sources
 
     source = Path(source)
     if not source.exists():
@@ -59,7 +59,7 @@ def detect(source: str | os.PathLike) -> str:
 
 
 def _sniff(name: str, source: Path) -> Detection:
-    from .readers.base import Detection
+    from .reader import Detection
 
     try:
         cls = registry.reader_class(name)
@@ -103,9 +103,9 @@ def convert(
 ) -> Summary:
     """Convert ``source`` to format ``to`` at ``output``; the output appears only when complete.
 
-    See :func:`converters.pipeline.convert` for ``resume``, ``on_error`` and ``executor``.
+    See :func:`converters.run.pipeline.convert` for ``resume``, ``on_error`` and ``executor``.
     """
-    from . import pipeline
+    from .run import pipeline
 
     writer = open_writer(to, writer_options)
     with open_reader(source, from_, reader_options) as reader:

@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, api, registry
+from . import api, registry
 from . import options as plugin_options
 from .errors import OptionError, VosconvError, VosconvWarning
+from .version import __version__
 
 # Only light modules are imported before a command runs (``api`` imports its work when called):
 # `vosconv --help` and `vosconv formats` read the registry's plain table, and each command
@@ -150,7 +151,7 @@ def open_reader(args: argparse.Namespace):
 
 def run_options(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     """Keyword arguments of ``pipeline.convert`` from the run-control flags."""
-    from .executors import make_executor
+    from .run.executors import make_executor
 
     return {
         "executor": make_executor(workers, args.executor, args.ray_address),
@@ -176,7 +177,7 @@ def writer_name(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    from . import pipeline
+    from .run import pipeline
 
     to, inferred = writer_name(args)
     values = plugin_options.parse_pairs(args.write_opt, "--write-opt")
@@ -192,7 +193,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import config, pipeline
+    from . import config
+    from .run import pipeline
 
     settings = config.load(args.config)
     names = args.pipelines or settings.default
@@ -290,7 +292,7 @@ def _flush_c_stdio() -> None:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from . import pipeline
+    from .run import pipeline
 
     with _stdout_kept_for(args.json), open_reader(args) as reader:
         started = time.perf_counter()
@@ -321,7 +323,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import format_report, validate
+    from .run.validate import format_report, validate
 
     with _stdout_kept_for(args.json), open_reader(args) as reader:
         report = validate(reader, workers=args.workers, progress=None)
@@ -332,7 +334,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from . import checksums
+    from .sources import checksums
 
     path = Path(args.file)
     if not path.is_file():
@@ -448,8 +450,8 @@ def _inspect_commands(commands) -> None:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from .errors import OutputError
-    from .executors import make_executor
     from .inspect.stats import summarise
+    from .run.executors import make_executor
 
     if args.per_video and Path(args.per_video).exists() and not args.overwrite:
         raise OutputError(f"{args.per_video} already exists; pass --overwrite to replace it")
@@ -532,7 +534,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def _interrupted(exc: VosconvError) -> bool:
     """Whether ``exc`` is the pipeline's Interrupted; only a run that imported the pipeline can raise it."""
-    pipeline = sys.modules.get(f"{__package__}.pipeline")
+    pipeline = sys.modules.get(f"{__package__}.run.pipeline")
     return pipeline is not None and isinstance(exc, pipeline.Interrupted)
 
 

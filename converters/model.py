@@ -77,7 +77,7 @@ class ImageRef:
     """Where a frame's image bytes live: a file on disk, a member of an archive, or the bytes themselves.
 
     With ``archive`` (the path of a .zip/.tar/.tar.gz), ``path`` is the member name inside it.
-    Reading is done by :mod:`converters.imagefiles`; this record only says where.
+    Reading is done by :mod:`converters.sources.imagefiles`; this record only says where.
     """
 
     path: str | None = None

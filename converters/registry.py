@@ -25,8 +25,8 @@ from .options import OptionSpec
 from .suggest import did_you_mean
 
 if TYPE_CHECKING:
-    from .readers.base import Reader
-    from .writers.base import Writer
+    from .reader import Reader
+    from .writer import Writer
 
 Kind = Literal["reader", "writer"]
 
@@ -59,13 +59,13 @@ _SHARD_BYTES = _opt("shard_bytes", "int", 1 << 30, "target source bytes per shar
 _READERS = (
     PluginSpec(
         "mose",
-        "converters.readers.mose:MoseReader",
+        "converters.formats.mose.reader:MoseReader",
         description="Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair).",
         options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid")),),
     ),
     PluginSpec(
         "davis",
-        "converters.readers.davis:DavisReader",
+        "converters.formats.davis.reader:DavisReader",
         description="Reads a DAVIS 2016 or 2017 folder at one resolution, optionally restricted to one split list.",
         options=(
             _opt("split", "str or none", None, "a list in ImageSets/ (train, val, test-dev, ...); none: every sequence folder"),
@@ -75,13 +75,13 @@ _READERS = (
     ),
     PluginSpec(
         "youtube-vos",
-        "converters.readers.youtube_vos:YoutubeVosReader",
+        "converters.formats.youtube_vos.reader:YoutubeVosReader",
         description="Reads one YouTube-VOS split folder; objects and categories come from its ``meta.json``.",
         options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid, test")),),
     ),
     PluginSpec(
         "coco",
-        "converters.readers.coco:CocoReader",
+        "converters.formats.coco.reader:CocoReader",
         description="Reads YouTube-VIS-style COCO RLE JSON, including everything vosconv writes into it.",
         options=(
             _opt("images", "str or none", None, "folder that file_names are relative to; default: the root the file records"),
@@ -89,13 +89,13 @@ _READERS = (
     ),
     PluginSpec(
         "parquet",
-        "converters.readers.parquet:ParquetReader",
+        "converters.formats.parquet.reader:ParquetReader",
         description="Reads a folder written by the ``parquet`` writer.",
         options=_SHARDED_READER,
     ),
     PluginSpec(
         "hdf5",
-        "converters.readers.hdf5:Hdf5Reader",
+        "converters.formats.hdf5.reader:Hdf5Reader",
         description="Reads a folder written by the ``hdf5`` writer.",
         options=_SHARDED_READER,
     ),
@@ -104,20 +104,20 @@ _READERS = (
 _WRITERS = (
     PluginSpec(
         "coco",
-        "converters.writers.coco:CocoWriter",
+        "converters.formats.coco.writer:CocoWriter",
         description="One ``.json`` (or ``.json.gz``) file for the whole dataset.",
         options=(_opt("compresslevel", "int or none", None, "gzip level (0-9) for a .json.gz output; default 6"),),
         suffixes=(".json", ".json.gz"),
     ),
     PluginSpec(
         "mose",
-        "converters.writers.layout:MoseWriter",
+        "converters.formats.mose.writer:MoseWriter",
         description="A MOSE split folder: ``JPEGImages/<video>/`` and ``Annotations/<video>/``.",
         options=(_opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),),
     ),
     PluginSpec(
         "davis",
-        "converters.writers.layout:DavisWriter",
+        "converters.formats.davis.writer:DavisWriter",
         description="A ``DAVIS/`` root: ``JPEGImages/<res>/``, ``Annotations/<res>/`` and ``ImageSets/<year>/<split>.txt``.",
         options=(
             _opt("split", "str or none", None, "ImageSets/<year>/<split>.txt to write; default: the source's split, else all"),
@@ -128,13 +128,13 @@ _WRITERS = (
     ),
     PluginSpec(
         "youtube-vos",
-        "converters.writers.layout:YoutubeVosWriter",
+        "converters.formats.youtube_vos.writer:YoutubeVosWriter",
         description="A YouTube-VOS split folder: ``meta.json``, ``JPEGImages/<video>/``, ``Annotations/<video>/``.",
         options=(_opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),),
     ),
     PluginSpec(
         "parquet",
-        "converters.writers.parquet:ParquetWriter",
+        "converters.formats.parquet.writer:ParquetWriter",
         description=(
             "A folder of ``data/<split>-NNNNN-of-NNNNN.parquet`` shards, a dataset card and ``manifest.json`` (the Hub's layout)."
         ),
@@ -148,7 +148,7 @@ _WRITERS = (
     ),
     PluginSpec(
         "hdf5",
-        "converters.writers.hdf5:Hdf5Writer",
+        "converters.formats.hdf5.writer:Hdf5Writer",
         description="A folder of ``part-NNNNN.h5`` files and ``manifest.json``.",
         options=(
             _opt("images", "bool", True, "embed each frame's JPEG bytes"),

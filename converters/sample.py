@@ -24,7 +24,7 @@ Trees written by :func:`write_sample` (``<v8>`` / ``<v10>``: 8 / 10 lowercase he
 * ``youtube-vos``: ``out/{train,valid}/{meta.json,JPEGImages,Annotations}``; frames
   ``00000, 00005, ...``; 4-bit PNGs with the 16-colour YouTube-VOS palette.
 
-Tests read the masks back with :func:`label_maps` (Pillow, independent of :mod:`converters.png`).
+Tests read the masks back with :func:`label_maps` (Pillow, independent of :mod:`converters.codecs.png`).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def write_sample(out: str | os.PathLike, layout: str = "mose", *, seed: int = 0,
 def label_maps(root: str | os.PathLike) -> dict[str, np.ndarray]:
     """Every annotation PNG under ``root`` as its pixel values, keyed by POSIX path relative to ``root``.
 
-    Read with Pillow rather than :mod:`converters.png`, so tests can use it as an
+    Read with Pillow rather than :mod:`converters.codecs.png`, so tests can use it as an
     independent oracle. Hidden files (``._00000.png``) are skipped. Binary DAVIS 2016 masks
     come back as 0/255, exactly as stored.
     """

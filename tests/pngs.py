@@ -1,4 +1,4 @@
-"""PNG files for the tests, written without converters.png: a small reference encoder and Pillow's.
+"""PNG files for the tests, written without converters.codecs.png: a small reference encoder and Pillow's.
 
 ``make_png`` writes any filter type on any row, Adam7 interlacing, IDAT split across chunks and
 sub-byte grayscale; ``pillow_png`` has Pillow write ``pixels`` in a mode; ``pillow_values`` is the
@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-from converters import png
+from converters.codecs import png
 
 # --------------------------------------------------------------------------- a reference PNG encoder
 

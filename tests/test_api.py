@@ -12,10 +12,10 @@ import pytest
 import converters
 from converters import api, registry
 from converters.errors import DetectionError, MissingDependency, OptionError, SourceError, VosconvError
+from converters.formats.coco.writer import CocoWriter
 from converters.model import DatasetInfo, Video
-from converters.readers.base import Detection, Reader, VideoRef
+from converters.reader import Detection, Reader, VideoRef
 from converters.registry import PluginSpec
-from converters.writers.coco import CocoWriter
 
 LAYOUTS = ("mose", "davis", "youtube-vos")
 

@@ -23,9 +23,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from converters import api, png
+from converters import api
+from converters.codecs import png
 from converters.errors import SourceError
-from converters.validate import validate
+from converters.run.validate import validate
 
 from .archives import stored_zip_with_damaged_members
 from .pngs import chunk, chunk_spans, make_png
@@ -436,7 +437,7 @@ def _jpeg_with_thumbnail(size: int = 64) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", exif=blob, quality=95)
     data = out.getvalue()
-    from converters.imagefiles import _scan_start
+    from converters.sources.imagefiles import _scan_start
 
     assert data.index(b"\xff\xd9") < _scan_start(data)  # the header holds an end-of-image marker
     return data
@@ -445,7 +446,7 @@ def _jpeg_with_thumbnail(size: int = 64) -> bytes:
 def test_a_complete_jpeg_with_a_long_trailer_is_accepted_and_a_cut_one_is_not(tmp_path):
     """Phones append kilobytes after the end-of-image marker; a cut-off file must still fail, even when its
     EXIF thumbnail carries an end-of-image marker of its own."""
-    from converters.imagefiles import probe_image
+    from converters.sources.imagefiles import probe_image
 
     data = _jpeg_with_thumbnail()
     whole = tmp_path / "whole.jpg"

@@ -244,7 +244,7 @@ def test_convert_skip_policy_exit_codes(capsys, sample_copy, tmp_path):
 
 
 def test_verify_command(capsys, tmp_path, monkeypatch):
-    from converters import checksums
+    from converters.sources import checksums
 
     archive = tmp_path / "valid.tar.gz"
     archive.write_bytes(b"pretend archive")
@@ -262,7 +262,7 @@ def test_verify_command(capsys, tmp_path, monkeypatch):
 
 
 def test_known_checksums_are_well_formed():
-    from converters import checksums
+    from converters.sources import checksums
 
     assert len(checksums.KNOWN) == 5
     assert all(len(k) == 64 and int(k, 16) >= 0 for k in checksums.KNOWN)
@@ -361,7 +361,7 @@ def modules_after(*argv: str) -> set[str]:
 
 
 def plugins(modules: set[str]) -> set[str]:
-    return {m for m in modules if m.startswith(("converters.readers.", "converters.writers."))}
+    return {m for m in modules if m.startswith("converters.formats.")}
 
 
 def heavy(modules: set[str]) -> set[str]:
@@ -379,8 +379,8 @@ def test_a_conversion_to_coco_imports_no_parquet_or_hdf5(sample_root, tmp_path):
     out = tmp_path / "out.json"
     modules = modules_after("convert", str(sample_root["mose"]), "-o", str(out), "--split", "valid")
     assert out.is_file()
-    assert {"converters.readers.mose", "converters.writers.coco"} <= modules
-    assert not {"pyarrow", "h5py", "hdf5plugin", "converters.writers.parquet", "converters.writers.hdf5"} & modules
+    assert {"converters.formats.mose.reader", "converters.formats.coco.writer"} <= modules
+    assert not {"pyarrow", "h5py", "hdf5plugin", "converters.formats.parquet.writer", "converters.formats.hdf5.writer"} & modules
     assert not {"converters.config", "PIL", "pycocotools", "concurrent.futures"} & modules  # one worker: no pool
     assert "yaml" not in modules  # only pipelines.yaml needs it
     assert not {"tqdm", "multiprocessing", "numba"} & modules  # a hidden bar imports no tqdm; kernels are C

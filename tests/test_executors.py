@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from converters.errors import OptionError, SourceError
-from converters.executors import ProcessExecutor, SerialExecutor, make_executor, wait_for_workers
+from converters.run.executors import ProcessExecutor, SerialExecutor, make_executor, wait_for_workers
 
 STEP = 0.1  # seconds: item i of n sleeps (n - 1 - i) * STEP, so early items finish last
 
@@ -205,7 +205,7 @@ def test_wait_for_workers_returns_once_they_are_gone():
 
 def test_finished_reapers_are_not_kept():
     """A long-lived process running many conversions does not collect one thread object per run."""
-    from converters import executors
+    from converters.run import executors
 
     wait_for_workers()
     for _ in range(4):
@@ -231,7 +231,7 @@ def test_a_result_that_cannot_travel_back_is_an_error_not_a_dead_worker():
 ORPHAN_SCRIPT = """
 import sys, time
 from pathlib import Path
-from converters.executors import ProcessExecutor
+from converters.run.executors import ProcessExecutor
 
 def touch(index):
     time.sleep(0.1)
@@ -245,7 +245,7 @@ if __name__ == "__main__":
 
 BUFFERED_SCRIPT = """
 import sys
-from converters.executors import ProcessExecutor
+from converters.run.executors import ProcessExecutor
 
 print("before the run", end="")  # still in this process's stdout buffer (a pipe) when the workers fork
 print(ProcessExecutor(3).run(abs, [-1, -2, -3, -4]))

@@ -1,4 +1,4 @@
-"""converters.libdeflate: inflating into an array we own, through libdeflate's C API."""
+"""converters.codecs.libdeflate: inflating into an array we own, through libdeflate's C API."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pytest
 
-from converters import libdeflate
+from converters.codecs import libdeflate
 
 pytestmark = pytest.mark.skipif(not libdeflate.available(), reason="this deflate build does not export libdeflate")
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from converters import api
-from converters.loading import ClipDataset, VideoDataset, decode_jpeg, open_dataset
+from converters.loading.dataset import ClipDataset, VideoDataset, decode_jpeg, open_dataset
 from converters.model import VOID_ID, MaskEncoding
 from converters.sample import label_maps
 
@@ -330,8 +330,8 @@ def with_footer(out: Path, edit) -> Path:
 def test_a_footer_giving_a_video_another_videos_rows_is_refused_by_the_loader_and_validate(converted, tmp_path):
     """The footer's row range is checked against the rows' own video names and frame indices, and
     ``validate`` checks it against the video's row groups: neither serves one video's frames as another's."""
-    from converters import validate
     from converters.errors import SourceError
+    from converters.run import validate
 
     out = edited_copy(converted["parquet", "mose"], tmp_path / "out")
     names = [v.name for v in open_dataset(out).manifest.videos]

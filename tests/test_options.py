@@ -117,7 +117,7 @@ def test_wrong_type_names_the_path(key, value, expected):
 
 
 def test_compresslevel_of_the_coco_writer():
-    from converters.writers.coco import CocoWriter
+    from converters.formats.coco.writer import CocoWriter
 
     where = "pipelines.x.writer_options.coco"
     assert options.build(CocoWriter.Options, {"compresslevel": "9"}, where).compresslevel == 9

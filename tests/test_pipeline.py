@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from converters import api, pipeline
+from converters import api
 from converters.errors import OutputError, SourceError
-from converters.pipeline import Stats, staging_path
-from converters.readers.base import VideoRef
-from converters.writers.base import Shard
-from converters.writers.coco import FILE_HEAD, CocoWriter
-from converters.writers.layout import MARKER
+from converters.formats.coco.writer import FILE_HEAD, CocoWriter
+from converters.formats.folders.writer import MARKER
+from converters.reader import VideoRef
+from converters.run import pipeline
+from converters.run.pipeline import Stats, staging_path
+from converters.writer import Shard
 
 #: (layout, reader options) of the bundled samples: together they hold void, empty and unannotated frames.
 SOURCES = {
@@ -542,7 +543,7 @@ def test_a_full_disk_while_copying_frames_is_not_a_bad_source_video(sample_root,
     """With on_error="skip" a write failure must stop the run, not skip every video as if it were bad."""
     import builtins
 
-    from converters import imagefiles
+    from converters.sources import imagefiles
 
     def full_disk_open(path, mode="r", *args, **kwargs):
         if "w" in mode:
@@ -638,7 +639,7 @@ def test_a_video_folder_that_is_a_link_is_protected(sample_copy, tmp_path):
 def test_a_full_disk_for_an_output_inside_the_dataset_is_still_a_write_failure(sample_copy, monkeypatch):
     import builtins
 
-    from converters import imagefiles
+    from converters.sources import imagefiles
 
     def full_disk_open(path, mode="r", *args, **kwargs):
         if "w" in mode:
@@ -747,7 +748,7 @@ def test_a_run_killed_between_the_renames_of_a_replacement_gets_the_old_output_b
 
 @pytest.mark.parametrize("kind", ["file", "directory"])
 def test_a_second_run_to_an_output_being_written_is_refused_and_touches_nothing(sample_root, tmp_path, kind):
-    from converters import locking
+    from converters.run import locking
 
     out = tmp_path / ("out" if kind == "directory" else "out.json")
     make_old_output(out, kind)
@@ -766,7 +767,7 @@ def test_a_second_run_to_an_output_being_written_is_refused_and_touches_nothing(
 
 
 def test_the_lock_goes_when_a_run_fails_and_a_stale_lock_file_blocks_nothing(sample_copy, tmp_path):
-    from converters import locking
+    from converters.run import locking
 
     source = sample_copy("mose")
     victim = sorted((source / "train" / "Annotations").rglob("00002.png"))[0]
@@ -786,7 +787,7 @@ def test_the_lock_goes_when_a_run_fails_and_a_stale_lock_file_blocks_nothing(sam
 
 def test_without_flock_on_the_file_system_a_run_warns_and_goes_on(sample_root, tmp_path, monkeypatch):
     """Lustre mounted noflock, some FUSE mounts: flock fails with ENOSYS; the conversion still works."""
-    from converters import locking
+    from converters.run import locking
 
     def flock(fd, operation):
         raise OSError(errno.ENOSYS, os.strerror(errno.ENOSYS))
@@ -801,7 +802,7 @@ def test_a_lock_held_only_by_a_dead_runs_workers_is_waited_for_with_a_warning(tm
     """The run's process is gone but a worker it forked still holds the lock: wait, say so, then take it."""
     import fcntl
 
-    from converters import locking
+    from converters.run import locking
 
     out = tmp_path / "out.json"
     gone = os.fork()
@@ -829,7 +830,7 @@ def test_a_lock_held_only_by_a_dead_runs_workers_is_waited_for_with_a_warning(tm
 
 def test_a_run_whose_new_folder_another_failed_run_removes_goes_on(sample_root, tmp_path, monkeypatch):
     """Run B finds ``new/`` (made by a run A beside it); A fails and removes it before B opens its lock file."""
-    from converters import locking
+    from converters.run import locking
 
     out = tmp_path / "new" / "out.json"
     real_open, removed = os.open, []

@@ -1,4 +1,4 @@
-"""converters.png: the mask decoder gives exactly Pillow's values, and what encode writes reads back.
+"""converters.codecs.png: the mask decoder gives exactly Pillow's values, and what encode writes reads back.
 
 The reference for every decoded file is Pillow's ``np.asarray(Image.open(...))``. Files come from
 Pillow itself (palette PNGs at 1/2/4/8 bits, adaptively filtered grayscale), from a small PNG
@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from converters import libdeflate, png
+from converters.codecs import libdeflate, png
 
 from .pngs import (
     chunk,

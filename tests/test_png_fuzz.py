@@ -1,4 +1,4 @@
-"""A bounded, deterministic fuzz test of converters.png against Pillow.
+"""A bounded, deterministic fuzz test of converters.codecs.png against Pillow.
 
 Valid PNGs of every kind the readers take (palette at 1/2/4/8 bits, 8-bit and 0/255 grayscale,
 1/2/4-bit grayscale, interlaced, with tRNS/iCCP/tEXt chunks, every filter type, the image data
@@ -27,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from converters import libdeflate, png
+from converters.codecs import libdeflate, png
 
 from .pngs import chunk, make_png, pillow_png, pillow_values, random_values
 

@@ -6,7 +6,7 @@ import pytest
 
 from converters import api
 from converters.errors import SourceError
-from converters.executors import RayExecutor
+from converters.run.executors import RayExecutor
 
 ray = pytest.importorskip("ray")
 

@@ -12,11 +12,11 @@ from typing import Any, Literal
 
 import pytest
 
-import converters.readers
+import converters.formats.mose
 from converters import registry
 from converters.errors import MissingDependency, VosconvError
 from converters.model import DatasetInfo, Video
-from converters.writers.base import Shard, ShardResult, Writer
+from converters.writer import Shard, ShardResult, Writer
 
 BUILTIN_READERS = {"mose", "davis", "youtube-vos", "coco"}
 BUILTIN_WRITERS = {"coco", "mose", "davis", "youtube-vos"}
@@ -95,7 +95,7 @@ def test_specs_match_names():
         for spec in specs:
             if spec.name in BUILTIN_READERS | BUILTIN_WRITERS:
                 assert spec.origin == "vosconv"
-                assert spec.target.startswith(f"converters.{kind}s.")
+                assert spec.target.startswith("converters.formats.")
                 assert ":" in spec.target
 
 
@@ -107,8 +107,8 @@ def test_read_only_views():
 
 
 def test_builtins_load_to_their_classes():
-    from converters.readers.mose import MoseReader
-    from converters.writers.coco import CocoWriter
+    from converters.formats.coco.writer import CocoWriter
+    from converters.formats.mose.reader import MoseReader
 
     assert registry.load("reader", "mose") is MoseReader
     assert registry.reader_class("mose") is MoseReader
@@ -123,9 +123,9 @@ def test_builtins_load_to_their_classes():
 
 def test_load_imports_the_module_only_then(monkeypatch):
     """Listing costs no import; load() imports the plugin's module."""
-    module = "converters.readers.mose"
+    module = "converters.formats.mose.reader"
     monkeypatch.delitem(sys.modules, module, raising=False)
-    monkeypatch.delattr(converters.readers, "mose", raising=False)  # restored with sys.modules afterwards
+    monkeypatch.delattr(converters.formats.mose, "reader", raising=False)  # restored with sys.modules afterwards
     registry.names("reader")
     registry.specs("reader")
     assert module not in sys.modules
@@ -139,7 +139,7 @@ def test_listing_in_a_fresh_interpreter_imports_no_plugin():
         "import sys\n"
         "from converters import registry\n"
         "registry.names('reader'); registry.specs('writer')\n"
-        "plugins = [m for m in sys.modules if m.startswith(('converters.readers.', 'converters.writers.'))]\n"
+        "plugins = [m for m in sys.modules if m.startswith('converters.formats.')]\n"
         "print(sorted(m for m in plugins if not m.endswith('.base')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1])
@@ -220,7 +220,7 @@ def test_register_refuses_a_duplicate():
     with pytest.raises(ValueError, match="'coco' is already registered"):
         registry.register("writer", "coco", FancyWriter)
     assert registry.load("writer", "fancy") is FancyWriter
-    assert registry.writers["coco"].target == "converters.writers.coco:CocoWriter"
+    assert registry.writers["coco"].target == "converters.formats.coco.writer:CocoWriter"
 
 
 def test_register_clobber_replaces():
@@ -231,7 +231,7 @@ def test_register_clobber_replaces():
 def test_fixture_restores_the_tables():
     """Guards the autouse fixture: nothing registered by the tests above is still there."""
     assert "fancy" not in registry.writers
-    assert registry.writers["coco"].target == "converters.writers.coco:CocoWriter"
+    assert registry.writers["coco"].target == "converters.formats.coco.writer:CocoWriter"
 
 
 # ------------------------------------------------------------------ entry points
@@ -262,7 +262,7 @@ def test_real_entry_point_objects_work(entry_points):
 
 
 def test_entry_point_cannot_replace_a_builtin(entry_points):
-    from converters.writers.coco import CocoWriter
+    from converters.formats.coco.writer import CocoWriter
 
     entry_points(
         FakeEntryPoint("coco", f"{__name__}:FancyWriter", "vosconv.writers", FakeDistribution("evil")),

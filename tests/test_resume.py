@@ -16,17 +16,17 @@ from pathlib import Path
 import pytest
 
 from converters import api
-from converters.checksums import sha256
-from converters.journal import JOURNAL, seal
-from converters.pipeline import Interrupted, staging_path
-from converters.writers.coco import CocoWriter
+from converters.formats.coco.writer import CocoWriter
+from converters.run.journal import JOURNAL, seal
+from converters.run.pipeline import Interrupted, staging_path
+from converters.sources.checksums import sha256
 
 # A run slow enough to be killed halfway: a pause per video (coco shards hold one video each).
 SLOW_RUN = textwrap.dedent(
     """
     import json, sys, time
     from converters import api
-    from converters.readers.mose import MoseReader
+    from converters.formats.mose.reader import MoseReader
 
     read = MoseReader.read_video
     MoseReader.read_video = lambda self, ref: (time.sleep(0.4), read(self, ref))[1]
@@ -183,7 +183,7 @@ def test_a_resumed_run_counts_its_speed_over_the_frames_it_converted(big_mose, t
 
 def test_the_summary_line_gives_the_speed_of_this_run_only(capsys, tmp_path):
     from converters.cli import _report
-    from converters.pipeline import Stats, Summary
+    from converters.run.pipeline import Stats, Summary
 
     summary = Summary(tmp_path / "o.json", Stats(videos=9, frames=100), seconds=2.0, shards=9, resumed=3, resumed_frames=60)
     _report(summary, "mose", "coco")
@@ -341,7 +341,9 @@ def test_resume_ignores_a_journal_line_changed_after_it_was_written(big_mose, tm
     api.convert(big_mose, reference, to=writer, writer_options=options, reader_options={"split": "train"})
     output = tmp_path / name
     target = (
-        CocoWriter if writer == "coco" else __import__("converters.writers.parquet", fromlist=["ParquetWriter"]).ParquetWriter
+        CocoWriter
+        if writer == "coco"
+        else __import__("converters.formats.parquet.writer", fromlist=["ParquetWriter"]).ParquetWriter
     )
     original, calls = target.write_shard, {"n": 0}
 
@@ -371,7 +373,7 @@ def mose_reference(big_mose, tmp_path_factory):
 
 
 def interrupted_layout_run(big_mose, output: Path, monkeypatch, finished: int) -> list[dict]:
-    from converters.writers.layout import MoseWriter
+    from converters.formats.mose.writer import MoseWriter
 
     with ctrl_c_at_shard(monkeypatch, finished + 1, MoseWriter), pytest.raises(Interrupted):
         api.convert(big_mose, output, to="mose", reader_options={"split": "train"})
@@ -416,7 +418,7 @@ def test_resume_redoes_a_layout_shard_whose_mask_was_damaged(big_mose, tmp_path,
 
 
 def test_lines_of_an_older_journal_format_are_not_reused(big_mose, tmp_path, monkeypatch, mose_reference):
-    from converters import journal
+    from converters.run import journal
 
     output = tmp_path / "out"
     monkeypatch.setattr(journal, "FORMAT", journal.FORMAT - 1)  # as an older vosconv wrote them

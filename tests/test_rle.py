@@ -1,4 +1,4 @@
-"""converters.rle: byte-identical to pycocotools per object, exact round trips, strict decoding.
+"""converters.codecs.rle: byte-identical to pycocotools per object, exact round trips, strict decoding.
 
 The reference for every label map is pycocotools run the naive way: ``mask.encode`` on
 ``label == v`` (Fortran order) for each non-zero value v, with ``mask.area`` and ``mask.toBbox``.
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as coco
 
-from converters import _kernels, _kernels_checked, rle
-from converters._native import BOUNDSCHECK_VARIABLE
+from converters.codecs import _kernels, _kernels_checked, rle
+from converters.codecs._native import BOUNDSCHECK_VARIABLE
 from converters.model import Mask
 
 from .rle_strings import overflowing_string
@@ -844,9 +844,9 @@ def kernels_in_a_fresh_process(environment: dict[str, str]) -> str:
 
 
 def test_the_environment_variable_selects_the_bounds_checked_build():
-    assert kernels_in_a_fresh_process({}) == "converters._kernels"
-    assert kernels_in_a_fresh_process({BOUNDSCHECK_VARIABLE: "0"}) == "converters._kernels"
-    assert kernels_in_a_fresh_process({BOUNDSCHECK_VARIABLE: "1"}) == "converters._kernels_checked"
+    assert kernels_in_a_fresh_process({}) == "converters.codecs._kernels"
+    assert kernels_in_a_fresh_process({BOUNDSCHECK_VARIABLE: "0"}) == "converters.codecs._kernels"
+    assert kernels_in_a_fresh_process({BOUNDSCHECK_VARIABLE: "1"}) == "converters.codecs._kernels_checked"
 
 
 def test_the_bounds_checked_build_catches_an_index_out_of_range():

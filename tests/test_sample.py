@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from converters import png, sample
+from converters import sample
+from converters.codecs import png
 from converters.errors import OutputError
 from converters.sample import DAVIS191_PALETTE, LAYOUTS, VOC_PALETTE, YOUTUBE_PALETTE, label_maps, write_sample
 

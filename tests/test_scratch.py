@@ -1,4 +1,4 @@
-"""converters.scratch: per-thread reusable buffers that a forked worker does not share."""
+"""converters.codecs.scratch: per-thread reusable buffers that a forked worker does not share."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from converters import scratch
+from converters.codecs import scratch
 
 
 def test_shape_dtype_and_reuse():

@@ -13,13 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from converters import shards
-from converters.checksums import sha256
 from converters.errors import SourceError
-from converters.handles import HandleCache
+from converters.formats.parquet.writer import ParquetWriter
+from converters.formats.sharded import manifest as shards
 from converters.model import Category, DatasetInfo
-from converters.readers.base import VideoRef
-from converters.writers.parquet import ParquetWriter
+from converters.reader import VideoRef
+from converters.sources.checksums import sha256
+from converters.sources.handles import HandleCache
 
 
 def manifest() -> shards.Manifest:

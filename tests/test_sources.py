@@ -27,11 +27,13 @@ from pathlib import Path
 
 import pytest
 
-from converters import api, archives, sources
+from converters import api
 from converters.errors import DetectionError, SourceError
-from converters.imagefiles import probe_image, read_bytes
+from converters.formats.mose.reader import MoseReader
 from converters.model import ImageRef
-from converters.readers.mose import MoseReader
+from converters.sources import archives
+from converters.sources import files as sources
+from converters.sources.imagefiles import probe_image, read_bytes
 
 from .archives import HIDDEN, KINDS, pack, stored_zip_with_damaged_members, with_member_replaced, with_zip64_compressed_size
 from .conformance.content import fingerprint
@@ -591,7 +593,7 @@ def test_recorded_image_paths_inside_are_joined():
 
 def test_validate_finds_a_damaged_stored_zip_member_a_conversion_does_not_read_whole(sample_root, tmp_path):
     """A stored JPEG is probed by its head and tail only; its CRC-32 is checked when validate reads it whole."""
-    from converters.validate import validate
+    from converters.run.validate import validate
 
     root = sample_root["mose"]
     members = [  # mid-JPEG: no header or tail; the valid split's is not read

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..executors import Executor
+    from ..run.executors import Executor
     from .stats import DatasetStats
 
 __all__ = ["preview", "stats"]

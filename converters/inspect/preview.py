@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import imagefiles, rle
+from ..codecs import rle
+from ..codecs.png import DAVIS_PALETTE
 from ..errors import MissingDependency, OptionError, OutputError, SourceError
 from ..model import VOID_ID, Frame, Mask, Video
-from ..png import DAVIS_PALETTE
+from ..sources import imagefiles
 
 #: How much of an object's colour covers the frame image under its mask.
 ALPHA = 0.5

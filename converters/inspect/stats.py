@@ -22,7 +22,7 @@ categories, plus what the paper argues makes a dataset hard:
   semi-supervised VOS); objects never visible; empty annotated frames; void pixels.
 
 An object is visible in a frame when its mask there has pixels (``area > 0``). Videos are
-summarised in parallel like a conversion (any :mod:`converters.executors` executor) and
+summarised in parallel like a conversion (any :mod:`converters.run.executors` executor) and
 gathered in the reader's order, so two runs give identical figures whatever the workers.
 """
 
@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptionError, OutputError
-from ..executors import Executor, make_executor
 from ..model import Frame, Video
-from ..readers.base import Reader, VideoRef
+from ..reader import Reader, VideoRef
+from ..run.executors import Executor, make_executor
 
 #: COCO's area buckets (pixels): small below 32**2, medium below 96**2, large from there.
 SMALL_AREA = 32**2

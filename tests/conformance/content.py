@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 
-from converters import imagefiles
 from converters.model import DatasetInfo, Video
+from converters.sources import imagefiles
 
 
 def fingerprint(video: Video, info: DatasetInfo, *, images: bool = True) -> dict:

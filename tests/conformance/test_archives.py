@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from converters import api
-from converters.validate import validate
+from converters.run.validate import validate
 
 from ..archives import KINDS, pack
 from ..test_bad_input import CASES

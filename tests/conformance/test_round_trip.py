@@ -18,7 +18,7 @@ import pytest
 
 from converters import api, registry
 from converters.errors import SourceError
-from converters.pipeline import staging_path
+from converters.run.pipeline import staging_path
 from converters.sample import label_maps
 
 from .content import assert_same_content, fingerprint

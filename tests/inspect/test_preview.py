@@ -10,12 +10,12 @@ import pytest
 from PIL import Image
 
 import converters
-from converters import rle
 from converters.cli import main
+from converters.codecs import rle
+from converters.codecs.png import DAVIS_PALETTE
 from converters.errors import MissingDependency, OptionError, OutputError
 from converters.inspect.preview import ALPHA, parse_frames, render_frame
 from converters.model import Frame, FrameMasks, ImageRef, ObjectInfo, Video
-from converters.png import DAVIS_PALETTE
 from converters.sample import VOC_PALETTE, label_maps
 
 VOC = np.frombuffer(VOC_PALETTE, np.uint8).reshape(256, 3)

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from converters import api, labels
+from converters import api
 from converters import options as plugin_options
+from converters.codecs import labels
 from converters.errors import OptionError, SourceError, VosconvWarning
+from converters.formats.davis.reader import DavisOptions, DavisReader, read_sequence_list
+from converters.formats.mose.reader import MoseReader
 from converters.model import Category, MaskEncoding, ObjectInfo, Video
-from converters.readers.davis import DavisOptions, DavisReader, read_sequence_list
-from converters.readers.mose import MoseReader
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 H, W = 6, 8

@@ -11,10 +11,10 @@ from PIL import Image
 
 from converters import api
 from converters.errors import DetectionError, SourceError
-from converters.readers.davis import DavisReader
-from converters.readers.lookalikes import unread_layout
-from converters.readers.mose import MoseOptions, MoseReader
-from converters.readers.youtube_vos import YoutubeVosOptions, YoutubeVosReader
+from converters.formats.davis.reader import DavisReader
+from converters.formats.lookalikes import unread_layout
+from converters.formats.mose.reader import MoseOptions, MoseReader
+from converters.formats.youtube_vos.reader import YoutubeVosOptions, YoutubeVosReader
 
 FOLDER_READERS = (MoseReader, DavisReader, YoutubeVosReader)
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from converters import api
 from converters.errors import SourceError, VosconvWarning
-from converters.loading import ClipDataset
+from converters.loading.dataset import ClipDataset
 from converters.sample import label_maps
 
 FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
@@ -127,8 +127,8 @@ def test_missing_shard_and_checksums(sample_root, tmp_path, fmt):
 def test_damaged_frame_bytes_are_found_by_conversion_validate_and_loader(sample_root, tmp_path, fmt):
     """A byte flipped inside a shard (bit rot, a bad copy) is an error, never a damaged JPEG written with exit 0:
     Parquet pages carry CRC32s, HDF5 groups a CRC32 per embedded frame, and ``validate`` checks every sha256."""
-    from converters import validate
-    from converters.loading import ClipDataset
+    from converters.loading.dataset import ClipDataset
+    from converters.run import validate
 
     out = _converted(sample_root, tmp_path, fmt)
     victim = _shard_files(out)[0]
@@ -203,7 +203,7 @@ def test_hdf5_masks_are_checked_not_trusted(sample_root, tmp_path, dataset, says
 
 
 def test_checked_mask_measures_what_it_keeps():
-    from converters import rle
+    from converters.codecs import rle
 
     assert rle.checked_mask(1, "5220003", 6, (1, 1, 3, 2), 4, 5).bbox == (1, 1, 3, 2)
     with pytest.raises(rle.RleError, match="stored area 7"):
@@ -250,7 +250,7 @@ def test_hdf5_group_whose_parts_disagree_is_named(sample_root, tmp_path, damage)
 def test_parquet_footer_nested_too_deep_is_named(sample_root, tmp_path):
     import pyarrow.parquet as pq
 
-    from converters.readers.parquet import METADATA_KEY, open_shard
+    from converters.formats.parquet.reader import METADATA_KEY, open_shard
 
     out = convert(sample_root["mose"], tmp_path / "pq", "mose", "parquet", reader_options={"split": "train"})
     path = _shard_files(out)[0]
@@ -309,7 +309,7 @@ import sys
 from pathlib import Path
 from converters import api
 from converters.errors import SourceError
-from converters.loading import ClipDataset
+from converters.loading.dataset import ClipDataset
 for copy in sorted(Path(sys.argv[1]).iterdir()):
     try:
         with api.open_reader(copy, options={"verify": False}) as reader:
@@ -356,7 +356,7 @@ MANIFEST_EDITS = {  # one video's manifest record changed by hand; the shard sti
 @pytest.mark.parametrize("edit", sorted(MANIFEST_EDITS))
 def test_a_manifest_that_disagrees_with_its_shard_is_an_error_for_validate_and_convert(sample_root, tmp_path, fmt, edit):
     """The loader refuses such a video (clips come from the manifest); validate and convert say so too."""
-    from converters import validate
+    from converters.run import validate
 
     out = convert(sample_root["mose"], tmp_path / "out", "mose", fmt, {}, {"split": "train"})
     manifest = json.loads((out / "manifest.json").read_text())
@@ -429,7 +429,7 @@ def _as_older_parquet_layout(out: Path) -> Path:
 
 def test_parquet_outputs_of_the_older_layout_still_read_everywhere(sample_root, tmp_path):
     """Reader, loader and validate read ``part-NNNNN.parquet`` outputs; such an output is vosconv's to overwrite."""
-    from converters import validate
+    from converters.run import validate
 
     new = convert(sample_root["mose"], tmp_path / "new", "mose", "parquet", {"shard_bytes": 1}, {"split": "train"})
     old = _as_older_parquet_layout(

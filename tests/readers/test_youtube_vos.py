@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from converters import api, labels
+from converters import api
+from converters.codecs import labels
 from converters.errors import SourceError
+from converters.formats.youtube_vos.reader import YoutubeVosOptions, YoutubeVosReader
 from converters.model import Category, MaskEncoding, ObjectInfo, Video
-from converters.readers.youtube_vos import YoutubeVosOptions, YoutubeVosReader
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 H, W = 5, 7

@@ -204,7 +204,7 @@ def test_a_write_that_takes_nothing_is_an_error_not_a_hang(sample_root, tmp_path
 
 def test_shard_files_read_into_one_buffer_give_each_file_its_own_lines(tmp_path):
     """A shorter file read after a longer one into the same buffer: none of the longer one's bytes show through."""
-    from converters.writers.coco import _lines, _read_into
+    from converters.formats.coco.writer import _lines, _read_into
 
     files = {"long": b'{"a":1}\n{"b":22222222222}\n', "short": b'{"c":3}\n', "empty": b""}
     buffer = bytearray()
@@ -220,7 +220,7 @@ def test_shard_files_read_into_one_buffer_give_each_file_its_own_lines(tmp_path)
 @pytest.mark.parametrize("count", [16, 1024])
 def test_gathered_pieces_never_hand_writev_more_buffers_than_it_takes(count, monkeypatch):
     """One piece, then pairs: a flush only after passing the limit would hand ``count + 1`` buffers (EINVAL)."""
-    from converters.writers import coco
+    from converters.formats.coco import writer as coco
 
     calls: list[int] = []
     monkeypatch.setattr(coco, "_write_all", lambda fd, parts: calls.append(len(parts)))
@@ -235,7 +235,7 @@ def test_gathered_pieces_never_hand_writev_more_buffers_than_it_takes(count, mon
 
 def _shard_files(staging, shards):
     """Shard files as ``CocoWriter.write_shard`` writes them, from (video records, [(position, annotation record)])."""
-    from converters.writers.base import ShardResult
+    from converters.writer import ShardResult
 
     (staging / "shards").mkdir(parents=True)
     results = []
@@ -251,8 +251,8 @@ def _shard_files(staging, shards):
 def test_finalize_numbers_every_line_in_shard_order(tmp_path, suffix):
     """Empty shards, a long shard before a short one (one reused read buffer), more lines than one
     writev takes, lines over the 1 MB batch, non-ASCII text: the ids and records a plain reading gives."""
+    from converters.formats.coco.writer import CocoWriter
     from converters.model import DatasetInfo
-    from converters.writers.coco import CocoWriter
 
     def record(n, text="x"):
         return json.dumps({"name": f"v{n}", "text": text * n}, ensure_ascii=False, separators=(",", ":"))

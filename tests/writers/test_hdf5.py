@@ -11,13 +11,15 @@ import hdf5plugin  # noqa: F401  (the Zstd and LZ4 filters)
 import numpy as np
 import pytest
 
-from converters import api, labels, shards
-from converters.checksums import sha256
+from converters import api
+from converters.codecs import labels
+from converters.codecs.rle import encode
 from converters.errors import OptionError, SourceError
+from converters.formats.hdf5.writer import Hdf5Writer
+from converters.formats.sharded import manifest as shards
 from converters.model import DatasetInfo, Frame, FrameMasks, MaskEncoding, ObjectInfo, Video
-from converters.rle import encode
-from converters.writers.base import Shard
-from converters.writers.hdf5 import Hdf5Writer
+from converters.sources.checksums import sha256
+from converters.writer import Shard
 
 SOURCES = {
     "mose": ("mose", {"split": "train"}),

@@ -9,11 +9,13 @@ import pytest
 from pycocotools import mask as coco_mask
 
 from converters import api
+from converters.codecs.rle import encode
 from converters.errors import SourceError
+from converters.formats.davis.writer import DavisWriter
+from converters.formats.mose.writer import MoseWriter
+from converters.formats.youtube_vos.writer import YoutubeVosWriter
 from converters.model import DatasetInfo, Frame, FrameMasks, MaskEncoding, ObjectInfo, Video
-from converters.rle import encode
-from converters.writers.base import Shard
-from converters.writers.layout import DavisWriter, MoseWriter, YoutubeVosWriter
+from converters.writer import Shard
 
 WRITERS = [MoseWriter, DavisWriter, YoutubeVosWriter]
 
@@ -88,7 +90,7 @@ def test_a_video_whose_masks_overlap_is_skipped_like_a_bad_one(tmp_path, writer,
 
 
 def test_overlap_finds_shared_pixels_without_painting():
-    from converters import rle
+    from converters.codecs import rle
 
     full, block = (1, "0d0"), (2, "5220003")
     assert rle.overlap([full, block], 4, 5)

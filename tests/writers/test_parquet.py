@@ -12,10 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from converters import api, shards
-from converters.checksums import sha256
+from converters import api
 from converters.errors import OptionError
+from converters.formats.sharded import manifest as shards
 from converters.model import VOID_ID
+from converters.sources.checksums import sha256
 
 SOURCES = {
     "mose": ("mose", {"split": "train"}),
@@ -269,7 +270,7 @@ def test_datasets_loads_the_folder_itself_and_as_a_parquet_data_dir(sample_root,
 
 
 def test_the_card_declares_the_schemas_features_and_the_split(sample_root, davis_out, offline_hf):
-    from converters.writers.parquet import SCHEMA
+    from converters.formats.parquet.writer import SCHEMA
 
     front, body = front_matter(davis_out)
     assert front["configs"] == [{"config_name": "default", "data_files": [{"split": "val", "path": "data/val-*.parquet"}]}]
@@ -304,8 +305,8 @@ def test_a_source_vosconv_cannot_name_gets_a_card_that_says_unknown(sample_root,
 
 
 def test_split_names_are_what_the_hub_accepts():
+    from converters.formats.parquet.card import split_name
     from converters.model import DatasetInfo
-    from converters.writers.card import split_name
 
     assert split_name(DatasetInfo("coco")) == "train"
     assert split_name(DatasetInfo("davis", split="test-dev")) == "test_dev"
@@ -314,7 +315,7 @@ def test_split_names_are_what_the_hub_accepts():
 
 def test_resume_after_the_shards_were_renamed_gives_the_same_output(sample_root, tmp_path, monkeypatch):
     """Interrupted after ``finalize`` gave the shards their published names: a resumed run still ends with the same files."""
-    from converters import pipeline
+    from converters.run import pipeline
 
     reference = convert(sample_root, tmp_path / "reference", source="mose", shard_bytes=1)
     publish = pipeline.publish
@@ -356,7 +357,7 @@ class RecordingBar:
 @pytest.mark.parametrize("writer", ["parquet", "hdf5"])
 def test_the_progress_bar_moves_per_video_not_per_shard(sample_root, tmp_path, monkeypatch, writer, workers):
     """Shards of several videos (1 GiB files by default): the bar moves as each video is written, also from a forked worker."""
-    from converters import pipeline
+    from converters.run import pipeline
     from converters.sample import write_sample
 
     source = write_sample(tmp_path / "mose", "mose", scale=2)

@@ -1,0 +1,258 @@
+"""DAVIS 2016 and 2017: ``JPEGImages/<resolution>/<seq>/`` beside ``Annotations/<resolution>/<seq>/``.
+
+Splits are list files, not folders: ``ImageSets/2017/<split>.txt`` and ``ImageSets/2016/<split>.txt``
+name one sequence per line; DAVIS 2016's own ``ImageSets/480p/<split>.txt`` has one
+"image mask" path pair per frame. Without a split, every sequence folder is read.
+The semantics zip adds ``davis_semantics.json`` and ``categories.json`` (object categories).
+The source may be the published zip itself (``DAVIS-2017-trainval-480p.zip``, holding ``DAVIS/``).
+Mask encodings (2017 palette with void 255, 2016 grayscale 0/255) are told apart per video
+by :func:`~converters.formats.folders.reader.read_folder_video`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import SourceError
+from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
+from ...reader import Detection, Reader, VideoRef
+from ...sources import files as sources
+from ...sources.files import LOCAL, FileSystem
+from ...suggest import did_you_mean
+from ..folders.reader import (
+    IMAGE_SUFFIXES,
+    FolderVideoRef,
+    davis_resolution_folder,
+    folder_ref,
+    read_folder_video,
+    read_json,
+    subfolders,
+    video_folders,
+    visible_entries,
+)
+from ..lookalikes import unread_layout
+
+IMAGES = "JPEGImages"
+ANNOTATIONS = "Annotations"
+IMAGE_SETS = "ImageSets"
+SEMANTICS = "davis_semantics.json"
+CATEGORIES = "categories.json"
+YEARS = ("2017", "2016")  # where a split's list is looked for first, in this order
+
+
+@dataclass(frozen=True)
+class DavisOptions:
+    split: str | None = None  # a list in ImageSets/ (train, val, test-dev, ...); None: every sequence folder
+    resolution: str = "480p"  # 480p, Full-Resolution, or 1080p (DAVIS 2016's name)
+    year: str | None = None  # ImageSets/<year>/ holding the split; default 2017, then 2016, then ImageSets/<resolution>/
+
+    def __post_init__(self) -> None:
+        if self.year is not None and self.split is None:
+            raise ValueError("year only picks where the split list is (ImageSets/<year>/<split>.txt): give split too")
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the chosen resolution and split live: computed afresh by each call, never pickled."""
+
+    root: Path
+    images: Path
+    annotations: Path
+    list_file: Path | None
+    year: str | None
+    sequences: list[str] | None  # from the list file, in its order; None: every folder
+
+
+def davis_root(source: Path, fs: FileSystem = LOCAL) -> Path | None:
+    """``source`` or its ``DAVIS/`` sub-folder, whichever holds ``JPEGImages/``."""
+    for folder in (source, source / "DAVIS"):
+        if fs.is_dir(folder / IMAGES):
+            return folder
+    return None
+
+
+def read_sequence_list(path: Path, fs: FileSystem = LOCAL) -> list[str]:
+    """Sequence names of a list file, each once, in first-seen order.
+
+    A line with a ``/`` is a DAVIS 2016 frame pair (``/JPEGImages/480p/<seq>/00000.jpg /Annotations/...``):
+    the sequence is the folder of its first path. Any other line is a sequence name.
+    """
+    try:
+        text = fs.read(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(path, f"cannot read list: {exc}") from None
+    names: dict[str, None] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if "/" in line:
+            parts = [p for p in line.split()[0].split("/") if p]
+            if len(parts) < 3:
+                raise SourceError(path, f"line {number}: no sequence folder in {line!r}")
+            line = parts[-2]
+        names.setdefault(line, None)
+    return list(names)
+
+
+def _list_names(image_sets: Path, fs: FileSystem = LOCAL) -> list[str]:
+    """``<folder>/<split>`` for every list file under ``ImageSets/``, for error messages."""
+    if not fs.is_dir(image_sets):
+        return []
+    found = []
+    for folder in subfolders(image_sets, fs):
+        found += [f"{folder}/{e.name[:-4]}" for e in visible_entries(image_sets / folder, fs) if e.name.endswith(".txt")]
+    return sorted(found)
+
+
+def _find_list(root: Path, split: str, year: str | None, resolution: str, fs: FileSystem) -> tuple[Path, str]:
+    """The list file of ``split`` and the DAVIS year it belongs to."""
+    sets = root / IMAGE_SETS
+    if year is not None:
+        candidates = [(sets / year / f"{split}.txt", year)]
+        if year == "2016":
+            candidates.append((sets / resolution / f"{split}.txt", year))
+    else:
+        candidates = [(sets / y / f"{split}.txt", y) for y in YEARS] + [(sets / resolution / f"{split}.txt", "2016")]
+    for path, list_year in candidates:
+        if fs.is_file(path):
+            return path, list_year
+    others = ", ".join(p.relative_to(sets).as_posix() for p, _ in candidates[1:])
+    existing = _list_names(sets, fs)
+    found = f"lists here: {', '.join(existing)}" if existing else f"no lists in {sets}"
+    also = f" (also looked for {others})" if others else ""
+    hint = did_you_mean(split, sorted({name.rpartition("/")[2] for name in existing}))
+    raise SourceError(candidates[0][0], f"no list for split {split!r}{also}; {found};{hint}".rstrip(";"))
+
+
+def _categories(root: Path, fs: FileSystem) -> tuple[tuple[Category, ...], dict[str, tuple[ObjectInfo, ...]]]:
+    """Categories and per-sequence object categories from the semantics zip; empty unless both files exist."""
+    semantics_path, categories_path = root / SEMANTICS, root / CATEGORIES
+    if not (fs.is_file(semantics_path) and fs.is_file(categories_path)):
+        return (), {}
+    table = read_json(categories_path, fs)
+    if not isinstance(table, dict):
+        raise SourceError(categories_path, 'expected {"<name>": {"id": int, "super_category": str}, ...}')
+    by_name: dict[str, Category] = {}
+    for name, entry in table.items():
+        cid = entry.get("id") if isinstance(entry, dict) else None
+        sup = entry.get("super_category") if isinstance(entry, dict) else None
+        if not isinstance(cid, int) or isinstance(cid, bool) or not (sup is None or isinstance(sup, str)):
+            raise SourceError(categories_path, f"{name}: expected {{'id': int, 'super_category': str}}, got {entry!r}")
+        by_name[name] = Category(cid, name, sup)
+    ids = sorted(c.id for c in by_name.values())
+    if len(ids) != len(set(ids)):
+        raise SourceError(categories_path, "two categories share an id")
+
+    semantics = read_json(semantics_path, fs)
+    if not isinstance(semantics, dict):
+        raise SourceError(semantics_path, 'expected {"<sequence>": {"<object id>": "<category>", ...}, ...}')
+    objects: dict[str, tuple[ObjectInfo, ...]] = {}
+    for sequence, names in semantics.items():
+        if not isinstance(names, dict):
+            raise SourceError(semantics_path, f"{sequence}: expected {{'<object id>': '<category>'}}, got {names!r}")
+        infos = []
+        for key, name in names.items():
+            if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
+                raise SourceError(semantics_path, f"{sequence}: object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
+            if name not in by_name:
+                raise SourceError(semantics_path, f"{sequence}/{key}: category {name!r} is not in {CATEGORIES}")
+            infos.append(ObjectInfo(int(key), by_name[name].id))
+        infos.sort(key=lambda o: o.object_id)
+        if len({o.object_id for o in infos}) != len(infos):
+            raise SourceError(semantics_path, f"{sequence}: an object id appears twice")
+        objects[sequence] = tuple(infos)
+    return tuple(sorted(by_name.values(), key=lambda c: c.id)), objects
+
+
+class DavisReader(Reader):
+    """Reads a DAVIS 2016 or 2017 folder at one resolution, optionally restricted to one split list."""
+
+    name = "davis"
+    Options = DavisOptions
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        fs = sources.filesystem(source)
+        lookalike = unread_layout(source, fs)
+        if lookalike is not None:
+            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
+        for folder in (source, source / "DAVIS"):
+            if fs.is_dir(folder / IMAGE_SETS) and fs.is_dir(folder / IMAGES):
+                return Detection(10, f"{IMAGE_SETS}/ and {IMAGES}/ in {folder}")
+            resolution = davis_resolution_folder(folder, fs)
+            if resolution is not None:
+                return Detection(10, f"{resolution} in {folder}")
+        near = 3 if any(fs.is_dir(folder / IMAGES) for folder in (source, source / "DAVIS")) else 0
+        return Detection(0, f"no {IMAGE_SETS}/ or {IMAGES}/480p/ (or another resolution) here or in DAVIS/", near=near)
+
+    def _layout(self) -> _Layout:
+        fs = self.fs
+        root = davis_root(self.source, fs)
+        if root is None:
+            raise SourceError(self.source, f"no {IMAGES}/ here or in DAVIS/")
+        options = self.options
+        images = root / IMAGES / options.resolution
+        if not fs.is_dir(images):
+            folders = subfolders(root / IMAGES, fs)
+            first = root / IMAGES / folders[0] if folders else None
+            if first is not None and any(e.name.lower().endswith(IMAGE_SUFFIXES) for e in visible_entries(first, fs)):
+                raise SourceError(
+                    root / IMAGES,
+                    "holds video folders, not resolution folders (480p, Full-Resolution): "
+                    "a MOSE-style layout? read it with --from mose",
+                )
+            found = ", ".join(folders) or "none"
+            hint = did_you_mean(options.resolution, folders)
+            raise SourceError(images, f"no resolution {options.resolution!r} (resolutions here: {found});{hint}".rstrip(";"))
+        annotations = root / ANNOTATIONS / options.resolution
+        if options.split is None:
+            return _Layout(root, images, annotations, None, None, None)
+        list_file, year = _find_list(root, options.split, options.year, options.resolution, fs)
+        return _Layout(root, images, annotations, list_file, year, read_sequence_list(list_file, fs))
+
+    def info(self) -> DatasetInfo:
+        layout = self._layout()
+        attributes = [("resolution", self.options.resolution)]
+        if layout.list_file is not None:
+            image_set = layout.list_file.relative_to(layout.root / IMAGE_SETS).as_posix()
+            attributes += [("year", layout.year), ("image_set", image_set)]
+        return DatasetInfo(
+            source_format=self.name,
+            split=self.options.split,
+            categories=_categories(layout.root, self.fs)[0],
+            image_root=str(layout.images),
+            attributes=tuple(attributes),
+        )
+
+    def roots(self) -> list[Path]:
+        layout = self._layout()
+        metadata = [path for path in (layout.root / SEMANTICS, layout.root / CATEGORIES) if self.fs.is_file(path)]
+        return [self.source, layout.images, layout.annotations, *([layout.list_file] if layout.list_file else []), *metadata]
+
+    def list_videos(self) -> list[VideoRef]:
+        layout, fs = self._layout(), self.fs
+        with_images = set(video_folders(layout.images, fs))
+        with_masks = set(video_folders(layout.annotations, fs)) if fs.is_dir(layout.annotations) else set()
+        if layout.sequences is None:
+            names = with_images | with_masks
+        else:
+            names = set(layout.sequences)
+            missing = [s for s in layout.sequences if s not in with_images]
+            if missing:
+                raise SourceError(layout.list_file, f"lists sequence {missing[0]!r}, which has no folder in {layout.images}")
+        objects = _categories(layout.root, fs)[1]
+        return [
+            folder_ref(
+                name,
+                str(layout.images / name) if name in with_images else None,
+                str(layout.annotations / name) if name in with_masks else None,
+                objects.get(name, ()),
+                fs,
+            )
+            for name in sorted(names)
+        ]
+
+    def read_video(self, ref: FolderVideoRef) -> Video:
+        return read_folder_video(ref, self.fs)

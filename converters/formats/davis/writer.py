@@ -1,0 +1,71 @@
+"""The DAVIS layout written back: resolution folders, ``ImageSets`` lists and the semantics files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import SourceError
+from ...model import DatasetInfo, Video, check_file_name
+from ..folders.writer import LayoutWriter, write_json
+
+
+@dataclass(frozen=True)
+class DavisOptions:
+    split: str | None = None  # ImageSets/<year>/<split>.txt to write; default: the source's split, else "all"
+    resolution: str | None = None  # default: the source's resolution, else 480p
+    year: str | None = None  # default: the source's year, else 2017
+    images: bool = True  # copy each frame's JPEG; false: annotations only
+
+    def __post_init__(self) -> None:
+        for what in ("split", "resolution", "year"):
+            value = getattr(self, what)
+            if value is not None:
+                check_file_name(what, value)  # a ValueError: the options code names the option
+
+
+def _folder_name(what: str, value: str) -> str:
+    """A DAVIS resolution, year or split, which becomes a folder or file name: never a way out of the output."""
+    try:
+        check_file_name(f"DAVIS {what}", value)
+    except ValueError as exc:
+        raise SourceError(f"<the source's {what}>", str(exc)) from None
+    return value
+
+
+class DavisWriter(LayoutWriter):
+    """A ``DAVIS/`` root: ``JPEGImages/<res>/``, ``Annotations/<res>/`` and ``ImageSets/<year>/<split>.txt``."""
+
+    name = "davis"
+    Options = DavisOptions
+
+    def _resolution(self, info: DatasetInfo) -> str:
+        return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or "480p")
+
+    def image_dir(self, info: DatasetInfo) -> str:
+        return f"JPEGImages/{self._resolution(info)}"
+
+    def mask_dir(self, info: DatasetInfo) -> str:
+        return f"Annotations/{self._resolution(info)}"
+
+    def video_facts(self, video: Video, info: DatasetInfo) -> dict[str, str]:
+        """The sequence's ``davis_semantics.json`` entry: object id -> category name."""
+        names = {c.id: c.name for c in info.categories}
+        return {str(o.object_id): names[o.category_id] for o in video.objects if o.category_id in names}
+
+    def check(self, video: Video) -> None:
+        if video.name != video.name.strip() or len(video.name.splitlines()) != 1:
+            # the sequence list has one name per line, read stripped (published lists have CRLF and trailing blanks)
+            raise SourceError(video.name, "a DAVIS sequence list cannot hold a name with surrounding blanks or a line break")
+        super().check(video)
+
+    def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
+        year = _folder_name("year", self.options.year or info.attribute("year") or "2017")
+        split = _folder_name("split", self.options.split or info.split or "all")
+        index = root / "ImageSets" / year / f"{split}.txt"
+        index.parent.mkdir(parents=True, exist_ok=True)
+        index.write_text("".join(f"{name}\n" for name in videos))
+        if any(videos.values()):  # categories, as the DAVIS semantics download ships them
+            categories = {c.name: {"id": c.id, "super_category": c.supercategory or c.name} for c in info.categories}
+            write_json(root / "categories.json", categories)
+            write_json(root / "davis_semantics.json", {name: objects for name, objects in videos.items() if objects})

@@ -1,0 +1,180 @@
+"""Back to the native folder layouts: what MOSE, DAVIS and YouTube-VOS writers share.
+
+JPEGs are copied byte for byte; each annotated frame's masks are painted back into a
+label map and stored as a PNG in the video's encoding (palette with the source palette,
+grayscale, or DAVIS 2016 0/255). Frames without an annotation file get none, and frames
+whose objects are all absent get an all-zero PNG, so "unannotated" and "empty" survive.
+The output's root holds a small hidden ``.vosconv.json`` (which the layout readers, skipping
+hidden files, never see): it is how ``--overwrite`` knows the folder is vosconv's to replace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ...codecs import labels, png, rle
+from ...errors import SourceError
+from ...model import DatasetInfo, MaskEncoding, Video
+from ...sources import imagefiles
+from ...version import __version__
+from ...writer import Shard, ShardResult, Writer, checksum_of
+
+OUTPUT = "output"
+#: The marker in the root of every folder-layout output: vosconv wrote this folder.
+MARKER = ".vosconv.json"
+
+
+def is_marked(folder: Path) -> bool:
+    """``folder`` holds the marker a folder-layout writer leaves (a small JSON object naming vosconv)."""
+    path = folder / MARKER
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as file:
+            value = json.loads(file.read(4096))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and value.get("written_by") == "vosconv"
+
+
+_OVERLAP = (
+    "its masks overlap, and a {name} PNG holds one object per pixel; write coco, parquet or hdf5 (masks=rle), "
+    "which keep every mask"
+)
+
+
+# What the folder layouts' readers take as frames: visible files named by frame number, JPEGs
+# as .jpg/.jpeg, listed in numeric order. A video outside these rules would be written, then
+# lost or reordered on the next read, so it is refused (from a COCO file of another tool, say).
+IMAGE_SUFFIXES = (".jpg", ".jpeg")
+
+
+def check_readable_names(video: Video, layout: str) -> None:
+    """SourceError unless the video's folder and frame names read back as the same frames, in order."""
+    if video.name.startswith("."):
+        raise SourceError(video.name, f"{layout} readers skip folders whose names start with '.', so the video would be lost")
+    previous = None
+    for frame in video.frames:
+        where = f"{video.name}/{frame.file_name}"
+        suffix = frame.file_name[len(frame.stem) :].lower()
+        if frame.image is not None and suffix not in IMAGE_SUFFIXES:
+            raise SourceError(where, f"{layout} readers take only .jpg/.jpeg frames, so the image would be lost")
+        if not frame.stem.isdigit() or not frame.stem.isascii():
+            raise SourceError(where, f"{layout} frame files are named by frame number (00005.jpg), so the frame would be lost")
+        if previous is not None and int(frame.stem) <= int(previous.stem):
+            raise SourceError(where, f"{layout} readers order frames by number, and it follows {previous.file_name}")
+        previous = frame
+
+
+@dataclass(frozen=True)
+class LayoutOptions:
+    images: bool = True  # copy each frame's JPEG; false: annotations only
+
+
+class LayoutWriter(Writer):
+    """Shared by the folder writers: one images folder and one annotations folder per video.
+
+    Subclasses say where those folders go (``image_dir``/``mask_dir``), which palette
+    masks get when the source had none, and what index files ``finalize`` writes.
+    """
+
+    Options = LayoutOptions
+    output_kind = "directory"
+    default_palette: ClassVar[bytes] = png.DAVIS_PALETTE
+
+    def image_dir(self, info: DatasetInfo) -> str:
+        return "JPEGImages"
+
+    def mask_dir(self, info: DatasetInfo) -> str:
+        return "Annotations"
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        facts, written = {}, []
+        for video in videos:
+            images, masks = f"{OUTPUT}/{self.image_dir(info)}/{video.name}", f"{OUTPUT}/{self.mask_dir(info)}/{video.name}"
+            touched: list[str] = []
+            try:
+                written += self.write_video(video, staging, images, masks, touched)
+            except BaseException:  # none of a video left half written: the run may go on without it (--on-error skip)
+                _discard(staging, touched, (images, masks))
+                raise
+            facts[video.name] = self.video_facts(video, info)
+        # every file is listed, so a resumed run checks them and drops what a crashed shard left behind
+        files = tuple(name for name, _, _ in written)
+        return ShardResult(shard.index, files, facts={"videos": facts}, checksums=tuple(written))
+
+    def check(self, video: Video) -> None:
+        check_readable_names(video, self.name)
+        frame = labels.overlapping_frame(video)
+        if frame is not None:
+            raise SourceError(f"{video.name}/{frame}", _OVERLAP.format(name=self.name))
+
+    def write_video(
+        self, video: Video, staging: Path, image_dir: str, mask_dir: str, touched: list[str]
+    ) -> list[tuple[str, int, str]]:
+        """Write the video's frames and masks under ``staging``; ``(path, bytes, sha256)`` of each.
+
+        The checksums come from the bytes in hand, so the journal need not read the files back.
+        ``touched`` gets each file's name before it is written (what to delete if this fails).
+        """
+        mode = labels.png_mode(video.encoding)
+        palette = (video.palette or self.default_palette) if video.encoding is MaskEncoding.PALETTE else None
+        label = np.zeros(video.size, np.uint8)
+        written = []
+        for frame in video.frames:
+            if frame.image is not None and self.options.images:
+                name = f"{image_dir}/{frame.file_name}"
+                (staging / image_dir).mkdir(parents=True, exist_ok=True)
+                touched.append(name)
+                written.append(checksum_of(name, imagefiles.copy_to(frame.image, staging / name)))
+            if frame.masks is not None:
+                name = f"{mask_dir}/{frame.stem}.png"
+                (staging / mask_dir).mkdir(parents=True, exist_ok=True)
+                try:
+                    labels.label_map(video, frame.masks, out=label, overlapping="refuse")  # overwritten whole
+                except rle.MasksOverlap:
+                    raise SourceError(f"{video.name}/{frame.file_name}", _OVERLAP.format(name=self.name)) from None
+                data = png.encode(label, mode, palette)
+                touched.append(name)
+                (staging / name).write_bytes(data)
+                written.append(checksum_of(name, data))
+        return written
+
+    def video_facts(self, video: Video, info: DatasetInfo) -> object:
+        """What ``finalize`` needs to know about a written video (small and JSON-able)."""
+        return None
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        root = staging / OUTPUT
+        root.mkdir(exist_ok=True)
+        videos = {name: facts for result in results for name, facts in result.facts["videos"].items()}
+        self.write_index(root, videos, info)
+        write_json(root / MARKER, {"format": self.name, "version": __version__, "written_by": "vosconv"})
+        return root
+
+    def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
+        """Index files beside the folders (DAVIS ImageSets, YouTube-VOS meta.json); none for MOSE."""
+
+
+def _discard(staging: Path, names: list[str], folders: tuple[str, ...]) -> None:
+    """Delete the files a failed video wrote, then its folders if that leaves them empty."""
+    for name in names:
+        with contextlib.suppress(OSError):
+            (staging / name).unlink()
+    for folder in folders:
+        with contextlib.suppress(OSError):  # not there, or holding what is not this video's
+            (staging / folder).rmdir()
+
+
+def write_json(path: Path, value: object) -> None:
+    """A small index file (meta.json, davis_semantics.json) beside the folders."""
+    with open(path, "w") as file:
+        json.dump(value, file)
+        file.write("\n")

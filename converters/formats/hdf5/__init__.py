@@ -1,0 +1,1 @@
+"""The hdf5 format."""

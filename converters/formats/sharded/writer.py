@@ -1,0 +1,119 @@
+"""The part of the Parquet and HDF5 writers that is about shards, not about either format.
+
+Each shard becomes one file, written as ``output/part-NNNNN.<ext>.tmp`` and renamed when
+complete. ``finalize`` then gives the shards their published names, which may depend on how
+many there are (Parquet: ``data/<split>-00000-of-00004.parquet``, as the Hugging Face Hub
+names shards), inside the staging folder, so the output still appears in one rename; it
+writes ``manifest.json`` last. Shards are planned by source bytes (``shard_bytes`` option),
+so a shard's size, not a video count, bounds each file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from ...model import DatasetInfo, Video
+from ...version import __version__
+from ...writer import Shard, ShardResult, Writer
+from . import manifest as shards
+
+
+def check_shard_bytes(value: int) -> None:
+    if value < 1:
+        raise ValueError(f"shard_bytes must be positive, got {value}")
+
+
+class ShardedWriter(Writer):
+    """A folder of shard files plus ``manifest.json``; subclasses write one shard file from videos."""
+
+    output_kind = "directory"
+    shard_videos = sys.maxsize  # shards are files, bounded by size alone
+    format_version = 1  # the layout version the manifest records (readers refuse a newer one)
+
+    @property
+    def shard_bytes(self) -> int:
+        return self.options.shard_bytes
+
+    @abstractmethod
+    def write_file(self, videos: Iterable[Video], path: Path, info: DatasetInfo) -> None:
+        """Write the shard's videos, one at a time, into the file ``path``."""
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        folder = staging / shards.OUTPUT
+        folder.mkdir(parents=True, exist_ok=True)
+        name = shards.shard_name(shard.index, self.suffix)
+        tmp, final = folder / f"{name}.tmp", folder / name
+        entries: list[shards.VideoEntry] = []
+        try:
+            self.write_file(_recorded(videos, entries, shard.index), tmp, info)
+        except BaseException:
+            if tmp.exists():
+                os.unlink(tmp)
+            raise
+        shards.finish(tmp, final)
+        # facts are JSON (the pipeline journals them, to resume an interrupted run)
+        facts = {"videos": [e.to_json() for e in entries]}
+        return ShardResult(shard.index, (f"{shards.OUTPUT}/{name}",), facts)
+
+    def published_names(self, count: int, info: DatasetInfo) -> list[str]:
+        """The shards' names in the finished output (relative to it), once their ``count`` is known.
+
+        Default: the names they were written under. Shards are written before the count is
+        known (a resumed run reuses them), so a name that holds the count is given here.
+        """
+        return [shards.shard_name(index, self.suffix) for index in range(count)]
+
+    def write_extras(self, folder: Path, manifest: shards.Manifest, info: DatasetInfo) -> None:
+        """Files beside the shards other than the manifest (a dataset card); default: none."""
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        folder = staging / shards.OUTPUT
+        folder.mkdir(parents=True, exist_ok=True)
+        names = self.published_names(len(results), info)
+        for result, name in zip(results, names):
+            ((written, _, _),) = result.checksums
+            if written != f"{shards.OUTPUT}/{name}":  # a rename inside the staging folder: the bytes and digest stay
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / written, folder / name)
+        manifest = shards.Manifest(
+            writer=self.name,
+            options=dataclasses.asdict(self.options),
+            source=shards.source_record(info),
+            categories=info.categories,
+            shards=tuple(_shard_entry(r, name) for r, name in zip(results, names)),
+            videos=tuple(shards.VideoEntry.from_json(v) for r in results for v in r.facts["videos"]),
+            format_version=self.format_version,
+            vosconv_version=__version__,
+        )
+        self.write_extras(folder, manifest, info)
+        shards.save_manifest(folder, manifest)
+        return folder
+
+
+def _shard_entry(result: ShardResult, name: str) -> shards.ShardEntry:
+    """The manifest's line for a shard: its file's size and sha256 come from the pipeline's checksums."""
+    ((_, size, digest),) = result.checksums
+    videos = [shards.VideoEntry.from_json(v) for v in result.facts["videos"]]
+    return shards.ShardEntry(name, tuple(v.name for v in videos), sum(v.frames for v in videos), size, digest)
+
+
+def _recorded(videos: Iterable[Video], entries: list[shards.VideoEntry], shard: int) -> Iterator[Video]:
+    """Pass the videos through, noting each one's manifest entry."""
+    for video in videos:
+        entries.append(
+            shards.VideoEntry(
+                name=video.name,
+                shard=shard,
+                frames=len(video.frames),
+                width=video.width,
+                height=video.height,
+                annotated=tuple(tuple(r) for r in shards.ranges(video.annotated_indices)),
+                object_ids=tuple(o.object_id for o in video.objects),
+            )
+        )
+        yield video

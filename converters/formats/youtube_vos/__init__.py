@@ -1,0 +1,1 @@
+"""The YouTube-VOS format."""

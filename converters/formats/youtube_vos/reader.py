@@ -1,0 +1,155 @@
+"""YouTube-VOS 2018/2019: a split folder with ``meta.json``, ``JPEGImages/<vid>/`` and ``Annotations/<vid>/``.
+
+The source is a split folder (``train/``, ``valid/``) or a root holding several (choose with
+``split``), or the published ``train.zip``/``valid.zip`` itself. ``meta.json`` gives each
+object's id, category and frame list; those are kept verbatim in :class:`~converters.model.ObjectInfo`.
+Frames step by 5 and need not start at 0; valid/test annotate only each object's
+first-appearance frames, and a frame without PNG is simply unannotated. Categories have no
+ids in the source: sorted names get ids 1..N.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...errors import SourceError
+from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
+from ...reader import Detection, Reader, VideoRef
+from ...sources import files as sources
+from ...sources.files import LOCAL, FileSystem
+from ..folders.reader import (
+    FolderVideoRef,
+    folder_ref,
+    read_folder_video,
+    read_json,
+    split_choices,
+    split_of,
+    subfolders,
+    video_folders,
+)
+from ..lookalikes import unread_layout
+
+META = "meta.json"
+IMAGES = "JPEGImages"
+ANNOTATIONS = "Annotations"
+
+
+@dataclass(frozen=True)
+class YoutubeVosOptions:
+    split: str | None = None  # a split folder under the root (train, valid, test); needed when there are several
+
+
+def split_folders(root: Path, fs: FileSystem = LOCAL) -> list[str]:
+    """Sub-folders of ``root`` holding a ``meta.json``."""
+    return [name for name in subfolders(root, fs) if fs.is_file(root / name / META)] if fs.is_dir(root) else []
+
+
+def parse_meta(path: Path, fs: FileSystem = LOCAL) -> tuple[tuple[Category, ...], dict[str, tuple[ObjectInfo, ...]]]:
+    """Categories (sorted names, ids 1..N) and each video's objects, sorted by id, from a ``meta.json``."""
+    data = read_json(path, fs)
+    videos = data.get("videos") if isinstance(data, dict) else None
+    if not isinstance(videos, dict):
+        raise SourceError(path, 'expected {"videos": {"<video>": {"objects": {...}}, ...}} at the top level')
+    raw: dict[str, list[tuple[int, str | None, tuple[str, ...] | None]]] = {}
+    for video, entry in videos.items():
+        objects = entry.get("objects", {}) if isinstance(entry, dict) else None
+        if not isinstance(objects, dict):
+            raise SourceError(path, f'videos/{video}: expected {{"objects": {{...}}}}, got {entry!r}')
+        parsed = [_parse_object(path, f"videos/{video}/objects/{key}", key, value) for key, value in objects.items()]
+        raw[video] = sorted(parsed, key=lambda o: o[0])
+        ids = [o[0] for o in raw[video]]
+        if len(ids) != len(set(ids)):
+            raise SourceError(path, f"videos/{video}/objects: two keys name the same object id")
+    names = sorted({category for objects in raw.values() for _, category, _ in objects if category is not None})
+    ids = {name: number for number, name in enumerate(names, 1)}
+    table = {
+        video: tuple(ObjectInfo(oid, ids.get(category), frames) for oid, category, frames in objects)
+        for video, objects in raw.items()
+    }
+    return tuple(Category(ids[name], name) for name in names), table
+
+
+def _parse_object(path: Path, where: str, key: str, value: Any) -> tuple[int, str | None, tuple[str, ...] | None]:
+    if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
+        raise SourceError(path, f"{where}: object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
+    if not isinstance(value, dict):
+        raise SourceError(path, f'{where}: expected {{"category": str, "frames": [str, ...]}}, got {value!r}')
+    category = value.get("category")
+    if category is not None and not isinstance(category, str):
+        raise SourceError(path, f"{where}/category: expected a string, got {category!r}")
+    frames = value.get("frames")
+    if frames is not None and not (isinstance(frames, list) and all(isinstance(f, str) for f in frames)):
+        raise SourceError(path, f"{where}/frames: expected a list of frame names, got {frames!r}")
+    return int(key), category, tuple(frames) if frames is not None else None
+
+
+class YoutubeVosReader(Reader):
+    """Reads one YouTube-VOS split folder; objects and categories come from its ``meta.json``."""
+
+    name = "youtube-vos"
+    Options = YoutubeVosOptions
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        fs = sources.filesystem(source)
+        lookalike = unread_layout(source, fs)
+        if lookalike is not None:
+            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
+        if fs.is_file(source / META):
+            return Detection(10, f"{META} in {source}")
+        splits = split_folders(source, fs)
+        if splits:
+            return Detection(10, f"split folders with {META}: {', '.join(splits)}")
+        return Detection(0, f"no {META} here or in a sub-folder", near=3 if fs.is_dir(source / IMAGES) else 0)
+
+    def _split_folder(self) -> tuple[Path, str | None]:
+        """The chosen split folder and its name (given directly, the folder's own name if it is a split's)."""
+        root, split, fs = self.source, self.options.split, self.fs
+        if split is None:
+            if fs.is_file(root / META):
+                return root, split_of(root)
+            splits = split_folders(root, fs)
+            if len(splits) == 1:
+                return root / splits[0], splits[0]
+            if splits:
+                raise SourceError(root, f"holds several splits ({', '.join(splits)}); choose one with --split")
+            raise SourceError(root, f"no {META} here or in a split folder")
+        if fs.is_file(root / split / META):
+            return root / split, split
+        choices = split_choices(split, split_folders(root, fs), label=f"split folders with {META}")
+        raise SourceError(root / split / META, f"no split {split!r}; {choices}")
+
+    def info(self) -> DatasetInfo:
+        folder, split = self._split_folder()
+        categories, _ = parse_meta(folder / META, self.fs)
+        return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=str(folder / IMAGES))
+
+    def roots(self) -> list[Path]:
+        folder, _ = self._split_folder()
+        return [self.source, folder / META, folder / IMAGES, folder / ANNOTATIONS]
+
+    def list_videos(self) -> list[VideoRef]:
+        folder, _ = self._split_folder()
+        meta, fs = folder / META, self.fs
+        _, objects = parse_meta(meta, fs)
+        images, annotations = folder / IMAGES, folder / ANNOTATIONS
+        with_images = set(video_folders(images, fs)) if fs.is_dir(images) else set()
+        with_masks = set(video_folders(annotations, fs)) if fs.is_dir(annotations) else set()
+        missing = sorted(set(objects) - with_images)
+        if missing:
+            raise SourceError(meta, f"lists video {missing[0]!r}, which has no folder in {images}")
+        return [
+            folder_ref(
+                name,
+                str(images / name) if name in with_images else None,
+                str(annotations / name) if name in with_masks else None,
+                objects.get(name, ()),
+                fs,
+            )
+            for name in sorted(with_images | with_masks | set(objects))
+        ]
+
+    def read_video(self, ref: FolderVideoRef) -> Video:
+        return read_folder_video(ref, self.fs)

@@ -1,0 +1,38 @@
+"""The YouTube-VOS layout written back: a split folder with its ``meta.json``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...codecs import png
+from ...model import DatasetInfo, Video
+from ..folders.writer import LayoutWriter, write_json
+
+
+class YoutubeVosWriter(LayoutWriter):
+    """A YouTube-VOS split folder: ``meta.json``, ``JPEGImages/<video>/``, ``Annotations/<video>/``."""
+
+    name = "youtube-vos"
+    default_palette = png.YOUTUBE_VOS_PALETTE
+
+    def video_facts(self, video: Video, info: DatasetInfo) -> dict:
+        """The video's ``meta.json`` entry: each object's category and frames.
+
+        ``frames`` is the source's own list when it had one (kept verbatim), else the
+        frames where the object has pixels.
+        """
+        names = {c.id: c.name for c in info.categories}
+        objects = {}
+        for obj in video.objects:
+            entry = {}
+            if obj.category_id is not None and obj.category_id in names:
+                entry["category"] = names[obj.category_id]
+            if obj.frames is not None:
+                entry["frames"] = list(obj.frames)
+            else:
+                entry["frames"] = [f.stem for f in video.frames if f.masks is not None and f.masks.get(obj.object_id)]
+            objects[str(obj.object_id)] = entry
+        return {"objects": objects}
+
+    def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
+        write_json(root / "meta.json", {"videos": videos})

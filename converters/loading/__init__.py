@@ -1,0 +1,9 @@
+"""The training loader: videos and random clips from a converted Parquet or HDF5 dataset.
+
+>>> from converters.loading import ClipDataset, open_dataset
+>>> clips = ClipDataset("mose-train.parquet", clip_length=8)  # doctest: +SKIP
+"""
+
+from .dataset import ClipDataset, VideoDataset, VideoHandle, decode_jpeg, open_dataset
+
+__all__ = ["ClipDataset", "VideoDataset", "VideoHandle", "decode_jpeg", "open_dataset"]

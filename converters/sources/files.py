@@ -1,0 +1,182 @@
+"""Where a source's files are read from: a folder on disk, or a ``.zip``/``.tar``/``.tar.gz`` archive as it is.
+
+Readers list folders and read files through a small filesystem object instead of ``os``,
+so the same reader code reads ``MOSE/train`` and ``train.tar.gz`` without extracting it.
+Paths keep the ``pathlib`` form: a member of an archive is ``<archive>/<member>``
+(``/data/train.tar.gz/train/Annotations/x/00001.png``), so readers join with ``/`` and error
+messages name the member inside the archive.
+
+Archives are read by random access, never extracted (see :mod:`converters.sources.archives`): the
+member table (and, for a ``.tar.gz``, the gzip seek index) is built once, in the process that
+opens the source, and saved in a temporary folder that worker processes load instead of
+reading the archive again. An :class:`ArchiveFS` pickles as paths, never as open handles.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from ..errors import SourceError
+from ..model import ImageRef
+
+#: Archive kinds by file name ending (lower case); anything else, ``.json.gz`` included, is a plain file.
+ARCHIVE_SUFFIXES = {".zip": "zip", ".tar": "tar", ".tar.gz": "tgz", ".tgz": "tgz"}
+_MAGIC = {"zip": (b"PK\x03\x04", b"PK\x05\x06"), "tgz": (b"\x1f\x8b",)}
+
+
+class Entry:
+    """One item of a folder listing: ``name``, ``path``, ``is_dir``, ``is_file`` and ``size`` (bytes, 0 for a folder).
+
+    On a local disk the size is read only when asked: a ``stat`` per file costs several times
+    the listing itself, and reading a video never needs it (planning shards does).
+    """
+
+    __slots__ = ("_dirent", "_mtime_ns", "_size", "is_dir", "is_file", "name", "path")
+
+    def __init__(self, name: str, path: str, is_dir: bool, is_file: bool, size: int = 0, dirent: os.DirEntry | None = None):
+        self.name, self.path, self.is_dir, self.is_file = name, path, is_dir, is_file
+        self._size, self._mtime_ns, self._dirent = size, 0, dirent
+
+    def _stat(self) -> None:
+        if self._dirent is not None:
+            try:
+                found = self._dirent.stat()
+                self._size, self._mtime_ns = (found.st_size if self.is_file else 0), found.st_mtime_ns
+            except OSError:
+                self._size = 0
+            self._dirent = None
+
+    @property
+    def size(self) -> int:
+        self._stat()
+        return self._size
+
+    @property
+    def mtime_ns(self) -> int:
+        """Last modification, on a local disk (0 inside an archive, whose own time stands for its members)."""
+        self._stat()
+        return self._mtime_ns
+
+    def __repr__(self) -> str:
+        kind = "folder" if self.is_dir else "file" if self.is_file else "other"
+        return f"Entry({self.path!r}, {kind})"
+
+
+class FileSystem(Protocol):
+    """What readers need from where their files live. Missing paths raise ``OSError`` like ``os`` does."""
+
+    def scandir(self, path: str | os.PathLike) -> list[Entry]: ...
+    def is_dir(self, path: str | os.PathLike) -> bool: ...
+    def is_file(self, path: str | os.PathLike) -> bool: ...
+    def exists(self, path: str | os.PathLike) -> bool: ...
+    def open(self, path: str | os.PathLike) -> BinaryIO: ...
+    def read(self, path: str | os.PathLike) -> bytes: ...
+    def image_ref(self, path: str) -> ImageRef: ...
+    def check_integrity(self, paths: list[str | os.PathLike]) -> list[SourceError]: ...
+    def close(self) -> None: ...
+
+
+def join_inside(root: str, relative: str) -> str:
+    """``root/relative``, where ``relative`` (a path read from a file) may not lead out of ``root``.
+
+    Paths recorded in COCO files and Parquet shards are relative to an images folder; an
+    absolute one or one climbing out with ``..`` would read, and copy into the output, a
+    file the user never pointed at.
+    """
+    parts = relative.replace("\\", "/").split("/")
+    if not relative or os.path.isabs(relative) or relative.startswith("\\") or ".." in parts:
+        raise ValueError(f"image path {relative!r} leads out of the images folder")
+    return os.path.join(root, relative)
+
+
+def _entry(found: os.DirEntry) -> Entry:
+    """An entry that cannot be followed (a link loop, a name too long to resolve) is neither
+    file nor folder, like a dangling link: readers then name that file, not its whole folder."""
+    try:
+        is_dir, is_file = found.is_dir(), found.is_file()
+    except OSError:
+        is_dir = is_file = False
+    return Entry(found.name, found.path, is_dir, is_file, 0, found)
+
+
+class LocalFS:
+    """Files on disk: thin wrappers over ``os``, so the folder path stays as fast as before."""
+
+    def scandir(self, path: str | os.PathLike) -> list[Entry]:
+        with os.scandir(path) as found:
+            return [_entry(e) for e in found]
+
+    def is_dir(self, path: str | os.PathLike) -> bool:
+        return os.path.isdir(path)
+
+    def is_file(self, path: str | os.PathLike) -> bool:
+        return os.path.isfile(path)
+
+    def exists(self, path: str | os.PathLike) -> bool:
+        return os.path.exists(path)
+
+    def open(self, path: str | os.PathLike) -> BinaryIO:
+        return open(path, "rb")
+
+    def read(self, path: str | os.PathLike) -> bytes:
+        with open(path, "rb") as file:
+            return file.read()
+
+    def image_ref(self, path: str) -> ImageRef:
+        return ImageRef(path=path)
+
+    def check_integrity(self, paths: list[str | os.PathLike]) -> list[SourceError]:
+        """Files on disk carry no checksums of their own (each format's decoder checks what it can)."""
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+LOCAL = LocalFS()
+
+
+def archive_kind(path: str | os.PathLike) -> str | None:
+    """``"zip"``, ``"tar"`` or ``"tgz"`` from the file name, or None (``x.json.gz`` is not an archive)."""
+    name = os.fspath(path).lower()
+    for suffix, kind in ARCHIVE_SUFFIXES.items():
+        if name.endswith(suffix):
+            return kind
+    return None
+
+
+def filesystem(source: str | os.PathLike) -> FileSystem:
+    """The filesystem a source is read through: an :class:`ArchiveFS` for an archive file, else the local disk.
+
+    A file named like an archive whose first bytes say otherwise is a SourceError naming it.
+    """
+    kind = archive_kind(source)
+    if kind is None or not os.path.isfile(source):
+        return LOCAL
+    check_magic(Path(source), kind)
+    from .archives import ArchiveFS
+
+    return ArchiveFS(source, kind)
+
+
+def check_magic(path: Path, kind: str) -> None:
+    """Refuse a file whose first bytes are not those of the archive its name promises."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(512)
+    except OSError as exc:
+        raise SourceError(path, f"cannot read archive: {exc.strerror or exc}") from None
+    names = {"zip": "a zip archive", "tgz": "a gzip-compressed tar archive", "tar": "a tar archive"}
+    if kind in _MAGIC and not head.startswith(_MAGIC[kind]):
+        raise SourceError(path, f"not {names[kind]} (its first bytes are {head[:4]!r})")
+    if kind == "tar" and len(head) < 512:
+        raise SourceError(path, f"not {names[kind]}: only {len(head)} bytes long")
+
+
+def archive(path: str) -> FileSystem:
+    """The archive an :class:`~converters.model.ImageRef` points into, opened once per process."""
+    from .archives import shared
+
+    return shared(path)

@@ -1,0 +1,125 @@
+"""Frame images: read their bytes wherever they live, and their size from the header alone.
+
+JPEG bytes are copied, never re-encoded; the size check reads the first kilobytes only.
+Images inside an archive (``ImageRef.archive``) are read through the archive's per-process
+:class:`~converters.sources.archives.ArchiveFS`; files on disk keep the plain ``open`` path.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from ..errors import SourceError
+from ..model import ImageRef
+from . import files as sources
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def read_bytes(ref: ImageRef) -> bytes:
+    if ref.data is not None:
+        return ref.data
+    try:
+        if ref.archive is not None:
+            return sources.archive(ref.archive).read_member(ref.path)
+        with open(ref.path, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise SourceError(ref.location, f"cannot read image: {exc.strerror or exc}") from None
+
+
+def copy_to(ref: ImageRef, destination: str | os.PathLike) -> bytes:
+    """Write the image's exact bytes to ``destination``; returns them (for the caller's checksum).
+
+    Read, then write, rather than ``shutil.copyfile``: its sendfile path cannot say which side
+    failed, and a failure of the output's disk must not pass for a bad source image.
+    """
+    data = read_bytes(ref)  # a SourceError naming the image when it cannot be read
+    try:
+        with open(destination, "wb") as file:
+            file.write(data)
+    except OSError as exc:  # the pipeline reports it as an OutputError naming the file
+        raise OSError(exc.errno, exc.strerror, os.fspath(destination)) from None
+    return data
+
+
+def image_size(data: bytes, where: str) -> tuple[int, int]:
+    """``(width, height)`` of a JPEG or PNG from its header; SourceError when there is no valid header."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(data) < 24:
+            raise SourceError(where, "truncated PNG image")
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data[:2] != b"\xff\xd8":
+        raise SourceError(where, "not a JPEG or PNG image")
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            raise SourceError(where, f"corrupt JPEG: no marker at byte {pos}")
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in _SOF:
+            if pos + 9 > len(data):
+                break
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        if marker == 0xD9 or marker == 0xDA:
+            break
+        pos += 2 + length
+    raise SourceError(where, "truncated or corrupt JPEG: no frame header (SOF) found")
+
+
+def _scan_start(data: bytes) -> int | None:
+    """Where a JPEG's first scan begins, past its header segments (whose EXIF thumbnail may hold an
+    end-of-image marker of its own); None when the header ends first."""
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        length = int.from_bytes(data[position + 2 : position + 4], "big")
+        if marker == 0xDA:  # start of scan: entropy-coded data follows its header
+            return position + 2 + length
+        position += 2 + length
+    return None
+
+
+def probe_image(path: str, head: int = 4096, fs: sources.FileSystem | None = None) -> tuple[int, int]:
+    """``(width, height)`` of the image file at ``path``, checking that it is whole.
+
+    Reads the header (more only when a big EXIF block hides it) and, for a JPEG, the last
+    two bytes, which must be the end-of-image marker: a download cut short fails here
+    instead of in a training job weeks later. ``fs`` opens the file (default: the local disk).
+    """
+    try:
+        with open(path, "rb") if fs is None else fs.open(path) as file:
+            data = file.read(head)
+            try:
+                size = image_size(data, path)
+            except SourceError:
+                data += file.read()
+                size = image_size(data, path)
+            if data[:2] == b"\xff\xd8":
+                # the end-of-image marker, allowing a little trailing junk (some cameras append it);
+                # a cut-off file ends in entropy-coded data, where 0xFF is always followed by 0x00
+                file.seek(max(file.seek(0, os.SEEK_END) - 1024, 2))
+                if b"\xff\xd9" not in file.read():
+                    file.seek(0)  # more trailing data than that (a phone's appended trailer): look after the scan starts
+                    whole = file.read()
+                    start = _scan_start(whole)
+                    if start is None or whole.find(b"\xff\xd9", start) < 0:
+                        raise SourceError(path, "truncated JPEG: no end-of-image marker")
+            return size
+    except OSError as exc:
+        raise SourceError(path, f"cannot read image: {exc.strerror or exc}") from None

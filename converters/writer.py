@@ -1,0 +1,121 @@
+"""The writer contract: how the intermediate form becomes output files.
+
+The pipeline splits the sorted video list into shards with :meth:`Writer.plan`, runs
+:meth:`Writer.write_shard` on each shard (in any process, in any order), then calls
+:meth:`Writer.finalize` once, in the parent, with every shard's result in shard order.
+Everything is written inside a private staging folder; the pipeline moves the finished
+output into place with one rename, so a crash never leaves a complete-looking output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from .model import DatasetInfo, Video
+from .options import NoOptions
+from .reader import VideoRef
+
+
+@dataclass(frozen=True)
+class Shard:
+    """A group of videos written together; ``index`` orders shards, from 0."""
+
+    index: int
+    refs: tuple[VideoRef, ...]
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What ``write_shard`` made: files (relative to the staging folder) and small facts for ``finalize``.
+
+    ``files`` must list every file the shard wrote: a resumed run checks exactly those and
+    deletes anything else in the staging folder. ``facts`` must be plain JSON data: the
+    pipeline journals it so an interrupted run can resume.
+    """
+
+    index: int
+    files: tuple[str, ...] = ()
+    facts: dict[str, Any] = field(default_factory=dict)  # JSON-able: the resume journal keeps it
+    #: ``(file, bytes, sha256)`` of each of ``files``: a writer may give those it computed from the
+    #: bytes it wrote; the pipeline reads back the rest after ``write_shard``.
+    checksums: tuple[tuple[str, int, str], ...] = ()
+
+
+def checksum_of(name: str, data: bytes) -> tuple[str, int, str]:
+    """A ``ShardResult.checksums`` record of a file holding exactly ``data``."""
+    return (name, len(data), hashlib.sha256(data).hexdigest())
+
+
+class Writer(ABC):
+    """Writes videos to one output format.
+
+    Subclasses set ``name`` (the registry name), ``Options`` (a frozen dataclass of the
+    writer's options) and ``output_kind`` ("file" or "directory"), and implement
+    ``write_shard`` and ``finalize``. Contract:
+
+    * ``write_shard`` consumes the videos one at a time (never holding a whole shard's
+      pixels at once) and writes only inside ``staging``. It must not read source files
+      other than images (masks arrive as RLE), and its bytes must depend only on the
+      videos, the shard and the options: never on time, process or worker count. Its
+      result lists every file it wrote (``ShardResult.files``): on ``--resume`` anything
+      else in the staging folder is deleted.
+    * ``finalize`` runs once, after every shard, and returns the path inside ``staging``
+      of the finished output (a file or a folder), which the pipeline renames into place.
+    """
+
+    name: ClassVar[str]
+    Options: ClassVar[type] = NoOptions
+    output_kind: ClassVar[Literal["file", "directory"]] = "directory"
+    #: Suffix of the default output name (``.json`` for COCO, empty for folders).
+    suffix: ClassVar[str] = ""
+    #: Default shard planning: at most this many videos per shard (one video, the unit of work,
+    #: balances worker processes best when the shards are only a writer's staging detail)...
+    shard_videos: ClassVar[int] = 1
+    #: ... and about this many source bytes per shard.
+    shard_bytes: ClassVar[int] = 64 << 20
+
+    def __init__(self, options: object | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def plan(self, refs: Sequence[VideoRef]) -> list[Shard]:
+        """Group the sorted videos into shards; a video never spans two shards.
+
+        Deterministic: depends on the refs and options only.
+        """
+        shards: list[Shard] = []
+        group: list[VideoRef] = []
+        size = 0
+        for ref in refs:
+            if group and (len(group) >= self.shard_videos or size + ref.nbytes > self.shard_bytes):
+                shards.append(Shard(len(shards), tuple(group)))
+                group, size = [], 0
+            group.append(ref)
+            size += ref.nbytes
+        if group:
+            shards.append(Shard(len(shards), tuple(group)))
+        return shards
+
+    def check(self, video: Video) -> None:
+        """Raise SourceError for a video this format cannot hold exactly.
+
+        Called on each video before ``write_shard`` sees it, so ``--on-error skip`` can leave
+        the video out like one the reader refused. The default: every video fits.
+        """
+
+    @abstractmethod
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        """Write one shard's videos inside ``staging``.
+
+        Videos are taken one at a time and each is written before the next is asked for. On an
+        error, nothing of the video being written may be left where ``finalize`` would take it:
+        the pipeline may write the shard again without that video (``--on-error skip``).
+        """
+
+    @abstractmethod
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        """Assemble the output from every shard; ``output`` is the final name (for its suffix)."""
