@@ -35,7 +35,8 @@ SPEC = DatasetSpec("1080p-200", 1080, 1920, videos=8, frames=25, objects=(3, 4, 
 DRIVER = r"""
 import json, os, resource, sys, time
 import converters
-from converters import archives, sources
+from converters.sources import archives
+from converters.sources import files as sources
 source, output, writer, workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 started, cpu = time.perf_counter(), time.process_time()
 result = {}

@@ -30,7 +30,7 @@ source, output, workers, writer = sys.argv[1], sys.argv[2], int(sys.argv[3]), sy
 frames = 0
 if source == "-":  # the floor: imports and compiled kernels loaded, nothing converted
     import numpy as np
-    from converters import png, rle
+    from converters.codecs import png, rle
     label = np.ones((8, 8), np.uint8)
     png.decode(png.encode(label, "L"))
     rle.decode([(1, m.counts) for m in rle.encode(label)], 8, 8)

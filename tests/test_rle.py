@@ -837,7 +837,7 @@ def test_counts_to_string_takes_any_flat_sequence_of_integers():
 
 
 def kernels_in_a_fresh_process(environment: dict[str, str]) -> str:
-    code = "from converters import rle, png; assert rle.kernels is png.kernels; print(rle.kernels.__name__)"
+    code = "from converters.codecs import rle, png; assert rle.kernels is png.kernels; print(rle.kernels.__name__)"
     env = {key: value for key, value in os.environ.items() if key != BOUNDSCHECK_VARIABLE} | environment
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
     return done.stdout.strip()
