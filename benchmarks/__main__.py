@@ -6,7 +6,8 @@ PASS/MISS) and the machine; writes everything as JSON to ``--out`` and the table
 (``.md``). Every group checks that both sides give identical results before timing them.
 
 Groups (``--only``): ``frames`` (= ``png-decode rle-encode rle-decode png-encode frame-e2e``),
-``convert``, ``memory``, ``loading``, ``stats`` (``benchmarks/bench_stats.py``).
+``convert``, ``memory``, ``loading``, ``stats`` (``benchmarks/bench_stats.py``), ``startup``
+(``benchmarks/bench_startup.py``: fresh ``vosconv`` processes against ``python -c "import numpy"``).
 ``loading`` is ``benchmarks/bench_loading.py`` when it
 exists: ``run(workdir, quick=False) -> dict``; a ``"tables"`` list of ``{"title", "headers",
 "rows"}`` is printed and a ``"goals"`` list of ``{"goal", "target", "value", "pass", "note"}``
@@ -28,12 +29,12 @@ import time
 import traceback
 from pathlib import Path
 
-from . import bench_convert, bench_frames, bench_memory, bench_stats, data, report
+from . import bench_convert, bench_frames, bench_memory, bench_startup, bench_stats, data, report
 from .timing import Settings, one_core
 
 HERE = Path(__file__).resolve().parent
 FRAME_GROUPS = bench_frames.GROUPS
-ALL = (*FRAME_GROUPS, "convert", "memory", "loading", "stats")
+ALL = (*FRAME_GROUPS, "convert", "memory", "loading", "stats", "startup")
 ALIASES = {"frames": FRAME_GROUPS, "all": ALL}
 
 
@@ -173,6 +174,14 @@ def main(argv: list[str] | None = None) -> int:
             results["stats"] = bench_stats.run(folder, args.data, quick=quick)
             emit(report.generic_tables("stats", results["stats"]))
             say(f"(stats: {time.perf_counter() - t0:.1f} s)")
+
+        if "startup" in args.groups:
+            t0 = time.perf_counter()
+            folder = scratch / "startup"
+            folder.mkdir()
+            results["startup"] = bench_startup.run(folder, quick=quick)
+            emit(report.generic_tables("startup", results["startup"]))
+            say(f"(startup: {time.perf_counter() - t0:.1f} s)")
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)

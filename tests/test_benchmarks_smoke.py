@@ -152,3 +152,12 @@ def test_cli_groups():
     assert cli.parse_args(["--only", "convert", "rle-encode"]).groups == ("convert", "rle-encode")
     with pytest.raises(SystemExit):
         cli.parse_args(["--only", "nothing"])
+
+
+def test_the_startup_group_times_every_command_against_the_numpy_control(tmp_path):
+    from benchmarks import bench_startup
+
+    result = bench_startup.run(tmp_path, quick=True)
+    assert set(result["medians_s"]) == {"python -c pass", "import numpy", "--help", "formats", "convert 4 frames"}
+    assert [g["target"] for g in result["goals"]] == ["<= 1.5x", "<= 1.5x", "<= 3.0x"]
+    assert json.loads((tmp_path / "four.json").read_text())["videos"]  # the conversion really converted
