@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import api, registry
 from . import options as plugin_options
+from .arguments import SRC_HELP, count, open_reader, reader_args, say, seed
 from .errors import OptionError, VosconvError, VosconvWarning
+from .inspect import cli as inspect_cli
 from .version import __version__
 
 # Only light modules are imported before a command runs (``api`` imports its work when called):
@@ -24,39 +26,6 @@ from .version import __version__
 
 if TYPE_CHECKING:
     from .config import Config, Pipeline
-
-#: CLI flags that are shorthands for reader options of the same name.
-READER_FLAGS = ("split", "resolution", "images")
-SRC_HELP = "dataset folder or file, or a .zip, .tar or .tar.gz of a dataset (read in place, not extracted)"
-
-
-def _whole(text: str, least: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < least:
-        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    """A worker count or a scale: a whole number of at least 1."""
-    return _whole(text, 1)
-
-
-def _seed(text: str) -> int:
-    """A random seed: numpy takes whole numbers from 0."""
-    return _whole(text, 0)
-
-
-def _reader_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
-    parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
-    parser.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
-    parser.add_argument("--images", metavar="DIR", help="for a coco source: the folder its file_names are relative to")
-    parser.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
-    parser.add_argument("--workers", type=_count, default=1, metavar="N", help="videos in parallel processes (default 1)")
 
 
 def _run_args(parser: argparse.ArgumentParser) -> None:
@@ -82,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("source", metavar="SRC", help=SRC_HELP)
     convert.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
     convert.add_argument("--to", metavar="FORMAT", help=f"writer format (default: from OUT's name: {_suffix_help()})")
-    _reader_args(convert)
+    reader_args(convert)
     convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
     convert.add_argument("--no-images", action="store_true", help="do not embed images (writers with an `images` option)")
     _run_args(convert)
@@ -92,19 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names (default: the file's default)")
     run.add_argument("--format", metavar="FORMAT", help="writer format to use instead of each pipeline's")
     run.add_argument("--config", default="pipelines.yaml", metavar="FILE", help="pipelines file (default: ./pipelines.yaml)")
-    run.add_argument("--workers", type=_count, metavar="N", help="override each pipeline's worker count")
+    run.add_argument("--workers", type=count, metavar="N", help="override each pipeline's worker count")
     _run_args(run)
     run.set_defaults(handler=cmd_run)
 
     info = commands.add_parser("info", help="count videos, frames, objects and masks of a dataset")
     info.add_argument("source", metavar="SRC", help=SRC_HELP)
-    _reader_args(info)
+    reader_args(info)
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(handler=cmd_info)
 
     validate = commands.add_parser("validate", help="check a source without converting it: errors and notes")
     validate.add_argument("source", metavar="SRC", help=SRC_HELP)
-    _reader_args(validate)
+    reader_args(validate)
     validate.add_argument("--json", action="store_true", help="print JSON")
     validate.set_defaults(handler=cmd_validate)
 
@@ -119,10 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample = commands.add_parser("sample", help="write a small synthetic dataset with the real traits")
     sample.add_argument("output", metavar="OUT")
     sample.add_argument("--layout", default="mose", choices=("mose", "davis", "youtube-vos"))
-    sample.add_argument("--seed", type=_seed, default=0)
-    sample.add_argument("--scale", type=_count, default=1, help="multiply the number of videos and frames")
+    sample.add_argument("--seed", type=seed, default=0)
+    sample.add_argument("--scale", type=count, default=1, help="multiply the number of videos and frames")
     sample.set_defaults(handler=cmd_sample)
-    _inspect_commands(commands)
+    inspect_cli.add_commands(commands)
     for command in commands.choices.values():
         command.set_defaults(command_parser=command)
     return parser
@@ -131,22 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _suffix_help() -> str:
     """``.json, .json.gz: coco; ...`` from the built-in table (no entry-point scan, no import)."""
     return "; ".join(f"{', '.join(spec.suffixes)}: {spec.name}" for spec in registry.writers.values() if spec.suffixes)
-
-
-def reader_options(args: argparse.Namespace) -> dict[str, Any]:
-    values = {flag: getattr(args, flag) for flag in READER_FLAGS if getattr(args, flag) is not None}
-    values.update(plugin_options.parse_pairs(args.read_opt, "--read-opt"))
-    return values
-
-
-def open_reader(args: argparse.Namespace):
-    name = registry.resolve("reader", args.source_format) if args.source_format else api.detect(args.source)
-    options = reader_options(args)
-    declared = plugin_options.fields(registry.reader_class(name).Options)
-    for flag in READER_FLAGS:
-        if flag in options and flag not in declared:
-            raise OptionError(f"--{flag}", f"the {name} reader has no such option")
-    return api.open_reader(args.source, name, options, where="--read-opt")
 
 
 def run_options(args: argparse.Namespace, workers: int) -> dict[str, Any]:
@@ -251,7 +204,7 @@ def _pipeline_source(spec: Pipeline, settings: Config) -> tuple[Path, str]:
         return spec.source, ""
     sample = settings.sample_dir / spec.sample
     if not sample.exists():
-        _say(f"{spec.name}: {spec.source} not found; generating the bundled {spec.sample} sample in {sample}")
+        say(f"{spec.name}: {spec.source} not found; generating the bundled {spec.sample} sample in {sample}")
         write_sample(sample, spec.sample)
     return sample, f"converted the bundled synthetic {spec.sample} sample ({sample}), as {spec.source} does not exist"
 
@@ -261,7 +214,7 @@ def _skips_exit(summary, args: argparse.Namespace) -> int:
     skipped = len(summary.stats.skipped)
     if not skipped:
         return 0
-    _say(f"skipped {skipped} bad videos; see {summary.errors_file}")
+    say(f"skipped {skipped} bad videos; see {summary.errors_file}")
     return 0 if args.allow_skips else 3
 
 
@@ -400,116 +353,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     path = write_sample(args.output, args.layout, seed=args.seed, scale=args.scale)
-    _say(f"wrote a {args.layout} sample to {path} in {time.perf_counter() - started:.1f} s")
+    say(f"wrote a {args.layout} sample to {path} in {time.perf_counter() - started:.1f} s")
     return 0
-
-
-# --------------------------------------------------------------------------------------------
-# stats and preview (converters/inspect): see a dataset
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-
-
-def _inspect_commands(commands) -> None:
-    stats = commands.add_parser("stats", help="dataset statistics from the masks (no image decoded), with plots")
-    stats.add_argument("source", metavar="SRC", help=SRC_HELP)
-    _reader_args(stats)
-    stats.add_argument("--executor", choices=("local", "ray"), default="local", help="where videos run (default: local)")
-    stats.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one)")
-    stats.add_argument("--json", action="store_true", help="print JSON")
-    stats.add_argument("--plots", metavar="DIR", help="write PNG histograms and visibility timelines here (needs matplotlib)")
-    stats.add_argument("--timelines", type=_count, default=3, metavar="N", help="timelines of N videos (most disappearances)")
-    stats.add_argument("--per-video", metavar="FILE", help="write one row per video to FILE.csv or FILE.parquet")
-    stats.add_argument("--overwrite", action="store_true", help="replace an existing --per-video file or --plots figures")
-    stats.set_defaults(handler=cmd_stats)
-
-    preview = commands.add_parser("preview", help="mask overlays on the frames: a contact sheet, a GIF or an MP4")
-    preview.add_argument("source", metavar="SRC", help=SRC_HELP)
-    preview.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
-    preview.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
-    preview.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
-    preview.add_argument("--images", metavar="DIR", help="for a coco source: the folder its file_names are relative to")
-    preview.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
-    preview.add_argument("--video", nargs="+", action="extend", metavar="NAME", help="videos to show (default: the first 4)")
-    preview.add_argument("-o", "--output", metavar="OUT", help="OUT.png (sheet), .gif, .mp4 or a folder (default: preview.png)")
-    preview.add_argument("--frames", metavar="SPEC", help="frame positions: 0,5,10 or 10:20 or ::5 or all (default: 8)")
-    preview.add_argument("--scale", type=_float, metavar="X", help="resize frames by X (default: fit a screen)")
-    preview.add_argument("--compare", metavar="OTHER", help="show the same videos of OTHER (e.g. a conversion's output) beside")
-    preview.add_argument("--columns", type=_count, default=4, metavar="N", help="frames per row of a sheet (default 4)")
-    preview.add_argument("--fps", type=_float, default=6.0, help="frames per second of an animation (default 6)")
-    preview.add_argument("--format", choices=("png", "gif", "mp4"), help="file type when OUT is a folder (default png)")
-    preview.add_argument("--no-ids", action="store_true", help="do not draw object ids")
-    preview.add_argument("--overwrite", action="store_true", help="replace existing preview files")
-    preview.set_defaults(handler=cmd_preview)
-
-
-def cmd_stats(args: argparse.Namespace) -> int:
-    from .errors import OutputError
-    from .inspect.stats import summarise
-    from .run.executors import make_executor
-
-    if args.per_video and Path(args.per_video).exists() and not args.overwrite:
-        raise OutputError(f"{args.per_video} already exists; pass --overwrite to replace it")
-    if args.plots:
-        from .inspect.plots import check_matplotlib
-
-        check_matplotlib()  # before the reading, not after
-        if Path(args.plots).is_dir() and any(Path(args.plots).iterdir()) and not args.overwrite:
-            raise OutputError(f"{args.plots} is not empty; pass --overwrite to write the figures into it")
-    with open_reader(args) as reader:
-        result = summarise(reader, executor=make_executor(args.workers, args.executor, args.ray_address), progress=None)
-    if args.per_video:
-        _say(f"wrote {result.write_table(args.per_video)}")
-    if args.plots:
-        from .inspect.plots import write_plots
-
-        _say(f"wrote {len(write_plots(result, args.plots, timelines=args.timelines))} figures to {args.plots}")
-    summary = result.summary()
-    if args.json:
-        print(json.dumps(summary, indent=2))
-        return 0
-    width = max(len(k) for k in summary)
-    for key, value in summary.items():
-        if key == "categories":
-            value = f"{len(value)} ({', '.join(value[:12])}{', ...' if len(value) > 12 else ''})"
-        elif isinstance(value, float):
-            value = f"{value:.4g}"
-        print(f"{key.replace('_', ' '):<{width}}  {value}")
-    return 0
-
-
-def cmd_preview(args: argparse.Namespace) -> int:
-    from .inspect.preview import write_preview
-
-    options = {
-        "videos": args.video,
-        "frames": args.frames,
-        "scale": args.scale,
-        "columns": args.columns,
-        "fps": args.fps,
-        "format": args.format,
-        "ids": not args.no_ids,
-        "overwrite": args.overwrite,
-    }
-    output = args.output or "preview.png"
-    with open_reader(args) as reader:
-        if args.compare is None:
-            written = write_preview(reader, output, **options)
-        else:
-            with api.open_reader(args.compare) as other:
-                written = write_preview(reader, output, other=other, **options)
-    for path in written:
-        print(f"wrote {path}")
-    return 0
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def _report(summary, reader: str, writer: str, prefix: str = "", source_note: str = "") -> None:

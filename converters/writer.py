@@ -66,6 +66,9 @@ class Writer(ABC):
       else in the staging folder is deleted.
     * ``finalize`` runs once, after every shard, and returns the path inside ``staging``
       of the finished output (a file or a folder), which the pipeline renames into place.
+    * ``owns`` recognises the writer's own finished output (a header, a manifest, a marker that
+      ``finalize`` leaves), so a later ``--overwrite`` may replace it; a writer that leaves no
+      such sign keeps the default, and its outputs are never replaced.
     """
 
     name: ClassVar[str]
@@ -99,6 +102,24 @@ class Writer(ABC):
         if group:
             shards.append(Shard(len(shards), tuple(group)))
         return shards
+
+    @classmethod
+    def owns(cls, path: Path) -> bool:
+        """Whether ``path`` is an output this writer wrote, so that ``--overwrite`` may replace it.
+
+        Decided from what is there (a file's header, a folder's manifest or marker), never from the
+        name alone: ``--overwrite`` deletes only what vosconv wrote. The runner asks the chosen writer
+        and every built-in one. An answer must be quick, must not block (``path`` is a regular file or
+        a folder, never a link) and is False for anything unreadable. The default: nothing is.
+        """
+        return False
+
+    @classmethod
+    def lookalike(cls, path: Path) -> str | None:
+        """For an output :meth:`owns` says no to that still looks like this writer's kind (a dataset
+        folder without the marker): what it looks like and what to do, the words ``--overwrite``
+        refuses it with (after the path); None when it does not look like one. The default: None."""
+        return None
 
     def check(self, video: Video) -> None:
         """Raise SourceError for a video this format cannot hold exactly.

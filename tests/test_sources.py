@@ -607,3 +607,26 @@ def test_validate_finds_a_damaged_stored_zip_member_a_conversion_does_not_read_w
     assert [(e["file"], e["message"]) for e in report.errors] == [damaged]
     with api.open_reader(root, "mose", {"split": "train"}) as reader:
         assert validate(reader).ok  # the same files in a folder: nothing to say
+
+
+def test_a_bug_under_the_tgz_block_reader_is_not_reported_as_bad_gzip_data(tmp_path, sample_root, monkeypatch):
+    """indexed_gzip's own errors (OSErrors, ValueErrors) are the data's; anything else is raised as itself."""
+    archive = pack(sample_root["davis"], tmp_path / "d.tar.gz", "tgz")
+    fs = sources.filesystem(archive)
+    blocks = fs._catalog().blocks
+    name = next(iter(visible_files(sample_root["davis"])))
+
+    def broken(*args):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(blocks, "gz", type("Gz", (), {"pread": staticmethod(broken)})())
+    with pytest.raises(TypeError, match="a bug"):
+        fs.read(archive / name)
+
+    def failing(*args):
+        raise OSError("zran_read returned error")
+
+    monkeypatch.setattr(blocks, "gz", type("Gz", (), {"pread": staticmethod(failing)})())
+    with pytest.raises(SourceError, match="cannot read gzip data"):
+        fs.read(archive / name)
+    fs.close()

@@ -83,7 +83,7 @@ def _check(ref: VideoRef, *, reader: Reader) -> tuple[dict[str, Any] | None, lis
 
 def validate(reader: Reader, *, workers: int = 1, progress: bool | None = None) -> Report:
     """Read every video of ``reader``'s source and report errors and notes."""
-    from .pipeline import _progress
+    from .progress import progress_bar as _progress
 
     report = Report(str(reader.source), reader.name)
     try:

@@ -26,11 +26,8 @@ import os
 import pickle
 import shutil
 import tempfile
-import threading
 import weakref
 import zlib
-from bisect import bisect_right
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -39,8 +36,10 @@ from ..errors import SourceError
 from ..model import ImageRef
 from . import archive_index, member_kinds
 from .archive_index import Table
-from .files import Entry, archive_kind
+from .entry import Entry, archive_kind
 from .handles import HandleCache
+from .members import Inflating, MemberFile, Span, zip_method
+from .tgz import Blocks, index_tgz
 
 MiB = 1 << 20
 #: Seek-point spacing of a .tar.gz index: at least 4 MiB, and at most about 1024 points (32 KiB each).
@@ -71,98 +70,6 @@ def _identity(path: str) -> tuple[int, int]:
     return (status.st_size, status.st_mtime_ns)
 
 
-class _Blocks:
-    """A .tar.gz's uncompressed bytes by offset, read in whole blocks between seek points (a few cached)."""
-
-    def __init__(self, gz, points: list[int], size: int, where: str) -> None:
-        self.gz = gz  # indexed_gzip._IndexedGzipFile with drop_handles: no open file, so it survives a fork
-        self.points = points
-        self.size = size
-        self.where = where
-        self._cache: OrderedDict[int, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self.decompressed = 0  # bytes decompressed by this process (what the benchmark reports)
-
-    def _block(self, number: int) -> bytes:
-        block = self._cache.get(number)
-        if block is not None:
-            self._cache.move_to_end(number)
-            return block
-        start = self.points[number]
-        stop = self.points[number + 1] if number + 1 < len(self.points) else self.size
-        try:
-            block = self.gz.pread(stop - start, start)
-        except Exception as exc:  # indexed_gzip raises ZranError, CrcError, OSError
-            raise SourceError(self.where, f"cannot read gzip data at offset {start}: {exc}") from None
-        if len(block) != stop - start:
-            raise SourceError(self.where, f"truncated gzip data: {len(block)} of {stop - start} bytes at offset {start}")
-        self.decompressed += len(block)
-        self._cache[number] = block
-        while len(self._cache) > CACHED_BLOCKS:
-            self._cache.popitem(last=False)
-        return block
-
-    def read_at(self, offset: int, size: int) -> bytes:
-        if self._pid != os.getpid():  # a forked child: its own lock (the parent's may be held)
-            self._lock, self._pid = threading.Lock(), os.getpid()
-        parts = []
-        with self._lock:
-            while size > 0:
-                number = bisect_right(self.points, offset) - 1
-                block = self._block(number)
-                start = offset - self.points[number]
-                piece = block[start : start + size]
-                if not piece:
-                    break
-                parts.append(piece)
-                offset += len(piece)
-                size -= len(piece)
-        return b"".join(parts)
-
-
-class _MemberFile(io.RawIOBase):
-    """A member as a seekable, read-only file over ``read_at(offset, size)`` (so a JPEG's tail is read without its body)."""
-
-    def __init__(self, read_at: Callable[[int, int], bytes], size: int) -> None:
-        super().__init__()
-        self._read_at = read_at
-        self._size = size
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(base + offset, 0)
-        return self._position
-
-    def read(self, size: int = -1) -> bytes:
-        if size is None or size < 0:
-            size = self._size - self._position
-        size = min(size, self._size - self._position)
-        if size <= 0:
-            return b""
-        data = self._read_at(self._position, size)
-        self._position += len(data)
-        return data
-
-    def readall(self) -> bytes:
-        return self.read(-1)
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
 class _Catalog:
     """One archive as this process knows it: the member table, how to read bytes, and the saved copy (if ours)."""
 
@@ -171,7 +78,7 @@ class _Catalog:
         self.table = table
         self.identity = identity
         self.index_dir = index_dir
-        self.blocks: _Blocks | None = blocks
+        self.blocks: Blocks | None = blocks
         self.users: weakref.WeakSet[ArchiveFS] = weakref.WeakSet()
         self._owner: int | None = None  # the process that made index_dir and removes it
         self._files = HandleCache(_open_unbuffered)  # this process's handle on the archive (pread: no shared offset)
@@ -190,7 +97,7 @@ class _Catalog:
             with open(path, "rb") as file:
                 table = archive_index.list_tar(file, "tar", path, end=identity[0])
         else:
-            table, blocks = _index_tgz(path, identity[0])
+            table, blocks = index_tgz(path, spacing_for(identity[0]), CACHED_BLOCKS)
         catalog = cls(archive, table, identity, None, blocks)
         if save:
             catalog._save()
@@ -222,7 +129,7 @@ class _Catalog:
             gz = indexed_gzip._IndexedGzipFile(
                 filename=archive, auto_build=False, drop_handles=True, index_file=os.path.join(index_dir, GZIP_INDEX_FILE)
             )
-            blocks = _Blocks(gz, [u for u, _ in gz.seek_points()], table.size, archive)
+            blocks = Blocks(gz, [u for u, _ in gz.seek_points()], table.size, archive, CACHED_BLOCKS)
         return cls(archive, table, identity, index_dir, blocks)
 
     def release(self) -> None:
@@ -249,11 +156,11 @@ class _Catalog:
         return lambda start, size: self._pread(size, offset + start, where)
 
     def read(self, record: tuple[int, ...], where: str) -> bytes:
-        if self.table.kind == "zip" and _zip_method(record) != 0:
+        if self.table.kind == "zip" and zip_method(record) != 0:
             return self._read_zip(record, where)
         size = record[2] if self.table.kind == "zip" else record[1]
         read_at = self._read_at(record, where)
-        head = member_kinds.checked_head(_Span(read_at, size).read, size, where)
+        head = member_kinds.checked_head(Span(read_at, size).read, size, where)
         data = head + read_at(len(head), size - len(head))
         if len(data) != size:
             raise SourceError(where, f"truncated: {len(data)} of {size} bytes")
@@ -264,12 +171,12 @@ class _Catalog:
     def open(self, record: tuple[int, ...], where: str) -> BinaryIO:
         """The member as a file; what it holds is checked first (``member_kinds``), then read only as asked
         (a JPEG's header and tail), except a compressed zip member, which is inflated whole."""
-        if self.table.kind == "zip" and _zip_method(record) != 0:
+        if self.table.kind == "zip" and zip_method(record) != 0:
             return io.BytesIO(self._read_zip(record, where))
         size = record[2] if self.table.kind == "zip" else record[1]
         read_at = self._read_at(record, where)
-        member_kinds.checked_head(_Span(read_at, size).read, size, where)
-        return _MemberFile(read_at, size)
+        member_kinds.checked_head(Span(read_at, size).read, size, where)
+        return MemberFile(read_at, size)
 
     def _zip_data_start(self, record: tuple[int, ...], where: str) -> int:
         """Where a zip member's data begins, after its local header; the data must end inside the archive."""
@@ -286,13 +193,13 @@ class _Catalog:
         """A compressed member, inflated piece by piece: its first bytes are checked before the rest is
         inflated, and it never grows more than one byte past the directory's size (a zip bomb stops there)."""
         _, stored, size, packed = record
-        method = _zip_method(record)
+        method = zip_method(record)
         if packed >> 48:
             raise SourceError(where, "encrypted zip member: not supported")
         if method not in (8, 12):
             raise SourceError(where, f"zip compression method {method} is not supported (stored, deflate and bzip2 are)")
         start = self._zip_data_start(record, where)
-        stream = _Inflating(lambda offset, length: self._pread(length, offset, where), start, stored, method)
+        stream = Inflating(lambda offset, length: self._pread(length, offset, where), start, stored, method)
         try:
             head = member_kinds.checked_head(stream.read, size, where, slack=1)
             data = head + stream.read(size + 1 - len(head))
@@ -303,88 +210,6 @@ class _Catalog:
         if zlib.crc32(data) != packed & 0xFFFFFFFF:
             raise SourceError(where, "corrupt zip member: CRC-32 mismatch")
         return data
-
-
-def _zip_method(record: tuple[int, ...]) -> int:
-    return (record[3] >> 32) & 0xFFFF
-
-
-class _Span:
-    """A member's bytes read in order from ``read_at(start, size)``: what ``member_kinds`` reads a head from."""
-
-    def __init__(self, read_at: Callable[[int, int], bytes], size: int) -> None:
-        self._read_at, self._size, self._position = read_at, size, 0
-
-    def read(self, size: int) -> bytes:
-        data = self._read_at(self._position, min(size, self._size - self._position))
-        self._position += len(data)
-        return data
-
-
-class _Inflating:
-    """A deflate or bzip2 zip member inflated in order, ``read(n)`` at a time, from compressed pieces of at
-    most ``CHUNK`` bytes: neither side is ever held whole before the caller asks for it."""
-
-    CHUNK = MiB
-
-    def __init__(self, pread: Callable[[int, int], bytes], start: int, stored: int, method: int) -> None:
-        import bz2
-
-        self._pread, self._offset, self._end = pread, start, start + stored
-        self._bzip2 = method == 12
-        self._inflate = bz2.BZ2Decompressor() if self._bzip2 else zlib.decompressobj(-15)
-
-    def _input(self) -> bytes:
-        if self._bzip2 and not self._inflate.needs_input:
-            return b""  # output is waiting inside the decompressor
-        if not self._bzip2 and self._inflate.unconsumed_tail:
-            return self._inflate.unconsumed_tail
-        length = min(self.CHUNK, self._end - self._offset)
-        if length <= 0:
-            return b""
-        data = self._pread(self._offset, length)
-        self._offset += length
-        return data
-
-    def read(self, size: int) -> bytes:
-        parts = []
-        while size > 0 and not self._inflate.eof:
-            data = self._input()
-            piece = self._inflate.decompress(data, size)
-            if not piece and not data:
-                break
-            parts.append(piece)
-            size -= len(piece)
-        return b"".join(parts)
-
-
-def _index_tgz(path: Path, compressed_size: int) -> tuple[Table, _Blocks]:
-    """List the members and build the gzip index: two decompressions, run in parallel (zran releases the GIL).
-
-    The indexing thread is a daemon: after an error (or Ctrl-C) in the listing it is left to
-    finish on its own instead of being waited for.
-    """
-    import indexed_gzip
-
-    gz = indexed_gzip._IndexedGzipFile(filename=str(path), spacing=spacing_for(compressed_size), drop_handles=True)
-    outcome: dict[str, object] = {}
-
-    def build() -> None:
-        try:
-            outcome["size"] = gz.seek(1 << 62)  # past the end: zran indexes the whole stream
-        except Exception as exc:  # indexed_gzip's ZranError, CrcError
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=build, name="vosconv-gzip-index", daemon=True)
-    with open(path, "rb") as file:
-        table = archive_index.list_tar(archive_index.GzipStream(file), "tgz", path, started=thread.start)
-    thread.join()
-    if "error" in outcome:
-        raise SourceError(path, f"cannot index the gzip data: {outcome['error']}")
-    size = int(outcome["size"])  # the uncompressed length; the tar's end marker is at table.size
-    if size < table.size:
-        raise SourceError(path, f"gzip index covers {size} bytes, the tar data is {table.size}")
-    return table._replace(size=size), _Blocks(gz, [u for u, _ in gz.seek_points()], size, str(path))
 
 
 # ---------------------------------------------------------------------------------- per process

@@ -63,6 +63,22 @@ class CocoWriter(Writer):
     output_kind = "file"
     suffix = ".json"
 
+    @classmethod
+    def owns(cls, path: Path) -> bool:
+        """A regular file that starts with this writer's header (inside gzip for a ``.json.gz``)."""
+        if path.is_symlink() or not path.is_file():  # a FIFO or a device would block or never end
+            return False
+        try:
+            with open(path, "rb") as raw:
+                head = raw.read(len(FILE_HEAD) + 64)
+                if head[:2] == b"\x1f\x8b":
+                    raw.seek(0)
+                    with gzip.GzipFile(fileobj=raw) as unpacked:
+                        head = unpacked.read(len(FILE_HEAD))
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return False
+        return head.startswith(FILE_HEAD)
+
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         objects_category, void_category = placeholder_categories(info)
         used = set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from ...writer import Shard, ShardResult, Writer, checksum_of
 OUTPUT = "output"
 #: The marker in the root of every folder-layout output: vosconv wrote this folder.
 MARKER = ".vosconv.json"
+#: Names a dataset folder (or a folder-layout output older than the marker) has at its root.
+_LAYOUT_NAMES = ("JPEGImages", "Annotations", "ImageSets", "meta.json")
 
 
 def is_marked(folder: Path) -> bool:
@@ -88,6 +91,26 @@ class LayoutWriter(Writer):
     Options = LayoutOptions
     output_kind = "directory"
     default_palette: ClassVar[bytes] = png.DAVIS_PALETTE
+
+    @classmethod
+    def owns(cls, path: Path) -> bool:
+        """A folder holding the marker that every folder-layout writer leaves."""
+        return is_marked(path)
+
+    @classmethod
+    def lookalike(cls, path: Path) -> str | None:
+        """A dataset folder without the marker: the source itself, or the output of a vosconv older than the marker."""
+        if not path.is_dir() or path.is_symlink():
+            return None
+        names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(path))
+        if not any(name.rstrip("/") in _LAYOUT_NAMES for name in names):
+            return None
+        listed = ", ".join(names[:4] + (["..."] if len(names) > 4 else []))
+        return (
+            f"looks like a dataset folder ({listed}) and lacks the {MARKER} that vosconv leaves in the folders "
+            "it writes, so --overwrite does not replace it; if it is the output of an older vosconv (those left no "
+            f"{MARKER}), delete it by hand, else choose another output"
+        )
 
     def image_dir(self, info: DatasetInfo) -> str:
         return "JPEGImages"

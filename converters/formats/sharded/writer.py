@@ -35,6 +35,12 @@ class ShardedWriter(Writer):
     shard_videos = sys.maxsize  # shards are files, bounded by size alone
     format_version = 1  # the layout version the manifest records (readers refuse a newer one)
 
+    @classmethod
+    def owns(cls, path: Path) -> bool:
+        """A folder whose ``manifest.json`` declares this writer's format."""
+        found = shards.peek_format(path)
+        return found is not None and found == shards.FORMATS.get(cls.name)
+
     @property
     def shard_bytes(self) -> int:
         return self.options.shard_bytes

@@ -1,0 +1,67 @@
+"""What several ``vosconv`` commands share: the source flags, their checks, and opening the reader they name.
+
+Below :mod:`converters.cli` and :mod:`converters.inspect.cli`, which both build on it; imports only light modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from . import api, registry
+from . import options as plugin_options
+from .errors import OptionError
+
+#: CLI flags that are shorthands for reader options of the same name.
+READER_FLAGS = ("split", "resolution", "images")
+SRC_HELP = "dataset folder or file, or a .zip, .tar or .tar.gz of a dataset (read in place, not extracted)"
+
+
+def whole(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+    return value
+
+
+def count(text: str) -> int:
+    """A worker count or a scale: a whole number of at least 1."""
+    return whole(text, 1)
+
+
+def seed(text: str) -> int:
+    """A random seed: numpy takes whole numbers from 0."""
+    return whole(text, 0)
+
+
+def reader_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
+    parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
+    parser.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
+    parser.add_argument("--images", metavar="DIR", help="for a coco source: the folder its file_names are relative to")
+    parser.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
+    parser.add_argument("--workers", type=count, default=1, metavar="N", help="videos in parallel processes (default 1)")
+
+
+def reader_options(args: argparse.Namespace) -> dict[str, Any]:
+    values = {flag: getattr(args, flag) for flag in READER_FLAGS if getattr(args, flag) is not None}
+    values.update(plugin_options.parse_pairs(args.read_opt, "--read-opt"))
+    return values
+
+
+def open_reader(args: argparse.Namespace):
+    name = registry.resolve("reader", args.source_format) if args.source_format else api.detect(args.source)
+    options = reader_options(args)
+    declared = plugin_options.fields(registry.reader_class(name).Options)
+    for flag in READER_FLAGS:
+        if flag in options and flag not in declared:
+            raise OptionError(f"--{flag}", f"the {name} reader has no such option")
+    return api.open_reader(args.source, name, options, where="--read-opt")
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)

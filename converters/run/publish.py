@@ -1,0 +1,221 @@
+"""Output safety and publishing: what an output may replace, where a run stages, the one rename into place.
+
+``--overwrite`` never deletes what vosconv did not write. Whether vosconv wrote something is
+each writer's to say, through the contract (:meth:`Writer.owns`): the runner asks the chosen
+writer, then every built-in one, and knows no format itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+from .. import registry
+from ..errors import MissingDependency, OutputError, VosconvWarning
+from ..writer import Writer
+from . import locking
+
+ERRORS_FILE = "errors.jsonl"
+
+
+def staging_path(output: Path) -> Path:
+    """The private folder a conversion to ``output`` works in."""
+    return output.parent / f".{output.name}.vosconv-partial"
+
+
+def errors_path(output: Path, is_dir: bool) -> Path:
+    return output / ERRORS_FILE if is_dir else output.with_name(f"{output.name}.{ERRORS_FILE}")
+
+
+def aside_path(output: Path) -> Path:
+    """Where :func:`publish` moves an output it replaces, until the new one is in place."""
+    return output.parent / f".{output.name}.vosconv-old"
+
+
+def owners(writer: Writer | type[Writer] | None = None) -> Iterator[type[Writer]]:
+    """The writer classes asked whether they wrote an output: ``writer``'s first, then every built-in one.
+
+    Imported one at a time, and only as far as needed; a built-in whose library is not installed
+    wrote nothing here. Installed plugins are not imported to be asked (only when chosen).
+    """
+    seen: set[type[Writer]] = set()
+    if writer is not None:
+        first = writer if isinstance(writer, type) else type(writer)
+        seen.add(first)
+        yield first
+    for spec in registry.specs("writer"):
+        if spec.origin != "vosconv":
+            continue
+        try:
+            cls = registry.writer_class(spec.name)
+        except MissingDependency:
+            continue
+        if cls not in seen:
+            seen.add(cls)
+            yield cls
+
+
+def is_vosconv_output(path: Path, writer: Writer | type[Writer] | None = None) -> bool:
+    """Written by vosconv: a regular file or a folder (not a link) that one of the writers owns (:func:`owners`)."""
+    if path.is_symlink() or not (path.is_dir() or path.is_file()):  # a FIFO or a device would block or never end
+        return False
+    return any(cls.owns(path) for cls in owners(writer))
+
+
+def check_output(output: Path, overwrite: bool, resume: bool = False, writer: Writer | None = None) -> None:
+    """Refuse an existing output, unless it is an empty folder, or ``overwrite`` and vosconv wrote it.
+
+    ``--overwrite`` never deletes what vosconv did not write: anything else is refused here,
+    before anything is touched, naming what is there.
+    """
+    if not output.exists():
+        return
+    if output.is_dir() and not output.is_symlink() and not any(output.iterdir()):
+        return
+    if not overwrite:
+        if resume:
+            raise OutputError(
+                f"{output} already exists and no interrupted run of it is left to resume; "
+                "pass --overwrite (overwrite=True) to replace it"
+            )
+        raise OutputError(
+            f"{output} already exists; pass --overwrite (overwrite=True) to replace it, "
+            "or --resume (resume=True) to finish an interrupted run"
+        )
+    refusal = not_replaceable(output, writer)
+    if refusal is not None:
+        raise OutputError(refusal)
+
+
+def not_replaceable(output: Path, writer: Writer | None = None) -> str | None:
+    """Why ``--overwrite`` may not replace ``output`` (what is there, what to do), or None when vosconv wrote it."""
+    if output.is_symlink():
+        return f"{output} is a link to {os.readlink(output)}, which vosconv does not replace; remove it or choose another output"
+    if is_vosconv_output(output, writer):
+        return None
+    if not output.is_dir():
+        return (
+            f"{output} is not a file vosconv wrote (none of its writers recognises how it starts), so --overwrite "
+            "does not replace it; remove it or choose another output"
+        )
+    for cls in owners(writer):
+        words = cls.lookalike(output)
+        if words:
+            return f"{output} {words}"
+    names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(output))
+    listed = ", ".join(names[:4] + (["..."] if len(names) > 4 else []))
+    return f"{output} holds files vosconv did not write ({listed}); remove them or choose another output"
+
+
+def check_not_source(output: Path, source: Path, *, listed: bool = False, writer: Writer | None = None) -> None:
+    """Refuse an output whose replacing could delete the data being read.
+
+    ``source`` is one of the reader's roots (:meth:`Reader.roots`), compared after
+    resolving links: the output may not be it, hold it, or be something that already exists
+    inside it (``DAVIS/Annotations/480p/bear`` with ``--overwrite``), unless that is an
+    earlier vosconv output. A new file inside the dataset folder (``MOSE/train.json``) is fine,
+    but nothing new goes inside a ``listed`` folder (``JPEGImages/``, ``Annotations/``, a video's
+    folder): the reader lists what is there, so a new folder would become a video, a new file a frame.
+    """
+    target, data = output.resolve(), source.resolve()
+    if target == data or target in data.parents:
+        raise OutputError(f"{output} is or contains {source}, source data this conversion reads; choose an output outside it")
+    if data in target.parents and listed:
+        raise OutputError(f"{output} is inside {source}, whose contents the source is read from; choose an output outside it")
+    if data in target.parents and (output.exists() or output.is_symlink()) and not is_vosconv_output(output, writer):
+        raise OutputError(
+            f"{output} is part of the source {source}; replacing it could delete source data, so choose a new output"
+        )
+
+
+def publish(finished: Path, output: Path, overwrite: bool, writer: Writer | None = None) -> None:
+    """Move the finished output into place with a rename (after flushing a file to disk).
+
+    Replacing an existing output (``overwrite``) moves it aside first, so a folder can
+    replace a file and the other way round; the old one is deleted once the new one is in place.
+    """
+    if finished.is_file():
+        with open(finished, "rb") as file:
+            os.fsync(file.fileno())
+    if output.exists():
+        check_output(output, overwrite, writer=writer)
+        if output.is_dir() or finished.is_dir():
+            old = aside_path(output)
+            remove(old)
+            os.replace(output, old)
+            try:
+                os.replace(finished, output)
+            except BaseException:
+                os.replace(old, output)  # the old output goes back where it was
+                raise
+            remove(old)
+            return
+    os.replace(finished, output)
+
+
+def recover_publish(output: Path) -> None:
+    """Undo what a run killed inside :func:`publish` left: the old output moved aside, the new one not in place.
+
+    With the output gone, the aside copy is the previous output and goes back; with both
+    there, the new output made it and the aside copy is the old one, due for deletion.
+    """
+    old = aside_path(output)
+    if not (old.exists() or old.is_symlink()):
+        return
+    if output.exists() or output.is_symlink():
+        remove(old)
+        return
+    os.replace(old, output)
+    warnings.warn(
+        f"{output}: put back the previous output, which a run stopped while replacing it had moved to {old}",
+        VosconvWarning,
+        stacklevel=4,
+    )
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder tree, if it exists."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_temporaries(staging: Path) -> None:
+    """After an interrupt: drop half-written files, keep finished shards and the journal."""
+    for path in staging.rglob("*.tmp"):
+        path.unlink(missing_ok=True)
+
+
+def write_errors(skipped: list[dict[str, str]], path: Path) -> None:
+    """``errors.jsonl``: one line per skipped video, written whole or not at all; none when nothing was skipped."""
+    if not skipped:
+        path.unlink(missing_ok=True)
+        return
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as file:
+        for record in skipped:
+            file.write(json.dumps(record, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def names_source(error: OSError, roots: list[Path], output: Path) -> bool:
+    """The error names a file the conversion reads, not one it writes (an output may lie inside the source)."""
+    if not isinstance(error.filename, (str, bytes)) or not error.filename:
+        return False
+    path = Path(os.fsdecode(error.filename)).resolve()
+    ours = (output, staging_path(output), aside_path(output), errors_path(output, False), locking.lock_path(output))
+    written = [p.resolve() for p in ours]
+    if any(path == p or p in path.parents for p in written):
+        return False
+    return any(path == root or root in path.parents for root in roots)
+
+
+def describe(error: OSError) -> str:
+    """``No space left on device (path)``: the OS's words and, when it says, the file."""
+    text = error.strerror or str(error)
+    return f"{text} ({error.filename})" if error.filename else text

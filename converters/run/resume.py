@@ -1,0 +1,125 @@
+"""A run's side of ``--resume``: the staging folder kept or started afresh, each shard's key, the shards reused.
+
+The journal itself (its lines, seals and checks) is :mod:`converters.run.journal`; this module
+decides, per run, what goes into a key and which journaled shards a resumed run takes over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..errors import OutputError, VosconvWarning
+from ..reader import Reader
+from ..writer import Shard, ShardResult, Writer
+from . import journal
+from .publish import remove
+from .stats import Stats
+
+Outcomes = dict[int, tuple[ShardResult, Stats]]
+
+
+def refuse_interrupted(output: Path, staging: Path) -> None:
+    """A run with neither ``resume`` nor ``overwrite`` does not discard an interrupted run's finished shards."""
+    finished = len(journal.Journal(staging).entries()) if staging.is_dir() else 0
+    if finished:
+        raise OutputError(
+            f"an interrupted run of {output} left {finished} finished shard{'s' if finished > 1 else ''} in {staging}; "
+            "pass --resume (resume=True) to continue it, or --overwrite (overwrite=True) to start over"
+        )
+
+
+def start_staging(staging: Path, output: Path, resume: bool) -> None:
+    """The staging folder a run works in: kept when resuming, else emptied (warning when that discards finished shards)."""
+    if not resume:
+        if staging.is_dir():  # left by an interrupted run that is not being resumed
+            finished = len(journal.Journal(staging).entries())
+            if finished:
+                warnings.warn(
+                    f"discarding an interrupted run of {output} ({finished} finished shards in {staging}); "
+                    "--resume would have kept those done with the same options",
+                    VosconvWarning,
+                    stacklevel=4,
+                )
+        remove(staging)
+    staging.mkdir(exist_ok=True)
+
+
+def shard_keys(reader: Reader, writer: Writer, shards: list[Shard], on_error: str) -> list[str]:
+    """Each shard's key: a digest of everything that decides its bytes (see :func:`journal.shard_key`)."""
+    context = {
+        "reader": reader.name,
+        "reader_options": journal.options_record(reader.options),
+        "source": str(reader.source.resolve()),
+        "writer": writer.name,
+        "writer_options": journal.options_record(writer.options),
+        "on_error": on_error,
+        "source_files": source_files(reader),
+    }
+    return [journal.shard_key(context, [(r.name, r.nbytes, r.stamp) for r in s.refs]) for s in shards]
+
+
+def source_files(reader: Reader) -> list[tuple[str, int, int]]:
+    """Size and modification time of each file the reader names as a root (an archive, a COCO file,
+    ``meta.json``, a DAVIS list): a change to one of them changes every shard's key."""
+    found = []
+    for root in reader.roots():
+        with contextlib.suppress(OSError):
+            if os.path.isfile(root):
+                info = os.stat(root)
+                found.append((str(Path(root).resolve()), info.st_size, info.st_mtime_ns))  # not the cwd's spelling
+    return found
+
+
+def take_over(record: journal.Journal, keys: list[str], staging: Path) -> Outcomes:
+    """The shards an interrupted run finished that still hold, with everything else in the staging folder deleted."""
+    outcomes = reusable(record, keys, staging)
+    prune(staging, {name for result, _ in outcomes.values() for name in result.files})
+    return outcomes
+
+
+def reusable(record: journal.Journal, keys: list[str], staging: Path) -> Outcomes:
+    """The shards an interrupted run finished whose journal lines and files still hold."""
+    found = {}
+    for index, entry in record.entries().items():
+        if index < len(keys) and record.intact(entry, keys[index], staging):
+            with contextlib.suppress(ValueError):  # a damaged record: the shard is done again
+                found[index] = (result_from(entry["result"]), Stats.from_dict(entry["stats"]))
+    return found
+
+
+def prune(staging: Path, keep: set[str]) -> None:
+    """Before a resumed run: delete whatever the reused shards did not write (the journal stays).
+
+    An interrupted shard's half-written files, or those of a video no longer in the plan,
+    would otherwise end up in the output, since nothing would write over them.
+    """
+    for path in sorted(staging.rglob("*"), reverse=True):  # children before their folders
+        name = path.relative_to(staging).as_posix()
+        if path.is_dir() and not path.is_symlink():
+            if not any(path.iterdir()):
+                path.rmdir()
+        elif name != journal.JOURNAL and name not in keep:
+            path.unlink()
+
+
+def entry(shard: Shard, key: str, result: ShardResult, stats: Stats) -> dict[str, Any]:
+    """The journal line of a finished shard."""
+    return {"shard": shard.index, "key": key, "result": result_record(result), "stats": stats.to_dict()}
+
+
+def result_record(result: ShardResult) -> dict[str, Any]:
+    return {
+        "index": result.index,
+        "files": list(result.files),
+        "facts": result.facts,
+        "checksums": [list(c) for c in result.checksums],
+    }
+
+
+def result_from(record: dict[str, Any]) -> ShardResult:
+    checksums = tuple((str(name), int(size), str(digest)) for name, size, digest in record["checksums"])
+    return ShardResult(record["index"], tuple(record["files"]), record["facts"], checksums)

@@ -1,0 +1,76 @@
+"""What a run counts: videos, frames, masks and the videos it skipped, per shard and merged.
+
+A shard's :class:`Stats` travel back from the worker that wrote it and into the journal
+(``to_dict``/``from_dict``), so a resumed run's summary counts the reused shards too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import SourceError
+from ..model import Video
+
+_COUNTS = ("videos", "frames", "annotated_frames", "objects", "masks", "void_masks", "empty_frames")
+
+
+def _is_skip_record(record: object) -> bool:
+    return isinstance(record, dict) and all(isinstance(k, str) and (v is None or isinstance(v, str)) for k, v in record.items())
+
+
+@dataclass
+class Stats:
+    """Counts over the videos that went through, and the videos skipped: what summaries print."""
+
+    videos: int = 0
+    frames: int = 0
+    annotated_frames: int = 0
+    objects: int = 0
+    masks: int = 0  # (object, frame) pairs with pixels
+    void_masks: int = 0
+    empty_frames: int = 0  # annotated frames without any object
+    category_ids: set[int] = field(default_factory=set)
+    skipped: list[dict[str, str]] = field(default_factory=list)  # one record per bad video
+
+    def add(self, video: Video) -> None:
+        self.videos += 1
+        self.frames += len(video.frames)
+        self.objects += len(video.objects)
+        for frame in video.frames:
+            if frame.masks is not None:
+                self.annotated_frames += 1
+                self.masks += len(frame.masks.objects)
+                self.void_masks += frame.masks.void is not None
+                self.empty_frames += not frame.masks.objects
+        self.category_ids.update(o.category_id for o in video.objects if o.category_id is not None)
+
+    def skip(self, video: str, error: SourceError) -> None:
+        self.skipped.append({"video": video, "file": error.path, "error": type(error).__name__, "message": error.cause})
+
+    def merge(self, other: Stats) -> None:
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.category_ids |= other.category_ids
+        self.skipped.extend(other.skipped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{n: getattr(self, n) for n in _COUNTS}, "category_ids": sorted(self.category_ids), "skipped": self.skipped}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Stats:
+        """The inverse of :meth:`to_dict`; ``ValueError`` for anything of another shape."""
+        counts = [data.get(n) for n in _COUNTS]
+        ids, skipped = data.get("category_ids"), data.get("skipped")
+        if not all(type(c) is int and c >= 0 for c in counts) or not isinstance(ids, list) or not isinstance(skipped, list):
+            raise ValueError("not a Stats record")
+        if not all(type(i) is int for i in ids) or not all(_is_skip_record(r) for r in skipped):
+            raise ValueError("not a Stats record")
+        return cls(*counts, category_ids=set(ids), skipped=list(skipped))
+
+    def line(self) -> str:
+        text = (
+            f"{self.videos} videos, {self.frames} frames ({self.annotated_frames} annotated, "
+            f"{self.empty_frames} empty), {self.objects} objects, {self.masks} masks"
+        )
+        return text + (f", {len(self.skipped)} videos skipped" if self.skipped else "")

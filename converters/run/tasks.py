@@ -1,0 +1,89 @@
+"""The units of work an executor runs, in whatever process: read a shard's videos, write them, count them."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+from ..errors import SourceError
+from ..model import DatasetInfo, Video
+from ..reader import Reader, VideoRef
+from ..writer import Shard, ShardResult, Writer
+from . import journal
+from .executors import report_progress
+from .stats import Stats
+
+OnError = Literal["fail", "skip"]
+
+
+def read_shard(
+    reader: Reader,
+    shard: Shard,
+    stats: Stats,
+    on_error: OnError = "fail",
+    writer: Writer | None = None,
+    handed: list[tuple[VideoRef, Video]] | None = None,
+) -> Iterator[Video]:
+    """The shard's videos, read one at a time; a bad one is skipped and noted when ``on_error="skip"``.
+
+    ``handed`` gets each video as it is handed on: the last one is the video the writer is on.
+    """
+    for ref in shard.refs:
+        try:
+            video = reader.read_video(ref)
+            if writer is not None:
+                writer.check(video)  # what the target cannot hold is skipped like what cannot be read
+        except SourceError as error:
+            if on_error != "skip":
+                raise
+            stats.skip(ref.name, error)
+            report_progress(shard.index)
+            continue
+        stats.add(video)
+        if handed is not None:
+            handed.append((ref, video))
+        yield video
+        report_progress(shard.index)  # the writer asks for the next video once this one is written
+
+
+def run_shard(
+    shard: Shard, *, reader: Reader, writer: Writer, staging: Path, info: DatasetInfo, on_error: OnError = "fail"
+) -> tuple[ShardResult, Stats]:
+    """One unit of work for an executor: read the shard's videos and write them (in whatever process).
+
+    A frame image can fail only when the writer reads it whole (a zip member whose CRC-32 does
+    not match, a read error mid-file), after the video was read and counted. Under ``skip`` the
+    shard is then written again without that video, which is recorded like any other bad one.
+    """
+    order = {ref.name: position for position, ref in enumerate(shard.refs)}
+    dropped: list[tuple[str, SourceError]] = []
+    while True:
+        stats, handed = Stats(), []
+        try:
+            result = writer.write_shard(read_shard(reader, shard, stats, on_error, writer, handed), shard, staging, info)
+            break
+        except SourceError as error:
+            if on_error != "skip" or not handed or not _reads_image(handed[-1][1], error.path):
+                raise
+            culprit = handed[-1][0]
+            dropped.append((culprit.name, error))
+            shard = dataclasses.replace(shard, refs=tuple(ref for ref in shard.refs if ref is not culprit))
+    for name, error in dropped:
+        stats.skip(name, error)
+    stats.skipped.sort(key=lambda record: order.get(record["video"], len(order)))  # in the shard's order
+    return dataclasses.replace(result, checksums=journal.checksums(staging, result.files, result.checksums)), stats
+
+
+def _reads_image(video: Video, path: str) -> bool:
+    """``path`` is one of the video's frame images (the error is the video's, not the output's)."""
+    return any(frame.image is not None and frame.image.location == path for frame in video.frames)
+
+
+def count(shard: Shard, *, reader: Reader, on_error: OnError) -> Stats:
+    """Read every video of the shard (decoding every mask) and count it, writing nothing."""
+    stats = Stats()
+    for _ in read_shard(reader, shard, stats, on_error):
+        pass
+    return stats

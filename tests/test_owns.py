@@ -1,0 +1,105 @@
+"""``Writer.owns``: each writer recognises its own outputs, and ``--overwrite`` asks the writers, not the runner.
+
+The runner (``converters.run``) knows no format: what it may replace is what the chosen writer,
+or a built-in one, says it wrote (a COCO header, a sharded manifest, a layout's marker).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pytest
+
+from converters import api
+from converters.errors import OutputError
+from converters.model import DatasetInfo, Video
+from converters.run import pipeline, publish
+from converters.writer import Shard, ShardResult, Writer
+
+SOURCE = ("mose", {"split": "train"})
+
+
+def convert(sample_root, output: Path, writer: str | Writer, **kwargs) -> pipeline.Summary:
+    layout, options = SOURCE
+    with api.open_reader(sample_root[layout], layout, options) as reader:
+        chosen = api.open_writer(writer) if isinstance(writer, str) else writer
+        return pipeline.convert(reader, chosen, output, progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def outputs(sample_root, tmp_path_factory) -> dict[str, Path]:
+    """One output of each built-in writer."""
+    base = tmp_path_factory.mktemp("outputs")
+    names = {"coco": "o.json", "coco-gz": "o.json.gz", "parquet": "p", "hdf5": "h", "mose": "m", "davis": "d", "youtube-vos": "y"}
+    return {kind: convert(sample_root, base / name, kind.removesuffix("-gz")).output for kind, name in names.items()}
+
+
+@pytest.mark.parametrize("writer", ["coco", "parquet", "hdf5", "mose", "davis", "youtube-vos"])
+def test_each_built_in_writer_owns_its_own_outputs_and_no_other_kind(outputs, writer):
+    cls = api.open_writer(writer).__class__
+    owned = sorted(kind for kind, path in outputs.items() if cls.owns(path))
+    layouts = ["davis", "mose", "youtube-vos"]  # the layouts share one marker: any of them may replace another
+    expected = {"coco": ["coco", "coco-gz"], "parquet": ["parquet"], "hdf5": ["hdf5"]}.get(writer, layouts)
+    assert owned == expected
+
+
+def test_a_writer_owns_nothing_by_default_and_a_fifo_is_not_opened(tmp_path, outputs):
+    fifo = tmp_path / "out.json"
+    os.mkfifo(fifo)
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(api.open_writer("coco").__class__.owns(fifo)), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert answers == [False]  # answered, without blocking on the FIFO
+    assert not publish.is_vosconv_output(fifo)
+    assert not Writer.owns(outputs["coco"]) and Writer.lookalike(outputs["mose"]) is None
+
+
+class MarkedWriter(Writer):
+    """A third-party writer: one folder holding ``marked.json``, the sign that it wrote the folder."""
+
+    name = "marked"
+
+    @classmethod
+    def owns(cls, path: Path) -> bool:
+        return (path / "marked.json").is_file()
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        return ShardResult(shard.index, facts={"videos": [video.name for video in videos]})
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        folder = staging / "done"
+        folder.mkdir()
+        (folder / "marked.json").write_text(json.dumps([name for r in results for name in r.facts["videos"]]))
+        return folder
+
+
+def test_overwrite_replaces_what_the_chosen_plugin_writer_says_it_wrote(sample_root, tmp_path):
+    out = tmp_path / "out"
+    convert(sample_root, out, MarkedWriter())
+    (out / "extra.txt").write_text("written by hand after the run")
+    summary = convert(sample_root, out, MarkedWriter(), overwrite=True)
+    assert summary.stats.videos > 0
+    assert sorted(p.name for p in out.iterdir()) == ["marked.json"]
+
+
+def test_a_plugin_output_is_not_replaced_by_another_writer(sample_root, tmp_path):
+    """Only the chosen writer and the built-in ones are asked: a plugin not chosen is not imported to be asked."""
+    out = tmp_path / "out"
+    convert(sample_root, out, MarkedWriter())
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(OutputError, match="holds files vosconv did not write"):
+        convert(sample_root, out, "mose", overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == before
+
+
+def test_owners_asks_the_chosen_writer_first_then_each_built_in_once(outputs):
+    asked = list(publish.owners(MarkedWriter))
+    assert asked[0] is MarkedWriter
+    names = [cls.name for cls in asked[1:]]
+    assert sorted(names) == ["coco", "davis", "hdf5", "mose", "parquet", "youtube-vos"]
+    assert len(asked) == len(set(asked))
