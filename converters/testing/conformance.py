@@ -14,7 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from .. import api
+from ..api import convert as convert_source
+from ..api import open_reader
 from ..errors import SourceError
 from ..model import DatasetInfo
 from ..sample import LAYOUTS, write_sample
@@ -49,14 +50,14 @@ def write_samples(folder: str | os.PathLike) -> dict[str, Path]:
 
 def read_all(path: str | os.PathLike, fmt: str, options: dict | None = None) -> tuple[list[dict], DatasetInfo]:
     """The fingerprint of every video of a source, in order, and its dataset info."""
-    with api.open_reader(path, fmt, options) as reader:
+    with open_reader(path, fmt, options) as reader:
         info = reader.info()
         return [fingerprint(reader.read_video(ref), info) for ref in reader.list_videos()], info
 
 
 def convert(source: Path, layout: str, options: dict, writer: str, out: Path, **kwargs: Any) -> Path:
     """``source`` (a sample layout read with ``options``) converted by ``writer`` to ``out``."""
-    api.convert(source, out, to=writer, from_=layout, reader_options=options, **kwargs)
+    convert_source(source, out, to=writer, from_=layout, reader_options=options, **kwargs)
     return out
 
 
