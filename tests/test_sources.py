@@ -34,9 +34,9 @@ from converters.model import ImageRef
 from converters.sources import archives
 from converters.sources import files as sources
 from converters.sources.imagefiles import probe_image, read_bytes
+from converters.testing import fingerprint
 
 from .archives import HIDDEN, KINDS, pack, stored_zip_with_damaged_members, with_member_replaced, with_zip64_compressed_size
-from .conformance.content import fingerprint
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,10 +15,10 @@ import pytest
 
 from converters import api
 from converters.run.validate import validate
+from converters.testing import SOURCES, read_all
 
 from ..archives import KINDS, pack
 from ..test_bad_input import CASES
-from .test_round_trip import SOURCES, read_all
 
 
 @pytest.fixture(scope="session")

@@ -2,73 +2,48 @@
 
 Writers are taken from the registry: any writer with a reader of the same name is
 round-tripped from every source layout, so a new format is covered as soon as it is
-registered. Sources are the bundled synthetic samples, which carry the real traits
-(4-bit PNGs, 0/255 masks, void, sparse annotation, empty frames, vanishing objects,
-hidden files).
+registered. The checks themselves live in :mod:`converters.testing` (plugins run the same
+ones); sources are the bundled synthetic samples, which carry the real traits (4-bit PNGs,
+0/255 masks, void, sparse annotation, empty frames, vanishing objects, hidden files).
 """
 
 from __future__ import annotations
 
 import filecmp
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from converters import api, registry
-from converters.errors import SourceError
+from converters import registry
 from converters.run.pipeline import staging_path
 from converters.sample import label_maps
+from converters.testing import (
+    ALL_METADATA,
+    SOURCES,
+    check_failed_conversion_leaves_no_output,
+    check_output_independent_of_workers,
+    check_round_trip,
+    convert,
+    native_files,
+)
 
-from .content import assert_same_content, fingerprint
-
-SOURCES = {
-    "mose-train": ("mose", {"split": "train"}),
-    "mose-valid": ("mose", {"split": "valid"}),
-    "davis-train": ("davis", {"split": "train"}),
-    "davis-val": ("davis", {"split": "val"}),
-    "youtube-vos-train": ("youtube-vos", {"split": "train"}),
-    "youtube-vos-valid": ("youtube-vos", {"split": "valid"}),
-}
 ROUND_TRIP_WRITERS = sorted(set(registry.names("writer")) & set(registry.names("reader")))
-OUTPUT_NAMES = {"coco": "out.json", "coco-gz": "out.json.gz"}
+#: Test case -> (writer, output name): every round-trip writer, and COCO once more gzipped.
+WRITER_CASES = {
+    **{name: (name, "out.json" if name == "coco" else "out") for name in ROUND_TRIP_WRITERS},
+    "coco-gz": ("coco", "out.json.gz"),
+}
 #: Object metadata each format can hold (all of it, for formats not listed).
 METADATA_KEPT = {"mose": frozenset(), "davis": frozenset({"categories"})}
 
 
-def read_all(path: Path, fmt: str, options: dict | None = None) -> tuple[list[dict], object]:
-    with api.open_reader(path, fmt, options) as reader:
-        info = reader.info()
-        return [fingerprint(reader.read_video(ref), info) for ref in reader.list_videos()], info
-
-
-def convert(source: Path, layout: str, options: dict, writer: str, out: Path, **kwargs) -> Path:
-    fmt = "coco" if writer == "coco-gz" else writer
-    api.convert(source, out, to=fmt, from_=layout, reader_options=options, **kwargs)
-    return out
-
-
-@pytest.mark.parametrize("writer", [*ROUND_TRIP_WRITERS, "coco-gz"])
+@pytest.mark.parametrize("case", sorted(WRITER_CASES))
 @pytest.mark.parametrize("source", sorted(SOURCES))
-def test_round_trip_is_exact(sample_root, tmp_path, source, writer):
+def test_round_trip_is_exact(sample_root, tmp_path, source, case):
     """Pixel values (as RLE), ids, void, empty and unannotated frames, names, JPEG bytes: all survive."""
-    layout, options = SOURCES[source]
-    expected, _ = read_all(sample_root[layout], layout, options)
-    out = convert(sample_root[layout], layout, options, writer, tmp_path / OUTPUT_NAMES.get(writer, "out"))
-    actual, _ = read_all(out, "coco" if writer == "coco-gz" else writer)
-    assert [v["name"] for v in actual] == [v["name"] for v in expected]
-    for want, got in zip(expected, actual):
-        assert_same_content(want, got, **({"kept": METADATA_KEPT[writer]} if writer in METADATA_KEPT else {}))
-
-
-def native_files(root: Path) -> dict[str, Path]:
-    """Every visible file of a dataset tree, by relative path (hidden and stray files excluded)."""
-    return {
-        p.relative_to(root).as_posix(): p
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts) and p.suffix != ".txt"
-    }
+    writer, name = WRITER_CASES[case]
+    check_round_trip(sample_root, source, writer, tmp_path / name, kept=METADATA_KEPT.get(writer, ALL_METADATA))
 
 
 @pytest.mark.parametrize("source", sorted(SOURCES))
@@ -101,31 +76,16 @@ def test_native_layout_survives_coco(sample_root, tmp_path, source):
             assert json.loads(dst[name].read_text()) == json.loads(path.read_text())
 
 
-@pytest.mark.parametrize("writer", [*ROUND_TRIP_WRITERS, "coco-gz"])
-def test_output_bytes_do_not_depend_on_workers(sample_root, tmp_path, writer):
+@pytest.mark.parametrize("case", sorted(WRITER_CASES))
+def test_output_bytes_do_not_depend_on_workers(sample_root, tmp_path, case):
     """Same input and options, same bytes, with 1 or 2 worker processes."""
-    layout, options = SOURCES["youtube-vos-train"]
-    name = OUTPUT_NAMES.get(writer, "out")
-    one = convert(sample_root[layout], layout, options, writer, tmp_path / "one" / name, workers=1)
-    two = convert(sample_root[layout], layout, options, writer, tmp_path / "two" / name, workers=2)
-    if one.is_file():
-        assert one.read_bytes() == two.read_bytes()
-    else:
-        files_one, files_two = native_files(one), native_files(two)
-        assert sorted(files_one) == sorted(files_two)
-        for key in files_one:
-            assert files_one[key].read_bytes() == files_two[key].read_bytes(), key
+    writer, name = WRITER_CASES[case]
+    check_output_independent_of_workers(sample_root, writer, tmp_path, output_name=name)
 
 
-@pytest.mark.parametrize("writer", [*ROUND_TRIP_WRITERS, "coco-gz"])
-def test_failed_conversion_leaves_no_output(sample_copy, tmp_path, writer):
+@pytest.mark.parametrize("case", sorted(WRITER_CASES))
+def test_failed_conversion_leaves_no_output(sample_root, tmp_path, case):
     """A bad mask stops the run with its path named, and nothing that looks like an output remains."""
-    source = sample_copy("mose")
-    victim = sorted((source / "train" / "Annotations").rglob("00003.png"))[-1]
-    victim.write_bytes(victim.read_bytes()[:60])
-    out = tmp_path / OUTPUT_NAMES.get(writer, "out")
-    with pytest.raises(SourceError, match=str(victim)):
-        convert(source, "mose", {"split": "train"}, writer, out, workers=2)
-    assert not out.exists()
-    assert not staging_path(out).exists()
-    assert list(tmp_path.iterdir()) == [source]
+    writer, name = WRITER_CASES[case]
+    check_failed_conversion_leaves_no_output(sample_root, writer, tmp_path, output_name=name)
+    assert not staging_path(tmp_path / name).exists()

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import hashlib
 
-from converters.model import DatasetInfo, Video
-from converters.sources import imagefiles
+from ..model import DatasetInfo, Video
+from ..sources import imagefiles
+
+__all__ = ["ALL_METADATA", "assert_same_content", "fingerprint"]
+
+#: Object metadata a format may keep: category names, and YouTube-VOS object frame lists.
+ALL_METADATA = frozenset({"categories", "object_frames"})
 
 
 def fingerprint(video: Video, info: DatasetInfo, *, images: bool = True) -> dict:
+    """Everything a lossless format must give back, as plain data (JPEGs as their sha256)."""
     names = {c.id: c.name for c in info.categories}
     return {
         "name": video.name,
@@ -35,10 +41,8 @@ def fingerprint(video: Video, info: DatasetInfo, *, images: bool = True) -> dict
     }
 
 
-def assert_same_content(
-    expected: dict, actual: dict, *, kept: frozenset[str] = frozenset({"categories", "object_frames"})
-) -> None:
-    """Exact equality of everything the output format can hold.
+def assert_same_content(expected: dict, actual: dict, *, kept: frozenset[str] = ALL_METADATA) -> None:
+    """Exact equality of everything the output format can hold; AssertionError naming the first difference.
 
     ``kept`` names the object metadata the format keeps: "categories" (category names)
     and "object_frames" (YouTube-VOS frame lists; a format that keeps them may also fill
@@ -53,7 +57,27 @@ def assert_same_content(
             result.append((object_id, category if "categories" in kept else None, frames))
         return result
 
-    assert len(actual["objects"]) == len(expected["objects"]), (actual["objects"], expected["objects"])
+    if len(actual["objects"]) != len(expected["objects"]):
+        raise AssertionError(f"{expected['name']}: objects {actual['objects']} differ from the source's {expected['objects']}")
     want = {**expected, "objects": trimmed(expected["objects"])}
     got = {**actual, "objects": trimmed(actual["objects"], source=expected["objects"])}
-    assert got == want
+    if got != want:
+        raise AssertionError(f"{expected['name']}: {first_difference(want, got)}")
+
+
+_FRAME_PARTS = ("index", "file name", "object masks", "void", "image sha256")
+
+
+def first_difference(want: dict, got: dict) -> str:
+    """Where two fingerprints first differ, in words a plugin author can act on."""
+    for key in want:
+        if key != "frames" and want.get(key) != got.get(key):
+            return f"{key} is {got.get(key)!r}, expected {want.get(key)!r}"
+    frames_want, frames_got = want["frames"], got["frames"]
+    if len(frames_want) != len(frames_got):
+        return f"{len(frames_got)} frames, expected {len(frames_want)}"
+    for frame_want, frame_got in zip(frames_want, frames_got):
+        for part, value_want, value_got in zip(_FRAME_PARTS, frame_want, frame_got):
+            if value_want != value_got:
+                return f"frame {frame_want[1]}: {part} is {value_got!r}, expected {value_want!r}"
+    return "fingerprints differ"
