@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .codecs import png
 from .errors import OutputError
 
 __all__ = ["DAVIS191_PALETTE", "LAYOUTS", "VOC_PALETTE", "YOUTUBE_PALETTE", "label_maps", "write_sample"]
@@ -54,28 +55,12 @@ JPEG_QUALITY = 90
 # Palettes (input-layouts.md §1.2)
 
 
-def _voc_palette(high: int = 192) -> bytes:
-    """The PASCAL VOC colour map: the bits of the index spread over R, G, B from the top bit down."""
-    colours = bytearray()
-    for index in range(256):
-        rgb = [0, 0, 0]
-        value = index
-        for shift in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((value >> channel) & 1) << shift
-            value >>= 3
-        colours += bytes(191 if c == 192 and high == 191 else c for c in rgb)
-    return bytes(colours)
-
-
 #: The VOC colour map most DAVIS 2017 and MOSE tools write (index 9 = (192, 0, 0), 255 = (224, 224, 192)).
-VOC_PALETTE = _voc_palette()
+VOC_PALETTE = png.DAVIS_PALETTE
 #: The DAVIS authors' 2017 toolkit variant: VOC entries 0-21 with 192 written as 191, then grey ramps (i, i, i).
-DAVIS191_PALETTE = _voc_palette(191)[: 22 * 3] + bytes(v for i in range(22, 256) for v in (i, i, i))
+DAVIS191_PALETTE = png.voc_palette(191)[: 22 * 3] + bytes(v for i in range(22, 256) for v in (i, i, i))
 #: The 16 colours of YouTube-VOS's 4-bit annotation PNGs.
-YOUTUBE_PALETTE = bytes.fromhex(
-    "000000 ec5f67 f99157 fac863 99c794 62b3b2 6699cc c594c5 ab7967 ffffff 65737e 0b0b0b 0c0c0c 0d0d0d 0e0e0e 0f0f0f"
-)
+YOUTUBE_PALETTE = png.YOUTUBE_VOS_PALETTE
 
 # macOS litter, as found in the MOSE training tree: an AppleDouble header and a Finder store.
 _APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(56)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import gzip
 import json
 import os
 import shutil
@@ -205,7 +204,7 @@ def check_not_source(output: Path, source: Path, *, listed: bool = False) -> Non
 
 def is_vosconv_output(path: Path) -> bool:
     """Written by vosconv: a folder with its manifest or a layout writer's marker, or a COCO file with its header."""
-    from ..formats.coco.writer import FILE_HEAD
+    from ..formats.coco.spec import is_vosconv_coco
     from ..formats.folders.writer import is_marked
     from ..formats.sharded.manifest import peek_format
 
@@ -213,18 +212,7 @@ def is_vosconv_output(path: Path) -> bool:
         return False
     if path.is_dir():
         return peek_format(path) is not None or is_marked(path)
-    if not path.is_file():  # a FIFO or a device would block or never end
-        return False
-    try:
-        with open(path, "rb") as raw:
-            head = raw.read(len(FILE_HEAD) + 64)
-            if head[:2] == b"\x1f\x8b":
-                raw.seek(0)
-                with gzip.GzipFile(fileobj=raw) as unpacked:
-                    head = unpacked.read(len(FILE_HEAD))
-    except (OSError, EOFError, gzip.BadGzipFile):
-        return False
-    return head.startswith(FILE_HEAD)
+    return is_vosconv_coco(path)
 
 
 def publish(finished: Path, output: Path, overwrite: bool) -> None:

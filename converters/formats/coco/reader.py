@@ -31,8 +31,8 @@ from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from ...reader import Detection, Reader, VideoRef
 from ...sources.files import join_inside
+from .spec import GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
 
-SUFFIXES = (".json", ".json.gz")
 _ANNOTATION_PREFIX = re.compile(rb'\{"id":\d+,"video_id":(\d+),')
 
 
@@ -61,7 +61,7 @@ class _Index:
 def _gzipped(path: Path) -> bool:
     """Whether the file is gzip, by its first bytes: a name can say otherwise (``-o out.txt``)."""
     with open(path, "rb") as file:
-        return file.read(2) == b"\x1f\x8b"
+        return file.read(len(GZIP_MAGIC)) == GZIP_MAGIC
 
 
 def _open(path: Path):
@@ -97,7 +97,7 @@ class CocoReader(Reader):
                 head = file.read(256)
         except (OSError, EOFError, zlib.error) as exc:
             return Detection(0, f"unreadable ({exc})") if named else Detection(0, "not a .json or .json.gz file")
-        if head.startswith(b'{"info":') and b'"vosconv"' in head:  # whatever it is called (-o out.txt --to coco)
+        if is_vosconv_coco(head):  # whatever it is called (-o out.txt --to coco)
             return Detection(10, "a vosconv COCO JSON")
         return Detection(5, "a JSON file") if named else Detection(0, "not a .json or .json.gz file")
 
@@ -117,7 +117,7 @@ class CocoReader(Reader):
         source = self.source
         try:
             with _open(source) as file:
-                own = file.readline(1 << 20).startswith(b'{"info":') and file.readline(64) == b'"videos":[\n'
+                own = is_vosconv_coco(file.readline(1 << 20)) and file.readline(64) == VIDEOS_LINE  # the line form it writes
             if own and not _gzipped(source):
                 index = _index_lines(source, str(source))
             else:
@@ -155,7 +155,7 @@ class CocoReader(Reader):
         return recorded if recorded and Path(recorded).is_dir() else None
 
     def _recorded_image_root(self) -> str | None:
-        return self._ensure_index().header.get("vosconv", {}).get("image_root")
+        return self._ensure_index().header.get(HEADER_KEY, {}).get("image_root")
 
     def missing_images(self) -> str | None:
         """Where the frames' images were looked for in vain (the recorded folder, or none recorded and no ``images``)."""
@@ -169,8 +169,8 @@ class CocoReader(Reader):
     def info(self) -> DatasetInfo:
         index = self._ensure_index()
         try:
-            source = index.header.get("vosconv", {}).get("source", {})
-            placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
+            source = index.header.get(HEADER_KEY, {}).get("source", {})
+            placeholders = set(index.header.get(HEADER_KEY, {}).get("placeholder_categories", []))
             categories = tuple(
                 Category(int(c["id"]), str(c["name"]), c.get("supercategory"))
                 for c in index.categories
@@ -200,7 +200,7 @@ class CocoReader(Reader):
         except SourceError as error:
             raise SourceError(self.source, f"video {ref.name!r}: {error.cause}") from None
         images = self._images_dir()
-        placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
+        placeholders = set(index.header.get(HEADER_KEY, {}).get("placeholder_categories", []))
         try:
             return build_video(record, annotations, placeholders, images)
         except SourceError:
@@ -309,7 +309,7 @@ def _check_header(header: object) -> None:
     """``info.vosconv``, where present, has the shape vosconv writes (a re-saved or edited file may not)."""
     if not isinstance(header, dict):
         raise TypeError(f"info must be an object, got {type(header).__name__}")
-    facts = header.get("vosconv", {})
+    facts = header.get(HEADER_KEY, {})
     if not isinstance(facts, dict):
         raise TypeError("info.vosconv must be an object")
     source = facts.get("source", {})
@@ -465,7 +465,7 @@ def build_video(record: dict, annotations: list[dict], placeholders: set[int], i
             _add_annotation(annotation, position, height, width, placeholders, annotated, per_frame, void, objects)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
             raise _in_annotation(exc, annotation, position) from None
-    vosconv = record.get("vosconv") or {}
+    vosconv = record.get(HEADER_KEY) or {}
     palette = vosconv.get("palette")
     frames = tuple(
         Frame(

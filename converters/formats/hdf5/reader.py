@@ -21,6 +21,7 @@ from ...model import VOID_ID, Frame, FrameMasks, ImageRef, MaskEncoding, Video, 
 from ...reader import VideoRef
 from ..sharded import manifest as shards
 from ..sharded.reader import ShardedReader
+from .spec import video_group
 
 if TYPE_CHECKING:  # h5py is imported when a shard is opened: detecting another format costs no h5py import
     import h5py
@@ -73,7 +74,7 @@ class Hdf5Reader(ShardedReader):
         frames = entry.frames if entry else 0
         per_frame = shard.bytes // max(shard.frames, 1)  # for shard planning: the shard's bytes shared by frame
         stamp, path = shards.shard_stamp(self.source, shard), str(self.source / shard.file)
-        return Hdf5VideoRef(name, per_frame * frames, stamp, path, f"videos/{name}", frames, entry)
+        return Hdf5VideoRef(name, per_frame * frames, stamp, path, video_group(name), frames, entry)
 
     def read_video(self, ref: Hdf5VideoRef) -> Video:
         import h5py

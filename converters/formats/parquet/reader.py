@@ -20,11 +20,11 @@ from ...reader import VideoRef
 from ...sources.files import join_inside
 from ..sharded import manifest as shards
 from ..sharded.reader import ShardedReader
+from .spec import METADATA_KEY
 
 if TYPE_CHECKING:  # pyarrow is imported when a shard is opened: detecting another format costs no pyarrow import
     import pyarrow.parquet as pq
 
-METADATA_KEY = b"vosconv"
 
 
 @dataclass(frozen=True)

@@ -15,25 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import SourceError
-from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
-from ...reader import Detection, Reader, VideoRef
+from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
+from ...reader import Detection
 from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
-from ..folders.reader import (
-    FolderVideoRef,
-    folder_ref,
-    read_folder_video,
-    read_json,
-    split_choices,
-    split_of,
-    subfolders,
-    video_folders,
-)
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, split_choices, split_of, subfolders
+from ..folders.spec import ANNOTATIONS, IMAGES
 from ..lookalikes import unread_layout
-
-META = "meta.json"
-IMAGES = "JPEGImages"
-ANNOTATIONS = "Annotations"
+from .spec import META
 
 
 @dataclass(frozen=True)
@@ -85,7 +74,7 @@ def _parse_object(path: Path, where: str, key: str, value: Any) -> tuple[int, st
     return int(key), category, tuple(frames) if frames is not None else None
 
 
-class YoutubeVosReader(Reader):
+class YoutubeVosReader(FolderLayoutReader):
     """Reads one YouTube-VOS split folder; objects and categories come from its ``meta.json``."""
 
     name = "youtube-vos"
@@ -130,26 +119,8 @@ class YoutubeVosReader(Reader):
         folder, _ = self._split_folder()
         return [self.source, folder / META, folder / IMAGES, folder / ANNOTATIONS]
 
-    def list_videos(self) -> list[VideoRef]:
+    def layout_folders(self) -> LayoutFolders:
         folder, _ = self._split_folder()
-        meta, fs = folder / META, self.fs
-        _, objects = parse_meta(meta, fs)
-        images, annotations = folder / IMAGES, folder / ANNOTATIONS
-        with_images = set(video_folders(images, fs)) if fs.is_dir(images) else set()
-        with_masks = set(video_folders(annotations, fs)) if fs.is_dir(annotations) else set()
-        missing = sorted(set(objects) - with_images)
-        if missing:
-            raise SourceError(meta, f"lists video {missing[0]!r}, which has no folder in {images}")
-        return [
-            folder_ref(
-                name,
-                str(images / name) if name in with_images else None,
-                str(annotations / name) if name in with_masks else None,
-                objects.get(name, ()),
-                fs,
-            )
-            for name in sorted(with_images | with_masks | set(objects))
-        ]
-
-    def read_video(self, ref: FolderVideoRef) -> Video:
-        return read_folder_video(ref, self.fs)
+        meta = folder / META
+        _, objects = parse_meta(meta, self.fs)
+        return LayoutFolders(folder / IMAGES, folder / ANNOTATIONS, VideoIndex(meta, tuple(sorted(objects))), objects)
