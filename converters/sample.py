@@ -43,6 +43,9 @@ from PIL import Image
 
 from .codecs import png
 from .errors import OutputError
+from .formats.davis import spec as davis_spec
+from .formats.folders.spec import ANNOTATIONS, IMAGES
+from .formats.youtube_vos.spec import META
 
 __all__ = ["DAVIS191_PALETTE", "LAYOUTS", "VOC_PALETTE", "YOUTUBE_PALETTE", "label_maps", "write_sample"]
 
@@ -344,7 +347,7 @@ def _save_png(path: Path, label: np.ndarray, palette: bytes | None) -> None:
 
 
 def _folders(root: Path, split: str, name: str) -> tuple[Path, Path]:
-    images, masks = root / split / "JPEGImages" / name, root / split / "Annotations" / name
+    images, masks = root / split / IMAGES / name, root / split / ANNOTATIONS / name
     images.mkdir(parents=True)
     masks.mkdir(parents=True)
     return images, masks
@@ -402,7 +405,7 @@ def _write_mose(root: Path, rng: np.random.Generator, scale: int) -> None:
         if split == "train":
             train.append((images, masks))
     (root / "train" / ".DS_Store").write_bytes(_DS_STORE)
-    (root / "train" / "JPEGImages" / ".DS_Store").write_bytes(_DS_STORE)
+    (root / "train" / IMAGES / ".DS_Store").write_bytes(_DS_STORE)
     (train[0][1] / ".DS_Store").write_bytes(_DS_STORE)
     (train[0][1] / "._00000.png").write_bytes(_APPLE_DOUBLE)
     (train[1][0] / "._00000.jpg").write_bytes(_APPLE_DOUBLE)
@@ -434,14 +437,14 @@ _DAVIS = (
 
 def _write_davis(root: Path, rng: np.random.Generator, scale: int) -> None:
     """DAVIS: hyphenated sequence names, every frame annotated, ImageSets lists that partition the sequences."""
-    davis = root / "DAVIS"
+    davis = root / davis_spec.ROOT
     lists: dict[tuple[str, str], list[str]] = {(year, split): [] for year in ("2016", "2017") for split in ("train", "val")}
     palettes = {"voc": VOC_PALETTE, "191": DAVIS191_PALETTE, "binary": None, "gray": None}
     for repeat in range(scale):
         for sequence in _DAVIS:
             name = sequence.name + _suffix(repeat)
-            images = davis / "JPEGImages" / "480p" / name
-            masks = davis / "Annotations" / "480p" / name
+            images = davis / IMAGES / davis_spec.DEFAULT_RESOLUTION / name
+            masks = davis / ANNOTATIONS / davis_spec.DEFAULT_RESOLUTION / name
             images.mkdir(parents=True)
             masks.mkdir(parents=True)
             for frame, image, label in _video(rng, sequence.plan, scale):
@@ -451,10 +454,10 @@ def _write_davis(root: Path, rng: np.random.Generator, scale: int) -> None:
             if sequence.davis2016:
                 lists["2016", sequence.split].append(name)
     for (year, split), names in lists.items():
-        folder = davis / "ImageSets" / year
+        folder = davis / davis_spec.IMAGE_SETS / year
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{split}.txt").write_text("".join(f"{n}\n" for n in sorted(names)))
-    (davis / "JPEGImages" / "480p" / ".DS_Store").write_bytes(_DS_STORE)
+    (davis / IMAGES / davis_spec.DEFAULT_RESOLUTION / ".DS_Store").write_bytes(_DS_STORE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -504,8 +507,8 @@ def _write_youtube(root: Path, rng: np.random.Generator, scale: int) -> None:
         meta[split][name] = {"objects": objects}
     for split, videos in meta.items():
         document = {"videos": {name: videos[name] for name in sorted(videos)}}
-        (root / split / "meta.json").write_text(json.dumps(document) + "\n")
-    (root / "train" / "JPEGImages" / ".DS_Store").write_bytes(_DS_STORE)
+        (root / split / META).write_text(json.dumps(document) + "\n")
+    (root / "train" / IMAGES / ".DS_Store").write_bytes(_DS_STORE)
 
 
 _WRITERS = {"mose": _write_mose, "davis": _write_davis, "youtube-vos": _write_youtube}

@@ -26,7 +26,6 @@ if TYPE_CHECKING:  # pyarrow is imported when a shard is opened: detecting anoth
     import pyarrow.parquet as pq
 
 
-
 @dataclass(frozen=True)
 class ParquetVideoRef(VideoRef):
     """The shard file, and the video's rows and row groups in it (``[start, stop)``)."""
