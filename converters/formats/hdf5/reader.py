@@ -19,6 +19,7 @@ from ...codecs import labels, rle
 from ...errors import SourceError
 from ...model import VOID_ID, Frame, FrameMasks, ImageRef, MaskEncoding, Video, check_frame_size
 from ...reader import VideoRef
+from ...records import Record
 from ..sharded import manifest as shards
 from ..sharded.reader import ShardedReader
 from .spec import video_group
@@ -107,7 +108,8 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     check_frame_datasets(group, frames, height, width)
     encoding = MaskEncoding(_text(attrs["encoding"]))
     palette = attrs["palette"].tobytes() if "palette" in attrs else None
-    objects, _, _ = shards.parse_video_record({"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value})
+    record = {"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value}
+    objects, _, _ = shards.parse_video_record(Record(record, group.file.filename, group.name, f"video {name!r}"))
     file_names = [_text(n) for n in group["file_names"][()]]
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])

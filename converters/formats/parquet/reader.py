@@ -17,6 +17,7 @@ from ...codecs import rle
 from ...errors import SourceError
 from ...model import VOID_ID, Frame, FrameMasks, ImageRef, Video
 from ...reader import VideoRef
+from ...records import Record
 from ...sources.files import join_inside
 from ..sharded import manifest as shards
 from ..sharded.reader import ShardedReader
@@ -45,7 +46,7 @@ class ParquetShard:
 
     path: str
     file: pq.ParquetFile
-    videos: dict[str, dict]
+    videos: dict[str, dict]  # the footer record of each video (checked as it is read: see build_video)
     group_starts: list[int]  # the first row of each row group, then the row count
 
     def rows_of_groups(self, first: int, stop: int) -> tuple[int, int]:
@@ -70,8 +71,8 @@ def open_shard(path: str) -> ParquetShard:
         raw = (file.metadata.metadata or {}).get(METADATA_KEY)
         if raw is None:
             raise SourceError(path, "no vosconv metadata in the footer: not a vosconv Parquet shard")
-        record = json.loads(raw)
-        videos = {v["name"]: v for v in record["videos"]}
+        footer = Record(json.loads(raw), path, context="malformed vosconv metadata")
+        videos = {video.text("name"): video.value for video in footer.records("videos")}
         starts = [0]
         for group in range(file.metadata.num_row_groups):
             starts.append(starts[-1] + file.metadata.row_group(group).num_rows)
@@ -81,7 +82,7 @@ def open_shard(path: str) -> ParquetShard:
         raise SourceError(path, "shard file missing") from None
     except (OSError, pa.ArrowException) as exc:
         raise SourceError(path, f"cannot read Parquet shard: {exc}") from None
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested too deep to parse
         raise SourceError(path, f"malformed vosconv metadata ({type(exc).__name__}: {exc})") from None
     return ParquetShard(path, file, videos, starts)
 
@@ -99,15 +100,16 @@ class ParquetReader(ShardedReader):
         record = opened.videos.get(name)
         if record is None:
             raise SourceError(opened.path, f"video {name!r} listed in the manifest is not in the shard")
+        record = Record(record, opened.path, context=f"video {name!r}: malformed footer record")
+        first, stop = _span(record, "row_groups")
+        rows = _span(record, "rows")
         try:
-            first, stop = (int(i) for i in record["row_groups"])
             spanned = opened.rows_of_groups(first, stop)
-            rows = tuple(int(i) for i in record["rows"])
-            if rows != spanned:
-                raise ValueError(f"rows {list(rows)} are not those of its row groups {first}..{stop}, {list(spanned)}")
-            nbytes = sum(opened.file.metadata.row_group(i).total_byte_size for i in range(first, stop))
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise SourceError(opened.path, f"video {name!r}: malformed footer record ({type(exc).__name__}: {exc})") from None
+        except ValueError as exc:
+            record.fail(f"{exc}", "row_groups")
+        if rows != spanned:
+            record.fail(f"{list(rows)} are not the rows of its row groups {first}..{stop}, {list(spanned)}", "rows")
+        nbytes = sum(opened.file.metadata.row_group(i).total_byte_size for i in range(first, stop))
         return ParquetVideoRef(name, nbytes, shards.shard_stamp(self.source, shard), opened.path, rows, (first, stop), entry)
 
     def read_video(self, ref: ParquetVideoRef) -> Video:
@@ -119,20 +121,29 @@ class ParquetReader(ShardedReader):
         except (OSError, pa.ArrowException) as exc:
             raise SourceError(ref.file, f"cannot read video {ref.name!r}: {exc}") from None
         try:
-            video = build_video(shard.videos[ref.name], table.to_pylist(), self._image_dir())
+            record = Record(shard.videos[ref.name], ref.file, context=f"video {ref.name!r}: malformed footer record")
+            video = build_video(record, table.to_pylist(), self._image_dir())
             shards.check_against_entry(video, ref.entry)
             return video
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
             raise SourceError(ref.file, f"video {ref.name!r}: malformed rows ({type(exc).__name__}: {exc})") from None
 
 
-def build_video(record: dict, rows: list[dict], images: str | None) -> Video:
+def _span(record: Record, key: str) -> tuple[int, int]:
+    """``[start, stop)`` of a footer record."""
+    span = record.ints(key)
+    if len(span) != 2:
+        record.fail(f"expected [start, stop], got {span}", key)
+    return span[0], span[1]
+
+
+def build_video(record: Record, rows: list[dict], images: str | None) -> Video:
     """A Video from its footer record and its rows (in frame order)."""
     objects, encoding, palette = shards.parse_video_record(record)
-    name = record["name"]
-    if len(rows) != record["frames"] or any(r["video"] != name or r["frame_index"] != i for i, r in enumerate(rows)):
-        raise ValueError(f"the rows are not frames 0..{record['frames'] - 1} of the video")
-    width, height = int(record["width"]), int(record["height"])
+    name, count = record.text("name"), record.int("frames")
+    if len(rows) != count or any(r["video"] != name or r["frame_index"] != i for i, r in enumerate(rows)):
+        raise ValueError(f"the rows are not frames 0..{count - 1} of the video")
+    width, height = record.int("width"), record.int("height")
     frames = tuple(
         Frame(i, row["file_name"], _image(row["image"], images), _masks(row, height, width)) for i, row in enumerate(rows)
     )
