@@ -2,7 +2,7 @@
 
 A :class:`Record` wraps a parsed JSON object with the file it came from and where in it it
 sits; its typed accessors return the value or raise :class:`~converters.errors.SourceError`
-naming the file and the field: ``manifest.json: malformed manifest: videos[3].frames: expected
+naming the file and the field: ``manifest.json: malformed manifest: videos/3/frames: expected
 an integer, got '7'``. A reader then needs no broad ``except (KeyError, TypeError, ...)``,
 which also turned vosconv's own bugs into "malformed file" messages.
 
@@ -44,7 +44,7 @@ def _kind(value: object) -> str:
 
 
 class Record:
-    """A JSON object read from ``path``; ``field`` says where in the file it is (``videos[3]``), ``context`` what it is.
+    """A JSON object read from ``path``; ``field`` says where in the file it is (``videos/3``), ``context`` what it is.
 
     Each accessor takes the key, and a ``default`` returned when the key is absent (or null,
     with ``null_is_missing``); without a default a missing key is an error naming it.
@@ -61,11 +61,10 @@ class Record:
     # ------------------------------------------------------------------ errors
 
     def where(self, key: str | int | None = None) -> str:
-        """The field's name in messages: ``videos[3].frames``."""
+        """The field's name in messages, its keys and list positions joined by ``/``: ``videos/3/frames``."""
         if key is None:
             return self.field
-        step = f"[{key}]" if isinstance(key, int) else str(key)
-        return f"{self.field}{step}" if isinstance(key, int) or not self.field else f"{self.field}.{step}"
+        return f"{self.field}/{key}" if self.field else str(key)
 
     def fail(self, cause: str, key: str | int | None = None) -> NoReturn:
         """Raise the SourceError naming the file, the context and the field."""
@@ -131,21 +130,22 @@ class Record:
             return value
         self.fail(f"expected a list, got {_kind(value)}", key)
 
-    def ints(self, key: str, default: Any = MISSING, *, lenient: bool = False, nullable: bool = False) -> Any:
-        """A list of integers."""
+    def ints(self, key: str, default: Any = MISSING, *, nullable: bool = False) -> Any:
+        """A list of integers (strictly: no bool, float or string among them)."""
         if key not in self.value:
             return self._absent(key, default)
         values = self.list(key, nullable=nullable)
-        return None if values is None else [self.as_int(v, f"{key}[{i}]", lenient=lenient) for i, v in enumerate(values)]
+        if values is not None and not all(type(v) is int for v in values):
+            self.fail(f"expected a list of integers, got {shown(values)}", key)
+        return values
 
     def texts(self, key: str, default: Any = MISSING, *, nullable: bool = False) -> Any:
         """A list of strings."""
         if key not in self.value:
             return self._absent(key, default)
         values = self.list(key, nullable=nullable)
-        for i, value in enumerate(values or ()):
-            if not isinstance(value, str):
-                self.fail(f"expected a string, got {shown(value)}", f"{key}[{i}]")
+        if values is not None and not all(isinstance(v, str) for v in values):
+            self.fail(f"expected a list of strings, got {shown(values)}", key)
         return values
 
     def record(self, key: str, default: Any = MISSING) -> Any:
@@ -166,6 +166,4 @@ class Record:
     def each(self, values: list, key: str) -> Iterator[Record]:
         """Records of a list found at ``key``."""
         for index, value in enumerate(values):
-            if not isinstance(value, dict):
-                self.fail(f"expected an object, got {shown(value)}", f"{key}[{index}]")
-            yield Record(value, self.path, self.where(f"{key}[{index}]"), self.context)
+            yield Record(value, self.path, self.where(f"{key}/{index}"), self.context)

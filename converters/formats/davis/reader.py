@@ -17,6 +17,7 @@ from pathlib import Path
 from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
 from ...reader import Detection
+from ...records import Record
 from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
@@ -127,12 +128,9 @@ def _categories(root: Path, fs: FileSystem) -> tuple[tuple[Category, ...], dict[
     if not isinstance(table, dict):
         raise SourceError(categories_path, 'expected {"<name>": {"id": int, "super_category": str}, ...}')
     by_name: dict[str, Category] = {}
-    for name, entry in table.items():
-        cid = entry.get("id") if isinstance(entry, dict) else None
-        sup = entry.get("super_category") if isinstance(entry, dict) else None
-        if not isinstance(cid, int) or isinstance(cid, bool) or not (sup is None or isinstance(sup, str)):
-            raise SourceError(categories_path, f"{name}: expected {{'id': int, 'super_category': str}}, got {entry!r}")
-        by_name[name] = Category(cid, name, sup)
+    for name, entry in table.items():  # {"id": int, "super_category": str}
+        category = Record(entry, categories_path, name)
+        by_name[name] = Category(category.int("id"), name, category.text("super_category", None, nullable=True))
     ids = sorted(c.id for c in by_name.values())
     if len(ids) != len(set(ids)):
         raise SourceError(categories_path, "two categories share an id")
@@ -141,13 +139,13 @@ def _categories(root: Path, fs: FileSystem) -> tuple[tuple[Category, ...], dict[
     if not isinstance(semantics, dict):
         raise SourceError(semantics_path, 'expected {"<sequence>": {"<object id>": "<category>", ...}, ...}')
     objects: dict[str, tuple[ObjectInfo, ...]] = {}
-    for sequence, names in semantics.items():
-        if not isinstance(names, dict):
-            raise SourceError(semantics_path, f"{sequence}: expected {{'<object id>': '<category>'}}, got {names!r}")
+    for sequence, names in semantics.items():  # {"<object id>": "<category>"}
         infos = []
-        for key, name in names.items():
+        record = Record(names, semantics_path, sequence)
+        for key in record.value:
             if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
                 raise SourceError(semantics_path, f"{sequence}: object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
+            name = record.text(key)
             if name not in by_name:
                 raise SourceError(semantics_path, f"{sequence}/{key}: category {name!r} is not in {CATEGORIES}")
             infos.append(ObjectInfo(int(key), by_name[name].id))

@@ -166,8 +166,8 @@ class VideoEntry:
 def _run(record: Record, index: int, run: object) -> tuple[int, int]:
     """An ``annotated`` run: ``[start, stop]``."""
     if not isinstance(run, list) or len(run) != 2:
-        record.fail(f"expected a [start, stop] pair, got {shown(run)}", f"annotated[{index}]")
-    return record.as_int(run[0], f"annotated[{index}][0]"), record.as_int(run[1], f"annotated[{index}][1]")
+        record.fail(f"expected a [start, stop] pair, got {shown(run)}", f"annotated/{index}")
+    return record.as_int(run[0], f"annotated/{index}/0"), record.as_int(run[1], f"annotated/{index}/1")
 
 
 def _category(record: Record) -> Category:

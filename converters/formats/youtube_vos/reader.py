@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
 from ...reader import Detection
+from ...records import Record
 from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
 from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, split_choices, split_of, subfolders
@@ -43,10 +43,8 @@ def parse_meta(path: Path, fs: FileSystem = LOCAL) -> tuple[tuple[Category, ...]
         raise SourceError(path, 'expected {"videos": {"<video>": {"objects": {...}}, ...}} at the top level')
     raw: dict[str, list[tuple[int, str | None, tuple[str, ...] | None]]] = {}
     for video, entry in videos.items():
-        objects = entry.get("objects", {}) if isinstance(entry, dict) else None
-        if not isinstance(objects, dict):
-            raise SourceError(path, f'videos/{video}: expected {{"objects": {{...}}}}, got {entry!r}')
-        parsed = [_parse_object(path, f"videos/{video}/objects/{key}", key, value) for key, value in objects.items()]
+        objects = Record(entry, path, f"videos/{video}").record("objects", None)
+        parsed = [_parse_object(objects, key) for key in objects.value] if objects is not None else []
         raw[video] = sorted(parsed, key=lambda o: o[0])
         ids = [o[0] for o in raw[video]]
         if len(ids) != len(set(ids)):
@@ -60,18 +58,13 @@ def parse_meta(path: Path, fs: FileSystem = LOCAL) -> tuple[tuple[Category, ...]
     return tuple(Category(ids[name], name) for name in names), table
 
 
-def _parse_object(path: Path, where: str, key: str, value: Any) -> tuple[int, str | None, tuple[str, ...] | None]:
+def _parse_object(objects: Record, key: str) -> tuple[int, str | None, tuple[str, ...] | None]:
+    """``(id, category, frames)`` of ``objects[key]``: ``{"category": str, "frames": [str, ...]}``, both optional."""
     if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
-        raise SourceError(path, f"{where}: object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
-    if not isinstance(value, dict):
-        raise SourceError(path, f'{where}: expected {{"category": str, "frames": [str, ...]}}, got {value!r}')
-    category = value.get("category")
-    if category is not None and not isinstance(category, str):
-        raise SourceError(path, f"{where}/category: expected a string, got {category!r}")
-    frames = value.get("frames")
-    if frames is not None and not (isinstance(frames, list) and all(isinstance(f, str) for f in frames)):
-        raise SourceError(path, f"{where}/frames: expected a list of frame names, got {frames!r}")
-    return int(key), category, tuple(frames) if frames is not None else None
+        objects.fail(f"object key {key!r} is not an integer id from 1 to {VOID_ID - 1}", key)
+    value = objects.record(key)
+    frames = value.texts("frames", None, nullable=True)
+    return int(key), value.text("category", None, nullable=True), tuple(frames) if frames is not None else None
 
 
 class YoutubeVosReader(FolderLayoutReader):
