@@ -144,6 +144,16 @@ def test_davis_category_field_of_the_wrong_type_is_named(sample_copy):
     assert caught.value.cause == "bear/id: expected an integer, got '3'"
 
 
+def test_davis_category_id_the_model_refuses_is_a_source_error(sample_copy):
+    """It raised ValueError out of the reader."""
+    root = sample_copy("davis") / "DAVIS"
+    (root / "categories.json").write_text('{"bear": {"id": 1099511627776}}')
+    (root / "davis_semantics.json").write_text("{}")
+    with pytest.raises(SourceError, match="bear: category id 1099511627776 is not an integer of 32 bits") as caught:
+        DavisReader(root, DavisOptions(split="train")).info()
+    assert caught.value.path == str(root / "categories.json")
+
+
 def test_davis_semantics_category_that_is_not_a_name_is_a_source_error(sample_copy):
     """It raised TypeError (an unhashable list looked up among the categories)."""
     root = sample_copy("davis") / "DAVIS"

@@ -272,17 +272,7 @@ def _index_lines(path: Path, source: str) -> _Index:
                 record = Record(_parse_record(line, offset, source), source, f"videos/{len(videos)}", context="malformed file")
                 _add_video(videos, record.int("id", lenient=True), _video_name(record), (offset, len(line)), source)
             elif section == "annotations":
-                match = _ANNOTATION_PREFIX.match(line)
-                if match:
-                    video_id = int(match.group(1))
-                else:
-                    record = Record(_parse_record(line, offset, source), source, f"annotation at byte {offset}", "malformed file")
-                    video_id = record.int("video_id", lenient=True)
-                runs = spans.setdefault(video_id, [])
-                if runs and runs[-1][0] + runs[-1][1] == offset:
-                    runs[-1] = (runs[-1][0], runs[-1][1] + len(line))  # adjacent lines: one read
-                else:
-                    runs.append((offset, len(line)))
+                _add_span(spans.setdefault(_annotation_video(line, offset, source), []), offset, len(line))
             else:
                 raise SourceError(source, f"unexpected content at byte {offset}")
     orphans = set(spans) - set(videos)
@@ -300,6 +290,23 @@ def _index_lines(path: Path, source: str) -> _Index:
         key=lambda r: r.name,
     )
     return _Index(str(path), header, categories, tuple(refs))
+
+
+def _annotation_video(line: bytes, offset: int, source: str) -> int:
+    """The ``video_id`` of an annotation line: from its first bytes as vosconv writes them, else parsed."""
+    match = _ANNOTATION_PREFIX.match(line)
+    if match:
+        return int(match.group(1))
+    record = Record(_parse_record(line, offset, source), source, f"annotation at byte {offset}", "malformed file")
+    return record.int("video_id", lenient=True)
+
+
+def _add_span(runs: list[tuple[int, int]], offset: int, length: int) -> None:
+    """A line's byte range added to a video's: adjacent lines become one read."""
+    if runs and runs[-1][0] + runs[-1][1] == offset:
+        runs[-1] = (runs[-1][0], runs[-1][1] + length)
+    else:
+        runs.append((offset, length))
 
 
 def _add_video(videos: dict, video_id: int, name: str, span: tuple[int, int], source: str) -> None:

@@ -124,36 +124,46 @@ def _categories(root: Path, fs: FileSystem) -> tuple[tuple[Category, ...], dict[
     semantics_path, categories_path = root / SEMANTICS, root / CATEGORIES
     if not (fs.is_file(semantics_path) and fs.is_file(categories_path)):
         return (), {}
-    table = read_json(categories_path, fs)
-    if not isinstance(table, dict):
-        raise SourceError(categories_path, 'expected {"<name>": {"id": int, "super_category": str}, ...}')
-    by_name: dict[str, Category] = {}
-    for name, entry in table.items():  # {"id": int, "super_category": str}
-        category = Record(entry, categories_path, name)
-        by_name[name] = Category(category.int("id"), name, category.text("super_category", None, nullable=True))
-    ids = sorted(c.id for c in by_name.values())
-    if len(ids) != len(set(ids)):
-        raise SourceError(categories_path, "two categories share an id")
-
+    by_name = _category_table(categories_path, fs)
     semantics = read_json(semantics_path, fs)
     if not isinstance(semantics, dict):
         raise SourceError(semantics_path, 'expected {"<sequence>": {"<object id>": "<category>", ...}, ...}')
-    objects: dict[str, tuple[ObjectInfo, ...]] = {}
-    for sequence, names in semantics.items():  # {"<object id>": "<category>"}
-        infos = []
-        record = Record(names, semantics_path, sequence)
-        for key in record.value:
-            if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
-                raise SourceError(semantics_path, f"{sequence}: object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
-            name = record.text(key)
-            if name not in by_name:
-                raise SourceError(semantics_path, f"{sequence}/{key}: category {name!r} is not in {CATEGORIES}")
-            infos.append(ObjectInfo(int(key), by_name[name].id))
-        infos.sort(key=lambda o: o.object_id)
-        if len({o.object_id for o in infos}) != len(infos):
-            raise SourceError(semantics_path, f"{sequence}: an object id appears twice")
-        objects[sequence] = tuple(infos)
+    objects = {name: _sequence_objects(Record(found, semantics_path, name), by_name) for name, found in semantics.items()}
     return tuple(sorted(by_name.values(), key=lambda c: c.id)), objects
+
+
+def _category_table(path: Path, fs: FileSystem) -> dict[str, Category]:
+    """``categories.json``: ``{"<name>": {"id": int, "super_category": str}, ...}``, by name."""
+    table = read_json(path, fs)
+    if not isinstance(table, dict):
+        raise SourceError(path, 'expected {"<name>": {"id": int, "super_category": str}, ...}')
+    by_name: dict[str, Category] = {}
+    for name, entry in table.items():
+        category = Record(entry, path, name)
+        try:
+            by_name[name] = Category(category.int("id"), name, category.text("super_category", None, nullable=True))
+        except ValueError as exc:  # what the model refuses (an id beyond 32 bits)
+            category.fail(str(exc))
+    ids = sorted(c.id for c in by_name.values())
+    if len(ids) != len(set(ids)):
+        raise SourceError(path, "two categories share an id")
+    return by_name
+
+
+def _sequence_objects(names: Record, by_name: dict[str, Category]) -> tuple[ObjectInfo, ...]:
+    """One sequence's ``{"<object id>": "<category>"}`` of ``davis_semantics.json``, sorted by id."""
+    infos = []
+    for key in names.value:
+        if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
+            names.fail(f"object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
+        name = names.text(key)
+        if name not in by_name:
+            names.fail(f"category {name!r} is not in {CATEGORIES}", key)
+        infos.append(ObjectInfo(int(key), by_name[name].id))
+    infos.sort(key=lambda o: o.object_id)
+    if len({o.object_id for o in infos}) != len(infos):
+        names.fail("an object id appears twice")
+    return tuple(infos)
 
 
 class DavisReader(FolderLayoutReader):
