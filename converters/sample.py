@@ -39,7 +39,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .codecs import png
 from .errors import OutputError
+from .formats.davis import spec as davis_spec
+from .formats.folders.spec import ANNOTATIONS, IMAGES
+from .formats.youtube_vos.spec import META
 from .synthetic import Plan, video_frames
 
 __all__ = ["DAVIS191_PALETTE", "LAYOUTS", "VOC_PALETTE", "YOUTUBE_PALETTE", "label_maps", "write_sample"]
@@ -53,28 +57,12 @@ JPEG_QUALITY = 90
 # Palettes (input-layouts.md §1.2)
 
 
-def _voc_palette(high: int = 192) -> bytes:
-    """The PASCAL VOC colour map: the bits of the index spread over R, G, B from the top bit down."""
-    colours = bytearray()
-    for index in range(256):
-        rgb = [0, 0, 0]
-        value = index
-        for shift in range(7, -1, -1):
-            for channel in range(3):
-                rgb[channel] |= ((value >> channel) & 1) << shift
-            value >>= 3
-        colours += bytes(191 if c == 192 and high == 191 else c for c in rgb)
-    return bytes(colours)
-
-
 #: The VOC colour map most DAVIS 2017 and MOSE tools write (index 9 = (192, 0, 0), 255 = (224, 224, 192)).
-VOC_PALETTE = _voc_palette()
+VOC_PALETTE = png.DAVIS_PALETTE
 #: The DAVIS authors' 2017 toolkit variant: VOC entries 0-21 with 192 written as 191, then grey ramps (i, i, i).
-DAVIS191_PALETTE = _voc_palette(191)[: 22 * 3] + bytes(v for i in range(22, 256) for v in (i, i, i))
+DAVIS191_PALETTE = png.voc_palette(191)[: 22 * 3] + bytes(v for i in range(22, 256) for v in (i, i, i))
 #: The 16 colours of YouTube-VOS's 4-bit annotation PNGs.
-YOUTUBE_PALETTE = bytes.fromhex(
-    "000000 ec5f67 f99157 fac863 99c794 62b3b2 6699cc c594c5 ab7967 ffffff 65737e 0b0b0b 0c0c0c 0d0d0d 0e0e0e 0f0f0f"
-)
+YOUTUBE_PALETTE = png.YOUTUBE_VOS_PALETTE
 
 # macOS litter, as found in the MOSE training tree: an AppleDouble header and a Finder store.
 _APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(56)
@@ -168,7 +156,7 @@ def _save_png(path: Path, label: np.ndarray, palette: bytes | None) -> None:
 
 
 def _folders(root: Path, split: str, name: str) -> tuple[Path, Path]:
-    images, masks = root / split / "JPEGImages" / name, root / split / "Annotations" / name
+    images, masks = root / split / IMAGES / name, root / split / ANNOTATIONS / name
     images.mkdir(parents=True)
     masks.mkdir(parents=True)
     return images, masks
@@ -226,7 +214,7 @@ def _write_mose(root: Path, rng: np.random.Generator, scale: int) -> None:
         if split == "train":
             train.append((images, masks))
     (root / "train" / ".DS_Store").write_bytes(_DS_STORE)
-    (root / "train" / "JPEGImages" / ".DS_Store").write_bytes(_DS_STORE)
+    (root / "train" / IMAGES / ".DS_Store").write_bytes(_DS_STORE)
     (train[0][1] / ".DS_Store").write_bytes(_DS_STORE)
     (train[0][1] / "._00000.png").write_bytes(_APPLE_DOUBLE)
     (train[1][0] / "._00000.jpg").write_bytes(_APPLE_DOUBLE)
@@ -258,14 +246,14 @@ _DAVIS = (
 
 def _write_davis(root: Path, rng: np.random.Generator, scale: int) -> None:
     """DAVIS: hyphenated sequence names, every frame annotated, ImageSets lists that partition the sequences."""
-    davis = root / "DAVIS"
+    davis = root / davis_spec.ROOT
     lists: dict[tuple[str, str], list[str]] = {(year, split): [] for year in ("2016", "2017") for split in ("train", "val")}
     palettes = {"voc": VOC_PALETTE, "191": DAVIS191_PALETTE, "binary": None, "gray": None}
     for repeat in range(scale):
         for sequence in _DAVIS:
             name = sequence.name + _suffix(repeat)
-            images = davis / "JPEGImages" / "480p" / name
-            masks = davis / "Annotations" / "480p" / name
+            images = davis / IMAGES / davis_spec.DEFAULT_RESOLUTION / name
+            masks = davis / ANNOTATIONS / davis_spec.DEFAULT_RESOLUTION / name
             images.mkdir(parents=True)
             masks.mkdir(parents=True)
             for frame, image, label in video_frames(rng, sequence.plan, scale):
@@ -275,10 +263,10 @@ def _write_davis(root: Path, rng: np.random.Generator, scale: int) -> None:
             if sequence.davis2016:
                 lists["2016", sequence.split].append(name)
     for (year, split), names in lists.items():
-        folder = davis / "ImageSets" / year
+        folder = davis / davis_spec.IMAGE_SETS / year
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{split}.txt").write_text("".join(f"{n}\n" for n in sorted(names)))
-    (davis / "JPEGImages" / "480p" / ".DS_Store").write_bytes(_DS_STORE)
+    (davis / IMAGES / davis_spec.DEFAULT_RESOLUTION / ".DS_Store").write_bytes(_DS_STORE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,8 +316,8 @@ def _write_youtube(root: Path, rng: np.random.Generator, scale: int) -> None:
         meta[split][name] = {"objects": objects}
     for split, videos in meta.items():
         document = {"videos": {name: videos[name] for name in sorted(videos)}}
-        (root / split / "meta.json").write_text(json.dumps(document) + "\n")
-    (root / "train" / "JPEGImages" / ".DS_Store").write_bytes(_DS_STORE)
+        (root / split / META).write_text(json.dumps(document) + "\n")
+    (root / "train" / IMAGES / ".DS_Store").write_bytes(_DS_STORE)
 
 
 _WRITERS = {"mose": _write_mose, "davis": _write_davis, "youtube-vos": _write_youtube}

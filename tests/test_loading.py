@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from converters import api
+from converters.formats.parquet.spec import METADATA_KEY
 from converters.loading.dataset import ClipDataset, VideoDataset, decode_jpeg, open_dataset
 from converters.model import VOID_ID, MaskEncoding
 from converters.sample import label_maps
@@ -312,7 +313,7 @@ def with_footer(out: Path, edit) -> Path:
 
     path = first_shard(out)
     source = pq.ParquetFile(path)
-    record = json.loads(source.metadata.metadata[b"vosconv"])
+    record = json.loads(source.metadata.metadata[METADATA_KEY])
     edit({v["name"]: v for v in record["videos"]})
     edited = path.with_name("edited.parquet")
     with pq.ParquetWriter(edited, source.schema_arrow, compression="zstd", write_page_checksum=True) as writer:

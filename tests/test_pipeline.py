@@ -13,8 +13,9 @@ import pytest
 
 from converters import api
 from converters.errors import OutputError, SourceError
-from converters.formats.coco.writer import FILE_HEAD, CocoWriter
-from converters.formats.folders.writer import MARKER
+from converters.formats.coco.spec import FILE_HEAD
+from converters.formats.coco.writer import CocoWriter
+from converters.formats.folders.spec import MARKER
 from converters.reader import VideoRef
 from converters.run import pipeline
 from converters.run.pipeline import Stats, staging_path

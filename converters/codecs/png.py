@@ -42,23 +42,25 @@ _INTERPRETED = frozenset({b"iCCP", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"pHYs", 
 _ANIMATION = frozenset({b"acTL", b"fcTL", b"fdAT"})
 
 
-def _voc_palette() -> bytes:
-    """The PASCAL VOC colour map that DAVIS 2017 (and MOSE) masks carry: colours from the bits of the index."""
+def voc_palette(high: int = 192) -> bytes:
+    """The PASCAL VOC colour map that DAVIS 2017 (and MOSE) masks carry: colours from the bits of the index.
+
+    ``high=191`` gives the DAVIS authors' toolkit variant, which writes the channel value 192 as 191.
+    """
     colours = bytearray()
     for index in range(256):
-        r = g = b = 0
-        c = index
+        rgb = [0, 0, 0]
+        value = index
         for shift in range(7, -1, -1):
-            r |= (c & 1) << shift
-            g |= ((c >> 1) & 1) << shift
-            b |= ((c >> 2) & 1) << shift
-            c >>= 3
-        colours += bytes((r, g, b))
+            for channel in range(3):
+                rgb[channel] |= ((value >> channel) & 1) << shift
+            value >>= 3
+        colours += bytes(high if c == 192 else c for c in rgb)
     return bytes(colours)
 
 
 #: Default palettes for writing masks whose source had none (colours are cosmetic; ids are the values).
-DAVIS_PALETTE = _voc_palette()
+DAVIS_PALETTE = voc_palette()
 _YOUTUBE_VOS_COLOURS = (
     "0 0 0 236 95 103 249 145 87 250 200 99 153 199 148 98 179 178 102 153 204 197 148 197 "
     "171 121 103 255 255 255 101 115 126 11 11 11 12 12 12 13 13 13 14 14 14 15 15 15"

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..sources.files import LOCAL, FileSystem
+from .folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 
-IMAGES = "JPEGImages"
-ANNOTATIONS = "Annotations"
-FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
+#: Frame files of either folder of the pair: a JPEG frame or a PNG mask.
+FRAME_SUFFIXES = (*IMAGE_SUFFIXES, MASK_SUFFIX)
 #: At most this many sub-folders of a source are looked into (a split folder has a handful; a video folder thousands).
 MAX_SUBFOLDERS = 32
 

@@ -252,8 +252,9 @@ class _Hdf5Backend:
             import h5py
 
             from ..formats.hdf5.reader import Ragged, check_frame_datasets, checked_offsets
+            from ..formats.hdf5.spec import video_group
 
-            group = shard.file.get(f"videos/{entry.name}")
+            group = shard.file.get(video_group(entry.name))
             if not isinstance(group, h5py.Group):
                 raise ValueError("no such group in the shard")
             size = (int(group.attrs["width"]), int(group.attrs["height"]))

@@ -355,7 +355,7 @@ def test_a_polygon_outline_too_long_for_its_frame_is_refused_before_pycocotools_
 
 
 def test_outline_points_count_as_pycocotools_does():
-    from converters.formats.coco.reader import outline_points
+    from converters.formats.coco.segmentation import outline_points
 
     # scaled by 5 and rounded: x 0, 20, 20, 0; y 0, 0, 15, 15 -> edges of 20, 15, 20, 15 steps, one point more each
     assert outline_points([0.0, 0.0, 4.0, 0.0, 4.0, 3.0, 0.0, 3.0]) == 74

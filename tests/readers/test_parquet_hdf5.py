@@ -250,7 +250,8 @@ def test_hdf5_group_whose_parts_disagree_is_named(sample_root, tmp_path, damage)
 def test_parquet_footer_nested_too_deep_is_named(sample_root, tmp_path):
     import pyarrow.parquet as pq
 
-    from converters.formats.parquet.reader import METADATA_KEY, open_shard
+    from converters.formats.parquet.reader import open_shard
+    from converters.formats.parquet.spec import METADATA_KEY
 
     out = convert(sample_root["mose"], tmp_path / "pq", "mose", "parquet", reader_options={"split": "train"})
     path = _shard_files(out)[0]

@@ -15,6 +15,7 @@ from converters import api
 from converters.codecs import labels
 from converters.codecs.rle import encode
 from converters.errors import OptionError, SourceError
+from converters.formats.hdf5.spec import HEADER_ATTRIBUTE
 from converters.formats.hdf5.writer import Hdf5Writer
 from converters.formats.sharded import manifest as shards
 from converters.model import DatasetInfo, Frame, FrameMasks, MaskEncoding, ObjectInfo, Video
@@ -53,7 +54,7 @@ def test_layout_opens_with_plain_h5py(sample_root, tmp_path, source):
     videos = source_videos(sample_root, source)
     out = convert(sample_root, tmp_path / "out", source)
     with h5py.File(out / "part-00000.h5", "r") as file:
-        assert json.loads(file.attrs["vosconv"])["format_version"] == 2
+        assert json.loads(file.attrs[HEADER_ATTRIBUTE])["format_version"] == 2
         assert list(file["videos"]) == [v.name for v in videos]
         for video in videos:
             group = file["videos"][video.name]
@@ -184,9 +185,9 @@ def test_strings_are_utf8_and_the_layout_version_is_2(sample_root, tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["format_version"] == 2
     with h5py.File(out / "part-00000.h5", "r") as file:
-        assert json.loads(file.attrs["vosconv"])["format_version"] == 2
+        assert json.loads(file.attrs[HEADER_ATTRIBUTE])["format_version"] == 2
         group = next(iter(file["videos"].values()))
-        for dtype in (group["file_names"].dtype, group.attrs.get_id("objects").dtype, file.attrs.get_id("vosconv").dtype):
+        for dtype in (group["file_names"].dtype, group.attrs.get_id("objects").dtype, file.attrs.get_id(HEADER_ATTRIBUTE).dtype):
             assert h5py.check_string_dtype(dtype).encoding == "utf-8"
     manifest["format_version"] = 3
     (out / "manifest.json").write_text(json.dumps(manifest))

@@ -14,6 +14,7 @@ from PIL import Image
 
 from converters import api
 from converters.errors import OptionError
+from converters.formats.parquet.spec import METADATA_KEY
 from converters.formats.sharded import manifest as shards
 from converters.model import VOID_ID
 from converters.sources.checksums import sha256
@@ -119,7 +120,7 @@ def test_row_groups_never_span_videos(sample_root, tmp_path):
     for frames_per_group in (1, 3, 8, 100):
         out = convert(sample_root, tmp_path / f"g{frames_per_group}", source="mose", row_group_frames=frames_per_group)
         file = pq.ParquetFile(shard_paths(out)[0])
-        record = json.loads(file.metadata.metadata[b"vosconv"])
+        record = json.loads(file.metadata.metadata[METADATA_KEY])
         seen = 0
         for video in record["videos"]:
             first, stop = video["row_groups"]

@@ -24,15 +24,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ...codecs import rle
 from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from ...reader import Detection, Reader, VideoRef
+from ...records import Record, shown
 from ...sources.files import join_inside
+from .segmentation import counts as segmentation_counts
+from .spec import GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
 
-SUFFIXES = (".json", ".json.gz")
 _ANNOTATION_PREFIX = re.compile(rb'\{"id":\d+,"video_id":(\d+),')
 
 
@@ -61,7 +61,7 @@ class _Index:
 def _gzipped(path: Path) -> bool:
     """Whether the file is gzip, by its first bytes: a name can say otherwise (``-o out.txt``)."""
     with open(path, "rb") as file:
-        return file.read(2) == b"\x1f\x8b"
+        return file.read(len(GZIP_MAGIC)) == GZIP_MAGIC
 
 
 def _open(path: Path):
@@ -97,7 +97,7 @@ class CocoReader(Reader):
                 head = file.read(256)
         except (OSError, EOFError, zlib.error) as exc:
             return Detection(0, f"unreadable ({exc})") if named else Detection(0, "not a .json or .json.gz file")
-        if head.startswith(b'{"info":') and b'"vosconv"' in head:  # whatever it is called (-o out.txt --to coco)
+        if is_vosconv_coco(head):  # whatever it is called (-o out.txt --to coco)
             return Detection(10, "a vosconv COCO JSON")
         return Detection(5, "a JSON file") if named else Detection(0, "not a .json or .json.gz file")
 
@@ -117,7 +117,7 @@ class CocoReader(Reader):
         source = self.source
         try:
             with _open(source) as file:
-                own = file.readline(1 << 20).startswith(b'{"info":') and file.readline(64) == b'"videos":[\n'
+                own = is_vosconv_coco(file.readline(1 << 20)) and file.readline(64) == VIDEOS_LINE  # the line form it writes
             if own and not _gzipped(source):
                 index = _index_lines(source, str(source))
             else:
@@ -128,14 +128,10 @@ class CocoReader(Reader):
                 else:
                     _normalise(source, lines)
                 index = _index_lines(lines, str(source))
-            _check_header(index.header)
+            _check_header(index.header, source)
             return index
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise SourceError(source, f"cannot read: {exc}") from None
-        except SourceError:
-            raise
-        except _MALFORMED as exc:
-            raise SourceError(source, f"malformed file ({type(exc).__name__}: {exc})") from None
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -155,7 +151,7 @@ class CocoReader(Reader):
         return recorded if recorded and Path(recorded).is_dir() else None
 
     def _recorded_image_root(self) -> str | None:
-        return self._ensure_index().header.get("vosconv", {}).get("image_root")
+        return self._ensure_index().header.get(HEADER_KEY, {}).get("image_root")
 
     def missing_images(self) -> str | None:
         """Where the frames' images were looked for in vain (the recorded folder, or none recorded and no ``images``)."""
@@ -168,17 +164,10 @@ class CocoReader(Reader):
 
     def info(self) -> DatasetInfo:
         index = self._ensure_index()
-        try:
-            source = index.header.get("vosconv", {}).get("source", {})
-            placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
-            categories = tuple(
-                Category(int(c["id"]), str(c["name"]), c.get("supercategory"))
-                for c in index.categories
-                if c["id"] not in placeholders
-            )
-            split, attributes = source.get("split"), tuple(sorted((source.get("attributes") or {}).items()))
-        except _MALFORMED as exc:
-            raise SourceError(self.source, f"malformed header or categories ({type(exc).__name__}: {exc})") from None
+        source = index.header.get(HEADER_KEY, {}).get("source", {})  # its shape checked by _check_header
+        placeholders = set(index.header.get(HEADER_KEY, {}).get("placeholder_categories", []))
+        categories = tuple(c for c in _categories(index.categories, self.source) if c.id not in placeholders)
+        split, attributes = source.get("split"), tuple(sorted((source.get("attributes") or {}).items()))
         images = self._images_dir()  # when None, a writer that embeds images refuses (missing_images says why)
         return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=images, attributes=attributes)
 
@@ -200,13 +189,24 @@ class CocoReader(Reader):
         except SourceError as error:
             raise SourceError(self.source, f"video {ref.name!r}: {error.cause}") from None
         images = self._images_dir()
-        placeholders = set(index.header.get("vosconv", {}).get("placeholder_categories", []))
+        placeholders = set(index.header.get(HEADER_KEY, {}).get("placeholder_categories", []))
+        context = f"video {ref.name!r}: malformed record"
         try:
-            return build_video(record, annotations, placeholders, images)
-        except SourceError:
-            raise
-        except _MALFORMED as exc:
-            raise SourceError(self.source, f"video {ref.name!r}: malformed record ({type(exc).__name__}: {exc})") from None
+            return build_video(Record(record, self.source, context=context), annotations, placeholders, images)
+        except ValueError as exc:  # what the RLE, the polygon checks or the model refuse
+            raise SourceError(self.source, f"{context} ({type(exc).__name__}: {exc})") from None
+
+
+def _categories(categories: tuple[object, ...], source: Path) -> list[Category]:
+    """The ``categories`` of the file; ids as ``int()`` takes them (another tool's ``"7"``), names made strings."""
+    found = []
+    for number, value in enumerate(categories):
+        record = Record(value, source, f"categories/{number}", context="malformed header or categories")
+        try:
+            found.append(Category(record.int("id", lenient=True), str(record.raw("name")), record.raw("supercategory", None)))
+        except ValueError as exc:  # the model refuses it (an id beyond 32 bits, say)
+            record.fail(f"{type(exc).__name__}: {exc}")
+    return found
 
 
 def _load_span(file, span: tuple[int, int], source: Path) -> list[dict]:
@@ -255,7 +255,7 @@ def _index_lines(path: Path, source: str) -> _Index:
     categories: tuple[dict, ...] = ()
     with open(path, "rb") as file:
         header_line = file.readline()
-        header = json.loads(header_line[len(b'{"info":') :].rstrip(b",\n") or b"{}")
+        header = _json_part(header_line[len(b'{"info":') :].rstrip(b",\n") or b"{}", "info", source)
         section = None
         for offset, line in _records(file):
             if not line.strip():
@@ -265,20 +265,14 @@ def _index_lines(path: Path, source: str) -> _Index:
             elif line.startswith(b'"annotations":['):
                 section = "annotations"
             elif line.startswith(b'"categories":'):
-                categories = tuple(json.loads(line[len(b'"categories":') :].rstrip().rstrip(b"}")))
+                categories = _categories_line(line, source)
             elif line.startswith(b"]"):
                 section = None
             elif section == "videos":
-                record = _parse_record(line, offset, source)
-                _add_video(videos, int(record["id"]), _video_name(record), (offset, len(line)), source)
+                record = Record(_parse_record(line, offset, source), source, f"videos/{len(videos)}", context="malformed file")
+                _add_video(videos, record.int("id", lenient=True), _video_name(record), (offset, len(line)), source)
             elif section == "annotations":
-                match = _ANNOTATION_PREFIX.match(line)
-                video_id = int(match.group(1)) if match else int(_parse_record(line, offset, source)["video_id"])
-                runs = spans.setdefault(video_id, [])
-                if runs and runs[-1][0] + runs[-1][1] == offset:
-                    runs[-1] = (runs[-1][0], runs[-1][1] + len(line))  # adjacent lines: one read
-                else:
-                    runs.append((offset, len(line)))
+                _add_span(spans.setdefault(_annotation_video(line, offset, source), []), offset, len(line))
             else:
                 raise SourceError(source, f"unexpected content at byte {offset}")
     orphans = set(spans) - set(videos)
@@ -298,6 +292,23 @@ def _index_lines(path: Path, source: str) -> _Index:
     return _Index(str(path), header, categories, tuple(refs))
 
 
+def _annotation_video(line: bytes, offset: int, source: str) -> int:
+    """The ``video_id`` of an annotation line: from its first bytes as vosconv writes them, else parsed."""
+    match = _ANNOTATION_PREFIX.match(line)
+    if match:
+        return int(match.group(1))
+    record = Record(_parse_record(line, offset, source), source, f"annotation at byte {offset}", "malformed file")
+    return record.int("video_id", lenient=True)
+
+
+def _add_span(runs: list[tuple[int, int]], offset: int, length: int) -> None:
+    """A line's byte range added to a video's: adjacent lines become one read."""
+    if runs and runs[-1][0] + runs[-1][1] == offset:
+        runs[-1] = (runs[-1][0], runs[-1][1] + length)
+    else:
+        runs.append((offset, length))
+
+
 def _add_video(videos: dict, video_id: int, name: str, span: tuple[int, int], source: str) -> None:
     """A video's byte range by its id; a second video of the same id would silently replace the first."""
     if video_id in videos:
@@ -305,28 +316,51 @@ def _add_video(videos: dict, video_id: int, name: str, span: tuple[int, int], so
     videos[video_id] = (name, span)
 
 
-def _check_header(header: object) -> None:
+def _check_header(header: object, source: Path) -> None:
     """``info.vosconv``, where present, has the shape vosconv writes (a re-saved or edited file may not)."""
+
+    def malformed(cause: str) -> SourceError:
+        return SourceError(source, f"malformed file: {cause}")
+
     if not isinstance(header, dict):
-        raise TypeError(f"info must be an object, got {type(header).__name__}")
-    facts = header.get("vosconv", {})
+        raise malformed(f"info must be an object, got {type(header).__name__}")
+    facts = header.get(HEADER_KEY, {})
     if not isinstance(facts, dict):
-        raise TypeError("info.vosconv must be an object")
-    source = facts.get("source", {})
-    if not isinstance(source, dict) or not isinstance(source.get("attributes") or {}, dict):
-        raise TypeError("info.vosconv.source and its attributes must be objects")
-    if not isinstance(source.get("split"), (str, type(None))) or not isinstance(facts.get("image_root"), (str, type(None))):
-        raise TypeError("info.vosconv.source.split and info.vosconv.image_root must be strings or null")
+        raise malformed("info.vosconv must be an object")
+    found = facts.get("source", {})
+    if not isinstance(found, dict) or not isinstance(found.get("attributes") or {}, dict):
+        raise malformed("info.vosconv.source and its attributes must be objects")
+    if not isinstance(found.get("split"), (str, type(None))) or not isinstance(facts.get("image_root"), (str, type(None))):
+        raise malformed("info.vosconv.source.split and info.vosconv.image_root must be strings or null")
     placeholders = facts.get("placeholder_categories", [])
     if not isinstance(placeholders, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in placeholders):
-        raise TypeError("info.vosconv.placeholder_categories must be a list of integers")
+        raise malformed("info.vosconv.placeholder_categories must be a list of integers")
 
 
-def _video_name(record: dict) -> str:
-    if record.get("name"):
-        return str(record["name"])
-    first = record["file_names"][0]
-    return first.split("/")[-2] if "/" in first else str(record["id"])
+def _json_part(data: bytes, what: str, source: str) -> object:
+    """The header's or the categories' JSON; SourceError when it does not parse."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise SourceError(source, f"malformed file: {what}: {_parse_failure(exc)}") from None
+
+
+def _categories_line(line: bytes, source: str) -> tuple[object, ...]:
+    """The ``"categories":[...]}`` line: a list (of what each is, :func:`_categories` makes sure)."""
+    value = _json_part(line[len(b'"categories":') :].rstrip().rstrip(b"}"), "categories", source)
+    if not isinstance(value, list):
+        raise SourceError(source, f"malformed file: categories: expected a list, got {shown(value)}")
+    return tuple(value)
+
+
+def _video_name(record: Record) -> str:
+    """The record's ``name``, else the folder of its first frame (YouTube-VIS has no names), else its id."""
+    if record.raw("name", None):
+        return str(record.raw("name"))
+    file_names = record.texts("file_names")
+    if not file_names:
+        record.fail("expected a name, or file names to take one from", "file_names")
+    return file_names[0].split("/")[-2] if "/" in file_names[0] else str(record.raw("id"))
 
 
 def _normalise(source: Path, out: Path) -> None:
@@ -340,6 +374,9 @@ def _normalise(source: Path, out: Path) -> None:
             raise SourceError(source, f"not JSON that can be read ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict) or "videos" not in data or "annotations" not in data:
         raise SourceError(source, 'not a video COCO JSON: expected "videos" and "annotations"')
+    for key in ("videos", "annotations", "categories"):
+        if not isinstance(data.get(key, []), list):
+            raise SourceError(source, f"malformed file: {key}: expected a list, got {shown(data[key])}")
     info = data.get("info")  # kept: a vosconv file re-saved by json.dump still says where it came from
     with open(out, "w") as file:
         file.write('{"info":' + json.dumps(info if isinstance(info, dict) else {}, separators=(",", ":")) + ',\n"videos":[\n')
@@ -349,124 +386,30 @@ def _normalise(source: Path, out: Path) -> None:
         file.write('\n],\n"categories":' + json.dumps(data.get("categories", [])) + "}\n")
 
 
-#: What malformed JSON data raises on its way into the model (a wrong type, a missing key, a number
-#: too big for an int or too deep to parse): each becomes a SourceError naming the file.
-_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError)
+def build_video(record: Record, annotations: list[object], placeholders: set[int], images: str | None) -> Video:
+    """A Video from its YouTube-VIS records; area and bbox are recomputed from the RLE, never trusted.
 
-#: Polygons are rasterised by pycocotools, whose ``rleToString`` writes one byte past its buffer
-#: when every count of a mask takes 6 characters; below this many pixels none takes more than 5.
-POLYGON_MAX_PIXELS = (1 << 24) - 1
-#: pycocotools casts 5x each coordinate to a C int and allocates memory in proportion to the
-#: outline: far-out or non-finite coordinates crash it. No real polygon strays this far (in
-#: frame sides) from the frame, so such a polygon is refused rather than handed over.
-POLYGON_REACH = 4
-#: pycocotools upsamples an outline to points a fifth of a pixel apart, allocating 20 bytes for each.
-POLYGON_SCALE = 5
-#: Outline points any frame's polygons may have (beyond its pixel count): 20 MB of pycocotools' memory.
-POLYGON_OUTLINE_FLOOR = 1 << 20
-
-
-def _counts(segmentation, height: int, width: int) -> str:
-    """A segmentation (compressed RLE, uncompressed RLE or polygons) as a compressed counts string
-    (not yet canonical: another tool's counts may hold zero-length runs)."""
-    if isinstance(segmentation, dict):
-        size = list(segmentation.get("size", [height, width]))
-        if size != [height, width]:
-            raise ValueError(f"segmentation size {size} differs from the video's {[height, width]}")
-        return _rle_counts(segmentation["counts"])
-    if height * width > POLYGON_MAX_PIXELS:
-        raise ValueError(
-            f"polygons on {width}x{height} frames are not supported: pycocotools, which rasterises them, "
-            f"writes past its buffer on masks of more than {POLYGON_MAX_PIXELS} pixels"
-        )
-    _check_polygons(segmentation, POLYGON_REACH * max(height, width))
-    _check_outline(segmentation, height, width)
-    from pycocotools import mask as coco_mask
-
-    merged = coco_mask.merge(coco_mask.frPyObjects(segmentation, height, width))
-    return merged["counts"].decode("ascii")
-
-
-def _rle_counts(counts: object) -> str:
-    """RLE counts as a compressed string: a string of ASCII characters, or a flat list of run lengths
-    (a nested list, a float or a non-ASCII character never reaches the RLE kernels)."""
-    if isinstance(counts, str):
-        if not counts.isascii():
-            raise ValueError("RLE counts string holds characters that are not ASCII")
-        return counts
-    if not isinstance(counts, list):
-        raise ValueError(f"RLE counts must be a string or a list of integers, not {type(counts).__name__}")
-    for count in counts:
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise ValueError(f"RLE counts must be non-negative integers, not {_shown(count)}")
-    return rle.counts_to_string(counts)
-
-
-def _shown(value: object) -> str:
-    """A value for an error message, cut short (a nested list can be long)."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _check_polygons(segmentation, reach: float) -> None:
-    """Polygons as COCO writes them, ``[[x0, y0, x1, y1, ...], ...]``, each safe to give pycocotools."""
-    if not isinstance(segmentation, list) or not segmentation:
-        raise ValueError("a segmentation must be RLE (an object with counts) or a non-empty list of polygons")
-    for number, polygon in enumerate(segmentation, 1):
-        if not isinstance(polygon, list) or len(polygon) < 6 or len(polygon) % 2:
-            raise ValueError(f"polygon {number} is not a list of at least 3 x, y pairs")
-        for value in polygon:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not -reach <= value <= reach:
-                raise ValueError(f"polygon {number} has a coordinate {value!r} that is not a number within {reach:g} of 0")
-
-
-def outline_points(polygon: list[float]) -> int:
-    """How many outline points pycocotools' ``rleFrPoly`` makes of a polygon, exactly as it counts them
-    before allocating 20 bytes for each: every edge, its ends rounded as ``(int)(5 * v + .5)``, becomes
-    ``max(|dx|, |dy|) + 1`` points (the outline upsampled five times, one point a fifth of a pixel)."""
-    scaled = np.trunc(POLYGON_SCALE * np.asarray(polygon, dtype=np.float64) + 0.5).astype(np.int64)
-    x, y = scaled[0::2], scaled[1::2]
-    steps = np.maximum(np.abs(x - np.roll(x, -1)), np.abs(y - np.roll(y, -1)))
-    return int(steps.sum()) + len(x)
-
-
-def outline_budget(height: int, width: int) -> int:
-    """The outline points a frame's polygons may ask pycocotools for: the frame's pixels, plus a floor
-    that lets small frames keep detailed outlines (at 20 bytes a point, a small multiple of the frame)."""
-    return height * width + POLYGON_OUTLINE_FLOOR
-
-
-def _check_outline(segmentation: list[list[float]], height: int, width: int) -> None:
-    """Refuse polygons whose outline would make pycocotools allocate without bound (4,000 vertices
-    zigzagging across the frame ask for gigabytes; under a memory limit it then writes through NULL)."""
-    points = sum(outline_points(polygon) for polygon in segmentation)
-    budget = outline_budget(height, width)
-    if points > budget:
-        raise ValueError(
-            f"polygons whose outline is {points} points (a fifth of a pixel each) for pycocotools to rasterise, "
-            f"more than {budget} on a {width}x{height} frame: not an outline of an object in it"
-        )
-
-
-def build_video(record: dict, annotations: list[dict], placeholders: set[int], images: str | None) -> Video:
-    """A Video from its YouTube-VIS records; area and bbox are recomputed from the RLE, never trusted."""
+    Sizes and ids are taken as ``int()`` takes them: other tools write ``480.0`` or ``"7"``.
+    """
     name = _video_name(record)
-    height, width = int(record["height"]), int(record["width"])
+    height, width = record.int("height", lenient=True), record.int("width", lenient=True)
     if height <= 0 or width <= 0:
         raise ValueError(f"frame size {width}x{height} is not positive")
-    file_names = list(record["file_names"])
+    file_names = record.texts("file_names")
     length = len(file_names)
-    annotated = set(record.get("annotated_frames", range(length)))
+    annotated = set(record.ints("annotated_frames", range(length)))
     per_frame: list[list[Mask]] = [[] for _ in range(length)]
     void: list[Mask | None] = [None] * length
     objects = []
-    for position, annotation in enumerate(annotations):
+    for position, value in enumerate(annotations):
+        number = value.get("id", position + 1) if isinstance(value, dict) else position + 1
+        annotation = Record(value, record.path, context=f"{record.context}: annotation {shown(number)}")
         try:
             _add_annotation(annotation, position, height, width, placeholders, annotated, per_frame, void, objects)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
-            raise _in_annotation(exc, annotation, position) from None
-    vosconv = record.get("vosconv") or {}
-    palette = vosconv.get("palette")
+        except ValueError as exc:  # what the RLE, the polygon checks or the model refuse
+            raise ValueError(f"annotation {shown(number)}: {exc}") from None
+    facts = Record(record.raw(HEADER_KEY, None) or {}, record.path, HEADER_KEY, record.context)
+    palette = facts.text("palette", None, nullable=True)
     frames = tuple(
         Frame(
             index,
@@ -482,13 +425,13 @@ def build_video(record: dict, annotations: list[dict], placeholders: set[int], i
         height=height,
         frames=frames,
         objects=tuple(sorted(objects, key=lambda o: o.object_id)),
-        encoding=MaskEncoding(vosconv.get("encoding", "palette")),
+        encoding=MaskEncoding(facts.text("encoding", "palette")),
         palette=base64.b64decode(palette) if palette else None,
     )
 
 
 def _add_annotation(
-    annotation: dict,
+    annotation: Record,
     position: int,
     height: int,
     width: int,
@@ -499,25 +442,24 @@ def _add_annotation(
     objects: list[ObjectInfo],
 ) -> None:
     """One annotation record's object and masks, added to the video's lists."""
-    object_id = int(annotation.get("object_id", position + 1))
+    object_id = annotation.int("object_id", position + 1, lenient=True)
     length = len(per_frame)
-    segmentations = annotation["segmentations"]
+    segmentations = annotation.list("segmentations")
     if len(segmentations) != length:
         raise ValueError(f"object {object_id} has {len(segmentations)} segmentations for {length} frames")
-    is_void = bool(annotation.get("iscrowd")) and object_id == VOID_ID
+    is_void = bool(annotation.raw("iscrowd", None)) and object_id == VOID_ID
     if not is_void:
-        category = annotation.get("category_id")
-        meta = annotation.get("meta_frames")
-        objects.append(
-            ObjectInfo(object_id, None if category in placeholders else category, None if meta is None else tuple(meta))
-        )
+        category = annotation.raw("category_id", None)  # the model says what is wrong with it
+        meta = annotation.texts("meta_frames", None, nullable=True)
+        placeholder = type(category) is int and category in placeholders
+        objects.append(ObjectInfo(object_id, None if placeholder else category, None if meta is None else tuple(meta)))
     for index, segmentation in enumerate(segmentations):
         if segmentation is None:
             continue
         if index not in annotated:
             raise ValueError(f"object {object_id} has a mask on frame {index}, which is not annotated")
         try:
-            counts, area, bbox = rle.measure_canonical(_counts(segmentation, height, width), height, width)
+            counts, area, bbox = rle.measure_canonical(segmentation_counts(segmentation, height, width), height, width)
         except ValueError as exc:
             raise ValueError(f"frame {index}: {exc}") from None
         if area == 0:
@@ -527,13 +469,3 @@ def _add_annotation(
             void[index] = mask
         else:
             per_frame[index].append(mask)
-
-
-def _in_annotation(error: Exception, annotation: object, position: int) -> Exception:
-    """The same kind of error, its message naming the annotation (by its id, else its place in the video)."""
-    number = annotation.get("id", position + 1) if isinstance(annotation, dict) else position + 1
-    where = f"annotation {_shown(number)}"
-    if isinstance(error, KeyError):
-        return ValueError(f"{where}: no {error} field")
-    kind = ValueError if isinstance(error, ValueError) else type(error)  # UnicodeError and kin take other arguments
-    return kind(f"{where}: {error}")

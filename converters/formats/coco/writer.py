@@ -26,12 +26,11 @@ from ...errors import VosconvWarning
 from ...model import VOID_ID, Category, DatasetInfo, Mask, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer
+from .spec import DESCRIPTION, HEADER_KEY, is_vosconv_coco
+from .spec import FILE_HEAD as FILE_HEAD  # what vosconv recognises its own output by (run.pipeline, tests)
 
 #: Bumped when the JSON layout changes in a way readers must know about.
 FORMAT_VERSION = 1
-DESCRIPTION = "VOS annotations converted by vosconv"
-#: The first bytes of every file this writer makes (before gzip): how vosconv recognises its own output.
-FILE_HEAD = b'{"info":{"description":' + json.dumps(DESCRIPTION).encode()
 OBJECT_CATEGORY = "object"
 VOID_CATEGORY = "void"
 
@@ -66,18 +65,7 @@ class CocoWriter(Writer):
     @classmethod
     def owns(cls, path: Path) -> bool:
         """A regular file that starts with this writer's header (inside gzip for a ``.json.gz``)."""
-        if path.is_symlink() or not path.is_file():  # a FIFO or a device would block or never end
-            return False
-        try:
-            with open(path, "rb") as raw:
-                head = raw.read(len(FILE_HEAD) + 64)
-                if head[:2] == b"\x1f\x8b":
-                    raw.seek(0)
-                    with gzip.GzipFile(fileobj=raw) as unpacked:
-                        head = unpacked.read(len(FILE_HEAD))
-        except (OSError, EOFError, gzip.BadGzipFile):
-            return False
-        return head.startswith(FILE_HEAD)
+        return is_vosconv_coco(path)
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         objects_category, void_category = placeholder_categories(info)
@@ -103,7 +91,7 @@ class CocoWriter(Writer):
         header = {
             "description": DESCRIPTION,
             "version": __version__,
-            "vosconv": {
+            HEADER_KEY: {
                 "format_version": FORMAT_VERSION,
                 "source": {"format": info.source_format, "split": info.split, "attributes": dict(info.attributes)},
                 # absolute, as in the Parquet/HDF5 manifests: a relative one would point elsewhere from another folder
@@ -284,7 +272,7 @@ def video_record(video: Video) -> dict:
         "length": len(video.frames),
         "file_names": [f"{video.name}/{frame.file_name}" for frame in video.frames],
         "annotated_frames": list(video.annotated_indices),
-        "vosconv": {
+        HEADER_KEY: {
             "encoding": video.encoding.value,
             "palette": base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None,
         },

@@ -15,41 +15,32 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import SourceError
-from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
-from ...reader import Detection, Reader, VideoRef
+from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
+from ...reader import Detection
+from ...records import Record
 from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
-from ..folders.reader import (
-    IMAGE_SUFFIXES,
-    FolderVideoRef,
-    davis_resolution_folder,
-    folder_ref,
-    read_folder_video,
-    read_json,
-    subfolders,
-    video_folders,
-    visible_entries,
-)
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, subfolders, visible_entries
+from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES
 from ..lookalikes import unread_layout
-
-IMAGES = "JPEGImages"
-ANNOTATIONS = "Annotations"
-IMAGE_SETS = "ImageSets"
-SEMANTICS = "davis_semantics.json"
-CATEGORIES = "categories.json"
-YEARS = ("2017", "2016")  # where a split's list is looked for first, in this order
+from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, ROOT, SEMANTICS, YEARS, resolution_folder
 
 
 @dataclass(frozen=True)
 class DavisOptions:
     split: str | None = None  # a list in ImageSets/ (train, val, test-dev, ...); None: every sequence folder
-    resolution: str = "480p"  # 480p, Full-Resolution, or 1080p (DAVIS 2016's name)
+    resolution: str = DEFAULT_RESOLUTION  # 480p, Full-Resolution, or 1080p (DAVIS 2016's name)
     year: str | None = None  # ImageSets/<year>/ holding the split; default 2017, then 2016, then ImageSets/<resolution>/
 
     def __post_init__(self) -> None:
         if self.year is not None and self.split is None:
             raise ValueError("year only picks where the split list is (ImageSets/<year>/<split>.txt): give split too")
+
+
+@dataclass(frozen=True)
+class _DavisFolders(LayoutFolders):
+    root: Path = Path()  # the DAVIS root, where the semantics files are
 
 
 @dataclass(frozen=True)
@@ -66,7 +57,7 @@ class _Layout:
 
 def davis_root(source: Path, fs: FileSystem = LOCAL) -> Path | None:
     """``source`` or its ``DAVIS/`` sub-folder, whichever holds ``JPEGImages/``."""
-    for folder in (source, source / "DAVIS"):
+    for folder in (source, source / ROOT):
         if fs.is_dir(folder / IMAGES):
             return folder
     return None
@@ -102,7 +93,8 @@ def _list_names(image_sets: Path, fs: FileSystem = LOCAL) -> list[str]:
         return []
     found = []
     for folder in subfolders(image_sets, fs):
-        found += [f"{folder}/{e.name[:-4]}" for e in visible_entries(image_sets / folder, fs) if e.name.endswith(".txt")]
+        lists = [e.name for e in visible_entries(image_sets / folder, fs) if e.name.endswith(LIST_SUFFIX)]
+        found += [f"{folder}/{name[: -len(LIST_SUFFIX)]}" for name in lists]
     return sorted(found)
 
 
@@ -110,11 +102,12 @@ def _find_list(root: Path, split: str, year: str | None, resolution: str, fs: Fi
     """The list file of ``split`` and the DAVIS year it belongs to."""
     sets = root / IMAGE_SETS
     if year is not None:
-        candidates = [(sets / year / f"{split}.txt", year)]
+        candidates = [(sets / year / f"{split}{LIST_SUFFIX}", year)]
         if year == "2016":
-            candidates.append((sets / resolution / f"{split}.txt", year))
+            candidates.append((sets / resolution / f"{split}{LIST_SUFFIX}", year))
     else:
-        candidates = [(sets / y / f"{split}.txt", y) for y in YEARS] + [(sets / resolution / f"{split}.txt", "2016")]
+        candidates = [(sets / y / f"{split}{LIST_SUFFIX}", y) for y in YEARS]
+        candidates.append((sets / resolution / f"{split}{LIST_SUFFIX}", "2016"))
     for path, list_year in candidates:
         if fs.is_file(path):
             return path, list_year
@@ -131,42 +124,49 @@ def _categories(root: Path, fs: FileSystem) -> tuple[tuple[Category, ...], dict[
     semantics_path, categories_path = root / SEMANTICS, root / CATEGORIES
     if not (fs.is_file(semantics_path) and fs.is_file(categories_path)):
         return (), {}
-    table = read_json(categories_path, fs)
-    if not isinstance(table, dict):
-        raise SourceError(categories_path, 'expected {"<name>": {"id": int, "super_category": str}, ...}')
-    by_name: dict[str, Category] = {}
-    for name, entry in table.items():
-        cid = entry.get("id") if isinstance(entry, dict) else None
-        sup = entry.get("super_category") if isinstance(entry, dict) else None
-        if not isinstance(cid, int) or isinstance(cid, bool) or not (sup is None or isinstance(sup, str)):
-            raise SourceError(categories_path, f"{name}: expected {{'id': int, 'super_category': str}}, got {entry!r}")
-        by_name[name] = Category(cid, name, sup)
-    ids = sorted(c.id for c in by_name.values())
-    if len(ids) != len(set(ids)):
-        raise SourceError(categories_path, "two categories share an id")
-
+    by_name = _category_table(categories_path, fs)
     semantics = read_json(semantics_path, fs)
     if not isinstance(semantics, dict):
         raise SourceError(semantics_path, 'expected {"<sequence>": {"<object id>": "<category>", ...}, ...}')
-    objects: dict[str, tuple[ObjectInfo, ...]] = {}
-    for sequence, names in semantics.items():
-        if not isinstance(names, dict):
-            raise SourceError(semantics_path, f"{sequence}: expected {{'<object id>': '<category>'}}, got {names!r}")
-        infos = []
-        for key, name in names.items():
-            if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
-                raise SourceError(semantics_path, f"{sequence}: object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
-            if name not in by_name:
-                raise SourceError(semantics_path, f"{sequence}/{key}: category {name!r} is not in {CATEGORIES}")
-            infos.append(ObjectInfo(int(key), by_name[name].id))
-        infos.sort(key=lambda o: o.object_id)
-        if len({o.object_id for o in infos}) != len(infos):
-            raise SourceError(semantics_path, f"{sequence}: an object id appears twice")
-        objects[sequence] = tuple(infos)
+    objects = {name: _sequence_objects(Record(found, semantics_path, name), by_name) for name, found in semantics.items()}
     return tuple(sorted(by_name.values(), key=lambda c: c.id)), objects
 
 
-class DavisReader(Reader):
+def _category_table(path: Path, fs: FileSystem) -> dict[str, Category]:
+    """``categories.json``: ``{"<name>": {"id": int, "super_category": str}, ...}``, by name."""
+    table = read_json(path, fs)
+    if not isinstance(table, dict):
+        raise SourceError(path, 'expected {"<name>": {"id": int, "super_category": str}, ...}')
+    by_name: dict[str, Category] = {}
+    for name, entry in table.items():
+        category = Record(entry, path, name)
+        try:
+            by_name[name] = Category(category.int("id"), name, category.text("super_category", None, nullable=True))
+        except ValueError as exc:  # what the model refuses (an id beyond 32 bits)
+            category.fail(str(exc))
+    ids = sorted(c.id for c in by_name.values())
+    if len(ids) != len(set(ids)):
+        raise SourceError(path, "two categories share an id")
+    return by_name
+
+
+def _sequence_objects(names: Record, by_name: dict[str, Category]) -> tuple[ObjectInfo, ...]:
+    """One sequence's ``{"<object id>": "<category>"}`` of ``davis_semantics.json``, sorted by id."""
+    infos = []
+    for key in names.value:
+        if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
+            names.fail(f"object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
+        name = names.text(key)
+        if name not in by_name:
+            names.fail(f"category {name!r} is not in {CATEGORIES}", key)
+        infos.append(ObjectInfo(int(key), by_name[name].id))
+    infos.sort(key=lambda o: o.object_id)
+    if len({o.object_id for o in infos}) != len(infos):
+        names.fail("an object id appears twice")
+    return tuple(infos)
+
+
+class DavisReader(FolderLayoutReader):
     """Reads a DAVIS 2016 or 2017 folder at one resolution, optionally restricted to one split list."""
 
     name = "davis"
@@ -178,20 +178,21 @@ class DavisReader(Reader):
         lookalike = unread_layout(source, fs)
         if lookalike is not None:
             return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
-        for folder in (source, source / "DAVIS"):
+        for folder in (source, source / ROOT):
             if fs.is_dir(folder / IMAGE_SETS) and fs.is_dir(folder / IMAGES):
                 return Detection(10, f"{IMAGE_SETS}/ and {IMAGES}/ in {folder}")
-            resolution = davis_resolution_folder(folder, fs)
+            resolution = resolution_folder(folder, fs)
             if resolution is not None:
                 return Detection(10, f"{resolution} in {folder}")
-        near = 3 if any(fs.is_dir(folder / IMAGES) for folder in (source, source / "DAVIS")) else 0
-        return Detection(0, f"no {IMAGE_SETS}/ or {IMAGES}/480p/ (or another resolution) here or in DAVIS/", near=near)
+        near = 3 if any(fs.is_dir(folder / IMAGES) for folder in (source, source / ROOT)) else 0
+        where = f"{IMAGES}/{DEFAULT_RESOLUTION}/ (or another resolution) here or in {ROOT}/"
+        return Detection(0, f"no {IMAGE_SETS}/ or {where}", near=near)
 
     def _layout(self) -> _Layout:
         fs = self.fs
         root = davis_root(self.source, fs)
         if root is None:
-            raise SourceError(self.source, f"no {IMAGES}/ here or in DAVIS/")
+            raise SourceError(self.source, f"no {IMAGES}/ here or in {ROOT}/")
         options = self.options
         images = root / IMAGES / options.resolution
         if not fs.is_dir(images):
@@ -231,28 +232,11 @@ class DavisReader(Reader):
         metadata = [path for path in (layout.root / SEMANTICS, layout.root / CATEGORIES) if self.fs.is_file(path)]
         return [self.source, layout.images, layout.annotations, *([layout.list_file] if layout.list_file else []), *metadata]
 
-    def list_videos(self) -> list[VideoRef]:
-        layout, fs = self._layout(), self.fs
-        with_images = set(video_folders(layout.images, fs))
-        with_masks = set(video_folders(layout.annotations, fs)) if fs.is_dir(layout.annotations) else set()
-        if layout.sequences is None:
-            names = with_images | with_masks
-        else:
-            names = set(layout.sequences)
-            missing = [s for s in layout.sequences if s not in with_images]
-            if missing:
-                raise SourceError(layout.list_file, f"lists sequence {missing[0]!r}, which has no folder in {layout.images}")
-        objects = _categories(layout.root, fs)[1]
-        return [
-            folder_ref(
-                name,
-                str(layout.images / name) if name in with_images else None,
-                str(layout.annotations / name) if name in with_masks else None,
-                objects.get(name, ()),
-                fs,
-            )
-            for name in sorted(names)
-        ]
+    def layout_folders(self) -> LayoutFolders:
+        layout = self._layout()
+        index = None if layout.sequences is None else VideoIndex(layout.list_file, tuple(layout.sequences), "sequence", only=True)
+        return _DavisFolders(layout.images, layout.annotations, index, root=layout.root)
 
-    def read_video(self, ref: FolderVideoRef) -> Video:
-        return read_folder_video(ref, self.fs)
+    def video_objects(self, folders: _DavisFolders) -> dict[str, tuple[ObjectInfo, ...]]:
+        """From the semantics files, read once the split list is checked."""
+        return _categories(folders.root, self.fs)[1]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from ...errors import SourceError
 from ...model import DatasetInfo, Video, check_file_name
+from ..folders.spec import ANNOTATIONS, IMAGES
 from ..folders.writer import LayoutWriter, write_json
+from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, SEMANTICS, YEARS
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,13 @@ class DavisWriter(LayoutWriter):
     Options = DavisOptions
 
     def _resolution(self, info: DatasetInfo) -> str:
-        return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or "480p")
+        return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or DEFAULT_RESOLUTION)
 
     def image_dir(self, info: DatasetInfo) -> str:
-        return f"JPEGImages/{self._resolution(info)}"
+        return f"{IMAGES}/{self._resolution(info)}"
 
     def mask_dir(self, info: DatasetInfo) -> str:
-        return f"Annotations/{self._resolution(info)}"
+        return f"{ANNOTATIONS}/{self._resolution(info)}"
 
     def video_facts(self, video: Video, info: DatasetInfo) -> dict[str, str]:
         """The sequence's ``davis_semantics.json`` entry: object id -> category name."""
@@ -60,12 +62,12 @@ class DavisWriter(LayoutWriter):
         super().check(video)
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
-        year = _folder_name("year", self.options.year or info.attribute("year") or "2017")
+        year = _folder_name("year", self.options.year or info.attribute("year") or YEARS[0])
         split = _folder_name("split", self.options.split or info.split or "all")
-        index = root / "ImageSets" / year / f"{split}.txt"
+        index = root / IMAGE_SETS / year / f"{split}{LIST_SUFFIX}"
         index.parent.mkdir(parents=True, exist_ok=True)
         index.write_text("".join(f"{name}\n" for name in videos))
         if any(videos.values()):  # categories, as the DAVIS semantics download ships them
             categories = {c.name: {"id": c.id, "super_category": c.supercategory or c.name} for c in info.categories}
-            write_json(root / "categories.json", categories)
-            write_json(root / "davis_semantics.json", {name: objects for name, objects in videos.items() if objects})
+            write_json(root / CATEGORIES, categories)
+            write_json(root / SEMANTICS, {name: objects for name, objects in videos.items() if objects})

@@ -1,8 +1,9 @@
 """What the DAVIS-style layouts share: ``JPEGImages/<video>/NNNNN.jpg`` beside ``Annotations/<video>/NNNNN.png``.
 
 Listing frames (hidden files skipped, numeric order, duplicates refused) and reading one
-video folder pair into a :class:`~converters.model.Video`. MOSE, DAVIS and YouTube-VOS
-readers differ only in where those folders are and what metadata sits beside them.
+video folder pair into a :class:`~converters.model.Video`, and :class:`FolderLayoutReader`,
+the base of every folder layout's reader: MOSE, DAVIS and YouTube-VOS readers differ only in
+where those folders are and what metadata sits beside them.
 Every file access goes through a :class:`~converters.sources.files.FileSystem` (the local disk
 by default), so the same code reads a folder and an archive.
 """
@@ -13,24 +14,19 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ...codecs import labels, png, rle
 from ...errors import SourceError, VosconvWarning
 from ...model import Frame, Mask, MaskEncoding, ObjectInfo, Video
-from ...reader import VideoRef
+from ...reader import Reader, VideoRef
 from ...sources.files import LOCAL, Entry, FileSystem
 from ...sources.imagefiles import probe_image
 from ...suggest import did_you_mean
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg")
-MASK_SUFFIX = ".png"
-IMAGES = "JPEGImages"
-#: The resolution folders DAVIS has inside ``JPEGImages/`` (``1080p`` is DAVIS 2016's name for full resolution).
-DAVIS_RESOLUTIONS = ("480p", "Full-Resolution", "1080p")
-# the split folders MOSE, MOSEv2 and YouTube-VOS ship (and common others)
-SPLIT_NAMES = frozenset({"train", "valid", "val", "test", "trainval", "train_all_frames", "valid_all_frames", "test_all_frames"})
+from .spec import IMAGE_SUFFIXES, MASK_SUFFIX, SPLIT_NAMES
 
 
 def split_of(folder: str | os.PathLike) -> str | None:
@@ -40,25 +36,6 @@ def split_of(folder: str | os.PathLike) -> str | None:
     """
     name = os.path.basename(os.path.abspath(folder))  # "." is the folder it names
     return name if name.lower() in SPLIT_NAMES else None
-
-
-def davis_resolution_folder(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> str | None:
-    """``JPEGImages/480p/`` (or another DAVIS resolution) when ``folder`` has one holding video folders: it marks DAVIS.
-
-    A DAVIS root needs no ``ImageSets/`` (the 2016 download and many copies have none), and read as
-    MOSE its ``480p`` became one video. A resolution folder holding frames is a MOSE video so named.
-    """
-    for resolution in DAVIS_RESOLUTIONS:
-        path = os.path.join(folder, IMAGES, resolution)
-        if not fs.is_dir(path):
-            continue
-        try:
-            entries = fs.scandir(path)
-        except OSError:
-            continue
-        if not any(e.is_file and e.name.lower().endswith(IMAGE_SUFFIXES) for e in entries):
-            return f"{IMAGES}/{resolution}/"
-    return None
 
 
 def split_choices(split: str, found: list[str], label: str = "splits here") -> str:
@@ -166,65 +143,104 @@ def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:
     In an archive, a video's files are read in archive order (frames, then masks), so a
     .tar.gz is decompressed nearly sequentially.
     """
-    images = frame_files(ref.image_dir, IMAGE_SUFFIXES, fs) if ref.image_dir else []
-    masks = {e.name[: -len(MASK_SUFFIX)]: e.path for e in frame_files(ref.mask_dir, (MASK_SUFFIX,), fs)} if ref.mask_dir else {}
-    if not images:
-        where = ref.image_dir or ref.mask_dir or ref.name
-        raise SourceError(where, "video has no frames" if ref.image_dir else "annotations without a frame folder")
-    stems = {e.name.rpartition(".")[0] for e in images}
-    orphans = sorted(set(masks) - stems)
-    if orphans:
-        raise SourceError(masks[orphans[0]], "annotation without a frame of the same name")
-
-    width, height = _frame_size(images, fs)
-    modes = set()
-    palette, palette_from, warned = None, None, False
-    decoded: dict[str, list[Mask]] = {}
-    for stem in (e.name.rpartition(".")[0] for e in images):
-        path = masks.get(stem)
-        if path is None:
-            continue
-        label, info = _read_mask(path, fs, (width, height))
-        modes.add(info.mode)
-        decoded[stem] = rle.encode(label)
-        if palette is None and info.palette is not None:
-            palette, palette_from = info.palette, path
-        elif info.palette is not None and info.palette != palette and not warned:
-            used = [0, *(m.object_id for m in decoded[stem])]
-            if any(info.palette[3 * v : 3 * v + 3] != palette[3 * v : 3 * v + 3] for v in used):
-                warned = True  # once a video: the colours are not data, but they are not kept either
-                warnings.warn(
-                    f"{path}: its palette colours differ from {palette_from}'s; a video keeps one palette "
-                    "(the first), so this frame's colours change in the output (its pixel values do not)",
-                    VosconvWarning,
-                    stacklevel=2,
-                )
-
+    images, masks = _video_files(ref, fs)
+    size = _frame_size(images, fs)
+    decoded, modes, palette = _decode_masks(images, masks, size, fs)
     encoding = _encoding(modes, decoded, ref.mask_dir)
-    frames = []
-    for index, entry in enumerate(images):
-        stem = entry.name.rpartition(".")[0]
-        found = decoded.get(stem)
-        frame_masks = labels.frame_masks(found, encoding) if found is not None else None
-        frames.append(Frame(index, entry.name, fs.image_ref(entry.path), frame_masks))
-
-    objects = {o.object_id: o for o in ref.objects}
-    for frame in frames:
-        if frame.masks is not None:
-            for mask in frame.masks.objects:
-                objects.setdefault(mask.object_id, ObjectInfo(mask.object_id))
+    frames = _frames(images, decoded, encoding, fs)
     try:
         return Video(
             name=ref.name,
-            width=width,
-            height=height,
-            frames=tuple(frames),
-            objects=tuple(objects[k] for k in sorted(objects)),
+            width=size[0],
+            height=size[1],
+            frames=frames,
+            objects=_objects(ref.objects, frames),
             encoding=encoding,
             palette=palette if encoding is MaskEncoding.PALETTE else None,
         )
     except ValueError as exc:  # what the model refuses (a frame size out of range, say)
         raise SourceError(ref.image_dir or ref.mask_dir or ref.name, str(exc)) from None
+
+
+def _stem(name: str) -> str:
+    """``00005`` of ``00005.jpg``: what pairs a frame with its mask."""
+    return name.rpartition(".")[0]
+
+
+def _video_files(ref: FolderVideoRef, fs: FileSystem) -> tuple[list[Entry], dict[str, str]]:
+    """The frame files in order, and the mask paths by stem; a video without frames, or a mask without its frame, is an error."""
+    images = frame_files(ref.image_dir, IMAGE_SUFFIXES, fs) if ref.image_dir else []
+    masks = {_stem(e.name): e.path for e in frame_files(ref.mask_dir, (MASK_SUFFIX,), fs)} if ref.mask_dir else {}
+    if not images:
+        where = ref.image_dir or ref.mask_dir or ref.name
+        raise SourceError(where, "video has no frames" if ref.image_dir else "annotations without a frame folder")
+    orphans = sorted(set(masks) - {_stem(e.name) for e in images})
+    if orphans:
+        raise SourceError(masks[orphans[0]], "annotation without a frame of the same name")
+    return images, masks
+
+
+class _Palette:
+    """A video keeps one palette, its first mask's; a later mask whose used colours differ is warned of, once."""
+
+    def __init__(self) -> None:
+        self.value: bytes | None = None
+        self.source: str | None = None
+        self.warned = False
+
+    def see(self, path: str, palette: bytes | None, masks: list[Mask]) -> None:
+        if palette is None:
+            return
+        if self.value is None:
+            self.value, self.source = palette, path
+        elif palette != self.value and not self.warned:
+            used = [0, *(m.object_id for m in masks)]
+            if any(palette[3 * v : 3 * v + 3] != self.value[3 * v : 3 * v + 3] for v in used):
+                self.warned = True  # once a video: the colours are not data, but they are not kept either
+                warnings.warn(
+                    f"{path}: its palette colours differ from {self.source}'s; a video keeps one palette "
+                    "(the first), so this frame's colours change in the output (its pixel values do not)",
+                    VosconvWarning,
+                    stacklevel=4,
+                )
+
+
+def _decode_masks(
+    images: list[Entry], masks: dict[str, str], size: tuple[int, int], fs: FileSystem
+) -> tuple[dict[str, list[Mask]], set[str], bytes | None]:
+    """Each mask as RLE by stem (in frame order), the PNG modes seen, and the video's palette."""
+    decoded: dict[str, list[Mask]] = {}
+    modes: set[str] = set()
+    palette = _Palette()
+    for stem in (_stem(e.name) for e in images):
+        path = masks.get(stem)
+        if path is None:
+            continue
+        label, info = _read_mask(path, fs, size)
+        modes.add(info.mode)
+        decoded[stem] = rle.encode(label)
+        palette.see(path, info.palette, decoded[stem])
+    return decoded, modes, palette.value
+
+
+def _frames(images: list[Entry], decoded: dict[str, list[Mask]], encoding: MaskEncoding, fs: FileSystem) -> tuple[Frame, ...]:
+    """One Frame per frame file; a frame without a mask file is unannotated (no masks), not empty."""
+    frames = []
+    for index, entry in enumerate(images):
+        found = decoded.get(_stem(entry.name))
+        frame_masks = labels.frame_masks(found, encoding) if found is not None else None
+        frames.append(Frame(index, entry.name, fs.image_ref(entry.path), frame_masks))
+    return tuple(frames)
+
+
+def _objects(known: tuple[ObjectInfo, ...], frames: tuple[Frame, ...]) -> tuple[ObjectInfo, ...]:
+    """The objects metadata names, and every other object a mask shows, by id."""
+    objects = {o.object_id: o for o in known}
+    for frame in frames:
+        if frame.masks is not None:
+            for mask in frame.masks.objects:
+                objects.setdefault(mask.object_id, ObjectInfo(mask.object_id))
+    return tuple(objects[k] for k in sorted(objects))
 
 
 def _frame_size(images: list[Entry], fs: FileSystem) -> tuple[int, int]:
@@ -263,3 +279,86 @@ def _encoding(modes: set[str], decoded: dict[str, list[Mask]], where: str | None
             return MaskEncoding.BINARY
         return MaskEncoding.GRAYSCALE
     return MaskEncoding.PALETTE
+
+
+# --------------------------------------------------------------------------------------------
+# The base of every folder layout's reader
+
+
+@dataclass(frozen=True)
+class VideoIndex:
+    """A file naming videos (a DAVIS split list, YouTube-VOS's ``meta.json``): each it names must have a frame folder."""
+
+    path: Path
+    names: tuple[str, ...]  # in the order an error reports the first without a folder
+    noun: str = "video"  # what the file calls a video in the error ("sequence" for DAVIS)
+    only: bool = False  # True: read only the videos it names (a split list); False: other folders are videos too
+
+    def select(self, folders: set[str], with_images: set[str], images: Path) -> set[str]:
+        """The videos to read of those with ``folders``; SourceError names the index when a video it names has no frames."""
+        missing = [name for name in self.names if name not in with_images]
+        if missing:
+            raise SourceError(self.path, f"lists {self.noun} {missing[0]!r}, which has no folder in {images}")
+        return set(self.names) if self.only else folders
+
+
+@dataclass(frozen=True)
+class LayoutFolders:
+    """Where the chosen split keeps its videos: ``images/<video>/`` beside ``annotations/<video>/``."""
+
+    images: Path
+    annotations: Path  # need not exist (a test split without annotations)
+    index: VideoIndex | None = None
+    objects: Mapping[str, tuple[ObjectInfo, ...]] = field(default_factory=dict)  # by video, from metadata
+
+
+class FolderLayoutReader(Reader):
+    """A folder layout's reader: it lists the video folder pairs and reads each with :func:`read_folder_video`.
+
+    A layout adds only what differs. To read a new one (SA-V val/test, LVOS, VOST):
+
+    1. put its on-disk names in ``formats/<name>/spec.py`` (the shared ones are in ``folders/spec.py``);
+    2. subclass this, with ``name``, ``Options`` and ``sniff`` as every reader has;
+    3. implement :meth:`layout_folders`: find the chosen split's frame and mask folders, and, where the
+       layout has them, an index file (:class:`VideoIndex`) and per-video objects from metadata;
+    4. override :meth:`info` for its split and categories, :meth:`roots` when it reads files beside the
+       folders (an index, metadata), and :meth:`video_objects` when objects come from metadata best read
+       once the index is checked (DAVIS's semantics files).
+
+    Listing, sizing and stamping refs, and reading frames and masks are then this class's; a layout
+    whose frames are not ``NNNNN.jpg`` beside ``NNNNN.png`` needs more than a subclass.
+    """
+
+    def layout_folders(self) -> LayoutFolders:
+        """Where the chosen split's video folders are (computed afresh by each call: a reader is pickled small)."""
+        raise NotImplementedError
+
+    def video_objects(self, folders: LayoutFolders) -> Mapping[str, tuple[ObjectInfo, ...]]:
+        """Each video's objects known from metadata (categories, frame lists), by video name."""
+        return folders.objects
+
+    def roots(self) -> list[Path]:
+        folders = self.layout_folders()
+        return [self.source, folders.images, folders.annotations]
+
+    def list_videos(self) -> list[VideoRef]:
+        folders, fs = self.layout_folders(), self.fs
+        with_images = set(video_folders(folders.images, fs)) if fs.is_dir(folders.images) else set()
+        with_masks = set(video_folders(folders.annotations, fs)) if fs.is_dir(folders.annotations) else set()
+        names = with_images | with_masks
+        if folders.index is not None:
+            names = folders.index.select(names, with_images, folders.images)
+        objects = self.video_objects(folders)
+        return [
+            folder_ref(
+                name,
+                str(folders.images / name) if name in with_images else None,
+                str(folders.annotations / name) if name in with_masks else None,
+                objects.get(name, ()),
+                fs,
+            )
+            for name in sorted(names)
+        ]
+
+    def read_video(self, ref: FolderVideoRef) -> Video:
+        return read_folder_video(ref, self.fs)

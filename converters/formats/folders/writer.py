@@ -26,12 +26,11 @@ from ...model import DatasetInfo, MaskEncoding, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
+from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRITTEN_BY
 
 OUTPUT = "output"
-#: The marker in the root of every folder-layout output: vosconv wrote this folder.
-MARKER = ".vosconv.json"
 #: Names a dataset folder (or a folder-layout output older than the marker) has at its root.
-_LAYOUT_NAMES = ("JPEGImages", "Annotations", "ImageSets", "meta.json")
+_LAYOUT_NAMES = (IMAGES, ANNOTATIONS, "ImageSets", "meta.json")
 
 
 def is_marked(folder: Path) -> bool:
@@ -44,7 +43,7 @@ def is_marked(folder: Path) -> bool:
             value = json.loads(file.read(4096))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False
-    return isinstance(value, dict) and value.get("written_by") == "vosconv"
+    return isinstance(value, dict) and value.get("written_by") == WRITTEN_BY
 
 
 _OVERLAP = (
@@ -54,9 +53,8 @@ _OVERLAP = (
 
 
 # What the folder layouts' readers take as frames: visible files named by frame number, JPEGs
-# as .jpg/.jpeg, listed in numeric order. A video outside these rules would be written, then
-# lost or reordered on the next read, so it is refused (from a COCO file of another tool, say).
-IMAGE_SUFFIXES = (".jpg", ".jpeg")
+# as .jpg/.jpeg (spec.IMAGE_SUFFIXES), listed in numeric order. A video outside these rules would be
+# written, then lost or reordered on the next read, so it is refused (from a COCO file of another tool, say).
 
 
 def check_readable_names(video: Video, layout: str) -> None:
@@ -113,10 +111,10 @@ class LayoutWriter(Writer):
         )
 
     def image_dir(self, info: DatasetInfo) -> str:
-        return "JPEGImages"
+        return IMAGES
 
     def mask_dir(self, info: DatasetInfo) -> str:
-        return "Annotations"
+        return ANNOTATIONS
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         facts, written = {}, []
@@ -158,7 +156,7 @@ class LayoutWriter(Writer):
                 touched.append(name)
                 written.append(checksum_of(name, imagefiles.copy_to(frame.image, staging / name)))
             if frame.masks is not None:
-                name = f"{mask_dir}/{frame.stem}.png"
+                name = f"{mask_dir}/{frame.stem}{MASK_SUFFIX}"
                 (staging / mask_dir).mkdir(parents=True, exist_ok=True)
                 try:
                     labels.label_map(video, frame.masks, out=label, overlapping="refuse")  # overwritten whole
@@ -179,7 +177,7 @@ class LayoutWriter(Writer):
         root.mkdir(exist_ok=True)
         videos = {name: facts for result in results for name, facts in result.facts["videos"].items()}
         self.write_index(root, videos, info)
-        write_json(root / MARKER, {"format": self.name, "version": __version__, "written_by": "vosconv"})
+        write_json(root / MARKER, {"format": self.name, "version": __version__, "written_by": WRITTEN_BY})
         return root
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:

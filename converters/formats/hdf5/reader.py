@@ -19,8 +19,10 @@ from ...codecs import labels, rle
 from ...errors import SourceError
 from ...model import VOID_ID, Frame, FrameMasks, ImageRef, MaskEncoding, Video, check_frame_size
 from ...reader import VideoRef
+from ...records import Record
 from ..sharded import manifest as shards
 from ..sharded.reader import ShardedReader
+from .spec import video_group
 
 if TYPE_CHECKING:  # h5py is imported when a shard is opened: detecting another format costs no h5py import
     import h5py
@@ -73,7 +75,7 @@ class Hdf5Reader(ShardedReader):
         frames = entry.frames if entry else 0
         per_frame = shard.bytes // max(shard.frames, 1)  # for shard planning: the shard's bytes shared by frame
         stamp, path = shards.shard_stamp(self.source, shard), str(self.source / shard.file)
-        return Hdf5VideoRef(name, per_frame * frames, stamp, path, f"videos/{name}", frames, entry)
+        return Hdf5VideoRef(name, per_frame * frames, stamp, path, video_group(name), frames, entry)
 
     def read_video(self, ref: Hdf5VideoRef) -> Video:
         import h5py
@@ -106,7 +108,8 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     check_frame_datasets(group, frames, height, width)
     encoding = MaskEncoding(_text(attrs["encoding"]))
     palette = attrs["palette"].tobytes() if "palette" in attrs else None
-    objects, _, _ = shards.parse_video_record({"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value})
+    record = {"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value}
+    objects, _, _ = shards.parse_video_record(Record(record, group.file.filename, group.name, f"video {name!r}"))
     file_names = [_text(n) for n in group["file_names"][()]]
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])

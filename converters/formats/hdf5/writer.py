@@ -28,6 +28,7 @@ from ...model import VOID_ID, DatasetInfo, Frame, Video
 from ...sources import imagefiles
 from ..sharded import manifest as shards
 from ..sharded.writer import ShardedWriter, check_shard_bytes
+from .spec import HEADER_ATTRIBUTE, VIDEOS_GROUP
 
 DEFAULT_LEVELS = {"zstd": 3, "gzip": 1}
 # No variable-length data anywhere (strings are fixed-length, byte columns flat): HDF5 keeps
@@ -90,8 +91,8 @@ class Hdf5Writer(ShardedWriter):
                 "format_version": self.format_version,
                 "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
             }
-            _set_text(file.attrs, "vosconv", shards.dumps(header))
-            root = file.create_group("videos", track_order=True)
+            _set_text(file.attrs, HEADER_ATTRIBUTE, shards.dumps(header))
+            root = file.create_group(VIDEOS_GROUP, track_order=True)
             for video in videos:
                 if "/" in video.name or video.name in (".", ".."):
                     raise SourceError(video.name, "a video name that cannot be an HDF5 group name")

@@ -12,25 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import SourceError
-from ...model import DatasetInfo, Video
-from ...reader import Detection, Reader, VideoRef
+from ...model import DatasetInfo
+from ...reader import Detection
 from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
-from ..folders.reader import (
-    SPLIT_NAMES,
-    FolderVideoRef,
-    davis_resolution_folder,
-    folder_ref,
-    read_folder_video,
-    split_choices,
-    split_of,
-    subfolders,
-    video_folders,
-)
+from ..davis import spec as davis
+from ..folders.reader import FolderLayoutReader, LayoutFolders, split_choices, split_of, subfolders
+from ..folders.spec import ANNOTATIONS, IMAGES, SPLIT_NAMES
 from ..lookalikes import unread_layout
-
-IMAGES = "JPEGImages"
-ANNOTATIONS = "Annotations"
+from ..youtube_vos.spec import META
 
 
 @dataclass(frozen=True)
@@ -55,7 +45,7 @@ def existing_splits(root: Path, fs: FileSystem = LOCAL) -> list[str]:
     return found
 
 
-class MoseReader(Reader):
+class MoseReader(FolderLayoutReader):
     """Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair)."""
 
     name = "mose"
@@ -69,11 +59,11 @@ class MoseReader(Reader):
             return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
         splits = split_folders(source, fs)
         for folder in [source, *(source / s for s in splits)]:
-            if fs.exists(folder / "meta.json"):
-                return Detection(0, f"{folder / 'meta.json'} marks YouTube-VOS")
-            if fs.is_dir(folder / "ImageSets"):
-                return Detection(0, f"{folder / 'ImageSets'} marks DAVIS")
-            resolution = davis_resolution_folder(folder, fs)
+            if fs.exists(folder / META):
+                return Detection(0, f"{folder / META} marks YouTube-VOS")
+            if fs.is_dir(folder / davis.IMAGE_SETS):
+                return Detection(0, f"{folder / davis.IMAGE_SETS} marks DAVIS")
+            resolution = davis.resolution_folder(folder, fs)
             if resolution is not None:
                 return Detection(0, f"{folder / resolution} marks DAVIS")
         if is_folder_pair(source, fs):
@@ -112,23 +102,6 @@ class MoseReader(Reader):
         images, _, split = self._split_root()
         return DatasetInfo(source_format=self.name, split=split, image_root=str(images))
 
-    def roots(self) -> list[Path]:
+    def layout_folders(self) -> LayoutFolders:
         images, annotations, _ = self._split_root()
-        return [self.source, images, annotations]
-
-    def list_videos(self) -> list[VideoRef]:
-        images, annotations, _ = self._split_root()
-        with_images = set(video_folders(images, self.fs))
-        with_masks = set(video_folders(annotations, self.fs)) if self.fs.is_dir(annotations) else set()
-        return [
-            folder_ref(
-                name,
-                str(images / name) if name in with_images else None,
-                str(annotations / name) if name in with_masks else None,
-                fs=self.fs,
-            )
-            for name in sorted(with_images | with_masks)
-        ]
-
-    def read_video(self, ref: FolderVideoRef) -> Video:
-        return read_folder_video(ref, self.fs)
+        return LayoutFolders(images, annotations)

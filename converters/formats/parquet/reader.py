@@ -17,14 +17,14 @@ from ...codecs import rle
 from ...errors import SourceError
 from ...model import VOID_ID, Frame, FrameMasks, ImageRef, Video
 from ...reader import VideoRef
+from ...records import Record
 from ...sources.files import join_inside
 from ..sharded import manifest as shards
 from ..sharded.reader import ShardedReader
+from .spec import METADATA_KEY
 
 if TYPE_CHECKING:  # pyarrow is imported when a shard is opened: detecting another format costs no pyarrow import
     import pyarrow.parquet as pq
-
-METADATA_KEY = b"vosconv"
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class ParquetShard:
 
     path: str
     file: pq.ParquetFile
-    videos: dict[str, dict]
+    videos: dict[str, dict]  # the footer record of each video (checked as it is read: see build_video)
     group_starts: list[int]  # the first row of each row group, then the row count
 
     def rows_of_groups(self, first: int, stop: int) -> tuple[int, int]:
@@ -71,8 +71,8 @@ def open_shard(path: str) -> ParquetShard:
         raw = (file.metadata.metadata or {}).get(METADATA_KEY)
         if raw is None:
             raise SourceError(path, "no vosconv metadata in the footer: not a vosconv Parquet shard")
-        record = json.loads(raw)
-        videos = {v["name"]: v for v in record["videos"]}
+        footer = Record(json.loads(raw), path, context="malformed vosconv metadata")
+        videos = {video.text("name"): video.value for video in footer.records("videos")}
         starts = [0]
         for group in range(file.metadata.num_row_groups):
             starts.append(starts[-1] + file.metadata.row_group(group).num_rows)
@@ -82,7 +82,7 @@ def open_shard(path: str) -> ParquetShard:
         raise SourceError(path, "shard file missing") from None
     except (OSError, pa.ArrowException) as exc:
         raise SourceError(path, f"cannot read Parquet shard: {exc}") from None
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested too deep to parse
         raise SourceError(path, f"malformed vosconv metadata ({type(exc).__name__}: {exc})") from None
     return ParquetShard(path, file, videos, starts)
 
@@ -100,15 +100,16 @@ class ParquetReader(ShardedReader):
         record = opened.videos.get(name)
         if record is None:
             raise SourceError(opened.path, f"video {name!r} listed in the manifest is not in the shard")
+        record = Record(record, opened.path, context=f"video {name!r}: malformed footer record")
+        first, stop = _span(record, "row_groups")
+        rows = _span(record, "rows")
         try:
-            first, stop = (int(i) for i in record["row_groups"])
             spanned = opened.rows_of_groups(first, stop)
-            rows = tuple(int(i) for i in record["rows"])
-            if rows != spanned:
-                raise ValueError(f"rows {list(rows)} are not those of its row groups {first}..{stop}, {list(spanned)}")
-            nbytes = sum(opened.file.metadata.row_group(i).total_byte_size for i in range(first, stop))
-        except (KeyError, TypeError, ValueError, OverflowError) as exc:
-            raise SourceError(opened.path, f"video {name!r}: malformed footer record ({type(exc).__name__}: {exc})") from None
+        except ValueError as exc:
+            record.fail(f"{exc}", "row_groups")
+        if rows != spanned:
+            record.fail(f"{list(rows)} are not the rows of its row groups {first}..{stop}, {list(spanned)}", "rows")
+        nbytes = sum(opened.file.metadata.row_group(i).total_byte_size for i in range(first, stop))
         return ParquetVideoRef(name, nbytes, shards.shard_stamp(self.source, shard), opened.path, rows, (first, stop), entry)
 
     def read_video(self, ref: ParquetVideoRef) -> Video:
@@ -120,41 +121,57 @@ class ParquetReader(ShardedReader):
         except (OSError, pa.ArrowException) as exc:
             raise SourceError(ref.file, f"cannot read video {ref.name!r}: {exc}") from None
         try:
-            video = build_video(shard.videos[ref.name], table.to_pylist(), self._image_dir())
+            record = Record(shard.videos[ref.name], ref.file, context=f"video {ref.name!r}: malformed footer record")
+            rows = [
+                Record(row, ref.file, f"row {i}", f"video {ref.name!r}: malformed rows")
+                for i, row in enumerate(table.to_pylist())
+            ]
+            video = build_video(record, rows, self._image_dir())
             shards.check_against_entry(video, ref.entry)
             return video
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError) as exc:
+        except ValueError as exc:  # what the RLE checks, the model or the manifest's check refuse
             raise SourceError(ref.file, f"video {ref.name!r}: malformed rows ({type(exc).__name__}: {exc})") from None
 
 
-def build_video(record: dict, rows: list[dict], images: str | None) -> Video:
+def _span(record: Record, key: str) -> tuple[int, int]:
+    """``[start, stop)`` of a footer record."""
+    span = record.ints(key)
+    if len(span) != 2:
+        record.fail(f"expected [start, stop], got {span}", key)
+    return span[0], span[1]
+
+
+def build_video(record: Record, rows: list[Record], images: str | None) -> Video:
     """A Video from its footer record and its rows (in frame order)."""
     objects, encoding, palette = shards.parse_video_record(record)
-    name = record["name"]
-    if len(rows) != record["frames"] or any(r["video"] != name or r["frame_index"] != i for i, r in enumerate(rows)):
-        raise ValueError(f"the rows are not frames 0..{record['frames'] - 1} of the video")
-    width, height = int(record["width"]), int(record["height"])
-    frames = tuple(
-        Frame(i, row["file_name"], _image(row["image"], images), _masks(row, height, width)) for i, row in enumerate(rows)
-    )
+    name, count = record.text("name"), record.int("frames")
+    if len(rows) != count or any(r.text("video") != name or r.int("frame_index") != i for i, r in enumerate(rows)):
+        raise ValueError(f"the rows are not frames 0..{count - 1} of the video")
+    width, height = record.int("width"), record.int("height")
+    frames = tuple(Frame(i, row.text("file_name"), _image(row, images), _masks(row, height, width)) for i, row in enumerate(rows))
     return Video(name, width, height, frames, objects, encoding, palette)
 
 
-def _image(cell: dict | None, images: str | None) -> ImageRef | None:
+def _image(row: Record, images: str | None) -> ImageRef | None:
+    cell = row.raw("image")
     if cell is None:
         return None
-    if cell["bytes"] is not None:
-        return ImageRef(data=cell["bytes"])
-    return ImageRef(path=join_inside(images, cell["path"])) if images else None
+    image = row.record("image")
+    data = image.raw("bytes")
+    if data is not None:
+        if not isinstance(data, bytes):
+            image.fail(f"expected bytes, got {type(data).__name__}", "bytes")
+        return ImageRef(data=data)
+    return ImageRef(path=join_inside(images, image.text("path"))) if images else None
 
 
-def _masks(row: dict, height: int, width: int) -> FrameMasks | None:
-    if not row["annotated"]:
+def _masks(row: Record, height: int, width: int) -> FrameMasks | None:
+    if not row.bool("annotated"):
         return None
     objects, void = [], None
-    for o in row["objects"] or ():
-        mask = rle.checked_mask(int(o["object_id"]), o["counts"], int(o["area"]), tuple(o["bbox"]), height, width)
-        if o["iscrowd"] and mask.object_id == VOID_ID:
+    for o in row.each(row.list("objects", nullable=True) or (), "objects"):
+        mask = rle.checked_mask(o.int("object_id"), o.text("counts"), o.int("area"), tuple(o.ints("bbox")), height, width)
+        if o.raw("iscrowd") and mask.object_id == VOID_ID:
             void = mask
         else:
             objects.append(mask)

@@ -22,6 +22,7 @@ from ...sources import imagefiles
 from ..sharded import manifest as shards
 from ..sharded.writer import ShardedWriter, check_shard_bytes
 from . import card
+from .spec import HF_METADATA_KEY, METADATA_KEY
 
 IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 OBJECT_TYPE = pa.struct(
@@ -47,11 +48,10 @@ SCHEMA = pa.schema(
         ("image", IMAGE_TYPE),
         ("objects", pa.list_(OBJECT_TYPE)),
     ],
-    metadata={"huggingface": HF_METADATA},
+    metadata={HF_METADATA_KEY: HF_METADATA},
 )
 #: Columns with min/max statistics (what engines filter on); never the image bytes.
 STATISTICS = ["video", "frame_index", "annotated"]
-METADATA_KEY = "vosconv"
 
 
 @dataclass(frozen=True)

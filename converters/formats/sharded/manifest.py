@@ -24,6 +24,7 @@ import numpy as np
 from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, MaskEncoding, ObjectInfo, Video, check_file_name, check_frame_size
 from ...reader import Detection
+from ...records import Record, shown
 from ...sources.checksums import sha256
 
 #: Bumped when the layout of the manifest or the shards changes in a way readers must know about.
@@ -145,36 +146,32 @@ class VideoEntry:
         }
 
     @classmethod
-    def from_json(cls, value: dict) -> VideoEntry:
+    def from_json(cls, value: object, path: str | os.PathLike = MANIFEST) -> VideoEntry:
+        return cls.from_record(Record(value, path))
+
+    @classmethod
+    def from_record(cls, record: Record) -> VideoEntry:
+        runs = record.list("annotated")
         return cls(
-            _text(value["name"]),
-            _int(value["shard"]),
-            _int(value["frames"]),
-            _int(value["width"]),
-            _int(value["height"]),
-            tuple((_int(a), _int(b)) for a, b in value["annotated"]),
-            tuple(_int(i) for i in value["object_ids"]),
+            record.text("name"),
+            record.int("shard"),
+            record.int("frames"),
+            record.int("width"),
+            record.int("height"),
+            tuple(_run(record, i, run) for i, run in enumerate(runs)),
+            tuple(record.ints("object_ids")),
         )
 
 
-def _category(value: dict) -> Category:
-    supercategory = value.get("supercategory")
-    if supercategory is not None and not isinstance(supercategory, str):
-        raise TypeError(f"supercategory {supercategory!r} is not a string")
-    return Category(_int(value["id"]), _text(value["name"]), supercategory)
+def _run(record: Record, index: int, run: object) -> tuple[int, int]:
+    """An ``annotated`` run: ``[start, stop]``."""
+    if not isinstance(run, list) or len(run) != 2:
+        record.fail(f"expected a [start, stop] pair, got {shown(run)}", f"annotated/{index}")
+    return record.as_int(run[0], f"annotated/{index}/0"), record.as_int(run[1], f"annotated/{index}/1")
 
 
-def _int(value: object) -> int:
-    """A JSON integer, strictly: not a bool, a float or a string of digits."""
-    if type(value) is not int:
-        raise TypeError(f"expected an integer, got {value!r}")
-    return value
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
+def _category(record: Record) -> Category:
+    return Category(record.int("id"), record.text("name"), record.text("supercategory", None, nullable=True))
 
 
 @dataclass(frozen=True)
@@ -189,16 +186,20 @@ class ShardEntry:
         return {"file": self.file, "videos": list(self.videos), "frames": self.frames, "bytes": self.bytes, "sha256": self.sha256}
 
     @classmethod
-    def from_json(cls, value: dict) -> ShardEntry:
+    def from_json(cls, value: object, path: str | os.PathLike = MANIFEST) -> ShardEntry:
+        return cls.from_record(Record(value, path))
+
+    @classmethod
+    def from_record(cls, record: Record) -> ShardEntry:
         entry = cls(
-            _text(value["file"]),
-            tuple(map(_text, value["videos"])),
-            _int(value["frames"]),
-            _int(value["bytes"]),
-            _text(value["sha256"]),
+            record.text("file"),
+            tuple(record.texts("videos")),
+            record.int("frames"),
+            record.int("bytes"),
+            record.text("sha256"),
         )
         if entry.frames < 0 or entry.bytes < 0:
-            raise ValueError(f"shard {entry.file}: negative frames or bytes")
+            record.fail(f"shard {entry.file}: negative frames or bytes")
         return entry
 
 
@@ -238,28 +239,31 @@ class Manifest:
         }
 
     @classmethod
-    def from_json(cls, value: dict) -> Manifest:
-        writer = value["writer"]["name"]
-        if not isinstance(writer, str) or FORMATS.get(writer) != value["format"]:
-            raise ValueError(f"format {value['format']!r} does not match writer {writer!r}")
-        source = dict(value["source"])
+    def from_json(cls, value: object, path: str | os.PathLike = MANIFEST) -> Manifest:
+        """The manifest from its JSON; a SourceError names ``path`` and the field that is missing or of the wrong type."""
+        record = Record(value, path, context="malformed manifest")
+        writer_record = record.record("writer")
+        writer, declared = writer_record.text("name"), record.text("format")
+        if FORMATS.get(writer) != declared:
+            record.fail(f"format {declared!r} does not match writer {writer!r}")
+        source = dict(record.record("source").value)
         if not isinstance(source.get("image_root"), (str, type(None))) or not isinstance(source.get("attributes") or {}, dict):
-            raise TypeError("source.image_root must be a string or null and source.attributes a mapping")
-        options = dict(value["writer"]["options"])
+            record.fail("source.image_root must be a string or null and source.attributes a mapping")
+        options = dict(writer_record.record("options").value)
         if not isinstance(options.get("images", True), bool):
-            raise TypeError(f"writer option images must be true or false, got {options['images']!r}")
-        videos = tuple(VideoEntry.from_json(v) for v in value["videos"])
+            record.fail(f"writer option images must be true or false, got {options['images']!r}")
+        videos = tuple(VideoEntry.from_record(v) for v in record.records("videos"))
         if len({v.name for v in videos}) != len(videos):
-            raise ValueError("a video is listed twice")
+            record.fail("a video is listed twice")
         return cls(
             writer=writer,
             options=options,
             source=source,
-            categories=tuple(_category(c) for c in value["categories"]),
-            shards=tuple(ShardEntry.from_json(s) for s in value["shards"]),
+            categories=tuple(_category(c) for c in record.records("categories")),
+            shards=tuple(ShardEntry.from_record(s) for s in record.records("shards")),
             videos=videos,
-            format_version=_int(value["format_version"]),
-            vosconv_version=_text(value["vosconv_version"]),
+            format_version=record.int("format_version"),
+            vosconv_version=record.text("vosconv_version"),
         )
 
 
@@ -279,18 +283,31 @@ def video_record(video: Video) -> dict[str, Any]:
     }
 
 
-def parse_video_record(record: dict[str, Any]) -> tuple[tuple[ObjectInfo, ...], MaskEncoding, bytes | None]:
+def parse_video_record(record: Record) -> tuple[tuple[ObjectInfo, ...], MaskEncoding, bytes | None]:
     """Objects, encoding and palette back from :func:`video_record`'s output."""
     objects = tuple(
-        ObjectInfo(
-            int(o["object_id"]),
-            None if o.get("category_id") is None else int(o["category_id"]),
-            None if o.get("frames") is None else tuple(map(str, o["frames"])),
-        )
-        for o in record["objects"]
+        ObjectInfo(o.int("object_id"), o.int("category_id", None, nullable=True), _frame_names(o))
+        for o in record.records("objects")
     )
-    palette = record.get("palette")
-    return objects, MaskEncoding(record["encoding"]), base64.b64decode(palette) if palette else None
+    encoding = record.text("encoding")
+    try:
+        found = MaskEncoding(encoding)
+    except ValueError:
+        record.fail(f"expected a mask encoding ({', '.join(e.value for e in MaskEncoding)}), got {shown(encoding)}", "encoding")
+    palette = record.text("palette", None, nullable=True)
+    return objects, found, _base64(record, "palette", palette) if palette else None
+
+
+def _frame_names(record: Record) -> tuple[str, ...] | None:
+    frames = record.texts("frames", None, nullable=True)
+    return None if frames is None else tuple(frames)
+
+
+def _base64(record: Record, key: str, text: str) -> bytes:
+    try:
+        return base64.b64decode(text)
+    except ValueError as exc:  # binascii.Error
+        record.fail(f"not base64: {exc}", key)
 
 
 def dumps(value: Any) -> str:
@@ -342,8 +359,8 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # ValueError: also a 5,000-digit number
         raise SourceError(path, f"not valid JSON: {type(exc).__name__}: {exc}") from None
     try:
-        manifest = Manifest.from_json(value)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        manifest = Manifest.from_json(value, path)
+    except ValueError as exc:  # what the model refuses (a frame size out of range, an object id of 0)
         raise SourceError(path, f"malformed manifest ({type(exc).__name__}: {exc})") from None
     if writer is not None and manifest.writer != writer:
         raise SourceError(path, f"a {manifest.writer} output, not {writer}")

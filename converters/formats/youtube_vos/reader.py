@@ -12,28 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ...errors import SourceError
-from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo, Video
-from ...reader import Detection, Reader, VideoRef
+from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
+from ...reader import Detection
+from ...records import Record
 from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
-from ..folders.reader import (
-    FolderVideoRef,
-    folder_ref,
-    read_folder_video,
-    read_json,
-    split_choices,
-    split_of,
-    subfolders,
-    video_folders,
-)
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, split_choices, split_of, subfolders
+from ..folders.spec import ANNOTATIONS, IMAGES
 from ..lookalikes import unread_layout
-
-META = "meta.json"
-IMAGES = "JPEGImages"
-ANNOTATIONS = "Annotations"
+from .spec import META
 
 
 @dataclass(frozen=True)
@@ -54,10 +43,8 @@ def parse_meta(path: Path, fs: FileSystem = LOCAL) -> tuple[tuple[Category, ...]
         raise SourceError(path, 'expected {"videos": {"<video>": {"objects": {...}}, ...}} at the top level')
     raw: dict[str, list[tuple[int, str | None, tuple[str, ...] | None]]] = {}
     for video, entry in videos.items():
-        objects = entry.get("objects", {}) if isinstance(entry, dict) else None
-        if not isinstance(objects, dict):
-            raise SourceError(path, f'videos/{video}: expected {{"objects": {{...}}}}, got {entry!r}')
-        parsed = [_parse_object(path, f"videos/{video}/objects/{key}", key, value) for key, value in objects.items()]
+        objects = Record(entry, path, f"videos/{video}").record("objects", None)
+        parsed = [_parse_object(objects, key) for key in objects.value] if objects is not None else []
         raw[video] = sorted(parsed, key=lambda o: o[0])
         ids = [o[0] for o in raw[video]]
         if len(ids) != len(set(ids)):
@@ -71,21 +58,16 @@ def parse_meta(path: Path, fs: FileSystem = LOCAL) -> tuple[tuple[Category, ...]
     return tuple(Category(ids[name], name) for name in names), table
 
 
-def _parse_object(path: Path, where: str, key: str, value: Any) -> tuple[int, str | None, tuple[str, ...] | None]:
+def _parse_object(objects: Record, key: str) -> tuple[int, str | None, tuple[str, ...] | None]:
+    """``(id, category, frames)`` of ``objects[key]``: ``{"category": str, "frames": [str, ...]}``, both optional."""
     if not (key.isascii() and key.isdigit()) or not 0 < int(key) < VOID_ID:
-        raise SourceError(path, f"{where}: object key {key!r} is not an integer id from 1 to {VOID_ID - 1}")
-    if not isinstance(value, dict):
-        raise SourceError(path, f'{where}: expected {{"category": str, "frames": [str, ...]}}, got {value!r}')
-    category = value.get("category")
-    if category is not None and not isinstance(category, str):
-        raise SourceError(path, f"{where}/category: expected a string, got {category!r}")
-    frames = value.get("frames")
-    if frames is not None and not (isinstance(frames, list) and all(isinstance(f, str) for f in frames)):
-        raise SourceError(path, f"{where}/frames: expected a list of frame names, got {frames!r}")
-    return int(key), category, tuple(frames) if frames is not None else None
+        objects.fail(f"object key {key!r} is not an integer id from 1 to {VOID_ID - 1}", key)
+    value = objects.record(key)
+    frames = value.texts("frames", None, nullable=True)
+    return int(key), value.text("category", None, nullable=True), tuple(frames) if frames is not None else None
 
 
-class YoutubeVosReader(Reader):
+class YoutubeVosReader(FolderLayoutReader):
     """Reads one YouTube-VOS split folder; objects and categories come from its ``meta.json``."""
 
     name = "youtube-vos"
@@ -130,26 +112,8 @@ class YoutubeVosReader(Reader):
         folder, _ = self._split_folder()
         return [self.source, folder / META, folder / IMAGES, folder / ANNOTATIONS]
 
-    def list_videos(self) -> list[VideoRef]:
+    def layout_folders(self) -> LayoutFolders:
         folder, _ = self._split_folder()
-        meta, fs = folder / META, self.fs
-        _, objects = parse_meta(meta, fs)
-        images, annotations = folder / IMAGES, folder / ANNOTATIONS
-        with_images = set(video_folders(images, fs)) if fs.is_dir(images) else set()
-        with_masks = set(video_folders(annotations, fs)) if fs.is_dir(annotations) else set()
-        missing = sorted(set(objects) - with_images)
-        if missing:
-            raise SourceError(meta, f"lists video {missing[0]!r}, which has no folder in {images}")
-        return [
-            folder_ref(
-                name,
-                str(images / name) if name in with_images else None,
-                str(annotations / name) if name in with_masks else None,
-                objects.get(name, ()),
-                fs,
-            )
-            for name in sorted(with_images | with_masks | set(objects))
-        ]
-
-    def read_video(self, ref: FolderVideoRef) -> Video:
-        return read_folder_video(ref, self.fs)
+        meta = folder / META
+        _, objects = parse_meta(meta, self.fs)
+        return LayoutFolders(folder / IMAGES, folder / ANNOTATIONS, VideoIndex(meta, tuple(sorted(objects))), objects)

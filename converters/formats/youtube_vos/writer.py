@@ -7,6 +7,7 @@ from pathlib import Path
 from ...codecs import png
 from ...model import DatasetInfo, Video
 from ..folders.writer import LayoutWriter, write_json
+from .spec import META
 
 
 class YoutubeVosWriter(LayoutWriter):
@@ -35,4 +36,4 @@ class YoutubeVosWriter(LayoutWriter):
         return {"objects": objects}
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
-        write_json(root / "meta.json", {"videos": videos})
+        write_json(root / META, {"videos": videos})

@@ -1,0 +1,42 @@
+"""DAVIS's on-disk names: the resolution folders, the split lists and the semantics files (and what marks DAVIS)."""
+
+from __future__ import annotations
+
+import os
+
+from ...sources.files import LOCAL, FileSystem
+from ..folders.spec import IMAGE_SUFFIXES, IMAGES
+
+#: The folder a DAVIS download unpacks to (the source may be it, or hold it).
+ROOT = "DAVIS"
+#: The split lists: ``ImageSets/<year>/<split>.txt`` (DAVIS 2016's own: ``ImageSets/<resolution>/<split>.txt``).
+IMAGE_SETS = "ImageSets"
+#: The list files' suffix.
+LIST_SUFFIX = ".txt"
+#: The semantics zip's per-sequence object categories, and its category table.
+SEMANTICS = "davis_semantics.json"
+CATEGORIES = "categories.json"
+#: Where a split's list is looked for first, in this order.
+YEARS = ("2017", "2016")
+#: The resolution folders inside ``JPEGImages/`` (``1080p`` is DAVIS 2016's name for full resolution).
+RESOLUTIONS = ("480p", "Full-Resolution", "1080p")
+DEFAULT_RESOLUTION = "480p"
+
+
+def resolution_folder(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> str | None:
+    """``JPEGImages/480p/`` (or another DAVIS resolution) when ``folder`` has one holding video folders: it marks DAVIS.
+
+    A DAVIS root needs no ``ImageSets/`` (the 2016 download and many copies have none), and read as
+    MOSE its ``480p`` became one video. A resolution folder holding frames is a MOSE video so named.
+    """
+    for resolution in RESOLUTIONS:
+        path = os.path.join(folder, IMAGES, resolution)
+        if not fs.is_dir(path):
+            continue
+        try:
+            entries = fs.scandir(path)
+        except OSError:
+            continue
+        if not any(e.is_file and e.name.lower().endswith(IMAGE_SUFFIXES) for e in entries):
+            return f"{IMAGES}/{resolution}/"
+    return None

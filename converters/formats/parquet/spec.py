@@ -1,0 +1,9 @@
+"""vosconv's Parquet shards: the names the writer, the reader and the loader share."""
+
+from __future__ import annotations
+
+#: The footer's key-value metadata key holding vosconv's JSON (what no row holds, and where each video's rows are).
+#: Bytes, as pyarrow returns the footer's keys; the writer gives the same bytes.
+METADATA_KEY = b"vosconv"
+#: The key ``datasets`` reads its features from.
+HF_METADATA_KEY = b"huggingface"
