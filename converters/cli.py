@@ -252,8 +252,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers = spec.workers if args.workers is None else args.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
             overwrite = spec.overwrite or args.overwrite
-            summary = pipeline.convert(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
+            run = pipeline.convert if spec.derive is None else functools.partial(_derived_convert, derive=spec.derive)
+            summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
         _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
+        if spec.derive is not None:
+            print(f"{name}: derived set: {spec.derive.describe()}")
         status = max(status, _skips_exit(summary, args))
     return status
 

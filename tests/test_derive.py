@@ -320,3 +320,55 @@ def test_bad_derive_options_are_option_errors():
         Derive(frame_step=0)
     with pytest.raises(OptionError, match="frame_steps"):
         api.convert("nowhere", "out.json", to="coco", derive={"frame_steps": 2})
+
+
+# ------------------------------------------------------------------ the order of the steps, pipelines.yaml
+
+
+def test_first_appearance_is_taken_after_resizing():
+    """An object too thin to survive the resize on its first frame gets its template where it still has pixels."""
+    from converters.codecs import labels
+    from converters.model import Frame, MaskEncoding, ObjectInfo, Video
+    from converters.run.derive import derive_video
+
+    thin, wide = np.zeros((40, 40), np.uint8), np.zeros((40, 40), np.uint8)
+    thin[10, 10] = 1  # one pixel: gone at half size (rows and columns 1, 3, 5, ... are sampled)
+    wide[10:20, 10:20] = 1
+    masks = [labels.encode_frame(m, MaskEncoding.PALETTE) for m in (thin, wide)]
+    frames = tuple(Frame(i, f"{i:05d}.jpg", masks=m) for i, m in enumerate(masks))
+    video = Video("v", 40, 40, frames, (ObjectInfo(1),))
+    derived = derive_video(video, Derive(first_appearance=True, max_side=20))
+    assert [f.masks is not None for f in derived.frames] == [False, True]
+    assert derived.frames[1].masks.objects[0].area == 25 and (derived.width, derived.height) == (20, 20)
+
+
+def test_a_pipeline_can_make_a_derived_set(sample_root, tmp_path, capsys):
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "one.txt").write_text(sorted(source_labels(sample_root["mose"]))[0] + "\n")
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        "pipelines:\n"
+        "  small:\n"
+        f"    source: {sample_root['mose']}\n"
+        "    reader: mose\n"
+        "    reader_options: {split: train}\n"
+        "    derive: {videos_from: lists/one.txt, frame_step: 2, empty_frames_list: empty.json}\n"
+    )
+    assert main(["run", "small", "--config", str(config)]) == 0
+    out = tmp_path / "out" / "small.json"
+    assert len(json.loads(out.read_text())["videos"]) == 1 and derived_record(out)["frame_step"] == 2
+    assert len(json.loads((tmp_path / "empty.json").read_text())) == 1
+    assert "small: derived set: videos listed in" in capsys.readouterr().out
+    config.write_text(config.read_text().replace("frame_step: 2", "frame_step: 0"))
+    assert main(["run", "small", "--config", str(config)]) == 1
+    assert "derive" in capsys.readouterr().err
+
+
+def test_a_derived_set_of_a_derived_set_keeps_the_chain(sample_root, tmp_path):
+    first = tmp_path / "first.json"
+    convert(sample_root["mose"], first, frame_step=2)
+    second = tmp_path / "second.json"
+    api.convert(first, second, to="coco", derive={"first_appearance": True})
+    record = derived_record(second)
+    assert record["first_appearance"] is True and record["from"]["format"] == "coco"
+    assert record["from"]["derived"]["frame_step"] == 2

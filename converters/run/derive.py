@@ -210,13 +210,17 @@ def _json_or_text(text: str) -> Any:
 
 
 def derive_video(video: Video, derive: Derive) -> Video:
-    """The video as ``derive`` makes it: frames stepped, then first appearances, then resized."""
+    """The video as ``derive`` makes it: frames stepped, then resized, then first appearances.
+
+    Resizing comes before first appearances so that an object's template frame is the first where it
+    still has pixels at the new size.
+    """
     if derive.frame_step > 1:
         video = step_frames(video, derive.frame_step)
-    if derive.first_appearance:
-        video = first_appearances(video)
     if derive.max_side:
         video = shrink(video, derive.max_side)
+    if derive.first_appearance:
+        video = first_appearances(video)
     return video
 
 
