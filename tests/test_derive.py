@@ -372,3 +372,34 @@ def test_a_derived_set_of_a_derived_set_keeps_the_chain(sample_root, tmp_path):
     record = derived_record(second)
     assert record["first_appearance"] is True and record["from"]["format"] == "coco"
     assert record["from"]["derived"]["frame_step"] == 2
+
+
+@pytest.mark.parametrize("list_at_first", [True, False])
+def test_an_interrupted_derived_run_resumes_to_the_same_set_and_list(sample_root, tmp_path, monkeypatch, list_at_first):
+    """The empty frames travel with the shards' journaled facts; a run first started without the list redoes its shards."""
+    from converters.formats.coco.writer import CocoWriter
+    from converters.run.pipeline import Interrupted
+
+    root = sample_root["mose"]
+    reference, reference_list = tmp_path / "reference.json", tmp_path / "reference-empty.json"
+    convert(root, reference, frame_step=1, empty_frames_list=str(reference_list))
+    output, listing = tmp_path / "out.json", tmp_path / "empty.json"
+    original, calls = CocoWriter.write_shard, []
+
+    def interrupted_third(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, *args)
+
+    monkeypatch.setattr(CocoWriter, "write_shard", interrupted_third)
+    with pytest.raises(Interrupted):
+        convert(root, output, empty_frames_list=str(listing) if list_at_first else None)
+    monkeypatch.setattr(CocoWriter, "write_shard", original)
+    summary = api.convert(
+        root, output, to="coco", from_="mose", reader_options={"split": "train"}, resume=True,
+        derive={"empty_frames_list": str(listing)},
+    )  # fmt: skip
+    assert summary.resumed == (2 if list_at_first else 0)
+    assert output.read_bytes() == reference.read_bytes()
+    assert listing.read_bytes() == reference_list.read_bytes()

@@ -430,7 +430,9 @@ def convert(reader: Reader, writer: Writer, output: str | os.PathLike, derive: D
     if listing is not None:
         _check_list_output(Path(listing), Path(output), overwrite=run.get("overwrite", False) or run.get("resume", False))
         writer = EmptyFramesWriter(writer)
-    derived = DerivedReader(reader, derive) if derive.changes_videos else reader
+    # wrapped even for the list alone: the derivation is then part of every shard's resume key, so a
+    # run resumed with --empty-frames-list never reuses shards that did not note their empty frames
+    derived = DerivedReader(reader, derive)
     summary = pipeline.convert(derived, writer, output, **run)
     if listing is not None:
         write_empty_frames(listing, writer.found)
