@@ -81,7 +81,7 @@ class Derive:
         if self.max_side:
             parts.append(
                 f"at most {self.max_side} px a side (lossy: frames re-encoded, masks resized by nearest neighbour, "
-                "so objects thinner than the step may vanish from a frame)"
+                "so an object narrower than the sampling grid may vanish from a frame)"
             )
         if self.empty_frames_list:
             parts.append(f"empty frames listed in {self.empty_frames_list}")
@@ -90,9 +90,9 @@ class Derive:
 
 def build(value: Derive | Mapping[str, Any] | None, where: str = "derive") -> Derive | None:
     """A :class:`Derive` from itself, a mapping of its fields (the API's and pipelines.yaml's form), or None."""
-    if value is None or isinstance(value, Derive):
-        return value if value is None or value.active else None
-    derive = plugin_options.build(Derive, dict(value), where)
+    if value is None:
+        return None
+    derive = value if isinstance(value, Derive) else plugin_options.build(Derive, dict(value), where)
     return derive if derive.active else None
 
 
@@ -100,7 +100,7 @@ def build(value: Derive | Mapping[str, Any] | None, where: str = "derive") -> De
 class DerivedOptions:
     """The wrapped reader's options and the derivation: both decide a shard's bytes (the resume journal's key)."""
 
-    source: Any
+    reader: Any
     derive: Derive
 
 
