@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -100,16 +101,22 @@ def convert(
     on_error: Literal["fail", "skip"] = "fail",
     executor: Executor | None = None,
     progress: bool | None = False,
+    derive: Mapping[str, Any] | None = None,
 ) -> Summary:
     """Convert ``source`` to format ``to`` at ``output``; the output appears only when complete.
 
     See :func:`converters.run.pipeline.convert` for ``resume``, ``on_error`` and ``executor``.
+    ``derive`` makes a derived set (``{"frame_step": 5, "first_appearance": True, ...}``): see
+    :class:`converters.run.derive.Derive`.
     """
+    from .run import derive as derivation
     from .run import pipeline
 
+    derived = derivation.build(derive)
     writer = open_writer(to, writer_options)
     with open_reader(source, from_, reader_options) as reader:
-        return pipeline.convert(
+        run = pipeline.convert if derived is None else functools.partial(derivation.convert, derive=derived)
+        return run(
             reader,
             writer,
             output,

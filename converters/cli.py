@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     reader_args(convert)
     convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
     convert.add_argument("--no-images", action="store_true", help="do not embed images (writers with an `images` option)")
+    _derive_args(convert)
     _run_args(convert)
     convert.set_defaults(handler=cmd_convert)
 
@@ -139,10 +141,40 @@ def cmd_convert(args: argparse.Namespace) -> int:
             raise OptionError("--no-images", f"the {to} writer does not embed images")
         values["images"] = False
     writer = api.open_writer(to, values, where="--write-opt")
+    derive = _derive_options(args)
     with open_reader(args) as reader:
-        summary = pipeline.convert(reader, writer, args.output, overwrite=args.overwrite, **run_options(args, args.workers))
+        run = pipeline.convert if derive is None else functools.partial(_derived_convert, derive=derive)
+        summary = run(reader, writer, args.output, overwrite=args.overwrite, **run_options(args, args.workers))
     _report(summary, reader.name, writer.name + (" (inferred from the output's name; --to chooses)" if inferred else ""))
+    if derive is not None:
+        print(f"derived set: {derive.describe()}")
     return _skips_exit(summary, args)
+
+
+# --------------------------------------------------------------------------------------------
+# derived sets at convert time (converters/run/derive.py)
+
+
+def _derive_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("derived sets (recorded in the output as the attribute 'derived')")
+    group.add_argument("--videos-from", metavar="FILE", help="keep only the videos FILE names, one a line")
+    group.add_argument("--frame-step", type=count, default=1, metavar="K", help="keep every K-th frame, names unchanged")
+    group.add_argument("--first-appearance", action="store_true", help="keep each object's mask only where it first appears")
+    group.add_argument("--max-side", type=count, metavar="N", help="shrink frames and masks to at most N px a side (lossy)")
+    group.add_argument("--empty-frames-list", metavar="FILE.json", help="also write {video: [empty frame stems]} (Cutie's)")
+
+
+def _derive_options(args: argparse.Namespace):
+    from .run.derive import Derive
+
+    derive = Derive(args.videos_from, args.frame_step, args.first_appearance, args.max_side, args.empty_frames_list)
+    return derive if derive.active else None
+
+
+def _derived_convert(reader, writer, output, *, derive, **run):
+    from .run import derive as derivation
+
+    return derivation.convert(reader, writer, output, derive, **run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -173,8 +205,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers = spec.workers if args.workers is None else args.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
             overwrite = spec.overwrite or args.overwrite
-            summary = pipeline.convert(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
+            run = pipeline.convert if spec.derive is None else functools.partial(_derived_convert, derive=spec.derive)
+            summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
         _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
+        if spec.derive is not None:
+            print(f"{name}: derived set: {spec.derive.describe()}")
         status = max(status, _skips_exit(summary, args))
     return status
 

@@ -19,6 +19,7 @@ and every error names the YAML path of the bad value, e.g.
           coco: {compresslevel: 6}
         workers: 1
         overwrite: true
+        derive: {first_appearance: true, videos_from: lists/val.txt}   # a derived set (converters/run/derive.py)
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ from .errors import OptionError, VosconvError
 #: an edited source (a typo, a path of one's own) that is missing is an error, never the sample.
 DEFAULT_SOURCES = {"mose": "data/MOSE", "davis": "data/DAVIS", "youtube-vos": "data/YouTube-VOS"}
 
-_PIPELINE_KEYS = {"source", "sample", "reader", "reader_options", "writer", "writer_options", "output", "workers", "overwrite"}
+_PIPELINE_KEYS = {
+    "source", "sample", "reader", "reader_options", "writer", "writer_options", "output", "workers", "overwrite", "derive",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class Pipeline:
     #: The source is the shipped default of its sample layout (``DEFAULT_SOURCES``): only then,
     #: and while it does not exist, is the bundled sample converted instead.
     default_source: bool = False
+    #: A derived set to make (:class:`converters.run.derive.Derive`), or None; its files are relative to the YAML file.
+    derive: Any = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,21 @@ def _pipeline(name: str, entry: dict, base: Path, output_dir: Path, where: str) 
         overwrite=_typed(entry.get("overwrite", False), bool, f"{where}.overwrite"),
         where=where,
         default_source=sample is not None and _same_path(source_text, DEFAULT_SOURCES[sample]),
+        derive=_derive(entry.get("derive"), base, f"{where}.derive"),
     )
+
+
+def _derive(value: Any, base: Path, where: str) -> Any:
+    """The pipeline's ``derive:`` mapping as a checked Derive (None when absent), its file paths made absolute."""
+    if value is None:
+        return None
+    from .run.derive import build
+
+    values = dict(_typed(value, dict, where))
+    for key in ("videos_from", "empty_frames_list"):
+        if isinstance(values.get(key), str):
+            values[key] = str(base / values[key])
+    return build(values, where)
 
 
 def _same_path(text: str, default: str) -> bool:

@@ -110,6 +110,13 @@ _WRITERS = (
         suffixes=(".json", ".json.gz"),
     ),
     PluginSpec(
+        "cocovid",
+        "converters.formats.cocovid.writer:CocoVidWriter",
+        description="One CocoVID ``.json`` file (mmdet 3.x videos/images/annotations), one annotation per frame and object.",
+        options=(),
+        suffixes=(".cocovid.json",),
+    ),
+    PluginSpec(
         "mose",
         "converters.formats.mose.writer:MoseWriter",
         description="A MOSE split folder: ``JPEGImages/<video>/`` and ``Annotations/<video>/``.",

@@ -429,7 +429,7 @@ def test_format_names_are_case_insensitive(capsys, sample_root, tmp_path):
 @pytest.mark.parametrize(
     ("flag", "typed", "message"),
     [
-        ("--to", "cocoo", "no writer named 'cocoo'; did you mean 'coco'?"),
+        ("--to", "cocoo", "no writer named 'cocoo'; did you mean 'coco' or 'cocovid'?"),
         ("--from", "daviss", "no reader named 'daviss'; did you mean 'davis'?"),
     ],
 )
@@ -455,6 +455,6 @@ def test_an_output_name_that_implies_no_format_needs_to(capsys, sample_root, tmp
     code, _, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(tmp_path / name), "--split", "valid")
     assert code == 1
     assert f"--to: cannot tell the output format from the name {str(tmp_path / name)!r}" in stderr
-    assert "coco, davis, hdf5, mose, parquet, youtube-vos" in stderr
+    assert "coco, cocovid, davis, hdf5, mose, parquet, youtube-vos" in stderr
     assert ".json, .json.gz: coco" in stderr
     assert not (tmp_path / name).exists()

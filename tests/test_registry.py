@@ -19,7 +19,7 @@ from converters.model import DatasetInfo, Video
 from converters.writer import Shard, ShardResult, Writer
 
 BUILTIN_READERS = {"mose", "davis", "youtube-vos", "coco"}
-BUILTIN_WRITERS = {"coco", "mose", "davis", "youtube-vos"}
+BUILTIN_WRITERS = {"coco", "cocovid", "mose", "davis", "youtube-vos"}
 #: Being added alongside; allowed but not required.
 OPTIONAL_BUILTINS = {"parquet", "hdf5"}
 
@@ -339,7 +339,7 @@ def test_names_are_matched_without_regard_to_case(kind, typed, name):
 
 
 @pytest.mark.parametrize(
-    ("typed", "suggested"), [("cocoo", "'coco'"), ("parquett", "'parquet'"), ("youtubevos", "'youtube-vos'")]
+    ("typed", "suggested"), [("cocoo", "'coco' or 'cocovid'"), ("parquett", "'parquet'"), ("youtubevos", "'youtube-vos'")]
 )
 def test_an_unknown_name_gets_the_nearest(typed, suggested):
     with pytest.raises(VosconvError) as caught:

@@ -7,7 +7,8 @@ also lets the ``coco`` reader index it without parsing everything.
 
 Beyond the YouTube-VIS fields, each video carries ``annotated_frames`` and a ``vosconv``
 record (mask encoding and palette), and annotations carry ``object_id`` and, from
-YouTube-VOS, ``meta_frames``: what a folder layout needs to be written back exactly.
+YouTube-VOS, ``meta_frames``: what a folder layout needs to be written back exactly. Object
+tracks also carry ``ori_id`` (the id as a string), which UniRef's and UNINEXT's VOS inference read.
 """
 
 from __future__ import annotations
@@ -294,7 +295,7 @@ def annotation_records(video: Video, default_category: int, void_category: int) 
     records = []
     for obj in video.objects:
         category = default_category if obj.category_id is None else obj.category_id
-        record = _track(tracks[obj.object_id], size, category, obj.object_id, 0)
+        record = _track(tracks[obj.object_id], size, category, obj.object_id, 0, ori_id=True)
         if obj.frames is not None:
             record["meta_frames"] = list(obj.frames)
         records.append(record)
@@ -303,10 +304,15 @@ def annotation_records(video: Video, default_category: int, void_category: int) 
     return records
 
 
-def _track(masks: list[Mask | None], size: list[int], category_id: int, object_id: int, iscrowd: int) -> dict:
+def _track(
+    masks: list[Mask | None], size: list[int], category_id: int, object_id: int, iscrowd: int, *, ori_id: bool = False
+) -> dict:
+    """One track; an object's carries ``ori_id``, its id as the string UniRef's and UNINEXT's VOS inference
+    key their templates by and paint back as the pixel value (their own converters write meta.json's keys)."""
     return {
         "category_id": category_id,
         "object_id": object_id,
+        **({"ori_id": str(object_id)} if ori_id else {}),
         "iscrowd": iscrowd,
         "height": size[0],
         "width": size[1],

@@ -177,7 +177,8 @@ class LayoutWriter(Writer):
         root.mkdir(exist_ok=True)
         videos = {name: facts for result in results for name, facts in result.facts["videos"].items()}
         self.write_index(root, videos, info)
-        write_json(root / MARKER, {"format": self.name, "version": __version__, "written_by": WRITTEN_BY})
+        marker = {"format": self.name, "version": __version__, "written_by": WRITTEN_BY, "attributes": dict(info.attributes)}
+        write_json(root / MARKER, marker)  # the attributes say how a derived set was made (converters/run/derive.py)
         return root
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:

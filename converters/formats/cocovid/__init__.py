@@ -1,0 +1,1 @@
+"""The cocovid format (mmdet 3.x / mmtracking video COCO)."""

@@ -1,0 +1,448 @@
+"""Derived sets made at convert time, from any source: the subsets and shims every lab rebuilds by hand.
+
+* ``videos_from``: only the videos a list names (one per line: SAM 2's ``file_list_txt``, Cutie's subsets);
+  a name the source lacks is an error listing every such name.
+* ``frame_step``: every K-th frame (positions 0, K, 2K, ...), frame file names kept.
+* ``first_appearance``: each object's mask only on the first frame it appears in, every other frame
+  unannotated: how YouTube-VOS, MOSE and LVOS validation sets are given to trackers.
+* ``max_side``: frames and masks shrunk so that neither side exceeds N pixels (never enlarged); masks
+  by nearest neighbour, decoded, resized and re-encoded exactly; frames re-encoded. Lossy.
+* ``empty_frames_list``: a JSON file ``{video: [stems of annotated frames holding no object]}`` over
+  the derived set, as Cutie's training reads (``scripts/data/find_empty_mask.py`` makes it).
+
+:class:`DerivedReader` wraps a reader and transforms each video as it is read (in any process: it
+pickles with the reader it wraps), so every writer gets derived sets for free. The output records
+what it was derived from and how under the dataset attribute ``derived`` (a JSON string), which the
+COCO header and the Parquet/HDF5 manifests carry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import options as plugin_options
+from ..errors import OptionError, OutputError, SourceError
+from ..model import DatasetInfo, Frame, FrameMasks, ImageRef, Mask, Video
+from ..reader import Detection, Reader, VideoRef
+from ..writer import Shard, ShardResult, Writer
+
+#: The dataset attribute that records how a derived set was made.
+ATTRIBUTE = "derived"
+#: Quality of the JPEGs ``max_side`` re-encodes (Pillow, 4:2:0): high, as the source's were already lossy.
+JPEG_QUALITY = 95
+#: Where a shard's empty frames travel to ``finalize`` (and into the resume journal).
+_EMPTY_FACT = "derive.empty_frames"
+
+
+@dataclass(frozen=True)
+class Derive:
+    """How to derive a set from a source; the defaults change nothing."""
+
+    videos_from: str | None = field(default=None, metadata={"help": "a text file naming the videos to keep, one a line"})
+    frame_step: int = field(default=1, metadata={"help": "keep every K-th frame (0, K, 2K, ...), names unchanged"})
+    first_appearance: bool = field(default=False, metadata={"help": "keep each object's mask only where it first appears"})
+    max_side: int | None = field(default=None, metadata={"help": "shrink frames and masks to at most N pixels a side (lossy)"})
+    empty_frames_list: str | None = field(default=None, metadata={"help": "write {video: [empty frame stems]} JSON here"})
+
+    def __post_init__(self) -> None:
+        if self.frame_step < 1:
+            raise OptionError("--frame-step", f"must be at least 1, got {self.frame_step}")
+        if self.max_side is not None and self.max_side < 1:
+            raise OptionError("--max-side", f"must be at least 1, got {self.max_side}")
+
+    @property
+    def changes_videos(self) -> bool:
+        """Whether the videos themselves are derived (the empty-frames list alone only describes them)."""
+        return bool(self.videos_from or self.frame_step > 1 or self.first_appearance or self.max_side)
+
+    @property
+    def active(self) -> bool:
+        return self.changes_videos or self.empty_frames_list is not None
+
+    def describe(self) -> str:
+        """What the summary says about the derivation, lossy steps named as such."""
+        parts = []
+        if self.videos_from:
+            parts.append(f"videos listed in {self.videos_from}")
+        if self.frame_step > 1:
+            parts.append(f"one frame in {self.frame_step}")
+        if self.first_appearance:
+            parts.append("masks on each object's first frame only")
+        if self.max_side:
+            parts.append(
+                f"at most {self.max_side} px a side (lossy: frames re-encoded, masks resized by nearest neighbour, "
+                "so an object narrower than the sampling grid may vanish from a frame)"
+            )
+        if self.empty_frames_list:
+            parts.append(f"empty frames listed in {self.empty_frames_list}")
+        return "; ".join(parts)
+
+
+def build(value: Derive | Mapping[str, Any] | None, where: str = "derive") -> Derive | None:
+    """A :class:`Derive` from itself, a mapping of its fields (the API's and pipelines.yaml's form), or None."""
+    if value is None:
+        return None
+    derive = value if isinstance(value, Derive) else plugin_options.build(Derive, dict(value), where)
+    return derive if derive.active else None
+
+
+@dataclass(frozen=True)
+class DerivedOptions:
+    """The wrapped reader's options and the derivation: both decide a shard's bytes (the resume journal's key)."""
+
+    reader: Any
+    derive: Derive
+
+
+class DerivedReader(Reader):
+    """Another reader's videos, transformed one at a time by a :class:`Derive`; picklable like the reader it wraps."""
+
+    name = "derived"
+
+    def __init__(self, inner: Reader, derive: Derive) -> None:  # not Reader.__init__: the inner reader owns the source
+        self.inner = inner
+        self.derive = derive
+        self.name = inner.name  # what summaries and the journal name: the source's format
+        self.source = inner.source
+        self.fs = inner.fs
+        self.options = DerivedOptions(inner.options, derive)
+        self.listed = _read_list(derive.videos_from) if derive.videos_from else None
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        return Detection(0, "a derived set wraps another reader; it reads no layout of its own")
+
+    def info(self) -> DatasetInfo:
+        info = self.inner.info()
+        if not self.derive.changes_videos:
+            return info
+        attributes = dict(info.attributes)
+        record = {"from": {"source": str(self.source.resolve()), "format": self.inner.name, "split": info.split}}
+        if ATTRIBUTE in attributes:  # derived from a derived set: the chain stays readable
+            record["from"][ATTRIBUTE] = _json_or_text(attributes[ATTRIBUTE])
+        record.update(self._steps())
+        attributes[ATTRIBUTE] = json.dumps(record, sort_keys=True, separators=(",", ":"))
+        return dataclasses.replace(info, attributes=tuple(sorted(attributes.items())))
+
+    def _steps(self) -> dict[str, Any]:
+        steps: dict[str, Any] = {}
+        derive = self.derive
+        if self.listed is not None:
+            path = Path(derive.videos_from).resolve()
+            steps["videos_from"] = {"file": str(path), "sha256": self.listed.digest, "videos": len(self.listed.names)}
+        if derive.frame_step > 1:
+            steps["frame_step"] = derive.frame_step
+        if derive.first_appearance:
+            steps["first_appearance"] = True
+        if derive.max_side:
+            steps["max_side"] = derive.max_side
+            steps["lossy"] = f"frames re-encoded (JPEG quality {JPEG_QUALITY}); masks resized by nearest neighbour"
+        return steps
+
+    def list_videos(self) -> list[VideoRef]:
+        refs = self.inner.list_videos()
+        if self.listed is None:
+            return refs
+        present = {ref.name for ref in refs}
+        unknown = sorted(set(self.listed.names) - present)
+        if unknown:
+            shown = ", ".join(unknown[:20]) + (f", ... ({len(unknown)} in all)" if len(unknown) > 20 else "")
+            raise OptionError("--videos-from", f"{self.derive.videos_from} names videos the source does not have: {shown}")
+        wanted = set(self.listed.names)
+        return [ref for ref in refs if ref.name in wanted]
+
+    def read_video(self, ref: VideoRef) -> Video:
+        return derive_video(self.inner.read_video(ref), self.derive)
+
+    def check_integrity(self) -> list[SourceError]:
+        return self.inner.check_integrity()
+
+    def roots(self) -> list[Path]:
+        return self.inner.roots()
+
+    def missing_images(self) -> str | None:
+        return self.inner.missing_images()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@dataclass(frozen=True)
+class _List:
+    names: tuple[str, ...]
+    digest: str
+
+
+def _read_list(path: str) -> _List:
+    """The names of a video list: one a line, surrounding blanks and empty lines ignored."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise OptionError("--videos-from", f"{path}: cannot read the video list: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise OptionError("--videos-from", f"{path}: not UTF-8 text (byte {exc.start})") from None
+    names = tuple(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+    if not names:
+        raise OptionError("--videos-from", f"{path}: names no video")
+    return _List(names, hashlib.sha256(data).hexdigest())
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+# ------------------------------------------------------------------ the transforms of one video
+
+
+def derive_video(video: Video, derive: Derive) -> Video:
+    """The video as ``derive`` makes it: frames stepped, then resized, then first appearances.
+
+    Resizing comes before first appearances so that an object's template frame is the first where it
+    still has pixels at the new size.
+    """
+    if derive.frame_step > 1:
+        video = step_frames(video, derive.frame_step)
+    if derive.max_side:
+        video = shrink(video, derive.max_side)
+    if derive.first_appearance:
+        video = first_appearances(video)
+    return video
+
+
+def step_frames(video: Video, step: int) -> Video:
+    """Frames at positions 0, step, 2*step, ...; an object with masks in the source but none left is dropped.
+
+    Objects the source declares without any mask (a ``meta.json`` entry) stay, and their listed
+    frames keep only those still present.
+    """
+    frames = tuple(dataclasses.replace(frame, index=i) for i, frame in enumerate(video.frames[::step]))
+    kept_stems = {frame.stem for frame in frames}
+    had_masks = _ids_with_masks(video.frames)
+    has_masks = _ids_with_masks(frames)
+    objects = tuple(
+        dataclasses.replace(o, frames=None if o.frames is None else tuple(f for f in o.frames if f in kept_stems))
+        for o in video.objects
+        if o.object_id in has_masks or o.object_id not in had_masks
+    )
+    return dataclasses.replace(video, frames=frames, objects=objects)
+
+
+def _ids_with_masks(frames: Iterable[Frame]) -> set[int]:
+    return {m.object_id for f in frames if f.masks is not None for m in f.masks.objects}
+
+
+def first_appearances(video: Video) -> Video:
+    """Each object's mask on the first frame it appears in only; a frame where no object first appears is unannotated.
+
+    A frame that keeps masks keeps its void region too (the region not to be scored there).
+    """
+    seen: set[int] = set()
+    frames = []
+    for frame in video.frames:
+        masks = None
+        if frame.masks is not None:
+            new = tuple(m for m in frame.masks.objects if m.object_id not in seen)
+            seen.update(m.object_id for m in new)
+            if new:
+                masks = FrameMasks(new, frame.masks.void)
+        frames.append(dataclasses.replace(frame, masks=masks))
+    return dataclasses.replace(video, frames=tuple(frames))
+
+
+def shrunk_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """``(width, height)`` scaled so the longer side is ``max_side`` (rounded half up, at least 1); unchanged when it fits."""
+    longest = max(width, height)
+    if longest <= max_side:
+        return width, height
+
+    def scaled(side: int) -> int:
+        return max(1, (2 * side * max_side + longest) // (2 * longest))
+
+    return scaled(width), scaled(height)
+
+
+def nearest_indices(source: int, target: int) -> np.ndarray:
+    """Source row (or column) of each target one, sampling pixel centres: ``floor((i + 0.5) * source / target)``.
+
+    Exact integer arithmetic, as PyTorch's ``interpolate(mode="nearest-exact")``; Pillow's and OpenCV's
+    fixed-point nearest may take the neighbouring source pixel where a centre falls exactly half-way.
+    """
+    return ((2 * np.arange(target, dtype=np.int64) + 1) * source) // (2 * target)
+
+
+def shrink(video: Video, max_side: int) -> Video:
+    """The video at most ``max_side`` pixels a side: masks by nearest neighbour (exact RLE), frames re-encoded."""
+    width, height = shrunk_size(video.width, video.height, max_side)
+    if (width, height) == (video.width, video.height):
+        return video
+    rows, cols = nearest_indices(video.height, height), nearest_indices(video.width, width)
+    frames = []
+    for frame in video.frames:
+        masks = frame.masks
+        if masks is not None:
+            objects = tuple(m for m in (_shrink_mask(video, m, rows, cols) for m in masks.objects) if m is not None)
+            void = None if masks.void is None else _shrink_mask(video, masks.void, rows, cols)
+            masks = FrameMasks(objects, void)
+        image = None if frame.image is None else _shrink_image(frame.image, frame.file_name, width, height)
+        frames.append(dataclasses.replace(frame, masks=masks, image=image))
+    return dataclasses.replace(video, width=width, height=height, frames=tuple(frames))
+
+
+def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -> Mask | None:
+    """One mask resized by nearest neighbour and encoded again; None when no pixel of it is left."""
+    from ..codecs import rle
+
+    try:
+        full = rle.decode([(1, mask.counts)], video.height, video.width)
+    except rle.RleError as exc:
+        raise SourceError(video.name, f"object {mask.object_id}: {exc}") from None
+    found = rle.encode(np.ascontiguousarray(full[rows[:, None], cols[None, :]]))
+    if not found:
+        return None
+    small = found[0]
+    return Mask(mask.object_id, small.counts, small.area, small.bbox)
+
+
+def _shrink_image(image: ImageRef, file_name: str, width: int, height: int) -> ImageRef:
+    """The frame resized (Lanczos) and encoded again in its own format: JPEG for .jpg/.jpeg, PNG for .png."""
+    from PIL import Image
+
+    from ..sources import imagefiles
+
+    suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    if suffix not in ("jpg", "jpeg", "png"):
+        raise SourceError(image.location, "--max-side re-encodes JPEG and PNG frames only")
+    data = imagefiles.read_bytes(image)
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            opened.load()
+            picture = opened if opened.mode in ("RGB", "L", "RGBA") else opened.convert("RGB")
+            small = picture.resize((width, height), Image.Resampling.LANCZOS)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise SourceError(image.location, f"cannot decode image to resize it: {exc}") from None
+    out = io.BytesIO()
+    if suffix == "png":
+        small.save(out, format="PNG", compress_level=6)
+    else:
+        small.convert("RGB" if small.mode == "RGBA" else small.mode).save(out, format="JPEG", quality=JPEG_QUALITY)
+    return ImageRef(data=out.getvalue())
+
+
+# ------------------------------------------------------------------ the empty-frames list
+
+
+class EmptyFramesWriter(Writer):
+    """Another writer, noting each video's empty frames as it passes them on (journaled with the shard's facts)."""
+
+    name = "empty-frames"
+
+    def __init__(self, inner: Writer) -> None:
+        super().__init__(inner.options)
+        self.inner = inner
+        self.name = inner.name
+        self.output_kind = inner.output_kind
+        self.suffix = inner.suffix
+        self.found: dict[str, list[str]] = {}
+
+    def plan(self, refs: Sequence[VideoRef]) -> list[Shard]:
+        return self.inner.plan(refs)
+
+    def check(self, video: Video) -> None:
+        self.inner.check(video)
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        found: dict[str, list[str]] = {}
+
+        def noting() -> Iterator[Video]:
+            for video in videos:
+                found[video.name] = empty_stems(video)
+                yield video
+
+        result = self.inner.write_shard(noting(), shard, staging, info)
+        return dataclasses.replace(result, facts={**result.facts, _EMPTY_FACT: found})
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        self.found = {}
+        plain = []
+        for result in results:
+            facts = dict(result.facts)
+            self.found.update(facts.pop(_EMPTY_FACT, {}))
+            plain.append(dataclasses.replace(result, facts=facts))
+        return self.inner.finalize(plain, info, staging, output)
+
+
+def empty_stems(video: Video) -> list[str]:
+    """Stems of the annotated frames that hold no object (a void region alone is no object)."""
+    return [frame.stem for frame in video.frames if frame.masks is not None and not frame.masks.objects]
+
+
+def write_empty_frames(path: str | os.PathLike, found: Mapping[str, list[str]]) -> None:
+    """``{video: [stems]}`` with every video, sorted, written whole or not at all."""
+    path = Path(path)
+    text = json.dumps({name: found[name] for name in sorted(found)}, separators=(",", ":")) + "\n"
+    tmp = path.with_name(f".{path.name}.vosconv-partial")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write the empty-frames list {path}: {exc.strerror or exc}") from None
+
+
+# ------------------------------------------------------------------ one derived conversion
+
+
+def check_writer(derive: Derive, writer: Writer) -> None:
+    """``max_side`` needs an output that holds the resized frames: one that names the source's images would mismatch."""
+    if derive.max_side and getattr(writer.options, "images", False) is not True:
+        raise OptionError(
+            "--max-side",
+            f"the {writer.name} output would name the source's full-size frames beside resized masks; "
+            "write a format that holds the frames (mose, davis, youtube-vos, parquet, hdf5) with images on",
+        )
+
+
+def convert(reader: Reader, writer: Writer, output: str | os.PathLike, derive: Derive, **run: Any):
+    """:func:`converters.run.pipeline.convert` of the set ``derive`` makes from ``reader``'s source.
+
+    ``run`` are the pipeline's keyword arguments (``workers``, ``overwrite``, ``resume``, ...).
+    The empty-frames list is written once the output is in place.
+    """
+    from . import pipeline
+
+    check_writer(derive, writer)
+    listing = derive.empty_frames_list
+    if listing is not None:
+        _check_list_output(Path(listing), Path(output), overwrite=run.get("overwrite", False) or run.get("resume", False))
+        writer = EmptyFramesWriter(writer)
+    # wrapped even for the list alone: the derivation is then part of every shard's resume key, so a
+    # run resumed with --empty-frames-list never reuses shards that did not note their empty frames
+    derived = DerivedReader(reader, derive)
+    summary = pipeline.convert(derived, writer, output, **run)
+    if listing is not None:
+        write_empty_frames(listing, writer.found)
+    return summary
+
+
+def _check_list_output(path: Path, output: Path, *, overwrite: bool) -> None:
+    if path.resolve() == output.resolve():
+        raise OptionError("--empty-frames-list", f"{path} is the output itself; choose another file")
+    if path.exists() and not overwrite:
+        raise OptionError("--empty-frames-list", f"{path} already exists; pass --overwrite to replace it")
+    if path.is_dir():
+        raise OptionError("--empty-frames-list", f"{path} is a folder; name a .json file")
