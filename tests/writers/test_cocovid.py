@@ -175,3 +175,13 @@ def test_an_earlier_output_is_replaced_with_overwrite(sample_root, mose_cocovid,
     out.write_bytes(mose_cocovid.read_bytes())
     api.convert(sample_root["mose"], out, to="cocovid", from_="mose", reader_options={"split": "train"}, overwrite=True)
     assert out.read_bytes() == mose_cocovid.read_bytes()
+
+
+def test_a_cocovid_file_is_refused_by_the_coco_reader_by_name_not_misread(mose_cocovid):
+    """It starts as vosconv's COCO files do; reading it as one stopped on "unexpected content at byte N"."""
+    from converters.errors import DetectionError, SourceError
+
+    with pytest.raises(DetectionError, match="a CocoVID file"):
+        api.detect(mose_cocovid)
+    with pytest.raises(SourceError, match=r"a CocoVID file .* does not read back yet"):
+        list(api.read_videos(mose_cocovid, format="coco"))

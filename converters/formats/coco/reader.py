@@ -69,6 +69,14 @@ def _open(path: Path):
     return gzip.open(path, "rb") if _gzipped(path) else open(path, "rb")
 
 
+#: vosconv's cocovid writer (mmdet's layout) starts as its COCO files do, but is another format.
+COCOVID_REFUSAL = "a CocoVID file (mmdet's layout, written by vosconv's cocovid writer), which vosconv does not read back yet"
+
+
+def _is_cocovid(head: bytes) -> bool:
+    return is_vosconv_coco(head) and b'"format":"cocovid"' in head[:512]
+
+
 class CocoReader(Reader):
     """Reads YouTube-VIS-style COCO RLE JSON, including everything vosconv writes into it."""
 
@@ -97,6 +105,8 @@ class CocoReader(Reader):
                 head = file.read(256)
         except (OSError, EOFError, zlib.error) as exc:
             return Detection(0, f"unreadable ({exc})") if named else Detection(0, "not a .json or .json.gz file")
+        if _is_cocovid(head):
+            return Detection(0, COCOVID_REFUSAL)
         if is_vosconv_coco(head):  # whatever it is called (-o out.txt --to coco)
             return Detection(10, "a vosconv COCO JSON")
         return Detection(5, "a JSON file") if named else Detection(0, "not a .json or .json.gz file")
@@ -117,7 +127,10 @@ class CocoReader(Reader):
         source = self.source
         try:
             with _open(source) as file:
-                own = is_vosconv_coco(file.readline(1 << 20)) and file.readline(64) == VIDEOS_LINE  # the line form it writes
+                head = file.readline(1 << 20)
+                if _is_cocovid(head):
+                    raise SourceError(source, COCOVID_REFUSAL)
+                own = is_vosconv_coco(head) and file.readline(64) == VIDEOS_LINE  # the line form it writes
             if own and not _gzipped(source):
                 index = _index_lines(source, str(source))
             else:
