@@ -29,6 +29,7 @@ $(CORE): pyproject.toml | $(BIN)/python
 
 $(TESTENV): $(CORE)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	SAM2_BUILD_CUDA=0 $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation sam2==1.1.0  # its training/ package, no CUDA build, no torchvision
 	touch $(TESTENV)
 
 convert: setup

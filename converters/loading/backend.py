@@ -49,6 +49,10 @@ class Backend(Protocol):
         """Frames ``indices`` (increasing) of ``entry``: their image bytes and/or masks; raises one of MALFORMED."""
         ...
 
+    def file_names(self, entry: shards.VideoEntry) -> list[str]:
+        """The source file name of each frame of ``entry`` (``00005.jpg``), in frame order."""
+        ...
+
 
 def check_against_manifest(entry: shards.VideoEntry, object_ids: list[int], annotated: np.ndarray) -> None:
     """The shard's own object ids and annotated flags of a video must be the manifest's: clips come from those."""

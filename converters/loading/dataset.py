@@ -128,6 +128,10 @@ class VideoHandle:
         """Indices of the frames that have an annotation."""
         return self.entry.annotated_indices
 
+    def file_names(self) -> list[str]:
+        """Each frame's source file name (``00005.jpg``), in frame order: read from the shard."""
+        return self.dataset._file_names(self.entry)
+
     def read_video(self) -> Video:
         """The whole video in the intermediate form, exactly as it was converted."""
         return self.dataset._read_video(self.entry)
@@ -194,6 +198,13 @@ class VideoDataset(Sequence):
             reader = registry.reader_class(self.format)
             self._reader = reader(self.path, reader.Options(images=self.image_root))
         return self._reader.read_video(self._reader.video_ref(entry.name))  # this video alone: another's damage is not its
+
+    def _file_names(self, entry: shards.VideoEntry) -> list[str]:
+        try:
+            return self._backend.file_names(entry)
+        except MALFORMED as exc:
+            shard = self.path / self.manifest.shards[entry.shard].file
+            raise SourceError(shard, f"video {entry.name!r}: {type(exc).__name__}: {exc}") from None
 
     def _decoded(self, entry: shards.VideoEntry, indices: np.ndarray, images: list[bytes | None]) -> list:
         """Each frame's pixels; bytes that are no image are a SourceError naming the shard, video and frame."""

@@ -111,6 +111,9 @@ class Hdf5Backend:
             datasets["rle/counts"] = Ragged(group["rle"], "counts", int(offsets[-1]))
         return _Video(MaskEncoding(_text(group.attrs["encoding"])), _text(group.attrs["images"]), datasets, offsets)
 
+    def file_names(self, entry: shards.VideoEntry) -> list[str]:
+        return [_text(name) for name in self._video(entry).datasets["file_names"][()]]
+
     def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> Frames:
         video = self._video(entry)
         frames = Frames(encoding=video.encoding)

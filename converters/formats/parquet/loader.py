@@ -88,6 +88,13 @@ class ParquetBackend:
             shard.checked.add(entry.name)
         return record, first
 
+    def file_names(self, entry: shards.VideoEntry) -> list[str]:
+        shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
+        _, first = self._record(shard, entry)
+        groups, positions = shard.locate(list(range(first, first + entry.frames)))
+        table = shard.file.read_row_groups(groups, columns=["file_name"], use_threads=False)
+        return table.slice(positions[0], entry.frames).column("file_name").to_pylist()
+
     def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> Frames:
         shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
         record, first = self._record(shard, entry)
