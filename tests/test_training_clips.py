@@ -140,6 +140,20 @@ def test_annotated_only_video_lists_and_too_short_videos(converted, tmp_path):
     assert len(TrainingClips(converted["parquet"], num_frames=longest + 1)) == 0
 
 
+def nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest neighbour by definition: the source pixel under each target pixel's centre."""
+    height, width = masks.shape[-2:]
+    rows = ((np.arange(size[0]) + 0.5) * height / size[0]).astype(int)
+    cols = ((np.arange(size[1]) + 0.5) * width / size[1]).astype(int)
+    return masks[..., rows[:, None], cols[None, :]]
+
+
+def test_masks_resize_by_nearest_neighbour_at_any_factor():
+    masks = np.random.default_rng(0).random((2, 3, 60, 90)) > 0.5
+    for size in ((30, 45), (20, 30), (25, 40), (60, 90), (7, 11)):
+        np.testing.assert_array_equal(resize_masks(masks, size), nearest(masks, size))
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "hdf5-dense"])
 def test_resize_in_the_loader(sample_root, converted, fmt):
     full = TrainingClips(converted[fmt], num_frames=2, output="numpy")
@@ -151,7 +165,7 @@ def test_resize_in_the_loader(sample_root, converted, fmt):
             h, w = a["masks"].shape[2:]
             expected = size if isinstance(size, tuple) else ((50, round(w * 50 / h)) if h <= w else (round(h * 50 / w), 50))
             assert b["frames"].shape == (2, *expected, 3) and b["masks"].shape[2:] == expected
-            np.testing.assert_array_equal(b["masks"], resize_masks(a["masks"], expected))  # nearest, same objects
+            np.testing.assert_array_equal(b["masks"], nearest(a["masks"], expected))
             shrunk = np.stack([np.asarray(Image.fromarray(f).resize(expected[::-1], Image.BILINEAR)) for f in a["frames"]])
             half_size.append(np.abs(shrunk.astype(int) - b["frames"]).mean())
     assert max(half_size) < 12  # the DCT-scaled decode is another, close, rendering of the same frame
@@ -189,3 +203,13 @@ def test_object_planes_decode_overlapping_masks_and_wide_ids():
     np.testing.assert_array_equal(planes[0, 0], b == 1)  # the overlap belongs to both objects
     np.testing.assert_array_equal(planes[0, 1], a == 1)
     assert not planes[0, 2].any() and not planes[1].any()
+
+
+def test_a_chosen_clip_holds_the_chosen_frames_and_objects(converted):
+    clips = TrainingClips(converted["parquet"], num_frames=2, output="numpy")
+    video = open_dataset(converted["parquet"])[0]
+    item = clips.clip(video.name, [1, 3], object_ids=video.object_ids[::-1])
+    assert item["frame_indices"].tolist() == [1, 3] and item["object_ids"].tolist() == list(video.object_ids[::-1])
+    labels = video.read_clip([1, 3], images=False)["masks"]
+    for k, object_id in enumerate(video.object_ids[::-1]):
+        np.testing.assert_array_equal(item["masks"][:, k], labels == object_id)

@@ -82,6 +82,34 @@ def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -
     return rle.decode_frames(frames, height, width)
 
 
+def object_masks(read: Frames, ids: Sequence[int], height: int, width: int) -> np.ndarray:
+    """Bool (T, K, H, W) masks of objects ``ids`` (any order) only, one contiguous array, straight from the RLE."""
+    if read.labels is not None:
+        return read.labels[:, None] == np.asarray(ids, np.int64)[None, :, None, None]
+    return rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width)
+
+
+def object_presence(read: Frames, ids: Sequence[int], height: int, width: int) -> np.ndarray:
+    """Bool (T, K): whether object ``ids[k]`` has pixels on frame t, from the RLE's areas (no mask is scanned)."""
+    column = {int(i): k for k, i in enumerate(ids)}
+    present = np.zeros((len(read.rle), len(column)), bool)
+    for t, pairs in enumerate(_label_pairs(read.rle, read.encoding)):
+        for value, counts in pairs:
+            k = column.get(int(value))
+            if k is not None and not present[t, k]:
+                present[t, k] = rle.measure(counts, height, width)[0] > 0
+    return present
+
+
+def visible_objects(read: Frames, frame: int, ids: Sequence[int], height: int, width: int) -> list[int]:
+    """Which of ``ids`` have pixels on frame ``frame`` of ``read`` (a position in it), without decoding a mask."""
+    if read.labels is not None:
+        return [i for i in ids if i in set(np.unique(read.labels[frame]).tolist())]
+    pairs = _label_pairs([read.rle[frame]], read.encoding)[0]
+    shown = {int(v) for v, counts in pairs if rle.measure(counts, height, width)[0] > 0}
+    return [i for i in ids if i in shown]
+
+
 def _object_planes(read: Frames, ids: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Bool (T, K, H, W) masks of objects ``ids`` and the (T, H, W) void mask, from RLE without a label map."""
     if read.labels is not None:  # dense HDF5: the stored label maps are all there is
@@ -203,8 +231,7 @@ class VideoDataset(Sequence):
         try:
             return self._backend.file_names(entry)
         except MALFORMED as exc:
-            shard = self.path / self.manifest.shards[entry.shard].file
-            raise SourceError(shard, f"video {entry.name!r}: {type(exc).__name__}: {exc}") from None
+            raise self._shard_error(entry, exc) from None
 
     def _decoded(self, entry: shards.VideoEntry, indices: np.ndarray, images: list[bytes | None]) -> list:
         """Each frame's pixels; bytes that are no image are a SourceError naming the shard, video and frame."""
@@ -217,13 +244,28 @@ class VideoDataset(Sequence):
                 raise SourceError(shard, f"video {entry.name!r}, frame {index}: cannot decode image ({exc})") from None
         return frames
 
-    def _read_clip(
-        self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, decode_images: bool, masks: MaskMode | None
-    ) -> dict[str, Any]:
+    def _shard_error(self, entry: shards.VideoEntry, exc: Exception) -> SourceError:
+        shard = self.path / self.manifest.shards[entry.shard].file
+        return SourceError(shard, f"video {entry.name!r}: {type(exc).__name__}: {exc}")
+
+    def _check_indices(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool) -> None:
         if len(indices) == 0 or (np.diff(indices) <= 0).any() or indices[0] < 0 or indices[-1] >= entry.frames:
             raise IndexError(f"{entry.name}: frame indices must increase within 0..{entry.frames - 1}, got {indices.tolist()}")
         if images:
             self._check_images()
+
+    def _read_raw(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> Frames:
+        """What the backend stores for the frames (image bytes, RLE or label maps); damage is a SourceError."""
+        self._check_indices(entry, indices, images)
+        try:
+            return self._backend.read(entry, indices, images, masks)
+        except MALFORMED as exc:
+            raise self._shard_error(entry, exc) from None
+
+    def _read_clip(
+        self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, decode_images: bool, masks: MaskMode | None
+    ) -> dict[str, Any]:
+        self._check_indices(entry, indices, images)
         if masks not in ("label", "objects", None):
             raise ValueError(f"masks must be 'label', 'objects' or None, got {masks!r}")
         item: dict[str, Any] = {
@@ -239,8 +281,7 @@ class VideoDataset(Sequence):
             elif masks == "objects":
                 item["masks"], item["void"] = _object_planes(read, item["object_ids"], entry.height, entry.width)
         except MALFORMED as exc:  # a shard that disagrees with the manifest, or is damaged
-            shard = self.path / self.manifest.shards[entry.shard].file
-            raise SourceError(shard, f"video {entry.name!r}: {type(exc).__name__}: {exc}") from None
+            raise self._shard_error(entry, exc) from None
         if images:
             item["frames"] = self._decoded(entry, indices, read.images) if decode_images else read.images
         return item

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
-from .dataset import VideoDataset
+from .backend import MALFORMED, Frames
+from .dataset import VideoDataset, object_masks, object_presence, visible_objects
 from .images import decode_frames, resize_masks, target_size
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
@@ -128,51 +129,75 @@ class TrainingClips:
         item = self._draw(entry, rng)
         return item if self.transform is None else self.transform(item)
 
+    def clip(self, video: str, indices: Sequence[int], object_ids: Sequence[int] | None = None) -> Any:
+        """The item of chosen frames (increasing) and objects (default: all the video's) of ``video``, no sampling."""
+        entry = self.videos[video].entry
+        indices = np.asarray(indices, np.int64)
+        read = self.videos._read_raw(entry, indices, self.images, True)
+        item = self._item(entry, indices, read, list(entry.object_ids if object_ids is None else object_ids), False)
+        return item if self.transform is None else self.transform(item)
+
     def _candidates(self, entry: shards.VideoEntry) -> np.ndarray:
         if self.annotated_only:
             return np.asarray(entry.annotated_indices, np.int64)
         return np.arange(entry.frames, dtype=np.int64)
 
     def _draw(self, entry: shards.VideoEntry, rng: np.random.Generator) -> dict[str, Any]:
-        candidates = self._candidates(entry)
+        candidates, ids = self._candidates(entry), list(entry.object_ids)
         for _ in range(FIRST_FRAME_TRIES):
             indices = sample_frames(candidates, self.num_frames, self.max_skip, rng)
             reverse = rng.random() < self.reverse_time_prob
-            clip = self.videos._read_clip(entry, indices, self.images, False, "objects")
-            first = -1 if reverse else 0
-            visible = np.flatnonzero(clip["masks"][first].any(axis=(1, 2)))
-            if len(visible):
+            read = self.videos._read_raw(entry, indices, self.images, True)
+            visible = self._visible(entry, read, -1 if reverse else 0, ids)
+            if visible:
                 break
         else:  # no object shows on any drawn first frame: keep the objects seen anywhere in the last clip
-            visible = np.flatnonzero(clip["masks"].any(axis=(0, 2, 3)))
+            visible = sorted({i for t in range(len(indices)) for i in self._visible(entry, read, t, ids)})
         if self.max_num_objects is not None and len(visible) > self.max_num_objects:
-            visible = rng.choice(visible, self.max_num_objects, replace=False)
-        return self._item(entry, clip, visible, reverse)
+            visible = [visible[k] for k in rng.choice(len(visible), self.max_num_objects, replace=False)]
+        return self._item(entry, indices, read, visible, reverse)
 
-    def _item(self, entry: shards.VideoEntry, clip: dict, chosen: np.ndarray, reverse: bool) -> dict[str, Any]:
-        order = slice(None, None, -1) if reverse else slice(None)
+    def _visible(self, entry: shards.VideoEntry, read: Frames, frame: int, ids: list[int]) -> list[int]:
+        try:
+            return visible_objects(
+                read, frame % len(read.rle if read.labels is None else read.labels), ids, entry.height, entry.width
+            )
+        except MALFORMED as exc:
+            raise self.videos._shard_error(entry, exc) from None
+
+    def _item(self, entry: shards.VideoEntry, indices: np.ndarray, read: Frames, ids: list[int], reverse: bool) -> dict[str, Any]:
+        if reverse:  # reversed before decoding, so every array comes out contiguous
+            indices = indices[::-1].copy()
+            read = Frames(
+                images=None if read.images is None else read.images[::-1],
+                rle=None if read.rle is None else read.rle[::-1],
+                labels=None if read.labels is None else read.labels[::-1],
+                encoding=read.encoding,
+            )
         size = target_size(entry.height, entry.width, self.size)
-        masks = resize_masks(clip["masks"][order][:, chosen], size)
+        same = size == (entry.height, entry.width) and read.rle is not None  # presence from the RLE's areas
+        try:
+            masks = resize_masks(object_masks(read, ids, entry.height, entry.width), size)
+        except MALFORMED as exc:
+            raise self.videos._shard_error(entry, exc) from None
         item: dict[str, Any] = {
             "video": entry.name,
-            "frame_indices": clip["frame_indices"][order],
-            "object_ids": clip["object_ids"][chosen],
-            "annotated": clip["annotated"][order],
-            "masks": np.ascontiguousarray(masks),
-            "present": masks.any(axis=(2, 3)),
+            "frame_indices": indices,
+            "object_ids": np.array(ids, np.int64),
+            "annotated": entry.is_annotated(indices),
+            "masks": masks,
+            "present": object_presence(read, ids, entry.height, entry.width) if same else masks.any(axis=(2, 3)),
         }
         if self.images:
-            item["frames"] = self._frames(entry, clip, size)[order]
+            item["frames"] = self._frames(entry, indices, read.images, size)
         return _to_torch(item) if self.output == "torch" else item
 
-    def _frames(self, entry: shards.VideoEntry, clip: dict, size: tuple[int, int]) -> np.ndarray:
+    def _frames(self, entry: shards.VideoEntry, indices: np.ndarray, images: list, size: tuple[int, int]) -> np.ndarray:
         try:
-            return decode_frames(clip["frames"], entry.height, entry.width, size)
+            return decode_frames(images, entry.height, entry.width, size)
         except Exception as exc:  # Pillow and simplejpeg raise several kinds
             shard = self.videos.path / self.videos.manifest.shards[entry.shard].file
-            raise SourceError(
-                shard, f"video {entry.name!r}, frames {clip['frame_indices'].tolist()}: cannot decode ({exc})"
-            ) from None
+            raise SourceError(shard, f"video {entry.name!r}, frames {indices.tolist()}: cannot decode ({exc})") from None
 
 
 def _to_torch(item: dict[str, Any]) -> dict[str, Any]:
