@@ -22,6 +22,19 @@ from converters.integrations.sam2 import ShardRawDataset, frame_uri
 FORMATS = ("parquet", "hdf5")
 
 
+@pytest.fixture
+def no_lingering_tracker():
+    """A spawn context starts multiprocessing's resource tracker, a child that outlives the test; stop one we started
+    (other tests count this process's children)."""
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    running = getattr(tracker, "_pid", None) is not None
+    yield
+    if not running and getattr(tracker, "_pid", None) is not None:
+        tracker._stop()
+
+
 @pytest.fixture(autouse=True)
 def quiet_retries():
     logging.disable(logging.WARNING)  # VOSDataset logs each retried sample
@@ -137,7 +150,7 @@ class Seeded(torch.utils.data.Dataset):
 
 
 @pytest.mark.parametrize("context", ["fork", "spawn"])
-def test_dataloader_workers_serve_the_frames(sam2_sets, context):
+def test_dataloader_workers_serve_the_frames(sam2_sets, context, no_lingering_tracker):
     """Spawned workers import the module anew: the vosconv:// handler registers itself there too."""
     clean, outputs = sam2_sets["mose"]
     want = [Seeded(vos(folders(clean), [as_tensors]))[i] for i in range(3)]
