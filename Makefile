@@ -29,6 +29,7 @@ $(CORE): pyproject.toml | $(BIN)/python
 
 $(TESTENV): $(CORE)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	SAM2_BUILD_CUDA=0 $(BIN)/python -m pip install --quiet --no-deps --no-build-isolation sam2==1.1.0  # its training/ package, no CUDA build, no torchvision
 	touch $(TESTENV)
 
 convert: setup
@@ -41,7 +42,7 @@ lint: setup-test
 # The compiled kernels (converters/codecs/_kernels.c) skip bounds checks for speed, so their tests run a
 # second time on the build of the same C source that checks every index (VOSCONV_BOUNDSCHECK=1
 # selects it): an index out of range is then an IndexError in the test instead of silent memory corruption.
-KERNEL_TESTS := tests/test_rle.py tests/test_png.py tests/test_scratch.py tests/test_loading.py tests/test_png_fuzz.py
+KERNEL_TESTS := tests/test_rle.py tests/test_png.py tests/test_scratch.py tests/test_loading.py tests/test_training_clips.py tests/test_png_fuzz.py
 
 test: setup-test lint
 	PYTHONFAULTHANDLER=1 $(BIN)/python -m pytest -q  # a crash in C code, even at exit, prints the Python stacks

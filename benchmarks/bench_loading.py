@@ -334,10 +334,14 @@ def run(workdir: Path, quick: bool = False) -> dict:
     workdir = Path(workdir)
     plans = {"480p": (4, 24, 40, 3)} if quick else {"480p": (8, 48, 120, 7), "1080p": (4, 24, 24, 5)}
     parts = [measure(workdir / name, name, *plan) for name, plan in plans.items()]
+    from . import bench_training  # training reads (issue 19): SAM 2's path against the training loader
+
+    training = bench_training.run(workdir / "training", quick=quick)
     summary = {
         "parts": parts,
-        "tables": [t for part in parts for t in _tables(part)],
-        "goals": [g for part in parts for g in _goals(part)],
+        "training": training["parts"],
+        "tables": [t for part in parts for t in _tables(part)] + training["tables"],
+        "goals": [g for part in parts for g in _goals(part)] + training["goals"],
     }
     _print(summary)
     return summary
@@ -351,8 +355,9 @@ def _print(summary: dict) -> None:
             print(" | ".join(str(c) for c in row))
     print()
     for goal in summary["goals"]:
-        status = "PASS" if goal["pass"] else "MISS"
-        print(f"{goal['goal']}: {goal['value']:.2f}x (target {goal['target']}, {status}; {goal['note']})")
+        status = "not run" if goal["pass"] is None else "PASS" if goal["pass"] else "MISS"
+        value = "n/a" if goal["value"] is None else f"{goal['value']:.2f}x"
+        print(f"{goal['goal']}: {value} (target {goal['target']}, {status}; {goal['note']})")
 
 
 if __name__ == "__main__":

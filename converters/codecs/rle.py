@@ -33,6 +33,7 @@ __all__ = [
     "counts_to_string",
     "decode",
     "decode_frames",
+    "decode_planes",
     "encode",
     "measure",
     "measure_canonical",
@@ -160,6 +161,27 @@ def decode_frames(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: i
     if bad >= 0:
         raise RleError(f"invalid RLE for value {pairs[bad][0]}: it does not describe a {height}x{width} mask")
     return out
+
+
+def decode_planes(
+    frames: Sequence[Sequence[tuple[int, str | bytes]]], plane_ids: Sequence[int], height: int, width: int
+) -> np.ndarray:
+    """One boolean plane per id of ``plane_ids`` per frame, (T, len(plane_ids), H, W), decoded straight from the RLE.
+
+    No label map is painted and compared once per object: each plane is the decode of its
+    own object's strings (in one compiled call for the whole clip), so masks that overlap
+    each keep every pixel, and ids need not fit a uint8. Pairs whose id is not asked for are skipped.
+    """
+    column = {int(v): k for k, v in enumerate(plane_ids)}
+    planes: list[list[tuple[int, str | bytes]]] = [[] for _ in range(len(frames) * len(column))]
+    for t, pairs in enumerate(frames):
+        for value, counts in pairs:
+            k = column.get(int(value))
+            if k is not None:
+                planes[t * len(column) + k].append((1, counts))
+    if not planes:
+        return np.zeros((len(frames), len(column), height, width), bool)
+    return decode_frames(planes, height, width).view(bool).reshape(len(frames), len(column), height, width)
 
 
 def _measured(counts: str | bytes, height: int, width: int) -> tuple[int, tuple[int, int, int, int], bool]:

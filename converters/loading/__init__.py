@@ -5,5 +5,15 @@
 """
 
 from .dataset import ClipDataset, VideoDataset, VideoHandle, decode_jpeg, open_dataset
+from .training import TrainingClips, collate_clips, read_video_list
 
-__all__ = ["ClipDataset", "VideoDataset", "VideoHandle", "decode_jpeg", "open_dataset"]
+__all__ = [
+    "ClipDataset",
+    "TrainingClips",
+    "VideoDataset",
+    "VideoHandle",
+    "collate_clips",
+    "decode_jpeg",
+    "open_dataset",
+    "read_video_list",
+]

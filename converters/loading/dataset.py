@@ -17,12 +17,11 @@ hold, except DAVIS 2016 binary masks, whose single object (stored as 255) reads 
 
 from __future__ import annotations
 
-import bisect
 import io
 import operator
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,8 +30,8 @@ import numpy as np
 from ..codecs import rle
 from ..errors import SourceError
 from ..formats.sharded import manifest as shards
-from ..model import VOID_ID, MaskEncoding, Video, check_file_name
-from ..sources.handles import HandleCache
+from ..model import VOID_ID, MaskEncoding, Video
+from .backend import MALFORMED, Frames, RlePairs, backend_class
 
 try:
     import simplejpeg as _simplejpeg
@@ -42,8 +41,6 @@ except ImportError:  # optional: Pillow decodes every frame then
 __all__ = ["ClipDataset", "VideoDataset", "VideoHandle", "decode_jpeg", "open_dataset"]
 
 MaskMode = Literal["label", "objects"]
-#: What a damaged or inconsistent shard raises from h5py, pyarrow and numpy while being read.
-_MALFORMED = (KeyError, ValueError, TypeError, IndexError, OSError, OverflowError, AttributeError, RuntimeError)
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
@@ -67,256 +64,58 @@ def decode_jpeg(data: bytes) -> np.ndarray:
         return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
 
 
-# --------------------------------------------------------------------------- backends
+# --------------------------------------------------------------------------- masks
 
 
-@dataclass
-class _Frames:
-    """What a backend read for some frames of one video."""
+def _label_pairs(frames: RlePairs, encoding: MaskEncoding) -> RlePairs:
+    """The pairs as a label map reads them: DAVIS 2016's single object (stored as 255) is object 1."""
+    if encoding is MaskEncoding.BINARY:
+        return [[(1, c) for _, c in pairs] for pairs in frames]
+    return frames
 
-    images: list[bytes | None] | None  # None when images were not asked for
-    labels: np.ndarray | None  # uint8 (T, H, W) object ids, None when masks were not asked for
 
-
-def _labels(frames: list[list[tuple[int, str]]], height: int, width: int, encoding: MaskEncoding) -> np.ndarray:
+def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -> np.ndarray:
     """(T, H, W) label maps from each frame's ``(object_id, counts)`` pairs, in one compiled call."""
-    if encoding is MaskEncoding.BINARY:  # the single object is stored as object 1 and reads as 1
-        frames = [[(1, c) for _, c in pairs] for pairs in frames]
-    elif any(v > VOID_ID for pairs in frames for v, _ in pairs):
+    frames = _label_pairs(frames, encoding)
+    if any(v > VOID_ID for pairs in frames for v, _ in pairs):
         raise ValueError(f"object ids above 255 do not fit a uint8 label map: {sorted({v for p in frames for v, _ in p})}")
     return rle.decode_frames(frames, height, width)
 
 
-def _external(root: str | None, video: str, names: list[str | None]) -> list[bytes | None]:
-    """Frames that were not embedded, read from the image folder (``None`` for a frame the source had no image for).
-
-    A frame whose file is gone is an error naming it: a training run must not go on with holes.
-    """
-    result: list[bytes | None] = []
-    for name in names:
-        if name is None or root is None:  # no image in the source (a folder that is gone is refused earlier)
-            result.append(None)
-            continue
-        check_file_name(f"{video}: frame file name", name)  # a shard's name must not lead out of the folder
-        path = os.path.join(root, video, name)
-        try:
-            with open(path, "rb") as file:
-                result.append(file.read())
-        except OSError as exc:
-            raise SourceError(path, f"cannot read frame: {exc.strerror or exc}") from None
-    return result
+def object_masks(read: Frames, ids: Sequence[int], height: int, width: int) -> np.ndarray:
+    """Bool (T, K, H, W) masks of objects ``ids`` (any order) only, one contiguous array, straight from the RLE."""
+    if read.labels is not None:
+        return read.labels[:, None] == np.asarray(ids, np.int64)[None, :, None, None]
+    return rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width)
 
 
-@dataclass
-class _ParquetShard:
-    file: Any  # pyarrow.parquet.ParquetFile
-    videos: dict[str, dict]  # footer records by name
-    group_starts: list[int]  # first row of each row group, then the row count: the frame -> row group map
-    checked: set[str] = field(default_factory=set)  # videos whose rows were checked against the manifest
-
-    def locate(self, rows: list[int]) -> tuple[list[int], list[int]]:
-        """The row groups holding ``rows``, and each row's position in those groups read one after another."""
-        starts = self.group_starts
-        groups = sorted({bisect.bisect_right(starts, row) - 1 for row in rows})
-        before, total = {}, 0
-        for group in groups:
-            before[group] = total
-            total += starts[group + 1] - starts[group]
-        positions = []
-        for row in rows:
-            group = bisect.bisect_right(starts, row) - 1
-            positions.append(before[group] + row - starts[group])
-        return groups, positions
+def object_presence(read: Frames, ids: Sequence[int], height: int, width: int) -> np.ndarray:
+    """Bool (T, K): whether object ``ids[k]`` has pixels on frame t, from the RLE's areas (no mask is scanned)."""
+    column = {int(i): k for k, i in enumerate(ids)}
+    present = np.zeros((len(read.rle), len(column)), bool)
+    for t, pairs in enumerate(_label_pairs(read.rle, read.encoding)):
+        for value, counts in pairs:
+            k = column.get(int(value))
+            if k is not None and not present[t, k]:
+                present[t, k] = rle.measure(counts, height, width)[0] > 0
+    return present
 
 
-def _check_against_manifest(entry: shards.VideoEntry, object_ids: list[int], annotated: np.ndarray) -> None:
-    """The shard's own object ids and annotated flags of a video must be the manifest's: clips come from those."""
-    if tuple(object_ids) != entry.object_ids:
-        raise ValueError(f"the shard's objects {object_ids} are not the manifest's {list(entry.object_ids)}")
-    if not np.array_equal(np.asarray(annotated, bool), entry.is_annotated(np.arange(entry.frames, dtype=np.int64))):
-        raise ValueError("the shard's annotated frames are not the manifest's")
+def visible_objects(read: Frames, frame: int, ids: Sequence[int], height: int, width: int) -> list[int]:
+    """Which of ``ids`` have pixels on frame ``frame`` of ``read`` (a position in it), without decoding a mask."""
+    if read.labels is not None:
+        return [i for i in ids if i in set(np.unique(read.labels[frame]).tolist())]
+    pairs = _label_pairs([read.rle[frame]], read.encoding)[0]
+    shown = {int(v) for v, counts in pairs if rle.measure(counts, height, width)[0] > 0}
+    return [i for i in ids if i in shown]
 
 
-def _open_parquet(path: str) -> _ParquetShard:
-    from ..formats.parquet.reader import open_shard
-
-    shard = open_shard(path)
-    return _ParquetShard(shard.file, shard.videos, shard.group_starts)
-
-
-def _check_rows(table: Any, entry: shards.VideoEntry, first: int) -> None:
-    """The rows the footer gives a video must be its own frames 0..n-1: a footer is not trusted alone."""
-    names = table.column("video").to_pylist()
-    if names[0] != entry.name or names[-1] != entry.name or len(set(names)) != 1:
-        found = sorted({str(n) for n in names})[:3]
-        raise ValueError(f"the footer's rows {first}..{first + len(names)} hold frames of {found}, not of this video")
-    if not np.array_equal(table.column("frame_index").to_numpy(zero_copy_only=False), np.arange(entry.frames)):
-        raise ValueError(f"the footer's rows {first}..{first + len(names)} are not the video's frames 0..{entry.frames - 1}")
-
-
-class _ParquetBackend:
-    def __init__(self, root: Path, manifest: shards.Manifest, image_root: str | None) -> None:
-        self.root = root
-        self.manifest = manifest
-        self.files = HandleCache(_open_parquet)
-        self.image_root = image_root
-
-    def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> _Frames:
-        shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
-        record = shard.videos.get(entry.name)
-        if record is None:
-            raise ValueError("not in this shard's footer")
-        first, stop = (int(i) for i in record["rows"])
-        if (stop - first, record["width"], record["height"]) != (entry.frames, entry.width, entry.height):
-            raise ValueError(f"footer says {stop - first} frames of {record['width']}x{record['height']}, the manifest otherwise")
-        if not 0 <= first <= stop <= shard.group_starts[-1]:
-            raise ValueError(f"rows {first}..{stop} of a shard of {shard.group_starts[-1]}")
-        if entry.name not in shard.checked:  # once per video and process: its rows, objects and annotated frames
-            ids = sorted(int(o["object_id"]) for o in record["objects"])
-            groups, positions = shard.locate(list(range(first, stop)))
-            table = shard.file.read_row_groups(groups, columns=["video", "frame_index", "annotated"], use_threads=False)
-            table = table.slice(positions[0], stop - first)
-            _check_rows(table, entry, first)
-            _check_against_manifest(entry, ids, table.column("annotated").to_numpy(zero_copy_only=False))
-            shard.checked.add(entry.name)
-        embedded = self.manifest.options.get("images", True)
-        groups, positions = shard.locate([first + i for i in indices.tolist()])
-        columns = []
-        if images:
-            columns.append("image.bytes" if embedded else "image.path")
-        if masks:
-            columns += ["objects.list.element.object_id", "objects.list.element.counts"]
-        table = shard.file.read_row_groups(groups, columns=columns, use_threads=False)
-        if len(positions) == positions[-1] - positions[0] + 1:
-            table = table.slice(positions[0], len(positions))
-        else:
-            table = table.take(positions)
-        frames = _Frames(None, None)
-        if images:
-            column = table.column("image").combine_chunks()
-            if embedded:
-                frames.images = column.field("bytes").to_pylist()
-            else:
-                paths, valid = column.field("path").to_pylist(), column.is_valid().to_pylist()
-                names = [p.rsplit("/", 1)[-1] if ok and p else None for p, ok in zip(paths, valid)]
-                frames.images = _external(self.image_root, entry.name, names)
-        if masks:
-            pairs = [[(o["object_id"], o["counts"]) for o in objects or ()] for objects in table.column("objects").to_pylist()]
-            frames.labels = _labels(pairs, entry.height, entry.width, MaskEncoding(record["encoding"]))
-        return frames
-
-
-@dataclass
-class _Hdf5Video:
-    """A video's open datasets (kept: opening a dataset costs more than reading a small one)."""
-
-    encoding: MaskEncoding
-    images: str  # embedded, external or none
-    datasets: dict[str, Any]
-    offsets: np.ndarray | None  # rle/offsets, None for dense masks
-
-
-@dataclass
-class _Hdf5Shard:
-    file: Any  # h5py.File
-    videos: dict[str, _Hdf5Video]
-
-
-def _open_hdf5(path: str) -> _Hdf5Shard:
-    from ..formats.hdf5.reader import open_file
-
-    return _Hdf5Shard(open_file(path), {})
-
-
-def _selection(indices: np.ndarray) -> slice | list[int]:
-    """A slice when the frames are evenly spaced (h5py reads those fastest), else an increasing list."""
-    if len(indices) == 1:
-        return slice(int(indices[0]), int(indices[0]) + 1)
-    steps = np.diff(indices)
-    if (steps == steps[0]).all():
-        return slice(int(indices[0]), int(indices[-1]) + 1, int(steps[0]))
-    return indices.tolist()
-
-
-class _Hdf5Backend:
-    def __init__(self, root: Path, manifest: shards.Manifest, image_root: str | None) -> None:
-        self.root = root
-        self.manifest = manifest
-        self.files = HandleCache(_open_hdf5)
-        self.image_root = image_root
-
-    def _video(self, entry: shards.VideoEntry) -> _Hdf5Video:
-        shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
-        found = shard.videos.get(entry.name)
-        if found is None:
-            import h5py
-
-            from ..formats.hdf5.reader import Ragged, check_frame_datasets, checked_offsets
-            from ..formats.hdf5.spec import video_group
-
-            group = shard.file.get(video_group(entry.name))
-            if not isinstance(group, h5py.Group):
-                raise ValueError("no such group in the shard")
-            size = (int(group.attrs["width"]), int(group.attrs["height"]))
-            if size != (entry.width, entry.height):
-                raise ValueError(f"the group's frames are {size[0]}x{size[1]}, the manifest's {entry.width}x{entry.height}")
-            check_frame_datasets(group, entry.frames, entry.height, entry.width)
-            _check_against_manifest(entry, sorted(int(i) for i in group.attrs["object_ids"]), group["annotated"][()])
-            offsets = checked_offsets(group["rle"], entry.frames) if "rle" in group else None
-            names = ["file_names", "image_crc32", "masks", "rle/object_id"]
-            datasets: dict[str, Any] = {name: group[name] for name in names if name in group}
-            if "images" in group:
-                datasets["images"] = Ragged(group, "images", entry.frames)
-            if offsets is not None:
-                datasets["rle/counts"] = Ragged(group["rle"], "counts", int(offsets[-1]))
-            found = _Hdf5Video(MaskEncoding(_text(group.attrs["encoding"])), _text(group.attrs["images"]), datasets, offsets)
-            shard.videos[entry.name] = found
-        return found
-
-    def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> _Frames:
-        video = self._video(entry)
-        where = _selection(indices)
-        frames = _Frames(None, None)
-        if images:
-            if video.images == "embedded":
-                from ..formats.hdf5.reader import check_image_crcs
-
-                blobs = video.datasets["images"].rows(indices.tolist())
-                check_image_crcs(video.datasets.get("image_crc32"), blobs, where, indices.tolist())
-                frames.images = [b or None for b in blobs]
-            elif video.images == "external":
-                names = [n.decode("utf-8") for n in video.datasets["file_names"][where]]
-                frames.images = _external(self.image_root, entry.name, names)
-            else:
-                frames.images = [None] * len(indices)
-        if masks:
-            if video.offsets is None:
-                labels = video.datasets["masks"][where]
-                if video.encoding is MaskEncoding.BINARY:
-                    labels[labels == VOID_ID] = 1
-                frames.labels = labels
-            else:
-                frames.labels = self._paint_rle(video, indices, entry)
-        return frames
-
-    @staticmethod
-    def _paint_rle(video: _Hdf5Video, indices: np.ndarray, entry: shards.VideoEntry) -> np.ndarray:
-        offsets = video.offsets
-        first, last = int(offsets[indices[0]]), int(offsets[indices[-1] + 1])
-        ids = video.datasets["rle/object_id"][first:last].tolist() if last > first else []
-        counts = video.datasets["rle/counts"].rows(list(range(first, last)))  # bytes: decode_frames takes them
-        pairs = []
-        for index in indices:
-            lo, hi = int(offsets[index]) - first, int(offsets[index + 1]) - first
-            pairs.append(list(zip(ids[lo:hi], counts[lo:hi])))
-        return _labels(pairs, entry.height, entry.width, video.encoding)
-
-
-def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-_BACKENDS = {"parquet": _ParquetBackend, "hdf5": _Hdf5Backend}
+def _object_planes(read: Frames, ids: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bool (T, K, H, W) masks of objects ``ids`` and the (T, H, W) void mask, from RLE without a label map."""
+    if read.labels is not None:  # dense HDF5: the stored label maps are all there is
+        return read.labels[:, None] == ids[None, :, None, None], read.labels == VOID_ID
+    planes = rle.decode_planes(_label_pairs(read.rle, read.encoding), [*ids.tolist(), VOID_ID], height, width)
+    return planes[:, :-1], planes[:, -1]
 
 
 # --------------------------------------------------------------------------- public API
@@ -357,6 +156,10 @@ class VideoHandle:
         """Indices of the frames that have an annotation."""
         return self.entry.annotated_indices
 
+    def file_names(self) -> list[str]:
+        """Each frame's source file name (``00005.jpg``), in frame order: read from the shard."""
+        return self.dataset._file_names(self.entry)
+
     def read_video(self) -> Video:
         """The whole video in the intermediate form, exactly as it was converted."""
         return self.dataset._read_video(self.entry)
@@ -385,7 +188,7 @@ class VideoDataset(Sequence):
         recorded = self.manifest.source.get("image_root")
         #: the recorded image folder when frames are read from it and it is gone (an error on reading frames)
         self.missing_images = recorded if not self.embedded and recorded and self.image_root is None else None
-        self._backend = _BACKENDS[self.format](self.path, self.manifest, self.image_root)
+        self._backend = backend_class(self.format)(self.path, self.manifest, self.image_root)
         self._by_name = {v.name: i for i, v in enumerate(self.manifest.videos)}
         self._reader = None  # opened on the first read_video, in the process that reads
 
@@ -424,6 +227,12 @@ class VideoDataset(Sequence):
             self._reader = reader(self.path, reader.Options(images=self.image_root))
         return self._reader.read_video(self._reader.video_ref(entry.name))  # this video alone: another's damage is not its
 
+    def _file_names(self, entry: shards.VideoEntry) -> list[str]:
+        try:
+            return self._backend.file_names(entry)
+        except MALFORMED as exc:
+            raise self._shard_error(entry, exc) from None
+
     def _decoded(self, entry: shards.VideoEntry, indices: np.ndarray, images: list[bytes | None]) -> list:
         """Each frame's pixels; bytes that are no image are a SourceError naming the shard, video and frame."""
         frames = []
@@ -435,34 +244,46 @@ class VideoDataset(Sequence):
                 raise SourceError(shard, f"video {entry.name!r}, frame {index}: cannot decode image ({exc})") from None
         return frames
 
-    def _read_clip(
-        self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, decode_images: bool, masks: MaskMode | None
-    ) -> dict[str, Any]:
+    def _shard_error(self, entry: shards.VideoEntry, exc: Exception) -> SourceError:
+        shard = self.path / self.manifest.shards[entry.shard].file
+        return SourceError(shard, f"video {entry.name!r}: {type(exc).__name__}: {exc}")
+
+    def _check_indices(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool) -> None:
         if len(indices) == 0 or (np.diff(indices) <= 0).any() or indices[0] < 0 or indices[-1] >= entry.frames:
             raise IndexError(f"{entry.name}: frame indices must increase within 0..{entry.frames - 1}, got {indices.tolist()}")
         if images:
             self._check_images()
+
+    def _read_raw(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> Frames:
+        """What the backend stores for the frames (image bytes, RLE or label maps); damage is a SourceError."""
+        self._check_indices(entry, indices, images)
         try:
-            read = self._backend.read(entry, indices, images, masks is not None)
-        except _MALFORMED as exc:  # a shard that disagrees with the manifest, or is damaged
-            shard = self.path / self.manifest.shards[entry.shard].file
-            raise SourceError(shard, f"video {entry.name!r}: {type(exc).__name__}: {exc}") from None
+            return self._backend.read(entry, indices, images, masks)
+        except MALFORMED as exc:
+            raise self._shard_error(entry, exc) from None
+
+    def _read_clip(
+        self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, decode_images: bool, masks: MaskMode | None
+    ) -> dict[str, Any]:
+        self._check_indices(entry, indices, images)
+        if masks not in ("label", "objects", None):
+            raise ValueError(f"masks must be 'label', 'objects' or None, got {masks!r}")
         item: dict[str, Any] = {
             "video": entry.name,
             "frame_indices": indices,
             "object_ids": np.array(entry.object_ids, np.int64),
             "annotated": entry.is_annotated(indices),
         }
+        try:
+            read = self._backend.read(entry, indices, images, masks is not None)
+            if masks == "label":
+                item["masks"] = read.labels if read.rle is None else _labels(read.rle, entry.height, entry.width, read.encoding)
+            elif masks == "objects":
+                item["masks"], item["void"] = _object_planes(read, item["object_ids"], entry.height, entry.width)
+        except MALFORMED as exc:  # a shard that disagrees with the manifest, or is damaged
+            raise self._shard_error(entry, exc) from None
         if images:
             item["frames"] = self._decoded(entry, indices, read.images) if decode_images else read.images
-        if masks == "label":
-            item["masks"] = read.labels
-        elif masks == "objects":
-            ids = np.array(entry.object_ids, np.int64)
-            item["masks"] = read.labels[:, None] == ids[None, :, None, None]
-            item["void"] = read.labels == VOID_ID
-        elif masks is not None:
-            raise ValueError(f"masks must be 'label', 'objects' or None, got {masks!r}")
         return item
 
 

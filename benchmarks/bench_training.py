@@ -1,0 +1,328 @@
+"""Training reads (issue 19): SAM 2's per-clip data path against vosconv's training loader, in the same rounds.
+
+``run(workdir, quick=False) -> dict`` writes camera-like MOSE folders (bench_loading's generator:
+1/f textures under a panning camera, every frame different, JPEG quality 90, 5 moving objects),
+converts them to Parquet, HDF5 (RLE) and dense HDF5, checks that both sides give the same pixels
+and masks, then times random 8-frame clips with one boolean mask per object:
+
+* ``SAM 2 path``: what ``PNGRawDataset`` + ``VOSDataset`` do per frame, re-implemented here
+  (``PIL.Image.open(jpg).convert("RGB")``; ``PalettisedPNGSegmentLoader.load``: PNG to a
+  palette array, ``pd.unique``, ``masks == id`` per object as torch tensors); ``+ resize``
+  resizes frames (bilinear) and masks (nearest) to half size after it;
+* ``vosconv``: :meth:`converters.loading.TrainingClips.clip` from Parquet and HDF5, full size and
+  ``size=`` half (DCT-scaled decode);
+* ``masks only``: the mask half of each; ``dense HDF5 stride 1/2``: label maps of clips whose
+  frames are 1 or 2 apart;
+* SAM 2's real ``VOSDataset`` (``RandomUniformSampler``, no transforms) over ``PNGRawDataset`` and
+  over :class:`converters.integrations.sam2.ShardRawDataset` (when SAM 2's ``training`` package is
+  installed, as ``make test-env`` does), and a ``DataLoader(num_workers=2)`` (fork) of each path.
+
+Single-process figures are CPU seconds (median over rounds, methods interleaved in a rotating
+order); DataLoader figures are wall clips/s and the largest worker RSS.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from converters import api
+from converters.loading import ClipDataset, TrainingClips
+
+from .bench_loading import _time, write_dataset
+
+CLIP = 8
+RESOLUTIONS = {"480p": (480, 854), "1080p": (1080, 1920)}
+GOALS = {"full": 3.0, "half": 4.0, "vos": 1.8, "masks": 20.0, "stride": 2.0}
+STUBS = Path(__file__).resolve().parents[1] / "tests" / "integrations" / "stubs"
+
+
+# --------------------------------------------------------------------------------------------
+# SAM 2's per-clip path, step by step (training/dataset/vos_raw_dataset.py, vos_segment_loader.py)
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    try:
+        import pandas as pd
+
+        return pd.unique(values)
+    except ImportError:
+        found, first = np.unique(values, return_index=True)
+        return found[np.argsort(first, kind="stable")]
+
+
+def sam2_masks(path: Path, size: tuple[int, int] | None = None) -> dict:
+    """``PalettisedPNGSegmentLoader.load``: {object id: bool mask} of the objects on the frame (then resized, nearest)."""
+    import torch
+
+    with Image.open(path) as image:
+        masks = np.array(image.convert("P"))
+    if size is not None:
+        masks = np.asarray(Image.fromarray(masks).resize(size[::-1], Image.NEAREST))
+    ids = _unique(masks.flatten())
+    return {i: torch.from_numpy(masks == i) for i in ids[ids != 0]}
+
+
+def sam2_frame(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+    if size is not None:
+        rgb = rgb.resize(size[::-1], Image.BILINEAR)
+    return np.asarray(rgb)
+
+
+def sam2_clip(root: Path, video: str, indices: list[int], size=None, images: bool = True) -> tuple[list, list]:
+    frames = [sam2_frame(root / "JPEGImages" / video / f"{i:05d}.jpg", size) for i in indices] if images else []
+    return frames, [sam2_masks(root / "Annotations" / video / f"{i:05d}.png", size) for i in indices]
+
+
+# --------------------------------------------------------------------------------------------
+# SAM 2's real VOSDataset (optional: needs the sam2 sdist's training package)
+
+
+def _vos_datasets(clean: Path, shards: Path) -> tuple[object, object] | None:
+    if importlib.util.find_spec("training") is None:
+        return None
+    if importlib.util.find_spec("torchvision") is None and str(STUBS) not in sys.path:
+        sys.path.append(str(STUBS))  # SAM 2's dataset code uses only torchvision's VisionDataset base class
+    from training.dataset.vos_dataset import VOSDataset
+    from training.dataset.vos_raw_dataset import PNGRawDataset
+    from training.dataset.vos_sampler import RandomUniformSampler
+
+    from converters.integrations.sam2 import ShardRawDataset
+
+    logging.getLogger().setLevel(logging.ERROR)
+
+    def vos(raw):
+        sampler = RandomUniformSampler(num_frames=CLIP, max_num_objects=3)
+        return VOSDataset(transforms=[], training=True, video_dataset=raw, sampler=sampler, multiplier=1)
+
+    png = PNGRawDataset(img_folder=str(clean / "JPEGImages"), gt_folder=str(clean / "Annotations"))
+    return vos(png), vos(ShardRawDataset(shards))
+
+
+def _datapoints(dataset, count: int) -> list:
+    out = []
+    for seed in range(count):
+        random.seed(seed)
+        out.append(dataset[seed % len(dataset)])
+    return out
+
+
+def _same_datapoints(a, b) -> bool:
+    def key(dp):
+        return [
+            (np.asarray(f.data).tobytes(), [(int(o.object_id), o.segment.numpy().tobytes()) for o in f.objects])
+            for f in dp.frames
+        ]
+
+    return all(key(x) == key(y) for x, y in zip(a, b))
+
+
+# --------------------------------------------------------------------------------------------
+# DataLoader workers
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as file:
+        import os
+
+        return int(file.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+class _Work:
+    """A picklable map-style dataset: item i runs ``read(i)``; returns a checksum and the worker's RSS."""
+
+    def __init__(self, read, count: int) -> None:
+        self.read, self.count = read, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int):
+        self.read(index)
+        return _rss_mb()
+
+
+def _loader(read, count: int) -> dict:
+    import torch
+
+    loader = torch.utils.data.DataLoader(_Work(read, count), batch_size=None, num_workers=2, multiprocessing_context="fork")
+    t0 = time.perf_counter()
+    rss = list(loader)
+    return {"clips_per_s": count / (time.perf_counter() - t0), "worker_rss_mb": max(rss)}
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _read_all(read, picks) -> None:
+    for pick in picks:
+        read(pick)
+
+
+def measure(workdir: Path, resolution: str, videos: int, frames: int, clips: int, rounds: int) -> dict:
+    height, width = RESOLUTIONS[resolution]
+    half = (height // 2, width // 2)
+    source = write_dataset(workdir / "source", videos, frames, height, width)
+    root = source / "train"
+    outputs = {}
+    for label, fmt, options in (("parquet", "parquet", {}), ("hdf5", "hdf5", {}), ("hdf5-dense", "hdf5", {"masks": "dense"})):
+        outputs[label] = workdir / label
+        api.convert(source, outputs[label], to=fmt, from_="mose", reader_options={"split": "train"}, writer_options=options)
+    names = sorted(p.name for p in (root / "JPEGImages").iterdir())
+    rng = np.random.default_rng(1)
+    picks = [(names[int(rng.integers(videos))], int(rng.integers(frames - 2 * CLIP + 2))) for _ in range(clips)]
+
+    loaders = {
+        f"vosconv {fmt}{' half' if size else ''}": TrainingClips(outputs[fmt], CLIP, size=size)
+        for fmt in ("parquet", "hdf5")
+        for size in (None, half)
+    }
+    masks_only = {f"vosconv {fmt} masks": TrainingClips(outputs[fmt], CLIP, images=False) for fmt in ("parquet", "hdf5")}
+    dense = {s: ClipDataset(outputs["hdf5-dense"], CLIP, stride=s, images=False) for s in (1, 2)}
+
+    def vosconv(clips, pick):
+        return clips.clip(pick[0], range(pick[1], pick[1] + CLIP))
+
+    def sam2(pick, size=None, images=True):
+        return sam2_clip(root, pick[0], list(range(pick[1], pick[1] + CLIP)), size, images)
+
+    def dense_read(stride, pick):
+        per_video = frames - (CLIP - 1) * stride
+        return dense[stride][names.index(pick[0]) * per_video + pick[1]]
+
+    # identical results first
+    want_frames, want_masks = sam2(picks[0])
+    got = loaders["vosconv parquet"].clip(picks[0][0], range(picks[0][1], picks[0][1] + CLIP))
+    assert all(np.array_equal(a, b.permute(1, 2, 0).numpy()) for a, b in zip(want_frames, got["frames"])), "frames differ"
+    for t, masks in enumerate(want_masks):
+        for k, object_id in enumerate(got["object_ids"].tolist()):
+            want = masks[object_id].numpy() if object_id in masks else np.zeros((height, width), bool)
+            assert np.array_equal(got["masks"][t, k].numpy(), want), "masks differ"
+
+    methods = {"SAM 2 path": functools.partial(_read_all, sam2, picks)}
+    methods["SAM 2 path + resize"] = functools.partial(_read_all, functools.partial(sam2, size=half), picks)
+    methods["SAM 2 masks"] = functools.partial(_read_all, functools.partial(sam2, images=False), picks)
+    for name, clips_ in {**loaders, **masks_only}.items():
+        methods[name] = functools.partial(_read_all, functools.partial(vosconv, clips_), picks)
+    for stride in (1, 2):
+        methods[f"dense HDF5 stride {stride}"] = functools.partial(_read_all, functools.partial(dense_read, stride), picks)
+    vos = _vos_datasets(root, outputs["hdf5"])
+    if vos is not None:
+        assert _same_datapoints(_datapoints(vos[0], 2), _datapoints(vos[1], 2)), "VOSDataset datapoints differ"
+        methods["VOSDataset(PNGRawDataset)"] = functools.partial(_datapoints, vos[0], clips)
+        methods["VOSDataset(ShardRawDataset)"] = functools.partial(_datapoints, vos[1], clips)
+    timed = _time(methods, rounds)
+    results = {name: {"clips_per_s": clips / t["cpu_s"], "ms_per_clip": 1e3 * t["cpu_s"] / clips} for name, t in timed.items()}
+
+    workers = {
+        "SAM 2 path": lambda i: sam2(picks[i % len(picks)]),
+        "vosconv parquet": lambda i: vosconv(loaders["vosconv parquet"], picks[i % len(picks)]),
+        "vosconv hdf5": lambda i: vosconv(loaders["vosconv hdf5"], picks[i % len(picks)]),
+    }
+    if vos is not None:
+        workers["VOSDataset(PNGRawDataset)"] = lambda i: _datapoints(vos[0], 1)
+        workers["VOSDataset(ShardRawDataset)"] = lambda i: _datapoints(vos[1], 1)
+    loader_results = {name: _loader(read, 2 * clips) for name, read in workers.items()}
+    return {
+        "resolution": resolution,
+        "data": {"videos": videos, "frames": frames, "height": height, "width": width},
+        "jpeg_bytes": (root / "JPEGImages" / names[0] / "00000.jpg").stat().st_size,
+        "clips": clips,
+        "rounds": rounds,
+        "results": results,
+        "dataloader": loader_results,
+    }
+
+
+def _ratio(results: dict, fast: str, slow: str) -> float | None:
+    if fast not in results or slow not in results:
+        return None
+    return results[fast]["clips_per_s"] / results[slow]["clips_per_s"]
+
+
+def goals(part: dict) -> list[dict]:
+    r, res = part["results"], part["resolution"]
+    checks = []
+    for fmt in ("parquet", "hdf5"):
+        checks.append((f"decoded clips + per-object masks, {fmt}, {res}", "full", _ratio(r, f"vosconv {fmt}", "SAM 2 path")))
+        checks.append((f"half size in the loader, {fmt}, {res}", "half", _ratio(r, f"vosconv {fmt} half", "SAM 2 path + resize")))
+        checks.append((f"masks only (per object), {fmt}, {res}", "masks", _ratio(r, f"vosconv {fmt} masks", "SAM 2 masks")))
+    checks.append(
+        (
+            f"SAM 2 VOSDataset with the drop-in (HDF5), {res}",
+            "vos",
+            _ratio(r, "VOSDataset(ShardRawDataset)", "VOSDataset(PNGRawDataset)"),
+        )
+    )
+    stride = _ratio(r, "dense HDF5 stride 1", "dense HDF5 stride 2")
+    checks.append((f"dense HDF5 stride 2 time / stride 1 time, {res}", "stride", stride))
+    out = []
+    for goal, kind, value in checks:
+        target = GOALS[kind]
+        passed = None if value is None else (value <= target if kind == "stride" else value >= target)
+        out.append(
+            {
+                "goal": goal,
+                "target": f"{'<=' if kind == 'stride' else '>='} {target:g}x",
+                "value": value,
+                "pass": passed,
+                "note": "",
+            }
+        )
+    return out
+
+
+def tables(part: dict) -> list[dict]:
+    r, base = part["results"], part["results"]["SAM 2 path"]["clips_per_s"]
+    d = part["data"]
+    jpeg = part["jpeg_bytes"] / 1e6
+    where = f"{d['width']}x{d['height']}, JPEG {jpeg:.2f} MB; CPU, {part['clips']} clips x {part['rounds']} rounds"
+    rows = [
+        [name, f"{v['clips_per_s']:.2f}", f"{v['ms_per_clip']:.1f}", f"{v['clips_per_s'] / base:.2f}x"] for name, v in r.items()
+    ]
+    loader_rows = [[name, f"{v['clips_per_s']:.2f}", f"{v['worker_rss_mb']:.0f}"] for name, v in part["dataloader"].items()]
+    return [
+        {
+            "title": f"training reads {part['resolution']}: {CLIP}-frame clips ({where})",
+            "headers": ["read", "clips/s", "ms/clip", "vs SAM 2 path"],
+            "rows": rows,
+        },
+        {
+            "title": f"training reads {part['resolution']}: DataLoader(num_workers=2, fork), wall",
+            "headers": ["path", "clips/s", "worker RSS MB"],
+            "rows": loader_rows,
+        },
+    ]
+
+
+def run(workdir: Path, quick: bool = False) -> dict:
+    workdir = Path(workdir)
+    plans = {"480p": (2, 20, 6, 3)} if quick else {"480p": (3, 24, 10, 3), "1080p": (2, 20, 6, 3)}
+    parts = [measure(workdir / name, name, *plan) for name, plan in plans.items()]
+    return {"parts": parts, "tables": [t for p in parts for t in tables(p)], "goals": [g for p in parts for g in goals(p)]}
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="vosconv-bench-training-") as folder:
+        summary = run(Path(folder), quick="--quick" in sys.argv)
+    for table in summary["tables"]:
+        print(f"\n{table['title']}\n\n" + " | ".join(table["headers"]))
+        for row in table["rows"]:
+            print(" | ".join(row))
+    print()
+    for goal in summary["goals"]:
+        value = "n/a" if goal["value"] is None else f"{goal['value']:.2f}x"
+        status = "not run" if goal["pass"] is None else "PASS" if goal["pass"] else "MISS"
+        print(f"{goal['goal']}: {value} (target {goal['target']}, {status})")

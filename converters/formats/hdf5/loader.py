@@ -1,0 +1,157 @@
+"""The training loader's HDF5 backend: a clip's frames sliced from the video's datasets.
+
+The file is opened lazily per process and a video's datasets once (opening a dataset costs
+more than reading a small one). Dense masks are read frame by frame into one preallocated
+array when the frames are not consecutive: h5py's strided selection over chunked data is
+tens of times slower than the same frames read one at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...model import VOID_ID, MaskEncoding
+from ...sources.handles import HandleCache
+from ..sharded import manifest as shards
+from ..sharded.loader import Frames, check_against_manifest, external
+
+
+@dataclass
+class _Video:
+    """A video's open datasets."""
+
+    encoding: MaskEncoding
+    images: str  # embedded, external or none
+    datasets: dict[str, Any]
+    offsets: np.ndarray | None  # rle/offsets, None for dense masks
+
+
+@dataclass
+class _Shard:
+    file: Any  # h5py.File
+    videos: dict[str, _Video]
+
+
+def _open(path: str) -> _Shard:
+    from .reader import open_file
+
+    return _Shard(open_file(path), {})
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _selection(indices: np.ndarray) -> slice | list[int]:
+    """A slice when the frames are evenly spaced, else an increasing list (for the small per-frame datasets)."""
+    if len(indices) == 1:
+        return slice(int(indices[0]), int(indices[0]) + 1)
+    steps = np.diff(indices)
+    if (steps == steps[0]).all():
+        return slice(int(indices[0]), int(indices[-1]) + 1, int(steps[0]))
+    return indices.tolist()
+
+
+def read_frames(dataset: Any, indices: np.ndarray) -> np.ndarray:
+    """``dataset[indices]`` of a (T, H, W) dataset: one read for consecutive frames, else one read per frame.
+
+    h5py's strided or listed selection over chunked data walks a hyperslab per chunk row
+    (about 60x slower at stride 2 than at stride 1); plain per-frame reads into one
+    preallocated array cost what the frames cost.
+    """
+    first, last = int(indices[0]), int(indices[-1])
+    if last - first + 1 == len(indices):
+        return dataset[first : last + 1]
+    out = np.empty((len(indices), *dataset.shape[1:]), dataset.dtype)
+    for t, index in enumerate(indices.tolist()):
+        dataset.read_direct(out, np.s_[index : index + 1], np.s_[t : t + 1])
+    return out
+
+
+class Hdf5Backend:
+    """Reads clips from the shards of an HDF5 output folder (see :class:`converters.formats.sharded.loader.Backend`)."""
+
+    def __init__(self, root: Path, manifest: shards.Manifest, image_root: str | None) -> None:
+        self.root = root
+        self.manifest = manifest
+        self.files = HandleCache(_open)
+        self.image_root = image_root
+
+    def _video(self, entry: shards.VideoEntry) -> _Video:
+        shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
+        found = shard.videos.get(entry.name)
+        if found is None:
+            found = shard.videos[entry.name] = self._open_video(shard, entry)
+        return found
+
+    @staticmethod
+    def _open_video(shard: _Shard, entry: shards.VideoEntry) -> _Video:
+        import h5py
+
+        from .reader import Ragged, check_frame_datasets, checked_offsets
+        from .spec import video_group
+
+        group = shard.file.get(video_group(entry.name))
+        if not isinstance(group, h5py.Group):
+            raise ValueError("no such group in the shard")
+        size = (int(group.attrs["width"]), int(group.attrs["height"]))
+        if size != (entry.width, entry.height):
+            raise ValueError(f"the group's frames are {size[0]}x{size[1]}, the manifest's {entry.width}x{entry.height}")
+        check_frame_datasets(group, entry.frames, entry.height, entry.width)
+        check_against_manifest(entry, sorted(int(i) for i in group.attrs["object_ids"]), group["annotated"][()])
+        offsets = checked_offsets(group["rle"], entry.frames) if "rle" in group else None
+        names = ["file_names", "image_crc32", "masks", "rle/object_id"]
+        datasets: dict[str, Any] = {name: group[name] for name in names if name in group}
+        if "images" in group:
+            datasets["images"] = Ragged(group, "images", entry.frames)
+        if offsets is not None:
+            datasets["rle/counts"] = Ragged(group["rle"], "counts", int(offsets[-1]))
+        return _Video(MaskEncoding(_text(group.attrs["encoding"])), _text(group.attrs["images"]), datasets, offsets)
+
+    def file_names(self, entry: shards.VideoEntry) -> list[str]:
+        return [_text(name) for name in self._video(entry).datasets["file_names"][()]]
+
+    def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> Frames:
+        video = self._video(entry)
+        frames = Frames(encoding=video.encoding)
+        if images:
+            frames.images = self._images(video, entry, indices)
+        if masks:
+            if video.offsets is None:
+                labels = read_frames(video.datasets["masks"], indices)
+                if video.encoding is MaskEncoding.BINARY:
+                    labels[labels == VOID_ID] = 1
+                frames.labels = labels
+            else:
+                frames.rle = self._rle(video, indices)
+        return frames
+
+    def _images(self, video: _Video, entry: shards.VideoEntry, indices: np.ndarray) -> list[bytes | None]:
+        where = _selection(indices)
+        if video.images == "embedded":
+            from .reader import check_image_crcs
+
+            blobs = video.datasets["images"].rows(indices.tolist())
+            check_image_crcs(video.datasets.get("image_crc32"), blobs, where, indices.tolist())
+            return [b or None for b in blobs]
+        if video.images == "external":
+            names = [n.decode("utf-8") for n in video.datasets["file_names"][where]]
+            return external(self.image_root, entry.name, names)
+        return [None] * len(indices)
+
+    @staticmethod
+    def _rle(video: _Video, indices: np.ndarray) -> list[list[tuple[int, bytes]]]:
+        offsets = video.offsets
+        first, last = int(offsets[indices[0]]), int(offsets[indices[-1] + 1])
+        ids = video.datasets["rle/object_id"][first:last].tolist() if last > first else []
+        wanted = [i for index in indices.tolist() for i in range(int(offsets[index]) - first, int(offsets[index + 1]) - first)]
+        counts = dict(zip(wanted, video.datasets["rle/counts"].rows([first + i for i in wanted])))
+        pairs = []
+        for index in indices.tolist():
+            lo, hi = int(offsets[index]) - first, int(offsets[index + 1]) - first
+            pairs.append([(ids[i], counts[i]) for i in range(lo, hi)])
+        return pairs

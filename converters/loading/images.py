@@ -1,0 +1,80 @@
+"""Frames decoded for training: into preallocated arrays, at the training resolution.
+
+A frame meant for a smaller resolution is decoded smaller in the JPEG's DCT when the target
+is at most half the source (libjpeg-turbo's scaling through simplejpeg's ``min_height`` and
+``min_width``: a quarter of the pixels costs about half the decode), then resized to the
+exact size (bilinear for pixels). Masks are resized by nearest neighbour, never blended.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dataset import _simplejpeg, decode_jpeg
+
+__all__ = ["decode_frames", "resize_masks", "target_size"]
+
+
+def target_size(height: int, width: int, size: int | tuple[int, int] | None) -> tuple[int, int]:
+    """``(height, width)`` for ``size``: None keeps the frame's, an int is the short side, a pair is exact."""
+    if size is None:
+        return height, width
+    if isinstance(size, int):
+        if height <= width:
+            return size, max(1, round(width * size / height))
+        return max(1, round(height * size / width)), size
+    return int(size[0]), int(size[1])
+
+
+def _is_plain_jpeg(data: bytes) -> bool:
+    if _simplejpeg is None or data[:2] != b"\xff\xd8":
+        return False
+    try:
+        return _simplejpeg.decode_jpeg_header(data)[2] not in ("CMYK", "YCCK")
+    except (ValueError, RuntimeError):
+        return False
+
+
+def _resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    if image.shape[:2] == (height, width):
+        return image
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+
+
+def decode_frames(images: list[bytes | None], height: int, width: int, size: tuple[int, int]) -> np.ndarray:
+    """uint8 (T, h, w, 3) frames of a (height, width) video at ``size`` = (h, w); a frame without image is zeros.
+
+    At full size each JPEG is decoded straight into its slot of the clip's array (no copy).
+    Raises whatever the decoders raise on bytes that are no image: the caller names the frame.
+    """
+    out_h, out_w = size
+    out = np.empty((len(images), out_h, out_w, 3), np.uint8)
+    scaled = 2 * out_h <= height and 2 * out_w <= width  # the DCT can shrink by 1/2, 1/4, 1/8
+    for t, data in enumerate(images):
+        if data is None:
+            out[t] = 0
+        elif not _is_plain_jpeg(data):
+            out[t] = _resize_image(decode_jpeg(data), out_h, out_w)
+        elif (out_h, out_w) == (height, width):
+            _simplejpeg.decode_jpeg(data, colorspace="RGB", buffer=out[t])
+        elif scaled:
+            small = _simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=out_h, min_width=out_w)
+            out[t] = _resize_image(small, out_h, out_w)
+        else:
+            out[t] = _resize_image(_simplejpeg.decode_jpeg(data, colorspace="RGB"), out_h, out_w)
+    return out
+
+
+def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``masks`` (..., H, W) at ``size`` by nearest neighbour (the source pixel under each target pixel's centre)."""
+    height, width = masks.shape[-2:]
+    if (height, width) == tuple(size):
+        return masks
+    if height % size[0] == 0 and width % size[1] == 0:  # a whole factor: the same pixels by plain strides, one copy
+        step_y, step_x = height // size[0], width // size[1]
+        return np.ascontiguousarray(masks[..., step_y // 2 :: step_y, step_x // 2 :: step_x])
+    rows = np.minimum(((np.arange(size[0]) + 0.5) * height / size[0]).astype(np.intp), height - 1)
+    cols = np.minimum(((np.arange(size[1]) + 0.5) * width / size[1]).astype(np.intp), width - 1)
+    return np.take(np.take(masks, rows, axis=-2), cols, axis=-1)  # one axis at a time: far cheaper than 2-D fancy indexing

@@ -1,0 +1,253 @@
+"""Random training clips with per-object masks, sampled as SAM 2 and Cutie sample them.
+
+>>> from converters.loading import TrainingClips, collate_clips
+>>> clips = TrainingClips("mose-train.parquet", num_frames=8, max_skip=3, max_num_objects=3, size=480)  # doctest: +SKIP
+>>> loader = torch.utils.data.DataLoader(clips, batch_size=4, num_workers=4, collate_fn=collate_clips)  # doctest: +SKIP
+
+Item ``i`` of epoch ``e`` depends on ``(seed, e, i)`` alone (a generator seeded from those three),
+never on the process or worker that reads it, so a ``DistributedSampler`` or any number of
+fork- or spawn-started workers see the same clips. Call :meth:`TrainingClips.set_epoch`
+before each epoch, as with ``DistributedSampler.set_epoch``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import OptionError, SourceError
+from ..formats.sharded import manifest as shards
+from .backend import MALFORMED, Frames
+from .dataset import VideoDataset, object_masks, object_presence, visible_objects
+from .images import decode_frames, resize_masks, target_size
+
+__all__ = ["TrainingClips", "collate_clips", "read_video_list"]
+
+#: How many times a clip is drawn again when none of its objects shows on its first frame (SAM 2 tries 1000).
+FIRST_FRAME_TRIES = 20
+
+
+def read_video_list(path: str | os.PathLike) -> list[str]:
+    """Video names from a list file, one per line, read as SAM 2's ``file_list_txt`` is (``a.mp4`` names ``a``)."""
+    with open(path, encoding="utf-8") as file:
+        return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+
+
+def sample_frames(candidates: np.ndarray, num_frames: int, max_skip: int, rng: np.random.Generator) -> np.ndarray:
+    """``num_frames`` of ``candidates`` in order, each 1 to ``max_skip`` candidates after the last (1: consecutive)."""
+    gaps = rng.integers(1, max_skip + 1, size=num_frames - 1)
+    room = len(candidates) - 1
+    while gaps.sum() > room:  # too long for this video: shorten the longest gaps, never below 1
+        gaps[np.argmax(gaps)] -= 1
+    start = int(rng.integers(0, len(candidates) - int(gaps.sum())))
+    return candidates[start + np.concatenate([[0], np.cumsum(gaps)]).astype(np.intp)]
+
+
+class TrainingClips:
+    """Random clips for training: one item per video (``clips_per_video`` of them) per epoch.
+
+    Sampling: ``num_frames`` frames in order with gaps of 1 to ``max_skip`` frames (1 gives
+    consecutive frames, as SAM 2's ``RandomUniformSampler``), time reversed with probability
+    ``reverse_time_prob``; ``annotated_only`` draws annotated frames only (Cutie, SAM 2 on
+    sparse annotations). The objects are up to ``max_num_objects`` of those visible on the
+    clip's first frame (drawn again, up to 20 times, until some object is). ``videos``: a subset,
+    as names or a list file (SAM 2's ``file_list_txt``). Videos too short for a clip are left out.
+
+    An item is a dict: ``frames`` uint8 (T, 3, H, W) torch tensor (``output="numpy"``: (T, H, W, 3)
+    array; absent with ``images=False``), ``masks`` bool (T, K, H, W), ``object_ids`` int64 (K,),
+    ``present`` bool (T, K) (object k has pixels on frame t), ``annotated`` bool (T,) (masks of an
+    unannotated frame are empty, not absent objects), ``frame_indices`` int64 (T,), ``video``.
+    ``size``: the training resolution, a short side or ``(height, width)``; ``transform(item)``
+    runs last, on each item.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike | VideoDataset,
+        num_frames: int = 8,
+        *,
+        max_skip: int = 1,
+        reverse_time_prob: float = 0.0,
+        max_num_objects: int | None = None,
+        annotated_only: bool = False,
+        videos: str | os.PathLike | Iterable[str] | None = None,
+        clips_per_video: int = 1,
+        size: int | tuple[int, int] | None = None,
+        images: bool = True,
+        output: Literal["torch", "numpy"] = "torch",
+        transform: Callable[[dict], Any] | None = None,
+        seed: int = 0,
+        image_root: str | os.PathLike | None = None,
+    ) -> None:
+        if num_frames < 1 or max_skip < 1 or clips_per_video < 1 or (max_num_objects is not None and max_num_objects < 1):
+            raise OptionError("TrainingClips", "num_frames, max_skip, clips_per_video and max_num_objects must be positive")
+        if not 0.0 <= reverse_time_prob <= 1.0 or output not in ("torch", "numpy"):
+            raise OptionError(
+                "TrainingClips",
+                f"reverse_time_prob must be in 0..1 and output 'torch' or 'numpy': {reverse_time_prob}, {output!r}",
+            )
+        self.videos = path if isinstance(path, VideoDataset) else VideoDataset(path, image_root=image_root)
+        if images:
+            self.videos._check_images()  # now, not in a DataLoader worker
+        self.num_frames, self.max_skip, self.reverse_time_prob = num_frames, max_skip, reverse_time_prob
+        self.max_num_objects, self.annotated_only, self.clips_per_video = max_num_objects, annotated_only, clips_per_video
+        self.size, self.images, self.output, self.transform = size, images, output, transform
+        self.seed, self.epoch = seed, 0
+        self.entries = self._eligible(self._subset(videos))
+
+    def _subset(self, videos: str | os.PathLike | Iterable[str] | None) -> list[shards.VideoEntry]:
+        entries = self.videos.manifest.videos
+        if videos is None:
+            return list(entries)
+        names = read_video_list(videos) if isinstance(videos, (str, os.PathLike)) else list(videos)
+        unknown = sorted(set(names) - {e.name for e in entries})
+        if unknown:
+            raise OptionError("videos", f"{len(unknown)} not in {self.videos.path}, e.g. {unknown[:3]}")
+        wanted = set(names)
+        return [e for e in entries if e.name in wanted]
+
+    def _eligible(self, entries: list[shards.VideoEntry]) -> list[shards.VideoEntry]:
+        """Videos with an object and enough frames (annotated ones with ``annotated_only``) for one clip."""
+        length = (lambda e: e.annotated_count) if self.annotated_only else (lambda e: e.frames)
+        return [e for e in entries if e.object_ids and e.annotated_count and length(e) >= self.num_frames]
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.entries) * self.clips_per_video
+
+    def __getitem__(self, index: int) -> Any:
+        if not 0 <= index < len(self):
+            raise IndexError(f"clip {index} out of range ({len(self)} clips)")
+        entry = self.entries[index % len(self.entries)]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        item = self._draw(entry, rng)
+        return item if self.transform is None else self.transform(item)
+
+    def clip(self, video: str, indices: Sequence[int], object_ids: Sequence[int] | None = None) -> Any:
+        """The item of chosen frames (increasing) and objects (default: all the video's) of ``video``, no sampling."""
+        entry = self.videos[video].entry
+        indices = np.asarray(indices, np.int64)
+        read = self.videos._read_raw(entry, indices, self.images, True)
+        item = self._item(entry, indices, read, list(entry.object_ids if object_ids is None else object_ids), False)
+        return item if self.transform is None else self.transform(item)
+
+    def _candidates(self, entry: shards.VideoEntry) -> np.ndarray:
+        if self.annotated_only:
+            return np.asarray(entry.annotated_indices, np.int64)
+        return np.arange(entry.frames, dtype=np.int64)
+
+    def _draw(self, entry: shards.VideoEntry, rng: np.random.Generator) -> dict[str, Any]:
+        candidates, ids = self._candidates(entry), list(entry.object_ids)
+        for _ in range(FIRST_FRAME_TRIES):
+            indices = sample_frames(candidates, self.num_frames, self.max_skip, rng)
+            reverse = rng.random() < self.reverse_time_prob
+            read = self.videos._read_raw(entry, indices, self.images, True)
+            visible = self._visible(entry, read, -1 if reverse else 0, ids)
+            if visible:
+                break
+        else:  # no object shows on any drawn first frame: keep the objects seen anywhere in the last clip
+            visible = sorted({i for t in range(len(indices)) for i in self._visible(entry, read, t, ids)})
+        if self.max_num_objects is not None and len(visible) > self.max_num_objects:
+            visible = [visible[k] for k in rng.choice(len(visible), self.max_num_objects, replace=False)]
+        return self._item(entry, indices, read, visible, reverse)
+
+    def _visible(self, entry: shards.VideoEntry, read: Frames, frame: int, ids: list[int]) -> list[int]:
+        try:
+            return visible_objects(
+                read, frame % len(read.rle if read.labels is None else read.labels), ids, entry.height, entry.width
+            )
+        except MALFORMED as exc:
+            raise self.videos._shard_error(entry, exc) from None
+
+    def _item(self, entry: shards.VideoEntry, indices: np.ndarray, read: Frames, ids: list[int], reverse: bool) -> dict[str, Any]:
+        if reverse:  # reversed before decoding, so every array comes out contiguous
+            indices = indices[::-1].copy()
+            read = Frames(
+                images=None if read.images is None else read.images[::-1],
+                rle=None if read.rle is None else read.rle[::-1],
+                labels=None if read.labels is None else read.labels[::-1],
+                encoding=read.encoding,
+            )
+        size = target_size(entry.height, entry.width, self.size)
+        same = size == (entry.height, entry.width) and read.rle is not None  # presence from the RLE's areas
+        try:
+            masks = resize_masks(object_masks(read, ids, entry.height, entry.width), size)
+        except MALFORMED as exc:
+            raise self.videos._shard_error(entry, exc) from None
+        item: dict[str, Any] = {
+            "video": entry.name,
+            "frame_indices": indices,
+            "object_ids": np.array(ids, np.int64),
+            "annotated": entry.is_annotated(indices),
+            "masks": masks,
+            "present": object_presence(read, ids, entry.height, entry.width) if same else masks.any(axis=(2, 3)),
+        }
+        if self.images:
+            item["frames"] = self._frames(entry, indices, read.images, size)
+        return _to_torch(item) if self.output == "torch" else item
+
+    def _frames(self, entry: shards.VideoEntry, indices: np.ndarray, images: list, size: tuple[int, int]) -> np.ndarray:
+        try:
+            return decode_frames(images, entry.height, entry.width, size)
+        except Exception as exc:  # Pillow and simplejpeg raise several kinds
+            shard = self.videos.path / self.videos.manifest.shards[entry.shard].file
+            raise SourceError(shard, f"video {entry.name!r}, frames {indices.tolist()}: cannot decode ({exc})") from None
+
+
+def _to_torch(item: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    out = {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v for k, v in item.items()}
+    if "frames" in out:
+        out["frames"] = out["frames"].permute(0, 3, 1, 2)  # (T, 3, H, W), a view: channels last in memory
+    return out
+
+
+def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Stack clips of one size into a batch, padding the objects to the batch's largest K.
+
+    Padded objects have id -1, empty masks and ``present`` False; ``valid`` (B, K) says which
+    objects are real. Torch items give torch tensors, numpy items numpy arrays.
+    """
+    torch_items = not isinstance(batch[0]["masks"], np.ndarray)
+    if torch_items:
+        import torch
+
+        stack, as_array = torch.stack, torch.as_tensor
+    else:
+        stack, as_array = np.stack, np.asarray
+    k_max = max(len(item["object_ids"]) for item in batch)
+    padded = [_pad_objects(item, k_max, torch_items) for item in batch]
+    out: dict[str, Any] = {"video": [item["video"] for item in batch]}
+    for key in ("frames", "masks", "object_ids", "present", "annotated", "frame_indices", "valid"):
+        if key in padded[0]:
+            out[key] = stack([as_array(item[key]) for item in padded])
+    return out
+
+
+def _pad_objects(item: dict[str, Any], k_max: int, torch_items: bool) -> dict[str, Any]:
+    k = len(item["object_ids"])
+    masks, present, ids = (np.asarray(item[key]) for key in ("masks", "present", "object_ids"))
+    pad = k_max - k
+    valid = np.arange(k_max) < k
+    padded = {
+        **item,
+        "masks": np.pad(masks, ((0, 0), (0, pad), (0, 0), (0, 0))) if pad else masks,
+        "present": np.pad(present, ((0, 0), (0, pad))) if pad else present,
+        "object_ids": np.pad(ids, (0, pad), constant_values=-1) if pad else ids,
+        "valid": valid,
+    }
+    if torch_items:
+        import torch
+
+        padded = {key: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v for key, v in padded.items()}
+        padded["frames"] = item.get("frames")
+        if padded["frames"] is None:
+            del padded["frames"]
+    return padded

@@ -1,0 +1,228 @@
+"""The training-ready loader (issue 19): sampling, determinism across processes, exact pixels and masks, resize, collate."""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from converters import api
+from converters.codecs import rle
+from converters.errors import OptionError
+from converters.loading import TrainingClips, collate_clips, open_dataset
+from converters.loading.images import resize_masks
+from converters.sample import label_maps
+
+FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
+
+
+@pytest.fixture
+def no_lingering_tracker():
+    """A spawn context starts multiprocessing's resource tracker, a child that outlives the test; stop one we started
+    (other tests count this process's children)."""
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    running = getattr(tracker, "_pid", None) is not None
+    yield
+    if not running and getattr(tracker, "_pid", None) is not None:
+        tracker._stop()
+
+
+@pytest.fixture(scope="module")
+def converted(sample_root, tmp_path_factory):
+    """format -> the MOSE sample's train split converted to it; 'youtube-vos' -> its sparse valid split as Parquet."""
+    base = tmp_path_factory.mktemp("training")
+    outputs = {}
+    for fmt, (writer, options) in FORMATS.items():
+        outputs[fmt] = base / fmt
+        api.convert(
+            sample_root["mose"], outputs[fmt], to=writer, from_="mose", reader_options={"split": "train"}, writer_options=options
+        )
+    outputs["youtube-vos"] = base / "yt"
+    api.convert(
+        sample_root["youtube-vos"], outputs["youtube-vos"], to="parquet", from_="youtube-vos", reader_options={"split": "valid"}
+    )
+    return outputs
+
+
+def frame_names(root, video: str) -> list[str]:
+    """The video's frame files in order (the sample's junk dot-files are no frames)."""
+    return sorted(p.name for p in (root / "JPEGImages" / video).glob("*.jpg") if not p.name.startswith("."))
+
+
+def source_frame(root, video: str, index: int) -> np.ndarray:
+    with Image.open(root / "JPEGImages" / video / frame_names(root, video)[index]) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def source_label(pngs: dict, root, video: str, index: int) -> np.ndarray | None:
+    return pngs.get(f"{video}/{frame_names(root, video)[index][:-4]}.png")
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_items_hold_the_source_pixels_and_masks(sample_root, converted, fmt):
+    root = sample_root["mose"] / "train"
+    pngs = label_maps(root / "Annotations")
+    clips = TrainingClips(converted[fmt], num_frames=3, max_skip=3, reverse_time_prob=0.5, max_num_objects=2, output="numpy")
+    assert len(clips) == len(open_dataset(converted[fmt]))
+    saw_reverse = False
+    for epoch in range(4):
+        clips.set_epoch(epoch)
+        for index in range(len(clips)):
+            item = clips[index]
+            indices, ids = item["frame_indices"], item["object_ids"]
+            steps = np.diff(indices)
+            saw_reverse |= bool((steps < 0).all())
+            assert (np.abs(steps) >= 1).all() and (np.abs(steps) <= 3).all() and len(set(np.sign(steps))) == 1
+            assert 1 <= len(ids) <= 2 and len(set(ids.tolist())) == len(ids)
+            assert item["frames"].shape == (3, *item["masks"].shape[2:], 3) and item["masks"].dtype == bool
+            assert item["present"][0].all(), "every sampled object shows on the clip's first frame"
+            for t, index_ in enumerate(indices.tolist()):
+                np.testing.assert_array_equal(item["frames"][t], source_frame(root, item["video"], index_))
+                label = source_label(pngs, root, item["video"], index_)
+                assert item["annotated"][t] == (label is not None)
+                for k, object_id in enumerate(ids.tolist()):
+                    want = np.zeros(item["masks"].shape[2:], bool) if label is None else label == object_id
+                    np.testing.assert_array_equal(item["masks"][t, k], want)
+                    assert item["present"][t, k] == want.any()
+    assert saw_reverse
+
+
+def test_the_same_seed_and_epoch_give_the_same_clips_and_epochs_differ(converted):
+    def draw(clips, epoch):
+        clips.set_epoch(epoch)
+        return [(clips[i]["frame_indices"].tolist(), clips[i]["object_ids"].tolist()) for i in range(len(clips))]
+
+    options = {"num_frames": 2, "max_skip": 4, "reverse_time_prob": 0.5, "max_num_objects": 1, "output": "numpy", "images": False}
+    a, b = TrainingClips(converted["parquet"], **options), TrainingClips(converted["hdf5"], **options)
+    assert draw(a, 0) == draw(b, 0) == draw(pickle.loads(pickle.dumps(a)), 0)
+    assert any(draw(a, e) != draw(a, 0) for e in range(1, 5))
+    assert any(draw(TrainingClips(converted["parquet"], seed=s, **options), 0) != draw(a, 0) for s in range(1, 6))
+
+
+def _batches(clips, context, sampler=None):
+    import torch
+
+    loader = torch.utils.data.DataLoader(
+        clips, batch_size=2, num_workers=2, sampler=sampler, collate_fn=collate_clips, multiprocessing_context=context
+    )
+    return [(b["video"], b["frame_indices"].tolist(), b["object_ids"].tolist(), b["masks"].sum().item()) for b in loader]
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_dataloader_workers_and_distributed_sampler_see_the_same_clips(converted, context, no_lingering_tracker):
+    torch = pytest.importorskip("torch")
+    if context not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {context} here")
+    clips = TrainingClips(converted["hdf5"], num_frames=2, max_skip=2, max_num_objects=2, size=(40, 60), clips_per_video=2)
+    clips.set_epoch(3)
+    in_process = [collate_clips([clips[i], clips[i + 1]]) for i in range(0, len(clips), 2)]
+    want = [(b["video"], b["frame_indices"].tolist(), b["object_ids"].tolist(), b["masks"].sum().item()) for b in in_process]
+    assert _batches(clips, context) == want
+    ranks = []
+    for rank in range(2):
+        sampler = torch.utils.data.distributed.DistributedSampler(clips, num_replicas=2, rank=rank, shuffle=True, seed=5)
+        sampler.set_epoch(3)
+        order = list(sampler)
+        got = _batches(clips, context, sampler)
+        items = [clips[i] for i in order]
+        assert [v for b in got for v in b[0]] == [it["video"] for it in items]
+        assert [f for b in got for f in b[1]] == [it["frame_indices"].tolist() for it in items]
+        ranks += order
+    assert sorted(ranks) == list(range(len(clips)))
+
+
+def test_annotated_only_video_lists_and_too_short_videos(converted, tmp_path):
+    sparse = open_dataset(converted["youtube-vos"])
+    clips = TrainingClips(sparse, num_frames=2, annotated_only=True, output="numpy", images=False)
+    assert clips.entries, "the sample has sparse videos with two annotated frames"
+    for i in range(len(clips)):
+        assert clips[i]["annotated"].all()
+    names = [v.name for v in open_dataset(converted["parquet"])]
+    listing = tmp_path / "train_list.txt"
+    listing.write_text(f"{names[1]}.mp4\n\n{names[0]}\n")
+    subset = TrainingClips(converted["parquet"], num_frames=2, videos=listing, images=False, output="numpy")
+    assert [e.name for e in subset.entries] == sorted(names[:2])
+    with pytest.raises(OptionError, match="not in"):
+        TrainingClips(converted["parquet"], videos=["no-such-video"])
+    longest = max(len(v) for v in open_dataset(converted["parquet"]))
+    assert len(TrainingClips(converted["parquet"], num_frames=longest + 1)) == 0
+
+
+def nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Nearest neighbour by definition: the source pixel under each target pixel's centre."""
+    height, width = masks.shape[-2:]
+    rows = ((np.arange(size[0]) + 0.5) * height / size[0]).astype(int)
+    cols = ((np.arange(size[1]) + 0.5) * width / size[1]).astype(int)
+    return masks[..., rows[:, None], cols[None, :]]
+
+
+def test_masks_resize_by_nearest_neighbour_at_any_factor():
+    masks = np.random.default_rng(0).random((2, 3, 60, 90)) > 0.5
+    for size in ((30, 45), (20, 30), (25, 40), (60, 90), (7, 11)):
+        np.testing.assert_array_equal(resize_masks(masks, size), nearest(masks, size))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5-dense"])
+def test_resize_in_the_loader(sample_root, converted, fmt):
+    full = TrainingClips(converted[fmt], num_frames=2, output="numpy")
+    half_size = []
+    for size in ((40, 60), 50):
+        small = TrainingClips(converted[fmt], num_frames=2, output="numpy", size=size)
+        for i in range(len(full)):
+            a, b = full[i], small[i]
+            h, w = a["masks"].shape[2:]
+            expected = size if isinstance(size, tuple) else ((50, round(w * 50 / h)) if h <= w else (round(h * 50 / w), 50))
+            assert b["frames"].shape == (2, *expected, 3) and b["masks"].shape[2:] == expected
+            np.testing.assert_array_equal(b["masks"], nearest(a["masks"], expected))
+            shrunk = np.stack([np.asarray(Image.fromarray(f).resize(expected[::-1], Image.BILINEAR)) for f in a["frames"]])
+            half_size.append(np.abs(shrunk.astype(int) - b["frames"]).mean())
+    assert max(half_size) < 12  # the DCT-scaled decode is another, close, rendering of the same frame
+
+
+def test_collate_pads_objects(converted):
+    clips = TrainingClips(converted["parquet"], num_frames=2, size=(32, 48))
+    items = [clips[i] for i in range(len(clips))]
+    items[0] = {**items[0], **{k: items[0][k][:, :1] for k in ("masks", "present")}, "object_ids": items[0]["object_ids"][:1]}
+    batch = collate_clips(items)
+    k = max(len(i["object_ids"]) for i in items)
+    assert tuple(batch["frames"].shape) == (len(items), 2, 3, 32, 48)
+    assert tuple(batch["masks"].shape) == (len(items), 2, k, 32, 48)
+    assert batch["object_ids"][0, 1:].tolist() == [-1] * (k - 1) and not batch["masks"][0, :, 1:].any()
+    assert batch["valid"][0].tolist() == [True] + [False] * (k - 1)
+    numpy_batch = collate_clips([TrainingClips(converted["parquet"], num_frames=2, size=(32, 48), output="numpy")[0]])
+    assert isinstance(numpy_batch["frames"], np.ndarray) and numpy_batch["frames"].shape == (1, 2, 32, 48, 3)
+
+
+def test_transform_runs_on_each_item(converted):
+    clips = TrainingClips(converted["parquet"], num_frames=2, output="numpy", transform=lambda item: item["object_ids"].tolist())
+    assert all(isinstance(clips[i], list) for i in range(len(clips)))
+
+
+def test_object_planes_decode_overlapping_masks_and_wide_ids():
+    import pycocotools.mask as coco
+
+    a = np.zeros((6, 9), np.uint8)
+    a[1:4, 2:6] = 1
+    b = np.zeros_like(a)
+    b[2:5, 4:8] = 1
+    ca, cb = (coco.encode(np.asfortranarray(m))["counts"] for m in (a, b))
+    planes = rle.decode_planes([[(3, ca), (70000, cb)], []], [70000, 3, 9], 6, 9)
+    assert planes.shape == (2, 3, 6, 9) and planes.dtype == bool
+    np.testing.assert_array_equal(planes[0, 0], b == 1)  # the overlap belongs to both objects
+    np.testing.assert_array_equal(planes[0, 1], a == 1)
+    assert not planes[0, 2].any() and not planes[1].any()
+
+
+def test_a_chosen_clip_holds_the_chosen_frames_and_objects(converted):
+    clips = TrainingClips(converted["parquet"], num_frames=2, output="numpy")
+    video = open_dataset(converted["parquet"])[0]
+    item = clips.clip(video.name, [1, 3], object_ids=video.object_ids[::-1])
+    assert item["frame_indices"].tolist() == [1, 3] and item["object_ids"].tolist() == list(video.object_ids[::-1])
+    labels = video.read_clip([1, 3], images=False)["masks"]
+    for k, object_id in enumerate(video.object_ids[::-1]):
+        np.testing.assert_array_equal(item["masks"][:, k], labels == object_id)
