@@ -508,9 +508,13 @@ def _add_annotation(
     if not is_void:
         category = annotation.get("category_id")
         meta = annotation.get("meta_frames")
+        metadata = tuple(annotation.get("metadata", {}).items())
         objects.append(
-            ObjectInfo(object_id, None if category in placeholders else category, None if meta is None else tuple(meta))
+            ObjectInfo(object_id, None if category in placeholders else category, None if meta is None else tuple(meta), metadata)
         )
+    frame_values = annotation.get("frame_values") or [None] * length
+    if len(frame_values) != length:
+        raise ValueError(f"object {object_id} has {len(frame_values)} frame_values for {length} frames")
     for index, segmentation in enumerate(segmentations):
         if segmentation is None:
             continue
@@ -522,7 +526,7 @@ def _add_annotation(
             raise ValueError(f"frame {index}: {exc}") from None
         if area == 0:
             continue  # an all-zero RLE (SA-V style) means absent
-        mask = Mask(object_id, counts, area, bbox)
+        mask = Mask(object_id, counts, area, bbox, tuple((frame_values[index] or {}).items()))
         if is_void:
             void[index] = mask
         else:

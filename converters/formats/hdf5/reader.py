@@ -106,7 +106,8 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     check_frame_datasets(group, frames, height, width)
     encoding = MaskEncoding(_text(attrs["encoding"]))
     palette = attrs["palette"].tobytes() if "palette" in attrs else None
-    objects, _, _ = shards.parse_video_record({"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value})
+    records = json.loads(_text(attrs["objects"]))
+    objects, _, _ = shards.parse_video_record({"objects": records, "encoding": encoding.value})
     file_names = [_text(n) for n in group["file_names"][()]]
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])
@@ -125,7 +126,7 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
         elif kind == "external" and images:
             image = ImageRef(path=os.path.join(images, name, file_name))
         frames.append(Frame(index, file_name, image, masks[index]))
-    return Video(name, width, height, tuple(frames), objects, encoding, palette)
+    return shards.with_frame_values(Video(name, width, height, tuple(frames), objects, encoding, palette), records)
 
 
 def _text(value) -> str:

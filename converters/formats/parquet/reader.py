@@ -137,7 +137,7 @@ def build_video(record: dict, rows: list[dict], images: str | None) -> Video:
     frames = tuple(
         Frame(i, row["file_name"], _image(row["image"], images), _masks(row, height, width)) for i, row in enumerate(rows)
     )
-    return Video(name, width, height, frames, objects, encoding, palette)
+    return shards.with_frame_values(Video(name, width, height, frames, objects, encoding, palette), record["objects"])
 
 
 def _image(cell: dict | None, images: str | None) -> ImageRef | None:

@@ -12,6 +12,7 @@ never import each other.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -22,7 +23,17 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ...errors import SourceError
-from ...model import VOID_ID, Category, DatasetInfo, MaskEncoding, ObjectInfo, Video, check_file_name, check_frame_size
+from ...model import (
+    MAX_OBJECT_ID,
+    Category,
+    DatasetInfo,
+    Frame,
+    MaskEncoding,
+    ObjectInfo,
+    Video,
+    check_file_name,
+    check_frame_size,
+)
 from ...reader import Detection
 from ...sources.checksums import sha256
 
@@ -99,8 +110,10 @@ class VideoEntry:
             if not last <= start < stop <= self.frames:
                 raise ValueError(f"{self.name}: annotated runs must be increasing, disjoint and within {self.frames} frames")
             last = stop
-        if list(self.object_ids) != sorted(set(self.object_ids)) or not all(0 < i < VOID_ID for i in self.object_ids):
-            raise ValueError(f"{self.name}: object ids must be unique, sorted and 1 to 254, got {list(self.object_ids)}")
+        if list(self.object_ids) != sorted(set(self.object_ids)) or not all(0 <= i <= MAX_OBJECT_ID for i in self.object_ids):
+            raise ValueError(
+                f"{self.name}: object ids must be unique, sorted and 0 to {MAX_OBJECT_ID}, got {list(self.object_ids)}"
+            )
 
     @property
     def annotated_count(self) -> int:
@@ -272,11 +285,48 @@ def video_record(video: Video) -> dict[str, Any]:
         "frames": len(video.frames),
         "encoding": video.encoding.value,
         "palette": base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None,
-        "objects": [
-            {"object_id": o.object_id, "category_id": o.category_id, "frames": None if o.frames is None else list(o.frames)}
-            for o in video.objects
-        ],
+        "objects": [object_record(o, video) for o in video.objects],
     }
+
+
+def object_record(obj: ObjectInfo, video: Video) -> dict[str, Any]:
+    """An object's record; ``metadata`` and ``frame_values`` (``[[frame index, [[key, value], ...]], ...]``)
+    only where the source had them, so the records of other sources stay as they were."""
+    record: dict[str, Any] = {
+        "object_id": obj.object_id,
+        "category_id": obj.category_id,
+        "frames": None if obj.frames is None else list(obj.frames),
+    }
+    if obj.metadata:
+        record["metadata"] = [list(pair) for pair in obj.metadata]
+    values = [
+        [f.index, [list(pair) for pair in mask.values]]
+        for f in video.frames
+        if f.masks is not None and (mask := f.masks.get(obj.object_id)) is not None and mask.values
+    ]
+    if values:
+        record["frame_values"] = values
+    return record
+
+
+def _pairs(value: Any) -> tuple[tuple[str, Any], ...]:
+    return tuple((str(key), item) for key, item in value)
+
+
+def with_frame_values(video: Video, objects: list[dict[str, Any]]) -> Video:
+    """The video with each mask's per-frame values put back from the object records' ``frame_values``."""
+    values = {(int(o["object_id"]), int(index)): _pairs(pairs) for o in objects for index, pairs in o.get("frame_values") or ()}
+    if not values:
+        return video
+    frames = []
+    for frame in video.frames:
+        if frame.masks is not None and any((m.object_id, frame.index) in values for m in frame.masks.objects):
+            masks = tuple(
+                dataclasses.replace(m, values=values.get((m.object_id, frame.index), m.values)) for m in frame.masks.objects
+            )
+            frame = Frame(frame.index, frame.file_name, frame.image, dataclasses.replace(frame.masks, objects=masks))
+        frames.append(frame)
+    return dataclasses.replace(video, frames=tuple(frames))
 
 
 def parse_video_record(record: dict[str, Any]) -> tuple[tuple[ObjectInfo, ...], MaskEncoding, bytes | None]:
@@ -286,6 +336,7 @@ def parse_video_record(record: dict[str, Any]) -> tuple[tuple[ObjectInfo, ...], 
             int(o["object_id"]),
             None if o.get("category_id") is None else int(o["category_id"]),
             None if o.get("frames") is None else tuple(map(str, o["frames"])),
+            _pairs(o.get("metadata") or ()),
         )
         for o in record["objects"]
     )
