@@ -367,3 +367,29 @@ def test_the_shared_sample_is_refused_by_palette_layouts(shared_samples, tmp_pat
     path = shared_samples / "sav" / "sav_dataset" / "example" / "sav_000001_manual.json"
     with pytest.raises(SourceError, match="object id 0"):
         api.convert(path, tmp_path / "out", to="youtube-vos", from_="sav", writer_options={"images": False})
+
+
+def _two_objects(first: int, second: int, *, overlapping: bool):
+    from converters.model import Frame, FrameMasks, Mask, ObjectInfo, Video
+
+    top = np.zeros((6, 8), np.uint8)
+    top[:3] = 1
+    other = top if overlapping else 1 - top
+    masks = tuple(Mask(i, savdata.rle_of(m)["counts"], int(m.sum()), (0, 0, 0, 0)) for i, m in ((first, top), (second, other)))
+    return Video("v", 8, 6, (Frame(0, "00000.jpg", None, FrameMasks(masks)),), (ObjectInfo(first), ObjectInfo(second)))
+
+
+def test_overlaps_are_found_whatever_the_ids():
+    """Ids beyond a byte (BURST's track ids) are no pixel values: the overlap check does not paint them."""
+    from converters.codecs import labels
+
+    assert labels.overlapping_frame(_two_objects(300, 70000, overlapping=True)) == "00000.jpg"
+    assert labels.overlapping_frame(_two_objects(300, 70000, overlapping=False)) is None
+
+
+def test_hdf5_rle_refuses_an_object_255_which_its_tables_take_for_the_void():
+    from converters.formats.hdf5.writer import Hdf5Writer
+
+    with pytest.raises(SourceError, match="object id 255 is the void region"):
+        Hdf5Writer().check(_two_objects(1, 255, overlapping=False))
+    Hdf5Writer().check(_two_objects(0, 256, overlapping=True))  # any other id, and overlaps, are kept
