@@ -8,6 +8,11 @@ Two kinds of "no mask" stay distinguishable:
 * a frame with ``masks is None`` has no annotation file at all (unannotated);
 * a frame whose ``masks.objects`` lacks an object id is annotated, and the object
   is absent from it (an annotated frame may hold no object at all: an empty frame).
+
+Object ids are any integer from 0 to 2^31 - 1, kept as the source gave them (SA-V numbers its
+objects from 0), and one frame's masks may overlap (SA-V: a person and, separately, their
+hands). Only the layouts that hold one value per pixel (palette PNGs, dense label maps) need ids
+1 to 254 and no overlap; they refuse the rest (:func:`converters.codecs.labels.pixel_value_problem`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from dataclasses import dataclass, field
 
 #: Pixel value of the void / ignore region (DAVIS 2017) in index-valued masks.
 VOID_ID = 255
+#: Object ids fit the int32 columns of the shard formats (SA-V counts from 0; BURST and TAO track ids are large).
+MAX_OBJECT_ID = (1 << 31) - 1
 #: The largest frames taken: a JPEG's limit a side, and 268 megapixels (a 16384 x 16384 label map,
 #: what a writer holds for one frame). Beyond that a size is a corrupt record, not a video.
 MAX_SIDE = 65535
@@ -38,17 +45,27 @@ class Mask:
     ``counts`` is byte-identical to ``pycocotools.mask.encode`` (decoded to ASCII) on the
     binary mask; ``area`` is the pixel count and ``bbox`` is ``[x, y, w, h]`` like
     ``pycocotools.mask.toBbox``. The RLE ``size`` is the video's ``(height, width)``.
+    ``values`` are per-frame values of the object a source carries (SA-V's stability score), as
+    ``(key, JSON scalar)`` pairs.
     """
 
     object_id: int
     counts: str
     area: int
     bbox: tuple[int, int, int, int]
+    values: tuple[tuple[str, JsonScalar], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.values:
+            check_metadata(f"object {self.object_id}'s frame values", self.values)
 
 
 @dataclass(frozen=True)
 class FrameMasks:
-    """Everything one annotation file said: the objects present, sorted by id, and the void region."""
+    """Everything one annotation file said: the objects present, sorted by id, and the void region.
+
+    The objects' masks may overlap; the void region is apart from them (an object may have id 255).
+    """
 
     objects: tuple[Mask, ...] = ()
     void: Mask | None = None
@@ -57,10 +74,8 @@ class FrameMasks:
         ids = [m.object_id for m in self.objects]
         if ids != sorted(set(ids)):
             raise ValueError(f"object ids must be unique and sorted, got {ids}")
-        if VOID_ID in ids:
-            raise ValueError("the void region belongs in FrameMasks.void, not among the objects")
-        if ids and not 0 < ids[0] <= ids[-1] < VOID_ID:
-            raise ValueError(f"object ids must be 1 to {VOID_ID - 1} (pixel values of an 8-bit mask), got {ids}")
+        if ids and not 0 <= ids[0] <= ids[-1] <= MAX_OBJECT_ID:
+            raise ValueError(f"object ids must be 0 to {MAX_OBJECT_ID}, got {ids}")
         if self.void is not None and self.void.object_id != VOID_ID:
             raise ValueError(f"the void region's id is {VOID_ID}, got {self.void.object_id}")
 
@@ -74,27 +89,38 @@ class FrameMasks:
 
 @dataclass(frozen=True)
 class ImageRef:
-    """Where a frame's image bytes live: a file on disk, a member of an archive, or the bytes themselves.
+    """Where a frame's image bytes live: a file on disk, a member of an archive, a frame of a video
+    file, or the bytes themselves.
 
     With ``archive`` (the path of a .zip/.tar/.tar.gz), ``path`` is the member name inside it.
+    With ``frame``, ``path`` is a video file (an mp4) and the image is its frame of that number
+    (from 0, in decoding order), encoded as a JPEG of ``quality`` when read: a transcode.
     Reading is done by :mod:`converters.sources.imagefiles`; this record only says where.
     """
 
     path: str | None = None
     data: bytes | None = field(default=None, repr=False)
     archive: str | None = None
+    frame: int | None = None
+    quality: int = 95  # what cv2.imwrite writes by default
 
     def __post_init__(self) -> None:
         if (self.path is None) == (self.data is None):
             raise ValueError("an ImageRef holds exactly one of path or data")
         if self.archive is not None and self.path is None:
             raise ValueError("an ImageRef in an archive needs the member's path")
+        if self.frame is not None and (self.path is None or self.archive is not None or self.frame < 0):
+            raise ValueError("a frame of a video is a frame number from 0 in a video file on disk")
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"JPEG quality is 1 to 100, got {self.quality}")
 
     @property
     def location(self) -> str:
-        """What error messages name: the file, or ``<archive>/<member>``."""
+        """What error messages name: the file, ``<archive>/<member>`` or ``<video>#frame=<n>``."""
         if self.archive is not None:
             return f"{self.archive}/{self.path}"
+        if self.frame is not None:
+            return f"{self.path}#frame={self.frame}"
         return self.path if self.path is not None else "<image bytes>"
 
 
@@ -123,21 +149,29 @@ class Frame:
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """An object of a video: its original id (the pixel value), category, and listed frames.
+    """An object of a video: its original id (the pixel value, for PNG sources), category, listed frames, metadata.
 
     ``frames`` keeps a YouTube-VOS ``meta.json`` frame list verbatim (it may disagree
-    with the masks); None when the source had no such list.
+    with the masks); None when the source had no such list. ``metadata`` is what else the source
+    says of the object (SA-V's masklet fields, a name), as ``(key, JSON scalar)`` pairs in order.
     """
 
     object_id: int
     category_id: int | None = None
     frames: tuple[str, ...] | None = None
+    metadata: tuple[tuple[str, JsonScalar], ...] = ()
 
     def __post_init__(self) -> None:
-        if not 0 < self.object_id < VOID_ID:
-            raise ValueError(f"object id {self.object_id} is not 1 to {VOID_ID - 1} (a pixel value of an 8-bit mask)")
+        if isinstance(self.object_id, bool) or not isinstance(self.object_id, int) or not 0 <= self.object_id <= MAX_OBJECT_ID:
+            raise ValueError(f"object id {self.object_id!r} is not an integer from 0 to {MAX_OBJECT_ID}")
         if self.category_id is not None:
             _check_category_id(self.category_id)
+        if self.metadata:
+            check_metadata(f"object {self.object_id}'s metadata", self.metadata)
+
+    def get(self, key: str, default: JsonScalar = None) -> JsonScalar:
+        """The metadata value under ``key``."""
+        return dict(self.metadata).get(key, default)
 
 
 @dataclass(frozen=True)
@@ -148,6 +182,28 @@ class Category:
 
     def __post_init__(self) -> None:
         _check_category_id(self.id)
+
+
+#: What metadata values may be: what JSON, Parquet and HDF5 store exactly.
+JsonScalar = str | int | float | bool | None
+
+
+def check_metadata(what: str, pairs: tuple[tuple[str, JsonScalar], ...]) -> None:
+    """Metadata is a tuple of ``(str key, JSON scalar)`` pairs, keys unique, floats finite (JSON has no NaN)."""
+    if not isinstance(pairs, tuple):
+        raise ValueError(f"{what} must be a tuple of (key, value) pairs, got {type(pairs).__name__}")
+    keys = set()
+    for pair in pairs:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise ValueError(f"{what}: {pair!r} is not a (str, value) pair")
+        key, value = pair
+        if key in keys:
+            raise ValueError(f"{what}: key {key!r} given twice")
+        keys.add(key)
+        if value is not None and not isinstance(value, (str, int, float)):
+            raise ValueError(f"{what}: {key} is a {type(value).__name__}, not a JSON scalar")
+        if isinstance(value, float) and not abs(value) < float("inf"):
+            raise ValueError(f"{what}: {key} is {value}, which JSON cannot hold")
 
 
 def _check_category_id(value: object) -> None:

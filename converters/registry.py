@@ -54,7 +54,31 @@ _SHARDED_READER = (
     _opt("images", "str or none", None, "folder that non-embedded frames are relative to; default: the recorded image root"),
     _opt("verify", "bool", False, "check every shard's size and sha256 against the manifest before reading"),
 )
+_RENUMBER = _opt("renumber", "bool", False, "number each video's objects 1..K (SA-V's from 0), the mapping in object_ids.json")
 _SHARD_BYTES = _opt("shard_bytes", "int", 1 << 30, "target source bytes per shard file")
+
+_SAV_READER = PluginSpec(
+    "sav",
+    "converters.formats.sav.reader:SavReader",
+    extra="sav",
+    description=(
+        "Reads SA-V: a train folder (mp4 + ``_manual.json``/``_auto.json``) or a val/test folder (JPEG + per-object PNG)."
+    ),
+    options=(
+        _opt("masklets", "manual|auto|both", "manual", "both: the auto objects after the manual ones, renumbered"),
+        _opt("frames", "annotated|all", "annotated", "all: every 24 fps frame of the mp4 (annotated ones every 4th)"),
+        _opt("quality", "int", 95, "JPEG quality of frames decoded from an mp4 (cv2.imwrite's default)"),
+    ),
+)
+_SAV_WRITER = PluginSpec(
+    "sav",
+    "converters.formats.sav.writer:SavWriter",
+    description="SA-V's val/test layout: ``JPEGImages_24fps/``, ``Annotations_6fps/<video>/<object:03d>/`` and a video list.",
+    options=(
+        _opt("json", "bool", False, "also write SAM 2's masklet JSON per video (Annotations_json/<video>_manual.json)"),
+        _opt("images", "bool", True, "write each frame's JPEG; false: annotations only"),
+    ),
+)
 
 _READERS = (
     PluginSpec(
@@ -99,6 +123,7 @@ _READERS = (
         description="Reads a folder written by the ``hdf5`` writer.",
         options=_SHARDED_READER,
     ),
+    _SAV_READER,
 )
 
 _WRITERS = (
@@ -120,7 +145,12 @@ _WRITERS = (
         "mose",
         "converters.formats.mose.writer:MoseWriter",
         description="A MOSE split folder: ``JPEGImages/<video>/`` and ``Annotations/<video>/``.",
-        options=(_opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),),
+        options=(
+            _opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),
+            _opt(
+                "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
+            ),
+        ),
     ),
     PluginSpec(
         "davis",
@@ -131,13 +161,21 @@ _WRITERS = (
             _opt("resolution", "str or none", None, "default: the source's resolution, else 480p"),
             _opt("year", "str or none", None, "default: the source's year, else 2017"),
             _opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),
+            _opt(
+                "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
+            ),
         ),
     ),
     PluginSpec(
         "youtube-vos",
         "converters.formats.youtube_vos.writer:YoutubeVosWriter",
         description="A YouTube-VOS split folder: ``meta.json``, ``JPEGImages/<video>/``, ``Annotations/<video>/``.",
-        options=(_opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),),
+        options=(
+            _opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),
+            _opt(
+                "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
+            ),
+        ),
     ),
     PluginSpec(
         "parquet",
@@ -166,6 +204,7 @@ _WRITERS = (
         ),
         suffixes=(".h5", ".hdf5"),
     ),
+    _SAV_WRITER,
 )
 
 _known: dict[Kind, dict[str, PluginSpec]] = {

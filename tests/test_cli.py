@@ -455,6 +455,6 @@ def test_an_output_name_that_implies_no_format_needs_to(capsys, sample_root, tmp
     code, _, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(tmp_path / name), "--split", "valid")
     assert code == 1
     assert f"--to: cannot tell the output format from the name {str(tmp_path / name)!r}" in stderr
-    assert "coco, cocovid, davis, hdf5, mose, parquet, youtube-vos" in stderr
+    assert "coco, cocovid, davis, hdf5, mose, parquet, sav, youtube-vos" in stderr
     assert ".json, .json.gz: coco" in stderr
     assert not (tmp_path / name).exists()

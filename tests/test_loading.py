@@ -235,7 +235,7 @@ BAD_MANIFESTS = {
     "annotated past the end": set_field("annotated", [[0, 10**10]]),
     "annotated runs overlap": set_field("annotated", [[0, 3], [2, 4]]),
     "name leads out": set_field("name", "../x"),
-    "object id 300": set_field("object_ids", [1, 300]),
+    "object id of 32 bits": set_field("object_ids", [1, 1 << 31]),  # ids are 0 to 2^31 - 1 (SA-V counts from 0)
     "shard index too large": set_field("shard", 7),
     "category id infinite": lambda m, v: m.update(categories=[{"id": float("inf"), "name": "x"}]),
     "format version as a float": lambda m, v: m.update(format_version=1.0),

@@ -34,9 +34,14 @@ def test_frame_masks_rejects_unsorted_or_duplicate_ids(ids):
         FrameMasks(tuple(mask(i) for i in ids))
 
 
-def test_frame_masks_rejects_void_among_objects():
-    with pytest.raises(ValueError, match="void"):
-        FrameMasks((mask(1), mask(VOID_ID)))
+def test_frame_masks_take_any_object_id_of_31_bits_the_void_apart():
+    """SA-V counts objects from 0 and BURST's track ids are large: ids are kept as given; 255 is an object like any
+    other here (the void region is FrameMasks.void, apart)."""
+    masks = FrameMasks((mask(0), mask(VOID_ID), mask(model.MAX_OBJECT_ID)), void=mask(VOID_ID))
+    assert [m.object_id for m in masks.objects] == [0, VOID_ID, (1 << 31) - 1]
+    for bad in (-1, 1 << 31):
+        with pytest.raises(ValueError, match="object ids must be 0 to"):
+            FrameMasks((mask(bad),))
 
 
 def test_frame_masks_get():
@@ -186,14 +191,37 @@ def test_model_imports_nothing_from_the_package():
 # ------------------------------------------------------------------ what no source may smuggle in
 
 
-@pytest.mark.parametrize("object_id", [0, -1, 255, 256, 300])
-def test_object_ids_are_pixel_values_of_an_8_bit_mask(object_id):
-    """0 would be painted as background and vanish; 256 and up do not fit a PNG; 255 is the void."""
+@pytest.mark.parametrize("object_id", [-1, 1 << 31, 1 << 40, True, 1.0])
+def test_object_ids_are_integers_of_31_bits(object_id):
+    """What the int32 columns of the shard formats hold; the pixel-value limits are the PNG writers' to check."""
     with pytest.raises(ValueError, match="object id"):
         ObjectInfo(object_id)
-    if object_id != VOID_ID:
-        with pytest.raises(ValueError, match="object ids must be 1 to 254"):
-            FrameMasks((mask(object_id),))
+
+
+@pytest.mark.parametrize("object_id", [0, 255, 256, (1 << 31) - 1])
+def test_object_ids_beyond_pixel_values_are_kept(object_id):
+    assert ObjectInfo(object_id).object_id == object_id
+
+
+def test_object_metadata_and_frame_values_are_json_scalars():
+    info = ObjectInfo(0, metadata=(("masklet_type", "auto"), ("masklet_first_appeared_frame", 113.0)))
+    assert info.get("masklet_first_appeared_frame") == 113.0 and info.get("absent") is None
+    assert Mask(0, "52203", 4, (1, 1, 2, 2), (("stability_score", 0.5),)).values == (("stability_score", 0.5),)
+    for bad in ((("a", [1]),), (("a", 1), ("a", 2)), ((1, 2),), (("a", float("nan")),), [("a", 1)]):
+        with pytest.raises(ValueError):
+            ObjectInfo(1, metadata=bad)
+        with pytest.raises(ValueError):
+            Mask(1, "52203", 4, (1, 1, 2, 2), bad)
+
+
+def test_image_ref_may_be_a_frame_of_a_video_file():
+    ref = ImageRef(path="sav_000001.mp4", frame=8)
+    assert ref.location == "sav_000001.mp4#frame=8" and ref.quality == 95
+    for kwargs in ({"data": b"x", "frame": 0}, {"path": "a.mp4", "frame": -1}, {"path": "a.mp4", "archive": "x.zip", "frame": 0}):
+        with pytest.raises(ValueError, match="frame of a video"):
+            ImageRef(**kwargs)
+    with pytest.raises(ValueError, match="quality"):
+        ImageRef(path="a.mp4", frame=0, quality=0)
 
 
 def test_the_void_mask_has_the_void_id():

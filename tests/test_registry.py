@@ -18,8 +18,8 @@ from converters.errors import MissingDependency, VosconvError
 from converters.model import DatasetInfo, Video
 from converters.writer import Shard, ShardResult, Writer
 
-BUILTIN_READERS = {"mose", "davis", "youtube-vos", "coco"}
-BUILTIN_WRITERS = {"coco", "cocovid", "mose", "davis", "youtube-vos"}
+BUILTIN_READERS = {"mose", "davis", "youtube-vos", "coco", "sav"}
+BUILTIN_WRITERS = {"coco", "cocovid", "mose", "davis", "youtube-vos", "sav"}
 #: Being added alongside; allowed but not required.
 OPTIONAL_BUILTINS = {"parquet", "hdf5"}
 

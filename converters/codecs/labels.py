@@ -6,6 +6,7 @@ id conventions (255 = void; DAVIS 2016's 0/255 masks = object 1) live in one pla
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 import numpy as np
@@ -63,9 +64,57 @@ def overlapping_frame(video: Video) -> str | None:
         masks = frame.masks
         if masks is None or len(masks.objects) + (masks.void is not None) < 2:
             continue
-        pairs = [(m.object_id, m.counts) for m in masks.objects]
+        pairs = [(1, m.counts) for m in masks.objects]  # the values only paint: any id goes
         if masks.void is not None:
-            pairs.append((VOID_ID, masks.void.counts))
+            pairs.append((1, masks.void.counts))
         if rle.overlap(pairs, video.height, video.width):
             return frame.file_name
     return None
+
+
+def pixel_value_problem(video: Video) -> tuple[str, str] | None:
+    """``(where, cause)`` when one uint8 value per pixel cannot hold the video exactly, else None.
+
+    Such a target (palette PNG folders, dense label maps) needs object ids 1 to 254 (0 is the
+    background, 255 the void) and masks that never overlap; SA-V's ids start at 0 and its masks
+    overlap. ``where`` is the video, or its first frame at fault.
+    """
+    for obj in video.objects:
+        if not 0 < obj.object_id < VOID_ID:
+            frame = next((f for f in video.frames if f.masks is not None and f.masks.get(obj.object_id)), None)
+            where = video.name if frame is None else f"{video.name}/{frame.file_name}"
+            return where, f"object id {obj.object_id} is not a pixel value 1 to {VOID_ID - 1} (0 is the background)"
+    frame = overlapping_frame(video)
+    if frame is not None:
+        return f"{video.name}/{frame}", "its masks overlap, and one value per pixel cannot hold them"
+    return None
+
+
+def renumbered(video: Video) -> tuple[Video, dict[int, int]]:
+    """The video with its objects numbered 1..K in id order, and the mapping ``{source id: new id}``.
+
+    For palette layouts asked to hold ids they cannot (SA-V's 0..N-1); overlaps stay refused.
+    """
+    mapping = {obj.object_id: position for position, obj in enumerate(video.objects, 1)}
+    if len(mapping) >= VOID_ID:
+        raise ValueError(f"{len(mapping)} objects do not fit the pixel values 1 to {VOID_ID - 1}")
+    if all(new == old for old, new in mapping.items()):
+        return video, mapping
+    objects = tuple(dataclasses.replace(o, object_id=mapping[o.object_id]) for o in video.objects)
+    frames = tuple(
+        f
+        if f.masks is None
+        else dataclasses.replace(
+            f,
+            masks=dataclasses.replace(
+                f.masks, objects=tuple(dataclasses.replace(m, object_id=mapping[m.object_id]) for m in f.masks.objects)
+            ),
+        )
+        for f in video.frames
+    )
+    return dataclasses.replace(video, objects=objects, frames=frames), mapping
+
+
+def _renumbered(masks: FrameMasks, mapping: dict[int, int]) -> FrameMasks:
+    objects = tuple(dataclasses.replace(m, object_id=mapping[m.object_id]) for m in masks.objects)
+    return dataclasses.replace(masks, objects=objects)

@@ -39,15 +39,10 @@ class Lookalike:
 _FILES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("LVOS", re.compile(r"(train|val|valid|test)_(meta|expression_meta|meta_attribute)\.json")),
     ("MOSEv2 with its meta files", re.compile(r"meta_(train|valid|val|test)\.json")),
-    ("SA-V val/test", re.compile(r"sav_(val|test)\.txt")),
-    ("SA-V train", re.compile(r"sav_\d+_(manual|auto)\.json")),
     ("BURST", re.compile(r"(all_classes|common_classes|uncommon_classes|first_frame_annotations)\.json")),
 )
 #: Folder names that mark a layout.
-_FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("SA-V val/test", re.compile(r"JPEGImages_24fps|Annotations_6fps")),
-    ("VOST", re.compile(r"JPEGImages_10fps|ValidAnns")),
-)
+_FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (("VOST", re.compile(r"JPEGImages_10fps|ValidAnns")),)
 #: Frame file names inside ``JPEGImages/<video>/`` or ``Annotations/<video>/`` that mark a layout.
 _FRAMES: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("LVOS", lambda stem: len(stem) == 8 and stem.isdigit()),

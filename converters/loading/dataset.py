@@ -77,8 +77,12 @@ def _label_pairs(frames: RlePairs, encoding: MaskEncoding) -> RlePairs:
 def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -> np.ndarray:
     """(T, H, W) label maps from each frame's ``(object_id, counts)`` pairs, in one compiled call."""
     frames = _label_pairs(frames, encoding)
-    if any(v > VOID_ID for pairs in frames for v, _ in pairs):
-        raise ValueError(f"object ids above 255 do not fit a uint8 label map: {sorted({v for p in frames for v, _ in p})}")
+    if any(not 0 < v <= VOID_ID for pairs in frames for v, _ in pairs):
+        ids = sorted({v for p in frames for v, _ in p})
+        raise ValueError(f"object ids {ids} do not fit a uint8 label map (1-254; 0 is the background): use masks='objects'")
+    for t, pairs in enumerate(frames):  # one value per pixel cannot hold overlapping masks (SA-V's)
+        if len(pairs) > 1 and rle.overlap(pairs, height, width):
+            raise ValueError(f"the masks of frame {t} overlap, which a label map cannot hold: use masks='objects'")
     return rle.decode_frames(frames, height, width)
 
 

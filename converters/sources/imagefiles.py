@@ -1,6 +1,7 @@
 """Frame images: read their bytes wherever they live, and their size from the header alone.
 
-JPEG bytes are copied, never re-encoded; the size check reads the first kilobytes only.
+JPEG bytes are copied, never re-encoded; the size check reads the first kilobytes only. A frame
+of a video file (``ImageRef.frame``) is decoded and encoded as a JPEG here, when a writer reads it.
 Images inside an archive (``ImageRef.archive``) are read through the archive's per-process
 :class:`~converters.sources.archives.ArchiveFS`; files on disk keep the plain ``open`` path.
 """
@@ -21,6 +22,10 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 def read_bytes(ref: ImageRef) -> bytes:
     if ref.data is not None:
         return ref.data
+    if ref.frame is not None:
+        from ..codecs import video  # PyAV is imported only where a video is read
+
+        return video.frame_jpeg(ref.path, ref.frame, ref.quality)
     try:
         if ref.archive is not None:
             return sources.archive(ref.archive).read_member(ref.path)

@@ -302,7 +302,7 @@ def test_a_file_without_annotations_reads(foreign):
         (lambda d: d["categories"][0].update(id=2**40), "malformed header or categories"),
         (lambda d: d["videos"][1].update(height=float("inf")), "OverflowError"),
         (lambda d: d["annotations"][0].update(category_id="abc"), "category id"),
-        (lambda d: d["annotations"][0].update(object_id=0), "object id 0"),
+        (lambda d: d["annotations"][0].update(object_id=-1), "object id -1"),
         (lambda d: d.update(info={"vosconv": 5}), "info.vosconv must be an object"),
         (lambda d: d.update(info={"vosconv": {"image_root": 7}}), "image_root must be"),
         (lambda d: d.update(info={"vosconv": {"source": {"attributes": [1]}}}), "attributes must be objects"),

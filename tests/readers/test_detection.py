@@ -75,13 +75,6 @@ def test_the_shared_lvos_video_ids_as_an_lvos_tree(shared_samples, tmp_path):
 @pytest.mark.parametrize(
     ("make", "layout", "evidence"),
     [
-        (
-            lambda root: (root / "Annotations_6fps" / "sav_000001" / "000").mkdir(parents=True),
-            "SA-V val/test",
-            "Annotations_6fps/",
-        ),
-        (lambda root: (root / "sav_val.txt").write_text("sav_000001\n"), "SA-V val/test", "sav_val.txt"),
-        (lambda root: (root / "sav_000001_manual.json").write_text("{}"), "SA-V train", "sav_000001_manual.json"),
         (lambda root: (root / "JPEGImages_10fps").mkdir(), "VOST", "JPEGImages_10fps/"),
         (
             lambda root: (root / "val" / "first_frame_annotations.json").write_text("{}"),
@@ -107,8 +100,8 @@ def test_vost_with_image_sets_is_not_taken_for_davis(tmp_path):
     assert_unread(root, "VOST", "frames named like JPEGImages/555_tear_aluminium_foil/frame00030")
 
 
-def test_burst_and_sa_v_annotation_files_are_named(tmp_path):
-    for name, layout in (("all_classes.json", "BURST"), ("sav_000001_auto.json", "SA-V train")):
+def test_burst_annotation_files_are_named(tmp_path):
+    for name, layout in (("all_classes.json", "BURST"),):
         path = tmp_path / name
         path.write_text("{}")
         assert unread_layout(path).layout == layout
@@ -117,9 +110,9 @@ def test_burst_and_sa_v_annotation_files_are_named(tmp_path):
 
 
 def test_the_shared_sa_v_annotation_file_is_named(shared_samples):
+    """SA-V is read now: a lone masklet file is the sav reader's (masks without frames), not any JSON for coco."""
     path = shared_samples / "sav" / "sav_dataset" / "example" / "sav_000001_manual.json"
-    with pytest.raises(DetectionError, match="looks like SA-V train"):
-        api.detect(path)
+    assert api.detect(path) == "sav"
 
 
 def test_the_layouts_vosconv_reads_are_no_lookalikes(sample_root):

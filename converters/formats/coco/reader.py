@@ -443,6 +443,15 @@ def build_video(record: Record, annotations: list[object], placeholders: set[int
     )
 
 
+def _scalars(annotation: Record, key: str, value: object) -> tuple[tuple[str, object], ...]:
+    """A ``{key: JSON scalar}`` object (metadata, one frame's values) as pairs; None is none (the model checks the values)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        annotation.fail(f"expected an object of key: value pairs, got {type(value).__name__}", key)
+    return tuple(value.items())
+
+
 def _add_annotation(
     annotation: Record,
     position: int,
@@ -465,7 +474,12 @@ def _add_annotation(
         category = annotation.raw("category_id", None)  # the model says what is wrong with it
         meta = annotation.texts("meta_frames", None, nullable=True)
         placeholder = type(category) is int and category in placeholders
-        objects.append(ObjectInfo(object_id, None if placeholder else category, None if meta is None else tuple(meta)))
+        metadata = _scalars(annotation, "metadata", annotation.raw("metadata", None))
+        objects.append(ObjectInfo(object_id, None if placeholder else category, None if meta is None else tuple(meta), metadata))
+    frame_values = annotation.list("frame_values", None, nullable=True) or [None] * length
+    if len(frame_values) != length:
+        raise ValueError(f"object {object_id} has {len(frame_values)} frame_values for {length} frames")
+    frame_values = [_scalars(annotation, f"frame_values/{i}", v) for i, v in enumerate(frame_values)]
     for index, segmentation in enumerate(segmentations):
         if segmentation is None:
             continue
@@ -477,7 +491,7 @@ def _add_annotation(
             raise ValueError(f"frame {index}: {exc}") from None
         if area == 0:
             continue  # an all-zero RLE (SA-V style) means absent
-        mask = Mask(object_id, counts, area, bbox)
+        mask = Mask(object_id, counts, area, bbox, frame_values[index])
         if is_void:
             void[index] = mask
         else:

@@ -298,6 +298,10 @@ def annotation_records(video: Video, default_category: int, void_category: int) 
         record = _track(tracks[obj.object_id], size, category, obj.object_id, 0, ori_id=True)
         if obj.frames is not None:
             record["meta_frames"] = list(obj.frames)
+        if obj.metadata:  # SA-V's masklet fields, a name: what the source said of the object
+            record["metadata"] = dict(obj.metadata)
+        if any(m is not None and m.values for m in tracks[obj.object_id]):  # SA-V's stability scores
+            record["frame_values"] = [None if m is None or not m.values else dict(m.values) for m in tracks[obj.object_id]]
         records.append(record)
     if any(m is not None for m in void):
         records.append(_track(void, size, void_category, VOID_ID, 1))

@@ -18,6 +18,7 @@ class DavisOptions:
     resolution: str | None = None  # default: the source's resolution, else 480p
     year: str | None = None  # default: the source's year, else 2017
     images: bool = True  # copy each frame's JPEG; false: annotations only
+    renumber: bool = False  # objects numbered 1..K per video, the mapping in object_ids.json
 
     def __post_init__(self) -> None:
         for what in ("split", "resolution", "year"):

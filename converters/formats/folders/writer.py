@@ -77,6 +77,15 @@ def check_readable_names(video: Video, layout: str) -> None:
 @dataclass(frozen=True)
 class LayoutOptions:
     images: bool = True  # copy each frame's JPEG; false: annotations only
+    renumber: bool = False  # objects numbered 1..K per video, the mapping in object_ids.json
+
+
+#: Written by ``renumber=true`` at the output's root: ``{video: {new id: source id}}``.
+RENUMBERED = "object_ids.json"
+
+
+def _pixel_value_fix(name: str) -> str:
+    return f"a {name} PNG holds one value 1-254 per pixel; write sav (one PNG per object), coco, parquet or hdf5 (masks=rle)"
 
 
 class LayoutWriter(Writer):
@@ -117,8 +126,11 @@ class LayoutWriter(Writer):
         return ANNOTATIONS
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
-        facts, written = {}, []
+        facts, written, renumbered = {}, [], {}
         for video in videos:
+            if getattr(self.options, "renumber", False):
+                video, mapping = labels.renumbered(video)
+                renumbered[video.name] = {str(new): old for old, new in mapping.items()}
             images, masks = f"{OUTPUT}/{self.image_dir(info)}/{video.name}", f"{OUTPUT}/{self.mask_dir(info)}/{video.name}"
             touched: list[str] = []
             try:
@@ -129,13 +141,21 @@ class LayoutWriter(Writer):
             facts[video.name] = self.video_facts(video, info)
         # every file is listed, so a resumed run checks them and drops what a crashed shard left behind
         files = tuple(name for name, _, _ in written)
-        return ShardResult(shard.index, files, facts={"videos": facts}, checksums=tuple(written))
+        result_facts = {"videos": facts, **({"renumbered": renumbered} if renumbered else {})}
+        return ShardResult(shard.index, files, facts=result_facts, checksums=tuple(written))
 
     def check(self, video: Video) -> None:
         check_readable_names(video, self.name)
-        frame = labels.overlapping_frame(video)
-        if frame is not None:
-            raise SourceError(f"{video.name}/{frame}", _OVERLAP.format(name=self.name))
+        renumber = getattr(self.options, "renumber", False)
+        if renumber and len(video.objects) >= 255:
+            raise SourceError(
+                video.name, f"{len(video.objects)} objects do not fit the pixel values 1-254; {_pixel_value_fix(self.name)}"
+            )
+        problem = labels.pixel_value_problem(video if not renumber else labels.renumbered(video)[0])
+        if problem is not None:
+            where, cause = problem
+            hint = "" if renumber or "overlap" in cause else " (or -w renumber=true: ids 1..K, the mapping in object_ids.json)"
+            raise SourceError(where, f"{cause}: {_pixel_value_fix(self.name)}{hint}")
 
     def write_video(
         self, video: Video, staging: Path, image_dir: str, mask_dir: str, touched: list[str]
@@ -177,6 +197,9 @@ class LayoutWriter(Writer):
         root.mkdir(exist_ok=True)
         videos = {name: facts for result in results for name, facts in result.facts["videos"].items()}
         self.write_index(root, videos, info)
+        renumbered = {name: ids for result in results for name, ids in result.facts.get("renumbered", {}).items()}
+        if renumbered:
+            write_json(root / RENUMBERED, renumbered)
         marker = {"format": self.name, "version": __version__, "written_by": WRITTEN_BY, "attributes": dict(info.attributes)}
         write_json(root / MARKER, marker)  # the attributes say how a derived set was made (converters/run/derive.py)
         return root

@@ -21,6 +21,7 @@ from ...model import VOID_ID, Frame, FrameMasks, ImageRef, MaskEncoding, Video, 
 from ...reader import VideoRef
 from ...records import Record
 from ..sharded import manifest as shards
+from ..sharded.objects import with_frame_values
 from ..sharded.reader import ShardedReader
 from .spec import video_group
 
@@ -108,8 +109,13 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     check_frame_datasets(group, frames, height, width)
     encoding = MaskEncoding(_text(attrs["encoding"]))
     palette = attrs["palette"].tobytes() if "palette" in attrs else None
-    record = {"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value}
-    objects, _, _ = shards.parse_video_record(Record(record, group.file.filename, group.name, f"video {name!r}"))
+    record = Record(
+        {"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value},
+        group.file.filename,
+        group.name,
+        f"video {name!r}",
+    )
+    objects, _, _ = shards.parse_video_record(record)
     file_names = [_text(n) for n in group["file_names"][()]]
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])
@@ -128,7 +134,7 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
         elif kind == "external" and images:
             image = ImageRef(path=os.path.join(images, name, file_name))
         frames.append(Frame(index, file_name, image, masks[index]))
-    return Video(name, width, height, tuple(frames), objects, encoding, palette)
+    return with_frame_values(Video(name, width, height, tuple(frames), objects, encoding, palette), record)
 
 
 def _text(value) -> str:

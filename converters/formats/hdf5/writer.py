@@ -126,10 +126,13 @@ class Hdf5Writer(ShardedWriter):
 
     def check(self, video: Video) -> None:
         if self.options.masks != "dense":
+            if any(o.object_id == VOID_ID for o in video.objects):  # the RLE table's row of id 255 is the void region
+                raise SourceError(video.name, f"object id {VOID_ID} is the void region in HDF5 RLE tables; write parquet or coco")
             return
-        frame = labels.overlapping_frame(video)
-        if frame is not None:
-            raise SourceError(f"{video.name}/{frame}", "its masks overlap, so a label map would change them; use masks=rle")
+        problem = labels.pixel_value_problem(video)
+        if problem is not None:
+            where, cause = problem
+            raise SourceError(where, f"{cause}, so a uint8 label map cannot hold the video; use masks=rle (or write sav)")
 
     def _write_dense(self, group: h5py.Group, video: Video) -> None:
         ids = [o.object_id for o in video.objects]

@@ -20,6 +20,7 @@ from ...reader import VideoRef
 from ...records import Record
 from ...sources.files import join_inside
 from ..sharded import manifest as shards
+from ..sharded.objects import with_frame_values
 from ..sharded.reader import ShardedReader
 from .spec import METADATA_KEY
 
@@ -149,7 +150,7 @@ def build_video(record: Record, rows: list[Record], images: str | None) -> Video
         raise ValueError(f"the rows are not frames 0..{count - 1} of the video")
     width, height = record.int("width"), record.int("height")
     frames = tuple(Frame(i, row.text("file_name"), _image(row, images), _masks(row, height, width)) for i, row in enumerate(rows))
-    return Video(name, width, height, frames, objects, encoding, palette)
+    return with_frame_values(Video(name, width, height, frames, objects, encoding, palette), record)
 
 
 def _image(row: Record, images: str | None) -> ImageRef | None:

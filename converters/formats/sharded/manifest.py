@@ -22,10 +22,20 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ...errors import SourceError
-from ...model import VOID_ID, Category, DatasetInfo, MaskEncoding, ObjectInfo, Video, check_file_name, check_frame_size
+from ...model import (
+    MAX_OBJECT_ID,
+    Category,
+    DatasetInfo,
+    MaskEncoding,
+    ObjectInfo,
+    Video,
+    check_file_name,
+    check_frame_size,
+)
 from ...reader import Detection
 from ...records import Record, shown
 from ...sources.checksums import sha256
+from .objects import object_record, pairs
 
 #: Bumped when the layout of the manifest or the shards changes in a way readers must know about.
 FORMAT_VERSION = 2  # the newest this vosconv reads; HDF5 is 2 since it holds no vlen data, Parquet 1
@@ -100,8 +110,10 @@ class VideoEntry:
             if not last <= start < stop <= self.frames:
                 raise ValueError(f"{self.name}: annotated runs must be increasing, disjoint and within {self.frames} frames")
             last = stop
-        if list(self.object_ids) != sorted(set(self.object_ids)) or not all(0 < i < VOID_ID for i in self.object_ids):
-            raise ValueError(f"{self.name}: object ids must be unique, sorted and 1 to 254, got {list(self.object_ids)}")
+        if list(self.object_ids) != sorted(set(self.object_ids)) or not all(0 <= i <= MAX_OBJECT_ID for i in self.object_ids):
+            raise ValueError(
+                f"{self.name}: object ids must be unique, sorted and 0 to {MAX_OBJECT_ID}, got {list(self.object_ids)}"
+            )
 
     @property
     def annotated_count(self) -> int:
@@ -276,17 +288,14 @@ def video_record(video: Video) -> dict[str, Any]:
         "frames": len(video.frames),
         "encoding": video.encoding.value,
         "palette": base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None,
-        "objects": [
-            {"object_id": o.object_id, "category_id": o.category_id, "frames": None if o.frames is None else list(o.frames)}
-            for o in video.objects
-        ],
+        "objects": [object_record(o, video) for o in video.objects],
     }
 
 
 def parse_video_record(record: Record) -> tuple[tuple[ObjectInfo, ...], MaskEncoding, bytes | None]:
     """Objects, encoding and palette back from :func:`video_record`'s output."""
     objects = tuple(
-        ObjectInfo(o.int("object_id"), o.int("category_id", None, nullable=True), _frame_names(o))
+        ObjectInfo(o.int("object_id"), o.int("category_id", None, nullable=True), _frame_names(o), pairs(o, "metadata"))
         for o in record.records("objects")
     )
     encoding = record.text("encoding")

@@ -1,0 +1,377 @@
+"""SA-V, SAM 2's dataset: a train folder (mp4 + masklet JSON) or a val/test split folder (JPEG + per-object PNGs).
+
+Train frames are decoded from the mp4 with PyAV when a writer reads them (never all at once),
+by default only the annotated ones, named by their 24 fps index as SAM 2's extraction names
+them (``00000.jpg``, ``00004.jpg``, ...); ``frames=all`` keeps every frame. Object ids are the
+JSON's ``masklet_id`` as given (SA-V counts from 0), the masklet fields travel as object
+metadata, and auto masklets' stability scores as each mask's per-frame value.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ...codecs import png, rle
+from ...codecs import video as videos
+from ...errors import SourceError
+from ...model import (
+    MAX_OBJECT_ID,
+    Category,
+    DatasetInfo,
+    Frame,
+    FrameMasks,
+    ImageRef,
+    Mask,
+    MaskEncoding,
+    ObjectInfo,
+    Video,
+)
+from ...reader import Detection, Reader, VideoRef
+from ...records import Record
+from ..sharded import manifest as shards
+from ..sharded.objects import with_frame_values
+from . import spec
+from .masklets import Masklets, objects_and_masks, parse_masklets
+
+
+@dataclass(frozen=True)
+class SavOptions:
+    masklets: Literal["manual", "auto", "both"] = "manual"  # both: the auto objects after the manual ones, renumbered
+    frames: Literal["annotated", "all"] = "annotated"  # all: every 24 fps frame of the mp4 (annotated ones every 4th)
+    quality: int = 95  # JPEG quality of frames decoded from an mp4 (cv2.imwrite's default)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.quality <= 100:
+            raise ValueError(f"quality must be 1..100, got {self.quality}")
+
+
+@dataclass(frozen=True)
+class SavVideoRef(VideoRef):
+    """A train video (``mp4`` and its JSON files) or a val/test video (``images`` and ``annotations`` folders)."""
+
+    mp4: str | None = None
+    manual: str | None = None
+    auto: str | None = None
+    images: str | None = None
+    annotations: str | None = None
+
+    def folders(self) -> tuple[str, ...]:
+        return tuple(f for f in (self.images, self.annotations) if f)
+
+
+def _visible(names: list[str]) -> list[str]:
+    return sorted(n for n in names if not n.startswith("."))
+
+
+def _listdir(folder: Path) -> list[str]:
+    try:
+        return _visible(os.listdir(folder))
+    except OSError as exc:
+        raise SourceError(folder, f"cannot list: {exc.strerror or exc}") from None
+
+
+def train_folders(source: Path) -> list[Path]:
+    """The source and its sub-folders (SA-V's ``sav_NNN/`` shards) that hold mp4 files."""
+    if not source.is_dir():
+        return []
+    found = []
+    for folder in [source, *(source / n for n in _listdir(source) if (source / n).is_dir())]:
+        try:
+            if any(n.endswith(".mp4") and not n.startswith(".") for n in os.listdir(folder)):
+                found.append(folder)
+        except OSError:
+            continue
+    return found
+
+
+def is_split_folder(source: Path) -> bool:
+    """A val/test folder: frames and masks, or masks and vosconv's record (written with images=false)."""
+    has_frames = (source / spec.IMAGES).is_dir() or (source / spec.SIDECAR / "dataset.json").is_file()
+    return has_frames and (source / spec.ANNOTATIONS).is_dir()
+
+
+class SavReader(Reader):
+    """Reads SA-V: a train folder (mp4 + ``_manual.json``/``_auto.json``) or a val/test folder (JPEG + per-object PNG)."""
+
+    name = "sav"
+    Options = SavOptions
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        if source.is_file():
+            if spec.TRAIN_JSON.fullmatch(source.name) and _looks_like_masklets(source):
+                return Detection(20, "an SA-V masklet file (its frames from the mp4 beside it, if there)")
+            return Detection(0, "not an SA-V folder or masklet file")
+        if is_split_folder(source):
+            return Detection(20, f"SA-V val/test: {spec.IMAGES}/ and {spec.ANNOTATIONS}/")
+        half = [n for n in (spec.IMAGES, spec.ANNOTATIONS) if (source / n).is_dir()]
+        if half:
+            other = ({spec.IMAGES, spec.ANNOTATIONS} - set(half)).pop()
+            return Detection(0, f"{half[0]}/ without {other}/", near=5)
+        for folder in train_folders(source):
+            names = set(os.listdir(folder))
+            paired = [n for n in sorted(names) if n.endswith(".mp4") and f"{n[:-4]}_manual.json" in names]
+            if paired:
+                where = "" if folder == source else f" in {folder.name}/"
+                return Detection(20, f"SA-V train: {paired[0]} with {paired[0][:-4]}_manual.json{where}")
+        return Detection(0, f"no mp4 with its _manual.json, nor {spec.IMAGES}/ and {spec.ANNOTATIONS}/")
+
+    @property
+    def is_train(self) -> bool:
+        return not is_split_folder(self.source)
+
+    def _sidecar(self, name: str) -> dict | None:
+        """vosconv's own record beside a val/test layout it wrote, or None (SA-V's own files have none)."""
+        path = self.source / spec.SIDECAR / f"{name}.json"
+        if not path.is_file():
+            return None
+        try:
+            with open(path, encoding="utf-8") as file:
+                value = json.load(file)
+        except (OSError, ValueError) as exc:
+            raise SourceError(path, f"unreadable vosconv record: {exc}") from None
+        if not isinstance(value, dict):
+            raise SourceError(path, "a vosconv record is a JSON object")
+        return value
+
+    def info(self) -> DatasetInfo:
+        if self.is_train:
+            return DatasetInfo("sav", split="train", attributes=(("frames", self.options.frames),))
+        record = self._sidecar("dataset") or {}
+        lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
+        split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
+        attributes = dict(record.get("attributes") or {})
+        foreground = self._first_foreground()
+        if foreground is not None:
+            attributes["foreground"] = str(foreground)
+        categories = tuple(Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in record.get("categories", ()))
+        return DatasetInfo(
+            "sav",
+            split=split,
+            categories=categories,
+            image_root=str(self.source / spec.IMAGES),
+            attributes=tuple(sorted((str(k), str(v)) for k, v in attributes.items())),
+        )
+
+    def _first_foreground(self) -> int | None:
+        """The foreground value of the first PNG (SAM 2 writes 0/1, SA-V's val files 0/255): written back the same."""
+        root = self.source / spec.ANNOTATIONS
+        for video in _listdir(root):
+            for obj in _listdir(root / video) if (root / video).is_dir() else ():
+                for name in _listdir(root / video / obj):
+                    if name.endswith(".png"):
+                        path = root / video / obj / name
+                        label, _ = _decode_png(path)
+                        values = np.unique(label)
+                        return int(values[-1]) if values[-1] else None
+        return None
+
+    def roots(self) -> list[Path]:
+        return [self.source] if self.is_train else [self.source, self.source / spec.IMAGES, self.source / spec.ANNOTATIONS]
+
+    def list_videos(self) -> list[VideoRef]:
+        return self._train_refs() if self.is_train else self._split_refs()
+
+    def _train_refs(self) -> list[VideoRef]:
+        if self.source.is_file():  # one masklet file: the video beside it, if there
+            stem = spec.TRAIN_JSON.fullmatch(self.source.name).group(1)
+            return [_train_ref(self.source.parent, stem, set(_listdir(self.source.parent)))]
+        refs: dict[str, SavVideoRef] = {}
+        for folder in train_folders(self.source):
+            names = set(_listdir(folder))
+            for name in sorted(n for n in names if n.endswith(".mp4")):
+                stem = name[:-4]
+                if stem in refs:
+                    raise SourceError(folder / name, f"video {stem} is also in {Path(refs[stem].mp4).parent}")
+                refs[stem] = _train_ref(folder, stem, names)
+        return [refs[name] for name in sorted(refs)]
+
+    def _split_refs(self) -> list[VideoRef]:
+        images, annotations = self.source / spec.IMAGES, self.source / spec.ANNOTATIONS
+        lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
+        if lists:
+            names = sorted({line.strip() for line in (self.source / lists[0]).read_text().splitlines() if line.strip()})
+        else:
+            names = sorted(n for n in _listdir(images) if (images / n).is_dir())
+        refs = []
+        for name in names:
+            folder = images / name
+            if not folder.is_dir() and not (self.source / spec.SIDECAR / f"{name}.json").is_file():
+                raise SourceError(folder, f"video {name} of the video list has no frame folder")
+            size = sum(e.stat().st_size for e in os.scandir(folder) if e.is_file()) if folder.is_dir() else 0
+            refs.append(SavVideoRef(name, size, f"{name}:{size}", images=str(folder), annotations=str(annotations / name)))
+        return refs
+
+    def read_video(self, ref: SavVideoRef) -> Video:
+        return self._read_split(ref) if ref.images is not None else self._read_train(ref)
+
+    # ------------------------------------------------------------------ train
+
+    def _read_train(self, ref: SavVideoRef) -> Video:
+        wanted = {"manual": [ref.manual], "auto": [ref.auto], "both": [ref.manual, ref.auto]}[self.options.masklets]
+        kinds = {"manual": ["manual"], "auto": ["auto"], "both": ["manual", "auto"]}[self.options.masklets]
+        where = ref.mp4 or ref.manual or ref.auto
+        if ref.manual is None and "manual" in kinds:
+            raise SourceError(where, f"no {ref.name}_manual.json beside it (-r masklets=auto reads the auto one)")
+        if ref.auto is None and kinds == ["auto"]:
+            raise SourceError(where, f"no {ref.name}_auto.json beside it (-r masklets=manual reads the manual one)")
+        parsed = [parse_masklets(path) for path in wanted if path is not None]
+        first_path, first = wanted[0], parsed[0]
+        for path, other in zip(wanted[1:], parsed[1:]):
+            if (other.frames, other.height, other.width) != (first.frames, first.height, first.width):
+                raise SourceError(
+                    path,
+                    f"its video is {other.width}x{other.height}, {other.frames} frames; {first_path} says "
+                    f"{first.width}x{first.height}, {first.frames} frames",
+                )
+        objects, per_frame = objects_and_masks(parsed)
+        if ref.mp4 is None:  # a masklet file alone: masks without frames
+            return self._train_video(ref, first, objects, per_frame)
+        facts = videos.probe(ref.mp4)
+        if (facts.width, facts.height) != (first.width, first.height):
+            raise SourceError(
+                ref.mp4, f"the video is {facts.width}x{facts.height}; {first_path} says {first.width}x{first.height}"
+            )
+        if facts.frames < first.frames:
+            raise SourceError(ref.mp4, f"the video has {facts.frames} frames; {first_path} says {first.frames}")
+        return self._train_video(ref, first, objects, per_frame)
+
+    def _train_video(self, ref: SavVideoRef, first: Masklets, objects: list[ObjectInfo], per_frame: list[list[Mask]]) -> Video:
+        quality = self.options.quality
+        numbers = range(first.frames) if self.options.frames == "all" else range(0, first.frames, spec.ANNOTATE_EVERY)
+        frames = []
+        for position, number in enumerate(numbers):
+            annotated = number % spec.ANNOTATE_EVERY == 0
+            masks = FrameMasks(tuple(per_frame[number // spec.ANNOTATE_EVERY])) if annotated else None
+            image = None if ref.mp4 is None else ImageRef(path=ref.mp4, frame=number, quality=quality)
+            frames.append(Frame(position, spec.frame_name(number), image, masks))
+        try:
+            return Video(ref.name, first.width, first.height, tuple(frames), tuple(objects))
+        except ValueError as exc:
+            raise SourceError(ref.mp4, str(exc)) from None
+
+    # ------------------------------------------------------------------ val / test
+
+    def _read_split(self, ref: SavVideoRef) -> Video:
+        record = self._sidecar(ref.name)
+        if record is not None and isinstance(record.get("frames"), list):
+            names = [str(n) for n in record["frames"]]
+        else:
+            names = [n for n in _listdir(Path(ref.images)) if n.lower().endswith((".jpg", ".jpeg"))]
+            names.sort(key=lambda n: (0, int(n.rsplit(".", 1)[0]), n) if n.rsplit(".", 1)[0].isdigit() else (1, 0, n))
+        stems = {n.rsplit(".", 1)[0]: i for i, n in enumerate(names)}
+        annotations = Path(ref.annotations)
+        folders = _listdir(annotations) if annotations.is_dir() else []
+        per_frame: dict[int, list[Mask]] = {}
+        size = None if record is None else (int(record["height"]), int(record["width"]))
+        object_ids = []
+        for folder in folders:
+            if not (folder.isascii() and folder.isdigit()) or int(folder) > MAX_OBJECT_ID:
+                raise SourceError(annotations / folder, "object folders are named by object id (000, 001, ...)")
+            object_id = int(folder)
+            object_ids.append(object_id)
+            for png_name in _listdir(annotations / folder):
+                path = annotations / folder / png_name
+                stem = png_name.rsplit(".", 1)[0]
+                if not png_name.endswith(".png") or stem not in stems:
+                    raise SourceError(path, f"not a mask of a frame in {ref.images}")
+                label, _ = _decode_png(path)
+                if size is None:
+                    size = label.shape
+                if label.shape != size:
+                    raise SourceError(path, f"a {label.shape[1]}x{label.shape[0]} mask in a {size[1]}x{size[0]} video")
+                found = rle.encode(label)
+                if len(found) > 1:
+                    raise SourceError(path, f"not a binary mask: values {[0, *(m.object_id for m in found)]}")
+                per_frame.setdefault(stems[stem], [])
+                if found:
+                    per_frame[stems[stem]].append(Mask(object_id, found[0].counts, found[0].area, found[0].bbox))
+        if size is None:
+            size = _first_image_size(ref, names)
+        object_ids.sort()
+        return _split_video(ref, names, per_frame, object_ids, size, record)
+
+
+def _train_ref(folder: Path, stem: str, names: set[str]) -> SavVideoRef:
+    """A train video: its mp4 and masklet files, those that are in ``folder``."""
+    mp4, manual, auto = (f"{stem}.mp4", f"{stem}_manual.json", f"{stem}_auto.json")
+    stats = [(n, (folder / n).stat()) for n in (mp4, manual, auto) if n in names]
+    return SavVideoRef(
+        stem,
+        sum(s.st_size for _, s in stats),
+        ";".join(f"{n}:{s.st_size}:{s.st_mtime_ns}" for n, s in stats),
+        mp4=str(folder / mp4) if mp4 in names else None,
+        manual=str(folder / manual) if manual in names else None,
+        auto=str(folder / auto) if auto in names else None,
+    )
+
+
+def _looks_like_masklets(path: Path) -> bool:
+    """A JSON object whose first keys are SA-V's (``video_id``, ...): read from its first bytes only."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(256)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and b'"video_id"' in head
+
+
+def _decode_png(path: Path) -> tuple[np.ndarray, object]:
+    try:
+        return png.decode(path.read_bytes())
+    except png.PngError as exc:
+        raise SourceError(path, str(exc)) from None
+    except OSError as exc:
+        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _first_image_size(ref: SavVideoRef, names: list[str]) -> tuple[int, int]:
+    from ...sources import imagefiles
+
+    if not names:
+        raise SourceError(ref.images, "no frames and no masks: the video's size is unknown")
+    width, height = imagefiles.probe_image(os.path.join(ref.images, names[0]))
+    return height, width
+
+
+def _split_video(
+    ref: SavVideoRef,
+    names: list[str],
+    per_frame: dict[int, list[Mask]],
+    object_ids: list[int],
+    size: tuple[int, int],
+    record: dict | None,
+) -> Video:
+    """The video from its PNG masks, with what vosconv's record adds (void, empty annotated frames, metadata)."""
+    where = Path(ref.annotations)
+    try:
+        height, width = size
+        annotated = set(per_frame) if record is None else {int(i) for i in record["annotated"]}
+        void = {} if record is None else {int(i): c for i, c in record.get("void", {}).items()}
+        encoding = MaskEncoding.PALETTE if record is None else MaskEncoding(record["encoding"])
+        palette = None if record is None or record.get("palette") is None else base64.b64decode(record["palette"])
+        kept = None if record is None else Record({"objects": record["objects"], "encoding": encoding.value}, where)
+        objects = tuple(ObjectInfo(i) for i in object_ids) if kept is None else shards.parse_video_record(kept)[0]
+        frames = []
+        for index, name in enumerate(names):
+            masks = None
+            if index in annotated:
+                void_mask = None
+                if index in void:
+                    counts, area, bbox = rle.measure_canonical(void[index], height, width)
+                    void_mask = Mask(255, counts, area, bbox)
+                masks = FrameMasks(tuple(sorted(per_frame.get(index, ()), key=lambda m: m.object_id)), void_mask)
+            has_image = record is None or record.get("images") is None or bool(record["images"][index])
+            image = ImageRef(path=os.path.join(ref.images, name)) if has_image else None
+            frames.append(Frame(index, name, image, masks))
+        video = Video(ref.name, width, height, tuple(frames), objects, encoding, palette)
+        return video if kept is None else with_frame_values(video, kept)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SourceError(where, f"{type(exc).__name__}: {exc}") from None

@@ -1,0 +1,182 @@
+"""SA-V's val/test layout from any source: ``JPEGImages_24fps/``, ``Annotations_6fps/<video>/<object:03d>/``, a video list.
+
+One binary PNG per object per annotated frame holds what a palette PNG cannot: any object id
+(the folder name) and overlapping objects. Every object gets a PNG on every annotated frame
+(all zero where it is absent), as in SA-V. The PNGs' foreground value is the source's when it
+was SA-V (0/255 in SA-V's files, 0/1 from SAM 2's inference), else 255. A hidden
+``.vosconv/<video>.json`` keeps what the PNGs cannot say (void, palette, annotated frames
+without objects, object metadata), so vosconv reads its output back exactly; SA-V's own tools
+never list hidden files at that level. ``json=true`` also writes SAM 2's masklet JSON per video
+(``Annotations_json/<video>_manual.json``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...codecs import png, rle
+from ...errors import SourceError
+from ...model import DatasetInfo, Mask, Video
+from ...sources import imagefiles
+from ...version import __version__
+from ...writer import Shard, ShardResult, Writer, checksum_of
+from ..folders.writer import MARKER, check_readable_names
+from ..sharded import manifest as shards
+from . import spec
+
+OUTPUT = "output"
+#: The PNGs' foreground value for sources that do not say (SA-V's val/test files use 0/255).
+DEFAULT_FOREGROUND = 255
+
+
+@dataclass(frozen=True)
+class SavWriterOptions:
+    json: bool = False  # also write SAM 2's masklet JSON per video (Annotations_json/<video>_manual.json)
+    images: bool = True  # write each frame's JPEG; false: annotations only
+
+
+def _dumps(value: Any) -> bytes:
+    return (json.dumps(value, separators=(",", ":"), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class SavWriter(Writer):
+    """SA-V's val/test layout: ``JPEGImages_24fps/``, ``Annotations_6fps/<video>/<object:03d>/`` and a video list."""
+
+    name = "sav"
+    Options = SavWriterOptions
+    output_kind = "directory"
+
+    def check(self, video: Video) -> None:
+        check_readable_names(video, self.name)
+        if self.options.json:
+            _json_step(video)  # a SourceError now, not after the PNGs
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        foreground = int(info.attribute("foreground") or DEFAULT_FOREGROUND)
+        written, names = [], []
+        for video in videos:
+            done: list[tuple[str, int, str]] = []
+            try:
+                self._write_video(video, staging, foreground, done)
+            except BaseException:  # none of a video left half written: the run may go on without it (--on-error skip)
+                for name, _, _ in done:
+                    (staging / name).unlink(missing_ok=True)
+                raise
+            written += done
+            names.append(video.name)
+        return ShardResult(shard.index, tuple(n for n, _, _ in written), {"videos": names}, tuple(written))
+
+    def _write_video(self, video: Video, staging: Path, foreground: int, written: list[tuple[str, int, str]]) -> None:
+
+        def put(name: str, data: bytes) -> None:
+            path = staging / OUTPUT / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            written.append(checksum_of(f"{OUTPUT}/{name}", data))
+
+        for frame in video.frames:
+            if frame.image is not None and self.options.images:
+                put(f"{spec.IMAGES}/{video.name}/{frame.file_name}", imagefiles.read_bytes(frame.image))
+        empty = None
+        label = np.zeros(video.size, np.uint8)
+        for frame in video.frames:
+            if frame.masks is None:
+                continue
+            for obj in video.objects:
+                mask = frame.masks.get(obj.object_id)
+                if mask is None:
+                    if empty is None:
+                        empty = png.encode(np.zeros(video.size, np.uint8), "L")
+                    data = empty
+                else:
+                    data = png.encode(rle.decode([(foreground, mask.counts)], video.height, video.width, out=label), "L")
+                put(f"{spec.ANNOTATIONS}/{video.name}/{obj.object_id:03d}/{frame.stem}.png", data)
+        put(f"{spec.SIDECAR}/{video.name}.json", _dumps(sidecar(video, self.options.images)))
+        if self.options.json:
+            put(f"{spec.JSON_FOLDER}/{video.name}_manual.json", _dumps(masklet_json(video)))
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        root = staging / OUTPUT
+        root.mkdir(exist_ok=True)
+        names = [name for result in results for name in result.facts["videos"]]
+        split = info.split if info.split in ("val", "test") else "val"
+        (root / f"sav_{split}.txt").write_text("".join(f"{n}\n" for n in names))
+        (root / spec.SIDECAR).mkdir(exist_ok=True)
+        record = {
+            "split": info.split,
+            "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
+            "attributes": dict(info.attributes),
+        }
+        (root / spec.SIDECAR / "dataset.json").write_bytes(_dumps(record))
+        (root / MARKER).write_bytes(_dumps({"format": self.name, "version": __version__, "written_by": "vosconv"}))
+        return root
+
+
+def sidecar(video: Video, images: bool = True) -> dict:
+    """What the PNGs cannot say: annotated frames, void, encoding, palette, the objects' records."""
+    record = shards.video_record(video)
+    return {
+        "width": video.width,
+        "height": video.height,
+        "frames": [f.file_name for f in video.frames],
+        "images": [images and f.image is not None for f in video.frames],
+        "annotated": list(video.annotated_indices),
+        "void": {str(f.index): f.masks.void.counts for f in video.frames if f.masks is not None and f.masks.void is not None},
+        "encoding": video.encoding.value,
+        "palette": None if video.palette is None else base64.b64encode(video.palette).decode("ascii"),
+        "objects": record["objects"],
+    }
+
+
+def _json_step(video: Video) -> int:
+    """Every how many frames the annotated ones come (their numbers must be 0, s, 2s, ... with s dividing 24), for SAM 2's
+    ``JSONSegmentLoader``, which finds frame ``n``'s masks at ``masklet[n // ann_every]``."""
+    numbers = [int(f.stem) for f in video.frames if f.masks is not None]
+    step = numbers[1] - numbers[0] if len(numbers) > 1 else spec.ANNOTATE_EVERY
+    if step <= 0 or spec.FRAMES_FPS % step or numbers != list(range(0, step * len(numbers), step)):
+        raise SourceError(
+            video.name,
+            "its annotated frames are not frames 0, s, 2s, ... with s dividing 24, where SAM 2's JSON loader finds them; "
+            "write json=false",
+        )
+    return step
+
+
+def masklet_json(video: Video) -> dict:
+    """SAM 2's masklet JSON: objects by position (``masklet_id`` keeps the source ids), an empty RLE where one is absent.
+
+    Holds no null; ``fps`` at the top says the annotation rate, so SAM 2's ``JSONSegmentLoader`` knows ``ann_every``.
+    """
+    step = _json_step(video)
+    size = [video.height, video.width]
+    empty = rle.counts_to_string([video.height * video.width])
+    annotated = [f for f in video.frames if f.masks is not None]
+    masks = [[f.masks.get(o.object_id) for o in video.objects] for f in annotated]
+    doc: dict[str, Any] = {"fps": spec.FRAMES_FPS // step, "video_id": video.name}
+    numbers = [int(f.stem) for f in video.frames]
+    if numbers == list(range(len(numbers))):  # every frame is here: the count is known
+        doc["video_frame_count"] = float(len(numbers))
+        doc["video_duration"] = len(numbers) / spec.FRAMES_FPS
+    doc.update({"video_height": float(video.height), "video_width": float(video.width)})
+    doc["video_resolution"] = float(video.height * video.width)
+    doc["masklet"] = [[{"size": size, "counts": empty if m is None else m.counts} for m in row] for row in masks]
+    doc["masklet_id"] = [o.get("masklet_id", o.object_id) for o in video.objects]
+    for name in spec.OBJECT_FIELDS[1:]:
+        values = [o.get(name) for o in video.objects]
+        if video.objects and all(v is not None for v in values):
+            doc[name] = values
+    if any(m is not None and _stability(m) is not None for row in masks for m in row):
+        doc[spec.STABILITY] = [[1.0 if m is None else _stability(m, 1.0) for m in row] for row in masks]
+    doc["masklet_num"] = len(video.objects)
+    return doc
+
+
+def _stability(mask: Mask, default: float | None = None) -> float | None:
+    return dict(mask.values).get(spec.STABILITY_VALUE, default)

@@ -1,0 +1,102 @@
+"""Small SA-V fixtures with the real traits: mp4s made with PyAV/libx264 at widths that are not a
+multiple of 16, masklet JSONs whose numbers are floats, objects from id 0, overlapping masks,
+empty RLEs for invisible objects, an auto file with stability scores (1.0 where invisible)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+from pycocotools import mask as mask_api
+
+WIDTH, HEIGHT = 66, 48  # not a multiple of 16: libx264 needs mbtree=0 to be deterministic there
+
+
+def frame_pixels(index: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack([(x * 4 + index * 7) % 256, (y * 5 + index * 3) % 256, ((x + y) * 3) % 256], -1).astype(np.uint8)
+    image[10:20, 10 + index : 30 + index] = [250, 30, 40]
+    return image
+
+
+def make_mp4(path: Path, frames: int, width: int = WIDTH, height: int = HEIGHT, *, bt709: bool = False) -> Path:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"x264-params": "mbtree=0", "crf": "20", "threads": "1"}
+        if bt709:
+            context = stream.codec_context
+            context.colorspace, context.color_primaries, context.color_trc = 1, 1, 1
+        for index in range(frames):
+            frame = av.VideoFrame.from_ndarray(frame_pixels(index, width, height), format="rgb24")
+            if bt709:
+                frame = frame.reformat(format="yuv420p", dst_colorspace=1)
+                frame.colorspace = 1
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def box(k: int, j: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """Object j on annotated frame k: boxes that overlap (object 1 inside object 0), object 2 absent on odd frames."""
+    mask = np.zeros((height, width), np.uint8)
+    if j == 0:
+        mask[5 : 30 + k, 5:40] = 1
+    elif j == 1:
+        mask[10:20, 10 + k : 25 + k] = 1
+    elif j == 2 and k % 2 == 0:
+        mask[35:45, 40:60] = 1
+    return mask
+
+
+def rle_of(mask: np.ndarray) -> dict:
+    encoded = mask_api.encode(np.asfortranarray(mask))
+    return {"size": [int(v) for v in encoded["size"]], "counts": encoded["counts"].decode("ascii")}
+
+
+def masklet_doc(video: str, frames: int, objects: int = 3, *, kind: str = "manual", width: int = WIDTH, height: int = HEIGHT):
+    annotated = math.ceil(frames / 4)
+    masklet = [[rle_of(box(k, j, width, height)) for j in range(objects)] for k in range(annotated)]
+    doc = {
+        "video_id": video,
+        "video_duration": frames / 24,
+        "video_frame_count": float(frames),
+        "video_height": float(height),
+        "video_width": float(width),
+        "video_resolution": float(width * height),
+        "video_environment": "Indoor",
+        "video_split": "train",
+        "masklet": masklet,
+        "masklet_id": list(range(objects)),
+        "masklet_size_rel": [0.01 * (j + 1) for j in range(objects)],
+        "masklet_size_abs": [12.5 * (j + 1) for j in range(objects)],
+        "masklet_size_bucket": ["small"] * objects,
+        "masklet_visibility_changes": [0, 0, annotated - 1][:objects],
+        "masklet_first_appeared_frame": [0.0] * objects if kind == "manual" else [0] * objects,
+        "masklet_frame_count": [annotated] * objects,
+        "masklet_edited_frame_count": [1] * objects if kind == "manual" else [0] * objects,
+        "masklet_type": [kind] * objects,
+        "masklet_stability_score": [None] * objects
+        if kind == "manual"
+        else [[1.0 if not box(k, j, width, height).any() else 0.5 + 0.01 * k for j in range(objects)] for k in range(annotated)],
+        "masklet_num": objects,
+    }
+    return doc
+
+
+def make_train(root: Path, videos: dict[str, int], *, shard: str | None = "sav_000", auto: bool = True) -> Path:
+    """A train folder: ``<shard>/<video>.mp4`` with its manual (and auto) JSON."""
+    folder = root / shard if shard else root
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frames in videos.items():
+        make_mp4(folder / f"{name}.mp4", frames)
+        (folder / f"{name}_manual.json").write_text(json.dumps(masklet_doc(name, frames)))
+        if auto:
+            (folder / f"{name}_auto.json").write_text(json.dumps(masklet_doc(name, frames, 2, kind="auto")))
+    return root
