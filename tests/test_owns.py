@@ -103,3 +103,15 @@ def test_owners_asks_the_chosen_writer_first_then_each_built_in_once(outputs):
     names = [cls.name for cls in asked[1:]]
     assert sorted(names) == ["coco", "davis", "hdf5", "mose", "parquet", "youtube-vos"]
     assert len(asked) == len(set(asked))
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5", "davis", "mose", "youtube-vos"])
+@pytest.mark.parametrize("where", ["top", "data"])
+def test_overwrite_refuses_a_vosconv_output_holding_a_file_of_the_users(sample_root, tmp_path, writer, where):
+    """A folder vosconv wrote, into which the user then put a file of their own: --overwrite would delete that file."""
+    output = convert(sample_root, tmp_path / "out", writer).output
+    inside = output / "data" if where == "data" and (output / "data").is_dir() else output
+    (inside / "thesis.tex").write_text("\\documentclass{book}")
+    with pytest.raises(OutputError, match=r"thesis\.tex"):
+        convert(sample_root, output, writer, overwrite=True)
+    assert (inside / "thesis.tex").read_text() == "\\documentclass{book}"

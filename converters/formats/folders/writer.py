@@ -32,6 +32,8 @@ OUTPUT = "output"
 MARKER = ".vosconv.json"
 #: Names a dataset folder (or a folder-layout output older than the marker) has at its root.
 _LAYOUT_NAMES = ("JPEGImages", "Annotations", "ImageSets", "meta.json")
+#: Every name a folder-layout writer puts at the output's root (``errors.jsonl``: the videos a run skipped).
+_OWN_NAMES = frozenset({*_LAYOUT_NAMES, MARKER, "categories.json", "davis_semantics.json", "errors.jsonl"})
 
 
 def is_marked(folder: Path) -> bool:
@@ -45,6 +47,11 @@ def is_marked(folder: Path) -> bool:
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return False
     return isinstance(value, dict) and value.get("written_by") == "vosconv"
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """The names at a folder-layout output's root that no layout writer makes (a file the user added later)."""
+    return sorted(entry.name for entry in os.scandir(folder) if entry.name not in _OWN_NAMES)
 
 
 _OVERLAP = (
@@ -94,14 +101,21 @@ class LayoutWriter(Writer):
 
     @classmethod
     def owns(cls, path: Path) -> bool:
-        """A folder holding the marker that every folder-layout writer leaves."""
-        return is_marked(path)
+        """A folder holding the marker that every folder-layout writer leaves, and nothing else of the user's."""
+        return is_marked(path) and not foreign_entries(path)
 
     @classmethod
     def lookalike(cls, path: Path) -> str | None:
         """A dataset folder without the marker: the source itself, or the output of a vosconv older than the marker."""
         if not path.is_dir() or path.is_symlink():
             return None
+        if is_marked(path):
+            foreign = foreign_entries(path)
+            listed = ", ".join(foreign[:4] + (["..."] if len(foreign) > 4 else []))
+            return (
+                f"is a vosconv output that also holds files vosconv did not write ({listed}); "
+                "move them out or choose another output"
+            )
         names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(path))
         if not any(name.rstrip("/") in _LAYOUT_NAMES for name in names):
             return None
