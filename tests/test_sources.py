@@ -630,3 +630,22 @@ def test_a_bug_under_the_tgz_block_reader_is_not_reported_as_bad_gzip_data(tmp_p
     with pytest.raises(SourceError, match="cannot read gzip data"):
         fs.read(archive / name)
     fs.close()
+
+
+def _small_zip(path: Path) -> bytearray:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("meta.json", b"{}")
+        archive.writestr("a.txt", b"a" * 100)
+    return bytearray(path.read_bytes())
+
+
+def test_a_zip_needing_a_version_zipfile_does_not_know_is_a_source_error(tmp_path):
+    """zipfile raises NotImplementedError for a 'version needed to extract' above 6.3: it escaped as a traceback."""
+    target = tmp_path / "new.zip"
+    data = _small_zip(target)
+    entry = data.index(b"PK\x01\x02")
+    data[entry + 6 : entry + 8] = (255).to_bytes(2, "little")  # the first directory entry needs version 25.5
+    target.write_bytes(data)
+    with pytest.raises(SourceError, match="zip") as caught:
+        sources.filesystem(target).read(target / "meta.json")
+    assert caught.value.path == str(target)

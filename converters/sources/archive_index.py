@@ -184,6 +184,8 @@ def list_zip(path: Path) -> Table:
     except zipfile.BadZipFile as exc:
         cause = "truncated, or not a zip archive (no central directory found)" if "not a zip file" in str(exc) else str(exc)
         raise SourceError(path, f"corrupt zip archive: {cause}") from None
+    except NotImplementedError as exc:  # zipfile: a "version needed to extract" above the ones it knows
+        raise SourceError(path, f"unsupported zip archive: {exc}") from None
     except (OSError, EOFError, ValueError) as exc:
         raise SourceError(path, f"cannot read zip archive: {exc}") from None
     return builder.build()
