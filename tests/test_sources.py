@@ -649,3 +649,17 @@ def test_a_zip_needing_a_version_zipfile_does_not_know_is_a_source_error(tmp_pat
     with pytest.raises(SourceError, match="zip") as caught:
         sources.filesystem(target).read(target / "meta.json")
     assert caught.value.path == str(target)
+
+
+def test_a_zip_whose_directory_places_a_member_before_the_archive_start_is_a_source_error(tmp_path):
+    """An end record whose directory offset is too large gives members a negative offset: os.pread's EINVAL escaped."""
+    target = tmp_path / "shifted.zip"
+    data = _small_zip(target)
+    end = data.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(data[end + 16 : end + 20], "little")
+    data[end + 16 : end + 20] = (offset + 1000).to_bytes(4, "little")
+    target.write_bytes(data)
+    with zipfile.ZipFile(target) as archive:
+        assert archive.infolist()[0].header_offset < 0  # what zipfile makes of it
+    with pytest.raises(SourceError, match="corrupt zip"):
+        sources.filesystem(target).read(target / "meta.json")
