@@ -533,3 +533,16 @@ def test_a_staging_path_that_is_a_link_is_refused_and_what_it_points_to_is_untou
         api.convert(sample_root["mose"], output, to="parquet", reader_options={"split": "train"}, resume=resume)
     assert [p.name for p in user.iterdir()] == ["thesis.tex"] and not output.exists()
     assert staging_path(output).is_symlink()
+
+
+def test_a_lock_path_that_is_a_link_is_refused_and_the_file_it_points_to_is_untouched(sample_root, tmp_path):
+    """``.out.vosconv-lock`` linking to a file of the user's: the lock opened through the link and truncated that file."""
+    from converters.run.locking import lock_path
+
+    user = tmp_path / "thesis.tex"
+    user.write_text("\\documentclass{book}")
+    output = tmp_path / "out.json"
+    lock_path(output).symlink_to(user)
+    with pytest.raises(OutputError, match="link"):
+        api.convert(sample_root["mose"], output, to="coco", reader_options={"split": "train"})
+    assert user.read_text() == "\\documentclass{book}" and not output.exists()
