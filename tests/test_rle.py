@@ -864,3 +864,22 @@ def test_the_bounds_checked_build_catches_an_index_out_of_range():
 def test_the_bounds_checked_run_really_checks_bounds():
     """The second run of the kernel tests uses the checked build, not the one vosconv ships to run."""
     assert rle.kernels is _kernels_checked
+
+
+@pytest.mark.parametrize("shape", [(2**31 + 10, 1), (1, 2**31 + 10)])
+def test_encode_refuses_a_label_map_whose_side_does_not_fit_the_kernels_32_bit_indices(shape):
+    """Rows and columns of changes are int32 in the kernel: a map 2**31 + 10 rows high wrapped them negative and
+    the run pass read before the map (a segfault). Run in a fresh interpreter, so a crash is a failure here."""
+    code = (
+        "import numpy as np\n"
+        "from converters.codecs import rle\n"
+        f"label = np.zeros({shape}, np.uint8)\n"  # calloc'd: only the two pages written below take memory
+        "label[-1, -1] = 5\n"
+        "label[0, 0] = 3\n"
+        "try:\n"
+        "    rle.encode(label)\n"
+        "except ValueError as error:\n"
+        "    print('refused:', error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "refused:" in done.stdout, (done.returncode, done.stdout, done.stderr[-500:])

@@ -899,6 +899,11 @@ static PyObject *py_encode(PyObject *self, PyObject *args) {
         PyBuffer_Release(&label);
         return PyErr_Format(PyExc_ValueError, "the label map's rows must be contiguous");
     }
+    if (job.label.height > INT32_MAX || job.label.width > INT32_MAX) { /* scan() records rows and columns as int32 */
+        PyBuffer_Release(&label);
+        return PyErr_Format(PyExc_ValueError, "a label map of %lld x %lld pixels: a side over 2**31 - 1 is not taken",
+                            (long long)job.label.height, (long long)job.label.width);
+    }
     job.label.col_stride = 1;
     if (get_items(cols_obj, &cols, 1, 4, "cols") < 0) {
         PyBuffer_Release(&label);
