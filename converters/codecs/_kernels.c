@@ -1295,7 +1295,7 @@ static PyObject *py_unfilter(PyObject *self, PyObject *args) {
     if (get_items(raw_obj, &raw, 1, 1, "raw") < 0)
         return NULL;
     PyObject *result = NULL;
-    if (height < 0 || stride < 0 || (height > 0 && stride + 1 > raw.len / height)) {
+    if (height < 0 || stride < 0 || (height > 0 && stride > raw.len / height - 1)) { /* not stride + 1: it overflows */
         PyErr_Format(PyExc_ValueError, "%lld rows of %lld bytes and a filter byte do not fit in %zd bytes", height, stride, raw.len);
     } else {
         UnfilterJob job = {as_u8(&raw), height, stride, -1};
