@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from converters import api
+from converters import api, registry
 from converters.errors import OutputError
 from converters.model import DatasetInfo, Video
 from converters.run import pipeline, publish
@@ -101,5 +101,23 @@ def test_owners_asks_the_chosen_writer_first_then_each_built_in_once(outputs):
     asked = list(publish.owners(MarkedWriter))
     assert asked[0] is MarkedWriter
     names = [cls.name for cls in asked[1:]]
-    assert sorted(names) == ["coco", "davis", "hdf5", "mose", "parquet", "youtube-vos"]
+    assert sorted(names) == sorted(registry.names("writer"))  # every built-in, each once
     assert len(asked) == len(set(asked))
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5", "davis", "mose", "youtube-vos", "sav"])
+@pytest.mark.parametrize("where", ["top", "data"])
+def test_overwrite_refuses_a_vosconv_output_holding_a_file_of_the_users(sample_root, tmp_path, writer, where):
+    """A folder vosconv wrote, into which the user then put a file of their own: --overwrite would delete that file."""
+    output = convert(sample_root, tmp_path / "out", writer).output
+    inside = output / "data" if where == "data" and (output / "data").is_dir() else output
+    (inside / "thesis.tex").write_text("\\documentclass{book}")
+    with pytest.raises(OutputError, match=r"thesis\.tex"):
+        convert(sample_root, output, writer, overwrite=True)
+    assert (inside / "thesis.tex").read_text() == "\\documentclass{book}"
+
+
+def test_a_sav_output_is_replaced_by_overwrite(sample_root, tmp_path):
+    """The SA-V layout has its own root names (JPEGImages_24fps/, sav_<split>.txt, .vosconv/): its writer owns them."""
+    output = convert(sample_root, tmp_path / "out", "sav").output
+    assert convert(sample_root, output, "sav", overwrite=True).output == output

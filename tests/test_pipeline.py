@@ -56,10 +56,10 @@ def make_old_output(path: Path, kind: str) -> None:
     if kind == "file":
         path.write_bytes(FILE_HEAD + b', "old": "output"}}')
     else:
-        (path / "sub").mkdir(parents=True)
+        (path / "Annotations" / "sub").mkdir(parents=True)  # only names a layout writer makes: nothing of the user's
         (path / MARKER).write_text('{"format": "mose", "version": "0.1.0", "written_by": "vosconv"}\n')
-        (path / "old.txt").write_text("old")
-        (path / "sub" / "old.png").write_bytes(b"old")
+        (path / "meta.json").write_text("old")
+        (path / "Annotations" / "sub" / "old.png").write_bytes(b"old")
 
 
 @pytest.fixture(scope="module")

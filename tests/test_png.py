@@ -12,6 +12,8 @@ import functools
 import io
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -775,3 +777,20 @@ def test_threads_decode_at_once_each_in_its_own_buffer():
     for thread in threads:
         thread.join()
     assert not failures
+
+
+@pytest.mark.parametrize("kind", range(5))
+def test_unfilter_refuses_a_stride_whose_row_length_overflows(kind):
+    """``stride + 1`` overflowed int64 for a stride of 2**63 - 1, so the size check passed and the kernel
+    indexed far outside the buffer (a segfault). Run in a fresh interpreter, so a crash is a failure here."""
+    code = (
+        "from converters.codecs._native import kernels\n"
+        f"raw = bytearray(bytes([{kind}]) + b'abcdefgh' * 4)\n"
+        "for height in (1, 2):\n"
+        "    try:\n"
+        "        kernels.unfilter(raw, height, 2**63 - 1)\n"
+        "    except ValueError as error:\n"
+        "        print('refused:', error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.count("refused:") == 2, (done.returncode, done.stdout, done.stderr[-500:])

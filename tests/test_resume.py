@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from converters import api
+from converters.errors import OutputError
 from converters.formats.coco.writer import CocoWriter
 from converters.run.journal import JOURNAL, seal
 from converters.run.pipeline import Interrupted, staging_path
@@ -517,3 +518,31 @@ def test_resume_does_not_replace_what_vosconv_did_not_write(big_mose, tmp_path, 
     with pytest.raises(Exception, match="is not a file vosconv wrote"):
         api.convert(big_mose, output, to="coco", reader_options={"split": "train"}, resume=True)
     assert files_under(tmp_path) == before  # the user's file and the finished shards alike
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_staging_path_that_is_a_link_is_refused_and_what_it_points_to_is_untouched(sample_root, tmp_path, resume):
+    """``.out.vosconv-partial`` linking to a folder of the user's: --resume pruned that folder as its own
+    (deleting thesis.tex) and then worked in it; a link is never vosconv's staging folder."""
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "thesis.tex").write_text("\\documentclass{book}")
+    output = tmp_path / "out"
+    staging_path(output).symlink_to(user, target_is_directory=True)
+    with pytest.raises(OutputError, match="link"):
+        api.convert(sample_root["mose"], output, to="parquet", reader_options={"split": "train"}, resume=resume)
+    assert [p.name for p in user.iterdir()] == ["thesis.tex"] and not output.exists()
+    assert staging_path(output).is_symlink()
+
+
+def test_a_lock_path_that_is_a_link_is_refused_and_the_file_it_points_to_is_untouched(sample_root, tmp_path):
+    """``.out.vosconv-lock`` linking to a file of the user's: the lock opened through the link and truncated that file."""
+    from converters.run.locking import lock_path
+
+    user = tmp_path / "thesis.tex"
+    user.write_text("\\documentclass{book}")
+    output = tmp_path / "out.json"
+    lock_path(output).symlink_to(user)
+    with pytest.raises(OutputError, match="link"):
+        api.convert(sample_root["mose"], output, to="coco", reader_options={"split": "train"})
+    assert user.read_text() == "\\documentclass{book}" and not output.exists()

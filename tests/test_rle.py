@@ -864,3 +864,30 @@ def test_the_bounds_checked_build_catches_an_index_out_of_range():
 def test_the_bounds_checked_run_really_checks_bounds():
     """The second run of the kernel tests uses the checked build, not the one vosconv ships to run."""
     assert rle.kernels is _kernels_checked
+
+
+WIDE = 2**31 + 10
+HUGE_MAP_CALLS = {
+    "encode": "label = np.zeros(SHAPE, np.uint8); label[-1, -1] = 5; label[0, 0] = 3; rle.encode(label)",
+    "decode": "rle.decode([(1, rle.counts_to_string([PIXELS - 5, 5]))], *SHAPE, out=np.zeros(SHAPE, np.uint8))",
+    "overlap": "c = rle.counts_to_string([PIXELS - 5, 5]); rle.overlap([(1, c), (2, c)], *SHAPE)",
+}
+
+
+@pytest.mark.parametrize("shape", [(WIDE, 1), (1, WIDE)])
+@pytest.mark.parametrize("call", sorted(HUGE_MAP_CALLS))
+def test_the_kernels_refuse_a_mask_whose_side_does_not_fit_their_32_bit_indices(shape, call):
+    """Rows and columns are int32 in the kernels: a map 2**31 + 10 rows high wrapped them negative and encode and
+    decode read or wrote before the map (a segfault); 2**31 + 10 columns wide they allocated 8 to 28 bytes a column.
+    Run in a fresh interpreter, so a crash is a failure here; the maps are calloc'd, only touched pages take memory."""
+    code = (
+        "import numpy as np\n"
+        "from converters.codecs import rle\n"
+        f"SHAPE, PIXELS = {shape}, {shape[0] * shape[1]}\n"
+        "try:\n"
+        f"    {HUGE_MAP_CALLS[call]}\n"
+        "except ValueError as error:\n"
+        "    print('refused:', error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "refused:" in done.stdout, (done.returncode, done.stdout, done.stderr[-500:])

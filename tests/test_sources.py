@@ -630,3 +630,36 @@ def test_a_bug_under_the_tgz_block_reader_is_not_reported_as_bad_gzip_data(tmp_p
     with pytest.raises(SourceError, match="cannot read gzip data"):
         fs.read(archive / name)
     fs.close()
+
+
+def _small_zip(path: Path) -> bytearray:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("meta.json", b"{}")
+        archive.writestr("a.txt", b"a" * 100)
+    return bytearray(path.read_bytes())
+
+
+def test_a_zip_needing_a_version_zipfile_does_not_know_is_a_source_error(tmp_path):
+    """zipfile raises NotImplementedError for a 'version needed to extract' above 6.3: it escaped as a traceback."""
+    target = tmp_path / "new.zip"
+    data = _small_zip(target)
+    entry = data.index(b"PK\x01\x02")
+    data[entry + 6 : entry + 8] = (255).to_bytes(2, "little")  # the first directory entry needs version 25.5
+    target.write_bytes(data)
+    with pytest.raises(SourceError, match="zip") as caught:
+        sources.filesystem(target).read(target / "meta.json")
+    assert caught.value.path == str(target)
+
+
+def test_a_zip_whose_directory_places_a_member_before_the_archive_start_is_a_source_error(tmp_path):
+    """An end record whose directory offset is too large gives members a negative offset: os.pread's EINVAL escaped."""
+    target = tmp_path / "shifted.zip"
+    data = _small_zip(target)
+    end = data.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(data[end + 16 : end + 20], "little")
+    data[end + 16 : end + 20] = (offset + 1000).to_bytes(4, "little")
+    target.write_bytes(data)
+    with zipfile.ZipFile(target) as archive:
+        assert archive.infolist()[0].header_offset < 0  # what zipfile makes of it
+    with pytest.raises(SourceError, match="corrupt zip"):
+        sources.filesystem(target).read(target / "meta.json")

@@ -886,6 +886,15 @@ PyDoc_STRVAR(encode_doc,
              "Every non-zero value of a 2-D uint8 map whose rows are contiguous, sorted by value. cols and rows\n"
              "are int32 work buffers; None when they cannot hold every change (retry with room for all).");
 
+/* Rows and columns are int32 in scan() and Segments: a side over 2**31 - 1 would wrap them negative. */
+static int too_large(int64_t height, int64_t width) {
+    if (height <= INT32_MAX && width <= INT32_MAX)
+        return 0;
+    PyErr_Format(PyExc_ValueError, "a mask of %lld x %lld pixels: a side over 2**31 - 1 is not taken", (long long)height,
+                 (long long)width);
+    return -1;
+}
+
 static PyObject *py_encode(PyObject *self, PyObject *args) {
     PyObject *label_obj, *cols_obj, *rows_obj;
     if (!PyArg_ParseTuple(args, "OOO:encode", &label_obj, &cols_obj, &rows_obj))
@@ -898,6 +907,10 @@ static PyObject *py_encode(PyObject *self, PyObject *args) {
     if (job.label.col_stride != 1 && job.label.width > 1) {
         PyBuffer_Release(&label);
         return PyErr_Format(PyExc_ValueError, "the label map's rows must be contiguous");
+    }
+    if (too_large(job.label.height, job.label.width) < 0) {
+        PyBuffer_Release(&label);
+        return NULL;
     }
     job.label.col_stride = 1;
     if (get_items(cols_obj, &cols, 1, 4, "cols") < 0) {
@@ -1006,6 +1019,8 @@ static PyObject *py_decode(PyObject *self, PyObject *args) {
     if (get_map(out_obj, &views[held], 1, &job.out, &job.frames, &job.frame_stride) < 0)
         goto done;
     held++;
+    if (too_large(job.out.height, job.out.width) < 0)
+        goto done;
     if (get_items(chars_obj, &views[held], 0, 1, "chars") < 0)
         goto done;
     job.chars = as_u8(&views[held++]);
@@ -1080,6 +1095,8 @@ static PyObject *py_overlapping(PyObject *self, PyObject *args) {
         return NULL;
     if (height < 0 || width < 0 || (width > 0 && height > INT64_MAX / width))
         return PyErr_Format(PyExc_ValueError, "no mask is %lld x %lld pixels", height, width);
+    if (too_large(height, width) < 0)
+        return NULL;
     job.height = height;
     job.width = width;
     Py_buffer views[3];
@@ -1278,7 +1295,7 @@ static PyObject *py_unfilter(PyObject *self, PyObject *args) {
     if (get_items(raw_obj, &raw, 1, 1, "raw") < 0)
         return NULL;
     PyObject *result = NULL;
-    if (height < 0 || stride < 0 || (height > 0 && stride + 1 > raw.len / height)) {
+    if (height < 0 || stride < 0 || (height > 0 && stride > raw.len / height - 1)) { /* not stride + 1: it overflows */
         PyErr_Format(PyExc_ValueError, "%lld rows of %lld bytes and a filter byte do not fit in %zd bytes", height, stride, raw.len);
     } else {
         UnfilterJob job = {as_u8(&raw), height, stride, -1};

@@ -71,12 +71,16 @@ def _make_folders(folder: Path) -> list[Path]:
 def _locked(output: Path, path: Path, made: list[Path]) -> Iterator[None]:
     for attempt in range(_ATTEMPTS):
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)  # not through a link: it is truncated
         except FileNotFoundError:  # a failed run beside this one removed the folder it had made
             if attempt == _ATTEMPTS - 1:
                 raise
             made += _make_folders(output.parent)
             continue
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise OutputError(f"{path} is a link, not the lock file vosconv makes there; remove the link and run again") from None
         try:
             _take(fd, output, path)
         except BaseException:

@@ -123,6 +123,7 @@ def convert(
             refs = reader.list_videos()
             linked = plan.linked_folders(refs, output, writer)
             staging = staging_path(output)
+            resuming.refuse_linked_staging(staging)
             if not (resume or overwrite):
                 resuming.refuse_interrupted(output, staging)
             if resume and staging.is_dir():  # the interrupted run was allowed to replace it, if vosconv's still

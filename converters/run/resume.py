@@ -22,6 +22,15 @@ from .stats import Stats
 Outcomes = dict[int, tuple[ShardResult, Stats]]
 
 
+def refuse_linked_staging(staging: Path) -> None:
+    """A link where the staging folder goes is not vosconv's: a run would prune and fill the folder it points to."""
+    if staging.is_symlink():
+        raise OutputError(
+            f"{staging} is a link to {os.readlink(staging)}, not the staging folder vosconv makes there; "
+            "remove the link and run again"
+        )
+
+
 def refuse_interrupted(output: Path, staging: Path) -> None:
     """A run with neither ``resume`` nor ``overwrite`` does not discard an interrupted run's finished shards."""
     finished = len(journal.Journal(staging).entries()) if staging.is_dir() else 0

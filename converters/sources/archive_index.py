@@ -184,6 +184,8 @@ def list_zip(path: Path) -> Table:
     except zipfile.BadZipFile as exc:
         cause = "truncated, or not a zip archive (no central directory found)" if "not a zip file" in str(exc) else str(exc)
         raise SourceError(path, f"corrupt zip archive: {cause}") from None
+    except NotImplementedError as exc:  # zipfile: a "version needed to extract" above the ones it knows
+        raise SourceError(path, f"unsupported zip archive: {exc}") from None
     except (OSError, EOFError, ValueError) as exc:
         raise SourceError(path, f"cannot read zip archive: {exc}") from None
     return builder.build()
@@ -191,7 +193,10 @@ def list_zip(path: Path) -> Table:
 
 def _check_zip_extent(info: zipfile.ZipInfo, end: int, where: str) -> None:
     """A member's local header and compressed data must lie inside the archive: a directory entry
-    claiming more (a ZIP64 size of 2**40) is a corrupt archive, refused before anything is read."""
+    claiming more (a ZIP64 size of 2**40) is a corrupt archive, refused before anything is read. So is an
+    offset before the archive's start, which zipfile computes from an end record whose directory offset is too large."""
+    if info.header_offset < 0:
+        raise SourceError(where, f"corrupt zip archive: the directory places the member at offset {info.header_offset}")
     if info.header_offset + 30 + info.compress_size > end:
         raise SourceError(
             where,

@@ -31,19 +31,44 @@ from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRIT
 OUTPUT = "output"
 #: Names a dataset folder (or a folder-layout output older than the marker) has at its root.
 _LAYOUT_NAMES = (IMAGES, ANNOTATIONS, "ImageSets", "meta.json")
+#: Written by ``renumber=true`` at the output's root: ``{video: {new id: source id}}``.
+RENUMBERED = "object_ids.json"
+#: Every name a folder-layout writer puts at the output's root (``errors.jsonl``: the videos a run skipped).
+#: The formats whose outputs these names describe (the marker says which wrote a folder).
+_LAYOUT_FORMATS = frozenset({"mose", "davis", "youtube-vos", ""})
+_OWN_NAMES = frozenset({*_LAYOUT_NAMES, MARKER, RENUMBERED, "categories.json", "davis_semantics.json", "errors.jsonl"})
 
 
-def is_marked(folder: Path) -> bool:
-    """``folder`` holds the marker a folder-layout writer leaves (a small JSON object naming vosconv)."""
+def marked_format(folder: Path) -> str | None:
+    """The format named by the marker a folder writer leaves in ``folder`` (a small JSON object naming vosconv), if any."""
     path = folder / MARKER
     if path.is_symlink() or not path.is_file():
-        return False
+        return None
     try:
         with open(path, "rb") as file:
             value = json.loads(file.read(4096))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return False
-    return isinstance(value, dict) and value.get("written_by") == WRITTEN_BY
+        return None
+    if not isinstance(value, dict) or value.get("written_by") != WRITTEN_BY:
+        return None
+    return value.get("format") if isinstance(value.get("format"), str) else ""
+
+
+def is_marked(folder: Path) -> bool:
+    """``folder`` holds the marker a folder writer leaves."""
+    return marked_format(folder) is not None
+
+
+def foreign_entries(folder: Path, own: frozenset[str] = _OWN_NAMES) -> list[str]:
+    """The names at a folder output's root that its writer does not make (a file the user added later)."""
+    return sorted(entry.name for entry in os.scandir(folder) if entry.name not in own)
+
+
+def refuse_foreign(folder: Path, own: frozenset[str] = _OWN_NAMES) -> str:
+    """The refusal for a marked output holding what its writer does not make, naming those entries."""
+    foreign = foreign_entries(folder, own)
+    listed = ", ".join(foreign[:4] + (["..."] if len(foreign) > 4 else []))
+    return f"is a vosconv output that also holds files vosconv did not write ({listed}); move them out or choose another output"
 
 
 _OVERLAP = (
@@ -80,10 +105,6 @@ class LayoutOptions:
     renumber: bool = False  # objects numbered 1..K per video, the mapping in object_ids.json
 
 
-#: Written by ``renumber=true`` at the output's root: ``{video: {new id: source id}}``.
-RENUMBERED = "object_ids.json"
-
-
 def _pixel_value_fix(name: str) -> str:
     return f"a {name} PNG holds one value 1-254 per pixel; write sav (one PNG per object), coco, parquet or hdf5 (masks=rle)"
 
@@ -101,14 +122,17 @@ class LayoutWriter(Writer):
 
     @classmethod
     def owns(cls, path: Path) -> bool:
-        """A folder holding the marker that every folder-layout writer leaves."""
-        return is_marked(path)
+        """A folder holding the marker that every folder-layout writer leaves, and nothing else of the user's."""
+        return is_marked(path) and not foreign_entries(path)
 
     @classmethod
     def lookalike(cls, path: Path) -> str | None:
         """A dataset folder without the marker: the source itself, or the output of a vosconv older than the marker."""
         if not path.is_dir() or path.is_symlink():
             return None
+        marked = marked_format(path)
+        if marked is not None:  # another folder writer's output (sav) speaks for itself
+            return refuse_foreign(path) if marked in _LAYOUT_FORMATS else None
         names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(path))
         if not any(name.rstrip("/") in _LAYOUT_NAMES for name in names):
             return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,8 @@ from ...model import DatasetInfo, Mask, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
-from ..folders.writer import MARKER, check_readable_names
+from ..folders.spec import WRITTEN_BY
+from ..folders.writer import MARKER, check_readable_names, foreign_entries, marked_format, refuse_foreign
 from ..sharded import manifest as shards
 from . import spec
 
@@ -52,6 +54,25 @@ class SavWriter(Writer):
     name = "sav"
     Options = SavWriterOptions
     output_kind = "directory"
+
+    @classmethod
+    def owns(cls, path: Path) -> bool:
+        """A folder with this writer's marker holding nothing but what it puts at its root."""
+        return cls._marked_here(path) and not foreign_entries(path, cls._own_names(path))
+
+    @classmethod
+    def lookalike(cls, path: Path) -> str | None:
+        """This writer's output into which the user put files of their own."""
+        return refuse_foreign(path, cls._own_names(path)) if cls._marked_here(path) else None
+
+    @classmethod
+    def _marked_here(cls, path: Path) -> bool:
+        return not path.is_symlink() and path.is_dir() and marked_format(path) == cls.name
+
+    @staticmethod
+    def _own_names(path: Path) -> frozenset[str]:
+        lists = {entry.name for entry in os.scandir(path) if spec.VIDEO_LIST.fullmatch(entry.name)}
+        return frozenset({spec.IMAGES, spec.ANNOTATIONS, spec.JSON_FOLDER, spec.SIDECAR, MARKER, "errors.jsonl", *lists})
 
     def check(self, video: Video) -> None:
         check_readable_names(video, self.name)
@@ -115,7 +136,7 @@ class SavWriter(Writer):
             "attributes": dict(info.attributes),
         }
         (root / spec.SIDECAR / "dataset.json").write_bytes(_dumps(record))
-        (root / MARKER).write_bytes(_dumps({"format": self.name, "version": __version__, "written_by": "vosconv"}))
+        (root / MARKER).write_bytes(_dumps({"format": self.name, "version": __version__, "written_by": WRITTEN_BY}))
         return root
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +29,34 @@ def check_shard_bytes(value: int) -> None:
         raise ValueError(f"shard_bytes must be positive, got {value}")
 
 
+#: What a sharded output holds beside its shards (``errors.jsonl``: the videos a run skipped).
+_OWN_NAMES = frozenset({shards.MANIFEST, "README.md", "errors.jsonl"})
+_SHARD_NAME = re.compile(r"part-\d{5}\.(parquet|h5)|[^/]+-\d{5}-of-\d{5}\.parquet")
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """The entries of a sharded output (and of its ``data/``) that no sharded writer makes, by name."""
+    found = []
+    for entry in os.scandir(folder):
+        if entry.name == shards.SHARD_FOLDER and entry.is_dir(follow_symlinks=False):
+            found += [f"{entry.name}/{inner.name}" for inner in os.scandir(entry.path) if not _is_shard(inner)]
+        elif entry.name not in _OWN_NAMES and not _is_shard(entry):
+            found.append(entry.name)
+    return sorted(found)
+
+
+def foreign_output(names: list[str]) -> str | None:
+    """The words ``--overwrite`` refuses a vosconv output with that holds ``names`` of the user's; None if none."""
+    if not names:
+        return None
+    listed = ", ".join(names[:4] + (["..."] if len(names) > 4 else []))
+    return f"is a vosconv output that also holds files vosconv did not write ({listed}); move them out or choose another output"
+
+
+def _is_shard(entry: os.DirEntry) -> bool:
+    return entry.is_file(follow_symlinks=False) and _SHARD_NAME.fullmatch(entry.name) is not None
+
+
 class ShardedWriter(Writer):
     """A folder of shard files plus ``manifest.json``; subclasses write one shard file from videos."""
 
@@ -37,9 +66,19 @@ class ShardedWriter(Writer):
 
     @classmethod
     def owns(cls, path: Path) -> bool:
-        """A folder whose ``manifest.json`` declares this writer's format."""
+        """A folder whose ``manifest.json`` declares this writer's format and that holds nothing else of the user's.
+
+        A file the user put in the output later (notes, a thesis) is not vosconv's to delete.
+        """
         found = shards.peek_format(path)
-        return found is not None and found == shards.FORMATS.get(cls.name)
+        return found is not None and found == shards.FORMATS.get(cls.name) and not foreign_entries(path)
+
+    @classmethod
+    def lookalike(cls, path: Path) -> str | None:
+        """This writer's output with files of the user's added: named, so they can be moved out."""
+        if shards.peek_format(path) != shards.FORMATS.get(cls.name):
+            return None
+        return foreign_output(foreign_entries(path))
 
     @property
     def shard_bytes(self) -> int:
