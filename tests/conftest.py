@@ -38,3 +38,16 @@ def shared_samples() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip(f"{SHARED_SAMPLES} is not available")
     return SHARED_SAMPLES
+
+
+@pytest.fixture
+def no_lingering_tracker():
+    """A spawn context starts multiprocessing's resource tracker, a child that outlives the test; stop one we started
+    (other tests count this process's children)."""
+    from multiprocessing import resource_tracker
+
+    tracker = resource_tracker._resource_tracker
+    running = getattr(tracker, "_pid", None) is not None
+    yield
+    if not running and getattr(tracker, "_pid", None) is not None:
+        tracker._stop()

@@ -19,19 +19,6 @@ from converters.sample import label_maps
 FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
 
 
-@pytest.fixture
-def no_lingering_tracker():
-    """A spawn context starts multiprocessing's resource tracker, a child that outlives the test; stop one we started
-    (other tests count this process's children)."""
-    from multiprocessing import resource_tracker
-
-    tracker = resource_tracker._resource_tracker
-    running = getattr(tracker, "_pid", None) is not None
-    yield
-    if not running and getattr(tracker, "_pid", None) is not None:
-        tracker._stop()
-
-
 @pytest.fixture(scope="module")
 def converted(sample_root, tmp_path_factory):
     """format -> the MOSE sample's train split converted to it; 'youtube-vos' -> its sparse valid split as Parquet."""

@@ -22,19 +22,6 @@ from converters.integrations.sam2 import ShardRawDataset, frame_uri
 FORMATS = ("parquet", "hdf5")
 
 
-@pytest.fixture
-def no_lingering_tracker():
-    """A spawn context starts multiprocessing's resource tracker, a child that outlives the test; stop one we started
-    (other tests count this process's children)."""
-    from multiprocessing import resource_tracker
-
-    tracker = resource_tracker._resource_tracker
-    running = getattr(tracker, "_pid", None) is not None
-    yield
-    if not running and getattr(tracker, "_pid", None) is not None:
-        tracker._stop()
-
-
 @pytest.fixture(autouse=True)
 def quiet_retries():
     logging.disable(logging.WARNING)  # VOSDataset logs each retried sample

@@ -18,12 +18,10 @@ from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
 from ...reader import Detection
 from ...records import Record
-from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
 from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, subfolders, visible_entries
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES
-from ..lookalikes import unread_layout
 from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, ROOT, SEMANTICS, YEARS, resolution_folder
 
 
@@ -173,11 +171,7 @@ class DavisReader(FolderLayoutReader):
     Options = DavisOptions
 
     @classmethod
-    def sniff(cls, source: Path) -> Detection:
-        fs = sources.filesystem(source)
-        lookalike = unread_layout(source, fs)
-        if lookalike is not None:
-            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
+    def sniff_layout(cls, source: Path, fs: FileSystem) -> Detection:
         for folder in (source, source / ROOT):
             if fs.is_dir(folder / IMAGE_SETS) and fs.is_dir(folder / IMAGES):
                 return Detection(10, f"{IMAGE_SETS}/ and {IMAGES}/ in {folder}")

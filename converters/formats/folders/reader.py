@@ -22,10 +22,12 @@ from typing import Any
 from ...codecs import labels, png, rle
 from ...errors import SourceError, VosconvWarning
 from ...model import Frame, Mask, MaskEncoding, ObjectInfo, Video
-from ...reader import Reader, VideoRef
+from ...reader import Detection, Reader, VideoRef
+from ...sources import files as sources
 from ...sources.files import LOCAL, Entry, FileSystem
 from ...sources.imagefiles import probe_image
 from ...suggest import did_you_mean
+from ..lookalikes import unread_layout
 from .spec import IMAGE_SUFFIXES, MASK_SUFFIX, SPLIT_NAMES
 
 
@@ -318,7 +320,7 @@ class FolderLayoutReader(Reader):
     A layout adds only what differs. To read a new one (SA-V val/test, LVOS, VOST):
 
     1. put its on-disk names in ``formats/<name>/spec.py`` (the shared ones are in ``folders/spec.py``);
-    2. subclass this, with ``name``, ``Options`` and ``sniff`` as every reader has;
+    2. subclass this, with ``name``, ``Options`` and :meth:`sniff_layout` (how sure it is of a folder);
     3. implement :meth:`layout_folders`: find the chosen split's frame and mask folders, and, where the
        layout has them, an index file (:class:`VideoIndex`) and per-video objects from metadata;
     4. override :meth:`info` for its split and categories, :meth:`roots` when it reads files beside the
@@ -328,6 +330,20 @@ class FolderLayoutReader(Reader):
     Listing, sizing and stamping refs, and reading frames and masks are then this class's; a layout
     whose frames are not ``NNNNN.jpg`` beside ``NNNNN.png`` needs more than a subclass.
     """
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        """A folder that looks like a layout vosconv does not read yet is no folder layout of ours; else the layout says."""
+        fs = sources.filesystem(source)
+        lookalike = unread_layout(source, fs)
+        if lookalike is not None:
+            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
+        return cls.sniff_layout(source, fs)
+
+    @classmethod
+    def sniff_layout(cls, source: Path, fs: FileSystem) -> Detection:
+        """How sure this layout is of ``source`` (seen through ``fs``, so archives count), from names alone."""
+        raise NotImplementedError
 
     def layout_folders(self) -> LayoutFolders:
         """Where the chosen split's video folders are (computed afresh by each call: a reader is pickled small)."""

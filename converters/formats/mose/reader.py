@@ -14,12 +14,10 @@ from pathlib import Path
 from ...errors import SourceError
 from ...model import DatasetInfo
 from ...reader import Detection
-from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
 from ..davis import spec as davis
 from ..folders.reader import FolderLayoutReader, LayoutFolders, split_choices, split_of, subfolders
 from ..folders.spec import ANNOTATIONS, IMAGES, SPLIT_NAMES
-from ..lookalikes import unread_layout
 from ..youtube_vos.spec import META
 
 
@@ -52,11 +50,7 @@ class MoseReader(FolderLayoutReader):
     Options = MoseOptions
 
     @classmethod
-    def sniff(cls, source: Path) -> Detection:
-        fs = sources.filesystem(source)
-        lookalike = unread_layout(source, fs)
-        if lookalike is not None:
-            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
+    def sniff_layout(cls, source: Path, fs: FileSystem) -> Detection:
         splits = split_folders(source, fs)
         for folder in [source, *(source / s for s in splits)]:
             if fs.exists(folder / META):

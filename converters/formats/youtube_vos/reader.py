@@ -17,11 +17,9 @@ from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
 from ...reader import Detection
 from ...records import Record
-from ...sources import files as sources
 from ...sources.files import LOCAL, FileSystem
 from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, split_choices, split_of, subfolders
 from ..folders.spec import ANNOTATIONS, IMAGES
-from ..lookalikes import unread_layout
 from .spec import META
 
 
@@ -74,11 +72,7 @@ class YoutubeVosReader(FolderLayoutReader):
     Options = YoutubeVosOptions
 
     @classmethod
-    def sniff(cls, source: Path) -> Detection:
-        fs = sources.filesystem(source)
-        lookalike = unread_layout(source, fs)
-        if lookalike is not None:
-            return Detection(0, f"looks like {lookalike.describe()}, which vosconv does not read yet")
+    def sniff_layout(cls, source: Path, fs: FileSystem) -> Detection:
         if fs.is_file(source / META):
             return Detection(10, f"{META} in {source}")
         splits = split_folders(source, fs)
