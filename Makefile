@@ -1,7 +1,7 @@
 # Two commands on a fresh clone: `make convert FORMAT=coco` and `make test`.
 # `make convert` installs what converting needs into .venv/ (the `core` stamp); `make test` adds the
 # test extra (pytest, ruff, torch, Ray, datasets, build, twine: the `test` stamp). Each stamp is
-# redone when pyproject.toml changes.
+# redone when pyproject.toml, setup.py or the C kernels change.
 
 PYTHON ?= python3
 VENV   := .venv
