@@ -7,7 +7,8 @@ PASS/MISS) and the machine; writes everything as JSON to ``--out`` and the table
 
 Groups (``--only``): ``frames`` (= ``png-decode rle-encode rle-decode png-encode frame-e2e``),
 ``convert``, ``memory``, ``loading``, ``stats`` (``benchmarks/bench_stats.py``), ``startup``
-(``benchmarks/bench_startup.py``: fresh ``vosconv`` processes against ``python -c "import numpy"``).
+(``benchmarks/bench_startup.py``: fresh ``vosconv`` processes against ``python -c "import numpy"``), ``sav``
+(``benchmarks/bench_sav.py``: SA-V train frames against SAM 2's extraction steps).
 ``loading`` is ``benchmarks/bench_loading.py`` when it
 exists: ``run(workdir, quick=False) -> dict``; a ``"tables"`` list of ``{"title", "headers",
 "rows"}`` is printed and a ``"goals"`` list of ``{"goal", "target", "value", "pass", "note"}``
@@ -29,12 +30,12 @@ import time
 import traceback
 from pathlib import Path
 
-from . import bench_convert, bench_frames, bench_memory, bench_startup, bench_stats, data, report
+from . import bench_convert, bench_frames, bench_memory, bench_sav, bench_startup, bench_stats, data, report
 from .timing import Settings, one_core
 
 HERE = Path(__file__).resolve().parent
 FRAME_GROUPS = bench_frames.GROUPS
-ALL = (*FRAME_GROUPS, "convert", "memory", "loading", "stats", "startup")
+ALL = (*FRAME_GROUPS, "convert", "memory", "loading", "stats", "startup", "sav")
 ALIASES = {"frames": FRAME_GROUPS, "all": ALL}
 
 
@@ -182,6 +183,14 @@ def main(argv: list[str] | None = None) -> int:
             results["startup"] = bench_startup.run(folder, quick=quick)
             emit(report.generic_tables("startup", results["startup"]))
             say(f"(startup: {time.perf_counter() - t0:.1f} s)")
+
+        if "sav" in args.groups:
+            t0 = time.perf_counter()
+            folder = scratch / "sav"
+            folder.mkdir()
+            results["sav"] = bench_sav.run(folder, quick=quick)
+            emit(report.generic_tables("sav", results["sav"]))
+            say(f"(sav: {time.perf_counter() - t0:.1f} s)")
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -12,6 +12,7 @@ be identical, which :func:`verify` checks before timing. Also timed: the whole c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -92,20 +93,33 @@ def _best(function, *args, repeat: int = 3) -> float:
     return min(times)
 
 
-def one_core() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+@contextlib.contextmanager
+def one_core():
+    """This process (and OpenCV's threads) on one CPU while inside; the CPUs it had afterwards."""
     import cv2
 
+    threads = cv2.getNumThreads()
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     cv2.setNumThreads(1)
+    if cpus:
+        os.sched_setaffinity(0, {min(cpus)})
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(threads)
+        if cpus:
+            os.sched_setaffinity(0, cpus)
 
 
 def run(workdir: Path, quick: bool = False, frames: int | None = None) -> dict:
+    with one_core():
+        return _run(workdir, quick, frames or (12 if quick else 48))
+
+
+def _run(workdir: Path, quick: bool, frames: int) -> dict:
     from converters import api
     from tests import savdata
 
-    one_core()
-    frames = frames or (12 if quick else 48)
     rows, goals = [], []
     for label, (width, height) in SIZES.items():
         if quick:
@@ -128,7 +142,15 @@ def run(workdir: Path, quick: bool = False, frames: int | None = None) -> dict:
         rows.append([label, f"{width}x{height}", kept, f"{sam2 * 1000:.1f}", f"{ours * 1000:.1f}", f"{sam2 / ours:.2f}x"])
         rows[-1] += [f"{convert[k]:.1f}" for k in ("sav", "parquet", "hdf5")]
         speedup = sam2 / ours
-        goals.append({"goal": f"SA-V extraction {label}", "target": ">= 2x", "value": f"{speedup:.2f}x", "pass": speedup >= 2})
+        goals.append(
+            {
+                "goal": f"SA-V train frames ({label}) vs SAM 2's extraction (OpenCV decode, every 4th, cv2.imwrite), 1 core",
+                "target": ">= 2x",
+                "value": speedup,
+                "pass": speedup >= 2,
+                "note": f"{sam2 * 1000:.1f} -> {ours * 1000:.1f} ms per kept frame, the same JPEG bytes",
+            }
+        )
     headers = ["video", "size", "kept frames", "SAM 2 ms/frame", "vosconv ms/frame", "speed-up"]
     headers += ["convert->sav ms/frame", "->parquet", "->hdf5"]
     return {"tables": [{"title": "SA-V train frames, one core (CPU time)", "headers": headers, "rows": rows}], "goals": goals}

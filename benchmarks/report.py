@@ -552,7 +552,7 @@ def goals(results: dict) -> list[dict]:
         out.append(
             _goal("RLE -> label map at 1080p", "<= 0.5 ms", worst["vosconv_ms"], worst["vosconv_ms"] <= 0.5, worst["frame"], doc)
         )
-    for group in ("loading", "stats", "startup"):  # groups that bring their own goals
+    for group in ("loading", "stats", "startup", "sav"):  # groups that bring their own goals
         part = results.get(group)
         for extra in part.get("goals", []) if isinstance(part, dict) else []:
             try:

@@ -161,3 +161,15 @@ def test_the_startup_group_times_every_command_against_the_numpy_control(tmp_pat
     assert set(result["medians_s"]) == {"python -c pass", "import numpy", "--help", "formats", "convert 4 frames"}
     assert [g["target"] for g in result["goals"]] == ["<= 1.5x", "<= 1.5x", "<= 3.0x"]
     assert json.loads((tmp_path / "four.json").read_text())["videos"]  # the conversion really converted
+
+
+def test_the_sav_group_checks_the_same_frames_then_times_both_and_gives_the_cpus_back(tmp_path):
+    import os
+
+    from benchmarks import bench_sav
+
+    cpus = os.sched_getaffinity(0)
+    result = bench_sav.run(tmp_path, quick=True)
+    assert os.sched_getaffinity(0) == cpus  # later groups run on every core again
+    assert [g["target"] for g in result["goals"]] == [">= 2x", ">= 2x"]
+    assert all(isinstance(g["value"], float) for g in result["goals"])
