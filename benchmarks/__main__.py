@@ -168,29 +168,19 @@ def main(argv: list[str] | None = None) -> int:
                 emit(report.generic_tables("loading", results["loading"]))
                 say(f"(loading: {time.perf_counter() - t0:.1f} s)")
 
-        if "stats" in args.groups:
-            t0 = time.perf_counter()
-            folder = scratch / "stats"
-            folder.mkdir()
-            results["stats"] = bench_stats.run(folder, args.data, quick=quick)
-            emit(report.generic_tables("stats", results["stats"]))
-            say(f"(stats: {time.perf_counter() - t0:.1f} s)")
-
-        if "startup" in args.groups:
-            t0 = time.perf_counter()
-            folder = scratch / "startup"
-            folder.mkdir()
-            results["startup"] = bench_startup.run(folder, quick=quick)
-            emit(report.generic_tables("startup", results["startup"]))
-            say(f"(startup: {time.perf_counter() - t0:.1f} s)")
-
-        if "sav" in args.groups:
-            t0 = time.perf_counter()
-            folder = scratch / "sav"
-            folder.mkdir()
-            results["sav"] = bench_sav.run(folder, quick=quick)
-            emit(report.generic_tables("sav", results["sav"]))
-            say(f"(sav: {time.perf_counter() - t0:.1f} s)")
+        simple = {  # groups whose run() returns tables and goals: name -> how to run it in its scratch folder
+            "stats": lambda folder: bench_stats.run(folder, args.data, quick=quick),
+            "startup": lambda folder: bench_startup.run(folder, quick=quick),
+            "sav": lambda folder: bench_sav.run(folder, quick=quick),
+        }
+        for name, run in simple.items():
+            if name in args.groups:
+                t0 = time.perf_counter()
+                folder = scratch / name
+                folder.mkdir()
+                results[name] = run(folder)
+                emit(report.generic_tables(name, results[name]))
+                say(f"({name}: {time.perf_counter() - t0:.1f} s)")
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
