@@ -22,9 +22,11 @@ from ..sample import LAYOUTS, write_sample
 from .content import ALL_METADATA, assert_same_content, fingerprint
 
 __all__ = [
+    "METADATA_KEPT",
     "SOURCES",
     "check_failed_conversion_leaves_no_output",
     "check_output_independent_of_workers",
+    "check_reader_round_trip",
     "check_round_trip",
     "convert",
     "native_files",
@@ -41,6 +43,9 @@ SOURCES: dict[str, tuple[str, dict[str, str]]] = {
     "youtube-vos-train": ("youtube-vos", {"split": "train"}),
     "youtube-vos-valid": ("youtube-vos", {"split": "valid"}),
 }
+
+#: Object metadata each writer's format can hold (all of it, for formats not listed).
+METADATA_KEPT: dict[str, frozenset[str]] = {"mose": frozenset(), "davis": frozenset({"categories"})}
 
 
 def write_samples(folder: str | os.PathLike) -> dict[str, Path]:
@@ -84,6 +89,32 @@ def check_round_trip(
         raise AssertionError(f"{source} via {writer}: videos {got_names}, expected {names}")
     for want, got in zip(expected, actual):
         assert_same_content(want, got, kept=kept)
+
+
+def check_reader_round_trip(
+    source: str | os.PathLike,
+    reader: str,
+    options: dict | None,
+    writer: str,
+    out: Path,
+    *,
+    kept: frozenset[str] | None = None,
+    writer_options: dict | None = None,
+) -> None:
+    """A reader's own fixture at ``source`` -> ``writer`` -> read back gives the same content, exactly.
+
+    The reader-side half of the suite: a new reader (LVOS, BURST, ...) proves that what it reads
+    survives every format that can hold it. The output is read back with the reader of the same
+    name as ``writer``; ``kept`` defaults to what that format holds (:data:`METADATA_KEPT`).
+    """
+    expected, _ = read_all(source, reader, options)
+    convert_source(source, out, to=writer, from_=reader, reader_options=options, writer_options=writer_options)
+    actual, _ = read_all(out, writer)
+    names, got_names = [v["name"] for v in expected], [v["name"] for v in actual]
+    if got_names != names:
+        raise AssertionError(f"{reader} {source} via {writer}: videos {got_names}, expected {names}")
+    for want, got in zip(expected, actual):
+        assert_same_content(want, got, kept=METADATA_KEPT.get(writer, ALL_METADATA) if kept is None else kept)
 
 
 def native_files(root: Path) -> dict[str, Path]:

@@ -8,6 +8,16 @@
         writer = "my-format"          # registered writer; its reader is looked up by the same name
         output_name = "out.myfmt"     # how the output is named (a file or a folder)
 
+A new reader proves itself on its own fixture with :class:`ReaderSuite`::
+
+    class TestMyLayout(ReaderSuite):
+        reader = "my-layout"
+
+        @pytest.fixture(scope="class")
+        @classmethod
+        def reader_source(cls, tmp_path_factory):
+            return make_my_fixture(tmp_path_factory.mktemp("src")), {"split": "train"}
+
 This module imports pytest; :mod:`converters.testing.conformance` holds the same checks as
 plain functions that need no test runner.
 """
@@ -15,20 +25,22 @@ plain functions that need no test runner.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
+from .. import api, registry
 from .conformance import (
     SOURCES,
     check_failed_conversion_leaves_no_output,
     check_output_independent_of_workers,
+    check_reader_round_trip,
     check_round_trip,
     write_samples,
 )
 from .content import ALL_METADATA
 
-__all__ = ["RoundTripSuite"]
+__all__ = ["ReaderSuite", "RoundTripSuite"]
 
 
 class RoundTripSuite:
@@ -60,3 +72,56 @@ class RoundTripSuite:
 
     def test_failed_conversion_leaves_no_output(self, conformance_samples: dict[str, Path], tmp_path: Path) -> None:
         check_failed_conversion_leaves_no_output(conformance_samples, self.writer, tmp_path, output_name=self.output_name)
+
+
+def round_trip_writers() -> list[str]:
+    """Every registered writer whose output a reader of the same name reads back."""
+    return sorted(set(registry.names("writer")) & set(registry.names("reader")))
+
+
+class ReaderSuite:
+    """A reader's own fixture is auto-detected, and survives every format that can hold it, exactly.
+
+    Set ``reader`` (a registered name) and provide the ``reader_source`` fixture: ``(path, options)``
+    of a fixture with the format's real traits. ``refused`` maps writers that cannot hold the
+    fixture (a palette layout and ids above 254, say) to a phrase their error must contain;
+    ``kept`` overrides the object metadata compared, by writer.
+    """
+
+    reader: ClassVar[str]
+    detected: ClassVar[bool] = True  # False for a layout that is only read when named (--from)
+    refused: ClassVar[dict[str, str]] = {}
+    kept: ClassVar[dict[str, frozenset[str]]] = {}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def reader_source(cls) -> tuple[Path, dict[str, Any]]:
+        raise NotImplementedError("provide a reader_source fixture: (path, reader options)")
+
+    def test_detected(self, reader_source: tuple[Path, dict[str, Any]]) -> None:
+        if not self.detected:
+            pytest.skip(f"{self.reader} is read only when named")
+        assert api.detect(reader_source[0]) == self.reader
+
+    @pytest.mark.parametrize("writer", round_trip_writers())
+    def test_round_trip_through_every_format(
+        self, reader_source: tuple[Path, dict[str, Any]], tmp_path: Path, writer: str
+    ) -> None:
+        source, options = reader_source
+        out = tmp_path / ("out.json" if writer == "coco" else "out")
+        if writer in self.refused:
+            from ..errors import VosconvError
+
+            with pytest.raises(VosconvError, match=self.refused[writer]):
+                check_reader_round_trip(source, self.reader, options, writer, out)
+            return
+        check_reader_round_trip(source, self.reader, options, writer, out, kept=self.kept.get(writer))
+
+    def test_output_bytes_do_not_depend_on_workers(self, reader_source: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+        source, options = reader_source
+        outs = []
+        for workers in (1, 2):
+            out = tmp_path / f"w{workers}.json"
+            api.convert(source, out, to="coco", from_=self.reader, reader_options=options, workers=workers)
+            outs.append(out.read_bytes())
+        assert outs[0] == outs[1]

@@ -20,6 +20,7 @@ from converters.run.pipeline import staging_path
 from converters.sample import label_maps
 from converters.testing import (
     ALL_METADATA,
+    METADATA_KEPT,
     SOURCES,
     check_failed_conversion_leaves_no_output,
     check_output_independent_of_workers,
@@ -34,8 +35,6 @@ WRITER_CASES = {
     **{name: (name, "out.json" if name == "coco" else "out") for name in ROUND_TRIP_WRITERS},
     "coco-gz": ("coco", "out.json.gz"),
 }
-#: Object metadata each format can hold (all of it, for formats not listed).
-METADATA_KEPT = {"mose": frozenset(), "davis": frozenset({"categories"})}
 
 
 @pytest.mark.parametrize("case", sorted(WRITER_CASES))
