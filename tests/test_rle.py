@@ -764,6 +764,67 @@ def test_decode_frames_with_and_without_overlap():
         np.testing.assert_array_equal(got, want)
 
 
+def _nearest(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The reference: the full-size decode, then each target pixel the source pixel under its centre."""
+    rows = [min(int((i + 0.5) * label.shape[-2] / size[0]), label.shape[-2] - 1) for i in range(size[0])]
+    cols = [min(int((j + 0.5) * label.shape[-1] / size[1]), label.shape[-1] - 1) for j in range(size[1])]
+    return label[..., rows, :][..., cols]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    labels=st.lists(label_maps(), min_size=1, max_size=3),
+    size=st.tuples(st.integers(1, 40), st.integers(1, 40)),
+)
+def test_decode_frames_to_a_size_samples_the_full_decode(labels, size):
+    """Decoding straight to another size (smaller, larger, a whole factor or not) gives the full decode's nearest pixels."""
+    height, width = labels[0].shape
+    stack = np.stack([np.resize(label, (height, width)).astype(np.uint8) for label in labels])
+    frames = [[(m.object_id, m.counts) for m in rle.encode(label)] for label in stack]
+    np.testing.assert_array_equal(rle.decode_frames(frames, height, width, size), _nearest(stack, size))
+
+
+@pytest.mark.parametrize("size", [(15, 8), (10, 6), (60, 34), (7, 17), (30, 17)])
+def test_decode_planes_to_a_size_keeps_overlaps_and_empty_frames(size):
+    full = np.ones((30, 17), bool)
+    block = np.zeros((30, 17), bool)
+    block[4:9, 2:12] = True
+    frames = [
+        [(1, coco_rle(full)["counts"].decode()), (5, coco_rle(block)["counts"].decode())],
+        [],
+        [(5, coco_rle(block)["counts"].decode())],
+    ]
+    whole = rle.decode_planes(frames, [5, 1], 30, 17)
+    got = rle.decode_planes(frames, [5, 1], 30, 17, size)
+    assert got.shape == (3, 2, *size) and got.dtype == bool
+    np.testing.assert_array_equal(got, _nearest(whole, size))
+    assert got[0, 0].any() and got[0, 1].all() and not got[1].any()
+
+
+def test_decode_frames_to_a_size_still_checks_every_string():
+    good = rle.encode(np.ones((30, 17), np.uint8))[0].counts
+    with pytest.raises(rle.RleError, match="value 7: it does not describe a 30x17 mask"):
+        rle.decode_frames([[(1, good)], [(7, good[:-1] + "1")]], 30, 17, (15, 8))
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "says"),
+    [
+        ([0, 2], [0, 1, 2], "rows must hold one"),  # one row too few
+        ([0, 2, 1], [0, 1, 2], "non-decreasing"),
+        ([0, 1, 30], [0, 1, 2], r"\[0, 30\)"),
+        ([0, 1, 2], [-1, 1, 2], "cols must hold"),
+    ],
+)
+def test_the_sampled_decoder_refuses_positions_outside_the_mask(rows, cols, says):
+    good = rle.encode(np.ones((30, 17), np.uint8))[0].counts.encode()
+    out = np.empty((1, 3, 3), np.uint8)
+    offsets, values, starts = np.array([0, len(good)], np.int64), np.array([1], np.uint8), np.array([0, 1], np.int64)
+    for kernels in (_kernels, _kernels_checked):
+        with pytest.raises(ValueError, match=says):
+            kernels.decode_sampled(out, good, offsets, values, starts, 30, 17, np.array(rows, np.int64), np.array(cols, np.int64))
+
+
 # --------------------------------------------------------------------------- hostile counts
 
 
@@ -772,6 +833,7 @@ STRING_FUNCTIONS = {
     "decode": lambda c: rle.decode([(1, c)], 4, 5),
     "decode-refusing-overlap": lambda c: rle.decode([(1, c)], 4, 5, overlapping="refuse"),
     "decode_frames": lambda c: rle.decode_frames([[(1, c)]], 4, 5),
+    "decode_frames-sampled": lambda c: rle.decode_frames([[(1, c)]], 4, 5, (2, 3)),
     "overlap": lambda c: rle.overlap([(1, "5220003"), (2, c)], 4, 5),
     "measure": lambda c: rle.measure(c, 4, 5),
     "measure_canonical": lambda c: rle.measure_canonical(c, 4, 5),

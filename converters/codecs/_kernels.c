@@ -1066,6 +1066,168 @@ done:
     return result;
 }
 
+/* ------------------------- decode_sampled(out, chars, offsets, values, frame_starts, height, width, rows, cols) */
+
+/* How many of the non-decreasing ``sampled`` are below each value 0..n: ``below[v]`` (n + 1 items). */
+static I64s count_below(Kernel *k, I64s sampled, int64_t n) {
+    I64s below = new_i64(k, n + 1, 0);
+    int64_t i = 0;
+    for (int64_t v = 0; v <= n; v++) {
+        while (i < sampled.n && AT(sampled, i) < v)
+            i++;
+        AT(below, v) = i;
+    }
+    return below;
+}
+
+/* ``s`` (segments of a height x width mask) seen through nearest-neighbour sampling: output row i shows
+   source row rows[i], output column j source column cols[j]. A segment [top, bottom) of column x becomes
+   the output rows whose source row lies in it, in every output column showing x; order is kept, so
+   later masks still paint over earlier ones. */
+static void sample_segments(Kernel *k, const Segments *s, I64s row_below, I64s col_below, Segments *out) {
+    int64_t n = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        int64_t x = AT(s->x, i);
+        if (AT(row_below, AT(s->bottom, i)) > AT(row_below, AT(s->top, i)))
+            n += AT(col_below, x + 1) - AT(col_below, x);
+    }
+    out->x = new_i32(k, n, 0);
+    out->top = new_i32(k, n, 0);
+    out->bottom = new_i32(k, n, 0);
+    out->value = new_u8(k, n, 0);
+    out->n = n;
+    int64_t q = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        int64_t top = AT(row_below, AT(s->top, i)), bottom = AT(row_below, AT(s->bottom, i)), x = AT(s->x, i);
+        if (bottom <= top)
+            continue;
+        for (int64_t j = AT(col_below, x); j < AT(col_below, x + 1); j++) {
+            AT(out->x, q) = (int32_t)j;
+            AT(out->top, q) = (int32_t)top;
+            AT(out->bottom, q) = (int32_t)bottom;
+            AT(out->value, q) = AT(s->value, i);
+            q++;
+        }
+    }
+}
+
+typedef struct {
+    Map out;
+    int64_t frames, frame_stride, height, width;
+    U8s chars, values;
+    I64s offsets, frame_starts, rows, cols;
+    int64_t result;
+} SampledJob;
+
+static void decode_sampled_job(Kernel *k, void *args) {
+    SampledJob *job = args;
+    job->result = -1;
+    I64s row_below = count_below(k, job->rows, job->height), col_below = count_below(k, job->cols, job->width);
+    for (int64_t t = 0; t < job->frames; t++) {
+        Map frame = job->out;
+        frame.p += t * job->frame_stride;
+        const int64_t first = AT(job->frame_starts, t), last = AT(job->frame_starts, t + 1);
+        if (last == first) {
+            zero(k, frame);
+            continue;
+        }
+        const int mark = k->nblocks;
+        Segments whole, shown;
+        int64_t bad = segments(k, job->chars, sub_i64(k, job->offsets, first, last + 1), sub_u8(k, job->values, first, last),
+                               job->height, job->width, &whole);
+        if (bad >= 0) {
+            job->result = first + bad;
+            return;
+        }
+        sample_segments(k, &whole, row_below, col_below, &shown);
+        if (overlap(k, &shown, frame.width))
+            paint(k, frame, &shown);
+        else
+            fill(k, frame, &shown);
+        release_to(k, mark);
+    }
+}
+
+/* ``sampled`` non-decreasing, inside [0, n), one per output row or column. */
+static int check_sampled(I64s sampled, int64_t count, int64_t n, const char *name) {
+    int ok = sampled.n == count;
+    for (int64_t i = 0; ok && i < sampled.n; i++)
+        ok = sampled.p[i] >= 0 && sampled.p[i] < n && (i == 0 || sampled.p[i] >= sampled.p[i - 1]);
+    if (!ok)
+        PyErr_Format(PyExc_ValueError, "%s must hold one non-decreasing position in [0, %lld) per output %s", name,
+                     (long long)n, name[0] == 'r' ? "row" : "column");
+    return ok ? 0 : -1;
+}
+
+PyDoc_STRVAR(decode_sampled_doc,
+             "decode_sampled(out, chars, offsets, values, frame_starts, height, width, rows, cols) -> int\n\n"
+             "decode() of height x width masks straight to out (frames, h, w) by nearest-neighbour sampling: out[t, i, j]\n"
+             "is the decoded pixel (rows[i], cols[j]); rows and cols are int64, non-decreasing. Only the sampled pixels\n"
+             "are written. Returns -1, or the index of the first invalid string; overlapping masks: later ones win.");
+
+static PyObject *py_decode_sampled(PyObject *self, PyObject *args) {
+    PyObject *out_obj, *chars_obj, *offsets_obj, *values_obj, *starts_obj, *rows_obj, *cols_obj;
+    long long height, width;
+    if (!PyArg_ParseTuple(args, "OOOOOLLOO:decode_sampled", &out_obj, &chars_obj, &offsets_obj, &values_obj, &starts_obj,
+                          &height, &width, &rows_obj, &cols_obj))
+        return NULL;
+    Py_buffer views[7];
+    int held = 0;
+    PyObject *result = NULL;
+    SampledJob job;
+    memset(&job, 0, sizeof(job));
+    job.height = height;
+    job.width = width;
+    if (height < 0 || width < 0) {
+        PyErr_SetString(PyExc_ValueError, "height and width must not be negative");
+        return NULL;
+    }
+    if (too_large(height, width) < 0)
+        return NULL;
+    if (get_map(out_obj, &views[held], 1, &job.out, &job.frames, &job.frame_stride) < 0)
+        goto done;
+    held++;
+    if (get_items(chars_obj, &views[held], 0, 1, "chars") < 0)
+        goto done;
+    job.chars = as_u8(&views[held++]);
+    if (get_items(offsets_obj, &views[held], 0, 8, "offsets") < 0)
+        goto done;
+    job.offsets = as_i64(&views[held++]);
+    if (get_items(values_obj, &views[held], 0, 1, "values") < 0)
+        goto done;
+    job.values = as_u8(&views[held++]);
+    if (check_packed(job.chars, job.offsets, job.values) < 0)
+        goto done;
+    if (get_items(starts_obj, &views[held], 0, 8, "frame_starts") < 0)
+        goto done;
+    job.frame_starts = as_i64(&views[held++]);
+    int ok = job.frame_starts.n == job.frames + 1 && job.frame_starts.p[0] >= 0 && job.frame_starts.p[job.frames] <= job.values.n;
+    for (int64_t t = 0; ok && t < job.frames; t++)
+        ok = job.frame_starts.p[t] <= job.frame_starts.p[t + 1];
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "frame_starts must rise from 0 to at most len(values), one more than frames");
+        goto done;
+    }
+    if (get_items(rows_obj, &views[held], 0, 8, "rows") < 0)
+        goto done;
+    job.rows = as_i64(&views[held++]);
+    if (get_items(cols_obj, &views[held], 0, 8, "cols") < 0)
+        goto done;
+    job.cols = as_i64(&views[held++]);
+    if (check_sampled(job.rows, job.out.height, height, "rows") < 0 || check_sampled(job.cols, job.out.width, width, "cols") < 0)
+        goto done;
+    Kernel k;
+    int64_t work = job.frames * job.out.height * job.out.width + job.chars.n;
+    if (run(&k, decode_sampled_job, &job, work > SMALL_WORK) == 0) {
+        release_to(&k, 0);
+        result = PyLong_FromLongLong(job.result);
+    }
+done:
+    while (held > 0)
+        PyBuffer_Release(&views[--held]);
+    return result;
+}
+
 /* ------------------------------------------------------ overlapping(chars, offsets, values, height, width) */
 
 typedef struct {
@@ -1350,6 +1512,7 @@ static PyObject *py_put_count(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"encode", py_encode, METH_VARARGS, encode_doc},
     {"decode", py_decode, METH_VARARGS, decode_doc},
+    {"decode_sampled", py_decode_sampled, METH_VARARGS, decode_sampled_doc},
     {"overlapping", py_overlapping, METH_VARARGS, overlapping_doc},
     {"measure", py_measure, METH_VARARGS, measure_doc},
     {"to_string", py_to_string, METH_O, to_string_doc},

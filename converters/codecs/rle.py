@@ -37,6 +37,7 @@ __all__ = [
     "encode",
     "measure",
     "measure_canonical",
+    "nearest_positions",
     "overlap",
     "string_to_counts",
 ]
@@ -150,28 +151,56 @@ def overlap(masks: Sequence[tuple[int, str | bytes]], height: int, width: int) -
     return found == -2
 
 
-def decode_frames(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: int, width: int) -> np.ndarray:
-    """Label maps of several frames at once, (T, height, width): :func:`decode` with one call into compiled code."""
+def nearest_positions(source: int, target: int) -> np.ndarray:
+    """The source pixel under each of ``target`` pixel centres along a side of ``source`` pixels (int64, non-decreasing).
+
+    Nearest-neighbour sampling, as masks are resized: target pixel ``i`` shows source pixel
+    ``floor((i + 0.5) * source / target)``; for a whole factor that is every ``step``-th from ``step // 2``.
+    """
+    if target <= 0 or source <= 0:
+        return np.zeros(0, np.int64)
+    return np.minimum(((np.arange(target) + 0.5) * source / target).astype(np.int64), source - 1)
+
+
+def decode_frames(
+    frames: Sequence[Sequence[tuple[int, str | bytes]]], height: int, width: int, size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Label maps of several frames at once, (T, height, width): :func:`decode` with one call into compiled code.
+
+    ``size``: ``(h, w)`` to decode straight to that size by nearest-neighbour sampling (see
+    :func:`nearest_positions`), writing only the pixels kept, never the full-size map.
+    """
+    out_height, out_width = (height, width) if size is None else (int(size[0]), int(size[1]))
     pairs = [pair for frame in frames for pair in frame]
-    if not pairs or height == 0 or width == 0:
-        return np.zeros((len(frames), height, width), np.uint8)
-    out = np.empty((len(frames), height, width), np.uint8)  # written whole: a zeroing pass would be a second write
+    if not pairs or out_height == 0 or out_width == 0:
+        return np.zeros((len(frames), out_height, out_width), np.uint8)
+    out = np.empty((len(frames), out_height, out_width), np.uint8)  # written whole: a zeroing pass would be a second write
     frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
-    bad = kernels.decode(out, *_pack(pairs), frame_starts)  # overlapping masks: later ones win
+    if (out_height, out_width) == (height, width):
+        bad = kernels.decode(out, *_pack(pairs), frame_starts)  # overlapping masks: later ones win
+    else:
+        rows, cols = nearest_positions(height, out_height), nearest_positions(width, out_width)
+        bad = kernels.decode_sampled(out, *_pack(pairs), frame_starts, height, width, rows, cols)
     if bad >= 0:
         raise RleError(f"invalid RLE for value {pairs[bad][0]}: it does not describe a {height}x{width} mask")
     return out
 
 
 def decode_planes(
-    frames: Sequence[Sequence[tuple[int, str | bytes]]], plane_ids: Sequence[int], height: int, width: int
+    frames: Sequence[Sequence[tuple[int, str | bytes]]],
+    plane_ids: Sequence[int],
+    height: int,
+    width: int,
+    size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """One boolean plane per id of ``plane_ids`` per frame, (T, len(plane_ids), H, W), decoded straight from the RLE.
 
     No label map is painted and compared once per object: each plane is the decode of its
     own object's strings (in one compiled call for the whole clip), so masks that overlap
     each keep every pixel, and ids need not fit a uint8. Pairs whose id is not asked for are skipped.
+    ``size``: ``(h, w)`` planes sampled by nearest neighbour while decoding (:func:`decode_frames`).
     """
+    out_height, out_width = (height, width) if size is None else (int(size[0]), int(size[1]))
     column = {int(v): k for k, v in enumerate(plane_ids)}
     planes: list[list[tuple[int, str | bytes]]] = [[] for _ in range(len(frames) * len(column))]
     for t, pairs in enumerate(frames):
@@ -180,8 +209,9 @@ def decode_planes(
             if k is not None:
                 planes[t * len(column) + k].append((1, counts))
     if not planes:
-        return np.zeros((len(frames), len(column), height, width), bool)
-    return decode_frames(planes, height, width).view(bool).reshape(len(frames), len(column), height, width)
+        return np.zeros((len(frames), len(column), out_height, out_width), bool)
+    decoded = decode_frames(planes, height, width, size)
+    return decoded.view(bool).reshape(len(frames), len(column), out_height, out_width)
 
 
 def _measured(counts: str | bytes, height: int, width: int) -> tuple[int, tuple[int, int, int, int], bool]:

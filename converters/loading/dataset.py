@@ -86,11 +86,27 @@ def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -
     return rle.decode_frames(frames, height, width)
 
 
-def object_masks(read: Frames, ids: Sequence[int], height: int, width: int) -> np.ndarray:
-    """Bool (T, K, H, W) masks of objects ``ids`` (any order) only, one contiguous array, straight from the RLE."""
+def object_masks(read: Frames, ids: Sequence[int], height: int, width: int, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Bool (T, K, h, w) masks of objects ``ids`` (any order) only, one contiguous array, straight from the RLE.
+
+    ``size``: ``(h, w)`` by nearest neighbour, sampled while the RLE is decoded (label maps are resized after).
+    """
     if read.labels is not None:
-        return read.labels[:, None] == np.asarray(ids, np.int64)[None, :, None, None]
-    return rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width)
+        masks = read.labels[:, None] == np.asarray(ids, np.int64)[None, :, None, None]
+        return masks if size is None else resize_masks(masks, size)
+    return rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width, size)
+
+
+def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``masks`` (..., H, W) at ``size`` by nearest neighbour (the source pixel under each target pixel's centre)."""
+    height, width = masks.shape[-2:]
+    if (height, width) == tuple(size):
+        return masks
+    if height % size[0] == 0 and width % size[1] == 0:  # a whole factor: the same pixels by plain strides, one copy
+        step_y, step_x = height // size[0], width // size[1]
+        return np.ascontiguousarray(masks[..., step_y // 2 :: step_y, step_x // 2 :: step_x])
+    rows, cols = rle.nearest_positions(height, size[0]), rle.nearest_positions(width, size[1])
+    return np.take(np.take(masks, rows, axis=-2), cols, axis=-1)  # one axis at a time: far cheaper than 2-D fancy indexing
 
 
 def object_presence(read: Frames, ids: Sequence[int], height: int, width: int) -> np.ndarray:

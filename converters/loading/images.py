@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dataset import _simplejpeg, decode_jpeg
+from .dataset import _simplejpeg, decode_jpeg, resize_masks
 
 __all__ = ["decode_frames", "resize_masks", "target_size"]
 
@@ -65,16 +65,3 @@ def decode_frames(images: list[bytes | None], height: int, width: int, size: tup
         else:
             out[t] = _resize_image(_simplejpeg.decode_jpeg(data, colorspace="RGB"), out_h, out_w)
     return out
-
-
-def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``masks`` (..., H, W) at ``size`` by nearest neighbour (the source pixel under each target pixel's centre)."""
-    height, width = masks.shape[-2:]
-    if (height, width) == tuple(size):
-        return masks
-    if height % size[0] == 0 and width % size[1] == 0:  # a whole factor: the same pixels by plain strides, one copy
-        step_y, step_x = height // size[0], width // size[1]
-        return np.ascontiguousarray(masks[..., step_y // 2 :: step_y, step_x // 2 :: step_x])
-    rows = np.minimum(((np.arange(size[0]) + 0.5) * height / size[0]).astype(np.intp), height - 1)
-    cols = np.minimum(((np.arange(size[1]) + 0.5) * width / size[1]).astype(np.intp), width - 1)
-    return np.take(np.take(masks, rows, axis=-2), cols, axis=-1)  # one axis at a time: far cheaper than 2-D fancy indexing

@@ -22,7 +22,7 @@ from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .dataset import VideoDataset, object_masks, object_presence, visible_objects
-from .images import decode_frames, resize_masks, target_size
+from .images import decode_frames, target_size
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
 
@@ -177,7 +177,7 @@ class TrainingClips:
         size = target_size(entry.height, entry.width, self.size)
         same = size == (entry.height, entry.width) and read.rle is not None  # presence from the RLE's areas
         try:
-            masks = resize_masks(object_masks(read, ids, entry.height, entry.width), size)
+            masks = object_masks(read, ids, entry.height, entry.width, size)
         except MALFORMED as exc:
             raise self.videos._shard_error(entry, exc) from None
         item: dict[str, Any] = {
