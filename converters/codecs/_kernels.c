@@ -545,7 +545,7 @@ static int64_t label_map(Kernel *k, Map out, U8s chars, I64s offsets, U8s values
     Segments s;
     int64_t result = segments(k, chars, offsets, values, out.height, out.width, &s);
     if (result < 0) {
-        if (overlap(k, &s, out.width)) {
+        if (values.n > 1 && overlap(k, &s, out.width)) { /* one mask's runs never overlap each other */
             if (refuse_overlap)
                 result = -2;
             else
@@ -1140,7 +1140,7 @@ static void decode_sampled_job(Kernel *k, void *args) {
             return;
         }
         sample_segments(k, &whole, row_below, col_below, &shown);
-        if (overlap(k, &shown, frame.width))
+        if (last - first > 1 && overlap(k, &shown, frame.width))
             paint(k, frame, &shown);
         else
             fill(k, frame, &shown);
