@@ -60,15 +60,22 @@ def read_frames(dataset: Any, indices: np.ndarray) -> np.ndarray:
     """``dataset[indices]`` of a (T, H, W) dataset: one read for consecutive frames, else one read per frame.
 
     h5py's strided or listed selection over chunked data walks a hyperslab per chunk row
-    (about 60x slower at stride 2 than at stride 1); plain per-frame reads into one
-    preallocated array cost what the frames cost.
+    (about 60x slower at stride 2 than at stride 1), and a strided hyperslab of whole frames
+    is slower still in libhdf5; per-frame reads into one preallocated array cost what the
+    frames cost, once each read goes straight to libhdf5 (``read_direct`` spends more in
+    Python building its selections than lz4 spends on a 480p frame).
     """
     first, last = int(indices[0]), int(indices[-1])
     if last - first + 1 == len(indices):
         return dataset[first : last + 1]
-    out = np.empty((len(indices), *dataset.shape[1:]), dataset.dtype)
+    from h5py import h5s
+
+    frame = tuple(dataset.shape[1:])
+    out = np.empty((len(indices), *frame), dataset.dtype)
+    file_space, memory_space = dataset.id.get_space(), h5s.create_simple((1, *frame))
     for t, index in enumerate(indices.tolist()):
-        dataset.read_direct(out, np.s_[index : index + 1], np.s_[t : t + 1])
+        file_space.select_hyperslab((index, *(0 for _ in frame)), (1, *frame))
+        dataset.id.read(memory_space, file_space, out[t : t + 1])
     return out
 
 
