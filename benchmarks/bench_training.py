@@ -18,7 +18,13 @@ and masks, then times random 8-frame clips with one boolean mask per object:
   installed, as ``make test-env`` does), and a ``DataLoader(num_workers=2)`` (fork) of each path.
 
 Single-process figures are CPU seconds (median over rounds, methods interleaved in a rotating
-order); DataLoader figures are wall clips/s and the largest worker RSS.
+order) with torch on one thread, as in every DataLoader worker (torch sets it there): with its
+thread pool on a shared 2-core host, SAM 2's per-mask ``.to(uint8)`` and ``.sum()`` time the
+pool's contention, not the work. ``control: fresh bool planes`` allocates and writes once the
+``(T, K, H, W)`` bool array a masks-only clip returns: no loader that returns fresh planes can beat
+it, so SAM 2's masks time over it is the ceiling of the masks-only ratio. DataLoader figures are
+wall clips/s and the largest worker RSS; ``worker memory`` reads every clip of an 8-video and of a
+64-video set (small frames: the index, not the pixels, is what grows) through DataLoader workers.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ from .bench_loading import _time, write_dataset
 
 CLIP = 8
 RESOLUTIONS = {"480p": (480, 854), "1080p": (1080, 1920)}
-GOALS = {"full": 3.0, "half": 4.0, "vos": 1.8, "masks": 20.0, "stride": 2.0}
+GOALS = {"full": 3.0, "half": 4.0, "vos": 1.8, "masks": 20.0, "stride": 2.0, "memory": 1.1}
+GROWTH = (8, 64)  # videos in the small and the large set of the worker-memory measure
 STUBS = Path(__file__).resolve().parents[1] / "tests" / "integrations" / "stubs"
 
 
@@ -214,6 +221,13 @@ def measure(workdir: Path, resolution: str, videos: int, frames: int, clips: int
     methods["SAM 2 masks"] = functools.partial(_read_all, functools.partial(sam2, images=False), picks)
     for name, clips_ in {**loaders, **masks_only}.items():
         methods[name] = functools.partial(_read_all, functools.partial(vosconv, clips_), picks)
+    objects = [len(masks_only["vosconv hdf5 masks"].clip(p[0], range(p[1], p[1] + CLIP))["object_ids"]) for p in picks]
+
+    def fresh_planes():
+        for k in objects:
+            np.empty((CLIP, k, height, width), bool).fill(True)
+
+    methods["control: fresh bool planes"] = fresh_planes
     for stride in (1, 2):
         methods[f"dense HDF5 stride {stride}"] = functools.partial(_read_all, functools.partial(dense_read, stride), picks)
     vos = _vos_datasets(root, outputs["hdf5"])
@@ -244,6 +258,19 @@ def measure(workdir: Path, resolution: str, videos: int, frames: int, clips: int
     }
 
 
+def worker_memory(workdir: Path) -> dict:
+    """Largest DataLoader worker RSS reading every clip of a small and a large set, per format (MB)."""
+    found: dict[str, dict[int, float]] = {}
+    for videos in GROWTH:
+        source = write_dataset(workdir / f"growth-{videos}", videos, 2 * CLIP, 96, 160, seed=videos)
+        for fmt in ("parquet", "hdf5"):
+            out = workdir / f"growth-{videos}-{fmt}"
+            api.convert(source, out, to=fmt, from_="mose", reader_options={"split": "train"})
+            clips = TrainingClips(out, CLIP, clips_per_video=4)
+            found.setdefault(fmt, {})[videos] = _loader(clips.__getitem__, len(clips))["worker_rss_mb"]
+    return found
+
+
 def _ratio(results: dict, fast: str, slow: str) -> float | None:
     if fast not in results or slow not in results:
         return None
@@ -266,6 +293,8 @@ def goals(part: dict) -> list[dict]:
     )
     stride = _ratio(r, "dense HDF5 stride 1", "dense HDF5 stride 2")
     checks.append((f"dense HDF5 stride 2 time / stride 1 time, {res}", "stride", stride))
+    ceiling = _ratio(r, "control: fresh bool planes", "SAM 2 masks")
+    notes = {"masks": "" if ceiling is None else f"ceiling {ceiling:.1f}x: SAM 2's masks time over writing fresh planes once"}
     out = []
     for goal, kind, value in checks:
         target = GOALS[kind]
@@ -276,7 +305,24 @@ def goals(part: dict) -> list[dict]:
                 "target": f"{'<=' if kind == 'stride' else '>='} {target:g}x",
                 "value": value,
                 "pass": passed,
-                "note": "",
+                "note": notes.get(kind, ""),
+            }
+        )
+    return out
+
+
+def memory_goals(memory: dict) -> list[dict]:
+    small, large = GROWTH
+    out = []
+    for fmt, rss in memory.items():
+        value = rss[large] / rss[small]
+        out.append(
+            {
+                "goal": f"DataLoader worker RSS, {large} videos over {small}, {fmt}",
+                "target": f"<= {GOALS['memory']:g}x (flat)",
+                "value": value,
+                "pass": value <= GOALS["memory"],
+                "note": f"{rss[small]:.0f} MB and {rss[large]:.0f} MB",
             }
         )
     return out
@@ -308,8 +354,26 @@ def tables(part: dict) -> list[dict]:
 def run(workdir: Path, quick: bool = False) -> dict:
     workdir = Path(workdir)
     plans = {"480p": (2, 20, 6, 3)} if quick else {"480p": (3, 24, 10, 3), "1080p": (2, 20, 6, 3)}
-    parts = [measure(workdir / name, name, *plan) for name, plan in plans.items()]
-    return {"parts": parts, "tables": [t for p in parts for t in tables(p)], "goals": [g for p in parts for g in goals(p)]}
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as in a DataLoader worker (see the module docstring)
+    try:
+        parts = [measure(workdir / name, name, *plan) for name, plan in plans.items()]
+    finally:
+        torch.set_num_threads(threads)
+    memory = worker_memory(workdir / "memory")
+    memory_table = {
+        "title": "training reads: largest DataLoader(num_workers=2) worker RSS reading every clip, MB",
+        "headers": ["format", *(f"{n} videos" for n in GROWTH)],
+        "rows": [[fmt, *(f"{rss[n]:.0f}" for n in GROWTH)] for fmt, rss in memory.items()],
+    }
+    return {
+        "parts": parts,
+        "memory": memory,
+        "tables": [*(t for p in parts for t in tables(p)), memory_table],
+        "goals": [*(g for p in parts for g in goals(p)), *memory_goals(memory)],
+    }
 
 
 if __name__ == "__main__":
