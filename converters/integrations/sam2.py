@@ -30,7 +30,6 @@ from training.dataset.vos_raw_dataset import VOSFrame, VOSRawDataset, VOSVideo
 
 from ..loading import VideoDataset, open_dataset
 from ..loading.dataset import VideoHandle
-from ..model import VOID_ID
 
 __all__ = ["SCHEME", "ShardRawDataset", "ShardSegmentLoader", "VosconvPathHandler", "frame_uri"]
 
@@ -93,8 +92,8 @@ class ShardSegmentLoader:
 
     As the PNG loader: only the objects present on that frame, in the order their first pixel
     comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8``, void (255)
-    as an object, and ``KeyError`` for a frame without annotation. Each object's mask is decoded
-    straight from its RLE (no label map compared once per object).
+    as an object, and ``KeyError`` for a frame without annotation. Only the objects present are
+    decoded, each straight from its RLE (no label map compared once per object).
     """
 
     def __init__(self, handle: VideoHandle, frame_numbers: list[int]) -> None:
@@ -106,14 +105,7 @@ class ShardSegmentLoader:
         position = self.positions.get(frame_idx)
         if position is None or position not in self.annotated:
             raise KeyError(frame_idx)  # as PalettisedPNGSegmentLoader does for a frame without a PNG
-        clip = self.handle.read_clip([position], images=False, masks="objects")
-        planes = np.concatenate([clip["masks"][0], clip["void"][0][None]])
-        ids = [*clip["object_ids"].tolist(), VOID_ID]
-        flat = planes.reshape(len(ids), -1)
-        present = flat.any(axis=1)
-        first_pixel = np.where(present, flat.argmax(axis=1), flat.shape[1])
-        order = [k for k in np.argsort(first_pixel, kind="stable").tolist() if present[k]]
-        return {np.uint8(ids[k]): torch.from_numpy(planes[k]) for k in order}
+        return {np.uint8(value): torch.from_numpy(plane) for value, plane in self.handle.present_objects(position)}
 
     def __len__(self) -> int:
         return len(self.handle)

@@ -130,6 +130,26 @@ def visible_objects(read: Frames, frame: int, ids: Sequence[int], height: int, w
     return [i for i in ids if i in shown]
 
 
+def present_planes(read: Frames, height: int, width: int) -> list[tuple[int, np.ndarray]]:
+    """``(value, bool (H, W) plane)`` of each value with pixels on the one frame of ``read`` (objects, and the void
+    region as 255), in the raster order of their first pixel: what a palette PNG's ``pd.unique`` finds.
+
+    From RLE, a mask's presence is its area and its first pixel lies on its bbox's top row, so only
+    that row is scanned and only present objects are decoded.
+    """
+    if read.labels is not None:  # dense HDF5
+        values, first = np.unique(read.labels[0], return_index=True)
+        return [(int(values[k]), read.labels[0] == values[k]) for k in np.argsort(first, kind="stable") if values[k] != 0]
+    found = []
+    for value, counts in _label_pairs([read.rle[0]], read.encoding)[0]:
+        area, (_, top, _, _) = rle.measure(counts, height, width)
+        if area > 0:
+            found.append((int(value), counts, top))
+    planes = rle.decode_planes([[(v, c) for v, c, _ in found]], [v for v, _, _ in found], height, width)[0]
+    first_pixel = [top * width + int(planes[k, top].argmax()) for k, (_, _, top) in enumerate(found)]
+    return [(found[k][0], planes[k]) for k in np.argsort(first_pixel, kind="stable").tolist()]
+
+
 def _object_planes(read: Frames, ids: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Bool (T, K, H, W) masks of objects ``ids`` and the (T, H, W) void mask, from RLE without a label map."""
     if read.labels is not None:  # dense HDF5: the stored label maps are all there is
@@ -189,6 +209,10 @@ class VideoHandle:
     ) -> dict[str, Any]:
         """Some frames (increasing indices) with their masks: see :class:`ClipDataset` for the fields."""
         return self.dataset._read_clip(self.entry, np.asarray(indices, np.int64), images, decode_images, masks)
+
+    def present_objects(self, index: int) -> list[tuple[int, np.ndarray]]:
+        """Frame ``index``'s present values and their bool planes, in :func:`present_planes`' order (SAM 2's)."""
+        return self.dataset._present(self.entry, index)
 
 
 class VideoDataset(Sequence):
@@ -305,6 +329,14 @@ class VideoDataset(Sequence):
         if images:
             item["frames"] = self._decoded(entry, indices, read.images) if decode_images else read.images
         return item
+
+    def _present(self, entry: shards.VideoEntry, index: int) -> list[tuple[int, np.ndarray]]:
+        indices = np.array([index], np.int64)
+        self._check_indices(entry, indices, False)
+        try:
+            return present_planes(self._backend.read(entry, indices, False, True), entry.height, entry.width)
+        except MALFORMED as exc:
+            raise self._shard_error(entry, exc) from None
 
 
 def open_dataset(path: str | os.PathLike, *, image_root: str | os.PathLike | None = None) -> VideoDataset:
