@@ -201,6 +201,12 @@ def test_reader_and_refs_pickle(lvos_root):
     assert again.read_video(pickle.loads(pickle.dumps(refs[1]))) == reader.read_video(refs[1])
 
 
+def test_youtube_vos_written_from_lvos_keeps_8_digit_names_and_is_youtube_vos(lvos_root, tmp_path):
+    api.convert(lvos_root, tmp_path / "yt", to="youtube-vos", from_="lvos", reader_options={"split": "val"})
+    assert api.detect(tmp_path / "yt") == "youtube-vos"
+    assert LvosReader.sniff(tmp_path / "yt").reason == f"{tmp_path / 'yt' / 'meta.json'} marks YouTube-VOS"
+
+
 def test_sniff_says_why_not(tmp_path, sample_root):
     assert LvosReader.sniff(sample_root["mose"]).score == 0
     assert LvosReader.sniff(tmp_path).reason == "no <split>_meta.json and no 8-digit frame names"

@@ -34,6 +34,7 @@ from ..folders.reader import (
     visible_entries,
 )
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
+from ..youtube_vos.spec import META as YOUTUBE_VOS_META
 from .spec import (
     FRAME_RANGE,
     FRAME_RANGE_FIELDS,
@@ -147,6 +148,8 @@ class LvosReader(FolderLayoutReader):
     def sniff_layout(cls, source: Path, fs: FileSystem) -> Detection:
         folders = [source] if fs.is_dir(source / IMAGES) else [source / name for name in split_folders(source, fs)]
         for folder in folders:
+            if fs.exists(folder / YOUTUBE_VOS_META):  # YouTube-VOS written from LVOS keeps the 8-digit names
+                return Detection(0, f"{folder / YOUTUBE_VOS_META} marks YouTube-VOS")
             found = evidence(folder, fs)
             if found is not None:
                 shown = found if folder == source else f"{folder.name}/{found}"
