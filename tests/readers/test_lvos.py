@@ -194,6 +194,13 @@ def test_a_root_with_several_splits_needs_one_and_suggests(lvos_root):
         LvosReader(lvos_root / "val", LvosOptions(split="val")).list_videos()
 
 
+def test_read_from_the_zip_itself(lvos_root, tmp_path):
+    archive = Path(shutil.make_archive(str(tmp_path / "LVOS"), "zip", lvos_root))
+    assert api.detect(archive) == "lvos"
+    assert read_all(archive, "lvos", {"split": "val"})[0] == read_all(lvos_root, "lvos", {"split": "val"})[0]
+    assert read(archive, "val")[0].objects == read(lvos_root, "val")[0].objects
+
+
 def test_reader_and_refs_pickle(lvos_root):
     reader = LvosReader(lvos_root, LvosOptions(split="train"))
     refs = reader.list_videos()

@@ -23,6 +23,7 @@ from converters.codecs import png
 from converters.errors import SourceError
 from converters.formats.mose.reader import MoseOptions, MoseReader, MoseVideoRef, VideoFacts
 from converters.synthetic import Plan, video_frames
+from converters.testing.conformance import read_all
 from converters.testing.suite import ReaderSuite
 
 #: split -> video -> (plan, every how many frames a PNG ships, or None: the first only).
@@ -143,6 +144,14 @@ def test_null_sizes_are_not_checked_and_unlisted_videos_are_read(mosev2_copy):
     refs = MoseReader(mosev2_copy / "train").list_videos()
     assert [ref.facts for ref in refs] == [VideoFacts(str(meta), 9, None, None), None]
     assert [len(v.frames) for v in read(mosev2_copy / "train")] == [9, 13]
+
+
+def test_a_split_tarball_with_its_meta_inside(mosev2_root, tmp_path):
+    archive = Path(shutil.make_archive(str(tmp_path / "train"), "gztar", mosev2_root, "train"))
+    assert api.detect(archive) == "mose"
+    refs = MoseReader(archive).list_videos()
+    assert refs[0].facts == VideoFacts(f"{archive}/train/meta_train.json", 9, 128, 72)
+    assert read_all(archive, "mose")[0] == read_all(mosev2_root / "train", "mose")[0]
 
 
 def test_refs_with_facts_pickle(mosev2_root):
