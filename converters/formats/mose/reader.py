@@ -147,9 +147,7 @@ class MoseReader(FolderLayoutReader):
             if marked is not None:
                 return Detection(0, f"{folder / marked} marks LVOS")
         if is_folder_pair(source, fs) or splits:
-            v2 = [name for name in meta_files(source, fs)] + [
-                f"{s}/{name}" for s in splits for name in meta_files(source / s, fs)
-            ]
+            v2 = meta_files(source, fs) + [f"{s}/{name}" for s in splits for name in meta_files(source / s, fs)]
             if v2:
                 return Detection(10, f"MOSEv2 ({', '.join(v2)}) with {IMAGES}/ and {ANNOTATIONS}/")
         if is_folder_pair(source, fs):
@@ -187,14 +185,12 @@ class MoseReader(FolderLayoutReader):
     def _with_meta(self, folder: Path, images: Path, annotations: Path, name: str | None) -> _Split:
         """The split with its MOSEv2 meta file: ``meta_<split>.json`` in ``folder``, else in the root; a folder not
         named as a split uses the one meta file it holds."""
-        fs, meta = self.fs, None
+        fs = self.fs
         if name is not None:
-            meta = next(
-                (p / meta_name(name) for p in dict.fromkeys((folder, self.source)) if fs.is_file(p / meta_name(name))), None
-            )
-        elif len(meta_files(folder, fs)) == 1:
-            meta = folder / meta_files(folder, fs)[0]
-        return _Split(images, annotations, name, meta)
+            places = [place / meta_name(name) for place in dict.fromkeys((folder, self.source))]
+            return _Split(images, annotations, name, next((path for path in places if fs.is_file(path)), None))
+        found = meta_files(folder, fs)
+        return _Split(images, annotations, name, folder / found[0] if len(found) == 1 else None)
 
     def info(self) -> DatasetInfo:
         split = self._split()
