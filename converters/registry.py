@@ -104,6 +104,12 @@ _READERS = (
         options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid, test")),),
     ),
     PluginSpec(
+        "lvos",
+        "converters.formats.lvos.reader:LvosReader",
+        description="Reads one LVOS split folder; each object's ``frame_range`` from its meta file is kept as object metadata.",
+        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, val, test")),),
+    ),
+    PluginSpec(
         "coco",
         "converters.formats.coco.reader:CocoReader",
         description="Reads YouTube-VIS-style COCO RLE JSON, including everything vosconv writes into it.",

@@ -13,6 +13,7 @@ from converters import api
 from converters.errors import DetectionError, SourceError
 from converters.formats.davis.reader import DavisReader
 from converters.formats.lookalikes import unread_layout
+from converters.formats.lvos.reader import LvosReader
 from converters.formats.mose.reader import MoseOptions, MoseReader
 from converters.formats.youtube_vos.reader import YoutubeVosOptions, YoutubeVosReader
 
@@ -51,17 +52,25 @@ def assert_unread(source: Path, layout: str, evidence: str) -> None:
 # ------------------------------------------------------------------ layouts vosconv does not read yet
 
 
-def test_an_lvos_root_and_split_are_named_not_read_as_mose(tmp_path):
+def assert_lvos(source: Path, evidence: str) -> None:
+    """LVOS is read now: its reader takes the source and says why, and MOSE declines, naming LVOS."""
+    assert api.detect(source) == "lvos"
+    assert f"LVOS: {evidence}" in LvosReader.sniff(source).reason
+    mose = MoseReader.sniff(source)
+    assert mose.score == 0 and mose.reason.endswith("marks LVOS"), mose
+
+
+def test_an_lvos_root_and_split_are_lvos_not_mose(tmp_path):
     root = tmp_path / "LVOS"
     lvos_split(root, "train")
     lvos_split(root, "val")
-    assert_unread(root, "LVOS", "train/train_meta.json")
-    assert_unread(root / "val", "LVOS", "val_meta.json")
+    assert_lvos(root, "train/train_meta.json")
+    assert_lvos(root / "val", "val_meta.json")
 
 
 def test_lvos_without_its_meta_files_is_known_by_its_8_digit_frames(tmp_path):
     split = lvos_split(tmp_path, meta=False)  # the meta JSONs are a separate download
-    assert_unread(split, "LVOS", "frames named like JPEGImages/0tCWPOrc/00000001")
+    assert_lvos(split, "JPEGImages/0tCWPOrc/00000001")
 
 
 def test_the_shared_lvos_video_ids_as_an_lvos_tree(shared_samples, tmp_path):
@@ -69,7 +78,15 @@ def test_the_shared_lvos_video_ids_as_an_lvos_tree(shared_samples, tmp_path):
     ids = (shared_samples / "lvos" / "unseen_videos.txt").read_text().split()[:3]
     for video in ids:
         frame_pair(tmp_path / "valid", video, "00000001")
-    assert_unread(tmp_path, "LVOS", f"valid/JPEGImages/{sorted(ids)[0]}/00000001")
+    assert_lvos(tmp_path, f"valid/JPEGImages/{sorted(ids)[0]}/00000001")
+
+
+def test_a_mosev2_split_is_mose_with_its_meta_named(tmp_path):
+    root = tmp_path / "data"
+    frame_pair(root, "video1", "00000")
+    (root / "meta_train.json").write_text("{}")
+    assert api.detect(root) == "mose"
+    assert MoseReader.sniff(root).reason == "MOSEv2 (meta_train.json) with JPEGImages/ and Annotations/"
 
 
 @pytest.mark.parametrize(
@@ -81,7 +98,6 @@ def test_the_shared_lvos_video_ids_as_an_lvos_tree(shared_samples, tmp_path):
             "BURST",
             "val/first_frame_annotations.json",
         ),
-        (lambda root: (root / "meta_train.json").write_text("{}"), "MOSEv2 with its meta files", "meta_train.json"),
     ],
 )
 def test_other_layouts_are_named(tmp_path, make, layout, evidence):
