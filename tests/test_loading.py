@@ -579,3 +579,26 @@ def test_a_source_without_images_loads_with_no_frames(sample_root, tmp_path, fmt
         api.convert(annotations, out, to=fmt, writer_options={"images": False})
     item = ClipDataset(out, clip_length=2)[0]
     assert item["frames"] == [None, None] and item["masks"].shape[0] == 2
+
+
+@pytest.mark.parametrize("source", sorted(SOURCES))
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_present_objects_are_the_png_values_in_raster_order(sample_root, converted, fmt, source):
+    """What SAM 2's PNG segment loader finds on a frame (``pd.unique`` of the flat PNG, 0 left out; void 255 too)."""
+    layout, _, split, resolution = SOURCES[source]
+    pngs = label_maps(sample_root[layout] / split / f"Annotations{resolution}")
+    checked = 0
+    for handle in open_dataset(converted[fmt, source]):
+        full = handle.read_video()
+        for index, frame in enumerate(full.frames):
+            want = expected_label(pngs, f"{full.name}/{frame.stem}.png", full.encoding is MaskEncoding.BINARY)
+            if want is None:
+                continue
+            values, first = np.unique(want, return_index=True)
+            order = [int(values[k]) for k in np.argsort(first, kind="stable") if values[k] != 0]
+            got = handle.present_objects(index)
+            assert [value for value, _ in got] == order
+            for value, plane in got:
+                np.testing.assert_array_equal(plane, want == value)
+            checked += 1
+    assert checked
