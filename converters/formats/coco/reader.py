@@ -34,7 +34,7 @@ from ...records import Record, shown
 from ...sources.files import join_inside
 from ..ytvis.lines import normalise
 from .segmentation import counts as segmentation_counts
-from .spec import GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
+from .spec import FILE_HEAD, GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
 
 _ANNOTATION_PREFIX = re.compile(rb'\{"id":\d+,"video_id":(\d+),')
 
@@ -73,11 +73,14 @@ def _open(path: Path):
 
 
 #: vosconv's cocovid writer (mmdet's layout) starts as its COCO files do, but is another format.
+COCOVID_HEAD = FILE_HEAD + b',"format":"cocovid"'
 COCOVID_REFUSAL = "a CocoVID file (mmdet's layout, written by vosconv's cocovid writer): read it with --from cocovid"
 
 
 def _is_cocovid(head: bytes) -> bool:
-    return is_vosconv_coco(head) and b'"format":"cocovid"' in head[:512]
+    """The cocovid writer's header: the coco writer's first bytes, then its format (a coco file made from a CocoVID
+    source also says ``"format":"cocovid"``, further on, of its source)."""
+    return head.startswith(COCOVID_HEAD)
 
 
 class CocoReader(Reader):

@@ -22,7 +22,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..coco.spec import GZIP_MAGIC, is_vosconv_coco
+from ..coco.spec import FILE_HEAD, GZIP_MAGIC, is_vosconv_coco
 
 #: A JSON in the dataset root (or its ``annotations/``), by name: 2019's ``train.json``, OVIS's
 #: ``annotations_train.json``, LV-VIS's ``train_instances.json`` (YouTube-VIS and OVIS say valid, LV-VIS val).
@@ -119,7 +119,7 @@ def head(path: Path, size: int = HEAD_BYTES) -> bytes:
 def is_cocovid_head(data: bytes) -> bool:
     """Whether a JSON's first bytes are a CocoVID file's: vosconv's, or images numbered by ``frame_id`` in videos."""
     if is_vosconv_coco(data):
-        return b'"format":"cocovid"' in data[:512]
+        return data.startswith(FILE_HEAD + b',"format":"cocovid"')  # not a coco file whose source was a CocoVID
     return b'"frame_id"' in data and b'"video_id"' in data and b'"file_names"' not in data
 
 
