@@ -17,6 +17,7 @@ read when given itself. Detection looks at names and at a file's first bytes, ne
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ ROOT_JSON = re.compile(
     r"(?:(?P<plain>train|valid|val|test)|annotations_(?P<ovis>train|valid|val|test)|(?P<lvvis>train|valid|val|test)_instances)"
     r"\.json(?:\.gz)?"
 )
+SPLITS = ("train", "valid", "val", "test")
 #: The JSON inside a split folder (2021, 2022).
 SPLIT_JSON = "instances.json"
 ANNOTATIONS_FOLDER = "annotations"
@@ -73,31 +75,28 @@ def describe_json(path: Path) -> SplitJson:
 
 
 def splits_in(folder: Path) -> list[SplitJson]:
-    """Every split's JSON a dataset root (or a 2021 split folder) holds, found by name; sorted by split."""
+    """Every split's JSON a dataset root (or a 2021 split folder) holds, found by name; sorted by split.
+
+    Only names are looked at (a split's ``instances.json`` by its split's name), so a folder of
+    thousands of videos costs one listing.
+    """
     found: dict[str, SplitJson] = {}
     if (folder / SPLIT_JSON).is_file():  # the folder is a 2021 split folder itself
         return [describe_json(folder / SPLIT_JSON)]
     for place in (folder, folder / ANNOTATIONS_FOLDER):
-        for path in _files(place):
-            split = split_of_name(path.name)
-            if split is not None:
-                found.setdefault(split, SplitJson(split, path, image_roots(folder, split)))
-    for sub in _folders(folder):
-        if (sub / SPLIT_JSON).is_file() and sub.name not in found:
-            found[sub.name] = describe_json(sub / SPLIT_JSON)
+        for name in _names(place):
+            split = split_of_name(name)
+            if split is not None and (place / name).is_file():
+                found.setdefault(split, SplitJson(split, place / name, image_roots(folder, split)))
+    for split in SPLITS:
+        if split not in found and (folder / split / SPLIT_JSON).is_file():
+            found[split] = describe_json(folder / split / SPLIT_JSON)
     return [found[split] for split in sorted(found)]
 
 
-def _files(folder: Path) -> list[Path]:
+def _names(folder: Path) -> list[str]:
     try:
-        return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_file())
-    except OSError:
-        return []
-
-
-def _folders(folder: Path) -> list[Path]:
-    try:
-        return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir())
+        return sorted(name for name in os.listdir(folder) if not name.startswith("."))
     except OSError:
         return []
 
