@@ -118,6 +118,23 @@ _READERS = (
         ),
     ),
     PluginSpec(
+        "ytvis",
+        "converters.formats.ytvis.reader:YtvisReader",
+        description="Reads YouTube-VIS 2019/2021/2022, OVIS and LV-VIS JSON (a file, or the dataset folder with its frames).",
+        options=(
+            _opt("split", "str or none", None, "which split's JSON (train, valid, val, test) when the folder holds several"),
+            _opt("images", "str or none", None, "folder that file_names are relative to; default: the frames folder by the JSON"),
+        ),
+    ),
+    PluginSpec(
+        "cocovid",
+        "converters.formats.cocovid.reader:CocoVidReader",
+        description="Reads CocoVID JSON: mmdet's ``youtubevis2coco.py`` output and vosconv's own ``cocovid`` files.",
+        options=(
+            _opt("images", "str or none", None, "folder that file_names are relative to; default: the root the file records"),
+        ),
+    ),
+    PluginSpec(
         "parquet",
         "converters.formats.parquet.reader:ParquetReader",
         description="Reads a folder written by the ``parquet`` writer.",

@@ -3,8 +3,10 @@
 vosconv writes one record per line, so this reader indexes the file in one pass
 (byte ranges of each video and its annotations) and ``read_video`` reads only its
 video's lines: the dataset is never held in memory. A ``.json.gz`` is unpacked once to a
-temporary file to allow that. A file written by another tool is loaded whole, once, and
-rewritten to the same line form in a temporary file.
+temporary file to allow that. A file written by another tool (YouTube-VIS, OVIS, LV-VIS) is
+the ``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` loads it
+whole, once, and rewrites it to the same line form in a temporary file), for files converted
+before ``ytvis`` existed; ``ytvis`` also finds a dataset's JSON and frames in its folder.
 
 Images: ``file_names`` are relative to the ``images`` option, else to the image root the
 file records (when that folder exists); without either, frames have no image.
@@ -30,8 +32,9 @@ from ...model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
 from ...sources.files import join_inside
+from ..ytvis.lines import normalise
 from .segmentation import counts as segmentation_counts
-from .spec import GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
+from .spec import FILE_HEAD, GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
 
 _ANNOTATION_PREFIX = re.compile(rb'\{"id":\d+,"video_id":(\d+),')
 
@@ -70,11 +73,14 @@ def _open(path: Path):
 
 
 #: vosconv's cocovid writer (mmdet's layout) starts as its COCO files do, but is another format.
-COCOVID_REFUSAL = "a CocoVID file (mmdet's layout, written by vosconv's cocovid writer), which vosconv does not read back yet"
+COCOVID_HEAD = FILE_HEAD + b',"format":"cocovid"'
+COCOVID_REFUSAL = "a CocoVID file (mmdet's layout, written by vosconv's cocovid writer): read it with --from cocovid"
 
 
 def _is_cocovid(head: bytes) -> bool:
-    return is_vosconv_coco(head) and b'"format":"cocovid"' in head[:512]
+    """The cocovid writer's header: the coco writer's first bytes, then its format (a coco file made from a CocoVID
+    source also says ``"format":"cocovid"``, further on, of its source)."""
+    return head.startswith(COCOVID_HEAD)
 
 
 class CocoReader(Reader):
@@ -106,7 +112,7 @@ class CocoReader(Reader):
         except (OSError, EOFError, zlib.error) as exc:
             return Detection(0, f"unreadable ({exc})") if named else Detection(0, "not a .json or .json.gz file")
         if _is_cocovid(head):
-            return Detection(0, COCOVID_REFUSAL)
+            return Detection(0, "a CocoVID file (the cocovid reader's)")
         if is_vosconv_coco(head):  # whatever it is called (-o out.txt --to coco)
             return Detection(10, "a vosconv COCO JSON")
         return Detection(5, "a JSON file") if named else Detection(0, "not a .json or .json.gz file")
@@ -138,8 +144,8 @@ class CocoReader(Reader):
                 if own:
                     with _open(source) as file, open(lines, "wb") as out:
                         shutil.copyfileobj(file, out, 1 << 20)
-                else:
-                    _normalise(source, lines)
+                else:  # another tool's YouTube-VIS JSON: the ytvis reader's format, read the same way
+                    normalise(source, lines)
                 index = _index_lines(lines, str(source))
             _check_header(index.header, source)
             return index
@@ -374,29 +380,6 @@ def _video_name(record: Record) -> str:
     if not file_names:
         record.fail("expected a name, or file names to take one from", "file_names")
     return file_names[0].split("/")[-2] if "/" in file_names[0] else str(record.raw("id"))
-
-
-def _normalise(source: Path, out: Path) -> None:
-    """Rewrite someone else's COCO JSON (loaded whole) into vosconv's line-per-record form."""
-    with _open(source) as file:
-        try:
-            data = json.load(file)
-        except json.JSONDecodeError as exc:
-            raise SourceError(source, f"not valid JSON: {exc}") from None
-        except (ValueError, RecursionError) as exc:  # an integer of thousands of digits; nesting too deep
-            raise SourceError(source, f"not JSON that can be read ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict) or "videos" not in data or "annotations" not in data:
-        raise SourceError(source, 'not a video COCO JSON: expected "videos" and "annotations"')
-    for key in ("videos", "annotations", "categories"):
-        if not isinstance(data.get(key, []), list):
-            raise SourceError(source, f"malformed file: {key}: expected a list, got {shown(data[key])}")
-    info = data.get("info")  # kept: a vosconv file re-saved by json.dump still says where it came from
-    with open(out, "w") as file:
-        file.write('{"info":' + json.dumps(info if isinstance(info, dict) else {}, separators=(",", ":")) + ',\n"videos":[\n')
-        file.write(",\n".join(json.dumps(v, separators=(",", ":")) for v in data["videos"]))
-        file.write('\n],\n"annotations":[\n')
-        file.write(",\n".join(json.dumps(a, separators=(",", ":")) for a in data["annotations"]))
-        file.write('\n],\n"categories":' + json.dumps(data.get("categories", [])) + "}\n")
 
 
 def build_video(record: Record, annotations: list[object], placeholders: set[int], images: str | None) -> Video:

@@ -9,7 +9,9 @@ numbers ``instance_id`` over the whole file from 1 in order of first appearance 
 ``BaseVideoDataset`` takes 0 as "no instance id"). Beside those, each annotation keeps the
 source's ``object_id``; each image says whether it was ``annotated`` and carries the frame's
 ``void`` region (RLE) where it has one, so that neither an empty frame nor DAVIS's void turns
-into a category.
+into a category; each video says how its source stored masks and lists its objects (``vosconv``: encoding,
+palette, each object's category, YouTube-VOS frame list and metadata, even one with no mask), and
+the header which category stands for "none", so that the ``cocovid`` reader gives the source back.
 
 mmdet's ``BaseVideoDataset.filter_data`` drops every frame without an annotation from its video
 (and shortens ``video_length``) unless ``filter_cfg=dict(filter_empty_gt=False)``: frames with no
@@ -21,12 +23,13 @@ numbers videos, images, instances and annotations in shard order.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ...model import DatasetInfo, Video
+from ...model import DatasetInfo, ObjectInfo, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer
 from ..coco.writer import DESCRIPTION, placeholder_categories
@@ -52,7 +55,7 @@ class CocoVidWriter(Writer):
         with contextlib.ExitStack() as stack:
             vfile, ifile, afile = (stack.enter_context(open(staging / name, "w")) for name in names)
             for position, video in enumerate(videos):
-                vfile.write(_dumps({"name": video.name, "width": video.width, "height": video.height}) + "\n")
+                vfile.write(_dumps(video_record(video)) + "\n")
                 for frame in video.frames:
                     ifile.write(f"{position}\t{frame.index}\t{_dumps(image_record(video, frame.index))}\n")
                 tracks, used = self._annotations(video, position, object_category.id, afile)
@@ -95,6 +98,8 @@ class CocoVidWriter(Writer):
             "vosconv": {
                 "source": {"format": info.source_format, "split": info.split, "attributes": dict(info.attributes)},
                 "image_root": None if info.image_root is None else str(Path(info.image_root).resolve()),
+                # the category given to objects whose source has none: read back as none
+                "placeholder_categories": [object_category.id] if len(categories) > len(info.categories) else [],
             },
         }
         result = staging / "result.json"
@@ -159,6 +164,27 @@ def _offsets(results: Sequence[ShardResult]):
             instances += tracks
         yield videos, first_image, first_instance, result
         videos += len(result.facts["videos"])
+
+
+def video_record(video: Video) -> dict:
+    """The ``videos[]`` entry, without its ``id``; ``vosconv`` holds what the ``cocovid`` reader needs to give the video back."""
+    palette = base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None
+    return {
+        "name": video.name,
+        "width": video.width,
+        "height": video.height,
+        "vosconv": {"encoding": video.encoding.value, "palette": palette, "objects": [_object_record(o) for o in video.objects]},
+    }
+
+
+def _object_record(obj: ObjectInfo) -> dict:
+    """What annotations cannot say of an object: its category when it has no mask, YouTube-VOS's frame list, metadata."""
+    record: dict = {"object_id": obj.object_id, "category_id": obj.category_id}
+    if obj.frames is not None:
+        record["frames"] = list(obj.frames)
+    if obj.metadata:
+        record["metadata"] = dict(obj.metadata)
+    return record
 
 
 def image_record(video: Video, index: int) -> dict:
