@@ -414,3 +414,103 @@ def test_a_malformed_void_record_is_a_source_error(sample_root, tmp_path, void, 
     out.write_text(_line_form(data))
     with pytest.raises(SourceError, match=cause):
         list(api.read_videos(out, "coco"))
+
+
+# ------------------------------------------------------------------ DAVIS split lists through every format
+
+
+def davis_kit_sequences(root, subset: str, resolution: str = "480p") -> dict[str, dict[str, list]]:
+    """davis2017-evaluation's ``DAVIS(root, task="semi-supervised", subset=subset).sequences``, with its checks."""
+    img_path = os.path.join(root, "JPEGImages", resolution)
+    mask_path = os.path.join(root, "Annotations", resolution)
+    imagesets_path = os.path.join(root, "ImageSets", "2017")
+    if not os.path.exists(os.path.join(imagesets_path, f"{subset}.txt")):
+        raise FileNotFoundError(f"Subset sequences list for {subset} not found")
+    if subset in ["train", "val"] and not os.path.exists(mask_path):
+        raise FileNotFoundError("Annotations folder for the semi-supervised task not found")
+    with open(os.path.join(imagesets_path, f"{subset}.txt")) as f:
+        tmp = f.readlines()
+    sequences = {}
+    for seq in [x.strip() for x in tmp]:
+        images = np.sort(glob(os.path.join(img_path, seq, "*.jpg"))).tolist()
+        if len(images) == 0:
+            raise FileNotFoundError(f"Images for sequence {seq} not found.")
+        masks = np.sort(glob(os.path.join(mask_path, seq, "*.png"))).tolist()
+        masks.extend([-1] * (len(images) - len(masks)))
+        sequences[seq] = {"images": images, "masks": masks}
+    return sequences
+
+
+def image_sets(root) -> dict[str, str]:
+    sets = root / "ImageSets"
+    return {p.relative_to(sets).as_posix(): p.read_text() for p in sorted(sets.rglob("*.txt"))}
+
+
+@pytest.mark.parametrize("fmt", ["coco", "parquet", "hdf5", "sav"])
+def test_every_davis_split_list_survives_every_format(sample_root, tmp_path, fmt):
+    source = sample_root["davis"] / "DAVIS"
+    middle = tmp_path / ("x.json" if fmt == "coco" else "x")
+    api.convert(sample_root["davis"], middle, to=fmt, from_="davis")  # the whole root, no split
+    back = tmp_path / "back"
+    api.convert(middle, back, to="davis", from_=fmt)
+    assert image_sets(back) == image_sets(source)
+    assert sorted(image_sets(source)) == ["2016/train.txt", "2016/val.txt", "2017/train.txt", "2017/val.txt"]
+    for subset in ("train", "val"):
+        want, got = davis_kit_sequences(source, subset), davis_kit_sequences(back, subset)
+        assert list(got) == list(want)
+        for seq in want:
+            assert [os.path.basename(p) for p in got[seq]["images"]] == [os.path.basename(p) for p in want[seq]["images"]]
+            assert [os.path.basename(p) for p in got[seq]["masks"]] == [os.path.basename(p) for p in want[seq]["masks"]]
+
+
+def test_a_split_read_keeps_the_lists_of_its_sequences(sample_root, tmp_path):
+    """Read with split=val, the output lists the val sequences in every list that names them, and no empty list."""
+    source = sample_root["davis"] / "DAVIS"
+    api.convert(sample_root["davis"], tmp_path / "x.json", to="coco", from_="davis", reader_options={"split": "val"})
+    api.convert(tmp_path / "x.json", tmp_path / "back", to="davis", from_="coco")
+    want = image_sets(source)
+    assert image_sets(tmp_path / "back") == {"2016/val.txt": want["2016/val.txt"], "2017/val.txt": want["2017/val.txt"]}
+    assert list(davis_kit_sequences(tmp_path / "back", "val")) == list(davis_kit_sequences(source, "val"))
+
+
+def test_a_split_option_adds_its_list_of_every_sequence(sample_root, tmp_path):
+    api.convert(sample_root["davis"], tmp_path / "x.json", to="coco", from_="davis")
+    api.convert(tmp_path / "x.json", tmp_path / "back", to="davis", from_="coco", writer_options={"split": "trainval"})
+    sets = image_sets(tmp_path / "back")
+    assert sets["2017/trainval.txt"].split() == ["lamp-swing", "paper-boat", "pelican", "tram-stop"]
+    assert sets["2017/train.txt"] == image_sets(sample_root["davis"] / "DAVIS")["2017/train.txt"]
+
+
+def test_an_unreadable_list_is_left_out_with_a_warning(sample_copy, tmp_path):
+    from converters.errors import VosconvWarning
+
+    root = sample_copy("davis")
+    (root / "DAVIS" / "ImageSets" / "2017" / "test-dev.txt").write_bytes(b"\xff\xfe not utf-8\n")
+    with pytest.warns(VosconvWarning, match=r"test-dev\.txt: cannot read list"):
+        api.convert(root, tmp_path / "x.json", to="coco", from_="davis", reader_options={"split": "val"})
+    api.convert(tmp_path / "x.json", tmp_path / "back", to="davis", from_="coco")
+    assert sorted(image_sets(tmp_path / "back")) == ["2016/val.txt", "2017/val.txt"]
+
+
+@pytest.mark.parametrize(
+    ("lists", "cause"),
+    [
+        ('{"../up/train": ["lamp-swing"]}', "year"),
+        ('{"2017": ["lamp-swing"]}', "split"),
+        ('{"2017/val": "lamp-swing"}', "list of sequence names"),
+        ("[1]", "expected"),
+        ("{", "not JSON"),
+    ],
+)
+def test_split_lists_that_are_not_folder_names_are_refused(sample_root, tmp_path, lists, cause):
+    """The attribute may come from an edited file: a list must never write outside the output."""
+    from converters.errors import SourceError
+
+    out = tmp_path / "x.json"
+    api.convert(sample_root["davis"], out, to="coco", from_="davis", reader_options={"split": "val"})
+    data = json.loads(out.read_text())
+    data["info"]["vosconv"]["source"]["attributes"]["split_lists"] = lists
+    out.write_text(_line_form(data))
+    with pytest.raises(SourceError, match=cause):
+        api.convert(out, tmp_path / "back", to="davis", from_="coco")
+    assert not (tmp_path / "back").exists() and not (tmp_path / "up").exists()
