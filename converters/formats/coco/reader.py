@@ -8,9 +8,6 @@ rewritten to the same line form in a temporary file.
 
 Images: ``file_names`` are relative to the ``images`` option, else to the image root the
 file records (when that folder exists); without either, frames have no image.
-
-The void region of a vosconv file is in each video's ``vosconv.void`` (format 2), or, in files
-of format 1, an ``iscrowd`` annotation with ``object_id`` 255 of a placeholder ``void`` category.
 """
 
 from __future__ import annotations
@@ -34,7 +31,8 @@ from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
 from ...sources.files import join_inside
 from .segmentation import counts as segmentation_counts
-from .spec import GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, VOID_KEY, is_vosconv_coco
+from .spec import GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
+from .void import add_recorded_void
 
 _ANNOTATION_PREFIX = re.compile(rb'\{"id":\d+,"video_id":(\d+),')
 
@@ -425,9 +423,7 @@ def build_video(record: Record, annotations: list[object], placeholders: set[int
         except ValueError as exc:  # what the RLE, the polygon checks or the model refuse
             raise ValueError(f"annotation {shown(number)}: {exc}") from None
     facts = Record(record.raw(HEADER_KEY, None) or {}, record.path, HEADER_KEY, record.context)
-    recorded_void = facts.list(VOID_KEY, None, nullable=True)
-    if recorded_void is not None:
-        _add_recorded_void(recorded_void, height, width, annotated, void)
+    add_recorded_void(facts, height, width, annotated, void)
     palette = facts.text("palette", None, nullable=True)
     frames = tuple(
         Frame(
@@ -447,29 +443,6 @@ def build_video(record: Record, annotations: list[object], placeholders: set[int
         encoding=MaskEncoding(facts.text("encoding", "palette")),
         palette=base64.b64decode(palette) if palette else None,
     )
-
-
-def _add_recorded_void(
-    segmentations: list[object], height: int, width: int, annotated: set[int], void: list[Mask | None]
-) -> None:
-    """The void region a vosconv video record holds (format 2: ``vosconv.void``, one RLE or null per frame)."""
-    if len(segmentations) != len(void):
-        raise ValueError(f"the void region has {len(segmentations)} entries for {len(void)} frames")
-    for index, segmentation in enumerate(segmentations):
-        if segmentation is None:
-            continue
-        if not isinstance(segmentation, dict):
-            raise ValueError(f"the void region of frame {index}: expected an RLE object or null, got {shown(segmentation)}")
-        if index not in annotated:
-            raise ValueError(f"the void region has a mask on frame {index}, which is not annotated")
-        if void[index] is not None:
-            raise ValueError(f"frame {index} has a void region twice (in the video record and as an annotation)")
-        try:
-            counts, area, bbox = rle.measure_canonical(segmentation_counts(segmentation, height, width), height, width)
-        except (ValueError, KeyError) as exc:
-            raise ValueError(f"the void region of frame {index}: {exc}") from None
-        if area:
-            void[index] = Mask(VOID_ID, counts, area, bbox)
 
 
 def _scalars(annotation: Record, key: str, value: object) -> tuple[tuple[str, object], ...]:
