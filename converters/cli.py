@@ -403,6 +403,8 @@ def _report(summary, reader: str, writer: str, prefix: str = "", source_note: st
         took += f" over the {frames} frames converted now"
     note = f"; {source_note}" if source_note else ""
     print(f"{prefix}{reader} -> {writer}: wrote {summary.output} ({summary.stats.line()}{resumed}) in {took}{note}")
+    for line in getattr(summary, "notes", ()):
+        print(f"{prefix}note: {line}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -55,6 +55,12 @@ _SHARDED_READER = (
     _opt("verify", "bool", False, "check every shard's size and sha256 against the manifest before reading"),
 )
 _RENUMBER = _opt("renumber", "bool", False, "number each video's objects 1..K (SA-V's from 0), the mapping in object_ids.json")
+_VOID = _opt(
+    "void",
+    "drop|keep",
+    "drop",
+    "DAVIS's void (255): background 0 (drop), or pixel value 255, which the layout's loaders take for an object",
+)
 _SHARD_BYTES = _opt("shard_bytes", "int", 1 << 30, "target source bytes per shard file")
 
 _SAV_READER = PluginSpec(
@@ -173,6 +179,7 @@ _WRITERS = (
             _opt(
                 "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
             ),
+            _VOID,
         ),
     ),
     PluginSpec(
@@ -198,6 +205,7 @@ _WRITERS = (
             _opt(
                 "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
             ),
+            _VOID,
         ),
     ),
     PluginSpec(

@@ -128,6 +128,17 @@ class Writer(ABC):
         the video out like one the reader refused. The default: every video fits.
         """
 
+    def as_written(self, video: Video) -> Video:
+        """The video as this format's output holds it by design (a consumer's convention, such as a
+        layout without void writing it as background): what reading the output back gives. The
+        default: the video itself, exactly."""
+        return video
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """What the run changed by design (:meth:`as_written`), in words for the run's summary; the
+        writer records it in the output too. The default: nothing."""
+        return []
+
     @abstractmethod
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         """Write one shard's videos inside ``staging``.

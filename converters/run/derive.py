@@ -365,6 +365,12 @@ class EmptyFramesWriter(Writer):
     def check(self, video: Video) -> None:
         self.inner.check(video)
 
+    def as_written(self, video: Video) -> Video:
+        return self.inner.as_written(video)
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        return self.inner.notes(results)
+
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         found: dict[str, list[str]] = {}
 

@@ -85,6 +85,7 @@ class Summary:
     resumed: int = 0  # shards reused from an interrupted run
     resumed_frames: int = 0  # frames in those shards, converted by the interrupted run, not this one
     errors_file: Path | None = None
+    notes: tuple[str, ...] = ()  # what the writer changed by design (void dropped, say): Writer.notes
 
     @property
     def converted_frames(self) -> int:
@@ -202,7 +203,9 @@ def _write(
             executor.run(task, todo, on_done=done)
         for index in sorted(outcomes):
             stats.merge(outcomes[index][1])
-        finished = writer.finalize([outcomes[i][0] for i in range(len(shards))], info, staging, output)
+        results = [outcomes[i][0] for i in range(len(shards))]
+        finished = writer.finalize(results, info, staging, output)
+        notes = tuple(writer.notes(results))
         is_dir = finished.is_dir()
         if is_dir:
             write_errors(stats.skipped, finished / ERRORS_FILE)
@@ -228,7 +231,8 @@ def _write(
         raise
     bar.close()
     remove(staging)
-    return Summary(output, stats, time.perf_counter() - started, len(shards), resumed, resumed_frames, errors_file)
+    seconds = time.perf_counter() - started
+    return Summary(output, stats, seconds, len(shards), resumed, resumed_frames, errors_file, notes)
 
 
 def scan(

@@ -138,7 +138,8 @@ def test_davis2017_info_and_categories(davis2017):
     info = reader.info()
     assert info.source_format == "davis" and info.split == "train"
     assert info.image_root == str(root / "JPEGImages" / "480p")
-    assert info.attributes == (("resolution", "480p"), ("year", "2017"), ("image_set", "2017/train.txt"))
+    lists = ("split_lists", '{"2017/train":["bear","tennis"],"2017/val":["zebra"]}')  # every list, whatever the split
+    assert info.attributes == (("resolution", "480p"), ("year", "2017"), ("image_set", "2017/train.txt"), lists)
     assert info.categories == (Category(1, "person", "person"), Category(3, "bear", "animal"))
     videos = read_all(reader)
     assert videos["bear"].objects == (ObjectInfo(1, 3),)
@@ -152,7 +153,10 @@ def test_without_split_reads_every_folder_and_no_year(davis2017):
     assert sorted(videos) == ["bear", "tennis", "zebra"]
     assert_frames(videos["zebra"], sequences["zebra"])
     assert videos["zebra"].objects == (ObjectInfo(3),)  # not in davis_semantics.json: no category
-    assert reader.info().attributes == (("resolution", "480p"),)
+    assert reader.info().attributes == (
+        ("resolution", "480p"),
+        ("split_lists", '{"2017/train":["bear","tennis"],"2017/val":["zebra"]}'),
+    )
     assert reader.info().split is None
 
 

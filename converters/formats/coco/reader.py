@@ -35,6 +35,7 @@ from ...sources.files import join_inside
 from ..ytvis.lines import normalise
 from .segmentation import counts as segmentation_counts
 from .spec import FILE_HEAD, GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
+from .void import add_recorded_void
 
 _ANNOTATION_PREFIX = re.compile(rb'\{"id":\d+,"video_id":(\d+),')
 
@@ -405,6 +406,7 @@ def build_video(record: Record, annotations: list[object], placeholders: set[int
         except ValueError as exc:  # what the RLE, the polygon checks or the model refuse
             raise ValueError(f"annotation {shown(number)}: {exc}") from None
     facts = Record(record.raw(HEADER_KEY, None) or {}, record.path, HEADER_KEY, record.context)
+    add_recorded_void(facts, height, width, annotated, void)
     palette = facts.text("palette", None, nullable=True)
     frames = tuple(
         Frame(

@@ -13,6 +13,8 @@ SUFFIXES = (".json", ".json.gz")
 DESCRIPTION = "VOS annotations converted by vosconv"
 #: The key of vosconv's facts in ``info`` (source, image root, placeholder categories) and in each video record.
 HEADER_KEY = "vosconv"
+#: The key of a video's void region (one RLE or null per frame) in its ``vosconv`` record.
+VOID_KEY = "void"
 #: The first bytes of every file the writer makes (before gzip): how vosconv recognises its own output.
 FILE_HEAD = b'{"info":{"description":' + json.dumps(DESCRIPTION).encode()
 #: The line after the header in the line-per-record form the writer makes (and the reader indexes).

@@ -6,9 +6,16 @@ goes, so no process ever holds the dataset. The file holds one record per line, 
 also lets the ``coco`` reader index it without parsing everything.
 
 Beyond the YouTube-VIS fields, each video carries ``annotated_frames`` and a ``vosconv``
-record (mask encoding and palette), and annotations carry ``object_id`` and, from
+record (mask encoding, palette, and the void region as ``void``: one RLE or null per frame), and
+annotations carry ``object_id`` and, from
 YouTube-VOS, ``meta_frames``: what a folder layout needs to be written back exactly. Object
 tracks also carry ``ori_id`` (the id as a string), which UniRef's and UNINEXT's VOS inference read.
+
+The void region (DAVIS's 255) is no annotation and no category: Mask2Former's ``load_ytvis_json``
+registers every entry of ``categories`` as a class and maps every annotation's ``category_id``
+through them (a KeyError for one that is not there), and the YouTube-VIS API indexes every
+annotation. Both ignore the extra keys of a video record, where the void lives. (Format 1 wrote
+it as an ``iscrowd`` annotation of a ``void`` category; the reader still takes that.)
 """
 
 from __future__ import annotations
@@ -24,14 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import VosconvWarning
-from ...model import VOID_ID, Category, DatasetInfo, Mask, Video
+from ...model import Category, DatasetInfo, Mask, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer
-from .spec import DESCRIPTION, HEADER_KEY, is_vosconv_coco
+from .spec import DESCRIPTION, HEADER_KEY, VOID_KEY, is_vosconv_coco
 from .spec import FILE_HEAD as FILE_HEAD  # what vosconv recognises its own output by (run.pipeline, tests)
 
 #: Bumped when the JSON layout changes in a way readers must know about.
-FORMAT_VERSION = 1
+#: 2: the void region in each video's ``vosconv`` record, no void category (1: a void annotation, still read).
+FORMAT_VERSION = 2
 OBJECT_CATEGORY = "object"
 VOID_CATEGORY = "void"
 
@@ -46,7 +54,9 @@ class CocoOptions:
 
 
 def placeholder_categories(info: DatasetInfo) -> tuple[Category, Category]:
-    """Categories for objects whose source has none, and for the void region: ids after the source's."""
+    """Categories for objects whose source has none, and for the void region: ids after the source's.
+
+    Only the first is written now; format 1 files list the second, which readers leave out."""
     first = max((c.id for c in info.categories), default=0) + 1
     return Category(first, OBJECT_CATEGORY), Category(first + 1, VOID_CATEGORY)
 
@@ -69,20 +79,20 @@ class CocoWriter(Writer):
         return is_vosconv_coco(path)
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
-        objects_category, void_category = placeholder_categories(info)
+        objects_category, _ = placeholder_categories(info)
         used = set()
         stem = f"shards/{shard.index:05d}"
         (staging / "shards").mkdir(exist_ok=True)
         with open(staging / f"{stem}.videos.jsonl", "w") as vfile, open(staging / f"{stem}.annotations.jsonl", "w") as afile:
             for position, video in enumerate(videos):
                 vfile.write(_dumps(video_record(video)) + "\n")
-                for record in annotation_records(video, objects_category.id, void_category.id):
+                for record in annotation_records(video, objects_category.id):
                     used.add(record["category_id"])
                     afile.write(f"{position}\t{_dumps(record)}\n")
         return ShardResult(
             shard.index,
             (f"{stem}.videos.jsonl", f"{stem}.annotations.jsonl"),
-            {"placeholders": sorted(used & {objects_category.id, void_category.id})},
+            {"placeholders": sorted(used & {objects_category.id})},
         )
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
@@ -265,8 +275,8 @@ def _write_all(fd: int, parts: list[bytes | memoryview]) -> None:
 
 
 def video_record(video: Video) -> dict:
-    """The ``videos[]`` entry, without its ``id``."""
-    return {
+    """The ``videos[]`` entry, without its ``id``; the void region, where there is one, in its ``vosconv`` record."""
+    record = {
         "name": video.name,
         "width": video.width,
         "height": video.height,
@@ -278,24 +288,27 @@ def video_record(video: Video) -> dict:
             "palette": base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None,
         },
     }
+    if video.has_void:
+        size = [video.height, video.width]
+        void = [None if f.masks is None or f.masks.void is None else f.masks.void for f in video.frames]
+        record[HEADER_KEY][VOID_KEY] = [None if m is None else {"size": size, "counts": m.counts} for m in void]
+    return record
 
 
-def annotation_records(video: Video, default_category: int, void_category: int) -> list[dict]:
-    """One ``annotations[]`` entry per object (and one for the void region), without ``id`` and ``video_id``."""
+def annotation_records(video: Video, default_category: int) -> list[dict]:
+    """One ``annotations[]`` entry per object, without ``id`` and ``video_id`` (the void region is in the video record)."""
     length = len(video.frames)
     tracks: dict[int, list[Mask | None]] = {o.object_id: [None] * length for o in video.objects}
-    void: list[Mask | None] = [None] * length
     for frame in video.frames:
         if frame.masks is None:
             continue
         for mask in frame.masks.objects:
             tracks[mask.object_id][frame.index] = mask
-        void[frame.index] = frame.masks.void
     size = [video.height, video.width]
     records = []
     for obj in video.objects:
         category = default_category if obj.category_id is None else obj.category_id
-        record = _track(tracks[obj.object_id], size, category, obj.object_id, 0, ori_id=True)
+        record = _track(tracks[obj.object_id], size, category, obj.object_id)
         if obj.frames is not None:
             record["meta_frames"] = list(obj.frames)
         if obj.metadata:  # SA-V's masklet fields, a name: what the source said of the object
@@ -303,21 +316,17 @@ def annotation_records(video: Video, default_category: int, void_category: int) 
         if any(m is not None and m.values for m in tracks[obj.object_id]):  # SA-V's stability scores
             record["frame_values"] = [None if m is None or not m.values else dict(m.values) for m in tracks[obj.object_id]]
         records.append(record)
-    if any(m is not None for m in void):
-        records.append(_track(void, size, void_category, VOID_ID, 1))
     return records
 
 
-def _track(
-    masks: list[Mask | None], size: list[int], category_id: int, object_id: int, iscrowd: int, *, ori_id: bool = False
-) -> dict:
-    """One track; an object's carries ``ori_id``, its id as the string UniRef's and UNINEXT's VOS inference
+def _track(masks: list[Mask | None], size: list[int], category_id: int, object_id: int) -> dict:
+    """One object's track; ``ori_id`` is its id as the string UniRef's and UNINEXT's VOS inference
     key their templates by and paint back as the pixel value (their own converters write meta.json's keys)."""
     return {
         "category_id": category_id,
         "object_id": object_id,
-        **({"ori_id": str(object_id)} if ori_id else {}),
-        "iscrowd": iscrowd,
+        "ori_id": str(object_id),
+        "iscrowd": 0,
         "height": size[0],
         "width": size[1],
         "segmentations": [None if m is None else {"size": size, "counts": m.counts} for m in masks],

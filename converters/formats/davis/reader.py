@@ -11,10 +11,11 @@ by :func:`~converters.formats.folders.reader.read_folder_video`.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import SourceError
+from ...errors import SourceError, VosconvWarning
 from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
 from ...reader import Detection
 from ...records import Record
@@ -22,7 +23,19 @@ from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
 from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, subfolders, visible_entries
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES
-from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, ROOT, SEMANTICS, YEARS, resolution_folder
+from .spec import (
+    CATEGORIES,
+    DEFAULT_RESOLUTION,
+    IMAGE_SETS,
+    LIST_SUFFIX,
+    RESOLUTIONS,
+    ROOT,
+    SEMANTICS,
+    SPLIT_LISTS,
+    YEARS,
+    dump_split_lists,
+    resolution_folder,
+)
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,28 @@ def read_sequence_list(path: Path, fs: FileSystem = LOCAL) -> list[str]:
             line = parts[-2]
         names.setdefault(line, None)
     return list(names)
+
+
+def split_lists(root: Path, fs: FileSystem = LOCAL) -> dict[str, list[str]]:
+    """Every sequence list of ``ImageSets/<year>/`` (train, val, test-dev, ...) as ``{"<year>/<split>": names}``.
+
+    Kept whatever split is read, so every list survives a round trip through the other formats.
+    DAVIS 2016's frame-pair lists under ``ImageSets/<resolution>/`` are not. A list that cannot be
+    read is left out, with a warning naming it: it need not be the one being read.
+    """
+    sets = root / IMAGE_SETS
+    if not fs.is_dir(sets):
+        return {}
+    lists = {}
+    for folder in subfolders(sets, fs):
+        if folder in RESOLUTIONS:
+            continue
+        for name in sorted(e.name for e in visible_entries(sets / folder, fs) if e.is_file and e.name.endswith(LIST_SUFFIX)):
+            try:
+                lists[f"{folder}/{name[: -len(LIST_SUFFIX)]}"] = read_sequence_list(sets / folder / name, fs)
+            except SourceError as error:
+                warnings.warn(f"{error.path}: {error.cause}; the list is left out", VosconvWarning, stacklevel=2)
+    return lists
 
 
 def _list_names(image_sets: Path, fs: FileSystem = LOCAL) -> list[str]:
@@ -213,6 +248,9 @@ class DavisReader(FolderLayoutReader):
         if layout.list_file is not None:
             image_set = layout.list_file.relative_to(layout.root / IMAGE_SETS).as_posix()
             attributes += [("year", layout.year), ("image_set", image_set)]
+        lists = split_lists(layout.root, self.fs)
+        if lists:  # every list, whatever split is read: the DAVIS writer puts back those of the sequences written
+            attributes.append((SPLIT_LISTS, dump_split_lists(lists)))
         return DatasetInfo(
             source_format=self.name,
             split=self.options.split,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 
+from ...model import check_file_name
 from ...sources.files import LOCAL, FileSystem
 from ..folders.spec import IMAGE_SUFFIXES, IMAGES
 
@@ -40,3 +42,37 @@ def resolution_folder(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> str 
         if not any(e.is_file and e.name.lower().endswith(IMAGE_SUFFIXES) for e in entries):
             return f"{IMAGES}/{resolution}/"
     return None
+
+
+#: The dataset attribute holding every split list of the source (``ImageSets/<year>/<split>.txt``), so that
+#: the lists survive COCO, Parquet, HDF5 and SA-V and the DAVIS writer puts them back: a JSON object
+#: ``{"<year>/<split>": [sequence, ...]}``. DAVIS 2016's own frame-pair lists (``ImageSets/480p/``) are not in it.
+SPLIT_LISTS = "split_lists"
+
+
+def dump_split_lists(lists: dict[str, list[str]]) -> str:
+    """The attribute's value: compact, key-sorted JSON (the same bytes for the same lists)."""
+    return json.dumps(lists, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_split_lists(text: str) -> dict[str, tuple[str, str, list[str]]]:
+    """``{"<year>/<split>": (year, split, names)}`` from the attribute; ValueError saying what is wrong.
+
+    The attribute may come from any file (a COCO JSON someone edited): the year and split become a
+    folder and a file name, so each must be one path component.
+    """
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise ValueError('expected {"<year>/<split>": [sequence, ...]}')
+    lists = {}
+    for key, names in value.items():
+        year, _, split = key.partition("/")
+        for what, part in (("year", year), ("split", split)):
+            check_file_name(f"split list {key!r}: {what}", part)
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ValueError(f"split list {key!r}: expected a list of sequence names")
+        lists[key] = (year, split, names)
+    return lists

@@ -9,7 +9,7 @@ from ...errors import SourceError
 from ...model import DatasetInfo, Video, check_file_name
 from ..folders.spec import ANNOTATIONS, IMAGES
 from ..folders.writer import LayoutWriter, write_json
-from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, SEMANTICS, YEARS
+from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, SEMANTICS, SPLIT_LISTS, YEARS, load_split_lists
 
 
 @dataclass(frozen=True)
@@ -36,11 +36,29 @@ def _folder_name(what: str, value: str) -> str:
     return value
 
 
+def _source_lists(info: DatasetInfo) -> dict[str, tuple[str, str, list[str]]]:
+    """The source's split lists, from the dataset attribute a DAVIS reader records (carried by every format)."""
+    text = info.attribute(SPLIT_LISTS)
+    if text is None:
+        return {}
+    try:
+        return load_split_lists(text)
+    except ValueError as exc:
+        raise SourceError(f"<the source's {SPLIT_LISTS}>", str(exc)) from None
+
+
+def _write_list(root: Path, year: str, split: str, names: list[str]) -> None:
+    index = root / IMAGE_SETS / year / f"{split}{LIST_SUFFIX}"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_text("".join(f"{name}\n" for name in names))
+
+
 class DavisWriter(LayoutWriter):
     """A ``DAVIS/`` root: ``JPEGImages/<res>/``, ``Annotations/<res>/`` and ``ImageSets/<year>/<split>.txt``."""
 
     name = "davis"
     Options = DavisOptions
+    holds_void = True  # DAVIS keeps its void (255) and DAVIS 2016's 0/255 masks as they are
 
     def _resolution(self, info: DatasetInfo) -> str:
         return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or DEFAULT_RESOLUTION)
@@ -63,11 +81,17 @@ class DavisWriter(LayoutWriter):
         super().check(video)
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
+        """The split lists: the source's own (each with the sequences written, in its order), and
+        ``<year>/<split>.txt`` of every sequence when the source had none or the options name one."""
         year = _folder_name("year", self.options.year or info.attribute("year") or YEARS[0])
         split = _folder_name("split", self.options.split or info.split or "all")
-        index = root / IMAGE_SETS / year / f"{split}{LIST_SUFFIX}"
-        index.parent.mkdir(parents=True, exist_ok=True)
-        index.write_text("".join(f"{name}\n" for name in videos))
+        lists = _source_lists(info)
+        for list_year, list_split, names in lists.values():
+            kept = [name for name in names if name in videos]
+            if kept:  # a list none of whose sequences were written would name folders that are not there
+                _write_list(root, list_year, list_split, kept)
+        if not lists or self.options.split or self.options.year:
+            _write_list(root, year, split, list(videos))
         if any(videos.values()):  # categories, as the DAVIS semantics download ships them
             categories = {c.name: {"id": c.id, "super_category": c.supercategory or c.name} for c in info.categories}
             write_json(root / CATEGORIES, categories)

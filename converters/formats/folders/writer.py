@@ -6,23 +6,30 @@ grayscale, or DAVIS 2016 0/255). Frames without an annotation file get none, and
 whose objects are all absent get an all-zero PNG, so "unannotated" and "empty" survive.
 The output's root holds a small hidden ``.vosconv.json`` (which the layout readers, skipping
 hidden files, never see): it is how ``--overwrite`` knows the folder is vosconv's to replace.
+
+MOSE and YouTube-VOS have no void and no 0/255 masks, and their consumers (SAM 2's
+``PalettisedPNGSegmentLoader``, the DAVIS 2017 kit, Cutie) take every non-zero pixel value as an
+object: written there, a DAVIS 2016 binary video stores object 1 as palette id 1, and DAVIS's
+void (255) becomes background 0 unless ``void=keep`` (:meth:`LayoutWriter.as_written`). The run's
+summary says so, and the marker records which videos were changed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import numpy as np
 
 from ...codecs import labels, png, rle
 from ...errors import SourceError
-from ...model import DatasetInfo, MaskEncoding, Video
+from ...model import VOID_ID, DatasetInfo, MaskEncoding, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
@@ -31,6 +38,8 @@ from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRIT
 OUTPUT = "output"
 #: Names a dataset folder (or a folder-layout output older than the marker) has at its root.
 _LAYOUT_NAMES = (IMAGES, ANNOTATIONS, "ImageSets", "meta.json")
+#: The most of a marker read: it holds the source's attributes (DAVIS split lists) and what the writer changed.
+MARKER_LIMIT = 1 << 20
 #: Written by ``renumber=true`` at the output's root: ``{video: {new id: source id}}``.
 RENUMBERED = "object_ids.json"
 #: Every name a folder-layout writer puts at the output's root (``errors.jsonl``: the videos a run skipped).
@@ -46,7 +55,7 @@ def marked_format(folder: Path) -> str | None:
         return None
     try:
         with open(path, "rb") as file:
-            value = json.loads(file.read(4096))
+            value = json.loads(file.read(MARKER_LIMIT))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(value, dict) or value.get("written_by") != WRITTEN_BY:
@@ -103,6 +112,15 @@ def check_readable_names(video: Video, layout: str) -> None:
 class LayoutOptions:
     images: bool = True  # copy each frame's JPEG; false: annotations only
     renumber: bool = False  # objects numbered 1..K per video, the mapping in object_ids.json
+    void: Literal["drop", "keep"] = "drop"  # the void region (255): background 0 (drop), or kept as 255
+
+    def __post_init__(self) -> None:
+        if self.void not in ("drop", "keep"):
+            raise ValueError(f"void must be drop or keep, got {self.void!r}")
+
+
+#: What a layout without void did with a source's void (the marker's and the summary's words).
+_VOID_DONE = {"drop": "written as background 0", "keep": "kept as pixel value 255, which its loaders take for an object"}
 
 
 def _pixel_value_fix(name: str) -> str:
@@ -119,6 +137,8 @@ class LayoutWriter(Writer):
     Options = LayoutOptions
     output_kind = "directory"
     default_palette: ClassVar[bytes] = png.DAVIS_PALETTE
+    #: DAVIS holds a void region and 0/255 masks; MOSE and YouTube-VOS hold neither.
+    holds_void: ClassVar[bool] = False
 
     @classmethod
     def owns(cls, path: Path) -> bool:
@@ -149,9 +169,34 @@ class LayoutWriter(Writer):
     def mask_dir(self, info: DatasetInfo) -> str:
         return ANNOTATIONS
 
+    def as_written(self, video: Video) -> Video:
+        """The video as this layout's consumers need it: DAVIS 2016's 0/255 as palette id 1, void dropped.
+
+        A layout without void (MOSE, YouTube-VOS) stores a binary video's object as palette id 1
+        (SAM 2's loader would take 0/255 for object 255, the DAVIS kit for no object at all), and
+        the void region as background 0, unless ``void=keep``. DAVIS keeps both as they are.
+        """
+        if self.holds_void:
+            return video
+        if video.encoding is MaskEncoding.BINARY:  # a binary video holds no void
+            return dataclasses.replace(video, encoding=MaskEncoding.PALETTE, palette=self.default_palette)
+        if self.options.void == "keep" or not video.has_void:
+            return video
+        frames = tuple(
+            f
+            if f.masks is None or f.masks.void is None
+            else dataclasses.replace(f, masks=dataclasses.replace(f.masks, void=None))
+            for f in video.frames
+        )
+        return dataclasses.replace(video, frames=frames)
+
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
-        facts, written, renumbered = {}, [], {}
+        facts, written, renumbered, changed = {}, [], {}, {}
         for video in videos:
+            change = self._change(video)
+            if change:
+                changed[video.name] = change
+            video = self.as_written(video)
             if getattr(self.options, "renumber", False):
                 video, mapping = labels.renumbered(video)
                 renumbered[video.name] = {str(new): old for old, new in mapping.items()}
@@ -166,7 +211,49 @@ class LayoutWriter(Writer):
         # every file is listed, so a resumed run checks them and drops what a crashed shard left behind
         files = tuple(name for name, _, _ in written)
         result_facts = {"videos": facts, **({"renumbered": renumbered} if renumbered else {})}
+        if changed:
+            result_facts["changed"] = changed
         return ShardResult(shard.index, files, facts=result_facts, checksums=tuple(written))
+
+    def _change(self, video: Video) -> dict[str, int] | None:
+        """What :meth:`as_written` does to the video, for the summary and the marker: None when nothing."""
+        if self.holds_void:
+            return None
+        if video.encoding is MaskEncoding.BINARY:
+            return {"binary": 1}
+        void_frames = sum(1 for f in video.frames if f.masks is not None and f.masks.void is not None)
+        return {"void_frames": void_frames} if void_frames else None
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """What the run changed for this layout's consumers, in words: the summary prints them."""
+        record = self._conventions(results)
+        notes = []
+        if "binary_as_palette" in record:
+            count = len(record["binary_as_palette"])
+            notes.append(
+                f"{count} DAVIS 2016 binary (0/255) video{'s' if count != 1 else ''}: object 1 written as palette id 1, "
+                f"as {self.name} loaders read it"
+            )
+        if "void_videos" in record:
+            count, frames = len(record["void_videos"]), record["void_frames"]
+            fix = "; -w void=keep keeps it" if record["void"] == "drop" else ""
+            notes.append(
+                f"void ({VOID_ID}) in {frames} frames of {count} video{'s' if count != 1 else ''} "
+                f"{_VOID_DONE[record['void']]} ({self.name} has no void){fix}"
+            )
+        return notes
+
+    def _conventions(self, results: Sequence[ShardResult]) -> dict[str, object]:
+        """The marker's record of what :meth:`as_written` changed: binary videos, void frames and videos."""
+        changed = {name: change for result in results for name, change in result.facts.get("changed", {}).items()}
+        record: dict[str, object] = {}
+        binary = sorted(name for name, change in changed.items() if change.get("binary"))
+        if binary:
+            record["binary_as_palette"] = binary
+        void = {name: change["void_frames"] for name, change in changed.items() if change.get("void_frames")}
+        if void:
+            record.update(void=self.options.void, void_frames=sum(void.values()), void_videos=sorted(void))
+        return record
 
     def check(self, video: Video) -> None:
         check_readable_names(video, self.name)
@@ -225,6 +312,9 @@ class LayoutWriter(Writer):
         if renumbered:
             write_json(root / RENUMBERED, renumbered)
         marker = {"format": self.name, "version": __version__, "written_by": WRITTEN_BY, "attributes": dict(info.attributes)}
+        conventions = self._conventions(results)
+        if conventions:  # what was changed for the layout's consumers (void dropped, 0/255 as palette id 1)
+            marker["conventions"] = conventions
         write_json(root / MARKER, marker)  # the attributes say how a derived set was made (converters/run/derive.py)
         return root
 

@@ -17,6 +17,7 @@ import yaml
 
 from ...model import DatasetInfo
 from ...version import __version__
+from ..davis.spec import SPLIT_LISTS, load_split_lists
 
 CARD = "README.md"
 
@@ -121,6 +122,17 @@ def _dtype(kind: pa.DataType) -> str:
     return "string" if pa.types.is_string(kind) else str(kind)
 
 
+def _attribute_text(key: str, value: str) -> str:
+    """A source attribute as the card says it; DAVIS's split lists by name and size (``manifest.json`` has them whole)."""
+    if key == SPLIT_LISTS:
+        try:
+            lists = load_split_lists(value)
+        except ValueError:
+            return f"{key} (unreadable)"
+        return "split lists " + ", ".join(f"`{name}` ({len(names)})" for name, (_, _, names) in sorted(lists.items()))
+    return f"{key} {value}"
+
+
 def render(schema: pa.Schema, info: DatasetInfo, split: str, shard_glob: str, frames: int, videos: int) -> str:
     """The whole card: YAML front matter, then a few paragraphs a person reads."""
     source = SOURCES.get(info.source_format)
@@ -135,7 +147,7 @@ def render(schema: pa.Schema, info: DatasetInfo, split: str, shard_glob: str, fr
     }
     header = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
     columns = "\n".join(f"- `{f.name}` ({_type_text(f)}): {COLUMNS.get(f.name, '')}" for f in schema)
-    layout = "".join(f", {k} {v}" for k, v in info.attributes)
+    layout = "".join(f", {_attribute_text(k, v)}" for k, v in info.attributes)
     if source:
         origin = f"[{source.name}]({source.url}), split `{info.split or 'unknown'}`{layout}"
         terms = f"Licence of the source dataset: {source.license_text}. Use of this copy is bound by it."
