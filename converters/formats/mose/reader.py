@@ -24,10 +24,12 @@ from ..youtube_vos.spec import META
 @dataclass(frozen=True)
 class MoseOptions:
     split: str | None = None  # a split folder under the root (train, valid); needed when there are several
+    images: str | None = None  # a folder of <video>/ frame folders to take the frames from (annotations-only sources)
 
 
 def is_folder_pair(path: Path, fs: FileSystem = LOCAL) -> bool:
-    return fs.is_dir(path / IMAGES) and fs.is_dir(path / ANNOTATIONS)
+    """``Annotations/``, with ``JPEGImages/`` beside it or without (annotations only: predictions, --no-images outputs)."""
+    return fs.is_dir(path / ANNOTATIONS)
 
 
 def split_folders(root: Path, fs: FileSystem = LOCAL) -> list[str]:
@@ -61,7 +63,7 @@ class MoseReader(FolderLayoutReader):
             if resolution is not None:
                 return Detection(0, f"{folder / resolution} marks DAVIS")
         if is_folder_pair(source, fs):
-            return Detection(10, f"bare {IMAGES}/ and {ANNOTATIONS}/")
+            return Detection(10, f"bare {IMAGES}/ and {ANNOTATIONS}/" if fs.is_dir(source / IMAGES) else f"{ANNOTATIONS}/ alone")
         if splits:
             return Detection(10, f"split folders with {IMAGES}/ and {ANNOTATIONS}/: {', '.join(splits)}")
         half = [name for name in (IMAGES, ANNOTATIONS) if fs.is_dir(source / name)]
@@ -94,7 +96,7 @@ class MoseReader(FolderLayoutReader):
 
     def info(self) -> DatasetInfo:
         images, _, split = self._split_root()
-        return DatasetInfo(source_format=self.name, split=split, image_root=str(images))
+        return DatasetInfo(source_format=self.name, split=split, image_root=self.image_root(images))
 
     def layout_folders(self) -> LayoutFolders:
         images, annotations, _ = self._split_root()
