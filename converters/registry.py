@@ -129,6 +129,16 @@ _READERS = (
         options=_SHARDED_READER,
     ),
     _SAV_READER,
+    PluginSpec(
+        "vost",
+        "converters.formats.vost.reader:VostReader",
+        description="Reads a VOST root (``frame00000.jpg`` frames, sparse masks, 255 = ignore), optionally one split list.",
+        options=(
+            _opt("split", "str or none", None, "a list in ImageSets/ (train, val, test); none: every sequence folder"),
+            _opt("frames", "5fps|10fps", "5fps", "10fps: JPEGImages_10fps/, where frames without a PNG are unannotated"),
+            _ATTACHED_IMAGES,
+        ),
+    ),
 )
 
 _WRITERS = (

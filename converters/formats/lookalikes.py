@@ -1,8 +1,8 @@
 """Layouts vosconv does not read yet, recognised so that detection says so instead of misreading them.
 
 An LVOS split (``JPEGImages/<video>/00000001.jpg`` beside ``<split>_meta.json``) has the
-JPEGImages/Annotations pair of MOSE, and a VOST root the ``ImageSets/`` of DAVIS: without
-this check the MOSE reader read LVOS silently, dropping its metadata. Each marker below is
+JPEGImages/Annotations pair of MOSE: without this check the MOSE reader read LVOS silently,
+dropping its metadata. Each marker below is
 a name the layout's own documentation gives; only names are looked at, never file contents,
 and only in the source and its immediate sub-folders (splits).
 """
@@ -42,12 +42,9 @@ _FILES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("BURST", re.compile(r"(all_classes|common_classes|uncommon_classes|first_frame_annotations)\.json")),
 )
 #: Folder names that mark a layout.
-_FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (("VOST", re.compile(r"JPEGImages_10fps|ValidAnns")),)
+_FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = ()
 #: Frame file names inside ``JPEGImages/<video>/`` or ``Annotations/<video>/`` that mark a layout.
-_FRAMES: tuple[tuple[str, Callable[[str], bool]], ...] = (
-    ("LVOS", lambda stem: len(stem) == 8 and stem.isdigit()),
-    ("VOST", lambda stem: stem.startswith("frame") and stem[5:].isdigit()),
-)
+_FRAMES: tuple[tuple[str, Callable[[str], bool]], ...] = (("LVOS", lambda stem: len(stem) == 8 and stem.isdigit()),)
 
 
 def unread_layout(source: str | os.PathLike, fs: FileSystem = LOCAL) -> Lookalike | None:
