@@ -1,9 +1,11 @@
 """What the DAVIS-style layouts share: ``JPEGImages/<video>/NNNNN.jpg`` beside ``Annotations/<video>/NNNNN.png``.
 
-Listing frames (hidden files skipped, numeric order, duplicates refused) and reading one
-video folder pair into a :class:`~converters.model.Video`, and :class:`FolderLayoutReader`,
-the base of every folder layout's reader: MOSE, DAVIS and YouTube-VOS readers differ only in
-where those folders are and what metadata sits beside them.
+Listing frames (hidden files skipped, numeric order, duplicates refused; a layout may prefix the
+number, as VOST's ``frame00000.jpg``) and reading one video folder pair into a
+:class:`~converters.model.Video`, and :class:`FolderLayoutReader`, the base of every folder
+layout's reader: MOSE, DAVIS, YouTube-VOS and VOST readers differ only in where those folders are
+and what metadata sits beside them. A source with annotations only (no frame folder) is read as
+masks without images, unless the ``images`` option attaches frames from another folder.
 Every file access goes through a :class:`~converters.sources.files.FileSystem` (the local disk
 by default), so the same code reads a folder and an archive.
 """
@@ -165,7 +167,7 @@ def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL, names: FrameN
     image_fs = LOCAL if ref.attached else fs
     images, masks = _video_files(ref, fs, image_fs, names)
     size = _frame_size(images, image_fs) if images else None
-    slots = [(e.name, image_fs.image_ref(e.path)) for e in images] or [(stem + IMAGE_SUFFIXES[0], None) for stem in masks]
+    slots = _frame_slots(images, masks, image_fs)
     decoded, modes, palette, size = _decode_masks([_stem(name) for name, _ in slots], masks, size, fs)
     encoding = _encoding(modes, decoded, ref.mask_dir, binary)
     frames = _frames(slots, decoded, encoding)
@@ -181,6 +183,13 @@ def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL, names: FrameN
         )
     except ValueError as exc:  # what the model refuses (a frame size out of range, say)
         raise SourceError(ref.image_dir or ref.mask_dir or ref.name, str(exc)) from None
+
+
+def _frame_slots(images: list[Entry], masks: dict[str, str], image_fs: FileSystem) -> list[tuple[str, ImageRef | None]]:
+    """Each frame's file name and image: the frame files', or, annotations only, ``<stem>.jpg`` of each mask without one."""
+    if images:
+        return [(entry.name, image_fs.image_ref(entry.path)) for entry in images]
+    return [(stem + IMAGE_SUFFIXES[0], None) for stem in masks]
 
 
 def _stem(name: str) -> str:
