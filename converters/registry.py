@@ -135,7 +135,9 @@ _READERS = (
         description="Reads a VOST root (``frame00000.jpg`` frames, sparse masks, 255 = ignore), optionally one split list.",
         options=(
             _opt("split", "str or none", None, "a list in ImageSets/ (train, val, test); none: every sequence folder"),
-            _opt("frames", "5fps|10fps", "5fps", "10fps: JPEGImages_10fps/, where frames without a PNG are unannotated"),
+            _opt(
+                "frames", "5fps|10fps", "5fps", "10fps: JPEGImages_10fps/ (val's: with split=val); frames without PNG unannotated"
+            ),
             _ATTACHED_IMAGES,
         ),
     ),

@@ -26,6 +26,8 @@ from converters.model import VOID_ID, MaskEncoding
 from converters.testing.conformance import read_all
 from converters.testing.suite import ReaderSuite
 
+from ..archives import KINDS, pack
+
 WIDTH, HEIGHT = 24, 16
 #: DAVIS's palette where VOST's masks use it: 1 and 2 its first colours, 255 the ignore colour (224, 224, 192).
 PALETTE = [0, 0, 0, 128, 0, 0, 0, 128, 0] + [0, 0, 0] * 252 + [224, 224, 192]
@@ -169,6 +171,13 @@ def test_10fps_reads_jpegimages_10fps_where_every_other_frame_is_unannotated(vos
     assert [f.file_name for f in video.frames][:4] == ["frame00000.jpg", "frame00003.jpg", "frame00006.jpg", "frame00009.jpg"]
     assert [f.annotated for f in video.frames] == [True, False] * 4
     assert Path(video.frames[1].image.path).parent.parent.name == "JPEGImages_10fps"
+
+
+@pytest.mark.parametrize("kind", ["zip", "tgz"])
+def test_the_release_archive_is_read_in_place(vost_root, tmp_path, kind):
+    archive = pack(vost_root.parent, tmp_path / f"VOST{KINDS[kind]}", kind)  # holding VOST/, hidden files and all
+    assert api.detect(archive) == "vost"
+    assert read_all(archive, "vost", {"split": "val"})[0] == read_all(vost_root, "vost", {"split": "val"})[0]
 
 
 def test_the_frame_name_hook_keeps_numeric_order_at_any_width(tmp_path):

@@ -25,7 +25,7 @@ from .spec import FRAME_FOLDERS, FRAME_NAMES, IMAGE_SETS, IMAGES_10FPS, LIST_SUF
 @dataclass(frozen=True)
 class VostOptions:
     split: str | None = None  # a list in ImageSets/ (train, val, test); None: every sequence folder
-    frames: Literal["5fps", "10fps"] = "5fps"  # 10fps: JPEGImages_10fps/, where frames without a PNG are unannotated
+    frames: Literal["5fps", "10fps"] = "5fps"  # 10fps: JPEGImages_10fps/ (val's: with split=val); frames without PNG unannotated
     images: str | None = None  # a folder of <sequence>/ frame folders to take the frames from (annotations-only sources)
 
 
