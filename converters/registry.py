@@ -54,6 +54,10 @@ _SHARDED_READER = (
     _opt("images", "str or none", None, "folder that non-embedded frames are relative to; default: the recorded image root"),
     _opt("verify", "bool", False, "check every shard's size and sha256 against the manifest before reading"),
 )
+#: A folder layout's frames from elsewhere: what an annotations-only source (predictions, --no-images outputs) lacks.
+_ATTACHED_IMAGES = _opt(
+    "images", "str or none", None, "folder of <video>/<frame>.jpg to take the frames from (annotations-only sources)"
+)
 _RENUMBER = _opt("renumber", "bool", False, "number each video's objects 1..K (SA-V's from 0), the mapping in object_ids.json")
 _VOID = _opt(
     "void",
@@ -91,7 +95,7 @@ _READERS = (
         "mose",
         "converters.formats.mose.reader:MoseReader",
         description="Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair).",
-        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid")),),
+        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid")), _ATTACHED_IMAGES),
     ),
     PluginSpec(
         "davis",
@@ -101,13 +105,14 @@ _READERS = (
             _opt("split", "str or none", None, "a list in ImageSets/ (train, val, test-dev, ...); none: every sequence folder"),
             _opt("resolution", "str", "480p", "480p, Full-Resolution, or 1080p (DAVIS 2016's name)"),
             _opt("year", "str or none", None, "ImageSets/<year>/ holding the split; default 2017, then 2016"),
+            _ATTACHED_IMAGES,
         ),
     ),
     PluginSpec(
         "youtube-vos",
         "converters.formats.youtube_vos.reader:YoutubeVosReader",
         description="Reads one YouTube-VOS split folder; objects and categories come from its ``meta.json``.",
-        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid, test")),),
+        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid, test")), _ATTACHED_IMAGES),
     ),
     PluginSpec(
         "lvos",
@@ -153,6 +158,18 @@ _READERS = (
         options=_SHARDED_READER,
     ),
     _SAV_READER,
+    PluginSpec(
+        "vost",
+        "converters.formats.vost.reader:VostReader",
+        description="Reads a VOST root (``frame00000.jpg`` frames, sparse masks, 255 = ignore), optionally one split list.",
+        options=(
+            _opt("split", "str or none", None, "a list in ImageSets/ (train, val, test); none: every sequence folder"),
+            _opt(
+                "frames", "5fps|10fps", "5fps", "10fps: JPEGImages_10fps/ (val's: with split=val); frames without PNG unannotated"
+            ),
+            _ATTACHED_IMAGES,
+        ),
+    ),
 )
 
 _WRITERS = (

@@ -204,7 +204,7 @@ def test_bad_reader_option_value(tmp_path):
 def test_unknown_reader_option(tmp_path):
     error = load_error(tmp_path, MINIMAL + "    reader: mose\n    reader_options: {resolution: 480p}\n")
     assert error.where == "pipelines.yaml: pipelines.p.reader_options.resolution"
-    assert "allowed: split" in str(error)
+    assert "allowed: images, split" in str(error)
 
 
 def test_bad_writer_option_value(tmp_path):

@@ -18,7 +18,7 @@ from converters.errors import MissingDependency, VosconvError
 from converters.model import DatasetInfo, Video
 from converters.writer import Shard, ShardResult, Writer
 
-BUILTIN_READERS = {"mose", "davis", "youtube-vos", "lvos", "coco", "cocovid", "ytvis", "sav"}
+BUILTIN_READERS = {"mose", "davis", "youtube-vos", "lvos", "vost", "coco", "cocovid", "ytvis", "sav"}
 BUILTIN_WRITERS = {"coco", "cocovid", "mose", "davis", "youtube-vos", "sav"}
 #: Being added alongside; allowed but not required.
 OPTIONAL_BUILTINS = {"parquet", "hdf5"}

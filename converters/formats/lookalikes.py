@@ -1,8 +1,8 @@
 """Layouts vosconv does not read yet, recognised so that detection says so instead of misreading them.
 
-A VOST root has the JPEGImages/Annotations pair of MOSE and the ``ImageSets/`` of DAVIS:
-without this check the DAVIS or MOSE reader would read it silently, misreading its frame names
-and its void. (LVOS and MOSEv2 were here until their readers came.) Each marker below is
+A layout that shares the folder names of one vosconv reads would otherwise be read silently
+as that one, losing what makes it different (LVOS, MOSEv2 and VOST were here until their
+readers came). Each marker below is
 a name the layout's own documentation gives; only names are looked at, never file contents,
 and only in the source and its immediate sub-folders (splits).
 """
@@ -40,9 +40,9 @@ _FILES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("BURST", re.compile(r"(all_classes|common_classes|uncommon_classes|first_frame_annotations)\.json")),
 )
 #: Folder names that mark a layout.
-_FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (("VOST", re.compile(r"JPEGImages_10fps|ValidAnns")),)
+_FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = ()
 #: Frame file names inside ``JPEGImages/<video>/`` or ``Annotations/<video>/`` that mark a layout.
-_FRAMES: tuple[tuple[str, Callable[[str], bool]], ...] = (("VOST", lambda stem: stem.startswith("frame") and stem[5:].isdigit()),)
+_FRAMES: tuple[tuple[str, Callable[[str], bool]], ...] = ()
 
 
 def unread_layout(source: str | os.PathLike, fs: FileSystem = LOCAL) -> Lookalike | None:

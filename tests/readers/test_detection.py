@@ -92,7 +92,6 @@ def test_a_mosev2_split_is_mose_with_its_meta_named(tmp_path):
 @pytest.mark.parametrize(
     ("make", "layout", "evidence"),
     [
-        (lambda root: (root / "JPEGImages_10fps").mkdir(), "VOST", "JPEGImages_10fps/"),
         (
             lambda root: (root / "val" / "first_frame_annotations.json").write_text("{}"),
             "BURST",
@@ -106,14 +105,6 @@ def test_other_layouts_are_named(tmp_path, make, layout, evidence):
     (root / "val").mkdir()
     make(root)
     assert_unread(root, layout, evidence)
-
-
-def test_vost_with_image_sets_is_not_taken_for_davis(tmp_path):
-    root = tmp_path / "VOST"
-    frame_pair(root, "555_tear_aluminium_foil", "frame00030")
-    (root / "ImageSets").mkdir()
-    (root / "ImageSets" / "val.txt").write_text("555_tear_aluminium_foil\n")
-    assert_unread(root, "VOST", "frames named like JPEGImages/555_tear_aluminium_foil/frame00030")
 
 
 def test_burst_annotation_files_are_named(tmp_path):

@@ -22,7 +22,7 @@ from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
 from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, subfolders, visible_entries
-from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES
+from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 from .spec import (
     CATEGORIES,
     DEFAULT_RESOLUTION,
@@ -37,12 +37,16 @@ from .spec import (
     resolution_folder,
 )
 
+#: What a video folder holds (a resolution folder holds video folders).
+FRAME_SUFFIXES = (*IMAGE_SUFFIXES, MASK_SUFFIX)
+
 
 @dataclass(frozen=True)
 class DavisOptions:
     split: str | None = None  # a list in ImageSets/ (train, val, test-dev, ...); None: every sequence folder
     resolution: str = DEFAULT_RESOLUTION  # 480p, Full-Resolution, or 1080p (DAVIS 2016's name)
     year: str | None = None  # ImageSets/<year>/ holding the split; default 2017, then 2016, then ImageSets/<resolution>/
+    images: str | None = None  # a folder of <sequence>/ frame folders to take the frames from (annotations-only sources)
 
     def __post_init__(self) -> None:
         if self.year is not None and self.split is None:
@@ -67,10 +71,11 @@ class _Layout:
 
 
 def davis_root(source: Path, fs: FileSystem = LOCAL) -> Path | None:
-    """``source`` or its ``DAVIS/`` sub-folder, whichever holds ``JPEGImages/``."""
-    for folder in (source, source / ROOT):
-        if fs.is_dir(folder / IMAGES):
-            return folder
+    """``source`` or its ``DAVIS/`` sub-folder, whichever holds ``JPEGImages/`` (or, annotations only, ``Annotations/``)."""
+    for pair_folder in (IMAGES, ANNOTATIONS):
+        for folder in (source, source / ROOT):
+            if fs.is_dir(folder / pair_folder):
+                return folder
     return None
 
 
@@ -210,6 +215,8 @@ class DavisReader(FolderLayoutReader):
         for folder in (source, source / ROOT):
             if fs.is_dir(folder / IMAGE_SETS) and fs.is_dir(folder / IMAGES):
                 return Detection(10, f"{IMAGE_SETS}/ and {IMAGES}/ in {folder}")
+            if fs.is_dir(folder / IMAGE_SETS) and fs.is_dir(folder / ANNOTATIONS):
+                return Detection(10, f"{IMAGE_SETS}/ and {ANNOTATIONS}/ (annotations only) in {folder}")
             resolution = resolution_folder(folder, fs)
             if resolution is not None:
                 return Detection(10, f"{resolution} in {folder}")
@@ -221,21 +228,23 @@ class DavisReader(FolderLayoutReader):
         fs = self.fs
         root = davis_root(self.source, fs)
         if root is None:
-            raise SourceError(self.source, f"no {IMAGES}/ here or in {ROOT}/")
+            raise SourceError(self.source, f"no {IMAGES}/ (or {ANNOTATIONS}/) here or in {ROOT}/")
         options = self.options
         images = root / IMAGES / options.resolution
-        if not fs.is_dir(images):
-            folders = subfolders(root / IMAGES, fs)
-            first = root / IMAGES / folders[0] if folders else None
-            if first is not None and any(e.name.lower().endswith(IMAGE_SUFFIXES) for e in visible_entries(first, fs)):
+        pair_folder = IMAGES if fs.is_dir(root / IMAGES) else ANNOTATIONS  # annotations only: their resolution folders
+        if not fs.is_dir(root / pair_folder / options.resolution):
+            folders = subfolders(root / pair_folder, fs)
+            first = root / pair_folder / folders[0] if folders else None
+            if first is not None and any(e.name.lower().endswith(FRAME_SUFFIXES) for e in visible_entries(first, fs)):
                 raise SourceError(
-                    root / IMAGES,
+                    root / pair_folder,
                     "holds video folders, not resolution folders (480p, Full-Resolution): "
                     "a MOSE-style layout? read it with --from mose",
                 )
             found = ", ".join(folders) or "none"
             hint = did_you_mean(options.resolution, folders)
-            raise SourceError(images, f"no resolution {options.resolution!r} (resolutions here: {found});{hint}".rstrip(";"))
+            where = root / pair_folder / options.resolution
+            raise SourceError(where, f"no resolution {options.resolution!r} (resolutions here: {found});{hint}".rstrip(";"))
         annotations = root / ANNOTATIONS / options.resolution
         if options.split is None:
             return _Layout(root, images, annotations, None, None, None)
@@ -255,14 +264,15 @@ class DavisReader(FolderLayoutReader):
             source_format=self.name,
             split=self.options.split,
             categories=_categories(layout.root, self.fs)[0],
-            image_root=str(layout.images),
+            image_root=self.image_root(layout.images),
             attributes=tuple(attributes),
         )
 
     def roots(self) -> list[Path]:
         layout = self._layout()
         metadata = [path for path in (layout.root / SEMANTICS, layout.root / CATEGORIES) if self.fs.is_file(path)]
-        return [self.source, layout.images, layout.annotations, *([layout.list_file] if layout.list_file else []), *metadata]
+        images = self.frames_folder(layout.images)
+        return [self.source, images, layout.annotations, *([layout.list_file] if layout.list_file else []), *metadata]
 
     def layout_folders(self) -> LayoutFolders:
         layout = self._layout()

@@ -7,7 +7,7 @@ import os
 
 from ...model import check_file_name
 from ...sources.files import LOCAL, FileSystem
-from ..folders.spec import IMAGE_SUFFIXES, IMAGES
+from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 
 #: The folder a DAVIS download unpacks to (the source may be it, or hold it).
 ROOT = "DAVIS"
@@ -26,21 +26,23 @@ DEFAULT_RESOLUTION = "480p"
 
 
 def resolution_folder(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> str | None:
-    """``JPEGImages/480p/`` (or another DAVIS resolution) when ``folder`` has one holding video folders: it marks DAVIS.
+    """``JPEGImages/480p/`` (or another DAVIS resolution, or ``Annotations/480p/`` where there are annotations only)
+    when ``folder`` has one holding video folders: it marks DAVIS.
 
     A DAVIS root needs no ``ImageSets/`` (the 2016 download and many copies have none), and read as
     MOSE its ``480p`` became one video. A resolution folder holding frames is a MOSE video so named.
     """
+    pair_folder = IMAGES if fs.is_dir(os.path.join(folder, IMAGES)) else ANNOTATIONS
     for resolution in RESOLUTIONS:
-        path = os.path.join(folder, IMAGES, resolution)
+        path = os.path.join(folder, pair_folder, resolution)
         if not fs.is_dir(path):
             continue
         try:
             entries = fs.scandir(path)
         except OSError:
             continue
-        if not any(e.is_file and e.name.lower().endswith(IMAGE_SUFFIXES) for e in entries):
-            return f"{IMAGES}/{resolution}/"
+        if not any(e.is_file and e.name.lower().endswith((*IMAGE_SUFFIXES, MASK_SUFFIX)) for e in entries):
+            return f"{pair_folder}/{resolution}/"
     return None
 
 

@@ -1,9 +1,11 @@
 """What the DAVIS-style layouts share: ``JPEGImages/<video>/NNNNN.jpg`` beside ``Annotations/<video>/NNNNN.png``.
 
-Listing frames (hidden files skipped, numeric order, duplicates refused) and reading one
-video folder pair into a :class:`~converters.model.Video`, and :class:`FolderLayoutReader`,
-the base of every folder layout's reader: MOSE, DAVIS and YouTube-VOS readers differ only in
-where those folders are and what metadata sits beside them.
+Listing frames (hidden files skipped, numeric order, duplicates refused; a layout may prefix the
+number, as VOST's ``frame00000.jpg``) and reading one video folder pair into a
+:class:`~converters.model.Video`, and :class:`FolderLayoutReader`, the base of every folder
+layout's reader: MOSE, DAVIS, YouTube-VOS and VOST readers differ only in where those folders are
+and what metadata sits beside them. A source with annotations only (no frame folder) is read as
+masks without images, unless the ``images`` option attaches frames from another folder.
 Every file access goes through a :class:`~converters.sources.files.FileSystem` (the local disk
 by default), so the same code reads a folder and an archive.
 """
@@ -17,18 +19,18 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ...codecs import labels, png, rle
 from ...errors import SourceError, VosconvWarning
-from ...model import Frame, Mask, MaskEncoding, ObjectInfo, Video
+from ...model import Frame, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from ...reader import Detection, Reader, VideoRef
 from ...sources import files as sources
 from ...sources.files import LOCAL, Entry, FileSystem
 from ...sources.imagefiles import probe_image
 from ...suggest import did_you_mean
 from ..lookalikes import unread_layout
-from .spec import IMAGE_SUFFIXES, MASK_SUFFIX, SPLIT_NAMES
+from .spec import IMAGE_SUFFIXES, MASK_SUFFIX, NUMBERED, SPLIT_NAMES, FrameNames
 
 
 def split_of(folder: str | os.PathLike) -> str | None:
@@ -49,11 +51,18 @@ def split_choices(split: str, found: list[str], label: str = "splits here") -> s
 
 @dataclass(frozen=True)
 class FolderVideoRef(VideoRef):
-    """A video as a pair of folders; either may be None (no images, or no annotations)."""
+    """A video as a pair of folders; either may be None (no images, or no annotations).
+
+    ``attached``: ``image_dir`` is a folder on the local disk that the ``images`` option names, not
+    one of the source's (which may be an archive). ``annotations_only``: the source has no frame
+    folder at all, so the frames are the mask files' (each without an image).
+    """
 
     image_dir: str | None = None
     mask_dir: str | None = None
     objects: tuple[ObjectInfo, ...] = ()  # objects known from metadata (YouTube-VOS meta.json)
+    attached: bool = False
+    annotations_only: bool = False
 
     def folders(self) -> tuple[str, ...]:
         return tuple(folder for folder in (self.image_dir, self.mask_dir) if folder)
@@ -82,11 +91,13 @@ def video_folders(folder: str | os.PathLike, fs: FileSystem = LOCAL) -> list[str
     return sorted(e.name for e in visible_entries(folder, fs) if not e.is_file)
 
 
-def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...], fs: FileSystem = LOCAL) -> list[Entry]:
+def frame_files(
+    folder: str | os.PathLike, suffixes: tuple[str, ...], fs: FileSystem = LOCAL, names: FrameNames = NUMBERED
+) -> list[Entry]:
     """The frame files of one video folder in frame order (numeric, so ``9 < 10`` at any width).
 
     Other files are ignored. Two files with the same frame number (``00005.jpg`` and
-    ``5.jpg``, or ``.jpg`` beside ``.jpeg``) and names that are not numbers are errors.
+    ``5.jpg``, or ``.jpg`` beside ``.jpeg``) and names not like the layout's ``names`` are errors.
     """
     found: dict[int, Entry] = {}
     for entry in visible_entries(folder, fs):
@@ -95,9 +106,9 @@ def frame_files(folder: str | os.PathLike, suffixes: tuple[str, ...], fs: FileSy
             continue
         if not entry.is_file:
             raise SourceError(entry.path, "not a readable file (a folder, or a link to nothing)")
-        if not stem.isdigit():
-            raise SourceError(entry.path, "frame file name is not a frame number")
-        number = int(stem)
+        number = names.number(stem)
+        if number is None:
+            raise SourceError(entry.path, f"frame file name is not a frame number (frames here are named like {names.example})")
         if number in found:
             raise SourceError(entry.path, f"duplicate frame number {number} (also {found[number].name})")
         found[number] = entry
@@ -122,34 +133,44 @@ def folder_ref(
     mask_dir: str | None,
     objects: tuple[ObjectInfo, ...] = (),
     fs: FileSystem = LOCAL,
+    *,
+    attached: bool = False,
+    annotations_only: bool = False,
 ) -> FolderVideoRef:
-    """A ref for a folder pair, sized and stamped from the files in it (for shard planning and resuming)."""
+    """A ref for a folder pair, sized and stamped from the files in it (for shard planning and resuming).
+
+    An ``attached`` image folder is on the local disk (the ``images`` option), whatever ``fs`` is.
+    """
     nbytes, stamp = 0, hashlib.sha256()
-    for folder in (image_dir, mask_dir):
+    for folder, folder_fs in ((image_dir, LOCAL if attached else fs), (mask_dir, fs)):
         if folder is not None:
             stamp.update(b"\0folder")
             try:
-                entries = visible_entries(folder, fs)
+                entries = visible_entries(folder, folder_fs)
             except SourceError:  # reading the video says so, naming the folder (a skippable error)
                 stamp.update(b"\0unlistable")
                 continue
             for entry in sorted((e for e in entries if e.is_file), key=lambda e: e.name):
                 nbytes += entry.size
                 stamp.update(f"\0{entry.name}\0{entry.size}\0{entry.mtime_ns}".encode("utf-8", "surrogateescape"))
-    return FolderVideoRef(name, nbytes, stamp.hexdigest(), image_dir, mask_dir, objects)
+    return FolderVideoRef(name, nbytes, stamp.hexdigest(), image_dir, mask_dir, objects, attached, annotations_only)
 
 
-def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:
+def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL, names: FrameNames = NUMBERED, binary: bool = True) -> Video:
     """Read one video: every mask PNG decoded once and turned into RLE in one pass.
 
     In an archive, a video's files are read in archive order (frames, then masks), so a
-    .tar.gz is decompressed nearly sequentially.
+    .tar.gz is decompressed nearly sequentially. Frame files are named like ``names``; ``binary``
+    False: a grayscale video holding only 0 and 255 is void alone, not DAVIS 2016's one object.
+    Annotations only: each mask file is a frame (``<stem>.jpg``, no image), sized by the PNGs.
     """
-    images, masks = _video_files(ref, fs)
-    size = _frame_size(images, fs)
-    decoded, modes, palette = _decode_masks(images, masks, size, fs)
-    encoding = _encoding(modes, decoded, ref.mask_dir)
-    frames = _frames(images, decoded, encoding, fs)
+    image_fs = LOCAL if ref.attached else fs
+    images, masks = _video_files(ref, fs, image_fs, names)
+    size = _frame_size(images, image_fs) if images else None
+    slots = _frame_slots(images, masks, image_fs)
+    decoded, modes, palette, size = _decode_masks([_stem(name) for name, _ in slots], masks, size, fs)
+    encoding = _encoding(modes, decoded, ref.mask_dir, binary)
+    frames = _frames(slots, decoded, encoding)
     try:
         return Video(
             name=ref.name,
@@ -164,15 +185,31 @@ def read_folder_video(ref: FolderVideoRef, fs: FileSystem = LOCAL) -> Video:
         raise SourceError(ref.image_dir or ref.mask_dir or ref.name, str(exc)) from None
 
 
+def _frame_slots(images: list[Entry], masks: dict[str, str], image_fs: FileSystem) -> list[tuple[str, ImageRef | None]]:
+    """Each frame's file name and image: the frame files', or, annotations only, ``<stem>.jpg`` of each mask without one."""
+    if images:
+        return [(entry.name, image_fs.image_ref(entry.path)) for entry in images]
+    return [(stem + IMAGE_SUFFIXES[0], None) for stem in masks]
+
+
 def _stem(name: str) -> str:
     """``00005`` of ``00005.jpg``: what pairs a frame with its mask."""
     return name.rpartition(".")[0]
 
 
-def _video_files(ref: FolderVideoRef, fs: FileSystem) -> tuple[list[Entry], dict[str, str]]:
-    """The frame files in order, and the mask paths by stem; a video without frames, or a mask without its frame, is an error."""
-    images = frame_files(ref.image_dir, IMAGE_SUFFIXES, fs) if ref.image_dir else []
-    masks = {_stem(e.name): e.path for e in frame_files(ref.mask_dir, (MASK_SUFFIX,), fs)} if ref.mask_dir else {}
+def _video_files(
+    ref: FolderVideoRef, fs: FileSystem, image_fs: FileSystem, names: FrameNames
+) -> tuple[list[Entry], dict[str, str]]:
+    """The frame files in order, and the mask paths by stem (in frame order).
+
+    A video without frames, or a mask without its frame, is an error; annotations only, the masks are the frames.
+    """
+    images = frame_files(ref.image_dir, IMAGE_SUFFIXES, image_fs, names) if ref.image_dir else []
+    masks = {_stem(e.name): e.path for e in frame_files(ref.mask_dir, (MASK_SUFFIX,), fs, names)} if ref.mask_dir else {}
+    if ref.annotations_only:
+        if not masks:
+            raise SourceError(ref.mask_dir or ref.name, "video has no frames (annotations only, and no mask file)")
+        return [], masks
     if not images:
         where = ref.image_dir or ref.mask_dir or ref.name
         raise SourceError(where, "video has no frames" if ref.image_dir else "annotations without a frame folder")
@@ -208,30 +245,36 @@ class _Palette:
 
 
 def _decode_masks(
-    images: list[Entry], masks: dict[str, str], size: tuple[int, int], fs: FileSystem
-) -> tuple[dict[str, list[Mask]], set[str], bytes | None]:
-    """Each mask as RLE by stem (in frame order), the PNG modes seen, and the video's palette."""
+    stems: list[str], masks: dict[str, str], size: tuple[int, int] | None, fs: FileSystem
+) -> tuple[dict[str, list[Mask]], set[str], bytes | None, tuple[int, int]]:
+    """Each mask as RLE by stem (in frame order), the PNG modes seen, the video's palette, and its frame size.
+
+    ``size`` None (annotations only): the first mask's size is the video's, and every other mask must have it.
+    """
     decoded: dict[str, list[Mask]] = {}
     modes: set[str] = set()
     palette = _Palette()
-    for stem in (_stem(e.name) for e in images):
+    for stem in stems:
         path = masks.get(stem)
         if path is None:
             continue
         label, info = _read_mask(path, fs, size)
+        size = size or (info.width, info.height)
         modes.add(info.mode)
         decoded[stem] = rle.encode(label)
         palette.see(path, info.palette, decoded[stem])
-    return decoded, modes, palette.value
+    return decoded, modes, palette.value, size
 
 
-def _frames(images: list[Entry], decoded: dict[str, list[Mask]], encoding: MaskEncoding, fs: FileSystem) -> tuple[Frame, ...]:
-    """One Frame per frame file; a frame without a mask file is unannotated (no masks), not empty."""
+def _frames(
+    slots: list[tuple[str, ImageRef | None]], decoded: dict[str, list[Mask]], encoding: MaskEncoding
+) -> tuple[Frame, ...]:
+    """One Frame per ``(file name, image)``; a frame without a mask file is unannotated (no masks), not empty."""
     frames = []
-    for index, entry in enumerate(images):
-        found = decoded.get(_stem(entry.name))
+    for index, (name, image) in enumerate(slots):
+        found = decoded.get(_stem(name))
         frame_masks = labels.frame_masks(found, encoding) if found is not None else None
-        frames.append(Frame(index, entry.name, fs.image_ref(entry.path), frame_masks))
+        frames.append(Frame(index, name, image, frame_masks))
     return tuple(frames)
 
 
@@ -257,27 +300,27 @@ def _frame_size(images: list[Entry], fs: FileSystem) -> tuple[int, int]:
     return size
 
 
-def _read_mask(path: str, fs: FileSystem, size: tuple[int, int]):
-    """The mask's values and header; its size is checked against the frame's before anything is inflated."""
+def _read_mask(path: str, fs: FileSystem, size: tuple[int, int] | None):
+    """The mask's values and header; its size is checked against the frame's (if known) before anything is inflated."""
     try:
         data = fs.read(path)
     except OSError as exc:
         raise SourceError(path, f"cannot read mask: {exc.strerror or exc}") from None
     try:
         info = png.read_header(data)
-        if (info.width, info.height) != size:
+        if size is not None and (info.width, info.height) != size:
             raise SourceError(path, f"mask is {info.width}x{info.height} but its frame is {size[0]}x{size[1]}")
         return png.decode(data, reuse=True)  # turned into RLE before the next mask is read
     except png.PngError as exc:
         raise SourceError(path, str(exc)) from None
 
 
-def _encoding(modes: set[str], decoded: dict[str, list[Mask]], where: str | None) -> MaskEncoding:
-    """Palette, grayscale ids, or DAVIS 2016 binary (grayscale holding only 0 and 255)."""
+def _encoding(modes: set[str], decoded: dict[str, list[Mask]], where: str | None, binary: bool = True) -> MaskEncoding:
+    """Palette, grayscale ids, or (where the layout has it) DAVIS 2016 binary: grayscale holding only 0 and 255."""
     if len(modes) > 1:
         raise SourceError(where, "the video mixes palette and grayscale masks")
     if modes == {"L"}:
-        if all(m.object_id == 255 for masks in decoded.values() for m in masks):
+        if binary and all(m.object_id == 255 for masks in decoded.values() for m in masks):
             return MaskEncoding.BINARY
         return MaskEncoding.GRAYSCALE
     return MaskEncoding.PALETTE
@@ -320,16 +363,27 @@ class FolderLayoutReader(Reader):
     A layout adds only what differs. To read a new one (SA-V val/test, LVOS, VOST):
 
     1. put its on-disk names in ``formats/<name>/spec.py`` (the shared ones are in ``folders/spec.py``);
-    2. subclass this, with ``name``, ``Options`` and :meth:`sniff_layout` (how sure it is of a folder);
+    2. subclass this, with ``name``, ``Options`` (give it ``images: str | None = None`` and the layout
+       takes frames from elsewhere too) and :meth:`sniff_layout` (how sure it is of a folder); set
+       ``frame_names`` when its frames are not bare numbers, and ``binary_masks`` False when 255 is
+       always void (never DAVIS 2016's 0/255 object);
     3. implement :meth:`layout_folders`: find the chosen split's frame and mask folders, and, where the
        layout has them, an index file (:class:`VideoIndex`) and per-video objects from metadata;
-    4. override :meth:`info` for its split and categories, :meth:`roots` when it reads files beside the
-       folders (an index, metadata), and :meth:`video_objects` when objects come from metadata best read
-       once the index is checked (DAVIS's semantics files).
+    4. override :meth:`info` for its split and categories (its ``image_root`` from :meth:`image_root`),
+       :meth:`roots` when it reads files beside the folders (its frames' folder from :meth:`frames_folder`),
+       and :meth:`video_objects` when objects come from metadata best read once the index is checked
+       (DAVIS's semantics files).
 
-    Listing, sizing and stamping refs, and reading frames and masks are then this class's; a layout
-    whose frames are not ``NNNNN.jpg`` beside ``NNNNN.png`` needs more than a subclass.
+    Listing, sizing and stamping refs, and reading frames and masks are then this class's, and so are
+    sources with annotations only (no frame folder: prediction folders, ``--no-images`` outputs), whose
+    frames are their mask files, and the ``images`` option, which takes each video's frames from
+    ``<images>/<video>/`` instead (the annotation folders still say which videos there are).
     """
+
+    #: How the layout names frame files (and masks): ``00000.jpg`` unless a layout says otherwise.
+    frame_names: ClassVar[FrameNames] = NUMBERED
+    #: Whether a grayscale video holding only 0 and 255 is DAVIS 2016's one object (else 255 is void).
+    binary_masks: ClassVar[bool] = True
 
     @classmethod
     def sniff(cls, source: Path) -> Detection:
@@ -353,28 +407,80 @@ class FolderLayoutReader(Reader):
         """Each video's objects known from metadata (categories, frame lists), by video name."""
         return folders.objects
 
+    # ------------------------------------------------------------ where the frames come from
+
+    def attached_images(self) -> Path | None:
+        """The folder the ``images`` option names (``<video>/<frame>.jpg`` on the local disk), or None without one."""
+        value = getattr(self.options, "images", None)
+        if value is None:
+            return None
+        path = Path(os.path.abspath(value))
+        if not path.is_dir():
+            raise SourceError(value, "images folder does not exist (the images option names a folder of <video>/ frame folders)")
+        return path
+
+    def frames_folder(self, layout_images: Path) -> Path:
+        """Where the frames are read from: the ``images`` option's folder, else the layout's own ``layout_images``."""
+        return self.attached_images() or layout_images
+
+    def image_root(self, layout_images: Path) -> str | None:
+        """``DatasetInfo.image_root``: the frames' folder, or None when the source has none (annotations only)."""
+        folder = self.frames_folder(layout_images)
+        return str(folder) if folder != layout_images or self.fs.is_dir(folder) else None
+
+    def missing_images(self) -> str | None:
+        """Annotations only (no frame folder) and no ``images`` option: a writer that embeds images refuses."""
+        if self.attached_images() is not None:
+            return None
+        folders = self.layout_folders()
+        if self.fs.is_dir(folders.images) or not self.fs.is_dir(folders.annotations):
+            return None
+        return f"it holds annotations only (there is no {folders.images})"
+
+    # ------------------------------------------------------------ the contract
+
     def roots(self) -> list[Path]:
         folders = self.layout_folders()
-        return [self.source, folders.images, folders.annotations]
+        return [self.source, self.frames_folder(folders.images), folders.annotations]
 
     def list_videos(self) -> list[VideoRef]:
         folders, fs = self.layout_folders(), self.fs
-        with_images = set(video_folders(folders.images, fs)) if fs.is_dir(folders.images) else set()
         with_masks = set(video_folders(folders.annotations, fs)) if fs.is_dir(folders.annotations) else set()
-        names = with_images | with_masks
+        attached = self.attached_images()
+        annotations_only = attached is None and bool(with_masks) and not fs.is_dir(folders.images)
+        if annotations_only:  # each video's frames are its mask files
+            frames, with_frames, names = folders.annotations, with_masks, set(with_masks)
+        elif attached is not None:  # the annotation folders say which videos there are; the images folder may hold more
+            frames, names = attached, set(with_masks)
+            with_frames = set(video_folders(attached))
+        else:
+            frames = folders.images
+            with_frames = set(video_folders(frames, fs)) if fs.is_dir(frames) else set()
+            names = with_frames | with_masks
         if folders.index is not None:
-            names = folders.index.select(names, with_images, folders.images)
+            names = folders.index.select(names, with_frames, frames)
+        if attached is not None:
+            _check_attached(attached, names, with_frames)
         objects = self.video_objects(folders)
         return [
             folder_ref(
                 name,
-                str(folders.images / name) if name in with_images else None,
+                str(frames / name) if name in with_frames and not annotations_only else None,
                 str(folders.annotations / name) if name in with_masks else None,
                 objects.get(name, ()),
                 fs,
+                attached=attached is not None,
+                annotations_only=annotations_only,
             )
             for name in sorted(names)
         ]
 
     def read_video(self, ref: FolderVideoRef) -> Video:
-        return read_folder_video(ref, self.fs)
+        return read_folder_video(ref, self.fs, self.frame_names, self.binary_masks)
+
+
+def _check_attached(images: Path, names: set[str], with_frames: set[str]) -> None:
+    """Every video read has a frame folder in the ``images`` option's folder; SourceError names the first without."""
+    missing = sorted(names - with_frames)
+    if missing:
+        raise SourceError(images / missing[0], f"no frame folder for video {missing[0]!r} in the images folder")

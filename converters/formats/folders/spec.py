@@ -5,6 +5,9 @@ One place for them, so a reader, a writer, detection and the sample generator ca
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 #: The frame folder: ``JPEGImages/<video>/NNNNN.jpg``.
 IMAGES = "JPEGImages"
 #: The mask folder beside it: ``Annotations/<video>/NNNNN.png``.
@@ -19,3 +22,23 @@ SPLIT_NAMES = frozenset({"train", "valid", "val", "test", "trainval", "train_all
 MARKER = ".vosconv.json"
 #: What the marker's ``written_by`` says.
 WRITTEN_BY = "vosconv"
+
+
+@dataclass(frozen=True)
+class FrameNames:
+    """How a layout names its frame files: the stem's ``number`` group gives the frame order (numeric, any width).
+
+    Most layouts use the bare number (``00005.jpg``); VOST prefixes it (``frame00005.jpg``).
+    """
+
+    pattern: re.Pattern[str]  # matched against the whole stem
+    example: str  # what an error shows a frame name should look like
+
+    def number(self, stem: str) -> int | None:
+        """The frame number ``stem`` names, or None when it is not named like this layout's frames."""
+        found = self.pattern.fullmatch(stem)
+        return int(found.group("number")) if found else None
+
+
+#: ``00000.jpg``, ``5.jpg``, ``00000001.jpg`` (ASCII digits only: ``int()`` takes other digits ``isdigit()`` does not).
+NUMBERED = FrameNames(re.compile(r"(?P<number>[0-9]+)"), "00000")

@@ -53,6 +53,7 @@ class _Split:
 @dataclass(frozen=True)
 class MoseOptions:
     split: str | None = None  # a split folder under the root (train, valid); needed when there are several
+    images: str | None = None  # a folder of <video>/ frame folders to take the frames from (annotations-only sources)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,8 @@ def meta_files(folder: Path, fs: FileSystem = LOCAL) -> list[str]:
 
 
 def is_folder_pair(path: Path, fs: FileSystem = LOCAL) -> bool:
-    return fs.is_dir(path / IMAGES) and fs.is_dir(path / ANNOTATIONS)
+    """``Annotations/``, with ``JPEGImages/`` beside it or without (annotations only: predictions, --no-images outputs)."""
+    return fs.is_dir(path / ANNOTATIONS)
 
 
 def split_folders(root: Path, fs: FileSystem = LOCAL) -> list[str]:
@@ -151,7 +153,7 @@ class MoseReader(FolderLayoutReader):
             if v2:
                 return Detection(10, f"MOSEv2 ({', '.join(v2)}) with {IMAGES}/ and {ANNOTATIONS}/")
         if is_folder_pair(source, fs):
-            return Detection(10, f"bare {IMAGES}/ and {ANNOTATIONS}/")
+            return Detection(10, f"bare {IMAGES}/ and {ANNOTATIONS}/" if fs.is_dir(source / IMAGES) else f"{ANNOTATIONS}/ alone")
         if splits:
             return Detection(10, f"split folders with {IMAGES}/ and {ANNOTATIONS}/: {', '.join(splits)}")
         half = [name for name in (IMAGES, ANNOTATIONS) if fs.is_dir(source / name)]
@@ -194,11 +196,11 @@ class MoseReader(FolderLayoutReader):
 
     def info(self) -> DatasetInfo:
         split = self._split()
-        return DatasetInfo(source_format=self.name, split=split.name, image_root=str(split.images))
+        return DatasetInfo(source_format=self.name, split=split.name, image_root=self.image_root(split.images))
 
     def roots(self) -> list[Path]:
         split = self._split()
-        return [self.source, split.images, split.annotations, *([split.meta] if split.meta else [])]
+        return [self.source, self.frames_folder(split.images), split.annotations, *([split.meta] if split.meta else [])]
 
     def layout_folders(self) -> LayoutFolders:
         split = self._split()

@@ -26,6 +26,7 @@ from .spec import META
 @dataclass(frozen=True)
 class YoutubeVosOptions:
     split: str | None = None  # a split folder under the root (train, valid, test); needed when there are several
+    images: str | None = None  # a folder of <video>/ frame folders to take the frames from (annotations-only sources)
 
 
 def split_folders(root: Path, fs: FileSystem = LOCAL) -> list[str]:
@@ -100,11 +101,13 @@ class YoutubeVosReader(FolderLayoutReader):
     def info(self) -> DatasetInfo:
         folder, split = self._split_folder()
         categories, _ = parse_meta(folder / META, self.fs)
-        return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=str(folder / IMAGES))
+        return DatasetInfo(
+            source_format=self.name, split=split, categories=categories, image_root=self.image_root(folder / IMAGES)
+        )
 
     def roots(self) -> list[Path]:
         folder, _ = self._split_folder()
-        return [self.source, folder / META, folder / IMAGES, folder / ANNOTATIONS]
+        return [self.source, folder / META, self.frames_folder(folder / IMAGES), folder / ANNOTATIONS]
 
     def layout_folders(self) -> LayoutFolders:
         folder, _ = self._split_folder()
