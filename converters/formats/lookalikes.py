@@ -39,7 +39,6 @@ class Lookalike:
 _FILES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("LVOS", re.compile(r"(train|val|valid|test)_(meta|expression_meta|meta_attribute)\.json")),
     ("MOSEv2 with its meta files", re.compile(r"meta_(train|valid|val|test)\.json")),
-    ("BURST", re.compile(r"(all_classes|common_classes|uncommon_classes|first_frame_annotations)\.json")),
 )
 #: Folder names that mark a layout.
 _FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (("VOST", re.compile(r"JPEGImages_10fps|ValidAnns")),)
