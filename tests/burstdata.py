@@ -35,13 +35,14 @@ def encode(mask: np.ndarray) -> str:
     return cocomask.encode(np.asfortranarray(mask))["counts"].decode("ascii")
 
 
-def frame_names(count: int) -> list[str]:
-    return [f"frame{number:04d}.jpg" for number in range(count)]
+def frame_names(count: int, numbered: bool = False) -> list[str]:
+    """TAO's ``frameNNNN.jpg``, or bare numbers (``00000.jpg``) as the folder layouts name frames."""
+    return [f"{number:05d}.jpg" if numbered else f"frame{number:04d}.jpg" for number in range(count)]
 
 
-def sequences() -> list[dict]:
+def sequences(numbered: bool = False) -> list[dict]:
     """Three sequences of three TAO datasets, in BURST's field order."""
-    names = frame_names(61)
+    names = frame_names(61, numbered)
     first = {
         "width": WIDTH,
         "height": HEIGHT,
@@ -63,7 +64,7 @@ def sequences() -> list[dict]:
             {"1": {"rle": encode(box(10, 1, 9, 9)), "is_gt": True, "score": 1.0}},
         ],
     }
-    names = frame_names(31)
+    names = frame_names(31, numbered)
     second = {
         "width": WIDTH,
         "height": HEIGHT,
@@ -78,7 +79,7 @@ def sequences() -> list[dict]:
         "track_category_ids": {"70000": 1001},
         "segmentations": [{"70000": {"rle": encode(box(1, 1, 3, 3)), "is_gt": True, "score": 1.0}}, {}],  # then empty
     }
-    names = frame_names(3)
+    names = frame_names(3, numbered)
     third = {
         "width": WIDTH,
         "height": HEIGHT,
@@ -96,9 +97,9 @@ def sequences() -> list[dict]:
     return [first, second, third]
 
 
-def document() -> dict:
+def document(numbered: bool = False) -> dict:
     """The whole ``all_classes.json`` (BURST's own key order)."""
-    return {"sequences": sequences(), "categories": copy.deepcopy(CATEGORIES), "split": "val"}
+    return {"sequences": sequences(numbered), "categories": copy.deepcopy(CATEGORIES), "split": "val"}
 
 
 def first_frame_document() -> dict:
@@ -135,10 +136,10 @@ def write_frames(root: Path, data: dict) -> None:
         (folder / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
 
 
-def write_tree(root: Path) -> tuple[Path, Path]:
+def write_tree(root: Path, numbered: bool = False) -> tuple[Path, Path]:
     """``(annotations root, frames root)`` of a BURST val split: all_classes, first_frame_annotations, categories."""
     annotations, frames = root / "annotations", root / "frames"
-    data = document()
+    data = document(numbered)
     write_json(annotations / "val" / "all_classes.json", data)
     write_json(annotations / "val" / "first_frame_annotations.json", first_frame_document())
     write_json(annotations / "info" / "categories.json", CATEGORIES)
