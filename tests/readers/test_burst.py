@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pycocotools.mask as cocomask
 import pytest
 
@@ -15,6 +18,7 @@ from converters.formats.burst.writer import BurstWriter
 from converters.formats.lookalikes import unread_layout
 from converters.testing.suite import ReaderSuite
 from tests import burstdata
+from tests.rle_strings import overflowing_string
 
 NUMBERED_FRAMES = "named by frame number"  # TAO frames are frameNNNN.jpg; the folder layouts read numbers only
 PALETTE_IDS = "1 to 254"
@@ -285,3 +289,242 @@ def test_the_writer_owns_its_output_only(tree, tmp_path):
     out = converted(annotations, tmp_path / "out.burst.json", images=str(frames))
     assert BurstWriter.owns(out)
     assert not BurstWriter.owns(annotations / "val" / "all_classes.json")
+
+
+# ------------------------------------------------------------------ read back as BURST's own tools read it
+
+
+def burstapi_load(path: Path) -> list[dict]:
+    """``burstapi.BURSTDataset`` and ``BURSTVideo`` replayed (its module imports OpenCV): ``content["sequences"]``,
+    ``["categories"]``, ``["split"]``, track ids cast to int, every ``BURSTVideo`` field, masks decoded by
+    pycocotools from ``{"size": (height, width), "counts": rle}`` (also Cutie's ``burst_video_reader``)."""
+    content = json.loads(path.read_text())
+    names = {category["id"]: category["name"] for category in content["categories"]}
+    assert content["split"] in ("train", "val", "test")
+    videos = []
+    for video in content["sequences"]:
+        tracks = {int(track): category for track, category in video["track_category_ids"].items()}
+        segmentations = [{int(track): entry for track, entry in frame.items()} for frame in video["segmentations"]]
+        assert len(segmentations) == len(video["annotated_image_paths"])  # TrackEval's converter asserts it
+        size = (video["height"], video["width"])
+        masks = [
+            {
+                track: cocomask.decode({"size": size, "counts": entry["rle"].encode()}).astype(bool)
+                for track, entry in frame.items()
+            }
+            for frame in segmentations
+        ]
+        for field in ("id", "dataset", "seq_name", "neg_category_ids", "not_exhaustive_category_ids", "all_image_paths"):
+            assert field in video, field
+        videos.append({"name": f"{video['dataset']}/{video['seq_name']}", "tracks": tracks, "masks": masks, "names": names})
+    return videos
+
+
+def test_burstapi_reads_the_output_as_it_reads_the_source(tree, tmp_path):
+    annotations, frames = tree
+    out = converted(annotations, tmp_path / "out.burst.json", images=str(frames))
+    source, written = burstapi_load(annotations / "val" / "all_classes.json"), burstapi_load(out)
+    key = lambda video: video["name"]  # noqa: E731
+    for want, got in zip(sorted(source, key=key), sorted(written, key=key), strict=True):
+        assert got["tracks"] == want["tracks"] and got["names"] == want["names"]
+        assert len(got["masks"]) == len(want["masks"])
+        for frame_want, frame_got in zip(want["masks"], got["masks"]):
+            assert frame_got.keys() == frame_want.keys()
+            assert all((frame_got[t] == frame_want[t]).all() and frame_got[t].any() for t in frame_want)  # none null
+
+
+def test_burstapi_reads_output_from_another_source(sample_root, tmp_path):
+    out = converted(sample_root["mose"] / "train", tmp_path / "out.burst.json", from_="mose")
+    assert json.loads(out.read_text())["split"] == "train"
+    assert burstapi_load(out)
+
+
+# ------------------------------------------------------------------ bad input: the file and the cause
+
+
+def _sequence(data: dict, number: int = 0) -> dict:
+    return data["sequences"][number]
+
+
+def _set(path: tuple, value) -> Callable[[dict], None]:
+    def change(data: dict) -> None:
+        target = data
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+BAD_SEQUENCES = [
+    (
+        "rle of another size",
+        _set(("sequences", 0, "segmentations", 0, "1", "rle"), burstdata.encode(np.ones((5, 5), np.uint8))),
+        r"sequences/0/segmentations/0/1: rle: invalid RLE: it does not describe a 12x20 mask",
+    ),
+    (
+        "segmentations longer than annotated_image_paths",
+        lambda d: _sequence(d)["segmentations"].append({}),
+        r"sequences/0/segmentations: 4 entries for 3 annotated_image_paths",
+    ),
+    (
+        "track without category",
+        _set(("sequences", 0, "segmentations", 0, "9"), {"rle": burstdata.encode(burstdata.box(0, 0, 2, 2))}),
+        r"segmentations/0/9: track 9 has a mask but no category in track_category_ids",
+    ),
+    (
+        "annotated frame not a frame",
+        _set(("sequences", 0, "annotated_image_paths", 1), "frame9999.jpg"),
+        r"annotated_image_paths/1: 'frame9999.jpg' is not one of all_image_paths",
+    ),
+    (
+        "annotated frames out of order",
+        lambda d: _sequence(d)["annotated_image_paths"].reverse(),
+        r"annotated_image_paths/1: 'frame0030.jpg' is out of all_image_paths' order",
+    ),
+    (
+        "track id with a leading zero",
+        lambda d: _sequence(d)["track_category_ids"].update({"07": 95}),
+        r"track_category_ids/07: track id '07' is not an integer from 0 to 2147483647",
+    ),
+    (
+        "track id beyond 31 bits",
+        lambda d: _sequence(d)["track_category_ids"].update({str(1 << 31): 95}),
+        r"track id '2147483648' is not an integer",
+    ),
+    (
+        "category not an integer",
+        _set(("sequences", 0, "track_category_ids", "1"), "bicycle"),
+        r"track_category_ids/1: expected a category id \(an integer\) or null, got 'bicycle'",
+    ),
+    ("missing width", lambda d: _sequence(d).pop("width"), r"sequences/0/width: missing"),
+    ("absurd size", _set(("sequences", 0, "width"), 10**12), r"frame size 1000000000000x12 is out of range"),
+    (
+        "frame name with a slash",
+        _set(("sequences", 0, "all_image_paths", 5), "a/frame0005.jpg"),
+        r"cannot be a file or folder name",
+    ),
+    ("a value JSON cannot hold", _set(("sequences", 0, "segmentations", 0, "1", "score"), float("inf")), r"score is inf"),
+    ("a field named like vosconv's", _set(("sequences", 0, "x:json"), 1), r"a field named 'x:json'"),
+    ("frame not an object", _set(("sequences", 0, "segmentations", 1), []), r"segmentations/1: expected an object of track id"),
+    (
+        "hostile counts",
+        _set(("sequences", 0, "segmentations", 0, "1", "rle"), overflowing_string([240, 1 << 62, 0])),
+        r"segmentations/0/1: rle: invalid RLE",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "cause"), [case[1:] for case in BAD_SEQUENCES], ids=[case[0] for case in BAD_SEQUENCES])
+def test_a_bad_sequence_names_the_file_and_the_cause(tmp_path, change, cause):
+    data = burstdata.document()
+    change(data)
+    path = burstdata.write_json(tmp_path / "all_classes.json", data)
+    with pytest.raises(SourceError, match=cause) as error:
+        read(path)
+    assert error.value.path == str(path)
+    assert "LaSOT__bicycle-18" in str(error.value) or "sequences/0" in str(error.value)
+
+
+def test_a_bad_sequence_is_skipped_alone(tmp_path):
+    data = burstdata.document()
+    _sequence(data)["segmentations"].append({})
+    path = burstdata.write_json(tmp_path / "all_classes.json", data)
+    summary = api.convert(path, tmp_path / "out.burst.json", to="burst", from_="burst", on_error="skip")
+    written = json.loads((tmp_path / "out.burst.json").read_text())
+    assert [s["seq_name"] for s in by_name(written["sequences"])] == ["bicycle-18", "v_2b0e4fbc_scene_0_0-1346"]
+    assert "LaSOT__bicycle-18" in summary.errors_file.read_text()
+
+
+BAD_FILES = [
+    ("truncated", lambda text: text[: len(text) // 2], r"the file ends inside \d+ open brackets \(truncated\?\)"),
+    ("not an object", lambda text: "[" + text + "]", r"not a BURST JSON: no top-level sequences list"),
+    ("no sequences", lambda text: '{"split": "val"}', r"no top-level sequences list"),
+    (
+        "a sequence that is not an object",
+        lambda text: text.replace('"sequences": [', '"sequences": [7, ', 1),
+        r"sequences/0 \(byte \d+\): expected an object",
+    ),
+    ("malformed sequence", lambda text: text.replace('"fps": 30', '"fps": 30,', 1), r"sequences/0 \(byte \d+\): malformed JSON"),
+    (
+        "bracket in the wrong place",
+        lambda text: text.replace('"fps": 30', '"fps": 30]', 1),
+        r"malformed JSON at byte \d+: unexpected",
+    ),
+    ("unterminated string", lambda text: text[: text.index('"seq_name"') + 5], r"a string that never ends"),
+    ("trailing garbage", lambda text: text + "x", r"the top-level object: malformed JSON"),
+    ("empty", lambda text: "", r"empty file"),
+    ("deeply nested", lambda text: text.replace('"fps": 30', '"fps": ' + "[" * 100 + "]" * 100, 1), r"nested more than 64 deep"),
+    (
+        "two sequences named alike",
+        lambda text: text.replace('"dataset": "HACS"', '"dataset": "LaSOT"'),
+        r"sequences/2/seq_name: a second sequence named 'LaSOT__bicycle-18' \(the first is sequences/0\)",
+    ),
+    (
+        "a sequence name that is a path",
+        lambda text: text.replace('"seq_name": "bicycle-18"', '"seq_name": "../x"', 1),
+        r"sequences/0/seq_name: '../x' cannot be a folder name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("change", "cause"), [case[1:] for case in BAD_FILES], ids=[case[0] for case in BAD_FILES])
+def test_a_bad_file_names_itself_and_the_cause(tmp_path, change, cause):
+    path = tmp_path / "all_classes.json"
+    path.write_text(change(json.dumps(burstdata.document())))
+    with pytest.raises(SourceError, match=cause) as error:
+        read(path)
+    assert error.value.path == str(path)
+
+
+def test_bytes_that_are_not_utf8_name_the_sequence(tmp_path):
+    path = tmp_path / "all_classes.json"
+    path.write_bytes(json.dumps(burstdata.document()).encode().replace(b"bicycle-18", b"bicycle-\xff8", 1))
+    with pytest.raises(SourceError, match=r"sequences/0 \(byte \d+\): not UTF-8 text"):
+        read(path)
+
+
+def test_a_missing_frame_is_named(tree, tmp_path):
+    annotations, frames = tree
+    copy = tmp_path / "frames"
+    shutil.copytree(frames, copy)
+    victim = copy / "val" / "LaSOT" / "bicycle-18" / "frame0007.jpg"
+    victim.unlink()
+    with pytest.raises(SourceError, match="frame of sequence 'LaSOT__bicycle-18' \\(all_image_paths\\) is missing") as error:
+        read(annotations, images=str(copy))
+    assert error.value.path == str(victim.resolve())
+
+
+def test_a_missing_frames_folder_is_named(tree, tmp_path):
+    annotations, frames = tree
+    copy = tmp_path / "frames"
+    shutil.copytree(frames, copy)
+    shutil.rmtree(copy / "val" / "HACS")
+    with pytest.raises(SourceError, match="the frames folder of sequence 'HACS__bicycle-18' does not exist"):
+        read(annotations, images=str(copy))
+
+
+def test_an_images_folder_that_does_not_exist(tree, tmp_path):
+    annotations, _ = tree
+    with pytest.raises(SourceError, match="images folder does not exist"):
+        read(annotations, images=str(tmp_path / "nowhere"))
+
+
+def test_a_subset_the_split_lacks(tree):
+    annotations, _ = tree
+    with pytest.raises(SourceError, match=r"no such file \(this folder has all_classes.json, first_frame_annotations.json\)"):
+        read(annotations, subset="common_classes")
+
+
+def test_the_file_is_never_parsed_whole(tree, monkeypatch):
+    """Each sequence is parsed on its own and the top level with sequences emptied: memory follows the largest sequence."""
+    from converters.formats.burst import index
+
+    annotations, frames = tree
+    path = annotations / "val" / "all_classes.json"
+    largest = max(len(json.dumps(s)) for s in burstdata.sequences())
+    parsed: list[int] = []
+    real = index.parse
+    monkeypatch.setattr(index, "parse", lambda data, *args: parsed.append(len(data)) or real(data, *args))
+    read(path, images=str(frames))
+    assert parsed and max(parsed) <= largest < path.stat().st_size // 2

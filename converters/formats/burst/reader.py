@@ -27,7 +27,7 @@ from typing import Literal
 
 from ...codecs import rle
 from ...errors import OptionError, SourceError
-from ...model import MAX_OBJECT_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
+from ...model import MAX_OBJECT_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video, check_frame_size
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
 from . import index, spec
@@ -304,8 +304,10 @@ def _scalars(record: Record, value: dict, field: str, skip: tuple[str, ...]) -> 
 def build_video(record: Record, name: str, frames_folder: str | None) -> Video:
     """The video of one sequence; masks measured from their RLE (size: the sequence's), never trusted."""
     height, width = record.int("height"), record.int("width")
-    if width <= 0 or height <= 0:
-        record.fail(f"frame size {width}x{height} is not positive")
+    try:
+        check_frame_size(name, width, height)  # before any RLE is measured against it
+    except ValueError as exc:
+        record.fail(str(exc))
     names = record.texts("all_image_paths")
     annotated = record.texts("annotated_image_paths")
     positions = {file_name: number for number, file_name in enumerate(names)}
