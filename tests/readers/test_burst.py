@@ -437,8 +437,8 @@ def test_a_bad_sequence_is_skipped_alone(tmp_path):
 
 
 BAD_FILES = [
-    ("truncated", lambda text: text[: len(text) // 2], r"the file ends inside \d+ open brackets \(truncated\?\)"),
-    ("not an object", lambda text: "[" + text + "]", r"not a BURST JSON: no top-level sequences list"),
+    ("truncated", lambda text: text[: len(text) // 2], r"sequences/1 \(byte \d+\): the file ends inside it \(truncated\?\)"),
+    ("not an object", lambda text: "[" + text + "]", r"not a BURST JSON object"),
     ("no sequences", lambda text: '{"split": "val"}', r"no top-level sequences list"),
     (
         "a sequence that is not an object",
@@ -449,12 +449,20 @@ BAD_FILES = [
     (
         "bracket in the wrong place",
         lambda text: text.replace('"fps": 30', '"fps": 30]', 1),
-        r"malformed JSON at byte \d+: unexpected",
+        r"sequences/0 \(byte \d+\): malformed JSON: Expecting ',' delimiter",
     ),
-    ("unterminated string", lambda text: text[: text.index('"seq_name"') + 5], r"a string that never ends"),
-    ("trailing garbage", lambda text: text + "x", r"the top-level object: malformed JSON"),
+    (
+        "unterminated string",
+        lambda text: text[: text.index('"seq_name"') + 5],
+        r"sequences/0 \(byte \d+\): the file ends inside it \(truncated\?\)",
+    ),
+    ("trailing garbage", lambda text: text + "x", r"malformed JSON at byte \d+: content after the top-level object"),
     ("empty", lambda text: "", r"empty file"),
-    ("deeply nested", lambda text: text.replace('"fps": 30', '"fps": ' + "[" * 100 + "]" * 100, 1), r"nested more than 64 deep"),
+    (
+        "deeply nested",
+        lambda text: text.replace('"fps": 30', '"fps": ' + "[" * 100_000 + "]" * 100_000, 1),
+        r"sequences/0 \(byte \d+\): nested too deeply",
+    ),
     (
         "two sequences named alike",
         lambda text: text.replace('"dataset": "HACS"', '"dataset": "LaSOT"'),
@@ -477,10 +485,12 @@ def test_a_bad_file_names_itself_and_the_cause(tmp_path, change, cause):
     assert error.value.path == str(path)
 
 
-def test_bytes_that_are_not_utf8_name_the_sequence(tmp_path):
+def test_bytes_that_are_not_utf8_name_their_place(tmp_path):
     path = tmp_path / "all_classes.json"
-    path.write_bytes(json.dumps(burstdata.document()).encode().replace(b"bicycle-18", b"bicycle-\xff8", 1))
-    with pytest.raises(SourceError, match=r"sequences/0 \(byte \d+\): not UTF-8 text"):
+    data = json.dumps(burstdata.document()).encode().replace(b"bicycle-18", b"bicycle-\xff8", 1)
+    path.write_bytes(data)
+    where = data.index(b"\xff")
+    with pytest.raises(SourceError, match=rf"not UTF-8 text \(invalid start byte at byte {where}\)"):
         read(path)
 
 
@@ -528,3 +538,39 @@ def test_the_file_is_never_parsed_whole(tree, monkeypatch):
     monkeypatch.setattr(index, "parse", lambda data, *args: parsed.append(len(data)) or real(data, *args))
     read(path, images=str(frames))
     assert parsed and max(parsed) <= largest < path.stat().st_size // 2
+
+
+@pytest.mark.parametrize("window", [1, 7, 64, 1000])
+def test_a_small_window_reads_the_same(tmp_path, monkeypatch, window):
+    """Values cut anywhere by the window's end (in a string, a number, a literal, between two characters of
+    UTF-8) are read whole, and the byte ranges of sequences after text that is not ASCII are right."""
+    from converters.formats.burst import index
+
+    data = burstdata.document()
+    data["sequences"][0]["seq_name"] = "bicyclé-18"  # two bytes in UTF-8
+    data["sequences"][0]["fps"] = 29.97
+    path = tmp_path / "all_classes.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    info, expected = read(path)
+    monkeypatch.setattr(index, "WINDOW", window)
+    assert read(path) == (info, expected)
+    assert [v.name for v in expected] == ["HACS__bicycle-18", "LaSOT__bicyclé-18", "YFCC100M__v_2b0e4fbc_scene_0_0-1346"]
+
+
+def test_a_fault_early_in_a_big_file_is_reported_without_reading_on(tmp_path, monkeypatch):
+    from converters.formats.burst import index
+
+    data = burstdata.document()
+    data["sequences"] = data["sequences"] * 1 + [
+        {**s, "seq_name": f"{s['seq_name']}-{n}"} for n in range(200) for s in burstdata.sequences()
+    ]
+    text = json.dumps(data).replace('"fps": 30', '"fps": 30 30', 1)
+    path = tmp_path / "all_classes.json"
+    path.write_text(text)
+    monkeypatch.setattr(index, "WINDOW", 4096)
+    grown = []
+    real = index._Text.grow
+    monkeypatch.setattr(index._Text, "grow", lambda self: grown.append(1) or real(self))
+    with pytest.raises(SourceError, match=r"sequences/0 \(byte \d+\): malformed JSON: Expecting ',' delimiter"):
+        read(path)
+    assert len(grown) <= 2 < len(text) // 4096

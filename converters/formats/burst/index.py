@@ -1,116 +1,180 @@
-"""Finding each sequence of a BURST JSON without parsing the file whole.
+"""Reading a BURST JSON one sequence at a time, never the whole file at once.
 
 A BURST file is one JSON object whose ``sequences`` list holds every video (a split's file is
-hundreds of megabytes). :func:`scan` walks the file's bytes once through a memory map: a regular
-expression steps over strings and scalars in compiled code, so Python sees only brackets, and
-the byte range of each element of ``sequences`` is noted. Each sequence is then parsed on its
-own (:func:`load_span`), one at a time; the rest of the file (``categories``, ``split``) is parsed
-once with ``sequences`` emptied. Memory is bounded by the largest sequence and the top-level
-fields, never by the file.
+hundreds of megabytes). :func:`scan` reads the file's text through a sliding window and parses
+the top-level object by hand: each top-level value and each element of ``sequences`` is parsed by
+the json module's compiled decoder (``raw_decode``) on its own, handed to a visitor with its byte
+range, and dropped. :func:`load_span` parses one sequence again later (in a worker) from its range.
+Memory follows the window (16 MiB of text) and the largest single sequence or top-level value,
+never the file; the time is about one ``json.load`` of the file.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
-import mmap
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, NoReturn
 
 from ...errors import SourceError
 
-#: Anything but a bracket: runs of scalars, punctuation and whitespace, and whole strings (escapes included).
-_NOT_BRACKET = re.compile(rb'(?:[^\[\]{}"]+|"[^"\\]*(?:\\.[^"\\]*)*")*')
-_SEQUENCES_KEY = re.compile(rb'"sequences"\s*:\s*$')
-_BLANK = re.compile(rb"\s*")
-_COMMA = re.compile(rb"\s*,\s*")
-_OPENS = {ord("{"): ord("}"), ord("["): ord("]")}
-#: Deeper nesting than any BURST file has (a bbox in a mask entry is at depth 6): a bomb, not data.
-MAX_DEPTH = 64
+#: Text read at a time; a value longer than what is held makes the window grow until it fits.
+WINDOW = 1 << 24
+_DECODER = json.JSONDecoder()
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+#: Called with each sequence's place in the list, its parsed value and its ``(byte offset, byte length)``.
+Visitor = Callable[[int, object, tuple[int, int]], None]
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where the sequences are: the list's byte range and each element's ``(offset, length)``."""
+class _Text:
+    """A window of the file's UTF-8 text, with the byte offset of any character position in it."""
 
-    sequences: tuple[int, int]
-    elements: tuple[tuple[int, int], ...]
+    def __init__(self, file: BinaryIO, path: Path) -> None:
+        self.file, self.path = file, path
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text = ""
+        self.base = 0  # byte offset of text[0]
+        self.mark = (0, 0)  # (character position, its byte offset): byte offsets are asked for in order
+        self.eof = False
+
+    def fail(self, position: int, cause: str) -> NoReturn:
+        raise SourceError(self.path, f"malformed JSON at byte {self.byte(position)}: {cause}")
+
+    def grow(self) -> bool:
+        """Read more text (as much again as is held, at least a window); False at the end of the file."""
+        if self.eof:
+            return False
+        chunk = self.file.read(max(WINDOW, len(self.text)))
+        try:
+            self.text += self.decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as exc:
+            start = self.base + len(self.text.encode("utf-8")) + exc.start
+            raise SourceError(self.path, f"not UTF-8 text ({exc.reason} at byte {start})") from None
+        self.eof = not chunk
+        return True
+
+    def drop(self, position: int) -> int:
+        """Forget the text before ``position`` (once it is most of the window); the same place in the kept text."""
+        if position < WINDOW // 2:
+            return position
+        byte = self.byte(position)
+        self.text = self.text[position:]
+        self.base, self.mark = byte, (0, byte)
+        return 0
+
+    def byte(self, position: int) -> int:
+        """The byte offset in the file of character ``position`` (at or after the last one asked for)."""
+        char, byte = self.mark
+        piece = self.text[char:position]
+        byte += len(piece) if piece.isascii() else len(piece.encode("utf-8"))
+        self.mark = (position, byte)
+        return byte
+
+    def char(self, position: int) -> int:
+        """The position of the first character at or after ``position`` that is not whitespace (reading on for it)."""
+        while True:
+            position = _SPACE.match(self.text, position).end()
+            if position < len(self.text) or not self.grow():
+                return position
+
+    def at(self, position: int) -> str:
+        return self.text[position] if position < len(self.text) else ""
+
+    def value(self, position: int, what: str) -> tuple[object, int]:
+        """The JSON value starting at ``position`` and the position after it, reading on until it is whole."""
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self.text, position)
+            except json.JSONDecodeError as exc:
+                cut = _cut_short(exc, len(self.text))
+                if cut and self.grow():
+                    continue  # cut by the window's end: try again with more
+                cause = "the file ends inside it (truncated?)" if cut else f"malformed JSON: {exc.msg}"
+                raise SourceError(self.path, f"{what} (byte {self.byte(position)}): {cause}") from None
+            except RecursionError:
+                raise SourceError(self.path, f"{what} (byte {self.byte(position)}): nested too deeply to parse") from None
+            if end < len(self.text) or not self.grow():  # a number at the window's end may go on
+                return value, end
 
 
-def scan(path: Path) -> Layout:
-    """The byte ranges of the top-level ``sequences`` list and of each of its elements.
+def _cut_short(error: json.JSONDecodeError, length: int) -> bool:
+    """Whether the decoder stopped at the text's end (a string, number or literal cut there), not at a fault
+    within the text: only then is reading more worth it, so a fault early in a big file is reported at once."""
+    return error.msg.startswith("Unterminated string") or error.pos >= length - 64
 
-    Raises SourceError naming the byte where the file stops being a JSON object with such a list.
+
+def scan(path: Path, visit: Visitor) -> dict:
+    """Every sequence handed to ``visit``; returns the top-level object with ``sequences`` emptied.
+
+    Raises SourceError naming the byte where the file stops being a JSON object with a ``sequences`` list.
     """
     try:
         with open(path, "rb") as file:
-            if file.seek(0, 2) == 0:
-                raise SourceError(path, "empty file, not a BURST JSON")
-            with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return _scan(data, path)
+            return _object(_Text(file, path), visit)
     except OSError as exc:
         raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _scan(data: mmap.mmap, path: Path) -> Layout:
-    """The bracket walk; what lies outside ``sequences`` is checked when :func:`header` parses it."""
-    stack: list[int] = []
-    sequences: tuple[int, int] | None = None
-    list_start = -1
-    elements: list[tuple[int, int]] = []
-    element_start = gap_start = -1
-    for position, byte, gap in _brackets(data, path):
-        inside = list_start >= 0 and sequences is None  # between the sequences list's brackets
-        if byte in _OPENS:
-            depth = len(stack)
-            if depth >= MAX_DEPTH:
-                raise SourceError(path, f"malformed JSON at byte {position}: nested more than {MAX_DEPTH} deep")
-            if depth == 1 and byte == ord("[") and _SEQUENCES_KEY.search(gap):
-                if list_start >= 0:
-                    raise SourceError(path, f"malformed JSON at byte {position}: a second sequences list")
-                list_start = gap_start = position + 1
-            elif depth == 2 and inside:
-                _check_gap(data, gap_start, position, not elements, path, len(elements), byte)
-                element_start = position
-            stack.append(_OPENS[byte])
-            continue
-        if not stack or stack[-1] != byte:
-            raise SourceError(path, f"malformed JSON at byte {position}: unexpected {chr(byte)!r}")
-        stack.pop()
-        if len(stack) == 2 and inside:
-            elements.append((element_start, position + 1 - element_start))
-            gap_start = position + 1
-        elif len(stack) == 1 and inside:
-            if _BLANK.fullmatch(data, gap_start, position) is None:
-                raise SourceError(path, f"sequences/{len(elements)} (byte {gap_start}): expected an object")
-            sequences = (list_start - 1, position + 2 - list_start)
-    if stack:
-        raise SourceError(path, f"malformed JSON: the file ends inside {len(stack)} open brackets (truncated?)")
-    if sequences is None:
-        raise SourceError(path, "not a BURST JSON: no top-level sequences list")
-    return Layout(sequences, tuple(elements))
+def _object(text: _Text, visit: Visitor) -> dict:
+    position = text.char(0)
+    if text.at(position) != "{":
+        raise SourceError(text.path, "empty file, not a BURST JSON" if not text.text.strip() else "not a BURST JSON object")
+    header: dict = {}
+    position = text.char(position + 1)
+    if text.at(position) == "}":
+        position += 1
+    else:
+        while True:
+            key, position = text.value(position, "a top-level key")
+            if not isinstance(key, str):
+                text.fail(position, "a key that is not a string")
+            position = text.char(position)
+            if text.at(position) != ":":
+                text.fail(position, f"expected ':' after the key {key!r}")
+            position = text.char(position + 1)
+            if key == "sequences" and text.at(position) == "[":
+                if key in header:
+                    text.fail(position, "a second sequences list")
+                header[key], position = [], _sequences(text, position + 1, visit)
+            else:
+                header[key], position = text.value(position, f"the top-level {key!r}")
+            position = text.char(position)
+            if text.at(position) == "}":
+                position += 1
+                break
+            if text.at(position) != ",":
+                text.fail(position, "expected ',' or '}' after a top-level value" if text.at(position) else "the file ends early")
+            position = text.char(position + 1)
+    position = text.char(position)
+    if text.at(position):
+        text.fail(position, "content after the top-level object")
+    if header.get("sequences") != []:
+        raise SourceError(text.path, "not a BURST JSON: no top-level sequences list")
+    return header
 
 
-def _brackets(data: mmap.mmap, path: Path) -> Iterator[tuple[int, int, bytes]]:
-    """Every bracket outside strings: its offset, its byte, and the last bytes skipped before it."""
-    position, size = 0, len(data)
+def _sequences(text: _Text, position: int, visit: Visitor) -> int:
+    """Each element of the list, parsed and visited in turn; the position after the list's ``]``."""
+    number = 0
+    position = text.char(position)
+    if text.at(position) == "]":
+        return position + 1
     while True:
-        end = _NOT_BRACKET.match(data, position).end()
-        if end >= size:
-            return
-        byte = data[end]
-        if byte == ord('"'):
-            raise SourceError(path, f"malformed JSON at byte {end}: a string that never ends")
-        yield end, byte, data[max(position, end - 64) : end]
-        position = end + 1
-
-
-def _check_gap(data: mmap.mmap, start: int, end: int, first: bool, path: Path, number: int, byte: int) -> None:
-    """Between two sequences only a comma; before the first, nothing; and each is an object."""
-    pattern = _BLANK if first else _COMMA
-    if byte != ord("{") or pattern.fullmatch(data, start, end) is None:
-        raise SourceError(path, f"sequences/{number} (byte {start}): expected an object")
+        if text.at(position) != "{":
+            raise SourceError(text.path, f"sequences/{number} (byte {text.byte(position)}): expected an object")
+        start = text.byte(position)
+        value, position = text.value(position, f"sequences/{number}")
+        visit(number, value, (start, text.byte(position) - start))
+        number += 1
+        position = text.char(text.drop(position))
+        if text.at(position) == "]":
+            return position + 1
+        if text.at(position) != ",":
+            text.fail(position, "expected ',' or ']' after a sequence" if text.at(position) else "the file ends early")
+        position = text.char(position + 1)
 
 
 def load_span(path: str, span: tuple[int, int], what: str) -> object:
@@ -127,6 +191,7 @@ def load_span(path: str, span: tuple[int, int], what: str) -> object:
 
 
 def parse(data: bytes, path: str | Path, what: str) -> object:
+    """A whole JSON document; SourceError naming ``what`` when it is not one."""
     try:
         return json.loads(data)
     except UnicodeDecodeError as exc:
@@ -135,16 +200,3 @@ def parse(data: bytes, path: str | Path, what: str) -> object:
         raise SourceError(path, f"{what}: nested too deeply to parse") from None
     except ValueError as exc:
         raise SourceError(path, f"{what}: malformed JSON: {exc}") from None
-
-
-def header(path: Path, layout: Layout) -> dict:
-    """The top-level object with ``sequences`` emptied: ``split``, ``categories`` and whatever else the file has."""
-    start, length = layout.sequences
-    with open(path, "rb") as file:
-        head = file.read(start)
-        file.seek(start + length)
-        tail = file.read()
-    value = parse(head + b"[]" + tail, path, "the top-level object")
-    if not isinstance(value, dict) or value.get("sequences") != []:
-        raise SourceError(path, "not a BURST JSON: no top-level sequences list")
-    return value

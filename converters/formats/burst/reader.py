@@ -160,10 +160,9 @@ class BurstReader(Reader):
     def _ensure_index(self) -> _Index:
         if self._index is None:
             path = self.json_path()
-            layout = index.scan(path)
-            header = index.header(path, layout)
-            refs = _refs(path, layout)
-            self._index = _Index(header, tuple(sorted(refs, key=lambda r: r.name)))
+            refs = _Refs(path)
+            header = index.scan(path, refs.add)
+            self._index = _Index(header, tuple(sorted(refs.found, key=lambda r: r.name)))
         return self._index
 
     def _split(self) -> str | None:
@@ -262,24 +261,27 @@ def _categories(value: object, path: Path, field: str) -> tuple[Category, ...]:
     return tuple(found)
 
 
-def _refs(path: Path, layout: index.Layout) -> list[BurstVideoRef]:
-    """One ref per sequence: its name from ``dataset`` and ``seq_name``, unique and usable as a folder name."""
-    stat = path.stat()
-    refs, seen = [], {}
-    for position, span in enumerate(layout.elements):
-        what = f"sequences/{position}"
-        record = Record(index.load_span(str(path), span, what), path, what)
+class _Refs:
+    """The refs of the sequences as :func:`index.scan` visits them: names from ``dataset`` and ``seq_name``,
+    unique and usable as folder names."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.stat = path, path.stat()
+        self.found: list[BurstVideoRef] = []
+        self.seen: dict[str, int] = {}
+
+    def add(self, position: int, value: object, span: tuple[int, int]) -> None:
+        record = Record(value, self.path, f"sequences/{position}")
         dataset, seq_name = record.text("dataset", ""), record.text("seq_name")
         for key, part in (("dataset", dataset), ("seq_name", seq_name)):
             if part in (".", "..") or any(c in part for c in "/\\\0") or (key == "seq_name" and not part):
                 record.fail(f"{part!r} cannot be a folder name (empty, '.', '..', or holding '/', '\\' or NUL)", key)
         name = spec.video_name(dataset, seq_name)
-        if name in seen:
-            record.fail(f"a second sequence named {name!r} (the first is sequences/{seen[name]})", "seq_name")
-        seen[name] = position
-        stamp = f"{stat.st_size}:{stat.st_mtime_ns}:{span[0]}:{span[1]}"
-        refs.append(BurstVideoRef(name, span[1], stamp, str(path), span, position, dataset, seq_name))
-    return refs
+        if name in self.seen:
+            record.fail(f"a second sequence named {name!r} (the first is sequences/{self.seen[name]})", "seq_name")
+        self.seen[name] = position
+        stamp = f"{self.stat.st_size}:{self.stat.st_mtime_ns}:{span[0]}:{span[1]}"
+        self.found.append(BurstVideoRef(name, span[1], stamp, str(self.path), span, position, dataset, seq_name))
 
 
 def _track_id(record: Record, key: str, field: str) -> int:
