@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from collections.abc import Callable
@@ -279,9 +280,27 @@ def test_from_a_folder_layout(sample_root, tmp_path):
     assert all(f.image is not None and Path(f.image.path).is_file() for v in back for f in v.frames)
 
 
-def test_a_void_region_is_refused(sample_root, tmp_path):
-    with pytest.raises(SourceError, match="no void"):
-        converted(sample_root["davis"], tmp_path / "out.burst.json", from_="davis", split="val")
+def test_what_burst_cannot_say_is_kept_apart_in_the_sequence(sample_root, tmp_path):
+    """DAVIS's void region and palette go in the sequence's vosconv record, not in BURST's masks; read back the same."""
+    source = sample_root["davis"]
+    out = converted(source, tmp_path / "out.burst.json", from_="davis", split="val")
+    with api.open_reader(source, "davis", {"split": "val"}) as reader:
+        videos = [reader.read_video(ref) for ref in reader.list_videos()]
+    data = json.loads(out.read_text())
+    for video, sequence in zip(videos, data["sequences"], strict=True):
+        kept = sequence.get("vosconv", {})
+        assert kept.get("palette") == (None if video.palette is None else base64.b64encode(video.palette).decode())
+        assert kept.get("void", []) == [[f.index, f.masks.void.counts] for f in video.frames if f.masks and f.masks.void]
+        assert all("255" not in frame for frame in sequence["segmentations"])
+    assert any(v.has_void for v in videos) and any(v.palette for v in videos)
+    _, back = read(out, images=str(source / "DAVIS" / "JPEGImages" / "480p"))
+    assert [(v.palette, [f.masks for f in v.frames]) for v in back] == [(v.palette, [f.masks for f in v.frames]) for v in videos]
+
+
+def test_a_burst_source_writes_no_vosconv_record_in_its_sequences(tree, tmp_path):
+    annotations, frames = tree
+    out = converted(annotations, tmp_path / "out.burst.json", images=str(frames))
+    assert not any("vosconv" in sequence for sequence in json.loads(out.read_text())["sequences"])
 
 
 def test_the_writer_owns_its_output_only(tree, tmp_path):
@@ -407,6 +426,16 @@ BAD_SEQUENCES = [
     ("a value JSON cannot hold", _set(("sequences", 0, "segmentations", 0, "1", "score"), float("inf")), r"score is inf"),
     ("a field named like vosconv's", _set(("sequences", 0, "x:json"), 1), r"a field named 'x:json'"),
     ("frame not an object", _set(("sequences", 0, "segmentations", 1), []), r"segmentations/1: expected an object of track id"),
+    (
+        "vosconv's void on an unannotated frame",
+        _set(("sequences", 0, "vosconv"), {"void": [[1, burstdata.encode(burstdata.box(0, 0, 2, 2))]]}),
+        r"sequences/0/vosconv/void/0: frame 1 is not an annotated frame",
+    ),
+    (
+        "vosconv's encoding unknown",
+        _set(("sequences", 0, "vosconv"), {"encoding": "jpeg"}),
+        r"sequences/0/vosconv: ValueError: 'jpeg' is not a valid MaskEncoding",
+    ),
     (
         "hostile counts",
         _set(("sequences", 0, "segmentations", 0, "1", "rle"), overflowing_string([240, 1 << 62, 0])),

@@ -19,6 +19,7 @@ wants null masks left out; the writer leaves them out). The file is never parsed
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from dataclasses import dataclass
@@ -27,7 +28,20 @@ from typing import Literal
 
 from ...codecs import rle
 from ...errors import OptionError, SourceError
-from ...model import MAX_OBJECT_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video, check_frame_size
+from ...model import (
+    MAX_OBJECT_ID,
+    VOID_ID,
+    Category,
+    DatasetInfo,
+    Frame,
+    FrameMasks,
+    ImageRef,
+    Mask,
+    MaskEncoding,
+    ObjectInfo,
+    Video,
+    check_frame_size,
+)
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
 from . import index, spec
@@ -337,24 +351,65 @@ def build_video(record: Record, name: str, frames_folder: str | None) -> Video:
         frame: _frame_masks(record, number, entry, height, width, known)
         for number, (frame, entry) in enumerate(zip(indices, segmentations))
     }
-    metadata = _scalars(record, record.value, "", spec.MODEL_FIELDS)
+    metadata = _scalars(record, record.value, "", (*spec.MODEL_FIELDS, spec.VOSCONV_KEY))
+    kept = _Kept(record, height, width, set(masks))
     try:
         frames = tuple(
             Frame(
                 number,
                 file_name,
                 ImageRef(path=os.path.join(frames_folder, file_name)) if frames_folder else None,
-                FrameMasks(masks[number]) if number in masks else None,
+                FrameMasks(masks[number], kept.void.get(number)) if number in masks else None,
             )
             for number, file_name in enumerate(names)
         )
-        infos = tuple(ObjectInfo(track, category) for track, category in sorted(objects))
-        video = Video(name, width, height, frames, infos, metadata=metadata)
+        infos = tuple(ObjectInfo(track, category, *kept.objects.get(track, (None, ()))) for track, category in sorted(objects))
+        video = Video(name, width, height, frames, infos, kept.encoding, kept.palette, metadata)
     except ValueError as exc:  # what the model refuses: a frame name with '/', a category beyond 32 bits, a bad value
         record.fail(str(exc))
     if frames_folder is not None:
         _check_frames(frames_folder, names, name)
     return video
+
+
+class _Kept:
+    """What a vosconv-written sequence keeps beyond BURST's fields, in its ``vosconv`` record (see the writer):
+    the mask encoding and palette, the void region by frame, object frame lists and metadata."""
+
+    def __init__(self, record: Record, height: int, width: int, annotated: set[int]) -> None:
+        facts = record.record(spec.VOSCONV_KEY, None)
+        self.encoding, self.palette = MaskEncoding.PALETTE, None
+        self.void: dict[int, Mask] = {}
+        self.objects: dict[int, tuple[tuple[str, ...] | None, tuple[tuple[str, object], ...]]] = {}
+        if facts is None:
+            return
+        try:
+            self.encoding = MaskEncoding(facts.text("encoding", "palette"))
+            palette = facts.text("palette", None, nullable=True)
+            self.palette = None if palette is None else base64.b64decode(palette, validate=True)
+        except ValueError as exc:  # an unknown encoding, a palette that is not base64
+            facts.fail(f"{type(exc).__name__}: {exc}")
+        for number, pair in enumerate(facts.list("void", [])):
+            where = f"void/{number}"
+            if not (isinstance(pair, list) and len(pair) == 2 and type(pair[0]) is int and isinstance(pair[1], str)):
+                facts.fail(f"expected [frame index, rle], got {shown(pair)}", where)
+            if pair[0] not in annotated:
+                facts.fail(f"frame {pair[0]} is not an annotated frame", where)
+            try:
+                counts, area, bbox = rle.measure_canonical(pair[1], height, width)
+            except ValueError as exc:
+                facts.fail(f"rle: {exc}", where)
+            self.void[pair[0]] = Mask(VOID_ID, counts, area, bbox)
+        objects = facts.record("objects", None)
+        for key, value in () if objects is None else objects.value.items():
+            track = _track_id(objects, key, key)
+            kept = Record(value, record.path, objects.where(key), record.context)
+            frames = kept.texts("frames", None, nullable=True)
+            metadata = kept.record("metadata", None)
+            self.objects[track] = (
+                None if frames is None else tuple(frames),
+                () if metadata is None else tuple(metadata.value.items()),
+            )
 
 
 def _frame_masks(record: Record, number: int, entry: object, height: int, width: int, known: set[int]) -> tuple[Mask, ...]:

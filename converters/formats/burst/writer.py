@@ -8,23 +8,24 @@ entry's other fields are the mask's per-frame values (``is_gt``, ``score``, ``bb
 source had them), and the sequence's other fields its metadata. From a source that is not BURST:
 ``dataset`` is empty and ``seq_name`` the video's name (``<images>/<seq_name>/`` then holds its
 frames), ``id`` numbers the videos after the largest id given, the category lists are empty, and
-``fps`` is left out (no source says it). BURST has no void region, palette or object metadata: a
-video with a void region is refused. The file starts with vosconv's own record (``vosconv``: where
-the frames were), which BURST's tools ignore and vosconv reads the frames back from.
+``fps`` is left out (no source says it). What BURST cannot say (a void region, the PNGs' encoding and
+palette, object frame lists and metadata) goes in a ``vosconv`` record in the sequence, only where
+there is some: BURST's tools read named fields and pass over it. The file starts with vosconv's own
+record (``vosconv``: where the frames were), which BURST's tools ignore and vosconv reads back.
 
 Streamed like the COCO writer: each shard writes one sequence per line, and ``finalize`` joins them.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import SourceError
-from ...model import DatasetInfo, Video
+from ...model import DatasetInfo, MaskEncoding, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer
 from . import spec
@@ -64,6 +65,33 @@ def sequence_record(video: Video) -> dict[str, Any]:
         elif key in spec.REQUIRED_DEFAULTS:
             record[key] = spec.REQUIRED_DEFAULTS[key]
     record.update((key, value) for key, value in fields.items() if key not in record)
+    kept = vosconv_record(video)
+    if kept:
+        record[spec.VOSCONV_KEY] = kept
+    return record
+
+
+def vosconv_record(video: Video) -> dict[str, Any]:
+    """What BURST cannot say and vosconv reads back (empty for a BURST source, so its files stay BURST's own):
+    the mask encoding and palette, the void region of each frame, object frame lists and metadata."""
+    record: dict[str, Any] = {}
+    if video.encoding is not MaskEncoding.PALETTE:
+        record["encoding"] = video.encoding.value
+    if video.palette is not None:
+        record["palette"] = base64.b64encode(video.palette).decode("ascii")
+    void = [[f.index, f.masks.void.counts] for f in video.frames if f.masks is not None and f.masks.void is not None]
+    if void:
+        record["void"] = void
+    objects = {
+        str(o.object_id): {
+            **({"frames": list(o.frames)} if o.frames is not None else {}),
+            **({"metadata": dict(o.metadata)} if o.metadata else {}),
+        }
+        for o in video.objects
+        if o.frames is not None or o.metadata
+    }
+    if objects:
+        record["objects"] = objects
     return record
 
 
@@ -101,17 +129,12 @@ class BurstWriter(Writer):
         except OSError:
             return False
 
-    def check(self, video: Video) -> None:
-        if video.has_void:
-            raise SourceError(video.name, "BURST has no void (ignore) region: the video's void cannot be written")
-
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         name = f"shards/{shard.index:05d}.jsonl"
         (staging / "shards").mkdir(exist_ok=True)
         ids: list[int] = []
         with open(staging / name, "w", encoding="utf-8") as file:
             for video in videos:
-                self.check(video)
                 record = sequence_record(video)
                 if type(record["id"]) is int:
                     ids.append(record["id"])
