@@ -603,3 +603,17 @@ def test_a_fault_early_in_a_big_file_is_reported_without_reading_on(tmp_path, mo
     with pytest.raises(SourceError, match=r"sequences/0 \(byte \d+\): malformed JSON: Expecting ',' delimiter"):
         read(path)
     assert len(grown) <= 2 < len(text) // 4096
+
+
+def test_the_command_line_takes_images_and_infers_the_writer(tree, tmp_path):
+    from converters import registry
+    from converters.cli import main
+
+    annotations, frames = tree
+    assert registry.writer_for_output("val.burst.json") == "burst"
+    out = tmp_path / "val.burst.json"
+    assert (
+        main(["convert", str(annotations), "-o", str(out), "--images", str(frames), "-r", "subset=first_frame_annotations"]) == 0
+    )
+    same_json(out, burstdata.first_frame_document())
+    assert main(["info", str(out)]) == 0
