@@ -204,8 +204,17 @@ def test_a_json_named_like_burst_without_sequences_is_not_taken(tmp_path):
     path = tmp_path / "all_classes.json"
     path.write_text('{"videos": [], "annotations": []}')
     detection = BurstReader.sniff(path)
-    assert detection.score == 0 and "named like a BURST file" in detection.reason
+    assert detection.score == 0 and "holds COCO's videos" in detection.reason
     assert api.detect(path) == "coco"
+
+
+def test_a_burst_file_whose_categories_come_first_is_taken_by_its_name(tmp_path):
+    data = burstdata.document()
+    data = {"categories": data["categories"] * 2000, "split": "val", "sequences": data["sequences"]}  # beyond the sniffed bytes
+    path = burstdata.write_json(tmp_path / "val" / "common_classes.json", data)
+    assert b'"sequences"' not in path.read_bytes()[: 1 << 16]
+    assert api.detect(path) == "burst"
+    assert "named like a BURST file" in BurstReader.sniff(path).reason
 
 
 def test_a_folder_without_burst_files_says_what_was_looked_for(tmp_path):

@@ -125,11 +125,15 @@ class BurstReader(Reader):
     @classmethod
     def sniff(cls, source: Path) -> Detection:
         if source.is_file():
-            if looks_like_burst(_head(source)):
+            head = _head(source)
+            if looks_like_burst(head):
                 return Detection(20, "a BURST JSON (sequences with seq_name, annotated_image_paths, track_category_ids)")
             named = source.name in (f"{s}.json" for s in spec.SUBSETS)
-            reason = "named like a BURST file, but its first bytes hold no sequences" if named else "not a BURST JSON"
-            return Detection(0, reason, near=5 if named else 0)
+            if named and head.lstrip().startswith(b"{") and b'"videos"' not in head:  # its categories may come first
+                return Detection(15, f"named like a BURST file ({source.name}), a JSON object without COCO's videos")
+            if source.name.lower().endswith((".zip", ".tar", ".tar.gz")):
+                return Detection(0, "an archive: the burst reader reads BURST's JSON files unpacked", near=3)
+            return Detection(0, "named like a BURST file, but it holds COCO's videos" if named else "not a BURST JSON")
         if not source.is_dir():
             return Detection(0, "not a BURST JSON or folder")
         files = _subset_files(source)
