@@ -626,3 +626,14 @@ def test_the_command_line_takes_images_and_infers_the_writer(tree, tmp_path):
     )
     same_json(out, burstdata.first_frame_document())
     assert main(["info", str(out)]) == 0
+
+
+def test_coco_file_names_point_at_the_tao_frames(tree, tmp_path):
+    """A VIS trainer reads ``<image root>/<file_name>``: for BURST, ``<dataset>/<seq_name>/<frame>``, not the video name."""
+    annotations, frames = tree
+    out = converted(annotations, tmp_path / "out.json", to="coco", images=str(frames))
+    data = json.loads(out.read_text())
+    root = Path(data["info"]["vosconv"]["image_root"])
+    names = {v["name"]: v["file_names"] for v in data["videos"]}
+    assert names["LaSOT__bicycle-18"][:2] == ["LaSOT/bicycle-18/frame0000.jpg", "LaSOT/bicycle-18/frame0001.jpg"]
+    assert all((root / name).is_file() for file_names in names.values() for name in file_names)

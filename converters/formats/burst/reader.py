@@ -208,7 +208,7 @@ class BurstReader(Reader):
                 return None
             folder = Path(recorded)
         split = self._split()
-        if split and (folder / split).is_dir():
+        if split in spec.SPLITS and (folder / split).is_dir():
             folder = folder / split
         return str(folder.resolve())
 
@@ -246,14 +246,7 @@ class BurstReader(Reader):
         what = f"sequences/{ref.position}"
         record = Record(index.load_span(ref.path, ref.span, what), ref.path, what, f"sequence {ref.name!r}")
         root = self.frames_root()
-        folder = (
-            None
-            if root is None
-            else os.path.join(root, ref.dataset, ref.seq_name)
-            if ref.dataset
-            else os.path.join(root, ref.seq_name)
-        )
-        return build_video(record, ref.name, folder)
+        return build_video(record, ref.name, None if root is None else os.path.join(root, ref.dataset, ref.seq_name))
 
 
 def _load_json(path: Path) -> object:
