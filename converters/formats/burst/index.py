@@ -1,12 +1,13 @@
 """Reading a BURST JSON one sequence at a time, never the whole file at once.
 
-A BURST file is one JSON object whose ``sequences`` list holds every video (a split's file is
-hundreds of megabytes). :func:`scan` reads the file's text through a sliding window and parses
+A BURST file is one JSON object whose ``sequences`` list holds every video of a split, masks
+included, so it grows with the split. :func:`scan` reads the file's text through a sliding window and parses
 the top-level object by hand: each top-level value and each element of ``sequences`` is parsed by
 the json module's compiled decoder (``raw_decode``) on its own, handed to a visitor with its byte
 range, and dropped. :func:`load_span` parses one sequence again later (in a worker) from its range.
 Memory follows the window (16 MiB of text) and the largest single sequence or top-level value,
-never the file; the time is about one ``json.load`` of the file.
+never the file; it takes about 1.3 times a ``json.load`` of the file (8.8 s and 107 MB peak RSS
+for a 234 MB file on which ``json.load`` takes 6.7 s and 688 MB).
 """
 
 from __future__ import annotations
