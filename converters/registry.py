@@ -90,6 +90,41 @@ _SAV_WRITER = PluginSpec(
     ),
 )
 
+_BURST_READER = PluginSpec(
+    "burst",
+    "converters.formats.burst.reader:BurstReader",
+    description=(
+        "Reads BURST: a JSON of sequences (or a split folder or annotations root holding them), frames from ``images``."
+    ),
+    options=(
+        _opt(
+            "images",
+            "str or none",
+            None,
+            "frames folder: <images>/<split>/<dataset>/<seq_name>/ or <images>/<dataset>/<seq_name>/",
+        ),
+        _opt(
+            "split",
+            "str or none",
+            None,
+            "train, val or test: the split folder of an annotations root; needed when there are several",
+        ),
+        _opt(
+            "subset",
+            "all_classes|common_classes|uncommon_classes|first_frame_annotations",
+            "all_classes",
+            "which JSON of a split folder is read",
+        ),
+    ),
+)
+_BURST_WRITER = PluginSpec(
+    "burst",
+    "converters.formats.burst.writer:BurstWriter",
+    description="One BURST JSON: ``sequences`` with each track's RLE per annotated frame, ``split`` and ``categories``.",
+    options=(),
+    suffixes=(".burst.json",),
+)
+
 _READERS = (
     PluginSpec(
         "mose",
@@ -170,6 +205,7 @@ _READERS = (
             _ATTACHED_IMAGES,
         ),
     ),
+    _BURST_READER,
 )
 
 _WRITERS = (
@@ -253,6 +289,7 @@ _WRITERS = (
         suffixes=(".h5", ".hdf5"),
     ),
     _SAV_WRITER,
+    _BURST_WRITER,
 )
 
 _known: dict[Kind, dict[str, PluginSpec]] = {

@@ -18,8 +18,8 @@ from converters.errors import MissingDependency, VosconvError
 from converters.model import DatasetInfo, Video
 from converters.writer import Shard, ShardResult, Writer
 
-BUILTIN_READERS = {"mose", "davis", "youtube-vos", "lvos", "vost", "coco", "cocovid", "ytvis", "sav"}
-BUILTIN_WRITERS = {"coco", "cocovid", "mose", "davis", "youtube-vos", "sav"}
+BUILTIN_READERS = {"mose", "davis", "youtube-vos", "lvos", "vost", "coco", "cocovid", "ytvis", "sav", "burst"}
+BUILTIN_WRITERS = {"coco", "cocovid", "mose", "davis", "youtube-vos", "sav", "burst"}
 #: Being added alongside; allowed but not required.
 OPTIONAL_BUILTINS = {"parquet", "hdf5"}
 

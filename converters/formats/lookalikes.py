@@ -37,10 +37,12 @@ class Lookalike:
 
 #: File names, matched case-insensitively, that mark a layout; checked in the source and its sub-folders.
 _FILES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("BURST", re.compile(r"(all_classes|common_classes|uncommon_classes|first_frame_annotations)\.json")),
+    # MeViS (henghuiding/MeViS load_mevis_json) and Ref-YouTube-VOS: masks by expression, not carried by any reader
+    ("a referring VOS set (MeViS, Ref-YouTube-VOS)", re.compile(r"meta_expressions(_v2)?\.json|mask_dict\.json")),
+    ("VIPSeg (video panoptic)", re.compile(r"panoptic_gt_vipseg_(train|val|test)\.json")),
 )
 #: Folder names that mark a layout.
-_FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = ()
+_FOLDERS: tuple[tuple[str, re.Pattern[str]], ...] = (("VIPSeg (video panoptic)", re.compile(r"panomasks(RGB)?")),)
 #: Frame file names inside ``JPEGImages/<video>/`` or ``Annotations/<video>/`` that mark a layout.
 _FRAMES: tuple[tuple[str, Callable[[str], bool]], ...] = ()
 

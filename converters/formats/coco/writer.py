@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import VosconvWarning
-from ...model import Category, DatasetInfo, Mask, Video
+from ...model import Category, DatasetInfo, Frame, Mask, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer
 from .spec import DESCRIPTION, HEADER_KEY, VOID_KEY, is_vosconv_coco
@@ -85,7 +85,7 @@ class CocoWriter(Writer):
         (staging / "shards").mkdir(exist_ok=True)
         with open(staging / f"{stem}.videos.jsonl", "w") as vfile, open(staging / f"{stem}.annotations.jsonl", "w") as afile:
             for position, video in enumerate(videos):
-                vfile.write(_dumps(video_record(video)) + "\n")
+                vfile.write(_dumps(video_record(video, info.image_root)) + "\n")
                 for record in annotation_records(video, objects_category.id):
                     used.add(record["category_id"])
                     afile.write(f"{position}\t{_dumps(record)}\n")
@@ -274,14 +274,15 @@ def _write_all(fd: int, parts: list[bytes | memoryview]) -> None:
             views[first] = views[first][written:]
 
 
-def video_record(video: Video) -> dict:
-    """The ``videos[]`` entry, without its ``id``; the void region, where there is one, in its ``vosconv`` record."""
+def video_record(video: Video, image_root: str | None = None) -> dict:
+    """The ``videos[]`` entry, without its ``id``: the void region, where there is one, in its ``vosconv`` record;
+    ``metadata`` (SA-V's and BURST's per-video fields) where the source had some."""
     record = {
         "name": video.name,
         "width": video.width,
         "height": video.height,
         "length": len(video.frames),
-        "file_names": [f"{video.name}/{frame.file_name}" for frame in video.frames],
+        "file_names": [file_name(video, frame, image_root) for frame in video.frames],
         "annotated_frames": list(video.annotated_indices),
         HEADER_KEY: {
             "encoding": video.encoding.value,
@@ -292,7 +293,20 @@ def video_record(video: Video) -> dict:
         size = [video.height, video.width]
         void = [None if f.masks is None or f.masks.void is None else f.masks.void for f in video.frames]
         record[HEADER_KEY][VOID_KEY] = [None if m is None else {"size": size, "counts": m.counts} for m in void]
+    if video.metadata:
+        record["metadata"] = dict(video.metadata)
     return record
+
+
+def file_name(video: Video, frame: Frame, image_root: str | None) -> str:
+    """Where the frame's image is under the image root (BURST's ``<dataset>/<seq_name>/``, not its video name),
+    else ``<video>/<file name>``, the folder layouts' place."""
+    image = frame.image
+    if image_root is not None and image is not None and image.path is not None and image.archive is None and image.frame is None:
+        relative = os.path.relpath(image.path, image_root).replace(os.sep, "/")
+        if not relative.startswith("../") and relative.endswith(f"/{frame.file_name}"):
+            return relative
+    return f"{video.name}/{frame.file_name}"
 
 
 def annotation_records(video: Video, default_category: int) -> list[dict]:

@@ -1,0 +1,167 @@
+"""BURST's JSON from any source: ``sequences`` plus the top-level fields the source had (``split``, ``categories``).
+
+A video becomes a sequence: ``all_image_paths`` its frames, ``annotated_image_paths`` its annotated
+ones, ``track_category_ids`` its objects (track id = object id, as a string; ``null`` for an object
+without a category), ``segmentations`` one ``{track id: {"rle": counts, ...}}`` per annotated frame
+holding only the objects present (BURST's scorer counts an encoded null mask against you). Each
+entry's other fields are the mask's per-frame values (``is_gt``, ``score``, ``bbox``, ... where the
+source had them), and the sequence's other fields its metadata. From a source that is not BURST:
+``dataset`` is empty and ``seq_name`` the video's name (``<images>/<seq_name>/`` then holds its
+frames), ``id`` numbers the videos after the largest id given, the category lists are empty, and
+``fps`` is left out (no source says it). What BURST cannot say (a void region, the PNGs' encoding and
+palette, object frame lists and metadata) goes in a ``vosconv`` record in the sequence, only where
+there is some: BURST's tools read named fields and pass over it. The file starts with vosconv's own
+record (``vosconv``: where the frames were), which BURST's tools ignore and vosconv reads back.
+
+Streamed like the COCO writer: each shard writes one sequence per line, and ``finalize`` joins them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ...model import DatasetInfo, MaskEncoding, Video
+from ...version import __version__
+from ...writer import Shard, ShardResult, Writer
+from . import spec
+
+#: The start of a sequence line whose ``id`` ``finalize`` fills in (width and height come first).
+_UNNUMBERED = re.compile(rb'\{"width":\d+,"height":\d+,"id":null,')
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def sequence_record(video: Video) -> dict[str, Any]:
+    """The sequence of one video, fields in BURST's documented order (its metadata's other fields after them)."""
+    fields = dict(spec.restored_value(key, value) for key, value in video.metadata)
+    annotated = [f for f in video.frames if f.masks is not None]
+    own = {
+        "width": video.width,
+        "height": video.height,
+        "id": fields.get("id"),
+        "seq_name": fields.get("seq_name", video.name),
+        "dataset": fields.get("dataset", ""),
+        "all_image_paths": [f.file_name for f in video.frames],
+        "annotated_image_paths": [f.file_name for f in annotated],
+        "track_category_ids": {str(o.object_id): o.category_id for o in video.objects},
+        "segmentations": [
+            {str(m.object_id): {"rle": m.counts, **dict(spec.restored_value(k, v) for k, v in m.values)} for m in f.masks.objects}
+            for f in annotated
+        ],
+    }
+    record: dict[str, Any] = {}
+    for key in spec.FIELD_ORDER:
+        if key in own:
+            record[key] = own[key]
+        elif key in fields:
+            record[key] = fields[key]
+        elif key in spec.REQUIRED_DEFAULTS:
+            record[key] = spec.REQUIRED_DEFAULTS[key]
+    record.update((key, value) for key, value in fields.items() if key not in record)
+    kept = vosconv_record(video)
+    if kept:
+        record[spec.VOSCONV_KEY] = kept
+    return record
+
+
+def vosconv_record(video: Video) -> dict[str, Any]:
+    """What BURST cannot say and vosconv reads back (empty for a BURST source, so its files stay BURST's own):
+    the mask encoding and palette, the void region of each frame, object frame lists and metadata."""
+    record: dict[str, Any] = {}
+    if video.encoding is not MaskEncoding.PALETTE:
+        record["encoding"] = video.encoding.value
+    if video.palette is not None:
+        record["palette"] = base64.b64encode(video.palette).decode("ascii")
+    void = [[f.index, f.masks.void.counts] for f in video.frames if f.masks is not None and f.masks.void is not None]
+    if void:
+        record["void"] = void
+    objects = {
+        str(o.object_id): {
+            **({"frames": list(o.frames)} if o.frames is not None else {}),
+            **({"metadata": dict(o.metadata)} if o.metadata else {}),
+        }
+        for o in video.objects
+        if o.frames is not None or o.metadata
+    }
+    if objects:
+        record["objects"] = objects
+    return record
+
+
+def header_fields(info: DatasetInfo) -> dict[str, Any]:
+    """The top-level fields other than ``sequences``: the source's as they were, else ``split`` and ``categories``
+    (``burstapi.BURSTDataset`` needs both) from what the source said."""
+    kept = info.attribute(spec.HEADER_ATTRIBUTE)
+    fields = json.loads(kept) if kept else {}
+    fields.setdefault("split", info.split)
+    fields.setdefault(
+        "categories",
+        [
+            {"id": c.id, "name": c.name, **({"supercategory": c.supercategory} if c.supercategory else {})}
+            for c in info.categories
+        ],
+    )
+    return fields
+
+
+class BurstWriter(Writer):
+    """One BURST JSON: ``sequences`` with each track's RLE per annotated frame, ``split`` and ``categories``."""
+
+    name = "burst"
+    output_kind = "file"
+    suffix = ".burst.json"
+
+    @classmethod
+    def owns(cls, path: Path) -> bool:
+        """A regular file (never a link) that starts with this writer's record."""
+        if path.is_symlink() or not path.is_file():
+            return False
+        try:
+            with open(path, "rb") as file:
+                return file.read(len(spec.FILE_HEAD)) == spec.FILE_HEAD
+        except OSError:
+            return False
+
+    def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        name = f"shards/{shard.index:05d}.jsonl"
+        (staging / "shards").mkdir(exist_ok=True)
+        ids: list[int] = []
+        with open(staging / name, "w", encoding="utf-8") as file:
+            for video in videos:
+                record = sequence_record(video)
+                if type(record["id"]) is int:
+                    ids.append(record["id"])
+                file.write(_dumps(record) + "\n")
+        return ShardResult(shard.index, (name,), {"largest_id": max(ids, default=0)})
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        next_id = max((r.facts["largest_id"] for r in results), default=0) + 1
+        facts = {
+            "written_by": f"vosconv {__version__}",
+            "image_root": None if info.image_root is None else str(Path(info.image_root).resolve()),
+        }
+        head = "{" + f'"{spec.VOSCONV_KEY}":{_dumps(facts)}'
+        head += "".join(f",{_dumps(key)}:{_dumps(value)}" for key, value in header_fields(info).items())
+        result = staging / "result.json"
+        with open(result, "wb") as out:
+            out.write(head.encode("utf-8") + b',\n"sequences":[')
+            first = True
+            for shard in sorted(results, key=lambda r: r.index):
+                with open(staging / shard.files[0], "rb") as lines:
+                    for line in lines:
+                        line = line.rstrip(b"\n")
+                        match = _UNNUMBERED.match(line)
+                        if match:
+                            line = match.group(0)[: -len(b"null,")] + b"%d," % next_id + line[match.end() :]
+                            next_id += 1
+                        out.write((b"\n" if first else b",\n") + line)
+                        first = False
+            out.write(b"\n]}\n")
+        return result
