@@ -32,7 +32,7 @@ from pathlib import Path
 from ...model import DatasetInfo, ObjectInfo, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer
-from ..coco.writer import DESCRIPTION, placeholder_categories
+from ..coco.writer import DESCRIPTION, file_name, placeholder_categories
 
 
 def _dumps(value) -> str:
@@ -57,7 +57,7 @@ class CocoVidWriter(Writer):
             for position, video in enumerate(videos):
                 vfile.write(_dumps(video_record(video)) + "\n")
                 for frame in video.frames:
-                    ifile.write(f"{position}\t{frame.index}\t{_dumps(image_record(video, frame.index))}\n")
+                    ifile.write(f"{position}\t{frame.index}\t{_dumps(image_record(video, frame.index, info.image_root))}\n")
                 tracks, used = self._annotations(video, position, object_category.id, afile)
                 placeholder |= used
                 counts.append([len(video.frames), tracks])
@@ -187,11 +187,11 @@ def _object_record(obj: ObjectInfo) -> dict:
     return record
 
 
-def image_record(video: Video, index: int) -> dict:
-    """The ``images[]`` entry of one frame, without its ids."""
+def image_record(video: Video, index: int, image_root: str | None = None) -> dict:
+    """The ``images[]`` entry of one frame, without its ids; ``file_name`` as the coco writer's (where the image is)."""
     frame = video.frames[index]
     record = {
-        "file_name": f"{video.name}/{frame.file_name}",
+        "file_name": file_name(video, frame, image_root),
         "height": video.height,
         "width": video.width,
         "annotated": frame.masks is not None,
