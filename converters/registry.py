@@ -153,7 +153,7 @@ _READERS = (
         "lvos",
         "converters.formats.lvos.reader:LvosReader",
         description="Reads one LVOS split folder; each object's ``frame_range`` from its meta file is kept as object metadata.",
-        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, val, test")),),
+        options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, val, test")), _ATTACHED_IMAGES),
     ),
     PluginSpec(
         "coco",

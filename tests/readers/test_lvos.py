@@ -325,3 +325,15 @@ def test_a_mask_of_another_size_names_the_mask(lvos_copy):
     with pytest.raises(SourceError) as caught:
         read(lvos_copy, "val")
     assert caught.value.path == str(mask) and "mask is 10x10 but its frame is 112x64" in str(caught.value)
+
+
+def test_annotations_alone_read_as_masks_and_images_attaches_the_frames(lvos_root, tmp_path):
+    """An LVOS split without its JPEGImages/ (predictions, --no-images copies) reads; -r images= gives the source back."""
+    split = tmp_path / "lvos" / "train"
+    shutil.copytree(lvos_root / "train", split)
+    shutil.rmtree(split / "JPEGImages")
+    alone, _ = read_all(split, "lvos", {})
+    assert all(f[4] is None for v in alone for f in v["frames"])  # no image sha256: the frames have no images
+    attached, _ = read_all(split, "lvos", {"images": str(lvos_root / "train" / "JPEGImages")})
+    source, _ = read_all(lvos_root, "lvos", {"split": "train"})
+    assert attached == source

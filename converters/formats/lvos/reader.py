@@ -26,7 +26,6 @@ from ..folders.reader import (
     FolderVideoRef,
     LayoutFolders,
     VideoIndex,
-    read_folder_video,
     read_json,
     split_choices,
     split_of,
@@ -53,11 +52,17 @@ _FRAME_SUFFIXES = (*IMAGE_SUFFIXES, MASK_SUFFIX)
 @dataclass(frozen=True)
 class LvosOptions:
     split: str | None = None  # a split folder under the root (train, val, test); needed when there are several
+    images: str | None = None  # a folder of <video>/ frame folders to take the frames from (annotations-only sources)
+
+
+def is_split_folder(folder: Path, fs: FileSystem = LOCAL) -> bool:
+    """``JPEGImages/`` or, for annotations alone (predictions, --no-images copies), ``Annotations/``."""
+    return fs.is_dir(folder / IMAGES) or fs.is_dir(folder / ANNOTATIONS)
 
 
 def split_folders(root: Path, fs: FileSystem = LOCAL) -> list[str]:
-    """Sub-folders of ``root`` holding ``JPEGImages/``."""
-    return [name for name in subfolders(root, fs) if fs.is_dir(root / name / IMAGES)] if fs.is_dir(root) else []
+    """Sub-folders of ``root`` that are split folders."""
+    return [name for name in subfolders(root, fs) if is_split_folder(root / name, fs)] if fs.is_dir(root) else []
 
 
 def meta_files(folder: Path, fs: FileSystem = LOCAL, pattern: re.Pattern[str] = META_NAME) -> list[str]:
@@ -146,7 +151,7 @@ class LvosReader(FolderLayoutReader):
 
     @classmethod
     def sniff_layout(cls, source: Path, fs: FileSystem) -> Detection:
-        folders = [source] if fs.is_dir(source / IMAGES) else [source / name for name in split_folders(source, fs)]
+        folders = [source] if is_split_folder(source, fs) else [source / name for name in split_folders(source, fs)]
         for folder in folders:
             if fs.exists(folder / YOUTUBE_VOS_META):  # YouTube-VOS written from LVOS keeps the 8-digit names
                 return Detection(0, f"{folder / YOUTUBE_VOS_META} marks YouTube-VOS")
@@ -160,18 +165,18 @@ class LvosReader(FolderLayoutReader):
     def _split(self) -> _Split:
         root, split, fs = self.source, self.options.split, self.fs
         if split is None:
-            if fs.is_dir(root / IMAGES):
+            if is_split_folder(root, fs):
                 folder, name = root, split_of(root)
             else:
                 splits = split_folders(root, fs)
                 if len(splits) > 1:
                     raise SourceError(root, f"holds several splits ({', '.join(splits)}); choose one with --split")
                 if not splits:
-                    raise SourceError(root, f"no {IMAGES}/ here or in a split folder")
+                    raise SourceError(root, f"no {IMAGES}/ or {ANNOTATIONS}/ here or in a split folder")
                 folder, name = root / splits[0], splits[0]
-        elif fs.is_dir(root / split / IMAGES):
+        elif is_split_folder(root / split, fs):
             folder, name = root / split, split
-        elif fs.is_dir(root / IMAGES):
+        elif is_split_folder(root, fs):
             raise SourceError(root / split, f"no split {split!r}; {root} is a split folder itself: leave out --split")
         else:
             raise SourceError(root / split, f"no split {split!r}; {split_choices(split, split_folders(root, fs))}")
@@ -197,11 +202,12 @@ class LvosReader(FolderLayoutReader):
 
     def info(self) -> DatasetInfo:
         split = self._split()
-        return DatasetInfo(source_format=self.name, split=split.name, image_root=str(split.folder / IMAGES))
+        return DatasetInfo(source_format=self.name, split=split.name, image_root=self.image_root(split.folder / IMAGES))
 
     def roots(self) -> list[Path]:
         split = self._split()
-        return [self.source, *([split.meta] if split.meta else []), split.folder / IMAGES, split.folder / ANNOTATIONS]
+        images = self.frames_folder(split.folder / IMAGES)
+        return [self.source, *([split.meta] if split.meta else []), images, split.folder / ANNOTATIONS]
 
     def layout_folders(self) -> LayoutFolders:
         split = self._split()
@@ -212,9 +218,11 @@ class LvosReader(FolderLayoutReader):
         return LayoutFolders(images, annotations, VideoIndex(split.meta, tuple(sorted(objects))), objects)
 
     def read_video(self, ref: FolderVideoRef) -> Video:
-        for folder in ref.folders():
-            _check_frame_names(folder, self.fs)
-        return read_folder_video(ref, self.fs)
+        if ref.image_dir is not None:
+            _check_frame_names(ref.image_dir, LOCAL if ref.attached else self.fs)
+        if ref.mask_dir is not None:
+            _check_frame_names(ref.mask_dir, self.fs)
+        return super().read_video(ref)
 
 
 def _check_frame_names(folder: str, fs: FileSystem) -> None:
