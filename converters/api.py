@@ -29,9 +29,9 @@ if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module an
 def detect(source: str | os.PathLike) -> str:
     """The name of the reader that recognises ``source``; DetectionError says what was looked for.
 
-    A folder that looks like a layout vosconv does not read yet (LVOS, VOST, ...) is
-    a DetectionError naming that layout, even where a reader would take it: read as MOSE, an LVOS
-    split loses its metadata without a word.
+    A folder that looks like a layout vosconv does not read yet (a referring-VOS set, VIPSeg) is
+    a DetectionError naming that layout, even where a reader would take it: read as YouTube-VOS, a
+    Ref-YouTube-VOS split loses its expressions without a word.
     """
     from .formats.lookalikes import unread_layout
     from .sources import files as sources

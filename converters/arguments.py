@@ -42,7 +42,12 @@ def reader_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
     parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
     parser.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
-    parser.add_argument("--images", metavar="DIR", help="for a coco source: the folder its file_names are relative to")
+    parser.add_argument(
+        "--images",
+        metavar="DIR",
+        help="where the source's frames are: the folder a JSON's file_names are relative to (coco, ytvis, cocovid), "
+        "BURST's frames folder, or a folder of <video>/ frame folders for annotations-only folder layouts",
+    )
     parser.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
     parser.add_argument("--workers", type=count, default=1, metavar="N", help="videos in parallel processes (default 1)")
 

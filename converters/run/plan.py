@@ -24,7 +24,7 @@ def check_images(reader: Reader, writer: Writer) -> None:
         raise SourceError(
             reader.source,
             f"{missing}, so the {writer.name} output would hold no images: pass --images DIR (reader option images) "
-            "naming the folder its file_names are relative to, or --no-images (writer option images: false) to write none",
+            "naming where the frames are, or --no-images (writer option images: false) to write none",
         )
 
 

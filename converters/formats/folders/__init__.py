@@ -1,1 +1,1 @@
-"""The folder layouts' shared reader and writer: MOSE, DAVIS, YouTube-VOS (and later LVOS, VOST, SA-V val) add what differs."""
+"""The folder layouts' shared reader and writer: MOSE, DAVIS, YouTube-VOS, LVOS and VOST add what differs."""
