@@ -998,6 +998,16 @@ static int check_packed(U8s chars, I64s offsets, U8s values) {
     return 0;
 }
 
+/* ``starts`` (one more than ``frames``) rising from 0 to at most ``nvalues``: frame t's masks are starts[t]:starts[t+1]. */
+static int check_frame_starts(I64s starts, int64_t frames, int64_t nvalues) {
+    int ok = starts.n == frames + 1 && starts.p[0] >= 0 && starts.p[frames] <= nvalues;
+    for (int64_t t = 0; ok && t < frames; t++)
+        ok = starts.p[t] <= starts.p[t + 1];
+    if (!ok)
+        PyErr_SetString(PyExc_ValueError, "frame_starts must rise from 0 to at most len(values), one more than frames");
+    return ok ? 0 : -1;
+}
+
 PyDoc_STRVAR(decode_doc,
              "decode(out, chars, offsets, values, frame_starts=None, refuse_overlap=False) -> int\n\n"
              "Writes every pixel of out, a (height, width) or (frames, height, width) uint8 array, from the\n"
@@ -1044,14 +1054,8 @@ static PyObject *py_decode(PyObject *self, PyObject *args) {
         if (get_items(starts_obj, &views[held], 0, 8, "frame_starts") < 0)
             goto done;
         job.frame_starts = as_i64(&views[held++]);
-        int ok = job.frame_starts.n == job.frames + 1 && job.frame_starts.p[0] >= 0 &&
-                 job.frame_starts.p[job.frames] <= job.values.n;
-        for (int64_t t = 0; ok && t < job.frames; t++)
-            ok = job.frame_starts.p[t] <= job.frame_starts.p[t + 1];
-        if (!ok) {
-            PyErr_SetString(PyExc_ValueError, "frame_starts must rise from 0 to at most len(values), one more than frames");
+        if (check_frame_starts(job.frame_starts, job.frames, job.values.n) < 0)
             goto done;
-        }
     }
     job.refuse_overlap = refuse;
     Kernel k;
@@ -1201,13 +1205,8 @@ static PyObject *py_decode_sampled(PyObject *self, PyObject *args) {
     if (get_items(starts_obj, &views[held], 0, 8, "frame_starts") < 0)
         goto done;
     job.frame_starts = as_i64(&views[held++]);
-    int ok = job.frame_starts.n == job.frames + 1 && job.frame_starts.p[0] >= 0 && job.frame_starts.p[job.frames] <= job.values.n;
-    for (int64_t t = 0; ok && t < job.frames; t++)
-        ok = job.frame_starts.p[t] <= job.frame_starts.p[t + 1];
-    if (!ok) {
-        PyErr_SetString(PyExc_ValueError, "frame_starts must rise from 0 to at most len(values), one more than frames");
+    if (check_frame_starts(job.frame_starts, job.frames, job.values.n) < 0)
         goto done;
-    }
     if (get_items(rows_obj, &views[held], 0, 8, "rows") < 0)
         goto done;
     job.rows = as_i64(&views[held++]);
