@@ -21,7 +21,7 @@ from ...reader import Detection
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
-from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, subfolders, visible_entries
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, read_list, subfolders, visible_entries
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 from .spec import (
     CATEGORIES,
@@ -85,15 +85,8 @@ def read_sequence_list(path: Path, fs: FileSystem = LOCAL) -> list[str]:
     A line with a ``/`` is a DAVIS 2016 frame pair (``/JPEGImages/480p/<seq>/00000.jpg /Annotations/...``):
     the sequence is the folder of its first path. Any other line is a sequence name.
     """
-    try:
-        text = fs.read(path).decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(path, f"cannot read list: {exc}") from None
     names: dict[str, None] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
+    for number, line in read_list(path, fs):
         if "/" in line:
             parts = [p for p in line.split()[0].split("/") if p]
             if len(parts) < 3:

@@ -127,6 +127,15 @@ def read_json(path: str | os.PathLike, fs: FileSystem = LOCAL) -> Any:
         raise SourceError(path, f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
 
 
+def read_list(path: str | os.PathLike, fs: FileSystem = LOCAL) -> list[tuple[int, str]]:
+    """The non-blank lines of a list file (DAVIS's and VOST's ``ImageSets/``), stripped, with their numbers."""
+    try:
+        text = fs.read(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(path, f"cannot read list: {exc}") from None
+    return [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
 def folder_ref(
     name: str,
     image_dir: str | None,

@@ -17,7 +17,7 @@ from ...errors import SourceError
 from ...model import DatasetInfo
 from ...reader import Detection
 from ...sources.files import LOCAL, FileSystem
-from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, split_choices, subfolders, visible_entries
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_list, split_choices, subfolders, visible_entries
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 from .spec import FRAME_FOLDERS, FRAME_NAMES, IMAGE_SETS, IMAGES_10FPS, LIST_SUFFIX, ROOT
 
@@ -59,17 +59,11 @@ def vost_marks(folder: Path, fs: FileSystem = LOCAL) -> str | None:
 
 def read_sequence_list(path: Path, fs: FileSystem = LOCAL) -> tuple[str, ...]:
     """The sequence names of a list file, each once, in first-seen order (blank lines skipped)."""
-    try:
-        text = fs.read(path).decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(path, f"cannot read list: {exc}") from None
     names: dict[str, None] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        name = line.strip()
+    for number, name in read_list(path, fs):
         if "/" in name or "\\" in name or name in (".", ".."):
             raise SourceError(path, f"line {number}: {name!r} is not a sequence name")
-        if name:
-            names.setdefault(name, None)
+        names.setdefault(name, None)
     return tuple(names)
 
 
