@@ -214,7 +214,11 @@ def _check_category_id(value: object) -> None:
 
 @dataclass(frozen=True)
 class Video:
-    """A video: its frames in order, its objects, and how its masks were stored."""
+    """A video: its frames in order, its objects, and how its masks were stored.
+
+    ``metadata`` is what else the source says of the whole video (SA-V's ``video_environment``,
+    ``video_split``, ``video_duration``, ...), as ``(key, JSON scalar)`` pairs in order, like an object's.
+    """
 
     name: str
     width: int
@@ -223,10 +227,13 @@ class Video:
     objects: tuple[ObjectInfo, ...] = ()
     encoding: MaskEncoding = MaskEncoding.PALETTE
     palette: bytes | None = field(default=None, repr=False)
+    metadata: tuple[tuple[str, JsonScalar], ...] = ()
 
     def __post_init__(self) -> None:
         check_file_name("video name", self.name)
         check_frame_size(self.name, self.width, self.height)
+        if self.metadata:
+            check_metadata(f"{self.name}: video metadata", self.metadata)
         if self.palette is not None and (len(self.palette) % 3 or not 3 <= len(self.palette) <= 768):
             raise ValueError(f"{self.name}: a palette is 1 to 256 RGB triplets, got {len(self.palette)} bytes")
         stems = set()

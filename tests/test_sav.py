@@ -56,6 +56,13 @@ def test_train_videos_read_as_sam2_extracts_them(train):
         present = {j: doc["masklet"][k][j]["counts"] for j in range(3) if savdata.box(k, j).any()}
         assert {m.object_id: m.counts for m in frame.masks.objects} == present  # object 2 absent on odd frames
     assert video.objects[0].get("masklet_first_appeared_frame") == 0.0 and video.objects[2].get("masklet_type") == "manual"
+    assert video.metadata == (
+        ("video_duration", 14 / 24),
+        ("video_frame_count", 14.0),
+        ("video_resolution", float(66 * 48)),
+        ("video_environment", "Indoor"),
+        ("video_split", "train"),
+    )  # the per-video fields but the name (video_id) and the size, which the video holds itself
 
 
 def test_masklets_auto_and_both(train):
@@ -150,6 +157,7 @@ def _edit(change):
             "RLE size [48, 64] differs from the video's [48, 66]",
         ),
         (_edit(lambda d: d.update(masklet_num=4)), "json", "lists 3 objects; masklet_num is 4"),
+        (_edit(lambda d: d.update(video_duration=math.nan)), "json", "video_duration is nan, which JSON cannot hold"),
         (_edit(lambda d: d["masklet"].pop()), "json", "masklet lists 3 annotated frames; a 14-frame video"),
         (_edit(lambda d: d.update(video_frame_count=20.0, masklet=d["masklet"] + d["masklet"][:1])), "mp4", "has 14 frames"),
         (lambda f: savdata.make_mp4(f / "sav_000001.mp4", 14, width=64), "mp4", "the video is 64x48"),
@@ -200,19 +208,22 @@ def test_sav_through_shard_formats_keeps_ids_metadata_and_scores(train, tmp_path
             assert [imagefiles.read_bytes(f.image) for f in got.frames] == [imagefiles.read_bytes(f.image) for f in want.frames]
 
 
-@pytest.mark.parametrize("via", ["parquet", "hdf5", "coco"])
+@pytest.mark.parametrize("via", ["parquet", "hdf5", "coco", "sav"])
 def test_sav_to_x_to_sav_json_gives_the_masklets_back(train, tmp_path, via):
-    """SA-V -> Parquet/HDF5/COCO -> SA-V (json=true): identical RLE strings, masklet ids and fields, fps for SAM 2."""
-    middle = tmp_path / {"parquet": "m.parquet", "hdf5": "m.h5", "coco": "m.json"}[via]
+    """SA-V -> Parquet/HDF5/COCO/SA-V val -> SA-V (json=true): the source's JSON again, key for key and in its order
+    (RLE strings, masklet ids and fields, the per-video fields), plus fps for SAM 2; manual files' null stability scores
+    are left out (the JSON holds no null)."""
+    middle = tmp_path / {"parquet": "m.parquet", "hdf5": "m.h5", "coco": "m.json", "sav": "m"}[via]
     api.convert(train, middle, to=via, from_="sav")
     api.convert(middle, tmp_path / "back", to="sav", from_=via, writer_options={"json": True, "images": via != "coco"})
     for video in ("sav_000001", "sav_000002"):
         source = source_json(train, video)
         written = json.loads((tmp_path / "back" / "Annotations_json" / f"{video}_manual.json").read_text())
-        assert written["fps"] == 6 and "null" not in json.dumps(written)
-        for key in ("masklet", "masklet_id", "masklet_num", "video_height", "video_width", "masklet_first_appeared_frame"):
-            assert written[key] == source[key], key
-        assert math.isclose(written["video_resolution"], source["video_resolution"])
+        assert written.pop("fps") == 6 and "null" not in json.dumps(written)
+        del source["masklet_stability_score"]
+        assert list(written) == list(source)
+        assert written == source
+        assert {k: type(v) for k, v in written.items()} == {k: type(v) for k, v in source.items()}  # 14.0 stays a float
 
 
 def test_sav_json_from_auto_masklets_keeps_the_stability_scores(train, tmp_path):
@@ -357,8 +368,8 @@ def test_the_shared_sample_through_every_format_and_back(shared_samples, tmp_pat
     (back,), _ = read(tmp_path / name, writer)
     assert [o.object_id for o in back.objects] == [0, 1, 2, 3, 4]
     assert [f.masks for f in back.frames] == [f.masks for f in video.frames]
-    if writer != "sav":  # the val layout keeps ids, masks and names; the metadata rides in its hidden record
-        assert back.objects == video.objects
+    assert back.objects == video.objects and back.metadata == video.metadata  # the val layout: in its hidden record
+    assert dict(back.metadata)["video_environment"] == "Indoor" and dict(back.metadata)["video_duration"] == 20.125
     doc = json.loads(path.read_text())
     assert [[m.counts for m in f.masks.objects] for f in back.frames][-1] == [r["counts"] for r in doc["masklet"][-1]]
 

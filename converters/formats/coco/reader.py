@@ -440,15 +440,16 @@ def build_video(record: Record, annotations: list[object], placeholders: set[int
         objects=tuple(sorted(objects, key=lambda o: o.object_id)),
         encoding=MaskEncoding(facts.text("encoding", "palette")),
         palette=base64.b64decode(palette) if palette else None,
+        metadata=_scalars(record, "metadata", record.raw("metadata", None)),
     )
 
 
-def _scalars(annotation: Record, key: str, value: object) -> tuple[tuple[str, object], ...]:
+def _scalars(record: Record, key: str, value: object) -> tuple[tuple[str, object], ...]:
     """A ``{key: JSON scalar}`` object (metadata, one frame's values) as pairs; None is none (the model checks the values)."""
     if value is None:
         return ()
     if not isinstance(value, dict):
-        annotation.fail(f"expected an object of key: value pairs, got {type(value).__name__}", key)
+        record.fail(f"expected an object of key: value pairs, got {type(value).__name__}", key)
     return tuple(value.items())
 
 

@@ -265,8 +265,8 @@ def _write_all(fd: int, parts: list[bytes | memoryview]) -> None:
 
 
 def video_record(video: Video) -> dict:
-    """The ``videos[]`` entry, without its ``id``."""
-    return {
+    """The ``videos[]`` entry, without its ``id``; ``metadata`` (SA-V's per-video fields) where the source had some."""
+    record = {
         "name": video.name,
         "width": video.width,
         "height": video.height,
@@ -278,6 +278,9 @@ def video_record(video: Video) -> dict:
             "palette": base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None,
         },
     }
+    if video.metadata:
+        record["metadata"] = dict(video.metadata)
+    return record
 
 
 def annotation_records(video: Video, default_category: int, void_category: int) -> list[dict]:

@@ -109,12 +109,10 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     check_frame_datasets(group, frames, height, width)
     encoding = MaskEncoding(_text(attrs["encoding"]))
     palette = attrs["palette"].tobytes() if "palette" in attrs else None
-    record = Record(
-        {"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value},
-        group.file.filename,
-        group.name,
-        f"video {name!r}",
-    )
+    facts = {"objects": json.loads(_text(attrs["objects"])), "encoding": encoding.value}
+    if "metadata" in attrs:
+        facts["metadata"] = json.loads(_text(attrs["metadata"]))
+    record = Record(facts, group.file.filename, group.name, f"video {name!r}")
     objects, _, _ = shards.parse_video_record(record)
     file_names = [_text(n) for n in group["file_names"][()]]
     annotated = group["annotated"][()]
@@ -134,7 +132,8 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
         elif kind == "external" and images:
             image = ImageRef(path=os.path.join(images, name, file_name))
         frames.append(Frame(index, file_name, image, masks[index]))
-    return with_frame_values(Video(name, width, height, tuple(frames), objects, encoding, palette), record)
+    video = Video(name, width, height, tuple(frames), objects, encoding, palette, shards.video_metadata(record))
+    return with_frame_values(video, record)
 
 
 def _text(value) -> str:

@@ -108,6 +108,8 @@ class Hdf5Writer(ShardedWriter):
             group.attrs["palette"] = np.frombuffer(video.palette, np.uint8)
         group.attrs["object_ids"] = np.array([o.object_id for o in video.objects], np.int32)
         _set_text(group.attrs, "objects", shards.dumps(record["objects"]))
+        if video.metadata:  # only where the source had some: other files stay as they were
+            _set_text(group.attrs, "metadata", shards.dumps(record["metadata"]))
         has_images = any(f.image is not None for f in video.frames)
         _set_text(group.attrs, "images", ("embedded" if options.images else "external") if has_images else "none")
         _set_text(group.attrs, "masks", options.masks)

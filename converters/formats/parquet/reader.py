@@ -150,7 +150,8 @@ def build_video(record: Record, rows: list[Record], images: str | None) -> Video
         raise ValueError(f"the rows are not frames 0..{count - 1} of the video")
     width, height = record.int("width"), record.int("height")
     frames = tuple(Frame(i, row.text("file_name"), _image(row, images), _masks(row, height, width)) for i, row in enumerate(rows))
-    return with_frame_values(Video(name, width, height, frames, objects, encoding, palette), record)
+    video = Video(name, width, height, frames, objects, encoding, palette, shards.video_metadata(record))
+    return with_frame_values(video, record)
 
 
 def _image(row: Record, images: str | None) -> ImageRef | None:

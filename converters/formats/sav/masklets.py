@@ -13,13 +13,14 @@ from ...model import (
     MAX_OBJECT_ID,
     Mask,
     ObjectInfo,
+    check_metadata,
 )
 from . import spec
 
 
 @dataclass(frozen=True)
 class Masklets:
-    """One masklet JSON, checked: its size, frame count, and per object its id, metadata and RLEs."""
+    """One masklet JSON, checked: its size, frame count, the video's own fields, and per object its id, metadata and RLEs."""
 
     path: str
     kind: str
@@ -30,6 +31,7 @@ class Masklets:
     metadata: tuple[tuple[tuple[str, Any], ...], ...]
     masklet: list
     stability: list | None
+    video_fields: tuple[tuple[str, Any], ...] = ()
 
 
 def _whole(value: Any, what: str) -> int:
@@ -93,7 +95,19 @@ def _checked(path: str, doc: Any) -> Masklets:
     else:
         stability = None  # manual files: null per object
     kind = "auto" if path.endswith("_auto.json") else "manual"
-    return Masklets(path, kind, width, height, frames, ids, metadata, masklet, stability)
+    return Masklets(path, kind, width, height, frames, ids, metadata, masklet, stability, video_fields(doc))
+
+
+def video_fields(doc: dict) -> tuple[tuple[str, Any], ...]:
+    """The per-video fields (``video_duration``, ``video_environment``, ...) in the file's order: every top-level
+    JSON scalar the form does not hold elsewhere. A list or object there is no SA-V field and is not kept."""
+    fields = tuple(
+        (key, value)
+        for key, value in doc.items()
+        if key not in spec.STRUCTURE and (value is None or isinstance(value, (str, int, float)))
+    )
+    check_metadata("the video's fields", fields)  # a ValueError (NaN, say) names the file in parse_masklets
+    return fields
 
 
 def objects_and_masks(parsed: list[Masklets]) -> tuple[list[ObjectInfo], list[list[Mask]]]:

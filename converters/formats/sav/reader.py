@@ -253,7 +253,7 @@ class SavReader(Reader):
             image = None if ref.mp4 is None else ImageRef(path=ref.mp4, frame=number, quality=quality)
             frames.append(Frame(position, spec.frame_name(number), image, masks))
         try:
-            return Video(ref.name, first.width, first.height, tuple(frames), tuple(objects))
+            return Video(ref.name, first.width, first.height, tuple(frames), tuple(objects), metadata=first.video_fields)
         except ValueError as exc:
             raise SourceError(ref.mp4, str(exc)) from None
 
@@ -371,7 +371,8 @@ def _split_video(
             has_image = record is None or record.get("images") is None or bool(record["images"][index])
             image = ImageRef(path=os.path.join(ref.images, name)) if has_image else None
             frames.append(Frame(index, name, image, masks))
-        video = Video(ref.name, width, height, tuple(frames), objects, encoding, palette)
+        metadata = () if kept is None else shards.video_metadata(Record({"metadata": record.get("metadata")}, where))
+        video = Video(ref.name, width, height, tuple(frames), objects, encoding, palette, metadata)
         return video if kept is None else with_frame_values(video, kept)
     except (KeyError, TypeError, ValueError) as exc:
         raise SourceError(where, f"{type(exc).__name__}: {exc}") from None

@@ -38,6 +38,21 @@ OBJECT_FIELDS = (
     "masklet_type",
 )
 STABILITY = "masklet_stability_score"
+#: SA-V's per-video header, in its files' order. ``video_id`` is the video's name and the size its
+#: width and height; the others are kept as the video's metadata and written back from it.
+VIDEO_FIELDS = (
+    "video_id",
+    "video_duration",
+    "video_frame_count",
+    "video_height",
+    "video_width",
+    "video_resolution",
+    "video_environment",
+    "video_split",
+)
+#: What a masklet JSON says that the form holds elsewhere (name, size, objects, masks; ``fps``, which
+#: ``-w json=true`` adds): every other top-level JSON scalar is the video's metadata.
+STRUCTURE = frozenset({"video_id", "video_height", "video_width", "fps", "masklet", "masklet_num", STABILITY, *OBJECT_FIELDS})
 #: The per-frame value an auto masklet carries, kept on each mask (1.0 where SA-V has the object invisible).
 STABILITY_VALUE = "stability_score"
 

@@ -153,6 +153,7 @@ def sidecar(video: Video, images: bool = True) -> dict:
         "encoding": video.encoding.value,
         "palette": None if video.palette is None else base64.b64encode(video.palette).decode("ascii"),
         "objects": record["objects"],
+        **({"metadata": record["metadata"]} if video.metadata else {}),
     }
 
 
@@ -180,13 +181,7 @@ def masklet_json(video: Video) -> dict:
     empty = rle.counts_to_string([video.height * video.width])
     annotated = [f for f in video.frames if f.masks is not None]
     masks = [[f.masks.get(o.object_id) for o in video.objects] for f in annotated]
-    doc: dict[str, Any] = {"fps": spec.FRAMES_FPS // step, "video_id": video.name}
-    numbers = [int(f.stem) for f in video.frames]
-    if numbers == list(range(len(numbers))):  # every frame is here: the count is known
-        doc["video_frame_count"] = float(len(numbers))
-        doc["video_duration"] = len(numbers) / spec.FRAMES_FPS
-    doc.update({"video_height": float(video.height), "video_width": float(video.width)})
-    doc["video_resolution"] = float(video.height * video.width)
+    doc: dict[str, Any] = {"fps": spec.FRAMES_FPS // step, **_video_header(video)}
     doc["masklet"] = [[{"size": size, "counts": empty if m is None else m.counts} for m in row] for row in masks]
     doc["masklet_id"] = [o.get("masklet_id", o.object_id) for o in video.objects]
     for name in spec.OBJECT_FIELDS[1:]:
@@ -197,6 +192,22 @@ def masklet_json(video: Video) -> dict:
         doc[spec.STABILITY] = [[1.0 if m is None else _stability(m, 1.0) for m in row] for row in masks]
     doc["masklet_num"] = len(video.objects)
     return doc
+
+
+def _video_header(video: Video) -> dict[str, Any]:
+    """SA-V's per-video fields in its order: the source's values where it had them (its metadata), else what the
+    video itself says (its name, size, and frame count and duration when every frame is here); then any other
+    metadata the source had."""
+    given = {key: value for key, value in video.metadata if key not in spec.STRUCTURE}
+    known: dict[str, Any] = {"video_id": video.name, "video_height": float(video.height), "video_width": float(video.width)}
+    numbers = [int(f.stem) for f in video.frames]
+    if numbers == list(range(len(numbers))):  # every frame is here: the count is known
+        known["video_frame_count"] = float(len(numbers))
+        known["video_duration"] = len(numbers) / spec.FRAMES_FPS
+    known["video_resolution"] = float(video.height * video.width)
+    header = {key: given.get(key, known.get(key)) for key in spec.VIDEO_FIELDS if key in given or key in known}
+    header.update((key, value) for key, value in given.items() if key not in header)
+    return header
 
 
 def _stability(mask: Mask, default: float | None = None) -> float | None:

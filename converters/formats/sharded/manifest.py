@@ -280,8 +280,9 @@ class Manifest:
 
 
 def video_record(video: Video) -> dict[str, Any]:
-    """The video-level facts no frame row holds: mask encoding, palette, every object (also never-visible ones)."""
-    return {
+    """The video-level facts no frame row holds: mask encoding, palette, every object (also never-visible ones),
+    and the video's metadata where the source had some (so the records of other sources stay as they were)."""
+    record = {
         "name": video.name,
         "width": video.width,
         "height": video.height,
@@ -290,6 +291,14 @@ def video_record(video: Video) -> dict[str, Any]:
         "palette": base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None,
         "objects": [object_record(o, video) for o in video.objects],
     }
+    if video.metadata:
+        record["metadata"] = [list(pair) for pair in video.metadata]
+    return record
+
+
+def video_metadata(record: Record) -> tuple[tuple[str, Any], ...]:
+    """The video's metadata back from :func:`video_record`'s output; none in records written before it was kept."""
+    return pairs(record, "metadata")
 
 
 def parse_video_record(record: Record) -> tuple[tuple[ObjectInfo, ...], MaskEncoding, bytes | None]:
