@@ -79,6 +79,24 @@ def test_masklets_auto_and_both(train):
     ]
 
 
+def test_masklets_both_without_an_auto_file_is_a_source_error_not_manual_alone(train, tmp_path):
+    """SA-V has no _auto.json for some videos: with -r masklets=both such a video is an error naming it (under
+    --on-error, listed in errors.jsonl when skipped), never read as manual masklets alone in silence."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("sav_000001.mp4", "sav_000001_manual.json", "sav_000001_auto.json", "sav_000002.mp4", "sav_000002_manual.json"):
+        (folder / name).write_bytes((train / "sav_000" / name).read_bytes())
+    with pytest.raises(SourceError, match=r"no sav_000002_auto\.json beside it for -r masklets=both") as caught:
+        read(folder, "sav", {"masklets": "both"})
+    assert str(caught.value.path).endswith("sav_000002.mp4")
+    out = tmp_path / "out.parquet"
+    summary = api.convert(folder, out, to="parquet", from_="sav", reader_options={"masklets": "both"}, on_error="skip")
+    assert "sav_000002_auto.json" in summary.errors_file.read_text()
+    (kept,), _ = read(out)
+    assert kept.name == "sav_000001" and len(kept.objects) == 5
+    assert [v.name for v in read(folder, "sav", {"masklets": "manual"})[0]] == ["sav_000001", "sav_000002"]
+
+
 def test_frames_all_keeps_every_frame_annotated_every_4th(train):
     (video, _), _ = read(train, "sav", {"frames": "all"})
     assert len(video.frames) == 14 and video.annotated_indices == (0, 4, 8, 12)
