@@ -254,6 +254,46 @@ def test_sav_json_from_auto_masklets_keeps_the_stability_scores(train, tmp_path)
     assert written["masklet"] == source["masklet"] and written["masklet_type"] == ["auto", "auto"]
 
 
+@pytest.fixture(scope="module")
+def short_and_long(tmp_path_factory) -> list[Path]:
+    """One video of 32 frames and one of 128 (8 and 32 kept), 320x240, each kept frame's JPEG about 88 kB."""
+    root = tmp_path_factory.mktemp("lengths")
+    return [
+        savdata.make_train(root / str(n), {"sav_000001": n}, auto=False, width=320, height=240, pixels=savdata.noise_pixels)
+        for n in (32, 128)
+    ]
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5", "sav"])
+def test_a_4x_longer_video_is_written_in_no_more_memory(short_and_long, tmp_path, writer):
+    """Frames stream from the mp4 into the writer's file: 4x the frames add far less than their JPEGs to the peak of
+    Python's allocations while a shard is written (the Parquet and HDF5 writers once held a whole video's JPEGs)."""
+    import tracemalloc
+
+    from converters.writer import Shard
+
+    def write_shard(source: Path, staging: Path) -> None:
+        with api.open_reader(source, "sav") as reader:
+            staging.mkdir()
+            videos = (reader.read_video(ref) for ref in reader.list_videos())
+            api.open_writer(writer).write_shard(videos, Shard(0, tuple(reader.list_videos())), staging, reader.info())
+
+    write_shard(short_and_long[0], tmp_path / "warm")  # imports and first-use caches: not in the peaks
+    peaks, sizes = [], []
+    for source in short_and_long:
+        staging = tmp_path / source.name
+        tracemalloc.start()
+        try:
+            write_shard(source, staging)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        sizes.append(sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()))
+    extra_jpegs = sizes[1] - sizes[0]
+    assert extra_jpegs > 1_000_000  # 24 more kept frames of 88 kB: the test can see them
+    assert peaks[1] - peaks[0] < extra_jpegs / 4, (peaks, sizes)
+
+
 # ------------------------------------------------------------------ the val/test layout
 
 
