@@ -29,15 +29,28 @@ def noise_pixels(index: int, width: int, height: int) -> np.ndarray:
     return image
 
 
+#: x264 settings that put B-frames everywhere: 3 between each P-frame, the middle one a reference (b-pyramid), the
+#: other two referred to by nothing, which sparse decoding skips.
+B_PYRAMID = "bframes=3:b-pyramid=normal:b-adapt=0"
+
+
 def make_mp4(
-    path: Path, frames: int, width: int = WIDTH, height: int = HEIGHT, *, bt709: bool = False, pixels=frame_pixels
+    path: Path,
+    frames: int,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    *,
+    bt709: bool = False,
+    pixels=frame_pixels,
+    x264: str = "",
 ) -> Path:
+    """An H.264 mp4 as libx264's defaults make it (B-frames where it sees fit, b-pyramid); ``x264`` adds settings."""
     import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=24)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"x264-params": "mbtree=0", "crf": "20", "threads": "1"}
+        stream.options = {"x264-params": ":".join(filter(None, ["mbtree=0", x264])), "crf": "20", "threads": "1"}
         if bt709:
             context = stream.codec_context
             context.colorspace, context.color_primaries, context.color_trc = 1, 1, 1

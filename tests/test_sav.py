@@ -103,13 +103,22 @@ def test_frames_all_keeps_every_frame_annotated_every_4th(train):
     assert video.frames[13].file_name == "00013.jpg" and video.frames[13].image.frame == 13
 
 
-@pytest.mark.parametrize("bt709", [False, True], ids=["untagged", "bt709"])
-def test_frames_are_sam2s_extraction_byte_for_byte(tmp_path, bt709):
-    """OpenCV decode, every 4th frame, cv2.imwrite: the same JPEG bytes, following the file's colour tag."""
+ENCODINGS = {
+    "untagged": {},
+    "bt709": {"bt709": True},
+    "b-pyramid": {"x264": savdata.B_PYRAMID},
+    "b-pyramid-bt709": {"x264": savdata.B_PYRAMID, "bt709": True},
+}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_frames_are_sam2s_extraction_byte_for_byte(tmp_path, encoding):
+    """OpenCV decode, every 4th frame, cv2.imwrite: the same JPEG bytes, following the file's colour tag, with
+    libx264's B-frames as it chooses them and with three between every P-frame (b-pyramid), which vosconv skips."""
     cv2 = pytest.importorskip("cv2")
     folder = tmp_path / "v"
     folder.mkdir()
-    mp4 = savdata.make_mp4(folder / "sav_000009.mp4", 17, bt709=bt709)
+    mp4 = savdata.make_mp4(folder / "sav_000009.mp4", 17, **ENCODINGS[encoding])
     (folder / "sav_000009_manual.json").write_text(json.dumps(savdata.masklet_doc("sav_000009", 17)))
     capture, expected = cv2.VideoCapture(str(mp4)), []
     while True:
@@ -122,6 +131,38 @@ def test_frames_are_sam2s_extraction_byte_for_byte(tmp_path, bt709):
     (video,), _ = read(folder)
     assert [imagefiles.read_bytes(f.image) for f in video.frames] == kept
     assert [imagefiles.read_bytes(f.image) for f in reversed(video.frames)] == kept[::-1]  # backwards: the file reopened
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_sparse_decoding_skips_frames_between_and_keeps_every_4th_frame_s_pixels(tmp_path, encoding):
+    """Non-reference frames between the kept ones are not decoded; the kept frames are a full decode's pixels."""
+    from converters.codecs import video as videos
+
+    mp4 = savdata.make_mp4(tmp_path / "a.mp4", 41, **ENCODINGS[encoding])
+    full, sparse = videos.FrameCursor(str(mp4), every=None), videos.FrameCursor(str(mp4))
+    for number in range(0, 41, 4):
+        assert (sparse.rgb(number) == full.rgb(number)).all(), number
+    assert full.decoded == 41 and sparse.decoded < 41
+    if "b-pyramid" in encoding:  # I B B B P ...: of the 3 B-frames between, the 2 no frame refers to are skipped
+        assert sparse.decoded == 41 - 20
+    sparse.close(), full.close()
+
+
+def test_asking_for_a_frame_between_decodes_every_frame_from_then_on(tmp_path):
+    """frames=all, or any frame not a multiple of 4: never a skipped frame's neighbour in its place."""
+    from converters.codecs import jpeg
+    from converters.codecs import video as videos
+
+    folder = tmp_path / "v"
+    folder.mkdir()
+    mp4 = savdata.make_mp4(folder / "sav_000009.mp4", 21, x264=savdata.B_PYRAMID)
+    (folder / "sav_000009_manual.json").write_text(json.dumps(savdata.masklet_doc("sav_000009", 21)))
+    full, cursor = videos.FrameCursor(str(mp4), every=None), videos.FrameCursor(str(mp4))
+    for number in [0, 4, 8, 9, 10, 11, 12, 13, 20, 3]:  # forward, one between, on, then back
+        assert (cursor.rgb(number) == full.rgb(number)).all(), number
+    (video,), _ = read(folder, "sav", {"frames": "all"})
+    assert [imagefiles.read_bytes(f.image) for f in video.frames] == [jpeg.encode_rgb(full.rgb(n)) for n in range(21)]
+    cursor.close(), full.close()
 
 
 def test_a_bt709_file_is_decoded_with_bt709(tmp_path):
