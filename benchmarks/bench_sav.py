@@ -1,8 +1,9 @@
 """SA-V train frames: vosconv's path against SAM 2's extraction script, per kept frame, on one core.
 
 SAM 2's ``training/scripts/sav_frame_extraction_submitit.py`` decodes each mp4 with OpenCV, keeps
-every 4th frame and writes it with ``cv2.imwrite``. vosconv decodes with PyAV, converts to RGB only
-the frames it keeps, and encodes them with Pillow (the same libjpeg-turbo settings): the bytes must
+every 4th frame and writes it with ``cv2.imwrite``. vosconv decodes with PyAV, skipping the frames
+between the kept ones that no frame refers to (non-reference B-frames), converts to RGB only the
+frames it keeps, and encodes them with Pillow (the same libjpeg-turbo settings): the bytes must
 be identical, which :func:`verify` checks before timing. Also timed: the whole conversion
 (``sav`` train folder -> ``sav`` JPEG folders, Parquet, HDF5) with one worker. Then peak memory
 against video length: each writer converts a 720p mp4 of N frames and one of 4N, each in a fresh
