@@ -1,10 +1,13 @@
 """SA-V train frames: vosconv's path against SAM 2's extraction script, per kept frame, on one core.
 
 SAM 2's ``training/scripts/sav_frame_extraction_submitit.py`` decodes each mp4 with OpenCV, keeps
-every 4th frame and writes it with ``cv2.imwrite``. vosconv decodes with PyAV, converts to RGB only
-the frames it keeps, and encodes them with Pillow (the same libjpeg-turbo settings): the bytes must
+every 4th frame and writes it with ``cv2.imwrite``. vosconv decodes with PyAV, skipping the frames
+between the kept ones that no frame refers to (non-reference B-frames), converts to RGB only the
+frames it keeps, and encodes them with Pillow (the same libjpeg-turbo settings): the bytes must
 be identical, which :func:`verify` checks before timing. Also timed: the whole conversion
-(``sav`` train folder -> ``sav`` JPEG folders, Parquet, HDF5) with one worker.
+(``sav`` train folder -> ``sav`` JPEG folders, Parquet, HDF5) with one worker. Then peak memory
+against video length: each writer converts a 720p mp4 of N frames and one of 4N, each in a fresh
+process (its own peak RSS, and its workers'), and the ratio should be flat (1.0x): frames stream.
 
 ``python -m benchmarks.bench_sav [--frames N] [--quick]``; ``run(workdir, quick) -> dict`` for the suite.
 """
@@ -16,6 +19,8 @@ import contextlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +28,21 @@ from pathlib import Path
 import numpy as np
 
 SIZES = {"720p": (1280, 720), "1080p-like": (1920, 1080)}
+REPO = Path(__file__).resolve().parents[1]
+#: The shorter video of the memory check (24 kept frames at 720p; the longer one has 4x as many).
+MEMORY_FRAMES = 96
+#: A peak this much above the shorter video's, or less, counts as flat (allocator noise is a few MB).
+FLAT = 1.10
+MEMORY_DRIVER = r"""
+import json, resource, sys
+import converters
+from converters.run.executors import wait_for_workers
+converters.convert(sys.argv[1], sys.argv[2], to=sys.argv[3], from_="sav", workers=1, progress=False)
+wait_for_workers()
+with open("/proc/self/status") as status:
+    hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"peak_kb": max(hwm, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)}))
+"""
 
 
 def make_mp4(path: Path, width: int, height: int, frames: int) -> Path:
@@ -63,12 +83,14 @@ def sam2_extract(mp4: Path, out: Path) -> list[Path]:
     return written
 
 
-def vosconv_extract(mp4: Path, out: Path) -> list[Path]:
-    """vosconv's steps: PyAV decode, RGB only for the kept frames, Pillow JPEG (codecs.video / codecs.jpeg)."""
+def vosconv_extract(mp4: Path, out: Path, sparse: bool = True) -> list[Path]:
+    """vosconv's steps: PyAV decode (the frames between skipped where none refers to them, unless not ``sparse``),
+    RGB only for the kept frames, Pillow JPEG (codecs.video / codecs.jpeg)."""
     from converters.codecs import jpeg, video
 
     out.mkdir(parents=True, exist_ok=True)
-    facts, cursor, written = video.probe(str(mp4)), video.FrameCursor(str(mp4)), []
+    every = video.SPARSE_EVERY if sparse else None
+    facts, cursor, written = video.probe(str(mp4)), video.FrameCursor(str(mp4), every), []
     for index in range(0, facts.frames, 4):
         path = out / f"{index:05d}.jpg"
         path.write_bytes(jpeg.encode_rgb(cursor.rgb(index)))
@@ -113,25 +135,68 @@ def one_core():
 
 def run(workdir: Path, quick: bool = False, frames: int | None = None) -> dict:
     with one_core():
-        return _run(workdir, quick, frames or (12 if quick else 48))
+        result = _run(workdir, quick, frames or (12 if quick else 48))
+    table, goal = memory(workdir / "memory", quick)
+    return {"tables": [*result["tables"], table], "goals": [*result["goals"], goal]}
+
+
+def train_folder(root: Path, width: int, height: int, frames: int) -> Path:
+    """An SA-V train folder of one video: the mp4 and its manual masklet JSON (two objects)."""
+    from tests import savdata
+
+    folder = root / "sav_000"
+    folder.mkdir(parents=True, exist_ok=True)
+    make_mp4(folder / "sav_000001.mp4", width, height, frames)
+    doc = savdata.masklet_doc("sav_000001", frames, 2, width=width, height=height)
+    (folder / "sav_000001_manual.json").write_text(json.dumps(doc))
+    return root
+
+
+def peak_rss_mb(source: Path, output: Path, to: str) -> float:
+    """Peak RSS (MB) of converting ``source`` with one worker, in a fresh interpreter (nothing earlier counts)."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY_DRIVER, str(source), str(output), to], cwd=REPO, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"memory driver failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])["peak_kb"] / 1024
+
+
+def memory(workdir: Path, quick: bool) -> tuple[dict, dict]:
+    """Peak RSS converting a video of N and of 4N frames (720p), per writer: the ratio is the goal, flat."""
+    width, height = (160, 96) if quick else SIZES["720p"]
+    frames = 8 if quick else MEMORY_FRAMES
+    sources = [train_folder(workdir / f"{n}-frames", width, height, n) for n in (frames, 4 * frames)]
+    rows, ratios = [], []
+    for to in ("sav", "parquet", "hdf5"):
+        peaks = [peak_rss_mb(source, workdir / f"{source.name}.{to}", to) for source in sources]
+        ratios.append(peaks[1] / peaks[0])
+        rows.append([to, f"{peaks[0]:.0f}", f"{peaks[1]:.0f}", f"{ratios[-1]:.2f}x"])
+    headers = ["writer", f"peak RSS MB, {frames} frames", f"{4 * frames} frames", "ratio (goal: flat)"]
+    title = f"SA-V train, peak memory against video length ({width}x{height}, one worker)"
+    worst = max(ratios)
+    goal = {
+        "goal": f"peak RSS converting a 4x longer SA-V video ({width}x{height}; sav, parquet, hdf5)",
+        "target": f"<= {FLAT:.2f}x (flat)",
+        "value": worst,
+        "pass": worst <= FLAT,
+        "note": ", ".join(f"{row[0]} {row[1]} -> {row[2]} MB" for row in rows),
+    }
+    return {"title": title, "headers": headers, "rows": rows}, goal
 
 
 def _run(workdir: Path, quick: bool, frames: int) -> dict:
     from converters import api
-    from tests import savdata
 
     rows, goals = [], []
     for label, (width, height) in SIZES.items():
         if quick:
             width, height = width // 16 * 2, height // 16 * 2
-        folder = workdir / label / "sav_000"
-        folder.mkdir(parents=True, exist_ok=True)
-        mp4 = make_mp4(folder / "sav_000001.mp4", width, height, frames)
-        doc = savdata.masklet_doc("sav_000001", frames, 2, width=width, height=height)
-        (folder / "sav_000001_manual.json").write_text(json.dumps(doc))
+        mp4 = train_folder(workdir / label, width, height, frames) / "sav_000" / "sav_000001.mp4"
         kept = verify(mp4, workdir / label / "verify")
         sam2 = _best(sam2_extract, mp4, workdir / label / "a") / kept
         ours = _best(vosconv_extract, mp4, workdir / label / "b") / kept
+        full = _best(vosconv_extract, mp4, workdir / label / "c", False) / kept  # the control: every frame decoded
         convert = {}
         for to, name in (("sav", "jpeg"), ("parquet", "out.parquet"), ("hdf5", "out.h5")):
             out = workdir / label / "convert" / name
@@ -139,7 +204,8 @@ def _run(workdir: Path, quick: bool, frames: int) -> dict:
             api.convert(workdir / label, out, to=to, from_="sav")
             convert[to] = (time.process_time() - start) / kept * 1000
             shutil.rmtree(out, ignore_errors=True)
-        rows.append([label, f"{width}x{height}", kept, f"{sam2 * 1000:.1f}", f"{ours * 1000:.1f}", f"{sam2 / ours:.2f}x"])
+        rows.append([label, f"{width}x{height}", kept, f"{sam2 * 1000:.1f}", f"{full * 1000:.1f}", f"{ours * 1000:.1f}"])
+        rows[-1] += [f"{sam2 / full:.2f}x", f"{sam2 / ours:.2f}x"]
         rows[-1] += [f"{convert[k]:.1f}" for k in ("sav", "parquet", "hdf5")]
         speedup = sam2 / ours
         goals.append(
@@ -151,7 +217,8 @@ def _run(workdir: Path, quick: bool, frames: int) -> dict:
                 "note": f"{sam2 * 1000:.1f} -> {ours * 1000:.1f} ms per kept frame, the same JPEG bytes",
             }
         )
-    headers = ["video", "size", "kept frames", "SAM 2 ms/frame", "vosconv ms/frame", "speed-up"]
+    headers = ["video", "size", "kept frames", "SAM 2 ms/frame", "vosconv, every frame decoded", "vosconv ms/frame"]
+    headers += ["speed-up, every frame decoded", "speed-up"]
     headers += ["convert->sav ms/frame", "->parquet", "->hdf5"]
     return {"tables": [{"title": "SA-V train frames, one core (CPU time)", "headers": headers, "rows": rows}], "goals": goals}
 
@@ -163,12 +230,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-sav-") as work:
         result = run(Path(work), args.quick, args.frames)
-    table = result["tables"][0]
-    print(f"## {table['title']}\n")
-    print("| " + " | ".join(table["headers"]) + " |")
-    print("|" + "---|" * len(table["headers"]))
-    for row in table["rows"]:
-        print("| " + " | ".join(map(str, row)) + " |")
+    for table in result["tables"]:
+        print(f"## {table['title']}\n")
+        print("| " + " | ".join(table["headers"]) + " |")
+        print("|" + "---|" * len(table["headers"]))
+        for row in table["rows"]:
+            print("| " + " | ".join(map(str, row)) + " |")
+        print()
     for goal in result["goals"]:
         print(f"{goal['goal']}: {goal['value']} (target {goal['target']}) {'PASS' if goal['pass'] else 'MISS'}")
 

@@ -21,18 +21,41 @@ def frame_pixels(index: int, width: int = WIDTH, height: int = HEIGHT) -> np.nda
     return image
 
 
-def make_mp4(path: Path, frames: int, width: int = WIDTH, height: int = HEIGHT, *, bt709: bool = False) -> Path:
+def noise_pixels(index: int, width: int, height: int) -> np.ndarray:
+    """One still picture of noise with a box moving over it: quick to encode (the frames after the first cost
+    little), and each frame's JPEG is large, so a writer holding many of them shows."""
+    image = np.random.default_rng(0).integers(0, 256, (height, width, 3), np.uint8)
+    image[8:24, index % (width - 16) : index % (width - 16) + 16] = [250, 30, 40]
+    return image
+
+
+#: x264 settings that put B-frames everywhere: 3 between each P-frame, the middle one a reference (b-pyramid), the
+#: other two referred to by nothing, which sparse decoding skips.
+B_PYRAMID = "bframes=3:b-pyramid=normal:b-adapt=0"
+
+
+def make_mp4(
+    path: Path,
+    frames: int,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    *,
+    bt709: bool = False,
+    pixels=frame_pixels,
+    x264: str = "",
+) -> Path:
+    """An H.264 mp4 as libx264's defaults make it (B-frames where it sees fit, b-pyramid); ``x264`` adds settings."""
     import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=24)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"x264-params": "mbtree=0", "crf": "20", "threads": "1"}
+        stream.options = {"x264-params": ":".join(filter(None, ["mbtree=0", x264])), "crf": "20", "threads": "1"}
         if bt709:
             context = stream.codec_context
             context.colorspace, context.color_primaries, context.color_trc = 1, 1, 1
         for index in range(frames):
-            frame = av.VideoFrame.from_ndarray(frame_pixels(index, width, height), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(pixels(index, width, height), format="rgb24")
             if bt709:
                 frame = frame.reformat(format="yuv420p", dst_colorspace=1)
                 frame.colorspace = 1
@@ -90,13 +113,23 @@ def masklet_doc(video: str, frames: int, objects: int = 3, *, kind: str = "manua
     return doc
 
 
-def make_train(root: Path, videos: dict[str, int], *, shard: str | None = "sav_000", auto: bool = True) -> Path:
+def make_train(
+    root: Path,
+    videos: dict[str, int],
+    *,
+    shard: str | None = "sav_000",
+    auto: bool = True,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    pixels=frame_pixels,
+) -> Path:
     """A train folder: ``<shard>/<video>.mp4`` with its manual (and auto) JSON."""
     folder = root / shard if shard else root
     folder.mkdir(parents=True, exist_ok=True)
     for name, frames in videos.items():
-        make_mp4(folder / f"{name}.mp4", frames)
-        (folder / f"{name}_manual.json").write_text(json.dumps(masklet_doc(name, frames)))
+        make_mp4(folder / f"{name}.mp4", frames, width, height, pixels=pixels)
+        (folder / f"{name}_manual.json").write_text(json.dumps(masklet_doc(name, frames, width=width, height=height)))
         if auto:
-            (folder / f"{name}_auto.json").write_text(json.dumps(masklet_doc(name, frames, 2, kind="auto")))
+            auto_doc = masklet_doc(name, frames, 2, kind="auto", width=width, height=height)
+            (folder / f"{name}_auto.json").write_text(json.dumps(auto_doc))
     return root

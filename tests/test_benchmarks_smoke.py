@@ -171,5 +171,6 @@ def test_the_sav_group_checks_the_same_frames_then_times_both_and_gives_the_cpus
     cpus = os.sched_getaffinity(0)
     result = bench_sav.run(tmp_path, quick=True)
     assert os.sched_getaffinity(0) == cpus  # later groups run on every core again
-    assert [g["target"] for g in result["goals"]] == [">= 2x", ">= 2x"]
+    assert [g["target"] for g in result["goals"]] == [">= 2x", ">= 2x", "<= 1.10x (flat)"]
     assert all(isinstance(g["value"], float) for g in result["goals"])
+    assert [row[0] for row in result["tables"][1]["rows"]] == ["sav", "parquet", "hdf5"]  # peak memory, N and 4N frames

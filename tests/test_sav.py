@@ -79,19 +79,46 @@ def test_masklets_auto_and_both(train):
     ]
 
 
+def test_masklets_both_without_an_auto_file_is_a_source_error_not_manual_alone(train, tmp_path):
+    """SA-V has no _auto.json for some videos: with -r masklets=both such a video is an error naming it (under
+    --on-error, listed in errors.jsonl when skipped), never read as manual masklets alone in silence."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("sav_000001.mp4", "sav_000001_manual.json", "sav_000001_auto.json", "sav_000002.mp4", "sav_000002_manual.json"):
+        (folder / name).write_bytes((train / "sav_000" / name).read_bytes())
+    with pytest.raises(SourceError, match=r"no sav_000002_auto\.json beside it for -r masklets=both") as caught:
+        read(folder, "sav", {"masklets": "both"})
+    assert str(caught.value.path).endswith("sav_000002.mp4")
+    out = tmp_path / "out.parquet"
+    summary = api.convert(folder, out, to="parquet", from_="sav", reader_options={"masklets": "both"}, on_error="skip")
+    assert "sav_000002_auto.json" in summary.errors_file.read_text()
+    (kept,), _ = read(out)
+    assert kept.name == "sav_000001" and len(kept.objects) == 5
+    assert [v.name for v in read(folder, "sav", {"masklets": "manual"})[0]] == ["sav_000001", "sav_000002"]
+
+
 def test_frames_all_keeps_every_frame_annotated_every_4th(train):
     (video, _), _ = read(train, "sav", {"frames": "all"})
     assert len(video.frames) == 14 and video.annotated_indices == (0, 4, 8, 12)
     assert video.frames[13].file_name == "00013.jpg" and video.frames[13].image.frame == 13
 
 
-@pytest.mark.parametrize("bt709", [False, True], ids=["untagged", "bt709"])
-def test_frames_are_sam2s_extraction_byte_for_byte(tmp_path, bt709):
-    """OpenCV decode, every 4th frame, cv2.imwrite: the same JPEG bytes, following the file's colour tag."""
+ENCODINGS = {
+    "untagged": {},
+    "bt709": {"bt709": True},
+    "b-pyramid": {"x264": savdata.B_PYRAMID},
+    "b-pyramid-bt709": {"x264": savdata.B_PYRAMID, "bt709": True},
+}
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_frames_are_sam2s_extraction_byte_for_byte(tmp_path, encoding):
+    """OpenCV decode, every 4th frame, cv2.imwrite: the same JPEG bytes, following the file's colour tag, with
+    libx264's B-frames as it chooses them and with three between every P-frame (b-pyramid), which vosconv skips."""
     cv2 = pytest.importorskip("cv2")
     folder = tmp_path / "v"
     folder.mkdir()
-    mp4 = savdata.make_mp4(folder / "sav_000009.mp4", 17, bt709=bt709)
+    mp4 = savdata.make_mp4(folder / "sav_000009.mp4", 17, **ENCODINGS[encoding])
     (folder / "sav_000009_manual.json").write_text(json.dumps(savdata.masklet_doc("sav_000009", 17)))
     capture, expected = cv2.VideoCapture(str(mp4)), []
     while True:
@@ -104,6 +131,38 @@ def test_frames_are_sam2s_extraction_byte_for_byte(tmp_path, bt709):
     (video,), _ = read(folder)
     assert [imagefiles.read_bytes(f.image) for f in video.frames] == kept
     assert [imagefiles.read_bytes(f.image) for f in reversed(video.frames)] == kept[::-1]  # backwards: the file reopened
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_sparse_decoding_skips_frames_between_and_keeps_every_4th_frame_s_pixels(tmp_path, encoding):
+    """Non-reference frames between the kept ones are not decoded; the kept frames are a full decode's pixels."""
+    from converters.codecs import video as videos
+
+    mp4 = savdata.make_mp4(tmp_path / "a.mp4", 41, **ENCODINGS[encoding])
+    full, sparse = videos.FrameCursor(str(mp4), every=None), videos.FrameCursor(str(mp4))
+    for number in range(0, 41, 4):
+        assert (sparse.rgb(number) == full.rgb(number)).all(), number
+    assert full.decoded == 41 and sparse.decoded < 41
+    if "b-pyramid" in encoding:  # I B B B P ...: of the 3 B-frames between, the 2 no frame refers to are skipped
+        assert sparse.decoded == 41 - 20
+    sparse.close(), full.close()
+
+
+def test_asking_for_a_frame_between_decodes_every_frame_from_then_on(tmp_path):
+    """frames=all, or any frame not a multiple of 4: never a skipped frame's neighbour in its place."""
+    from converters.codecs import jpeg
+    from converters.codecs import video as videos
+
+    folder = tmp_path / "v"
+    folder.mkdir()
+    mp4 = savdata.make_mp4(folder / "sav_000009.mp4", 21, x264=savdata.B_PYRAMID)
+    (folder / "sav_000009_manual.json").write_text(json.dumps(savdata.masklet_doc("sav_000009", 21)))
+    full, cursor = videos.FrameCursor(str(mp4), every=None), videos.FrameCursor(str(mp4))
+    for number in [0, 4, 8, 9, 10, 11, 12, 13, 20, 3]:  # forward, one between, on, then back
+        assert (cursor.rgb(number) == full.rgb(number)).all(), number
+    (video,), _ = read(folder, "sav", {"frames": "all"})
+    assert [imagefiles.read_bytes(f.image) for f in video.frames] == [jpeg.encode_rgb(full.rgb(n)) for n in range(21)]
+    cursor.close(), full.close()
 
 
 def test_a_bt709_file_is_decoded_with_bt709(tmp_path):
@@ -234,6 +293,46 @@ def test_sav_json_from_auto_masklets_keeps_the_stability_scores(train, tmp_path)
     source = source_json(train, "sav_000001", "auto")
     assert written["masklet_stability_score"] == source["masklet_stability_score"]
     assert written["masklet"] == source["masklet"] and written["masklet_type"] == ["auto", "auto"]
+
+
+@pytest.fixture(scope="module")
+def short_and_long(tmp_path_factory) -> list[Path]:
+    """One video of 32 frames and one of 128 (8 and 32 kept), 320x240, each kept frame's JPEG about 88 kB."""
+    root = tmp_path_factory.mktemp("lengths")
+    return [
+        savdata.make_train(root / str(n), {"sav_000001": n}, auto=False, width=320, height=240, pixels=savdata.noise_pixels)
+        for n in (32, 128)
+    ]
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5", "sav"])
+def test_a_4x_longer_video_is_written_in_no_more_memory(short_and_long, tmp_path, writer):
+    """Frames stream from the mp4 into the writer's file: 4x the frames add far less than their JPEGs to the peak of
+    Python's allocations while a shard is written (the Parquet and HDF5 writers once held a whole video's JPEGs)."""
+    import tracemalloc
+
+    from converters.writer import Shard
+
+    def write_shard(source: Path, staging: Path) -> None:
+        with api.open_reader(source, "sav") as reader:
+            staging.mkdir()
+            videos = (reader.read_video(ref) for ref in reader.list_videos())
+            api.open_writer(writer).write_shard(videos, Shard(0, tuple(reader.list_videos())), staging, reader.info())
+
+    write_shard(short_and_long[0], tmp_path / "warm")  # imports and first-use caches: not in the peaks
+    peaks, sizes = [], []
+    for source in short_and_long:
+        staging = tmp_path / source.name
+        tracemalloc.start()
+        try:
+            write_shard(source, staging)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        sizes.append(sum(p.stat().st_size for p in staging.rglob("*") if p.is_file()))
+    extra_jpegs = sizes[1] - sizes[0]
+    assert extra_jpegs > 1_000_000  # 24 more kept frames of 88 kB: the test can see them
+    assert peaks[1] - peaks[0] < extra_jpegs / 4, (peaks, sizes)
 
 
 # ------------------------------------------------------------------ the val/test layout

@@ -57,44 +57,102 @@ def probe(path: str) -> VideoFacts:
         raise SourceError(path, f"unreadable video: {exc}") from None
 
 
-class FrameCursor:
-    """Decodes one video file forward: ``rgb(n)`` returns frame ``n`` (from 0) as (H, W, 3) uint8 RGB."""
+def packet_ranks(path: str) -> dict[int, int] | None:
+    """Each packet's timestamp -> its frame's number (its rank in presentation order), read without decoding;
+    None where a timestamp cannot say the number (one missing or given twice, packets dropped or corrupt)."""
+    av = _av()
+    stamps = []
+    with av.open(path) as container:
+        for packet in container.demux(container.streams.video[0]):  # one at a time: never the whole file's bytes
+            if packet.size:
+                if packet.pts is None or packet.is_discard or packet.is_corrupt:
+                    return None
+                stamps.append(packet.pts)
+    ranks = {stamp: number for number, stamp in enumerate(sorted(stamps))}
+    return ranks if len(ranks) == len(stamps) else None
 
-    def __init__(self, path: str) -> None:
+
+#: SA-V keeps every 4th frame (SAM 2's extraction): the frames between are decoded only where others refer to them.
+SPARSE_EVERY = 4
+
+
+class FrameCursor:
+    """Decodes one video file forward: ``rgb(n)`` returns frame ``n`` (from 0) as (H, W, 3) uint8 RGB.
+
+    Sparse until told otherwise: a frame whose number is not a multiple of ``every`` is not decoded
+    when no other frame refers to it (H.264's non-reference B-frames: FFmpeg's ``skip_frame=NONREF``,
+    set packet by packet, on one thread so that each packet gets its own setting); every other frame
+    is decoded exactly as in a full decode, so the frames kept are the same pixels. Frames are then
+    numbered by the rank of their timestamp among the file's packets, which is their number in a full
+    decode; a file where that may not hold (a packet without a timestamp, two with one, packets the
+    container drops) is decoded in full. Asking for a frame sparse decoding may skip decodes every
+    frame from then on (the file reopened), as does a frame missing from the decoder's output.
+    """
+
+    def __init__(self, path: str, every: int | None = SPARSE_EVERY) -> None:
         self.path = path
+        self.every = every  # None: decode every frame
         self._container = None
         self._frames = None
         self.position = 0  # the number of the next frame the iterator gives
+        self.decoded = 0  # frames the decoder gave, all opens together (what sparse decoding saves shows here)
 
     def _open(self) -> None:
         av = _av()
         self.close()
         try:
+            ranks = packet_ranks(self.path) if self.every else None
             self._container = av.open(self.path)
             stream = self._container.streams.video[0]
-            stream.thread_type = "AUTO"  # FFmpeg's own decoding threads; the frames are the same
-            self._frames = self._container.decode(stream)
+            if ranks is None:
+                stream.thread_type = "AUTO"  # FFmpeg's own decoding threads; the frames are the same
+                self._frames = enumerate(self._container.decode(stream))
+            else:
+                self._frames = self._sparse(stream, ranks, self.every)
         except (av.FFmpegError, IndexError) as exc:
             self.close()
             raise SourceError(self.path, f"unreadable video: {exc}") from None
         self.position = 0
 
+    def _sparse(self, stream, ranks: dict[int, int], every: int):
+        """``(number, frame)`` of every frame decoded, the non-reference frames between every ``every``-th skipped."""
+        context = stream.codec_context
+        context.thread_type = "NONE"  # the skip setting must apply to exactly the packet sent with it
+        for packet in self._container.demux(stream):
+            number = ranks.get(packet.pts)
+            context.skip_frame = "NONREF" if packet.size and number is not None and number % every else "DEFAULT"
+            for frame in context.decode(packet if packet.size else None):
+                yield ranks.get(frame.pts, -1), frame
+
     def frame(self, number: int):
         """The ``av.VideoFrame`` numbered ``number``; SourceError when the video ends first."""
         av = _av()
+        if self.every and number % self.every:  # sparse decoding may have skipped it: every frame from here on
+            self.every, self._frames = None, None
         if self._frames is None or number < self.position:
             self._open()
         try:
             while True:
                 found = next(self._frames, None)
+                if found is None and self.every:  # the end, or frames a full decode would give: count them
+                    return self._in_full(number)
                 if found is None:
                     raise SourceError(self.path, f"the video ends after {self.position} frames; frame {number} was asked for")
-                self.position += 1
-                if self.position - 1 == number:
-                    return found
+                index, picture = found
+                self.decoded += 1
+                if index < self.position or index > number:  # not numbered as a full decode numbers it, or missing
+                    return self._in_full(number)
+                self.position = index + 1
+                if index == number:
+                    return picture
         except av.FFmpegError as exc:
             self.close()
             raise SourceError(self.path, f"cannot decode frame {self.position}: {exc}") from None
+
+    def _in_full(self, number: int):
+        """Frame ``number`` from a full decode, and every frame after it: what sparse decoding could not say."""
+        self.every, self._frames = None, None
+        return self.frame(number)
 
     def rgb(self, number: int) -> np.ndarray:
         return self.frame(number).to_ndarray(format="rgb24")

@@ -12,6 +12,8 @@ tracked, the default (earliest) file format so any HDF5 >= 1.8 opens it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +50,35 @@ def _write_ragged(group: h5py.Group, name: str, values: list[bytes]) -> None:
     np.cumsum([len(v) for v in values], out=offsets[1:])
     group.create_dataset(name, data=np.frombuffer(b"".join(values), np.uint8))
     group.create_dataset(f"{name}_offsets", data=offsets)
+
+
+def _write_images(group: h5py.Group, video: Video) -> None:
+    """The frames' JPEGs as the ragged ``images`` (b"" for a frame without one) and a CRC32 per frame (contiguous data
+    has no HDF5 checksum, and readers check each frame they read). The JPEGs go through an unnamed temporary file
+    beside the shard, one at a time: the dataset's length is known only at the end, and a long video's JPEGs
+    (frames of an mp4, decoded one by one) never sit in memory together."""
+    offsets = np.zeros(len(video.frames) + 1, np.int64)
+    crcs = np.zeros(len(video.frames), np.uint32)
+    with tempfile.TemporaryFile(dir=os.path.dirname(group.file.filename)) as spool:
+        for index, frame in enumerate(video.frames):
+            blob = b"" if frame.image is None else imagefiles.read_bytes(frame.image)
+            spool.write(blob)
+            offsets[index + 1] = offsets[index] + len(blob)
+            crcs[index] = deflate.crc32(blob)
+        data = group.create_dataset("images", shape=(int(offsets[-1]),), dtype=np.uint8)
+        spool.seek(0)
+        buffer = np.empty(min(_COPY_BYTES, int(offsets[-1])), np.uint8)
+        for start in range(0, int(offsets[-1]), _COPY_BYTES):
+            count = spool.readinto(memoryview(buffer)[: int(offsets[-1]) - start])
+            if count != min(len(buffer), int(offsets[-1]) - start):
+                raise OSError(f"the spooled JPEGs of {video.name} came back short")
+            data[start : start + count] = buffer[:count]
+    group.create_dataset("images_offsets", data=offsets)
+    group.create_dataset("image_crc32", data=crcs)
+
+
+#: How much of the spooled JPEGs is copied into the dataset at a time.
+_COPY_BYTES = 512 << 10
 
 
 @dataclass(frozen=True)
@@ -117,10 +148,7 @@ class Hdf5Writer(ShardedWriter):
         group.create_dataset("file_names", data=names, dtype=h5py.string_dtype("utf-8", max(map(len, names), default=1)))
         group.create_dataset("annotated", data=np.array([f.masks is not None for f in video.frames], bool))
         if options.images and has_images:
-            blobs = [b"" if f.image is None else imagefiles.read_bytes(f.image) for f in video.frames]  # b"": no image
-            _write_ragged(group, "images", blobs)
-            # a CRC32 per frame: contiguous data has no HDF5 checksum, and readers check each frame they read
-            group.create_dataset("image_crc32", data=np.array([deflate.crc32(b) for b in blobs], np.uint32))
+            _write_images(group, video)
         if options.masks == "rle":
             _write_rle(group, video.frames)
         else:

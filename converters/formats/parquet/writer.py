@@ -108,8 +108,10 @@ class ParquetWriter(ShardedWriter):
             write_page_checksum=True,  # a CRC32 per page: readers then notice a damaged page, JPEG bytes included
         ) as writer:
             for video in videos:
-                table = pa.Table.from_pydict(frame_columns(video, options.images), schema=SCHEMA)
-                writer.write_table(table, row_group_size=options.row_group_frames)
+                step = options.row_group_frames
+                for start in range(0, len(video.frames), step):  # a row group at a time: never a whole video's JPEGs
+                    table = pa.Table.from_pydict(frame_columns(video, options.images, start, start + step), schema=SCHEMA)
+                    writer.write_table(table, row_group_size=step)
                 count = len(video.frames)
                 used = -(-count // options.row_group_frames)
                 records.append(
@@ -121,18 +123,19 @@ class ParquetWriter(ShardedWriter):
             )
 
 
-def frame_columns(video: Video, images: bool) -> dict[str, list]:
-    """The video's rows, column by column."""
+def frame_columns(video: Video, images: bool, start: int = 0, stop: int | None = None) -> dict[str, list]:
+    """The rows of the video's frames ``start`` to ``stop`` (all by default), column by column."""
     categories = {o.object_id: o.category_id for o in video.objects}
+    frames = video.frames[start:stop]
     return {
-        "video": [video.name] * len(video.frames),
-        "frame_index": [f.index for f in video.frames],
-        "file_name": [f.file_name for f in video.frames],
-        "width": [video.width] * len(video.frames),
-        "height": [video.height] * len(video.frames),
-        "annotated": [f.masks is not None for f in video.frames],
-        "image": [_image(video, f, images) for f in video.frames],
-        "objects": [_objects(f, categories) for f in video.frames],
+        "video": [video.name] * len(frames),
+        "frame_index": [f.index for f in frames],
+        "file_name": [f.file_name for f in frames],
+        "width": [video.width] * len(frames),
+        "height": [video.height] * len(frames),
+        "annotated": [f.masks is not None for f in frames],
+        "image": [_image(video, f, images) for f in frames],
+        "objects": [_objects(f, categories) for f in frames],
     }
 
 

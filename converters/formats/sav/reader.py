@@ -222,6 +222,12 @@ class SavReader(Reader):
             raise SourceError(where, f"no {ref.name}_manual.json beside it (-r masklets=auto reads the auto one)")
         if ref.auto is None and kinds == ["auto"]:
             raise SourceError(where, f"no {ref.name}_auto.json beside it (-r masklets=manual reads the manual one)")
+        if ref.auto is None and "auto" in kinds:  # never manual alone in silence: its objects would mean something else
+            raise SourceError(
+                where,
+                f"no {ref.name}_auto.json beside it for -r masklets=both (SA-V has none for some videos): "
+                "--on-error skip leaves such videos out and lists them, -r masklets=manual reads the manual masklets alone",
+            )
         parsed = [parse_masklets(path) for path in wanted if path is not None]
         first_path, first = wanted[0], parsed[0]
         for path, other in zip(wanted[1:], parsed[1:]):
