@@ -259,6 +259,18 @@ BAD_FILES = {
         r"video '0a1b2c3d4e'.*segmentation size \[6, 9\] differs from the video's \[6, 8\]",
     ),
     "no images": (lambda d: d.pop("images"), r'not a CocoVID JSON: expected "images" to be a list'),
+    "a category id that is a list": (
+        lambda d: d["categories"][0].update(id=[1]),
+        r"categories/0/id: expected an integer, got \[1\]",
+    ),
+    "an annotation's category id that is a list": (
+        lambda d: d["annotations"][0].update(category_id=[1]),
+        r"annotations/0/category_id: expected an integer",
+    ),
+    "an RLE size that is a number": (
+        lambda d: d["annotations"][0]["segmentation"].update(size=5),
+        r"segmentation size 5 is not a \[height, width\] pair",
+    ),
 }
 
 
@@ -272,6 +284,43 @@ def test_bad_input_names_the_file_and_the_cause(tmp_path, case):
     with pytest.raises(SourceError, match=says) as caught:
         read(path)
     assert caught.value.path == str(path)
+
+
+def test_tracks_that_would_expand_far_beyond_the_file_are_refused(tmp_path, monkeypatch):
+    """Each track gets a slot per frame of its video: many one-frame tracks over a long video are refused, not expanded."""
+    from converters.formats.cocovid import reader as cocovid_reader
+
+    frames = 40
+    data = {
+        "videos": [{"id": 1, "name": "v", "width": 4, "height": 3}],
+        "images": [{"id": i, "video_id": 1, "frame_id": i, "file_name": f"v/{i:05d}.jpg"} for i in range(frames)],
+        "annotations": [
+            {"id": i, "image_id": i, "instance_id": i + 1, "category_id": 1, "segmentation": {"size": [3, 4], "counts": "<"}}
+            for i in range(frames)
+        ],
+        "categories": [{"id": 1, "name": "a"}],
+    }
+    path = tmp_path / "wide.json"
+    path.write_text(json.dumps(data))
+    assert len(read(path)[1][0].objects) == frames  # 1,600 slots: read
+    monkeypatch.setattr(cocovid_reader, "MAX_TRACK_SLOTS", 1000)
+    monkeypatch.setattr(cocovid_reader, "TRACK_SLOTS_PER_ANNOTATION", 8)
+    with pytest.raises(SourceError, match="40 tracks over videos of up to 40 frames would take 1600 per-frame slots"):
+        read(path)
+
+
+def test_video_metadata_and_mask_values_survive_cocovid(tmp_path):
+    """BURST's sequence fields and is_gt/score come back from vosconv's own CocoVID file."""
+    from ..burstdata import document, write_json
+
+    source = write_json(tmp_path / "all_classes.json", document())
+    out = tmp_path / "out.cocovid.json"
+    api.convert(source, out, to="cocovid", from_="burst")
+    want, got = list(api.read_videos(source, "burst")), list(api.read_videos(out, "cocovid"))
+    assert [v.metadata for v in got] == [v.metadata for v in want] and any(v.metadata for v in want)
+    values = [[[m.values for m in f.masks.objects] for f in v.frames if f.masks is not None] for v in want]
+    assert [[[m.values for m in f.masks.objects] for f in v.frames if f.masks is not None] for v in got] == values
+    assert any(any(any(frame) for frame in video) for video in values)
 
 
 # ------------------------------------------------------------------ the conformance suite

@@ -28,7 +28,10 @@ def counts(segmentation, height: int, width: int) -> str:
     """A segmentation (compressed RLE, uncompressed RLE or polygons) as a compressed counts string
     (not yet canonical: another tool's counts may hold zero-length runs)."""
     if isinstance(segmentation, dict):
-        size = list(segmentation.get("size", [height, width]))
+        size = segmentation.get("size", [height, width])
+        if not isinstance(size, (list, tuple)):
+            raise ValueError(f"segmentation size {size!r} is not a [height, width] pair")
+        size = list(size)
         if size != [height, width]:
             raise ValueError(f"segmentation size {size} differs from the video's {[height, width]}")
         return _rle_counts(segmentation["counts"])

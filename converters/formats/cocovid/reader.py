@@ -124,7 +124,12 @@ def as_tracks(data: dict, source: Path) -> tuple[dict, list[dict], list[dict], l
     annotations = data.get("annotations") or []
     if not isinstance(annotations, list):
         raise SourceError(source, f"malformed file: annotations: expected a list, got {shown(annotations)}")
-    known = {c["id"] for c in categories if isinstance(c, dict) and "id" in c}
+    known = {
+        Record(c, source, f"categories/{i}", context="malformed file").int("id", lenient=True)
+        for i, c in enumerate(categories)
+        if isinstance(c, dict) and "id" in c
+    }
+    _check_track_slots(annotations, frames, source)
     tracks = _tracks(annotations, frames, known, source)
     records, track_records = [], []
     for video_id, video in videos.items():
@@ -133,11 +138,42 @@ def as_tracks(data: dict, source: Path) -> tuple[dict, list[dict], list[dict], l
         listed = _listed_objects(video)
         found = tracks.get(video_id, {})
         for object_id, obj in listed.items():  # an object of vosconv's file with no mask on any frame
-            found.setdefault(("object", object_id), {"category_id": obj.get("category_id"), "iscrowd": 0, "frames": {}})
+            empty = {"category_id": obj.get("category_id"), "iscrowd": 0, "frames": {}, "values": {}}
+            found.setdefault(("object", object_id), empty)
         track_records.extend(_track_records(video_id, found, len(images), listed, source))
     for number, track in enumerate(track_records, 1):
         track["id"] = number
     return info, records, track_records, categories
+
+
+#: A CocoVID file lists masks one per frame and track; read as YouTube-VIS tracks, each track has a slot for every
+#: frame of its video. Past this many slots, and this many per annotation, a file is refused rather than expanded.
+MAX_TRACK_SLOTS = 1 << 24
+TRACK_SLOTS_PER_ANNOTATION = 64
+
+
+def _check_track_slots(annotations: list, frames: dict[int, list[Record]], source: Path) -> None:
+    """Refuse a file whose tracks would expand to far more per-frame slots than it has annotations (a few MB of
+    single-frame tracks over long videos would otherwise become gigabytes)."""
+    video_of = {}
+    for images in frames.values():
+        for image in images:
+            video_of[image.raw("id", None)] = id(images)
+    lengths = {id(images): len(images) for images in frames.values()}
+    tracks: set[tuple] = set()
+    for value in annotations:
+        if isinstance(value, dict) and value.get("image_id") in video_of:
+            track = value.get("object_id", value.get("instance_id"))
+            if isinstance(track, (int, str)):
+                tracks.add((video_of[value["image_id"]], track))
+    slots = sum(lengths[video] for video, _ in tracks)
+    if slots > MAX_TRACK_SLOTS and slots > TRACK_SLOTS_PER_ANNOTATION * len(annotations):
+        raise SourceError(
+            source,
+            f"{len(tracks)} tracks over videos of up to {max(lengths.values(), default=0)} frames would take {slots} "
+            f"per-frame slots for {len(annotations)} annotations (more than {MAX_TRACK_SLOTS} and "
+            f"{TRACK_SLOTS_PER_ANNOTATION} per annotation)",
+        )
 
 
 def _videos(values: list, source: Path) -> dict[int, Record]:
@@ -190,6 +226,8 @@ def _video_record(video: Record, images: list[Record]) -> dict:
     void = [_void(image) for image in images]
     if any(v is not None for v in void):
         record[_VOID] = void
+    if video.raw("metadata", None) is not None:  # vosconv's: the video's own fields
+        record["metadata"] = video.raw("metadata")
     return record
 
 
@@ -217,15 +255,17 @@ def _tracks(annotations: list, frames: dict[int, list[Record]], known: set, sour
         if "video_id" in annotation and annotation.int("video_id", lenient=True) != video_id:
             annotation.fail(f"video id {annotation.raw('video_id')} differs from its image's, {video_id}")
         key = _track_key(annotation)
-        category = annotation.raw("category_id", None)
+        category = annotation.int("category_id", None, lenient=True, nullable=True)
         if category is not None and category not in known:
             annotation.fail(f"category id {shown(category)} is not in the file's categories")
-        track = tracks[video_id].setdefault(key, {"category_id": category, "iscrowd": 0, "frames": {}})
+        track = tracks[video_id].setdefault(key, {"category_id": category, "iscrowd": 0, "frames": {}, "values": {}})
         if track["category_id"] != category:
             annotation.fail(f"{key[0]} {key[1]} is category {shown(category)} here and {shown(track['category_id'])} elsewhere")
         if index in track["frames"]:
             annotation.fail(f"{key[0]} {key[1]} has two annotations on frame {index} of video {video_id}")
         track["frames"][index] = annotation.raw("segmentation")
+        if annotation.raw("values", None) is not None:  # vosconv's: the mask's per-frame values
+            track["values"][index] = annotation.raw("values")
         crowd = annotation.raw("iscrowd", 0)
         if crowd and not isinstance(crowd, (list, dict)):
             track["iscrowd"] = crowd
@@ -272,6 +312,8 @@ def _track_records(video_id: int, tracks: dict[tuple, dict], length: int, listed
             "iscrowd": 0,
             "segmentations": segmentations,
         }
+        if track["values"]:
+            record["frame_values"] = [track["values"].get(index) for index in range(length)]
         facts = listed.get(value, {}) if kind == "object" else {}
         if facts.get("frames") is not None:
             record["meta_frames"] = facts["frames"]

@@ -85,6 +85,8 @@ class CocoVidWriter(Writer):
                     "area": mask.area,
                     "iscrowd": 0,
                 }
+                if mask.values:  # the mask's per-frame values (SA-V's stability score, BURST's is_gt and score)
+                    record["values"] = dict(mask.values)
                 out.write(f"{position}\t{frame.index}\t{local}\t{_dumps(record)}\n")
         return len(instances), placeholder
 
@@ -169,12 +171,15 @@ def _offsets(results: Sequence[ShardResult]):
 def video_record(video: Video) -> dict:
     """The ``videos[]`` entry, without its ``id``; ``vosconv`` holds what the ``cocovid`` reader needs to give the video back."""
     palette = base64.b64encode(video.palette).decode("ascii") if video.palette is not None else None
-    return {
+    record = {
         "name": video.name,
         "width": video.width,
         "height": video.height,
         "vosconv": {"encoding": video.encoding.value, "palette": palette, "objects": [_object_record(o) for o in video.objects]},
     }
+    if video.metadata:  # SA-V's and BURST's per-video fields, as in the coco file
+        record["metadata"] = dict(video.metadata)
+    return record
 
 
 def _object_record(obj: ObjectInfo) -> dict:
