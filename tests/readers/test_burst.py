@@ -637,3 +637,63 @@ def test_coco_file_names_point_at_the_tao_frames(tree, tmp_path):
     names = {v["name"]: v["file_names"] for v in data["videos"]}
     assert names["LaSOT__bicycle-18"][:2] == ["LaSOT/bicycle-18/frame0000.jpg", "LaSOT/bicycle-18/frame0001.jpg"]
     assert all((root / name).is_file() for file_names in names.values() for name in file_names)
+
+
+@pytest.mark.parametrize(
+    ("kept", "says"),
+    [
+        ("[1]", "expected a JSON object of BURST's top-level fields, got list"),
+        ("{oops", "not JSON"),
+        ('{"sequences": 5}', "holds 'sequences', which the burst writer writes itself"),
+        ('{"vosconv": {}}', "holds 'vosconv', which the burst writer writes itself"),
+    ],
+)
+def test_a_kept_header_from_an_edited_file_is_refused_before_writing(tmp_path, kept, says):
+    """The top-level fields travel as an attribute any file may carry (a COCO JSON someone edited)."""
+    source = burstdata.write_json(tmp_path / "all_classes.json", burstdata.document())
+    coco = tmp_path / "x.json"
+    api.convert(source, coco, to="coco", from_="burst")
+    text = coco.read_text()
+    start = text.index('"burst_header":') + len('"burst_header":')
+    coco.write_text(text[:start] + json.dumps(kept) + text[_json_string_end(text, start) :])
+    with pytest.raises(SourceError, match=says):
+        api.convert(coco, tmp_path / "out.burst.json", to="burst", from_="coco")
+    assert not (tmp_path / "out.burst.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda v: {"metadata": (*v.metadata, ("segmentations", 1))}, "metadata field 'segmentations' is one the burst writer"),
+        (lambda v: {"metadata": (*v.metadata, ("extra:json", "{oops"))}, "extra:json: not JSON"),
+    ],
+)
+def test_video_fields_the_writer_fills_itself_are_refused(tmp_path, change, says):
+    import dataclasses
+
+    source = burstdata.write_json(tmp_path / "all_classes.json", burstdata.document())
+    video = next(iter(api.read_videos(source, "burst")))
+    with pytest.raises(SourceError, match=says):
+        BurstWriter().check(dataclasses.replace(video, **change(video)))
+
+
+def test_a_mask_value_named_rle_is_refused(tmp_path):
+    import dataclasses
+
+    source = burstdata.write_json(tmp_path / "all_classes.json", burstdata.document())
+    video = next(iter(api.read_videos(source, "burst")))
+    BurstWriter().check(video)  # as read: fits
+    index = next(i for i, f in enumerate(video.frames) if f.masks is not None and f.masks.objects)
+    frame = video.frames[index]
+    first = dataclasses.replace(frame.masks.objects[0], values=(("rle", "x"),))
+    masks = dataclasses.replace(frame.masks, objects=(first, *frame.masks.objects[1:]))
+    frames = (*video.frames[:index], dataclasses.replace(frame, masks=masks), *video.frames[index + 1 :])
+    with pytest.raises(SourceError, match="has a value named 'rle'"):
+        BurstWriter().check(dataclasses.replace(video, frames=frames))
+
+
+def _json_string_end(text: str, start: int) -> int:
+    """Where the JSON string starting at ``start`` ends (one past its closing quote)."""
+    decoded, end = json.JSONDecoder().raw_decode(text, start)
+    assert isinstance(decoded, str)
+    return end

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ...errors import SourceError
 from ...model import DatasetInfo, MaskEncoding, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer
@@ -99,7 +100,7 @@ def header_fields(info: DatasetInfo) -> dict[str, Any]:
     """The top-level fields other than ``sequences``: the source's as they were, else ``split`` and ``categories``
     (``burstapi.BURSTDataset`` needs both) from what the source said."""
     kept = info.attribute(spec.HEADER_ATTRIBUTE)
-    fields = json.loads(kept) if kept else {}
+    fields = _kept_header(kept) if kept else {}
     fields.setdefault("split", info.split)
     fields.setdefault(
         "categories",
@@ -109,6 +110,30 @@ def header_fields(info: DatasetInfo) -> dict[str, Any]:
         ],
     )
     return fields
+
+
+def _kept_header(text: str) -> dict[str, Any]:
+    """The source's top-level fields, kept as the ``burst_header`` attribute: any file may carry one (a COCO
+    JSON someone edited), so it must be a JSON object without the keys the writer writes itself."""
+    where = f"<the source's {spec.HEADER_ATTRIBUTE}>"
+    try:
+        fields = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise SourceError(where, f"not JSON ({exc})") from None
+    if not isinstance(fields, dict):
+        raise SourceError(where, f"expected a JSON object of BURST's top-level fields, got {type(fields).__name__}")
+    for key in ("sequences", spec.VOSCONV_KEY):
+        if key in fields:
+            raise SourceError(where, f"holds {key!r}, which the burst writer writes itself")
+    return fields
+
+
+def _restored(where: str, key: str, value: Any) -> str:
+    """The field name of a metadata or value pair; SourceError when its ``<key>:json`` value is not JSON."""
+    try:
+        return spec.restored_value(key, value)[0]
+    except (ValueError, RecursionError) as exc:
+        raise SourceError(where, f"{key}: not JSON ({exc})") from None
 
 
 class BurstWriter(Writer):
@@ -129,7 +154,23 @@ class BurstWriter(Writer):
         except OSError:
             return False
 
+    def check(self, video: Video) -> None:
+        """A sequence has one place per field: a video field BURST fills from the frames and masks (``segmentations``,
+        ...) or a mask value named ``rle`` would be lost, and a ``<key>:json`` value must be JSON (any file may carry
+        one: a COCO JSON someone edited), so such a video is refused."""
+        reserved = {*spec.MODEL_FIELDS, spec.VOSCONV_KEY}
+        for key, value in video.metadata:
+            field = _restored(video.name, key, value)
+            if field in reserved:
+                raise SourceError(video.name, f"its metadata field {field!r} is one the burst writer fills from the video itself")
+        for frame in video.frames:
+            for mask in frame.masks.objects if frame.masks is not None else ():
+                for key, value in mask.values:
+                    if _restored(f"{video.name}/{frame.file_name}", key, value) == "rle":
+                        raise SourceError(f"{video.name}/{frame.file_name}", f"object {mask.object_id} has a value named 'rle'")
+
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
+        header_fields(info)  # a bad kept header is refused before any sequence is written
         name = f"shards/{shard.index:05d}.jsonl"
         (staging / "shards").mkdir(exist_ok=True)
         ids: list[int] = []
