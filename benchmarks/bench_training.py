@@ -22,7 +22,9 @@ order) with torch on one thread, as in every DataLoader worker (torch sets it th
 thread pool on a shared 2-core host, SAM 2's per-mask ``.to(uint8)`` and ``.sum()`` time the
 pool's contention, not the work. ``control: fresh bool planes`` allocates and writes once the
 ``(T, K, H, W)`` bool array a masks-only clip returns: no loader that returns fresh planes can beat
-it, so SAM 2's masks time over it is the ceiling of the masks-only ratio. DataLoader figures are
+it, so SAM 2's masks time over it is the ceiling of the masks-only ratio. ``control: JPEG decode only``
+decodes the clip's JPEGs into one array (simplejpeg, as the loader does); with the planes it is the
+floor of a full-size clip, so SAM 2's path over their sum is that goal's ceiling. DataLoader figures are
 wall clips/s and the largest worker RSS; ``worker memory`` reads every clip of an 8-video and of a
 64-video set (small frames: the index, not the pixels, is what grows) through DataLoader workers.
 """
@@ -42,6 +44,7 @@ from PIL import Image
 
 from converters import api
 from converters.loading import ClipDataset, TrainingClips
+from converters.loading.images import decode_frames
 
 from .bench_loading import _time, write_dataset
 
@@ -228,6 +231,13 @@ def measure(workdir: Path, resolution: str, videos: int, frames: int, clips: int
             np.empty((CLIP, k, height, width), bool).fill(True)
 
     methods["control: fresh bool planes"] = fresh_planes
+    jpegs = [[(root / "JPEGImages" / p[0] / f"{i:05d}.jpg").read_bytes() for i in range(p[1], p[1] + CLIP)] for p in picks]
+
+    def jpeg_only():
+        for clip in jpegs:
+            decode_frames(clip, height, width, (height, width))
+
+    methods["control: JPEG decode only"] = jpeg_only
     for stride in (1, 2):
         methods[f"dense HDF5 stride {stride}"] = functools.partial(_read_all, functools.partial(dense_read, stride), picks)
     vos = _vos_datasets(root, outputs["hdf5"])
@@ -295,6 +305,9 @@ def goals(part: dict) -> list[dict]:
     checks.append((f"dense HDF5 stride 2 time / stride 1 time, {res}", "stride", stride))
     ceiling = _ratio(r, "control: fresh bool planes", "SAM 2 masks")
     notes = {"masks": "" if ceiling is None else f"ceiling {ceiling:.1f}x: SAM 2's masks time over writing fresh planes once"}
+    if "control: JPEG decode only" in r and "control: fresh bool planes" in r:
+        floor = 1 / r["control: JPEG decode only"]["clips_per_s"] + 1 / r["control: fresh bool planes"]["clips_per_s"]
+        notes["full"] = f"ceiling {r['SAM 2 path']['clips_per_s'] ** -1 / floor:.2f}x: the JPEG decode and fresh planes alone"
     out = []
     for goal, kind, value in checks:
         target = GOALS[kind]
