@@ -998,6 +998,21 @@ static int check_packed(U8s chars, I64s offsets, U8s values) {
     return 0;
 }
 
+/* The packed strings as buffers, held in ``views`` from ``*held`` on (the caller releases them), and checked. */
+static int get_packed(PyObject *chars_obj, PyObject *offsets_obj, PyObject *values_obj, Py_buffer *views, int *held, U8s *chars,
+                      I64s *offsets, U8s *values) {
+    if (get_items(chars_obj, &views[*held], 0, 1, "chars") < 0)
+        return -1;
+    *chars = as_u8(&views[(*held)++]);
+    if (get_items(offsets_obj, &views[*held], 0, 8, "offsets") < 0)
+        return -1;
+    *offsets = as_i64(&views[(*held)++]);
+    if (get_items(values_obj, &views[*held], 0, 1, "values") < 0)
+        return -1;
+    *values = as_u8(&views[(*held)++]);
+    return check_packed(*chars, *offsets, *values);
+}
+
 /* ``starts`` (one more than ``frames``) rising from 0 to at most ``nvalues``: frame t's masks are starts[t]:starts[t+1]. */
 static int check_frame_starts(I64s starts, int64_t frames, int64_t nvalues) {
     int ok = starts.n == frames + 1 && starts.p[0] >= 0 && starts.p[frames] <= nvalues;
@@ -1031,16 +1046,7 @@ static PyObject *py_decode(PyObject *self, PyObject *args) {
     held++;
     if (too_large(job.out.height, job.out.width) < 0)
         goto done;
-    if (get_items(chars_obj, &views[held], 0, 1, "chars") < 0)
-        goto done;
-    job.chars = as_u8(&views[held++]);
-    if (get_items(offsets_obj, &views[held], 0, 8, "offsets") < 0)
-        goto done;
-    job.offsets = as_i64(&views[held++]);
-    if (get_items(values_obj, &views[held], 0, 1, "values") < 0)
-        goto done;
-    job.values = as_u8(&views[held++]);
-    if (check_packed(job.chars, job.offsets, job.values) < 0)
+    if (get_packed(chars_obj, offsets_obj, values_obj, views, &held, &job.chars, &job.offsets, &job.values) < 0)
         goto done;
     if (starts_obj == Py_None) {
         if (job.frames != 1) {
@@ -1191,16 +1197,7 @@ static PyObject *py_decode_sampled(PyObject *self, PyObject *args) {
     if (get_map(out_obj, &views[held], 1, &job.out, &job.frames, &job.frame_stride) < 0)
         goto done;
     held++;
-    if (get_items(chars_obj, &views[held], 0, 1, "chars") < 0)
-        goto done;
-    job.chars = as_u8(&views[held++]);
-    if (get_items(offsets_obj, &views[held], 0, 8, "offsets") < 0)
-        goto done;
-    job.offsets = as_i64(&views[held++]);
-    if (get_items(values_obj, &views[held], 0, 1, "values") < 0)
-        goto done;
-    job.values = as_u8(&views[held++]);
-    if (check_packed(job.chars, job.offsets, job.values) < 0)
+    if (get_packed(chars_obj, offsets_obj, values_obj, views, &held, &job.chars, &job.offsets, &job.values) < 0)
         goto done;
     if (get_items(starts_obj, &views[held], 0, 8, "frame_starts") < 0)
         goto done;
@@ -1263,16 +1260,7 @@ static PyObject *py_overlapping(PyObject *self, PyObject *args) {
     Py_buffer views[3];
     int held = 0;
     PyObject *result = NULL;
-    if (get_items(chars_obj, &views[held], 0, 1, "chars") < 0)
-        goto done;
-    job.chars = as_u8(&views[held++]);
-    if (get_items(offsets_obj, &views[held], 0, 8, "offsets") < 0)
-        goto done;
-    job.offsets = as_i64(&views[held++]);
-    if (get_items(values_obj, &views[held], 0, 1, "values") < 0)
-        goto done;
-    job.values = as_u8(&views[held++]);
-    if (check_packed(job.chars, job.offsets, job.values) < 0)
+    if (get_packed(chars_obj, offsets_obj, values_obj, views, &held, &job.chars, &job.offsets, &job.values) < 0)
         goto done;
     Kernel k;
     if (run(&k, overlap_job, &job, job.chars.n > SMALL_WORK) == 0) {
