@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -49,5 +50,6 @@ def no_lingering_tracker():
     tracker = resource_tracker._resource_tracker
     running = getattr(tracker, "_pid", None) is not None
     yield
+    gc.collect()  # a spawn-context semaphore collected later would start the tracker again to unregister itself
     if not running and getattr(tracker, "_pid", None) is not None:
         tracker._stop()

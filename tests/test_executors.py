@@ -183,17 +183,39 @@ def test_one_item_runs_here_without_a_child():
     assert ProcessExecutor(4).run(sleep_one_step, [7]) == [(7, os.getpid())]
 
 
+class _Children(list):
+    """States of this process's children, saying in a failed assertion what each child runs."""
+
+    def __init__(self, states: list[str], commands: list[str]) -> None:
+        super().__init__(states)
+        self.commands = commands
+
+    def __repr__(self) -> str:
+        return f"{list(self)!r} (running: {'; '.join(self.commands)})"
+
+
 def _children_of_this_process() -> list[str]:
-    """States of this process's children (Linux /proc): "Z" is a zombie nobody waited for."""
-    states = []
+    """States of this process's children (Linux /proc): "Z" is a zombie nobody waited for.
+
+    multiprocessing's resource tracker is left out: it is no worker, and an earlier test's spawn-context
+    semaphore, collected late, may start it again after that test stopped it.
+    """
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    states, commands = [], []
     for stat in Path("/proc").glob("[0-9]*/stat"):
+        if stat.parent.name == str(tracker):
+            continue
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
         except OSError:
             continue
         if int(fields[1]) == os.getpid():
             states.append(fields[0])
-    return states
+            commands.append(command)
+    return _Children(states, commands)
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
