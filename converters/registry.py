@@ -58,7 +58,11 @@ _SHARDED_READER = (
 _ATTACHED_IMAGES = _opt(
     "images", "str or none", None, "folder of <video>/<frame>.jpg to take the frames from (annotations-only sources)"
 )
-_RENUMBER = _opt("renumber", "bool", False, "number each video's objects 1..K (SA-V's from 0), the mapping in object_ids.json")
+_RENUMBER = _opt(
+    "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
+)
+#: What every folder-layout writer takes.
+_LAYOUT_WRITER = (_opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"), _RENUMBER)
 _VOID = _opt(
     "void",
     "drop|keep",
@@ -228,10 +232,7 @@ _WRITERS = (
         "converters.formats.mose.writer:MoseWriter",
         description="A MOSE split folder: ``JPEGImages/<video>/`` and ``Annotations/<video>/``.",
         options=(
-            _opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),
-            _opt(
-                "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
-            ),
+            *_LAYOUT_WRITER,
             _VOID,
         ),
     ),
@@ -243,10 +244,7 @@ _WRITERS = (
             _opt("split", "str or none", None, "ImageSets/<year>/<split>.txt to write; default: the source's split, else all"),
             _opt("resolution", "str or none", None, "default: the source's resolution, else 480p"),
             _opt("year", "str or none", None, "default: the source's year, else 2017"),
-            _opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),
-            _opt(
-                "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
-            ),
+            *_LAYOUT_WRITER,
         ),
     ),
     PluginSpec(
@@ -254,10 +252,7 @@ _WRITERS = (
         "converters.formats.youtube_vos.writer:YoutubeVosWriter",
         description="A YouTube-VOS split folder: ``meta.json``, ``JPEGImages/<video>/``, ``Annotations/<video>/``.",
         options=(
-            _opt("images", "bool", True, "copy each frame's JPEG; false: annotations only"),
-            _opt(
-                "renumber", "bool", False, "number each video's objects 1..K (SA-V's start at 0), the mapping in object_ids.json"
-            ),
+            *_LAYOUT_WRITER,
             _VOID,
         ),
     ),

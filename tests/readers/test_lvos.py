@@ -27,6 +27,8 @@ from converters.synthetic import Plan, video_frames
 from converters.testing.conformance import read_all
 from converters.testing.suite import ReaderSuite
 
+from ..folderdata import add_macos_junk, save_palette_png
+
 #: video -> plan, per split: objects that appear late, vanish and return, or leave.
 PLANS = {
     "train": {
@@ -43,13 +45,6 @@ STEP, FIRST = 5, 1
 
 def frame_stem(position: int) -> str:
     return f"{FIRST + STEP * position:08d}"
-
-
-def save_palette_png(path: Path, label: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray(label, "P")
-    image.putpalette(png.DAVIS_PALETTE)
-    image.save(path)
 
 
 def write_video(split: Path, video: str, plan: Plan, rng: np.random.Generator) -> dict[str, dict]:
@@ -81,10 +76,8 @@ def write_lvos(root: Path, seed: int = 0) -> Path:
         (folder / f"{split}_meta.json").write_text(json.dumps({"videos": videos}))
         expressions = {video: {"expressions": {"0": {"exp": "the dog", "obj_id": "1"}}} for video in plans}
         (folder / f"{split}_expression_meta.json").write_text(json.dumps({"videos": expressions}))
-    first = root / "val" / "Annotations" / "2AkzuJYN"
-    (first / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-    (first / "._00000001.png").write_bytes(b"\x00\x05\x16\x07")
-    (root / "train" / "JPEGImages" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    add_macos_junk(root / "val" / "Annotations" / "2AkzuJYN", shadowing="00000001.png")
+    add_macos_junk(root / "train" / "JPEGImages")
     return root
 
 

@@ -19,12 +19,13 @@ import pytest
 from PIL import Image
 
 from converters import api
-from converters.codecs import png
 from converters.errors import SourceError
 from converters.formats.mose.reader import MoseOptions, MoseReader, MoseVideoRef, VideoFacts
 from converters.synthetic import Plan, video_frames
 from converters.testing.conformance import read_all
 from converters.testing.suite import ReaderSuite
+
+from ..folderdata import add_macos_junk, save_palette_png
 
 #: split -> video -> (plan, every how many frames a PNG ships, or None: the first only).
 VIDEOS = {
@@ -47,9 +48,7 @@ def write_video(split: Path, video: str, plan: Plan, every: int | None, rng: np.
     for position, (stem, image, label) in enumerate(video_frames(rng, plan, 1)):
         Image.fromarray(image).save(images / f"{stem}.jpg", quality=90)
         if position % (every or plan.length) == 0:
-            mask = Image.fromarray(label, "P")
-            mask.putpalette(png.DAVIS_PALETTE)
-            mask.save(masks / f"{stem}.png")
+            save_palette_png(masks / f"{stem}.png", label)
         ids |= set(np.unique(label).tolist()) - {0}
     return {"length": plan.length, "height": plan.height, "width": plan.width, "objects": sorted(ids), "fps": 30}
 
@@ -61,9 +60,7 @@ def write_mosev2(root: Path, seed: int = 0) -> Path:
         entries = {video: write_video(root / split, video, plan, every, rng) for video, (plan, every) in videos.items()}
         where = root / split if split == "train" else root
         (where / f"meta_{split}.json").write_text(json.dumps({"videos": entries}))
-    junk = root / "train" / "Annotations" / "9mv2g80y"
-    (junk / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
-    (junk / "._00000.png").write_bytes(b"\x00\x05\x16\x07")
+    add_macos_junk(root / "train" / "Annotations" / "9mv2g80y", shadowing="00000.png")
     return root
 
 

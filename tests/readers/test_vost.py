@@ -27,6 +27,7 @@ from converters.testing.conformance import read_all
 from converters.testing.suite import ReaderSuite
 
 from ..archives import KINDS, pack
+from ..folderdata import APPLE_DOUBLE, add_macos_junk, save_palette_png
 
 WIDTH, HEIGHT = 24, 16
 #: DAVIS's palette where VOST's masks use it: 1 and 2 its first colours, 255 the ignore colour (224, 224, 192).
@@ -57,13 +58,6 @@ def mask_values(number: int) -> np.ndarray:
     return label
 
 
-def save_mask(path: Path, label: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.fromarray(label, mode="P")
-    image.putpalette(PALETTE)
-    image.save(path)
-
-
 def make_vost(root: Path) -> Path:
     """A VOST root as the release unpacks: JPEGImages/, Annotations/, ImageSets/, JPEGImages_10fps/ (val), Videos/."""
     for name, (_, numbers, annotated) in SEQUENCES.items():
@@ -72,7 +66,7 @@ def make_vost(root: Path) -> Path:
             path.parent.mkdir(parents=True, exist_ok=True)
             frame_image(number).save(path, quality=90)
         for number in annotated:
-            save_mask(root / "Annotations" / name / f"frame{number:05d}.png", mask_values(number))
+            save_palette_png(root / "Annotations" / name / f"frame{number:05d}.png", mask_values(number), PALETTE)
     for name, (split, numbers, _) in SEQUENCES.items():
         if split == "val":  # 10 fps: the 5 fps frames and one between each pair, which has no PNG
             for number in sorted({*numbers, *(n + 3 for n in numbers)}):
@@ -86,9 +80,9 @@ def make_vost(root: Path) -> Path:
     (root / "ImageSets" / "test.txt").write_text("10183_cut_onion\n")  # test frames ship separately
     (root / "Videos").mkdir()
     (root / "Videos" / "3161_peel_banana.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
-    for hidden in (root / ".DS_Store", root / "JPEGImages" / "3161_peel_banana" / ".DS_Store"):
-        hidden.write_bytes(b"\x00\x00\x00\x01Bud1")
-    (root / "Annotations" / "3161_peel_banana" / "._frame00000.png").write_bytes(b"\x00\x05\x16\x07")
+    add_macos_junk(root)
+    add_macos_junk(root / "JPEGImages" / "3161_peel_banana")
+    (root / "Annotations" / "3161_peel_banana" / "._frame00000.png").write_bytes(APPLE_DOUBLE)
     return root
 
 
@@ -269,7 +263,7 @@ def test_a_list_line_that_is_a_path_names_its_line(vost_copy):
 
 def test_a_mask_without_its_frame_is_named(vost_copy):
     stray = vost_copy / "Annotations" / "5788_apply_paint" / "frame00108.png"
-    save_mask(stray, mask_values(108))
+    save_palette_png(stray, mask_values(108), PALETTE)
     with pytest.raises(SourceError) as caught:
         read(vost_copy)
     assert caught.value.path == str(stray) and "annotation without a frame of the same name" in caught.value.cause
@@ -277,7 +271,7 @@ def test_a_mask_without_its_frame_is_named(vost_copy):
 
 def test_a_mask_of_another_size_is_named(vost_copy):
     path = vost_copy / "Annotations" / "3161_peel_banana" / "frame00012.png"
-    save_mask(path, np.zeros((HEIGHT + 1, WIDTH), np.uint8))
+    save_palette_png(path, np.zeros((HEIGHT + 1, WIDTH), np.uint8), PALETTE)
     with pytest.raises(SourceError) as caught:
         read(vost_copy)
     assert (
