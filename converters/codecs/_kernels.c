@@ -391,8 +391,11 @@ typedef struct {
    ``height * width`` pixels, else -1. */
 static int64_t segments(Kernel *k, U8s chars, I64s offsets, U8s values, int64_t height, int64_t width, Segments *s) {
     const int64_t total = height * width, nmasks = values.n;
-    I64s counts = new_i64(k, chars.n + 1, 0);
-    const int64_t capacity = chars.n + nmasks * width; /* a mask's runs cross at most width - 1 column ends */
+    /* Sized by these masks' own characters, not the whole buffer's: a clip's frames share one buffer,
+       and work arrays as large as all of it, taken once per frame, cost more than the decode. */
+    const int64_t span = nmasks > 0 ? AT(offsets, nmasks) - AT(offsets, 0) : 0;
+    I64s counts = new_i64(k, span + 1, 0);
+    const int64_t capacity = span + nmasks * width; /* a mask's runs cross at most width - 1 column ends */
     s->x = new_i32(k, capacity, 0);
     s->top = new_i32(k, capacity, 0);
     s->bottom = new_i32(k, capacity, 0);
@@ -455,6 +458,30 @@ static int overlap(Kernel *k, const Segments *s, int64_t width) {
     return 0;
 }
 
+/* Rows ``[begin, end)`` of ``out`` set to 0: one memset where the rows are contiguous. */
+static void zero_rows(Kernel *k, Map out, int64_t begin, int64_t end) {
+    if (begin >= end || out.width == 0)
+        return;
+    if (out.col_stride == 1 && out.row_stride == out.width) {
+        CHECK(begin, out.height);
+        CHECK(end - 1, out.height);
+        memset(&PIXEL(out, begin, 0), 0, (size_t)((end - begin) * out.width));
+        return;
+    }
+    for (int64_t y = begin; y < end; y++) {
+        if (out.col_stride == 1) {
+            CHECK(out.width - 1, out.width);
+            memset(&PIXEL(out, y, 0), 0, (size_t)out.width);
+        } else {
+            for (int64_t x = 0; x < out.width; x++)
+                PIXEL(out, y, x) = 0;
+        }
+    }
+}
+
+/* Every pixel of ``out`` set to 0. */
+static void zero(Kernel *k, Map out) { zero_rows(k, out, 0, out.height); }
+
 /* Row ``y`` of ``out`` set to ``row``. */
 static void put_row(Kernel *k, Map out, int64_t y, U8s row) {
     if (out.width == 0)
@@ -506,26 +533,24 @@ static void fill(Kernel *k, Map out, const Segments *s) {
         AT(change_value, q) = AT(s->value, i);
         AT(slot, y) = q + 1;
     }
+    /* Rows above the first segment and below the last one are background: cleared as blocks. */
+    int64_t first = height, last = 0;
+    for (int64_t i = 0; i < n; i++) {
+        first = min64(first, AT(s->top, i));
+        last = max64(last, AT(s->bottom, i));
+    }
+    if (first >= last)
+        first = last = 0;
+    zero_rows(k, out, 0, first);
     U8s row = new_u8(k, width, 1);
-    for (int64_t y = 0; y < height; y++) {
+    for (int64_t y = first; y < last; y++) {
         for (int64_t q = AT(per_row, y); q < AT(per_row, y + 1); q++)
             AT(row, AT(change_x, q)) = AT(change_value, q);
         put_row(k, out, y, row);
     }
+    zero_rows(k, out, last, height);
 }
 
-/* Every pixel of ``out`` set to 0. */
-static void zero(Kernel *k, Map out) {
-    for (int64_t y = 0; y < out.height; y++) {
-        if (out.col_stride == 1 && out.width > 0) {
-            CHECK(out.width - 1, out.width);
-            memset(&PIXEL(out, y, 0), 0, (size_t)out.width);
-        } else {
-            for (int64_t x = 0; x < out.width; x++)
-                PIXEL(out, y, x) = 0;
-        }
-    }
-}
 
 /* Segments painted in order onto a cleared map, later over earlier: for masks that overlap. */
 static void paint(Kernel *k, Map out, const Segments *s) {
