@@ -801,6 +801,44 @@ def test_decode_planes_to_a_size_keeps_overlaps_and_empty_frames(size):
     assert got[0, 0].any() and got[0, 1].all() and not got[1].any()
 
 
+@pytest.mark.parametrize("size", [None, (15, 8), (3, 2), (60, 34)])
+def test_decode_planes_says_which_planes_have_pixels(size):
+    """``present`` is each decoded plane's ``any()``, found from the runs: an empty RLE, an absent object, a frame
+    without masks, and a speck that sampling to a small size misses are all False; no plane is read back."""
+    block, speck, empty = (np.zeros((30, 17), bool) for _ in range(3))
+    block[4:9, 2:12] = True
+    speck[13, 7] = True
+    counts = {name: coco_rle(mask)["counts"].decode() for name, mask in (("block", block), ("speck", speck), ("empty", empty))}
+    frames = [
+        [(1, counts["block"]), (5, counts["speck"])],
+        [],
+        [(5, counts["empty"]), (9, counts["block"])],
+        [(1, counts["speck"]), (1, counts["empty"])],
+    ]
+    present = np.ones((4, 3), bool)
+    planes = rle.decode_planes(frames, [5, 1, 2], 30, 17, size, present=present)
+    np.testing.assert_array_equal(present, planes.any(axis=(2, 3)))
+    assert present[0, 0] == (size != (3, 2)) and present[0, 1] and not present[1:3].any() and present[3, 1] == present[0, 0]
+
+
+def test_decode_frames_nonempty_matches_the_maps_and_is_checked():
+    """``nonempty`` is set for every frame (stale values overwritten), value-0 masks count as background, and a
+    wrongly shaped or typed array is refused before anything is decoded."""
+    rng = np.random.default_rng(5)
+    labels = [make_label("blocks", rng, 20, 11, np.array([1, 2, 3], np.uint8)) for _ in range(3)] + [np.zeros((20, 11), np.uint8)]
+    frames = [[(m.object_id, m.counts) for m in rle.encode(label)] for label in labels]
+    frames[3] = [(0, rle.encode(np.ones((20, 11), np.uint8))[0].counts)]  # paints 0 over everything
+    for size in (None, (7, 5)):
+        nonempty = np.array([False, True, False, True])
+        maps = rle.decode_frames(frames, 20, 11, size, nonempty=nonempty)
+        np.testing.assert_array_equal(nonempty, maps.any(axis=(1, 2)))
+    for bad in (np.zeros(3, bool), np.zeros(4, np.uint8), np.zeros(8, bool)[::2]):
+        with pytest.raises(TypeError, match="nonempty must be"):
+            rle.decode_frames(frames, 20, 11, nonempty=bad)
+    with pytest.raises(TypeError, match="present must be"):
+        rle.decode_planes(frames, [1, 2], 20, 11, present=np.zeros((4, 2), bool).T.copy().T)
+
+
 def test_decode_frames_to_a_size_still_checks_every_string():
     good = rle.encode(np.ones((30, 17), np.uint8))[0].counts
     with pytest.raises(rle.RleError, match="value 7: it does not describe a 30x17 mask"):

@@ -563,12 +563,22 @@ static void paint(Kernel *k, Map out, const Segments *s) {
     }
 }
 
+/* Whether any segment paints a non-zero value: the map has foreground (found without scanning it). */
+static uint8_t any_foreground(Kernel *k, const Segments *s) {
+    for (int64_t i = 0; i < s->n; i++)
+        if (AT(s->value, i) != 0)
+            return 1;
+    return 0;
+}
+
 /* All of ``out`` from the masks (filled row by row, or painted where they overlap); the first bad
-   index or -1; -2, with ``out`` untouched, when they overlap and ``refuse_overlap``. */
-static int64_t label_map(Kernel *k, Map out, U8s chars, I64s offsets, U8s values, int refuse_overlap) {
+   index or -1; -2, with ``out`` untouched, when they overlap and ``refuse_overlap``. ``*foreground``:
+   whether any mask has a pixel of a non-zero value. */
+static int64_t label_map(Kernel *k, Map out, U8s chars, I64s offsets, U8s values, int refuse_overlap, uint8_t *foreground) {
     const int mark = k->nblocks;
     Segments s;
     int64_t result = segments(k, chars, offsets, values, out.height, out.width, &s);
+    *foreground = result < 0 ? any_foreground(k, &s) : 0;
     if (result < 0) {
         if (values.n > 1 && overlap(k, &s, out.width)) { /* one mask's runs never overlap each other */
             if (refuse_overlap)
@@ -975,6 +985,7 @@ typedef struct {
     int64_t frames, frame_stride;
     U8s chars, values;
     I64s offsets, frame_starts;
+    U8s nonempty; /* frames items, or none when not asked for */
     int refuse_overlap;
     int64_t result;
 } DecodeJob;
@@ -986,10 +997,11 @@ static void decode_job(Kernel *k, void *args) {
         Map frame = job->out;
         frame.p += t * job->frame_stride;
         const int64_t first = AT(job->frame_starts, t), last = AT(job->frame_starts, t + 1);
+        uint8_t foreground = 0;
         if (last > first) {
             I64s offsets = sub_i64(k, job->offsets, first, last + 1);
             U8s values = sub_u8(k, job->values, first, last);
-            int64_t bad = label_map(k, frame, job->chars, offsets, values, job->refuse_overlap);
+            int64_t bad = label_map(k, frame, job->chars, offsets, values, job->refuse_overlap, &foreground);
             if (bad >= 0) {
                 job->result = first + bad;
                 return;
@@ -1001,6 +1013,8 @@ static void decode_job(Kernel *k, void *args) {
         } else {
             zero(k, frame);
         }
+        if (job->nonempty.n > 0)
+            AT(job->nonempty, t) = foreground;
     }
 }
 
@@ -1048,19 +1062,36 @@ static int check_frame_starts(I64s starts, int64_t frames, int64_t nvalues) {
     return ok ? 0 : -1;
 }
 
+/* ``nonempty``, when not None, as a writable buffer of one byte per frame. */
+static int get_nonempty(PyObject *obj, Py_buffer *view, int *held, int64_t frames, U8s *nonempty) {
+    if (obj == Py_None)
+        return 0;
+    if (get_items(obj, view, 1, 1, "nonempty") < 0)
+        return -1;
+    (*held)++;
+    *nonempty = as_u8(view);
+    if (nonempty->n != frames) {
+        PyErr_SetString(PyExc_ValueError, "nonempty must hold one byte per frame");
+        return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(decode_doc,
-             "decode(out, chars, offsets, values, frame_starts=None, refuse_overlap=False) -> int\n\n"
+             "decode(out, chars, offsets, values, frame_starts=None, refuse_overlap=False, nonempty=None) -> int\n\n"
              "Writes every pixel of out, a (height, width) or (frames, height, width) uint8 array, from the\n"
              "masks value[i], chars[offsets[i]:offsets[i+1]]; frame t's masks are frame_starts[t]:frame_starts[t+1]\n"
              "(None: all masks in one frame). Returns -1, the index of the first invalid string, or -2 (frame\n"
-             "left untouched) when masks overlap and refuse_overlap is true; else later masks paint over earlier.");
+             "left untouched) when masks overlap and refuse_overlap is true; else later masks paint over earlier.\n"
+             "nonempty: a writable uint8 buffer, one item per frame, set to whether the frame has a non-zero pixel.");
 
 static PyObject *py_decode(PyObject *self, PyObject *args) {
-    PyObject *out_obj, *chars_obj, *offsets_obj, *values_obj, *starts_obj = Py_None;
+    PyObject *out_obj, *chars_obj, *offsets_obj, *values_obj, *starts_obj = Py_None, *nonempty_obj = Py_None;
     int refuse = 0;
-    if (!PyArg_ParseTuple(args, "OOOO|Op:decode", &out_obj, &chars_obj, &offsets_obj, &values_obj, &starts_obj, &refuse))
+    if (!PyArg_ParseTuple(args, "OOOO|OpO:decode", &out_obj, &chars_obj, &offsets_obj, &values_obj, &starts_obj, &refuse,
+                          &nonempty_obj))
         return NULL;
-    Py_buffer views[5];
+    Py_buffer views[6];
     int held = 0;
     PyObject *result = NULL;
     DecodeJob job;
@@ -1088,6 +1119,8 @@ static PyObject *py_decode(PyObject *self, PyObject *args) {
         if (check_frame_starts(job.frame_starts, job.frames, job.values.n) < 0)
             goto done;
     }
+    if (get_nonempty(nonempty_obj, &views[held], &held, job.frames, &job.nonempty) < 0)
+        goto done;
     job.refuse_overlap = refuse;
     Kernel k;
     int64_t work = job.frames * job.out.height * job.out.width + job.chars.n;
@@ -1151,6 +1184,7 @@ typedef struct {
     int64_t frames, frame_stride, height, width;
     U8s chars, values;
     I64s offsets, frame_starts, rows, cols;
+    U8s nonempty; /* frames items, or none when not asked for */
     int64_t result;
 } SampledJob;
 
@@ -1164,6 +1198,8 @@ static void decode_sampled_job(Kernel *k, void *args) {
         const int64_t first = AT(job->frame_starts, t), last = AT(job->frame_starts, t + 1);
         if (last == first) {
             zero(k, frame);
+            if (job->nonempty.n > 0)
+                AT(job->nonempty, t) = 0;
             continue;
         }
         const int mark = k->nblocks;
@@ -1175,6 +1211,8 @@ static void decode_sampled_job(Kernel *k, void *args) {
             return;
         }
         sample_segments(k, &whole, row_below, col_below, &shown);
+        if (job->nonempty.n > 0)
+            AT(job->nonempty, t) = any_foreground(k, &shown);
         if (last - first > 1 && overlap(k, &shown, frame.width))
             paint(k, frame, &shown);
         else
@@ -1195,18 +1233,19 @@ static int check_sampled(I64s sampled, int64_t count, int64_t n, const char *nam
 }
 
 PyDoc_STRVAR(decode_sampled_doc,
-             "decode_sampled(out, chars, offsets, values, frame_starts, height, width, rows, cols) -> int\n\n"
+             "decode_sampled(out, chars, offsets, values, frame_starts, height, width, rows, cols, nonempty=None) -> int\n\n"
              "decode() of height x width masks straight to out (frames, h, w) by nearest-neighbour sampling: out[t, i, j]\n"
              "is the decoded pixel (rows[i], cols[j]); rows and cols are int64, non-decreasing. Only the sampled pixels\n"
-             "are written. Returns -1, or the index of the first invalid string; overlapping masks: later ones win.");
+             "are written. Returns -1, or the index of the first invalid string; overlapping masks: later ones win.\n"
+             "nonempty: as decode's, for the sampled pixels.");
 
 static PyObject *py_decode_sampled(PyObject *self, PyObject *args) {
-    PyObject *out_obj, *chars_obj, *offsets_obj, *values_obj, *starts_obj, *rows_obj, *cols_obj;
+    PyObject *out_obj, *chars_obj, *offsets_obj, *values_obj, *starts_obj, *rows_obj, *cols_obj, *nonempty_obj = Py_None;
     long long height, width;
-    if (!PyArg_ParseTuple(args, "OOOOOLLOO:decode_sampled", &out_obj, &chars_obj, &offsets_obj, &values_obj, &starts_obj,
-                          &height, &width, &rows_obj, &cols_obj))
+    if (!PyArg_ParseTuple(args, "OOOOOLLOO|O:decode_sampled", &out_obj, &chars_obj, &offsets_obj, &values_obj, &starts_obj,
+                          &height, &width, &rows_obj, &cols_obj, &nonempty_obj))
         return NULL;
-    Py_buffer views[7];
+    Py_buffer views[8];
     int held = 0;
     PyObject *result = NULL;
     SampledJob job;
@@ -1236,6 +1275,8 @@ static PyObject *py_decode_sampled(PyObject *self, PyObject *args) {
         goto done;
     job.cols = as_i64(&views[held++]);
     if (check_sampled(job.rows, job.out.height, height, "rows") < 0 || check_sampled(job.cols, job.out.width, width, "cols") < 0)
+        goto done;
+    if (get_nonempty(nonempty_obj, &views[held], &held, job.frames, &job.nonempty) < 0)
         goto done;
     Kernel k;
     int64_t work = job.frames * job.out.height * job.out.width + job.chars.n;

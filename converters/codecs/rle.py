@@ -163,24 +163,36 @@ def nearest_positions(source: int, target: int) -> np.ndarray:
 
 
 def decode_frames(
-    frames: Sequence[Sequence[tuple[int, str | bytes]]], height: int, width: int, size: tuple[int, int] | None = None
+    frames: Sequence[Sequence[tuple[int, str | bytes]]],
+    height: int,
+    width: int,
+    size: tuple[int, int] | None = None,
+    *,
+    nonempty: np.ndarray | None = None,
 ) -> np.ndarray:
     """Label maps of several frames at once, (T, height, width): :func:`decode` with one call into compiled code.
 
     ``size``: ``(h, w)`` to decode straight to that size by nearest-neighbour sampling (see
     :func:`nearest_positions`), writing only the pixels kept, never the full-size map.
+    ``nonempty``: a (T,) bool array set to whether each map has a non-zero pixel, found from the runs
+    while decoding (a scan of the maps afterwards would read every pixel again).
     """
     out_height, out_width = (height, width) if size is None else (int(size[0]), int(size[1]))
+    if nonempty is not None and (nonempty.shape != (len(frames),) or nonempty.dtype != bool or not nonempty.flags.c_contiguous):
+        raise TypeError(f"nonempty must be a contiguous bool array of shape {(len(frames),)}")
     pairs = [pair for frame in frames for pair in frame]
     if not pairs or out_height == 0 or out_width == 0:
+        if nonempty is not None:
+            nonempty.fill(False)
         return np.zeros((len(frames), out_height, out_width), np.uint8)
     out = np.empty((len(frames), out_height, out_width), np.uint8)  # written whole: a zeroing pass would be a second write
     frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
+    flags = None if nonempty is None else nonempty.view(np.uint8)
     if (out_height, out_width) == (height, width):
-        bad = kernels.decode(out, *_pack(pairs), frame_starts)  # overlapping masks: later ones win
+        bad = kernels.decode(out, *_pack(pairs), frame_starts, False, flags)  # overlapping masks: later ones win
     else:
         rows, cols = nearest_positions(height, out_height), nearest_positions(width, out_width)
-        bad = kernels.decode_sampled(out, *_pack(pairs), frame_starts, height, width, rows, cols)
+        bad = kernels.decode_sampled(out, *_pack(pairs), frame_starts, height, width, rows, cols, flags)
     if bad >= 0:
         raise RleError(f"invalid RLE for value {pairs[bad][0]}: it does not describe a {height}x{width} mask")
     return out
@@ -192,6 +204,8 @@ def decode_planes(
     height: int,
     width: int,
     size: tuple[int, int] | None = None,
+    *,
+    present: np.ndarray | None = None,
 ) -> np.ndarray:
     """One boolean plane per id of ``plane_ids`` per frame, (T, len(plane_ids), H, W), decoded straight from the RLE.
 
@@ -199,6 +213,7 @@ def decode_planes(
     own object's strings (in one compiled call for the whole clip), so masks that overlap
     each keep every pixel, and ids need not fit a uint8. Pairs whose id is not asked for are skipped.
     ``size``: ``(h, w)`` planes sampled by nearest neighbour while decoding (:func:`decode_frames`).
+    ``present``: a (T, len(plane_ids)) bool array set to whether each plane has a pixel (at the size decoded).
     """
     out_height, out_width = (height, width) if size is None else (int(size[0]), int(size[1]))
     column = {int(v): k for k, v in enumerate(plane_ids)}
@@ -208,9 +223,12 @@ def decode_planes(
             k = column.get(int(value))
             if k is not None:
                 planes[t * len(column) + k].append((1, counts))
+    shape = (len(frames), len(column))
+    if present is not None and (present.shape != shape or present.dtype != bool or not present.flags.c_contiguous):
+        raise TypeError(f"present must be a contiguous bool array of shape {shape}")
     if not planes:
         return np.zeros((len(frames), len(column), out_height, out_width), bool)
-    decoded = decode_frames(planes, height, width, size)
+    decoded = decode_frames(planes, height, width, size, nonempty=None if present is None else present.reshape(-1))
     return decoded.view(bool).reshape(len(frames), len(column), out_height, out_width)
 
 

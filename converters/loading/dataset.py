@@ -86,15 +86,21 @@ def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -
     return rle.decode_frames(frames, height, width)
 
 
-def object_masks(read: Frames, ids: Sequence[int], height: int, width: int, size: tuple[int, int] | None = None) -> np.ndarray:
-    """Bool (T, K, h, w) masks of objects ``ids`` (any order) only, one contiguous array, straight from the RLE.
+def object_masks(
+    read: Frames, ids: Sequence[int], height: int, width: int, size: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bool (T, K, h, w) masks of objects ``ids`` (any order) only, one contiguous array, straight from the RLE,
+    and bool (T, K): whether each mask has a pixel at that size.
 
     ``size``: ``(h, w)`` by nearest neighbour, sampled while the RLE is decoded (label maps are resized after).
+    From RLE, presence comes from the runs while decoding: no mask is scanned again.
     """
     if read.labels is not None:
         masks = read.labels[:, None] == np.asarray(ids, np.int64)[None, :, None, None]
-        return masks if size is None else resize_masks(masks, size)
-    return rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width, size)
+        masks = masks if size is None else resize_masks(masks, size)
+        return masks, masks.any(axis=(2, 3))
+    present = np.empty((len(read.rle), len(ids)), bool)
+    return rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width, size, present=present), present
 
 
 def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -107,18 +113,6 @@ def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         return np.ascontiguousarray(masks[..., step_y // 2 :: step_y, step_x // 2 :: step_x])
     rows, cols = rle.nearest_positions(height, size[0]), rle.nearest_positions(width, size[1])
     return np.take(np.take(masks, rows, axis=-2), cols, axis=-1)  # one axis at a time: far cheaper than 2-D fancy indexing
-
-
-def object_presence(read: Frames, ids: Sequence[int], height: int, width: int) -> np.ndarray:
-    """Bool (T, K): whether object ``ids[k]`` has pixels on frame t, from the RLE's areas (no mask is scanned)."""
-    column = {int(i): k for k, i in enumerate(ids)}
-    present = np.zeros((len(read.rle), len(column)), bool)
-    for t, pairs in enumerate(_label_pairs(read.rle, read.encoding)):
-        for value, counts in pairs:
-            k = column.get(int(value))
-            if k is not None and not present[t, k]:
-                present[t, k] = rle.measure(counts, height, width)[0] > 0
-    return present
 
 
 def visible_objects(read: Frames, frame: int, ids: Sequence[int], height: int, width: int) -> list[int]:

@@ -21,7 +21,7 @@ import numpy as np
 from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
-from .dataset import VideoDataset, object_masks, object_presence, visible_objects
+from .dataset import VideoDataset, object_masks, visible_objects
 from .images import decode_frames, target_size
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
@@ -175,9 +175,8 @@ class TrainingClips:
                 encoding=read.encoding,
             )
         size = target_size(entry.height, entry.width, self.size)
-        same = size == (entry.height, entry.width) and read.rle is not None  # presence from the RLE's areas
         try:
-            masks = object_masks(read, ids, entry.height, entry.width, size)
+            masks, present = object_masks(read, ids, entry.height, entry.width, size)
         except MALFORMED as exc:
             raise self.videos._shard_error(entry, exc) from None
         item: dict[str, Any] = {
@@ -186,7 +185,7 @@ class TrainingClips:
             "object_ids": np.array(ids, np.int64),
             "annotated": entry.is_annotated(indices),
             "masks": masks,
-            "present": object_presence(read, ids, entry.height, entry.width) if same else masks.any(axis=(2, 3)),
+            "present": present,
         }
         if self.images:
             item["frames"] = self._frames(entry, indices, read.images, size)
