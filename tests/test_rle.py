@@ -839,6 +839,25 @@ def test_decode_frames_nonempty_matches_the_maps_and_is_checked():
         rle.decode_planes(frames, [1, 2], 20, 11, present=np.zeros((4, 2), bool).T.copy().T)
 
 
+@pytest.mark.parametrize("size", [None, (7, 5)])
+def test_decode_planes_and_frames_overwrite_a_given_out_whole(size):
+    """``out`` full of old values comes back as the fresh decode, the same array; a wrong one is refused."""
+    rng = np.random.default_rng(8)
+    labels = [make_label("blocks", rng, 20, 11, np.array([1, 2, 3], np.uint8)) for _ in range(2)]
+    frames = [[(m.object_id, m.counts) for m in rle.encode(label)] for label in labels] + [[]]
+    h, w = size or (20, 11)
+    out = np.ones((3, 2, h, w), bool)
+    assert rle.decode_planes(frames, [3, 1], 20, 11, size, out=out) is out
+    np.testing.assert_array_equal(out, rle.decode_planes(frames, [3, 1], 20, 11, size))
+    maps = np.full((3, h, w), 9, np.uint8)
+    assert rle.decode_frames(frames, 20, 11, size, out=maps) is maps
+    np.testing.assert_array_equal(maps, rle.decode_frames(frames, 20, 11, size))
+    empty = np.full((1, h, w), 9, np.uint8)
+    assert not rle.decode_frames([[]], 20, 11, size, out=empty).any()
+    with pytest.raises(TypeError, match="out must be"):
+        rle.decode_planes(frames, [3, 1], 20, 11, size, out=np.ones((3, 2, h, w), np.uint8))
+
+
 def test_decode_frames_to_a_size_still_checks_every_string():
     good = rle.encode(np.ones((30, 17), np.uint8))[0].counts
     with pytest.raises(rle.RleError, match="value 7: it does not describe a 30x17 mask"):

@@ -162,6 +162,13 @@ def nearest_positions(source: int, target: int) -> np.ndarray:
     return np.minimum(((np.arange(target) + 0.5) * source / target).astype(np.int64), source - 1)
 
 
+def _given(array: np.ndarray | None, shape: tuple[int, ...], dtype: type, name: str) -> np.ndarray | None:
+    """``array`` when it is a C-contiguous ``dtype`` array of ``shape`` (the kernels write through it), or None."""
+    if array is not None and (array.shape != shape or array.dtype != dtype or not array.flags.c_contiguous):
+        raise TypeError(f"{name} must be a contiguous {np.dtype(dtype).name} array of shape {shape}")
+    return array
+
+
 def decode_frames(
     frames: Sequence[Sequence[tuple[int, str | bytes]]],
     height: int,
@@ -169,6 +176,7 @@ def decode_frames(
     size: tuple[int, int] | None = None,
     *,
     nonempty: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Label maps of several frames at once, (T, height, width): :func:`decode` with one call into compiled code.
 
@@ -176,16 +184,22 @@ def decode_frames(
     :func:`nearest_positions`), writing only the pixels kept, never the full-size map.
     ``nonempty``: a (T,) bool array set to whether each map has a non-zero pixel, found from the runs
     while decoding (a scan of the maps afterwards would read every pixel again).
+    ``out``: a (T, h, w) uint8 array to overwrite whole and return, instead of a new one.
     """
     out_height, out_width = (height, width) if size is None else (int(size[0]), int(size[1]))
-    if nonempty is not None and (nonempty.shape != (len(frames),) or nonempty.dtype != bool or not nonempty.flags.c_contiguous):
-        raise TypeError(f"nonempty must be a contiguous bool array of shape {(len(frames),)}")
+    shape = (len(frames), out_height, out_width)
+    nonempty = _given(nonempty, shape[:1], bool, "nonempty")
+    out = _given(out, shape, np.uint8, "out")
     pairs = [pair for frame in frames for pair in frame]
     if not pairs or out_height == 0 or out_width == 0:
         if nonempty is not None:
             nonempty.fill(False)
-        return np.zeros((len(frames), out_height, out_width), np.uint8)
-    out = np.empty((len(frames), out_height, out_width), np.uint8)  # written whole: a zeroing pass would be a second write
+        if out is None:
+            return np.zeros(shape, np.uint8)
+        out.fill(0)
+        return out
+    if out is None:
+        out = np.empty(shape, np.uint8)  # written whole: a zeroing pass would be a second write
     frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
     flags = None if nonempty is None else nonempty.view(np.uint8)
     if (out_height, out_width) == (height, width):
@@ -206,6 +220,7 @@ def decode_planes(
     size: tuple[int, int] | None = None,
     *,
     present: np.ndarray | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """One boolean plane per id of ``plane_ids`` per frame, (T, len(plane_ids), H, W), decoded straight from the RLE.
 
@@ -214,22 +229,30 @@ def decode_planes(
     each keep every pixel, and ids need not fit a uint8. Pairs whose id is not asked for are skipped.
     ``size``: ``(h, w)`` planes sampled by nearest neighbour while decoding (:func:`decode_frames`).
     ``present``: a (T, len(plane_ids)) bool array set to whether each plane has a pixel (at the size decoded).
+    ``out``: a (T, len(plane_ids), h, w) bool array to overwrite whole and return, instead of a new one.
     """
     out_height, out_width = (height, width) if size is None else (int(size[0]), int(size[1]))
     column = {int(v): k for k, v in enumerate(plane_ids)}
+    shape = (len(frames), len(column), out_height, out_width)
+    present = _given(present, shape[:2], bool, "present")
+    out = _given(out, shape, bool, "out")
     planes: list[list[tuple[int, str | bytes]]] = [[] for _ in range(len(frames) * len(column))]
     for t, pairs in enumerate(frames):
         for value, counts in pairs:
             k = column.get(int(value))
             if k is not None:
                 planes[t * len(column) + k].append((1, counts))
-    shape = (len(frames), len(column))
-    if present is not None and (present.shape != shape or present.dtype != bool or not present.flags.c_contiguous):
-        raise TypeError(f"present must be a contiguous bool array of shape {shape}")
     if not planes:
-        return np.zeros((len(frames), len(column), out_height, out_width), bool)
-    decoded = decode_frames(planes, height, width, size, nonempty=None if present is None else present.reshape(-1))
-    return decoded.view(bool).reshape(len(frames), len(column), out_height, out_width)
+        return np.zeros(shape, bool) if out is None else out
+    decoded = decode_frames(
+        planes,
+        height,
+        width,
+        size,
+        nonempty=None if present is None else present.reshape(-1),
+        out=None if out is None else out.view(np.uint8).reshape(len(planes), out_height, out_width),
+    )
+    return decoded.view(bool).reshape(shape) if out is None else out
 
 
 def _measured(counts: str | bytes, height: int, width: int) -> tuple[int, tuple[int, int, int, int], bool]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import operator
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -87,20 +87,29 @@ def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -
 
 
 def object_masks(
-    read: Frames, ids: Sequence[int], height: int, width: int, size: tuple[int, int] | None = None
+    read: Frames,
+    ids: Sequence[int],
+    height: int,
+    width: int,
+    size: tuple[int, int] | None = None,
+    empty: Callable[[tuple[int, ...], type], np.ndarray] = np.empty,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Bool (T, K, h, w) masks of objects ``ids`` (any order) only, one contiguous array, straight from the RLE,
     and bool (T, K): whether each mask has a pixel at that size.
 
     ``size``: ``(h, w)`` by nearest neighbour, sampled while the RLE is decoded (label maps are resized after).
-    From RLE, presence comes from the runs while decoding: no mask is scanned again.
+    From RLE, presence comes from the runs while decoding: no mask is scanned again. ``empty(shape, dtype)``
+    gives the array the RLE is decoded into (a :class:`~converters.loading.buffers.Recycler`'s, in a loader).
     """
     if read.labels is not None:
         masks = read.labels[:, None] == np.asarray(ids, np.int64)[None, :, None, None]
         masks = masks if size is None else resize_masks(masks, size)
         return masks, masks.any(axis=(2, 3))
+    out_height, out_width = (height, width) if size is None else size
     present = np.empty((len(read.rle), len(ids)), bool)
-    return rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width, size, present=present), present
+    out = empty((len(read.rle), len(ids), out_height, out_width), bool)
+    masks = rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width, size, present=present, out=out)
+    return masks, present
 
 
 def resize_masks(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:

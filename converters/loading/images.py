@@ -43,14 +43,21 @@ def _resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
 
 
-def decode_frames(images: list[bytes | None], height: int, width: int, size: tuple[int, int]) -> np.ndarray:
+def decode_frames(
+    images: list[bytes | None], height: int, width: int, size: tuple[int, int], out: np.ndarray | None = None
+) -> np.ndarray:
     """uint8 (T, h, w, 3) frames of a (height, width) video at ``size`` = (h, w); a frame without image is zeros.
 
-    At full size each JPEG is decoded straight into its slot of the clip's array (no copy).
+    At full size each JPEG is decoded straight into its slot of the clip's array (no copy). ``out``:
+    a contiguous array of that shape to overwrite whole and return, instead of a new one.
     Raises whatever the decoders raise on bytes that are no image: the caller names the frame.
     """
     out_h, out_w = size
-    out = np.empty((len(images), out_h, out_w, 3), np.uint8)
+    shape = (len(images), out_h, out_w, 3)
+    if out is None:
+        out = np.empty(shape, np.uint8)
+    elif out.shape != shape or out.dtype != np.uint8 or not out.flags.c_contiguous:
+        raise TypeError(f"out must be a contiguous uint8 array of shape {shape}")
     scaled = 2 * out_h <= height and 2 * out_w <= width  # the DCT can shrink by 1/2, 1/4, 1/8
     for t, data in enumerate(images):
         if data is None:

@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
+from .buffers import Recycler
 from .dataset import VideoDataset, object_masks, visible_objects
 from .images import decode_frames, target_size
 
@@ -97,6 +98,7 @@ class TrainingClips:
         self.size, self.images, self.output, self.transform = size, images, output, transform
         self.seed, self.epoch = seed, 0
         self.entries = self._eligible(self._subset(videos))
+        self._buffers = Recycler()  # a clip's arrays reuse memory no earlier clip still holds
 
     def _subset(self, videos: str | os.PathLike | Iterable[str] | None) -> list[shards.VideoEntry]:
         entries = self.videos.manifest.videos
@@ -176,7 +178,7 @@ class TrainingClips:
             )
         size = target_size(entry.height, entry.width, self.size)
         try:
-            masks, present = object_masks(read, ids, entry.height, entry.width, size)
+            masks, present = object_masks(read, ids, entry.height, entry.width, size, self._buffers.empty)
         except MALFORMED as exc:
             raise self.videos._shard_error(entry, exc) from None
         item: dict[str, Any] = {
@@ -193,7 +195,8 @@ class TrainingClips:
 
     def _frames(self, entry: shards.VideoEntry, indices: np.ndarray, images: list, size: tuple[int, int]) -> np.ndarray:
         try:
-            return decode_frames(images, entry.height, entry.width, size)
+            out = self._buffers.empty((len(images), *size, 3), np.uint8)
+            return decode_frames(images, entry.height, entry.width, size, out)
         except Exception as exc:  # Pillow and simplejpeg raise several kinds
             shard = self.videos.path / self.videos.manifest.shards[entry.shard].file
             raise SourceError(shard, f"video {entry.name!r}, frames {indices.tolist()}: cannot decode ({exc})") from None

@@ -1,0 +1,70 @@
+"""The loader's recycled clip memory: reused only when nothing made from it is alive, never under a clip still held."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from converters.loading import TrainingClips, buffers
+from converters.loading.buffers import Recycler
+
+BIG = (3, 1024, 1024, 2)  # 6 MiB: above the size below which nothing is kept
+
+
+def test_a_block_comes_back_only_when_every_view_and_tensor_of_it_is_gone():
+    torch = pytest.importorskip("torch")
+    pool = Recycler()
+    first = pool.empty(BIG, np.uint8)
+    view = first[1:, ::2]
+    tensor = torch.from_numpy(first[0])
+    del first
+    second = pool.empty(BIG, np.uint8)
+    assert not np.shares_memory(second, view)  # the view still holds the first block
+    del view
+    third = pool.empty(BIG, np.uint8)
+    assert not np.shares_memory(third, tensor.numpy()) and not np.shares_memory(third, second)  # the tensor holds it
+    del tensor, third
+    again = pool.empty(BIG, np.uint8)
+    assert len(pool._blocks) == 3 and any(np.shares_memory(again, block) for block in pool._blocks)
+    assert again.shape == BIG and again.flags.c_contiguous
+
+
+def test_blocks_are_bounded_sized_by_request_and_small_arrays_are_not_kept():
+    pool = Recycler(keep=2)
+    held = [pool.empty(BIG, np.uint8) for _ in range(4)]  # all busy: new blocks, the oldest let go
+    assert len(pool._blocks) == 2
+    del held
+    small = pool.empty((4, 4), np.float32)
+    assert small.base is None and len(pool._blocks) == 2
+    larger = pool.empty((2, *BIG), np.bool_)  # no free block fits: a new one replaces a free, smaller one
+    assert len(pool._blocks) == 2 and pool._blocks[-1].nbytes == larger.nbytes
+    assert pool.empty(BIG, np.int16).shape == BIG  # a smaller request fits a larger block
+
+
+def test_a_worker_gets_a_recycler_without_the_parents_blocks():
+    pool = Recycler(keep=3)
+    kept = pool.empty(BIG, np.uint8)
+    copy = pickle.loads(pickle.dumps(pool))
+    assert copy.keep == 3 and copy._blocks == [] and kept.shape == BIG
+
+
+def test_clips_kept_by_the_caller_keep_their_pixels(sample_root, tmp_path, monkeypatch):
+    """Every clip's arrays are recycled here (no size floor): a clip still held is never written by the next ones."""
+    from converters import api
+
+    monkeypatch.setattr(buffers, "SMALLEST", 0)
+    out = tmp_path / "parquet"
+    api.convert(sample_root["mose"], out, to="parquet", from_="mose", reader_options={"split": "train"})
+    clips = TrainingClips(out, num_frames=3, output="numpy", max_num_objects=1)
+    fresh = TrainingClips(out, num_frames=3, output="numpy", max_num_objects=1)
+    monkeypatch.setattr(fresh, "_buffers", type("NoRecycling", (), {"empty": staticmethod(np.empty)})())
+    kept = [clips[i % len(clips)] for i in range(6)]
+    for i in range(len(clips) * 3):
+        clips[i % len(clips)]  # dropped at once: their memory comes back
+    for i, item in enumerate(kept):
+        want = fresh[i % len(fresh)]
+        assert np.array_equal(item["frames"], want["frames"]) and np.array_equal(item["masks"], want["masks"])
+    latest = clips[0]
+    assert any(np.shares_memory(latest["masks"], block) for block in clips._buffers._blocks)
