@@ -27,6 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -165,13 +167,16 @@ def verify(mp4: Path, work: Path) -> int:
 EXTRACTIONS = {"sam2-script": sam2_extract, "sam2-streamed": sam2_extract_streamed, "vosconv": vosconv_extract}
 
 
-def _best(function, *args, repeat: int = 3) -> float:
-    times = []
+def _best_each(calls: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Each call's least CPU seconds over ``repeat`` rounds, the calls interleaved in every round so that a busy
+    moment on a shared machine lands on all of them rather than on one."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeat):
-        start = time.process_time()
-        function(*args)
-        times.append(time.process_time() - start)
-    return min(times)
+        for name, call in calls.items():
+            start = time.process_time()
+            call()
+            times[name].append(time.process_time() - start)
+    return {name: min(found) for name, found in times.items()}
 
 
 @contextlib.contextmanager
@@ -253,14 +258,15 @@ def _run(workdir: Path, quick: bool, frames: int) -> dict:
             width, height = width // 16 * 2, height // 16 * 2
         mp4 = train_folder(workdir / label, width, height, frames) / "sav_000" / "sav_000001.mp4"
         kept = verify(mp4, workdir / label / "verify")
-        ms = {  # CPU ms per kept frame
-            "script": _best(sam2_extract, mp4, workdir / label / "a"),
-            "streamed": _best(sam2_extract_streamed, mp4, workdir / label / "s"),
-            "full": _best(vosconv_extract, mp4, workdir / label / "c", False),  # a control: every frame decoded
-            "ours": _best(vosconv_extract, mp4, workdir / label / "b"),
-            "decode": _best(vosconv_decode, mp4),  # a control: the sparse decode alone
+        here = workdir / label
+        calls = {
+            "script": partial(sam2_extract, mp4, here / "a"),
+            "streamed": partial(sam2_extract_streamed, mp4, here / "s"),
+            "full": partial(vosconv_extract, mp4, here / "c", False),  # a control: every frame decoded
+            "ours": partial(vosconv_extract, mp4, here / "b"),
+            "decode": partial(vosconv_decode, mp4),  # a control: the sparse decode alone
         }
-        ms = {key: seconds / kept * 1000 for key, seconds in ms.items()}
+        ms = {name: seconds / kept * 1000 for name, seconds in _best_each(calls, 3 if quick else 5).items()}
         convert = {}
         for to, name in (("sav", "jpeg"), ("parquet", "out.parquet"), ("hdf5", "out.h5")):
             out = workdir / label / "convert" / name
