@@ -174,3 +174,20 @@ def test_the_sav_group_checks_the_same_frames_then_times_both_and_gives_the_cpus
     assert [g["target"] for g in result["goals"]] == [">= 2x", ">= 2x", "<= 1.10x (flat)"]
     assert all(isinstance(g["value"], float) for g in result["goals"])
     assert [row[0] for row in result["tables"][1]["rows"]] == ["sav", "parquet", "hdf5"]  # peak memory, N and 4N frames
+    headers = result["tables"][0]["headers"]
+    assert {"SAM 2 script ms/frame", "control: SAM 2 steps, streamed", "control: vosconv sparse decode only"} <= set(headers)
+    assert all("against SAM 2's steps streamed" in g["note"] and "ceiling" in g["note"] for g in result["goals"][:2])
+
+
+def test_the_sav_group_refuses_to_time_extractions_whose_frames_differ(tmp_path, monkeypatch):
+    from benchmarks import bench_sav
+
+    mp4 = bench_sav.make_mp4(tmp_path / "v.mp4", 64, 48, 8)
+    assert bench_sav.verify(mp4, tmp_path / "same") == 2  # SAM 2's script, its steps streamed and vosconv agree
+
+    def first_frame_only(mp4, out):  # right bytes, too few files: the streamed control must match the script too
+        return bench_sav.sam2_extract(mp4, out)[:1]
+
+    monkeypatch.setitem(bench_sav.EXTRACTIONS, "sam2-streamed", first_frame_only)
+    with pytest.raises(AssertionError, match="sam2-streamed"):
+        bench_sav.verify(mp4, tmp_path / "differ")
