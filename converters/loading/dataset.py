@@ -210,6 +210,10 @@ class VideoHandle:
         """Some frames (increasing indices) with their masks: see :class:`ClipDataset` for the fields."""
         return self.dataset._read_clip(self.entry, np.asarray(indices, np.int64), images, decode_images, masks)
 
+    def read_image(self, index: int) -> bytes | None:
+        """Frame ``index``'s stored image bytes as they are (None when the source had no image), with no more work."""
+        return self.dataset._image(self.entry, _position(index))
+
     def present_objects(self, index: int) -> list[tuple[int, np.ndarray]]:
         """Frame ``index``'s present values and their bool planes, in :func:`present_planes`' order (SAM 2's)."""
         return self.dataset._present(self.entry, index)
@@ -329,6 +333,9 @@ class VideoDataset(Sequence):
         if images:
             item["frames"] = self._decoded(entry, indices, read.images) if decode_images else read.images
         return item
+
+    def _image(self, entry: shards.VideoEntry, index: int) -> bytes | None:
+        return self._read_raw(entry, np.array([index], np.int64), True, False).images[0]
 
     def _present(self, entry: shards.VideoEntry, index: int) -> list[tuple[int, np.ndarray]]:
         indices = np.array([index], np.int64)
