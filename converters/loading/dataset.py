@@ -334,14 +334,24 @@ class VideoDataset(Sequence):
             item["frames"] = self._decoded(entry, indices, read.images) if decode_images else read.images
         return item
 
+    def _frame(self, entry: shards.VideoEntry, index: int, images: bool, masks: bool) -> Frames:
+        """:meth:`_read_raw` of one frame, its index checked in plain Python (SAM 2's drop-in reads frame by frame)."""
+        if not 0 <= index < entry.frames:
+            raise IndexError(f"{entry.name}: frame index {index} is not within 0..{entry.frames - 1}")
+        if images:
+            self._check_images()
+        try:
+            return self._backend.read(entry, np.array([index], np.int64), images, masks)
+        except MALFORMED as exc:
+            raise self._shard_error(entry, exc) from None
+
     def _image(self, entry: shards.VideoEntry, index: int) -> bytes | None:
-        return self._read_raw(entry, np.array([index], np.int64), True, False).images[0]
+        return self._frame(entry, index, True, False).images[0]
 
     def _present(self, entry: shards.VideoEntry, index: int) -> list[tuple[int, np.ndarray]]:
-        indices = np.array([index], np.int64)
-        self._check_indices(entry, indices, False)
+        read = self._frame(entry, index, False, True)
         try:
-            return present_planes(self._backend.read(entry, indices, False, True), entry.height, entry.width)
+            return present_planes(read, entry.height, entry.width)
         except MALFORMED as exc:
             raise self._shard_error(entry, exc) from None
 
