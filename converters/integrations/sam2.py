@@ -103,15 +103,16 @@ class FrameNumbers:
     """Each stored frame's ``VOSFrame.frame_idx``, as ``PNGRawDataset`` sets it, and the way back to its position.
 
     ``frame_idx`` is the number in the file name (YouTube-VOS: 0, 5, 10...); names that are not
-    numbers (no SAM 2 folder would load them) give the frame positions. Evenly spaced numbers
-    (MOSE's and YouTube-VOS's) are kept as a ``range``, so a video costs the same memory at any length.
+    numbers (no SAM 2 folder would load them; a superscript digit is no number to ``int``) give
+    the frame positions. Evenly spaced numbers (MOSE's and YouTube-VOS's) are kept as a ``range``,
+    so a video costs the same memory at any length.
     """
 
     __slots__ = ("_positions", "numbers")
 
     def __init__(self, names: list[str]) -> None:
         stems = [os.path.splitext(name)[0] for name in names]
-        numbers = [int(s) for s in stems] if all(s.isdigit() for s in stems) else list(range(len(names)))
+        numbers = [int(s) for s in stems] if all(s.isdecimal() for s in stems) else list(range(len(names)))
         spaced = _as_range(numbers)
         self.numbers: range | tuple[int, ...] = tuple(numbers) if spaced is None else spaced
         self._positions = None if spaced is not None else {number: position for position, number in enumerate(numbers)}

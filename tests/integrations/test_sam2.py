@@ -161,6 +161,7 @@ def test_frame_numbers_keep_evenly_spaced_numbers_as_a_range():
     gaps = FrameNumbers(["00002.jpg", "00003.jpg", "00007.jpg"])
     assert gaps.numbers == (2, 3, 7) and [gaps.position(n) for n in (2, 3, 7, 4)] == [0, 1, 2, None]
     assert FrameNumbers(["b.jpg", "a.jpg"]).numbers == range(2)  # names that are no numbers: positions
+    assert FrameNumbers(["00000.jpg", "00001\u00b2.jpg"]).numbers == range(2)  # a superscript is a digit, not a number
     assert FrameNumbers(["00004.jpg"]).numbers == range(4, 5) and FrameNumbers([]).numbers == range(0)
     assert FrameNumbers(["00003.jpg", "00001.jpg"]).numbers == (3, 1)
 
