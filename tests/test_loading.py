@@ -168,6 +168,31 @@ def test_pickles_without_open_files(converted, fmt):
     assert again["frames"] == first["frames"]
 
 
+def test_parquet_frames_read_one_at_a_time_read_each_row_group_once(converted, monkeypatch):
+    """SAM 2's drop-in reads a clip's images, then its masks, frame by frame: a row group is read once per column set."""
+    import pyarrow.parquet as pq
+
+    videos = open_dataset(converted["parquet", "mose"])
+    handle = max(videos, key=len)
+    want = handle.read_clip(range(len(handle)), masks="label")
+    reads, original = [], pq.ParquetFile.read_row_groups
+
+    def counted(self, groups, *args, **kwargs):
+        reads.append((tuple(groups), tuple(kwargs["columns"])))
+        return original(self, groups, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read_row_groups", counted)
+    images = [handle.read_image(index) for index in range(len(handle))]
+    planes = [dict(handle.present_objects(index)) for index in range(len(handle))]
+    assert images == want["frames"]
+    for index, found in enumerate(planes):
+        values = [v for v in np.unique(want["masks"][index]).tolist() if v]
+        assert sorted(found) == values and all(np.array_equal(found[v], want["masks"][index] == v) for v in values)
+    assert len(reads) == len(set(reads))  # each row group once per column set
+    assert len([groups for groups, columns in reads if columns == ("image.bytes",)]) > 1  # the video spans row groups
+    assert pickle.loads(pickle.dumps(videos))._backend._kept == {}  # the kept groups stay in this process
+
+
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 @pytest.mark.parametrize("fmt", ["parquet", "hdf5-dense"])
 def test_torch_data_loader_with_workers(converted, fmt, start_method):

@@ -19,8 +19,11 @@ sam2==1.1.0``), torch and iopath.
 
 from __future__ import annotations
 
+import bisect
 import io
+import math
 import os
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 import numpy as np
@@ -31,10 +34,11 @@ from training.dataset.vos_raw_dataset import VOSFrame, VOSRawDataset, VOSVideo
 from ..loading import VideoDataset, open_dataset
 from ..loading.dataset import VideoHandle
 
-__all__ = ["SCHEME", "ShardRawDataset", "ShardSegmentLoader", "VosconvPathHandler", "frame_uri"]
+__all__ = ["SCHEME", "FrameNumbers", "ShardRawDataset", "ShardSegmentLoader", "VosconvPathHandler", "frame_uri"]
 
 SCHEME = "vosconv://"
 _OPEN: dict[str, VideoDataset] = {}  # per process: dataset folder -> its VideoDataset, opened on first use
+_ADDRESSED: dict[str, VideoHandle] = {}  # per process: a frame address up to its last "/" -> that video
 
 
 def _dataset(root: str) -> VideoDataset:
@@ -44,9 +48,24 @@ def _dataset(root: str) -> VideoDataset:
     return found
 
 
+def _video_address(root: str, video: str) -> str:
+    """What every frame address of a video starts with: ``vosconv://<quoted dataset folder>/<quoted video>/``."""
+    return f"{SCHEME}{quote(root, safe='')}/{quote(video, safe='')}/"
+
+
 def frame_uri(root: str, video: str, position: int) -> str:
     """``vosconv://<quoted dataset folder>/<quoted video>/<frame position>.jpg``: all a worker needs to find it."""
-    return f"{SCHEME}{quote(root, safe='')}/{quote(video, safe='')}/{position}.jpg"
+    return f"{_video_address(root, video)}{position}.jpg"
+
+
+def _addressed_video(path: str, address: str) -> VideoHandle:
+    """The video of a frame address (``address``: the part before the frame), parsed once per process."""
+    parts = address[len(SCHEME) :].split("/")
+    if len(parts) != 2:
+        raise ValueError(f"{path}: not a vosconv frame address ({SCHEME}<folder>/<video>/<position>.jpg)")
+    handle = _dataset(unquote(parts[0]))[unquote(parts[1])]
+    _ADDRESSED[address] = handle
+    return handle
 
 
 class VosconvPathHandler(PathHandler):
@@ -59,11 +78,13 @@ class VosconvPathHandler(PathHandler):
         self._check_kwargs(kwargs)
         if mode != "rb":
             raise ValueError(f"{path}: vosconv frames open only in 'rb' mode, not {mode!r}")
-        parts = path[len(SCHEME) :].split("/")
-        if len(parts) != 3 or not parts[2].endswith(".jpg") or not parts[2][:-4].isdigit():
+        address, _, frame = path.rpartition("/")
+        if not frame.endswith(".jpg") or not frame[:-4].isdigit():
             raise ValueError(f"{path}: not a vosconv frame address ({SCHEME}<folder>/<video>/<position>.jpg)")
-        handle = _dataset(unquote(parts[0]))[unquote(parts[1])]
-        data = handle.read_clip([int(parts[2][:-4])], images=True, masks=None)["frames"][0]
+        handle = _ADDRESSED.get(address)
+        if handle is None:
+            handle = _addressed_video(path, address)
+        data = handle.read_image(int(frame[:-4]))
         if data is None:
             raise FileNotFoundError(f"{path}: the source had no image for this frame")
         return io.BytesIO(data)
@@ -78,13 +99,49 @@ def _register() -> None:
 _register()
 
 
-def _frame_numbers(names: list[str]) -> list[int]:
-    """``VOSFrame.frame_idx`` as ``PNGRawDataset`` sets it: the number in the file name (YouTube-VOS: 0, 5, 10...).
+class FrameNumbers:
+    """Each stored frame's ``VOSFrame.frame_idx``, as ``PNGRawDataset`` sets it, and the way back to its position.
 
-    Names that are not numbers (no SAM 2 folder would load them) give the frame positions.
+    ``frame_idx`` is the number in the file name (YouTube-VOS: 0, 5, 10...); names that are not
+    numbers (no SAM 2 folder would load them; a superscript digit is no number to ``int``) give
+    the frame positions. Evenly spaced numbers (MOSE's and YouTube-VOS's) are kept as a ``range``,
+    so a video costs the same memory at any length.
     """
-    stems = [os.path.splitext(name)[0] for name in names]
-    return [int(s) for s in stems] if all(s.isdigit() for s in stems) else list(range(len(names)))
+
+    __slots__ = ("_positions", "numbers")
+
+    def __init__(self, names: list[str]) -> None:
+        stems = [os.path.splitext(name)[0] for name in names]
+        numbers = [int(s) for s in stems] if all(s.isdecimal() for s in stems) else list(range(len(names)))
+        spaced = _as_range(numbers)
+        self.numbers: range | tuple[int, ...] = tuple(numbers) if spaced is None else spaced
+        self._positions = None if spaced is not None else {number: position for position, number in enumerate(numbers)}
+
+    def position(self, number: int) -> int | None:
+        """The position of the frame whose ``frame_idx`` is ``number`` (None for no such frame)."""
+        if self._positions is not None:
+            return self._positions.get(number)
+        try:
+            return self.numbers.index(number)
+        except ValueError:
+            return None
+
+
+def _as_range(numbers: list[int]) -> range | None:
+    """``numbers`` as a range when they rise by one same step, else None."""
+    if len(numbers) < 2:
+        return range(numbers[0], numbers[0] + 1) if numbers else range(0)
+    step = numbers[1] - numbers[0]
+    if step <= 0:
+        return None
+    spaced = range(numbers[0], numbers[-1] + 1, step)
+    return spaced if len(spaced) == len(numbers) and list(spaced) == numbers else None
+
+
+def _is_annotated(runs: tuple[tuple[int, int], ...], position: int) -> bool:
+    """Whether frame ``position`` lies in one of the manifest's ``[start, stop)`` runs of annotated frames."""
+    run = bisect.bisect_right(runs, (position, math.inf)) - 1
+    return run >= 0 and position < runs[run][1]
 
 
 class ShardSegmentLoader:
@@ -94,21 +151,36 @@ class ShardSegmentLoader:
     comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8``, void (255)
     as an object, and ``KeyError`` for a frame without annotation. Only the objects present are
     decoded, each straight from its RLE (no label map compared once per object).
+
+    SAM 2's sampler loads a clip's first frame twice and ``VOSDataset`` then once more: a frame
+    loaded again right after is not decoded again: its planes come back in new tensors (SAM 2
+    only sums them and copies them to uint8; do not write into them).
     """
 
-    def __init__(self, handle: VideoHandle, frame_numbers: list[int]) -> None:
+    def __init__(self, handle: VideoHandle, frames: FrameNumbers) -> None:
         self.handle = handle
-        self.positions = {number: position for position, number in enumerate(frame_numbers)}
-        self.annotated = set(handle.annotated)
+        self.frames = frames
+        self._last: tuple[int, list[tuple[int, np.ndarray]]] | None = None  # the last frame loaded and its planes
 
     def load(self, frame_idx: int) -> dict[np.uint8, torch.Tensor]:
-        position = self.positions.get(frame_idx)
-        if position is None or position not in self.annotated:
+        position = self.frames.position(frame_idx)
+        if position is None or not _is_annotated(self.handle.entry.annotated, position):
             raise KeyError(frame_idx)  # as PalettisedPNGSegmentLoader does for a frame without a PNG
-        return {np.uint8(value): torch.from_numpy(plane) for value, plane in self.handle.present_objects(position)}
+        if self._last is None or self._last[0] != position:
+            self._last = (position, self.handle.present_objects(position))
+        return {np.uint8(value): torch.from_numpy(plane) for value, plane in self._last[1]}
 
     def __len__(self) -> int:
         return len(self.handle)
+
+
+@dataclass(frozen=True)
+class _StoredVideo:
+    """What ``get_video`` needs of a video, read from its shard once per process."""
+
+    handle: VideoHandle
+    address: str  # the start of its frames' addresses
+    frames: FrameNumbers
 
 
 def _read_names(list_file: str) -> list[str]:
@@ -136,13 +208,24 @@ class ShardRawDataset(VOSRawDataset):
         if unknown:
             raise KeyError(f"{file_list_txt}: {len(unknown)} videos not in {self.path}, e.g. {unknown[:3]}")
         self.video_names = sorted(name for name in names if name not in excluded)
+        self._stored: dict[str, _StoredVideo] = {}  # per process: what get_video read of each video
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_stored": {}}
+
+    def _video(self, name: str) -> _StoredVideo:
+        found = self._stored.get(name)
+        if found is None:
+            handle = _dataset(self.path)[name]
+            found = self._stored[name] = _StoredVideo(handle, _video_address(self.path, name), FrameNumbers(handle.file_names()))
+        return found
 
     def get_video(self, idx: int) -> tuple[VOSVideo, ShardSegmentLoader]:
-        name = self.video_names[idx]
-        handle = _dataset(self.path)[name]
-        numbers = _frame_numbers(handle.file_names())
-        frames = [VOSFrame(number, image_path=frame_uri(self.path, name, position)) for position, number in enumerate(numbers)]
-        return VOSVideo(name, idx, frames), ShardSegmentLoader(handle, numbers)
+        """Frames and segment loader made anew each time (SAM 2 may change them); the file names are read once."""
+        video = self._video(self.video_names[idx])
+        address = video.address
+        frames = [VOSFrame(number, image_path=f"{address}{position}.jpg") for position, number in enumerate(video.frames.numbers)]
+        return VOSVideo(video.handle.name, idx, frames), ShardSegmentLoader(video.handle, video.frames)
 
     def __len__(self) -> int:
         return len(self.video_names)

@@ -213,6 +213,10 @@ class VideoHandle:
         """Some frames (increasing indices) with their masks: see :class:`ClipDataset` for the fields."""
         return self.dataset._read_clip(self.entry, np.asarray(indices, np.int64), images, decode_images, masks)
 
+    def read_image(self, index: int) -> bytes | None:
+        """Frame ``index``'s stored image bytes as they are (None when the source had no image), with no more work."""
+        return self.dataset._image(self.entry, _position(index))
+
     def present_objects(self, index: int) -> list[tuple[int, np.ndarray]]:
         """Frame ``index``'s present values and their bool planes, in :func:`present_planes`' order (SAM 2's)."""
         return self.dataset._present(self.entry, index)
@@ -333,11 +337,24 @@ class VideoDataset(Sequence):
             item["frames"] = self._decoded(entry, indices, read.images) if decode_images else read.images
         return item
 
-    def _present(self, entry: shards.VideoEntry, index: int) -> list[tuple[int, np.ndarray]]:
-        indices = np.array([index], np.int64)
-        self._check_indices(entry, indices, False)
+    def _frame(self, entry: shards.VideoEntry, index: int, images: bool, masks: bool) -> Frames:
+        """:meth:`_read_raw` of one frame, its index checked in plain Python (SAM 2's drop-in reads frame by frame)."""
+        if not 0 <= index < entry.frames:
+            raise IndexError(f"{entry.name}: frame index {index} is not within 0..{entry.frames - 1}")
+        if images:
+            self._check_images()
         try:
-            return present_planes(self._backend.read(entry, indices, False, True), entry.height, entry.width)
+            return self._backend.read(entry, np.array([index], np.int64), images, masks)
+        except MALFORMED as exc:
+            raise self._shard_error(entry, exc) from None
+
+    def _image(self, entry: shards.VideoEntry, index: int) -> bytes | None:
+        return self._frame(entry, index, True, False).images[0]
+
+    def _present(self, entry: shards.VideoEntry, index: int) -> list[tuple[int, np.ndarray]]:
+        read = self._frame(entry, index, False, True)
+        try:
+            return present_planes(read, entry.height, entry.width)
         except MALFORMED as exc:
             raise self._shard_error(entry, exc) from None
 

@@ -6,6 +6,7 @@ Nothing here skips: CI installs SAM 2 through ``make test``, and a setup that ca
 from __future__ import annotations
 
 import logging
+import pickle
 import random
 
 import numpy as np
@@ -17,7 +18,9 @@ from training.dataset.vos_raw_dataset import PNGRawDataset
 from training.dataset.vos_sampler import RandomUniformSampler
 from training.utils.data_utils import collate_fn
 
-from converters.integrations.sam2 import ShardRawDataset, frame_uri
+from converters.integrations.sam2 import FrameNumbers, ShardRawDataset, frame_uri
+from converters.loading import open_dataset
+from converters.loading.dataset import VideoHandle
 
 FORMATS = ("parquet", "hdf5")
 
@@ -108,6 +111,69 @@ def test_only_read_mode_and_frame_addresses(sam2_sets):
         g_pathmgr.open(uri, "r")
     with pytest.raises(ValueError, match="not a vosconv frame address"):
         g_pathmgr.open(uri.replace("/0.jpg", "/x.jpg"), "rb")
+
+
+def counting(monkeypatch, owner, name: str) -> list:
+    """Calls of ``owner.name`` from now on (their first argument after self), the call still made."""
+    calls, original = [], getattr(owner, name)
+
+    def counted(self, *args, **kwargs):
+        calls.append(args[0] if args else None)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_get_video_reads_a_videos_file_names_once(sam2_sets, fmt, monkeypatch):
+    """Each datapoint calls get_video: the frame list comes from what the first call read of the shard."""
+    _, outputs = sam2_sets["youtube-vos"]
+    raw = ShardRawDataset(outputs[fmt])
+    calls = counting(monkeypatch, VideoHandle, "file_names")
+    first, _ = raw.get_video(1)
+    again, _ = raw.get_video(1)
+    assert len(calls) == 1
+    assert again == first and again.frames is not first.frames  # fresh objects, equal to the first
+    assert [f.image_path for f in again.frames] == [frame_uri(raw.path, first.video_name, p) for p in range(len(first.frames))]
+    assert pickle.loads(pickle.dumps(raw))._stored == {}  # workers read for themselves
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_frame_loaded_again_at_once_is_not_decoded_again(sam2_sets, fmt, monkeypatch):
+    """SAM 2's sampler loads a clip's first frame twice and VOSDataset once more: one decode for the three."""
+    _, outputs = sam2_sets["mose"]
+    video, loader = ShardRawDataset(outputs[fmt]).get_video(0)
+    calls = counting(monkeypatch, VideoHandle, "present_objects")
+    first = video.frames[1].frame_idx
+    a, b = loader.load(first), loader.load(first)
+    loader.load(video.frames[2].frame_idx)
+    c = loader.load(first)
+    assert calls == [1, 2, 1]
+    assert list(a) == list(b) == list(c) and a is not b
+    assert all(torch.equal(a[k], b[k]) and torch.equal(a[k], c[k]) for k in a)
+
+
+def test_frame_numbers_keep_evenly_spaced_numbers_as_a_range():
+    youtube = FrameNumbers([f"{n:05d}.jpg" for n in range(0, 500, 5)])
+    assert youtube.numbers == range(0, 500, 5)
+    assert (youtube.position(0), youtube.position(495), youtube.position(7), youtube.position(500)) == (0, 99, None, None)
+    gaps = FrameNumbers(["00002.jpg", "00003.jpg", "00007.jpg"])
+    assert gaps.numbers == (2, 3, 7) and [gaps.position(n) for n in (2, 3, 7, 4)] == [0, 1, 2, None]
+    assert FrameNumbers(["b.jpg", "a.jpg"]).numbers == range(2)  # names that are no numbers: positions
+    assert FrameNumbers(["00000.jpg", "00001\u00b2.jpg"]).numbers == range(2)  # a superscript is a digit, not a number
+    assert FrameNumbers(["00004.jpg"]).numbers == range(4, 5) and FrameNumbers([]).numbers == range(0)
+    assert FrameNumbers(["00003.jpg", "00001.jpg"]).numbers == (3, 1)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_read_image_gives_the_stored_bytes_of_one_frame(sam2_sets, fmt):
+    clean, outputs = sam2_sets["mose"]
+    handle = open_dataset(outputs[fmt])[0]
+    for index, name in enumerate(handle.file_names()):
+        assert handle.read_image(index) == (clean / "JPEGImages" / handle.name / name).read_bytes()
+    with pytest.raises(IndexError):
+        handle.read_image(len(handle))
 
 
 def as_tensors(datapoint, **kwargs):

@@ -2,7 +2,9 @@
 
 A ``ParquetFile`` is kept open per process (its footer parsed once); a video's rows are
 checked against the manifest once per process, then each read takes only the columns asked
-for, from only the row groups holding the clip's frames.
+for, from only the row groups holding the clip's frames. The last row groups read of each
+set of columns are kept, so frames read one at a time (SAM 2's drop-in reads a clip that way)
+read each row group once, not once per frame.
 """
 
 from __future__ import annotations
@@ -67,6 +69,19 @@ class ParquetBackend:
         self.manifest = manifest
         self.files = HandleCache(_open)
         self.image_root = image_root
+        self._kept: dict[tuple[str, ...], tuple[tuple[str, tuple[int, ...]], Any]] = {}  # columns -> (shard, groups), table
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_kept": {}}
+
+    def _row_groups(self, path: str, shard: _Shard, groups: list[int], columns: list[str]) -> Any:
+        """``columns`` of row groups ``groups``; the last read of each column set is kept for the next read of the same groups."""
+        where, kept = (path, tuple(groups)), self._kept.get(tuple(columns))
+        if kept is not None and kept[0] == where:
+            return kept[1]
+        table = shard.file.read_row_groups(groups, columns=columns, use_threads=False)
+        self._kept[tuple(columns)] = (where, table)
+        return table
 
     def _record(self, shard: _Shard, entry: shards.VideoEntry) -> tuple[dict, int]:
         """The video's footer record and first row, checked against the manifest (its rows once per process)."""
@@ -96,7 +111,8 @@ class ParquetBackend:
         return table.slice(positions[0], entry.frames).column("file_name").to_pylist()
 
     def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> Frames:
-        shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
+        path = str(self.root / self.manifest.shards[entry.shard].file)
+        shard = self.files.get(path)
         record, first = self._record(shard, entry)
         embedded = self.manifest.options.get("images", True)
         groups, positions = shard.locate([first + i for i in indices.tolist()])
@@ -105,7 +121,7 @@ class ParquetBackend:
             columns.append("image.bytes" if embedded else "image.path")
         if masks:
             columns += ["objects.list.element.object_id", "objects.list.element.counts"]
-        table = shard.file.read_row_groups(groups, columns=columns, use_threads=False)
+        table = self._row_groups(path, shard, groups, columns)
         if len(positions) == positions[-1] - positions[0] + 1:
             table = table.slice(positions[0], len(positions))
         else:
