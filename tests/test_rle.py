@@ -858,6 +858,30 @@ def test_decode_planes_and_frames_overwrite_a_given_out_whole(size):
         rle.decode_planes(frames, [3, 1], 20, 11, size, out=np.ones((3, 2, h, w), np.uint8))
 
 
+def test_outputs_larger_than_a_cache_decode_the_same():
+    """Above 32 MiB of output the kernels write with non-temporal stores (on x86-64): the same pixels as
+    pycocotools, rows of odd width (unaligned starts and tails), zero blocks, and the sampled decode too."""
+    height, width = 2001, 9007  # two frames: 36 MB
+    rng = np.random.default_rng(11)
+    masks = []
+    for _ in range(2):
+        mask = np.zeros((height, width), np.uint8)
+        mask[300:1700, 17:9000] = 1
+        mask[900:1000, 4000:4400] = 0
+        mask[1200:1210] = rng.integers(0, 2, (10, width), np.uint8)
+        masks.append(mask)
+    frames = [[(1, coco_rle(mask)["counts"].decode())] for mask in masks] + [[]]
+    out = np.full((3, height, width), 7, np.uint8)
+    rle.decode_frames(frames, height, width, out=out)
+    for mask, got in zip(masks, out):
+        np.testing.assert_array_equal(got, coco.decode(coco_rle(mask)))
+    assert not out[2].any()
+    small = [[(1, coco_rle(mask[::4, ::4])["counts"].decode())] for mask in masks] + [[]]
+    sampled = rle.decode_frames(small, *masks[0][::4, ::4].shape, (height, width))
+    np.testing.assert_array_equal(sampled[:2], _nearest(np.stack([m[::4, ::4] for m in masks]), (height, width)))
+    assert not sampled[2].any()
+
+
 def test_decode_frames_to_a_size_still_checks_every_string():
     good = rle.encode(np.ones((30, 17), np.uint8))[0].counts
     with pytest.raises(rle.RleError, match="value 7: it does not describe a 30x17 mask"):

@@ -26,6 +26,11 @@ an escape (an index out of range, or malloc failing) frees them all on its way o
 #define restrict __restrict
 #endif
 
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define HAVE_STREAM_STORES 1
+#endif
+
 #ifdef VOSCONV_BOUNDSCHECK
 #define MODULE_NAME "_kernels_checked"
 #define MODULE_INIT PyInit__kernels_checked
@@ -53,6 +58,7 @@ typedef struct {
     int failed;
     int64_t bad_index, bad_length;
     int bad_line;
+    int stream; /* write the output with non-temporal stores (see stream_copy) */
 } Kernel;
 
 static void escape(Kernel *k, int why) {
@@ -458,6 +464,41 @@ static int overlap(Kernel *k, const Segments *s, int64_t width) {
     return 0;
 }
 
+/* Output bytes written with non-temporal stores where the CPU has them, when the whole output is
+   larger than a cache (``k->stream``: 80 MB of masks for a 1080p clip): written once and read later
+   by someone else, each line pulled into the cache before it is written (what plain stores do)
+   only doubles the memory traffic. A smaller output is better left in the cache for its reader.
+   run() fences after the job. */
+#define STREAM_MIN 256
+#define STREAM_OUTPUT ((int64_t)32 << 20)
+
+static void stream_copy(Kernel *k, uint8_t *dst, const uint8_t *src, size_t n) {
+#ifdef HAVE_STREAM_STORES
+    if (k->stream && n >= STREAM_MIN) {
+        size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
+        memcpy(dst, src, head);
+        dst += head, src += head, n -= head;
+        for (; n >= 16; n -= 16, dst += 16, src += 16)
+            _mm_stream_si128((__m128i *)dst, _mm_loadu_si128((const __m128i *)src));
+    }
+#endif
+    memcpy(dst, src, n);
+}
+
+static void stream_zero(Kernel *k, uint8_t *dst, size_t n) {
+#ifdef HAVE_STREAM_STORES
+    if (k->stream && n >= STREAM_MIN) {
+        size_t head = (16 - ((uintptr_t)dst & 15)) & 15;
+        memset(dst, 0, head);
+        dst += head, n -= head;
+        const __m128i zeros = _mm_setzero_si128();
+        for (; n >= 16; n -= 16, dst += 16)
+            _mm_stream_si128((__m128i *)dst, zeros);
+    }
+#endif
+    memset(dst, 0, n);
+}
+
 /* Rows ``[begin, end)`` of ``out`` set to 0: one memset where the rows are contiguous. */
 static void zero_rows(Kernel *k, Map out, int64_t begin, int64_t end) {
     if (begin >= end || out.width == 0)
@@ -465,13 +506,13 @@ static void zero_rows(Kernel *k, Map out, int64_t begin, int64_t end) {
     if (out.col_stride == 1 && out.row_stride == out.width) {
         CHECK(begin, out.height);
         CHECK(end - 1, out.height);
-        memset(&PIXEL(out, begin, 0), 0, (size_t)((end - begin) * out.width));
+        stream_zero(k, &PIXEL(out, begin, 0), (size_t)((end - begin) * out.width));
         return;
     }
     for (int64_t y = begin; y < end; y++) {
         if (out.col_stride == 1) {
             CHECK(out.width - 1, out.width);
-            memset(&PIXEL(out, y, 0), 0, (size_t)out.width);
+            stream_zero(k, &PIXEL(out, y, 0), (size_t)out.width);
         } else {
             for (int64_t x = 0; x < out.width; x++)
                 PIXEL(out, y, x) = 0;
@@ -489,7 +530,7 @@ static void put_row(Kernel *k, Map out, int64_t y, U8s row) {
     if (out.col_stride == 1) {
         CHECK(row.n - 1, out.width); /* row holds at least out.width pixels */
         CHECK(out.width - 1, row.n);
-        memcpy(&PIXEL(out, y, 0), row.p, (size_t)out.width);
+        stream_copy(k, &PIXEL(out, y, 0), row.p, (size_t)out.width);
     } else {
         for (int64_t x = 0; x < out.width; x++)
             PIXEL(out, y, x) = AT(row, x);
@@ -809,12 +850,16 @@ typedef void (*Job)(Kernel *k, void *args);
 static int run(Kernel *k, Job job, void *args, int release_gil) {
     k->nblocks = 0;
     k->failed = FAILED_NONE;
+    k->stream = 0;
     PyThreadState *save = release_gil ? PyEval_SaveThread() : NULL;
     int escaped = 0;
     if (setjmp(k->escape) == 0)
         job(k, args);
     else
         escaped = 1;
+#ifdef HAVE_STREAM_STORES
+    _mm_sfence(); /* the non-temporal stores are seen before anything after the call */
+#endif
     if (save != NULL)
         PyEval_RestoreThread(save);
     if (!escaped)
@@ -993,6 +1038,7 @@ typedef struct {
 static void decode_job(Kernel *k, void *args) {
     DecodeJob *job = args;
     job->result = -1;
+    k->stream = job->frames * job->out.height * job->out.width >= STREAM_OUTPUT;
     for (int64_t t = 0; t < job->frames; t++) {
         Map frame = job->out;
         frame.p += t * job->frame_stride;
@@ -1191,6 +1237,7 @@ typedef struct {
 static void decode_sampled_job(Kernel *k, void *args) {
     SampledJob *job = args;
     job->result = -1;
+    k->stream = job->frames * job->out.height * job->out.width >= STREAM_OUTPUT;
     I64s row_below = count_below(k, job->rows, job->height), col_below = count_below(k, job->cols, job->width);
     for (int64_t t = 0; t < job->frames; t++) {
         Map frame = job->out;
