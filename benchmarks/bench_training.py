@@ -47,6 +47,7 @@ from PIL import Image
 
 from converters import api
 from converters.loading import ClipDataset, TrainingClips
+from converters.loading.buffers import Recycler
 from converters.loading.images import decode_frames
 
 from .bench_loading import _time, write_dataset
@@ -289,6 +290,8 @@ def measure(workdir: Path, resolution: str, videos: int, frames: int, clips: int
     if vos is not None:
         workers["VOSDataset(PNGRawDataset)"] = lambda i: _datapoints(vos[0], 1)
         workers["VOSDataset(ShardRawDataset)"] = lambda i: _datapoints(vos[1], 1)
+    for clips_ in (*loaders.values(), *masks_only.values()):  # forked workers' RSS would count the blocks kept here
+        clips_._buffers = Recycler()
     loader_results = {name: _loader(read, 2 * clips) for name, read in workers.items()}
     return {
         "resolution": resolution,
