@@ -407,7 +407,7 @@ def tables(part: dict) -> list[dict]:
 
 def run(workdir: Path, quick: bool = False) -> dict:
     workdir = Path(workdir)
-    plans = {"480p": (2, 20, 6, 3)} if quick else {"480p": (3, 24, 10, 3), "1080p": (2, 20, 6, 3)}
+    plans = {"480p": (2, 20, 6, 3)} if quick else {"480p": (3, 24, 20, 5), "1080p": (2, 20, 8, 5)}
     import torch
 
     threads = torch.get_num_threads()
