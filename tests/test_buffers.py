@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import pickle
 
 import numpy as np
@@ -41,6 +42,46 @@ def test_blocks_are_bounded_sized_by_request_and_small_arrays_are_not_kept():
     larger = pool.empty((2, *BIG), np.bool_)  # no free block fits: a new one replaces a free, smaller one
     assert len(pool._blocks) == 2 and pool._blocks[-1].nbytes == larger.nbytes
     assert pool.empty(BIG, np.int16).shape == BIG  # a smaller request fits a larger block
+
+
+def test_a_kept_small_array_never_holds_a_much_larger_block():
+    """A caller keeping each clip's masks and dropping its frames holds about the masks' bytes, not the frames'."""
+    pool = Recycler()
+    kept = []
+    for _ in range(3):
+        masks = pool.empty((5 * 2**20,), np.uint8)
+        frames = pool.empty((80 * 2**20,), np.uint8)
+        kept.append(masks)
+        del frames
+    assert sum(m.base.nbytes for m in kept) <= buffers.MOST_SPARE * sum(m.nbytes for m in kept)
+
+
+def test_a_frame_smaller_than_its_video_is_refused_not_left_part_written(sample_copy, tmp_path, monkeypatch):
+    """simplejpeg decodes a smaller JPEG into the start of a larger buffer and says nothing: the rest of a recycled
+    block would show an earlier clip's pixels. Such a frame (here on disk, beside an images=false output) is refused."""
+    from PIL import Image
+
+    from converters import api
+    from converters.errors import SourceError
+    from converters.loading import images
+
+    small = Image.new("RGB", (16, 16), (200, 10, 10))
+    data = io.BytesIO()
+    small.save(data, "JPEG")
+    with pytest.raises(ValueError, match="the image is 16x16, the video's frames 32x32"):
+        images.decode_frames([data.getvalue()], 32, 32, (32, 32), np.full((1, 32, 32, 3), 7, np.uint8))
+    monkeypatch.setattr(buffers, "SMALLEST", 0)
+    source = sample_copy("mose")
+    out = tmp_path / "out"
+    api.convert(source, out, to="parquet", reader_options={"split": "train"}, writer_options={"images": False})
+    clips = TrainingClips(out, num_frames=2, output="numpy")
+    entry = clips.entries[0]
+    folder = source / "train" / "JPEGImages" / entry.name
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    clips.clip(entry.name, [0, 1])
+    Image.new("RGB", (entry.width // 2, entry.height // 2)).save(folder / names[1], "JPEG")
+    with pytest.raises(SourceError, match=f"video '{entry.name}'.*the image is"):
+        clips.clip(entry.name, [0, 1])
 
 
 def test_a_worker_gets_a_recycler_without_the_parents_blocks():

@@ -882,6 +882,14 @@ def test_outputs_larger_than_a_cache_decode_the_same():
     assert not sampled[2].any()
 
 
+@pytest.mark.parametrize("size", [None, (3, 2)])
+def test_nonempty_is_false_when_a_later_value_0_mask_paints_over_all_foreground(size):
+    full = rle.encode(np.ones((6, 5), np.uint8))[0].counts
+    nonempty = np.ones(2, bool)
+    maps = rle.decode_frames([[(1, full), (0, full)], [(0, full), (1, full)]], 6, 5, size, nonempty=nonempty)
+    assert nonempty.tolist() == maps.any(axis=(1, 2)).tolist() == [False, True]
+
+
 def test_decode_frames_to_a_size_still_checks_every_string():
     good = rle.encode(np.ones((30, 17), np.uint8))[0].counts
     with pytest.raises(rle.RleError, match="value 7: it does not describe a 30x17 mask"):

@@ -50,6 +50,13 @@ def source_label(pngs: dict, root, video: str, index: int) -> np.ndarray | None:
     return pngs.get(f"{video}/{frame_names(root, video)[index][:-4]}.png")
 
 
+def test_chosen_clips_take_each_object_once(converted):
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False)
+    entry = clips.entries[0]
+    with pytest.raises(OptionError, match="each object at most once"):
+        clips.clip(entry.name, [0, 1], object_ids=[entry.object_ids[0]] * 2)
+
+
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
 def test_items_hold_the_source_pixels_and_masks(sample_root, converted, fmt):
     root = sample_root["mose"] / "train"

@@ -604,11 +604,22 @@ static void paint(Kernel *k, Map out, const Segments *s) {
     }
 }
 
-/* Whether any segment paints a non-zero value: the map has foreground (found without scanning it). */
-static uint8_t any_foreground(Kernel *k, const Segments *s) {
-    for (int64_t i = 0; i < s->n; i++)
-        if (AT(s->value, i) != 0)
-            return 1;
+/* Whether the map ``s`` paints has a non-zero pixel. From the segments' values when no value-0 segment
+   could paint over another (no overlap, or none of value 0); else by reading the painted map. */
+static uint8_t any_foreground(Kernel *k, const Segments *s, int painted, Map out) {
+    int zeros = 0, others = 0;
+    for (int64_t i = 0; i < s->n; i++) {
+        if (AT(s->value, i) == 0)
+            zeros = 1;
+        else
+            others = 1;
+    }
+    if (!others || !painted || !zeros)
+        return (uint8_t)others;
+    for (int64_t y = 0; y < out.height; y++)
+        for (int64_t x = 0; x < out.width; x++)
+            if (PIXEL(out, y, x) != 0)
+                return 1;
     return 0;
 }
 
@@ -619,15 +630,18 @@ static int64_t label_map(Kernel *k, Map out, U8s chars, I64s offsets, U8s values
     const int mark = k->nblocks;
     Segments s;
     int64_t result = segments(k, chars, offsets, values, out.height, out.width, &s);
-    *foreground = result < 0 ? any_foreground(k, &s) : 0;
+    *foreground = 0;
     if (result < 0) {
         if (values.n > 1 && overlap(k, &s, out.width)) { /* one mask's runs never overlap each other */
-            if (refuse_overlap)
+            if (refuse_overlap) {
                 result = -2;
-            else
+            } else {
                 paint(k, out, &s);
+                *foreground = any_foreground(k, &s, 1, out);
+            }
         } else {
             fill(k, out, &s);
+            *foreground = any_foreground(k, &s, 0, out);
         }
     }
     release_to(k, mark);
@@ -1258,12 +1272,13 @@ static void decode_sampled_job(Kernel *k, void *args) {
             return;
         }
         sample_segments(k, &whole, row_below, col_below, &shown);
-        if (job->nonempty.n > 0)
-            AT(job->nonempty, t) = any_foreground(k, &shown);
-        if (last - first > 1 && overlap(k, &shown, frame.width))
+        const int painted = last - first > 1 && overlap(k, &shown, frame.width);
+        if (painted)
             paint(k, frame, &shown);
         else
             fill(k, frame, &shown);
+        if (job->nonempty.n > 0)
+            AT(job->nonempty, t) = any_foreground(k, &shown, painted, frame);
         release_to(k, mark);
     }
 }

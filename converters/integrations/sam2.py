@@ -79,7 +79,7 @@ class VosconvPathHandler(PathHandler):
         if mode != "rb":
             raise ValueError(f"{path}: vosconv frames open only in 'rb' mode, not {mode!r}")
         address, _, frame = path.rpartition("/")
-        if not frame.endswith(".jpg") or not frame[:-4].isdigit():
+        if not frame.endswith(".jpg") or not frame[:-4].isdecimal():
             raise ValueError(f"{path}: not a vosconv frame address ({SCHEME}<folder>/<video>/<position>.jpg)")
         handle = _ADDRESSED.get(address)
         if handle is None:

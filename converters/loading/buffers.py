@@ -17,6 +17,9 @@ import numpy as np
 
 #: Smaller arrays come back from malloc's own free lists; keeping blocks for them would only hold memory.
 SMALLEST = 4 * 2**20
+#: A block serves a request of at least 1/MOST_SPARE its size: a clip's masks kept by the caller never
+#: hold a block the size of its frames.
+MOST_SPARE = 2
 
 
 def _refs(blocks: list[np.ndarray], index: int) -> int:
@@ -54,7 +57,7 @@ class Recycler:
 
     def _take(self, nbytes: int) -> np.ndarray:
         free = [i for i in range(len(self._blocks)) if _refs(self._blocks, i) == self._free]
-        fits = [i for i in free if self._blocks[i].nbytes >= nbytes]
+        fits = [i for i in free if nbytes <= self._blocks[i].nbytes <= MOST_SPARE * nbytes]
         if fits:
             block = self._blocks.pop(min(fits, key=lambda i: self._blocks[i].nbytes))
         else:

@@ -43,6 +43,11 @@ def _resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
 
 
+def _check_size(found: tuple[int, int], height: int, width: int) -> None:
+    if tuple(found) != (height, width):
+        raise ValueError(f"the image is {found[1]}x{found[0]}, the video's frames {width}x{height}")
+
+
 def decode_frames(
     images: list[bytes | None], height: int, width: int, size: tuple[int, int], out: np.ndarray | None = None
 ) -> np.ndarray:
@@ -62,9 +67,14 @@ def decode_frames(
     for t, data in enumerate(images):
         if data is None:
             out[t] = 0
-        elif not _is_plain_jpeg(data):
-            out[t] = _resize_image(decode_jpeg(data), out_h, out_w)
-        elif (out_h, out_w) == (height, width):
+            continue
+        if not _is_plain_jpeg(data):
+            decoded = decode_jpeg(data)
+            _check_size(decoded.shape[:2], height, width)
+            out[t] = _resize_image(decoded, out_h, out_w)
+            continue
+        _check_size(_simplejpeg.decode_jpeg_header(data)[:2], height, width)  # a smaller one would leave out[t] part-written
+        if (out_h, out_w) == (height, width):
             _simplejpeg.decode_jpeg(data, colorspace="RGB", buffer=out[t])
         elif scaled:
             small = _simplejpeg.decode_jpeg(data, colorspace="RGB", min_height=out_h, min_width=out_w)

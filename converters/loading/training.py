@@ -135,8 +135,11 @@ class TrainingClips:
         """The item of chosen frames (increasing) and objects (default: all the video's) of ``video``, no sampling."""
         entry = self.videos[video].entry
         indices = np.asarray(indices, np.int64)
+        ids = [int(i) for i in (entry.object_ids if object_ids is None else object_ids)]
+        if len(set(ids)) != len(ids):
+            raise OptionError("object_ids", f"each object at most once, got {ids}")
         read = self.videos._read_raw(entry, indices, self.images, True)
-        item = self._item(entry, indices, read, list(entry.object_ids if object_ids is None else object_ids), False)
+        item = self._item(entry, indices, read, ids, False)
         return item if self.transform is None else self.transform(item)
 
     def _candidates(self, entry: shards.VideoEntry) -> np.ndarray:

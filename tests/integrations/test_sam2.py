@@ -111,6 +111,8 @@ def test_only_read_mode_and_frame_addresses(sam2_sets):
         g_pathmgr.open(uri, "r")
     with pytest.raises(ValueError, match="not a vosconv frame address"):
         g_pathmgr.open(uri.replace("/0.jpg", "/x.jpg"), "rb")
+    with pytest.raises(ValueError, match="not a vosconv frame address"):  # a digit to str, no number to int
+        g_pathmgr.open(uri.replace("/0.jpg", "/\u00b2.jpg"), "rb")
 
 
 def counting(monkeypatch, owner, name: str) -> list:
