@@ -26,13 +26,15 @@ def target_size(height: int, width: int, size: int | tuple[int, int] | None) -> 
     return int(size[0]), int(size[1])
 
 
-def _is_plain_jpeg(data: bytes) -> bool:
+def _plain_jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """``(height, width)`` of a JPEG simplejpeg decodes to RGB itself; None for anything else (Pillow's)."""
     if _simplejpeg is None or data[:2] != b"\xff\xd8":
-        return False
+        return None
     try:
-        return _simplejpeg.decode_jpeg_header(data)[2] not in ("CMYK", "YCCK")
+        height, width, colorspace, _ = _simplejpeg.decode_jpeg_header(data)
     except (ValueError, RuntimeError):
-        return False
+        return None
+    return None if colorspace in ("CMYK", "YCCK") else (height, width)
 
 
 def _resize_image(image: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -68,12 +70,13 @@ def decode_frames(
         if data is None:
             out[t] = 0
             continue
-        if not _is_plain_jpeg(data):
+        found = _plain_jpeg_size(data)
+        if found is None:
             decoded = decode_jpeg(data)
             _check_size(decoded.shape[:2], height, width)
             out[t] = _resize_image(decoded, out_h, out_w)
             continue
-        _check_size(_simplejpeg.decode_jpeg_header(data)[:2], height, width)  # a smaller one would leave out[t] part-written
+        _check_size(found, height, width)  # a smaller one would leave out[t] part-written
         if (out_h, out_w) == (height, width):
             _simplejpeg.decode_jpeg(data, colorspace="RGB", buffer=out[t])
         elif scaled:
