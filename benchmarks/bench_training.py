@@ -47,7 +47,6 @@ from PIL import Image
 
 from converters import api
 from converters.loading import ClipDataset, TrainingClips
-from converters.loading.buffers import Recycler
 from converters.loading.images import decode_frames
 
 from .bench_loading import _time, write_dataset
@@ -275,13 +274,7 @@ def measure(workdir: Path, resolution: str, videos: int, frames: int, clips: int
     vos = _vos_datasets(root, outputs["hdf5"])
     if vos is not None:
         assert _same_datapoints(_datapoints(vos[0], 2), _datapoints(vos[1], 2)), "VOSDataset datapoints differ"
-        methods["VOSDataset(PNGRawDataset)"] = functools.partial(_datapoints, vos[0], clips)
-        methods["VOSDataset(ShardRawDataset)"] = functools.partial(_datapoints, vos[1], clips)
-        _datapoints(vos[2], clips)  # the same datapoints' masks, loaded before timing
-        methods["control: VOSDataset(PNGRawDataset), masks already loaded"] = functools.partial(_datapoints, vos[2], clips)
-    timed = _time(methods, rounds)
-    results = {name: {"clips_per_s": clips / t["cpu_s"], "ms_per_clip": 1e3 * t["cpu_s"] / clips} for name, t in timed.items()}
-
+    # DataLoader workers first: forked later, their RSS would count what the timings below keep in this process
     workers = {
         "SAM 2 path": lambda i: sam2(picks[i % len(picks)]),
         "vosconv parquet": lambda i: vosconv(loaders["vosconv parquet"], picks[i % len(picks)]),
@@ -290,9 +283,14 @@ def measure(workdir: Path, resolution: str, videos: int, frames: int, clips: int
     if vos is not None:
         workers["VOSDataset(PNGRawDataset)"] = lambda i: _datapoints(vos[0], 1)
         workers["VOSDataset(ShardRawDataset)"] = lambda i: _datapoints(vos[1], 1)
-    for clips_ in (*loaders.values(), *masks_only.values()):  # forked workers' RSS would count the blocks kept here
-        clips_._buffers = Recycler()
     loader_results = {name: _loader(read, 2 * clips) for name, read in workers.items()}
+    if vos is not None:
+        methods["VOSDataset(PNGRawDataset)"] = functools.partial(_datapoints, vos[0], clips)
+        methods["VOSDataset(ShardRawDataset)"] = functools.partial(_datapoints, vos[1], clips)
+        _datapoints(vos[2], clips)  # the same datapoints' masks, loaded before timing
+        methods["control: VOSDataset(PNGRawDataset), masks already loaded"] = functools.partial(_datapoints, vos[2], clips)
+    timed = _time(methods, rounds)
+    results = {name: {"clips_per_s": clips / t["cpu_s"], "ms_per_clip": 1e3 * t["cpu_s"] / clips} for name, t in timed.items()}
     return {
         "resolution": resolution,
         "data": {"videos": videos, "frames": frames, "height": height, "width": width},
