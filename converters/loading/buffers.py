@@ -15,8 +15,9 @@ import threading
 
 import numpy as np
 
-#: Smaller arrays come back from malloc's own free lists; keeping blocks for them would only hold memory.
-SMALLEST = 4 * 2**20
+#: Smaller arrays come back from malloc's own free lists (glibc raises its mmap threshold up to 32 MiB
+#: once such a block is freed): keeping blocks for them would only hold memory (measured: no faster at 480p).
+SMALLEST = 32 * 2**20
 #: A block serves a request of at least 1/MOST_SPARE its size: a clip's masks kept by the caller never
 #: hold a block the size of its frames.
 MOST_SPARE = 2
