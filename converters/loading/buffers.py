@@ -63,7 +63,7 @@ class Recycler:
             block = self._blocks.pop(min(fits, key=lambda i: self._blocks[i].nbytes))
         else:
             block = np.empty(nbytes, np.uint8)
-            if len(self._blocks) >= self.keep:  # make room: a free block too small, else the oldest
+            if len(self._blocks) >= self.keep:  # make room: a free block that does not fit, else the oldest
                 del self._blocks[free[0] if free else 0]
         self._blocks.append(block)
         return block
