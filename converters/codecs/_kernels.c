@@ -887,6 +887,15 @@ static int run(Kernel *k, Job job, void *args, int release_gil) {
     return -1;
 }
 
+/* run(), then ``*value`` (a field of ``args`` the job sets) as a Python int; NULL with the error set on an escape. */
+static PyObject *run_to_int(Job job, void *args, int release_gil, const int64_t *value) {
+    Kernel k;
+    if (run(&k, job, args, release_gil) != 0)
+        return NULL;
+    release_to(&k, 0);
+    return PyLong_FromLongLong(*value);
+}
+
 /* A contiguous buffer of items of ``itemsize`` bytes. */
 static int get_items(PyObject *obj, Py_buffer *view, int writable, Py_ssize_t itemsize, const char *name) {
     if (PyObject_GetBuffer(obj, view, (writable ? PyBUF_WRITABLE : PyBUF_SIMPLE) | PyBUF_FORMAT) < 0)
@@ -1182,12 +1191,8 @@ static PyObject *py_decode(PyObject *self, PyObject *args) {
     if (get_nonempty(nonempty_obj, &views[held], &held, job.frames, &job.nonempty) < 0)
         goto done;
     job.refuse_overlap = refuse;
-    Kernel k;
     int64_t work = job.frames * job.out.height * job.out.width + job.chars.n;
-    if (run(&k, decode_job, &job, work > SMALL_WORK) == 0) {
-        release_to(&k, 0);
-        result = PyLong_FromLongLong(job.result);
-    }
+    result = run_to_int(decode_job, &job, work > SMALL_WORK, &job.result);
 done:
     while (held > 0)
         PyBuffer_Release(&views[--held]);
@@ -1340,12 +1345,8 @@ static PyObject *py_decode_sampled(PyObject *self, PyObject *args) {
         goto done;
     if (get_nonempty(nonempty_obj, &views[held], &held, job.frames, &job.nonempty) < 0)
         goto done;
-    Kernel k;
     int64_t work = job.frames * job.out.height * job.out.width + job.chars.n;
-    if (run(&k, decode_sampled_job, &job, work > SMALL_WORK) == 0) {
-        release_to(&k, 0);
-        result = PyLong_FromLongLong(job.result);
-    }
+    result = run_to_int(decode_sampled_job, &job, work > SMALL_WORK, &job.result);
 done:
     while (held > 0)
         PyBuffer_Release(&views[--held]);
@@ -1390,11 +1391,7 @@ static PyObject *py_overlapping(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     if (get_packed(chars_obj, offsets_obj, values_obj, views, &held, &job.chars, &job.offsets, &job.values) < 0)
         goto done;
-    Kernel k;
-    if (run(&k, overlap_job, &job, job.chars.n > SMALL_WORK) == 0) {
-        release_to(&k, 0);
-        result = PyLong_FromLongLong(job.result);
-    }
+    result = run_to_int(overlap_job, &job, job.chars.n > SMALL_WORK, &job.result);
 done:
     while (held > 0)
         PyBuffer_Release(&views[--held]);
@@ -1576,11 +1573,7 @@ static PyObject *py_unfilter(PyObject *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "%lld rows of %lld bytes and a filter byte do not fit in %zd bytes", height, stride, raw.len);
     } else {
         UnfilterJob job = {as_u8(&raw), height, stride, -1};
-        Kernel k;
-        if (run(&k, unfilter_job, &job, raw.len > SMALL_WORK) == 0) {
-            release_to(&k, 0);
-            result = PyLong_FromLongLong(job.result);
-        }
+        result = run_to_int(unfilter_job, &job, raw.len > SMALL_WORK, &job.result);
     }
     PyBuffer_Release(&raw);
     return result;
@@ -1613,12 +1606,7 @@ static PyObject *py_put_count(PyObject *self, PyObject *args) {
     if (get_items(out_obj, &out, 1, 1, "out") < 0)
         return NULL;
     PutCountJob job = {as_u8(&out), p, x};
-    Kernel k;
-    PyObject *result = NULL;
-    if (run(&k, put_count_job, &job, 0) == 0) {
-        release_to(&k, 0);
-        result = PyLong_FromLongLong(job.p);
-    }
+    PyObject *result = run_to_int(put_count_job, &job, 0, &job.p);
     PyBuffer_Release(&out);
     return result;
 }
