@@ -764,6 +764,24 @@ def test_decode_frames_with_and_without_overlap():
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("size", [None, (15, 9)])
+def test_decode_frames_can_refuse_overlaps_naming_the_frame(size):
+    """A label map cannot hold masks that overlap: refused with the first such frame's position, at any size."""
+    full = np.ones((30, 17), bool)
+    block = np.zeros((30, 17), bool)
+    block[4:9, 2:12] = True
+    apart = np.zeros((30, 17), bool)
+    apart[20:25, 0:3] = True
+    text = {name: coco_rle(m)["counts"].decode() for name, m in (("full", full), ("block", block), ("apart", apart))}
+    frames = [[(1, text["block"]), (2, text["apart"])], [], [(3, text["full"]), (4, text["block"])], [(1, text["full"])]]
+    with pytest.raises(rle.MasksOverlap, match=r"masks \[3, 4\] of frame 2 overlap"):
+        rle.decode_frames(frames, 30, 17, size, overlapping="refuse")
+    kept = [frames[0], frames[1], frames[3]]
+    np.testing.assert_array_equal(
+        rle.decode_frames(kept, 30, 17, size, overlapping="refuse"), rle.decode_frames(kept, 30, 17, size)
+    )
+
+
 def _nearest(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """The reference: the full-size decode, then each target pixel the source pixel under its centre."""
     rows = [min(int((i + 0.5) * label.shape[-2] / size[0]), label.shape[-2] - 1) for i in range(size[0])]

@@ -177,6 +177,7 @@ def decode_frames(
     *,
     nonempty: np.ndarray | None = None,
     out: np.ndarray | None = None,
+    overlapping: Literal["paint", "refuse"] = "paint",
 ) -> np.ndarray:
     """Label maps of several frames at once, (T, height, width): :func:`decode` with one call into compiled code.
 
@@ -185,6 +186,8 @@ def decode_frames(
     ``nonempty``: a (T,) bool array set to whether each map has a non-zero pixel, found from the runs
     while decoding (a scan of the maps afterwards would read every pixel again).
     ``out``: a (T, h, w) uint8 array to overwrite whole and return, instead of a new one.
+    ``overlapping``: as :func:`decode`'s; ``"refuse"`` raises :class:`MasksOverlap` naming the first frame
+    whose masks share a pixel (at full size, checked while decoding: the decode finds overlaps anyway).
     """
     out_height, out_width = (height, width) if size is None else (int(size[0]), int(size[1]))
     shape = (len(frames), out_height, out_width)
@@ -202,14 +205,27 @@ def decode_frames(
         out = np.empty(shape, np.uint8)  # written whole: a zeroing pass would be a second write
     frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
     flags = None if nonempty is None else nonempty.view(np.uint8)
+    refuse = overlapping == "refuse"
     if (out_height, out_width) == (height, width):
-        bad = kernels.decode(out, *_pack(pairs), frame_starts, False, flags)  # overlapping masks: later ones win
+        bad = kernels.decode(out, *_pack(pairs), frame_starts, refuse, flags)  # else later masks paint over earlier
     else:
+        if refuse:  # sampling could hide an overlap: checked at full size first
+            _refuse_overlaps(frames, height, width)
         rows, cols = nearest_positions(height, out_height), nearest_positions(width, out_width)
         bad = kernels.decode_sampled(out, *_pack(pairs), frame_starts, height, width, rows, cols, flags)
+    if bad == -2:  # the kernel stops at the first frame whose masks overlap, without naming it
+        _refuse_overlaps(frames, height, width)
+        raise MasksOverlap("masks overlap")
     if bad >= 0:
         raise RleError(f"invalid RLE for value {pairs[bad][0]}: it does not describe a {height}x{width} mask")
     return out
+
+
+def _refuse_overlaps(frames: Sequence[Sequence[tuple[int, str | bytes]]], height: int, width: int) -> None:
+    """MasksOverlap naming the first frame whose masks share a pixel, if any."""
+    for t, pairs in enumerate(frames):
+        if len(pairs) > 1 and overlap(pairs, height, width):
+            raise MasksOverlap(f"masks {sorted({int(v) for v, _ in pairs})} of frame {t} overlap")
 
 
 def decode_planes(

@@ -80,10 +80,10 @@ def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -
     if any(not 0 < v <= VOID_ID for pairs in frames for v, _ in pairs):
         ids = sorted({v for p in frames for v, _ in p})
         raise ValueError(f"object ids {ids} do not fit a uint8 label map (1-254; 0 is the background): use masks='objects'")
-    for t, pairs in enumerate(frames):  # one value per pixel cannot hold overlapping masks (SA-V's)
-        if len(pairs) > 1 and rle.overlap(pairs, height, width):
-            raise ValueError(f"the masks of frame {t} overlap, which a label map cannot hold: use masks='objects'")
-    return rle.decode_frames(frames, height, width)
+    try:  # one value per pixel cannot hold overlapping masks (SA-V's)
+        return rle.decode_frames(frames, height, width, overlapping="refuse")
+    except rle.MasksOverlap as exc:
+        raise ValueError(f"{exc}, which a label map cannot hold: use masks='objects'") from None
 
 
 def object_masks(
