@@ -391,6 +391,21 @@ def test_val_to_val_is_byte_identical_in_jpegs_and_pixel_identical_in_pngs(val, 
             assert (a == b).all() and a.max() <= 1, path
 
 
+def test_the_foreground_value_comes_from_a_png_that_shows_an_object(val, tmp_path):
+    """An object absent from the first frame has an all-zero first PNG: the 0/1 of the others is still kept, not 255."""
+    import shutil
+
+    from PIL import Image
+
+    source = tmp_path / "val"
+    shutil.copytree(val, source)
+    first = source / "Annotations_6fps" / "sav_000001" / "000" / "00000.png"
+    Image.fromarray(np.zeros((savdata.HEIGHT, savdata.WIDTH), np.uint8)).save(first)
+    assert read(source)[1].attribute("foreground") == "1"
+    api.convert(source, tmp_path / "again", to="sav", from_="sav")
+    assert max(np.asarray(Image.open(p)).max() for p in (tmp_path / "again" / "Annotations_6fps").rglob("*.png")) == 1
+
+
 def test_sav_writer_bytes_do_not_depend_on_workers(train, tmp_path):
     for workers in (1, 2):
         api.convert(train, tmp_path / str(workers), to="sav", from_="sav", workers=workers, writer_options={"json": True})

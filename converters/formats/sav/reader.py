@@ -161,16 +161,17 @@ class SavReader(Reader):
         )
 
     def _first_foreground(self) -> int | None:
-        """The foreground value of the first PNG (SAM 2 writes 0/1, SA-V's val files 0/255): written back the same."""
+        """The foreground value of the first PNG that shows an object (SAM 2 writes 0/1, SA-V's val files 0/255):
+        written back the same. All-zero PNGs (an object absent from a frame) say nothing and are passed over."""
         root = self.source / spec.ANNOTATIONS
         for video in _listdir(root):
             for obj in _listdir(root / video) if (root / video).is_dir() else ():
                 for name in _listdir(root / video / obj):
                     if name.endswith(".png"):
-                        path = root / video / obj / name
-                        label, _ = _decode_png(path)
-                        values = np.unique(label)
-                        return int(values[-1]) if values[-1] else None
+                        label, _ = _decode_png(root / video / obj / name)
+                        foreground = int(label.max()) if label.size else 0
+                        if foreground:
+                            return foreground
         return None
 
     def roots(self) -> list[Path]:
