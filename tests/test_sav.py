@@ -243,6 +243,27 @@ def test_a_bad_video_is_skipped_under_on_error_skip(train, tmp_path):
     assert [v.name for v in read(tmp_path / "out.parquet")[0]] == ["sav_000001"]
 
 
+@pytest.mark.parametrize("writer", ["parquet", "sav"])
+def test_an_mp4_that_ends_before_its_header_says_is_skipped_under_on_error_skip(train, tmp_path, writer):
+    """The header counts 13 frames (so the video reads), the file holds 3: the error comes when the writer decodes
+    the frames, names the mp4, and under --on-error skip leaves that video out like any other bad one."""
+    from converters.codecs import video as videos
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("sav_000001", "sav_000002"):
+        for suffix in (".mp4", "_manual.json"):
+            (folder / f"{name}{suffix}").write_bytes((train / "sav_000" / f"{name}{suffix}").read_bytes())
+    savdata.cut_short(folder / "sav_000002.mp4", 3)
+    assert videos.probe(str(folder / "sav_000002.mp4")).frames == 13
+    with pytest.raises(SourceError, match="the video ends after") as caught:
+        api.convert(folder, tmp_path / "failed", to=writer, from_="sav")
+    assert caught.value.path == str(folder / "sav_000002.mp4")
+    summary = api.convert(folder, tmp_path / "out", to=writer, from_="sav", on_error="skip")
+    assert summary.errors_file is not None and "sav_000002.mp4" in summary.errors_file.read_text()
+    assert [v.name for v in read(tmp_path / "out", writer)[0]] == ["sav_000001"]
+
+
 # ------------------------------------------------------------------ the intermediate form through every format
 
 
