@@ -316,6 +316,33 @@ def test_sav_json_from_auto_masklets_keeps_the_stability_scores(train, tmp_path)
     assert written["masklet"] == source["masklet"] and written["masklet_type"] == ["auto", "auto"]
 
 
+def test_sav_json_of_both_masklets_reads_back(train, tmp_path):
+    """-r masklets=both keeps each object's source masklet_id (manual 0, 1, 2, then auto 0, 1): the JSON written from
+    it repeats ids, and reads back by position, as SAM 2 reads it, with the same objects and masks."""
+    options = {"masklets": "both"}
+    api.convert(train, tmp_path / "out", to="sav", from_="sav", reader_options=options, writer_options={"json": True})
+    path = tmp_path / "out" / "Annotations_json" / "sav_000001_manual.json"
+    assert json.loads(path.read_text())["masklet_id"] == [0, 1, 2, 0, 1]
+    (back,), _ = read(path, "sav")
+    (source, _), _ = read(train, "sav", options)
+    assert back.objects == source.objects
+    assert [[(m.object_id, m.counts) for m in f.masks.objects] for f in back.frames] == [
+        [(m.object_id, m.counts) for m in f.masks.objects] for f in source.frames
+    ]
+
+
+def test_masklet_ids_out_of_order_keep_the_objects_positions(train, tmp_path):
+    """SAM 2 reads objects by position: ids taken from masklet_id [2, 0, 1] would sort them, and a JSON written back
+    would move each object's masks to another position. Such ids number the objects by position instead."""
+    folder = _broken(train, tmp_path, _edit(lambda d: d.update(masklet_id=[2, 0, 1])))
+    (video,), _ = read(folder, "sav")
+    assert [(o.object_id, o.get("masklet_id")) for o in video.objects] == [(0, 2), (1, 0), (2, 1)]
+    api.convert(folder, tmp_path / "out", to="sav", from_="sav", writer_options={"json": True, "images": False})
+    written = json.loads((tmp_path / "out" / "Annotations_json" / "sav_000001_manual.json").read_text())
+    source = json.loads((folder / "sav_000001_manual.json").read_text())
+    assert written["masklet_id"] == [2, 0, 1] and written["masklet"] == source["masklet"]
+
+
 @pytest.fixture(scope="module")
 def short_and_long(tmp_path_factory) -> list[Path]:
     """One video of 32 frames and one of 128 (8 and 32 kept), 320x240, each kept frame's JPEG about 88 kB."""

@@ -3,8 +3,10 @@
 Train frames are decoded from the mp4 with PyAV when a writer reads them (never all at once),
 by default only the annotated ones, named by their 24 fps index as SAM 2's extraction names
 them (``00000.jpg``, ``00004.jpg``, ...); ``frames=all`` keeps every frame. Object ids are the
-JSON's ``masklet_id`` as given (SA-V counts from 0), the masklet fields travel as object
-metadata, and auto masklets' stability scores as each mask's per-frame value.
+JSON's ``masklet_id`` as given (SA-V counts from 0), or the objects' positions, as SAM 2 reads
+them, where those ids are not unique and increasing (``-r masklets=both`` written back); the
+masklet fields travel as object metadata, and auto masklets' stability scores as each mask's
+per-frame value.
 """
 
 from __future__ import annotations
