@@ -188,6 +188,17 @@ def test_a_lone_masklet_file_reads_as_masks_without_frames(train, tmp_path):
     assert all(f.image is None for f in video.frames) and len(video.frames) == 4
 
 
+def test_a_masklet_file_named_as_the_source_is_the_one_read(train):
+    """Naming sav_000001_auto.json reads the auto masklets (with the mp4 beside it), not the manual file beside it;
+    -r masklets=both reads both."""
+    path = train / "sav_000" / "sav_000001_auto.json"
+    (video,), _ = read(path)
+    assert [(o.object_id, o.get("masklet_type")) for o in video.objects] == [(0, "auto"), (1, "auto")]
+    assert video.frames[1].image.frame == 4 and video.frames[0].masks.objects[0].values == (("stability_score", 0.5),)
+    (both,), _ = read(path, "sav", {"masklets": "both"})
+    assert [o.get("masklet_type") for o in both.objects] == ["manual"] * 3 + ["auto"] * 2
+
+
 def _broken(train: Path, tmp_path: Path, change) -> Path:
     folder = tmp_path / "broken"
     folder.mkdir()

@@ -217,9 +217,15 @@ class SavReader(Reader):
 
     # ------------------------------------------------------------------ train
 
+    def _masklets(self) -> str:
+        """``-r masklets``; but a masklet file named as the source is the one read (and its sibling, with ``both``)."""
+        named = spec.TRAIN_JSON.fullmatch(self.source.name) if self.source.is_file() else None
+        return named.group(2) if named and self.options.masklets != "both" else self.options.masklets
+
     def _read_train(self, ref: SavVideoRef) -> Video:
-        wanted = {"manual": [ref.manual], "auto": [ref.auto], "both": [ref.manual, ref.auto]}[self.options.masklets]
-        kinds = {"manual": ["manual"], "auto": ["auto"], "both": ["manual", "auto"]}[self.options.masklets]
+        masklets = self._masklets()
+        wanted = {"manual": [ref.manual], "auto": [ref.auto], "both": [ref.manual, ref.auto]}[masklets]
+        kinds = {"manual": ["manual"], "auto": ["auto"], "both": ["manual", "auto"]}[masklets]
         where = ref.mp4 or ref.manual or ref.auto
         if ref.manual is None and "manual" in kinds:
             raise SourceError(where, f"no {ref.name}_manual.json beside it (-r masklets=auto reads the auto one)")
