@@ -254,6 +254,23 @@ def test_a_bad_video_is_skipped_under_on_error_skip(train, tmp_path):
     assert [v.name for v in read(tmp_path / "out.parquet")[0]] == ["sav_000001"]
 
 
+def test_a_masklet_file_without_its_mp4_is_a_source_error_not_left_out(train, tmp_path):
+    """A train folder where one video's mp4 is missing (a shard half extracted): that video is an error naming its
+    masklet file (listed in errors.jsonl under --on-error skip), never dropped in silence."""
+    folder = tmp_path / "train"
+    (folder / "sav_000").mkdir(parents=True)
+    for name in ("sav_000001.mp4", "sav_000001_manual.json", "sav_000002_manual.json"):
+        (folder / "sav_000" / name).write_bytes((train / "sav_000" / name).read_bytes())
+    (folder / "sav_001").mkdir()
+    (folder / "sav_001" / "sav_000003_manual.json").write_bytes((train / "sav_000" / "sav_000002_manual.json").read_bytes())
+    with pytest.raises(SourceError, match=r"no sav_000002\.mp4 beside it") as caught:
+        read(folder, "sav")
+    assert caught.value.path == str(folder / "sav_000" / "sav_000002_manual.json")
+    summary = api.convert(folder, tmp_path / "out.parquet", to="parquet", from_="sav", on_error="skip")
+    assert [r["video"] for r in summary.stats.skipped] == ["sav_000002", "sav_000003"]
+    assert [v.name for v in read(tmp_path / "out.parquet")[0]] == ["sav_000001"]
+
+
 @pytest.mark.parametrize("writer", ["parquet", "sav"])
 def test_an_mp4_that_ends_before_its_header_says_is_skipped_under_on_error_skip(train, tmp_path, writer):
     """The header counts 13 frames (so the video reads), the file holds 3: the error comes when the writer decodes

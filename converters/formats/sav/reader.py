@@ -79,14 +79,24 @@ def _listdir(folder: Path) -> list[str]:
         raise SourceError(folder, f"cannot list: {exc.strerror or exc}") from None
 
 
+def _train_stem(name: str) -> str | None:
+    """The video a train file belongs to (``sav_000001`` for its mp4 and masklet files), or None."""
+    if name.startswith("."):
+        return None
+    if name.endswith(".mp4"):
+        return name[:-4]
+    masklets = spec.TRAIN_JSON.fullmatch(name)
+    return masklets.group(1) if masklets else None
+
+
 def train_folders(source: Path) -> list[Path]:
-    """The source and its sub-folders (SA-V's ``sav_NNN/`` shards) that hold mp4 files."""
+    """The source and its sub-folders (SA-V's ``sav_NNN/`` shards) that hold mp4 or masklet files."""
     if not source.is_dir():
         return []
     found = []
     for folder in [source, *(source / n for n in _listdir(source) if (source / n).is_dir())]:
         try:
-            if any(n.endswith(".mp4") and not n.startswith(".") for n in os.listdir(folder)):
+            if any(_train_stem(n) for n in os.listdir(folder)):
                 found.append(folder)
         except OSError:
             continue
@@ -189,11 +199,11 @@ class SavReader(Reader):
         refs: dict[str, SavVideoRef] = {}
         for folder in train_folders(self.source):
             names = set(_listdir(folder))
-            for name in sorted(n for n in names if n.endswith(".mp4")):
-                stem = name[:-4]
+            for stem in sorted({_train_stem(n) for n in names} - {None}):  # a masklet file without its mp4 too
+                ref = _train_ref(folder, stem, names)
                 if stem in refs:
-                    raise SourceError(folder / name, f"video {stem} is also in {Path(refs[stem].mp4).parent}")
-                refs[stem] = _train_ref(folder, stem, names)
+                    raise SourceError(_train_file(ref), f"video {stem} is also in {Path(_train_file(refs[stem])).parent}")
+                refs[stem] = ref
         return [refs[name] for name in sorted(refs)]
 
     def _split_refs(self) -> list[VideoRef]:
@@ -223,10 +233,15 @@ class SavReader(Reader):
         return named.group(2) if named and self.options.masklets != "both" else self.options.masklets
 
     def _read_train(self, ref: SavVideoRef) -> Video:
+        if ref.mp4 is None and not self.source.is_file():  # never a video without its frames in silence
+            raise SourceError(
+                _train_file(ref),
+                f"no {ref.name}.mp4 beside it: the video's frames are missing (name the file to read its masks alone)",
+            )
         masklets = self._masklets()
         wanted = {"manual": [ref.manual], "auto": [ref.auto], "both": [ref.manual, ref.auto]}[masklets]
         kinds = {"manual": ["manual"], "auto": ["auto"], "both": ["manual", "auto"]}[masklets]
-        where = ref.mp4 or ref.manual or ref.auto
+        where = _train_file(ref)
         if ref.manual is None and "manual" in kinds:
             raise SourceError(where, f"no {ref.name}_manual.json beside it (-r masklets=auto reads the auto one)")
         if ref.auto is None and kinds == ["auto"]:
@@ -326,6 +341,11 @@ def _train_ref(folder: Path, stem: str, names: set[str]) -> SavVideoRef:
         manual=str(folder / manual) if manual in names else None,
         auto=str(folder / auto) if auto in names else None,
     )
+
+
+def _train_file(ref: SavVideoRef) -> str:
+    """The file an error about a train video names: its mp4, else its masklet file."""
+    return ref.mp4 or ref.manual or ref.auto
 
 
 def _looks_like_masklets(path: Path) -> bool:
