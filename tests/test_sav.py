@@ -15,6 +15,7 @@ import pytest
 from converters import api
 from converters.errors import SourceError
 from converters.sources import imagefiles
+from converters.testing.suite import ReaderSuite
 
 from . import savdata
 
@@ -594,3 +595,34 @@ def test_hdf5_rle_refuses_an_object_255_which_its_tables_take_for_the_void():
     with pytest.raises(SourceError, match="object id 255 is the void region"):
         Hdf5Writer().check(_two_objects(1, 255, overlapping=False))
     Hdf5Writer().check(_two_objects(0, 256, overlapping=True))  # any other id, and overlaps, are kept
+
+
+# ------------------------------------------------------------------ the conformance suite
+
+
+class TestSavMaskletsThroughEveryFormat(ReaderSuite):
+    """SA-V train masklets (manual and auto: ids from 0, overlaps, metadata, stability scores) through every format.
+    Without the mp4: the JSON formats name frames but hold no image (the shard formats' frames are tested above)."""
+
+    reader = "sav"
+    refused = {name: "object id 0 is not a pixel value" for name in ("mose", "davis", "youtube-vos")}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def reader_source(cls, train, tmp_path_factory):
+        folder = tmp_path_factory.mktemp("masklets")
+        for name in ("sav_000001_manual.json", "sav_000001_auto.json"):
+            (folder / name).write_bytes((train / "sav_000" / name).read_bytes())
+        return folder / "sav_000001_manual.json", {"masklets": "both"}
+
+
+class TestSavValThroughEveryFormat(ReaderSuite):
+    """An SA-V val folder as SA-V ships it (0/1 PNGs, no vosconv record) through every format."""
+
+    reader = "sav"
+    refused = {name: "object id 0 is not a pixel value" for name in ("mose", "davis", "youtube-vos")}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def reader_source(cls, val):
+        return val, {}
