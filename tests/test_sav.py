@@ -200,6 +200,32 @@ def test_a_masklet_file_named_as_the_source_is_the_one_read(train):
     assert [o.get("masklet_type") for o in both.objects] == ["manual"] * 3 + ["auto"] * 2
 
 
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p, train: _copy(train / "sav_000" / "sav_000001_manual.json", p / "video.json"), "is named <video>_manual.json"),
+        (lambda p, train: _folder(p / "empty"), "no mp4 with its _manual.json, nor JPEGImages_24fps/ and Annotations_6fps/"),
+        (lambda p, train: _folder(p / "val" / "JPEGImages_24fps").parent, "JPEGImages_24fps/ without Annotations_6fps/"),
+    ],
+    ids=["json-named-otherwise", "empty-folder", "frames-without-annotations"],
+)
+def test_from_sav_on_what_is_no_sa_v_is_a_source_error_not_a_crash_or_an_empty_output(train, tmp_path, make, says):
+    source = make(tmp_path, train)
+    with pytest.raises(SourceError, match=re.escape(says)) as caught:
+        api.convert(source, tmp_path / "out.parquet", to="parquet", from_="sav")
+    assert caught.value.path == str(source) and not (tmp_path / "out.parquet").exists()
+
+
+def _copy(source: Path, target: Path) -> Path:
+    target.write_bytes(source.read_bytes())
+    return target
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
 def _broken(train: Path, tmp_path: Path, change) -> Path:
     folder = tmp_path / "broken"
     folder.mkdir()

@@ -194,10 +194,15 @@ class SavReader(Reader):
 
     def _train_refs(self) -> list[VideoRef]:
         if self.source.is_file():  # one masklet file: the video beside it, if there
-            stem = spec.TRAIN_JSON.fullmatch(self.source.name).group(1)
-            return [_train_ref(self.source.parent, stem, set(_listdir(self.source.parent)))]
+            named = spec.TRAIN_JSON.fullmatch(self.source.name)
+            if named is None:
+                raise SourceError(self.source, "an SA-V masklet file is named <video>_manual.json or <video>_auto.json")
+            return [_train_ref(self.source.parent, named.group(1), set(_listdir(self.source.parent)))]
+        folders = train_folders(self.source)
+        if not folders:  # never an empty output from a folder that is no SA-V at all
+            raise SourceError(self.source, f"not an SA-V folder: {self.sniff(self.source).reason}")
         refs: dict[str, SavVideoRef] = {}
-        for folder in train_folders(self.source):
+        for folder in folders:
             names = set(_listdir(folder))
             for stem in sorted({_train_stem(n) for n in names} - {None}):  # a masklet file without its mp4 too
                 ref = _train_ref(folder, stem, names)
