@@ -494,6 +494,17 @@ def test_val_to_val_is_byte_identical_in_jpegs_and_pixel_identical_in_pngs(val, 
             assert (a == b).all() and a.max() <= 1, path
 
 
+def test_a_video_list_that_is_not_text_is_a_source_error_naming_it(val, tmp_path):
+    import shutil
+
+    source = tmp_path / "val"
+    shutil.copytree(val, source)
+    (source / "sav_val.txt").write_bytes(b"sav_000001\n\xff\xfe\n")
+    with pytest.raises(SourceError, match="cannot read list") as caught:
+        read(source)
+    assert caught.value.path == str(source / "sav_val.txt")
+
+
 def test_the_foreground_value_comes_from_a_png_that_shows_an_object(val, tmp_path):
     """An object absent from the first frame has an all-zero first PNG: the 0/1 of the others is still kept, not 255."""
     import shutil

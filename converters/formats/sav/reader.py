@@ -37,6 +37,7 @@ from ...model import (
 )
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record
+from ..folders.reader import read_list
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
 from . import spec
@@ -215,7 +216,7 @@ class SavReader(Reader):
         images, annotations = self.source / spec.IMAGES, self.source / spec.ANNOTATIONS
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         if lists:
-            names = sorted({line.strip() for line in (self.source / lists[0]).read_text().splitlines() if line.strip()})
+            names = sorted({line for _, line in read_list(self.source / lists[0])})
         else:
             names = sorted(n for n in _listdir(images) if (images / n).is_dir())
         refs = []
