@@ -269,6 +269,18 @@ def test_bad_train_videos_are_source_errors_naming_the_file(train, tmp_path, cha
     assert str(caught.value.path).endswith(suffix)
 
 
+@pytest.mark.parametrize("score", [math.nan, math.inf])
+def test_a_stability_score_json_cannot_hold_is_a_source_error(train, tmp_path, score):
+    """Python's json reads NaN and Infinity; a mask's value cannot be one: an error naming the file, not a ValueError."""
+    path = tmp_path / "sav_000001_auto.json"
+    doc = source_json(train, "sav_000001", "auto")
+    doc["masklet_stability_score"][1][0] = score
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match=r"masklet frame 1 object 0: .*stability_score is") as caught:
+        read(path, "sav", {"masklets": "auto"})
+    assert caught.value.path == str(path)
+
+
 def test_a_bad_video_is_skipped_under_on_error_skip(train, tmp_path):
     folder = tmp_path / "two"
     folder.mkdir()

@@ -156,7 +156,10 @@ def _mask(doc: Masklets, k: int, j: int, object_id: int, entry: Any) -> Mask | N
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             raise SourceError(doc.path, f"{spec.STABILITY}[{k}][{j}] is {score!r}, not a number")
         values = ((spec.STABILITY_VALUE, score),)
-    return Mask(object_id, counts, area, bbox, values)
+    try:
+        return Mask(object_id, counts, area, bbox, values)
+    except ValueError as exc:  # a score JSON cannot hold (NaN, Infinity: Python's json reads them)
+        raise SourceError(doc.path, f"{where}: {exc}") from None
 
 
 def _size(value: Any) -> int | None:
