@@ -269,6 +269,19 @@ def test_bad_train_videos_are_source_errors_naming_the_file(train, tmp_path, cha
     assert str(caught.value.path).endswith(suffix)
 
 
+def test_a_lone_masklet_file_of_a_size_out_of_range_is_a_source_error_naming_it(tmp_path):
+    """No mp4 to name: the error names the masklet file (it once raised a TypeError building a SourceError of None)."""
+    from converters.codecs import rle
+
+    path = tmp_path / "sav_000001_manual.json"
+    empty = {"size": [2, 70000], "counts": rle.counts_to_string([2 * 70000])}
+    doc = {"video_id": "sav_000001", "video_frame_count": 4.0, "video_height": 2.0, "video_width": 70000.0}
+    path.write_text(json.dumps({**doc, "masklet": [[empty]], "masklet_id": [0], "masklet_num": 1}))
+    with pytest.raises(SourceError, match="frame size 70000x2 is out of range") as caught:
+        read(path)
+    assert caught.value.path == str(path)
+
+
 @pytest.mark.parametrize("score", [math.nan, math.inf])
 def test_a_stability_score_json_cannot_hold_is_a_source_error(train, tmp_path, score):
     """Python's json reads NaN and Infinity; a mask's value cannot be one: an error naming the file, not a ValueError."""

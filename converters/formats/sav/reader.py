@@ -291,7 +291,7 @@ class SavReader(Reader):
         try:
             return Video(ref.name, first.width, first.height, tuple(frames), tuple(objects), metadata=first.video_fields)
         except ValueError as exc:
-            raise SourceError(ref.mp4, str(exc)) from None
+            raise SourceError(_train_file(ref), str(exc)) from None
 
     # ------------------------------------------------------------------ val / test
 
