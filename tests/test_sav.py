@@ -545,6 +545,30 @@ def test_the_foreground_value_comes_from_a_png_that_shows_an_object(val, tmp_pat
     assert max(np.asarray(Image.open(p)).max() for p in (tmp_path / "again" / "Annotations_6fps").rglob("*.png")) == 1
 
 
+@pytest.mark.parametrize(
+    ("record", "change"),
+    [
+        ("dataset", lambda d: d.update(attributes="x")),
+        ("dataset", lambda d: d.update(categories=[{"id": "a"}])),
+        ("sav_000001", lambda d: d.pop("height")),
+        ("sav_000001", lambda d: d.update(images=[True])),
+        ("sav_000001", lambda d: d.update(void=[])),
+    ],
+    ids=["attributes", "categories", "height", "images", "void"],
+)
+def test_a_damaged_vosconv_record_is_a_source_error(train, tmp_path, record, change):
+    """The hidden record beside a val layout vosconv wrote, edited by hand: an error naming a file, never a traceback."""
+    out = tmp_path / "val"
+    api.convert(train, out, to="sav", from_="sav", writer_options={"images": False})
+    path = out / ".vosconv" / f"{record}.json"
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SourceError) as caught:
+        read(out)
+    assert caught.value.path.startswith(str(out))
+
+
 def test_sav_writer_bytes_do_not_depend_on_workers(train, tmp_path):
     for workers in (1, 2):
         api.convert(train, tmp_path / str(workers), to="sav", from_="sav", workers=workers, writer_options={"json": True})

@@ -159,12 +159,17 @@ class SavReader(Reader):
             return DatasetInfo("sav", split="train", attributes=(("frames", self.options.frames),))
         record = self._sidecar("dataset") or {}
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
-        split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
-        attributes = dict(record.get("attributes") or {})
+        try:
+            split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
+            attributes = dict(record.get("attributes") or {})
+            categories = tuple(
+                Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in record.get("categories", ())
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SourceError(self.source / spec.SIDECAR / "dataset.json", f"not a vosconv record: {exc!r}") from None
         foreground = self._first_foreground()
         if foreground is not None:
             attributes["foreground"] = str(foreground)
-        categories = tuple(Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in record.get("categories", ()))
         return DatasetInfo(
             "sav",
             split=split,
@@ -306,7 +311,10 @@ class SavReader(Reader):
         annotations = Path(ref.annotations)
         folders = _listdir(annotations) if annotations.is_dir() else []
         per_frame: dict[int, list[Mask]] = {}
-        size = None if record is None else (int(record["height"]), int(record["width"]))
+        try:
+            size = None if record is None else (int(record["height"]), int(record["width"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SourceError(self.source / spec.SIDECAR / f"{ref.name}.json", f"not a vosconv record: {exc!r}") from None
         object_ids = []
         for folder in folders:
             if not (folder.isascii() and folder.isdigit()) or int(folder) > MAX_OBJECT_ID:
@@ -415,5 +423,5 @@ def _split_video(
         metadata = () if kept is None else shards.video_metadata(Record({"metadata": record.get("metadata")}, where))
         video = Video(ref.name, width, height, tuple(frames), objects, encoding, palette, metadata)
         return video if kept is None else with_frame_values(video, kept)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise SourceError(where, f"{type(exc).__name__}: {exc}") from None
