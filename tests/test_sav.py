@@ -569,6 +569,20 @@ def test_a_damaged_vosconv_record_is_a_source_error(train, tmp_path, record, cha
     assert caught.value.path.startswith(str(out))
 
 
+@pytest.mark.parametrize("names", [("000000.jpg", "000004.jpg"), ("00000.jpeg", "00004.jpeg")])
+def test_json_true_refuses_frame_names_sam2s_json_loader_would_not_open(names):
+    """JSONRawDataset numbers frames by int(stem) and opens f"{n:05d}.jpg": other names pass for frames it never finds."""
+    from converters.formats.sav.writer import SavWriter
+    from converters.model import Frame, FrameMasks, ImageRef, Video
+
+    frames = tuple(Frame(i, name, ImageRef(data=b"\xff\xd8"), FrameMasks(())) for i, name in enumerate(names))
+    video = Video("v", 8, 6, frames)
+    SavWriter().check(video)  # the val layout itself keeps any numbered name
+    with pytest.raises(SourceError, match=r"opens frame 0 as 00000\.jpg.*write json=false") as caught:
+        api.open_writer("sav", {"json": True}).check(video)
+    assert caught.value.path == f"v/{names[0]}"
+
+
 def test_sav_writer_bytes_do_not_depend_on_workers(train, tmp_path):
     for workers in (1, 2):
         api.convert(train, tmp_path / str(workers), to="sav", from_="sav", workers=workers, writer_options={"json": True})

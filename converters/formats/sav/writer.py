@@ -168,6 +168,13 @@ def _json_step(video: Video) -> int:
             "its annotated frames are not frames 0, s, 2s, ... with s dividing 24, where SAM 2's JSON loader finds them; "
             "write json=false",
         )
+    misnamed = next((f for f in video.frames if f.file_name != spec.frame_name(int(f.stem))), None)
+    if misnamed is not None:  # JSONRawDataset lists the frames by int(stem), then opens f"{n:05d}.jpg"
+        raise SourceError(
+            f"{video.name}/{misnamed.file_name}",
+            f"SAM 2's JSON loader opens frame {int(misnamed.stem)} as {spec.frame_name(int(misnamed.stem))}, "
+            "so it would not find this frame; write json=false",
+        )
     return step
 
 
