@@ -151,7 +151,7 @@ def _mask(doc: Masklets, k: int, j: int, object_id: int, entry: Any) -> Mask | N
     if area == 0:
         return None
     values = ()
-    if doc.stability is not None:
+    if doc.stability is not None and dict(doc.metadata[j]).get("masklet_type") != "manual":  # SA-V scores auto masklets
         score = doc.stability[k][j]
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             raise SourceError(doc.path, f"{spec.STABILITY}[{k}][{j}] is {score!r}, not a number")
