@@ -344,6 +344,20 @@ def test_an_mp4_that_ends_before_its_header_says_is_skipped_under_on_error_skip(
     assert [v.name for v in read(tmp_path / "out", writer)[0]] == ["sav_000001"]
 
 
+def test_validate_finds_an_mp4_cut_short(train, tmp_path):
+    """validate counts each mp4's packets (nothing decoded): a source that validates cleanly converts cleanly."""
+    from converters.run.validate import validate
+
+    folder = _broken(train, tmp_path, lambda f: savdata.cut_short(f / "sav_000001.mp4", 3))
+    with api.open_reader(folder, "sav") as reader:
+        report = validate(reader, progress=False)
+    assert [(e["file"], e["message"]) for e in report.errors] == [
+        (str(folder / "sav_000001.mp4"), "the file holds 3 frames; its header counts 14 (cut short?)")
+    ]
+    with api.open_reader(train, "sav") as reader:
+        assert validate(reader, progress=False).ok
+
+
 # ------------------------------------------------------------------ the intermediate form through every format
 
 

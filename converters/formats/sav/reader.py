@@ -192,6 +192,21 @@ class SavReader(Reader):
                             return foreground
         return None
 
+    def check_integrity(self) -> list[SourceError]:
+        """Beyond the archive checks: each train mp4 holds as many frames as its header counts (its packets counted,
+        nothing decoded). A conversion reads the header alone and finds a file cut short only in the writer."""
+        errors = super().check_integrity()
+        for ref in self.list_videos() if self.is_train else ():
+            if ref.mp4 is None:
+                continue
+            try:
+                counted, held = videos.held_frames(ref.mp4)
+            except SourceError:  # unreadable: reading the video says so
+                continue
+            if held < counted:
+                errors.append(SourceError(ref.mp4, f"the file holds {held} frames; its header counts {counted} (cut short?)"))
+        return errors
+
     def roots(self) -> list[Path]:
         return [self.source] if self.is_train else [self.source, self.source / spec.IMAGES, self.source / spec.ANNOTATIONS]
 
