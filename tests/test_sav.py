@@ -559,11 +559,25 @@ def test_the_foreground_value_comes_from_a_png_that_shows_an_object(val, tmp_pat
     assert max(np.asarray(Image.open(p)).max() for p in (tmp_path / "again" / "Annotations_6fps").rglob("*.png")) == 1
 
 
+def test_a_video_named_dataset_keeps_its_record(train, tmp_path):
+    """The layout's hidden record holds one <video>.json per video beside the dataset's own: a video named "dataset"
+    once overwrote it (or was overwritten), and the output no longer read."""
+    folder = tmp_path / "train"
+    folder.mkdir()
+    (folder / "dataset.mp4").write_bytes((train / "sav_000" / "sav_000001.mp4").read_bytes())
+    (folder / "dataset_manual.json").write_text(json.dumps({**source_json(train, "sav_000001"), "video_id": "dataset"}))
+    api.convert(folder, tmp_path / "out", to="sav", from_="sav")
+    (source,), _ = read(folder)
+    (back,), info = read(tmp_path / "out")
+    assert info.split == "train" and back.objects == source.objects and back.metadata == source.metadata
+    assert [(f.file_name, f.masks) for f in back.frames] == [(f.file_name, f.masks) for f in source.frames]
+
+
 @pytest.mark.parametrize(
     ("record", "change"),
     [
-        ("dataset", lambda d: d.update(attributes="x")),
-        ("dataset", lambda d: d.update(categories=[{"id": "a"}])),
+        (".dataset", lambda d: d.update(attributes="x")),
+        (".dataset", lambda d: d.update(categories=[{"id": "a"}])),
         ("sav_000001", lambda d: d.pop("height")),
         ("sav_000001", lambda d: d.update(images=[True])),
         ("sav_000001", lambda d: d.update(void=[])),

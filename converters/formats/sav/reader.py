@@ -106,7 +106,7 @@ def train_folders(source: Path) -> list[Path]:
 
 def is_split_folder(source: Path) -> bool:
     """A val/test folder: frames and masks, or masks and vosconv's record (written with images=false)."""
-    has_frames = (source / spec.IMAGES).is_dir() or (source / spec.SIDECAR / "dataset.json").is_file()
+    has_frames = (source / spec.IMAGES).is_dir() or (source / spec.SIDECAR / f"{spec.DATASET_RECORD}.json").is_file()
     return has_frames and (source / spec.ANNOTATIONS).is_dir()
 
 
@@ -157,7 +157,7 @@ class SavReader(Reader):
     def info(self) -> DatasetInfo:
         if self.is_train:
             return DatasetInfo("sav", split="train", attributes=(("frames", self.options.frames),))
-        record = self._sidecar("dataset") or {}
+        record = self._sidecar(spec.DATASET_RECORD) or {}
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         try:
             split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
@@ -166,7 +166,9 @@ class SavReader(Reader):
                 Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in record.get("categories", ())
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SourceError(self.source / spec.SIDECAR / "dataset.json", f"not a vosconv record: {exc!r}") from None
+            raise SourceError(
+                self.source / spec.SIDECAR / f"{spec.DATASET_RECORD}.json", f"not a vosconv record: {exc!r}"
+            ) from None
         foreground = self._first_foreground()
         if foreground is not None:
             attributes["foreground"] = str(foreground)

@@ -135,7 +135,7 @@ class SavWriter(Writer):
             "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
             "attributes": dict(info.attributes),
         }
-        (root / spec.SIDECAR / "dataset.json").write_bytes(_dumps(record))
+        (root / spec.SIDECAR / f"{spec.DATASET_RECORD}.json").write_bytes(_dumps(record))
         (root / MARKER).write_bytes(_dumps({"format": self.name, "version": __version__, "written_by": WRITTEN_BY}))
         return root
 
