@@ -533,6 +533,23 @@ def test_val_to_val_is_byte_identical_in_jpegs_and_pixel_identical_in_pngs(val, 
             assert (a == b).all() and a.max() <= 1, path
 
 
+def test_a_damaged_first_png_skips_its_video_alone_under_on_error_skip(val, tmp_path):
+    """The foreground value is looked up before any video is read: a PNG it cannot decode is left to its video's read
+    (an error naming it, skipped under --on-error skip), never an error for the whole run."""
+    import shutil
+
+    source = tmp_path / "val"
+    shutil.copytree(val, source)
+    (source / "Annotations_6fps" / "sav_000001" / "000" / "00000.png").write_bytes(b"not a png")
+    with pytest.raises(SourceError, match="not a PNG") as caught:
+        read(source)
+    assert caught.value.path.endswith("sav_000001/000/00000.png")
+    summary = api.convert(source, tmp_path / "out", to="sav", from_="sav", on_error="skip")
+    assert [r["video"] for r in summary.stats.skipped] == ["sav_000001"]
+    videos, info = read(tmp_path / "out")
+    assert [v.name for v in videos] == ["sav_000002"] and info.attribute("foreground") == "1"
+
+
 def test_a_video_list_that_is_not_text_is_a_source_error_naming_it(val, tmp_path):
     import shutil
 

@@ -186,9 +186,12 @@ class SavReader(Reader):
         root = self.source / spec.ANNOTATIONS
         for video in _listdir(root):
             for obj in _listdir(root / video) if (root / video).is_dir() else ():
-                for name in _listdir(root / video / obj):
+                for name in _listdir(root / video / obj) if (root / video / obj).is_dir() else ():
                     if name.endswith(".png"):
-                        label, _ = _decode_png(root / video / obj / name)
+                        try:
+                            label, _ = _decode_png(root / video / obj / name)
+                        except SourceError:  # reading its video says so, and --on-error skip skips that video alone
+                            continue
                         foreground = int(label.max()) if label.size else 0
                         if foreground:
                             return foreground
