@@ -550,6 +550,19 @@ def test_a_damaged_first_png_skips_its_video_alone_under_on_error_skip(val, tmp_
     assert [v.name for v in videos] == ["sav_000002"] and info.attribute("foreground") == "1"
 
 
+def test_a_listed_video_without_its_frame_folder_is_skipped_alone_under_on_error_skip(val, tmp_path):
+    import shutil
+
+    source = tmp_path / "val"
+    shutil.copytree(val, source)
+    (source / "sav_val.txt").write_text("sav_000001\nsav_000002\nsav_000003\n")
+    summary = api.convert(source, tmp_path / "out", to="sav", from_="sav", on_error="skip")
+    (record,) = summary.stats.skipped
+    assert record["video"] == "sav_000003" and "of the video list has no frame folder" in record["message"]
+    assert record["file"] == str(source / "JPEGImages_24fps" / "sav_000003")
+    assert [v.name for v in read(tmp_path / "out")[0]] == ["sav_000001", "sav_000002"]
+
+
 def test_a_video_list_that_is_not_text_is_a_source_error_naming_it(val, tmp_path):
     import shutil
 

@@ -245,11 +245,12 @@ class SavReader(Reader):
         else:
             names = sorted(n for n in _listdir(images) if (images / n).is_dir())
         refs = []
-        for name in names:
+        for name in names:  # a video without its frame folder is an error of its own, when it is read (--on-error)
             folder = images / name
-            if not folder.is_dir() and not (self.source / spec.SIDECAR / f"{name}.json").is_file():
-                raise SourceError(folder, f"video {name} of the video list has no frame folder")
-            size = sum(e.stat().st_size for e in os.scandir(folder) if e.is_file()) if folder.is_dir() else 0
+            try:
+                size = sum(e.stat().st_size for e in os.scandir(folder) if e.is_file())
+            except OSError:
+                size = 0
             refs.append(SavVideoRef(name, size, f"{name}:{size}", images=str(folder), annotations=str(annotations / name)))
         return refs
 
@@ -322,6 +323,8 @@ class SavReader(Reader):
 
     def _read_split(self, ref: SavVideoRef) -> Video:
         record = self._sidecar(ref.name)
+        if record is None and not Path(ref.images).is_dir():
+            raise SourceError(ref.images, f"video {ref.name} of the video list has no frame folder")
         if record is not None and isinstance(record.get("frames"), list):
             names = [str(n) for n in record["frames"]]
         else:
