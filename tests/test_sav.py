@@ -323,6 +323,21 @@ def test_a_masklet_file_without_its_mp4_is_a_source_error_not_left_out(train, tm
     assert [v.name for v in read(tmp_path / "out.parquet")[0]] == ["sav_000001"]
 
 
+def test_a_broken_link_to_an_mp4_is_that_video_s_source_error(train, tmp_path):
+    """Listing the videos stats their files: a link to an mp4 that is gone once failed there, and the pipeline took the
+    OSError for one writing the output ("cannot write out.parquet")."""
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    for name in ("sav_000001.mp4", "sav_000001_manual.json", "sav_000002_manual.json"):
+        (folder / name).write_bytes((train / "sav_000" / name).read_bytes())
+    (folder / "sav_000002.mp4").symlink_to(tmp_path / "gone.mp4")
+    with pytest.raises(SourceError, match="unreadable video") as caught:
+        api.convert(folder, tmp_path / "failed.parquet", to="parquet", from_="sav")
+    assert caught.value.path == str(folder / "sav_000002.mp4")
+    summary = api.convert(folder, tmp_path / "out.parquet", to="parquet", from_="sav", on_error="skip")
+    assert [r["video"] for r in summary.stats.skipped] == ["sav_000002"]
+
+
 @pytest.mark.parametrize("writer", ["parquet", "sav"])
 def test_an_mp4_that_ends_before_its_header_says_is_skipped_under_on_error_skip(train, tmp_path, writer):
     """The header counts 13 frames (so the video reads), the file holds 3: the error comes when the writer decodes

@@ -367,17 +367,27 @@ class SavReader(Reader):
 
 
 def _train_ref(folder: Path, stem: str, names: set[str]) -> SavVideoRef:
-    """A train video: its mp4 and masklet files, those that are in ``folder``."""
+    """A train video: its mp4 and masklet files, those that are in ``folder``. A file that cannot be stat'ed (a broken
+    link) is sized 0 here: reading the video names it (a skippable error), never listing the dataset."""
     mp4, manual, auto = (f"{stem}.mp4", f"{stem}_manual.json", f"{stem}_auto.json")
-    stats = [(n, (folder / n).stat()) for n in (mp4, manual, auto) if n in names]
+    stats = [(n, _stat(folder / n)) for n in (mp4, manual, auto) if n in names]
     return SavVideoRef(
         stem,
-        sum(s.st_size for _, s in stats),
-        ";".join(f"{n}:{s.st_size}:{s.st_mtime_ns}" for n, s in stats),
+        sum(size for _, (size, _) in stats),
+        ";".join(f"{n}:{size}:{mtime}" for n, (size, mtime) in stats),
         mp4=str(folder / mp4) if mp4 in names else None,
         manual=str(folder / manual) if manual in names else None,
         auto=str(folder / auto) if auto in names else None,
     )
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    """``(size, mtime_ns)`` of the file, ``(0, 0)`` when it cannot be stat'ed."""
+    try:
+        found = path.stat()
+    except OSError:
+        return 0, 0
+    return found.st_size, found.st_mtime_ns
 
 
 def _train_file(ref: SavVideoRef) -> str:
