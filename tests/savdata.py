@@ -66,6 +66,26 @@ def make_mp4(
     return path
 
 
+def cut_short(path: Path, packets: int) -> Path:
+    """The mp4 rewritten with its header first (``faststart``) and cut after its first ``packets`` packets: the header
+    still counts every frame, the file holds only the first few (a download that stopped early)."""
+    import av
+
+    whole = path.with_suffix(".whole.mp4")
+    path.rename(whole)
+    with av.open(str(whole)) as source, av.open(str(path), "w", options={"movflags": "faststart"}) as target:
+        stream = target.add_stream_from_template(source.streams.video[0])
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                target.mux(packet)
+    whole.unlink()
+    with av.open(str(path)) as container:
+        offsets = [p.pos for p in container.demux(container.streams.video[0]) if p.size]
+    path.write_bytes(path.read_bytes()[: offsets[packets]])
+    return path
+
+
 def box(k: int, j: int, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
     """Object j on annotated frame k: boxes that overlap (object 1 inside object 0), object 2 absent on odd frames."""
     mask = np.zeros((height, width), np.uint8)

@@ -15,6 +15,7 @@ import pytest
 from converters import api
 from converters.errors import SourceError
 from converters.sources import imagefiles
+from converters.testing.suite import ReaderSuite
 
 from . import savdata
 
@@ -188,6 +189,43 @@ def test_a_lone_masklet_file_reads_as_masks_without_frames(train, tmp_path):
     assert all(f.image is None for f in video.frames) and len(video.frames) == 4
 
 
+def test_a_masklet_file_named_as_the_source_is_the_one_read(train):
+    """Naming sav_000001_auto.json reads the auto masklets (with the mp4 beside it), not the manual file beside it;
+    -r masklets=both reads both."""
+    path = train / "sav_000" / "sav_000001_auto.json"
+    (video,), _ = read(path)
+    assert [(o.object_id, o.get("masklet_type")) for o in video.objects] == [(0, "auto"), (1, "auto")]
+    assert video.frames[1].image.frame == 4 and video.frames[0].masks.objects[0].values == (("stability_score", 0.5),)
+    (both,), _ = read(path, "sav", {"masklets": "both"})
+    assert [o.get("masklet_type") for o in both.objects] == ["manual"] * 3 + ["auto"] * 2
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda p, train: _copy(train / "sav_000" / "sav_000001_manual.json", p / "video.json"), "is named <video>_manual.json"),
+        (lambda p, train: _folder(p / "empty"), "no mp4 with its _manual.json, nor JPEGImages_24fps/ and Annotations_6fps/"),
+        (lambda p, train: _folder(p / "val" / "JPEGImages_24fps").parent, "JPEGImages_24fps/ without Annotations_6fps/"),
+    ],
+    ids=["json-named-otherwise", "empty-folder", "frames-without-annotations"],
+)
+def test_from_sav_on_what_is_no_sa_v_is_a_source_error_not_a_crash_or_an_empty_output(train, tmp_path, make, says):
+    source = make(tmp_path, train)
+    with pytest.raises(SourceError, match=re.escape(says)) as caught:
+        api.convert(source, tmp_path / "out.parquet", to="parquet", from_="sav")
+    assert caught.value.path == str(source) and not (tmp_path / "out.parquet").exists()
+
+
+def _copy(source: Path, target: Path) -> Path:
+    target.write_bytes(source.read_bytes())
+    return target
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
 def _broken(train: Path, tmp_path: Path, change) -> Path:
     folder = tmp_path / "broken"
     folder.mkdir()
@@ -231,6 +269,31 @@ def test_bad_train_videos_are_source_errors_naming_the_file(train, tmp_path, cha
     assert str(caught.value.path).endswith(suffix)
 
 
+def test_a_lone_masklet_file_of_a_size_out_of_range_is_a_source_error_naming_it(tmp_path):
+    """No mp4 to name: the error names the masklet file (it once raised a TypeError building a SourceError of None)."""
+    from converters.codecs import rle
+
+    path = tmp_path / "sav_000001_manual.json"
+    empty = {"size": [2, 70000], "counts": rle.counts_to_string([2 * 70000])}
+    doc = {"video_id": "sav_000001", "video_frame_count": 4.0, "video_height": 2.0, "video_width": 70000.0}
+    path.write_text(json.dumps({**doc, "masklet": [[empty]], "masklet_id": [0], "masklet_num": 1}))
+    with pytest.raises(SourceError, match="frame size 70000x2 is out of range") as caught:
+        read(path)
+    assert caught.value.path == str(path)
+
+
+@pytest.mark.parametrize("score", [math.nan, math.inf])
+def test_a_stability_score_json_cannot_hold_is_a_source_error(train, tmp_path, score):
+    """Python's json reads NaN and Infinity; a mask's value cannot be one: an error naming the file, not a ValueError."""
+    path = tmp_path / "sav_000001_auto.json"
+    doc = source_json(train, "sav_000001", "auto")
+    doc["masklet_stability_score"][1][0] = score
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match=r"masklet frame 1 object 0: .*stability_score is") as caught:
+        read(path, "sav", {"masklets": "auto"})
+    assert caught.value.path == str(path)
+
+
 def test_a_bad_video_is_skipped_under_on_error_skip(train, tmp_path):
     folder = tmp_path / "two"
     folder.mkdir()
@@ -241,6 +304,73 @@ def test_a_bad_video_is_skipped_under_on_error_skip(train, tmp_path):
     summary = api.convert(folder, tmp_path / "out.parquet", to="parquet", from_="sav", on_error="skip")
     assert summary.errors_file is not None and "sav_000002.mp4" in summary.errors_file.read_text()
     assert [v.name for v in read(tmp_path / "out.parquet")[0]] == ["sav_000001"]
+
+
+def test_a_masklet_file_without_its_mp4_is_a_source_error_not_left_out(train, tmp_path):
+    """A train folder where one video's mp4 is missing (a shard half extracted): that video is an error naming its
+    masklet file (listed in errors.jsonl under --on-error skip), never dropped in silence."""
+    folder = tmp_path / "train"
+    (folder / "sav_000").mkdir(parents=True)
+    for name in ("sav_000001.mp4", "sav_000001_manual.json", "sav_000002_manual.json"):
+        (folder / "sav_000" / name).write_bytes((train / "sav_000" / name).read_bytes())
+    (folder / "sav_001").mkdir()
+    (folder / "sav_001" / "sav_000003_manual.json").write_bytes((train / "sav_000" / "sav_000002_manual.json").read_bytes())
+    with pytest.raises(SourceError, match=r"no sav_000002\.mp4 beside it") as caught:
+        read(folder, "sav")
+    assert caught.value.path == str(folder / "sav_000" / "sav_000002_manual.json")
+    summary = api.convert(folder, tmp_path / "out.parquet", to="parquet", from_="sav", on_error="skip")
+    assert [r["video"] for r in summary.stats.skipped] == ["sav_000002", "sav_000003"]
+    assert [v.name for v in read(tmp_path / "out.parquet")[0]] == ["sav_000001"]
+
+
+def test_a_broken_link_to_an_mp4_is_that_video_s_source_error(train, tmp_path):
+    """Listing the videos stats their files: a link to an mp4 that is gone once failed there, and the pipeline took the
+    OSError for one writing the output ("cannot write out.parquet")."""
+    folder = tmp_path / "linked"
+    folder.mkdir()
+    for name in ("sav_000001.mp4", "sav_000001_manual.json", "sav_000002_manual.json"):
+        (folder / name).write_bytes((train / "sav_000" / name).read_bytes())
+    (folder / "sav_000002.mp4").symlink_to(tmp_path / "gone.mp4")
+    with pytest.raises(SourceError, match="unreadable video") as caught:
+        api.convert(folder, tmp_path / "failed.parquet", to="parquet", from_="sav")
+    assert caught.value.path == str(folder / "sav_000002.mp4")
+    summary = api.convert(folder, tmp_path / "out.parquet", to="parquet", from_="sav", on_error="skip")
+    assert [r["video"] for r in summary.stats.skipped] == ["sav_000002"]
+
+
+@pytest.mark.parametrize("writer", ["parquet", "sav"])
+def test_an_mp4_that_ends_before_its_header_says_is_skipped_under_on_error_skip(train, tmp_path, writer):
+    """The header counts 13 frames (so the video reads), the file holds 3: the error comes when the writer decodes
+    the frames, names the mp4, and under --on-error skip leaves that video out like any other bad one."""
+    from converters.codecs import video as videos
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("sav_000001", "sav_000002"):
+        for suffix in (".mp4", "_manual.json"):
+            (folder / f"{name}{suffix}").write_bytes((train / "sav_000" / f"{name}{suffix}").read_bytes())
+    savdata.cut_short(folder / "sav_000002.mp4", 3)
+    assert videos.probe(str(folder / "sav_000002.mp4")).frames == 13
+    with pytest.raises(SourceError, match="the video ends after") as caught:
+        api.convert(folder, tmp_path / "failed", to=writer, from_="sav")
+    assert caught.value.path == str(folder / "sav_000002.mp4")
+    summary = api.convert(folder, tmp_path / "out", to=writer, from_="sav", on_error="skip")
+    assert summary.errors_file is not None and "sav_000002.mp4" in summary.errors_file.read_text()
+    assert [v.name for v in read(tmp_path / "out", writer)[0]] == ["sav_000001"]
+
+
+def test_validate_finds_an_mp4_cut_short(train, tmp_path):
+    """validate counts each mp4's packets (nothing decoded): a source that validates cleanly converts cleanly."""
+    from converters.run.validate import validate
+
+    folder = _broken(train, tmp_path, lambda f: savdata.cut_short(f / "sav_000001.mp4", 3))
+    with api.open_reader(folder, "sav") as reader:
+        report = validate(reader, progress=False)
+    assert [(e["file"], e["message"]) for e in report.errors] == [
+        (str(folder / "sav_000001.mp4"), "the file holds 3 frames; its header counts 14 (cut short?)")
+    ]
+    with api.open_reader(train, "sav") as reader:
+        assert validate(reader, progress=False).ok
 
 
 # ------------------------------------------------------------------ the intermediate form through every format
@@ -293,6 +423,33 @@ def test_sav_json_from_auto_masklets_keeps_the_stability_scores(train, tmp_path)
     source = source_json(train, "sav_000001", "auto")
     assert written["masklet_stability_score"] == source["masklet_stability_score"]
     assert written["masklet"] == source["masklet"] and written["masklet_type"] == ["auto", "auto"]
+
+
+def test_sav_json_of_both_masklets_reads_back(train, tmp_path):
+    """-r masklets=both keeps each object's source masklet_id (manual 0, 1, 2, then auto 0, 1): the JSON written from
+    it repeats ids, and reads back by position, as SAM 2 reads it, with the same objects and masks. The stability
+    matrix has no null, so it holds 1.0 for the manual masklets, which SA-V does not score: read back without one."""
+    options = {"masklets": "both"}
+    api.convert(train, tmp_path / "out", to="sav", from_="sav", reader_options=options, writer_options={"json": True})
+    path = tmp_path / "out" / "Annotations_json" / "sav_000001_manual.json"
+    written = json.loads(path.read_text())
+    assert written["masklet_id"] == [0, 1, 2, 0, 1] and written["masklet_stability_score"][0] == [1.0, 1.0, 1.0, 0.5, 0.5]
+    (back,), _ = read(path, "sav")
+    (source, _), _ = read(train, "sav", options)
+    assert back.objects == source.objects
+    assert [f.masks for f in back.frames] == [f.masks for f in source.frames]
+
+
+def test_masklet_ids_out_of_order_keep_the_objects_positions(train, tmp_path):
+    """SAM 2 reads objects by position: ids taken from masklet_id [2, 0, 1] would sort them, and a JSON written back
+    would move each object's masks to another position. Such ids number the objects by position instead."""
+    folder = _broken(train, tmp_path, _edit(lambda d: d.update(masklet_id=[2, 0, 1])))
+    (video,), _ = read(folder, "sav")
+    assert [(o.object_id, o.get("masklet_id")) for o in video.objects] == [(0, 2), (1, 0), (2, 1)]
+    api.convert(folder, tmp_path / "out", to="sav", from_="sav", writer_options={"json": True, "images": False})
+    written = json.loads((tmp_path / "out" / "Annotations_json" / "sav_000001_manual.json").read_text())
+    source = json.loads((folder / "sav_000001_manual.json").read_text())
+    assert written["masklet_id"] == [2, 0, 1] and written["masklet"] == source["masklet"]
 
 
 @pytest.fixture(scope="module")
@@ -389,6 +546,114 @@ def test_val_to_val_is_byte_identical_in_jpegs_and_pixel_identical_in_pngs(val, 
         elif path.suffix == ".png":
             a, b = np.asarray(Image.open(val / path)), np.asarray(Image.open(tmp_path / "again" / path))
             assert (a == b).all() and a.max() <= 1, path
+
+
+def test_a_damaged_first_png_skips_its_video_alone_under_on_error_skip(val, tmp_path):
+    """The foreground value is looked up before any video is read: a PNG it cannot decode is left to its video's read
+    (an error naming it, skipped under --on-error skip), never an error for the whole run."""
+    import shutil
+
+    source = tmp_path / "val"
+    shutil.copytree(val, source)
+    (source / "Annotations_6fps" / "sav_000001" / "000" / "00000.png").write_bytes(b"not a png")
+    with pytest.raises(SourceError, match="not a PNG") as caught:
+        read(source)
+    assert caught.value.path.endswith("sav_000001/000/00000.png")
+    summary = api.convert(source, tmp_path / "out", to="sav", from_="sav", on_error="skip")
+    assert [r["video"] for r in summary.stats.skipped] == ["sav_000001"]
+    videos, info = read(tmp_path / "out")
+    assert [v.name for v in videos] == ["sav_000002"] and info.attribute("foreground") == "1"
+
+
+def test_a_listed_video_without_its_frame_folder_is_skipped_alone_under_on_error_skip(val, tmp_path):
+    import shutil
+
+    source = tmp_path / "val"
+    shutil.copytree(val, source)
+    (source / "sav_val.txt").write_text("sav_000001\nsav_000002\nsav_000003\n")
+    summary = api.convert(source, tmp_path / "out", to="sav", from_="sav", on_error="skip")
+    (record,) = summary.stats.skipped
+    assert record["video"] == "sav_000003" and "of the video list has no frame folder" in record["message"]
+    assert record["file"] == str(source / "JPEGImages_24fps" / "sav_000003")
+    assert [v.name for v in read(tmp_path / "out")[0]] == ["sav_000001", "sav_000002"]
+
+
+def test_a_video_list_that_is_not_text_is_a_source_error_naming_it(val, tmp_path):
+    import shutil
+
+    source = tmp_path / "val"
+    shutil.copytree(val, source)
+    (source / "sav_val.txt").write_bytes(b"sav_000001\n\xff\xfe\n")
+    with pytest.raises(SourceError, match="cannot read list") as caught:
+        read(source)
+    assert caught.value.path == str(source / "sav_val.txt")
+
+
+def test_the_foreground_value_comes_from_a_png_that_shows_an_object(val, tmp_path):
+    """An object absent from the first frame has an all-zero first PNG: the 0/1 of the others is still kept, not 255."""
+    import shutil
+
+    from PIL import Image
+
+    source = tmp_path / "val"
+    shutil.copytree(val, source)
+    first = source / "Annotations_6fps" / "sav_000001" / "000" / "00000.png"
+    Image.fromarray(np.zeros((savdata.HEIGHT, savdata.WIDTH), np.uint8)).save(first)
+    assert read(source)[1].attribute("foreground") == "1"
+    api.convert(source, tmp_path / "again", to="sav", from_="sav")
+    assert max(np.asarray(Image.open(p)).max() for p in (tmp_path / "again" / "Annotations_6fps").rglob("*.png")) == 1
+
+
+def test_a_video_named_dataset_keeps_its_record(train, tmp_path):
+    """The layout's hidden record holds one <video>.json per video beside the dataset's own: a video named "dataset"
+    once overwrote it (or was overwritten), and the output no longer read."""
+    folder = tmp_path / "train"
+    folder.mkdir()
+    (folder / "dataset.mp4").write_bytes((train / "sav_000" / "sav_000001.mp4").read_bytes())
+    (folder / "dataset_manual.json").write_text(json.dumps({**source_json(train, "sav_000001"), "video_id": "dataset"}))
+    api.convert(folder, tmp_path / "out", to="sav", from_="sav")
+    (source,), _ = read(folder)
+    (back,), info = read(tmp_path / "out")
+    assert info.split == "train" and back.objects == source.objects and back.metadata == source.metadata
+    assert [(f.file_name, f.masks) for f in back.frames] == [(f.file_name, f.masks) for f in source.frames]
+
+
+@pytest.mark.parametrize(
+    ("record", "change"),
+    [
+        (".dataset", lambda d: d.update(attributes="x")),
+        (".dataset", lambda d: d.update(categories=[{"id": "a"}])),
+        ("sav_000001", lambda d: d.pop("height")),
+        ("sav_000001", lambda d: d.update(images=[True])),
+        ("sav_000001", lambda d: d.update(void=[])),
+    ],
+    ids=["attributes", "categories", "height", "images", "void"],
+)
+def test_a_damaged_vosconv_record_is_a_source_error(train, tmp_path, record, change):
+    """The hidden record beside a val layout vosconv wrote, edited by hand: an error naming a file, never a traceback."""
+    out = tmp_path / "val"
+    api.convert(train, out, to="sav", from_="sav", writer_options={"images": False})
+    path = out / ".vosconv" / f"{record}.json"
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SourceError) as caught:
+        read(out)
+    assert caught.value.path.startswith(str(out))
+
+
+@pytest.mark.parametrize("names", [("000000.jpg", "000004.jpg"), ("00000.jpeg", "00004.jpeg")])
+def test_json_true_refuses_frame_names_sam2s_json_loader_would_not_open(names):
+    """JSONRawDataset numbers frames by int(stem) and opens f"{n:05d}.jpg": other names pass for frames it never finds."""
+    from converters.formats.sav.writer import SavWriter
+    from converters.model import Frame, FrameMasks, ImageRef, Video
+
+    frames = tuple(Frame(i, name, ImageRef(data=b"\xff\xd8"), FrameMasks(())) for i, name in enumerate(names))
+    video = Video("v", 8, 6, frames)
+    SavWriter().check(video)  # the val layout itself keeps any numbered name
+    with pytest.raises(SourceError, match=r"opens frame 0 as 00000\.jpg.*write json=false") as caught:
+        api.open_writer("sav", {"json": True}).check(video)
+    assert caught.value.path == f"v/{names[0]}"
 
 
 def test_sav_writer_bytes_do_not_depend_on_workers(train, tmp_path):
@@ -503,3 +768,34 @@ def test_hdf5_rle_refuses_an_object_255_which_its_tables_take_for_the_void():
     with pytest.raises(SourceError, match="object id 255 is the void region"):
         Hdf5Writer().check(_two_objects(1, 255, overlapping=False))
     Hdf5Writer().check(_two_objects(0, 256, overlapping=True))  # any other id, and overlaps, are kept
+
+
+# ------------------------------------------------------------------ the conformance suite
+
+
+class TestSavMaskletsThroughEveryFormat(ReaderSuite):
+    """SA-V train masklets (manual and auto: ids from 0, overlaps, metadata, stability scores) through every format.
+    Without the mp4: the JSON formats name frames but hold no image (the shard formats' frames are tested above)."""
+
+    reader = "sav"
+    refused = {name: "object id 0 is not a pixel value" for name in ("mose", "davis", "youtube-vos")}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def reader_source(cls, train, tmp_path_factory):
+        folder = tmp_path_factory.mktemp("masklets")
+        for name in ("sav_000001_manual.json", "sav_000001_auto.json"):
+            (folder / name).write_bytes((train / "sav_000" / name).read_bytes())
+        return folder / "sav_000001_manual.json", {"masklets": "both"}
+
+
+class TestSavValThroughEveryFormat(ReaderSuite):
+    """An SA-V val folder as SA-V ships it (0/1 PNGs, no vosconv record) through every format."""
+
+    reader = "sav"
+    refused = {name: "object id 0 is not a pixel value" for name in ("mose", "davis", "youtube-vos")}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def reader_source(cls, val):
+        return val, {}

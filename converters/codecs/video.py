@@ -57,6 +57,21 @@ def probe(path: str) -> VideoFacts:
         raise SourceError(path, f"unreadable video: {exc}") from None
 
 
+def held_frames(path: str) -> tuple[int, int]:
+    """``(frames the header counts, frames the packets hold)``, nothing decoded: a file cut short holds fewer than its
+    header (moov first) counts, which a conversion finds only when its writer decodes the missing frames."""
+    av = _av()
+    try:
+        with av.open(path) as container:
+            if not container.streams.video:
+                raise SourceError(path, "no video stream in the file")
+            stream = container.streams.video[0]
+            held = sum(1 for packet in container.demux(stream) if packet.size)
+            return (stream.frames if stream.frames > 0 else held), held
+    except av.FFmpegError as exc:
+        raise SourceError(path, f"unreadable video: {exc}") from None
+
+
 def packet_ranks(path: str) -> dict[int, int] | None:
     """Each packet's timestamp -> its frame's number (its rank in presentation order), read without decoding;
     None where a timestamp cannot say the number (one missing or given twice, packets dropped or corrupt)."""

@@ -77,8 +77,12 @@ def run_shard(
 
 
 def _reads_image(video: Video, path: str) -> bool:
-    """``path`` is one of the video's frame images (the error is the video's, not the output's)."""
-    return any(frame.image is not None and frame.image.location == path for frame in video.frames)
+    """``path`` is one of the video's frame images, or the video file its frames are decoded from (an mp4 that
+    ends early or is corrupt): the error is the video's, not the output's."""
+    return any(
+        frame.image is not None and (frame.image.location == path or (frame.image.frame is not None and frame.image.path == path))
+        for frame in video.frames
+    )
 
 
 def count(shard: Shard, *, reader: Reader, on_error: OnError) -> Stats:

@@ -85,8 +85,10 @@ def _checked(path: str, doc: Any) -> Masklets:
                 raise ValueError(f"{name} does not list masklet_num ({count}) values")
             fields[name] = values
     ids = tuple(_whole(i, "a masklet_id") for i in fields.get("masklet_id", range(count)))
-    if len(set(ids)) != len(ids) or any(i > MAX_OBJECT_ID for i in ids):
-        raise ValueError(f"masklet_id {list(ids)} are not unique integers 0 to {MAX_OBJECT_ID}")
+    if any(i > MAX_OBJECT_ID for i in ids):
+        raise ValueError(f"masklet_id {list(ids)} are not integers 0 to {MAX_OBJECT_ID}")
+    if list(ids) != sorted(set(ids)):  # given twice (-r masklets=both written back) or out of order: by position
+        ids = tuple(range(count))
     metadata = tuple(tuple((name, values[j]) for name, values in fields.items()) for j in range(count))
     stability = doc.get(spec.STABILITY)
     if isinstance(stability, list) and stability and all(isinstance(row, list) for row in stability):
@@ -149,12 +151,15 @@ def _mask(doc: Masklets, k: int, j: int, object_id: int, entry: Any) -> Mask | N
     if area == 0:
         return None
     values = ()
-    if doc.stability is not None:
+    if doc.stability is not None and dict(doc.metadata[j]).get("masklet_type") != "manual":  # SA-V scores auto masklets
         score = doc.stability[k][j]
         if isinstance(score, bool) or not isinstance(score, (int, float)):
             raise SourceError(doc.path, f"{spec.STABILITY}[{k}][{j}] is {score!r}, not a number")
         values = ((spec.STABILITY_VALUE, score),)
-    return Mask(object_id, counts, area, bbox, values)
+    try:
+        return Mask(object_id, counts, area, bbox, values)
+    except ValueError as exc:  # a score JSON cannot hold (NaN, Infinity: Python's json reads them)
+        raise SourceError(doc.path, f"{where}: {exc}") from None
 
 
 def _size(value: Any) -> int | None:

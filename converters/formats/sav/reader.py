@@ -3,8 +3,10 @@
 Train frames are decoded from the mp4 with PyAV when a writer reads them (never all at once),
 by default only the annotated ones, named by their 24 fps index as SAM 2's extraction names
 them (``00000.jpg``, ``00004.jpg``, ...); ``frames=all`` keeps every frame. Object ids are the
-JSON's ``masklet_id`` as given (SA-V counts from 0), the masklet fields travel as object
-metadata, and auto masklets' stability scores as each mask's per-frame value.
+JSON's ``masklet_id`` as given (SA-V counts from 0), or the objects' positions, as SAM 2 reads
+them, where those ids are not unique and increasing (``-r masklets=both`` written back); the
+masklet fields travel as object metadata, and auto masklets' stability scores as each mask's
+per-frame value.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ...model import (
 )
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record
+from ..folders.reader import read_list
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
 from . import spec
@@ -77,14 +80,24 @@ def _listdir(folder: Path) -> list[str]:
         raise SourceError(folder, f"cannot list: {exc.strerror or exc}") from None
 
 
+def _train_stem(name: str) -> str | None:
+    """The video a train file belongs to (``sav_000001`` for its mp4 and masklet files), or None."""
+    if name.startswith("."):
+        return None
+    if name.endswith(".mp4"):
+        return name[:-4]
+    masklets = spec.TRAIN_JSON.fullmatch(name)
+    return masklets.group(1) if masklets else None
+
+
 def train_folders(source: Path) -> list[Path]:
-    """The source and its sub-folders (SA-V's ``sav_NNN/`` shards) that hold mp4 files."""
+    """The source and its sub-folders (SA-V's ``sav_NNN/`` shards) that hold mp4 or masklet files."""
     if not source.is_dir():
         return []
     found = []
     for folder in [source, *(source / n for n in _listdir(source) if (source / n).is_dir())]:
         try:
-            if any(n.endswith(".mp4") and not n.startswith(".") for n in os.listdir(folder)):
+            if any(_train_stem(n) for n in os.listdir(folder)):
                 found.append(folder)
         except OSError:
             continue
@@ -93,7 +106,7 @@ def train_folders(source: Path) -> list[Path]:
 
 def is_split_folder(source: Path) -> bool:
     """A val/test folder: frames and masks, or masks and vosconv's record (written with images=false)."""
-    has_frames = (source / spec.IMAGES).is_dir() or (source / spec.SIDECAR / "dataset.json").is_file()
+    has_frames = (source / spec.IMAGES).is_dir() or (source / spec.SIDECAR / f"{spec.DATASET_RECORD}.json").is_file()
     return has_frames and (source / spec.ANNOTATIONS).is_dir()
 
 
@@ -144,14 +157,21 @@ class SavReader(Reader):
     def info(self) -> DatasetInfo:
         if self.is_train:
             return DatasetInfo("sav", split="train", attributes=(("frames", self.options.frames),))
-        record = self._sidecar("dataset") or {}
+        record = self._sidecar(spec.DATASET_RECORD) or {}
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
-        split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
-        attributes = dict(record.get("attributes") or {})
+        try:
+            split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
+            attributes = dict(record.get("attributes") or {})
+            categories = tuple(
+                Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in record.get("categories", ())
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SourceError(
+                self.source / spec.SIDECAR / f"{spec.DATASET_RECORD}.json", f"not a vosconv record: {exc!r}"
+            ) from None
         foreground = self._first_foreground()
         if foreground is not None:
             attributes["foreground"] = str(foreground)
-        categories = tuple(Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in record.get("categories", ()))
         return DatasetInfo(
             "sav",
             split=split,
@@ -161,17 +181,36 @@ class SavReader(Reader):
         )
 
     def _first_foreground(self) -> int | None:
-        """The foreground value of the first PNG (SAM 2 writes 0/1, SA-V's val files 0/255): written back the same."""
+        """The foreground value of the first PNG that shows an object (SAM 2 writes 0/1, SA-V's val files 0/255):
+        written back the same. All-zero PNGs (an object absent from a frame) say nothing and are passed over."""
         root = self.source / spec.ANNOTATIONS
         for video in _listdir(root):
             for obj in _listdir(root / video) if (root / video).is_dir() else ():
-                for name in _listdir(root / video / obj):
+                for name in _listdir(root / video / obj) if (root / video / obj).is_dir() else ():
                     if name.endswith(".png"):
-                        path = root / video / obj / name
-                        label, _ = _decode_png(path)
-                        values = np.unique(label)
-                        return int(values[-1]) if values[-1] else None
+                        try:
+                            label, _ = _decode_png(root / video / obj / name)
+                        except SourceError:  # reading its video says so, and --on-error skip skips that video alone
+                            continue
+                        foreground = int(label.max()) if label.size else 0
+                        if foreground:
+                            return foreground
         return None
+
+    def check_integrity(self) -> list[SourceError]:
+        """Beyond the archive checks: each train mp4 holds as many frames as its header counts (its packets counted,
+        nothing decoded). A conversion reads the header alone and finds a file cut short only in the writer."""
+        errors = super().check_integrity()
+        for ref in self.list_videos() if self.is_train else ():
+            if ref.mp4 is None:
+                continue
+            try:
+                counted, held = videos.held_frames(ref.mp4)
+            except SourceError:  # unreadable: reading the video says so
+                continue
+            if held < counted:
+                errors.append(SourceError(ref.mp4, f"the file holds {held} frames; its header counts {counted} (cut short?)"))
+        return errors
 
     def roots(self) -> list[Path]:
         return [self.source] if self.is_train else [self.source, self.source / spec.IMAGES, self.source / spec.ANNOTATIONS]
@@ -181,31 +220,37 @@ class SavReader(Reader):
 
     def _train_refs(self) -> list[VideoRef]:
         if self.source.is_file():  # one masklet file: the video beside it, if there
-            stem = spec.TRAIN_JSON.fullmatch(self.source.name).group(1)
-            return [_train_ref(self.source.parent, stem, set(_listdir(self.source.parent)))]
+            named = spec.TRAIN_JSON.fullmatch(self.source.name)
+            if named is None:
+                raise SourceError(self.source, "an SA-V masklet file is named <video>_manual.json or <video>_auto.json")
+            return [_train_ref(self.source.parent, named.group(1), set(_listdir(self.source.parent)))]
+        folders = train_folders(self.source)
+        if not folders:  # never an empty output from a folder that is no SA-V at all
+            raise SourceError(self.source, f"not an SA-V folder: {self.sniff(self.source).reason}")
         refs: dict[str, SavVideoRef] = {}
-        for folder in train_folders(self.source):
+        for folder in folders:
             names = set(_listdir(folder))
-            for name in sorted(n for n in names if n.endswith(".mp4")):
-                stem = name[:-4]
+            for stem in sorted({_train_stem(n) for n in names} - {None}):  # a masklet file without its mp4 too
+                ref = _train_ref(folder, stem, names)
                 if stem in refs:
-                    raise SourceError(folder / name, f"video {stem} is also in {Path(refs[stem].mp4).parent}")
-                refs[stem] = _train_ref(folder, stem, names)
+                    raise SourceError(_train_file(ref), f"video {stem} is also in {Path(_train_file(refs[stem])).parent}")
+                refs[stem] = ref
         return [refs[name] for name in sorted(refs)]
 
     def _split_refs(self) -> list[VideoRef]:
         images, annotations = self.source / spec.IMAGES, self.source / spec.ANNOTATIONS
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         if lists:
-            names = sorted({line.strip() for line in (self.source / lists[0]).read_text().splitlines() if line.strip()})
+            names = sorted({line for _, line in read_list(self.source / lists[0])})
         else:
             names = sorted(n for n in _listdir(images) if (images / n).is_dir())
         refs = []
-        for name in names:
+        for name in names:  # a video without its frame folder is an error of its own, when it is read (--on-error)
             folder = images / name
-            if not folder.is_dir() and not (self.source / spec.SIDECAR / f"{name}.json").is_file():
-                raise SourceError(folder, f"video {name} of the video list has no frame folder")
-            size = sum(e.stat().st_size for e in os.scandir(folder) if e.is_file()) if folder.is_dir() else 0
+            try:
+                size = sum(e.stat().st_size for e in os.scandir(folder) if e.is_file())
+            except OSError:
+                size = 0
             refs.append(SavVideoRef(name, size, f"{name}:{size}", images=str(folder), annotations=str(annotations / name)))
         return refs
 
@@ -214,10 +259,21 @@ class SavReader(Reader):
 
     # ------------------------------------------------------------------ train
 
+    def _masklets(self) -> str:
+        """``-r masklets``; but a masklet file named as the source is the one read (and its sibling, with ``both``)."""
+        named = spec.TRAIN_JSON.fullmatch(self.source.name) if self.source.is_file() else None
+        return named.group(2) if named and self.options.masklets != "both" else self.options.masklets
+
     def _read_train(self, ref: SavVideoRef) -> Video:
-        wanted = {"manual": [ref.manual], "auto": [ref.auto], "both": [ref.manual, ref.auto]}[self.options.masklets]
-        kinds = {"manual": ["manual"], "auto": ["auto"], "both": ["manual", "auto"]}[self.options.masklets]
-        where = ref.mp4 or ref.manual or ref.auto
+        if ref.mp4 is None and not self.source.is_file():  # never a video without its frames in silence
+            raise SourceError(
+                _train_file(ref),
+                f"no {ref.name}.mp4 beside it: the video's frames are missing (name the file to read its masks alone)",
+            )
+        masklets = self._masklets()
+        wanted = {"manual": [ref.manual], "auto": [ref.auto], "both": [ref.manual, ref.auto]}[masklets]
+        kinds = {"manual": ["manual"], "auto": ["auto"], "both": ["manual", "auto"]}[masklets]
+        where = _train_file(ref)
         if ref.manual is None and "manual" in kinds:
             raise SourceError(where, f"no {ref.name}_manual.json beside it (-r masklets=auto reads the auto one)")
         if ref.auto is None and kinds == ["auto"]:
@@ -261,12 +317,14 @@ class SavReader(Reader):
         try:
             return Video(ref.name, first.width, first.height, tuple(frames), tuple(objects), metadata=first.video_fields)
         except ValueError as exc:
-            raise SourceError(ref.mp4, str(exc)) from None
+            raise SourceError(_train_file(ref), str(exc)) from None
 
     # ------------------------------------------------------------------ val / test
 
     def _read_split(self, ref: SavVideoRef) -> Video:
         record = self._sidecar(ref.name)
+        if record is None and not Path(ref.images).is_dir():
+            raise SourceError(ref.images, f"video {ref.name} of the video list has no frame folder")
         if record is not None and isinstance(record.get("frames"), list):
             names = [str(n) for n in record["frames"]]
         else:
@@ -276,7 +334,10 @@ class SavReader(Reader):
         annotations = Path(ref.annotations)
         folders = _listdir(annotations) if annotations.is_dir() else []
         per_frame: dict[int, list[Mask]] = {}
-        size = None if record is None else (int(record["height"]), int(record["width"]))
+        try:
+            size = None if record is None else (int(record["height"]), int(record["width"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SourceError(self.source / spec.SIDECAR / f"{ref.name}.json", f"not a vosconv record: {exc!r}") from None
         object_ids = []
         for folder in folders:
             if not (folder.isascii() and folder.isdigit()) or int(folder) > MAX_OBJECT_ID:
@@ -306,17 +367,32 @@ class SavReader(Reader):
 
 
 def _train_ref(folder: Path, stem: str, names: set[str]) -> SavVideoRef:
-    """A train video: its mp4 and masklet files, those that are in ``folder``."""
+    """A train video: its mp4 and masklet files, those that are in ``folder``. A file that cannot be stat'ed (a broken
+    link) is sized 0 here: reading the video names it (a skippable error), never listing the dataset."""
     mp4, manual, auto = (f"{stem}.mp4", f"{stem}_manual.json", f"{stem}_auto.json")
-    stats = [(n, (folder / n).stat()) for n in (mp4, manual, auto) if n in names]
+    stats = [(n, _stat(folder / n)) for n in (mp4, manual, auto) if n in names]
     return SavVideoRef(
         stem,
-        sum(s.st_size for _, s in stats),
-        ";".join(f"{n}:{s.st_size}:{s.st_mtime_ns}" for n, s in stats),
+        sum(size for _, (size, _) in stats),
+        ";".join(f"{n}:{size}:{mtime}" for n, (size, mtime) in stats),
         mp4=str(folder / mp4) if mp4 in names else None,
         manual=str(folder / manual) if manual in names else None,
         auto=str(folder / auto) if auto in names else None,
     )
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    """``(size, mtime_ns)`` of the file, ``(0, 0)`` when it cannot be stat'ed."""
+    try:
+        found = path.stat()
+    except OSError:
+        return 0, 0
+    return found.st_size, found.st_mtime_ns
+
+
+def _train_file(ref: SavVideoRef) -> str:
+    """The file an error about a train video names: its mp4, else its masklet file."""
+    return ref.mp4 or ref.manual or ref.auto
 
 
 def _looks_like_masklets(path: Path) -> bool:
@@ -380,5 +456,5 @@ def _split_video(
         metadata = () if kept is None else shards.video_metadata(Record({"metadata": record.get("metadata")}, where))
         video = Video(ref.name, width, height, tuple(frames), objects, encoding, palette, metadata)
         return video if kept is None else with_frame_values(video, kept)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
         raise SourceError(where, f"{type(exc).__name__}: {exc}") from None

@@ -23,6 +23,9 @@ JSON_FOLDER = "Annotations_json"
 #: vosconv's own record of what the PNGs cannot say (void, palette, empty annotated frames, metadata),
 #: one ``<video>.json`` per video; hidden, so SAM 2 and SA-V's tools never see it.
 SIDECAR = ".vosconv"
+#: The dataset's record in it (split, categories, attributes), beside one ``<video>.json`` per video: hidden, so that no
+#: video's record takes its name (a video named ``dataset`` once overwrote it; video names never start with ".").
+DATASET_RECORD = ".dataset"
 VIDEO_LIST = re.compile(r"sav_(val|test|train)\.txt")
 TRAIN_JSON = re.compile(r"(.+)_(manual|auto)\.json")
 #: The per-object fields of a masklet JSON (besides ``masklet`` itself), kept as object metadata.

@@ -135,7 +135,7 @@ class SavWriter(Writer):
             "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
             "attributes": dict(info.attributes),
         }
-        (root / spec.SIDECAR / "dataset.json").write_bytes(_dumps(record))
+        (root / spec.SIDECAR / f"{spec.DATASET_RECORD}.json").write_bytes(_dumps(record))
         (root / MARKER).write_bytes(_dumps({"format": self.name, "version": __version__, "written_by": WRITTEN_BY}))
         return root
 
@@ -167,6 +167,13 @@ def _json_step(video: Video) -> int:
             video.name,
             "its annotated frames are not frames 0, s, 2s, ... with s dividing 24, where SAM 2's JSON loader finds them; "
             "write json=false",
+        )
+    misnamed = next((f for f in video.frames if f.file_name != spec.frame_name(int(f.stem))), None)
+    if misnamed is not None:  # JSONRawDataset lists the frames by int(stem), then opens f"{n:05d}.jpg"
+        raise SourceError(
+            f"{video.name}/{misnamed.file_name}",
+            f"SAM 2's JSON loader opens frame {int(misnamed.stem)} as {spec.frame_name(int(misnamed.stem))}, "
+            "so it would not find this frame; write json=false",
         )
     return step
 
