@@ -220,3 +220,21 @@ def test_a_chosen_clip_holds_the_chosen_frames_and_objects(converted):
     labels = video.read_clip([1, 3], images=False)["masks"]
     for k, object_id in enumerate(video.object_ids[::-1]):
         np.testing.assert_array_equal(item["masks"][:, k], labels == object_id)
+
+
+@pytest.mark.parametrize("size", [0, -3, (0, 10), (10, -1), (20,), (20, 30, 3), 32.0, (20.5, 30), True, "64"])
+def test_a_bad_size_is_an_option_error_when_made_not_a_shard_error_per_item(converted, size):
+    """A size no frame can have was a SourceError blaming the shard (or an IndexError), raised by each item in a worker."""
+    with pytest.raises(OptionError, match="size"):
+        TrainingClips(converted["parquet"], num_frames=2, size=size)
+
+
+def test_numpy_integer_sizes_and_a_negative_seed(converted):
+    """A numpy integer is a short side like an int (it was indexed as a pair); a seed numpy cannot take is refused at once."""
+    a = TrainingClips(converted["parquet"], num_frames=2, output="numpy", size=np.int64(24))[0]
+    b = TrainingClips(converted["parquet"], num_frames=2, output="numpy", size=24)[0]
+    assert a["frames"].shape == b["frames"].shape and np.array_equal(a["masks"], b["masks"])
+    with pytest.raises(OptionError, match="seed"):
+        TrainingClips(converted["parquet"], seed=-1)
+    with pytest.raises(OptionError, match="epoch"):
+        TrainingClips(converted["parquet"]).set_epoch(-1)

@@ -12,6 +12,7 @@ before each epoch, as with ``DistributedSampler.set_epoch``.
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
@@ -35,6 +36,22 @@ def read_video_list(path: str | os.PathLike) -> list[str]:
     """Video names from a list file, one per line, read as SAM 2's ``file_list_txt`` is (``a.mp4`` names ``a``)."""
     with open(path, encoding="utf-8") as file:
         return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+
+
+def _positive(value: object) -> bool:
+    """A positive integer (numpy's too), not a bool, a float or a string."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+
+def _size_option(size: object) -> int | tuple[int, int] | None:
+    """``size`` checked once, when the dataset is made: a bad one would otherwise fail in every item, blaming the shard."""
+    if size is None:
+        return None
+    if _positive(size):
+        return int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(_positive(side) for side in size):
+        return int(size[0]), int(size[1])
+    raise OptionError("size", f"a short side or a (height, width) pair, of positive integers, got {size!r}")
 
 
 def sample_frames(candidates: np.ndarray, num_frames: int, max_skip: int, rng: np.random.Generator) -> np.ndarray:
@@ -90,13 +107,15 @@ class TrainingClips:
                 "TrainingClips",
                 f"reverse_time_prob must be in 0..1 and output 'torch' or 'numpy': {reverse_time_prob}, {output!r}",
             )
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+            raise OptionError("seed", f"a non-negative integer (numpy's generators take no other), got {seed!r}")
         self.videos = path if isinstance(path, VideoDataset) else VideoDataset(path, image_root=image_root)
         if images:
             self.videos._check_images()  # now, not in a DataLoader worker
         self.num_frames, self.max_skip, self.reverse_time_prob = num_frames, max_skip, reverse_time_prob
         self.max_num_objects, self.annotated_only, self.clips_per_video = max_num_objects, annotated_only, clips_per_video
-        self.size, self.images, self.output, self.transform = size, images, output, transform
-        self.seed, self.epoch = seed, 0
+        self.size, self.images, self.output, self.transform = _size_option(size), images, output, transform
+        self.seed, self.epoch = int(seed), 0
         self.entries = self._eligible(self._subset(videos))
         self._buffers = Recycler()  # a clip's arrays reuse memory no earlier clip still holds
 
@@ -118,6 +137,8 @@ class TrainingClips:
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
+        if int(epoch) < 0:
+            raise OptionError("epoch", f"a non-negative integer, got {epoch!r}")
         self.epoch = int(epoch)
 
     def __len__(self) -> int:
