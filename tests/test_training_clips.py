@@ -238,3 +238,12 @@ def test_numpy_integer_sizes_and_a_negative_seed(converted):
         TrainingClips(converted["parquet"], seed=-1)
     with pytest.raises(OptionError, match="epoch"):
         TrainingClips(converted["parquet"]).set_epoch(-1)
+
+
+def test_a_chosen_clip_refuses_objects_the_video_does_not_have(converted):
+    """An id the video lacks (a typo, another video's object) gave an empty mask, as if the object were absent."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False)
+    video = open_dataset(converted["parquet"])[0]
+    with pytest.raises(OptionError, match=r"\[999\] are not objects of"):
+        clips.clip(video.name, [0, 1], object_ids=[video.object_ids[0], 999])
+    assert clips.clip(video.name, [0, 1], object_ids=[])["masks"].shape[1] == 0

@@ -159,6 +159,9 @@ class TrainingClips:
         ids = [int(i) for i in (entry.object_ids if object_ids is None else object_ids)]
         if len(set(ids)) != len(ids):
             raise OptionError("object_ids", f"each object at most once, got {ids}")
+        unknown = sorted(set(ids) - set(entry.object_ids))
+        if unknown:  # an empty mask would pass for an absent object
+            raise OptionError("object_ids", f"{unknown} are not objects of {video!r} (its objects: {list(entry.object_ids)})")
         read = self.videos._read_raw(entry, indices, self.images, True)
         item = self._item(entry, indices, read, ids, False)
         return item if self.transform is None else self.transform(item)
