@@ -247,3 +247,16 @@ def test_a_chosen_clip_refuses_objects_the_video_does_not_have(converted):
     with pytest.raises(OptionError, match=r"\[999\] are not objects of"):
         clips.clip(video.name, [0, 1], object_ids=[video.object_ids[0], 999])
     assert clips.clip(video.name, [0, 1], object_ids=[])["masks"].shape[1] == 0
+
+
+def test_collate_keeps_what_a_transform_added(converted):
+    """Keys a transform adds (boxes, crop origins) were dropped from the batch without a word: now one list entry per item."""
+
+    def add_boxes(item):
+        return {**item, "boxes": np.zeros((len(item["object_ids"]), 4)), "crop": (1, 2)}
+
+    clips = TrainingClips(converted["parquet"], num_frames=2, size=(16, 24), transform=add_boxes)
+    items = [clips[i] for i in range(len(clips))]
+    batch = collate_clips(items)
+    assert [b.shape for b in batch["boxes"]] == [i["boxes"].shape for i in items] and batch["crop"] == [(1, 2)] * len(items)
+    assert batch["masks"].shape[:2] == (len(items), 2)

@@ -242,7 +242,8 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Stack clips of one size into a batch, padding the objects to the batch's largest K.
 
     Padded objects have id -1, empty masks and ``present`` False; ``valid`` (B, K) says which
-    objects are real. Torch items give torch tensors, numpy items numpy arrays.
+    objects are real. Torch items give torch tensors, numpy items numpy arrays. ``video``, and
+    any key a transform added, becomes a list of the items' values.
     """
     torch_items = not isinstance(batch[0]["masks"], np.ndarray)
     if torch_items:
@@ -257,6 +258,9 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for key in ("frames", "masks", "object_ids", "present", "annotated", "frame_indices", "valid"):
         if key in padded[0]:
             out[key] = stack([as_array(item[key]) for item in padded])
+    for key in batch[0]:  # a transform's own keys: kept as they are, one per item, never dropped
+        if key not in out:
+            out[key] = [item[key] for item in batch]
     return out
 
 
