@@ -260,3 +260,25 @@ def test_collate_keeps_what_a_transform_added(converted):
     batch = collate_clips(items)
     assert [b.shape for b in batch["boxes"]] == [i["boxes"].shape for i in items] and batch["crop"] == [(1, 2)] * len(items)
     assert batch["masks"].shape[:2] == (len(items), 2)
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_set_epoch_reaches_persistent_workers(converted, context, no_lingering_tracker):
+    """Persistent DataLoader workers keep the dataset they started with: each epoch repeated epoch 0's clips."""
+    torch = pytest.importorskip("torch")
+    if context not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {context} here")
+    clips = TrainingClips(converted["parquet"], num_frames=2, max_skip=5, max_num_objects=1, images=False, output="numpy")
+    loader = torch.utils.data.DataLoader(
+        clips, batch_size=None, num_workers=1, persistent_workers=True, multiprocessing_context=context
+    )
+    got, want = [], []
+    for epoch in range(4):
+        clips.set_epoch(epoch)
+        got.append([(item["frame_indices"].tolist(), item["object_ids"].tolist()) for item in loader])
+        want.append([(clips[i]["frame_indices"].tolist(), clips[i]["object_ids"].tolist()) for i in range(len(clips))])
+    del loader  # its workers stop now, not with a failure's traceback (a spawn worker would hold the resource tracker)
+    assert got == want and len({str(w) for w in want}) > 1
+    copy = pickle.loads(pickle.dumps(clips))
+    copy.set_epoch(9)
+    assert (copy.epoch, clips.epoch) == (9, 3)  # a copy has an epoch of its own

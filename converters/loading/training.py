@@ -7,7 +7,8 @@
 Item ``i`` of epoch ``e`` depends on ``(seed, e, i)`` alone (a generator seeded from those three),
 never on the process or worker that reads it, so a ``DistributedSampler`` or any number of
 fork- or spawn-started workers see the same clips. Call :meth:`TrainingClips.set_epoch`
-before each epoch, as with ``DistributedSampler.set_epoch``.
+before each epoch, as with ``DistributedSampler.set_epoch``: the epoch lives in shared memory,
+so DataLoader workers see it, persistent ones (``persistent_workers=True``) too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
+from multiprocessing import RawValue
+from multiprocessing.context import get_spawning_popen
 from typing import Any, Literal
 
 import numpy as np
@@ -115,7 +118,8 @@ class TrainingClips:
         self.num_frames, self.max_skip, self.reverse_time_prob = num_frames, max_skip, reverse_time_prob
         self.max_num_objects, self.annotated_only, self.clips_per_video = max_num_objects, annotated_only, clips_per_video
         self.size, self.images, self.output, self.transform = _size_option(size), images, output, transform
-        self.seed, self.epoch = int(seed), 0
+        self.seed = int(seed)
+        self._epoch = RawValue("q", 0)  # shared with the DataLoader workers started from here
         self.entries = self._eligible(self._subset(videos))
         self._buffers = Recycler()  # a clip's arrays reuse memory no earlier clip still holds
 
@@ -139,7 +143,28 @@ class TrainingClips:
         """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
         if int(epoch) < 0:
             raise OptionError("epoch", f"a non-negative integer, got {epoch!r}")
-        self.epoch = int(epoch)
+        self._epoch.value = int(epoch)
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch.value
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:  # SAM 2's trainer sets ``dataset.epoch`` where a dataset has one
+        self.set_epoch(epoch)
+
+    def __getstate__(self) -> dict:
+        """A worker being started shares the epoch (persistent workers keep their copy of the dataset:
+        a plain number would stay the first epoch's); any other copy gets an epoch of its own."""
+        state = dict(self.__dict__)
+        if get_spawning_popen() is None:
+            state["_epoch"] = self._epoch.value
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["_epoch"], int):
+            state["_epoch"] = RawValue("q", state["_epoch"])
+        self.__dict__.update(state)
 
     def __len__(self) -> int:
         return len(self.entries) * self.clips_per_video
