@@ -282,3 +282,19 @@ def test_set_epoch_reaches_persistent_workers(converted, context, no_lingering_t
     copy = pickle.loads(pickle.dumps(clips))
     copy.set_epoch(9)
     assert (copy.epoch, clips.epoch) == (9, 3)  # a copy has an epoch of its own
+
+
+def test_the_first_frame_shows_the_objects_where_few_frames_do(converted, monkeypatch):
+    """Sparse annotations with every frame a candidate: when the draws miss, the first frame is drawn among the frames
+    showing an object. It kept the last missed draw: objects absent from its first frame, or no object at all (K = 0)."""
+    from converters.loading import training
+
+    monkeypatch.setattr(training, "FIRST_FRAME_TRIES", 1)  # every miss goes to the last resort
+    clips = TrainingClips(converted["youtube-vos"], num_frames=2, reverse_time_prob=0.5, images=False, output="numpy")
+    annotated = {v.name: set(v.annotated) for v in open_dataset(converted["youtube-vos"])}
+    for epoch in range(8):
+        clips.set_epoch(epoch)
+        for i in range(len(clips)):
+            item = clips[i]
+            assert len(item["object_ids"]) and item["present"][0].all(), (epoch, i, item["frame_indices"])
+            assert int(item["frame_indices"][0]) in annotated[item["video"]]

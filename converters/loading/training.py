@@ -31,7 +31,8 @@ from .images import decode_frames, target_size
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
 
-#: How many times a clip is drawn again when none of its objects shows on its first frame (SAM 2 tries 1000).
+#: How many times a clip is drawn again when none of its objects shows on its first frame (SAM 2 tries 1000);
+#: then its first frame is drawn among the frames that show an object.
 FIRST_FRAME_TRIES = 20
 
 
@@ -57,13 +58,36 @@ def _size_option(size: object) -> int | tuple[int, int] | None:
     raise OptionError("size", f"a short side or a (height, width) pair, of positive integers, got {size!r}")
 
 
-def sample_frames(candidates: np.ndarray, num_frames: int, max_skip: int, rng: np.random.Generator) -> np.ndarray:
-    """``num_frames`` of ``candidates`` in order, each 1 to ``max_skip`` candidates after the last (1: consecutive)."""
+def sample_frames(
+    candidates: np.ndarray,
+    num_frames: int,
+    max_skip: int,
+    rng: np.random.Generator,
+    shown: np.ndarray | None = None,
+    reverse: bool = False,
+) -> np.ndarray | None:
+    """``num_frames`` of ``candidates`` in order, each 1 to ``max_skip`` candidates after the last (1: consecutive).
+
+    ``shown``: positions in ``candidates`` the clip must start at (end at, when it will be played
+    ``reverse``d); None when no clip fits there.
+    """
     gaps = rng.integers(1, max_skip + 1, size=num_frames - 1)
     room = len(candidates) - 1
     while gaps.sum() > room:  # too long for this video: shorten the longest gaps, never below 1
         gaps[np.argmax(gaps)] -= 1
-    start = int(rng.integers(0, len(candidates) - int(gaps.sum())))
+    if shown is None:
+        start = int(rng.integers(0, len(candidates) - int(gaps.sum())))
+    else:
+        while True:
+            span = int(gaps.sum())
+            starts = shown - span if reverse else shown
+            starts = starts[(starts >= 0) & (starts < len(candidates) - span)]
+            if len(starts):
+                break
+            if span == len(gaps):  # consecutive and still no room
+                return None
+            gaps[np.argmax(gaps)] -= 1
+        start = int(starts[rng.integers(len(starts))])
     return candidates[start + np.concatenate([[0], np.cumsum(gaps)]).astype(np.intp)]
 
 
@@ -74,7 +98,8 @@ class TrainingClips:
     consecutive frames, as SAM 2's ``RandomUniformSampler``), time reversed with probability
     ``reverse_time_prob``; ``annotated_only`` draws annotated frames only (Cutie, SAM 2 on
     sparse annotations). The objects are up to ``max_num_objects`` of those visible on the
-    clip's first frame (drawn again, up to 20 times, until some object is). ``videos``: a subset,
+    clip's first frame (drawn again, up to 20 times, until some object is; then the first frame is
+    drawn among the frames that show one). ``videos``: a subset,
     as names or a list file (SAM 2's ``file_list_txt``). Videos too short for a clip are left out.
 
     An item is a dict: ``frames`` uint8 (T, 3, H, W) torch tensor (``output="numpy"``: (T, H, W, 3)
@@ -205,11 +230,22 @@ class TrainingClips:
             visible = self._visible(entry, read, -1 if reverse else 0, ids)
             if visible:
                 break
-        else:  # no object shows on any drawn first frame: keep the objects seen anywhere in the last clip
-            visible = sorted({i for t in range(len(indices)) for i in self._visible(entry, read, t, ids)})
+        else:  # no drawn first frame shows an object: draw it among the frames that show one
+            chosen = sample_frames(candidates, self.num_frames, self.max_skip, rng, self._shown(entry, candidates, ids), reverse)
+            if chosen is not None:
+                indices, read = chosen, self.videos._read_raw(entry, chosen, self.images, True)
+                visible = self._visible(entry, read, -1 if reverse else 0, ids)
+            else:  # no such frame leaves room for a clip: the objects seen anywhere in the last one
+                visible = sorted({i for t in range(len(indices)) for i in self._visible(entry, read, t, ids)})
         if self.max_num_objects is not None and len(visible) > self.max_num_objects:
             visible = [visible[k] for k in rng.choice(len(visible), self.max_num_objects, replace=False)]
         return self._item(entry, indices, read, visible, reverse)
+
+    def _shown(self, entry: shards.VideoEntry, candidates: np.ndarray, ids: list[int]) -> np.ndarray:
+        """Positions in ``candidates`` of the frames that show an object (the masks of every annotated one read once)."""
+        annotated = np.flatnonzero(entry.is_annotated(candidates))
+        read = self.videos._read_raw(entry, candidates[annotated], False, True)
+        return np.array([p for t, p in enumerate(annotated.tolist()) if self._visible(entry, read, t, ids)], np.int64)
 
     def _visible(self, entry: shards.VideoEntry, read: Frames, frame: int, ids: list[int]) -> list[int]:
         try:
