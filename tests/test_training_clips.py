@@ -298,3 +298,9 @@ def test_the_first_frame_shows_the_objects_where_few_frames_do(converted, monkey
             item = clips[i]
             assert len(item["object_ids"]) and item["present"][0].all(), (epoch, i, item["frame_indices"])
             assert int(item["frame_indices"][0]) in annotated[item["video"]]
+
+
+def test_image_root_with_an_open_dataset_is_refused_not_ignored(converted, tmp_path):
+    """image_root beside a VideoDataset was dropped without a word (ClipDataset refuses the pair)."""
+    with pytest.raises(OptionError, match="image_root"):
+        TrainingClips(open_dataset(converted["parquet"]), image_root=tmp_path)

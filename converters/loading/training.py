@@ -137,6 +137,8 @@ class TrainingClips:
             )
         if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
             raise OptionError("seed", f"a non-negative integer (numpy's generators take no other), got {seed!r}")
+        if isinstance(path, VideoDataset) and image_root is not None:
+            raise OptionError("image_root", "give it to the VideoDataset (open_dataset), not beside one")
         self.videos = path if isinstance(path, VideoDataset) else VideoDataset(path, image_root=image_root)
         if images:
             self.videos._check_images()  # now, not in a DataLoader worker
