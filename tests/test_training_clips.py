@@ -304,3 +304,14 @@ def test_image_root_with_an_open_dataset_is_refused_not_ignored(converted, tmp_p
     """image_root beside a VideoDataset was dropped without a word (ClipDataset refuses the pair)."""
     with pytest.raises(OptionError, match="image_root"):
         TrainingClips(open_dataset(converted["parquet"]), image_root=tmp_path)
+
+
+def test_items_take_any_integer_index(converted):
+    """torch's Subset over randperm indices passes 0-d tensors: numpy's SeedSequence failed on them (len() of a 0-d tensor)."""
+    torch = pytest.importorskip("torch")
+    clips = TrainingClips(converted["parquet"], num_frames=2, max_skip=3, images=False, output="numpy")
+    want = clips[1]["frame_indices"].tolist()
+    assert clips[torch.tensor(1)]["frame_indices"].tolist() == clips[np.int64(1)]["frame_indices"].tolist() == want
+    assert torch.utils.data.Subset(clips, torch.tensor([1]))[0]["frame_indices"].tolist() == want
+    with pytest.raises(TypeError):
+        clips[True]

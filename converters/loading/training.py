@@ -26,7 +26,7 @@ from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .buffers import Recycler
-from .dataset import VideoDataset, object_masks, visible_objects
+from .dataset import VideoDataset, _position, object_masks, visible_objects
 from .images import decode_frames, target_size
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
@@ -197,6 +197,7 @@ class TrainingClips:
         return len(self.entries) * self.clips_per_video
 
     def __getitem__(self, index: int) -> Any:
+        index = _position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
         if not 0 <= index < len(self):
             raise IndexError(f"clip {index} out of range ({len(self)} clips)")
         entry = self.entries[index % len(self.entries)]
