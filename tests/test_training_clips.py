@@ -220,3 +220,99 @@ def test_a_chosen_clip_holds_the_chosen_frames_and_objects(converted):
     labels = video.read_clip([1, 3], images=False)["masks"]
     for k, object_id in enumerate(video.object_ids[::-1]):
         np.testing.assert_array_equal(item["masks"][:, k], labels == object_id)
+
+
+@pytest.mark.parametrize("size", [0, -3, (0, 10), (10, -1), (20,), (20, 30, 3), 32.0, (20.5, 30), True, "64"])
+def test_a_bad_size_is_an_option_error_when_made_not_a_shard_error_per_item(converted, size):
+    """A size no frame can have was a SourceError blaming the shard (or an IndexError), raised by each item in a worker."""
+    with pytest.raises(OptionError, match="size"):
+        TrainingClips(converted["parquet"], num_frames=2, size=size)
+
+
+def test_numpy_integer_sizes_and_a_negative_seed(converted):
+    """A numpy integer is a short side like an int (it was indexed as a pair); a seed numpy cannot take is refused at once."""
+    a = TrainingClips(converted["parquet"], num_frames=2, output="numpy", size=np.int64(24))[0]
+    b = TrainingClips(converted["parquet"], num_frames=2, output="numpy", size=24)[0]
+    assert a["frames"].shape == b["frames"].shape and np.array_equal(a["masks"], b["masks"])
+    with pytest.raises(OptionError, match="seed"):
+        TrainingClips(converted["parquet"], seed=-1)
+    with pytest.raises(OptionError, match="epoch"):
+        TrainingClips(converted["parquet"]).set_epoch(-1)
+
+
+def test_a_chosen_clip_refuses_objects_the_video_does_not_have(converted):
+    """An id the video lacks (a typo, another video's object) gave an empty mask, as if the object were absent."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False)
+    video = open_dataset(converted["parquet"])[0]
+    with pytest.raises(OptionError, match=r"\[999\] are not objects of"):
+        clips.clip(video.name, [0, 1], object_ids=[video.object_ids[0], 999])
+    assert clips.clip(video.name, [0, 1], object_ids=[])["masks"].shape[1] == 0
+
+
+def test_collate_keeps_what_a_transform_added(converted):
+    """Keys a transform adds (boxes, crop origins) were dropped from the batch without a word: now one list entry per item."""
+
+    def add_boxes(item):
+        return {**item, "boxes": np.zeros((len(item["object_ids"]), 4)), "crop": (1, 2)}
+
+    clips = TrainingClips(converted["parquet"], num_frames=2, size=(16, 24), transform=add_boxes)
+    items = [clips[i] for i in range(len(clips))]
+    batch = collate_clips(items)
+    assert [b.shape for b in batch["boxes"]] == [i["boxes"].shape for i in items] and batch["crop"] == [(1, 2)] * len(items)
+    assert batch["masks"].shape[:2] == (len(items), 2)
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_set_epoch_reaches_persistent_workers(converted, context, no_lingering_tracker):
+    """Persistent DataLoader workers keep the dataset they started with: each epoch repeated epoch 0's clips."""
+    torch = pytest.importorskip("torch")
+    if context not in multiprocessing.get_all_start_methods():
+        pytest.skip(f"no {context} here")
+    clips = TrainingClips(converted["parquet"], num_frames=2, max_skip=5, max_num_objects=1, images=False, output="numpy")
+    loader = torch.utils.data.DataLoader(
+        clips, batch_size=None, num_workers=1, persistent_workers=True, multiprocessing_context=context
+    )
+    got, want = [], []
+    for epoch in range(4):
+        clips.set_epoch(epoch)
+        got.append([(item["frame_indices"].tolist(), item["object_ids"].tolist()) for item in loader])
+        want.append([(clips[i]["frame_indices"].tolist(), clips[i]["object_ids"].tolist()) for i in range(len(clips))])
+    loader._iterator._shutdown_workers()  # persistent workers stop now, not when (or if) the loader is collected
+    del loader
+    assert got == want and len({str(w) for w in want}) > 1
+    copy = pickle.loads(pickle.dumps(clips))
+    copy.set_epoch(9)
+    assert (copy.epoch, clips.epoch) == (9, 3)  # a copy has an epoch of its own
+
+
+def test_the_first_frame_shows_the_objects_where_few_frames_do(converted, monkeypatch):
+    """Sparse annotations with every frame a candidate: when the draws miss, the first frame is drawn among the frames
+    showing an object. It kept the last missed draw: objects absent from its first frame, or no object at all (K = 0)."""
+    from converters.loading import training
+
+    monkeypatch.setattr(training, "FIRST_FRAME_TRIES", 1)  # every miss goes to the last resort
+    clips = TrainingClips(converted["youtube-vos"], num_frames=2, reverse_time_prob=0.5, images=False, output="numpy")
+    annotated = {v.name: set(v.annotated) for v in open_dataset(converted["youtube-vos"])}
+    for epoch in range(8):
+        clips.set_epoch(epoch)
+        for i in range(len(clips)):
+            item = clips[i]
+            assert len(item["object_ids"]) and item["present"][0].all(), (epoch, i, item["frame_indices"])
+            assert int(item["frame_indices"][0]) in annotated[item["video"]]
+
+
+def test_image_root_with_an_open_dataset_is_refused_not_ignored(converted, tmp_path):
+    """image_root beside a VideoDataset was dropped without a word (ClipDataset refuses the pair)."""
+    with pytest.raises(OptionError, match="image_root"):
+        TrainingClips(open_dataset(converted["parquet"]), image_root=tmp_path)
+
+
+def test_items_take_any_integer_index(converted):
+    """torch's Subset over randperm indices passes 0-d tensors: numpy's SeedSequence failed on them (len() of a 0-d tensor)."""
+    torch = pytest.importorskip("torch")
+    clips = TrainingClips(converted["parquet"], num_frames=2, max_skip=3, images=False, output="numpy")
+    want = clips[1]["frame_indices"].tolist()
+    assert clips[torch.tensor(1)]["frame_indices"].tolist() == clips[np.int64(1)]["frame_indices"].tolist() == want
+    assert torch.utils.data.Subset(clips, torch.tensor([1]))[0]["frame_indices"].tolist() == want
+    with pytest.raises(TypeError):
+        clips[True]

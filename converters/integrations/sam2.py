@@ -144,11 +144,16 @@ def _is_annotated(runs: tuple[tuple[int, int], ...], position: int) -> bool:
     return run >= 0 and position < runs[run][1]
 
 
+def _object_key(value: int) -> np.uint8 | int:
+    """``np.uint8`` as a PNG's values are; an id past 255 (COCO, YouTube-VIS, SA-V sources) stays a plain int."""
+    return np.uint8(value) if value <= 255 else int(value)
+
+
 class ShardSegmentLoader:
     """SAM 2's ``PalettisedPNGSegmentLoader`` over one stored video: ``load(frame_idx)`` -> ``{object_id: bool HxW}``.
 
     As the PNG loader: only the objects present on that frame, in the order their first pixel
-    comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8``, void (255)
+    comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8`` (ints past 255), void (255)
     as an object, and ``KeyError`` for a frame without annotation. Only the objects present are
     decoded, each straight from its RLE (no label map compared once per object).
 
@@ -168,7 +173,7 @@ class ShardSegmentLoader:
             raise KeyError(frame_idx)  # as PalettisedPNGSegmentLoader does for a frame without a PNG
         if self._last is None or self._last[0] != position:
             self._last = (position, self.handle.present_objects(position))
-        return {np.uint8(value): torch.from_numpy(plane) for value, plane in self._last[1]}
+        return {_object_key(value): torch.from_numpy(plane) for value, plane in self._last[1]}
 
     def __len__(self) -> int:
         return len(self.handle)

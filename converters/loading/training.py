@@ -7,13 +7,17 @@
 Item ``i`` of epoch ``e`` depends on ``(seed, e, i)`` alone (a generator seeded from those three),
 never on the process or worker that reads it, so a ``DistributedSampler`` or any number of
 fork- or spawn-started workers see the same clips. Call :meth:`TrainingClips.set_epoch`
-before each epoch, as with ``DistributedSampler.set_epoch``.
+before each epoch, as with ``DistributedSampler.set_epoch``: the epoch lives in shared memory,
+so DataLoader workers see it, persistent ones (``persistent_workers=True``) too.
 """
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
+from multiprocessing import RawValue
+from multiprocessing.context import get_spawning_popen
 from typing import Any, Literal
 
 import numpy as np
@@ -22,12 +26,13 @@ from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .buffers import Recycler
-from .dataset import VideoDataset, object_masks, visible_objects
+from .dataset import VideoDataset, _position, object_masks, visible_objects
 from .images import decode_frames, target_size
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
 
-#: How many times a clip is drawn again when none of its objects shows on its first frame (SAM 2 tries 1000).
+#: How many times a clip is drawn again when none of its objects shows on its first frame (SAM 2 tries 1000);
+#: then its first frame is drawn among the frames that show an object.
 FIRST_FRAME_TRIES = 20
 
 
@@ -37,13 +42,52 @@ def read_video_list(path: str | os.PathLike) -> list[str]:
         return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
 
 
-def sample_frames(candidates: np.ndarray, num_frames: int, max_skip: int, rng: np.random.Generator) -> np.ndarray:
-    """``num_frames`` of ``candidates`` in order, each 1 to ``max_skip`` candidates after the last (1: consecutive)."""
+def _positive(value: object) -> bool:
+    """A positive integer (numpy's too), not a bool, a float or a string."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+
+
+def _size_option(size: object) -> int | tuple[int, int] | None:
+    """``size`` checked once, when the dataset is made: a bad one would otherwise fail in every item, blaming the shard."""
+    if size is None:
+        return None
+    if _positive(size):
+        return int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(_positive(side) for side in size):
+        return int(size[0]), int(size[1])
+    raise OptionError("size", f"a short side or a (height, width) pair, of positive integers, got {size!r}")
+
+
+def sample_frames(
+    candidates: np.ndarray,
+    num_frames: int,
+    max_skip: int,
+    rng: np.random.Generator,
+    shown: np.ndarray | None = None,
+    reverse: bool = False,
+) -> np.ndarray | None:
+    """``num_frames`` of ``candidates`` in order, each 1 to ``max_skip`` candidates after the last (1: consecutive).
+
+    ``shown``: positions in ``candidates`` the clip must start at (end at, when it will be played
+    ``reverse``d); None when no clip fits there.
+    """
     gaps = rng.integers(1, max_skip + 1, size=num_frames - 1)
     room = len(candidates) - 1
     while gaps.sum() > room:  # too long for this video: shorten the longest gaps, never below 1
         gaps[np.argmax(gaps)] -= 1
-    start = int(rng.integers(0, len(candidates) - int(gaps.sum())))
+    if shown is None:
+        start = int(rng.integers(0, len(candidates) - int(gaps.sum())))
+    else:
+        while True:
+            span = int(gaps.sum())
+            starts = shown - span if reverse else shown
+            starts = starts[(starts >= 0) & (starts < len(candidates) - span)]
+            if len(starts):
+                break
+            if span == len(gaps):  # consecutive and still no room
+                return None
+            gaps[np.argmax(gaps)] -= 1
+        start = int(starts[rng.integers(len(starts))])
     return candidates[start + np.concatenate([[0], np.cumsum(gaps)]).astype(np.intp)]
 
 
@@ -54,7 +98,8 @@ class TrainingClips:
     consecutive frames, as SAM 2's ``RandomUniformSampler``), time reversed with probability
     ``reverse_time_prob``; ``annotated_only`` draws annotated frames only (Cutie, SAM 2 on
     sparse annotations). The objects are up to ``max_num_objects`` of those visible on the
-    clip's first frame (drawn again, up to 20 times, until some object is). ``videos``: a subset,
+    clip's first frame (drawn again, up to 20 times, until some object is; then the first frame is
+    drawn among the frames that show one). ``videos``: a subset,
     as names or a list file (SAM 2's ``file_list_txt``). Videos too short for a clip are left out.
 
     An item is a dict: ``frames`` uint8 (T, 3, H, W) torch tensor (``output="numpy"``: (T, H, W, 3)
@@ -90,13 +135,18 @@ class TrainingClips:
                 "TrainingClips",
                 f"reverse_time_prob must be in 0..1 and output 'torch' or 'numpy': {reverse_time_prob}, {output!r}",
             )
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+            raise OptionError("seed", f"a non-negative integer (numpy's generators take no other), got {seed!r}")
+        if isinstance(path, VideoDataset) and image_root is not None:
+            raise OptionError("image_root", "give it to the VideoDataset (open_dataset), not beside one")
         self.videos = path if isinstance(path, VideoDataset) else VideoDataset(path, image_root=image_root)
         if images:
             self.videos._check_images()  # now, not in a DataLoader worker
         self.num_frames, self.max_skip, self.reverse_time_prob = num_frames, max_skip, reverse_time_prob
         self.max_num_objects, self.annotated_only, self.clips_per_video = max_num_objects, annotated_only, clips_per_video
-        self.size, self.images, self.output, self.transform = size, images, output, transform
-        self.seed, self.epoch = seed, 0
+        self.size, self.images, self.output, self.transform = _size_option(size), images, output, transform
+        self.seed = int(seed)
+        self._epoch = RawValue("q", 0)  # shared with the DataLoader workers started from here
         self.entries = self._eligible(self._subset(videos))
         self._buffers = Recycler()  # a clip's arrays reuse memory no earlier clip still holds
 
@@ -118,12 +168,36 @@ class TrainingClips:
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
-        self.epoch = int(epoch)
+        if int(epoch) < 0:
+            raise OptionError("epoch", f"a non-negative integer, got {epoch!r}")
+        self._epoch.value = int(epoch)
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch.value
+
+    @epoch.setter
+    def epoch(self, epoch: int) -> None:  # SAM 2's trainer sets ``dataset.epoch`` where a dataset has one
+        self.set_epoch(epoch)
+
+    def __getstate__(self) -> dict:
+        """A worker being started shares the epoch (persistent workers keep their copy of the dataset:
+        a plain number would stay the first epoch's); any other copy gets an epoch of its own."""
+        state = dict(self.__dict__)
+        if get_spawning_popen() is None:
+            state["_epoch"] = self._epoch.value
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["_epoch"], int):
+            state["_epoch"] = RawValue("q", state["_epoch"])
+        self.__dict__.update(state)
 
     def __len__(self) -> int:
         return len(self.entries) * self.clips_per_video
 
     def __getitem__(self, index: int) -> Any:
+        index = _position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
         if not 0 <= index < len(self):
             raise IndexError(f"clip {index} out of range ({len(self)} clips)")
         entry = self.entries[index % len(self.entries)]
@@ -138,6 +212,9 @@ class TrainingClips:
         ids = [int(i) for i in (entry.object_ids if object_ids is None else object_ids)]
         if len(set(ids)) != len(ids):
             raise OptionError("object_ids", f"each object at most once, got {ids}")
+        unknown = sorted(set(ids) - set(entry.object_ids))
+        if unknown:  # an empty mask would pass for an absent object
+            raise OptionError("object_ids", f"{unknown} are not objects of {video!r} (its objects: {list(entry.object_ids)})")
         read = self.videos._read_raw(entry, indices, self.images, True)
         item = self._item(entry, indices, read, ids, False)
         return item if self.transform is None else self.transform(item)
@@ -156,11 +233,22 @@ class TrainingClips:
             visible = self._visible(entry, read, -1 if reverse else 0, ids)
             if visible:
                 break
-        else:  # no object shows on any drawn first frame: keep the objects seen anywhere in the last clip
-            visible = sorted({i for t in range(len(indices)) for i in self._visible(entry, read, t, ids)})
+        else:  # no drawn first frame shows an object: draw it among the frames that show one
+            chosen = sample_frames(candidates, self.num_frames, self.max_skip, rng, self._shown(entry, candidates, ids), reverse)
+            if chosen is not None:
+                indices, read = chosen, self.videos._read_raw(entry, chosen, self.images, True)
+                visible = self._visible(entry, read, -1 if reverse else 0, ids)
+            else:  # no such frame leaves room for a clip: the objects seen anywhere in the last one
+                visible = sorted({i for t in range(len(indices)) for i in self._visible(entry, read, t, ids)})
         if self.max_num_objects is not None and len(visible) > self.max_num_objects:
             visible = [visible[k] for k in rng.choice(len(visible), self.max_num_objects, replace=False)]
         return self._item(entry, indices, read, visible, reverse)
+
+    def _shown(self, entry: shards.VideoEntry, candidates: np.ndarray, ids: list[int]) -> np.ndarray:
+        """Positions in ``candidates`` of the frames that show an object (the masks of every annotated one read once)."""
+        annotated = np.flatnonzero(entry.is_annotated(candidates))
+        read = self.videos._read_raw(entry, candidates[annotated], False, True)
+        return np.array([p for t, p in enumerate(annotated.tolist()) if self._visible(entry, read, t, ids)], np.int64)
 
     def _visible(self, entry: shards.VideoEntry, read: Frames, frame: int, ids: list[int]) -> list[int]:
         try:
@@ -218,7 +306,8 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Stack clips of one size into a batch, padding the objects to the batch's largest K.
 
     Padded objects have id -1, empty masks and ``present`` False; ``valid`` (B, K) says which
-    objects are real. Torch items give torch tensors, numpy items numpy arrays.
+    objects are real. Torch items give torch tensors, numpy items numpy arrays. ``video``, and
+    any key a transform added, becomes a list of the items' values.
     """
     torch_items = not isinstance(batch[0]["masks"], np.ndarray)
     if torch_items:
@@ -233,6 +322,9 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     for key in ("frames", "masks", "object_ids", "present", "annotated", "frame_indices", "valid"):
         if key in padded[0]:
             out[key] = stack([as_array(item[key]) for item in padded])
+    for key in batch[0]:  # a transform's own keys: kept as they are, one per item, never dropped
+        if key not in out:
+            out[key] = [item[key] for item in batch]
     return out
 
 

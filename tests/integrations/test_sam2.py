@@ -5,6 +5,7 @@ Nothing here skips: CI installs SAM 2 through ``make test``, and a setup that ca
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 import random
@@ -18,6 +19,7 @@ from training.dataset.vos_raw_dataset import PNGRawDataset
 from training.dataset.vos_sampler import RandomUniformSampler
 from training.utils.data_utils import collate_fn
 
+from converters import api
 from converters.integrations.sam2 import FrameNumbers, ShardRawDataset, frame_uri
 from converters.loading import open_dataset
 from converters.loading.dataset import VideoHandle
@@ -216,3 +218,25 @@ def test_dataloader_workers_serve_the_frames(sam2_sets, context, no_lingering_tr
         multiprocessing_context=context,
     )
     assert list(loader) == want
+
+
+def test_object_ids_over_255_load_and_train(sample_root, sam2_sets, tmp_path):
+    """A converted COCO, YouTube-VIS or SA-V video may number its objects past 255: np.uint8(id) raised OverflowError."""
+    _, outputs = sam2_sets["mose"]
+    coco = tmp_path / "wide.cocovid.json"
+    api.convert(sample_root["mose"], coco, to="cocovid", from_="mose", reader_options={"split": "train"})
+    data = json.loads(coco.read_text())
+    for record in [o for v in data["videos"] for o in v["vosconv"]["objects"]] + data["annotations"]:
+        record["object_id"] += 300
+    coco.write_text(json.dumps(data))
+    api.convert(coco, tmp_path / "wide", to="parquet")
+    narrow, wide = ShardRawDataset(outputs["parquet"]), ShardRawDataset(tmp_path / "wide")
+    for idx in range(len(narrow)):
+        (video, a), (_, b) = narrow.get_video(idx), wide.get_video(idx)
+        for frame in video.frames:
+            want, got = a.load(frame.frame_idx), b.load(frame.frame_idx)
+            assert [int(k) + 300 for k in want] == [int(k) for k in got]
+            assert all(torch.equal(want[k], got[int(k) + 300]) for k in want)
+    random.seed(0)
+    datapoint = vos(wide)[0]
+    assert all(int(o.object_id) > 300 for frame in datapoint.frames for o in frame.objects)

@@ -1,9 +1,10 @@
 """The training loader's HDF5 backend: a clip's frames sliced from the video's datasets.
 
 The file is opened lazily per process and a video's datasets once (opening a dataset costs
-more than reading a small one). Dense masks are read frame by frame into one preallocated
-array when the frames are not consecutive: h5py's strided selection over chunked data is
-tens of times slower than the same frames read one at a time.
+more than reading a small one), kept for the last :data:`KEPT_VIDEOS` videos opened, so a
+worker's memory stays flat however many videos an epoch visits. Dense masks are read frame by
+frame into one preallocated array when the frames are not consecutive: h5py's strided selection
+over chunked data is tens of times slower than the same frames read one at a time.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from ...model import VOID_ID, MaskEncoding
 from ...sources.handles import HandleCache
 from ..sharded import manifest as shards
 from ..sharded.loader import Frames, check_against_manifest, external
+
+#: Videos whose open datasets a process keeps per shard (each costs about 17 kB of HDF5 and h5py objects).
+KEPT_VIDEOS = 64
 
 
 @dataclass
@@ -92,6 +96,8 @@ class Hdf5Backend:
         shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
         found = shard.videos.get(entry.name)
         if found is None:
+            if len(shard.videos) >= KEPT_VIDEOS:  # the video opened first goes: memory bounded at any dataset size
+                del shard.videos[next(iter(shard.videos))]
             found = shard.videos[entry.name] = self._open_video(shard, entry)
         return found
 
