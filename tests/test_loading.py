@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import multiprocessing
 import pickle
 import re
@@ -166,6 +167,30 @@ def test_pickles_without_open_files(converted, fmt):
     again = clone[5]
     np.testing.assert_array_equal(again["masks"], first["masks"])
     assert again["frames"] == first["frames"]
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_more_shards_than_open_files_read_the_same(sample_root, tmp_path, fmt):
+    """A worker reading more shards than it keeps open closes and reopens them: the same clips, never an fd per shard."""
+    writer, options = FORMATS[fmt]
+    out = tmp_path / "out"
+    api.convert(
+        sample_root["mose"],
+        out,
+        to=writer,
+        from_="mose",
+        reader_options={"split": "train"},
+        writer_options={**options, "shard_bytes": 1},
+    )  # one video per shard
+    assert len(json.loads((out / "manifest.json").read_text())["shards"]) > 2
+    wide, narrow = ClipDataset(out, clip_length=2, masks="objects"), ClipDataset(out, clip_length=2, masks="objects")
+    narrow.videos._backend.files.max_open = 1
+    order = [i for i in range(len(wide)) for _ in range(2)][::-1]  # every shard, each twice, switching shards
+    for index in order:
+        want, got = wide[index], narrow[index]
+        np.testing.assert_array_equal(got["masks"], want["masks"])
+        assert got["frames"] == want["frames"]
+        assert len(narrow.videos._backend.files._open) == 1
 
 
 def test_parquet_frames_read_one_at_a_time_read_each_row_group_once(converted, monkeypatch):

@@ -182,6 +182,30 @@ def test_handle_cache_is_per_process():
     assert cache.get("a") is not first
 
 
+class _Closing:
+    def __init__(self, path: str) -> None:
+        self.path, self.closed = path, False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_handle_cache_keeps_a_bounded_number_of_files_open():
+    """Random reads over more shards than the bound close the one used longest ago, never an fd per shard ever read."""
+    cache = HandleCache(_Closing, max_open=2)
+    a, b = cache.get("a"), cache.get("b")
+    assert cache.get("a") is a  # a used again: b is now the oldest
+    c = cache.get("c")
+    assert b.closed and not a.closed and not c.closed
+    assert list(cache._open) == ["a", "c"]
+    again = cache.get("b")
+    assert again is not b and not again.closed and a.closed
+    clone = pickle.loads(pickle.dumps(cache))
+    assert clone.max_open == 2
+    cache.close()
+    assert c.closed and again.closed
+
+
 def test_sniff(tmp_path):
     assert shards.sniff(tmp_path, "parquet").score == 0
     shards.save_manifest(tmp_path, manifest())
