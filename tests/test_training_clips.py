@@ -141,6 +141,10 @@ def test_annotated_only_video_lists_and_too_short_videos(converted, tmp_path):
     listing.write_text(f"{names[1]}.mp4\n\n{names[0]}\n")
     subset = TrainingClips(converted["parquet"], num_frames=2, videos=listing, images=False, output="numpy")
     assert [e.name for e in subset.entries] == sorted(names[:2])
+    listing.write_text(f"{names[1]}\n{names[0]}\n{names[1]}.mp4\n")  # SAM 2 keeps a repeated name: drawn twice as often
+    twice = TrainingClips(converted["parquet"], num_frames=2, videos=listing, images=False, output="numpy")
+    assert [e.name for e in twice.entries] == [names[0], names[1], names[1]]
+    assert twice[1]["video"] == twice[2]["video"] == names[1]
     with pytest.raises(OptionError, match="not in"):
         TrainingClips(converted["parquet"], videos=["no-such-video"])
     longest = max(len(v) for v in open_dataset(converted["parquet"]))

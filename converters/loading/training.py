@@ -13,6 +13,7 @@ so DataLoader workers see it, persistent ones (``persistent_workers=True``) too.
 
 from __future__ import annotations
 
+import collections
 import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -100,7 +101,8 @@ class TrainingClips:
     sparse annotations). The objects are up to ``max_num_objects`` of those visible on the
     clip's first frame (drawn again, up to 20 times, until some object is; then the first frame is
     drawn among the frames that show one). ``videos``: a subset,
-    as names or a list file (SAM 2's ``file_list_txt``). Videos too short for a clip are left out.
+    as names or a list file (SAM 2's ``file_list_txt``; a name listed twice is sampled twice as
+    often, as there). Videos too short for a clip are left out.
 
     An item is a dict: ``frames`` uint8 (T, 3, H, W) torch tensor (``output="numpy"``: (T, H, W, 3)
     array; absent with ``images=False``), ``masks`` bool (T, K, H, W), ``object_ids`` int64 (K,),
@@ -158,8 +160,8 @@ class TrainingClips:
         unknown = sorted(set(names) - {e.name for e in entries})
         if unknown:
             raise OptionError("videos", f"{len(unknown)} not in {self.videos.path}, e.g. {unknown[:3]}")
-        wanted = set(names)
-        return [e for e in entries if e.name in wanted]
+        times = collections.Counter(names)  # a name listed twice is drawn twice as often, as in SAM 2's list files
+        return [e for e in entries for _ in range(times[e.name])]
 
     def _eligible(self, entries: list[shards.VideoEntry]) -> list[shards.VideoEntry]:
         """Videos with an object and enough frames (annotated ones with ``annotated_only``) for one clip."""
