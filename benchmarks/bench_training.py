@@ -8,8 +8,12 @@ mask per object, no clip reading the Parquet row groups of the clip before it (:
 
 * ``SAM 2 path``: what ``PNGRawDataset`` + ``VOSDataset`` do per frame, re-implemented here
   (``PIL.Image.open(jpg).convert("RGB")``; ``PalettisedPNGSegmentLoader.load``: PNG to a
-  palette array, ``pd.unique``, ``masks == id`` per object as torch tensors); ``+ resize``
-  resizes frames (bilinear) and masks (nearest) to half size after it;
+  palette array, ``pd.unique``, ``masks == id`` per object as torch tensors), each frame then
+  taken as a uint8 array as vosconv returns it (``np.asarray``: SAM 2 keeps the PIL image until
+  its ``ToTensorAPI``); ``+ resize`` resizes each frame (Pillow bilinear, as SAM 2's ``resize``
+  transform does a PIL frame) and the label map (nearest) to half size before the per-object
+  compare: the masks of a per-object nearest resize at a quarter of the compare's cost, less
+  than SAM 2, whose transform resizes each object's mask (a baseline kinder than SAM 2's own);
 * ``vosconv``: :meth:`converters.loading.TrainingClips.clip` from Parquet and HDF5, full size and
   ``size=`` half (DCT-scaled decode);
 * ``masks only``: the mask half of each; ``dense HDF5 stride 1/2``: label maps of clips whose
