@@ -33,6 +33,13 @@ def test_sam2_extraction_decodes_on_one_thread_like_vosconv_inside_one_core(tmp_
     assert threads == [1, 1]
 
 
+def test_the_sav_check_covers_the_every_frame_control_it_times(tmp_path):
+    mp4 = bench_sav.make_mp4(tmp_path / "v.mp4", 64, 48, 8)
+    assert bench_sav.verify(mp4, tmp_path / "runs") == 2
+    written = sorted(p.name for p in (tmp_path / "runs" / "vosconv-every-frame").iterdir())
+    assert written == sorted(p.name for p in (tmp_path / "runs" / "sam2-script").iterdir())
+
+
 # --------------------------------------------------------------------------------------------
 # training reads (benchmarks/bench_training.py)
 
