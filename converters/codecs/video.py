@@ -12,9 +12,12 @@ order decodes the file once, in any worker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,36 +43,38 @@ class VideoFacts:
     colorspace: str
 
 
-def probe(path: str) -> VideoFacts:
-    """Size and frame count of ``path``'s video stream; SourceError when it cannot be read as a video."""
+@contextlib.contextmanager
+def _video_stream(path: str) -> Iterator[tuple[Any, Any]]:
+    """``(container, its first video stream)``; SourceError naming ``path`` when it cannot be read as a video."""
     av = _av()
     try:
         with av.open(path) as container:
             if not container.streams.video:
                 raise SourceError(path, "no video stream in the file")
-            stream = container.streams.video[0]
-            frames = stream.frames
-            if frames <= 0:  # not in the header: count the packets that carry a frame (no decoding)
-                frames = sum(1 for packet in container.demux(stream) if packet.size)
-            space = stream.codec_context.colorspace
-            return VideoFacts(stream.codec_context.width, stream.codec_context.height, frames, str(space))
+            yield container, container.streams.video[0]
     except av.FFmpegError as exc:
         raise SourceError(path, f"unreadable video: {exc}") from None
+
+
+def _packets_held(container: Any, stream: Any) -> int:
+    """The packets that carry a frame, counted without decoding."""
+    return sum(1 for packet in container.demux(stream) if packet.size)
+
+
+def probe(path: str) -> VideoFacts:
+    """Size and frame count of ``path``'s video stream; SourceError when it cannot be read as a video."""
+    with _video_stream(path) as (container, stream):
+        frames = stream.frames if stream.frames > 0 else _packets_held(container, stream)  # not in the header: counted
+        space = stream.codec_context.colorspace
+        return VideoFacts(stream.codec_context.width, stream.codec_context.height, frames, str(space))
 
 
 def held_frames(path: str) -> tuple[int, int]:
     """``(frames the header counts, frames the packets hold)``, nothing decoded: a file cut short holds fewer than its
     header (moov first) counts, which a conversion finds only when its writer decodes the missing frames."""
-    av = _av()
-    try:
-        with av.open(path) as container:
-            if not container.streams.video:
-                raise SourceError(path, "no video stream in the file")
-            stream = container.streams.video[0]
-            held = sum(1 for packet in container.demux(stream) if packet.size)
-            return (stream.frames if stream.frames > 0 else held), held
-    except av.FFmpegError as exc:
-        raise SourceError(path, f"unreadable video: {exc}") from None
+    with _video_stream(path) as (container, stream):
+        held = _packets_held(container, stream)
+        return (stream.frames if stream.frames > 0 else held), held
 
 
 def packet_ranks(path: str) -> dict[int, int] | None:
