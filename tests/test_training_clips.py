@@ -320,3 +320,24 @@ def test_items_take_any_integer_index(converted):
     assert torch.utils.data.Subset(clips, torch.tensor([1]))[0]["frame_indices"].tolist() == want
     with pytest.raises(TypeError):
         clips[True]
+
+
+def test_the_first_frame_fallback_reads_a_few_frames_masks_at_a_time(converted, monkeypatch):
+    """The last resort read the masks of every annotated frame of the video at once: a dense HDF5 video's whole label
+    maps (600 MB for 300 frames at 1080p) in one worker array. Now a few frames at a time, with the same clips."""
+    from converters.loading import training
+
+    monkeypatch.setattr(training, "FIRST_FRAME_TRIES", 1)
+    clips = TrainingClips(converted["youtube-vos"], num_frames=1, images=False, output="numpy")  # each draw reads 1 frame
+    assert max(e.annotated_count for e in clips.entries) > 1
+    want = [clips[i]["frame_indices"].tolist() for i in range(len(clips))]
+    monkeypatch.setattr(training, "SHOWN_CHUNK", 1, raising=False)
+    read, sizes = clips.videos._read_raw, []
+
+    def recorded(entry, indices, images, masks):
+        sizes.append(len(indices))
+        return read(entry, indices, images, masks)
+
+    monkeypatch.setattr(clips.videos, "_read_raw", recorded)
+    assert [clips[i]["frame_indices"].tolist() for i in range(len(clips))] == want
+    assert len(sizes) > len(clips) and max(sizes) == 1  # the fallback ran, one frame at a time
