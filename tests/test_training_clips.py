@@ -233,6 +233,19 @@ def test_a_bad_size_is_an_option_error_when_made_not_a_shard_error_per_item(conv
         TrainingClips(converted["parquet"], num_frames=2, size=size)
 
 
+@pytest.mark.parametrize(
+    "counts",
+    [{"num_frames": 2.0}, {"clips_per_video": 2.0}, {"max_skip": 2.5}, {"max_num_objects": 1.5}, {"num_frames": "2"}],
+    ids=["num_frames-float", "clips_per_video-float", "max_skip-float", "max_num_objects-float", "num_frames-text"],
+)
+def test_counts_that_are_not_integers_are_option_errors_when_made(converted, counts):
+    """num_frames=2.0 (a YAML config's number) failed in every item with numpy's TypeError, clips_per_video=2.0 in len(),
+    and max_skip=2.5 was drawn from as if it were an integer: each is refused when the dataset is made."""
+    with pytest.raises(OptionError, match="positive integers"):
+        TrainingClips(converted["parquet"], **{"num_frames": 2, **counts})
+    assert len(TrainingClips(converted["parquet"], num_frames=np.int64(2), max_skip=np.int32(2), images=False))
+
+
 def test_numpy_integer_sizes_and_a_negative_seed(converted):
     """A numpy integer is a short side like an int (it was indexed as a pair); a seed numpy cannot take is refused at once."""
     a = TrainingClips(converted["parquet"], num_frames=2, output="numpy", size=np.int64(24))[0]

@@ -133,8 +133,13 @@ class TrainingClips:
         seed: int = 0,
         image_root: str | os.PathLike | None = None,
     ) -> None:
-        if num_frames < 1 or max_skip < 1 or clips_per_video < 1 or (max_num_objects is not None and max_num_objects < 1):
-            raise OptionError("TrainingClips", "num_frames, max_skip, clips_per_video and max_num_objects must be positive")
+        counts = (num_frames, max_skip, clips_per_video, 1 if max_num_objects is None else max_num_objects)
+        if not all(_positive(count) for count in counts):  # a float failed in every item, or was drawn from (max_skip)
+            raise OptionError(
+                "TrainingClips",
+                "num_frames, max_skip, clips_per_video and max_num_objects must be positive integers, got "
+                f"{num_frames!r}, {max_skip!r}, {clips_per_video!r}, {max_num_objects!r}",
+            )
         if not 0.0 <= reverse_time_prob <= 1.0 or output not in ("torch", "numpy"):
             raise OptionError(
                 "TrainingClips",
