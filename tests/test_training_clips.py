@@ -233,6 +233,19 @@ def test_a_bad_size_is_an_option_error_when_made_not_a_shard_error_per_item(conv
         TrainingClips(converted["parquet"], num_frames=2, size=size)
 
 
+@pytest.mark.parametrize(
+    "counts",
+    [{"num_frames": 2.0}, {"clips_per_video": 2.0}, {"max_skip": 2.5}, {"max_num_objects": 1.5}, {"num_frames": "2"}],
+    ids=["num_frames-float", "clips_per_video-float", "max_skip-float", "max_num_objects-float", "num_frames-text"],
+)
+def test_counts_that_are_not_integers_are_option_errors_when_made(converted, counts):
+    """num_frames=2.0 (a YAML config's number) failed in every item with numpy's TypeError, clips_per_video=2.0 in len(),
+    and max_skip=2.5 was drawn from as if it were an integer: each is refused when the dataset is made."""
+    with pytest.raises(OptionError, match="positive integers"):
+        TrainingClips(converted["parquet"], **{"num_frames": 2, **counts})
+    assert len(TrainingClips(converted["parquet"], num_frames=np.int64(2), max_skip=np.int32(2), images=False))
+
+
 def test_numpy_integer_sizes_and_a_negative_seed(converted):
     """A numpy integer is a short side like an int (it was indexed as a pair); a seed numpy cannot take is refused at once."""
     a = TrainingClips(converted["parquet"], num_frames=2, output="numpy", size=np.int64(24))[0]
@@ -320,3 +333,24 @@ def test_items_take_any_integer_index(converted):
     assert torch.utils.data.Subset(clips, torch.tensor([1]))[0]["frame_indices"].tolist() == want
     with pytest.raises(TypeError):
         clips[True]
+
+
+def test_the_first_frame_fallback_reads_a_few_frames_masks_at_a_time(converted, monkeypatch):
+    """The last resort read the masks of every annotated frame of the video at once: a dense HDF5 video's whole label
+    maps (600 MB for 300 frames at 1080p) in one worker array. Now a few frames at a time, with the same clips."""
+    from converters.loading import training
+
+    monkeypatch.setattr(training, "FIRST_FRAME_TRIES", 1)
+    clips = TrainingClips(converted["youtube-vos"], num_frames=1, images=False, output="numpy")  # each draw reads 1 frame
+    assert max(e.annotated_count for e in clips.entries) > 1
+    want = [clips[i]["frame_indices"].tolist() for i in range(len(clips))]
+    monkeypatch.setattr(training, "SHOWN_CHUNK", 1, raising=False)
+    read, sizes = clips.videos._read_raw, []
+
+    def recorded(entry, indices, images, masks):
+        sizes.append(len(indices))
+        return read(entry, indices, images, masks)
+
+    monkeypatch.setattr(clips.videos, "_read_raw", recorded)
+    assert [clips[i]["frame_indices"].tolist() for i in range(len(clips))] == want
+    assert len(sizes) > len(clips) and max(sizes) == 1  # the fallback ran, one frame at a time
