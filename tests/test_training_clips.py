@@ -11,7 +11,7 @@ from PIL import Image
 
 from converters import api
 from converters.codecs import rle
-from converters.errors import OptionError
+from converters.errors import OptionError, SourceError
 from converters.loading import TrainingClips, collate_clips, open_dataset
 from converters.loading.images import resize_masks
 from converters.sample import label_maps
@@ -147,6 +147,12 @@ def test_annotated_only_video_lists_and_too_short_videos(converted, tmp_path):
     assert twice[1]["video"] == twice[2]["video"] == names[1]
     with pytest.raises(OptionError, match="not in"):
         TrainingClips(converted["parquet"], videos=["no-such-video"])
+    with pytest.raises(SourceError, match="cannot read the video list") as missing:
+        TrainingClips(converted["parquet"], videos=tmp_path / "no-such-list.txt")
+    assert missing.value.path == str(tmp_path / "no-such-list.txt")
+    (tmp_path / "binary.txt").write_bytes(b"\xff\xfe\x00video")
+    with pytest.raises(SourceError, match="not UTF-8"):
+        TrainingClips(converted["parquet"], videos=tmp_path / "binary.txt")
     longest = max(len(v) for v in open_dataset(converted["parquet"]))
     assert len(TrainingClips(converted["parquet"], num_frames=longest + 1)) == 0
 
@@ -295,6 +301,7 @@ def test_set_epoch_reaches_persistent_workers(converted, context, no_lingering_t
         got.append([(item["frame_indices"].tolist(), item["object_ids"].tolist()) for item in loader])
         want.append([(clips[i]["frame_indices"].tolist(), clips[i]["object_ids"].tolist()) for i in range(len(clips))])
     loader._iterator._shutdown_workers()  # persistent workers stop now, not when (or if) the loader is collected
+    loader._iterator = None  # its queues' semaphores go with it, before the fixture stops the resource tracker
     del loader
     assert got == want and len({str(w) for w in want}) > 1
     copy = pickle.loads(pickle.dumps(clips))

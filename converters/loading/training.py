@@ -41,9 +41,17 @@ SHOWN_CHUNK = 16
 
 
 def read_video_list(path: str | os.PathLike) -> list[str]:
-    """Video names from a list file, one per line, read as SAM 2's ``file_list_txt`` is (``a.mp4`` names ``a``)."""
-    with open(path, encoding="utf-8") as file:
-        return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+    """Video names from a list file, one per line, read as SAM 2's ``file_list_txt`` is (``a.mp4`` names ``a``).
+
+    A file that cannot be read as text is a SourceError naming it.
+    """
+    try:
+        with open(path, encoding="utf-8") as file:
+            return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+    except OSError as exc:
+        raise SourceError(path, f"cannot read the video list: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(path, f"the video list is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _positive(value: object) -> bool:
