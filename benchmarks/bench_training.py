@@ -29,7 +29,9 @@ order) with torch on one thread, as in every DataLoader worker (torch sets it th
 thread pool on a shared 2-core host, SAM 2's per-mask ``.to(uint8)`` and ``.sum()`` time the
 pool's contention, not the work. ``control: bool planes written once`` writes, once, the ``(T, K, H, W)``
 bool array a masks-only clip returns, into memory already mapped (the loader recycles its clips'
-memory, see ``converters.loading.buffers``): no loader can beat it, so SAM 2's masks time over it is
+memory, see ``converters.loading.buffers``), by the loader's RLE kernel given no runs (so with its
+non-temporal stores above 32 MiB, which numpy's fill lacks), back to back, so the array stays as
+cached as it can: no loader can beat it, so SAM 2's masks time over it is
 the ceiling of the masks-only ratio. ``control: JPEG decode only``
 decodes the clip's JPEGs into one reused array (simplejpeg, as the loader does); with the planes it is the
 floor of a full-size clip, so SAM 2's path over their sum is that goal's ceiling. DataLoader figures are
@@ -53,6 +55,7 @@ import numpy as np
 from PIL import Image
 
 from converters import api
+from converters.codecs import rle
 from converters.formats.parquet.writer import ParquetOptions
 from converters.loading import ClipDataset, TrainingClips
 from converters.loading.images import decode_frames
@@ -329,11 +332,12 @@ def measure(workdir: Path, resolution: str, videos: int, frames: int, clips: int
         methods[name] = functools.partial(_read_all, functools.partial(vosconv, clips_), picks)
     objects = [len(masks_only["vosconv hdf5 masks"].clip(p[0], range(p[1], p[1] + CLIP))["object_ids"]) for p in picks]
 
-    planes = np.empty((CLIP, max(objects), height, width), bool)
+    planes = {k: np.empty((CLIP, k, height, width), bool) for k in set(objects)}  # memory already mapped
+    no_masks = [[] for _ in range(CLIP)]
 
-    def planes_written():
+    def planes_written():  # the loader's kernel with no runs to decode: it only writes the planes, its fastest way
         for k in objects:
-            planes[:, :k].fill(True)
+            rle.decode_planes(no_masks, range(k), height, width, out=planes[k])
 
     methods["control: bool planes written once"] = planes_written
     jpegs = [[(root / "JPEGImages" / p[0] / f"{i:05d}.jpg").read_bytes() for i in range(p[1], p[1] + CLIP)] for p in picks]

@@ -898,6 +898,9 @@ def test_outputs_larger_than_a_cache_decode_the_same():
     sampled = rle.decode_frames(small, *masks[0][::4, ::4].shape, (height, width))
     np.testing.assert_array_equal(sampled[:2], _nearest(np.stack([m[::4, ::4] for m in masks]), (height, width)))
     assert not sampled[2].any()
+    flags = np.ones(3, bool)  # no masks at all: the kernel still clears every frame (streamed, not numpy's fill)
+    assert rle.decode_frames([[], [], []], height, width, out=out, nonempty=flags) is out
+    assert not out.any() and not flags.any()
 
 
 @pytest.mark.parametrize("size", [None, (3, 2)])

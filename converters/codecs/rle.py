@@ -194,13 +194,11 @@ def decode_frames(
     nonempty = _given(nonempty, shape[:1], bool, "nonempty")
     out = _given(out, shape, np.uint8, "out")
     pairs = [pair for frame in frames for pair in frame]
-    if not pairs or out_height == 0 or out_width == 0:
+    # With no masks, a given ``out`` is still cleared by the kernel: with non-temporal stores when it is large.
+    if (not pairs and out is None) or not frames or out_height == 0 or out_width == 0:
         if nonempty is not None:
             nonempty.fill(False)
-        if out is None:
-            return np.zeros(shape, np.uint8)
-        out.fill(0)
-        return out
+        return np.zeros(shape, np.uint8) if out is None else out
     if out is None:
         out = np.empty(shape, np.uint8)  # written whole: a zeroing pass would be a second write
     frame_starts = np.fromiter(itertools.accumulate(map(len, frames), initial=0), np.int64, len(frames) + 1)
