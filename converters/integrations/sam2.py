@@ -41,6 +41,7 @@ __all__ = ["SCHEME", "FrameNumbers", "ShardRawDataset", "ShardSegmentLoader", "V
 SCHEME = "vosconv://"
 _OPEN: dict[str, VideoDataset] = {}  # per process: dataset folder -> its VideoDataset, opened on first use
 _ADDRESSED: dict[str, VideoHandle] = {}  # per process: a frame address up to its last "/" -> that video
+DAVIS2016_ID = 255  # DAVIS 2016's one object: vosconv reads its 0/255 masks as id 1, SAM 2's PNG loader as 255
 
 
 def _dataset(root: str) -> VideoDataset:
@@ -161,7 +162,8 @@ class ShardSegmentLoader:
 
     As the PNG loader: only the objects present on that frame, in the order their first pixel
     comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8`` (ints past 255), void (255)
-    as an object, and ``KeyError`` for a frame without annotation. Only the objects present are
+    as an object, DAVIS 2016's binary object as 255 (its PNG's value), and ``KeyError`` for a frame without
+    annotation. Only the objects present are
     decoded, each straight from its RLE (no label map compared once per object).
 
     SAM 2's sampler loads a clip's first frame twice and ``VOSDataset`` then once more: a frame
@@ -179,7 +181,7 @@ class ShardSegmentLoader:
         if position is None or not _is_annotated(self.handle.entry.annotated, position):
             raise KeyError(frame_idx)  # as PalettisedPNGSegmentLoader does for a frame without a PNG
         if self._last is None or self._last[0] != position:
-            self._last = (position, self.handle.present_objects(position))
+            self._last = (position, self.handle.present_objects(position, binary_id=DAVIS2016_ID))
         return {_object_key(value): torch.from_numpy(plane) for value, plane in self._last[1]}
 
     def __len__(self) -> int:
