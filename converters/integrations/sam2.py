@@ -23,6 +23,7 @@ import bisect
 import io
 import math
 import os
+import threading
 from dataclasses import dataclass
 from numbers import Integral
 from urllib.parse import quote, unquote
@@ -98,10 +99,14 @@ class VosconvPathHandler(PathHandler):
         return io.BytesIO(data)
 
 
+_REGISTERING = threading.Lock()
+
+
 def _register() -> None:
-    """Idempotent: iopath warns when a prefix is registered twice."""
-    if SCHEME not in g_pathmgr._path_handlers:
-        g_pathmgr.register_handler(VosconvPathHandler())
+    """Idempotent and thread-safe: iopath warns, and swaps the handler, when a prefix is registered twice."""
+    with _REGISTERING:
+        if SCHEME not in g_pathmgr._path_handlers:
+            g_pathmgr.register_handler(VosconvPathHandler())
 
 
 _register()

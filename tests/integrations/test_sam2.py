@@ -9,6 +9,10 @@ import json
 import logging
 import pickle
 import random
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -20,7 +24,8 @@ from training.dataset.vos_sampler import RandomUniformSampler
 from training.utils.data_utils import collate_fn
 
 from converters import api
-from converters.integrations.sam2 import FrameNumbers, ShardRawDataset, frame_uri
+from converters.integrations import sam2
+from converters.integrations.sam2 import SCHEME, FrameNumbers, ShardRawDataset, frame_uri
 from converters.loading import open_dataset
 from converters.loading.dataset import VideoHandle
 
@@ -244,3 +249,42 @@ def test_object_ids_over_255_load_and_train(sample_root, sam2_sets, tmp_path):
     random.seed(0)
     datapoint = vos(wide)[0]
     assert all(int(o.object_id) > 300 for frame in datapoint.frames for o in frame.objects)
+
+
+def test_the_path_handler_is_registered_once_from_any_number_of_threads(monkeypatch):
+    """Two threads both found the prefix free and both registered: iopath warned and swapped the handler."""
+    calls, original = [], g_pathmgr.register_handler
+
+    def slow(new, *args, **kwargs):
+        calls.append(new)
+        time.sleep(0.05)  # the window in which another thread checks the prefix
+        original(new, *args, **kwargs)
+
+    monkeypatch.setattr(g_pathmgr, "register_handler", slow)
+    others = OrderedDict((prefix, h) for prefix, h in g_pathmgr._path_handlers.items() if prefix != SCHEME)
+    monkeypatch.setattr(g_pathmgr, "_path_handlers", others)  # the whole dict put back after: iopath replaces it
+    threads = [threading.Thread(target=sam2._register) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sam2._register()
+    assert len(calls) == 1 and g_pathmgr._path_handlers[SCHEME] is calls[0]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_threads_read_frames_through_g_pathmgr(sam2_sets, fmt, monkeypatch):
+    """A fresh process's first reads from several threads at once (each opens the dataset and video on first use)."""
+    _, outputs = sam2_sets["mose"]
+    raw = ShardRawDataset(outputs[fmt])
+    frames = [f for idx in range(len(raw)) for f in raw.get_video(idx)[0].frames] * 3
+
+    def read(frame) -> bytes:
+        with g_pathmgr.open(frame.image_path, "rb") as file:
+            return file.read()
+
+    want = [read(frame) for frame in frames]
+    monkeypatch.setattr(sam2, "_OPEN", {})
+    monkeypatch.setattr(sam2, "_ADDRESSED", {})
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(read, frames)) == want
