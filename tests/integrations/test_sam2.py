@@ -11,6 +11,7 @@ import pickle
 import random
 import threading
 import time
+import warnings
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 import torch
 from iopath.common.file_io import g_pathmgr
+from pycocotools import mask as mask_api
 from training.dataset.vos_dataset import VOSDataset
 from training.dataset.vos_raw_dataset import PNGRawDataset
 from training.dataset.vos_sampler import RandomUniformSampler
@@ -288,3 +290,33 @@ def test_threads_read_frames_through_g_pathmgr(sam2_sets, fmt, monkeypatch):
     monkeypatch.setattr(sam2, "_ADDRESSED", {})
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(read, frames)) == want
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_overlapping_masks_load_whole(sample_root, tmp_path, fmt):
+    """SA-V-derived shards: masks may overlap (no PNG can hold them); each object's mask comes whole, ids mixed
+    below and past 255, in the raster order of each mask's first pixel."""
+    coco = tmp_path / "overlap.cocovid.json"
+    api.convert(sample_root["mose"], coco, to="cocovid", from_="mose", reader_options={"split": "train"})
+    data = json.loads(coco.read_text())
+    image = data["annotations"][0]["image_id"]
+    on_frame = [a for a in data["annotations"] if a["image_id"] == image]
+    assert len(on_frame) >= 2
+    first, second = on_frame[:2]
+    second["segmentation"] = mask_api.merge([first["segmentation"], second["segmentation"]])  # covers `first` whole
+    second["segmentation"]["counts"] = second["segmentation"]["counts"].decode()
+    for record in [o for v in data["videos"] for o in v["vosconv"]["objects"]] + data["annotations"]:
+        if record["object_id"] == second["object_id"]:
+            record["object_id"] += 300
+    coco.write_text(json.dumps(data))
+    api.convert(coco, tmp_path / "out", to=fmt)
+    raw = ShardRawDataset(tmp_path / "out")
+    video_name, frame_name = next(i["file_name"] for i in data["images"] if i["id"] == image).split("/")
+    _, loader = raw.get_video(raw.video_names.index(video_name))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pycocotools under numpy 2
+        want = {int(a["object_id"]): mask_api.decode(a["segmentation"]).astype(bool) for a in on_frame}
+    got = loader.load(int(frame_name.split(".")[0]))
+    assert sorted(int(k) for k in got) == sorted(want) and (got[first["object_id"]] & got[second["object_id"]]).any()
+    assert all(np.array_equal(got[k].numpy(), want[int(k)]) for k in got)
+    assert [int(k) for k in got] == sorted(want, key=lambda k: np.flatnonzero(want[k]).min())
