@@ -76,3 +76,16 @@ def test_blank_lines_of_a_list_name_no_video(sam2_sets, tmp_path):
     listing = tmp_path / "list.txt"
     listing.write_text(f"\n{names[2]}\n  \n{names[0]}.mp4\n\n")
     assert ShardRawDataset(outputs["parquet"], file_list_txt=str(listing)).video_names == [names[0], names[2]]
+
+
+def test_len_and_get_video_out_of_range_as_in_png_raw_dataset(sam2_sets):
+    clean, outputs = sam2_sets["mose"]
+    png, shards = PNGRawDataset(str(clean / "JPEGImages"), str(clean / "Annotations")), ShardRawDataset(outputs["hdf5"])
+    assert len(shards) == len(png) == 3
+    for idx in (3, -4, 10**9):
+        with pytest.raises(IndexError):
+            png.get_video(idx)
+        with pytest.raises(IndexError):
+            shards.get_video(idx)
+    (a, _), (b, _) = png.get_video(-1), shards.get_video(-1)  # Python's negative index, and video_id -1, as SAM 2 has it
+    assert (b.video_name, b.video_id, [f.frame_idx for f in b.frames]) == (a.video_name, -1, [f.frame_idx for f in a.frames])
