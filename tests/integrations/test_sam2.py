@@ -294,8 +294,8 @@ def test_threads_read_frames_through_g_pathmgr(sam2_sets, fmt, monkeypatch):
 
 @pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
 def test_overlapping_masks_load_whole(sample_root, tmp_path, fmt):
-    """SA-V-derived shards: masks may overlap (no PNG can hold them); each object's mask comes whole, ids mixed
-    below and past 255, in the raster order of each mask's first pixel."""
+    """SA-V-derived shards: masks may overlap (no PNG can hold them); each object's mask comes whole, ids from 0
+    and past 255, in the raster order of each mask's first pixel."""
     coco = tmp_path / "overlap.cocovid.json"
     api.convert(sample_root["mose"], coco, to="cocovid", from_="mose", reader_options={"split": "train"})
     data = json.loads(coco.read_text())
@@ -305,9 +305,9 @@ def test_overlapping_masks_load_whole(sample_root, tmp_path, fmt):
     first, second = on_frame[:2]
     second["segmentation"] = mask_api.merge([first["segmentation"], second["segmentation"]])  # covers `first` whole
     second["segmentation"]["counts"] = second["segmentation"]["counts"].decode()
+    moved = second["object_id"]
     for record in [o for v in data["videos"] for o in v["vosconv"]["objects"]] + data["annotations"]:
-        if record["object_id"] == second["object_id"]:
-            record["object_id"] += 300
+        record["object_id"] += 299 if record["object_id"] == moved else -1  # SA-V counts its objects from 0
     coco.write_text(json.dumps(data))
     api.convert(coco, tmp_path / "out", to=fmt)
     raw = ShardRawDataset(tmp_path / "out")
@@ -317,6 +317,7 @@ def test_overlapping_masks_load_whole(sample_root, tmp_path, fmt):
         warnings.simplefilter("ignore", DeprecationWarning)  # pycocotools under numpy 2
         want = {int(a["object_id"]): mask_api.decode(a["segmentation"]).astype(bool) for a in on_frame}
     got = loader.load(int(frame_name.split(".")[0]))
-    assert sorted(int(k) for k in got) == sorted(want) and (got[first["object_id"]] & got[second["object_id"]]).any()
+    assert sorted(int(k) for k in got) == sorted(want) and 0 in want
+    assert (got[first["object_id"]] & got[second["object_id"]]).any()
     assert all(np.array_equal(got[k].numpy(), want[int(k)]) for k in got)
     assert [int(k) for k in got] == sorted(want, key=lambda k: np.flatnonzero(want[k]).min())
