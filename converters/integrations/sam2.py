@@ -166,10 +166,10 @@ class ShardSegmentLoader:
     """SAM 2's ``PalettisedPNGSegmentLoader`` over one stored video: ``load(frame_idx)`` -> ``{object_id: bool HxW}``.
 
     As the PNG loader: only the objects present on that frame, in the order their first pixel
-    comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8`` (ints past 255), void (255)
-    as an object, DAVIS 2016's binary object as 255 (its PNG's value), and ``KeyError`` for a frame without
-    annotation. Only the objects present are
-    decoded, each straight from its RLE (no label map compared once per object).
+    comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8`` (ints past 255),
+    void (255) as an object, DAVIS 2016's binary object as 255 (its PNG's value), and ``KeyError``
+    for a frame without annotation. Only the objects present are decoded, each straight from its
+    RLE (no label map compared once per object), so overlapping masks (SA-V's) come whole.
 
     SAM 2's sampler loads a clip's first frame twice and ``VOSDataset`` then once more: a frame
     loaded again right after is not decoded again: its planes come back in new tensors (SAM 2
