@@ -203,9 +203,17 @@ class _StoredVideo:
 
 
 def _read_names(list_file: str) -> list[str]:
-    """A list file's video names, read as ``PNGRawDataset`` reads its list files; a blank line names no video."""
-    with g_pathmgr.open(list_file, "r") as file:
-        return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+    """A list file's video names, read as ``PNGRawDataset`` reads its list files; a blank line names no video.
+
+    A file that cannot be read as text is a SourceError naming it, as for ``TrainingClips``.
+    """
+    try:
+        with g_pathmgr.open(list_file, "r") as file:
+            return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+    except OSError as exc:
+        raise SourceError(list_file, f"cannot read the video list: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(list_file, f"the video list is not text ({exc.reason} at byte {exc.start})") from None
 
 
 def _is_int(value: object) -> bool:

@@ -70,6 +70,17 @@ def test_a_list_naming_videos_not_stored_is_a_source_error_naming_it(sam2_sets, 
         ShardRawDataset(outputs["parquet"], file_list_txt=str(listing))
 
 
+@pytest.mark.parametrize("argument", ["file_list_txt", "excluded_videos_list_txt"])
+def test_a_list_that_cannot_be_read_is_a_source_error_naming_it(sam2_sets, tmp_path, argument):
+    _, outputs = sam2_sets["mose"]
+    missing, binary = tmp_path / "missing.txt", tmp_path / "binary.txt"
+    binary.write_bytes(b"\xff\xfe\x00video\n")
+    with pytest.raises(SourceError, match=f"{missing}: cannot read the video list"):
+        ShardRawDataset(outputs["parquet"], **{argument: str(missing)})
+    with pytest.raises(SourceError, match=f"{binary}: the video list is not text"):
+        ShardRawDataset(outputs["parquet"], **{argument: str(binary)})
+
+
 def test_blank_lines_of_a_list_name_no_video(sam2_sets, tmp_path):
     _, outputs = sam2_sets["mose"]
     names = ShardRawDataset(outputs["parquet"]).video_names
