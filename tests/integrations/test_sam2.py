@@ -218,12 +218,16 @@ class Seeded(torch.utils.data.Dataset):
 
 
 @pytest.mark.parametrize("context", ["fork", "spawn"])
-def test_dataloader_workers_serve_the_frames(sam2_sets, context, no_lingering_tracker):
-    """Spawned workers import the module anew: the vosconv:// handler registers itself there too."""
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_dataloader_workers_serve_the_frames(sam2_sets, fmt, context, no_lingering_tracker):
+    """Spawned workers import the module anew: the vosconv:// handler registers itself there too. The main
+    process reads first, so forked workers start with its shard files open (theirs to reopen, not to share)."""
     clean, outputs = sam2_sets["mose"]
     want = [Seeded(vos(folders(clean), [as_tensors]))[i] for i in range(3)]
+    shards = Seeded(vos(ShardRawDataset(outputs[fmt]), [as_tensors]))
+    assert [shards[i] for i in range(3)] == want
     loader = torch.utils.data.DataLoader(
-        Seeded(vos(ShardRawDataset(outputs["hdf5"]), [as_tensors])),
+        shards,
         batch_size=None,
         num_workers=2,
         multiprocessing_context=context,
