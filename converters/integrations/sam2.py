@@ -23,7 +23,9 @@ import bisect
 import io
 import math
 import os
+import threading
 from dataclasses import dataclass
+from numbers import Integral
 from urllib.parse import quote, unquote
 
 import numpy as np
@@ -31,6 +33,7 @@ import torch
 from iopath.common.file_io import PathHandler, g_pathmgr
 from training.dataset.vos_raw_dataset import VOSFrame, VOSRawDataset, VOSVideo
 
+from ..errors import OptionError, SourceError
 from ..loading import VideoDataset, open_dataset
 from ..loading.dataset import VideoHandle
 
@@ -39,6 +42,7 @@ __all__ = ["SCHEME", "FrameNumbers", "ShardRawDataset", "ShardSegmentLoader", "V
 SCHEME = "vosconv://"
 _OPEN: dict[str, VideoDataset] = {}  # per process: dataset folder -> its VideoDataset, opened on first use
 _ADDRESSED: dict[str, VideoHandle] = {}  # per process: a frame address up to its last "/" -> that video
+DAVIS2016_ID = 255  # DAVIS 2016's one object: vosconv reads its 0/255 masks as id 1, SAM 2's PNG loader as 255
 
 
 def _dataset(root: str) -> VideoDataset:
@@ -63,8 +67,10 @@ def _addressed_video(path: str, address: str) -> VideoHandle:
     parts = address[len(SCHEME) :].split("/")
     if len(parts) != 2:
         raise ValueError(f"{path}: not a vosconv frame address ({SCHEME}<folder>/<video>/<position>.jpg)")
-    handle = _dataset(unquote(parts[0]))[unquote(parts[1])]
-    _ADDRESSED[address] = handle
+    dataset, name = _dataset(unquote(parts[0])), unquote(parts[1])
+    if name not in dataset:
+        raise FileNotFoundError(f"{path}: {dataset.path} has no video {name!r}")
+    handle = _ADDRESSED[address] = dataset[name]
     return handle
 
 
@@ -84,16 +90,23 @@ class VosconvPathHandler(PathHandler):
         handle = _ADDRESSED.get(address)
         if handle is None:
             handle = _addressed_video(path, address)
-        data = handle.read_image(int(frame[:-4]))
+        position = int(frame[:-4])
+        if position >= len(handle):
+            raise FileNotFoundError(f"{path}: video {handle.name!r} has {len(handle)} frames")
+        data = handle.read_image(position)
         if data is None:
             raise FileNotFoundError(f"{path}: the source had no image for this frame")
         return io.BytesIO(data)
 
 
+_REGISTERING = threading.Lock()
+
+
 def _register() -> None:
-    """Idempotent: iopath warns when a prefix is registered twice."""
-    if SCHEME not in g_pathmgr._path_handlers:
-        g_pathmgr.register_handler(VosconvPathHandler())
+    """Idempotent and thread-safe: iopath warns, and swaps the handler, when a prefix is registered twice."""
+    with _REGISTERING:
+        if SCHEME not in g_pathmgr._path_handlers:
+            g_pathmgr.register_handler(VosconvPathHandler())
 
 
 _register()
@@ -153,9 +166,10 @@ class ShardSegmentLoader:
     """SAM 2's ``PalettisedPNGSegmentLoader`` over one stored video: ``load(frame_idx)`` -> ``{object_id: bool HxW}``.
 
     As the PNG loader: only the objects present on that frame, in the order their first pixel
-    comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8`` (ints past 255), void (255)
-    as an object, and ``KeyError`` for a frame without annotation. Only the objects present are
-    decoded, each straight from its RLE (no label map compared once per object).
+    comes in raster order (``pd.unique`` of the flattened PNG), ids as ``np.uint8`` (ints past 255),
+    void (255) as an object, DAVIS 2016's binary object as 255 (its PNG's value), and ``KeyError``
+    for a frame without annotation. Only the objects present are decoded, each straight from its
+    RLE (no label map compared once per object), so overlapping masks (SA-V's) come whole.
 
     SAM 2's sampler loads a clip's first frame twice and ``VOSDataset`` then once more: a frame
     loaded again right after is not decoded again: its planes come back in new tensors (SAM 2
@@ -172,7 +186,7 @@ class ShardSegmentLoader:
         if position is None or not _is_annotated(self.handle.entry.annotated, position):
             raise KeyError(frame_idx)  # as PalettisedPNGSegmentLoader does for a frame without a PNG
         if self._last is None or self._last[0] != position:
-            self._last = (position, self.handle.present_objects(position))
+            self._last = (position, self.handle.present_objects(position, binary_id=DAVIS2016_ID))
         return {_object_key(value): torch.from_numpy(plane) for value, plane in self._last[1]}
 
     def __len__(self) -> int:
@@ -189,30 +203,67 @@ class _StoredVideo:
 
 
 def _read_names(list_file: str) -> list[str]:
-    """A list file's video names, read as ``PNGRawDataset`` reads its list files."""
-    with g_pathmgr.open(list_file, "r") as file:
-        return [os.path.splitext(line.strip())[0] for line in file]
+    """A list file's video names, read as ``PNGRawDataset`` reads its list files; a blank line names no video.
+
+    A file that cannot be read as text is a SourceError naming it, as for ``TrainingClips``.
+    """
+    try:
+        with g_pathmgr.open(list_file, "r") as file:
+            return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+    except OSError as exc:
+        raise SourceError(list_file, f"cannot read the video list: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SourceError(list_file, f"the video list is not text ({exc.reason} at byte {exc.start})") from None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool)
 
 
 class ShardRawDataset(VOSRawDataset):
     """SAM 2's ``PNGRawDataset``, reading a vosconv Parquet or HDF5 output folder instead of JPEG and PNG folders.
 
-    ``video_id`` is the position in the sorted names (a ``file_list_txt`` and an
-    ``excluded_videos_list_txt`` work as in ``PNGRawDataset``); each frame's ``frame_idx`` is
-    the number in its source file name.
+    ``video_id`` is the position in the sorted names; each frame's ``frame_idx`` is the number in its
+    source file name. The list files, ``sample_rate``, ``truncate_video`` and ``frames_sampling_mult``
+    work as in ``PNGRawDataset``; ``is_palette=False`` and ``single_object_mode`` read per-object PNG
+    folders, which a converted dataset does not have, so they are an ``OptionError``.
     """
 
     def __init__(
-        self, path: str | os.PathLike, file_list_txt: str | None = None, excluded_videos_list_txt: str | None = None
+        self,
+        path: str | os.PathLike,
+        file_list_txt: str | None = None,
+        excluded_videos_list_txt: str | None = None,
+        sample_rate: int = 1,
+        is_palette: bool = True,
+        single_object_mode: bool = False,
+        truncate_video: int = -1,
+        frames_sampling_mult: bool = False,
     ) -> None:
+        if not is_palette or single_object_mode:
+            raise OptionError(
+                "ShardRawDataset",
+                "is_palette=False and single_object_mode=True read per-object PNG folders (MultiplePNGSegmentLoader); "
+                "a converted dataset holds each frame's objects together, as palette PNGs do: leave both unset",
+            )
+        if not _is_int(sample_rate) or sample_rate < 1 or not _is_int(truncate_video):
+            raise OptionError(
+                "ShardRawDataset",
+                f"sample_rate must be a positive integer and truncate_video an integer, got {sample_rate!r}, {truncate_video!r}",
+            )
         self.path = os.path.abspath(os.fspath(path))
-        stored = [video.name for video in _dataset(self.path)]
+        self.sample_rate, self.truncate_video = int(sample_rate), int(truncate_video)
+        dataset = _dataset(self.path)
+        dataset._check_images()  # frames that are gone: said now, not in a DataLoader worker
+        stored = [video.name for video in dataset]
         names = stored if file_list_txt is None else _read_names(file_list_txt)
         excluded = set() if excluded_videos_list_txt is None else set(_read_names(excluded_videos_list_txt))
         unknown = sorted(set(names) - set(stored))
         if unknown:
-            raise KeyError(f"{file_list_txt}: {len(unknown)} videos not in {self.path}, e.g. {unknown[:3]}")
+            raise SourceError(file_list_txt, f"{len(unknown)} of its videos are not in {self.path}, e.g. {unknown[:3]}")
         self.video_names = sorted(name for name in names if name not in excluded)
+        if frames_sampling_mult:  # each video as many times as it has frames, as PNGRawDataset does
+            self.video_names = [name for name in self.video_names for _ in range(len(dataset[name]))]
         self._stored: dict[str, _StoredVideo] = {}  # per process: what get_video read of each video
 
     def __getstate__(self) -> dict:
@@ -228,8 +279,11 @@ class ShardRawDataset(VOSRawDataset):
     def get_video(self, idx: int) -> tuple[VOSVideo, ShardSegmentLoader]:
         """Frames and segment loader made anew each time (SAM 2 may change them); the file names are read once."""
         video = self._video(self.video_names[idx])
-        address = video.address
-        frames = [VOSFrame(number, image_path=f"{address}{position}.jpg") for position, number in enumerate(video.frames.numbers)]
+        positions = range(len(video.frames.numbers))
+        if self.truncate_video > 0:
+            positions = positions[: self.truncate_video]
+        numbers, address = video.frames.numbers, video.address
+        frames = [VOSFrame(numbers[p], image_path=f"{address}{p}.jpg") for p in positions[:: self.sample_rate]]
         return VOSVideo(video.handle.name, idx, frames), ShardSegmentLoader(video.handle, video.frames)
 
     def __len__(self) -> int:

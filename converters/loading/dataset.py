@@ -133,24 +133,30 @@ def visible_objects(read: Frames, frame: int, ids: Sequence[int], height: int, w
     return [i for i in ids if i in shown]
 
 
-def present_planes(read: Frames, height: int, width: int) -> list[tuple[int, np.ndarray]]:
+def present_planes(read: Frames, height: int, width: int, binary_id: int = 1) -> list[tuple[int, np.ndarray]]:
     """``(value, bool (H, W) plane)`` of each value with pixels on the one frame of ``read`` (objects, and the void
     region as 255), in the raster order of their first pixel: what a palette PNG's ``pd.unique`` finds.
 
     From RLE, a mask's presence is its area and its first pixel lies on its bbox's top row, so only
-    that row is scanned and only present objects are decoded.
+    that row is scanned and only present objects are decoded. ``binary_id``: the value DAVIS 2016's
+    single object reads as (1 here; a PNG says 255).
     """
     if read.labels is not None:  # dense HDF5
         values, first = np.unique(read.labels[0], return_index=True)
-        return [(int(values[k]), read.labels[0] == values[k]) for k in np.argsort(first, kind="stable") if values[k] != 0]
-    found = []
-    for value, counts in _label_pairs([read.rle[0]], read.encoding)[0]:
-        area, (_, top, _, _) = rle.measure(counts, height, width)
-        if area > 0:
-            found.append((int(value), counts, top))
-    planes = rle.decode_planes([[(v, c) for v, c, _ in found]], [v for v, _, _ in found], height, width)[0]
-    first_pixel = [top * width + int(planes[k, top].argmax()) for k, (_, _, top) in enumerate(found)]
-    return [(found[k][0], planes[k]) for k in np.argsort(first_pixel, kind="stable").tolist()]
+        order = [k for k in np.argsort(first, kind="stable").tolist() if values[k] != 0]
+        planes = [(int(values[k]), read.labels[0] == values[k]) for k in order]
+    else:
+        found = []
+        for value, counts in _label_pairs([read.rle[0]], read.encoding)[0]:
+            area, (_, top, _, _) = rle.measure(counts, height, width)
+            if area > 0:
+                found.append((int(value), counts, top))
+        decoded = rle.decode_planes([[(v, c) for v, c, _ in found]], [v for v, _, _ in found], height, width)[0]
+        first_pixel = [top * width + int(decoded[k, top].argmax()) for k, (_, _, top) in enumerate(found)]
+        planes = [(found[k][0], decoded[k]) for k in np.argsort(first_pixel, kind="stable").tolist()]
+    if read.encoding is MaskEncoding.BINARY:  # its one object, read as 1 above
+        return [(binary_id, plane) for _, plane in planes]
+    return planes
 
 
 def _object_planes(read: Frames, ids: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -217,9 +223,10 @@ class VideoHandle:
         """Frame ``index``'s stored image bytes as they are (None when the source had no image), with no more work."""
         return self.dataset._image(self.entry, _position(index))
 
-    def present_objects(self, index: int) -> list[tuple[int, np.ndarray]]:
-        """Frame ``index``'s present values and their bool planes, in :func:`present_planes`' order (SAM 2's)."""
-        return self.dataset._present(self.entry, index)
+    def present_objects(self, index: int, *, binary_id: int = 1) -> list[tuple[int, np.ndarray]]:
+        """Frame ``index``'s present values and their bool planes, in :func:`present_planes`' order (SAM 2's);
+        ``binary_id``: DAVIS 2016's single object's id (SAM 2's PNG loader reads 255)."""
+        return self.dataset._present(self.entry, index, binary_id)
 
 
 class VideoDataset(Sequence):
@@ -351,10 +358,10 @@ class VideoDataset(Sequence):
     def _image(self, entry: shards.VideoEntry, index: int) -> bytes | None:
         return self._frame(entry, index, True, False).images[0]
 
-    def _present(self, entry: shards.VideoEntry, index: int) -> list[tuple[int, np.ndarray]]:
+    def _present(self, entry: shards.VideoEntry, index: int, binary_id: int) -> list[tuple[int, np.ndarray]]:
         read = self._frame(entry, index, False, True)
         try:
-            return present_planes(read, entry.height, entry.width)
+            return present_planes(read, entry.height, entry.width, binary_id)
         except MALFORMED as exc:
             raise self._shard_error(entry, exc) from None
 

@@ -33,15 +33,24 @@ def clean_copy(split: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def sam2_sets(tmp_path_factory):
-    """layout -> (clean split folder, {"parquet": folder, "hdf5": folder}) for the MOSE train and YouTube-VOS valid samples."""
+    """layout -> (clean split folder, {"parquet"|"hdf5"|"hdf5-dense": folder}) for the MOSE train, YouTube-VOS valid
+    and DAVIS 480p samples (DAVIS: void bands, a 2016 binary 0/255 sequence, grayscale ids)."""
     base = tmp_path_factory.mktemp("sam2")
     sets = {}
-    for layout, split in (("mose", "train"), ("youtube-vos", "valid")):
+    for layout, split in (("mose", "train"), ("youtube-vos", "valid"), ("davis", None)):
         root = write_sample(base / layout, layout)
-        clean = clean_copy(root / split, base / f"{layout}-clean")
+        clean = base / f"{layout}-clean"
+        if split is None:  # DAVIS/{JPEGImages,Annotations}/480p
+            for folder in ("JPEGImages", "Annotations"):
+                clean_copy(root / "DAVIS" / folder / "480p", clean / folder)
+        else:
+            clean_copy(root / split, clean)
         outputs = {}
-        for fmt in ("parquet", "hdf5"):
+        for fmt, writer_options in (("parquet", {}), ("hdf5", {}), ("hdf5-dense", {"masks": "dense"})):
             outputs[fmt] = base / f"{layout}-{fmt}"
-            api.convert(root, outputs[fmt], to=fmt, from_=layout, reader_options={"split": split})
+            options = {} if split is None else {"split": split}
+            api.convert(
+                root, outputs[fmt], to=fmt.split("-")[0], from_=layout, reader_options=options, writer_options=writer_options
+            )
         sets[layout] = (clean, outputs)
     return sets

@@ -9,22 +9,30 @@ import json
 import logging
 import pickle
 import random
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 import torch
 from iopath.common.file_io import g_pathmgr
+from pycocotools import mask as mask_api
 from training.dataset.vos_dataset import VOSDataset
 from training.dataset.vos_raw_dataset import PNGRawDataset
 from training.dataset.vos_sampler import RandomUniformSampler
 from training.utils.data_utils import collate_fn
 
 from converters import api
-from converters.integrations.sam2 import FrameNumbers, ShardRawDataset, frame_uri
+from converters.integrations import sam2
+from converters.integrations.sam2 import SCHEME, FrameNumbers, ShardRawDataset, frame_uri
 from converters.loading import open_dataset
 from converters.loading.dataset import VideoHandle
 
 FORMATS = ("parquet", "hdf5")
+ALL_FORMATS = (*FORMATS, "hdf5-dense")  # label maps stored whole: present_planes reads them another way
 
 
 @pytest.fixture(autouse=True)
@@ -52,11 +60,13 @@ def key(datapoint) -> tuple:
     return datapoint.video_id, datapoint.size, frames
 
 
+@pytest.mark.parametrize("layout", ["mose", "davis"])
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_vos_dataset_gives_the_same_datapoints_as_over_the_folders(sam2_sets, fmt):
-    clean, outputs = sam2_sets["mose"]
+def test_vos_dataset_gives_the_same_datapoints_as_over_the_folders(sam2_sets, layout, fmt):
+    """DAVIS: void (255) an object, as in the PNGs; the 2016 binary sequence's object 255, not vosconv's 1."""
+    clean, outputs = sam2_sets[layout]
     want, got = vos(folders(clean)), vos(ShardRawDataset(outputs[fmt]))
-    assert len(got) == len(want) == 3
+    assert len(got) == len(want) == {"mose": 3, "davis": 4}[layout]
     for seed in range(40):
         for index in range(len(want)):
             random.seed(seed)
@@ -66,10 +76,11 @@ def test_vos_dataset_gives_the_same_datapoints_as_over_the_folders(sam2_sets, fm
             assert key(a) == key(b), (seed, index)
 
 
-@pytest.mark.parametrize("layout", ["mose", "youtube-vos"])
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("layout", ["mose", "youtube-vos", "davis"])
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_raw_videos_and_segment_loaders_match_the_png_ones(sam2_sets, layout, fmt):
-    """Frame numbers from file names (YouTube-VOS: 0, 5, ...), object order of first appearance, KeyError when unannotated."""
+    """Frame numbers from file names (YouTube-VOS: 0, 5, ...), object order of first appearance, KeyError when
+    unannotated, objects that vanish and return (MOSE), void and DAVIS 2016's 0/255 masks (DAVIS)."""
     clean, outputs = sam2_sets[layout]
     png, shards = folders(clean), ShardRawDataset(outputs[fmt])
     assert shards.video_names == png.video_names
@@ -92,7 +103,7 @@ def test_raw_videos_and_segment_loaders_match_the_png_ones(sam2_sets, layout, fm
             assert [(type(k), int(k)) for k in segments_b] == [(type(k), int(k)) for k in segments_a]
             for k in segments_a:
                 assert segments_b[k].dtype == torch.bool and torch.equal(segments_b[k], segments_a[k])
-    assert unannotated > 0 or layout == "mose"
+    assert (unannotated > 0) == (layout == "youtube-vos")
 
 
 def test_video_lists_work_as_in_png_raw_dataset(sam2_sets, tmp_path):
@@ -207,12 +218,16 @@ class Seeded(torch.utils.data.Dataset):
 
 
 @pytest.mark.parametrize("context", ["fork", "spawn"])
-def test_dataloader_workers_serve_the_frames(sam2_sets, context, no_lingering_tracker):
-    """Spawned workers import the module anew: the vosconv:// handler registers itself there too."""
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_dataloader_workers_serve_the_frames(sam2_sets, fmt, context, no_lingering_tracker):
+    """Spawned workers import the module anew: the vosconv:// handler registers itself there too. The main
+    process reads first, so forked workers start with its shard files open (theirs to reopen, not to share)."""
     clean, outputs = sam2_sets["mose"]
     want = [Seeded(vos(folders(clean), [as_tensors]))[i] for i in range(3)]
+    shards = Seeded(vos(ShardRawDataset(outputs[fmt]), [as_tensors]))
+    assert [shards[i] for i in range(3)] == want
     loader = torch.utils.data.DataLoader(
-        Seeded(vos(ShardRawDataset(outputs["hdf5"]), [as_tensors])),
+        shards,
         batch_size=None,
         num_workers=2,
         multiprocessing_context=context,
@@ -240,3 +255,73 @@ def test_object_ids_over_255_load_and_train(sample_root, sam2_sets, tmp_path):
     random.seed(0)
     datapoint = vos(wide)[0]
     assert all(int(o.object_id) > 300 for frame in datapoint.frames for o in frame.objects)
+
+
+def test_the_path_handler_is_registered_once_from_any_number_of_threads(monkeypatch):
+    """Two threads both found the prefix free and both registered: iopath warned and swapped the handler."""
+    calls, original = [], g_pathmgr.register_handler
+
+    def slow(new, *args, **kwargs):
+        calls.append(new)
+        time.sleep(0.05)  # the window in which another thread checks the prefix
+        original(new, *args, **kwargs)
+
+    monkeypatch.setattr(g_pathmgr, "register_handler", slow)
+    others = OrderedDict((prefix, h) for prefix, h in g_pathmgr._path_handlers.items() if prefix != SCHEME)
+    monkeypatch.setattr(g_pathmgr, "_path_handlers", others)  # the whole dict put back after: iopath replaces it
+    threads = [threading.Thread(target=sam2._register) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    sam2._register()
+    assert len(calls) == 1 and g_pathmgr._path_handlers[SCHEME] is calls[0]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_threads_read_frames_through_g_pathmgr(sam2_sets, fmt, monkeypatch):
+    """A fresh process's first reads from several threads at once (each opens the dataset and video on first use)."""
+    _, outputs = sam2_sets["mose"]
+    raw = ShardRawDataset(outputs[fmt])
+    frames = [f for idx in range(len(raw)) for f in raw.get_video(idx)[0].frames] * 3
+
+    def read(frame) -> bytes:
+        with g_pathmgr.open(frame.image_path, "rb") as file:
+            return file.read()
+
+    want = [read(frame) for frame in frames]
+    monkeypatch.setattr(sam2, "_OPEN", {})
+    monkeypatch.setattr(sam2, "_ADDRESSED", {})
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(read, frames)) == want
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_overlapping_masks_load_whole(sample_root, tmp_path, fmt):
+    """SA-V-derived shards: masks may overlap (no PNG can hold them); each object's mask comes whole, ids from 0
+    and past 255, in the raster order of each mask's first pixel."""
+    coco = tmp_path / "overlap.cocovid.json"
+    api.convert(sample_root["mose"], coco, to="cocovid", from_="mose", reader_options={"split": "train"})
+    data = json.loads(coco.read_text())
+    image = data["annotations"][0]["image_id"]
+    on_frame = [a for a in data["annotations"] if a["image_id"] == image]
+    assert len(on_frame) >= 2
+    first, second = on_frame[:2]
+    second["segmentation"] = mask_api.merge([first["segmentation"], second["segmentation"]])  # covers `first` whole
+    second["segmentation"]["counts"] = second["segmentation"]["counts"].decode()
+    moved = second["object_id"]
+    for record in [o for v in data["videos"] for o in v["vosconv"]["objects"]] + data["annotations"]:
+        record["object_id"] += 299 if record["object_id"] == moved else -1  # SA-V counts its objects from 0
+    coco.write_text(json.dumps(data))
+    api.convert(coco, tmp_path / "out", to=fmt)
+    raw = ShardRawDataset(tmp_path / "out")
+    video_name, frame_name = next(i["file_name"] for i in data["images"] if i["id"] == image).split("/")
+    _, loader = raw.get_video(raw.video_names.index(video_name))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # pycocotools under numpy 2
+        want = {int(a["object_id"]): mask_api.decode(a["segmentation"]).astype(bool) for a in on_frame}
+    got = loader.load(int(frame_name.split(".")[0]))
+    assert sorted(int(k) for k in got) == sorted(want) and 0 in want
+    assert (got[first["object_id"]] & got[second["object_id"]]).any()
+    assert all(np.array_equal(got[k].numpy(), want[int(k)]) for k in got)
+    assert [int(k) for k in got] == sorted(want, key=lambda k: np.flatnonzero(want[k]).min())

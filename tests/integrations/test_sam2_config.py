@@ -47,12 +47,15 @@ def datapoints(train, seeds=range(12)) -> list[tuple]:
     return found
 
 
+@pytest.mark.parametrize("extra", [{}, {"truncate_video": 10, "frames_sampling_mult": True}])
 @pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
-def test_sam2s_mose_config_runs_with_only_the_video_dataset_changed(sam2_sets, fmt):
+def test_sam2s_mose_config_runs_with_only_the_video_dataset_changed(sam2_sets, fmt, extra):
+    """``extra``: more of PNGRawDataset's arguments, given to both (hydra failed on them as unknown keywords)."""
     clean, outputs = sam2_sets["mose"]
     folders = sam2_config()
     folders.dataset.img_folder, folders.dataset.gt_folder = str(clean / "JPEGImages"), str(clean / "Annotations")
     folders.dataset.file_list_txt = None  # the sdist leaves out training/assets/MOSE_sample_train_list.txt
+    video_dataset_node(folders).update(extra)
     shards = sam2_config()
     node = video_dataset_node(shards)
     assert node._target_ == "training.dataset.vos_raw_dataset.PNGRawDataset"
@@ -60,6 +63,7 @@ def test_sam2s_mose_config_runs_with_only_the_video_dataset_changed(sam2_sets, f
         "_target_": "converters.integrations.sam2.ShardRawDataset",
         "path": str(outputs[fmt]),
         "file_list_txt": None,
+        **extra,
     }
     want, got = instantiate(folders.trainer.data.train), instantiate(shards.trainer.data.train)  # as training/trainer.py does
     assert type(got).__name__ == type(want).__name__ == "TorchTrainMixedDataset"
