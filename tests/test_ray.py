@@ -8,6 +8,8 @@ from converters import api
 from converters.errors import SourceError
 from converters.run.executors import RayExecutor
 
+from . import savdata
+
 ray = pytest.importorskip("ray")
 
 
@@ -36,6 +38,21 @@ def test_same_bytes_as_the_local_run(cluster, sample_root, tmp_path, writer):
         a = local.output / relative if relative else local.output
         b = remote.output / relative if relative else remote.output
         assert a.read_bytes() == b.read_bytes(), relative
+
+
+@pytest.mark.parametrize("writer", ["parquet", "sav"])
+def test_sav_mp4s_decode_in_ray_tasks_to_the_same_bytes(cluster, tmp_path, writer):
+    """SA-V train: each mp4 decoded and its kept frames JPEG-encoded in a Ray task, as in local workers."""
+    train = savdata.make_train(tmp_path / "sav_train", {"sav_000001": 9, "sav_000002": 6, "sav_000003": 5})
+    options = {"json": True} if writer == "sav" else {}
+    local = api.convert(train, tmp_path / "local", to=writer, from_="sav", writer_options=options, workers=2)
+    remote = api.convert(train, tmp_path / "ray", to=writer, from_="sav", writer_options=options, executor=RayExecutor())
+    assert remote.stats.to_dict() == local.stats.to_dict() and local.stats.to_dict()["videos"] == 3
+    files = sorted(p.relative_to(local.output) for p in local.output.rglob("*") if p.is_file())
+    assert any(str(f).endswith((".jpg", ".parquet")) for f in files)
+    assert files == sorted(p.relative_to(remote.output) for p in remote.output.rglob("*") if p.is_file())
+    for relative in files:
+        assert (local.output / relative).read_bytes() == (remote.output / relative).read_bytes(), relative
 
 
 def test_a_task_error_keeps_its_type_and_message(cluster, sample_copy, tmp_path):
