@@ -41,6 +41,11 @@ class Case:
     message: str  # part of the expected error message
     video_level: bool = True  # the error belongs to one video (so skip can leave it out)
 
+    @property
+    def options(self) -> dict:
+        """The reader options: SA-V's split is the folder itself (a train folder or a val/test one)."""
+        return {} if self.layout == "sav" else {"split": self.split}
+
 
 def first(root: Path, pattern: str) -> Path:
     return sorted(p for p in root.glob(pattern) if not p.name.startswith("."))[0]
@@ -227,6 +232,63 @@ def _interlaced_mask_with_an_empty_iccp(root: Path) -> str:
     return _write_chunks(path, [*_png_chunks(data)[:-1], (b"iCCP", b""), (b"IEND", b"")])
 
 
+def _sav_train_json(root: Path) -> Path:
+    return first(root / "sav_000", "*_manual.json")
+
+
+def _edit_json(path: Path, change: Callable[[dict], None]) -> str:
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def _sav_no_frames_but_10_12_objects(root: Path) -> str:
+    """No annotated frame to bound masklet_num: it once sized a tuple of 10^12 object ids."""
+
+    def change(doc: dict) -> None:
+        for key in [k for k in doc if k.startswith("masklet_")]:
+            del doc[key]
+        doc.update(video_frame_count=0.0, masklet=[], masklet_num=10**12)
+
+    return _edit_json(_sav_train_json(root), change)
+
+
+def _sav_nan_height(root: Path) -> str:
+    """Python's json reads NaN: the error once said only "cannot convert float NaN to integer"."""
+    return _edit_json(_sav_train_json(root), lambda doc: doc.update(video_height=float("nan")))
+
+
+def _sav_val_video(root: Path, folder: str) -> Path:
+    return first(root / folder, "*")
+
+
+def _sav_val_masks_of_another_size(root: Path) -> str:
+    """Every mask of a video 2 pixels narrower than its frames: the video once took the masks' size."""
+    masks = sorted(_sav_val_video(root, "Annotations_6fps").rglob("*.png"))
+    for path in masks:
+        image = Image.open(path)
+        image.resize((image.width - 2, image.height)).save(path)
+    return str(masks[0])
+
+
+def _sav_val_truncated_jpeg(root: Path) -> str:
+    path = first(_sav_val_video(root, "JPEGImages_24fps"), "00004.jpg")
+    return truncate(path, path.stat().st_size // 2)
+
+
+def _sav_val_frame(root: Path, name: str) -> str:
+    frames = _sav_val_video(root, "JPEGImages_24fps")
+    shutil.copy(first(frames, "00000.jpg"), frames / name)
+    return str(frames / name)
+
+
+def _sav_val_list_leads_out(root: Path) -> str:
+    path = root / "sav_val.txt"
+    path.write_text(path.read_text() + "../JPEGImages_24fps/sav_000001\n")
+    return str(path)
+
+
 CASES = {
     "truncated PNG": Case("mose", "train", lambda r: truncate(first(mose_masks(r), "00003.png"), 100), "truncated PNG"),
     "not an image": Case("mose", "train", _not_an_image, "not a PNG file"),
@@ -255,13 +317,47 @@ CASES = {
     "sequence listed in ImageSets but missing": Case(
         "davis", "train", _davis_listed_missing, "no-such-sequence", video_level=False
     ),
+    "SA-V masklet file of no frames and 10^12 objects": Case(
+        "sav", "train", _sav_no_frames_but_10_12_objects, "video_frame_count is 0"
+    ),
+    "SA-V masklet file with a NaN height": Case("sav", "train", _sav_nan_height, "video_height is nan"),
+    "SA-V val masks of another size than their frames": Case(
+        "sav", "val", _sav_val_masks_of_another_size, "mask is 64x48 but its frame is 66x48"
+    ),
+    "SA-V val truncated JPEG": Case("sav", "val", _sav_val_truncated_jpeg, "truncated JPEG"),
+    "SA-V val non-numeric frame name": Case("sav", "val", lambda r: _sav_val_frame(r, "frame_a.jpg"), "not a frame number"),
+    "SA-V val duplicate frame number": Case("sav", "val", lambda r: _sav_val_frame(r, "000000.jpg"), "duplicate frame number 0"),
+    "SA-V val video list leading out": Case(
+        "sav", "val", _sav_val_list_leads_out, "cannot be a file or folder name", video_level=False
+    ),
 }
 
 
+@pytest.fixture(scope="module")
+def sav_sample(tmp_path_factory) -> dict[str, Path]:
+    """SA-V as SAM 2 has it, two videos each: a train folder (mp4 + masklet JSON) and a val folder (JPEG + 0/1 PNGs)."""
+    pytest.importorskip("av")
+    from . import savdata
+
+    base = tmp_path_factory.mktemp("sav")
+    train = savdata.make_train(base / "sav_train", {"sav_000001": 14, "sav_000002": 13}, auto=False)
+    val = base / "sav_val"
+    api.convert(train, val, to="sav", from_="sav")
+    for path in (val / "Annotations_6fps").rglob("*.png"):  # SA-V's own: no vosconv record, 0/1 values
+        Image.fromarray((np.asarray(Image.open(path)) > 0).astype(np.uint8)).save(path)
+    shutil.rmtree(val / ".vosconv")
+    (val / ".vosconv.json").unlink()
+    return {"train": train, "val": val}
+
+
 @pytest.fixture(params=sorted(CASES))
-def broken(request, sample_copy):
+def broken(request, sample_copy, tmp_path):
     case = CASES[request.param]
-    root = sample_copy(case.layout)
+    if case.layout == "sav":
+        root = tmp_path / f"copy-sav-{case.split}"
+        shutil.copytree(request.getfixturevalue("sav_sample")[case.split], root)
+    else:
+        root = sample_copy(case.layout)
     return case, root, case.breaks(root)
 
 
@@ -269,7 +365,7 @@ def test_fail_names_the_file_and_the_cause(broken, tmp_path):
     case, root, culprit = broken
     out = tmp_path / "out.json"
     with pytest.raises(SourceError) as error:
-        api.convert(root, out, to="coco", from_=case.layout, reader_options={"split": case.split})
+        api.convert(root, out, to="coco", from_=case.layout, reader_options=case.options)
     assert case.message in str(error.value)
     assert culprit in str(error.value)
     assert not out.exists() and not any(p.name.startswith(".out.json") for p in tmp_path.iterdir())
@@ -278,7 +374,7 @@ def test_fail_names_the_file_and_the_cause(broken, tmp_path):
 def test_skip_leaves_out_only_the_bad_video_and_records_it(broken, tmp_path):
     case, root, culprit = broken
     out = tmp_path / "out.json"
-    options = {"split": case.split}
+    options = case.options
     if not case.video_level:  # the source as a whole is unreadable: skipping cannot help
         with pytest.raises(SourceError, match=case.message):
             api.convert(root, out, to="coco", from_=case.layout, reader_options=options, on_error="skip")
@@ -296,7 +392,7 @@ def test_skip_leaves_out_only_the_bad_video_and_records_it(broken, tmp_path):
 
 def test_validate_reports_it(broken):
     case, root, culprit = broken
-    with api.open_reader(root, case.layout, {"split": case.split}) as reader:
+    with api.open_reader(root, case.layout, case.options) as reader:
         report = validate(reader)
     assert not report.ok
     assert any(e["file"] == culprit and case.message in e["message"] for e in report.errors), report.errors

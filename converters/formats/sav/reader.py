@@ -34,10 +34,11 @@ from ...model import (
     MaskEncoding,
     ObjectInfo,
     Video,
+    check_file_name,
 )
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record
-from ..folders.reader import read_list
+from ..folders.reader import frame_files, read_list
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
 from . import spec
@@ -241,7 +242,7 @@ class SavReader(Reader):
         images, annotations = self.source / spec.IMAGES, self.source / spec.ANNOTATIONS
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         if lists:
-            names = sorted({line for _, line in read_list(self.source / lists[0])})
+            names = sorted(_listed_names(self.source / lists[0]))
         else:
             names = sorted(n for n in _listdir(images) if (images / n).is_dir())
         refs = []
@@ -327,17 +328,19 @@ class SavReader(Reader):
             raise SourceError(ref.images, f"video {ref.name} of the video list has no frame folder")
         if record is not None and isinstance(record.get("frames"), list):
             names = [str(n) for n in record["frames"]]
-        else:
-            names = [n for n in _listdir(Path(ref.images)) if n.lower().endswith((".jpg", ".jpeg"))]
-            names.sort(key=lambda n: (0, int(n.rsplit(".", 1)[0]), n) if n.rsplit(".", 1)[0].isdigit() else (1, 0, n))
+        else:  # numbered as SAM 2 reads them (int(stem)), each number once, as the folder layouts are
+            names = [entry.name for entry in frame_files(ref.images, (".jpg", ".jpeg"))]
+        shown = _frame_size(ref, names, record)
         stems = {n.rsplit(".", 1)[0]: i for i, n in enumerate(names)}
         annotations = Path(ref.annotations)
         folders = _listdir(annotations) if annotations.is_dir() else []
         per_frame: dict[int, list[Mask]] = {}
         try:
-            size = None if record is None else (int(record["height"]), int(record["width"]))
+            size = shown if record is None else (int(record["height"]), int(record["width"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceError(self.source / spec.SIDECAR / f"{ref.name}.json", f"not a vosconv record: {exc!r}") from None
+        if shown is not None and shown != size:
+            raise SourceError(ref.images, f"frames are {shown[1]}x{shown[0]}; vosconv's record says {size[1]}x{size[0]}")
         object_ids = []
         for folder in folders:
             if not (folder.isascii() and folder.isdigit()) or int(folder) > MAX_OBJECT_ID:
@@ -349,8 +352,8 @@ class SavReader(Reader):
                 stem = png_name.rsplit(".", 1)[0]
                 if not png_name.endswith(".png") or stem not in stems:
                     raise SourceError(path, f"not a mask of a frame in {ref.images}")
-                label, _ = _decode_png(path)
-                if size is None:
+                label, _ = _decode_png(path, size)
+                if size is None:  # no frames (images=false): the first mask's size
                     size = label.shape
                 if label.shape != size:
                     raise SourceError(path, f"a {label.shape[1]}x{label.shape[0]} mask in a {size[1]}x{size[0]} video")
@@ -361,9 +364,21 @@ class SavReader(Reader):
                 if found:
                     per_frame[stems[stem]].append(Mask(object_id, found[0].counts, found[0].area, found[0].bbox))
         if size is None:
-            size = _first_image_size(ref, names)
+            raise SourceError(ref.images, "no frames and no masks: the video's size is unknown")
         object_ids.sort()
         return _split_video(ref, names, per_frame, object_ids, size, record)
+
+
+def _listed_names(path: Path) -> set[str]:
+    """The video names of a ``sav_val.txt``: each a folder name, never a way out of ``JPEGImages_24fps/``."""
+    names = set()
+    for number, name in read_list(path):
+        try:
+            check_file_name(f"line {number}:", name)
+        except ValueError as exc:
+            raise SourceError(path, str(exc)) from None
+        names.add(name)
+    return names
 
 
 def _train_ref(folder: Path, stem: str, names: set[str]) -> SavVideoRef:
@@ -405,22 +420,37 @@ def _looks_like_masklets(path: Path) -> bool:
     return head.lstrip().startswith(b"{") and b'"video_id"' in head
 
 
-def _decode_png(path: Path) -> tuple[np.ndarray, object]:
+def _decode_png(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndarray, object]:
+    """The mask's values; when the video's ``(height, width)`` is known, checked from the header before inflating."""
     try:
-        return png.decode(path.read_bytes())
+        data = path.read_bytes()
+        if size is not None:
+            header = png.read_header(data)
+            if (header.height, header.width) != size:
+                raise SourceError(path, f"mask is {header.width}x{header.height} but its frame is {size[1]}x{size[0]}")
+        return png.decode(data)
     except png.PngError as exc:
         raise SourceError(path, str(exc)) from None
     except OSError as exc:
         raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _first_image_size(ref: SavVideoRef, names: list[str]) -> tuple[int, int]:
+def _frame_size(ref: SavVideoRef, names: list[str], record: dict | None) -> tuple[int, int] | None:
+    """``(height, width)`` of the video's frame files, each probed whole (a JPEG cut short fails here) and all of one
+    size, as the folder layouts' frames are; None when it has none (written with images=false)."""
     from ...sources import imagefiles
 
-    if not names:
-        raise SourceError(ref.images, "no frames and no masks: the video's size is unknown")
-    width, height = imagefiles.probe_image(os.path.join(ref.images, names[0]))
-    return height, width
+    flags = record.get("images") if record is not None else None
+    present = names if not isinstance(flags, list) else [n for n, shown in zip(names, flags) if shown]
+    size = None
+    for name in present:
+        path = os.path.join(ref.images, name)
+        width, height = imagefiles.probe_image(path)
+        if size is None:
+            size = (height, width)
+        elif (height, width) != size:
+            raise SourceError(path, f"frame is {width}x{height}, other frames of the video are {size[1]}x{size[0]}")
+    return size
 
 
 def _split_video(
