@@ -619,3 +619,34 @@ def test_a_mask_header_larger_than_its_frame_is_refused_before_inflating(sample_
         report = validate(reader)
     assert any(e["file"] == str(path) and "mask is 30000x30000 but its frame is" in e["message"] for e in report.errors)
     assert decoded and not any(decoded)
+
+
+def _damage_every_packet_after_the_first(path: Path) -> None:
+    """16 bytes flipped in the middle of each packet but the first: the container and frame 0 stay whole, the
+    H.264 data after it does not (a disk or download error; H.264 itself carries no checksum)."""
+    import av
+
+    with av.open(str(path)) as container:
+        spans = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size]
+    data = bytearray(path.read_bytes())
+    for position, size in spans[1:]:
+        for i in range(position + size // 2, position + size // 2 + min(16, size // 2)):
+            data[i] ^= 0x55
+    path.write_bytes(bytes(data))
+
+
+def test_h264_data_the_decoder_finds_damaged_is_an_error_not_concealed_pixels(sav_sample, tmp_path):
+    """FFmpeg conceals decoding errors (the frames come out, patched from their neighbours): the conversion once
+    wrote such frames as the video's. Now the writer's decode fails, naming the mp4, and skip leaves the video out."""
+    root = tmp_path / "train"
+    shutil.copytree(sav_sample["train"], root)
+    culprit = first(root / "sav_000", "*.mp4")
+    _damage_every_packet_after_the_first(culprit)
+    with pytest.raises(SourceError, match="cannot decode frame") as failed:
+        api.convert(root, tmp_path / "failed", to="sav", from_="sav")
+    assert failed.value.path == str(culprit)
+    assert not (tmp_path / "failed").exists()
+    summary = api.convert(root, tmp_path / "out", to="sav", from_="sav", on_error="skip")
+    (skipped,) = summary.stats.skipped
+    assert (skipped["video"], skipped["file"]) == (culprit.stem, str(culprit))
+    assert not list((tmp_path / "out").rglob(f"*{culprit.stem}*"))

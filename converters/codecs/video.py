@@ -124,6 +124,7 @@ class FrameCursor:
             ranks = packet_ranks(self.path) if self.every else None
             self._container = av.open(self.path)
             stream = self._container.streams.video[0]
+            stream.codec_context.options = {"err_detect": "explode"}  # damaged data: an error, never concealed pixels
             if ranks is None:
                 stream.thread_type = "AUTO"  # FFmpeg's own decoding threads; the frames are the same
                 self._frames = enumerate(self._container.decode(stream))
