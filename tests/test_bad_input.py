@@ -650,3 +650,30 @@ def test_h264_data_the_decoder_finds_damaged_is_an_error_not_concealed_pixels(sa
     (skipped,) = summary.stats.skipped
     assert (skipped["video"], skipped["file"]) == (culprit.stem, str(culprit))
     assert not list((tmp_path / "out").rglob(f"*{culprit.stem}*"))
+
+
+@pytest.mark.parametrize("frames", [True, False], ids=["its frames' size", "no frames: the largest frame size"])
+def test_an_sa_v_mask_header_larger_than_its_frame_is_never_inflated(sav_sample, tmp_path, monkeypatch, frames):
+    """Finding the foreground value (0/1 or 0/255) decodes val masks before any video is read: it once inflated
+    whatever a mask's header declared (a 3.5 MB PNG of 60000x60000 zeros took 3.5 GB). Now each mask is held to
+    its video's frame size from its header (with no frames to say it, to the largest frame size there may be),
+    there as when the video is read."""
+    root = tmp_path / "val"
+    shutil.copytree(sav_sample["val"], root)
+    path = first(first(root / "Annotations_6fps", "*"), "000/00000.png")
+    if not frames:
+        for jpeg in first(root / "JPEGImages_24fps", "*").iterdir():
+            jpeg.unlink()
+    chunks = _png_chunks(path.read_bytes())
+    _write_chunks(path, [(b"IHDR", struct.pack(">II", 30_000, 30_000) + chunks[0][1][8:]), *chunks[1:]])
+    forged = path.read_bytes()
+    decoded = []
+    decode = png.decode
+    monkeypatch.setattr(png, "decode", lambda data, **options: decoded.append(data == forged) or decode(data, **options))
+    with api.open_reader(root, "sav") as reader:
+        assert reader.info().attribute("foreground") == "1"
+        report = validate(reader)
+    if frames:
+        message = "mask is 30000x30000 but its frame is 66x48"
+        assert any(e["file"] == str(path) and message in e["message"] for e in report.errors), report.errors
+    assert decoded and not any(decoded)

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
-from ...codecs import png, rle
+from ...codecs import rle
 from ...codecs import video as videos
 from ...errors import SourceError
 from ...model import (
@@ -34,14 +32,14 @@ from ...model import (
     MaskEncoding,
     ObjectInfo,
     Video,
-    check_file_name,
 )
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record
-from ..folders.reader import frame_files, read_list
+from ...sources import imagefiles
+from ..folders.reader import frame_files
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
-from . import spec
+from . import spec, splitfiles
 from .masklets import Masklets, objects_and_masks, parse_masklets
 
 
@@ -186,17 +184,36 @@ class SavReader(Reader):
         written back the same. All-zero PNGs (an object absent from a frame) say nothing and are passed over."""
         root = self.source / spec.ANNOTATIONS
         for video in _listdir(root):
+            try:
+                size = self._video_size(video)
+            except SourceError:  # reading that video says so
+                continue
             for obj in _listdir(root / video) if (root / video).is_dir() else ():
                 for name in _listdir(root / video / obj) if (root / video / obj).is_dir() else ():
                     if name.endswith(".png"):
-                        try:
-                            label, _ = _decode_png(root / video / obj / name)
+                        try:  # a mask its frames' size, checked from its header: never inflated when it is not
+                            label, _ = splitfiles.decode_png(root / video / obj / name, size)
                         except SourceError:  # reading its video says so, and --on-error skip skips that video alone
                             continue
                         foreground = int(label.max()) if label.size else 0
                         if foreground:
                             return foreground
         return None
+
+    def _video_size(self, video: str) -> tuple[int, int] | None:
+        """``(height, width)`` of a val/test video: vosconv's record's, else its first frame file's; None when neither."""
+        record = self._sidecar(video)
+        if record is not None:
+            try:
+                return int(record["height"]), int(record["width"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SourceError(self.source / spec.SIDECAR / f"{video}.json", f"not a vosconv record: {exc!r}") from None
+        frames = self.source / spec.IMAGES / video
+        names = [n for n in _listdir(frames) if n.lower().endswith((".jpg", ".jpeg"))] if frames.is_dir() else []
+        if not names:
+            return None
+        width, height = imagefiles.probe_image(str(frames / names[0]))
+        return height, width
 
     def check_integrity(self) -> list[SourceError]:
         """Beyond the archive checks: each train mp4 holds as many frames as its header counts (its packets counted,
@@ -242,7 +259,7 @@ class SavReader(Reader):
         images, annotations = self.source / spec.IMAGES, self.source / spec.ANNOTATIONS
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         if lists:
-            names = sorted(_listed_names(self.source / lists[0]))
+            names = sorted(splitfiles.listed_names(self.source / lists[0]))
         else:
             names = sorted(n for n in _listdir(images) if (images / n).is_dir())
         refs = []
@@ -330,7 +347,7 @@ class SavReader(Reader):
             names = [str(n) for n in record["frames"]]
         else:  # numbered as SAM 2 reads them (int(stem)), each number once, as the folder layouts are
             names = [entry.name for entry in frame_files(ref.images, (".jpg", ".jpeg"))]
-        shown = _frame_size(ref, names, record)
+        shown = splitfiles.frame_size(ref.images, names, record)
         stems = {n.rsplit(".", 1)[0]: i for i, n in enumerate(names)}
         annotations = Path(ref.annotations)
         folders = _listdir(annotations) if annotations.is_dir() else []
@@ -352,7 +369,7 @@ class SavReader(Reader):
                 stem = png_name.rsplit(".", 1)[0]
                 if not png_name.endswith(".png") or stem not in stems:
                     raise SourceError(path, f"not a mask of a frame in {ref.images}")
-                label, _ = _decode_png(path, size)
+                label, _ = splitfiles.decode_png(path, size)
                 if size is None:  # no frames (images=false): the first mask's size
                     size = label.shape
                 if label.shape != size:
@@ -367,18 +384,6 @@ class SavReader(Reader):
             raise SourceError(ref.images, "no frames and no masks: the video's size is unknown")
         object_ids.sort()
         return _split_video(ref, names, per_frame, object_ids, size, record)
-
-
-def _listed_names(path: Path) -> set[str]:
-    """The video names of a ``sav_val.txt``: each a folder name, never a way out of ``JPEGImages_24fps/``."""
-    names = set()
-    for number, name in read_list(path):
-        try:
-            check_file_name(f"line {number}:", name)
-        except ValueError as exc:
-            raise SourceError(path, str(exc)) from None
-        names.add(name)
-    return names
 
 
 def _train_ref(folder: Path, stem: str, names: set[str]) -> SavVideoRef:
@@ -418,39 +423,6 @@ def _looks_like_masklets(path: Path) -> bool:
     except OSError:
         return False
     return head.lstrip().startswith(b"{") and b'"video_id"' in head
-
-
-def _decode_png(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndarray, object]:
-    """The mask's values; when the video's ``(height, width)`` is known, checked from the header before inflating."""
-    try:
-        data = path.read_bytes()
-        if size is not None:
-            header = png.read_header(data)
-            if (header.height, header.width) != size:
-                raise SourceError(path, f"mask is {header.width}x{header.height} but its frame is {size[1]}x{size[0]}")
-        return png.decode(data)
-    except png.PngError as exc:
-        raise SourceError(path, str(exc)) from None
-    except OSError as exc:
-        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
-
-
-def _frame_size(ref: SavVideoRef, names: list[str], record: dict | None) -> tuple[int, int] | None:
-    """``(height, width)`` of the video's frame files, each probed whole (a JPEG cut short fails here) and all of one
-    size, as the folder layouts' frames are; None when it has none (written with images=false)."""
-    from ...sources import imagefiles
-
-    flags = record.get("images") if record is not None else None
-    present = names if not isinstance(flags, list) else [n for n, shown in zip(names, flags) if shown]
-    size = None
-    for name in present:
-        path = os.path.join(ref.images, name)
-        width, height = imagefiles.probe_image(path)
-        if size is None:
-            size = (height, width)
-        elif (height, width) != size:
-            raise SourceError(path, f"frame is {width}x{height}, other frames of the video are {size[1]}x{size[0]}")
-    return size
 
 
 def _split_video(
