@@ -259,6 +259,13 @@ def _sav_nan_height(root: Path) -> str:
     return _edit_json(_sav_train_json(root), lambda doc: doc.update(video_height=float("nan")))
 
 
+def _device(path: Path) -> str:
+    """The file replaced by a link to a device (/dev/null here; a pipe or /dev/zero made reading it wait or run forever)."""
+    path.unlink()
+    path.symlink_to("/dev/null")
+    return str(path)
+
+
 def _sav_val_video(root: Path, folder: str) -> Path:
     return first(root / folder, "*")
 
@@ -321,6 +328,11 @@ CASES = {
         "sav", "train", _sav_no_frames_but_10_12_objects, "video_frame_count is 0"
     ),
     "SA-V masklet file with a NaN height": Case("sav", "train", _sav_nan_height, "video_height is nan"),
+    "SA-V mp4 that is a device": Case("sav", "train", lambda r: _device(first(r / "sav_000", "*.mp4")), "not a regular file"),
+    "SA-V masklet file that is a device": Case("sav", "train", lambda r: _device(_sav_train_json(r)), "not a regular file"),
+    "SA-V val mask that is a device": Case(
+        "sav", "val", lambda r: _device(first(_sav_val_video(r, "Annotations_6fps"), "001/00004.png")), "not a regular file"
+    ),
     "SA-V val masks of another size than their frames": Case(
         "sav", "val", _sav_val_masks_of_another_size, "mask is 64x48 but its frame is 66x48"
     ),

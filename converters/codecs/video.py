@@ -43,10 +43,18 @@ class VideoFacts:
     colorspace: str
 
 
+def check_regular(path: str) -> None:
+    """A pipe or a device where a file should be (an mp4, a masklet JSON) would make reading it wait, or never end:
+    a SourceError. A path that is not there is left to the reading, which names the cause."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise SourceError(path, "not a regular file (a folder, a pipe or a device)")
+
+
 @contextlib.contextmanager
 def _video_stream(path: str) -> Iterator[tuple[Any, Any]]:
     """``(container, its first video stream)``; SourceError naming ``path`` when it cannot be read as a video."""
     av = _av()
+    check_regular(path)
     try:
         with av.open(path) as container:
             if not container.streams.video:
@@ -120,6 +128,7 @@ class FrameCursor:
     def _open(self) -> None:
         av = _av()
         self.close()
+        check_regular(self.path)
         try:
             ranks = packet_ranks(self.path) if self.every else None
             self._container = av.open(self.path)

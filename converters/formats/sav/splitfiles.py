@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ...codecs import png
+from ...codecs.video import check_regular
 from ...errors import SourceError
 from ...model import check_file_name, check_frame_size
 from ...sources import imagefiles
@@ -29,6 +30,7 @@ def listed_names(path: Path) -> set[str]:
 
 def decode_png(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndarray, object]:
     """The mask's values; when the video's ``(height, width)`` is known, checked from the header before inflating."""
+    check_regular(str(path))
     try:
         data = path.read_bytes()
         header = png.read_header(data)
