@@ -689,3 +689,25 @@ def test_an_sa_v_mask_header_larger_than_its_frame_is_never_inflated(sav_sample,
         message = "mask is 30000x30000 but its frame is 66x48"
         assert any(e["file"] == str(path) and message in e["message"] for e in report.errors), report.errors
     assert decoded and not any(decoded)
+
+
+@pytest.mark.parametrize(
+    ("size", "says"),
+    [((80, 60), "frame 4 is 80x60; the video is 66x48"), ((2000, 2000), "cannot decode frame 4")],
+    ids=["a little larger", "far larger: refused before FFmpeg allocates it"],
+)
+def test_an_mp4_whose_frames_change_size_mid_way_is_an_error(sav_sample, tmp_path, size, says):
+    """The header and the first frames agree with the JSON, later frames are of another size: they were once written
+    as frames of the video, whatever their size (a 2000x2000 JPEG in a 66x48 video). Frames far larger than the header
+    are refused by the decoder (``max_pixels``), the others when they come out."""
+    from . import savdata
+
+    root = tmp_path / "train"
+    shutil.copytree(sav_sample["train"], root)
+    culprit = first(root / "sav_000", "*.mp4")
+    savdata.make_resizing_mp4(culprit, 14, 4, size)
+    with pytest.raises(SourceError, match=says) as failed:
+        api.convert(root, tmp_path / "failed", to="sav", from_="sav")
+    assert failed.value.path == str(culprit)
+    summary = api.convert(root, tmp_path / "out", to="sav", from_="sav", on_error="skip")
+    assert [(r["video"], r["file"]) for r in summary.stats.skipped] == [(culprit.stem, str(culprit))]

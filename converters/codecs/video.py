@@ -124,6 +124,7 @@ class FrameCursor:
         self._frames = None
         self.position = 0  # the number of the next frame the iterator gives
         self.decoded = 0  # frames the decoder gave, all opens together (what sparse decoding saves shows here)
+        self.size = (0, 0)  # (width, height) every frame must have: the stream header's
 
     def _open(self) -> None:
         av = _av()
@@ -133,7 +134,12 @@ class FrameCursor:
             ranks = packet_ranks(self.path) if self.every else None
             self._container = av.open(self.path)
             stream = self._container.streams.video[0]
-            stream.codec_context.options = {"err_detect": "explode"}  # damaged data: an error, never concealed pixels
+            context = stream.codec_context
+            self.size = (context.width, context.height)  # the header's, which the reader held to the masks' size
+            options = {"err_detect": "explode"}  # damaged data: an error, never concealed pixels
+            if context.width > 0 and context.height > 0:  # a far larger frame fails before FFmpeg allocates it
+                options["max_pixels"] = str((context.width + 128) * (context.height + 128))  # room for coded alignment
+            context.options = options
             if ranks is None:
                 stream.thread_type = "AUTO"  # FFmpeg's own decoding threads; the frames are the same
                 self._frames = enumerate(self._container.decode(stream))
@@ -174,6 +180,11 @@ class FrameCursor:
                     return self._in_full(number)
                 self.position = index + 1
                 if index == number:
+                    if (picture.width, picture.height) != self.size:  # the stream changed size mid-way
+                        raise SourceError(
+                            self.path,
+                            f"frame {number} is {picture.width}x{picture.height}; the video is {self.size[0]}x{self.size[1]}",
+                        )
                     return picture
         except av.FFmpegError as exc:
             self.close()
