@@ -711,3 +711,13 @@ def test_an_mp4_whose_frames_change_size_mid_way_is_an_error(sav_sample, tmp_pat
     assert failed.value.path == str(culprit)
     summary = api.convert(root, tmp_path / "out", to="sav", from_="sav", on_error="skip")
     assert [(r["video"], r["file"]) for r in summary.stats.skipped] == [(culprit.stem, str(culprit))]
+
+
+def test_an_sa_v_archive_is_refused_saying_so(sav_sample, tmp_path):
+    """The SA-V reader reads folders only: a zip of a val folder was refused as "an SA-V masklet file is named ...",
+    which said nothing of the cause."""
+    archive = tmp_path / "sav_val.zip"
+    shutil.make_archive(str(archive.with_suffix("")), "zip", sav_sample["val"])
+    with pytest.raises(SourceError, match="not from an archive: extract it first") as caught:
+        list(api.read_videos(archive, "sav"))
+    assert caught.value.path == str(archive)

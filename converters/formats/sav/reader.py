@@ -36,6 +36,7 @@ from ...model import (
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record
 from ...sources import imagefiles
+from ...sources.entry import archive_kind
 from ..folders.reader import frame_files
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
@@ -240,6 +241,10 @@ class SavReader(Reader):
         if self.source.is_file():  # one masklet file: the video beside it, if there
             named = spec.TRAIN_JSON.fullmatch(self.source.name)
             if named is None:
+                if archive_kind(self.source):
+                    raise SourceError(
+                        self.source, "SA-V is read from its folders or a masklet file, not from an archive: extract it first"
+                    )
                 raise SourceError(self.source, "an SA-V masklet file is named <video>_manual.json or <video>_auto.json")
             return [_train_ref(self.source.parent, named.group(1), set(_listdir(self.source.parent)))]
         folders = train_folders(self.source)
