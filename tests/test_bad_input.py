@@ -333,6 +333,9 @@ CASES = {
     "SA-V val mask that is a device": Case(
         "sav", "val", lambda r: _device(first(_sav_val_video(r, "Annotations_6fps"), "001/00004.png")), "not a regular file"
     ),
+    "SA-V val video list that is a device": Case(
+        "sav", "val", lambda r: _device(r / "sav_val.txt"), "not a regular file", video_level=False
+    ),
     "SA-V val masks of another size than their frames": Case(
         "sav", "val", _sav_val_masks_of_another_size, "mask is 64x48 but its frame is 66x48"
     ),

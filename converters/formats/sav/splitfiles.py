@@ -18,6 +18,7 @@ from ..folders.reader import read_list
 
 def listed_names(path: Path) -> set[str]:
     """The video names of a ``sav_val.txt``: each a folder name, never a way out of ``JPEGImages_24fps/``."""
+    check_regular(str(path))
     names = set()
     for number, name in read_list(path):
         try:
