@@ -153,3 +153,29 @@ def make_train(
             auto_doc = masklet_doc(name, frames, 2, kind="auto", width=width, height=height)
             (folder / f"{name}_auto.json").write_text(json.dumps(auto_doc))
     return root
+
+
+def make_resizing_mp4(path: Path, frames: int, switch_at: int, size: tuple[int, int]) -> Path:
+    """An MJPEG mp4 whose header (and first ``switch_at`` frames) say WIDTH x HEIGHT and whose later frames are ``size``:
+    a stream that changes size mid-way, as spliced files and H.264 with a second SPS do."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mjpeg", rate=24)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuvj420p"
+        encoders = []
+        for width, height in ((WIDTH, HEIGHT), size):
+            encoder = av.CodecContext.create("mjpeg", "w")
+            encoder.width, encoder.height, encoder.pix_fmt, encoder.time_base = width, height, "yuvj420p", Fraction(1, 24)
+            encoders.append(encoder)
+        for index in range(frames):
+            encoder = encoders[index >= switch_at]
+            frame = av.VideoFrame.from_ndarray(frame_pixels(index, encoder.width, encoder.height), format="rgb24")
+            frame = frame.reformat(format="yuvj420p")
+            frame.pts = index
+            for packet in encoder.encode(frame):
+                packet.stream, packet.pts, packet.dts = stream, index, index
+                container.mux(packet)
+    return path

@@ -41,6 +41,11 @@ class Case:
     message: str  # part of the expected error message
     video_level: bool = True  # the error belongs to one video (so skip can leave it out)
 
+    @property
+    def options(self) -> dict:
+        """The reader options: SA-V's split is the folder itself (a train folder or a val/test one)."""
+        return {} if self.layout == "sav" else {"split": self.split}
+
 
 def first(root: Path, pattern: str) -> Path:
     return sorted(p for p in root.glob(pattern) if not p.name.startswith("."))[0]
@@ -227,6 +232,70 @@ def _interlaced_mask_with_an_empty_iccp(root: Path) -> str:
     return _write_chunks(path, [*_png_chunks(data)[:-1], (b"iCCP", b""), (b"IEND", b"")])
 
 
+def _sav_train_json(root: Path) -> Path:
+    return first(root / "sav_000", "*_manual.json")
+
+
+def _edit_json(path: Path, change: Callable[[dict], None]) -> str:
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def _sav_no_frames_but_10_12_objects(root: Path) -> str:
+    """No annotated frame to bound masklet_num: it once sized a tuple of 10^12 object ids."""
+
+    def change(doc: dict) -> None:
+        for key in [k for k in doc if k.startswith("masklet_")]:
+            del doc[key]
+        doc.update(video_frame_count=0.0, masklet=[], masklet_num=10**12)
+
+    return _edit_json(_sav_train_json(root), change)
+
+
+def _sav_nan_height(root: Path) -> str:
+    """Python's json reads NaN: the error once said only "cannot convert float NaN to integer"."""
+    return _edit_json(_sav_train_json(root), lambda doc: doc.update(video_height=float("nan")))
+
+
+def _device(path: Path) -> str:
+    """The file replaced by a link to a device (/dev/null here; a pipe or /dev/zero made reading it wait or run forever)."""
+    path.unlink()
+    path.symlink_to("/dev/null")
+    return str(path)
+
+
+def _sav_val_video(root: Path, folder: str) -> Path:
+    return first(root / folder, "*")
+
+
+def _sav_val_masks_of_another_size(root: Path) -> str:
+    """Every mask of a video 2 pixels narrower than its frames: the video once took the masks' size."""
+    masks = sorted(_sav_val_video(root, "Annotations_6fps").rglob("*.png"))
+    for path in masks:
+        image = Image.open(path)
+        image.resize((image.width - 2, image.height)).save(path)
+    return str(masks[0])
+
+
+def _sav_val_truncated_jpeg(root: Path) -> str:
+    path = first(_sav_val_video(root, "JPEGImages_24fps"), "00004.jpg")
+    return truncate(path, path.stat().st_size // 2)
+
+
+def _sav_val_frame(root: Path, name: str) -> str:
+    frames = _sav_val_video(root, "JPEGImages_24fps")
+    shutil.copy(first(frames, "00000.jpg"), frames / name)
+    return str(frames / name)
+
+
+def _sav_val_list_leads_out(root: Path) -> str:
+    path = root / "sav_val.txt"
+    path.write_text(path.read_text() + "../JPEGImages_24fps/sav_000001\n")
+    return str(path)
+
+
 CASES = {
     "truncated PNG": Case("mose", "train", lambda r: truncate(first(mose_masks(r), "00003.png"), 100), "truncated PNG"),
     "not an image": Case("mose", "train", _not_an_image, "not a PNG file"),
@@ -255,13 +324,55 @@ CASES = {
     "sequence listed in ImageSets but missing": Case(
         "davis", "train", _davis_listed_missing, "no-such-sequence", video_level=False
     ),
+    "SA-V masklet file of no frames and 10^12 objects": Case(
+        "sav", "train", _sav_no_frames_but_10_12_objects, "video_frame_count is 0"
+    ),
+    "SA-V masklet file with a NaN height": Case("sav", "train", _sav_nan_height, "video_height is nan"),
+    "SA-V mp4 that is a device": Case("sav", "train", lambda r: _device(first(r / "sav_000", "*.mp4")), "not a regular file"),
+    "SA-V masklet file that is a device": Case("sav", "train", lambda r: _device(_sav_train_json(r)), "not a regular file"),
+    "SA-V val mask that is a device": Case(
+        "sav", "val", lambda r: _device(first(_sav_val_video(r, "Annotations_6fps"), "001/00004.png")), "not a regular file"
+    ),
+    "SA-V val video list that is a device": Case(
+        "sav", "val", lambda r: _device(r / "sav_val.txt"), "not a regular file", video_level=False
+    ),
+    "SA-V val masks of another size than their frames": Case(
+        "sav", "val", _sav_val_masks_of_another_size, "mask is 64x48 but its frame is 66x48"
+    ),
+    "SA-V val truncated JPEG": Case("sav", "val", _sav_val_truncated_jpeg, "truncated JPEG"),
+    "SA-V val non-numeric frame name": Case("sav", "val", lambda r: _sav_val_frame(r, "frame_a.jpg"), "not a frame number"),
+    "SA-V val duplicate frame number": Case("sav", "val", lambda r: _sav_val_frame(r, "000000.jpg"), "duplicate frame number 0"),
+    "SA-V val video list leading out": Case(
+        "sav", "val", _sav_val_list_leads_out, "cannot be a file or folder name", video_level=False
+    ),
 }
 
 
+@pytest.fixture(scope="module")
+def sav_sample(tmp_path_factory) -> dict[str, Path]:
+    """SA-V as SAM 2 has it, two videos each: a train folder (mp4 + masklet JSON) and a val folder (JPEG + 0/1 PNGs)."""
+    pytest.importorskip("av")
+    from . import savdata
+
+    base = tmp_path_factory.mktemp("sav")
+    train = savdata.make_train(base / "sav_train", {"sav_000001": 14, "sav_000002": 13}, auto=False)
+    val = base / "sav_val"
+    api.convert(train, val, to="sav", from_="sav")
+    for path in (val / "Annotations_6fps").rglob("*.png"):  # SA-V's own: no vosconv record, 0/1 values
+        Image.fromarray((np.asarray(Image.open(path)) > 0).astype(np.uint8)).save(path)
+    shutil.rmtree(val / ".vosconv")
+    (val / ".vosconv.json").unlink()
+    return {"train": train, "val": val}
+
+
 @pytest.fixture(params=sorted(CASES))
-def broken(request, sample_copy):
+def broken(request, sample_copy, tmp_path):
     case = CASES[request.param]
-    root = sample_copy(case.layout)
+    if case.layout == "sav":
+        root = tmp_path / f"copy-sav-{case.split}"
+        shutil.copytree(request.getfixturevalue("sav_sample")[case.split], root)
+    else:
+        root = sample_copy(case.layout)
     return case, root, case.breaks(root)
 
 
@@ -269,7 +380,7 @@ def test_fail_names_the_file_and_the_cause(broken, tmp_path):
     case, root, culprit = broken
     out = tmp_path / "out.json"
     with pytest.raises(SourceError) as error:
-        api.convert(root, out, to="coco", from_=case.layout, reader_options={"split": case.split})
+        api.convert(root, out, to="coco", from_=case.layout, reader_options=case.options)
     assert case.message in str(error.value)
     assert culprit in str(error.value)
     assert not out.exists() and not any(p.name.startswith(".out.json") for p in tmp_path.iterdir())
@@ -278,7 +389,7 @@ def test_fail_names_the_file_and_the_cause(broken, tmp_path):
 def test_skip_leaves_out_only_the_bad_video_and_records_it(broken, tmp_path):
     case, root, culprit = broken
     out = tmp_path / "out.json"
-    options = {"split": case.split}
+    options = case.options
     if not case.video_level:  # the source as a whole is unreadable: skipping cannot help
         with pytest.raises(SourceError, match=case.message):
             api.convert(root, out, to="coco", from_=case.layout, reader_options=options, on_error="skip")
@@ -296,7 +407,7 @@ def test_skip_leaves_out_only_the_bad_video_and_records_it(broken, tmp_path):
 
 def test_validate_reports_it(broken):
     case, root, culprit = broken
-    with api.open_reader(root, case.layout, {"split": case.split}) as reader:
+    with api.open_reader(root, case.layout, case.options) as reader:
         report = validate(reader)
     assert not report.ok
     assert any(e["file"] == culprit and case.message in e["message"] for e in report.errors), report.errors
@@ -523,3 +634,93 @@ def test_a_mask_header_larger_than_its_frame_is_refused_before_inflating(sample_
         report = validate(reader)
     assert any(e["file"] == str(path) and "mask is 30000x30000 but its frame is" in e["message"] for e in report.errors)
     assert decoded and not any(decoded)
+
+
+def _damage_every_packet_after_the_first(path: Path) -> None:
+    """16 bytes flipped in the middle of each packet but the first: the container and frame 0 stay whole, the
+    H.264 data after it does not (a disk or download error; H.264 itself carries no checksum)."""
+    import av
+
+    with av.open(str(path)) as container:
+        spans = [(p.pos, p.size) for p in container.demux(container.streams.video[0]) if p.size]
+    data = bytearray(path.read_bytes())
+    for position, size in spans[1:]:
+        for i in range(position + size // 2, position + size // 2 + min(16, size // 2)):
+            data[i] ^= 0x55
+    path.write_bytes(bytes(data))
+
+
+def test_h264_data_the_decoder_finds_damaged_is_an_error_not_concealed_pixels(sav_sample, tmp_path):
+    """FFmpeg conceals decoding errors (the frames come out, patched from their neighbours): the conversion once
+    wrote such frames as the video's. Now the writer's decode fails, naming the mp4, and skip leaves the video out."""
+    root = tmp_path / "train"
+    shutil.copytree(sav_sample["train"], root)
+    culprit = first(root / "sav_000", "*.mp4")
+    _damage_every_packet_after_the_first(culprit)
+    with pytest.raises(SourceError, match="cannot decode frame") as failed:
+        api.convert(root, tmp_path / "failed", to="sav", from_="sav")
+    assert failed.value.path == str(culprit)
+    assert not (tmp_path / "failed").exists()
+    summary = api.convert(root, tmp_path / "out", to="sav", from_="sav", on_error="skip")
+    (skipped,) = summary.stats.skipped
+    assert (skipped["video"], skipped["file"]) == (culprit.stem, str(culprit))
+    assert not list((tmp_path / "out").rglob(f"*{culprit.stem}*"))
+
+
+@pytest.mark.parametrize("frames", [True, False], ids=["its frames' size", "no frames: the largest frame size"])
+def test_an_sa_v_mask_header_larger_than_its_frame_is_never_inflated(sav_sample, tmp_path, monkeypatch, frames):
+    """Finding the foreground value (0/1 or 0/255) decodes val masks before any video is read: it once inflated
+    whatever a mask's header declared (a 3.5 MB PNG of 60000x60000 zeros took 3.5 GB). Now each mask is held to
+    its video's frame size from its header (with no frames to say it, to the largest frame size there may be),
+    there as when the video is read."""
+    root = tmp_path / "val"
+    shutil.copytree(sav_sample["val"], root)
+    path = first(first(root / "Annotations_6fps", "*"), "000/00000.png")
+    if not frames:
+        for jpeg in first(root / "JPEGImages_24fps", "*").iterdir():
+            jpeg.unlink()
+    chunks = _png_chunks(path.read_bytes())
+    _write_chunks(path, [(b"IHDR", struct.pack(">II", 30_000, 30_000) + chunks[0][1][8:]), *chunks[1:]])
+    forged = path.read_bytes()
+    decoded = []
+    decode = png.decode
+    monkeypatch.setattr(png, "decode", lambda data, **options: decoded.append(data == forged) or decode(data, **options))
+    with api.open_reader(root, "sav") as reader:
+        assert reader.info().attribute("foreground") == "1"
+        report = validate(reader)
+    if frames:
+        message = "mask is 30000x30000 but its frame is 66x48"
+        assert any(e["file"] == str(path) and message in e["message"] for e in report.errors), report.errors
+    assert decoded and not any(decoded)
+
+
+@pytest.mark.parametrize(
+    ("size", "says"),
+    [((80, 60), "frame 4 is 80x60; the video is 66x48"), ((2000, 2000), "cannot decode frame 4")],
+    ids=["a little larger", "far larger: refused before FFmpeg allocates it"],
+)
+def test_an_mp4_whose_frames_change_size_mid_way_is_an_error(sav_sample, tmp_path, size, says):
+    """The header and the first frames agree with the JSON, later frames are of another size: they were once written
+    as frames of the video, whatever their size (a 2000x2000 JPEG in a 66x48 video). Frames far larger than the header
+    are refused by the decoder (``max_pixels``), the others when they come out."""
+    from . import savdata
+
+    root = tmp_path / "train"
+    shutil.copytree(sav_sample["train"], root)
+    culprit = first(root / "sav_000", "*.mp4")
+    savdata.make_resizing_mp4(culprit, 14, 4, size)
+    with pytest.raises(SourceError, match=says) as failed:
+        api.convert(root, tmp_path / "failed", to="sav", from_="sav")
+    assert failed.value.path == str(culprit)
+    summary = api.convert(root, tmp_path / "out", to="sav", from_="sav", on_error="skip")
+    assert [(r["video"], r["file"]) for r in summary.stats.skipped] == [(culprit.stem, str(culprit))]
+
+
+def test_an_sa_v_archive_is_refused_saying_so(sav_sample, tmp_path):
+    """The SA-V reader reads folders only: a zip of a val folder was refused as "an SA-V masklet file is named ...",
+    which said nothing of the cause."""
+    archive = tmp_path / "sav_val.zip"
+    shutil.make_archive(str(archive.with_suffix("")), "zip", sav_sample["val"])
+    with pytest.raises(SourceError, match="not from an archive: extract it first") as caught:
+        list(api.read_videos(archive, "sav"))
+    assert caught.value.path == str(archive)

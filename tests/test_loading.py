@@ -520,25 +520,50 @@ def test_hdf5_per_frame_datasets_are_checked_before_they_are_read(converted, tmp
         reader.read_video(reader.list_videos()[0])
 
 
-def test_undecodable_frame_bytes_are_a_source_error_naming_the_frame(converted, tmp_path):
+def with_image_bytes(out: Path, data: bytes) -> Path:
+    """The first Parquet shard rewritten with every frame's embedded bytes replaced by ``data`` (its pages' CRCs
+    recomputed: a shard consistent in all but its images)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from converters.errors import SourceError
-
-    out = edited_copy(converted["parquet", "mose"], tmp_path / "out")
     path = first_shard(out)
     table = pq.read_table(path)
     images = table.column("image").combine_chunks()
-    garbage = pa.StructArray.from_arrays(
-        [pa.array([b"not an image"] * len(table), pa.binary()), images.field("path")], fields=list(images.type)
+    replaced = pa.StructArray.from_arrays(
+        [pa.array([data] * len(table), pa.binary()), images.field("path")], fields=list(images.type)
     )
     metadata = pq.ParquetFile(path).metadata.metadata
-    table = table.set_column(table.schema.get_field_index("image"), "image", garbage).replace_schema_metadata(metadata)
+    table = table.set_column(table.schema.get_field_index("image"), "image", replaced).replace_schema_metadata(metadata)
     pq.write_table(table, path)
+    return path
+
+
+def test_undecodable_frame_bytes_are_a_source_error_naming_the_frame(converted, tmp_path):
+    from converters.errors import SourceError
+
+    out = edited_copy(converted["parquet", "mose"], tmp_path / "out")
+    path = with_image_bytes(out, b"not an image")
     clips = ClipDataset(out, clip_length=1, decode_images=True)
     with pytest.raises(SourceError, match=rf"{re.escape(path.name)}: video .*, frame 0: cannot decode image"):
         clips[0]
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG"])
+def test_a_frame_of_another_size_than_its_video_is_a_source_error_naming_the_frame(converted, tmp_path, kind):
+    """ClipDataset(decode_images=True) once returned such a frame as it was (TrainingClips refused it): frames and
+    masks of different sizes in one clip."""
+    from converters.errors import SourceError
+    from converters.loading import TrainingClips
+
+    out = edited_copy(converted["parquet", "mose"], tmp_path / "out")
+    encoded = io.BytesIO()
+    Image.new("RGB", (24, 16), (200, 30, 40)).save(encoded, kind)
+    path = with_image_bytes(out, encoded.getvalue())
+    says = rf"{re.escape(path.name)}: video .*, frame 0: the image is 24x16, the video's frames \d+x\d+"
+    with pytest.raises(SourceError, match=says):
+        ClipDataset(out, clip_length=1, decode_images=True)[0]
+    with pytest.raises(SourceError, match="the image is 24x16"):
+        TrainingClips(out, num_frames=1)[0]
 
 
 @pytest.mark.parametrize(

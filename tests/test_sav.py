@@ -357,6 +357,7 @@ def test_an_mp4_that_ends_before_its_header_says_is_skipped_under_on_error_skip(
     summary = api.convert(folder, tmp_path / "out", to=writer, from_="sav", on_error="skip")
     assert summary.errors_file is not None and "sav_000002.mp4" in summary.errors_file.read_text()
     assert [v.name for v in read(tmp_path / "out", writer)[0]] == ["sav_000001"]
+    assert not list((tmp_path / "out").rglob("*sav_000002*"))  # not even an empty frame folder, which SAM 2 would list
 
 
 def test_validate_finds_an_mp4_cut_short(train, tmp_path):

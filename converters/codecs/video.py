@@ -43,10 +43,18 @@ class VideoFacts:
     colorspace: str
 
 
+def check_regular(path: str) -> None:
+    """A pipe or a device where a file should be (an mp4, a masklet JSON) would make reading it wait, or never end:
+    a SourceError. A path that is not there is left to the reading, which names the cause."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise SourceError(path, "not a regular file (a folder, a pipe or a device)")
+
+
 @contextlib.contextmanager
 def _video_stream(path: str) -> Iterator[tuple[Any, Any]]:
     """``(container, its first video stream)``; SourceError naming ``path`` when it cannot be read as a video."""
     av = _av()
+    check_regular(path)
     try:
         with av.open(path) as container:
             if not container.streams.video:
@@ -116,14 +124,22 @@ class FrameCursor:
         self._frames = None
         self.position = 0  # the number of the next frame the iterator gives
         self.decoded = 0  # frames the decoder gave, all opens together (what sparse decoding saves shows here)
+        self.size = (0, 0)  # (width, height) every frame must have: the stream header's
 
     def _open(self) -> None:
         av = _av()
         self.close()
+        check_regular(self.path)
         try:
             ranks = packet_ranks(self.path) if self.every else None
             self._container = av.open(self.path)
             stream = self._container.streams.video[0]
+            context = stream.codec_context
+            self.size = (context.width, context.height)  # the header's, which the reader held to the masks' size
+            options = {"err_detect": "explode"}  # damaged data: an error, never concealed pixels
+            if context.width > 0 and context.height > 0:  # a far larger frame fails before FFmpeg allocates it
+                options["max_pixels"] = str((context.width + 128) * (context.height + 128))  # room for coded alignment
+            context.options = options
             if ranks is None:
                 stream.thread_type = "AUTO"  # FFmpeg's own decoding threads; the frames are the same
                 self._frames = enumerate(self._container.decode(stream))
@@ -164,6 +180,11 @@ class FrameCursor:
                     return self._in_full(number)
                 self.position = index + 1
                 if index == number:
+                    if (picture.width, picture.height) != self.size:  # the stream changed size mid-way
+                        raise SourceError(
+                            self.path,
+                            f"frame {number} is {picture.width}x{picture.height}; the video is {self.size[0]}x{self.size[1]}",
+                        )
                     return picture
         except av.FFmpegError as exc:
             self.close()

@@ -295,11 +295,18 @@ class VideoDataset(Sequence):
         """Each frame's pixels; bytes that are no image are a SourceError naming the shard, video and frame."""
         frames = []
         for index, data in zip(indices.tolist(), images):
+            shard = self.path / self.manifest.shards[entry.shard].file
             try:
-                frames.append(None if data is None else decode_jpeg(data))
+                pixels = None if data is None else decode_jpeg(data)
             except Exception as exc:  # Pillow and simplejpeg raise several kinds
-                shard = self.path / self.manifest.shards[entry.shard].file
                 raise SourceError(shard, f"video {entry.name!r}, frame {index}: cannot decode image ({exc})") from None
+            if pixels is not None and pixels.shape[:2] != (entry.height, entry.width):  # as decode_frames holds them
+                found = f"{pixels.shape[1]}x{pixels.shape[0]}"
+                raise SourceError(
+                    shard,
+                    f"video {entry.name!r}, frame {index}: the image is {found}, the video's frames {entry.width}x{entry.height}",
+                )
+            frames.append(pixels)
         return frames
 
     def _shard_error(self, entry: shards.VideoEntry, exc: Exception) -> SourceError:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...codecs import rle
+from ...codecs.video import check_regular
 from ...errors import SourceError
 from ...model import (
     MAX_OBJECT_ID,
@@ -35,13 +36,17 @@ class Masklets:
 
 
 def _whole(value: Any, what: str) -> int:
-    """SA-V stores counts and sizes as floats (``483.0``): an integer, however written."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 0:
+    """SA-V stores counts and sizes as floats (``483.0``): an integer, however written (never NaN or Infinity,
+    which Python's json reads)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{what} is {value!r}, not a whole number")
+    if value != int(value) or value < 0:
         raise ValueError(f"{what} is {value!r}, not a whole number")
     return int(value)
 
 
 def parse_masklets(path: str) -> Masklets:
+    check_regular(path)
     try:
         with open(path, "rb") as file:
             doc = json.loads(file.read())
@@ -61,6 +66,8 @@ def _checked(path: str, doc: Any) -> Masklets:
         raise TypeError("an SA-V masklet file is a JSON object")
     width, height = _whole(doc["video_width"], "video_width"), _whole(doc["video_height"], "video_height")
     frames = _whole(doc["video_frame_count"], "video_frame_count")
+    if frames == 0:  # no annotated frame would bound masklet_num, and a video has frames
+        raise ValueError("video_frame_count is 0: a video has frames")
     masklet = doc["masklet"]
     count = _whole(doc["masklet_num"], "masklet_num")
     if not isinstance(masklet, list):

@@ -18,9 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-
-from ...codecs import png, rle
+from ...codecs import rle
 from ...codecs import video as videos
 from ...errors import SourceError
 from ...model import (
@@ -37,10 +35,12 @@ from ...model import (
 )
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record
-from ..folders.reader import read_list
+from ...sources import imagefiles
+from ...sources.entry import archive_kind
+from ..folders.reader import frame_files
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
-from . import spec
+from . import spec, splitfiles
 from .masklets import Masklets, objects_and_masks, parse_masklets
 
 
@@ -185,17 +185,36 @@ class SavReader(Reader):
         written back the same. All-zero PNGs (an object absent from a frame) say nothing and are passed over."""
         root = self.source / spec.ANNOTATIONS
         for video in _listdir(root):
+            try:
+                size = self._video_size(video)
+            except SourceError:  # reading that video says so
+                continue
             for obj in _listdir(root / video) if (root / video).is_dir() else ():
                 for name in _listdir(root / video / obj) if (root / video / obj).is_dir() else ():
                     if name.endswith(".png"):
-                        try:
-                            label, _ = _decode_png(root / video / obj / name)
+                        try:  # a mask its frames' size, checked from its header: never inflated when it is not
+                            label, _ = splitfiles.decode_png(root / video / obj / name, size)
                         except SourceError:  # reading its video says so, and --on-error skip skips that video alone
                             continue
                         foreground = int(label.max()) if label.size else 0
                         if foreground:
                             return foreground
         return None
+
+    def _video_size(self, video: str) -> tuple[int, int] | None:
+        """``(height, width)`` of a val/test video: vosconv's record's, else its first frame file's; None when neither."""
+        record = self._sidecar(video)
+        if record is not None:
+            try:
+                return int(record["height"]), int(record["width"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SourceError(self.source / spec.SIDECAR / f"{video}.json", f"not a vosconv record: {exc!r}") from None
+        frames = self.source / spec.IMAGES / video
+        names = [n for n in _listdir(frames) if n.lower().endswith((".jpg", ".jpeg"))] if frames.is_dir() else []
+        if not names:
+            return None
+        width, height = imagefiles.probe_image(str(frames / names[0]))
+        return height, width
 
     def check_integrity(self) -> list[SourceError]:
         """Beyond the archive checks: each train mp4 holds as many frames as its header counts (its packets counted,
@@ -222,6 +241,10 @@ class SavReader(Reader):
         if self.source.is_file():  # one masklet file: the video beside it, if there
             named = spec.TRAIN_JSON.fullmatch(self.source.name)
             if named is None:
+                if archive_kind(self.source):
+                    raise SourceError(
+                        self.source, "SA-V is read from its folders or a masklet file, not from an archive: extract it first"
+                    )
                 raise SourceError(self.source, "an SA-V masklet file is named <video>_manual.json or <video>_auto.json")
             return [_train_ref(self.source.parent, named.group(1), set(_listdir(self.source.parent)))]
         folders = train_folders(self.source)
@@ -241,7 +264,7 @@ class SavReader(Reader):
         images, annotations = self.source / spec.IMAGES, self.source / spec.ANNOTATIONS
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         if lists:
-            names = sorted({line for _, line in read_list(self.source / lists[0])})
+            names = sorted(splitfiles.listed_names(self.source / lists[0]))
         else:
             names = sorted(n for n in _listdir(images) if (images / n).is_dir())
         refs = []
@@ -327,17 +350,19 @@ class SavReader(Reader):
             raise SourceError(ref.images, f"video {ref.name} of the video list has no frame folder")
         if record is not None and isinstance(record.get("frames"), list):
             names = [str(n) for n in record["frames"]]
-        else:
-            names = [n for n in _listdir(Path(ref.images)) if n.lower().endswith((".jpg", ".jpeg"))]
-            names.sort(key=lambda n: (0, int(n.rsplit(".", 1)[0]), n) if n.rsplit(".", 1)[0].isdigit() else (1, 0, n))
+        else:  # numbered as SAM 2 reads them (int(stem)), each number once, as the folder layouts are
+            names = [entry.name for entry in frame_files(ref.images, (".jpg", ".jpeg"))]
+        shown = splitfiles.frame_size(ref.images, names, record)
         stems = {n.rsplit(".", 1)[0]: i for i, n in enumerate(names)}
         annotations = Path(ref.annotations)
         folders = _listdir(annotations) if annotations.is_dir() else []
         per_frame: dict[int, list[Mask]] = {}
         try:
-            size = None if record is None else (int(record["height"]), int(record["width"]))
+            size = shown if record is None else (int(record["height"]), int(record["width"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceError(self.source / spec.SIDECAR / f"{ref.name}.json", f"not a vosconv record: {exc!r}") from None
+        if shown is not None and shown != size:
+            raise SourceError(ref.images, f"frames are {shown[1]}x{shown[0]}; vosconv's record says {size[1]}x{size[0]}")
         object_ids = []
         for folder in folders:
             if not (folder.isascii() and folder.isdigit()) or int(folder) > MAX_OBJECT_ID:
@@ -349,8 +374,8 @@ class SavReader(Reader):
                 stem = png_name.rsplit(".", 1)[0]
                 if not png_name.endswith(".png") or stem not in stems:
                     raise SourceError(path, f"not a mask of a frame in {ref.images}")
-                label, _ = _decode_png(path)
-                if size is None:
+                label, _ = splitfiles.decode_png(path, size)
+                if size is None:  # no frames (images=false): the first mask's size
                     size = label.shape
                 if label.shape != size:
                     raise SourceError(path, f"a {label.shape[1]}x{label.shape[0]} mask in a {size[1]}x{size[0]} video")
@@ -361,7 +386,7 @@ class SavReader(Reader):
                 if found:
                     per_frame[stems[stem]].append(Mask(object_id, found[0].counts, found[0].area, found[0].bbox))
         if size is None:
-            size = _first_image_size(ref, names)
+            raise SourceError(ref.images, "no frames and no masks: the video's size is unknown")
         object_ids.sort()
         return _split_video(ref, names, per_frame, object_ids, size, record)
 
@@ -403,24 +428,6 @@ def _looks_like_masklets(path: Path) -> bool:
     except OSError:
         return False
     return head.lstrip().startswith(b"{") and b'"video_id"' in head
-
-
-def _decode_png(path: Path) -> tuple[np.ndarray, object]:
-    try:
-        return png.decode(path.read_bytes())
-    except png.PngError as exc:
-        raise SourceError(path, str(exc)) from None
-    except OSError as exc:
-        raise SourceError(path, f"cannot read: {exc.strerror or exc}") from None
-
-
-def _first_image_size(ref: SavVideoRef, names: list[str]) -> tuple[int, int]:
-    from ...sources import imagefiles
-
-    if not names:
-        raise SourceError(ref.images, "no frames and no masks: the video's size is unknown")
-    width, height = imagefiles.probe_image(os.path.join(ref.images, names[0]))
-    return height, width
 
 
 def _split_video(

@@ -13,6 +13,7 @@ never list hidden files at that level. ``json=true`` also writes SAM 2's masklet
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -87,8 +88,7 @@ class SavWriter(Writer):
             try:
                 self._write_video(video, staging, foreground, done)
             except BaseException:  # none of a video left half written: the run may go on without it (--on-error skip)
-                for name, _, _ in done:
-                    (staging / name).unlink(missing_ok=True)
+                _discard(staging, done)
                 raise
             written += done
             names.append(video.name)
@@ -138,6 +138,18 @@ class SavWriter(Writer):
         (root / spec.SIDECAR / f"{spec.DATASET_RECORD}.json").write_bytes(_dumps(record))
         (root / MARKER).write_bytes(_dumps({"format": self.name, "version": __version__, "written_by": WRITTEN_BY}))
         return root
+
+
+def _discard(staging: Path, written: list[tuple[str, int, str]]) -> None:
+    """Delete the files a failed video wrote, then its own folders (``output/<kind>/<video>/...``) left empty: an empty
+    ``JPEGImages_24fps/<video>/`` would be a video of no frames to SAM 2, which lists that folder."""
+    folders: set[Path] = set()
+    for name, _, _ in written:
+        (staging / name).unlink(missing_ok=True)
+        folders.update(folder for folder in Path(name).parents if len(folder.parts) > 2)
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty: not this video's alone
+            (staging / folder).rmdir()
 
 
 def sidecar(video: Video, images: bool = True) -> dict:
