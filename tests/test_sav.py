@@ -149,6 +149,33 @@ def test_sparse_decoding_skips_frames_between_and_keeps_every_4th_frame_s_pixels
     sparse.close(), full.close()
 
 
+@pytest.mark.parametrize(("codec", "size"), [("mpeg4", (98, 66)), ("mpeg4", (320, 240)), ("libx264", (98, 66))])
+def test_the_decoder_s_limits_refuse_no_valid_file(tmp_path, codec, size):
+    """The damage checks (``err_detect``, ``max_pixels``) leave valid files alone: FFmpeg's MPEG-4 Part 2 decoder asks
+    for a work area past a small frame's pixels (a limit of the header's size plus a margin refused every frame)."""
+    import av
+
+    from converters.codecs import video as videos
+
+    width, height = size
+    mp4 = tmp_path / "a.mp4"
+    with av.open(str(mp4), "w") as container:
+        stream = container.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for index in range(9):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(savdata.noise_pixels(index, width, height), format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with av.open(str(mp4)) as container:  # FFmpeg's defaults
+        plain = [frame.to_ndarray(format="rgb24") for frame in container.decode(container.streams.video[0])]
+    for every in (4, None):
+        cursor = videos.FrameCursor(str(mp4), every=every)
+        for number in range(0, 9, 4):
+            assert (cursor.rgb(number) == plain[number]).all(), (every, number)
+        cursor.close()
+
+
 def test_asking_for_a_frame_between_decodes_every_frame_from_then_on(tmp_path):
     """frames=all, or any frame not a multiple of 4: never a skipped frame's neighbour in its place."""
     from converters.codecs import jpeg

@@ -43,6 +43,11 @@ class VideoFacts:
     colorspace: str
 
 
+#: The least ``max_pixels`` a decoder is given: codecs ask for work buffers past a small frame's own pixels
+#: (FFmpeg's MPEG-4 Part 2 decoder, 54K for a 98x66 video); a frame of a million pixels is no danger.
+MIN_PIXEL_LIMIT = 1 << 20
+
+
 def check_regular(path: str) -> None:
     """A pipe or a device where a file should be (an mp4, a masklet JSON) would make reading it wait, or never end:
     a SourceError. A path that is not there is left to the reading, which names the cause."""
@@ -138,7 +143,7 @@ class FrameCursor:
             self.size = (context.width, context.height)  # the header's, which the reader held to the masks' size
             options = {"err_detect": "explode"}  # damaged data: an error, never concealed pixels
             if context.width > 0 and context.height > 0:  # a far larger frame fails before FFmpeg allocates it
-                options["max_pixels"] = str((context.width + 128) * (context.height + 128))  # room for coded alignment
+                options["max_pixels"] = str(max(2 * context.width * context.height, MIN_PIXEL_LIMIT))
             context.options = options
             if ranks is None:
                 stream.thread_type = "AUTO"  # FFmpeg's own decoding threads; the frames are the same
