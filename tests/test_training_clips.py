@@ -202,6 +202,24 @@ def test_collate_pads_objects(converted):
     assert isinstance(numpy_batch["frames"], np.ndarray) and numpy_batch["frames"].shape == (1, 2, 32, 48, 3)
 
 
+def test_collate_names_clips_of_different_sizes_and_the_fix(converted):
+    """A short side alone keeps each video's aspect ratio: the batch cannot stack, and the error says why and what to give."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, size=32, output="numpy")
+    items = [clips[i] for i in range(len(clips))]
+    widths = {item["video"]: item["frames"].shape[2] for item in items}
+    assert len(set(widths.values())) > 1, "the sample's videos should differ in aspect ratio"
+    i, j = next(
+        (i, j) for i in range(len(items)) for j in range(len(items)) if widths[items[i]["video"]] != widths[items[j]["video"]]
+    )
+    with pytest.raises(OptionError, match=r"collate_clips: clips of different sizes") as caught:
+        collate_clips([items[i], items[j]])
+    assert repr(items[i]["video"]) in str(caught.value) and repr(items[j]["video"]) in str(caught.value)
+    assert "size=(height, width)" in str(caught.value)
+    no_frames = TrainingClips(converted["parquet"], num_frames=2, size=32, images=False, output="numpy")
+    with pytest.raises(OptionError, match="masks of"):
+        collate_clips([no_frames[i], no_frames[j]])
+
+
 def test_transform_runs_on_each_item(converted):
     clips = TrainingClips(converted["parquet"], num_frames=2, output="numpy", transform=lambda item: item["object_ids"].tolist())
     assert all(isinstance(clips[i], list) for i in range(len(clips)))

@@ -338,6 +338,7 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
         stack, as_array = torch.stack, torch.as_tensor
     else:
         stack, as_array = np.stack, np.asarray
+    _check_one_size(batch)
     k_max = max(len(item["object_ids"]) for item in batch)
     padded = [_pad_objects(item, k_max, torch_items) for item in batch]
     out: dict[str, Any] = {"video": [item["video"] for item in batch]}
@@ -348,6 +349,25 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if key not in out:
             out[key] = [item[key] for item in batch]
     return out
+
+
+def _check_one_size(batch: Sequence[dict[str, Any]]) -> None:
+    """Clips of other sizes cannot stack: say which, and the fix, rather than torch's ``stack expects each tensor``."""
+    first = batch[0]
+    for item in batch[1:]:
+        for key, drop in (("frames", None), ("masks", 1)):  # masks (T, K, H, W): K may differ (padded), T, H and W may not
+            if key not in first or key not in item:
+                continue
+            a, b = tuple(first[key].shape), tuple(item[key].shape)
+            if drop is not None:
+                a, b = a[:drop] + a[drop + 1 :], b[:drop] + b[drop + 1 :]
+            if a != b:
+                raise OptionError(
+                    "collate_clips",
+                    f"clips of different sizes cannot be stacked: {key} of {first['video']!r} are {tuple(first[key].shape)}, "
+                    f"of {item['video']!r} {tuple(item[key].shape)}; give TrainingClips size=(height, width) "
+                    "(a short side alone keeps each video's aspect ratio), or batch_size=1",
+                )
 
 
 def _pad_objects(item: dict[str, Any], k_max: int, torch_items: bool) -> dict[str, Any]:
