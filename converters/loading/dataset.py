@@ -222,6 +222,21 @@ class VideoHandle:
         return self.dataset._present(self.entry, index)
 
 
+def _check_output_folder(path: Path) -> None:
+    """What the loader reads is a Parquet or HDF5 folder vosconv wrote: anything else says so, and how to make one."""
+    make = f"vosconv convert {path} -o {path.with_suffix('.parquet').name} makes one"
+    if not path.exists():
+        raise SourceError(path, "no such folder: the loader reads a Parquet or HDF5 output folder of vosconv")
+    if not path.is_dir():
+        raise SourceError(path, f"a file, not the Parquet or HDF5 output folder of vosconv the loader reads ({make})")
+    if not (path / shards.MANIFEST).exists():
+        raise SourceError(
+            path,
+            f"no {shards.MANIFEST}: not a Parquet or HDF5 output of vosconv, or one still being written "
+            f"(a dataset in another format is converted first: {make})",
+        )
+
+
 class VideoDataset(Sequence):
     """A converted dataset (a Parquet or HDF5 output folder) as a sequence of videos, in name order.
 
@@ -232,6 +247,7 @@ class VideoDataset(Sequence):
 
     def __init__(self, path: str | os.PathLike, *, image_root: str | os.PathLike | None = None) -> None:
         self.path = Path(path)
+        _check_output_folder(self.path)
         self.manifest = shards.load_manifest(self.path)
         self.format = self.manifest.writer
         self.embedded = bool(self.manifest.options.get("images", True))
