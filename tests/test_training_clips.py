@@ -281,6 +281,17 @@ def test_numpy_integer_sizes_and_a_negative_seed(converted):
         TrainingClips(converted["parquet"]).set_epoch(-1)
 
 
+def test_a_negative_index_counts_from_the_end_as_in_clip_dataset(converted):
+    """``clips[-1]`` is the last item, the very one ``clips[len(clips) - 1]`` draws; past the start it is an IndexError."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, clips_per_video=2, images=False, output="numpy")
+    last, first = clips[-1], clips[-len(clips)]
+    assert last["video"] == clips[len(clips) - 1]["video"]
+    assert np.array_equal(last["frame_indices"], clips[len(clips) - 1]["frame_indices"])
+    assert np.array_equal(first["frame_indices"], clips[0]["frame_indices"])
+    with pytest.raises(IndexError, match=rf"clip {-len(clips) - 1} out of range"):
+        clips[-len(clips) - 1]
+
+
 def test_a_chosen_clip_refuses_objects_the_video_does_not_have(converted):
     """An id the video lacks (a typo, another video's object) gave an empty mask, as if the object were absent."""
     clips = TrainingClips(converted["parquet"], num_frames=2, images=False)

@@ -215,9 +215,11 @@ class TrainingClips:
         return len(self.entries) * self.clips_per_video
 
     def __getitem__(self, index: int) -> Any:
-        index = _position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
+        given = index = _position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
+        if index < 0:  # counted from the end, as ClipDataset and any sequence: the same item as its positive index
+            index += len(self)
         if not 0 <= index < len(self):
-            raise IndexError(f"clip {index} out of range ({len(self)} clips)")
+            raise IndexError(f"clip {given} out of range ({len(self)} clips)")
         entry = self.entries[index % len(self.entries)]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         item = self._draw(entry, rng)
