@@ -156,7 +156,9 @@ def test_run_uses_the_sample_when_the_default_source_is_missing(capsys, tmp_path
     code, _, stderr = run(capsys, "run", "--config", str(config), "--overwrite")  # what the message suggests
     assert code == 0
     code, _, stderr = run(capsys, "run", "nope", "--config", str(config))
-    assert code == 1 and "no pipeline named 'nope'" in stderr
+    assert code == 1 and "no pipeline named 'nope'" in stderr and "did you mean" not in stderr
+    code, _, stderr = run(capsys, "run", "smal", "--config", str(config))  # a typo: the name meant
+    assert code == 1 and f"no pipeline named 'smal' in {config}; did you mean 'small'? defined: small" in stderr
     for layout in ("mose", "davis", "youtube-vos"):  # folder layouts asked for instead do not replace each other
         assert run(capsys, "run", "--config", str(config), "--format", layout)[0] == 0
     outputs = sorted(p.name for p in (tmp_path / "out").iterdir())
