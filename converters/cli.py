@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--layout", default="mose", choices=("mose", "davis", "youtube-vos"), help="the folder layout (default: mose)"
     )
-    sample.add_argument("--seed", type=seed, default=0, help="0 or more: another seed, another dataset; the same, the same bytes (default: 0)")
+    sample.add_argument(
+        "--seed", type=seed, default=0, help="0 or more: another seed, another dataset; the same, the same bytes (default: 0)"
+    )
     sample.add_argument("--scale", type=count, default=1, help="multiply the number of videos and frames")
     sample.set_defaults(handler=cmd_sample)
     inspect_cli.add_commands(commands)
