@@ -223,8 +223,11 @@ def _video_files(
         where = ref.image_dir or ref.mask_dir or ref.name
         raise SourceError(where, "video has no frames" if ref.image_dir else "annotations without a frame folder")
     orphans = sorted(set(masks) - {_stem(e.name) for e in images})
-    if orphans:
-        raise SourceError(masks[orphans[0]], "annotation without a frame of the same name")
+    if orphans:  # where the frame was looked for: a wrong resolution folder or a partial download shows there
+        others = f"; {len(orphans) - 1} more of this video's annotations have none" if len(orphans) > 1 else ""
+        raise SourceError(
+            masks[orphans[0]], f"annotation without a frame of the same name (no {orphans[0]}.jpg in {ref.image_dir}){others}"
+        )
     return images, masks
 
 
