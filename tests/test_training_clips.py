@@ -281,6 +281,23 @@ def test_numpy_integer_sizes_and_a_negative_seed(converted):
         TrainingClips(converted["parquet"]).set_epoch(-1)
 
 
+def test_a_dataset_without_frames_is_refused_unless_images_false(tmp_path):
+    """An SA-V masklet file alone (no mp4) written as Parquet holds masks only: training on black frames in silence
+    was the default; images=False reads the masks."""
+    import json
+
+    from tests.savdata import masklet_doc
+
+    source = tmp_path / "sav_000001_manual.json"
+    source.write_text(json.dumps(masklet_doc("sav_000001", 9)))
+    out = tmp_path / "masks-only.parquet"
+    api.convert(source, out, to="parquet", writer_options={"images": False})
+    with pytest.raises(OptionError, match=r"images: .*holds no frames.*pass images=False"):
+        TrainingClips(out, num_frames=2)
+    item = TrainingClips(out, num_frames=2, images=False, output="numpy")[0]
+    assert "frames" not in item and item["masks"].shape[0] == 2 and item["masks"].any()
+
+
 def test_a_negative_index_counts_from_the_end_as_in_clip_dataset(converted):
     """``clips[-1]`` is the last item, the very one ``clips[len(clips) - 1]`` draws; past the start it is an IndexError."""
     clips = TrainingClips(converted["parquet"], num_frames=2, clips_per_video=2, images=False, output="numpy")

@@ -255,6 +255,8 @@ class VideoDataset(Sequence):
         recorded = self.manifest.source.get("image_root")
         #: the recorded image folder when frames are read from it and it is gone (an error on reading frames)
         self.missing_images = recorded if not self.embedded and recorded and self.image_root is None else None
+        #: no frame has an image: written with images=false from a source that named no image folder (masks only)
+        self.frameless = not self.embedded and not recorded and self.image_root is None
         self._backend = backend_class(self.format)(self.path, self.manifest, self.image_root)
         self._by_name = {v.name: i for i, v in enumerate(self.manifest.videos)}
         self._reader = None  # opened on the first read_video, in the process that reads

@@ -160,6 +160,12 @@ class TrainingClips:
         self.videos = path if isinstance(path, VideoDataset) else VideoDataset(path, image_root=image_root)
         if images:
             self.videos._check_images()  # now, not in a DataLoader worker
+        if images and self.videos.frameless:  # never black frames to train on in silence
+            raise OptionError(
+                "images",
+                f"{self.videos.path} holds no frames (written with images=false from a source without an image folder): "
+                "pass images=False to read the masks alone, or image_root=DIR where the frames are",
+            )
         self.num_frames, self.max_skip, self.reverse_time_prob = num_frames, max_skip, reverse_time_prob
         self.max_num_objects, self.annotated_only, self.clips_per_video = max_num_objects, annotated_only, clips_per_video
         self.size, self.images, self.output, self.transform = _size_option(size), images, output, transform
