@@ -11,7 +11,7 @@ from PIL import Image
 
 from converters import api
 from converters.codecs import rle
-from converters.errors import OptionError, SourceError
+from converters.errors import OptionError, SourceError, VosconvWarning
 from converters.loading import TrainingClips, collate_clips, open_dataset
 from converters.loading.images import resize_masks
 from converters.sample import label_maps
@@ -154,7 +154,8 @@ def test_annotated_only_video_lists_and_too_short_videos(converted, tmp_path):
     with pytest.raises(SourceError, match="not UTF-8"):
         TrainingClips(converted["parquet"], videos=tmp_path / "binary.txt")
     longest = max(len(v) for v in open_dataset(converted["parquet"]))
-    assert len(TrainingClips(converted["parquet"], num_frames=longest + 1)) == 0
+    with pytest.warns(VosconvWarning, match=rf"no video gives a clip of num_frames={longest + 1} \(frames: at most {longest};"):
+        assert len(TrainingClips(converted["parquet"], num_frames=longest + 1)) == 0
 
 
 def nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import OptionError, SourceError
+from ..errors import OptionError, SourceError, VosconvWarning
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .buffers import Recycler
@@ -188,7 +188,20 @@ class TrainingClips:
     def _eligible(self, entries: list[shards.VideoEntry]) -> list[shards.VideoEntry]:
         """Videos with an object and enough frames (annotated ones with ``annotated_only``) for one clip."""
         length = (lambda e: e.annotated_count) if self.annotated_only else (lambda e: e.frames)
-        return [e for e in entries if e.object_ids and e.annotated_count and length(e) >= self.num_frames]
+        kept = [e for e in entries if e.object_ids and e.annotated_count and length(e) >= self.num_frames]
+        if entries and not kept:  # a DataLoader over it says only "num_samples=0", or a training loop does nothing
+            import warnings
+
+            longest = max(map(length, entries))
+            warnings.warn(
+                f"{self.videos.path}: no video gives a clip of num_frames={self.num_frames} "
+                f"({'annotated ' if self.annotated_only else ''}frames: at most {longest}; "
+                f"videos with objects and an annotated frame: {sum(bool(e.object_ids and e.annotated_count) for e in entries)} "
+                f"of {len(entries)}); the dataset is empty",
+                VosconvWarning,
+                stacklevel=3,
+            )
+        return kept
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
