@@ -325,6 +325,15 @@ def test_a_path_that_is_no_output_folder_says_what_the_loader_reads_and_how_to_m
         assert "vosconv convert" in caught.value.cause or "no such folder" in caught.value.cause
 
 
+def test_a_video_name_the_dataset_lacks_is_a_key_error_naming_the_dataset(converted):
+    videos = open_dataset(converted["parquet", "mose"])
+    name = videos[0].name
+    with pytest.raises(KeyError, match=rf"has no video '{name[:-1]}x'; did you mean '{name}'"):
+        videos[name[:-1] + "x"]
+    with pytest.raises(KeyError, match=rf"{re.escape(str(videos.path))} has no video 'zzz'; it has {len(videos)} videos"):
+        videos["zzz"]
+
+
 def more_frames(manifest, video):
     video["frames"] += 40  # the shard holds fewer: a clip past its real end must not read as valid
 

@@ -268,6 +268,10 @@ class VideoDataset(Sequence):
         if isinstance(key, slice):
             return [self[i] for i in range(*key.indices(len(self)))]
         if isinstance(key, str):
+            if key not in self._by_name:  # a typo, or another split's video: say which dataset, and the nearest names
+                from ..suggest import did_you_mean
+
+                raise KeyError(f"{self.path} has no video {key!r};{did_you_mean(key, self._by_name)} it has {len(self)} videos")
             key = self._by_name[key]
         return VideoHandle(self, self.manifest.videos[_position(key)])
 
