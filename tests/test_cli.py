@@ -460,3 +460,15 @@ def test_an_output_name_that_implies_no_format_needs_to(capsys, sample_root, tmp
     assert "coco, cocovid, davis, hdf5, mose, parquet, sav, youtube-vos" in stderr
     assert ".json, .json.gz: coco" in stderr
     assert not (tmp_path / name).exists()
+
+
+def test_every_command_reading_a_source_describes_its_reader_flags_alike():
+    """``preview`` had its own --images help ("for a coco source"), though every reader's images option applies."""
+    from converters.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    helps = {}
+    for name in ("convert", "info", "validate", "stats", "preview"):
+        flags = {o: a.help for a in commands[name]._actions for o in a.option_strings}
+        helps[name] = {flag: flags[flag] for flag in ("--from", "--split", "--resolution", "--images", "--read-opt")}
+    assert all(h == helps["convert"] for h in helps.values()), helps
