@@ -64,8 +64,11 @@ def open_reader(args: argparse.Namespace):
     options = reader_options(args)
     declared = plugin_options.fields(registry.reader_class(name).Options)
     for flag in READER_FLAGS:
-        if flag in options and flag not in declared:
-            raise OptionError(f"--{flag}", f"the {name} reader has no such option")
+        if flag in options and flag not in declared:  # say what was detected and what it does take: the user thought otherwise
+            how = "" if args.source_format else f" ({args.source} was detected as {name}; --from names another)"
+            raise OptionError(
+                f"--{flag}", f"the {name} reader has no such option{how}; its options: {', '.join(declared) or 'none'}"
+            )
     return api.open_reader(args.source, name, options, where="--read-opt")
 
 

@@ -61,7 +61,11 @@ def test_overwrite_keeps_a_folder_vosconv_did_not_write(capsys, sample_root, tmp
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--resolution", "480p"], "--resolution: the mose reader has no such option"),
+        (["--resolution", "480p"], "--resolution: the mose reader has no such option (SRC was detected as mose; --from"),
+        (
+            ["--resolution", "480p", "--from", "mose"],
+            "--resolution: the mose reader has no such option; its options: split, images",
+        ),
         (["--from", "nope"], "no reader named 'nope'"),
         (["--to", "nope"], "no writer named 'nope'"),
         (["-w", "compresslevel=x"], "--write-opt.compresslevel: expected int"),
@@ -70,6 +74,7 @@ def test_overwrite_keeps_a_folder_vosconv_did_not_write(capsys, sample_root, tmp
 )
 def test_bad_options_fail_with_a_clear_message(capsys, sample_root, tmp_path, extra, message):
     argv = ["convert", str(sample_root["mose"]), "-o", str(tmp_path / "x.json"), "--to", "coco", "--split", "train", *extra]
+    message = message.replace("SRC", str(sample_root["mose"]))
     if "--to" in extra:
         argv.remove("coco")
         argv.remove("--to")
