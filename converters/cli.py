@@ -122,9 +122,16 @@ def run_options(args: argparse.Namespace, workers: int) -> dict[str, Any]:
 
 def writer_name(args: argparse.Namespace) -> tuple[str, bool]:
     """The writer ``--to`` names (any case), else the one the output's name implies; and whether it was inferred."""
-    if args.to:
-        return registry.resolve("writer", args.to), False
     inferred = registry.writer_for_output(args.output)
+    if args.to:
+        chosen = registry.resolve("writer", args.to)
+        if inferred not in (None, chosen):  # out.json as a Parquet folder: legal, and most likely a slip
+            warnings.warn(
+                f"{args.output}: a {inferred} output's name; --to {chosen} writes a {chosen} output there",
+                VosconvWarning,
+                stacklevel=2,
+            )
+        return chosen, False
     if inferred is None:
         choices = ", ".join(registry.names("writer"))
         raise OptionError(

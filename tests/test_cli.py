@@ -477,3 +477,14 @@ def test_every_command_reading_a_source_describes_its_reader_flags_alike():
         flags = {o: a.help for a in commands[name]._actions for o in a.option_strings}
         helps[name] = {flag: flags[flag] for flag in ("--from", "--split", "--resolution", "--images", "--read-opt")}
     assert all(h == helps["convert"] for h in helps.values()), helps
+
+
+def test_a_to_that_contradicts_the_outputs_name_is_warned_of(capsys, sample_root, tmp_path):
+    """``-o out.json --to parquet`` writes a Parquet folder called out.json: allowed, and said, as it is most likely a slip."""
+    argv = ["convert", str(sample_root["mose"]), "--split", "train"]
+    code, _, stderr = run(capsys, *argv, "-o", str(tmp_path / "a.json"), "--to", "parquet")
+    assert code == 0 and (tmp_path / "a.json" / "manifest.json").is_file()
+    assert f"warning: {tmp_path / 'a.json'}: a coco output's name; --to parquet writes a parquet output there" in stderr
+    for out, to in (("b.json", "COCO"), ("c", "mose")):
+        code, _, stderr = run(capsys, *argv, "-o", str(tmp_path / out), "--to", to)
+        assert code == 0 and "warning" not in stderr
