@@ -179,3 +179,21 @@ def test_every_output_suffix_is_documented_where_to_is_inferred(page, marker):
     passage = text[start : start + 400]
     missing = [s for spec in registry.specs("writer") for s in spec.suffixes if f"`{s}`" not in passage]
     assert not missing, f"{page}: the passage at {marker!r} does not name {missing}"
+
+
+def test_documented_derived_set_line_is_the_one_printed(capsys, sample_root, tmp_path, monkeypatch):
+    """cli.md's ``derived set:`` line, from the flags it names, in the order it names them."""
+    from converters.cli import main
+
+    documented = re.search(r"^ {4}(derived set: .*)$", (ROOT / "docs" / "cli.md").read_text(), re.M).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "val.txt").write_text(
+        "\n".join(
+            sorted(p.name for p in (sample_root["mose"] / "train" / "JPEGImages").iterdir() if not p.name.startswith("."))[:2]
+        )
+    )
+    argv = ["convert", str(sample_root["mose"]), "--split", "train", "-o", "out/val.json", "--videos-from", "lists/val.txt"]
+    argv += ["--frame-step", "2", "--first-appearance", "--empty-frames-list", "out/empty.json"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == documented
