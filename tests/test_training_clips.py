@@ -221,6 +221,17 @@ def test_collate_names_clips_of_different_sizes_and_the_fix(converted):
         collate_clips([no_frames[i], no_frames[j]])
 
 
+def test_collate_refuses_what_is_no_training_clips_item(converted):
+    """A ClipDataset's items (label maps, frames as a list of bytes) failed with KeyError: 'present' or an AttributeError."""
+    from converters.loading.dataset import ClipDataset
+
+    clips = ClipDataset(converted["parquet"], clip_length=2)
+    with pytest.raises(OptionError, match=r"collate_clips: takes TrainingClips items .* got \['annotated', 'frame_indices'"):
+        collate_clips([clips[0], clips[1]])
+    with pytest.raises(OptionError, match="got tuple"):
+        collate_clips([(1, 2)])
+
+
 def test_transform_runs_on_each_item(converted):
     clips = TrainingClips(converted["parquet"], num_frames=2, output="numpy", transform=lambda item: item["object_ids"].tolist())
     assert all(isinstance(clips[i], list) for i in range(len(clips)))

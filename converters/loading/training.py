@@ -352,6 +352,13 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     objects are real. Torch items give torch tensors, numpy items numpy arrays. ``video``, and
     any key a transform added, becomes a list of the items' values.
     """
+    for item in batch:  # a ClipDataset item (label maps, frames as a list) would fail deep inside, naming nothing
+        if not isinstance(item, dict) or not {"masks", "present", "object_ids", "video"} <= item.keys():
+            raise OptionError(
+                "collate_clips",
+                "takes TrainingClips items (dicts with masks (T, K, H, W), present, object_ids, video), got "
+                f"{sorted(item) if isinstance(item, dict) else type(item).__name__}; a ClipDataset batches with batch_size=None",
+            )
     torch_items = not isinstance(batch[0]["masks"], np.ndarray)
     if torch_items:
         import torch
