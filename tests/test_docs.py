@@ -197,3 +197,14 @@ def test_documented_derived_set_line_is_the_one_printed(capsys, sample_root, tmp
     argv += ["--frame-step", "2", "--first-appearance", "--empty-frames-list", "out/empty.json"]
     assert main(argv) == 0
     assert capsys.readouterr().out.splitlines()[-1] == documented
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_python_example_parses_and_imports_what_is_there(path):
+    """Every ```python block of every page compiles, and each ``from converters... import name`` names something real."""
+    for number, code in enumerate(python_blocks(path.read_text(encoding="utf-8")), 1):
+        for node in ast.walk(ast.parse(code, f"{path.name} python block {number}")):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "converters":
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{path.name}: {node.module} has no {alias.name}"
