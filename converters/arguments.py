@@ -38,7 +38,7 @@ def seed(text: str) -> int:
     return whole(text, 0)
 
 
-def reader_args(parser: argparse.ArgumentParser) -> None:
+def reader_args(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
     parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
     parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
     parser.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
@@ -49,7 +49,8 @@ def reader_args(parser: argparse.ArgumentParser) -> None:
         "BURST's frames folder, or a folder of <video>/ frame folders for annotations-only folder layouts",
     )
     parser.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
-    parser.add_argument("--workers", type=count, default=1, metavar="N", help="videos in parallel processes (default 1)")
+    if workers:
+        parser.add_argument("--workers", type=count, default=1, metavar="N", help="videos in parallel processes (default 1)")
 
 
 def reader_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -63,8 +64,11 @@ def open_reader(args: argparse.Namespace):
     options = reader_options(args)
     declared = plugin_options.fields(registry.reader_class(name).Options)
     for flag in READER_FLAGS:
-        if flag in options and flag not in declared:
-            raise OptionError(f"--{flag}", f"the {name} reader has no such option")
+        if flag in options and flag not in declared:  # say what was detected and what it does take: the user thought otherwise
+            how = "" if args.source_format else f" ({args.source} was detected as {name}; --from names another)"
+            raise OptionError(
+                f"--{flag}", f"the {name} reader has no such option{how}; its options: {', '.join(declared) or 'none'}"
+            )
     return api.open_reader(args.source, name, options, where="--read-opt")
 
 

@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=cmd_validate)
 
     verify = commands.add_parser("verify", help="check a downloaded archive against the known SHA256 checksums")
-    verify.add_argument("file", metavar="FILE")
+    verify.add_argument("file", metavar="FILE", help="a downloaded archive (MOSE train.tar.gz or valid.tar.gz, a DAVIS 2017 zip)")
     verify.set_defaults(handler=cmd_verify)
 
     formats = commands.add_parser("formats", help="list registered readers and writers")
@@ -88,9 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     formats.set_defaults(handler=cmd_formats)
 
     sample = commands.add_parser("sample", help="write a small synthetic dataset with the real traits")
-    sample.add_argument("output", metavar="OUT")
-    sample.add_argument("--layout", default="mose", choices=("mose", "davis", "youtube-vos"))
-    sample.add_argument("--seed", type=seed, default=0)
+    sample.add_argument("output", metavar="OUT", help="folder to write the dataset into")
+    sample.add_argument(
+        "--layout", default="mose", choices=("mose", "davis", "youtube-vos"), help="the folder layout (default: mose)"
+    )
+    sample.add_argument(
+        "--seed", type=seed, default=0, help="0 or more: another seed, another dataset; the same, the same bytes (default: 0)"
+    )
     sample.add_argument("--scale", type=count, default=1, help="multiply the number of videos and frames")
     sample.set_defaults(handler=cmd_sample)
     inspect_cli.add_commands(commands)
@@ -118,9 +122,16 @@ def run_options(args: argparse.Namespace, workers: int) -> dict[str, Any]:
 
 def writer_name(args: argparse.Namespace) -> tuple[str, bool]:
     """The writer ``--to`` names (any case), else the one the output's name implies; and whether it was inferred."""
-    if args.to:
-        return registry.resolve("writer", args.to), False
     inferred = registry.writer_for_output(args.output)
+    if args.to:
+        chosen = registry.resolve("writer", args.to)
+        if inferred not in (None, chosen):  # out.json as a Parquet folder: legal, and most likely a slip
+            warnings.warn(
+                f"{args.output}: a {inferred} output's name; --to {chosen} writes a {chosen} output there",
+                VosconvWarning,
+                stacklevel=2,
+            )
+        return chosen, False
     if inferred is None:
         choices = ", ".join(registry.names("writer"))
         raise OptionError(
@@ -185,8 +196,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = args.pipelines or settings.default
     for name in names:
         if name not in settings.pipelines:
+            from .suggest import did_you_mean
+
+            hint = did_you_mean(name, settings.pipelines)
             raise OptionError(
-                "PIPELINE", f"no pipeline named {name!r} in {args.config} (defined: {', '.join(settings.pipelines)})"
+                "PIPELINE",
+                f"no pipeline named {name!r} in {args.config};{hint} defined: {', '.join(settings.pipelines)}",
             )
     for name in names:  # every missing source is found before anything is converted
         _check_source(settings.pipelines[name])

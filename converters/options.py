@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from .errors import OptionError
+from .suggest import did_you_mean
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -86,7 +87,8 @@ def build(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:
     unknown = sorted(set(values) - set(declared))
     if unknown:
         allowed = ", ".join(sorted(declared)) or "none"
-        raise OptionError(f"{where}.{unknown[0]}", f"unknown option (allowed: {allowed})")
+        hint = did_you_mean(unknown[0], declared)
+        raise OptionError(f"{where}.{unknown[0]}", f"unknown option{';' + hint if hint else ''} (allowed: {allowed})")
     checked = {key: _coerce(value, declared[key], f"{where}.{key}") for key, value in values.items()}
     try:
         return cls(**checked)

@@ -260,6 +260,15 @@ def test_convert_refuses_a_worker_count_below_one_before_writing(sample_root, tm
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("on_error", ["ignore", "Skip", None])
+def test_convert_refuses_an_on_error_it_does_not_know_before_writing(sample_root, tmp_path, on_error):
+    """The command line offers fail and skip only; from Python anything else ran as "fail" without a word."""
+    out = tmp_path / "out.json"
+    with pytest.raises(OptionError, match=rf"on_error: 'fail' or 'skip', got {on_error!r}"):
+        api.convert(sample_root["mose"], out, to="coco", reader_options={"split": "train"}, on_error=on_error)
+    assert not out.exists()
+
+
 def test_a_numpy_worker_count_is_a_worker_count(sample_root, tmp_path):
     import numpy as np
 

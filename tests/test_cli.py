@@ -61,7 +61,11 @@ def test_overwrite_keeps_a_folder_vosconv_did_not_write(capsys, sample_root, tmp
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--resolution", "480p"], "--resolution: the mose reader has no such option"),
+        (["--resolution", "480p"], "--resolution: the mose reader has no such option (SRC was detected as mose; --from"),
+        (
+            ["--resolution", "480p", "--from", "mose"],
+            "--resolution: the mose reader has no such option; its options: split, images",
+        ),
         (["--from", "nope"], "no reader named 'nope'"),
         (["--to", "nope"], "no writer named 'nope'"),
         (["-w", "compresslevel=x"], "--write-opt.compresslevel: expected int"),
@@ -70,6 +74,7 @@ def test_overwrite_keeps_a_folder_vosconv_did_not_write(capsys, sample_root, tmp
 )
 def test_bad_options_fail_with_a_clear_message(capsys, sample_root, tmp_path, extra, message):
     argv = ["convert", str(sample_root["mose"]), "-o", str(tmp_path / "x.json"), "--to", "coco", "--split", "train", *extra]
+    message = message.replace("SRC", str(sample_root["mose"]))
     if "--to" in extra:
         argv.remove("coco")
         argv.remove("--to")
@@ -156,7 +161,9 @@ def test_run_uses_the_sample_when_the_default_source_is_missing(capsys, tmp_path
     code, _, stderr = run(capsys, "run", "--config", str(config), "--overwrite")  # what the message suggests
     assert code == 0
     code, _, stderr = run(capsys, "run", "nope", "--config", str(config))
-    assert code == 1 and "no pipeline named 'nope'" in stderr
+    assert code == 1 and "no pipeline named 'nope'" in stderr and "did you mean" not in stderr
+    code, _, stderr = run(capsys, "run", "smal", "--config", str(config))  # a typo: the name meant
+    assert code == 1 and f"no pipeline named 'smal' in {config}; did you mean 'small'? defined: small" in stderr
     for layout in ("mose", "davis", "youtube-vos"):  # folder layouts asked for instead do not replace each other
         assert run(capsys, "run", "--config", str(config), "--format", layout)[0] == 0
     outputs = sorted(p.name for p in (tmp_path / "out").iterdir())
@@ -458,3 +465,26 @@ def test_an_output_name_that_implies_no_format_needs_to(capsys, sample_root, tmp
     assert "coco, cocovid, davis, hdf5, mose, parquet, sav, youtube-vos" in stderr
     assert ".json, .json.gz: coco" in stderr
     assert not (tmp_path / name).exists()
+
+
+def test_every_command_reading_a_source_describes_its_reader_flags_alike():
+    """``preview`` had its own --images help ("for a coco source"), though every reader's images option applies."""
+    from converters.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    helps = {}
+    for name in ("convert", "info", "validate", "stats", "preview"):
+        flags = {o: a.help for a in commands[name]._actions for o in a.option_strings}
+        helps[name] = {flag: flags[flag] for flag in ("--from", "--split", "--resolution", "--images", "--read-opt")}
+    assert all(h == helps["convert"] for h in helps.values()), helps
+
+
+def test_a_to_that_contradicts_the_outputs_name_is_warned_of(capsys, sample_root, tmp_path):
+    """``-o out.json --to parquet`` writes a Parquet folder called out.json: allowed, and said, as it is most likely a slip."""
+    argv = ["convert", str(sample_root["mose"]), "--split", "train"]
+    code, _, stderr = run(capsys, *argv, "-o", str(tmp_path / "a.json"), "--to", "parquet")
+    assert code == 0 and (tmp_path / "a.json" / "manifest.json").is_file()
+    assert f"warning: {tmp_path / 'a.json'}: a coco output's name; --to parquet writes a parquet output there" in stderr
+    for out, to in (("b.json", "COCO"), ("c", "mose")):
+        code, _, stderr = run(capsys, *argv, "-o", str(tmp_path / out), "--to", to)
+        assert code == 0 and "warning" not in stderr

@@ -123,3 +123,88 @@ def test_anchor_matches_github():
     assert anchor("Parquet shards (`part-NNNNN.parquet`)") == "parquet-shards-part-nnnnnparquet"
     assert anchor("One run per output: locking") == "one-run-per-output-locking"
     assert anchor("manifest.json") == "manifestjson"
+
+
+def flat(path: Path) -> str:
+    """The page with every run of white space one blank, so a sentence wrapped over lines reads whole."""
+    return " ".join(path.read_text(encoding="utf-8").split())
+
+
+def test_documented_errors_are_the_ones_printed(capsys, sample_root, tmp_path):
+    """The messages cli.md quotes, word for word as a user would see them."""
+    from converters import options, registry
+    from converters.cli import main
+    from converters.errors import VosconvError
+
+    cli = flat(ROOT / "docs" / "cli.md")
+    with pytest.raises(VosconvError) as unknown_writer:
+        registry.resolve("writer", "Parket")
+    assert f"`error: {unknown_writer.value}`" in cli
+    reader = registry.reader_class("mose")
+    with pytest.raises(VosconvError) as typo:
+        options.build(reader.Options, {"splt": "train"}, "--read-opt")
+    assert f"`error: {typo.value}`" in cli
+    assert main(["info", str(sample_root["mose"]), "--split", "trian"]) == 1
+    printed = capsys.readouterr().err
+    quoted = re.search(r"`(no split 'trian'[^`]*)`", cli).group(1)
+    assert printed == f"error: {sample_root['mose'] / 'trian'}: {quoted}\n"
+
+
+def test_documented_summary_line_is_the_one_printed(capsys, sample_root, tmp_path, monkeypatch):
+    """cli.md's summary of converting the sample's MOSE train split to COCO, timings aside."""
+    from converters.cli import main
+
+    documented = re.search(r"^ {4}(mose -> coco: wrote out/mose-train\.json .*)$", (ROOT / "docs" / "cli.md").read_text(), re.M)
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", str(sample_root["mose"]), "--split", "train", "-o", "out/mose-train.json", "--to", "coco"]) == 0
+    printed = capsys.readouterr().out.strip()
+    timing = re.compile(r" in [0-9.]+ s, [0-9,]+ frames/s$")
+    assert timing.search(printed) and timing.search(documented.group(1))
+    assert timing.sub("", printed) == timing.sub("", documented.group(1))
+
+
+@pytest.mark.parametrize(
+    ("page", "marker"),
+    [
+        ("README.md", "`--to` is inferred from"),
+        ("docs/cli.md", "| `--to FORMAT` |"),
+        ("docs/loader.md", "writer_for_output(path)"),
+    ],
+)
+def test_every_output_suffix_is_documented_where_to_is_inferred(page, marker):
+    from converters import registry
+
+    text = flat(ROOT / page)
+    start = text.index(marker)
+    passage = text[start : start + 400]
+    missing = [s for spec in registry.specs("writer") for s in spec.suffixes if f"`{s}`" not in passage]
+    assert not missing, f"{page}: the passage at {marker!r} does not name {missing}"
+
+
+def test_documented_derived_set_line_is_the_one_printed(capsys, sample_root, tmp_path, monkeypatch):
+    """cli.md's ``derived set:`` line, from the flags it names, in the order it names them."""
+    from converters.cli import main
+
+    documented = re.search(r"^ {4}(derived set: .*)$", (ROOT / "docs" / "cli.md").read_text(), re.M).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "val.txt").write_text(
+        "\n".join(
+            sorted(p.name for p in (sample_root["mose"] / "train" / "JPEGImages").iterdir() if not p.name.startswith("."))[:2]
+        )
+    )
+    argv = ["convert", str(sample_root["mose"]), "--split", "train", "-o", "out/val.json", "--videos-from", "lists/val.txt"]
+    argv += ["--frame-step", "2", "--first-appearance", "--empty-frames-list", "out/empty.json"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == documented
+
+
+@pytest.mark.parametrize("path", markdown_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_python_example_parses_and_imports_what_is_there(path):
+    """Every ```python block of every page compiles, and each ``from converters... import name`` names something real."""
+    for number, code in enumerate(python_blocks(path.read_text(encoding="utf-8")), 1):
+        for node in ast.walk(ast.parse(code, f"{path.name} python block {number}")):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "converters":
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{path.name}: {node.module} has no {alias.name}"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from converters.cli import main
 from converters.errors import OptionError, SourceError
 from converters.run.executors import ProcessExecutor, SerialExecutor, make_executor, wait_for_workers
 
@@ -335,6 +336,16 @@ def test_make_executor():
     executor = make_executor(3)
     assert isinstance(executor, ProcessExecutor)
     assert executor.workers == 3
+
+
+def test_a_ray_address_without_the_ray_executor_is_refused(capsys, sample_root, tmp_path):
+    """--ray-address alone would run locally in silence, on one machine where a cluster was named."""
+    with pytest.raises(OptionError, match=r"--ray-address: head:6379 is a Ray cluster, used only with --executor ray"):
+        make_executor(4, "local", "head:6379")
+    out = tmp_path / "out.json"
+    argv = ["convert", str(sample_root["mose"]), "-o", str(out), "--split", "train", "--ray-address", "head:6379"]
+    assert main(argv) == 1
+    assert "add --executor ray" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.fixture

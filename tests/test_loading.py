@@ -306,6 +306,34 @@ def test_a_forged_manifest_is_a_source_error_naming_it(converted, tmp_path, fmt,
         ClipDataset(out, clip_length=1, annotated_only=True)
 
 
+def test_a_path_that_is_no_output_folder_says_what_the_loader_reads_and_how_to_make_it(sample_root, tmp_path):
+    """A COCO file, a folder layout or a typo given to the loader: a SourceError naming it and the fix, never
+    'x.json/manifest.json: Not a directory'."""
+    from converters.errors import SourceError
+
+    coco = tmp_path / "train.json"
+    api.convert(sample_root["mose"] / "train", coco, to="coco")
+    cases = {
+        coco: "a file, not the Parquet or HDF5 output folder",
+        sample_root["mose"] / "train": "no manifest.json: not a Parquet or HDF5 output",
+        tmp_path / "no-such.parquet": "no such folder",
+    }
+    for path, cause in cases.items():
+        with pytest.raises(SourceError) as caught:
+            open_dataset(path)
+        assert caught.value.path == str(path) and caught.value.cause.startswith(cause), caught.value
+        assert "vosconv convert" in caught.value.cause or "no such folder" in caught.value.cause
+
+
+def test_a_video_name_the_dataset_lacks_is_a_key_error_naming_the_dataset(converted):
+    videos = open_dataset(converted["parquet", "mose"])
+    name = videos[0].name
+    with pytest.raises(KeyError, match=rf"has no video '{name[:-1]}x'; did you mean '{name}'"):
+        videos[name[:-1] + "x"]
+    with pytest.raises(KeyError, match=rf"{re.escape(str(videos.path))} has no video 'zzz'; it has {len(videos)} videos"):
+        videos["zzz"]
+
+
 def more_frames(manifest, video):
     video["frames"] += 40  # the shard holds fewer: a clip past its real end must not read as valid
 

@@ -87,6 +87,18 @@ def test_unknown_key_names_it_and_lists_allowed_ones():
         assert name in message
 
 
+def test_unknown_key_suggests_the_nearest_option():
+    """A typo in ``-r``/``-w`` names the option meant, as a wrong format or split name does."""
+    with pytest.raises(OptionError) as caught:
+        options.build(Opts, {"levle": 3}, WHERE)
+    assert str(caught.value) == (
+        f"{WHERE}.levle: unknown option; did you mean 'level' or 'label'? (allowed: fast, label, level, limit, mode, name, ratio)"
+    )
+    with pytest.raises(OptionError) as far:
+        options.build(Opts, {"colour": 3}, WHERE)
+    assert "did you mean" not in str(far.value)
+
+
 def test_unknown_key_for_a_plugin_without_options():
     with pytest.raises(OptionError, match=r"reader options\.split: unknown option \(allowed: none\)"):
         options.build(options.NoOptions, {"split": "train"}, "reader options")

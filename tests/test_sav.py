@@ -7,13 +7,15 @@ import dataclasses
 import json
 import math
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from converters import api
-from converters.errors import SourceError
+from converters.errors import DetectionError, OptionError, SourceError
+from converters.formats.sav.reader import SavReader
 from converters.sources import imagefiles
 from converters.testing.suite import ReaderSuite
 
@@ -225,6 +227,27 @@ def test_a_masklet_file_named_as_the_source_is_the_one_read(train):
     assert video.frames[1].image.frame == 4 and video.frames[0].masks.objects[0].values == (("stability_score", 0.5),)
     (both,), _ = read(path, "sav", {"masklets": "both"})
     assert [o.get("masklet_type") for o in both.objects] == ["manual"] * 3 + ["auto"] * 2
+
+
+def test_auto_masklets_asked_of_a_manual_file_named_as_the_source_are_refused(train, tmp_path):
+    """-r masklets=auto with sav_000001_manual.json named read the manual masks without a word."""
+    with pytest.raises(
+        OptionError, match=r"-r masklets: auto asked for, but the source is the manual file .*sav_000001_auto\.json"
+    ):
+        read(train / "sav_000" / "sav_000001_manual.json", "sav", {"masklets": "auto"})
+
+
+def test_a_folder_of_masklet_files_without_mp4s_says_to_name_one(train, tmp_path):
+    """SA-V's example folder holds masklet JSONs alone: detection says how to read them (it said only 'no mp4 with its
+    _manual.json')."""
+    folder = tmp_path / "example"
+    folder.mkdir()
+    for kind in ("manual", "auto"):
+        shutil.copy(train / "sav_000" / f"sav_000001_{kind}.json", folder)
+    reason = SavReader.sniff(folder).reason
+    assert reason == "sav_000001_manual.json without its mp4: name that JSON as the source to read its masks alone"
+    with pytest.raises(DetectionError, match=r"\n  sav: sav_000001_manual\.json without its mp4"):  # the nearest, listed first
+        api.detect(folder)
 
 
 @pytest.mark.parametrize(

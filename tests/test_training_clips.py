@@ -11,7 +11,7 @@ from PIL import Image
 
 from converters import api
 from converters.codecs import rle
-from converters.errors import OptionError, SourceError
+from converters.errors import OptionError, SourceError, VosconvWarning
 from converters.loading import TrainingClips, collate_clips, open_dataset
 from converters.loading.images import resize_masks
 from converters.sample import label_maps
@@ -154,7 +154,8 @@ def test_annotated_only_video_lists_and_too_short_videos(converted, tmp_path):
     with pytest.raises(SourceError, match="not UTF-8"):
         TrainingClips(converted["parquet"], videos=tmp_path / "binary.txt")
     longest = max(len(v) for v in open_dataset(converted["parquet"]))
-    assert len(TrainingClips(converted["parquet"], num_frames=longest + 1)) == 0
+    with pytest.warns(VosconvWarning, match=rf"no video gives a clip of num_frames={longest + 1} \(frames: at most {longest};"):
+        assert len(TrainingClips(converted["parquet"], num_frames=longest + 1)) == 0
 
 
 def nearest(masks: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -200,6 +201,35 @@ def test_collate_pads_objects(converted):
     assert batch["valid"][0].tolist() == [True] + [False] * (k - 1)
     numpy_batch = collate_clips([TrainingClips(converted["parquet"], num_frames=2, size=(32, 48), output="numpy")[0]])
     assert isinstance(numpy_batch["frames"], np.ndarray) and numpy_batch["frames"].shape == (1, 2, 32, 48, 3)
+
+
+def test_collate_names_clips_of_different_sizes_and_the_fix(converted):
+    """A short side alone keeps each video's aspect ratio: the batch cannot stack, and the error says why and what to give."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, size=32, output="numpy")
+    items = [clips[i] for i in range(len(clips))]
+    widths = {item["video"]: item["frames"].shape[2] for item in items}
+    assert len(set(widths.values())) > 1, "the sample's videos should differ in aspect ratio"
+    i, j = next(
+        (i, j) for i in range(len(items)) for j in range(len(items)) if widths[items[i]["video"]] != widths[items[j]["video"]]
+    )
+    with pytest.raises(OptionError, match=r"collate_clips: clips of different sizes") as caught:
+        collate_clips([items[i], items[j]])
+    assert repr(items[i]["video"]) in str(caught.value) and repr(items[j]["video"]) in str(caught.value)
+    assert "size=(height, width)" in str(caught.value)
+    no_frames = TrainingClips(converted["parquet"], num_frames=2, size=32, images=False, output="numpy")
+    with pytest.raises(OptionError, match="masks of"):
+        collate_clips([no_frames[i], no_frames[j]])
+
+
+def test_collate_refuses_what_is_no_training_clips_item(converted):
+    """A ClipDataset's items (label maps, frames as a list of bytes) failed with KeyError: 'present' or an AttributeError."""
+    from converters.loading.dataset import ClipDataset
+
+    clips = ClipDataset(converted["parquet"], clip_length=2)
+    with pytest.raises(OptionError, match=r"collate_clips: takes TrainingClips items .* got \['annotated', 'frame_indices'"):
+        collate_clips([clips[0], clips[1]])
+    with pytest.raises(OptionError, match="got tuple"):
+        collate_clips([(1, 2)])
 
 
 def test_transform_runs_on_each_item(converted):
@@ -261,6 +291,34 @@ def test_numpy_integer_sizes_and_a_negative_seed(converted):
         TrainingClips(converted["parquet"], seed=-1)
     with pytest.raises(OptionError, match="epoch"):
         TrainingClips(converted["parquet"]).set_epoch(-1)
+
+
+def test_a_dataset_without_frames_is_refused_unless_images_false(tmp_path):
+    """An SA-V masklet file alone (no mp4) written as Parquet holds masks only: training on black frames in silence
+    was the default; images=False reads the masks."""
+    import json
+
+    from tests.savdata import masklet_doc
+
+    source = tmp_path / "sav_000001_manual.json"
+    source.write_text(json.dumps(masklet_doc("sav_000001", 9)))
+    out = tmp_path / "masks-only.parquet"
+    api.convert(source, out, to="parquet", writer_options={"images": False})
+    with pytest.raises(OptionError, match=r"images: .*holds no frames.*pass images=False"):
+        TrainingClips(out, num_frames=2)
+    item = TrainingClips(out, num_frames=2, images=False, output="numpy")[0]
+    assert "frames" not in item and item["masks"].shape[0] == 2 and item["masks"].any()
+
+
+def test_a_negative_index_counts_from_the_end_as_in_clip_dataset(converted):
+    """``clips[-1]`` is the last item, the very one ``clips[len(clips) - 1]`` draws; past the start it is an IndexError."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, clips_per_video=2, images=False, output="numpy")
+    last, first = clips[-1], clips[-len(clips)]
+    assert last["video"] == clips[len(clips) - 1]["video"]
+    assert np.array_equal(last["frame_indices"], clips[len(clips) - 1]["frame_indices"])
+    assert np.array_equal(first["frame_indices"], clips[0]["frame_indices"])
+    with pytest.raises(IndexError, match=rf"clip {-len(clips) - 1} out of range"):
+        clips[-len(clips) - 1]
 
 
 def test_a_chosen_clip_refuses_objects_the_video_does_not_have(converted):

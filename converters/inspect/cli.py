@@ -37,11 +37,7 @@ def add_commands(commands) -> None:
 
     preview = commands.add_parser("preview", help="mask overlays on the frames: a contact sheet, a GIF or an MP4")
     preview.add_argument("source", metavar="SRC", help=SRC_HELP)
-    preview.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
-    preview.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
-    preview.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
-    preview.add_argument("--images", metavar="DIR", help="for a coco source: the folder its file_names are relative to")
-    preview.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
+    reader_args(preview, workers=False)  # the same reader flags as every other command's, so the same help
     preview.add_argument("--video", nargs="+", action="extend", metavar="NAME", help="videos to show (default: the first 4)")
     preview.add_argument("-o", "--output", metavar="OUT", help="OUT.png (sheet), .gif, .mp4 or a folder (default: preview.png)")
     preview.add_argument("--frames", metavar="SPEC", help="frame positions: 0,5,10 or 10:20 or ::5 or all (default: 8)")

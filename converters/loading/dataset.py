@@ -229,6 +229,21 @@ class VideoHandle:
         return self.dataset._present(self.entry, index, binary_id)
 
 
+def _check_output_folder(path: Path) -> None:
+    """What the loader reads is a Parquet or HDF5 folder vosconv wrote: anything else says so, and how to make one."""
+    make = f"vosconv convert {path} -o {path.with_suffix('.parquet').name} makes one"
+    if not path.exists():
+        raise SourceError(path, "no such folder: the loader reads a Parquet or HDF5 output folder of vosconv")
+    if not path.is_dir():
+        raise SourceError(path, f"a file, not the Parquet or HDF5 output folder of vosconv the loader reads ({make})")
+    if not (path / shards.MANIFEST).exists():
+        raise SourceError(
+            path,
+            f"no {shards.MANIFEST}: not a Parquet or HDF5 output of vosconv, or one still being written "
+            f"(a dataset in another format is converted first: {make})",
+        )
+
+
 class VideoDataset(Sequence):
     """A converted dataset (a Parquet or HDF5 output folder) as a sequence of videos, in name order.
 
@@ -239,6 +254,7 @@ class VideoDataset(Sequence):
 
     def __init__(self, path: str | os.PathLike, *, image_root: str | os.PathLike | None = None) -> None:
         self.path = Path(path)
+        _check_output_folder(self.path)
         self.manifest = shards.load_manifest(self.path)
         self.format = self.manifest.writer
         self.embedded = bool(self.manifest.options.get("images", True))
@@ -246,6 +262,8 @@ class VideoDataset(Sequence):
         recorded = self.manifest.source.get("image_root")
         #: the recorded image folder when frames are read from it and it is gone (an error on reading frames)
         self.missing_images = recorded if not self.embedded and recorded and self.image_root is None else None
+        #: no frame has an image: written with images=false from a source that named no image folder (masks only)
+        self.frameless = not self.embedded and not recorded and self.image_root is None
         self._backend = backend_class(self.format)(self.path, self.manifest, self.image_root)
         self._by_name = {v.name: i for i, v in enumerate(self.manifest.videos)}
         self._reader = None  # opened on the first read_video, in the process that reads
@@ -257,6 +275,10 @@ class VideoDataset(Sequence):
         if isinstance(key, slice):
             return [self[i] for i in range(*key.indices(len(self)))]
         if isinstance(key, str):
+            if key not in self._by_name:  # a typo, or another split's video: say which dataset, and the nearest names
+                from ..suggest import did_you_mean
+
+                raise KeyError(f"{self.path} has no video {key!r};{did_you_mean(key, self._by_name)} it has {len(self)} videos")
             key = self._by_name[key]
         return VideoHandle(self, self.manifest.videos[_position(key)])
 

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import OptionError, SourceError
+from ..errors import OptionError, SourceError, VosconvWarning
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .buffers import Recycler
@@ -160,6 +160,12 @@ class TrainingClips:
         self.videos = path if isinstance(path, VideoDataset) else VideoDataset(path, image_root=image_root)
         if images:
             self.videos._check_images()  # now, not in a DataLoader worker
+        if images and self.videos.frameless:  # never black frames to train on in silence
+            raise OptionError(
+                "images",
+                f"{self.videos.path} holds no frames (written with images=false from a source without an image folder): "
+                "pass images=False to read the masks alone, or image_root=DIR where the frames are",
+            )
         self.num_frames, self.max_skip, self.reverse_time_prob = num_frames, max_skip, reverse_time_prob
         self.max_num_objects, self.annotated_only, self.clips_per_video = max_num_objects, annotated_only, clips_per_video
         self.size, self.images, self.output, self.transform = _size_option(size), images, output, transform
@@ -182,7 +188,20 @@ class TrainingClips:
     def _eligible(self, entries: list[shards.VideoEntry]) -> list[shards.VideoEntry]:
         """Videos with an object and enough frames (annotated ones with ``annotated_only``) for one clip."""
         length = (lambda e: e.annotated_count) if self.annotated_only else (lambda e: e.frames)
-        return [e for e in entries if e.object_ids and e.annotated_count and length(e) >= self.num_frames]
+        kept = [e for e in entries if e.object_ids and e.annotated_count and length(e) >= self.num_frames]
+        if entries and not kept:  # a DataLoader over it says only "num_samples=0", or a training loop does nothing
+            import warnings
+
+            longest = max(map(length, entries))
+            warnings.warn(
+                f"{self.videos.path}: no video gives a clip of num_frames={self.num_frames} "
+                f"({'annotated ' if self.annotated_only else ''}frames: at most {longest}; "
+                f"videos with objects and an annotated frame: {sum(bool(e.object_ids and e.annotated_count) for e in entries)} "
+                f"of {len(entries)}); the dataset is empty",
+                VosconvWarning,
+                stacklevel=3,
+            )
+        return kept
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
@@ -215,9 +234,11 @@ class TrainingClips:
         return len(self.entries) * self.clips_per_video
 
     def __getitem__(self, index: int) -> Any:
-        index = _position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
+        given = index = _position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
+        if index < 0:  # counted from the end, as ClipDataset and any sequence: the same item as its positive index
+            index += len(self)
         if not 0 <= index < len(self):
-            raise IndexError(f"clip {index} out of range ({len(self)} clips)")
+            raise IndexError(f"clip {given} out of range ({len(self)} clips)")
         entry = self.entries[index % len(self.entries)]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         item = self._draw(entry, rng)
@@ -331,6 +352,13 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     objects are real. Torch items give torch tensors, numpy items numpy arrays. ``video``, and
     any key a transform added, becomes a list of the items' values.
     """
+    for item in batch:  # a ClipDataset item (label maps, frames as a list) would fail deep inside, naming nothing
+        if not isinstance(item, dict) or not {"masks", "present", "object_ids", "video"} <= item.keys():
+            raise OptionError(
+                "collate_clips",
+                "takes TrainingClips items (dicts with masks (T, K, H, W), present, object_ids, video), got "
+                f"{sorted(item) if isinstance(item, dict) else type(item).__name__}; a ClipDataset batches with batch_size=None",
+            )
     torch_items = not isinstance(batch[0]["masks"], np.ndarray)
     if torch_items:
         import torch
@@ -338,6 +366,7 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
         stack, as_array = torch.stack, torch.as_tensor
     else:
         stack, as_array = np.stack, np.asarray
+    _check_one_size(batch)
     k_max = max(len(item["object_ids"]) for item in batch)
     padded = [_pad_objects(item, k_max, torch_items) for item in batch]
     out: dict[str, Any] = {"video": [item["video"] for item in batch]}
@@ -348,6 +377,25 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if key not in out:
             out[key] = [item[key] for item in batch]
     return out
+
+
+def _check_one_size(batch: Sequence[dict[str, Any]]) -> None:
+    """Clips of other sizes cannot stack: say which, and the fix, rather than torch's ``stack expects each tensor``."""
+    first = batch[0]
+    for item in batch[1:]:
+        for key, drop in (("frames", None), ("masks", 1)):  # masks (T, K, H, W): K may differ (padded), T, H and W may not
+            if key not in first or key not in item:
+                continue
+            a, b = tuple(first[key].shape), tuple(item[key].shape)
+            if drop is not None:
+                a, b = a[:drop] + a[drop + 1 :], b[:drop] + b[drop + 1 :]
+            if a != b:
+                raise OptionError(
+                    "collate_clips",
+                    f"clips of different sizes cannot be stacked: {key} of {first['video']!r} are {tuple(first[key].shape)}, "
+                    f"of {item['video']!r} {tuple(item[key].shape)}; give TrainingClips size=(height, width) "
+                    "(a short side alone keeps each video's aspect ratio), or batch_size=1",
+                )
 
 
 def _pad_objects(item: dict[str, Any], k_max: int, torch_items: bool) -> dict[str, Any]:

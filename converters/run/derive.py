@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .. import options as plugin_options
+from .. import registry
 from ..errors import OptionError, OutputError, SourceError
 from ..model import DatasetInfo, Frame, FrameMasks, ImageRef, Mask, Video
 from ..reader import Detection, Reader, VideoRef
@@ -416,10 +417,15 @@ def write_empty_frames(path: str | os.PathLike, found: Mapping[str, list[str]]) 
 def check_writer(derive: Derive, writer: Writer) -> None:
     """``max_side`` needs an output that holds the resized frames: one that names the source's images would mismatch."""
     if derive.max_side and getattr(writer.options, "images", False) is not True:
+        holding = sorted(
+            spec.name
+            for spec in registry.specs("writer")
+            if any(option.name == "images" and option.default is True for option in spec.options or ())
+        )
         raise OptionError(
             "--max-side",
             f"the {writer.name} output would name the source's full-size frames beside resized masks; "
-            "write a format that holds the frames (mose, davis, youtube-vos, parquet, hdf5) with images on",
+            f"write a format that holds the frames ({', '.join(holding)}) with images on",
         )
 
 

@@ -404,4 +404,6 @@ def make_executor(workers: int = 1, kind: str = "local", address: str | None = N
         return RayExecutor(address, **options)
     if kind != "local":
         raise ValueError(f"unknown executor {kind!r} (local or ray)")
+    if address is not None:  # never a local run where a cluster was named
+        raise OptionError("--ray-address", f"{address} is a Ray cluster, used only with --executor ray: add --executor ray")
     return SerialExecutor() if workers <= 1 else ProcessExecutor(workers)

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OutputError, SourceError, VosconvError
+from ..errors import OptionError, OutputError, SourceError, VosconvError
 from ..model import DatasetInfo
 from ..reader import Reader
 from ..writer import Shard, ShardResult, Writer
@@ -113,6 +113,8 @@ def convert(
     """
     started = time.perf_counter()
     output = Path(output)
+    if on_error not in ("fail", "skip"):  # anything else ran as "fail", whatever the caller meant
+        raise OptionError("on_error", f"'fail' or 'skip', got {on_error!r}")
     executor = executor or make_executor(workers)  # a bad worker count fails before anything is touched
     info = reader.info()
     plan.check_images(reader, writer)

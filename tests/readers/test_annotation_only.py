@@ -184,7 +184,14 @@ def test_a_mask_without_its_frame_among_the_attached_frames_is_named(tmp_path):
         with pytest.raises(SourceError) as caught:
             reader.read_video(ref)
     assert caught.value.path == str(root / "Annotations" / "clip" / "00003.png")
-    assert "annotation without a frame of the same name" in caught.value.cause
+    assert caught.value.cause.startswith("annotation without a frame of the same name")
+    assert f"(no 00003.jpg in {frame.parent})" in caught.value.cause  # where it was looked for
+    assert "more of this video's annotations" not in caught.value.cause
+    (root / "Annotations" / "clip" / "00003.png").rename(root / "Annotations" / "clip" / "00002.png")
+    (root / "Annotations" / "clip" / "00000.png").rename(root / "Annotations" / "clip" / "00001.png")
+    with MoseReader(root, MoseOptions(images=str(tmp_path / "frames"))) as reader, pytest.raises(SourceError) as both:
+        reader.read_video(reader.list_videos()[0])
+    assert both.value.cause.endswith("; 1 more of this video's annotations have none")
 
 
 def test_masks_of_two_sizes_without_frames_are_named(tmp_path):

@@ -486,3 +486,13 @@ def test_a_mose_folder_read_as_davis_says_what_it_looks_like(sample_root):
     """Video folders where resolutions should be: the error says so, instead of listing videos as resolutions."""
     with pytest.raises(SourceError, match=r"holds video folders, not resolution folders.*--from mose"):
         DavisReader(sample_root["mose"] / "train").list_videos()
+
+
+def test_a_davis_folder_read_as_mose_says_its_videos_hold_folders(sample_root):
+    """The other way round: ``480p`` taken for a video; "video has no frames" alone sent the user looking for lost JPEGs."""
+    with MoseReader(sample_root["davis"] / "DAVIS") as reader:
+        (ref,) = reader.list_videos()
+        with pytest.raises(SourceError) as caught:
+            reader.read_video(ref)
+    assert ref.name == "480p" and caught.value.path.endswith("JPEGImages/480p")
+    assert caught.value.cause.startswith("video has no frames, only folders (") and "leave --from out" in caught.value.cause

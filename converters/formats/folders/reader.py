@@ -30,7 +30,7 @@ from ...sources.files import LOCAL, Entry, FileSystem
 from ...sources.imagefiles import probe_image
 from ...suggest import did_you_mean
 from ..lookalikes import unread_layout
-from .spec import IMAGE_SUFFIXES, MASK_SUFFIX, NUMBERED, SPLIT_NAMES, FrameNames
+from .spec import IMAGE_SUFFIXES, MASK_SUFFIX, NUMBERED, SPLIT_NAMES, FrameNames, frameless, no_frames
 
 
 def split_of(folder: str | os.PathLike) -> str | None:
@@ -220,11 +220,12 @@ def _video_files(
             raise SourceError(ref.mask_dir or ref.name, "video has no frames (annotations only, and no mask file)")
         return [], masks
     if not images:
-        where = ref.image_dir or ref.mask_dir or ref.name
-        raise SourceError(where, "video has no frames" if ref.image_dir else "annotations without a frame folder")
+        inside = [e.name for e in visible_entries(ref.image_dir, image_fs) if not e.is_file] if ref.image_dir else []
+        cause = no_frames(sorted(inside)) if ref.image_dir else "annotations without a frame folder"
+        raise SourceError(ref.image_dir or ref.mask_dir or ref.name, cause)
     orphans = sorted(set(masks) - {_stem(e.name) for e in images})
     if orphans:
-        raise SourceError(masks[orphans[0]], "annotation without a frame of the same name")
+        raise SourceError(masks[orphans[0]], frameless(orphans, ref.image_dir))
     return images, masks
 
 

@@ -42,3 +42,20 @@ class FrameNames:
 
 #: ``00000.jpg``, ``5.jpg``, ``00000001.jpg`` (ASCII digits only: ``int()`` takes other digits ``isdigit()`` does not).
 NUMBERED = FrameNames(re.compile(r"(?P<number>[0-9]+)"), "00000")
+
+
+def no_frames(folders: list[str]) -> str:
+    """Why a video folder gave no frame; folders inside it mean another layout's frames, a level deeper."""
+    if not folders:
+        return "video has no frames"
+    shown = ", ".join(folders[:3]) + (", ..." if len(folders) > 3 else "")
+    return (
+        f"video has no frames, only folders ({shown}): another layout, whose frames sit a level deeper "
+        "(DAVIS's JPEGImages/480p/<video>/)? leave --from out to detect it"
+    )
+
+
+def frameless(stems: list[str], image_dir: str | None) -> str:
+    """Annotations ``stems`` have no frame: where it was looked for shows a wrong resolution folder or a partial download."""
+    more = f"; {len(stems) - 1} more of this video's annotations have none" if len(stems) > 1 else ""
+    return f"annotation without a frame of the same name (no {stems[0]}.jpg in {image_dir}){more}"

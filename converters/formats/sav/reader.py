@@ -20,7 +20,7 @@ from typing import Literal
 
 from ...codecs import rle
 from ...codecs import video as videos
-from ...errors import SourceError
+from ...errors import OptionError, SourceError
 from ...model import (
     MAX_OBJECT_ID,
     Category,
@@ -134,6 +134,9 @@ class SavReader(Reader):
             if paired:
                 where = "" if folder == source else f" in {folder.name}/"
                 return Detection(20, f"SA-V train: {paired[0]} with {paired[0][:-4]}_manual.json{where}")
+            alone = sorted(n for n in names if n.endswith("_manual.json") and not n.startswith("."))
+            if alone:  # masklet files whose videos are elsewhere (or not downloaded): their masks read one file at a time
+                return Detection(0, f"{alone[0]} without its mp4: name that JSON as the source to read its masks alone", near=5)
         return Detection(0, f"no mp4 with its _manual.json, nor {spec.IMAGES}/ and {spec.ANNOTATIONS}/")
 
     @property
@@ -246,6 +249,12 @@ class SavReader(Reader):
                         self.source, "SA-V is read from its folders or a masklet file, not from an archive: extract it first"
                     )
                 raise SourceError(self.source, "an SA-V masklet file is named <video>_manual.json or <video>_auto.json")
+            if named.group(2) == "manual" and self.options.masklets == "auto":  # never the manual masks when auto were asked
+                raise OptionError(
+                    "-r masklets",
+                    f"auto asked for, but the source is the manual file {self.source.name}: name "
+                    f"{named.group(1)}_auto.json as the source (or -r masklets=both for both)",
+                )
             return [_train_ref(self.source.parent, named.group(1), set(_listdir(self.source.parent)))]
         folders = train_folders(self.source)
         if not folders:  # never an empty output from a folder that is no SA-V at all
