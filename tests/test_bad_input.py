@@ -619,17 +619,24 @@ def test_an_image_only_the_writer_finds_damaged_is_skipped_with_its_video(
     assert summary.stats.videos == len(want)
 
 
+def _forge_huge_header(path: Path, monkeypatch) -> list[bool]:
+    """The PNG's header made to declare 30000x30000; returns a list that each ``png.decode`` call appends to
+    (True when it is given the forged file): nothing inflated for it leaves only False in it."""
+    chunks = _png_chunks(path.read_bytes())
+    _write_chunks(path, [(b"IHDR", struct.pack(">II", 30_000, 30_000) + chunks[0][1][8:]), *chunks[1:]])
+    forged = path.read_bytes()
+    decoded: list[bool] = []
+    decode = png.decode
+    monkeypatch.setattr(png, "decode", lambda data, **options: decoded.append(data == forged) or decode(data, **options))
+    return decoded
+
+
 def test_a_mask_header_larger_than_its_frame_is_refused_before_inflating(sample_copy, monkeypatch):
     """A mask whose header declares far more pixels than its frame is refused from the header alone:
     nothing is inflated for it (a small file can hold a stream that inflates 1032:1 to gigabytes)."""
     root = sample_copy("mose")
     path = first(mose_masks(root), "00001.png")
-    chunks = _png_chunks(path.read_bytes())
-    _write_chunks(path, [(b"IHDR", struct.pack(">II", 30_000, 30_000) + chunks[0][1][8:]), *chunks[1:]])
-    forged = path.read_bytes()
-    decoded = []
-    decode = png.decode
-    monkeypatch.setattr(png, "decode", lambda data, **options: decoded.append(data == forged) or decode(data, **options))
+    decoded = _forge_huge_header(path, monkeypatch)
     with api.open_reader(root, "mose", {"split": "train"}) as reader:
         report = validate(reader)
     assert any(e["file"] == str(path) and "mask is 30000x30000 but its frame is" in e["message"] for e in report.errors)
@@ -679,12 +686,7 @@ def test_an_sa_v_mask_header_larger_than_its_frame_is_never_inflated(sav_sample,
     if not frames:
         for jpeg in first(root / "JPEGImages_24fps", "*").iterdir():
             jpeg.unlink()
-    chunks = _png_chunks(path.read_bytes())
-    _write_chunks(path, [(b"IHDR", struct.pack(">II", 30_000, 30_000) + chunks[0][1][8:]), *chunks[1:]])
-    forged = path.read_bytes()
-    decoded = []
-    decode = png.decode
-    monkeypatch.setattr(png, "decode", lambda data, **options: decoded.append(data == forged) or decode(data, **options))
+    decoded = _forge_huge_header(path, monkeypatch)
     with api.open_reader(root, "sav") as reader:
         assert reader.info().attribute("foreground") == "1"
         report = validate(reader)

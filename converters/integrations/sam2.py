@@ -34,7 +34,7 @@ from iopath.common.file_io import PathHandler, g_pathmgr
 from training.dataset.vos_raw_dataset import VOSFrame, VOSRawDataset, VOSVideo
 
 from ..errors import OptionError, SourceError
-from ..loading import VideoDataset, open_dataset
+from ..loading import VideoDataset, open_dataset, read_video_list
 from ..loading.dataset import VideoHandle
 
 __all__ = ["SCHEME", "FrameNumbers", "ShardRawDataset", "ShardSegmentLoader", "VosconvPathHandler", "frame_uri"]
@@ -203,17 +203,9 @@ class _StoredVideo:
 
 
 def _read_names(list_file: str) -> list[str]:
-    """A list file's video names, read as ``PNGRawDataset`` reads its list files; a blank line names no video.
-
-    A file that cannot be read as text is a SourceError naming it, as for ``TrainingClips``.
-    """
-    try:
-        with g_pathmgr.open(list_file, "r") as file:
-            return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
-    except OSError as exc:
-        raise SourceError(list_file, f"cannot read the video list: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise SourceError(list_file, f"the video list is not text ({exc.reason} at byte {exc.start})") from None
+    """A list file's video names, read as ``PNGRawDataset`` reads its list files (through iopath); a blank line
+    names no video, and a file that cannot be read as text is a SourceError naming it, as for ``TrainingClips``."""
+    return read_video_list(list_file, lambda path: g_pathmgr.open(path, "r"))
 
 
 def _is_int(value: object) -> bool:

@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from multiprocessing import RawValue
 from multiprocessing.context import get_spawning_popen
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 
@@ -40,13 +40,14 @@ FIRST_FRAME_TRIES = 20
 SHOWN_CHUNK = 16
 
 
-def read_video_list(path: str | os.PathLike) -> list[str]:
-    """Video names from a list file, one per line, read as SAM 2's ``file_list_txt`` is (``a.mp4`` names ``a``).
+def read_video_list(path: str | os.PathLike, open_text: Callable[[Any], IO[str]] | None = None) -> list[str]:
+    """Video names from a list file, one per line, read as SAM 2's ``file_list_txt`` is (``a.mp4`` names ``a``);
+    a blank line names no video. ``open_text(path)``: how to open it (SAM 2's drop-in opens it through iopath).
 
     A file that cannot be read as text is a SourceError naming it.
     """
     try:
-        with open(path, encoding="utf-8") as file:
+        with open(path, encoding="utf-8") if open_text is None else open_text(path) as file:
             return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
     except OSError as exc:
         raise SourceError(path, f"cannot read the video list: {exc.strerror or exc}") from None

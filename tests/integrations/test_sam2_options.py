@@ -77,7 +77,7 @@ def test_a_list_that_cannot_be_read_is_a_source_error_naming_it(sam2_sets, tmp_p
     binary.write_bytes(b"\xff\xfe\x00video\n")
     with pytest.raises(SourceError, match=f"{missing}: cannot read the video list"):
         ShardRawDataset(outputs["parquet"], **{argument: str(missing)})
-    with pytest.raises(SourceError, match=f"{binary}: the video list is not text"):
+    with pytest.raises(SourceError, match=f"{binary}: the video list is not UTF-8 text"):
         ShardRawDataset(outputs["parquet"], **{argument: str(binary)})
 
 
