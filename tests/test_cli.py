@@ -480,11 +480,12 @@ def test_every_command_reading_a_source_describes_its_reader_flags_alike():
 
 
 def test_a_to_that_contradicts_the_outputs_name_is_warned_of(capsys, sample_root, tmp_path):
-    """``-o out.json --to parquet`` writes a Parquet folder called out.json: allowed, and said, as it is most likely a slip."""
+    """``-o out.json --to parquet`` writes a Parquet folder called out.json: allowed, and said, as it is most likely a slip.
+    A JSON writer's file named ``.json`` is no slip: BURST's own files are ``all_classes.json``, a cocovid file is JSON."""
     argv = ["convert", str(sample_root["mose"]), "--split", "train"]
     code, _, stderr = run(capsys, *argv, "-o", str(tmp_path / "a.json"), "--to", "parquet")
     assert code == 0 and (tmp_path / "a.json" / "manifest.json").is_file()
     assert f"warning: {tmp_path / 'a.json'}: a coco output's name; --to parquet writes a parquet output there" in stderr
-    for out, to in (("b.json", "COCO"), ("c", "mose")):
+    for out, to in (("b.json", "COCO"), ("c", "mose"), ("val.json", "cocovid"), ("all_classes.json", "burst")):
         code, _, stderr = run(capsys, *argv, "-o", str(tmp_path / out), "--to", to)
         assert code == 0 and "warning" not in stderr

@@ -325,6 +325,20 @@ def test_a_path_that_is_no_output_folder_says_what_the_loader_reads_and_how_to_m
         assert "vosconv convert" in caught.value.cause or "no such folder" in caught.value.cause
 
 
+def test_the_current_folder_opens_as_any_other_path(converted, tmp_path, monkeypatch):
+    """``open_dataset(".")`` from inside an output, or from a folder that is none: the fix the error suggests was
+    named from ``Path(".").with_suffix``, which raised ValueError even for a valid output."""
+    from converters.errors import SourceError
+
+    monkeypatch.chdir(converted["parquet", "mose"])
+    assert len(open_dataset(".")) == len(open_dataset(converted["parquet", "mose"]))
+    (tmp_path / "frames").mkdir()
+    monkeypatch.chdir(tmp_path / "frames")
+    with pytest.raises(SourceError) as caught:
+        open_dataset(".")
+    assert "vosconv convert . -o frames.parquet makes one" in caught.value.cause
+
+
 def test_a_video_name_the_dataset_lacks_is_a_key_error_naming_the_dataset(converted):
     videos = open_dataset(converted["parquet", "mose"])
     name = videos[0].name

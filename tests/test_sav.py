@@ -250,6 +250,18 @@ def test_a_folder_of_masklet_files_without_mp4s_says_to_name_one(train, tmp_path
         api.detect(folder)
 
 
+def test_a_shard_of_masklet_files_alone_does_not_hide_a_later_shard_s_videos(train, tmp_path):
+    """sav_000/ without its mp4s (a partial download) before sav_001/ with them: the train folder is still SA-V (the
+    masklet-files-alone reason once ended the search at the first shard)."""
+    root = tmp_path / "sav_train"
+    shutil.copytree(train / "sav_000", root / "sav_001")
+    (root / "sav_000").mkdir()
+    shutil.copy(train / "sav_000" / "sav_000001_manual.json", root / "sav_000" / "sav_000009_manual.json")
+    detection = SavReader.sniff(root)
+    assert detection.score == 20 and detection.reason == "SA-V train: sav_000001.mp4 with sav_000001_manual.json in sav_001/"
+    assert api.detect(root) == "sav"
+
+
 @pytest.mark.parametrize(
     ("make", "says"),
     [

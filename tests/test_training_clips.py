@@ -343,6 +343,22 @@ def test_collate_keeps_what_a_transform_added(converted):
     assert batch["masks"].shape[:2] == (len(items), 2)
 
 
+def test_collate_stacks_frames_a_transform_gave_as_a_list(converted):
+    """A per-frame augmentation returning a list of (H, W, 3) arrays stacked as before; the size check once asked each
+    value for ``.shape`` and failed with AttributeError on the list."""
+
+    def per_frame(item):
+        return {**item, "frames": [frame[:, ::-1] for frame in item["frames"]]}
+
+    clips = TrainingClips(converted["parquet"], num_frames=2, size=(16, 24), output="numpy", transform=per_frame)
+    items = [clips[i] for i in range(len(clips))]
+    batch = collate_clips(items)
+    assert batch["frames"].shape == (len(items), 2, 16, 24, 3)
+    assert np.array_equal(batch["frames"][0], np.stack(items[0]["frames"]))
+    with pytest.raises(OptionError, match="clips of different sizes"):
+        collate_clips([items[0], {**items[1], "frames": [f[:8] for f in items[1]["frames"]]}])
+
+
 @pytest.mark.parametrize("context", ["fork", "spawn"])
 def test_set_epoch_reaches_persistent_workers(converted, context, no_lingering_tracker):
     """Persistent DataLoader workers keep the dataset they started with: each epoch repeated epoch 0's clips."""

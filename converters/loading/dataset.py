@@ -231,7 +231,8 @@ class VideoHandle:
 
 def _check_output_folder(path: Path) -> None:
     """What the loader reads is a Parquet or HDF5 folder vosconv wrote: anything else says so, and how to make one."""
-    make = f"vosconv convert {path} -o {path.with_suffix('.parquet').name} makes one"
+    name = Path(os.path.abspath(path)).stem or "dataset"  # "." has no name of its own, nor "/"
+    make = f"vosconv convert {path} -o {name}.parquet makes one"
     if not path.exists():
         raise SourceError(path, "no such folder: the loader reads a Parquet or HDF5 output folder of vosconv")
     if not path.is_dir():

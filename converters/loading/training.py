@@ -387,16 +387,21 @@ def _check_one_size(batch: Sequence[dict[str, Any]]) -> None:
         for key, drop in (("frames", None), ("masks", 1)):  # masks (T, K, H, W): K may differ (padded), T, H and W may not
             if key not in first or key not in item:
                 continue
-            a, b = tuple(first[key].shape), tuple(item[key].shape)
+            a, b = _shape(first[key]), _shape(item[key])
             if drop is not None:
                 a, b = a[:drop] + a[drop + 1 :], b[:drop] + b[drop + 1 :]
             if a != b:
                 raise OptionError(
                     "collate_clips",
-                    f"clips of different sizes cannot be stacked: {key} of {first['video']!r} are {tuple(first[key].shape)}, "
-                    f"of {item['video']!r} {tuple(item[key].shape)}; give TrainingClips size=(height, width) "
+                    f"clips of different sizes cannot be stacked: {key} of {first['video']!r} are {_shape(first[key])}, "
+                    f"of {item['video']!r} {_shape(item[key])}; give TrainingClips size=(height, width) "
                     "(a short side alone keeps each video's aspect ratio), or batch_size=1",
                 )
+
+
+def _shape(value: Any) -> tuple[int, ...]:
+    """An array's or tensor's shape; a transform's list of frames has the shape that stacking it gives."""
+    return tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
 
 
 def _pad_objects(item: dict[str, Any], k_max: int, torch_items: bool) -> dict[str, Any]:

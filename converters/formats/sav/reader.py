@@ -128,15 +128,16 @@ class SavReader(Reader):
         if half:
             other = ({spec.IMAGES, spec.ANNOTATIONS} - set(half)).pop()
             return Detection(0, f"{half[0]}/ without {other}/", near=5)
+        alone: list[str] = []  # masklet files whose videos are elsewhere (or not downloaded): said if no shard has any
         for folder in train_folders(source):
             names = set(os.listdir(folder))
             paired = [n for n in sorted(names) if n.endswith(".mp4") and f"{n[:-4]}_manual.json" in names]
             if paired:
                 where = "" if folder == source else f" in {folder.name}/"
                 return Detection(20, f"SA-V train: {paired[0]} with {paired[0][:-4]}_manual.json{where}")
-            alone = sorted(n for n in names if n.endswith("_manual.json") and not n.startswith("."))
-            if alone:  # masklet files whose videos are elsewhere (or not downloaded): their masks read one file at a time
-                return Detection(0, f"{alone[0]} without its mp4: name that JSON as the source to read its masks alone", near=5)
+            alone = alone or sorted(n for n in names if n.endswith("_manual.json") and not n.startswith("."))
+        if alone:  # their masks read one file at a time
+            return Detection(0, f"{alone[0]} without its mp4: name that JSON as the source to read its masks alone", near=5)
         return Detection(0, f"no mp4 with its _manual.json, nor {spec.IMAGES}/ and {spec.ANNOTATIONS}/")
 
     @property
