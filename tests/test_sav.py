@@ -153,7 +153,7 @@ def test_sparse_decoding_skips_frames_between_and_keeps_every_4th_frame_s_pixels
 
 @pytest.mark.parametrize(("codec", "size"), [("mpeg4", (98, 66)), ("mpeg4", (320, 240)), ("libx264", (98, 66))])
 def test_the_decoder_s_limits_refuse_no_valid_file(tmp_path, codec, size):
-    """The damage checks (``err_detect``, ``max_pixels``) leave valid files alone: FFmpeg's MPEG-4 Part 2 decoder asks
+    """The damage checks (corrupt frames, ``max_pixels``) leave valid files alone: FFmpeg's MPEG-4 Part 2 decoder asks
     for a work area past a small frame's pixels (a limit of the header's size plus a margin refused every frame)."""
     import av
 

@@ -141,10 +141,8 @@ class FrameCursor:
             stream = self._container.streams.video[0]
             context = stream.codec_context
             self.size = (context.width, context.height)  # the header's, which the reader held to the masks' size
-            options = {"err_detect": "explode"}  # damaged data: an error, never concealed pixels
             if context.width > 0 and context.height > 0:  # a far larger frame fails before FFmpeg allocates it
-                options["max_pixels"] = str(max(2 * context.width * context.height, MIN_PIXEL_LIMIT))
-            context.options = options
+                context.options = {"max_pixels": str(max(2 * context.width * context.height, MIN_PIXEL_LIMIT))}
             if ranks is None:
                 stream.thread_type = "AUTO"  # FFmpeg's own decoding threads; the frames are the same
                 self._frames = enumerate(self._container.decode(stream))
@@ -181,6 +179,10 @@ class FrameCursor:
                     raise SourceError(self.path, f"the video ends after {self.position} frames; frame {number} was asked for")
                 index, picture = found
                 self.decoded += 1
+                if picture.is_corrupt:  # damaged data FFmpeg concealed (patched from neighbours): never a frame of the video
+                    self.close()  # (every frame decoded is checked: a damaged reference spoils the kept frames after it)
+                    where = index if index >= 0 else self.position
+                    raise SourceError(self.path, f"cannot decode frame {where}: its data is damaged (the decoder concealed it)")
                 if index < self.position or index > number:  # not numbered as a full decode numbers it, or missing
                     return self._in_full(number)
                 self.position = index + 1
