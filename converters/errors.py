@@ -12,13 +12,17 @@ class VosconvError(Exception):
 class SourceError(VosconvError):
     """A source file or folder that cannot be read as claimed: names the file and the cause."""
 
-    def __init__(self, path: str | os.PathLike, cause: str) -> None:
+    def __init__(self, path: str | os.PathLike, cause: str | None = None) -> None:
+        if cause is None:  # one whole message, as torch's DataLoader rebuilds a worker's error
+            self.path, self.cause = "", str(path)
+            super().__init__(self.cause)
+            return
         self.path = os.fspath(path)
         self.cause = cause
         super().__init__(f"{self.path}: {cause}")
 
     def __reduce__(self):  # keep both fields when crossing a process boundary
-        return (type(self), (self.path, self.cause))
+        return (type(self), (self.path, self.cause) if self.path else (self.cause,))
 
 
 class DetectionError(VosconvError):
@@ -28,13 +32,17 @@ class DetectionError(VosconvError):
 class OptionError(VosconvError, ValueError):
     """A bad option value; ``where`` names the option (a CLI flag or a YAML path). Also a ``ValueError``."""
 
-    def __init__(self, where: str, message: str) -> None:
+    def __init__(self, where: str, message: str | None = None) -> None:
+        if message is None:  # one whole message, as torch's DataLoader rebuilds a worker's error
+            self.where, self.message = "", where
+            super().__init__(where)
+            return
         self.where = where
         self.message = message
         super().__init__(f"{where}: {message}")
 
     def __reduce__(self):
-        return (type(self), (self.where, self.message))
+        return (type(self), (self.where, self.message) if self.where else (self.message,))
 
 
 class OutputError(VosconvError):

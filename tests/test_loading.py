@@ -240,6 +240,37 @@ def test_torch_data_loader_with_workers(converted, fmt, start_method):
     assert seen == len(clips)
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_a_workers_source_error_reaches_the_training_loop_as_a_source_error(converted, tmp_path, fmt):
+    """torch's DataLoader rebuilds a worker's exception from one message; a two-field error became RuntimeError."""
+    import json
+    import shutil
+
+    from converters.errors import SourceError
+
+    torch = pytest.importorskip("torch")
+    out = tmp_path / "out"
+    shutil.copytree(converted[fmt, "mose"], out)
+    clips = ClipDataset(out, clip_length=2)
+    shard = out / json.loads((out / "manifest.json").read_text())["shards"][0]["file"]
+    data = shard.read_bytes()
+    shard.write_bytes(data[: len(data) // 2] + bytes(len(data) - len(data) // 2))  # damaged after opening
+    with pytest.raises(SourceError, match=shard.name) as caught:
+        list(torch.utils.data.DataLoader(clips, batch_size=None, num_workers=1))
+    assert "DataLoader worker" in str(caught.value)
+
+
+def test_the_two_field_errors_cross_processes_whole_and_rebuild_from_one_message():
+    from converters.errors import OptionError, SourceError
+
+    for error, fields in [(SourceError("a/b.png", "bad"), ("path", "cause")), (OptionError("-r x", "no"), ("where", "message"))]:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert [getattr(copy, f) for f in fields] == [getattr(error, f) for f in fields]
+        rebuilt = type(error)(str(error))
+        assert str(rebuilt) == str(error) and str(pickle.loads(pickle.dumps(rebuilt))) == str(error)
+
+
 # ------------------------------------------------------------------ damaged or forged outputs
 
 
