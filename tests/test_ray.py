@@ -80,3 +80,22 @@ def test_cli_executor_ray(cluster, sample_root, tmp_path, capsys):
     out = tmp_path / "o.json"
     code = main(["convert", str(sample_root["mose"]), "-o", str(out), "--to", "coco", "--split", "valid", "--executor", "ray"])
     assert code == 0 and out.is_file()
+
+
+def test_a_cluster_address_nothing_answers_at_is_refused_at_once(capsys, sample_root, tmp_path):
+    """Ray retries such an address forever in silence; vosconv names it before touching anything."""
+    import socket
+
+    from converters.cli import main
+    from converters.errors import OptionError
+
+    with socket.socket() as unused:  # a port nobody listens on: bound here, never listening
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        out = tmp_path / "out.json"
+        argv = ["convert", str(sample_root["mose"]), "-o", str(out), "--split", "train", "--executor", "ray"]
+        assert main([*argv, "--ray-address", f"127.0.0.1:{port}"]) == 1
+        assert f"--ray-address: nothing answers at 127.0.0.1:{port}" in capsys.readouterr().err and not out.exists()
+    for address in ["head", "head:port", "ray://"]:
+        with pytest.raises(OptionError, match=r"is not host:port, ray://host:port or auto"):
+            RayExecutor(address)

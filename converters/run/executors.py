@@ -337,6 +337,8 @@ class RayExecutor:
             import ray  # noqa: F401
         except ImportError as exc:
             raise MissingDependency("the Ray executor needs ray: pip install 'vosconv[ray]'") from exc
+        if address is not None:
+            check_ray_address(address)
         self.address = address
         self.init_options = init_options
 
@@ -345,7 +347,10 @@ class RayExecutor:
 
         started_here = not ray.is_initialized()
         if started_here:
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **self.init_options)
+            try:
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **self.init_options)
+            except ConnectionError as error:  # address "auto" with no cluster running here
+                raise OptionError("--ray-address", f"{self.address}: {error}") from None
         try:
             task = ray.remote(_call)
             shared = ray.put(fn)
@@ -370,6 +375,29 @@ class RayExecutor:
         finally:
             if started_here:
                 ray.shutdown()
+
+
+def check_ray_address(address: str, timeout: float = 10.0) -> None:
+    """Refuse a cluster address nothing answers at: Ray itself retries such an address forever, in silence."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if address in ("auto", "local"):
+        return  # Ray resolves these itself, and fails at once when there is nothing to find
+    try:
+        parts = urlsplit(address if "://" in address else f"//{address}")
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or port is None:
+        raise OptionError("--ray-address", f"{address!r} is not host:port, ray://host:port or auto")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        cause = error.strerror or type(error).__name__
+        raise OptionError(
+            "--ray-address", f"nothing answers at {host}:{port} ({cause}); is the cluster up (ray start --head)?"
+        ) from None
 
 
 def _call(fn, item):
