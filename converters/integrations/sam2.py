@@ -40,26 +40,29 @@ from ..loading.dataset import VideoHandle
 __all__ = ["SCHEME", "FrameNumbers", "ShardRawDataset", "ShardSegmentLoader", "VosconvPathHandler", "frame_uri"]
 
 SCHEME = "vosconv://"
-_OPEN: dict[str, VideoDataset] = {}  # per process: dataset folder -> its VideoDataset, opened on first use
+_OPEN: dict[tuple[str, str | None], VideoDataset] = {}  # per process: (folder, image root) -> its VideoDataset
 _ADDRESSED: dict[str, VideoHandle] = {}  # per process: a frame address up to its last "/" -> that video
 DAVIS2016_ID = 255  # DAVIS 2016's one object: vosconv reads its 0/255 masks as id 1, SAM 2's PNG loader as 255
+_IMAGES_AT = ";"  # in an address, between the dataset folder and where its frames live now (quote escapes it)
 
 
-def _dataset(root: str) -> VideoDataset:
-    found = _OPEN.get(root)
+def _dataset(root: str, image_root: str | None = None) -> VideoDataset:
+    found = _OPEN.get((root, image_root))
     if found is None:
-        found = _OPEN[root] = open_dataset(root)
+        found = _OPEN[root, image_root] = open_dataset(root, image_root=image_root)
     return found
 
 
-def _video_address(root: str, video: str) -> str:
-    """What every frame address of a video starts with: ``vosconv://<quoted dataset folder>/<quoted video>/``."""
-    return f"{SCHEME}{quote(root, safe='')}/{quote(video, safe='')}/"
+def _video_address(root: str, video: str, image_root: str | None = None) -> str:
+    """What every frame address of a video starts with: ``vosconv://<quoted dataset folder>/<quoted video>/``, the
+    folder followed by ``;<quoted image root>`` when frames that were not embedded have moved."""
+    where = quote(root, safe="") + ("" if image_root is None else _IMAGES_AT + quote(image_root, safe=""))
+    return f"{SCHEME}{where}/{quote(video, safe='')}/"
 
 
-def frame_uri(root: str, video: str, position: int) -> str:
+def frame_uri(root: str, video: str, position: int, image_root: str | None = None) -> str:
     """``vosconv://<quoted dataset folder>/<quoted video>/<frame position>.jpg``: all a worker needs to find it."""
-    return f"{_video_address(root, video)}{position}.jpg"
+    return f"{_video_address(root, video, image_root)}{position}.jpg"
 
 
 def _addressed_video(path: str, address: str) -> VideoHandle:
@@ -67,7 +70,8 @@ def _addressed_video(path: str, address: str) -> VideoHandle:
     parts = address[len(SCHEME) :].split("/")
     if len(parts) != 2:
         raise ValueError(f"{path}: not a vosconv frame address ({SCHEME}<folder>/<video>/<position>.jpg)")
-    dataset, name = _dataset(unquote(parts[0])), unquote(parts[1])
+    root, images_at, image_root = parts[0].partition(_IMAGES_AT)
+    dataset, name = _dataset(unquote(root), unquote(image_root) if images_at else None), unquote(parts[1])
     if name not in dataset:
         raise FileNotFoundError(f"{path}: {dataset.path} has no video {name!r}")
     handle = _ADDRESSED[address] = dataset[name]
@@ -218,7 +222,8 @@ class ShardRawDataset(VOSRawDataset):
     ``video_id`` is the position in the sorted names; each frame's ``frame_idx`` is the number in its
     source file name. The list files, ``sample_rate``, ``truncate_video`` and ``frames_sampling_mult``
     work as in ``PNGRawDataset``; ``is_palette=False`` and ``single_object_mode`` read per-object PNG
-    folders, which a converted dataset does not have, so they are an ``OptionError``.
+    folders, which a converted dataset does not have, so they are an ``OptionError``. ``image_root``: where
+    the frames of a dataset converted with ``images=false`` live now, when they have moved since.
     """
 
     def __init__(
@@ -231,6 +236,7 @@ class ShardRawDataset(VOSRawDataset):
         single_object_mode: bool = False,
         truncate_video: int = -1,
         frames_sampling_mult: bool = False,
+        image_root: str | os.PathLike | None = None,
     ) -> None:
         if not is_palette or single_object_mode:
             raise OptionError(
@@ -245,7 +251,8 @@ class ShardRawDataset(VOSRawDataset):
             )
         self.path = os.path.abspath(os.fspath(path))
         self.sample_rate, self.truncate_video = int(sample_rate), int(truncate_video)
-        dataset = _dataset(self.path)
+        self.image_root = None if image_root is None else os.path.abspath(os.fspath(image_root))
+        dataset = _dataset(self.path, self.image_root)
         dataset._check_images()  # frames that are gone: said now, not in a DataLoader worker
         stored = [video.name for video in dataset]
         names = stored if file_list_txt is None else _read_names(file_list_txt)
@@ -264,8 +271,9 @@ class ShardRawDataset(VOSRawDataset):
     def _video(self, name: str) -> _StoredVideo:
         found = self._stored.get(name)
         if found is None:
-            handle = _dataset(self.path)[name]
-            found = self._stored[name] = _StoredVideo(handle, _video_address(self.path, name), FrameNumbers(handle.file_names()))
+            handle = _dataset(self.path, self.image_root)[name]
+            address = _video_address(self.path, name, self.image_root)
+            found = self._stored[name] = _StoredVideo(handle, address, FrameNumbers(handle.file_names()))
         return found
 
     def get_video(self, idx: int) -> tuple[VOSVideo, ShardSegmentLoader]:

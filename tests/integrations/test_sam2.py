@@ -325,3 +325,26 @@ def test_overlapping_masks_load_whole(sample_root, tmp_path, fmt):
     assert (got[first["object_id"]] & got[second["object_id"]]).any()
     assert all(np.array_equal(got[k].numpy(), want[int(k)]) for k in got)
     assert [int(k) for k in got] == sorted(want, key=lambda k: np.flatnonzero(want[k]).min())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_frames_not_embedded_are_read_from_where_they_have_moved(sample_root, tmp_path, fmt, no_lingering_tracker):
+    """A dataset converted with images=false keeps frame paths only: once its frames move, image_root= finds them,
+    in spawned workers too (the address carries it), and gives the datapoints of PNGRawDataset over the new folder."""
+    from converters.errors import SourceError
+
+    from .conftest import clean_copy
+
+    frames = clean_copy(sample_root["mose"] / "train", tmp_path / "train")
+    out = tmp_path / "out"
+    api.convert(frames, out, to=fmt, from_="mose", writer_options={"images": False})
+    moved = tmp_path / "moved"
+    frames.rename(moved)
+    with pytest.raises(SourceError, match="image_root"):
+        ShardRawDataset(out)
+    raw = ShardRawDataset(out, image_root=moved / "JPEGImages")
+    want = [Seeded(vos(folders(moved), [as_tensors]))[i] for i in range(3)]
+    shards = Seeded(vos(raw, [as_tensors]))
+    assert [shards[i] for i in range(3)] == want
+    loader = torch.utils.data.DataLoader(shards, batch_size=None, num_workers=2, multiprocessing_context="spawn")
+    assert list(loader) == want
