@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,3 +202,48 @@ def test_davis_folder_name_options_cannot_lead_out_of_the_output(option):
 
     with pytest.raises(OptionError, match=f"{option}.*cannot be a file or folder name"):
         api.open_writer("davis", {option: "../x"})
+
+
+def _valid_with_a_video_unannotated(sample_copy) -> tuple[Path, list[str]]:
+    """The MOSE sample, whose valid videos are annotated on their first frame only, with one video's masks removed."""
+    source = sample_copy("mose")
+    folder = source / "valid" / "Annotations"
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    shutil.rmtree(folder / names[-1])
+    return source, names
+
+
+@pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])
+def test_without_images_the_frames_without_masks_are_said_to_be_left_out(sample_copy, tmp_path, layout):
+    """A folder layout knows a frame by its files: written without images, a frame without a mask has none. The
+    summary and the marker say how many, and a video with no mask at all is left out (no index lists a video that
+    has no folder, so the output reads back)."""
+    source, names = _valid_with_a_video_unannotated(sample_copy)
+    expected = list(api.read_videos(source, "mose", split="valid"))
+    unannotated = sum(1 for v in expected for f in v.frames if f.masks is None)
+    out = tmp_path / "out"
+    options = {"reader_options": {"split": "valid"}, "writer_options": {"images": False}}
+    summary = api.convert(source, out, to=layout, from_="mose", **options)
+    (note,) = [n for n in summary.notes if "without an annotation file" in n]
+    assert note.startswith(f"{unannotated} frames without an annotation file in 2 videos not written")
+    assert note.endswith(f"left out, having no annotated frame: {names[-1]}")
+    conventions = json.loads((out / ".vosconv.json").read_text())["conventions"]
+    assert conventions["unwritten_frames"] == unannotated and conventions["left_out_videos"] == [names[-1]]
+    back = list(api.read_videos(out, layout))
+    assert [v.name for v in back] == names[:-1]
+    assert [f.file_name for f in back[0].frames] == [f.file_name for f in expected[0].frames if f.masks is not None]
+
+
+@pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])
+def test_a_source_without_any_mask_writes_a_layout_that_reads_back(sample_copy, tmp_path, layout):
+    """Every frame unannotated (a test split): the frames are written, and the empty annotations folder marks the layout."""
+    source = sample_copy("mose")
+    for folder in (source / "valid" / "Annotations").iterdir():
+        shutil.rmtree(folder) if folder.is_dir() else folder.unlink()
+    expected = list(api.read_videos(source, "mose", split="valid"))
+    assert expected and not any(f.masks is not None for v in expected for f in v.frames)
+    api.convert(source, tmp_path / "out", to=layout, from_="mose", reader_options={"split": "valid"})
+    back = list(api.read_videos(tmp_path / "out", layout))
+    assert [(v.name, [(f.file_name, f.masks) for f in v.frames]) for v in back] == [
+        (v.name, [(f.file_name, f.masks) for f in v.frames]) for v in expected
+    ]

@@ -197,6 +197,12 @@ class LayoutWriter(Writer):
             if change:
                 changed[video.name] = change
             video = self.as_written(video)
+            unwritten = self._unwritten_frames(video)
+            if unwritten == len(video.frames):  # nothing of the video is written, so no index may list it
+                changed[video.name] = {"unwritten_frames": unwritten}
+                continue
+            if unwritten:  # frames without a mask or an image to write have no file here
+                changed.setdefault(video.name, {})["unwritten_frames"] = unwritten
             if getattr(self.options, "renumber", False):
                 video, mapping = labels.renumbered(video)
                 renumbered[video.name] = {str(new): old for old, new in mapping.items()}
@@ -214,6 +220,13 @@ class LayoutWriter(Writer):
         if changed:
             result_facts["changed"] = changed
         return ShardResult(shard.index, files, facts=result_facts, checksums=tuple(written))
+
+    def _unwritten_frames(self, video: Video) -> int:
+        """Frames that get no file: without an annotation file and without an image written (``images=false``).
+
+        A folder layout knows a frame by its files only, so such a frame is not in the output.
+        """
+        return sum(1 for f in video.frames if f.masks is None and (f.image is None or not self.options.images))
 
     def _change(self, video: Video) -> dict[str, int] | None:
         """What :meth:`as_written` does to the video, for the summary and the marker: None when nothing."""
@@ -241,6 +254,13 @@ class LayoutWriter(Writer):
                 f"void ({VOID_ID}) in {frames} frames of {count} video{'s' if count != 1 else ''} "
                 f"{_VOID_DONE[record['void']]} ({self.name} has no void){fix}"
             )
+        if "unwritten_frames" in record:
+            count, left_out = len(record["unwritten_videos"]), record.get("left_out_videos", [])
+            notes.append(
+                f"{record['unwritten_frames']} frames without an annotation file in {count} video{'s' if count != 1 else ''}"
+                f" not written: without their images a {self.name} folder has no file for them"
+                + (f"; left out, having no annotated frame: {', '.join(left_out)}" if left_out else "")
+            )
         return notes
 
     def _conventions(self, results: Sequence[ShardResult]) -> dict[str, object]:
@@ -253,7 +273,17 @@ class LayoutWriter(Writer):
         void = {name: change["void_frames"] for name, change in changed.items() if change.get("void_frames")}
         if void:
             record.update(void=self.options.void, void_frames=sum(void.values()), void_videos=sorted(void))
+        unwritten = {name: change["unwritten_frames"] for name, change in changed.items() if change.get("unwritten_frames")}
+        if unwritten:
+            record.update(unwritten_frames=sum(unwritten.values()), unwritten_videos=sorted(unwritten))
+            left_out = sorted(name for name in unwritten if name not in self._written_names(results))
+            if left_out:
+                record["left_out_videos"] = left_out
         return record
+
+    @staticmethod
+    def _written_names(results: Sequence[ShardResult]) -> set[str]:
+        return {name for result in results for name in result.facts["videos"]}
 
     def check(self, video: Video) -> None:
         check_readable_names(video, self.name)
@@ -305,7 +335,7 @@ class LayoutWriter(Writer):
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         root = staging / OUTPUT
-        root.mkdir(exist_ok=True)
+        (root / self.mask_dir(info)).mkdir(parents=True, exist_ok=True)  # the layout's mark, even with no mask in it
         videos = {name: facts for result in results for name, facts in result.facts["videos"].items()}
         self.write_index(root, videos, info)
         renumbered = {name: ids for result in results for name, ids in result.facts.get("renumbered", {}).items()}
