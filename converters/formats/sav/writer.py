@@ -125,7 +125,7 @@ class SavWriter(Writer):
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         root = staging / OUTPUT
-        root.mkdir(exist_ok=True)
+        (root / spec.ANNOTATIONS).mkdir(parents=True, exist_ok=True)  # the layout's mark, even with no object in it
         names = [name for result in results for name in result.facts["videos"]]
         split = info.split if info.split in ("val", "test") else "val"
         (root / f"sav_{split}.txt").write_text("".join(f"{n}\n" for n in names))
