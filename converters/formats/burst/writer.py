@@ -11,7 +11,8 @@ frames), ``id`` numbers the videos after the largest id given, the category list
 ``fps`` is left out (no source says it). What BURST cannot say (a void region, the PNGs' encoding and
 palette, object frame lists and metadata) goes in a ``vosconv`` record in the sequence, only where
 there is some: BURST's tools read named fields and pass over it. The file starts with vosconv's own
-record (``vosconv``: where the frames were), which BURST's tools ignore and vosconv reads back.
+record (``vosconv``: where the frames were, and the source's dataset attributes), which BURST's tools
+ignore and vosconv reads back.
 
 Streamed like the COCO writer: each shard writes one sequence per line, and ``finalize`` joins them.
 """
@@ -184,10 +185,13 @@ class BurstWriter(Writer):
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         next_id = max((r.facts["largest_id"] for r in results), default=0) + 1
-        facts = {
+        facts: dict[str, Any] = {
             "written_by": f"vosconv {__version__}",
             "image_root": None if info.image_root is None else str(Path(info.image_root).resolve()),
         }
+        attributes = {key: value for key, value in info.attributes if key != spec.HEADER_ATTRIBUTE}
+        if attributes:  # the source's own (DAVIS split lists, a derived set's record): BURST has no field for them
+            facts["attributes"] = attributes
         head = "{" + f'"{spec.VOSCONV_KEY}":{_dumps(facts)}'
         head += "".join(f",{_dumps(key)}:{_dumps(value)}" for key, value in header_fields(info).items())
         result = staging / "result.json"
