@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -247,3 +248,58 @@ def test_a_source_without_any_mask_writes_a_layout_that_reads_back(sample_copy, 
     assert [(v.name, [(f.file_name, f.masks) for f in v.frames]) for v in back] == [
         (v.name, [(f.file_name, f.masks) for f in v.frames]) for v in expected
     ]
+
+
+def test_what_each_layout_has_no_place_for_is_named_in_the_summary(sample_root, tmp_path):
+    """YouTube-VOS objects have categories and frame lists: MOSE holds neither, DAVIS the categories, YouTube-VOS both.
+    What is not written is said (and recorded in the marker), never dropped in silence."""
+    source = sample_root["youtube-vos"] / "train"
+    objects = [o for v in api.read_videos(source, "youtube-vos") for o in v.objects]
+    assert all(o.category_id is not None and o.frames is not None for o in objects)
+    n = len(objects)
+    expected = {
+        "mose": f"the category of {n} objects, the frame list of {n} objects",
+        "davis": f"the frame list of {n} objects",
+        "youtube-vos": None,
+    }
+    for layout, what in expected.items():
+        summary = api.convert(source, tmp_path / layout, to=layout, from_="youtube-vos")
+        notes = [note for note in summary.notes if "no place for them" in note]
+        conventions = json.loads((tmp_path / layout / ".vosconv.json").read_text()).get("conventions", {})
+        if what is None:
+            assert notes == [] and "not_kept" not in conventions
+        else:
+            assert notes == [
+                f"not written, as a {layout} folder has no place for them: {what} (coco, parquet and hdf5 keep them)"
+            ]
+            assert conventions["not_kept"]["object_frames"] == n
+
+
+def _with_metadata(ids: tuple[int, int] = (1, 2)) -> Video:
+    """One frame, two objects (the second on no frame), with object and video metadata and a per-frame value."""
+    label = np.zeros((6, 8), np.uint8)
+    label[1:4, 1:4] = ids[0]
+    (mask,) = encode(label)
+    mask = dataclasses.replace(mask, values=(("score", 0.5),))
+    objects = (ObjectInfo(ids[0], metadata=(("masklet_id", 0),)), ObjectInfo(ids[1]))
+    frames = (Frame(0, "00000.jpg", None, FrameMasks((mask,))),)
+    return Video("v", 8, 6, frames, objects, MaskEncoding.PALETTE, metadata=(("video_environment", "Indoor"),))
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
+def test_metadata_values_and_objects_on_no_frame_are_said_to_be_dropped(writer, tmp_path):
+    result = writer().write_shard([_with_metadata()], Shard(0, ()), tmp_path, DatasetInfo("test"))
+    (note,) = writer().notes([result])
+    dropped = "the metadata of 1 object, the per-frame values of 1 mask, the metadata of 1 video"
+    if writer is not YoutubeVosWriter:  # meta.json lists every object
+        dropped += ", 1 object on no frame"
+    assert note == f"not written, as a {writer.name} folder has no place for them: {dropped} (coco, parquet and hdf5 keep them)"
+
+
+@pytest.mark.parametrize(("ids", "said"), [((3, 7), True), ((1, 2), False)])
+def test_renumbered_ids_are_said_where_they_changed(tmp_path, ids, said):
+    result = MoseWriter(MoseWriter.Options(renumber=True)).write_shard(
+        [_with_metadata(ids)], Shard(0, ()), tmp_path, DatasetInfo("test")
+    )
+    notes = [n for n in MoseWriter().notes([result]) if "renumbered" in n]
+    assert notes == (["object ids of 1 video renumbered 1..K; the source's ids are in object_ids.json"] if said else [])

@@ -59,6 +59,7 @@ class DavisWriter(LayoutWriter):
     name = "davis"
     Options = DavisOptions
     holds_void = True  # DAVIS keeps its void (255) and DAVIS 2016's 0/255 masks as they are
+    keeps = frozenset({"categories"})  # davis_semantics.json: each object's category, also of one on no frame
 
     def _resolution(self, info: DatasetInfo) -> str:
         return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or DEFAULT_RESOLUTION)
