@@ -94,6 +94,9 @@ class ShardedWriter(Writer):
         name = shards.shard_name(shard.index, self.suffix)
         tmp, final = folder / f"{name}.tmp", folder / name
         entries: list[shards.VideoEntry] = []
+        unlocated: dict[str, int] = {}
+        if not self.options.images:
+            videos = _located(videos, info, unlocated)
         try:
             self.write_file(_recorded(videos, entries, shard.index), tmp, info)
         except BaseException:
@@ -102,8 +105,23 @@ class ShardedWriter(Writer):
             raise
         shards.finish(tmp, final)
         # facts are JSON (the pipeline journals them, to resume an interrupted run)
-        facts = {"videos": [e.to_json() for e in entries]}
+        facts: dict[str, object] = {"videos": [e.to_json() for e in entries]}
+        if unlocated:
+            facts["unlocated"] = unlocated
         return ShardResult(shard.index, (f"{shards.OUTPUT}/{name}",), facts)
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """With ``images=false`` a frame is found again at ``<image root>/<video>/<file name>``: say which are not."""
+        unlocated = {name: count for result in results for name, count in result.facts.get("unlocated", {}).items()}
+        if not unlocated:
+            return []
+        frames, count = sum(unlocated.values()), len(unlocated)
+        listed = ", ".join(sorted(unlocated)[:3]) + (", ..." if count > 3 else "")
+        return [
+            f"images=false: {frames} frames of {count} video{'s' if count != 1 else ''} ({listed}) are no files at "
+            "<image root>/<video>/<frame> (frames of an mp4, members of an archive, or files elsewhere), so the "
+            "output names frames that no folder holds; images=true embeds them"
+        ]
 
     def published_names(self, count: int, info: DatasetInfo) -> list[str]:
         """The shards' names in the finished output (relative to it), once their ``count`` is known.
@@ -145,6 +163,28 @@ def _shard_entry(result: ShardResult, name: str) -> shards.ShardEntry:
     ((_, size, digest),) = result.checksums
     videos = [shards.VideoEntry.from_json(v) for v in result.facts["videos"]]
     return shards.ShardEntry(name, tuple(v.name for v in videos), sum(v.frames for v in videos), size, digest)
+
+
+def _located(videos: Iterable[Video], info: DatasetInfo, unlocated: dict[str, int]) -> Iterator[Video]:
+    """Pass the videos through, counting each one's frames whose image is not the file a reader of the output
+    looks for (``<image root>/<video>/<file name>``, the only place a frame that is not embedded is recorded)."""
+    root = None if info.image_root is None else os.path.abspath(info.image_root)
+    for video in videos:
+        count = sum(
+            1
+            for f in video.frames
+            if f.image is not None
+            and (
+                root is None
+                or f.image.path is None
+                or f.image.archive is not None
+                or f.image.frame is not None
+                or os.path.abspath(f.image.path) != os.path.join(root, video.name, f.file_name)
+            )
+        )
+        if count:
+            unlocated[video.name] = count
+        yield video
 
 
 def _recorded(videos: Iterable[Video], entries: list[shards.VideoEntry], shard: int) -> Iterator[Video]:
