@@ -234,31 +234,3 @@ def test_annotated_slice_and_flags_follow_the_runs(runs_and_frames, start, lengt
     flags = np.zeros(frames, bool)
     flags[listed] = True
     assert entry.is_annotated(np.arange(frames, dtype=np.int64)).tolist() == flags.tolist()
-
-
-@pytest.mark.parametrize("writer", ["parquet", "hdf5"])
-def test_images_false_says_which_frames_no_folder_holds(sample_root, tmp_path, writer):
-    """Without images a frame is recorded as <image root>/<video>/<file name>: BURST's <dataset>/<seq_name>/ frames and
-    an archive's members are not there, so the output would name frames no folder holds. The summary says which."""
-    from converters import api
-    from tests import archives, burstdata
-
-    annotations, frames = burstdata.write_tree(tmp_path / "burst")
-    zipped = archives.pack(sample_root["mose"], tmp_path / "mose.zip", "zip")
-    cases = [(annotations, "burst", {"images": str(frames)}), (zipped, "mose", {"split": "train"})]
-    for source, reader, options in cases:
-        expected = list(api.read_videos(source, reader, **options))
-        out = tmp_path / f"{reader}-{writer}"
-        summary = api.convert(source, out, to=writer, from_=reader, reader_options=options, writer_options={"images": False})
-        frame_count = sum(len(v.frames) for v in expected)
-        (note,) = summary.notes
-        assert note.startswith(f"images=false: {frame_count} frames of {len(expected)} videos ({expected[0].name}, ")
-    summary = api.convert(
-        sample_root["mose"],
-        tmp_path / "folder",
-        to=writer,
-        from_="mose",
-        reader_options={"split": "train"},
-        writer_options={"images": False},
-    )
-    assert summary.notes == ()  # frames at <image root>/<video>/<file name>: found again

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ...model import DatasetInfo, Video
 from ...version import __version__
-from ...writer import Shard, ShardResult, Writer
+from ...writer import Shard, ShardResult, Writer, unlocated_frames, unlocated_note
 from . import manifest as shards
 
 
@@ -112,16 +112,7 @@ class ShardedWriter(Writer):
 
     def notes(self, results: Sequence[ShardResult]) -> list[str]:
         """With ``images=false`` a frame is found again at ``<image root>/<video>/<file name>``: say which are not."""
-        unlocated = {name: count for result in results for name, count in result.facts.get("unlocated", {}).items()}
-        if not unlocated:
-            return []
-        frames, count = sum(unlocated.values()), len(unlocated)
-        listed = ", ".join(sorted(unlocated)[:3]) + (", ..." if count > 3 else "")
-        return [
-            f"images=false: {frames} frames of {count} video{'s' if count != 1 else ''} ({listed}) are no files at "
-            "<image root>/<video>/<frame> (frames of an mp4, members of an archive, or files elsewhere), so the "
-            "output names frames that no folder holds; images=true embeds them"
-        ]
+        return unlocated_note(results, "images=true embeds them")
 
     def published_names(self, count: int, info: DatasetInfo) -> list[str]:
         """The shards' names in the finished output (relative to it), once their ``count`` is known.
@@ -166,22 +157,10 @@ def _shard_entry(result: ShardResult, name: str) -> shards.ShardEntry:
 
 
 def _located(videos: Iterable[Video], info: DatasetInfo, unlocated: dict[str, int]) -> Iterator[Video]:
-    """Pass the videos through, counting each one's frames whose image is not the file a reader of the output
-    looks for (``<image root>/<video>/<file name>``, the only place a frame that is not embedded is recorded)."""
-    root = None if info.image_root is None else os.path.abspath(info.image_root)
+    """Pass the videos through, counting each one's frames that are not at ``<image root>/<video>/<file name>``,
+    the only place a reader of the output looks for a frame that is not embedded."""
     for video in videos:
-        count = sum(
-            1
-            for f in video.frames
-            if f.image is not None
-            and (
-                root is None
-                or f.image.path is None
-                or f.image.archive is not None
-                or f.image.frame is not None
-                or os.path.abspath(f.image.path) != os.path.join(root, video.name, f.file_name)
-            )
-        )
+        count = unlocated_frames(video, info.image_root, lambda frame, name=video.name: f"{name}/{frame.file_name}")
         if count:
             unlocated[video.name] = count
         yield video
