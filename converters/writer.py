@@ -157,16 +157,21 @@ class Writer(ABC):
 def unlocated_frames(video: Video, image_root: str | None, place: Callable[[Frame], str]) -> int:
     """How many of the video's frames have an image that is not the file ``<image root>/<place(frame)>``: where a
     reader of an output that names its frames (instead of embedding them) looks for it. Frames of an mp4, members of
-    an archive and files elsewhere are not there."""
+    an archive and files elsewhere are not there; bytes already read (a Parquet or HDF5 source that embeds them) are
+    there when the image root still holds that file."""
     root = None if image_root is None else os.path.abspath(image_root)
     count = 0
     for frame in video.frames:
         image = frame.image
         if image is None:
             continue
-        plain = root is not None and image.path is not None and image.archive is None and image.frame is None
-        if not plain or os.path.abspath(image.path) != os.path.join(root, *place(frame).split("/")):
-            count += 1
+        named = None if root is None else os.path.join(root, *place(frame).split("/"))
+        if image.data is not None:
+            located = named is not None and os.path.isfile(named)
+        else:
+            plain = image.archive is None and image.frame is None
+            located = named is not None and plain and os.path.abspath(image.path) == named
+        count += not located
     return count
 
 

@@ -54,3 +54,16 @@ def test_frames_named_where_no_folder_holds_them_are_said(sample_root, tmp_path,
         (note,) = summary.notes
         assert note.startswith(f"{len(readable)} frames of {len(videos)} videos ({videos[0].name}, ")
         assert "are named where no folder holds them" in note
+
+
+def test_embedded_frames_are_named_where_the_recorded_image_root_holds_them(sample_copy, tmp_path):
+    """A Parquet source embeds its frames: COCO names them under the image root the manifest recorded, which holds
+    them while the source folder is there, and no longer once it has moved (then the note says so)."""
+    source = sample_copy("mose")
+    api.convert(source, tmp_path / "embedded", to="parquet", from_="mose", reader_options={"split": "train"})
+    summary = api.convert(tmp_path / "embedded", tmp_path / "there.json", to="coco", from_="parquet")
+    assert summary.notes == () and all(_readable(tmp_path / "there.json", "coco"))
+    source.rename(tmp_path / "moved")
+    summary = api.convert(tmp_path / "embedded", tmp_path / "gone.json", to="coco", from_="parquet")
+    (note,) = summary.notes
+    assert "are named where no folder holds them" in note and not any(_readable(tmp_path / "gone.json", "coco"))
