@@ -167,8 +167,8 @@ def test_names_a_layout_would_lose_or_reorder_are_refused_and_skipped(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["trail ", " lead", "two\u2028lines", "nel\x85x"])
-def test_davis_refuses_names_its_sequence_list_cannot_hold(tmp_path, name):
-    """The list is read one stripped line per sequence; such a name would not find its folder again."""
+def test_davis_and_sav_refuse_names_their_video_lists_cannot_hold(tmp_path, name):
+    """The lists are read one stripped line per video; such a name would not find its folder again."""
     source, images = _ytvis_with_names(tmp_path, {name: ["00000.jpg"], "ok": ["00000.jpg"]})
     out = tmp_path / "davis"
     options = {"reader_options": {"images": str(images)}, "writer_options": {"split": "val"}}
@@ -176,6 +176,11 @@ def test_davis_refuses_names_its_sequence_list_cannot_hold(tmp_path, name):
     assert [s["video"] for s in summary.stats.skipped] == [name]
     assert "DAVIS sequence list cannot hold" in summary.stats.skipped[0]["message"]
     assert [v.name for v in api.read_videos(out, "davis", split="val")] == ["ok"]
+    sav = tmp_path / "sav"  # SA-V's sav_val.txt is read the same way: its writer refuses the name too
+    summary = api.convert(source, sav, to="sav", on_error="skip", reader_options={"images": str(images)})
+    assert [s["video"] for s in summary.stats.skipped] == [name]
+    assert "sav video list (sav_val.txt) cannot hold" in summary.stats.skipped[0]["message"]
+    assert [v.name for v in api.read_videos(sav, "sav")] == ["ok"]
     mose = tmp_path / "mose"  # other layouts have no list: the name is fine there
     api.convert(source, mose, to="mose", reader_options={"images": str(images)})
     assert sorted(v.name for v in api.read_videos(mose, "mose")) == sorted([name, "ok"])

@@ -93,6 +93,13 @@ _OVERLAP = (
 # written, then lost or reordered on the next read, so it is refused (from a COCO file of another tool, say).
 
 
+def check_listable_name(video: Video, listing: str) -> None:
+    """A video list (DAVIS's ``ImageSets/``, SA-V's ``sav_val.txt``) has one name per line, read stripped (published
+    lists have CRLF and trailing blanks): a name with surrounding blanks or a line break would not read back."""
+    if video.name != video.name.strip() or len(video.name.splitlines()) != 1:
+        raise SourceError(video.name, f"a {listing} cannot hold a name with surrounding blanks or a line break")
+
+
 def check_readable_names(video: Video, layout: str) -> None:
     """SourceError unless the video's folder and frame names read back as the same frames, in order."""
     if video.name.startswith("."):
