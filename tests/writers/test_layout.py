@@ -308,3 +308,41 @@ def test_renumbered_ids_are_said_where_they_changed(tmp_path, ids, said):
     )
     notes = [n for n in MoseWriter().notes([result]) if "renumbered" in n]
     assert notes == (["object ids of 1 video renumbered 1..K; the source's ids are in object_ids.json"] if said else [])
+
+
+def test_the_marker_s_attributes_are_read_back(sample_root, tmp_path):
+    """What a layout cannot say of its dataset is in its hidden marker: a derived set's record (so a set derived from it
+    nests it) and DAVIS's split lists (so DAVIS -> MOSE -> DAVIS keeps them)."""
+    derived = tmp_path / "stepped"
+    api.convert(
+        sample_root["mose"], derived, to="mose", from_="mose", reader_options={"split": "train"}, derive={"frame_step": 2}
+    )
+    again = tmp_path / "again.json"
+    api.convert(derived, again, to="coco", from_="mose", derive={"frame_step": 2})
+    with api.open_reader(again, "coco") as reader:
+        record = json.loads(reader.info().attribute("derived"))
+    assert record["from"]["derived"]["frame_step"] == 2 and record["from"]["derived"]["from"]["format"] == "mose"
+    davis = sample_root["davis"]
+    with api.open_reader(davis, "davis", {"split": "train"}) as reader:
+        lists = reader.info().attribute("split_lists")
+    for layout in ("mose", "youtube-vos"):
+        middle = tmp_path / layout
+        api.convert(davis, middle, to=layout, from_="davis", reader_options={"split": "train"})
+        with api.open_reader(middle, layout) as reader:
+            assert reader.info().attribute("split_lists") == lists
+        back = tmp_path / f"{layout}-davis"
+        api.convert(middle, back, to="davis", from_=layout)
+        assert sorted(p.relative_to(back / "ImageSets").as_posix() for p in (back / "ImageSets").rglob("*.txt")) == [
+            "2016/train.txt",
+            "2017/train.txt",
+        ]
+
+
+def test_a_marker_that_is_not_vosconv_s_is_left_alone_and_a_bad_one_named(sample_copy):
+    source = sample_copy("mose") / "train"
+    (source / ".vosconv.json").write_text('{"attributes": {"x": "y"}}')  # not vosconv's: no written_by
+    with api.open_reader(source, "mose") as reader:
+        assert reader.info().attributes == ()
+    (source / ".vosconv.json").write_text('{"written_by": "vosconv", "attributes": {"year": 2017}}')
+    with pytest.raises(SourceError, match=r"\.vosconv\.json: attributes: expected an object of strings"):
+        api.open_reader(source, "mose").info()
