@@ -346,3 +346,14 @@ def test_a_marker_that_is_not_vosconv_s_is_left_alone_and_a_bad_one_named(sample
     (source / ".vosconv.json").write_text('{"written_by": "vosconv", "attributes": {"year": 2017}}')
     with pytest.raises(SourceError, match=r"\.vosconv\.json: attributes: expected an object of strings"):
         api.open_reader(source, "mose").info()
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
+def test_an_annotated_frame_without_its_image_is_refused_where_images_are_written(writer):
+    """Its PNG would lie beside no JPEG: the layout's reader takes that for a stray annotation, and the output would not
+    read (a source where only some frames have images: a Parquet file of one). Without images the layout is the
+    annotations alone, which reads back."""
+    video = _video(slice(4, 6))  # its one frame is annotated and has no image
+    with pytest.raises(SourceError, match=r"v/00000\.jpg: the frame has no image, and a .* folder holds an annotation only"):
+        writer().check(video)
+    writer(writer.Options(images=False)).check(video)

@@ -349,6 +349,14 @@ class LayoutWriter(Writer):
 
     def check(self, video: Video) -> None:
         check_readable_names(video, self.name)
+        if self.options.images:  # a reader pairs each mask with its frame's image: a mask alone reads as no frame
+            bare = next((f for f in video.frames if f.masks is not None and f.image is None), None)
+            if bare is not None:
+                raise SourceError(
+                    f"{video.name}/{bare.file_name}",
+                    f"the frame has no image, and a {self.name} folder holds an annotation only beside its frame's "
+                    "image; write with images=false (--no-images), or to coco, parquet or hdf5",
+                )
         renumber = getattr(self.options, "renumber", False)
         if renumber and len(video.objects) >= 255:
             raise SourceError(
