@@ -10,13 +10,14 @@ output into place with one rename, so a crash never leaves a complete-looking ou
 from __future__ import annotations
 
 import hashlib
+import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from .model import DatasetInfo, Video
+from .model import DatasetInfo, Frame, Video
 from .options import NoOptions
 from .reader import VideoRef
 
@@ -151,3 +152,38 @@ class Writer(ABC):
     @abstractmethod
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         """Assemble the output from every shard; ``output`` is the final name (for its suffix)."""
+
+
+def unlocated_frames(video: Video, image_root: str | None, place: Callable[[Frame], str]) -> int:
+    """How many of the video's frames have an image that is not the file ``<image root>/<place(frame)>``: where a
+    reader of an output that names its frames (instead of embedding them) looks for it. Frames of an mp4, members of
+    an archive and files elsewhere are not there; bytes already read (a Parquet or HDF5 source that embeds them) are
+    there when the image root still holds that file."""
+    root = None if image_root is None else os.path.abspath(image_root)
+    count = 0
+    for frame in video.frames:
+        image = frame.image
+        if image is None:
+            continue
+        named = None if root is None else os.path.join(root, *place(frame).split("/"))
+        if image.data is not None:
+            located = named is not None and os.path.isfile(named)
+        else:
+            plain = image.archive is None and image.frame is None
+            located = named is not None and plain and os.path.abspath(image.path) == named
+        count += not located
+    return count
+
+
+def unlocated_note(results: Sequence[ShardResult], fix: str) -> list[str]:
+    """The summary's note on the frames :func:`unlocated_frames` counted (each shard's ``unlocated`` fact:
+    video -> count), with ``fix``: how to keep the frames."""
+    unlocated = {name: count for result in results for name, count in result.facts.get("unlocated", {}).items()}
+    if not unlocated:
+        return []
+    frames, videos = sum(unlocated.values()), len(unlocated)
+    listed = ", ".join(sorted(unlocated)[:3]) + (", ..." if videos > 3 else "")
+    return [
+        f"{frames} frames of {videos} video{'s' if videos != 1 else ''} ({listed}) are named where no folder holds them "
+        f"(frames of an mp4, members of an archive, or files outside the image root); {fix}"
+    ]

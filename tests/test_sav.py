@@ -611,6 +611,26 @@ def test_val_to_val_is_byte_identical_in_jpegs_and_pixel_identical_in_pngs(val, 
             assert (a == b).all() and a.max() <= 1, path
 
 
+def test_a_source_without_any_object_writes_a_val_folder_that_reads_back(sample_copy, tmp_path):
+    """Annotated frames that are all empty (no object in any video) make no PNG: the annotations folder is still
+    written, so the folder is SA-V's and its hidden record gives the empty frames back, not "not an SA-V folder"."""
+    source = sample_copy("mose")
+    from PIL import Image
+
+    for path in (source / "valid" / "Annotations").rglob("*.png"):
+        with Image.open(path) as image:
+            blank = Image.new("P", image.size)
+            blank.putpalette(image.getpalette())
+        blank.save(path)
+    expected = list(api.read_videos(source, "mose", split="valid"))
+    assert not any(v.objects for v in expected) and any(f.masks is not None for v in expected for f in v.frames)
+    api.convert(source, tmp_path / "out", to="sav", from_="mose", reader_options={"split": "valid"})
+    back = list(api.read_videos(tmp_path / "out", "sav"))
+    assert [(v.name, [(f.file_name, f.masks) for f in v.frames]) for v in back] == [
+        (v.name, [(f.file_name, f.masks) for f in v.frames]) for v in expected
+    ]
+
+
 def test_a_damaged_first_png_skips_its_video_alone_under_on_error_skip(val, tmp_path):
     """The foreground value is looked up before any video is read: a PNG it cannot decode is left to its video's read
     (an error naming it, skipped under --on-error skip), never an error for the whole run."""

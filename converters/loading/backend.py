@@ -6,9 +6,9 @@ in :mod:`converters.formats.sharded.loader`; this module picks one by the output
 
 from __future__ import annotations
 
-from ..formats.sharded.loader import MALFORMED, Backend, Frames, RlePairs, check_against_manifest, external
+from ..formats.sharded.loader import MALFORMED, VOID_PAIR, Backend, Frames, RlePairs, check_against_manifest, external
 
-__all__ = ["MALFORMED", "Backend", "Frames", "RlePairs", "backend_class", "check_against_manifest", "external"]
+__all__ = ["MALFORMED", "VOID_PAIR", "Backend", "Frames", "RlePairs", "backend_class", "check_against_manifest", "external"]
 
 
 def backend_class(format_name: str) -> type[Backend]:

@@ -31,7 +31,7 @@ from ..codecs import rle
 from ..errors import SourceError
 from ..formats.sharded import manifest as shards
 from ..model import VOID_ID, MaskEncoding, Video
-from .backend import MALFORMED, Frames, RlePairs, backend_class
+from .backend import MALFORMED, VOID_PAIR, Frames, RlePairs, backend_class
 
 try:
     import simplejpeg as _simplejpeg
@@ -67,19 +67,27 @@ def decode_jpeg(data: bytes) -> np.ndarray:
 # --------------------------------------------------------------------------- masks
 
 
-def _label_pairs(frames: RlePairs, encoding: MaskEncoding) -> RlePairs:
-    """The pairs as a label map reads them: DAVIS 2016's single object (stored as 255) is object 1."""
+def _object_pairs(frames: RlePairs, encoding: MaskEncoding) -> RlePairs:
+    """The pairs with DAVIS 2016's single object (stored as 255) as object 1; the void region's id stays
+    :data:`VOID_PAIR`, apart from any object (an object may have id 255)."""
     if encoding is MaskEncoding.BINARY:
-        return [[(1, c) for _, c in pairs] for pairs in frames]
+        return [[(v if v == VOID_PAIR else 1, c) for v, c in pairs] for pairs in frames]
     return frames
+
+
+def _label_pairs(frames: RlePairs, encoding: MaskEncoding) -> RlePairs:
+    """The pairs as a label map reads them: :func:`_object_pairs`, and the void region as 255."""
+    return [[(VOID_ID if v == VOID_PAIR else v, c) for v, c in pairs] for pairs in _object_pairs(frames, encoding)]
 
 
 def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -> np.ndarray:
     """(T, H, W) label maps from each frame's ``(object_id, counts)`` pairs, in one compiled call."""
+    objects = {v for pairs in _object_pairs(frames, encoding) for v, _ in pairs if v != VOID_PAIR}
+    if any(not 0 < v < VOID_ID for v in objects):  # 255 is the void's value
+        raise ValueError(
+            f"object ids {sorted(objects)} do not fit a uint8 label map (1-254; 0 is the background): use masks='objects'"
+        )
     frames = _label_pairs(frames, encoding)
-    if any(not 0 < v <= VOID_ID for pairs in frames for v, _ in pairs):
-        ids = sorted({v for p in frames for v, _ in p})
-        raise ValueError(f"object ids {ids} do not fit a uint8 label map (1-254; 0 is the background): use masks='objects'")
     try:  # one value per pixel cannot hold overlapping masks (SA-V's)
         return rle.decode_frames(frames, height, width, overlapping="refuse")
     except rle.MasksOverlap as exc:
@@ -108,7 +116,7 @@ def object_masks(
     out_height, out_width = (height, width) if size is None else size
     present = np.empty((len(read.rle), len(ids)), bool)
     out = empty((len(read.rle), len(ids), out_height, out_width), bool)
-    masks = rle.decode_planes(_label_pairs(read.rle, read.encoding), ids, height, width, size, present=present, out=out)
+    masks = rle.decode_planes(_object_pairs(read.rle, read.encoding), ids, height, width, size, present=present, out=out)
     return masks, present
 
 
@@ -128,7 +136,7 @@ def visible_objects(read: Frames, frame: int, ids: Sequence[int], height: int, w
     """Which of ``ids`` have pixels on frame ``frame`` of ``read`` (a position in it), without decoding a mask."""
     if read.labels is not None:
         return [i for i in ids if i in set(np.unique(read.labels[frame]).tolist())]
-    pairs = _label_pairs([read.rle[frame]], read.encoding)[0]
+    pairs = _object_pairs([read.rle[frame]], read.encoding)[0]
     shown = {int(v) for v, counts in pairs if rle.measure(counts, height, width)[0] > 0}
     return [i for i in ids if i in shown]
 
@@ -151,7 +159,8 @@ def present_planes(read: Frames, height: int, width: int, binary_id: int = 1) ->
             area, (_, top, _, _) = rle.measure(counts, height, width)
             if area > 0:
                 found.append((int(value), counts, top))
-        decoded = rle.decode_planes([[(v, c) for v, c, _ in found]], [v for v, _, _ in found], height, width)[0]
+        # by position: an object whose id is 255 and the void region share a value
+        decoded = rle.decode_planes([[(k, c) for k, (_, c, _) in enumerate(found)]], range(len(found)), height, width)[0]
         first_pixel = [top * width + int(decoded[k, top].argmax()) for k, (_, _, top) in enumerate(found)]
         planes = [(found[k][0], decoded[k]) for k in np.argsort(first_pixel, kind="stable").tolist()]
     if read.encoding is MaskEncoding.BINARY:  # its one object, read as 1 above
@@ -163,7 +172,7 @@ def _object_planes(read: Frames, ids: np.ndarray, height: int, width: int) -> tu
     """Bool (T, K, H, W) masks of objects ``ids`` and the (T, H, W) void mask, from RLE without a label map."""
     if read.labels is not None:  # dense HDF5: the stored label maps are all there is
         return read.labels[:, None] == ids[None, :, None, None], read.labels == VOID_ID
-    planes = rle.decode_planes(_label_pairs(read.rle, read.encoding), [*ids.tolist(), VOID_ID], height, width)
+    planes = rle.decode_planes(_object_pairs(read.rle, read.encoding), [*ids.tolist(), VOID_PAIR], height, width)
     return planes[:, :-1], planes[:, -1]
 
 

@@ -45,8 +45,14 @@ SOURCES: dict[str, tuple[str, dict[str, str]]] = {
     "youtube-vos-valid": ("youtube-vos", {"split": "valid"}),
 }
 
-#: Object metadata each writer's format can hold (all of it, for formats not listed).
-METADATA_KEPT: dict[str, frozenset[str]] = {"mose": frozenset(), "davis": frozenset({"categories"})}
+#: Metadata each writer's format can hold (all of it, for formats not listed). BURST holds video metadata but gives
+#: another source's videos BURST's own fields (id, seq_name, dataset, ...), so theirs is not compared equal.
+METADATA_KEPT: dict[str, frozenset[str]] = {
+    "mose": frozenset(),
+    "davis": frozenset({"categories"}),
+    "youtube-vos": frozenset({"categories", "object_frames"}),
+    "burst": ALL_METADATA - {"video_metadata"},
+}
 
 
 def write_samples(folder: str | os.PathLike) -> dict[str, Path]:

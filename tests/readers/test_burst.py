@@ -306,6 +306,42 @@ def test_what_burst_cannot_say_is_kept_apart_in_the_sequence(sample_root, tmp_pa
     assert [(v.palette, [f.masks for f in v.frames]) for v in back] == [(v.palette, [f.masks for f in v.frames]) for v in videos]
 
 
+def test_the_source_s_dataset_attributes_are_read_back(sample_root, tmp_path):
+    """What BURST has no field for (DAVIS's split lists, year and resolution; a derived set's record) is in the file's
+    vosconv record: read back, DAVIS -> BURST -> DAVIS keeps its lists."""
+    source = sample_root["davis"]
+    with api.open_reader(source, "davis", {"split": "train"}) as reader:
+        info = reader.info()
+    assert dict(info.attributes)["split_lists"]
+    out = converted(source, tmp_path / "out.burst.json", from_="davis", split="train")
+    assert json.loads(out.read_text())["vosconv"]["attributes"] == dict(info.attributes)
+    back, _ = read(out)
+    assert {k: v for k, v in back.attributes if k != "burst_header"} == dict(info.attributes)
+    davis = converted(out, tmp_path / "davis", to="davis", from_="burst", images=str(source / "DAVIS" / "JPEGImages" / "480p"))
+    assert sorted(p.relative_to(davis).as_posix() for p in (davis / "ImageSets").rglob("*.txt")) == [
+        "ImageSets/2016/train.txt",
+        "ImageSets/2017/train.txt",
+    ]
+
+
+def test_a_category_s_supercategory_is_read(tmp_path):
+    """LVIS's categories have none; a BURST file vosconv wrote from a source that had them holds them."""
+    data = burstdata.document()
+    data["categories"][0]["supercategory"] = "vehicle"
+    with_super = burstdata.write_json(tmp_path / "all_classes.json", data)
+    again = converted(converted(with_super, tmp_path / "x.json", to="coco"), tmp_path / "again.burst.json", from_="coco")
+    assert read(again)[0].categories[0].supercategory == "vehicle"
+
+
+def test_recorded_attributes_that_are_not_strings_are_a_source_error(tree, tmp_path):
+    annotations, frames = tree
+    out = converted(annotations, tmp_path / "out.burst.json", images=str(frames))
+    text = out.read_text().replace('"vosconv":{', '"vosconv":{"attributes":{"year":2017},', 1)
+    (tmp_path / "edited.json").write_text(text)
+    with pytest.raises(SourceError, match=r"edited\.json: vosconv\.attributes: expected an object of strings"):
+        read(tmp_path / "edited.json")
+
+
 def test_a_burst_source_writes_no_vosconv_record_in_its_sequences(tree, tmp_path):
     annotations, frames = tree
     out = converted(annotations, tmp_path / "out.burst.json", images=str(frames))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,8 +167,8 @@ def test_names_a_layout_would_lose_or_reorder_are_refused_and_skipped(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["trail ", " lead", "two\u2028lines", "nel\x85x"])
-def test_davis_refuses_names_its_sequence_list_cannot_hold(tmp_path, name):
-    """The list is read one stripped line per sequence; such a name would not find its folder again."""
+def test_davis_and_sav_refuse_names_their_video_lists_cannot_hold(tmp_path, name):
+    """The lists are read one stripped line per video; such a name would not find its folder again."""
     source, images = _ytvis_with_names(tmp_path, {name: ["00000.jpg"], "ok": ["00000.jpg"]})
     out = tmp_path / "davis"
     options = {"reader_options": {"images": str(images)}, "writer_options": {"split": "val"}}
@@ -173,6 +176,11 @@ def test_davis_refuses_names_its_sequence_list_cannot_hold(tmp_path, name):
     assert [s["video"] for s in summary.stats.skipped] == [name]
     assert "DAVIS sequence list cannot hold" in summary.stats.skipped[0]["message"]
     assert [v.name for v in api.read_videos(out, "davis", split="val")] == ["ok"]
+    sav = tmp_path / "sav"  # SA-V's sav_val.txt is read the same way: its writer refuses the name too
+    summary = api.convert(source, sav, to="sav", on_error="skip", reader_options={"images": str(images)})
+    assert [s["video"] for s in summary.stats.skipped] == [name]
+    assert "sav video list (sav_val.txt) cannot hold" in summary.stats.skipped[0]["message"]
+    assert [v.name for v in api.read_videos(sav, "sav")] == ["ok"]
     mose = tmp_path / "mose"  # other layouts have no list: the name is fine there
     api.convert(source, mose, to="mose", reader_options={"images": str(images)})
     assert sorted(v.name for v in api.read_videos(mose, "mose")) == sorted([name, "ok"])
@@ -200,3 +208,152 @@ def test_davis_folder_name_options_cannot_lead_out_of_the_output(option):
 
     with pytest.raises(OptionError, match=f"{option}.*cannot be a file or folder name"):
         api.open_writer("davis", {option: "../x"})
+
+
+def _valid_with_a_video_unannotated(sample_copy) -> tuple[Path, list[str]]:
+    """The MOSE sample, whose valid videos are annotated on their first frame only, with one video's masks removed."""
+    source = sample_copy("mose")
+    folder = source / "valid" / "Annotations"
+    names = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    shutil.rmtree(folder / names[-1])
+    return source, names
+
+
+@pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])
+def test_without_images_the_frames_without_masks_are_said_to_be_left_out(sample_copy, tmp_path, layout):
+    """A folder layout knows a frame by its files: written without images, a frame without a mask has none. The
+    summary and the marker say how many, and a video with no mask at all is left out (no index lists a video that
+    has no folder, so the output reads back)."""
+    source, names = _valid_with_a_video_unannotated(sample_copy)
+    expected = list(api.read_videos(source, "mose", split="valid"))
+    unannotated = sum(1 for v in expected for f in v.frames if f.masks is None)
+    out = tmp_path / "out"
+    options = {"reader_options": {"split": "valid"}, "writer_options": {"images": False}}
+    summary = api.convert(source, out, to=layout, from_="mose", **options)
+    (note,) = [n for n in summary.notes if "without an annotation file" in n]
+    assert note.startswith(f"{unannotated} frames without an annotation file in 2 videos not written")
+    assert note.endswith(f"left out, having no annotated frame: {names[-1]}")
+    conventions = json.loads((out / ".vosconv.json").read_text())["conventions"]
+    assert conventions["unwritten_frames"] == unannotated and conventions["left_out_videos"] == [names[-1]]
+    back = list(api.read_videos(out, layout))
+    assert [v.name for v in back] == names[:-1]
+    assert [f.file_name for f in back[0].frames] == [f.file_name for f in expected[0].frames if f.masks is not None]
+
+
+@pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])
+def test_a_source_without_any_mask_writes_a_layout_that_reads_back(sample_copy, tmp_path, layout):
+    """Every frame unannotated (a test split): the frames are written, and the empty annotations folder marks the layout."""
+    source = sample_copy("mose")
+    for folder in (source / "valid" / "Annotations").iterdir():
+        shutil.rmtree(folder) if folder.is_dir() else folder.unlink()
+    expected = list(api.read_videos(source, "mose", split="valid"))
+    assert expected and not any(f.masks is not None for v in expected for f in v.frames)
+    api.convert(source, tmp_path / "out", to=layout, from_="mose", reader_options={"split": "valid"})
+    back = list(api.read_videos(tmp_path / "out", layout))
+    assert [(v.name, [(f.file_name, f.masks) for f in v.frames]) for v in back] == [
+        (v.name, [(f.file_name, f.masks) for f in v.frames]) for v in expected
+    ]
+
+
+def test_what_each_layout_has_no_place_for_is_named_in_the_summary(sample_root, tmp_path):
+    """YouTube-VOS objects have categories and frame lists: MOSE holds neither, DAVIS the categories, YouTube-VOS both.
+    What is not written is said (and recorded in the marker), never dropped in silence."""
+    source = sample_root["youtube-vos"] / "train"
+    objects = [o for v in api.read_videos(source, "youtube-vos") for o in v.objects]
+    assert all(o.category_id is not None and o.frames is not None for o in objects)
+    n = len(objects)
+    expected = {
+        "mose": f"the category of {n} objects, the frame list of {n} objects",
+        "davis": f"the frame list of {n} objects",
+        "youtube-vos": None,
+    }
+    for layout, what in expected.items():
+        summary = api.convert(source, tmp_path / layout, to=layout, from_="youtube-vos")
+        notes = [note for note in summary.notes if "no place for them" in note]
+        conventions = json.loads((tmp_path / layout / ".vosconv.json").read_text()).get("conventions", {})
+        if what is None:
+            assert notes == [] and "not_kept" not in conventions
+        else:
+            assert notes == [
+                f"not written, as a {layout} folder has no place for them: {what} (coco, parquet and hdf5 keep them)"
+            ]
+            assert conventions["not_kept"]["object_frames"] == n
+
+
+def _with_metadata(ids: tuple[int, int] = (1, 2)) -> Video:
+    """One frame, two objects (the second on no frame), with object and video metadata and a per-frame value."""
+    label = np.zeros((6, 8), np.uint8)
+    label[1:4, 1:4] = ids[0]
+    (mask,) = encode(label)
+    mask = dataclasses.replace(mask, values=(("score", 0.5),))
+    objects = (ObjectInfo(ids[0], metadata=(("masklet_id", 0),)), ObjectInfo(ids[1]))
+    frames = (Frame(0, "00000.jpg", None, FrameMasks((mask,))),)
+    return Video("v", 8, 6, frames, objects, MaskEncoding.PALETTE, metadata=(("video_environment", "Indoor"),))
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
+def test_metadata_values_and_objects_on_no_frame_are_said_to_be_dropped(writer, tmp_path):
+    result = writer().write_shard([_with_metadata()], Shard(0, ()), tmp_path, DatasetInfo("test"))
+    (note,) = writer().notes([result])
+    dropped = "the metadata of 1 object, the per-frame values of 1 mask, the metadata of 1 video"
+    if writer is not YoutubeVosWriter:  # meta.json lists every object
+        dropped += ", 1 object on no frame"
+    assert note == f"not written, as a {writer.name} folder has no place for them: {dropped} (coco, parquet and hdf5 keep them)"
+
+
+@pytest.mark.parametrize(("ids", "said"), [((3, 7), True), ((1, 2), False)])
+def test_renumbered_ids_are_said_where_they_changed(tmp_path, ids, said):
+    result = MoseWriter(MoseWriter.Options(renumber=True)).write_shard(
+        [_with_metadata(ids)], Shard(0, ()), tmp_path, DatasetInfo("test")
+    )
+    notes = [n for n in MoseWriter().notes([result]) if "renumbered" in n]
+    assert notes == (["object ids of 1 video renumbered 1..K; the source's ids are in object_ids.json"] if said else [])
+
+
+def test_the_marker_s_attributes_are_read_back(sample_root, tmp_path):
+    """What a layout cannot say of its dataset is in its hidden marker: a derived set's record (so a set derived from it
+    nests it) and DAVIS's split lists (so DAVIS -> MOSE -> DAVIS keeps them)."""
+    derived = tmp_path / "stepped"
+    api.convert(
+        sample_root["mose"], derived, to="mose", from_="mose", reader_options={"split": "train"}, derive={"frame_step": 2}
+    )
+    again = tmp_path / "again.json"
+    api.convert(derived, again, to="coco", from_="mose", derive={"frame_step": 2})
+    with api.open_reader(again, "coco") as reader:
+        record = json.loads(reader.info().attribute("derived"))
+    assert record["from"]["derived"]["frame_step"] == 2 and record["from"]["derived"]["from"]["format"] == "mose"
+    davis = sample_root["davis"]
+    with api.open_reader(davis, "davis", {"split": "train"}) as reader:
+        lists = reader.info().attribute("split_lists")
+    for layout in ("mose", "youtube-vos"):
+        middle = tmp_path / layout
+        api.convert(davis, middle, to=layout, from_="davis", reader_options={"split": "train"})
+        with api.open_reader(middle, layout) as reader:
+            assert reader.info().attribute("split_lists") == lists
+        back = tmp_path / f"{layout}-davis"
+        api.convert(middle, back, to="davis", from_=layout)
+        assert sorted(p.relative_to(back / "ImageSets").as_posix() for p in (back / "ImageSets").rglob("*.txt")) == [
+            "2016/train.txt",
+            "2017/train.txt",
+        ]
+
+
+def test_a_marker_that_is_not_vosconv_s_is_left_alone_and_a_bad_one_named(sample_copy):
+    source = sample_copy("mose") / "train"
+    (source / ".vosconv.json").write_text('{"attributes": {"x": "y"}}')  # not vosconv's: no written_by
+    with api.open_reader(source, "mose") as reader:
+        assert reader.info().attributes == ()
+    (source / ".vosconv.json").write_text('{"written_by": "vosconv", "attributes": {"year": 2017}}')
+    with pytest.raises(SourceError, match=r"\.vosconv\.json: attributes: expected an object of strings"):
+        api.open_reader(source, "mose").info()
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
+def test_an_annotated_frame_without_its_image_is_refused_where_images_are_written(writer):
+    """Its PNG would lie beside no JPEG: the layout's reader takes that for a stray annotation, and the output would not
+    read (a source where only some frames have images: a Parquet file of one). Without images the layout is the
+    annotations alone, which reads back."""
+    video = _video(slice(4, 6))  # its one frame is annotated and has no image
+    with pytest.raises(SourceError, match=r"v/00000\.jpg: the frame has no image, and a .* folder holds an annotation only"):
+        writer().check(video)
+    writer(writer.Options(images=False)).check(video)

@@ -195,6 +195,14 @@ class BurstReader(Reader):
         root = facts.get("image_root") if isinstance(facts, dict) else None
         return root if isinstance(root, str) else None
 
+    def _recorded_attributes(self) -> tuple[tuple[str, str], ...]:
+        """The source's dataset attributes a vosconv-written file keeps in its record (none in BURST's own files)."""
+        facts = self._ensure_index().header.get(spec.VOSCONV_KEY)
+        recorded = facts.get("attributes", {}) if isinstance(facts, dict) else {}
+        if not isinstance(recorded, dict) or not all(isinstance(v, str) for v in recorded.values()):
+            raise SourceError(self.json_path(), f"{spec.VOSCONV_KEY}.attributes: expected an object of strings")
+        return tuple((key, value) for key, value in recorded.items() if key != spec.HEADER_ATTRIBUTE)
+
     def frames_root(self) -> str | None:
         """The folder holding ``<dataset>/<seq_name>/``: the option's (its split folder, when it has one),
         else the one a vosconv-written file records, when it exists; None without frames."""
@@ -226,7 +234,8 @@ class BurstReader(Reader):
         header = self._ensure_index().header
         path = self.json_path()
         kept = {k: v for k, v in header.items() if k not in ("sequences", spec.VOSCONV_KEY)}
-        attributes = ((spec.HEADER_ATTRIBUTE, json.dumps(kept, separators=(",", ":"), ensure_ascii=False)),) if kept else ()
+        header_text = json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
+        attributes = (*self._recorded_attributes(), *(((spec.HEADER_ATTRIBUTE, header_text),) if kept else ()))
         if "categories" in header:
             categories = _categories(header["categories"], path, "categories")
         elif self._categories_path().is_file():
@@ -265,8 +274,9 @@ def _categories(value: object, path: Path, field: str) -> tuple[Category, ...]:
         record = Record(item, path, f"{field}/{number}" if field else str(number), "malformed categories")
         category_id = record.int("id")
         name = record.raw("name", str(category_id))
+        supercategory = record.raw("supercategory", None)  # LVIS has none; a file vosconv wrote may
         try:
-            found.append(Category(category_id, str(name)))
+            found.append(Category(category_id, str(name), supercategory if isinstance(supercategory, str) else None))
         except ValueError as exc:
             record.fail(str(exc), "id")
     return tuple(found)

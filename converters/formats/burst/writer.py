@@ -11,7 +11,8 @@ frames), ``id`` numbers the videos after the largest id given, the category list
 ``fps`` is left out (no source says it). What BURST cannot say (a void region, the PNGs' encoding and
 palette, object frame lists and metadata) goes in a ``vosconv`` record in the sequence, only where
 there is some: BURST's tools read named fields and pass over it. The file starts with vosconv's own
-record (``vosconv``: where the frames were), which BURST's tools ignore and vosconv reads back.
+record (``vosconv``: where the frames were, and the source's dataset attributes), which BURST's tools
+ignore and vosconv reads back.
 
 Streamed like the COCO writer: each shard writes one sequence per line, and ``finalize`` joins them.
 """
@@ -28,7 +29,7 @@ from typing import Any
 from ...errors import SourceError
 from ...model import DatasetInfo, MaskEncoding, Video
 from ...version import __version__
-from ...writer import Shard, ShardResult, Writer
+from ...writer import Shard, ShardResult, Writer, unlocated_frames, unlocated_note
 from . import spec
 
 #: The start of a sequence line whose ``id`` ``finalize`` fills in (width and height come first).
@@ -174,20 +175,33 @@ class BurstWriter(Writer):
         name = f"shards/{shard.index:05d}.jsonl"
         (staging / "shards").mkdir(exist_ok=True)
         ids: list[int] = []
+        unlocated: dict[str, int] = {}
         with open(staging / name, "w", encoding="utf-8") as file:
             for video in videos:
                 record = sequence_record(video)
                 if type(record["id"]) is int:
                     ids.append(record["id"])
                 file.write(_dumps(record) + "\n")
-        return ShardResult(shard.index, (name,), {"largest_id": max(ids, default=0)})
+                folder = "/".join(str(part) for part in (record["dataset"], record["seq_name"]) if part)
+                count = unlocated_frames(video, info.image_root, lambda f, folder=folder: f"{folder}/{f.file_name}")
+                if count:
+                    unlocated[video.name] = count
+        facts = {"largest_id": max(ids, default=0), **({"unlocated": unlocated} if unlocated else {})}
+        return ShardResult(shard.index, (name,), facts)
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """The file names its frames (``<images>/<dataset>/<seq_name>/``): say which are not there."""
+        return unlocated_note(results, "parquet, hdf5 and sav keep the frames themselves")
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         next_id = max((r.facts["largest_id"] for r in results), default=0) + 1
-        facts = {
+        facts: dict[str, Any] = {
             "written_by": f"vosconv {__version__}",
             "image_root": None if info.image_root is None else str(Path(info.image_root).resolve()),
         }
+        attributes = {key: value for key, value in info.attributes if key != spec.HEADER_ATTRIBUTE}
+        if attributes:  # the source's own (DAVIS split lists, a derived set's record): BURST has no field for them
+            facts["attributes"] = attributes
         head = "{" + f'"{spec.VOSCONV_KEY}":{_dumps(facts)}'
         head += "".join(f",{_dumps(key)}:{_dumps(value)}" for key, value in header_fields(info).items())
         result = staging / "result.json"

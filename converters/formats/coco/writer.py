@@ -33,7 +33,7 @@ from pathlib import Path
 from ...errors import VosconvWarning
 from ...model import Category, DatasetInfo, Frame, Mask, Video
 from ...version import __version__
-from ...writer import Shard, ShardResult, Writer
+from ...writer import Shard, ShardResult, Writer, unlocated_frames, unlocated_note
 from .spec import DESCRIPTION, HEADER_KEY, VOID_KEY, is_vosconv_coco
 from .spec import FILE_HEAD as FILE_HEAD  # what vosconv recognises its own output by (run.pipeline, tests)
 
@@ -80,20 +80,27 @@ class CocoWriter(Writer):
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         objects_category, _ = placeholder_categories(info)
-        used = set()
+        used, unlocated = set(), {}
         stem = f"shards/{shard.index:05d}"
         (staging / "shards").mkdir(exist_ok=True)
         with open(staging / f"{stem}.videos.jsonl", "w") as vfile, open(staging / f"{stem}.annotations.jsonl", "w") as afile:
             for position, video in enumerate(videos):
                 vfile.write(_dumps(video_record(video, info.image_root)) + "\n")
+                count = unlocated_frames(video, info.image_root, lambda f, v=video: file_name(v, f, info.image_root))
+                if count:
+                    unlocated[video.name] = count
                 for record in annotation_records(video, objects_category.id):
                     used.add(record["category_id"])
                     afile.write(f"{position}\t{_dumps(record)}\n")
         return ShardResult(
             shard.index,
             (f"{stem}.videos.jsonl", f"{stem}.annotations.jsonl"),
-            {"placeholders": sorted(used & {objects_category.id})},
+            {"placeholders": sorted(used & {objects_category.id}), **({"unlocated": unlocated} if unlocated else {})},
         )
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """The file names its frames: say which are not where it names them."""
+        return unlocated_note(results, "parquet, hdf5 and sav keep the frames themselves")
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         placeholders = {c.id: c for c in placeholder_categories(info)}

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from ...model import DatasetInfo, ObjectInfo, Video
 from ...version import __version__
-from ...writer import Shard, ShardResult, Writer
+from ...writer import Shard, ShardResult, Writer, unlocated_frames, unlocated_note
 from ..coco.writer import DESCRIPTION, file_name, placeholder_categories
 
 
@@ -50,18 +50,26 @@ class CocoVidWriter(Writer):
         object_category, _ = placeholder_categories(info)
         stem = f"shards/{shard.index:05d}"
         (staging / "shards").mkdir(exist_ok=True)
-        counts, placeholder = [], False
+        counts, placeholder, unlocated = [], False, {}
         names = (f"{stem}.videos.jsonl", f"{stem}.images.jsonl", f"{stem}.annotations.jsonl")
         with contextlib.ExitStack() as stack:
             vfile, ifile, afile = (stack.enter_context(open(staging / name, "w")) for name in names)
             for position, video in enumerate(videos):
                 vfile.write(_dumps(video_record(video)) + "\n")
+                count = unlocated_frames(video, info.image_root, lambda f, v=video: file_name(v, f, info.image_root))
+                if count:
+                    unlocated[video.name] = count
                 for frame in video.frames:
                     ifile.write(f"{position}\t{frame.index}\t{_dumps(image_record(video, frame.index, info.image_root))}\n")
                 tracks, used = self._annotations(video, position, object_category.id, afile)
                 placeholder |= used
                 counts.append([len(video.frames), tracks])
-        return ShardResult(shard.index, names, {"videos": counts, "placeholder": placeholder})
+        facts = {"videos": counts, "placeholder": placeholder, **({"unlocated": unlocated} if unlocated else {})}
+        return ShardResult(shard.index, names, facts)
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """The file names its frames: say which are not where it names them."""
+        return unlocated_note(results, "parquet, hdf5 and sav keep the frames themselves")
 
     @staticmethod
     def _annotations(video: Video, position: int, default_category: int, out) -> tuple[int, bool]:

@@ -21,7 +21,16 @@ from ...reader import Detection
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
-from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, read_list, subfolders, visible_entries
+from ..folders.marker import with_marker_attributes
+from ..folders.reader import (
+    FolderLayoutReader,
+    LayoutFolders,
+    VideoIndex,
+    read_json,
+    read_list,
+    subfolders,
+    visible_entries,
+)
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 from .spec import (
     CATEGORIES,
@@ -258,7 +267,7 @@ class DavisReader(FolderLayoutReader):
             split=self.options.split,
             categories=_categories(layout.root, self.fs)[0],
             image_root=self.image_root(layout.images),
-            attributes=tuple(attributes),
+            attributes=with_marker_attributes(layout.root, tuple(attributes), self.fs),
         )
 
     def roots(self) -> list[Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from ...errors import SourceError
 from ...model import DatasetInfo, Video, check_file_name
 from ..folders.spec import ANNOTATIONS, IMAGES
-from ..folders.writer import LayoutWriter, write_json
+from ..folders.writer import LayoutWriter, check_listable_name, write_json
 from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, SEMANTICS, SPLIT_LISTS, YEARS, load_split_lists
 
 
@@ -59,6 +59,7 @@ class DavisWriter(LayoutWriter):
     name = "davis"
     Options = DavisOptions
     holds_void = True  # DAVIS keeps its void (255) and DAVIS 2016's 0/255 masks as they are
+    keeps = frozenset({"categories"})  # davis_semantics.json: each object's category, also of one on no frame
 
     def _resolution(self, info: DatasetInfo) -> str:
         return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or DEFAULT_RESOLUTION)
@@ -75,9 +76,7 @@ class DavisWriter(LayoutWriter):
         return {str(o.object_id): names[o.category_id] for o in video.objects if o.category_id in names}
 
     def check(self, video: Video) -> None:
-        if video.name != video.name.strip() or len(video.name.splitlines()) != 1:
-            # the sequence list has one name per line, read stripped (published lists have CRLF and trailing blanks)
-            raise SourceError(video.name, "a DAVIS sequence list cannot hold a name with surrounding blanks or a line break")
+        check_listable_name(video, "DAVIS sequence list")
         super().check(video)
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:

@@ -11,7 +11,9 @@ MOSE and YouTube-VOS have no void and no 0/255 masks, and their consumers (SAM 2
 ``PalettisedPNGSegmentLoader``, the DAVIS 2017 kit, Cutie) take every non-zero pixel value as an
 object: written there, a DAVIS 2016 binary video stores object 1 as palette id 1, and DAVIS's
 void (255) becomes background 0 unless ``void=keep`` (:meth:`LayoutWriter.as_written`). The run's
-summary says so, and the marker records which videos were changed.
+summary says so, and the marker records which videos were changed; so it does for what a layout
+has no place for (object and video metadata, per-frame values, MOSE's categories, ...) and, with
+``images=false``, for frames without a mask, which have no file.
 """
 
 from __future__ import annotations
@@ -91,6 +93,13 @@ _OVERLAP = (
 # written, then lost or reordered on the next read, so it is refused (from a COCO file of another tool, say).
 
 
+def check_listable_name(video: Video, listing: str) -> None:
+    """A video list (DAVIS's ``ImageSets/``, SA-V's ``sav_val.txt``) has one name per line, read stripped (published
+    lists have CRLF and trailing blanks): a name with surrounding blanks or a line break would not read back."""
+    if video.name != video.name.strip() or len(video.name.splitlines()) != 1:
+        raise SourceError(video.name, f"a {listing} cannot hold a name with surrounding blanks or a line break")
+
+
 def check_readable_names(video: Video, layout: str) -> None:
     """SourceError unless the video's folder and frame names read back as the same frames, in order."""
     if video.name.startswith("."):
@@ -123,6 +132,17 @@ class LayoutOptions:
 _VOID_DONE = {"drop": "written as background 0", "keep": "kept as pixel value 255, which its loaders take for an object"}
 
 
+#: What a layout may have no place for (the marker's keys), in the summary's words.
+_NOT_KEPT = {
+    "categories": "the category of {n} object{s}",
+    "object_frames": "the frame list of {n} object{s}",
+    "object_metadata": "the metadata of {n} object{s}",
+    "mask_values": "the per-frame values of {n} mask{s}",
+    "video_metadata": "the metadata of {n} video{s}",
+    "unseen_objects": "{n} object{s} on no frame",
+}
+
+
 def _pixel_value_fix(name: str) -> str:
     return f"a {name} PNG holds one value 1-254 per pixel; write sav (one PNG per object), coco, parquet or hdf5 (masks=rle)"
 
@@ -139,6 +159,9 @@ class LayoutWriter(Writer):
     default_palette: ClassVar[bytes] = png.DAVIS_PALETTE
     #: DAVIS holds a void region and 0/255 masks; MOSE and YouTube-VOS hold neither.
     holds_void: ClassVar[bool] = False
+    #: What the source says of objects that the layout holds: "categories", "object_frames" (YouTube-VOS frame
+    #: lists), "unseen_objects" (an object on no frame). No layout holds metadata or per-frame values.
+    keeps: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def owns(cls, path: Path) -> bool:
@@ -193,10 +216,16 @@ class LayoutWriter(Writer):
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         facts, written, renumbered, changed = {}, [], {}, {}
         for video in videos:
-            change = self._change(video)
+            change = {**(self._change(video) or {}), **self._unkept(video, info)}
             if change:
                 changed[video.name] = change
             video = self.as_written(video)
+            unwritten = self._unwritten_frames(video)
+            if unwritten == len(video.frames):  # nothing of the video is written, so no index may list it
+                changed[video.name] = {"unwritten_frames": unwritten}
+                continue
+            if unwritten:  # frames without a mask or an image to write have no file here
+                changed.setdefault(video.name, {})["unwritten_frames"] = unwritten
             if getattr(self.options, "renumber", False):
                 video, mapping = labels.renumbered(video)
                 renumbered[video.name] = {str(new): old for old, new in mapping.items()}
@@ -214,6 +243,30 @@ class LayoutWriter(Writer):
         if changed:
             result_facts["changed"] = changed
         return ShardResult(shard.index, files, facts=result_facts, checksums=tuple(written))
+
+    def _unwritten_frames(self, video: Video) -> int:
+        """Frames that get no file: without an annotation file and without an image written (``images=false``).
+
+        A folder layout knows a frame by its files only, so such a frame is not in the output.
+        """
+        return sum(1 for f in video.frames if f.masks is None and (f.image is None or not self.options.images))
+
+    def _unkept(self, video: Video, info: DatasetInfo) -> dict[str, dict[str, int]]:
+        """What the source says of the video that the layout has no place for, counted (the summary's note)."""
+        held = {c.id for c in info.categories} if "categories" in self.keeps else set()
+        seen = {m.object_id for f in video.frames if f.masks is not None for m in f.masks.objects}
+        counts = {
+            "categories": sum(1 for o in video.objects if o.category_id is not None and o.category_id not in held),
+            "object_frames": 0 if "object_frames" in self.keeps else sum(1 for o in video.objects if o.frames is not None),
+            "object_metadata": sum(1 for o in video.objects if o.metadata),
+            "mask_values": sum(1 for f in video.frames if f.masks is not None for m in f.masks.objects if m.values),
+            "video_metadata": 1 if video.metadata else 0,
+            "unseen_objects": 0
+            if "unseen_objects" in self.keeps
+            else sum(1 for o in video.objects if o.object_id not in seen and o.category_id not in held),
+        }
+        kept = {what: count for what, count in counts.items() if count}
+        return {"not_kept": kept} if kept else {}
 
     def _change(self, video: Video) -> dict[str, int] | None:
         """What :meth:`as_written` does to the video, for the summary and the marker: None when nothing."""
@@ -241,6 +294,29 @@ class LayoutWriter(Writer):
                 f"void ({VOID_ID}) in {frames} frames of {count} video{'s' if count != 1 else ''} "
                 f"{_VOID_DONE[record['void']]} ({self.name} has no void){fix}"
             )
+        if "not_kept" in record:
+            parts = [_NOT_KEPT[what].format(n=n, s="s" if n != 1 else "") for what, n in record["not_kept"].items()]
+            notes.append(
+                f"not written, as a {self.name} folder has no place for them: {', '.join(parts)} "
+                "(coco, parquet and hdf5 keep them)"
+            )
+        renumbered = sum(
+            any(int(new) != old for new, old in ids.items())
+            for result in results
+            for ids in result.facts.get("renumbered", {}).values()
+        )
+        if renumbered:
+            notes.append(
+                f"object ids of {renumbered} video{'s' if renumbered != 1 else ''} renumbered 1..K; "
+                f"the source's ids are in {RENUMBERED}"
+            )
+        if "unwritten_frames" in record:
+            count, left_out = len(record["unwritten_videos"]), record.get("left_out_videos", [])
+            notes.append(
+                f"{record['unwritten_frames']} frames without an annotation file in {count} video{'s' if count != 1 else ''}"
+                f" not written: without their images a {self.name} folder has no file for them"
+                + (f"; left out, having no annotated frame: {', '.join(left_out)}" if left_out else "")
+            )
         return notes
 
     def _conventions(self, results: Sequence[ShardResult]) -> dict[str, object]:
@@ -253,10 +329,34 @@ class LayoutWriter(Writer):
         void = {name: change["void_frames"] for name, change in changed.items() if change.get("void_frames")}
         if void:
             record.update(void=self.options.void, void_frames=sum(void.values()), void_videos=sorted(void))
+        not_kept: dict[str, int] = {}
+        for change in changed.values():
+            for what, count in change.get("not_kept", {}).items():
+                not_kept[what] = not_kept.get(what, 0) + count
+        if not_kept:
+            record["not_kept"] = {what: not_kept[what] for what in _NOT_KEPT if what in not_kept}
+        unwritten = {name: change["unwritten_frames"] for name, change in changed.items() if change.get("unwritten_frames")}
+        if unwritten:
+            record.update(unwritten_frames=sum(unwritten.values()), unwritten_videos=sorted(unwritten))
+            left_out = sorted(name for name in unwritten if name not in self._written_names(results))
+            if left_out:
+                record["left_out_videos"] = left_out
         return record
+
+    @staticmethod
+    def _written_names(results: Sequence[ShardResult]) -> set[str]:
+        return {name for result in results for name in result.facts["videos"]}
 
     def check(self, video: Video) -> None:
         check_readable_names(video, self.name)
+        if self.options.images:  # a reader pairs each mask with its frame's image: a mask alone reads as no frame
+            bare = next((f for f in video.frames if f.masks is not None and f.image is None), None)
+            if bare is not None:
+                raise SourceError(
+                    f"{video.name}/{bare.file_name}",
+                    f"the frame has no image, and a {self.name} folder holds an annotation only beside its frame's "
+                    "image; write with images=false (--no-images), or to coco, parquet or hdf5",
+                )
         renumber = getattr(self.options, "renumber", False)
         if renumber and len(video.objects) >= 255:
             raise SourceError(
@@ -305,7 +405,7 @@ class LayoutWriter(Writer):
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         root = staging / OUTPUT
-        root.mkdir(exist_ok=True)
+        (root / self.mask_dir(info)).mkdir(parents=True, exist_ok=True)  # the layout's mark, even with no mask in it
         videos = {name: facts for result in results for name, facts in result.facts["videos"].items()}
         self.write_index(root, videos, info)
         renumbered = {name: ids for result in results for name, ids in result.facts.get("renumbered", {}).items()}

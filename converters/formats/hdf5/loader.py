@@ -18,7 +18,7 @@ import numpy as np
 from ...model import VOID_ID, MaskEncoding
 from ...sources.handles import HandleCache
 from ..sharded import manifest as shards
-from ..sharded.loader import Frames, check_against_manifest, external
+from ..sharded.loader import VOID_PAIR, Frames, check_against_manifest, external
 
 #: Videos whose open datasets a process keeps per shard (each costs about 17 kB of HDF5 and h5py objects).
 KEPT_VIDEOS = 64
@@ -166,5 +166,5 @@ class Hdf5Backend:
         pairs = []
         for index in indices.tolist():
             lo, hi = int(offsets[index]) - first, int(offsets[index + 1]) - first
-            pairs.append([(ids[i], counts[i]) for i in range(lo, hi)])
+            pairs.append([(VOID_PAIR if ids[i] == VOID_ID else ids[i], counts[i]) for i in range(lo, hi)])  # no object 255
         return pairs

@@ -22,6 +22,7 @@ from ...reader import Detection, VideoRef
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ..davis import spec as davis
+from ..folders.marker import with_marker_attributes
 from ..folders.reader import (
     FolderLayoutReader,
     FolderVideoRef,
@@ -196,7 +197,8 @@ class MoseReader(FolderLayoutReader):
 
     def info(self) -> DatasetInfo:
         split = self._split()
-        return DatasetInfo(source_format=self.name, split=split.name, image_root=self.image_root(split.images))
+        attributes = with_marker_attributes(split.annotations.parent, (), self.fs)
+        return DatasetInfo(self.name, split.name, image_root=self.image_root(split.images), attributes=attributes)
 
     def roots(self) -> list[Path]:
         split = self._split()

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ...model import MaskEncoding
+from ...model import VOID_ID, MaskEncoding
 from ...sources.handles import HandleCache
 from ..sharded import manifest as shards
-from ..sharded.loader import Frames, check_against_manifest, external
+from ..sharded.loader import VOID_PAIR, Frames, check_against_manifest, external
 
 
 @dataclass
@@ -120,7 +120,7 @@ class ParquetBackend:
         if images:
             columns.append("image.bytes" if embedded else "image.path")
         if masks:
-            columns += ["objects.list.element.object_id", "objects.list.element.counts"]
+            columns += ["objects.list.element.object_id", "objects.list.element.iscrowd", "objects.list.element.counts"]
         table = self._row_groups(path, shard, groups, columns)
         if len(positions) == positions[-1] - positions[0] + 1:
             table = table.slice(positions[0], len(positions))
@@ -137,5 +137,10 @@ class ParquetBackend:
                 frames.images = external(self.image_root, entry.name, names)
         if masks:
             objects = table.column("objects").to_pylist()
-            frames.rle = [[(o["object_id"], o["counts"]) for o in frame or ()] for frame in objects]
+            frames.rle = [[(_pair_id(o), o["counts"]) for o in frame or ()] for frame in objects]
         return frames
+
+
+def _pair_id(record: dict) -> int:
+    """An object's id, or :data:`VOID_PAIR` for the void region (``object_id`` 255 with ``iscrowd`` 1)."""
+    return VOID_PAIR if record["object_id"] == VOID_ID and record["iscrowd"] else record["object_id"]

@@ -30,7 +30,7 @@ from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
 from ..folders.spec import WRITTEN_BY
-from ..folders.writer import MARKER, check_readable_names, foreign_entries, marked_format, refuse_foreign
+from ..folders.writer import MARKER, check_listable_name, check_readable_names, foreign_entries, marked_format, refuse_foreign
 from ..sharded import manifest as shards
 from . import spec
 
@@ -76,6 +76,7 @@ class SavWriter(Writer):
         return frozenset({spec.IMAGES, spec.ANNOTATIONS, spec.JSON_FOLDER, spec.SIDECAR, MARKER, "errors.jsonl", *lists})
 
     def check(self, video: Video) -> None:
+        check_listable_name(video, "sav video list (sav_val.txt)")
         check_readable_names(video, self.name)
         if self.options.json:
             _json_step(video)  # a SourceError now, not after the PNGs
@@ -125,7 +126,7 @@ class SavWriter(Writer):
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         root = staging / OUTPUT
-        root.mkdir(exist_ok=True)
+        (root / spec.ANNOTATIONS).mkdir(parents=True, exist_ok=True)  # the layout's mark, even with no object in it
         names = [name for result in results for name in result.facts["videos"]]
         split = info.split if info.split in ("val", "test") else "val"
         (root / f"sav_{split}.txt").write_text("".join(f"{n}\n" for n in names))

@@ -23,8 +23,11 @@ from . import manifest as shards
 #: What a damaged or inconsistent shard raises from h5py, pyarrow and numpy while being read.
 MALFORMED = (KeyError, ValueError, TypeError, IndexError, OSError, OverflowError, AttributeError, RuntimeError)
 
-#: Each frame's masks as ``(object_id, compressed counts)`` pairs.
+#: Each frame's masks as ``(object_id, compressed counts)`` pairs; the void region's pair has id :data:`VOID_PAIR`.
 RlePairs = list[list[tuple[int, str | bytes]]]
+#: The id of the void region's pair: no object's (0 to 2^31 - 1), so an object whose id is 255 (SA-V's 256th masklet, a
+#: BURST track) stays apart from the void, which label maps paint as 255.
+VOID_PAIR = -1
 
 
 @dataclass

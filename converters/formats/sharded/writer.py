@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ...model import DatasetInfo, Video
 from ...version import __version__
-from ...writer import Shard, ShardResult, Writer
+from ...writer import Shard, ShardResult, Writer, unlocated_frames, unlocated_note
 from . import manifest as shards
 
 
@@ -94,6 +94,9 @@ class ShardedWriter(Writer):
         name = shards.shard_name(shard.index, self.suffix)
         tmp, final = folder / f"{name}.tmp", folder / name
         entries: list[shards.VideoEntry] = []
+        unlocated: dict[str, int] = {}
+        if not self.options.images:
+            videos = _located(videos, info, unlocated)
         try:
             self.write_file(_recorded(videos, entries, shard.index), tmp, info)
         except BaseException:
@@ -102,8 +105,14 @@ class ShardedWriter(Writer):
             raise
         shards.finish(tmp, final)
         # facts are JSON (the pipeline journals them, to resume an interrupted run)
-        facts = {"videos": [e.to_json() for e in entries]}
+        facts: dict[str, object] = {"videos": [e.to_json() for e in entries]}
+        if unlocated:
+            facts["unlocated"] = unlocated
         return ShardResult(shard.index, (f"{shards.OUTPUT}/{name}",), facts)
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """With ``images=false`` a frame is found again at ``<image root>/<video>/<file name>``: say which are not."""
+        return unlocated_note(results, "images=true embeds them")
 
     def published_names(self, count: int, info: DatasetInfo) -> list[str]:
         """The shards' names in the finished output (relative to it), once their ``count`` is known.
@@ -145,6 +154,16 @@ def _shard_entry(result: ShardResult, name: str) -> shards.ShardEntry:
     ((_, size, digest),) = result.checksums
     videos = [shards.VideoEntry.from_json(v) for v in result.facts["videos"]]
     return shards.ShardEntry(name, tuple(v.name for v in videos), sum(v.frames for v in videos), size, digest)
+
+
+def _located(videos: Iterable[Video], info: DatasetInfo, unlocated: dict[str, int]) -> Iterator[Video]:
+    """Pass the videos through, counting each one's frames that are not at ``<image root>/<video>/<file name>``,
+    the only place a reader of the output looks for a frame that is not embedded."""
+    for video in videos:
+        count = unlocated_frames(video, info.image_root, lambda frame, name=video.name: f"{name}/{frame.file_name}")
+        if count:
+            unlocated[video.name] = count
+        yield video
 
 
 def _recorded(videos: Iterable[Video], entries: list[shards.VideoEntry], shard: int) -> Iterator[Video]:

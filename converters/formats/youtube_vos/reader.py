@@ -18,7 +18,16 @@ from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
 from ...reader import Detection
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
-from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, split_choices, split_of, subfolders
+from ..folders.marker import with_marker_attributes
+from ..folders.reader import (
+    FolderLayoutReader,
+    LayoutFolders,
+    VideoIndex,
+    read_json,
+    split_choices,
+    split_of,
+    subfolders,
+)
 from ..folders.spec import ANNOTATIONS, IMAGES
 from .spec import META
 
@@ -101,9 +110,8 @@ class YoutubeVosReader(FolderLayoutReader):
     def info(self) -> DatasetInfo:
         folder, split = self._split_folder()
         categories, _ = parse_meta(folder / META, self.fs)
-        return DatasetInfo(
-            source_format=self.name, split=split, categories=categories, image_root=self.image_root(folder / IMAGES)
-        )
+        attributes = with_marker_attributes(folder, (), self.fs)
+        return DatasetInfo(self.name, split, categories, self.image_root(folder / IMAGES), attributes)
 
     def roots(self) -> list[Path]:
         folder, _ = self._split_folder()

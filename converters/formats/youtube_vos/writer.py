@@ -15,6 +15,7 @@ class YoutubeVosWriter(LayoutWriter):
 
     name = "youtube-vos"
     default_palette = png.YOUTUBE_VOS_PALETTE
+    keeps = frozenset({"categories", "object_frames", "unseen_objects"})  # meta.json lists every object
 
     def video_facts(self, video: Video, info: DatasetInfo) -> dict:
         """The video's ``meta.json`` entry: each object's category and frames.

@@ -1,0 +1,69 @@
+"""Outputs that name their frames instead of holding them (COCO, CocoVID, BURST; Parquet and HDF5 with images=false)
+say which frames are not where they name them: frames of an mp4, members of an archive, files outside the image root."""
+
+from __future__ import annotations
+
+import pytest
+
+from converters import api
+from converters.sources import imagefiles
+from tests import archives, burstdata
+
+#: writer -> (output name, writer options, the cases below whose frames it cannot find): each names its frames.
+NAMING = {
+    "coco": ("out.json", None, {1}),
+    "cocovid": ("out.cocovid.json", None, {1}),
+    "burst": ("out.burst.json", None, {1}),
+    "parquet": ("out", {"images": False}, {0, 1}),
+    "hdf5": ("out", {"images": False}, {0, 1}),
+}
+
+
+def _readable(out, writer) -> list[bool]:
+    found = []
+    for video in api.read_videos(out, writer):
+        for frame in video.frames:
+            try:
+                imagefiles.read_bytes(frame.image)
+                found.append(True)
+            except Exception:
+                found.append(False)
+    return found
+
+
+@pytest.mark.parametrize("writer", sorted(NAMING))
+def test_frames_named_where_no_folder_holds_them_are_said(sample_root, tmp_path, writer):
+    name, options, lost = NAMING[writer]
+    annotations, frames = burstdata.write_tree(tmp_path / "burst")
+    zipped = archives.pack(sample_root["mose"], tmp_path / "mose.zip", "zip")
+    cases = [
+        (annotations, "burst", {"images": str(frames)}),  # <dataset>/<seq_name>/: found by COCO and BURST, not by the shards
+        (zipped, "mose", {"split": "train"}),  # members of an archive: found by none
+        (sample_root["mose"], "mose", {"split": "train"}),  # <image root>/<video>/<frame>: found by all
+    ]
+    for number, (source, reader, reader_options) in enumerate(cases):
+        out = tmp_path / str(number) / name
+        out.parent.mkdir()
+        summary = api.convert(source, out, to=writer, from_=reader, reader_options=reader_options, writer_options=options)
+        readable = _readable(out, writer)
+        if number not in lost:
+            assert all(readable) and summary.notes == ()
+            continue
+        assert not any(readable)
+        videos = list(api.read_videos(source, reader, **reader_options))
+        (note,) = summary.notes
+        assert note.startswith(f"{len(readable)} frames of {len(videos)} videos ({videos[0].name}, ")
+        assert "are named where no folder holds them" in note
+
+
+def test_embedded_frames_are_named_where_the_recorded_image_root_holds_them(sample_copy, tmp_path):
+    """A Parquet source embeds its frames: COCO names them under the image root the manifest recorded, which holds
+    them while the source folder is there, and no longer once it has moved (then the note says so)."""
+    source = sample_copy("mose")
+    api.convert(source, tmp_path / "embedded", to="parquet", from_="mose", reader_options={"split": "train"})
+    summary = api.convert(tmp_path / "embedded", tmp_path / "there.json", to="coco", from_="parquet")
+    assert summary.notes == () and all(_readable(tmp_path / "there.json", "coco"))
+    source.rename(tmp_path / "moved")
+    summary = api.convert(tmp_path / "embedded", tmp_path / "gone.json", to="coco", from_="parquet")
+    (note,) = summary.notes
+    assert "are named where no folder holds them" in note and not any(_readable(tmp_path / "gone.json", "coco"))
