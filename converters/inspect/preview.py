@@ -352,7 +352,15 @@ def output_kind(output: Path, format: str | None) -> str:
     return "folder"
 
 
-def _check_new(path: Path, overwrite: bool) -> None:
+def _check_new(path: Path, overwrite: bool, roots: Iterable[Path] = ()) -> None:
+    """Refuse an existing file without ``overwrite``, and even with it a file the readers read (a source mask) or one
+    inside a folder they list (:meth:`Reader.roots`): ``--overwrite`` replaces previews, never source data."""
+    target = path.resolve()
+    for position, root in enumerate(roots):
+        data = Path(root).resolve()
+        listed = position > 0 and data.is_dir()  # the first root is the source itself: a preview may go inside it
+        if target == data or target in data.parents or (listed and data in target.parents):
+            raise OutputError(f"{path} is or lies inside {root}, source data the preview reads; choose another output")
     if (path.exists() or path.is_symlink()) and not overwrite:
         raise OutputError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it")
 
@@ -391,7 +399,9 @@ def write_preview(
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
     targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
     for target in targets:  # before any reading
-        _check_new(target, overwrite)
+        _check_new(target, overwrite, reader.roots())
+        if other is not None:
+            _check_new(target, overwrite, other.roots())
     theirs = {ref.name: ref for ref in other.list_videos()} if other is not None else {}
     fit = _ANIMATION_WIDTH if animated else _SHEET_TILE_WIDTH
     groups = []
