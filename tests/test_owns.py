@@ -147,3 +147,15 @@ def test_a_layout_output_marked_without_its_files_is_still_replaced(sample_root,
     assert record.pop("files")["count"] == sum(1 for p in output.rglob("*") if p.is_file()) - 1
     marker.write_text(json.dumps(record))
     assert convert(sample_root, output, "mose", overwrite=True).output == output
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5"])
+def test_overwrite_refuses_a_shard_its_manifest_does_not_list(sample_root, tmp_path, writer):
+    """Shard-named is not vosconv's: another split's Parquet shards put into ``data/`` for the Hub went with the output."""
+    output = convert(sample_root, tmp_path / "out", writer).output
+    shard = next(p for p in sorted(output.rglob("*")) if p.suffix in (".parquet", ".h5"))
+    extra = shard.with_name("valid-00000-of-00001.parquet" if writer == "parquet" else "part-00042.h5")
+    extra.write_bytes(shard.read_bytes())
+    with pytest.raises(OutputError, match=extra.name):
+        convert(sample_root, output, writer, overwrite=True)
+    assert extra.read_bytes() == shard.read_bytes()
