@@ -276,8 +276,10 @@ def test_overwrite_never_replaces_source_data(sample_copy, where):
     assert mask.read_bytes() == before and not (mask.parent / "preview.png").exists()
 
 
-def test_a_new_preview_may_go_inside_the_dataset_folder(sample_copy):
+def test_a_new_preview_may_go_inside_the_dataset_folder_but_not_replace_a_file_there(sample_copy):
+    """A file inside the source is not known to be the preview's (a Parquet source's shards are such files)."""
     root = sample_copy("mose")
-    for _ in range(2):
-        converters.preview(root, root / "preview.png", reader_options={"split": "valid"}, overwrite=True)
+    converters.preview(root, root / "preview.png", reader_options={"split": "valid"})
     assert (root / "preview.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(OutputError, match="source data"):
+        converters.preview(root, root / "preview.png", reader_options={"split": "valid"}, overwrite=True)
