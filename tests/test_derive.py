@@ -403,3 +403,49 @@ def test_an_interrupted_derived_run_resumes_to_the_same_set_and_list(sample_root
     assert summary.resumed == (2 if list_at_first else 0)
     assert output.read_bytes() == reference.read_bytes()
     assert listing.read_bytes() == reference_list.read_bytes()
+
+
+def test_overwrite_replaces_an_earlier_empty_frames_list(sample_root, tmp_path):
+    root = sample_root["mose"]
+    listing = tmp_path / "empty.json"
+    listing.write_text('{"old": ["00003"]}\n')
+    api.convert(
+        root,
+        tmp_path / "o.json",
+        to="coco",
+        reader_options={"split": "train"},
+        derive={"empty_frames_list": str(listing)},
+        overwrite=True,
+    )
+    assert "old" not in json.loads(listing.read_text())
+
+
+@pytest.mark.parametrize("target", ["notes", "other-json", "link", "meta.json", "inside-annotations"])
+def test_overwrite_never_replaces_with_the_empty_frames_list_what_vosconv_did_not_write(sample_copy, tmp_path, target):
+    """--overwrite replaces only vosconv's own files: not a file of the user's, nor the source's meta.json (which it
+    replaced, breaking the dataset), nor anything inside a folder the reader lists."""
+    root = sample_copy("youtube-vos")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine\n")
+    paths = {
+        "notes": notes,
+        "other-json": tmp_path / "other.json",
+        "link": tmp_path / "link.json",
+        "meta.json": root / "train" / "meta.json",
+        "inside-annotations": root / "train" / "Annotations" / "empty.json",
+    }
+    (tmp_path / "other.json").write_text('{"videos": {"a": {"objects": {}}}}')
+    (tmp_path / "link.json").symlink_to(notes)
+    path = paths[target]
+    before = path.read_bytes() if path.exists() else None
+    with pytest.raises(OptionError, match="empty-frames-list"):
+        api.convert(
+            root,
+            tmp_path / "o.json",
+            to="coco",
+            reader_options={"split": "train"},
+            derive={"empty_frames_list": str(path)},
+            overwrite=True,
+        )
+    assert (path.read_bytes() if path.exists() else None) == before
+    assert notes.read_text() == "mine\n" and not (tmp_path / "o.json").exists()

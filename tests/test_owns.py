@@ -121,3 +121,41 @@ def test_a_sav_output_is_replaced_by_overwrite(sample_root, tmp_path):
     """The SA-V layout has its own root names (JPEGImages_24fps/, sav_<split>.txt, .vosconv/): its writer owns them."""
     output = convert(sample_root, tmp_path / "out", "sav").output
     assert convert(sample_root, output, "sav", overwrite=True).output == output
+
+
+@pytest.mark.parametrize("writer", ["davis", "mose", "youtube-vos", "sav"])
+@pytest.mark.parametrize("change", ["added", "removed"])
+def test_overwrite_refuses_a_layout_output_whose_video_folders_were_changed(sample_root, tmp_path, writer, change):
+    """The root's names say nothing of a video's folder: a file the user put there (or one taken out, the sign of such
+    edits) would go with the output. The marker records the files, so --overwrite sees any change, at any depth."""
+    output = convert(sample_root, tmp_path / "out", writer).output
+    frames = sorted(p for p in output.rglob("*.png") if p.parent.parent != output)
+    if change == "added":
+        (frames[0].parent / "notes.txt").write_text("mine")
+    else:
+        frames[-1].unlink()
+    with pytest.raises(OutputError, match=r"files other than the \d+ vosconv wrote"):
+        convert(sample_root, output, writer, overwrite=True)
+    assert (frames[0].parent / "notes.txt").read_text() == "mine" if change == "added" else not frames[-1].exists()
+
+
+def test_a_layout_output_marked_without_its_files_is_still_replaced(sample_root, tmp_path):
+    """A marker recording no files (an earlier vosconv's) is judged by the root's names, as it was."""
+    output = convert(sample_root, tmp_path / "out", "mose").output
+    marker = output / ".vosconv.json"
+    record = json.loads(marker.read_text())
+    assert record.pop("files")["count"] == sum(1 for p in output.rglob("*") if p.is_file()) - 1
+    marker.write_text(json.dumps(record))
+    assert convert(sample_root, output, "mose", overwrite=True).output == output
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5"])
+def test_overwrite_refuses_a_shard_its_manifest_does_not_list(sample_root, tmp_path, writer):
+    """Shard-named is not vosconv's: another split's Parquet shards put into ``data/`` for the Hub went with the output."""
+    output = convert(sample_root, tmp_path / "out", writer).output
+    shard = next(p for p in sorted(output.rglob("*")) if p.suffix in (".parquet", ".h5"))
+    extra = shard.with_name("valid-00000-of-00001.parquet" if writer == "parquet" else "part-00042.h5")
+    extra.write_bytes(shard.read_bytes())
+    with pytest.raises(OutputError, match=extra.name):
+        convert(sample_root, output, writer, overwrite=True)
+    assert extra.read_bytes() == shard.read_bytes()

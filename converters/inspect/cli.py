@@ -64,6 +64,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
         if Path(args.plots).is_dir() and any(Path(args.plots).iterdir()) and not args.overwrite:
             raise OutputError(f"{args.plots} is not empty; pass --overwrite to write the figures into it")
     with open_reader(args) as reader:
+        from .preview import refuse_source
+
+        for path in filter(None, (args.per_video, args.plots)):  # before any reading
+            refuse_source(Path(path), reader.roots())
         result = summarise(reader, executor=make_executor(args.workers, args.executor, args.ray_address), progress=None)
     if args.per_video:
         say(f"wrote {result.write_table(args.per_video)}")

@@ -352,7 +352,21 @@ def output_kind(output: Path, format: str | None) -> str:
     return "folder"
 
 
-def _check_new(path: Path, overwrite: bool) -> None:
+def refuse_source(path: Path, roots: Iterable[Path]) -> None:
+    """OutputError when ``path`` is what a reader reads (:meth:`Reader.roots`), holds it, lies inside a folder it lists,
+    or already exists inside the source: an inspection's output never replaces source data, with ``--overwrite`` or
+    without (a Parquet source's shards lie in its folder without being roots of their own)."""
+    target = path.resolve()
+    exists = path.exists() or path.is_symlink()
+    for position, root in enumerate(roots):
+        data = Path(root).resolve()
+        listed = position > 0 and data.is_dir()  # the first root is the source itself: a new file may go inside it
+        if target == data or target in data.parents or (data in target.parents and (exists or listed)):
+            raise OutputError(f"{path} is or lies inside {root}, source data this command reads; choose another output")
+
+
+def _check_new(path: Path, overwrite: bool, roots: Iterable[Path] = ()) -> None:
+    refuse_source(path, roots)
     if (path.exists() or path.is_symlink()) and not overwrite:
         raise OutputError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it")
 
@@ -391,7 +405,9 @@ def write_preview(
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
     targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
     for target in targets:  # before any reading
-        _check_new(target, overwrite)
+        _check_new(target, overwrite, reader.roots())
+        if other is not None:
+            _check_new(target, overwrite, other.roots())
     theirs = {ref.name: ref for ref in other.list_videos()} if other is not None else {}
     fit = _ANIMATION_WIDTH if animated else _SHEET_TILE_WIDTH
     groups = []

@@ -440,7 +440,8 @@ def convert(reader: Reader, writer: Writer, output: str | os.PathLike, derive: D
     check_writer(derive, writer)
     listing = derive.empty_frames_list
     if listing is not None:
-        _check_list_output(Path(listing), Path(output), overwrite=run.get("overwrite", False) or run.get("resume", False))
+        replace = run.get("overwrite", False) or run.get("resume", False)
+        _check_list_output(Path(listing), Path(output), reader.roots(), overwrite=replace)
         writer = EmptyFramesWriter(writer)
     # wrapped even for the list alone: the derivation is then part of every shard's resume key, so a
     # run resumed with --empty-frames-list never reuses shards that did not note their empty frames
@@ -451,10 +452,43 @@ def convert(reader: Reader, writer: Writer, output: str | os.PathLike, derive: D
     return summary
 
 
-def _check_list_output(path: Path, output: Path, *, overwrite: bool) -> None:
+def _check_list_output(path: Path, output: Path, roots: list[Path], *, overwrite: bool) -> None:
+    """Refuse a list path that is a file the conversion reads, or inside a folder it lists, and with ``overwrite``
+    an existing file that is not an empty-frames list: ``--overwrite`` replaces only what vosconv wrote."""
     if path.resolve() == output.resolve():
         raise OptionError("--empty-frames-list", f"{path} is the output itself; choose another file")
-    if path.exists() and not overwrite:
-        raise OptionError("--empty-frames-list", f"{path} already exists; pass --overwrite to replace it")
     if path.is_dir():
         raise OptionError("--empty-frames-list", f"{path} is a folder; name a .json file")
+    target = path.resolve()
+    for position, root in enumerate(roots):
+        data = Path(root).resolve()
+        if target == data or (position > 0 and data.is_dir() and data in target.parents):
+            where = "is" if target == data else "is inside"
+            raise OptionError("--empty-frames-list", f"{path} {where} {root}, which this conversion reads; choose another file")
+    if not (path.exists() or path.is_symlink()):
+        return
+    if not overwrite:
+        raise OptionError("--empty-frames-list", f"{path} already exists; pass --overwrite to replace it")
+    if not is_empty_frames_list(path):
+        raise OptionError(
+            "--empty-frames-list",
+            f"{path} is not an empty-frames list ({{video: [frame stems]}}), so --overwrite does not replace it; "
+            "choose another file",
+        )
+
+
+#: The most of an existing file read to tell whether it is an empty-frames list.
+LIST_LIMIT = 1 << 26
+
+
+def is_empty_frames_list(path: Path) -> bool:
+    """A regular file (not a link) holding ``{video: [frame stems]}``, what :func:`write_empty_frames` writes."""
+    if path.is_symlink() or not path.is_file() or path.stat().st_size > LIST_LIMIT:
+        return False
+    try:
+        value = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and all(
+        isinstance(stems, list) and all(isinstance(stem, str) for stem in stems) for stems in value.values()
+    )

@@ -60,3 +60,13 @@ def test_preview_says_what_it_wrote(capsys, sample_root, tmp_path):
     assert code == 0 and stdout == f"wrote {out}\n" and out.exists()
     code, _, err = run(capsys, "preview", str(sample_root["youtube-vos"]), "--split", "valid", "-o", str(out))
     assert code == 1 and "--overwrite" in err
+
+
+def test_stats_overwrite_never_replaces_a_file_of_the_source(capsys, sample_root, tmp_path):
+    """--per-video FILE --overwrite replaced a Parquet source's own shard with the table (the dataset was then unreadable)."""
+    source = converters.convert(sample_root["mose"], tmp_path / "src.parquet", to="parquet", reader_options={"split": "train"})
+    shard = next((source.output / "data").glob("*.parquet"))
+    before = shard.read_bytes()
+    code, _, err = run(capsys, "stats", str(source.output), "--per-video", str(shard), "--overwrite")
+    assert code == 1 and "source data" in err
+    assert shard.read_bytes() == before

@@ -260,3 +260,26 @@ def test_frame_specs(spec, count, expected):
 def test_bad_frame_specs(spec):
     with pytest.raises(OptionError, match="--frames"):
         parse_frames(spec, 10, 8)
+
+
+@pytest.mark.parametrize("where", ["a source mask", "new in a listed folder", "a compared source's mask"])
+def test_overwrite_never_replaces_source_data(sample_copy, where):
+    """--overwrite replaces previews: a source's mask PNG (of the dataset shown, or of the one compared) is not one."""
+    root = sample_copy("mose")
+    mask = sorted((root / "train" / "Annotations").rglob("00000.png"))[0]
+    out = mask.parent / "preview.png" if where == "new in a listed folder" else mask
+    before = mask.read_bytes()
+    source, compare = (root, None) if where != "a compared source's mask" else (sample_copy("davis"), root / "train")
+    options = {"reader_options": {"split": "train"}} if compare is None else {"compare": compare}
+    with pytest.raises(OutputError, match="source data"):
+        converters.preview(source, out, overwrite=True, **options)
+    assert mask.read_bytes() == before and not (mask.parent / "preview.png").exists()
+
+
+def test_a_new_preview_may_go_inside_the_dataset_folder_but_not_replace_a_file_there(sample_copy):
+    """A file inside the source is not known to be the preview's (a Parquet source's shards are such files)."""
+    root = sample_copy("mose")
+    converters.preview(root, root / "preview.png", reader_options={"split": "valid"})
+    assert (root / "preview.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(OutputError, match="source data"):
+        converters.preview(root, root / "preview.png", reader_options={"split": "valid"}, overwrite=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
@@ -193,3 +194,35 @@ def test_strings_are_utf8_and_the_layout_version_is_2(sample_root, tmp_path):
     (out / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(SourceError, match="format version 3 is newer than this vosconv reads"):
         api.open_reader(out).list_videos()
+
+
+def _timestamps(path: Path) -> list[str]:
+    """The objects of an HDF5 file that carry a modification time."""
+    found = []
+    with h5py.File(path, "r") as file:
+        for name, item in [("/", file), *_items(file)]:
+            if h5py.h5g.get_objinfo(item.id).mtime:
+                found.append(name)
+    return found
+
+
+def _items(file: h5py.File) -> list[tuple[str, h5py.HLObject]]:
+    items: list[tuple[str, h5py.HLObject]] = []
+    file.visititems(lambda name, item: items.append((name, item)))
+    return items
+
+
+@pytest.mark.parametrize("h5py_default", ["timed", "as-installed"])
+def test_no_object_carries_a_timestamp_whatever_h5py_does_by_default(sample_root, tmp_path, monkeypatch, h5py_default):
+    """h5py before 3.15 (which vosconv accepts) stored a timestamp on every group created with ``track_order``, the root
+    group too, so two runs a second apart wrote different bytes: the writer asks for none itself. ``timed`` gives a newer
+    h5py's ``create_group`` and ``File`` those older defaults; with an older h5py, ``as-installed`` has them."""
+    if h5py_default == "timed":
+        if "track_times" not in inspect.signature(h5py.File.__init__).parameters:
+            pytest.skip("this h5py stores timestamps by default: the as-installed case checks it")
+        group, file = h5py.Group.create_group, h5py.File.__init__
+        monkeypatch.setattr(h5py.Group, "create_group", lambda self, *a, **k: group(self, *a, **{**k, "track_times": True}))
+        monkeypatch.setattr(h5py.File, "__init__", lambda self, *a, **k: file(self, *a, **{**k, "track_times": True}))
+    out = convert(sample_root, tmp_path / "out", "youtube-vos")
+    monkeypatch.undo()
+    assert _timestamps(out / "part-00000.h5") == []

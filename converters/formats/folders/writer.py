@@ -35,6 +35,7 @@ from ...model import VOID_ID, DatasetInfo, MaskEncoding, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
+from . import listing
 from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRITTEN_BY
 
 OUTPUT = "output"
@@ -50,8 +51,8 @@ _LAYOUT_FORMATS = frozenset({"mose", "davis", "youtube-vos", ""})
 _OWN_NAMES = frozenset({*_LAYOUT_NAMES, MARKER, RENUMBERED, "categories.json", "davis_semantics.json", "errors.jsonl"})
 
 
-def marked_format(folder: Path) -> str | None:
-    """The format named by the marker a folder writer leaves in ``folder`` (a small JSON object naming vosconv), if any."""
+def marker(folder: Path) -> dict | None:
+    """The marker a folder writer leaves in ``folder`` (a small JSON object naming vosconv), or None."""
     path = folder / MARKER
     if path.is_symlink() or not path.is_file():
         return None
@@ -62,7 +63,31 @@ def marked_format(folder: Path) -> str | None:
         return None
     if not isinstance(value, dict) or value.get("written_by") != WRITTEN_BY:
         return None
+    return value
+
+
+def marked_format(folder: Path) -> str | None:
+    """The format named by the marker a folder writer leaves in ``folder``, if any ("" when it names none)."""
+    value = marker(folder)
+    if value is None:
+        return None
     return value.get("format") if isinstance(value.get("format"), str) else ""
+
+
+#: Names at an output's root that its files' record leaves out: the marker, and what the pipeline adds after it.
+UNLISTED = frozenset({MARKER, "errors.jsonl"})
+
+
+def changed_files(folder: Path) -> str | None:
+    """Words saying that a marked output no longer holds exactly the files its writer recorded; None when it does."""
+    value = marker(folder)
+    return None if value is None else listing.changed(folder, value.get(listing.KEY), UNLISTED)
+
+
+def with_files(root: Path, value: dict) -> dict:
+    """The marker ``value`` recording every file the writer put in ``root``, for writing last (so ``--overwrite`` sees a
+    file added anywhere later)."""
+    return {**value, listing.KEY: listing.record(root, UNLISTED)}
 
 
 def is_marked(folder: Path) -> bool:
@@ -166,7 +191,7 @@ class LayoutWriter(Writer):
     @classmethod
     def owns(cls, path: Path) -> bool:
         """A folder holding the marker that every folder-layout writer leaves, and nothing else of the user's."""
-        return is_marked(path) and not foreign_entries(path)
+        return is_marked(path) and not foreign_entries(path) and changed_files(path) is None
 
     @classmethod
     def lookalike(cls, path: Path) -> str | None:
@@ -175,7 +200,9 @@ class LayoutWriter(Writer):
             return None
         marked = marked_format(path)
         if marked is not None:  # another folder writer's output (sav) speaks for itself
-            return refuse_foreign(path) if marked in _LAYOUT_FORMATS else None
+            if marked not in _LAYOUT_FORMATS:
+                return None
+            return refuse_foreign(path) if foreign_entries(path) else changed_files(path)
         names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(path))
         if not any(name.rstrip("/") in _LAYOUT_NAMES for name in names):
             return None
@@ -411,11 +438,12 @@ class LayoutWriter(Writer):
         renumbered = {name: ids for result in results for name, ids in result.facts.get("renumbered", {}).items()}
         if renumbered:
             write_json(root / RENUMBERED, renumbered)
-        marker = {"format": self.name, "version": __version__, "written_by": WRITTEN_BY, "attributes": dict(info.attributes)}
+        record = {"format": self.name, "version": __version__, "written_by": WRITTEN_BY, "attributes": dict(info.attributes)}
         conventions = self._conventions(results)
         if conventions:  # what was changed for the layout's consumers (void dropped, 0/255 as palette id 1)
-            marker["conventions"] = conventions
-        write_json(root / MARKER, marker)  # the attributes say how a derived set was made (converters/run/derive.py)
+            record["conventions"] = conventions
+        # last, as it records every file; the attributes say how a derived set was made (converters/run/derive.py)
+        write_json(root / MARKER, with_files(root, record))
         return root
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:

@@ -108,6 +108,36 @@ def compression(options: Hdf5Options) -> dict:
     return {"compression": "gzip", "compression_opts": level}
 
 
+def _ordered_untimed(plist) -> None:
+    """Creation order tracked (links and attributes), and no timestamps: h5py before 3.15 stored them on every group
+    created with ``track_order`` (the root group too), so the bytes changed with the second the file was written."""
+    flags = h5py.h5p.CRT_ORDER_TRACKED | h5py.h5p.CRT_ORDER_INDEXED
+    plist.set_link_creation_order(flags)
+    plist.set_attr_creation_order(flags)
+    plist.set_obj_track_times(False)
+
+
+def _new_file(path: Path) -> h5py.File:
+    """``h5py.File(path, "w", libver="earliest", track_order=True)``, its root group without timestamps in any h5py."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_LATEST)
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    _ordered_untimed(fcpl)
+    return h5py.File(h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl))
+
+
+def _new_group(parent: h5py.Group, name: str) -> h5py.Group:
+    """``parent.create_group(name, track_order=True)`` without timestamps in any h5py."""
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    _ordered_untimed(gcpl)
+    lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
+    lcpl.set_create_intermediate_group(True)
+    ascii_name = name.isascii()  # the name's encoding as h5py's own create_group gives it
+    lcpl.set_char_encoding(h5py.h5t.CSET_ASCII if ascii_name else h5py.h5t.CSET_UTF8)
+    return h5py.Group(h5py.h5g.create(parent.id, name.encode("ascii" if ascii_name else "utf-8"), lcpl=lcpl, gcpl=gcpl))
+
+
 class Hdf5Writer(ShardedWriter):
     """A folder of ``part-NNNNN.h5`` files and ``manifest.json``."""
 
@@ -117,17 +147,17 @@ class Hdf5Writer(ShardedWriter):
     format_version = 2  # 1: variable-length images, file names and counts (still read)
 
     def write_file(self, videos: Iterable[Video], path: Path, info: DatasetInfo) -> None:
-        with h5py.File(path, "w", libver="earliest", track_order=True) as file:
+        with _new_file(path) as file:
             header = {
                 "format_version": self.format_version,
                 "categories": [{"id": c.id, "name": c.name, "supercategory": c.supercategory} for c in info.categories],
             }
             _set_text(file.attrs, HEADER_ATTRIBUTE, shards.dumps(header))
-            root = file.create_group(VIDEOS_GROUP, track_order=True)
+            root = _new_group(file, VIDEOS_GROUP)
             for video in videos:
                 if "/" in video.name or video.name in (".", ".."):
                     raise SourceError(video.name, "a video name that cannot be an HDF5 group name")
-                self.write_video(root.create_group(video.name, track_order=True), video)
+                self.write_video(_new_group(root, video.name), video)
 
     def write_video(self, group: h5py.Group, video: Video) -> None:
         options = self.options
@@ -195,7 +225,7 @@ def _write_rle(group: h5py.Group, frames: tuple[Frame, ...]) -> None:
             if frame.masks.void is not None:
                 rows.append(frame.masks.void)
         offsets.append(len(rows))
-    rle = group.create_group("rle", track_order=True)
+    rle = _new_group(group, "rle")
     rle.create_dataset("offsets", data=np.array(offsets, np.int64))
     rle.create_dataset("object_id", data=np.array([m.object_id for m in rows], np.int32))
     _write_ragged(rle, "counts", [m.counts.encode("ascii") for m in rows])

@@ -30,7 +30,16 @@ from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
 from ..folders.spec import WRITTEN_BY
-from ..folders.writer import MARKER, check_listable_name, check_readable_names, foreign_entries, marked_format, refuse_foreign
+from ..folders.writer import (
+    MARKER,
+    changed_files,
+    check_listable_name,
+    check_readable_names,
+    foreign_entries,
+    marked_format,
+    refuse_foreign,
+    with_files,
+)
 from ..sharded import manifest as shards
 from . import spec
 
@@ -59,12 +68,15 @@ class SavWriter(Writer):
     @classmethod
     def owns(cls, path: Path) -> bool:
         """A folder with this writer's marker holding nothing but what it puts at its root."""
-        return cls._marked_here(path) and not foreign_entries(path, cls._own_names(path))
+        return cls._marked_here(path) and not foreign_entries(path, cls._own_names(path)) and changed_files(path) is None
 
     @classmethod
     def lookalike(cls, path: Path) -> str | None:
         """This writer's output into which the user put files of their own."""
-        return refuse_foreign(path, cls._own_names(path)) if cls._marked_here(path) else None
+        if not cls._marked_here(path):
+            return None
+        own = cls._own_names(path)
+        return refuse_foreign(path, own) if foreign_entries(path, own) else changed_files(path)
 
     @classmethod
     def _marked_here(cls, path: Path) -> bool:
@@ -137,7 +149,8 @@ class SavWriter(Writer):
             "attributes": dict(info.attributes),
         }
         (root / spec.SIDECAR / f"{spec.DATASET_RECORD}.json").write_bytes(_dumps(record))
-        (root / MARKER).write_bytes(_dumps({"format": self.name, "version": __version__, "written_by": WRITTEN_BY}))
+        marker = {"format": self.name, "version": __version__, "written_by": WRITTEN_BY}
+        (root / MARKER).write_bytes(_dumps(with_files(root, marker)))  # last: it records every file written before it
         return root
 
 

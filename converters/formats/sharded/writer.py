@@ -11,6 +11,7 @@ so a shard's size, not a video count, bounds each file.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import sys
@@ -35,14 +36,31 @@ _SHARD_NAME = re.compile(r"part-\d{5}\.(parquet|h5)|[^/]+-\d{5}-of-\d{5}\.parque
 
 
 def foreign_entries(folder: Path) -> list[str]:
-    """The entries of a sharded output (and of its ``data/``) that no sharded writer makes, by name."""
+    """The entries of a sharded output (and of its ``data/``) that no sharded writer makes, by name, and the shard files
+    its manifest does not list (another split's shards put beside them for the Hub, say)."""
+    listed = _listed_shards(folder)
+
+    def foreign(entry: os.DirEntry, name: str) -> bool:
+        return not _is_shard(entry) or (listed is not None and name not in listed)
+
     found = []
     for entry in os.scandir(folder):
         if entry.name == shards.SHARD_FOLDER and entry.is_dir(follow_symlinks=False):
-            found += [f"{entry.name}/{inner.name}" for inner in os.scandir(entry.path) if not _is_shard(inner)]
-        elif entry.name not in _OWN_NAMES and not _is_shard(entry):
+            inside = ((f"{entry.name}/{inner.name}", inner) for inner in os.scandir(entry.path))
+            found += [name for name, inner in inside if foreign(inner, name)]
+        elif entry.name not in _OWN_NAMES and foreign(entry, entry.name):
             found.append(entry.name)
     return sorted(found)
+
+
+def _listed_shards(folder: Path) -> set[str] | None:
+    """The shard files ``manifest.json`` lists; None when it cannot say (unreadable: the names alone then judge)."""
+    try:
+        with open(folder / shards.MANIFEST, "rb") as file:
+            value = json.loads(file.read())
+        return {shard["file"] for shard in value["shards"] if isinstance(shard["file"], str)}
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError, TypeError, KeyError):
+        return None
 
 
 def foreign_output(names: list[str]) -> str | None:
