@@ -376,14 +376,6 @@ class LayoutWriter(Writer):
 
     def check(self, video: Video) -> None:
         check_readable_names(video, self.name)
-        if self.options.images:  # a reader pairs each mask with its frame's image: a mask alone reads as no frame
-            bare = next((f for f in video.frames if f.masks is not None and f.image is None), None)
-            if bare is not None:
-                raise SourceError(
-                    f"{video.name}/{bare.file_name}",
-                    f"the frame has no image, and a {self.name} folder holds an annotation only beside its frame's "
-                    "image; write with images=false (--no-images), or to coco, parquet or hdf5",
-                )
         renumber = getattr(self.options, "renumber", False)
         if renumber and len(video.objects) >= 255:
             raise SourceError(
@@ -394,6 +386,15 @@ class LayoutWriter(Writer):
             where, cause = problem
             hint = "" if renumber or "overlap" in cause else " (or -w renumber=true: ids 1..K, the mapping in object_ids.json)"
             raise SourceError(where, f"{cause}: {_pixel_value_fix(self.name)}{hint}")
+        # after the masks' own problems (the more basic refusal); a reader pairs each mask with its frame's image
+        if self.options.images:
+            bare = next((f for f in video.frames if f.masks is not None and f.image is None), None)
+            if bare is not None:
+                raise SourceError(
+                    f"{video.name}/{bare.file_name}",
+                    f"the frame has no image, and a {self.name} folder holds an annotation only beside its frame's "
+                    "image; write with images=false (--no-images), or to coco, parquet or hdf5",
+                )
 
     def write_video(
         self, video: Video, staging: Path, image_dir: str, mask_dir: str, touched: list[str]
