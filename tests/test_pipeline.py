@@ -845,3 +845,20 @@ def test_a_run_whose_new_folder_another_failed_run_removes_goes_on(sample_root, 
     monkeypatch.setattr(locking.os, "open", open_after_the_other_run_ended)
     convert(sample_root, out)
     assert removed and out.is_file()
+
+
+@pytest.mark.parametrize("writer", ["mose", "parquet", "coco"])
+def test_an_output_is_on_disk_before_the_rename_that_publishes_it(sample_root, tmp_path, monkeypatch, writer):
+    """A power cut after the rename must not publish a folder of empty files: a folder's file system is synced (one
+    syncfs), a file fsynced, before ``os.replace`` puts it in place."""
+    from converters.run import publish
+
+    events = []
+    real_syncfs, real_fsync, real_replace = publish._syncfs, os.fsync, os.replace
+    monkeypatch.setattr(publish, "_syncfs", lambda fd: events.append("syncfs") or real_syncfs(fd))
+    monkeypatch.setattr(publish.os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(publish.os, "replace", lambda a, b: events.append(("replace", Path(b).name)) or real_replace(a, b))
+    out = tmp_path / ("out.json" if writer == "coco" else "out")
+    convert(sample_root, out, writer)
+    published = events.index(("replace", out.name))
+    assert ("syncfs" if writer != "coco" else "fsync") in events[:published], events
