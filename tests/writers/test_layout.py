@@ -314,6 +314,17 @@ def test_metadata_values_and_objects_on_no_frame_are_said_to_be_dropped(writer, 
     assert note == f"not written, as a {writer.name} folder has no place for them: {dropped} (coco, parquet and hdf5 keep them)"
 
 
+@pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
+def test_a_video_without_frames_is_said_to_be_left_out(writer, tmp_path):
+    """A folder layout has no file to write for it (a COCO file's video of length 0): no folder, no index entry, and a
+    note, where it went in silence."""
+    frameless = Video("frameless", 8, 6, (), (), MaskEncoding.PALETTE)
+    result = writer().write_shard([frameless], Shard(0, ()), tmp_path, DatasetInfo("test"))
+    assert result.facts["videos"] == {} and result.files == ()
+    expected = f"left out, having no frame (a {writer.name} folder knows a video by its files): frameless"
+    assert writer().notes([result]) == [expected]
+
+
 @pytest.mark.parametrize(("ids", "said"), [((3, 7), True), ((1, 2), False)])
 def test_renumbered_ids_are_said_where_they_changed(tmp_path, ids, said):
     result = MoseWriter(MoseWriter.Options(renumber=True)).write_shard(

@@ -260,7 +260,7 @@ class LayoutWriter(Writer):
             video = self.as_written(video)
             unwritten = self._unwritten_frames(video)
             if unwritten == len(video.frames):  # nothing of the video is written, so no index may list it
-                changed[video.name] = {"unwritten_frames": unwritten}
+                changed[video.name] = {"unwritten_frames": unwritten} if unwritten else {"no_frames": True}
                 continue
             if unwritten:  # frames without a mask or an image to write have no file here
                 changed.setdefault(video.name, {})["unwritten_frames"] = unwritten
@@ -355,6 +355,9 @@ class LayoutWriter(Writer):
                 f" not written: without their images a {self.name} folder has no file for them"
                 + (f"; left out, having no annotated frame: {', '.join(left_out)}" if left_out else "")
             )
+        if "frameless_videos" in record:
+            names = ", ".join(record["frameless_videos"])
+            notes.append(f"left out, having no frame (a {self.name} folder knows a video by its files): {names}")
         return notes
 
     def _conventions(self, results: Sequence[ShardResult]) -> dict[str, object]:
@@ -379,6 +382,9 @@ class LayoutWriter(Writer):
             left_out = sorted(name for name in unwritten if name not in self._written_names(results))
             if left_out:
                 record["left_out_videos"] = left_out
+        frameless = sorted(name for name, change in changed.items() if change.get("no_frames"))
+        if frameless:  # no file to write, so no folder and no index entry
+            record["frameless_videos"] = frameless
         return record
 
     @staticmethod
