@@ -361,8 +361,14 @@ def refuse_source(path: Path, roots: Iterable[Path]) -> None:
     for position, root in enumerate(roots):
         data = Path(root).resolve()
         listed = position > 0 and data.is_dir()  # the first root is the source itself: a new file may go inside it
-        if target == data or target in data.parents or (data in target.parents and (exists or listed)):
-            raise OutputError(f"{path} is or lies inside {root}, source data this command reads; choose another output")
+        if target == data or target in data.parents or (data in target.parents and listed):
+            where = "is" if target == data else "holds" if target in data.parents else "lies inside"
+            raise OutputError(f"{path} {where} {root}, source data this command reads; choose another output")
+        if data in target.parents and exists:  # perhaps an earlier preview, perhaps a Parquet source's shard: not known
+            raise OutputError(
+                f"{path} already exists inside {root}, the source, and may be source data, which this command never "
+                "replaces; delete it by hand or choose another output"
+            )
 
 
 def _check_new(path: Path, overwrite: bool, roots: Iterable[Path] = ()) -> None:

@@ -281,5 +281,5 @@ def test_a_new_preview_may_go_inside_the_dataset_folder_but_not_replace_a_file_t
     root = sample_copy("mose")
     converters.preview(root, root / "preview.png", reader_options={"split": "valid"})
     assert (root / "preview.png").read_bytes().startswith(b"\x89PNG")
-    with pytest.raises(OutputError, match="source data"):
+    with pytest.raises(OutputError, match=r"already exists inside .*may be source data.*delete it by hand"):
         converters.preview(root, root / "preview.png", reader_options={"split": "valid"}, overwrite=True)

@@ -122,6 +122,25 @@ def test_a_writer_that_embeds_images_refuses_annotations_only_unless_told(sample
     assert not (tmp_path / "next").exists()
 
 
+@pytest.mark.filterwarnings("ignore:.*images are not embedded and the image folder is gone")
+@pytest.mark.parametrize("writer", ["mose", "parquet"])
+def test_shards_whose_frames_are_gone_refuse_a_writer_that_embeds_images_unless_told(sample_copy, tmp_path, writer):
+    """Parquet written with images=false names its frames: with their folder gone it holds annotations only, refused
+    before anything is written as such a folder is (a layout failed on the first frame, after a warning that only the
+    annotations would be written), and written with images=false."""
+    source = sample_copy("mose")
+    shards = tmp_path / "shards"
+    api.convert(source, shards, to="parquet", from_="mose", reader_options={"split": "train"}, writer_options={"images": False})
+    shutil.rmtree(source / "train" / "JPEGImages")
+    with pytest.raises(SourceError) as caught:
+        api.convert(shards, tmp_path / "next", to=writer)
+    assert caught.value.path == str(shards)
+    assert "not embedded" in caught.value.cause and "--no-images" in caught.value.cause and "--images DIR" in caught.value.cause
+    assert not (tmp_path / "next").exists()
+    api.convert(shards, tmp_path / "next", to=writer, writer_options={"images": False})
+    assert_same_videos(read_all(shards, "parquet")[0], read_all(tmp_path / "next", writer)[0])
+
+
 def test_annotations_only_in_an_archive_takes_its_frames_from_the_disk(sample_root, tmp_path):
     out = no_images_output(sample_root, "mose-train", tmp_path / "out")
     archive = pack(out, tmp_path / "predictions.zip", "zip")

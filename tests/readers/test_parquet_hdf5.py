@@ -83,6 +83,8 @@ def test_images_not_embedded(sample_copy, tmp_path, fmt):
         assert reader.read_video(reader.list_videos()[0]).frames[0].image is None
     said = [str(w.message) for w in caught if issubclass(w.category, VosconvWarning)]
     assert said and "pass --images DIR" in said[0]  # the flag the CLI has, not a made-up one
+    with api.open_reader(out) as reader:  # a writer that embeds images refuses it (the pipeline's check_images)
+        assert "not embedded and their folder" in reader.missing_images()
     with api.open_reader(out, options={"images": str(moved)}) as reader:
         assert reader.read_video(reader.list_videos()[0]).frames[0].image.path == str(moved / video.name / "00000.jpg")
 

@@ -257,16 +257,13 @@ def test_a_source_without_any_mask_writes_a_layout_that_reads_back(sample_copy, 
 
 def test_what_each_layout_has_no_place_for_is_named_in_the_summary(sample_root, tmp_path):
     """YouTube-VOS objects have categories and frame lists: MOSE holds neither, DAVIS the categories, YouTube-VOS both.
-    What is not written is said (and recorded in the marker), never dropped in silence."""
+    What is not written is said (and recorded in the marker), never dropped in silence. A train list names the frames
+    where the object has pixels, which the masks give back (YouTube-VOS's writer derives them so): nothing is lost."""
     source = sample_root["youtube-vos"] / "train"
     objects = [o for v in api.read_videos(source, "youtube-vos") for o in v.objects]
     assert all(o.category_id is not None and o.frames is not None for o in objects)
     n = len(objects)
-    expected = {
-        "mose": f"the category of {n} objects, the frame list of {n} objects",
-        "davis": f"the frame list of {n} objects",
-        "youtube-vos": None,
-    }
+    expected = {"mose": f"the category of {n} objects", "davis": None, "youtube-vos": None}
     for layout, what in expected.items():
         summary = api.convert(source, tmp_path / layout, to=layout, from_="youtube-vos")
         notes = [note for note in summary.notes if "no place for them" in note]
@@ -277,7 +274,23 @@ def test_what_each_layout_has_no_place_for_is_named_in_the_summary(sample_root, 
             assert notes == [
                 f"not written, as a {layout} folder has no place for them: {what} (coco, parquet and hdf5 keep them)"
             ]
-            assert conventions["not_kept"]["object_frames"] == n
+            assert conventions["not_kept"] == {"categories": n}
+        back = tmp_path / f"{layout}-youtube-vos"
+        api.convert(tmp_path / layout, back, to="youtube-vos", from_=layout)
+        assert [o.frames for v in api.read_videos(back, "youtube-vos") for o in v.objects] == [o.frames for o in objects]
+
+
+@pytest.mark.parametrize("layout", ["mose", "davis"])
+def test_frame_lists_beyond_the_masks_are_said_to_be_dropped(sample_root, tmp_path, layout):
+    """A valid list names every frame from the object's first appearance, where only that one is annotated: lost."""
+    source = sample_root["youtube-vos"] / "valid"
+    videos = list(api.read_videos(source, "youtube-vos"))
+    n = sum(1 for v in videos for o in v.objects)
+    summary = api.convert(source, tmp_path / layout, to=layout, from_="youtube-vos")
+    assert [note for note in summary.notes if "no place for them" in note] == [
+        f"not written, as a {layout} folder has no place for them: the frame list of {n} objects "
+        "(coco, parquet and hdf5 keep them)"
+    ]
 
 
 def _with_metadata(ids: tuple[int, int] = (1, 2)) -> Video:
@@ -299,6 +312,17 @@ def test_metadata_values_and_objects_on_no_frame_are_said_to_be_dropped(writer, 
     if writer is not YoutubeVosWriter:  # meta.json lists every object
         dropped += ", 1 object on no frame"
     assert note == f"not written, as a {writer.name} folder has no place for them: {dropped} (coco, parquet and hdf5 keep them)"
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
+def test_a_video_without_frames_is_said_to_be_left_out(writer, tmp_path):
+    """A folder layout has no file to write for it (a COCO file's video of length 0): no folder, no index entry, and a
+    note, where it went in silence."""
+    frameless = Video("frameless", 8, 6, (), (), MaskEncoding.PALETTE)
+    result = writer().write_shard([frameless], Shard(0, ()), tmp_path, DatasetInfo("test"))
+    assert result.facts["videos"] == {} and result.files == ()
+    expected = f"left out, having no frame (a {writer.name} folder knows a video by its files): frameless"
+    assert writer().notes([result]) == [expected]
 
 
 @pytest.mark.parametrize(("ids", "said"), [((3, 7), True), ((1, 2), False)])

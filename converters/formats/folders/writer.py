@@ -168,6 +168,17 @@ _NOT_KEPT = {
 }
 
 
+def _unkept_frame_lists(video: Video) -> int:
+    """Objects whose frame list (YouTube-VOS's) is not just the frames where they have pixels: those lists are lost in a
+    layout without them, where the others come back from the masks (YouTube-VOS's writer derives them so)."""
+    shown: dict[int, list[str]] = {}
+    for frame in video.frames:
+        for mask in frame.masks.objects if frame.masks is not None else ():
+            if mask.area > 0:
+                shown.setdefault(mask.object_id, []).append(frame.stem)
+    return sum(1 for o in video.objects if o.frames is not None and list(o.frames) != shown.get(o.object_id, []))
+
+
 def _pixel_value_fix(name: str) -> str:
     return f"a {name} PNG holds one value 1-254 per pixel; write sav (one PNG per object), coco, parquet or hdf5 (masks=rle)"
 
@@ -249,7 +260,7 @@ class LayoutWriter(Writer):
             video = self.as_written(video)
             unwritten = self._unwritten_frames(video)
             if unwritten == len(video.frames):  # nothing of the video is written, so no index may list it
-                changed[video.name] = {"unwritten_frames": unwritten}
+                changed[video.name] = {"unwritten_frames": unwritten} if unwritten else {"no_frames": True}
                 continue
             if unwritten:  # frames without a mask or an image to write have no file here
                 changed.setdefault(video.name, {})["unwritten_frames"] = unwritten
@@ -284,7 +295,7 @@ class LayoutWriter(Writer):
         seen = {m.object_id for f in video.frames if f.masks is not None for m in f.masks.objects}
         counts = {
             "categories": sum(1 for o in video.objects if o.category_id is not None and o.category_id not in held),
-            "object_frames": 0 if "object_frames" in self.keeps else sum(1 for o in video.objects if o.frames is not None),
+            "object_frames": 0 if "object_frames" in self.keeps else _unkept_frame_lists(video),
             "object_metadata": sum(1 for o in video.objects if o.metadata),
             "mask_values": sum(1 for f in video.frames if f.masks is not None for m in f.masks.objects if m.values),
             "video_metadata": 1 if video.metadata else 0,
@@ -344,6 +355,9 @@ class LayoutWriter(Writer):
                 f" not written: without their images a {self.name} folder has no file for them"
                 + (f"; left out, having no annotated frame: {', '.join(left_out)}" if left_out else "")
             )
+        if "frameless_videos" in record:
+            names = ", ".join(record["frameless_videos"])
+            notes.append(f"left out, having no frame (a {self.name} folder knows a video by its files): {names}")
         return notes
 
     def _conventions(self, results: Sequence[ShardResult]) -> dict[str, object]:
@@ -368,6 +382,9 @@ class LayoutWriter(Writer):
             left_out = sorted(name for name in unwritten if name not in self._written_names(results))
             if left_out:
                 record["left_out_videos"] = left_out
+        frameless = sorted(name for name, change in changed.items() if change.get("no_frames"))
+        if frameless:  # no file to write, so no folder and no index entry
+            record["frameless_videos"] = frameless
         return record
 
     @staticmethod

@@ -111,12 +111,22 @@ class ShardedReader(Reader):
         images = None if self.manifest.options.get("images", True) else self._image_dir()
         return [self.source, self.source / shards.MANIFEST, *([Path(images)] if images else [])]
 
+    def missing_images(self) -> str | None:
+        """Frames not embedded whose folder is gone, and no ``images`` option: a writer that embeds images refuses before
+        writing, as for any source that names frames it cannot supply (a folder layout refused the first frame)."""
+        if self.manifest.options.get("images", True) or self._image_dir() is not None or not self.manifest.shards:
+            return None
+        recorded = self.manifest.source.get("image_root")
+        if recorded:
+            return f"its frames are not embedded and their folder {recorded} (recorded in its manifest) does not exist"
+        return "its frames are not embedded, its manifest records no images folder, and no images option (--images DIR) was given"
+
     def info(self) -> DatasetInfo:
         images = shards.images_folder(self.options.images, self.manifest)
         if images is None and not self.manifest.options.get("images", True):
             warnings.warn(
                 f"{self.source}: images are not embedded and the image folder is gone "
-                "(pass --images DIR, or images=DIR in -r and the Python API); only annotations will be written",
+                "(pass --images DIR, or images=DIR in -r and the Python API); its frames are read without images",
                 VosconvWarning,
                 stacklevel=2,
             )
