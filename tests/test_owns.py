@@ -139,6 +139,18 @@ def test_overwrite_refuses_a_layout_output_whose_video_folders_were_changed(samp
     assert (frames[0].parent / "notes.txt").read_text() == "mine" if change == "added" else not frames[-1].exists()
 
 
+@pytest.mark.parametrize("writer", ["mose", "sav", "parquet"])
+def test_a_desktops_own_files_do_not_make_an_output_foreign(sample_root, tmp_path, writer):
+    """Opening an output's folders in Finder leaves .DS_Store (and ._ files on other file systems): no one's data, so
+    --overwrite still replaces the output, theirs with it."""
+    output = convert(sample_root, tmp_path / "out", writer).output
+    inner = next(p for p in sorted(output.rglob("*")) if p.is_dir())
+    for folder, name in [(output, ".DS_Store"), (inner, ".DS_Store"), (inner, "._00000.png"), (output, "Thumbs.db")]:
+        (folder / name).write_bytes(b"\0\0\0\1Bud1")
+    assert convert(sample_root, output, writer, overwrite=True).output == output
+    assert not (output / ".DS_Store").exists()
+
+
 def test_a_layout_output_marked_without_its_files_is_still_replaced(sample_root, tmp_path):
     """A marker recording no files (an earlier vosconv's) is judged by the root's names, as it was."""
     output = convert(sample_root, tmp_path / "out", "mose").output

@@ -14,20 +14,23 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .spec import is_desktop_file
+
 #: The marker's key for the record.
 KEY = "files"
 
 
 def paths(folder: Path, skip: frozenset[str]) -> list[bytes]:
     """The relative path of every entry under ``folder`` but its folders (links, FIFOs and sockets too, never followed),
-    sorted; ``skip``: names at the root left out (the marker, and what is written after it)."""
+    sorted; ``skip``: names at the root left out (the marker, and what is written after it). A desktop's own files
+    (``.DS_Store`` from opening a folder in Finder) are left out too: they are no one's data."""
     found: list[bytes] = []
     pending = [(str(folder), b"")]
     while pending:
         where, prefix = pending.pop()
         with os.scandir(where) as entries:
             for entry in entries:
-                if not prefix and entry.name in skip:
+                if (not prefix and entry.name in skip) or is_desktop_file(entry.name):
                     continue
                 relative = prefix + os.fsencode(entry.name)
                 if entry.is_dir(follow_symlinks=False):

@@ -22,6 +22,13 @@ SPLIT_NAMES = frozenset({"train", "valid", "val", "test", "trainval", "train_all
 MARKER = ".vosconv.json"
 #: What the marker's ``written_by`` says.
 WRITTEN_BY = "vosconv"
+#: Files a desktop writes into any folder it shows (Finder, Explorer): metadata about the folder, no one's data.
+DESKTOP_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+
+
+def is_desktop_file(name: str) -> bool:
+    """A desktop's own file (:data:`DESKTOP_FILES`, or macOS's ``._name`` resource forks on other file systems)."""
+    return name in DESKTOP_FILES or name.startswith("._")
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
 from . import listing
-from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRITTEN_BY
+from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRITTEN_BY, is_desktop_file
 
 OUTPUT = "output"
 #: Names a dataset folder (or a folder-layout output older than the marker) has at its root.
@@ -96,8 +96,9 @@ def is_marked(folder: Path) -> bool:
 
 
 def foreign_entries(folder: Path, own: frozenset[str] = _OWN_NAMES) -> list[str]:
-    """The names at a folder output's root that its writer does not make (a file the user added later)."""
-    return sorted(entry.name for entry in os.scandir(folder) if entry.name not in own)
+    """The names at a folder output's root that its writer does not make (a file the user added later; a desktop's
+    ``.DS_Store`` is none)."""
+    return sorted(entry.name for entry in os.scandir(folder) if entry.name not in own and not is_desktop_file(entry.name))
 
 
 def refuse_foreign(folder: Path, own: frozenset[str] = _OWN_NAMES) -> str:

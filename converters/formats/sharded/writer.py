@@ -22,6 +22,7 @@ from pathlib import Path
 from ...model import DatasetInfo, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, unlocated_frames, unlocated_note
+from ..folders.spec import is_desktop_file
 from . import manifest as shards
 
 
@@ -41,6 +42,8 @@ def foreign_entries(folder: Path) -> list[str]:
     listed = _listed_shards(folder)
 
     def foreign(entry: os.DirEntry, name: str) -> bool:
+        if is_desktop_file(entry.name):  # a desktop's .DS_Store: no one's data
+            return False
         return not _is_shard(entry) or (listed is not None and name not in listed)
 
     found = []
