@@ -449,3 +449,18 @@ def test_overwrite_never_replaces_with_the_empty_frames_list_what_vosconv_did_no
         )
     assert (path.read_bytes() if path.exists() else None) == before
     assert notes.read_text() == "mine\n" and not (tmp_path / "o.json").exists()
+
+
+@pytest.mark.parametrize("writer", ["mose", "parquet"])
+def test_an_empty_frames_list_inside_the_output_is_refused(sample_root, tmp_path, writer):
+    """A list written into a folder output is a file its writer did not record: the next --overwrite refused it."""
+    out = tmp_path / "out"
+    with pytest.raises(OptionError, match="lies inside the output"):
+        api.convert(
+            sample_root["mose"],
+            out,
+            to=writer,
+            reader_options={"split": "train"},
+            derive={"empty_frames_list": str(out / "e.json")},
+        )
+    assert not out.exists()

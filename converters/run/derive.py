@@ -457,6 +457,8 @@ def _check_list_output(path: Path, output: Path, roots: list[Path], *, overwrite
     an existing file that is not an empty-frames list: ``--overwrite`` replaces only what vosconv wrote."""
     if path.resolve() == output.resolve():
         raise OptionError("--empty-frames-list", f"{path} is the output itself; choose another file")
+    if output.resolve() in path.resolve().parents:  # a file of its own there would make the output foreign to vosconv
+        raise OptionError("--empty-frames-list", f"{path} lies inside the output {output}; choose a file beside it")
     if path.is_dir():
         raise OptionError("--empty-frames-list", f"{path} is a folder; name a .json file")
     target = path.resolve()
