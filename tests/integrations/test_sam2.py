@@ -348,3 +348,17 @@ def test_frames_not_embedded_are_read_from_where_they_have_moved(sample_root, tm
     assert [shards[i] for i in range(3)] == want
     loader = torch.utils.data.DataLoader(shards, batch_size=None, num_workers=2, multiprocessing_context="spawn")
     assert list(loader) == want
+
+
+def test_object_255_beside_a_void_region_is_refused_not_merged(tmp_path):
+    """Parquet keeps an object 255 apart from the void; SAM 2's loader keys both as 255, so one replaced the other."""
+    from converters.errors import SourceError
+    from converters.formats.parquet.writer import ParquetWriter
+
+    from ..test_loading_void import _video, _written
+
+    out = _written(ParquetWriter(), _video((7, 255)), tmp_path)
+    video, loader = ShardRawDataset(out).get_video(0)
+    with pytest.raises(SourceError, match="frame 0 holds object 255 and a void region"):
+        loader.load(video.frames[0].frame_idx)
+    assert [int(k) for k in loader.load(video.frames[2].frame_idx)] == [255]  # alone, it is object 255
