@@ -179,7 +179,7 @@ def test_davis_and_sav_refuse_names_their_video_lists_cannot_hold(tmp_path, name
     sav = tmp_path / "sav"  # SA-V's sav_val.txt is read the same way: its writer refuses the name too
     summary = api.convert(source, sav, to="sav", on_error="skip", reader_options={"images": str(images)})
     assert [s["video"] for s in summary.stats.skipped] == [name]
-    assert "sav video list (sav_val.txt) cannot hold" in summary.stats.skipped[0]["message"]
+    assert "SA-V video list (sav_val.txt, sav_test.txt) cannot hold" in summary.stats.skipped[0]["message"]
     assert [v.name for v in api.read_videos(sav, "sav")] == ["ok"]
     mose = tmp_path / "mose"  # other layouts have no list: the name is fine there
     api.convert(source, mose, to="mose", reader_options={"images": str(images)})

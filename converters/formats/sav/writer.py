@@ -88,7 +88,7 @@ class SavWriter(Writer):
         return frozenset({spec.IMAGES, spec.ANNOTATIONS, spec.JSON_FOLDER, spec.SIDECAR, MARKER, "errors.jsonl", *lists})
 
     def check(self, video: Video) -> None:
-        check_listable_name(video, "sav video list (sav_val.txt)")
+        check_listable_name(video, "SA-V video list (sav_val.txt, sav_test.txt)")
         check_readable_names(video, self.name)
         if self.options.json:
             _json_step(video)  # a SourceError now, not after the PNGs
