@@ -19,15 +19,7 @@ from ...reader import Detection
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ..folders.marker import with_marker_attributes
-from ..folders.reader import (
-    FolderLayoutReader,
-    LayoutFolders,
-    VideoIndex,
-    read_json,
-    split_choices,
-    split_of,
-    subfolders,
-)
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, split_choices, split_of, subfolders
 from ..folders.spec import ANNOTATIONS, IMAGES
 from .spec import META
 
