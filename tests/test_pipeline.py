@@ -862,3 +862,26 @@ def test_an_output_is_on_disk_before_the_rename_that_publishes_it(sample_root, t
     convert(sample_root, out, writer)
     published = events.index(("replace", out.name))
     assert ("syncfs" if writer != "coco" else "fsync") in events[:published], events
+
+
+def test_a_run_killed_after_publishing_leaves_no_interrupted_run_behind(sample_root, tmp_path, monkeypatch):
+    """Killed while removing its staging folder, after the output is in place: the next run must not report an
+    interrupted run to --resume, nor discard one with a warning; the output is simply there."""
+    real_remove = pipeline.remove
+
+    def killed(path):
+        if Path(path) == staging_path(out):
+            raise KeyboardInterrupt  # stands for a kill: the staging folder stays
+        return real_remove(path)
+
+    out = tmp_path / "out.json"
+    monkeypatch.setattr(pipeline, "remove", killed)
+    with pytest.raises(KeyboardInterrupt):
+        convert(sample_root, out)
+    monkeypatch.undo()
+    assert out.is_file() and staging_path(out).is_dir()
+    with pytest.raises(OutputError, match="already exists"):
+        convert(sample_root, out)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "discarding an interrupted run"
+        convert(sample_root, out, overwrite=True)

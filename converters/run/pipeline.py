@@ -212,6 +212,8 @@ def _write(
         if is_dir:
             write_errors(stats.skipped, finished / ERRORS_FILE)
         publish(finished, output, overwrite or resume, writer)
+        # at once: staging left by a kill from here on is no interrupted run to --resume, the output being in place
+        (staging / journal.JOURNAL).unlink(missing_ok=True)
         if not is_dir:  # beside the file; an old one from an earlier run of this output goes
             try:
                 write_errors(stats.skipped, errors_path(output, False))
