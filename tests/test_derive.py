@@ -405,18 +405,17 @@ def test_an_interrupted_derived_run_resumes_to_the_same_set_and_list(sample_root
     assert listing.read_bytes() == reference_list.read_bytes()
 
 
+def convert_with_list(source: Path, output: Path, listing: Path, to: str = "coco", **run):
+    """A conversion of any layout's train split that also writes the empty-frames list ``listing``."""
+    options = {"split": "train"}
+    return api.convert(source, output, to=to, reader_options=options, derive={"empty_frames_list": str(listing)}, **run)
+
+
 def test_overwrite_replaces_an_earlier_empty_frames_list(sample_root, tmp_path):
     root = sample_root["mose"]
     listing = tmp_path / "empty.json"
     listing.write_text('{"old": ["00003"]}\n')
-    api.convert(
-        root,
-        tmp_path / "o.json",
-        to="coco",
-        reader_options={"split": "train"},
-        derive={"empty_frames_list": str(listing)},
-        overwrite=True,
-    )
+    convert_with_list(root, tmp_path / "o.json", listing, overwrite=True)
     assert "old" not in json.loads(listing.read_text())
 
 
@@ -439,14 +438,7 @@ def test_overwrite_never_replaces_with_the_empty_frames_list_what_vosconv_did_no
     path = paths[target]
     before = path.read_bytes() if path.exists() else None
     with pytest.raises(OptionError, match="empty-frames-list"):
-        api.convert(
-            root,
-            tmp_path / "o.json",
-            to="coco",
-            reader_options={"split": "train"},
-            derive={"empty_frames_list": str(path)},
-            overwrite=True,
-        )
+        convert_with_list(root, tmp_path / "o.json", path, overwrite=True)
     assert (path.read_bytes() if path.exists() else None) == before
     assert notes.read_text() == "mine\n" and not (tmp_path / "o.json").exists()
 
@@ -456,11 +448,5 @@ def test_an_empty_frames_list_inside_the_output_is_refused(sample_root, tmp_path
     """A list written into a folder output is a file its writer did not record: the next --overwrite refused it."""
     out = tmp_path / "out"
     with pytest.raises(OptionError, match="lies inside the output"):
-        api.convert(
-            sample_root["mose"],
-            out,
-            to=writer,
-            reader_options={"split": "train"},
-            derive={"empty_frames_list": str(out / "e.json")},
-        )
+        convert_with_list(sample_root["mose"], out, out / "e.json", to=writer)
     assert not out.exists()
