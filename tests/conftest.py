@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import shutil
 from pathlib import Path
 
@@ -41,15 +40,3 @@ def shared_samples() -> Path:
     return SHARED_SAMPLES
 
 
-@pytest.fixture
-def no_lingering_tracker():
-    """A spawn context starts multiprocessing's resource tracker, a child that outlives the test; stop one we started
-    (other tests count this process's children)."""
-    from multiprocessing import resource_tracker
-
-    tracker = resource_tracker._resource_tracker
-    running = getattr(tracker, "_pid", None) is not None
-    yield
-    gc.collect()  # a spawn-context semaphore collected later would start the tracker again to unregister itself
-    if not running and getattr(tracker, "_pid", None) is not None:
-        tracker._stop()

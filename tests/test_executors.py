@@ -198,8 +198,8 @@ class _Children(list):
 def _children_of_this_process() -> list[str]:
     """States of this process's children (Linux /proc): "Z" is a zombie nobody waited for.
 
-    multiprocessing's resource tracker is left out: it is no worker, and an earlier test's spawn-context
-    semaphore, collected late, may start it again after that test stopped it.
+    multiprocessing's resource tracker is left out: it is no worker, and a spawn-context test starts it for
+    the rest of the session.
     """
     from multiprocessing import resource_tracker
 

@@ -108,7 +108,7 @@ def _batches(clips, context, sampler=None):
 
 
 @pytest.mark.parametrize("context", ["fork", "spawn"])
-def test_dataloader_workers_and_distributed_sampler_see_the_same_clips(converted, context, no_lingering_tracker):
+def test_dataloader_workers_and_distributed_sampler_see_the_same_clips(converted, context):
     torch = pytest.importorskip("torch")
     if context not in multiprocessing.get_all_start_methods():
         pytest.skip(f"no {context} here")
@@ -360,7 +360,7 @@ def test_collate_stacks_frames_a_transform_gave_as_a_list(converted):
 
 
 @pytest.mark.parametrize("context", ["fork", "spawn"])
-def test_set_epoch_reaches_persistent_workers(converted, context, no_lingering_tracker):
+def test_set_epoch_reaches_persistent_workers(converted, context):
     """Persistent DataLoader workers keep the dataset they started with: each epoch repeated epoch 0's clips."""
     torch = pytest.importorskip("torch")
     if context not in multiprocessing.get_all_start_methods():

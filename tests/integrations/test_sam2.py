@@ -219,7 +219,7 @@ class Seeded(torch.utils.data.Dataset):
 
 @pytest.mark.parametrize("context", ["fork", "spawn"])
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_dataloader_workers_serve_the_frames(sam2_sets, fmt, context, no_lingering_tracker):
+def test_dataloader_workers_serve_the_frames(sam2_sets, fmt, context):
     """Spawned workers import the module anew: the vosconv:// handler registers itself there too. The main
     process reads first, so forked workers start with its shard files open (theirs to reopen, not to share)."""
     clean, outputs = sam2_sets["mose"]
@@ -328,7 +328,7 @@ def test_overlapping_masks_load_whole(sample_root, tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_frames_not_embedded_are_read_from_where_they_have_moved(sample_root, tmp_path, fmt, no_lingering_tracker):
+def test_frames_not_embedded_are_read_from_where_they_have_moved(sample_root, tmp_path, fmt):
     """A dataset converted with images=false keeps frame paths only: once its frames move, image_root= finds them,
     in spawned workers too (the address carries it), and gives the datapoints of PNGRawDataset over the new folder."""
     from converters.errors import SourceError
