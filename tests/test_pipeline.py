@@ -659,6 +659,15 @@ def test_a_folder_replacing_a_file_output_leaves_no_list_beside_it(sample_copy, 
     assert out.is_dir() and not pipeline.errors_path(out, False).exists()
 
 
+def test_a_file_beside_a_new_folder_output_is_not_taken_for_a_list(sample_copy, tmp_path):
+    """Named like a file output's list, but no file output of vosconv's is replaced: not vosconv's to delete."""
+    out = tmp_path / "out"
+    pipeline.errors_path(out, False).write_text("mine\n")
+    with api.open_reader(sample_copy("davis"), "davis") as r:
+        pipeline.convert(r, api.open_writer("parquet"), out, progress=False)
+    assert pipeline.errors_path(out, False).read_text() == "mine\n"
+
+
 @pytest.mark.parametrize("skips", [False, True])
 def test_a_run_killed_after_publishing_leaves_no_earlier_list_beside_its_output(sample_copy, tmp_path, monkeypatch, skips):
     """Killed between publishing the file and its list of skipped videos: the earlier run's list must not sit beside
