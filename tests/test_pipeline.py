@@ -625,6 +625,82 @@ def test_a_failure_after_publishing_says_the_output_was_written(sample_copy, tmp
     assert out.is_file()
 
 
+class _Killed(BaseException):
+    """A kill: nothing after it runs (no handler of vosconv's catches it)."""
+
+
+def _skipping_runs(sample_copy, tmp_path):
+    """A MOSE source with one bad PNG, a way to mend it, and a COCO output whose first run skipped that video."""
+    source = sample_copy("mose")
+    victim = next((source / "train" / "Annotations").rglob("00002.png"))
+    good = victim.read_bytes()
+    victim.write_bytes(b"not a png")
+    out = tmp_path / "out.json"
+
+    def run(**kwargs) -> pipeline.Summary:
+        with api.open_reader(source, "mose", {"split": "train"}) as r:
+            return pipeline.convert(r, api.open_writer("coco"), out, on_error="skip", progress=False, **kwargs)
+
+    assert run().errors_file == pipeline.errors_path(out, False)
+    return run, out, lambda: victim.write_bytes(good)
+
+
+def test_a_run_without_skips_leaves_no_earlier_list_of_skipped_videos(sample_copy, tmp_path):
+    run, out, mend = _skipping_runs(sample_copy, tmp_path)
+    mend()
+    assert run(overwrite=True).errors_file is None
+    assert not pipeline.errors_path(out, False).exists()
+
+
+def test_a_folder_replacing_a_file_output_leaves_no_list_beside_it(sample_copy, tmp_path):
+    _, out, _ = _skipping_runs(sample_copy, tmp_path)
+    with api.open_reader(sample_copy("davis"), "davis") as r:
+        pipeline.convert(r, api.open_writer("parquet"), out, overwrite=True, progress=False)
+    assert out.is_dir() and not pipeline.errors_path(out, False).exists()
+
+
+def test_a_file_beside_a_new_folder_output_is_not_taken_for_a_list(sample_copy, tmp_path):
+    """Named like a file output's list, but no file output of vosconv's is replaced: not vosconv's to delete."""
+    out = tmp_path / "out"
+    pipeline.errors_path(out, False).write_text("mine\n")
+    with api.open_reader(sample_copy("davis"), "davis") as r:
+        pipeline.convert(r, api.open_writer("parquet"), out, progress=False)
+    assert pipeline.errors_path(out, False).read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("skips", [False, True])
+def test_a_run_killed_after_publishing_leaves_no_earlier_list_beside_its_output(sample_copy, tmp_path, monkeypatch, skips):
+    """Killed between publishing the file and its list of skipped videos: the earlier run's list must not sit beside
+    the new output as if it were its own (it went before the output came)."""
+    run, out, mend = _skipping_runs(sample_copy, tmp_path)
+    if not skips:
+        mend()
+    published = pipeline.publish
+
+    def publish_then_die(*args, **kwargs):
+        published(*args, **kwargs)
+        raise _Killed
+
+    monkeypatch.setattr(pipeline, "publish", publish_then_die)
+    with pytest.raises(_Killed):
+        run(overwrite=True)
+    assert out.is_file() and not pipeline.errors_path(out, False).exists()  # the new list was to come next
+
+
+def test_an_output_not_published_keeps_its_list_of_skipped_videos(sample_copy, tmp_path, monkeypatch):
+    run, out, mend = _skipping_runs(sample_copy, tmp_path)
+    before = out.read_bytes(), pipeline.errors_path(out, False).read_bytes()
+    mend()
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
+
+    monkeypatch.setattr(pipeline, "publish", refuse)
+    with pytest.raises(OutputError, match="any previous output is untouched"):
+        run(overwrite=True)
+    assert (out.read_bytes(), pipeline.errors_path(out, False).read_bytes()) == before
+
+
 def test_a_video_folder_that_is_a_link_is_protected(sample_copy, tmp_path):
     source = sample_copy("mose")
     masks = sorted((source / "train" / "Annotations").iterdir())[0]

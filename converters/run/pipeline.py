@@ -44,6 +44,7 @@ from .publish import (
     recover_publish,
     remove,
     remove_temporaries,
+    set_aside,
     staging_path,
     write_errors,
 )
@@ -209,17 +210,27 @@ def _write(
         finished = writer.finalize(results, info, staging, output)
         notes = tuple(writer.notes(results))
         is_dir = finished.is_dir()
-        if is_dir:
-            write_errors(stats.skipped, finished / ERRORS_FILE)
-        publish(finished, output, overwrite or resume, writer)
+        # inside a folder output, published with it; beside a file output: written here first, and the list beside an
+        # earlier file output goes before the new output is published, so no kill leaves one beside an output it does
+        # not describe (nor beside a folder that replaces the file)
+        write_errors(stats.skipped, finished / ERRORS_FILE if is_dir else staging / ERRORS_FILE)
+        beside = errors_path(output, False)
+        replaces_file = output.is_file() and not output.is_symlink()
+        stale = set_aside(beside, staging / f"old.{ERRORS_FILE}") if not is_dir or replaces_file else None
+        try:
+            publish(finished, output, overwrite or resume, writer)
+        except BaseException:
+            if stale is not None and os.path.lexists(finished):  # the old output stays, and so does its list
+                with contextlib.suppress(OSError):  # the error that stopped publishing is the one to report
+                    os.replace(stale, beside)
+            raise
         # at once: staging left by a kill from here on is no interrupted run to --resume, the output being in place
         (staging / journal.JOURNAL).unlink(missing_ok=True)
-        if not is_dir:  # beside the file; an old one from an earlier run of this output goes
+        if not is_dir and stats.skipped:
             try:
-                write_errors(stats.skipped, errors_path(output, False))
+                os.replace(staging / ERRORS_FILE, beside)
             except OSError as exc:  # the output is already in place: say so, not "untouched"
-                where = errors_path(output, False)
-                raise OutputError(f"wrote {output}, but not its list of skipped videos {where}: {describe(exc)}") from None
+                raise OutputError(f"wrote {output}, but not its list of skipped videos {beside}: {describe(exc)}") from None
         errors_file = errors_path(output, is_dir) if stats.skipped else None
     except KeyboardInterrupt:
         bar.close()

@@ -231,6 +231,15 @@ def write_errors(skipped: list[dict[str, str]], path: Path) -> None:
     os.replace(tmp, path)
 
 
+def set_aside(path: Path, aside: Path) -> Path | None:
+    """Move a file (or a link) at ``path`` to ``aside`` (in the staging folder, so the same file system) and say where;
+    None when there is none. A folder there is no list of vosconv's: it stays, and writing the list there fails."""
+    if not path.is_symlink() and not path.is_file():
+        return None
+    os.replace(path, aside)
+    return aside
+
+
 def names_source(error: OSError, roots: list[Path], output: Path) -> bool:
     """The error names a file the conversion reads, not one it writes (an output may lie inside the source)."""
     if not isinstance(error.filename, (str, bytes)) or not error.filename:

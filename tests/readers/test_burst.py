@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import shutil
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from converters.errors import DetectionError, OptionError, SourceError
 from converters.formats.burst.reader import BurstReader
 from converters.formats.burst.writer import BurstWriter
 from converters.formats.lookalikes import unread_layout
+from converters.run import pipeline
 from converters.testing.suite import ReaderSuite
 from tests import burstdata
 from tests.rle_strings import overflowing_string
@@ -339,6 +341,56 @@ def test_recorded_attributes_that_are_not_strings_are_a_source_error(tree, tmp_p
     text = out.read_text().replace('"vosconv":{', '"vosconv":{"attributes":{"year":2017},', 1)
     (tmp_path / "edited.json").write_text(text)
     with pytest.raises(SourceError, match=r"edited\.json: vosconv\.attributes: expected an object of strings"):
+        read(tmp_path / "edited.json")
+
+
+def test_what_the_writer_fills_is_read_back_as_no_metadata(sample_root, tmp_path):
+    """From a source without BURST's fields the writer fills them (``id`` numbered, ``dataset`` "", ``seq_name`` the
+    name, empty category lists): read back, they are none of the source's metadata, so no note reports them lost."""
+    source = sample_root["mose"] / "train"
+    out = converted(source, tmp_path / "out.burst.json", from_="mose")
+    assert json.loads(out.read_text())["vosconv"]["numbered_ids"] == [1, 3]
+    _, videos = read(out)
+    assert [v.metadata for v in videos] == [(), (), ()]
+    summary = api.convert(out, tmp_path / "mose", to="mose", from_="burst")
+    assert not [note for note in summary.notes if "metadata" in note]
+    again = converted(out, tmp_path / "again.burst.json")
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_a_real_file_s_default_looking_lists_stay_in_place(tree, tmp_path):
+    """YFCC's empty category lists are what the writer fills: no metadata, and written back where they were."""
+    annotations, frames = tree
+    _, videos = read(annotations, images=str(frames))
+    assert videos[2].metadata == (("id", 3), ("seq_name", "v_2b0e4fbc_scene_0_0-1346"), ("dataset", "YFCC100M"), ("fps", 30))
+    between = converted(annotations, tmp_path / "out", to="parquet", images=str(frames))
+    same_json(converted(between, tmp_path / "back.burst.json", from_="parquet"), burstdata.document())
+
+
+def test_ids_given_beside_numbered_ones_stay_metadata(sample_root, tmp_path):
+    """A source giving some ids: those are its own; only the ones the writer numbered after them are not."""
+    parquet = converted(sample_root["mose"] / "train", tmp_path / "pq", to="parquet", from_="mose")
+    with api.open_reader(parquet, "parquet") as reader:
+        first = reader.list_videos()[0].name
+    out = tmp_path / "out.burst.json"
+    with api.open_reader(parquet, "parquet") as reader:
+
+        class Given(type(reader)):
+            def read_video(self, ref):
+                video = super().read_video(ref)
+                return dataclasses.replace(video, metadata=(("id", 7),)) if video.name == first else video
+
+        given = Given(reader.source, reader.options)
+        pipeline.convert(given, api.open_writer("burst"), out, progress=False)
+    assert json.loads(out.read_text())["vosconv"]["numbered_ids"] == [8, 9]
+    _, videos = read(out)
+    assert [v.metadata for v in videos] == [(("id", 7),), (), ()]
+
+
+def test_a_bad_numbered_ids_record_is_a_source_error(sample_root, tmp_path):
+    out = converted(sample_root["mose"] / "train", tmp_path / "out.burst.json", from_="mose")
+    (tmp_path / "edited.json").write_text(out.read_text().replace('"numbered_ids":[1,3]', '"numbered_ids":[1]', 1))
+    with pytest.raises(SourceError, match=r"edited\.json: vosconv\.numbered_ids: expected \[first id, last id\]"):
         read(tmp_path / "edited.json")
 
 

@@ -17,7 +17,8 @@ from converters.errors import SourceError
 from converters.formats.davis.writer import DavisWriter
 from converters.formats.mose.writer import MoseWriter
 from converters.formats.youtube_vos.writer import YoutubeVosWriter
-from converters.model import DatasetInfo, Frame, FrameMasks, MaskEncoding, ObjectInfo, Video
+from converters.model import Category, DatasetInfo, Frame, FrameMasks, MaskEncoding, ObjectInfo, Video
+from converters.run import pipeline
 from converters.writer import Shard
 
 WRITERS = [MoseWriter, DavisWriter, YoutubeVosWriter]
@@ -262,8 +263,12 @@ def test_what_each_layout_has_no_place_for_is_named_in_the_summary(sample_root, 
     source = sample_root["youtube-vos"] / "train"
     objects = [o for v in api.read_videos(source, "youtube-vos") for o in v.objects]
     assert all(o.category_id is not None and o.frames is not None for o in objects)
-    n = len(objects)
-    expected = {"mose": f"the category of {n} objects", "davis": None, "youtube-vos": None}
+    n, table = len(objects), len(api.open_reader(source, "youtube-vos").info().categories)
+    expected = {
+        "mose": f"the category of {n} objects, {table} of the dataset's categories as given",
+        "davis": None,
+        "youtube-vos": None,
+    }
     for layout, what in expected.items():
         summary = api.convert(source, tmp_path / layout, to=layout, from_="youtube-vos")
         notes = [note for note in summary.notes if "no place for them" in note]
@@ -274,10 +279,61 @@ def test_what_each_layout_has_no_place_for_is_named_in_the_summary(sample_root, 
             assert notes == [
                 f"not written, as a {layout} folder has no place for them: {what} (coco, parquet and hdf5 keep them)"
             ]
-            assert conventions["not_kept"] == {"categories": n}
+            assert conventions["not_kept"] == {"categories": n, "dataset_categories": table}
         back = tmp_path / f"{layout}-youtube-vos"
         api.convert(tmp_path / layout, back, to="youtube-vos", from_=layout)
         assert [o.frames for v in api.read_videos(back, "youtube-vos") for o in v.objects] == [o.frames for o in objects]
+
+
+#: YouTube-VOS's categories (sorted names, ids 1..5, no supercategory) with one given a supercategory and one no object has.
+_TABLE = (
+    Category(1, "bird"),
+    Category(2, "dog", "animal"),
+    Category(3, "horse"),
+    Category(4, "surfboard"),
+    Category(5, "umbrella"),
+    Category(40, "unused"),
+)
+
+
+@pytest.mark.parametrize(
+    ("layout", "uncategorised", "lost"),
+    [("mose", False, 6), ("davis", False, 0), ("davis", True, 6), ("youtube-vos", False, 2), ("youtube-vos", True, 6)],
+)
+def test_the_dataset_s_categories_not_written_are_said(sample_root, tmp_path, layout, uncategorised, lost):
+    """The source's category table: MOSE has no place for it; DAVIS's categories.json holds it whole, written only
+    beside the semantics of some object; YouTube-VOS's meta.json names the categories objects have, read back numbered
+    1..N by name. What does not read back as given is said, where it went in silence."""
+    source = sample_root["youtube-vos"] / "train"
+    with api.open_reader(source, "youtube-vos") as reader:
+
+        class Tabled(type(reader)):
+            def info(self):
+                return dataclasses.replace(super().info(), categories=_TABLE)
+
+            def read_video(self, ref):
+                video = super().read_video(ref)
+                if not uncategorised:
+                    return video
+                return dataclasses.replace(video, objects=tuple(dataclasses.replace(o, category_id=None) for o in video.objects))
+
+        summary = pipeline.convert(
+            Tabled(reader.source, reader.options), api.open_writer(layout), tmp_path / "out", progress=False
+        )
+    notes = [note for note in summary.notes if "of the dataset's categories" in note]
+    if lost:
+        (note,) = notes
+        assert note.startswith(f"not written, as a {layout} folder has no place for them: ")
+        assert f"{lost} of the dataset's categories as given" in note
+    else:
+        assert notes == []
+    conventions = json.loads((tmp_path / "out" / ".vosconv.json").read_text()).get("conventions", {})
+    assert conventions.get("not_kept", {}).get("dataset_categories", 0) == lost
+    with api.open_reader(tmp_path / "out", layout) as reader:
+        back = set(reader.info().categories)
+    if layout == "davis":  # its categories.json gives each category a super_category, the name when it has none
+        back = {dataclasses.replace(c, supercategory=None) if c.supercategory == c.name else c for c in back}
+    assert sum(1 for c in _TABLE if c not in back) == lost
 
 
 @pytest.mark.parametrize("layout", ["mose", "davis"])

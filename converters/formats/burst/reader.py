@@ -11,7 +11,8 @@ category is its ``track_category_ids`` entry, frames are ``all_image_paths`` and
 ``annotated_image_paths`` are annotated (val/test at 1 fps: the rest stay unannotated). A mask
 entry's other fields (``is_gt``, ``score``, the first-frame file's ``bbox`` and ``point``) are the
 mask's per-frame values, and the sequence's other fields (``id``, ``dataset``, ``seq_name``, ``fps``,
-the negative and not-exhaustive category lists) the video's metadata; lists are kept as their JSON
+the negative and not-exhaustive category lists) the video's metadata, less those holding what the
+writer fills for a video without them (:func:`.spec.filled_by_writer`); lists are kept as their JSON
 text under ``<key>:json``. An entry whose mask is empty is read as the track absent (BURST's scorer
 wants null masks left out; the writer leaves them out). The file is never parsed whole: see
 :mod:`.index`.
@@ -203,6 +204,16 @@ class BurstReader(Reader):
             raise SourceError(self.json_path(), f"{spec.VOSCONV_KEY}.attributes: expected an object of strings")
         return tuple((key, value) for key, value in recorded.items() if key != spec.HEADER_ATTRIBUTE)
 
+    def _numbered(self) -> range:
+        """The sequence ids a vosconv-written file numbered itself (its record's ``[first, last]``; none in BURST's)."""
+        facts = self._ensure_index().header.get(spec.VOSCONV_KEY)
+        span = facts.get(spec.NUMBERED_KEY) if isinstance(facts, dict) else None
+        if span is None:
+            return range(0)
+        if not (isinstance(span, list) and len(span) == 2 and all(type(n) is int for n in span)):
+            raise SourceError(self.json_path(), f"{spec.VOSCONV_KEY}.{spec.NUMBERED_KEY}: expected [first id, last id]")
+        return range(span[0], span[1] + 1)
+
     def frames_root(self) -> str | None:
         """The folder holding ``<dataset>/<seq_name>/``: the option's (its split folder, when it has one),
         else the one a vosconv-written file records, when it exists; None without frames."""
@@ -255,7 +266,8 @@ class BurstReader(Reader):
         what = f"sequences/{ref.position}"
         record = Record(index.load_span(ref.path, ref.span, what), ref.path, what, f"sequence {ref.name!r}")
         root = self.frames_root()
-        return build_video(record, ref.name, None if root is None else os.path.join(root, ref.dataset, ref.seq_name))
+        folder = None if root is None else os.path.join(root, ref.dataset, ref.seq_name)
+        return build_video(record, ref.name, folder, self._numbered())
 
 
 def _load_json(path: Path) -> object:
@@ -324,8 +336,9 @@ def _scalars(record: Record, value: dict, field: str, skip: tuple[str, ...]) -> 
     return tuple(pairs)
 
 
-def build_video(record: Record, name: str, frames_folder: str | None) -> Video:
-    """The video of one sequence; masks measured from their RLE (size: the sequence's), never trusted."""
+def build_video(record: Record, name: str, frames_folder: str | None, numbered: range = range(0)) -> Video:
+    """The video of one sequence; masks measured from their RLE (size: the sequence's), never trusted. Its fields
+    holding what the writer fills for a video without them (``numbered``: the ids it gave) are no metadata."""
     height, width = record.int("height"), record.int("width")
     try:
         check_frame_size(name, width, height)  # before any RLE is measured against it
@@ -358,7 +371,8 @@ def build_video(record: Record, name: str, frames_folder: str | None) -> Video:
         frame: _frame_masks(record, number, entry, height, width, known)
         for number, (frame, entry) in enumerate(zip(indices, segmentations))
     }
-    metadata = _scalars(record, record.value, "", (*spec.MODEL_FIELDS, spec.VOSCONV_KEY))
+    fields = {k: v for k, v in record.value.items() if not spec.filled_by_writer(k, v, name, numbered)}
+    metadata = _scalars(record, fields, "", (*spec.MODEL_FIELDS, spec.VOSCONV_KEY))
     kept = _Kept(record, height, width, set(masks))
     try:
         frames = tuple(

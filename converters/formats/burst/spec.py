@@ -46,6 +46,8 @@ FIELD_ORDER = (
 )
 #: Fields ``burstapi.BURSTVideo`` requires, written with these values when the source has none.
 REQUIRED_DEFAULTS: dict[str, Any] = {"neg_category_ids": [], "not_exhaustive_category_ids": []}
+#: In the leading ``vosconv`` record: ``[first, last]``, the sequence ids the writer numbered itself (none given).
+NUMBERED_KEY = "numbered_ids"
 #: Metadata and per-frame values are JSON scalars; a list or object (``bbox``, ``neg_category_ids``) is
 #: kept as its JSON text under its key with this suffix, and written back as the value it was.
 JSON_SUFFIX = ":json"
@@ -62,6 +64,20 @@ NAME_SEPARATOR = "__"
 def video_name(dataset: str, seq_name: str) -> str:
     """``<dataset>__<seq_name>``, or the sequence name alone when the sequence has no dataset."""
     return f"{dataset}{NAME_SEPARATOR}{seq_name}" if dataset else seq_name
+
+
+def filled_by_writer(key: str, value: Any, name: str, numbered: range) -> bool:
+    """The field holds what the writer fills for a video whose metadata lacks it (``dataset`` ``""``, ``seq_name`` the
+    video's name, the empty category lists, an ``id`` it numbered): vosconv's, not the source's, so no metadata. A
+    ``seq_name`` equals the video's name only when ``dataset`` is empty (the name is ``<dataset>__<seq_name>``)."""
+    if key == "id":
+        return type(value) is int and value in numbered
+    if key == "dataset":
+        return value == ""
+    if key == "seq_name":
+        return value == name
+    default = REQUIRED_DEFAULTS.get(key)
+    return default is not None and type(value) is type(default) and value == default
 
 
 def kept_value(key: str, value: Any) -> tuple[str, Any]:

@@ -7,7 +7,8 @@ holding only the objects present (BURST's scorer counts an encoded null mask aga
 entry's other fields are the mask's per-frame values (``is_gt``, ``score``, ``bbox``, ... where the
 source had them), and the sequence's other fields its metadata. From a source that is not BURST:
 ``dataset`` is empty and ``seq_name`` the video's name (``<images>/<seq_name>/`` then holds its
-frames), ``id`` numbers the videos after the largest id given, the category lists are empty, and
+frames), ``id`` numbers the videos after the largest id given (the file's record says which: the reader
+takes them for no metadata), the category lists are empty, and
 ``fps`` is left out (no source says it). What BURST cannot say (a void region, the PNGs' encoding and
 palette, object frame lists and metadata) goes in a ``vosconv`` record in the sequence, only where
 there is some: BURST's tools read named fields and pass over it. The file starts with vosconv's own
@@ -175,18 +176,21 @@ class BurstWriter(Writer):
         name = f"shards/{shard.index:05d}.jsonl"
         (staging / "shards").mkdir(exist_ok=True)
         ids: list[int] = []
+        numbered = 0
         unlocated: dict[str, int] = {}
         with open(staging / name, "w", encoding="utf-8") as file:
             for video in videos:
                 record = sequence_record(video)
                 if type(record["id"]) is int:
                     ids.append(record["id"])
+                elif record["id"] is None:
+                    numbered += 1
                 file.write(_dumps(record) + "\n")
                 folder = "/".join(str(part) for part in (record["dataset"], record["seq_name"]) if part)
                 count = unlocated_frames(video, info.image_root, lambda f, folder=folder: f"{folder}/{f.file_name}")
                 if count:
                     unlocated[video.name] = count
-        facts = {"largest_id": max(ids, default=0), **({"unlocated": unlocated} if unlocated else {})}
+        facts = {"largest_id": max(ids, default=0), "numbered": numbered, **({"unlocated": unlocated} if unlocated else {})}
         return ShardResult(shard.index, (name,), facts)
 
     def notes(self, results: Sequence[ShardResult]) -> list[str]:
@@ -195,10 +199,13 @@ class BurstWriter(Writer):
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         next_id = max((r.facts["largest_id"] for r in results), default=0) + 1
+        numbered = sum(r.facts.get("numbered", 0) for r in results)  # 0 in an earlier version's journal
         facts: dict[str, Any] = {
             "written_by": f"vosconv {__version__}",
             "image_root": None if info.image_root is None else str(Path(info.image_root).resolve()),
         }
+        if numbered:  # ids the source did not give: the reader takes them for vosconv's, not the source's metadata
+            facts[spec.NUMBERED_KEY] = [next_id, next_id + numbered - 1]
         attributes = {key: value for key, value in info.attributes if key != spec.HEADER_ATTRIBUTE}
         if attributes:  # the source's own (DAVIS split lists, a derived set's record): BURST has no field for them
             facts["attributes"] = attributes

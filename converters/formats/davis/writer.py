@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import SourceError
-from ...model import DatasetInfo, Video, check_file_name
+from ...model import Category, DatasetInfo, Video, check_file_name
 from ..folders.spec import ANNOTATIONS, IMAGES
 from ..folders.writer import LayoutWriter, check_listable_name, write_json
 from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, SEMANTICS, SPLIT_LISTS, YEARS, load_split_lists
@@ -78,6 +78,13 @@ class DavisWriter(LayoutWriter):
     def check(self, video: Video) -> None:
         check_listable_name(video, "DAVIS sequence list")
         super().check(video)
+
+    def categories_read_back(self, info: DatasetInfo, videos: dict[str, object]) -> tuple[Category, ...]:
+        """``categories.json``, written when an object has a category: each by name (a later one of the same name
+        takes its place), its ``super_category`` the name when it has none, as the DAVIS semantics download has it."""
+        if not any(videos.values()):
+            return ()
+        return tuple({c.name: c for c in info.categories}.values())
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
         """The split lists: the source's own (each with the sequences written, in its order), and

@@ -31,7 +31,7 @@ import numpy as np
 
 from ...codecs import labels, png, rle
 from ...errors import SourceError
-from ...model import VOID_ID, DatasetInfo, MaskEncoding, Video
+from ...model import VOID_ID, Category, DatasetInfo, MaskEncoding, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
@@ -161,6 +161,7 @@ _VOID_DONE = {"drop": "written as background 0", "keep": "kept as pixel value 25
 #: What a layout may have no place for (the marker's keys), in the summary's words.
 _NOT_KEPT = {
     "categories": "the category of {n} object{s}",
+    "dataset_categories": "{n} of the dataset's categories as given",
     "object_frames": "the frame list of {n} object{s}",
     "object_metadata": "the metadata of {n} object{s}",
     "mask_values": "the per-frame values of {n} mask{s}",
@@ -199,6 +200,8 @@ class LayoutWriter(Writer):
     #: What the source says of objects that the layout holds: "categories", "object_frames" (YouTube-VOS frame
     #: lists), "unseen_objects" (an object on no frame). No layout holds metadata or per-frame values.
     keeps: ClassVar[frozenset[str]] = frozenset()
+    #: What of the dataset's own record ``finalize`` found no place for (its categories), for :meth:`notes`.
+    _dataset_unkept: dict[str, int] = {}
 
     @classmethod
     def owns(cls, path: Path) -> bool:
@@ -371,7 +374,7 @@ class LayoutWriter(Writer):
         void = {name: change["void_frames"] for name, change in changed.items() if change.get("void_frames")}
         if void:
             record.update(void=self.options.void, void_frames=sum(void.values()), void_videos=sorted(void))
-        not_kept: dict[str, int] = {}
+        not_kept: dict[str, int] = dict(self._dataset_unkept)
         for change in changed.values():
             for what, count in change.get("not_kept", {}).items():
                 not_kept[what] = not_kept.get(what, 0) + count
@@ -458,6 +461,9 @@ class LayoutWriter(Writer):
         if renumbered:
             write_json(root / RENUMBERED, renumbered)
         record = {"format": self.name, "version": __version__, "written_by": WRITTEN_BY, "attributes": dict(info.attributes)}
+        read_back = set(self.categories_read_back(info, videos))
+        lost = sum(1 for c in info.categories if c not in read_back)
+        self._dataset_unkept = {"dataset_categories": lost} if lost else {}
         conventions = self._conventions(results)
         if conventions:  # what was changed for the layout's consumers (void dropped, 0/255 as palette id 1)
             record["conventions"] = conventions
@@ -467,6 +473,11 @@ class LayoutWriter(Writer):
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
         """Index files beside the folders (DAVIS ImageSets, YouTube-VOS meta.json); none for MOSE."""
+
+    def categories_read_back(self, info: DatasetInfo, videos: dict[str, object]) -> tuple[Category, ...]:
+        """The dataset's categories as the layout's reader gives them back from what :meth:`write_index` wrote (``videos``:
+        each written video's :meth:`video_facts`): the rest are lost, and the summary says so. None for MOSE."""
+        return ()
 
 
 def _discard(staging: Path, names: list[str], folders: tuple[str, ...]) -> None:

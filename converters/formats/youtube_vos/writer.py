@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...codecs import png
-from ...model import DatasetInfo, Video
+from ...model import Category, DatasetInfo, Video
 from ..folders.writer import LayoutWriter, write_json
 from .spec import META
 
@@ -35,6 +35,13 @@ class YoutubeVosWriter(LayoutWriter):
                 entry["frames"] = [f.stem for f in video.frames if f.masks is not None and f.masks.get(obj.object_id)]
             objects[str(obj.object_id)] = entry
         return {"objects": objects}
+
+    def categories_read_back(self, info: DatasetInfo, videos: dict[str, object]) -> tuple[Category, ...]:
+        """``meta.json`` names each object's category: its reader numbers the names used, sorted, from 1."""
+        names = sorted(
+            {entry["category"] for facts in videos.values() for entry in facts["objects"].values() if "category" in entry}
+        )
+        return tuple(Category(number, name) for number, name in enumerate(names, 1))
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
         write_json(root / META, {"videos": videos})
