@@ -307,6 +307,7 @@ def test_a_file_without_annotations_reads(foreign):
         (lambda d: d.update(info={"vosconv": {"image_root": 7}}), "image_root must be"),
         (lambda d: d.update(info={"vosconv": {"source": {"attributes": [1]}}}), "attributes must be objects"),
         (lambda d: d.update(info={"vosconv": {"placeholder_categories": "1"}}), "placeholder_categories"),
+        (lambda d: d.update(info={"vosconv": {"filled_supercategories": [True]}}), "filled_supercategories"),
     ],
 )
 def test_malformed_records_are_source_errors(foreign, change, says):

@@ -290,3 +290,32 @@ def test_without_writev_the_file_is_the_same(sample_root, tmp_path, monkeypatch)
     monkeypatch.delattr(os, "writev")
     api.convert(sample_root["mose"], tmp_path / "plain.json", **options)
     assert (tmp_path / "plain.json").read_bytes() == (tmp_path / "writev.json").read_bytes()
+
+
+@pytest.mark.parametrize("target", ["coco", "cocovid"])
+def test_a_supercategory_the_writer_fills_reads_back_as_none(tmp_path, target):
+    """YouTube-VIS files give every category a supercategory; the one written for a category without reads back as
+    none, while one the source gave (its name included) stays."""
+    mask = np.zeros((4, 6), np.uint8)
+    mask[1:3, 2:5] = 1
+    counts = coco_mask.encode(np.asfortranarray(mask))["counts"].decode()
+    source = {
+        "videos": [{"id": 1, "file_names": ["v/00000.jpg"], "height": 4, "width": 6, "length": 1}],
+        "annotations": [
+            {"id": i, "video_id": 1, "category_id": i, "segmentations": [{"size": [4, 6], "counts": counts}]}
+            for i in (1, 2, 3)
+        ],
+        "categories": [
+            {"id": 1, "name": "person"},
+            {"id": 2, "name": "dog", "supercategory": "dog"},
+            {"id": 3, "name": "cat", "supercategory": "animal"},
+        ],
+    }
+    (tmp_path / "source.json").write_text(json.dumps(source))
+    out = tmp_path / "out.json"
+    api.convert(tmp_path / "source.json", out, to=target, from_="coco")
+    written = json.loads(out.read_text())
+    assert [c["supercategory"] for c in written["categories"]] == ["person", "dog", "animal"]
+    with api.open_reader(out, target) as reader:
+        back = reader.info().categories
+    assert [(c.name, c.supercategory) for c in back] == [("person", None), ("dog", "dog"), ("cat", "animal")]

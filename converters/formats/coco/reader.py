@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ...codecs import rle
@@ -185,8 +185,13 @@ class CocoReader(Reader):
     def info(self) -> DatasetInfo:
         index = self._ensure_index()
         source = index.header.get(HEADER_KEY, {}).get("source", {})  # its shape checked by _check_header
-        placeholders = set(index.header.get(HEADER_KEY, {}).get("placeholder_categories", []))
-        categories = tuple(c for c in _categories(index.categories, self.source) if c.id not in placeholders)
+        facts = index.header.get(HEADER_KEY, {})  # its shape checked by _check_header
+        placeholders, filled = set(facts.get("placeholder_categories", [])), set(facts.get("filled_supercategories", []))
+        categories = tuple(
+            replace(c, supercategory=None) if c.id in filled and c.supercategory == c.name else c
+            for c in _categories(index.categories, self.source)
+            if c.id not in placeholders
+        )
         split, attributes = source.get("split"), tuple(sorted((source.get("attributes") or {}).items()))
         images = self._images_dir()  # when None, a writer that embeds images refuses (missing_images says why)
         return DatasetInfo(source_format=self.name, split=split, categories=categories, image_root=images, attributes=attributes)
@@ -352,9 +357,10 @@ def _check_header(header: object, source: Path) -> None:
         raise malformed("info.vosconv.source and its attributes must be objects")
     if not isinstance(found.get("split"), (str, type(None))) or not isinstance(facts.get("image_root"), (str, type(None))):
         raise malformed("info.vosconv.source.split and info.vosconv.image_root must be strings or null")
-    placeholders = facts.get("placeholder_categories", [])
-    if not isinstance(placeholders, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in placeholders):
-        raise malformed("info.vosconv.placeholder_categories must be a list of integers")
+    for key in ("placeholder_categories", "filled_supercategories"):
+        ids = facts.get(key, [])
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise malformed(f"info.vosconv.{key} must be a list of integers")
 
 
 def _json_part(data: bytes, what: str, source: str) -> object:

@@ -61,6 +61,19 @@ def placeholder_categories(info: DatasetInfo) -> tuple[Category, Category]:
     return Category(first, OBJECT_CATEGORY), Category(first + 1, VOID_CATEGORY)
 
 
+def category_records(categories: Iterable[Category]) -> list[dict]:
+    """The ``categories`` records: YouTube-VIS files give each a supercategory, so one the source has none gets its
+    name (:func:`filled_supercategories` lists those, for the reader to read back as none)."""
+    return [
+        {"id": c.id, "name": c.name, "supercategory": c.name if c.supercategory is None else c.supercategory} for c in categories
+    ]
+
+
+def filled_supercategories(info: DatasetInfo) -> list[int]:
+    """The ids of the source's categories whose supercategory the file fills with the name."""
+    return [c.id for c in info.categories if c.supercategory is None]
+
+
 def _dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
@@ -115,6 +128,7 @@ class CocoWriter(Writer):
                 # absolute, as in the Parquet/HDF5 manifests: a relative one would point elsewhere from another folder
                 "image_root": None if info.image_root is None else str(Path(info.image_root).resolve()),
                 "placeholder_categories": used,
+                "filled_supercategories": filled_supercategories(info),
             },
         }
         gz = output.name.endswith(".gz")
@@ -174,7 +188,7 @@ class CocoWriter(Writer):
                 out.add(b'%s{"id":%d,"video_id":%d,' % (separator, annotation_id, video_id), view[tab + 2 : end])
                 separator = b",\n"
             out.release()
-        records = [{"id": c.id, "name": c.name, "supercategory": c.supercategory or c.name} for c in categories]
+        records = category_records(categories)
         out.add(b'\n],\n"categories":' + _dumps(records).encode("utf-8") + b"}\n")
         out.flush()
 

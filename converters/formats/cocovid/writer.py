@@ -32,7 +32,7 @@ from pathlib import Path
 from ...model import DatasetInfo, ObjectInfo, Video
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, unlocated_frames, unlocated_note
-from ..coco.writer import DESCRIPTION, file_name, placeholder_categories
+from ..coco.writer import DESCRIPTION, category_records, file_name, filled_supercategories, placeholder_categories
 
 
 def _dumps(value) -> str:
@@ -110,6 +110,7 @@ class CocoVidWriter(Writer):
                 "image_root": None if info.image_root is None else str(Path(info.image_root).resolve()),
                 # the category given to objects whose source has none: read back as none
                 "placeholder_categories": [object_category.id] if len(categories) > len(info.categories) else [],
+                "filled_supercategories": filled_supercategories(info),
             },
         }
         result = staging / "result.json"
@@ -120,8 +121,7 @@ class CocoVidWriter(Writer):
             self._write_images(out, staging, results)
             out.write('\n],\n"annotations":[')
             self._write_annotations(out, staging, results)
-            records = [{"id": c.id, "name": c.name, "supercategory": c.supercategory or c.name} for c in categories]
-            out.write('\n],\n"categories":' + _dumps(records) + "}\n")
+            out.write('\n],\n"categories":' + _dumps(category_records(categories)) + "}\n")
         return result
 
     @staticmethod
