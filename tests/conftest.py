@@ -38,5 +38,3 @@ def shared_samples() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip(f"{SHARED_SAMPLES} is not available")
     return SHARED_SAMPLES
-
-

@@ -302,8 +302,7 @@ def test_a_supercategory_the_writer_fills_reads_back_as_none(tmp_path, target):
     source = {
         "videos": [{"id": 1, "file_names": ["v/00000.jpg"], "height": 4, "width": 6, "length": 1}],
         "annotations": [
-            {"id": i, "video_id": 1, "category_id": i, "segmentations": [{"size": [4, 6], "counts": counts}]}
-            for i in (1, 2, 3)
+            {"id": i, "video_id": 1, "category_id": i, "segmentations": [{"size": [4, 6], "counts": counts}]} for i in (1, 2, 3)
         ],
         "categories": [
             {"id": 1, "name": "person"},
