@@ -35,6 +35,7 @@ from .. import registry
 from ..errors import OptionError, OutputError, SourceError
 from ..model import DatasetInfo, Frame, FrameMasks, ImageRef, Mask, Video
 from ..reader import Detection, Reader, VideoRef
+from ..sources.files import file_in_the_way
 from ..writer import Shard, ShardResult, Writer
 
 #: The dataset attribute that records how a derived set was made.
@@ -111,8 +112,7 @@ class DerivedReader(Reader):
     name = "derived"
 
     def __init__(self, inner: Reader, derive: Derive) -> None:  # not Reader.__init__: the inner reader owns the source
-        self.inner = inner
-        self.derive = derive
+        self.inner, self.derive = inner, derive
         self.name = inner.name  # what summaries and the journal name: the source's format
         self.source = inner.source
         self.fs = inner.fs
@@ -404,6 +404,7 @@ def write_empty_frames(path: str | os.PathLike, found: Mapping[str, list[str]]) 
     text = json.dumps({name: found[name] for name in sorted(found)}, separators=(",", ":")) + "\n"
     tmp = path.with_name(f".{path.name}.vosconv-partial")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # as the output's folders are made
         tmp.write_text(text)
         os.replace(tmp, path)
     except OSError as exc:
@@ -461,6 +462,8 @@ def _check_list_output(path: Path, output: Path, roots: list[Path], *, overwrite
         raise OptionError("--empty-frames-list", f"{path} lies inside the output {output}; choose a file beside it")
     if path.is_dir():
         raise OptionError("--empty-frames-list", f"{path} is a folder; name a .json file")
+    if (blocker := file_in_the_way(path)) is not None:  # found now, not once the output is written
+        raise OptionError("--empty-frames-list", f"{path}: {blocker} is a file, not a folder; choose another path")
     target = path.resolve()
     for position, root in enumerate(roots):
         data = Path(root).resolve()

@@ -1,0 +1,42 @@
+"""The mistakes a new user makes on the command line, and what vosconv says: the file, the cause, the fix, and in
+time (before a long read, never after the output is published)."""
+
+from __future__ import annotations
+
+from converters.cli import main
+
+IN_THE_WAY = "is a file, not a folder; choose another output"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def mose_train(sample_root) -> str:
+    return str(sample_root["mose"] / "train")
+
+
+# ------------------------------------------------------------------ outputs where a folder is a file
+
+
+def test_an_empty_frames_list_under_a_file_is_refused_before_converting(capsys, sample_root, tmp_path):
+    """It was a traceback (NotADirectoryError) raised after the output had been published."""
+    (tmp_path / "notes").write_text("a file")
+    out = tmp_path / "out.json"
+    argv = ["convert", mose_train(sample_root), "-o", str(out), "--empty-frames-list", str(tmp_path / "notes" / "e.json")]
+    code, stdout, stderr = run(capsys, *argv)
+    assert code == 1 and not stdout
+    blocked = f"{tmp_path / 'notes' / 'e.json'}: {tmp_path / 'notes'} is a file, not a folder"
+    assert stderr == f"error: --empty-frames-list: {blocked}; choose another path\n"
+    assert not out.exists() and not list(tmp_path.glob(".out.json*"))
+
+
+def test_an_empty_frames_list_in_a_new_folder_is_written_there(capsys, sample_root, tmp_path):
+    """As the output's own folders are made: the list used to fail once the output was in place."""
+    listing = tmp_path / "lists" / "cutie" / "empty.json"
+    argv = ["convert", mose_train(sample_root), "-o", str(tmp_path / "out.json"), "--empty-frames-list", str(listing)]
+    code, _, stderr = run(capsys, *argv)
+    assert code == 0, stderr
+    assert listing.read_text().startswith("{")
