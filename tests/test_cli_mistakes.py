@@ -3,6 +3,10 @@ time (before a long read, never after the output is published)."""
 
 from __future__ import annotations
 
+import sys
+
+import pytest
+
 from converters.cli import main
 
 IN_THE_WAY = "is a file, not a folder; choose another output"
@@ -40,3 +44,38 @@ def test_an_empty_frames_list_in_a_new_folder_is_written_there(capsys, sample_ro
     code, _, stderr = run(capsys, *argv)
     assert code == 0, stderr
     assert listing.read_text().startswith("{")
+
+
+def test_stats_outputs_under_a_file_or_misnamed_are_refused_before_reading(capsys, sample_root, tmp_path, monkeypatch):
+    """These were found only after the whole dataset was read, and said as `File exists`."""
+    from converters.inspect import stats
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("the dataset was read before the outputs were checked")
+
+    monkeypatch.setattr(stats, "summarise", no_reading)
+    blocker = tmp_path / "afile"
+    blocker.write_text("a file")
+    code, _, stderr = run(capsys, "stats", mose_train(sample_root), "--per-video", str(blocker / "v.csv"))
+    assert code == 1 and stderr == f"error: cannot write {blocker / 'v.csv'}: {blocker} {IN_THE_WAY}\n"
+    code, _, stderr = run(capsys, "stats", mose_train(sample_root), "--per-video", str(tmp_path / "v.txt"))
+    assert code == 1 and "give a .csv or .parquet file name" in stderr
+    pytest.importorskip("matplotlib")
+    code, _, stderr = run(capsys, "stats", mose_train(sample_root), "--plots", str(blocker))
+    assert code == 1 and stderr == f"error: cannot write {blocker}: {blocker} {IN_THE_WAY}\n"
+
+
+def test_a_preview_under_a_file_names_the_file_in_the_way(capsys, sample_root, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("a file")
+    code, _, stderr = run(capsys, "preview", mose_train(sample_root), "-o", str(blocker / "p.png"))
+    assert code == 1 and stderr == f"error: cannot write {blocker / 'p.png'}: {blocker} {IN_THE_WAY}\n"
+
+
+def test_an_mp4_preview_without_pyav_is_refused_before_reading(capsys, sample_root, tmp_path, monkeypatch):
+    from converters.inspect import preview
+
+    monkeypatch.setitem(sys.modules, "av", None)  # import av raises ImportError
+    monkeypatch.setattr(preview, "video_tiles", lambda *a, **k: pytest.fail("frames were drawn before PyAV was checked"))
+    code, _, stderr = run(capsys, "preview", mose_train(sample_root), "-o", str(tmp_path / "p.mp4"))
+    assert code == 1 and "an MP4 preview needs PyAV" in stderr
