@@ -79,3 +79,15 @@ def test_an_mp4_preview_without_pyav_is_refused_before_reading(capsys, sample_ro
     monkeypatch.setattr(preview, "video_tiles", lambda *a, **k: pytest.fail("frames were drawn before PyAV was checked"))
     code, _, stderr = run(capsys, "preview", mose_train(sample_root), "-o", str(tmp_path / "p.mp4"))
     assert code == 1 and "an MP4 preview needs PyAV" in stderr
+
+
+# ------------------------------------------------------------------ options that contradict each other
+
+
+def test_a_read_option_contradicting_its_flag_is_refused(capsys, sample_root, tmp_path):
+    """`-r split=train --split valid` read the train split without a word."""
+    out = tmp_path / "out.json"
+    code, _, stderr = run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "-r", "split=train", "--split", "valid")
+    assert code == 1 and stderr == "error: --read-opt: split=train contradicts --split valid; give one of them\n"
+    assert not out.exists()
+    assert run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "-r", "split=valid", "--split", "valid")[0] == 0
