@@ -349,6 +349,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .sources import checksums
 
     path = Path(args.file)
+    if path.is_dir():
+        raise VosconvError(f"{path}: is a folder; verify checks a downloaded archive file (train.tar.gz, a DAVIS zip)")
     if not path.is_file():
         raise VosconvError(f"{path}: no such file")
     with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, disable=None, leave=False) as bar:

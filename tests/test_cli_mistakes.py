@@ -91,3 +91,11 @@ def test_a_read_option_contradicting_its_flag_is_refused(capsys, sample_root, tm
     assert code == 1 and stderr == "error: --read-opt: split=train contradicts --split valid; give one of them\n"
     assert not out.exists()
     assert run(capsys, "convert", str(sample_root["mose"]), "-o", str(out), "-r", "split=valid", "--split", "valid")[0] == 0
+
+
+# ------------------------------------------------------------------ the wrong kind of path
+
+
+def test_verify_of_a_folder_says_it_is_a_folder(capsys, tmp_path):
+    code, _, stderr = run(capsys, "verify", str(tmp_path))
+    assert code == 1 and stderr.startswith(f"error: {tmp_path}: is a folder; verify checks a downloaded archive file")
