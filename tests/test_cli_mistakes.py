@@ -7,7 +7,9 @@ import sys
 
 import pytest
 
+from converters import api
 from converters.cli import main
+from converters.errors import DetectionError
 
 IN_THE_WAY = "is a file, not a folder; choose another output"
 
@@ -99,3 +101,28 @@ def test_a_read_option_contradicting_its_flag_is_refused(capsys, sample_root, tm
 def test_verify_of_a_folder_says_it_is_a_folder(capsys, tmp_path):
     code, _, stderr = run(capsys, "verify", str(tmp_path))
     assert code == 1 and stderr.startswith(f"error: {tmp_path}: is a folder; verify checks a downloaded archive file")
+
+
+@pytest.mark.parametrize(
+    ("layout", "inner", "root"),
+    [
+        ("mose", "train/JPEGImages", "train"),
+        ("mose", "train/Annotations/82d9d721", "train"),
+        ("davis", "DAVIS/JPEGImages/480p", "DAVIS"),
+        ("youtube-vos", "valid/Annotations", "valid"),
+    ],
+)
+def test_a_folder_inside_a_dataset_names_the_dataset_folder(sample_root, layout, inner, root):
+    """`cannot tell the format; name it with --from` sent the user to --from, which fails there too."""
+    source = sample_root[layout] / inner
+    if not source.exists():  # the sample's video names are its own
+        source = next(p for p in source.parent.iterdir() if p.is_dir() and not p.name.startswith("."))
+    with pytest.raises(DetectionError) as caught:
+        api.detect(source)
+    assert str(caught.value).startswith(f"{source} lies inside {sample_root[layout] / root}, which reads as {layout}: pass")
+
+
+def test_a_folder_of_nothing_known_still_lists_what_was_looked_for(tmp_path):
+    (tmp_path / "JPEGImages").mkdir()  # a frames folder, but nothing above it reads
+    with pytest.raises(DetectionError, match=r"cannot tell the format of .*; name it with --from"):
+        api.detect(tmp_path / "JPEGImages")
