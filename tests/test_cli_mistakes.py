@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from converters import api
+from converters import api, registry
 from converters.cli import main
-from converters.errors import DetectionError
+from converters.errors import DetectionError, MissingDependency
 
 IN_THE_WAY = "is a file, not a folder; choose another output"
 
@@ -126,3 +126,32 @@ def test_a_folder_of_nothing_known_still_lists_what_was_looked_for(tmp_path):
     (tmp_path / "JPEGImages").mkdir()  # a frames folder, but nothing above it reads
     with pytest.raises(DetectionError, match=r"cannot tell the format of .*; name it with --from"):
         api.detect(tmp_path / "JPEGImages")
+
+
+# ------------------------------------------------------------------ missing optional dependencies
+
+
+def test_missing_dependency_hints_work_in_a_checkout(monkeypatch):
+    """vosconv installs from a clone (README): `pip install 'vosconv[ray]'` alone finds nothing to install."""
+    from converters.run.executors import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingDependency, match=r"pip install 'vosconv\[ray\]' \(in a checkout: pip install '\.\[ray\]'\)"):
+        RayExecutor()
+    from converters.codecs import video
+
+    monkeypatch.setitem(sys.modules, "av", None)
+    with pytest.raises(MissingDependency, match=r"in a checkout: pip install '\.\[sav\]'"):
+        video._av()
+
+
+def test_a_built_in_format_missing_a_core_dependency_says_reinstall(monkeypatch):
+    """It said `install the package providing converters.formats.hdf5.writer`: vosconv itself."""
+    spec = registry.PluginSpec("lost", "vosconv_test_no_such_module.writer:W", None)
+    assert spec.origin == "vosconv"
+    monkeypatch.setitem(registry._known["writer"], "lost", spec)
+    with pytest.raises(MissingDependency) as caught:
+        registry.load("writer", "lost")
+    message = str(caught.value)
+    assert "reinstall vosconv with its dependencies" in message and "in a checkout: pip install .)" in message
+    assert "install the package providing" not in message
