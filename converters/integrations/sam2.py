@@ -260,7 +260,7 @@ class ShardRawDataset(VOSRawDataset):
         self.sample_rate, self.truncate_video = int(sample_rate), int(truncate_video)
         self.image_root = None if image_root is None else os.path.abspath(os.fspath(image_root))
         dataset = _dataset(self.path, self.image_root)
-        dataset._check_images()  # frames that are gone: said now, not in a DataLoader worker
+        dataset._check_images("pass image_root=DIR")  # frames that are gone: said now, not in a DataLoader worker
         stored = [video.name for video in dataset]
         names = stored if file_list_txt is None else _read_names(file_list_txt)
         excluded = set() if excluded_videos_list_txt is None else set(_read_names(excluded_videos_list_txt))
