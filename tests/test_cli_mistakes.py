@@ -155,3 +155,24 @@ def test_a_built_in_format_missing_a_core_dependency_says_reinstall(monkeypatch)
     message = str(caught.value)
     assert "reinstall vosconv with its dependencies" in message and "in a checkout: pip install .)" in message
     assert "install the package providing" not in message
+
+
+# ------------------------------------------------------------------ the same mistakes from Python
+
+
+def test_several_splits_names_the_python_option_too(sample_root):
+    """`converters.read_videos(root)` was told to use `--split`, a flag Python does not have."""
+    import converters
+    from converters.errors import SourceError
+
+    with pytest.raises(SourceError, match=r"choose one with --split \(reader option split\)"):
+        list(converters.read_videos(sample_root["mose"]))
+
+
+def test_options_given_as_text_in_python_are_an_option_error(sample_root, tmp_path):
+    """`writer_options="masks=dense"` was a bare ValueError about a dictionary update sequence."""
+    from converters.errors import OptionError
+
+    with pytest.raises(OptionError, match="writer options: expected a mapping of option names to values, got 'masks=dense'"):
+        api.convert(mose_train(sample_root), tmp_path / "out.h5", to="hdf5", writer_options="masks=dense")
+    assert not (tmp_path / "out.h5").exists()
