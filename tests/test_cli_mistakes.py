@@ -176,3 +176,23 @@ def test_options_given_as_text_in_python_are_an_option_error(sample_root, tmp_pa
     with pytest.raises(OptionError, match="writer options: expected a mapping of option names to values, got 'masks=dense'"):
         api.convert(mose_train(sample_root), tmp_path / "out.h5", to="hdf5", writer_options="masks=dense")
     assert not (tmp_path / "out.h5").exists()
+
+
+# ------------------------------------------------------------------ --from naming a reader of files for a folder, or back
+
+
+@pytest.mark.parametrize("reader", ["coco", "cocovid"])
+def test_a_json_reader_given_a_folder_says_it_reads_a_file(capsys, sample_root, reader):
+    """It said `cannot read: [Errno 21] Is a directory: '...'`."""
+    code, _, stderr = run(capsys, "info", mose_train(sample_root), "--from", reader)
+    assert code == 1 and stderr.startswith(f"error: {mose_train(sample_root)}: a folder; ")
+    assert "reads one .json or .json.gz file" in stderr and "Errno" not in stderr
+
+
+@pytest.mark.parametrize("reader", ["parquet", "hdf5"])
+def test_a_shard_reader_given_a_file_says_it_reads_a_folder(capsys, sample_root, tmp_path, reader):
+    """It said `x.json/manifest.json: cannot read: Not a directory`."""
+    coco = tmp_path / "mose.json"
+    assert run(capsys, "convert", mose_train(sample_root), "-o", str(coco))[0] == 0
+    code, _, stderr = run(capsys, "info", str(coco), "--from", reader)
+    assert code == 1 and stderr == f"error: {coco}: a file; the {reader} reader reads an output folder holding manifest.json\n"
