@@ -196,3 +196,17 @@ def test_a_shard_reader_given_a_file_says_it_reads_a_folder(capsys, sample_root,
     assert run(capsys, "convert", mose_train(sample_root), "-o", str(coco))[0] == 0
     code, _, stderr = run(capsys, "info", str(coco), "--from", reader)
     assert code == 1 and stderr == f"error: {coco}: a file; the {reader} reader reads an output folder holding manifest.json\n"
+
+
+def test_images_given_the_dataset_root_names_its_frames_folder(capsys, sample_root, tmp_path):
+    """Annotations alone, with --images naming the split folder rather than its JPEGImages/."""
+    import shutil
+
+    train = sample_root["mose"] / "train"
+    shutil.copytree(train / "Annotations", tmp_path / "predictions" / "Annotations")
+    argv = ["convert", str(tmp_path / "predictions"), "-o", str(tmp_path / "out.parquet"), "--images", str(train)]
+    code, _, stderr = run(capsys, *argv)
+    frames = train.resolve() / "JPEGImages"
+    assert code == 1 and stderr.rstrip().endswith(f"in the images folder; {frames} holds it: pass --images {frames}")
+    code, _, stderr = run(capsys, *argv[:-1], str(frames))
+    assert code == 0, stderr
