@@ -210,3 +210,22 @@ def test_images_given_the_dataset_root_names_its_frames_folder(capsys, sample_ro
     assert code == 1 and stderr.rstrip().endswith(f"in the images folder; {frames} holds it: pass --images {frames}")
     code, _, stderr = run(capsys, *argv[:-1], str(frames))
     assert code == 0, stderr
+
+
+def test_a_json_file_as_the_video_list_is_refused_in_a_line(capsys, sample_root, tmp_path):
+    """Cutie's empty-masks lists are JSON in .txt files; given to --videos-from, the whole file was one unknown
+    name, printed whole (160 kB for MOSE's)."""
+    listing = tmp_path / "mose_empty_masks.txt"
+    listing.write_text('{"82d9d721": [], "a30febcf": ["00003"]}')
+    code, _, stderr = run(
+        capsys, "convert", mose_train(sample_root), "-o", str(tmp_path / "o.json"), "--videos-from", str(listing)
+    )
+    assert (
+        code == 1
+        and stderr == f"error: --videos-from: {listing}: is JSON (Cutie's empty-masks map?), not video names one a line\n"
+    )
+    listing.write_text("x" * 5000 + "\n")
+    code, _, stderr = run(
+        capsys, "convert", mose_train(sample_root), "-o", str(tmp_path / "o.json"), "--videos-from", str(listing)
+    )
+    assert code == 1 and stderr.endswith(f"does not have: {'x' * 80}...\n")
