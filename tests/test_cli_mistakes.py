@@ -229,3 +229,12 @@ def test_a_json_file_as_the_video_list_is_refused_in_a_line(capsys, sample_root,
         capsys, "convert", mose_train(sample_root), "-o", str(tmp_path / "o.json"), "--videos-from", str(listing)
     )
     assert code == 1 and stderr.endswith(f"does not have: {'x' * 80}...\n")
+
+
+@pytest.mark.parametrize("output", [".", ""])
+def test_the_current_folder_as_the_output_is_refused_saying_why(capsys, sample_root, tmp_path, monkeypatch, output):
+    """`-o .` in an empty folder put the lock file inside it, then refused the folder for holding `..vosconv-lock`."""
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", output, "--to", "mose", "--overwrite")
+    assert code == 1 and stderr == "error: '.' ends in '.' or '..', so names no output of its own; name it (-o out/x)\n"
+    assert list(tmp_path.iterdir()) == []
