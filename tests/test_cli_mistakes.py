@@ -238,3 +238,11 @@ def test_the_current_folder_as_the_output_is_refused_saying_why(capsys, sample_r
     code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", output, "--to", "mose", "--overwrite")
     assert code == 1 and stderr == "error: '.' ends in '.' or '..', so names no output of its own; name it (-o out/x)\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sample_into_the_current_folder_is_refused_before_writing(capsys, tmp_path, monkeypatch):
+    """It generated the whole sample, then said `cannot move the finished sample into place: Invalid argument`."""
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = run(capsys, "sample", ".")
+    assert code == 1 and stderr == "error: '.' ends in '.' or '..'; name a new folder (vosconv sample data/MOSE)\n"
+    assert list(tmp_path.iterdir()) == []
