@@ -203,6 +203,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = config.load(args.config)
     names = args.pipelines or settings.default
+    if not names:  # `default: []`: nothing would run, and the exit status would say it went well
+        raise OptionError("PIPELINE", f"{args.config} has no default pipeline; name one of {', '.join(settings.pipelines)}")
     for name in names:
         if name not in settings.pipelines:
             from .suggest import did_you_mean

@@ -246,3 +246,18 @@ def test_a_sample_into_the_current_folder_is_refused_before_writing(capsys, tmp_
     code, _, stderr = run(capsys, "sample", ".")
     assert code == 1 and stderr == "error: '.' ends in '.' or '..'; name a new folder (vosconv sample data/MOSE)\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("pipelines: {}\n", "pipelines.yaml: pipelines: defines no pipeline"),
+        ("default: []\npipelines:\n  a: {source: data}\n", "PIPELINE: {config} has no default pipeline; name one of a"),
+    ],
+)
+def test_a_pipelines_file_that_runs_nothing_is_an_error(capsys, tmp_path, text, said):
+    """Both ran nothing and exited 0, without a word."""
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(text)
+    code, stdout, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 1 and not stdout and stderr == f"error: {said.format(config=config)}\n"
