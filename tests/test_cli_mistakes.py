@@ -261,3 +261,23 @@ def test_a_pipelines_file_that_runs_nothing_is_an_error(capsys, tmp_path, text, 
     config.write_text(text)
     code, stdout, stderr = run(capsys, "run", "--config", str(config))
     assert code == 1 and not stdout and stderr == f"error: {said.format(config=config)}\n"
+
+
+def test_training_clips_without_torch_says_so_when_made(sample_root, tmp_path, monkeypatch):
+    """The default output='torch' failed at the first item, in a DataLoader worker, as `No module named 'torch'`."""
+    from converters.loading import TrainingClips
+
+    out = api.convert(mose_train(sample_root), tmp_path / "m.parquet", to="parquet").output
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(MissingDependency, match=r"needs torch: pip install 'vosconv\[torch\]' .*, or output='numpy'"):
+        TrainingClips(out, num_frames=2)
+    assert TrainingClips(out, num_frames=2, output="numpy")[0]["frames"].shape[0] == 2
+
+
+@pytest.mark.parametrize("missing", ["iopath", "training"])
+def test_the_sam2_drop_in_without_sam2_names_what_to_install(monkeypatch, missing):
+    """Hydra's instantiate said only `No module named 'training'`."""
+    monkeypatch.delitem(sys.modules, "converters.integrations.sam2", raising=False)
+    monkeypatch.setitem(sys.modules, missing, None)
+    with pytest.raises(MissingDependency, match=f"the SAM 2 drop-in needs {missing}: .*pip install --no-deps"):
+        import converters.integrations.sam2  # noqa: F401
