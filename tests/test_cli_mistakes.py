@@ -281,3 +281,10 @@ def test_the_sam2_drop_in_without_sam2_names_what_to_install(monkeypatch, missin
     monkeypatch.setitem(sys.modules, missing, None)
     with pytest.raises(MissingDependency, match=f"the SAM 2 drop-in needs {missing}: .*pip install --no-deps"):
         import converters.integrations.sam2  # noqa: F401
+
+
+def test_a_davis_split_under_another_year_names_the_year(capsys, sample_root):
+    """`-r year=2018 --split val` was answered `did you mean 'val'?`, the very name typed."""
+    code, _, stderr = run(capsys, "info", str(sample_root["davis"]), "--split", "val", "-r", "year=2018")
+    assert code == 1 and stderr.rstrip().endswith("'val' is listed for 2016 and 2017: -r year=2017, or leave year out")
+    assert "did you mean" not in stderr
