@@ -288,3 +288,12 @@ def test_a_davis_split_under_another_year_names_the_year(capsys, sample_root):
     code, _, stderr = run(capsys, "info", str(sample_root["davis"]), "--split", "val", "-r", "year=2018")
     assert code == 1 and stderr.rstrip().endswith("'val' is listed for 2016 and 2017: -r year=2017, or leave year out")
     assert "did you mean" not in stderr
+
+
+@pytest.mark.parametrize("fps", ["0", "-3", "nan"])
+def test_an_animation_at_no_or_negative_fps_is_refused(capsys, sample_root, tmp_path, fps):
+    """0 was a ZeroDivisionError traceback, nan a ValueError one, and -3 wrote a 50 fps GIF."""
+    out = tmp_path / "p.gif"
+    code, _, stderr = run(capsys, "preview", mose_train(sample_root), "-o", str(out), "--fps", fps)
+    assert code == 1 and stderr == f"error: --fps: expected frames per second above 0, got {float(fps)}\n"
+    assert not out.exists()

@@ -422,6 +422,8 @@ def write_preview(
     kind = output_kind(output, format)
     if scale is not None and not 0 < scale <= 8:
         raise OptionError("--scale", f"expected a factor above 0 and at most 8, got {scale}")
+    if not 0 < fps < float("inf"):  # 0 divided by zero; a negative one wrote a 50 fps GIF
+        raise OptionError("--fps", f"expected frames per second above 0, got {fps}")
     animated = kind == "animation" or (kind == "folder" and (format or "png") != "png")
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
     targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
