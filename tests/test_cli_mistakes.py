@@ -278,6 +278,8 @@ def test_training_clips_without_torch_says_so_when_made(sample_root, tmp_path, m
 def test_the_sam2_drop_in_without_sam2_names_what_to_install(monkeypatch, missing):
     """Hydra's instantiate said only `No module named 'training'`."""
     monkeypatch.delitem(sys.modules, "converters.integrations.sam2", raising=False)
+    for name in [n for n in sys.modules if n.startswith(f"{missing}.")]:  # imported by other tests: absent now
+        monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, missing, None)
     with pytest.raises(MissingDependency, match=f"the SAM 2 drop-in needs {missing}: .*pip install --no-deps"):
         import converters.integrations.sam2  # noqa: F401
