@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import options as plugin_options
 from . import registry
-from .errors import DetectionError, MissingDependency, SourceError
+from .errors import DetectionError, MissingDependency, SourceError, VosconvError
 
 if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module and none of those
     from .model import Video
@@ -56,7 +56,32 @@ def detect(source: str | os.PathLike) -> str:
         raise DetectionError(f"{source} looks like {' and '.join(chosen)} ({reasons}); name one with --from")
     nearest_first = sorted(answers, key=lambda answer: -answer[1].near)  # stable: by name among equals
     report = "".join(f"\n  {name}: {d.reason}" for name, d in nearest_first)
+    inside = _enclosing_dataset(source)
+    if inside is not None:  # a folder inside a dataset (its JPEGImages/, a video): --from would not help
+        folder, name = inside
+        raise DetectionError(f"{source} lies inside {folder}, which reads as {name}: pass {folder} as the source{report}")
     raise DetectionError(f"cannot tell the format of {source}; name it with --from:{report}")
+
+
+#: How far up :func:`_enclosing_dataset` looks: DAVIS/JPEGImages/480p/<video>/<frame> is four folders deep.
+_ENCLOSING_LEVELS = 4
+
+
+def _enclosing_dataset(source: Path) -> tuple[str, str] | None:
+    """The nearest folder above ``source`` that a reader recognises, and that reader, when ``source`` lies in its
+    frames or masks folder (``JPEGImages*``, ``Annotations*``); None when there is none."""
+    absolute = source.absolute()
+    for parent in list(absolute.parents)[:_ENCLOSING_LEVELS]:
+        if not absolute.relative_to(parent).parts[0].lower().startswith(("jpegimages", "annotations")):
+            continue
+        try:
+            answers = [(name, _sniff(name, parent)) for name in registry.names("reader")]
+        except (OSError, VosconvError):  # an unreadable folder above: no hint, the plain report stands
+            return None
+        best = max(answers, key=lambda answer: answer[1].score)
+        if best[1].score > 0:
+            return (os.path.relpath(parent) if not source.is_absolute() else str(parent)), best[0]
+    return None
 
 
 def _sniff(name: str, source: Path) -> Detection:

@@ -55,7 +55,10 @@ def reader_args(parser: argparse.ArgumentParser, *, workers: bool = True) -> Non
 
 def reader_options(args: argparse.Namespace) -> dict[str, Any]:
     values = {flag: getattr(args, flag) for flag in READER_FLAGS if getattr(args, flag) is not None}
-    values.update(plugin_options.parse_pairs(args.read_opt, "--read-opt"))
+    for key, value in plugin_options.parse_pairs(args.read_opt, "--read-opt").items():
+        if key in values and value != values[key]:  # neither silently wins: the user meant one of them
+            raise OptionError("--read-opt", f"{key}={value} contradicts --{key} {values[key]}; give one of them")
+        values[key] = value
     return values
 
 

@@ -203,6 +203,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = config.load(args.config)
     names = args.pipelines or settings.default
+    if not names:  # `default: []`: nothing would run, and the exit status would say it went well
+        raise OptionError("PIPELINE", f"{args.config} has no default pipeline; name one of {', '.join(settings.pipelines)}")
     for name in names:
         if name not in settings.pipelines:
             from .suggest import did_you_mean
@@ -349,6 +351,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .sources import checksums
 
     path = Path(args.file)
+    if path.is_dir():
+        raise VosconvError(f"{path}: is a folder; verify checks a downloaded archive file (train.tar.gz, a DAVIS zip)")
     if not path.is_file():
         raise VosconvError(f"{path}: no such file")
     with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, disable=None, leave=False) as bar:

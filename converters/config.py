@@ -100,6 +100,8 @@ def load(path: str | os.PathLike) -> Config:
         raise OptionError(f"{label}: {unknown[0]}", "unknown key (allowed: default, output_dir, pipelines)")
     output_dir = path.parent / _typed(data.get("output_dir", "out"), str, f"{label}: output_dir")
     entries = _typed(data.get("pipelines"), dict, f"{label}: pipelines")
+    if not entries:  # `vosconv run` would do nothing and exit 0: an indentation slip, most likely
+        raise OptionError(f"{label}: pipelines", "defines no pipeline")
     for name in entries:
         if not isinstance(name, str) or not name:
             raise OptionError(f"{label}: pipelines", f"pipeline names must be non-empty strings, got {name!r} (quote it)")

@@ -53,5 +53,13 @@ class MissingDependency(VosconvError, ImportError):
     """An optional dependency is not installed; the message names the extra that provides it."""
 
 
+def install_hint(extra: str | None = None) -> str:
+    """The pip command that installs ``extra`` (None: vosconv's own dependencies), also in the form a clone needs:
+    the README installs vosconv from a checkout, where ``pip install 'vosconv[x]'`` finds nothing to install."""
+    if extra is None:
+        return "reinstall vosconv with its dependencies: pip install vosconv (in a checkout: pip install .)"
+    return f"pip install 'vosconv[{extra}]' (in a checkout: pip install '.[{extra}]')"
+
+
 class VosconvWarning(UserWarning):
     """Something legal but probably unintended, worth telling the user (the CLI prints it as a warning)."""

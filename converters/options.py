@@ -82,6 +82,8 @@ def build(cls: type, values: Mapping[str, Any] | None, where: str) -> Any:
     Strings are converted to the declared type (CLI ``key=value`` pairs arrive as text);
     anything else must already have the right type. ``where`` prefixes every error.
     """
+    if values is not None and not isinstance(values, Mapping):  # "masks=dense" passed as Python's options
+        raise OptionError(where, f"expected a mapping of option names to values, got {values!r}")
     values = dict(values or {})
     declared = fields(cls)
     unknown = sorted(set(values) - set(declared))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
-from .errors import MissingDependency, VosconvError
+from .errors import MissingDependency, VosconvError, install_hint
 from .options import OptionSpec
 from .suggest import did_you_mean
 
@@ -427,7 +427,10 @@ def load(kind: Kind, name: str) -> type:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        hint = f"pip install 'vosconv[{plugin.extra}]'" if plugin.extra else f"install the package providing {module_name}"
+        if plugin.extra or plugin.origin == "vosconv":  # a built-in needs an extra, or vosconv's own dependencies
+            hint = install_hint(plugin.extra)
+        else:
+            hint = f"install the package providing {module_name}"
         raise MissingDependency(f"the {kind} {plugin.name!r} needs {exc.name or exc}: {hint}") from exc
     cls = module
     for part in attribute.split("."):

@@ -91,6 +91,8 @@ def write_sample(out: str | os.PathLike, layout: str = "mose", *, seed: int = 0,
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
         raise ValueError(f"scale must be a positive integer, got {scale!r}")
     out = Path(out)
+    if out.name in ("", ".", ".."):  # the finished folder is renamed into place, which the current folder cannot be
+        raise OutputError(f"{os.fspath(out)!r} ends in '.' or '..'; name a new folder (vosconv sample data/MOSE)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputError(f"{out}: exists and is not an empty folder; choose another path or remove it")
     try:

@@ -208,3 +208,26 @@ def test_every_python_example_parses_and_imports_what_is_there(path):
                 module = importlib.import_module(node.module)
                 for alias in node.names:
                     assert hasattr(module, alias.name), f"{path.name}: {node.module} has no {alias.name}"
+
+
+def test_loader_other_tools_blocks_run_as_written(sample_root, tmp_path):
+    """loader.md's DuckDB / datasets and h5py blocks, copied verbatim, beside the outputs `make convert` writes
+    (they named a folder `out` that no command writes)."""
+    for module in ("duckdb", "datasets", "h5py", "hdf5plugin"):
+        pytest.importorskip(module)
+    import os
+    import subprocess
+    import sys
+
+    from converters import api
+
+    for suffix, to in ((".parquet", "parquet"), (".h5", "hdf5")):
+        api.convert(sample_root["mose"], tmp_path / "out" / f"mose-train{suffix}", to=to, reader_options={"split": "train"})
+    section = (ROOT / "docs" / "loader.md").read_text(encoding="utf-8").split("## Other tools", 1)[1]
+    blocks = python_blocks(section)
+    assert len(blocks) == 2
+    offline = {"HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **offline}
+    for code in blocks:
+        done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MissingDependency, SourceError
+from ..errors import MissingDependency, SourceError, install_hint
 from . import jpeg
 
 
@@ -29,7 +29,7 @@ def _av():
     try:
         import av
     except ImportError as exc:
-        raise MissingDependency("reading video files needs PyAV: pip install 'vosconv[sav]'") from exc
+        raise MissingDependency(f"reading video files needs PyAV: {install_hint('sav')}") from exc
     return av
 
 

@@ -53,14 +53,19 @@ def add_commands(commands) -> None:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from ..run.executors import make_executor
-    from .stats import summarise
+    from .preview import check_folders
+    from .stats import check_table_name, summarise
 
+    if args.per_video:  # every output checked before the reading, which may take long
+        check_table_name(Path(args.per_video))
+        check_folders(Path(args.per_video))
     if args.per_video and Path(args.per_video).exists() and not args.overwrite:
         raise OutputError(f"{args.per_video} already exists; pass --overwrite to replace it")
     if args.plots:
         from .plots import check_matplotlib
 
         check_matplotlib()  # before the reading, not after
+        check_folders(Path(args.plots), folder=True)
         if Path(args.plots).is_dir() and any(Path(args.plots).iterdir()) and not args.overwrite:
             raise OutputError(f"{args.plots} is not empty; pass --overwrite to write the figures into it")
     with open_reader(args) as reader:

@@ -13,7 +13,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from ..errors import MissingDependency, OutputError
+from ..errors import MissingDependency, OutputError, install_hint
 from .stats import DatasetStats, VideoStats
 
 #: The files :func:`write_plots` writes, besides one ``timeline-<video>.png`` per timeline video.
@@ -27,9 +27,7 @@ def check_matplotlib() -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError as exc:
-        raise MissingDependency(
-            "plots need matplotlib: pip install 'vosconv[plots]' (in a checkout: pip install '.[plots]')"
-        ) from exc
+        raise MissingDependency(f"plots need matplotlib: {install_hint('plots')}") from exc
 
 
 def _pyplot():

@@ -25,6 +25,7 @@ from ..codecs.png import DAVIS_PALETTE
 from ..errors import MissingDependency, OptionError, OutputError, SourceError
 from ..model import VOID_ID, Frame, Mask, Video
 from ..sources import imagefiles
+from ..sources.files import file_in_the_way
 
 #: How much of an object's colour covers the frame image under its mask.
 ALPHA = 0.5
@@ -317,12 +318,18 @@ def save_animation(frames: Sequence[Image.Image], path: Path, fps: float) -> Pat
     )
 
 
-def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
+def _pyav():
     try:
         import av
     except ImportError as exc:
         raise MissingDependency("an MP4 preview needs PyAV: pip install av (or write a .gif)") from exc
+    return av
+
+
+def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
     from fractions import Fraction
+
+    av = _pyav()
 
     width, height = frames[0].width // 2 * 2, frames[0].height // 2 * 2  # yuv420p needs even sides
     with av.open(str(path), mode="w", format="mp4") as container:
@@ -373,8 +380,16 @@ def refuse_source(path: Path, roots: Iterable[Path]) -> None:
 
 def _check_new(path: Path, overwrite: bool, roots: Iterable[Path] = ()) -> None:
     refuse_source(path, roots)
+    check_folders(path)
     if (path.exists() or path.is_symlink()) and not overwrite:
         raise OutputError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it")
+
+
+def check_folders(path: Path, *, folder: bool = False) -> None:
+    """OutputError, before any reading, when a file stands where ``path`` (``folder``: itself one) needs a folder."""
+    blocker = path if folder and path.exists() and not path.is_dir() else file_in_the_way(path)
+    if blocker is not None:
+        raise OutputError(f"cannot write {path}: {blocker} is a file, not a folder; choose another output")
 
 
 def _select(refs: list, names: Sequence[str] | None, default: int, source: Path) -> list:
@@ -407,9 +422,13 @@ def write_preview(
     kind = output_kind(output, format)
     if scale is not None and not 0 < scale <= 8:
         raise OptionError("--scale", f"expected a factor above 0 and at most 8, got {scale}")
+    if not 0 < fps < float("inf"):  # 0 divided by zero; a negative one wrote a 50 fps GIF
+        raise OptionError("--fps", f"expected frames per second above 0, got {fps}")
     animated = kind == "animation" or (kind == "folder" and (format or "png") != "png")
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
     targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
+    if any(target.suffix.lower() == ".mp4" for target in targets):
+        _pyav()  # said before the reading, not after
     for target in targets:  # before any reading
         _check_new(target, overwrite, reader.roots())
         if other is not None:

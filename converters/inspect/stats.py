@@ -343,12 +343,18 @@ def summarise(
 TABLE_SUFFIXES = (".csv", ".parquet")
 
 
-def write_table(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
-    """``rows`` as CSV or Parquet (by ``path``'s suffix) through a temporary file renamed into place."""
-    path = Path(path)
+def check_table_name(path: Path) -> str:
+    """The table's suffix, ``.csv`` or ``.parquet``; anything else is an OptionError."""
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise OptionError("--per-video", f"{path}: give a .csv or .parquet file name")
+    return suffix
+
+
+def write_table(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
+    """``rows`` as CSV or Parquet (by ``path``'s suffix) through a temporary file renamed into place."""
+    path = Path(path)
+    suffix = check_table_name(path)
     tmp = path.with_name(f".{path.name}.vosconv-tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

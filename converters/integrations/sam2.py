@@ -29,11 +29,18 @@ from numbers import Integral
 from urllib.parse import quote, unquote
 
 import numpy as np
-import torch
-from iopath.common.file_io import PathHandler, g_pathmgr
-from training.dataset.vos_raw_dataset import VOSFrame, VOSRawDataset, VOSVideo
 
-from ..errors import OptionError, SourceError
+from ..errors import MissingDependency, OptionError, SourceError
+
+try:
+    import torch
+    from iopath.common.file_io import PathHandler, g_pathmgr
+    from training.dataset.vos_raw_dataset import VOSFrame, VOSRawDataset, VOSVideo
+except ImportError as exc:  # hydra would say only "No module named 'training'"
+    raise MissingDependency(
+        f"the SAM 2 drop-in needs {(exc.name or str(exc)).split('.')[0]}: it runs beside SAM 2's training package, "
+        "torch and iopath (SAM2_BUILD_CUDA=0 pip install --no-deps --no-build-isolation sam2==1.1.0; pip install iopath torch)"
+    ) from exc
 from ..loading import VideoDataset, open_dataset, read_video_list
 from ..loading.dataset import VideoHandle
 
@@ -260,7 +267,7 @@ class ShardRawDataset(VOSRawDataset):
         self.sample_rate, self.truncate_video = int(sample_rate), int(truncate_video)
         self.image_root = None if image_root is None else os.path.abspath(os.fspath(image_root))
         dataset = _dataset(self.path, self.image_root)
-        dataset._check_images()  # frames that are gone: said now, not in a DataLoader worker
+        dataset._check_images("pass image_root=DIR")  # frames that are gone: said now, not in a DataLoader worker
         stored = [video.name for video in dataset]
         names = stored if file_list_txt is None else _read_names(file_list_txt)
         excluded = set() if excluded_videos_list_txt is None else set(_read_names(excluded_videos_list_txt))

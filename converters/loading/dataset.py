@@ -301,12 +301,11 @@ class VideoDataset(Sequence):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_reader": None}
 
-    def _check_images(self) -> None:
+    def _check_images(self, fix: str = "pass image_root=DIR (or images=False)") -> None:
+        """``fix``: what the caller's user can pass (SAM 2's ShardRawDataset takes no ``images``)."""
         if self.missing_images is not None:
-            raise SourceError(
-                self.missing_images,
-                f"{self.path}'s frames are not embedded and this folder of them is gone; pass image_root=DIR (or images=False)",
-            )
+            gone = f"{self.path}'s frames are not embedded and this folder of them is gone"
+            raise SourceError(self.missing_images, f"{gone}; {fix}")
 
     def _read_video(self, entry: shards.VideoEntry) -> Video:
         self._check_images()

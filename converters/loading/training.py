@@ -23,7 +23,7 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
-from ..errors import OptionError, SourceError, VosconvWarning
+from ..errors import MissingDependency, OptionError, SourceError, VosconvWarning, install_hint
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .buffers import Recycler
@@ -154,6 +154,12 @@ class TrainingClips:
                 "TrainingClips",
                 f"reverse_time_prob must be in 0..1 and output 'torch' or 'numpy': {reverse_time_prob}, {output!r}",
             )
+        if output == "torch":  # said here, not as a bare ModuleNotFoundError from the first item, in a worker
+            try:
+                import torch  # noqa: F401
+            except ImportError as exc:
+                hint = f"{install_hint('torch')}, or output='numpy'"
+                raise MissingDependency(f"TrainingClips(output='torch') needs torch: {hint}") from exc
         if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
             raise OptionError("seed", f"a non-negative integer (numpy's generators take no other), got {seed!r}")
         if isinstance(path, VideoDataset) and image_root is not None:

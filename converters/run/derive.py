@@ -35,6 +35,7 @@ from .. import registry
 from ..errors import OptionError, OutputError, SourceError
 from ..model import DatasetInfo, Frame, FrameMasks, ImageRef, Mask, Video
 from ..reader import Detection, Reader, VideoRef
+from ..sources.files import file_in_the_way
 from ..writer import Shard, ShardResult, Writer
 
 #: The dataset attribute that records how a derived set was made.
@@ -111,11 +112,9 @@ class DerivedReader(Reader):
     name = "derived"
 
     def __init__(self, inner: Reader, derive: Derive) -> None:  # not Reader.__init__: the inner reader owns the source
-        self.inner = inner
-        self.derive = derive
+        self.inner, self.derive = inner, derive
         self.name = inner.name  # what summaries and the journal name: the source's format
-        self.source = inner.source
-        self.fs = inner.fs
+        self.source, self.fs = inner.source, inner.fs
         self.options = DerivedOptions(inner.options, derive)
         self.listed = _read_list(derive.videos_from) if derive.videos_from else None
 
@@ -157,7 +156,8 @@ class DerivedReader(Reader):
         present = {ref.name for ref in refs}
         unknown = sorted(set(self.listed.names) - present)
         if unknown:
-            shown = ", ".join(unknown[:20]) + (f", ... ({len(unknown)} in all)" if len(unknown) > 20 else "")
+            shown = ", ".join(n[:80] + ("..." if len(n) > 80 else "") for n in unknown[:20])  # a line of a 1 MB file
+            shown += f", ... ({len(unknown)} in all)" if len(unknown) > 20 else ""
             raise OptionError("--videos-from", f"{self.derive.videos_from} names videos the source does not have: {shown}")
         wanted = set(self.listed.names)
         return [ref for ref in refs if ref.name in wanted]
@@ -195,8 +195,9 @@ def _read_list(path: str) -> _List:
     except UnicodeDecodeError as exc:
         raise OptionError("--videos-from", f"{path}: not UTF-8 text (byte {exc.start})") from None
     names = tuple(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
-    if not names:
-        raise OptionError("--videos-from", f"{path}: names no video")
+    if not names or text.lstrip()[:1] in ("{", "["):  # Cutie's empty-mask lists are JSON, in .txt files too
+        why = "is JSON (Cutie's empty-masks map?), not video names one a line" if names else "names no video"
+        raise OptionError("--videos-from", f"{path}: {why}")
     return _List(names, hashlib.sha256(data).hexdigest())
 
 
@@ -233,8 +234,7 @@ def step_frames(video: Video, step: int) -> Video:
     """
     frames = tuple(dataclasses.replace(frame, index=i) for i, frame in enumerate(video.frames[::step]))
     kept_stems = {frame.stem for frame in frames}
-    had_masks = _ids_with_masks(video.frames)
-    has_masks = _ids_with_masks(frames)
+    had_masks, has_masks = _ids_with_masks(video.frames), _ids_with_masks(frames)
     objects = tuple(
         dataclasses.replace(o, frames=None if o.frames is None else tuple(f for f in o.frames if f in kept_stems))
         for o in video.objects
@@ -404,6 +404,7 @@ def write_empty_frames(path: str | os.PathLike, found: Mapping[str, list[str]]) 
     text = json.dumps({name: found[name] for name in sorted(found)}, separators=(",", ":")) + "\n"
     tmp = path.with_name(f".{path.name}.vosconv-partial")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # as the output's folders are made
         tmp.write_text(text)
         os.replace(tmp, path)
     except OSError as exc:
@@ -461,6 +462,8 @@ def _check_list_output(path: Path, output: Path, roots: list[Path], *, overwrite
         raise OptionError("--empty-frames-list", f"{path} lies inside the output {output}; choose a file beside it")
     if path.is_dir():
         raise OptionError("--empty-frames-list", f"{path} is a folder; name a .json file")
+    if (blocker := file_in_the_way(path)) is not None:  # found now, not once the output is written
+        raise OptionError("--empty-frames-list", f"{path}: {blocker} is a file, not a folder; choose another path")
     target = path.resolve()
     for position, root in enumerate(roots):
         data = Path(root).resolve()

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ..errors import MissingDependency, OptionError
+from ..errors import MissingDependency, OptionError, install_hint
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -336,7 +336,7 @@ class RayExecutor:
         try:
             import ray  # noqa: F401
         except ImportError as exc:
-            raise MissingDependency("the Ray executor needs ray: pip install 'vosconv[ray]'") from exc
+            raise MissingDependency(f"the Ray executor needs ray: {install_hint('ray')}") from exc
         if address is not None:
             check_ray_address(address)
         self.address = address

@@ -121,6 +121,9 @@ def convert(
     plan.check_images(reader, writer)
     roots = reader.roots()
     plan.check_roots(output, roots, writer)
+    if output.name in ("", ".", ".."):  # its lock and staging folder would land inside it, and be refused as foreign files
+        why = "ends in '.' or '..', so names no output of its own"
+        raise OutputError(f"{os.fspath(output)!r} {why}; name it (-o out/x{writer.suffix})")
     try:
         with locking.exclusive(output):  # from here on, no other run touches this output or its staging
             recover_publish(output)

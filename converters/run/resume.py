@@ -86,6 +86,14 @@ def source_files(reader: Reader) -> list[tuple[str, int, int]]:
 def take_over(record: journal.Journal, keys: list[str], staging: Path) -> Outcomes:
     """The shards an interrupted run finished that still hold, with everything else in the staging folder deleted."""
     outcomes = reusable(record, keys, staging)
+    finished = len(record.entries())
+    if finished > len(outcomes):  # the user asked to keep them: say why they are not, rather than run as long in silence
+        warnings.warn(
+            f"{finished - len(outcomes)} of the {finished} shards the interrupted run finished are done again: made with "
+            "other options, from source files changed since, or damaged",
+            VosconvWarning,
+            stacklevel=4,
+        )
     prune(staging, {name for result, _ in outcomes.values() for name in result.files})
     return outcomes
 

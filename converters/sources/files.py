@@ -132,3 +132,12 @@ def archive(path: str) -> FileSystem:
     from .archives import shared
 
     return shared(path)
+
+
+def file_in_the_way(path: str | os.PathLike) -> Path | None:
+    """The nearest existing path above ``path`` when it is not a folder (a file where a folder must be), else None:
+    an output under it cannot be written, which a command says before its work rather than after."""
+    for parent in Path(path).parents:
+        if parent.exists():
+            return None if parent.is_dir() else parent
+    return None

@@ -34,8 +34,8 @@ def test_frames_whose_folder_is_gone_are_refused_when_made(tmp_path):
     with g_pathmgr.open(video.frames[0].image_path, "rb") as frame:  # served from the folder while it is there
         assert frame.read() == (root / "train" / "JPEGImages" / video.video_name / "00000.jpg").read_bytes()
     (root / "train").rename(tmp_path / "moved")  # before this process opens `gone`
-    with pytest.raises(SourceError, match="not embedded and this folder of them is gone"):
-        ShardRawDataset(gone)
+    with pytest.raises(SourceError, match=r"not embedded and this folder of them is gone; pass image_root=DIR$"):
+        ShardRawDataset(gone)  # its only remedy: ShardRawDataset takes no images=False
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "hdf5"])

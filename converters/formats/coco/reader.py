@@ -150,6 +150,8 @@ class CocoReader(Reader):
                 index = _index_lines(lines, str(source))
             _check_header(index.header, source)
             return index
+        except IsADirectoryError:  # --from coco given a dataset folder
+            raise SourceError(source, "a folder; the coco reader reads one .json or .json.gz file") from None
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise SourceError(source, f"cannot read: {exc}") from None
 

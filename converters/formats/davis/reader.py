@@ -156,6 +156,9 @@ def _find_list(root: Path, split: str, year: str | None, resolution: str, fs: Fi
     found = f"lists here: {', '.join(existing)}" if existing else f"no lists in {sets}"
     also = f" (also looked for {others})" if others else ""
     hint = did_you_mean(split, sorted({name.rpartition("/")[2] for name in existing}))
+    elsewhere = sorted({f if f in YEARS else "2016" for f, _, s in (n.partition("/") for n in existing) if s == split})
+    if elsewhere:  # the split exists, under another year: "did you mean 'val'?" would repeat what was typed
+        hint = f" {split!r} is listed for {' and '.join(elsewhere)}: -r year={elsewhere[-1]}, or leave year out"
     raise SourceError(candidates[0][0], f"no list for split {split!r}{also}; {found};{hint}".rstrip(";"))
 
 

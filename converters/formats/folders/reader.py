@@ -492,5 +492,7 @@ class FolderLayoutReader(Reader):
 def _check_attached(images: Path, names: set[str], with_frames: set[str]) -> None:
     """Every video read has a frame folder in the ``images`` option's folder; SourceError names the first without."""
     missing = sorted(names - with_frames)
-    if missing:
-        raise SourceError(images / missing[0], f"no frame folder for video {missing[0]!r} in the images folder")
+    if missing:  # a dataset's root given for its frames folder: name the folder that holds them
+        inner = next((images / sub for sub in ("JPEGImages", "JPEGImages/480p") if (images / sub / missing[0]).is_dir()), None)
+        hint = f"; {inner} holds it: pass --images {inner}" if inner is not None else ""
+        raise SourceError(images / missing[0], f"no frame folder for video {missing[0]!r} in the images folder{hint}")

@@ -170,7 +170,9 @@ class LvosReader(FolderLayoutReader):
             else:
                 splits = split_folders(root, fs)
                 if len(splits) > 1:
-                    raise SourceError(root, f"holds several splits ({', '.join(splits)}); choose one with --split")
+                    raise SourceError(
+                        root, f"holds several splits ({', '.join(splits)}); choose one with --split (reader option split)"
+                    )
                 if not splits:
                     raise SourceError(root, f"no {IMAGES}/ or {ANNOTATIONS}/ here or in a split folder")
                 folder, name = root / splits[0], splits[0]

@@ -172,7 +172,9 @@ class MoseReader(FolderLayoutReader):
             if len(splits) == 1:
                 split = splits[0]
             elif splits:
-                raise SourceError(root, f"holds several splits ({', '.join(splits)}); choose one with --split")
+                raise SourceError(
+                    root, f"holds several splits ({', '.join(splits)}); choose one with --split (reader option split)"
+                )
             else:
                 raise SourceError(root, f"no {IMAGES}/ and {ANNOTATIONS}/ folders here or in a split folder")
         if is_folder_pair(root / split, fs):

@@ -368,6 +368,8 @@ def peek_format(folder: Path) -> str | None:
 def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manifest:
     """Read and check ``folder/manifest.json``; SourceError names the file and what is wrong."""
     path = Path(folder) / MANIFEST
+    if Path(folder).is_file():  # --from parquet given a COCO file: say so, not "manifest.json: Not a directory"
+        raise SourceError(folder, f"a file; the {writer or 'parquet and hdf5'} reader reads an output folder holding {MANIFEST}")
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -92,7 +92,9 @@ class YoutubeVosReader(FolderLayoutReader):
             if len(splits) == 1:
                 return root / splits[0], splits[0]
             if splits:
-                raise SourceError(root, f"holds several splits ({', '.join(splits)}); choose one with --split")
+                raise SourceError(
+                    root, f"holds several splits ({', '.join(splits)}); choose one with --split (reader option split)"
+                )
             raise SourceError(root, f"no {META} here or in a split folder")
         if fs.is_file(root / split / META):
             return root / split, split

@@ -34,6 +34,8 @@ def load_document(source: Path) -> dict:
         raise SourceError(source, f"not valid JSON: {exc}") from None
     except (ValueError, RecursionError) as exc:  # an integer of thousands of digits; nesting too deep; not UTF-8
         raise SourceError(source, f"not JSON that can be read ({type(exc).__name__}: {exc})") from None
+    except IsADirectoryError:  # --from cocovid given a dataset folder
+        raise SourceError(source, "a folder; this reader reads one .json or .json.gz file") from None
     except (OSError, EOFError, zlib.error) as exc:
         raise SourceError(source, f"cannot read: {exc}") from None
     if not isinstance(data, dict):

@@ -147,6 +147,9 @@ def _locate(source: Path, split: str | None) -> spec.SplitJson:
     if len(splits) == 1:
         return splits[0]
     if splits:
-        raise SourceError(source, f"holds several splits ({', '.join(s.split or '?' for s in splits)}); choose one with --split")
+        raise SourceError(
+            source,
+            f"holds several splits ({', '.join(s.split or '?' for s in splits)}); choose one with --split (reader option split)",
+        )
     names = "{split}.json, {split}/instances.json, annotations_{split}.json, {split}_instances.json"
     raise SourceError(source, f"no YouTube-VIS JSON here: looked for {names}")
