@@ -805,12 +805,13 @@ def _palette():
 # ------------------------------------------------------------------ the shared SA-V sample
 
 
+@pytest.mark.filterwarnings("ignore:.*images are not embedded and")  # the shard formats, read back without frames
 @pytest.mark.parametrize(("writer", "name"), [("coco", "x.json"), ("parquet", "x.parquet"), ("hdf5", "x.h5"), ("sav", "x")])
 def test_the_shared_sample_through_every_format_and_back(shared_samples, tmp_path, writer, name):
     """The real masklet file (121 annotated frames, 5 objects from id 0, an object appearing at frame 113)."""
     path = shared_samples / "sav" / "sav_dataset" / "example" / "sav_000001_manual.json"
     (video,), _ = read(path, "sav")
-    options = {"images": False} if writer == "sav" else None
+    options = None if writer == "coco" else {"images": False}  # the file alone: its frames are in the mp4
     api.convert(path, tmp_path / name, to=writer, from_="sav", writer_options=options)
     (back,), _ = read(tmp_path / name, writer)
     assert [o.object_id for o in back.objects] == [0, 1, 2, 3, 4]
@@ -819,6 +820,24 @@ def test_the_shared_sample_through_every_format_and_back(shared_samples, tmp_pat
     assert dict(back.metadata)["video_environment"] == "Indoor" and dict(back.metadata)["video_duration"] == 20.125
     doc = json.loads(path.read_text())
     assert [[m.counts for m in f.masks.objects] for f in back.frames][-1] == [r["counts"] for r in doc["masklet"][-1]]
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5", "sav", "mose"])
+def test_masks_without_frames_are_refused_by_writers_that_embed_images(train, tmp_path, writer):
+    """A masklet file alone holds no frames: stored without a word, the shards trained on black frames."""
+    path = tmp_path / "sav_000001_manual.json"
+    path.write_bytes((train / "sav_000" / path.name).read_bytes())
+    with pytest.raises(SourceError, match=f"masklet file alone.*the {writer} output would hold no images: pass --no-images"):
+        api.convert(path, tmp_path / "out", to=writer, from_="sav")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_val_folder_written_without_frames_is_refused_by_writers_that_embed_images(val, tmp_path):
+    masks_only = tmp_path / "masks-only"
+    api.convert(val, masks_only, to="sav", from_="sav", writer_options={"images": False})
+    with pytest.raises(SourceError, match=r"holds masks only .*JPEGImages_24fps.*pass --no-images"):
+        api.convert(masks_only, tmp_path / "out", to="parquet", from_="sav")
+    api.convert(masks_only, tmp_path / "out", to="parquet", from_="sav", writer_options={"images": False})
 
 
 def test_the_shared_sample_is_refused_by_palette_layouts(shared_samples, tmp_path):
@@ -861,6 +880,7 @@ class TestSavMaskletsThroughEveryFormat(ReaderSuite):
     Without the mp4: the JSON formats name frames but hold no image (the shard formats' frames are tested above)."""
 
     reader = "sav"
+    frames = False
     refused = {name: "object id 0 is not a pixel value" for name in ("mose", "davis", "youtube-vos")}
 
     @pytest.fixture(scope="class")

@@ -21,11 +21,18 @@ def check_images(reader: Reader, writer: Writer) -> None:
         return
     missing = reader.missing_images()
     if missing is not None:
+        attach = "--images DIR (reader option images) naming where the frames are, or " if _takes_images(reader) else ""
         raise SourceError(
             reader.source,
-            f"{missing}, so the {writer.name} output would hold no images: pass --images DIR (reader option images) "
-            "naming where the frames are, or --no-images (writer option images: false) to write none",
+            f"{missing}, so the {writer.name} output would hold no images: pass {attach}--no-images "
+            "(writer option images: false) to write none",
         )
+
+
+def _takes_images(reader: Reader) -> bool:
+    """Whether the reader takes an ``images`` option (a folder of frames to attach); SA-V's frames are its mp4s."""
+    inner = getattr(reader, "inner", reader)  # a derived set's reader wraps its source's
+    return hasattr(getattr(inner, "options", None), "images")
 
 
 def check_roots(output: Path, roots: list[Path], writer: Writer) -> None:

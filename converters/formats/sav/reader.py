@@ -144,6 +144,15 @@ class SavReader(Reader):
     def is_train(self) -> bool:
         return not is_split_folder(self.source)
 
+    def missing_images(self) -> str | None:
+        """Masks without frames (a masklet file named alone; a val/test folder written with images=false): a writer
+        that embeds images refuses, where it would store every frame without one."""
+        if self.is_train:
+            alone = self.source.is_file() and _train_stem(self.source.name) is not None  # a misnamed file: listing says
+            return "it is a masklet file alone; its frames are in the mp4 beside it" if alone else None
+        images = self.source / spec.IMAGES
+        return None if images.is_dir() else f"it holds masks only (there is no {images})"
+
     def _sidecar(self, name: str) -> dict | None:
         """vosconv's own record beside a val/test layout it wrote, or None (SA-V's own files have none)."""
         path = self.source / spec.SIDECAR / f"{name}.json"

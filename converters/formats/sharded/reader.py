@@ -124,8 +124,9 @@ class ShardedReader(Reader):
     def info(self) -> DatasetInfo:
         images = shards.images_folder(self.options.images, self.manifest)
         if images is None and not self.manifest.options.get("images", True):
+            where = "the image folder is gone" if self.manifest.source.get("image_root") else "no image folder is recorded"
             warnings.warn(
-                f"{self.source}: images are not embedded and the image folder is gone "
+                f"{self.source}: images are not embedded and {where} "
                 "(pass --images DIR, or images=DIR in -r and the Python API); its frames are read without images",
                 VosconvWarning,
                 stacklevel=2,
