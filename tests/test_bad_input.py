@@ -180,6 +180,25 @@ def _meta_names_missing_video(root: Path) -> str:
     return str(path)
 
 
+def _video_folders_of_a_non_utf8_name(root: Path) -> str:
+    """A video whose folders are named by bytes that are not UTF-8 (Latin-1 "vid\xe9o"): Python names it with lone
+    surrogates, which once went through the reader and stopped the writers with a UnicodeEncodeError traceback."""
+    name, renamed = mose_frames(root).name, os.fsdecode(b"vid\xe9o")
+    for folder in ("JPEGImages", "Annotations"):
+        (root / "train" / folder / name).rename(root / "train" / folder / renamed)
+    return str(root / "train" / "JPEGImages" / renamed)
+
+
+def _meta_category_of_half_a_character(root: Path) -> str:
+    """A JSON escape of a lone surrogate ("\\udcff") is valid JSON but no UTF-8 text: it once stopped the writers."""
+    path = _ytvos_meta(root)
+    meta = json.loads(path.read_text())
+    video = meta["videos"][sorted(meta["videos"])[0]]
+    video["objects"][sorted(video["objects"])[0]]["category"] = "dog\udcff"
+    path.write_text(json.dumps(meta))
+    return str(path)
+
+
 def _davis_listed_missing(root: Path) -> str:
     path = root / "DAVIS" / "ImageSets" / "2017" / "train.txt"
     path.write_text(path.read_text() + "no-such-sequence\n")
@@ -321,6 +340,10 @@ CASES = {
     "video folder is a link loop": Case("mose", "train", _video_folder_link("itself"), "cannot list folder"),
     "malformed meta.json": Case("youtube-vos", "train", _malformed_meta, "invalid JSON", video_level=False),
     "meta.json names a missing video": Case("youtube-vos", "train", _meta_names_missing_video, "0000000000", video_level=False),
+    "video folders of a non-UTF-8 name": Case("mose", "train", _video_folders_of_a_non_utf8_name, "is not UTF-8 text"),
+    "meta.json category of half a character": Case(
+        "youtube-vos", "train", _meta_category_of_half_a_character, "is not UTF-8 text", video_level=False
+    ),
     "sequence listed in ImageSets but missing": Case(
         "davis", "train", _davis_listed_missing, "no-such-sequence", video_level=False
     ),
@@ -726,3 +749,31 @@ def test_an_sa_v_archive_is_refused_saying_so(sav_sample, tmp_path):
     with pytest.raises(SourceError, match="not from an archive: extract it first") as caught:
         list(api.read_videos(archive, "sav"))
     assert caught.value.path == str(archive)
+
+
+def test_a_davis_split_list_of_a_non_utf8_name_is_left_out_with_a_warning(sample_copy, tmp_path):
+    """ImageSets/2017/<bytes that are not UTF-8>.txt became a key of the split-list attribute, which stopped every
+    writer (a UnicodeEncodeError writing the Parquet card). It is left out, named, as an unreadable list is."""
+    root = sample_copy("davis")
+    sets = root / "DAVIS" / "ImageSets" / "2017"
+    odd = sets / os.fsdecode(b"train\xe9.txt")
+    shutil.copy(sets / "train.txt", odd)
+    with pytest.warns(UserWarning, match="the list's name is not UTF-8 text") as caught:
+        api.convert(root, tmp_path / "out.parquet", to="parquet", from_="davis")
+    assert any(str(odd) in str(w.message) for w in caught)
+    with api.open_reader(tmp_path / "out.parquet", "parquet") as reader:
+        lists = json.loads(reader.info().attribute("split_lists"))
+    kept = [p for p in (root / "DAVIS" / "ImageSets").glob("*/*.txt") if p != odd]
+    assert sorted(lists) == sorted(f"{p.parent.name}/{p.stem}" for p in kept)
+
+
+def test_an_sa_v_record_nested_too_deeply_names_it(sav_sample, tmp_path):
+    """vosconv's record beside an SA-V val folder it wrote (.vosconv/<video>.json), nested deeper than the parser
+    recurses: a RecursionError traceback, once."""
+    out = tmp_path / "val"
+    api.convert(sav_sample["train"], out, to="sav", from_="sav")
+    record = first(out / ".vosconv", "sav_*.json")
+    record.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SourceError, match="unreadable vosconv record") as caught:
+        list(api.read_videos(out, "sav"))
+    assert caught.value.path == str(record)
