@@ -199,6 +199,13 @@ def _meta_category_of_half_a_character(root: Path) -> str:
     return str(path)
 
 
+def _meta_nested_too_deeply(root: Path) -> str:
+    """JSON nested deeper than Python's parser recurses: a RecursionError traceback, once."""
+    path = _ytvos_meta(root)
+    path.write_text(path.read_text().replace('{"videos"', '{"notes": ' + "[" * 100_000 + "]" * 100_000 + ', "videos"', 1))
+    return str(path)
+
+
 def _davis_listed_missing(root: Path) -> str:
     path = root / "DAVIS" / "ImageSets" / "2017" / "train.txt"
     path.write_text(path.read_text() + "no-such-sequence\n")
@@ -343,6 +350,9 @@ CASES = {
     "video folders of a non-UTF-8 name": Case("mose", "train", _video_folders_of_a_non_utf8_name, "is not UTF-8 text"),
     "meta.json category of half a character": Case(
         "youtube-vos", "train", _meta_category_of_half_a_character, "is not UTF-8 text", video_level=False
+    ),
+    "meta.json nested too deeply": Case(
+        "youtube-vos", "train", _meta_nested_too_deeply, "not JSON that can be read", video_level=False
     ),
     "sequence listed in ImageSets but missing": Case(
         "davis", "train", _davis_listed_missing, "no-such-sequence", video_level=False

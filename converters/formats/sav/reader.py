@@ -152,7 +152,7 @@ class SavReader(Reader):
         try:
             with open(path, encoding="utf-8") as file:
                 value = json.load(file)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
             raise SourceError(path, f"unreadable vosconv record: {exc}") from None
         if not isinstance(value, dict):
             raise SourceError(path, "a vosconv record is a JSON object")
