@@ -761,6 +761,41 @@ def test_an_sa_v_archive_is_refused_saying_so(sav_sample, tmp_path):
     assert caught.value.path == str(archive)
 
 
+def _in_thread_unblocking(fifo: Path, call: Callable[[], object]) -> BaseException | None:
+    """What ``call`` raised, run in a thread: one still waiting on the pipe after 10 s is let go (a writer opens the
+    pipe and closes it) and the test fails, rather than hang."""
+    import threading
+
+    raised: list[BaseException | None] = [None]
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test
+            raised[0] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():
+        with open(fifo, "wb"):  # the reader blocked in open() goes on, and reads an empty file
+            pass
+        thread.join(10)
+        pytest.fail(f"reading {fifo} waited for a writer")
+    return raised[0]
+
+
+@pytest.mark.parametrize("format", ["coco", "cocovid", "ytvis", "burst", None])
+def test_a_source_that_is_a_pipe_is_refused_not_waited_on(tmp_path, format):
+    """A source JSON that is a named pipe: opening it waited for a writer that never came (the run hung, named reader
+    or detection alike). Now it is a SourceError naming it, as a device is."""
+    fifo = tmp_path / "annotations.json"
+    os.mkfifo(fifo)
+    error = _in_thread_unblocking(fifo, lambda: list(api.read_videos(fifo, format)))
+    assert isinstance(error, SourceError), error
+    assert error.path == str(fifo) and "not a regular file or folder" in error.cause
+
+
 def test_a_davis_split_list_of_a_non_utf8_name_is_left_out_with_a_warning(sample_copy, tmp_path):
     """ImageSets/2017/<bytes that are not UTF-8>.txt became a key of the split-list attribute, which stopped every
     writer (a UnicodeEncodeError writing the Parquet card). It is left out, named, as an unreadable list is."""

@@ -102,8 +102,11 @@ LOCAL = LocalFS()
 def filesystem(source: str | os.PathLike) -> FileSystem:
     """The filesystem a source is read through: an :class:`ArchiveFS` for an archive file, else the local disk.
 
-    A file named like an archive whose first bytes say otherwise is a SourceError naming it.
+    A file named like an archive whose first bytes say otherwise is a SourceError naming it, and so is a
+    source that is a pipe or a device: reading one would wait for a writer, or never end.
     """
+    if os.path.exists(source) and not (os.path.isfile(source) or os.path.isdir(source)):
+        raise SourceError(source, "not a regular file or folder (a pipe, a socket or a device)")
     kind = archive_kind(source)
     if kind is None or not os.path.isfile(source):
         return LOCAL
