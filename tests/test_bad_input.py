@@ -822,3 +822,17 @@ def test_an_sa_v_record_nested_too_deeply_names_it(sav_sample, tmp_path):
     with pytest.raises(SourceError, match="unreadable vosconv record") as caught:
         list(api.read_videos(out, "sav"))
     assert caught.value.path == str(record)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+@pytest.mark.parametrize("split", [7, True, ["train"]])
+def test_a_manifest_split_that_is_not_a_string_names_the_field(sample_root, tmp_path, fmt, split):
+    """The manifest's source split, a number: it once reached the writer, which made shard names of it (a TypeError
+    traceback converting the output on). Now reading the manifest names the field."""
+    out = tmp_path / f"out.{fmt}"
+    api.convert(sample_root["mose"], out, to=fmt, reader_options={"split": "valid"})
+    manifest = out / "manifest.json"
+    _edit_json(manifest, lambda doc: doc["source"].update(split=split))
+    with pytest.raises(SourceError, match="source/split: expected a string") as caught:
+        api.convert(out, tmp_path / "again.parquet", to="parquet")
+    assert caught.value.path == str(manifest)

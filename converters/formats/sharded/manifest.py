@@ -258,9 +258,14 @@ class Manifest:
         writer, declared = writer_record.text("name"), record.text("format")
         if FORMATS.get(writer) != declared:
             record.fail(f"format {declared!r} does not match writer {writer!r}")
-        source = dict(record.record("source").value)
-        if not isinstance(source.get("image_root"), (str, type(None))) or not isinstance(source.get("attributes") or {}, dict):
-            record.fail("source.image_root must be a string or null and source.attributes a mapping")
+        source_record = record.record("source")
+        for key in ("format", "split", "image_root"):  # the split names the published shards: a string or nothing
+            source_record.text(key, None, nullable=True)
+        if source_record.raw("attributes", None) is not None:
+            attributes = source_record.record("attributes")
+            for key in attributes.value:
+                attributes.text(key)
+        source = dict(source_record.value)
         options = dict(writer_record.record("options").value)
         if not isinstance(options.get("images", True), bool):
             record.fail(f"writer option images must be true or false, got {options['images']!r}")
