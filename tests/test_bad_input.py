@@ -836,3 +836,24 @@ def test_a_manifest_split_that_is_not_a_string_names_the_field(sample_root, tmp_
     with pytest.raises(SourceError, match="source/split: expected a string") as caught:
         api.convert(out, tmp_path / "again.parquet", to="parquet")
     assert caught.value.path == str(manifest)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "which"), [("parquet", "manifest.json"), ("hdf5", "manifest.json"), ("parquet", "shard")], ids=str
+)
+@pytest.mark.parametrize("consumer", ["reader", "loader"])
+def test_a_pipe_inside_an_output_folder_is_refused_not_waited_on(sample_root, tmp_path, fmt, which, consumer):
+    """manifest.json or a Parquet shard replaced by a named pipe: reading it waited for a writer that never came."""
+    from converters.loading import open_dataset
+
+    out = tmp_path / f"out.{fmt}"
+    api.convert(sample_root["mose"], out, to=fmt, reader_options={"split": "valid"})
+    fifo = out / "manifest.json" if which == "manifest.json" else first(out / "data", "*.parquet")
+    fifo.unlink()
+    os.mkfifo(fifo)
+    if consumer == "reader":
+        error = _in_thread_unblocking(fifo, lambda: list(api.read_videos(out, fmt)))
+    else:
+        error = _in_thread_unblocking(fifo, lambda: [video.read_video() for video in open_dataset(out)])
+    assert isinstance(error, SourceError), error
+    assert error.path == str(fifo) and "not a regular file" in error.cause

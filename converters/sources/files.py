@@ -15,6 +15,7 @@ reading the archive again. An :class:`ArchiveFS` pickles as paths, never as open
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -105,8 +106,8 @@ def filesystem(source: str | os.PathLike) -> FileSystem:
     A file named like an archive whose first bytes say otherwise is a SourceError naming it, and so is a
     source that is a pipe or a device: reading one would wait for a writer, or never end.
     """
-    if os.path.exists(source) and not (os.path.isfile(source) or os.path.isdir(source)):
-        raise SourceError(source, "not a regular file or folder (a pipe, a socket or a device)")
+    if os.path.exists(source) and not os.path.isdir(source):
+        check_regular(source)
     kind = archive_kind(source)
     if kind is None or not os.path.isfile(source):
         return LOCAL
@@ -114,6 +115,23 @@ def filesystem(source: str | os.PathLike) -> FileSystem:
     from .archives import ArchiveFS
 
     return ArchiveFS(source, kind)
+
+
+def check_regular(path: str | os.PathLike) -> None:
+    """A pipe, a socket or a device where a file should be: reading it would wait for a writer, or never end.
+    A path that is not there, or a folder, is left to the reading, which names the cause."""
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        raise SourceError(path, "not a regular file or folder (a pipe, a socket or a device)")
+
+
+def read_regular(path: str | os.PathLike) -> bytes:
+    """The bytes of a file that must be a regular one (a manifest, a frame another file names), as ``open``
+    reads them: a pipe is opened without waiting for a writer, then refused like a device or a folder."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SourceError(path, "not a regular file (a folder, a pipe, a socket or a device)")
+        return file.read()
 
 
 def check_magic(path: Path, kind: str) -> None:

@@ -35,6 +35,7 @@ from ...model import (
 from ...reader import Detection
 from ...records import Record, shown
 from ...sources.checksums import sha256
+from ...sources.files import read_regular
 from .objects import object_record, pairs
 
 #: Bumped when the layout of the manifest or the shards changes in a way readers must know about.
@@ -374,7 +375,7 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
     """Read and check ``folder/manifest.json``; SourceError names the file and what is wrong."""
     path = Path(folder) / MANIFEST
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(read_regular(path).decode("utf-8"))
     except FileNotFoundError:
         raise SourceError(path, "no manifest.json: not a finished vosconv output") from None
     except OSError as exc:
