@@ -857,3 +857,18 @@ def test_a_pipe_inside_an_output_folder_is_refused_not_waited_on(sample_root, tm
         error = _in_thread_unblocking(fifo, lambda: [video.read_video() for video in open_dataset(out)])
     assert isinstance(error, SourceError), error
     assert error.path == str(fifo) and "not a regular file" in error.cause
+
+
+def test_a_burst_header_of_half_a_character_names_the_file(tmp_path):
+    """A category definition holding a "\\udcff" escape (JSON, but no UTF-8 text): the header went into the dataset
+    attributes as it was and stopped the Parquet writer with a UnicodeEncodeError traceback."""
+    from . import burstdata
+
+    annotations, frames = burstdata.write_tree(tmp_path / "burst")
+    path = annotations / "val" / "all_classes.json"
+    doc = json.loads(path.read_text())
+    doc["categories"] = [{"id": 1, "name": "person", "def": "a human \udcff"}]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match="its header holds text that is not UTF-8") as caught:
+        api.convert(path, tmp_path / "out.parquet", to="parquet", reader_options={"images": str(frames / "val")})
+    assert caught.value.path == str(path)
