@@ -285,6 +285,11 @@ def _sav_nan_height(root: Path) -> str:
     return _edit_json(_sav_train_json(root), lambda doc: doc.update(video_height=float("nan")))
 
 
+def _half_a_character_in_a_masklet_field(doc: dict) -> None:
+    """A per-masklet field holding a "\\udcff" escape: kept as object metadata, it stopped the Parquet writer."""
+    doc["masklet_size_bucket"] = ["small\udcff", *doc["masklet_size_bucket"][1:]]
+
+
 def _device(path: Path) -> str:
     """The file replaced by a link to a device (/dev/null here; a pipe or /dev/zero made reading it wait or run forever)."""
     path.unlink()
@@ -361,6 +366,9 @@ CASES = {
         "sav", "train", _sav_no_frames_but_10_12_objects, "video_frame_count is 0"
     ),
     "SA-V masklet file with a NaN height": Case("sav", "train", _sav_nan_height, "video_height is nan"),
+    "SA-V masklet file with half a character": Case(
+        "sav", "train", lambda r: _edit_json(_sav_train_json(r), _half_a_character_in_a_masklet_field), "is not UTF-8 text"
+    ),
     "SA-V mp4 that is a device": Case("sav", "train", lambda r: _device(first(r / "sav_000", "*.mp4")), "not a regular file"),
     "SA-V masklet file that is a device": Case("sav", "train", lambda r: _device(_sav_train_json(r)), "not a regular file"),
     "SA-V val mask that is a device": Case(
