@@ -297,6 +297,13 @@ def _device(path: Path) -> str:
     return str(path)
 
 
+def _pipe(path: Path) -> str:
+    """The file replaced by a named pipe: opening one waits for a writer, so reading it once hung the run."""
+    path.unlink()
+    os.mkfifo(path)
+    return str(path)
+
+
 def _sav_val_video(root: Path, folder: str) -> Path:
     return first(root / folder, "*")
 
@@ -880,3 +887,14 @@ def test_a_burst_header_of_half_a_character_names_the_file(tmp_path):
     with pytest.raises(SourceError, match="its header holds text that is not UTF-8") as caught:
         api.convert(path, tmp_path / "out.parquet", to="parquet", reader_options={"images": str(frames / "val")})
     assert caught.value.path == str(path)
+
+
+def test_a_frame_that_is_a_pipe_in_an_sa_v_folder_vosconv_wrote_is_refused_not_waited_on(sav_sample, tmp_path):
+    """The val folder vosconv writes names each video's frames in its record (.vosconv/<video>.json), so they are
+    probed without being listed: a frame replaced by a named pipe made the reader wait for a writer."""
+    out = tmp_path / "val"
+    api.convert(sav_sample["train"], out, to="sav", from_="sav")
+    fifo = Path(_pipe(first(first(out / "JPEGImages_24fps", "sav_*"), "00004.jpg")))
+    error = _in_thread_unblocking(fifo, lambda: list(api.read_videos(out, "sav")))
+    assert isinstance(error, SourceError), error
+    assert error.path == str(fifo) and "not a regular file" in error.cause

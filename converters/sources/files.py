@@ -14,6 +14,7 @@ reading the archive again. An :class:`ArchiveFS` pickles as paths, never as open
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -80,11 +81,10 @@ class LocalFS:
         return os.path.exists(path)
 
     def open(self, path: str | os.PathLike) -> BinaryIO:
-        return open(path, "rb")
+        return open_regular(path)
 
     def read(self, path: str | os.PathLike) -> bytes:
-        with open(path, "rb") as file:
-            return file.read()
+        return read_regular(path)
 
     def image_ref(self, path: str) -> ImageRef:
         return ImageRef(path=path)
@@ -124,13 +124,22 @@ def check_regular(path: str | os.PathLike) -> None:
         raise SourceError(path, "not a regular file or folder (a pipe, a socket or a device)")
 
 
-def read_regular(path: str | os.PathLike) -> bytes:
-    """The bytes of a file that must be a regular one (a manifest, a frame another file names), as ``open``
-    reads them: a pipe is opened without waiting for a writer, then refused like a device or a folder."""
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """``open(path, "rb")`` for a file that must be a regular one, raising OSError as ``open`` does: a pipe is
+    opened without waiting for a writer, then refused like a device (reading either would wait, or never end)."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    with open(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise SourceError(path, "not a regular file (a folder, a pipe, a socket or a device)")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        raise OSError(errno.EINVAL, "not a regular file (a pipe, a socket or a device)", os.fspath(path))
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path: str | os.PathLike) -> bytes:
+    """The bytes of a file that must be a regular one (see :func:`open_regular`)."""
+    with open_regular(path) as file:
         return file.read()
 
 

@@ -37,6 +37,7 @@ from ...reader import Detection, Reader, VideoRef
 from ...records import Record
 from ...sources import imagefiles
 from ...sources.entry import archive_kind
+from ...sources.files import open_regular
 from ..folders.reader import frame_files
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
@@ -433,7 +434,7 @@ def _train_file(ref: SavVideoRef) -> str:
 def _looks_like_masklets(path: Path) -> bool:
     """A JSON object whose first keys are SA-V's (``video_id``, ...): read from its first bytes only."""
     try:
-        with open(path, "rb") as file:
+        with open_regular(path) as file:  # a pipe named like one would make detection wait
             head = file.read(256)
     except OSError:
         return False
