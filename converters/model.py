@@ -289,6 +289,10 @@ def check_frame_size(what: str, width: int, height: int) -> None:
         )
 
 
+#: The longest file or folder name, in bytes, that file systems hold (ext4, APFS, NTFS in UTF-16 units, zip members).
+NAME_MAX = 255
+
+
 def check_text(what: str, text: object) -> None:
     """Every string the formats store is UTF-8: a lone surrogate (a file name of bytes that are not UTF-8, or a
     JSON escape such as ``\\udcff``) would stop a writer half way, so it is refused where the string comes in."""
@@ -308,6 +312,10 @@ def check_file_name(what: str, name: str) -> None:
     if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
         raise ValueError(f"{what} {name!r} cannot be a file or folder name (empty, '.', '..', or holding '/', '\\' or NUL)")
     check_text(what, name)
+    if len(name) > NAME_MAX // 4 and len(name.encode("utf-8")) > NAME_MAX:
+        raise ValueError(
+            f"{what} {name[:40]!r}... cannot be a file or folder name: {len(name.encode())} bytes long, over {NAME_MAX}"
+        )
 
 
 @dataclass(frozen=True)

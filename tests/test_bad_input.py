@@ -328,6 +328,14 @@ def _sav_val_frame(root: Path, name: str) -> str:
     return str(frames / name)
 
 
+def _sav_val_list_of_a_name_too_long(root: Path) -> str:
+    """A list line of 100,000 characters: no file system holds the name, and looking for its record said so in an
+    OSError (ENAMETOOLONG) traceback."""
+    path = root / "sav_val.txt"
+    path.write_text(path.read_text() + "x" * 100_000 + "\n")
+    return str(path)
+
+
 def _sav_val_list_leads_out(root: Path) -> str:
     path = root / "sav_val.txt"
     path.write_text(path.read_text() + "../JPEGImages_24fps/sav_000001\n")
@@ -390,6 +398,9 @@ CASES = {
     "SA-V val truncated JPEG": Case("sav", "val", _sav_val_truncated_jpeg, "truncated JPEG"),
     "SA-V val non-numeric frame name": Case("sav", "val", lambda r: _sav_val_frame(r, "frame_a.jpg"), "not a frame number"),
     "SA-V val duplicate frame number": Case("sav", "val", lambda r: _sav_val_frame(r, "000000.jpg"), "duplicate frame number 0"),
+    "SA-V val video list naming a video too long to be a folder": Case(
+        "sav", "val", _sav_val_list_of_a_name_too_long, "100000 bytes long, over 255", video_level=False
+    ),
     "SA-V val video list leading out": Case(
         "sav", "val", _sav_val_list_leads_out, "cannot be a file or folder name", video_level=False
     ),

@@ -156,6 +156,15 @@ def test_strings_that_are_not_utf8_are_refused(make):
     make("vidéo")  # any other character is kept
 
 
+def test_names_longer_than_a_file_name_can_be_are_refused():
+    """No file system holds a name over 255 bytes: a writer would fail on it half way (ENAMETOOLONG)."""
+    assert Video("é" * 127 + "x", 4, 4, (Frame(0, "x" * 251 + ".jpg"),)).name  # 255 bytes each
+    with pytest.raises(ValueError, match="256 bytes long, over 255"):
+        Video("é" * 128, 4, 4, ())
+    with pytest.raises(ValueError, match="frame file name"):
+        Video("v", 4, 4, (Frame(0, "x" * 252 + ".jpg"),))
+
+
 def test_names_may_hold_any_other_characters():
     assert Video("bike packing é-1", 4, 4, (Frame(0, "00000 (1).jpg"),)).name == "bike packing é-1"
 
