@@ -909,3 +909,16 @@ def test_a_frame_that_is_a_pipe_in_an_sa_v_folder_vosconv_wrote_is_refused_not_w
     error = _in_thread_unblocking(fifo, lambda: list(api.read_videos(out, "sav")))
     assert isinstance(error, SourceError), error
     assert error.path == str(fifo) and "not a regular file" in error.cause
+
+
+@pytest.mark.parametrize("split", [float("nan"), 7, "val\udcff"], ids=["NaN", "a number", "half a character"])
+def test_an_sa_v_dataset_record_of_a_split_that_is_not_text_names_it(sav_sample, tmp_path, split):
+    """The split in the record beside an SA-V folder vosconv wrote (.vosconv/.dataset.json) names the shards of a
+    Parquet output: a number there was a TypeError traceback in the writer, half a character a UnicodeEncodeError."""
+    out = tmp_path / "val"
+    api.convert(sav_sample["train"], out, to="sav", from_="sav")
+    record = out / ".vosconv" / ".dataset.json"
+    _edit_json(record, lambda doc: doc.update(split=split))
+    with pytest.raises(SourceError, match="not a vosconv record") as caught:
+        api.convert(out, tmp_path / "out.parquet", to="parquet", from_="sav")
+    assert caught.value.path == str(record)

@@ -32,6 +32,7 @@ from ...model import (
     MaskEncoding,
     ObjectInfo,
     Video,
+    check_text,
 )
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record
@@ -166,7 +167,11 @@ class SavReader(Reader):
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         try:
             split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
+            if split is not None and not isinstance(split, str):  # it names the shards of a Parquet output
+                raise TypeError(f"split is {split!r}, not a string")
             attributes = dict(record.get("attributes") or {})
+            for text in (split, *attributes, *attributes.values()):
+                check_text("the record's text", text)  # every writer stores them as UTF-8
             categories = tuple(
                 Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in record.get("categories", ())
             )
