@@ -922,3 +922,26 @@ def test_an_sa_v_dataset_record_of_a_split_that_is_not_text_names_it(sav_sample,
     with pytest.raises(SourceError, match="not a vosconv record") as caught:
         api.convert(out, tmp_path / "out.parquet", to="parquet", from_="sav")
     assert caught.value.path == str(record)
+
+
+@pytest.mark.parametrize("to", ["coco", "cocovid"])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda source: source.update(split="valid\udcff"), "is not UTF-8 text"),
+        (lambda source: source.update(attributes={"resolution": 480}), "attributes must map names to strings"),
+    ],
+    ids=["split of half a character", "attribute of a number"],
+)
+def test_a_coco_header_of_text_no_writer_can_store_names_the_file(sample_root, tmp_path, to, change, says):
+    """info.vosconv.source, edited: a "\\udcff" escape in the split (JSON, but half a character) stopped the Parquet
+    writer with a UnicodeEncodeError traceback; an attribute that is not a string went on into DatasetInfo."""
+    good = tmp_path / f"good.{to}.json"
+    api.convert(sample_root["mose"], good, to=to, reader_options={"split": "valid"})
+    bad = tmp_path / f"bad.{to}.json"
+    doc = json.loads(good.read_text())
+    change(doc["info"]["vosconv"]["source"])
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match=says) as caught:
+        api.convert(bad, tmp_path / "out.parquet", to="parquet", from_=to)
+    assert caught.value.path == str(bad)

@@ -29,6 +29,7 @@ from pathlib import Path
 from ...codecs import rle
 from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
+from ...model import check_text as check_utf8
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
 from ...sources.files import join_inside
@@ -352,6 +353,14 @@ def _check_header(header: object, source: Path) -> None:
         raise malformed("info.vosconv.source and its attributes must be objects")
     if not isinstance(found.get("split"), (str, type(None))) or not isinstance(facts.get("image_root"), (str, type(None))):
         raise malformed("info.vosconv.source.split and info.vosconv.image_root must be strings or null")
+    attributes = found.get("attributes") or {}
+    if not all(isinstance(value, str) for value in attributes.values()):
+        raise malformed("info.vosconv.source.attributes must map names to strings")
+    for text in (found.get("split"), facts.get("image_root"), *attributes, *attributes.values()):
+        try:  # the writers store them as UTF-8: a "\\udcff" escape is JSON, but half a character
+            check_utf8("info.vosconv: the text", text)
+        except ValueError as exc:
+            raise malformed(str(exc)) from None
     placeholders = facts.get("placeholder_categories", [])
     if not isinstance(placeholders, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in placeholders):
         raise malformed("info.vosconv.placeholder_categories must be a list of integers")
