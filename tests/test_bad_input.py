@@ -945,3 +945,15 @@ def test_a_coco_header_of_text_no_writer_can_store_names_the_file(sample_root, t
     with pytest.raises(SourceError, match=says) as caught:
         api.convert(bad, tmp_path / "out.parquet", to="parquet", from_=to)
     assert caught.value.path == str(bad)
+
+
+def test_a_burst_sequence_holding_a_5000_digit_number_names_the_file(sample_root, tmp_path):
+    """Python's JSON decoder refuses integers of over 4,300 digits with a plain ValueError, which the BURST index
+    let out as a traceback (the other readers' JSON loaders turn it into a SourceError)."""
+    good = tmp_path / "good.burst.json"
+    api.convert(sample_root["mose"], good, to="burst", reader_options={"split": "valid"})
+    bad = tmp_path / "bad.burst.json"
+    bad.write_text(good.read_text().replace('"width":', '"note": ' + "9" * 5000 + ', "width":', 1))
+    with pytest.raises(SourceError, match="5000 digits") as caught:
+        list(api.read_videos(bad, "burst"))
+    assert caught.value.path == str(bad)
