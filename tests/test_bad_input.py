@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import struct
+import tarfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -957,3 +958,23 @@ def test_a_burst_sequence_holding_a_5000_digit_number_names_the_file(sample_root
     with pytest.raises(SourceError, match="5000 digits") as caught:
         list(api.read_videos(bad, "burst"))
     assert caught.value.path == str(bad)
+
+
+@pytest.mark.parametrize("size_field", [b"77777777777\0", b"\x80" + b"\xff" * 11], ids=["8 GiB in octal", "2^88 in base-256"])
+def test_a_tar_pax_header_of_a_forged_size_is_refused_before_reading_it(tmp_path, size_field):
+    """tarfile reads a pax header's whole declared size in one read: 8 GiB was an allocation of 8 GiB for a 3 KB file
+    (a MemoryError under a memory limit), a base-256 size past 2^63 an OverflowError traceback."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("train/JPEGImages/v/00000.jpg")
+        info.size, info.pax_headers = 4, {"comment": "a pax header first"}
+        tar.addfile(info, io.BytesIO(b"\xff\xd8\xff\xd9"))
+    data = bytearray(buffer.getvalue())
+    assert data[156:157] == b"x"  # the first header is the pax one
+    data[124:136], data[148:156] = size_field, b" " * 8
+    data[148:156] = b"%06o\0 " % sum(data[:512])
+    path = tmp_path / "forged.tar"
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceError, match="a pax or long-name header of") as caught:
+        list(api.read_videos(path, "mose", split="train"))
+    assert caught.value.path == str(path)
