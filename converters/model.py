@@ -166,6 +166,9 @@ class ObjectInfo:
             raise ValueError(f"object id {self.object_id!r} is not an integer from 0 to {MAX_OBJECT_ID}")
         if self.category_id is not None:
             _check_category_id(self.category_id)
+        if self.frames:
+            for frame in self.frames:
+                check_text(f"object {self.object_id}'s frame", frame)
         if self.metadata:
             check_metadata(f"object {self.object_id}'s metadata", self.metadata)
 
@@ -182,6 +185,9 @@ class Category:
 
     def __post_init__(self) -> None:
         _check_category_id(self.id)
+        check_text(f"category {self.id}'s name", self.name)
+        if self.supercategory is not None:
+            check_text(f"category {self.id}'s supercategory", self.supercategory)
 
 
 #: What metadata values may be: what JSON, Parquet and HDF5 store exactly.
@@ -200,6 +206,9 @@ def check_metadata(what: str, pairs: tuple[tuple[str, JsonScalar], ...]) -> None
         if key in keys:
             raise ValueError(f"{what}: key {key!r} given twice")
         keys.add(key)
+        check_text(f"{what}: key", key)
+        if isinstance(value, str):
+            check_text(f"{what}: {key}", value)
         if value is not None and not isinstance(value, (str, int, float)):
             raise ValueError(f"{what}: {key} is a {type(value).__name__}, not a JSON scalar")
         if isinstance(value, float) and not abs(value) < float("inf"):
@@ -280,11 +289,33 @@ def check_frame_size(what: str, width: int, height: int) -> None:
         )
 
 
+#: The longest file or folder name, in bytes, that file systems hold (ext4, APFS, NTFS in UTF-16 units, zip members).
+NAME_MAX = 255
+
+
+def check_text(what: str, text: object) -> None:
+    """Every string the formats store is UTF-8: a lone surrogate (a file name of bytes that are not UTF-8, or a
+    JSON escape such as ``\\udcff``) would stop a writer half way, so it is refused where the string comes in."""
+    if isinstance(text, str) and not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"{what} {text!r} is not UTF-8 text (character {exc.start} is a lone surrogate: a file name of bytes "
+                "that are not UTF-8, or a JSON escape of half a character)"
+            ) from None
+
+
 def check_file_name(what: str, name: str) -> None:
     """Video and frame names become folder and file names in the folder layouts: one path
     component each, never a way out of the output folder (``..``, ``/``) or an empty name."""
     if not name or name in (".", "..") or any(c in name for c in "/\\\0"):
         raise ValueError(f"{what} {name!r} cannot be a file or folder name (empty, '.', '..', or holding '/', '\\' or NUL)")
+    check_text(what, name)
+    if len(name) > NAME_MAX // 4 and len(name.encode("utf-8")) > NAME_MAX:
+        raise ValueError(
+            f"{what} {name[:40]!r}... cannot be a file or folder name: {len(name.encode())} bytes long, over {NAME_MAX}"
+        )
 
 
 @dataclass(frozen=True)

@@ -110,9 +110,20 @@ class Record:
         if key not in self.value:
             return self._absent(key, default)
         value = self.value[key]
-        if isinstance(value, str) or (value is None and nullable):
+        if value is None and nullable:
+            return value
+        if isinstance(value, str):
+            self._check_utf8(value, key)
             return value
         self.fail(f"expected a string, got {shown(value)}", key)
+
+    def _check_utf8(self, value: str, key: str | int) -> None:
+        """JSON's ``\\udcff`` escapes decode to half a character, which no writer can encode: refused here, named."""
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                self.fail(f"{shown(value)} is not UTF-8 text (character {exc.start} is a lone surrogate)", key)
 
     def bool(self, key: str, default: Any = MISSING) -> Any:
         if key not in self.value:
@@ -146,6 +157,8 @@ class Record:
         values = self.list(key, nullable=nullable)
         if values is not None and not all(isinstance(v, str) for v in values):
             self.fail(f"expected a list of strings, got {shown(values)}", key)
+        for index, value in enumerate(values or ()):
+            self._check_utf8(value, f"{key}/{index}")
         return values
 
     def record(self, key: str, default: Any = MISSING) -> Any:

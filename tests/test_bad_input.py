@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import struct
+import tarfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -180,6 +181,32 @@ def _meta_names_missing_video(root: Path) -> str:
     return str(path)
 
 
+def _video_folders_of_a_non_utf8_name(root: Path) -> str:
+    """A video whose folders are named by bytes that are not UTF-8 (Latin-1 "vid\xe9o"): Python names it with lone
+    surrogates, which once went through the reader and stopped the writers with a UnicodeEncodeError traceback."""
+    name, renamed = mose_frames(root).name, os.fsdecode(b"vid\xe9o")
+    for folder in ("JPEGImages", "Annotations"):
+        (root / "train" / folder / name).rename(root / "train" / folder / renamed)
+    return str(root / "train" / "JPEGImages" / renamed)
+
+
+def _meta_category_of_half_a_character(root: Path) -> str:
+    """A JSON escape of a lone surrogate ("\\udcff") is valid JSON but no UTF-8 text: it once stopped the writers."""
+    path = _ytvos_meta(root)
+    meta = json.loads(path.read_text())
+    video = meta["videos"][sorted(meta["videos"])[0]]
+    video["objects"][sorted(video["objects"])[0]]["category"] = "dog\udcff"
+    path.write_text(json.dumps(meta))
+    return str(path)
+
+
+def _meta_nested_too_deeply(root: Path) -> str:
+    """JSON nested deeper than Python's parser recurses: a RecursionError traceback, once."""
+    path = _ytvos_meta(root)
+    path.write_text(path.read_text().replace('{"videos"', '{"notes": ' + "[" * 100_000 + "]" * 100_000 + ', "videos"', 1))
+    return str(path)
+
+
 def _davis_listed_missing(root: Path) -> str:
     path = root / "DAVIS" / "ImageSets" / "2017" / "train.txt"
     path.write_text(path.read_text() + "no-such-sequence\n")
@@ -259,10 +286,22 @@ def _sav_nan_height(root: Path) -> str:
     return _edit_json(_sav_train_json(root), lambda doc: doc.update(video_height=float("nan")))
 
 
+def _half_a_character_in_a_masklet_field(doc: dict) -> None:
+    """A per-masklet field holding a "\\udcff" escape: kept as object metadata, it stopped the Parquet writer."""
+    doc["masklet_size_bucket"] = ["small\udcff", *doc["masklet_size_bucket"][1:]]
+
+
 def _device(path: Path) -> str:
     """The file replaced by a link to a device (/dev/null here; a pipe or /dev/zero made reading it wait or run forever)."""
     path.unlink()
     path.symlink_to("/dev/null")
+    return str(path)
+
+
+def _pipe(path: Path) -> str:
+    """The file replaced by a named pipe: opening one waits for a writer, so reading it once hung the run."""
+    path.unlink()
+    os.mkfifo(path)
     return str(path)
 
 
@@ -288,6 +327,14 @@ def _sav_val_frame(root: Path, name: str) -> str:
     frames = _sav_val_video(root, "JPEGImages_24fps")
     shutil.copy(first(frames, "00000.jpg"), frames / name)
     return str(frames / name)
+
+
+def _sav_val_list_of_a_name_too_long(root: Path) -> str:
+    """A list line of 100,000 characters: no file system holds the name, and looking for its record said so in an
+    OSError (ENAMETOOLONG) traceback."""
+    path = root / "sav_val.txt"
+    path.write_text(path.read_text() + "x" * 100_000 + "\n")
+    return str(path)
 
 
 def _sav_val_list_leads_out(root: Path) -> str:
@@ -321,6 +368,13 @@ CASES = {
     "video folder is a link loop": Case("mose", "train", _video_folder_link("itself"), "cannot list folder"),
     "malformed meta.json": Case("youtube-vos", "train", _malformed_meta, "invalid JSON", video_level=False),
     "meta.json names a missing video": Case("youtube-vos", "train", _meta_names_missing_video, "0000000000", video_level=False),
+    "video folders of a non-UTF-8 name": Case("mose", "train", _video_folders_of_a_non_utf8_name, "is not UTF-8 text"),
+    "meta.json category of half a character": Case(
+        "youtube-vos", "train", _meta_category_of_half_a_character, "is not UTF-8 text", video_level=False
+    ),
+    "meta.json nested too deeply": Case(
+        "youtube-vos", "train", _meta_nested_too_deeply, "not JSON that can be read", video_level=False
+    ),
     "sequence listed in ImageSets but missing": Case(
         "davis", "train", _davis_listed_missing, "no-such-sequence", video_level=False
     ),
@@ -328,6 +382,9 @@ CASES = {
         "sav", "train", _sav_no_frames_but_10_12_objects, "video_frame_count is 0"
     ),
     "SA-V masklet file with a NaN height": Case("sav", "train", _sav_nan_height, "video_height is nan"),
+    "SA-V masklet file with half a character": Case(
+        "sav", "train", lambda r: _edit_json(_sav_train_json(r), _half_a_character_in_a_masklet_field), "is not UTF-8 text"
+    ),
     "SA-V mp4 that is a device": Case("sav", "train", lambda r: _device(first(r / "sav_000", "*.mp4")), "not a regular file"),
     "SA-V masklet file that is a device": Case("sav", "train", lambda r: _device(_sav_train_json(r)), "not a regular file"),
     "SA-V val mask that is a device": Case(
@@ -342,6 +399,9 @@ CASES = {
     "SA-V val truncated JPEG": Case("sav", "val", _sav_val_truncated_jpeg, "truncated JPEG"),
     "SA-V val non-numeric frame name": Case("sav", "val", lambda r: _sav_val_frame(r, "frame_a.jpg"), "not a frame number"),
     "SA-V val duplicate frame number": Case("sav", "val", lambda r: _sav_val_frame(r, "000000.jpg"), "duplicate frame number 0"),
+    "SA-V val video list naming a video too long to be a folder": Case(
+        "sav", "val", _sav_val_list_of_a_name_too_long, "100000 bytes long, over 255", video_level=False
+    ),
     "SA-V val video list leading out": Case(
         "sav", "val", _sav_val_list_leads_out, "cannot be a file or folder name", video_level=False
     ),
@@ -726,3 +786,195 @@ def test_an_sa_v_archive_is_refused_saying_so(sav_sample, tmp_path):
     with pytest.raises(SourceError, match="not from an archive: extract it first") as caught:
         list(api.read_videos(archive, "sav"))
     assert caught.value.path == str(archive)
+
+
+def _in_thread_unblocking(fifo: Path, call: Callable[[], object]) -> BaseException | None:
+    """What ``call`` raised, run in a thread: one still waiting on the pipe after 10 s is let go (a writer opens the
+    pipe and closes it) and the test fails, rather than hang."""
+    import threading
+
+    raised: list[BaseException | None] = [None]
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:  # handed to the test
+            raised[0] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(10)
+    if thread.is_alive():
+        with open(fifo, "wb"):  # the reader blocked in open() goes on, and reads an empty file
+            pass
+        thread.join(10)
+        pytest.fail(f"reading {fifo} waited for a writer")
+    return raised[0]
+
+
+@pytest.mark.parametrize("format", ["coco", "cocovid", "ytvis", "burst", None])
+def test_a_source_that_is_a_pipe_is_refused_not_waited_on(tmp_path, format):
+    """A source JSON that is a named pipe: opening it waited for a writer that never came (the run hung, named reader
+    or detection alike). Now it is a SourceError naming it, as a device is."""
+    fifo = tmp_path / "annotations.json"
+    os.mkfifo(fifo)
+    error = _in_thread_unblocking(fifo, lambda: list(api.read_videos(fifo, format)))
+    assert isinstance(error, SourceError), error
+    assert error.path == str(fifo) and "not a regular file or folder" in error.cause
+
+
+def test_a_davis_split_list_of_a_non_utf8_name_is_left_out_with_a_warning(sample_copy, tmp_path):
+    """ImageSets/2017/<bytes that are not UTF-8>.txt became a key of the split-list attribute, which stopped every
+    writer (a UnicodeEncodeError writing the Parquet card). It is left out, named, as an unreadable list is."""
+    root = sample_copy("davis")
+    sets = root / "DAVIS" / "ImageSets" / "2017"
+    odd = sets / os.fsdecode(b"train\xe9.txt")
+    shutil.copy(sets / "train.txt", odd)
+    with pytest.warns(UserWarning, match="the list's name is not UTF-8 text") as caught:
+        api.convert(root, tmp_path / "out.parquet", to="parquet", from_="davis")
+    assert any(str(odd) in str(w.message) for w in caught)
+    with api.open_reader(tmp_path / "out.parquet", "parquet") as reader:
+        lists = json.loads(reader.info().attribute("split_lists"))
+    kept = [p for p in (root / "DAVIS" / "ImageSets").glob("*/*.txt") if p != odd]
+    assert sorted(lists) == sorted(f"{p.parent.name}/{p.stem}" for p in kept)
+
+
+def test_an_sa_v_record_nested_too_deeply_names_it(sav_sample, tmp_path):
+    """vosconv's record beside an SA-V val folder it wrote (.vosconv/<video>.json), nested deeper than the parser
+    recurses: a RecursionError traceback, once."""
+    out = tmp_path / "val"
+    api.convert(sav_sample["train"], out, to="sav", from_="sav")
+    record = first(out / ".vosconv", "sav_*.json")
+    record.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(SourceError, match="unreadable vosconv record") as caught:
+        list(api.read_videos(out, "sav"))
+    assert caught.value.path == str(record)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+@pytest.mark.parametrize("split", [7, True, ["train"]])
+def test_a_manifest_split_that_is_not_a_string_names_the_field(sample_root, tmp_path, fmt, split):
+    """The manifest's source split, a number: it once reached the writer, which made shard names of it (a TypeError
+    traceback converting the output on). Now reading the manifest names the field."""
+    out = tmp_path / f"out.{fmt}"
+    api.convert(sample_root["mose"], out, to=fmt, reader_options={"split": "valid"})
+    manifest = out / "manifest.json"
+    _edit_json(manifest, lambda doc: doc["source"].update(split=split))
+    with pytest.raises(SourceError, match="source/split: expected a string") as caught:
+        api.convert(out, tmp_path / "again.parquet", to="parquet")
+    assert caught.value.path == str(manifest)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "which"), [("parquet", "manifest.json"), ("hdf5", "manifest.json"), ("parquet", "shard")], ids=str
+)
+@pytest.mark.parametrize("consumer", ["reader", "loader"])
+def test_a_pipe_inside_an_output_folder_is_refused_not_waited_on(sample_root, tmp_path, fmt, which, consumer):
+    """manifest.json or a Parquet shard replaced by a named pipe: reading it waited for a writer that never came."""
+    from converters.loading import open_dataset
+
+    out = tmp_path / f"out.{fmt}"
+    api.convert(sample_root["mose"], out, to=fmt, reader_options={"split": "valid"})
+    fifo = out / "manifest.json" if which == "manifest.json" else first(out / "data", "*.parquet")
+    fifo.unlink()
+    os.mkfifo(fifo)
+    if consumer == "reader":
+        error = _in_thread_unblocking(fifo, lambda: list(api.read_videos(out, fmt)))
+    else:
+        error = _in_thread_unblocking(fifo, lambda: [video.read_video() for video in open_dataset(out)])
+    assert isinstance(error, SourceError), error
+    assert error.path == str(fifo) and "not a regular file" in error.cause
+
+
+def test_a_burst_header_of_half_a_character_names_the_file(tmp_path):
+    """A category definition holding a "\\udcff" escape (JSON, but no UTF-8 text): the header went into the dataset
+    attributes as it was and stopped the Parquet writer with a UnicodeEncodeError traceback."""
+    from . import burstdata
+
+    annotations, frames = burstdata.write_tree(tmp_path / "burst")
+    path = annotations / "val" / "all_classes.json"
+    doc = json.loads(path.read_text())
+    doc["categories"] = [{"id": 1, "name": "person", "def": "a human \udcff"}]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match="its header holds text that is not UTF-8") as caught:
+        api.convert(path, tmp_path / "out.parquet", to="parquet", reader_options={"images": str(frames / "val")})
+    assert caught.value.path == str(path)
+
+
+def test_a_frame_that_is_a_pipe_in_an_sa_v_folder_vosconv_wrote_is_refused_not_waited_on(sav_sample, tmp_path):
+    """The val folder vosconv writes names each video's frames in its record (.vosconv/<video>.json), so they are
+    probed without being listed: a frame replaced by a named pipe made the reader wait for a writer."""
+    out = tmp_path / "val"
+    api.convert(sav_sample["train"], out, to="sav", from_="sav")
+    fifo = Path(_pipe(first(first(out / "JPEGImages_24fps", "sav_*"), "00004.jpg")))
+    error = _in_thread_unblocking(fifo, lambda: list(api.read_videos(out, "sav")))
+    assert isinstance(error, SourceError), error
+    assert error.path == str(fifo) and "not a regular file" in error.cause
+
+
+@pytest.mark.parametrize("split", [float("nan"), 7, "val\udcff"], ids=["NaN", "a number", "half a character"])
+def test_an_sa_v_dataset_record_of_a_split_that_is_not_text_names_it(sav_sample, tmp_path, split):
+    """The split in the record beside an SA-V folder vosconv wrote (.vosconv/.dataset.json) names the shards of a
+    Parquet output: a number there was a TypeError traceback in the writer, half a character a UnicodeEncodeError."""
+    out = tmp_path / "val"
+    api.convert(sav_sample["train"], out, to="sav", from_="sav")
+    record = out / ".vosconv" / ".dataset.json"
+    _edit_json(record, lambda doc: doc.update(split=split))
+    with pytest.raises(SourceError, match="not a vosconv record") as caught:
+        api.convert(out, tmp_path / "out.parquet", to="parquet", from_="sav")
+    assert caught.value.path == str(record)
+
+
+@pytest.mark.parametrize("to", ["coco", "cocovid"])
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        (lambda source: source.update(split="valid\udcff"), "is not UTF-8 text"),
+        (lambda source: source.update(attributes={"resolution": 480}), "attributes must map names to strings"),
+    ],
+    ids=["split of half a character", "attribute of a number"],
+)
+def test_a_coco_header_of_text_no_writer_can_store_names_the_file(sample_root, tmp_path, to, change, says):
+    """info.vosconv.source, edited: a "\\udcff" escape in the split (JSON, but half a character) stopped the Parquet
+    writer with a UnicodeEncodeError traceback; an attribute that is not a string went on into DatasetInfo."""
+    good = tmp_path / f"good.{to}.json"
+    api.convert(sample_root["mose"], good, to=to, reader_options={"split": "valid"})
+    bad = tmp_path / f"bad.{to}.json"
+    doc = json.loads(good.read_text())
+    change(doc["info"]["vosconv"]["source"])
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match=says) as caught:
+        api.convert(bad, tmp_path / "out.parquet", to="parquet", from_=to)
+    assert caught.value.path == str(bad)
+
+
+def test_a_burst_sequence_holding_a_5000_digit_number_names_the_file(sample_root, tmp_path):
+    """Python's JSON decoder refuses integers of over 4,300 digits with a plain ValueError, which the BURST index
+    let out as a traceback (the other readers' JSON loaders turn it into a SourceError)."""
+    good = tmp_path / "good.burst.json"
+    api.convert(sample_root["mose"], good, to="burst", reader_options={"split": "valid"})
+    bad = tmp_path / "bad.burst.json"
+    bad.write_text(good.read_text().replace('"width":', '"note": ' + "9" * 5000 + ', "width":', 1))
+    with pytest.raises(SourceError, match="5000 digits") as caught:
+        list(api.read_videos(bad, "burst"))
+    assert caught.value.path == str(bad)
+
+
+@pytest.mark.parametrize("size_field", [b"77777777777\0", b"\x80" + b"\xff" * 11], ids=["8 GiB in octal", "2^88 in base-256"])
+def test_a_tar_pax_header_of_a_forged_size_is_refused_before_reading_it(tmp_path, size_field):
+    """tarfile reads a pax header's whole declared size in one read: 8 GiB was an allocation of 8 GiB for a 3 KB file
+    (a MemoryError under a memory limit), a base-256 size past 2^63 an OverflowError traceback."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("train/JPEGImages/v/00000.jpg")
+        info.size, info.pax_headers = 4, {"comment": "a pax header first"}
+        tar.addfile(info, io.BytesIO(b"\xff\xd8\xff\xd9"))
+    data = bytearray(buffer.getvalue())
+    assert data[156:157] == b"x"  # the first header is the pax one
+    data[124:136], data[148:156] = size_field, b" " * 8
+    data[148:156] = b"%06o\0 " % sum(data[:512])
+    path = tmp_path / "forged.tar"
+    path.write_bytes(bytes(data))
+    with pytest.raises(SourceError, match="a pax or long-name header of") as caught:
+        list(api.read_videos(path, "mose", split="train"))
+    assert caught.value.path == str(path)

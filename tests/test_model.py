@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import pickle
 from pathlib import Path
 
@@ -133,6 +134,35 @@ def test_video_and_frame_names_must_be_one_safe_path_component(name):
         Video(name, 4, 4, ())
     with pytest.raises(ValueError, match="frame file name"):
         Video("v", 4, 4, (Frame(0, name),))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda text: Video(text, 4, 4, ()),
+        lambda text: Video("v", 4, 4, (Frame(0, f"{text}.jpg"),)),
+        lambda text: Category(1, text),
+        lambda text: Category(1, "dog", text),
+        lambda text: ObjectInfo(1, frames=(text,)),
+        lambda text: ObjectInfo(1, metadata=(("name", text),)),
+        lambda text: ObjectInfo(1, metadata=((text, 1),)),
+    ],
+    ids=["video name", "frame name", "category", "supercategory", "object frames", "metadata value", "metadata key"],
+)
+def test_strings_that_are_not_utf8_are_refused(make):
+    """A lone surrogate (a file name of bytes that are not UTF-8, a JSON "\\udcff") stopped every writer half way."""
+    with pytest.raises(ValueError, match="is not UTF-8 text"):
+        make(os.fsdecode(b"vid\xe9o"))
+    make("vidéo")  # any other character is kept
+
+
+def test_names_longer_than_a_file_name_can_be_are_refused():
+    """No file system holds a name over 255 bytes: a writer would fail on it half way (ENAMETOOLONG)."""
+    assert Video("é" * 127 + "x", 4, 4, (Frame(0, "x" * 251 + ".jpg"),)).name  # 255 bytes each
+    with pytest.raises(ValueError, match="256 bytes long, over 255"):
+        Video("é" * 128, 4, 4, ())
+    with pytest.raises(ValueError, match="frame file name"):
+        Video("v", 4, 4, (Frame(0, "x" * 252 + ".jpg"),))
 
 
 def test_names_may_hold_any_other_characters():

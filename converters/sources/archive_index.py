@@ -216,6 +216,11 @@ class StreamError(Exception):
         self.position = position
 
 
+#: The most a tar listing reads at once: headers are 512 bytes; only pax and GNU long-name headers hold more
+#: (a name, some attributes: kilobytes), and tarfile reads all a header's size declares in one read.
+MAX_HEADER_READ = 1 << 24
+
+
 class _Tracked:
     """A file that remembers its last read: tarfile stops silently on a missing end marker, this tells why it stopped."""
 
@@ -224,6 +229,8 @@ class _Tracked:
         self.last = b""
 
     def read(self, size: int = -1) -> bytes:
+        if size > MAX_HEADER_READ:  # a forged size field (octal 77777777777 is 8 GiB) would size the read
+            raise tarfile.ReadError(f"a pax or long-name header of {size} bytes, more than any tar tool writes")
         self.last = self.file.read(size)
         return self.last
 

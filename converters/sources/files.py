@@ -14,7 +14,9 @@ reading the archive again. An :class:`ArchiveFS` pickles as paths, never as open
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -79,11 +81,10 @@ class LocalFS:
         return os.path.exists(path)
 
     def open(self, path: str | os.PathLike) -> BinaryIO:
-        return open(path, "rb")
+        return open_regular(path)
 
     def read(self, path: str | os.PathLike) -> bytes:
-        with open(path, "rb") as file:
-            return file.read()
+        return read_regular(path)
 
     def image_ref(self, path: str) -> ImageRef:
         return ImageRef(path=path)
@@ -102,8 +103,11 @@ LOCAL = LocalFS()
 def filesystem(source: str | os.PathLike) -> FileSystem:
     """The filesystem a source is read through: an :class:`ArchiveFS` for an archive file, else the local disk.
 
-    A file named like an archive whose first bytes say otherwise is a SourceError naming it.
+    A file named like an archive whose first bytes say otherwise is a SourceError naming it, and so is a
+    source that is a pipe or a device: reading one would wait for a writer, or never end.
     """
+    if os.path.exists(source) and not os.path.isdir(source):
+        check_regular(source)
     kind = archive_kind(source)
     if kind is None or not os.path.isfile(source):
         return LOCAL
@@ -111,6 +115,32 @@ def filesystem(source: str | os.PathLike) -> FileSystem:
     from .archives import ArchiveFS
 
     return ArchiveFS(source, kind)
+
+
+def check_regular(path: str | os.PathLike) -> None:
+    """A pipe, a socket or a device where a file should be: reading it would wait for a writer, or never end.
+    A path that is not there, or a folder, is left to the reading, which names the cause."""
+    if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+        raise SourceError(path, "not a regular file or folder (a pipe, a socket or a device)")
+
+
+def open_regular(path: str | os.PathLike) -> BinaryIO:
+    """``open(path, "rb")`` for a file that must be a regular one, raising OSError as ``open`` does: a pipe is
+    opened without waiting for a writer, then refused like a device (reading either would wait, or never end)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+        raise OSError(errno.EINVAL, "not a regular file (a pipe, a socket or a device)", os.fspath(path))
+    return os.fdopen(fd, "rb")
+
+
+def read_regular(path: str | os.PathLike) -> bytes:
+    """The bytes of a file that must be a regular one (see :func:`open_regular`)."""
+    with open_regular(path) as file:
+        return file.read()
 
 
 def check_magic(path: Path, kind: str) -> None:

@@ -29,8 +29,7 @@ def read_bytes(ref: ImageRef) -> bytes:
     try:
         if ref.archive is not None:
             return sources.archive(ref.archive).read_member(ref.path)
-        with open(ref.path, "rb") as file:
-            return file.read()
+        return sources.read_regular(ref.path)
     except OSError as exc:
         raise SourceError(ref.location, f"cannot read image: {exc.strerror or exc}") from None
 
@@ -108,7 +107,7 @@ def probe_image(path: str, head: int = 4096, fs: sources.FileSystem | None = Non
     instead of in a training job weeks later. ``fs`` opens the file (default: the local disk).
     """
     try:
-        with open(path, "rb") if fs is None else fs.open(path) as file:
+        with sources.open_regular(path) if fs is None else fs.open(path) as file:
             data = file.read(head)
             try:
                 size = image_size(data, path)

@@ -79,8 +79,13 @@ def test_same_output_bytes_whatever_the_worker_count(sample_root, packed, tmp_pa
         assert json.loads(want[""])["info"]["vosconv"]["image_root"].startswith(f"{archive}/")
 
 
+#: SA-V is read from folders only; Python's zipfile and tarfile store names as text, which a name of bytes that are
+#: not UTF-8 is not
+PACKED = sorted(n for n, case in CASES.items() if case.layout != "sav" and "non-UTF-8" not in n)
+
+
 @pytest.mark.parametrize("kind", ["tgz", "zip"])
-@pytest.mark.parametrize("name", sorted(n for n, case in CASES.items() if case.layout != "sav"))  # SA-V: folders only
+@pytest.mark.parametrize("name", PACKED)
 def test_validate_reports_the_same_errors(sample_copy, tmp_path, name, kind):
     case = CASES[name]
     root = sample_copy(case.layout)

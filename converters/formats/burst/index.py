@@ -97,6 +97,8 @@ class _Text:
                 raise SourceError(self.path, f"{what} (byte {self.byte(position)}): {cause}") from None
             except RecursionError:
                 raise SourceError(self.path, f"{what} (byte {self.byte(position)}): nested too deeply to parse") from None
+            except ValueError as exc:  # an integer of thousands of digits, which Python will not convert
+                raise SourceError(self.path, f"{what} (byte {self.byte(position)}): {exc}") from None
             if end < len(self.text) or not self.grow():  # a number at the window's end may go on
                 return value, end
 

@@ -246,6 +246,11 @@ class BurstReader(Reader):
         path = self.json_path()
         kept = {k: v for k, v in header.items() if k not in ("sequences", spec.VOSCONV_KEY)}
         header_text = json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
+        try:  # a "\\udcff" escape is JSON but half a character, which no writer can store
+            header_text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            around = header_text[max(exc.start - 30, 0) : exc.start + 1]
+            raise SourceError(path, f"its header holds text that is not UTF-8 (a lone surrogate after {around!r})") from None
         attributes = (*self._recorded_attributes(), *(((spec.HEADER_ATTRIBUTE, header_text),) if kept else ()))
         if "categories" in header:
             categories = _categories(header["categories"], path, "categories")

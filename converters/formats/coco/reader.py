@@ -34,7 +34,7 @@ from ...records import Record, shown
 from ...sources.files import join_inside
 from ..ytvis.lines import normalise
 from .segmentation import counts as segmentation_counts
-from .spec import FILE_HEAD, GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, is_vosconv_coco
+from .spec import FILE_HEAD, GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, check_header, is_vosconv_coco
 from .void import add_recorded_void
 
 _ANNOTATION_PREFIX = re.compile(rb'\{"id":\d+,"video_id":(\d+),')
@@ -148,7 +148,7 @@ class CocoReader(Reader):
                 else:  # another tool's YouTube-VIS JSON: the ytvis reader's format, read the same way
                     normalise(source, lines)
                 index = _index_lines(lines, str(source))
-            _check_header(index.header, source)
+            check_header(index.header, source)
             return index
         except IsADirectoryError:  # --from coco given a dataset folder
             raise SourceError(source, "a folder; the coco reader reads one .json or .json.gz file") from None
@@ -341,28 +341,6 @@ def _add_video(videos: dict, video_id: int, name: str, span: tuple[int, int], so
     if video_id in videos:
         raise SourceError(source, f"two videos share the id {video_id}: {videos[video_id][0]!r} and {name!r}")
     videos[video_id] = (name, span)
-
-
-def _check_header(header: object, source: Path) -> None:
-    """``info.vosconv``, where present, has the shape vosconv writes (a re-saved or edited file may not)."""
-
-    def malformed(cause: str) -> SourceError:
-        return SourceError(source, f"malformed file: {cause}")
-
-    if not isinstance(header, dict):
-        raise malformed(f"info must be an object, got {type(header).__name__}")
-    facts = header.get(HEADER_KEY, {})
-    if not isinstance(facts, dict):
-        raise malformed("info.vosconv must be an object")
-    found = facts.get("source", {})
-    if not isinstance(found, dict) or not isinstance(found.get("attributes") or {}, dict):
-        raise malformed("info.vosconv.source and its attributes must be objects")
-    if not isinstance(found.get("split"), (str, type(None))) or not isinstance(facts.get("image_root"), (str, type(None))):
-        raise malformed("info.vosconv.source.split and info.vosconv.image_root must be strings or null")
-    for key in ("placeholder_categories", "filled_supercategories"):
-        ids = facts.get(key, [])
-        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise malformed(f"info.vosconv.{key} must be a list of integers")
 
 
 def _json_part(data: bytes, what: str, source: str) -> object:

@@ -31,9 +31,9 @@ from ...errors import SourceError
 from ...model import VOID_ID, FrameMasks, Mask, Video
 from ...reader import Detection
 from ...records import Record, shown
-from ..coco.reader import CocoReader, CocoVideoRef, _check_header, _index_lines, _load_span, build_video
+from ..coco.reader import CocoReader, CocoVideoRef, _index_lines, _load_span, build_video
 from ..coco.segmentation import counts as segmentation_counts
-from ..coco.spec import HEADER_KEY, SUFFIXES, is_vosconv_coco
+from ..coco.spec import HEADER_KEY, SUFFIXES, check_header, is_vosconv_coco
 from ..ytvis import spec
 from ..ytvis.lines import load_document, write_lines
 
@@ -66,7 +66,7 @@ class CocoVidReader(CocoReader):
                 lines = Path(self._tmp) / "tracks.json"
                 write_lines(lines, *as_tracks(load_document(self.source), self.source))
                 self._index = _index_lines(lines, str(self.source))
-                _check_header(self._index.header, self.source)
+                check_header(self._index.header, self.source)
             except OSError as exc:
                 self.close()
                 raise SourceError(self.source, f"cannot read: {exc.strerror or exc}") from None

@@ -105,6 +105,15 @@ def read_sequence_list(path: Path, fs: FileSystem = LOCAL) -> list[str]:
     return list(names)
 
 
+def is_utf8(text: str) -> bool:
+    """False for a name of bytes that are not UTF-8 (Python gives their characters as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def split_lists(root: Path, fs: FileSystem = LOCAL) -> dict[str, list[str]]:
     """Every sequence list of ``ImageSets/<year>/`` (train, val, test-dev, ...) as ``{"<year>/<split>": names}``.
 
@@ -120,8 +129,11 @@ def split_lists(root: Path, fs: FileSystem = LOCAL) -> dict[str, list[str]]:
         if folder in RESOLUTIONS:
             continue
         for name in sorted(e.name for e in visible_entries(sets / folder, fs) if e.is_file and e.name.endswith(LIST_SUFFIX)):
+            key = f"{folder}/{name[: -len(LIST_SUFFIX)]}"
             try:
-                lists[f"{folder}/{name[: -len(LIST_SUFFIX)]}"] = read_sequence_list(sets / folder / name, fs)
+                if not key.isascii() and not is_utf8(key):  # no writer can keep the name of bytes that are not UTF-8
+                    raise SourceError(sets / folder / name, "the list's name is not UTF-8 text")
+                lists[key] = read_sequence_list(sets / folder / name, fs)
             except SourceError as error:
                 warnings.warn(f"{error.path}: {error.cause}; the list is left out", VosconvWarning, stacklevel=2)
     return lists

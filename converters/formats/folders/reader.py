@@ -125,6 +125,8 @@ def read_json(path: str | os.PathLike, fs: FileSystem = LOCAL) -> Any:
         raise SourceError(path, f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
         raise SourceError(path, f"invalid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:  # nesting too deep; an integer of thousands of digits
+        raise SourceError(path, f"not JSON that can be read ({type(exc).__name__}: {exc})") from None
 
 
 def read_list(path: str | os.PathLike, fs: FileSystem = LOCAL) -> list[tuple[int, str]]:

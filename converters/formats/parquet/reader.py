@@ -18,7 +18,7 @@ from ...errors import SourceError
 from ...model import VOID_ID, Frame, FrameMasks, ImageRef, Video
 from ...reader import VideoRef
 from ...records import Record
-from ...sources.files import join_inside
+from ...sources.files import check_regular, join_inside
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
 from ..sharded.reader import ShardedReader
@@ -65,6 +65,7 @@ def open_shard(path: str) -> ParquetShard:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    check_regular(path)  # pyarrow would wait on a pipe for a writer
     try:
         # pre-buffering coalesces reads for object stores; on local files it doubles the cost of a random read
         # page CRCs (the writer stores them) catch a damaged page, JPEG bytes included; older files have none

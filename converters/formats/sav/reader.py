@@ -32,11 +32,13 @@ from ...model import (
     MaskEncoding,
     ObjectInfo,
     Video,
+    check_text,
 )
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record
 from ...sources import imagefiles
 from ...sources.entry import archive_kind
+from ...sources.files import open_regular
 from ..folders.reader import frame_files
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
@@ -161,7 +163,7 @@ class SavReader(Reader):
         try:
             with open(path, encoding="utf-8") as file:
                 value = json.load(file)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
             raise SourceError(path, f"unreadable vosconv record: {exc}") from None
         if not isinstance(value, dict):
             raise SourceError(path, "a vosconv record is a JSON object")
@@ -174,7 +176,11 @@ class SavReader(Reader):
         lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         try:
             split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
+            if split is not None and not isinstance(split, str):  # it names the shards of a Parquet output
+                raise TypeError(f"split is {split!r}, not a string")
             attributes = dict(record.get("attributes") or {})
+            for text in (split, *attributes, *attributes.values()):
+                check_text("the record's text", text)  # every writer stores them as UTF-8
             categories = tuple(
                 Category(int(c["id"]), str(c["name"]), c.get("supercategory")) for c in record.get("categories", ())
             )
@@ -442,7 +448,7 @@ def _train_file(ref: SavVideoRef) -> str:
 def _looks_like_masklets(path: Path) -> bool:
     """A JSON object whose first keys are SA-V's (``video_id``, ...): read from its first bytes only."""
     try:
-        with open(path, "rb") as file:
+        with open_regular(path) as file:  # a pipe named like one would make detection wait
             head = file.read(256)
     except OSError:
         return False

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...errors import SourceError
 from ...model import MaskEncoding, check_file_name
+from ...sources.files import read_regular
 from . import manifest as shards
 
 #: What a damaged or inconsistent shard raises from h5py, pyarrow and numpy while being read.
@@ -79,8 +80,7 @@ def external(root: str | None, video: str, names: list[str | None]) -> list[byte
         check_file_name(f"{video}: frame file name", name)  # a shard's name must not lead out of the folder
         path = os.path.join(root, video, name)
         try:
-            with open(path, "rb") as file:
-                result.append(file.read())
+            result.append(read_regular(path))
         except OSError as exc:
             raise SourceError(path, f"cannot read frame: {exc.strerror or exc}") from None
     return result

@@ -35,6 +35,7 @@ from ...model import (
 from ...reader import Detection
 from ...records import Record, shown
 from ...sources.checksums import sha256
+from ...sources.files import read_regular
 from .objects import object_record, pairs
 
 #: Bumped when the layout of the manifest or the shards changes in a way readers must know about.
@@ -258,9 +259,14 @@ class Manifest:
         writer, declared = writer_record.text("name"), record.text("format")
         if FORMATS.get(writer) != declared:
             record.fail(f"format {declared!r} does not match writer {writer!r}")
-        source = dict(record.record("source").value)
-        if not isinstance(source.get("image_root"), (str, type(None))) or not isinstance(source.get("attributes") or {}, dict):
-            record.fail("source.image_root must be a string or null and source.attributes a mapping")
+        source_record = record.record("source")
+        for key in ("format", "split", "image_root"):  # the split names the published shards: a string or nothing
+            source_record.text(key, None, nullable=True)
+        if source_record.raw("attributes", None) is not None:
+            attributes = source_record.record("attributes")
+            for key in attributes.value:
+                attributes.text(key)
+        source = dict(source_record.value)
         options = dict(writer_record.record("options").value)
         if not isinstance(options.get("images", True), bool):
             record.fail(f"writer option images must be true or false, got {options['images']!r}")
@@ -371,7 +377,7 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
     if Path(folder).is_file():  # --from parquet given a COCO file: say so, not "manifest.json: Not a directory"
         raise SourceError(folder, f"a file; the {writer or 'parquet and hdf5'} reader reads an output folder holding {MANIFEST}")
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(read_regular(path).decode("utf-8"))
     except FileNotFoundError:
         raise SourceError(path, "no manifest.json: not a finished vosconv output") from None
     except OSError as exc:
