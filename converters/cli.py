@@ -95,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--seed", type=seed, default=0, help="0 or more: another seed, another dataset; the same, the same bytes (default: 0)"
     )
-    sample.add_argument("--scale", type=count, default=1, help="multiply the number of videos and frames")
+    sample.add_argument(
+        "--scale",
+        type=count,
+        default=1,
+        help="multiply both the number of videos and their length: the data grows as SCALE squared (default: 1)",
+    )
     sample.set_defaults(handler=cmd_sample)
     inspect_cli.add_commands(commands)
     for command in commands.choices.values():
@@ -227,7 +232,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         suffix = writer.suffix
         if not suffix and args.format and args.format != spec.writer:  # a folder layout asked for instead
             suffix = f".{writer.name}"  # out/mose-train.davis: FORMAT=mose, davis and youtube-vos do not replace each other
-        output = spec.output.with_name(spec.output.name + suffix)
+        named = spec.output.name.lower().endswith(tuple(registry.spec("writer", writer.name).suffixes))
+        output = spec.output if named else spec.output.with_name(spec.output.name + suffix)  # x.json stays x.json
         workers = spec.workers if args.workers is None else args.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
             overwrite = spec.overwrite or args.overwrite

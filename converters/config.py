@@ -34,6 +34,7 @@ import yaml
 from . import options as plugin_options
 from . import registry
 from .errors import OptionError, VosconvError
+from .suggest import did_you_mean
 
 #: The data path the shipped pipelines.yaml names for each sample layout. The bundled sample stands
 #: in for a pipeline's source only while that source is exactly this default and does not exist:
@@ -54,7 +55,7 @@ class Pipeline:
     reader_options: dict[str, Any]
     writer: str
     writer_options: dict[str, dict[str, Any]]
-    output: Path  # without the writer's suffix
+    output: Path  # the writer's suffix is added unless it ends with one
     workers: int = 1
     overwrite: bool = False
     where: str = ""  # the YAML path of this pipeline, for messages
@@ -122,9 +123,13 @@ def load(path: str | os.PathLike) -> Config:
     return Config(path, default, pipelines)
 
 
+#: How an error names what YAML should have held.
+_KINDS = {str: "text", int: "an integer", bool: "true or false", list: "a list", dict: "a mapping (key: value)"}
+
+
 def _typed(value: Any, kind: type, where: str) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):  # YAML true is not a count
-        raise OptionError(where, f"expected a {kind.__name__}, got {value!r}")
+        raise OptionError(where, f"expected {_KINDS.get(kind, kind.__name__)}, got {value!r}")
     return value
 
 
@@ -138,7 +143,8 @@ def _output(value: Any, where: str) -> str:
 
 def _plugin(kind: str, name: Any, where: str) -> type:
     if not isinstance(name, str) or name not in registry.names(kind):
-        raise OptionError(where, f"unknown {kind} {name!r} (registered: {', '.join(registry.names(kind))})")
+        hint = did_you_mean(name, registry.names(kind)) if isinstance(name, str) else ""
+        raise OptionError(where, f"unknown {kind} {name!r};{hint} registered: {', '.join(registry.names(kind))}")
     return registry.load(kind, name)
 
 

@@ -206,6 +206,17 @@ def test_the_shipped_pipelines_convert_the_sample_on_a_fresh_clone(capsys, tmp_p
     assert (tmp_path / "out" / "mose-train.json").is_file()
 
 
+@pytest.mark.parametrize(("output", "written"), [("x.json", "x.json"), ("x.json.gz", "x.json.gz"), ("x", "x.json")])
+def test_a_pipeline_output_named_with_the_writer_s_suffix_keeps_its_name(capsys, tmp_path, sample_root, output, written):
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        f"pipelines:\n  p: {{source: {sample_root['mose']}, reader_options: {{split: valid}}, writer: coco, output: {output}}}\n"
+    )
+    code, _, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 0, stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "pipelines.yaml") == [written]
+
+
 def test_run_reports_yaml_paths(capsys, tmp_path):
     config = tmp_path / "pipelines.yaml"
     config.write_text("pipelines:\n  p:\n    source: x\n    writer: coco\n    writer_options: {coco: {compresslevel: high}}\n")
@@ -241,7 +252,7 @@ def test_convert_skip_policy_exit_codes(capsys, sample_copy, tmp_path):
     code, _, stderr = run(capsys, *base, "-o", str(tmp_path / "a.json"))
     assert code == 1 and str(victim) in stderr
     code, stdout, stderr = run(capsys, *base, "-o", str(tmp_path / "b.json"), "--on-error", "skip")
-    assert code == 3 and "1 videos skipped" in stdout and "b.json.errors.jsonl" in stderr
+    assert code == 3 and "1 video skipped" in stdout and "b.json.errors.jsonl" in stderr
     code, _, _ = run(capsys, *base, "-o", str(tmp_path / "c"), "--to", "mose", "--on-error", "skip")
     assert code == 3 and (tmp_path / "c" / "errors.jsonl").is_file()  # inside a folder output
     code, _, _ = run(capsys, *base, "-o", str(tmp_path / "d.json"), "--on-error", "skip", "--allow-skips")

@@ -190,6 +190,11 @@ def test_unknown_writer(tmp_path):
     assert "unknown writer 'gif'" in str(error)
 
 
+def test_a_misspelt_plugin_name_gets_the_name_meant(tmp_path):
+    error = load_error(tmp_path, MINIMAL + "    reader: moes\n")
+    assert "unknown reader 'moes'; did you mean 'mose'" in str(error)
+
+
 def test_unknown_writer_under_writer_options(tmp_path):
     error = load_error(tmp_path, MINIMAL + "    writer_options: {gif: {}}\n")
     assert error.where == "pipelines.yaml: pipelines.p.writer_options.gif"
@@ -240,6 +245,19 @@ def test_workers_must_be_an_integer(tmp_path, workers):
 def test_overwrite_must_be_a_boolean(tmp_path):
     error = load_error(tmp_path, MINIMAL + "    overwrite: 1\n")
     assert error.where == "pipelines.yaml: pipelines.p.overwrite"
+
+
+@pytest.mark.parametrize(
+    ("field", "says"),
+    [
+        ("overwrite: 1", "expected true or false, got 1"),
+        ("workers: two", "expected an integer, got 'two'"),
+        ("reader_options: [split]", "expected a mapping (key: value), got ['split']"),
+        ("output: 3", "expected text, got 3"),
+    ],
+)
+def test_a_field_of_the_wrong_kind_is_named_in_words(tmp_path, field, says):
+    assert says in str(load_error(tmp_path, MINIMAL + f"    {field}\n"))
 
 
 def test_output_must_be_text(tmp_path):

@@ -82,10 +82,7 @@ def check_output(output: Path, overwrite: bool, resume: bool = False, writer: Wr
                 f"{output} already exists and no interrupted run of it is left to resume; "
                 "pass --overwrite (overwrite=True) to replace it"
             )
-        raise OutputError(
-            f"{output} already exists; pass --overwrite (overwrite=True) to replace it, "
-            "or --resume (resume=True) to finish an interrupted run"
-        )
+        raise OutputError(f"{output} already exists; pass --overwrite (overwrite=True) to replace it")  # none interrupted
     refusal = not_replaceable(output, writer)
     if refusal is not None:
         raise OutputError(refusal)

@@ -73,4 +73,5 @@ class Stats:
             f"{self.videos} videos, {self.frames} frames ({self.annotated_frames} annotated, "
             f"{self.empty_frames} empty), {self.objects} objects, {self.masks} masks"
         )
-        return text + (f", {len(self.skipped)} videos skipped" if self.skipped else "")
+        count = len(self.skipped)
+        return text + (f", {count} video{'' if count == 1 else 's'} skipped" if count else "")
