@@ -374,6 +374,7 @@ def test_a_derived_set_of_a_derived_set_keeps_the_chain(sample_root, tmp_path):
     assert record["from"]["derived"]["frame_step"] == 2
 
 
+@pytest.mark.filterwarnings("ignore:.*shards the interrupted run finished are done again")  # redone on purpose
 @pytest.mark.parametrize("list_at_first", [True, False])
 def test_an_interrupted_derived_run_resumes_to_the_same_set_and_list(sample_root, tmp_path, monkeypatch, list_at_first):
     """The empty frames travel with the shards' journaled facts; a run first started without the list redoes its shards."""

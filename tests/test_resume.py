@@ -22,6 +22,9 @@ from converters.run.journal import JOURNAL, seal
 from converters.run.pipeline import Interrupted, staging_path
 from converters.sources.checksums import sha256
 
+#: Redone shards are said (a test below checks the words); the tests that redo them on purpose need not hear it.
+pytestmark = pytest.mark.filterwarnings("ignore:.*shards the interrupted run finished are done again")
+
 # A run slow enough to be killed halfway: a pause per video (coco shards hold one video each).
 SLOW_RUN = textwrap.dedent(
     """

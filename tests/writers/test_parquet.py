@@ -314,6 +314,7 @@ def test_split_names_are_what_the_hub_accepts():
     assert split_name(DatasetInfo("mose", split="valid")) == "valid"
 
 
+@pytest.mark.filterwarnings("ignore:.*shards the interrupted run finished are done again")  # redone on purpose
 def test_resume_after_the_shards_were_renamed_gives_the_same_output(sample_root, tmp_path, monkeypatch):
     """Interrupted after ``finalize`` gave the shards their published names: a resumed run still ends with the same files."""
     from converters.run import pipeline
