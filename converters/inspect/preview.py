@@ -26,6 +26,7 @@ from ..errors import MissingDependency, OptionError, OutputError, SourceError
 from ..model import VOID_ID, Frame, Mask, Video
 from ..sources import imagefiles
 from ..sources.files import file_in_the_way
+from ..suggest import did_you_mean
 
 #: How much of an object's colour covers the frame image under its mask.
 ALPHA = 0.5
@@ -399,7 +400,8 @@ def _select(refs: list, names: Sequence[str] | None, default: int, source: Path)
     unknown = [n for n in names if n not in by_name]
     if unknown:
         known = ", ".join(r.name for r in refs[:8]) + (", ..." if len(refs) > 8 else "")
-        raise OptionError("--video", f"{source} has no video named {', '.join(unknown)} (it has {known or 'none'})")
+        hint = did_you_mean(unknown[0], by_name)
+        raise OptionError("--video", f"{source} has no video named {', '.join(unknown)};{hint} it has {known or 'none'}")
     return [by_name[n] for n in dict.fromkeys(names)]
 
 
@@ -435,12 +437,15 @@ def write_preview(
             _check_new(target, overwrite, other.roots())
     theirs = {ref.name: ref for ref in other.list_videos()} if other is not None else {}
     fit = _ANIMATION_WIDTH if animated else _SHEET_TILE_WIDTH
-    groups = []
+    groups, lengths = [], []
     for ref in refs:
         video = reader.read_video(ref)
         twin = other.read_video(theirs[ref.name]) if ref.name in theirs else None
         positions = parse_frames(frames, len(video.frames), _ANIMATION_FRAMES if animated else _SHEET_FRAMES)
         groups.append(video_tiles(video, positions, other=twin, compare=other is not None, ids=ids, scale=scale, fit_width=fit))
+        lengths.append(f"{ref.name}: {len(video.frames)}")
+    if frames is not None and not any(groups):  # positions past every video's end
+        raise OptionError("--frames", f"{frames} selects no frame of the videos shown (frames: {', '.join(lengths)})")
     per_file = [groups] if kind != "folder" else [[tiles] for tiles in groups]  # each file's videos
     written = []
     for target, shown in zip(targets, per_file):

@@ -62,6 +62,20 @@ def test_preview_says_what_it_wrote(capsys, sample_root, tmp_path):
     assert code == 1 and "--overwrite" in err
 
 
+def test_preview_of_a_misspelt_video_names_the_one_meant(capsys, sample_root, tmp_path):
+    root = sample_root["youtube-vos"]
+    video = sorted(p.name for p in (root / "valid" / "Annotations").iterdir() if not p.name.startswith("."))[0]
+    argv = ["preview", str(root), "--split", "valid", "--video", video[:-1] + "x", "-o", str(tmp_path / "p.gif")]
+    code, _, err = run(capsys, *argv)
+    assert code == 1 and f"did you mean {video!r}?" in err and not (tmp_path / "p.gif").exists()
+
+
+def test_preview_of_frames_past_the_end_says_how_long_the_videos_are(capsys, sample_root, tmp_path):
+    root = sample_root["youtube-vos"]
+    code, _, err = run(capsys, "preview", str(root), "--split", "valid", "--frames", "999", "-o", str(tmp_path / "p.png"))
+    assert code == 1 and "999 selects no frame of the videos shown (frames: " in err and not (tmp_path / "p.png").exists()
+
+
 def test_stats_overwrite_never_replaces_a_file_of_the_source(capsys, sample_root, tmp_path):
     """--per-video FILE --overwrite replaced a Parquet source's own shard with the table (the dataset was then unreadable)."""
     source = converters.convert(sample_root["mose"], tmp_path / "src.parquet", to="parquet", reader_options={"split": "train"})
