@@ -151,7 +151,7 @@ class SavReader(Reader):
         that embeds images refuses, where it would store every frame without one."""
         if self.is_train:
             stem = _train_stem(self.source.name) if self.source.is_file() else None  # a misnamed file: listing says
-            if stem is None or (self.source.parent / f"{stem}.mp4").is_file():  # the mp4 beside it: its frames are read
+            if stem is None or os.path.lexists(self.source.parent / f"{stem}.mp4"):  # read with it (a bad one is named then)
                 return None
             return f"it is a masklet file alone (no {stem}.mp4 beside it holds its frames)"
         images = self.source / spec.IMAGES
