@@ -832,6 +832,13 @@ def test_masks_without_frames_are_refused_by_writers_that_embed_images(train, tm
     assert not (tmp_path / "out").exists()
 
 
+def test_a_masklet_file_named_beside_its_mp4_keeps_its_frames(train, tmp_path):
+    """Named as the source with its mp4 beside it, the file's video is read with its frames: nothing to refuse."""
+    api.convert(train / "sav_000" / "sav_000001_manual.json", tmp_path / "x.parquet", to="parquet", from_="sav")
+    (back,), _ = read(tmp_path / "x.parquet", "parquet")
+    assert len(back.frames) == 4 and all(frame.image is not None for frame in back.frames)
+
+
 def test_a_val_folder_written_without_frames_is_refused_by_writers_that_embed_images(val, tmp_path):
     masks_only = tmp_path / "masks-only"
     api.convert(val, masks_only, to="sav", from_="sav", writer_options={"images": False})

@@ -663,3 +663,44 @@ def test_a_zip_whose_directory_places_a_member_before_the_archive_start_is_a_sou
         assert archive.infolist()[0].header_offset < 0  # what zipfile makes of it
     with pytest.raises(SourceError, match="corrupt zip"):
         sources.filesystem(target).read(target / "meta.json")
+
+
+# ------------------------------------------------------------------ open_regular
+
+
+def test_open_regular_hands_back_a_blocking_file(tmp_path):
+    """Opened with O_NONBLOCK so a pipe cannot make it wait; a regular file is handed on as ``open`` hands it."""
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"\r\n\x1a" * 3)
+    with sources.open_regular(path) as file:
+        assert os.get_blocking(file.fileno())
+        assert file.read() == b"\r\n\x1a" * 3
+
+
+def test_open_regular_opens_in_binary_mode(tmp_path, monkeypatch):
+    """Windows opens a descriptor in text mode (CRLF to LF, ^Z an end) unless O_BINARY is given, as ``open`` does."""
+    flags: list[int] = []
+    real_open = os.open
+    monkeypatch.setattr(os, "O_BINARY", 1 << 30, raising=False)
+    monkeypatch.setattr(os, "open", lambda path, flag, *args: flags.append(flag) or real_open(path, flag & ~(1 << 30), *args))
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"x")
+    assert sources.read_regular(path) == b"x"
+    assert flags and all(flag & (1 << 30) for flag in flags)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_open_regular_closes_its_descriptor_when_it_fails(tmp_path, monkeypatch):
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"x")
+
+    def fail(fd):
+        raise OSError(5, "Input/output error")
+
+    before = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fstat", fail)
+    for _ in range(3):
+        with pytest.raises(OSError, match="Input/output"):
+            sources.open_regular(path)
+    monkeypatch.undo()
+    assert len(os.listdir("/proc/self/fd")) == before

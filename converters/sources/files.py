@@ -127,13 +127,19 @@ def check_regular(path: str | os.PathLike) -> None:
 def open_regular(path: str | os.PathLike) -> BinaryIO:
     """``open(path, "rb")`` for a file that must be a regular one, raising OSError as ``open`` does: a pipe is
     opened without waiting for a writer, then refused like a device (reading either would wait, or never end)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))  # O_BINARY: Windows reads text otherwise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
+            raise OSError(errno.EINVAL, "not a regular file (a pipe, a socket or a device)", os.fspath(path))
+        if nonblocking:  # blocking again, as ``open`` hands it (a FUSE or network file system may heed the flag)
+            os.set_blocking(fd, True)
+    except BaseException:
         os.close(fd)
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), os.fspath(path))
-        raise OSError(errno.EINVAL, "not a regular file (a pipe, a socket or a device)", os.fspath(path))
+        raise
     return os.fdopen(fd, "rb")
 
 

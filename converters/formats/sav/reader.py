@@ -150,8 +150,10 @@ class SavReader(Reader):
         """Masks without frames (a masklet file named alone; a val/test folder written with images=false): a writer
         that embeds images refuses, where it would store every frame without one."""
         if self.is_train:
-            alone = self.source.is_file() and _train_stem(self.source.name) is not None  # a misnamed file: listing says
-            return "it is a masklet file alone; its frames are in the mp4 beside it" if alone else None
+            stem = _train_stem(self.source.name) if self.source.is_file() else None  # a misnamed file: listing says
+            if stem is None or os.path.lexists(self.source.parent / f"{stem}.mp4"):  # read with it (a bad one is named then)
+                return None
+            return f"it is a masklet file alone (no {stem}.mp4 beside it holds its frames)"
         images = self.source / spec.IMAGES
         return None if images.is_dir() else f"it holds masks only (there is no {images})"
 
