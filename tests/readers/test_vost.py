@@ -18,7 +18,7 @@ from PIL import Image
 from converters import api
 from converters.errors import SourceError
 from converters.formats.davis.reader import DavisReader
-from converters.formats.folders.reader import frame_files
+from converters.formats.folders.entries import frame_files
 from converters.formats.mose.reader import MoseReader
 from converters.formats.vost.reader import VostOptions, VostReader
 from converters.formats.vost.spec import FRAME_NAMES

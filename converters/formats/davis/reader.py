@@ -21,16 +21,9 @@ from ...reader import Detection
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
+from ..folders.entries import read_json, read_list, subfolders, visible_entries
 from ..folders.marker import with_marker_attributes
-from ..folders.reader import (
-    FolderLayoutReader,
-    LayoutFolders,
-    VideoIndex,
-    read_json,
-    read_list,
-    subfolders,
-    visible_entries,
-)
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 from .spec import (
     CATEGORIES,

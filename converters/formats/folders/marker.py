@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ...errors import SourceError
 from ...sources.files import LOCAL, FileSystem
-from .reader import read_json
+from .entries import read_json
 from .spec import MARKER, WRITTEN_BY
 
 

@@ -21,17 +21,8 @@ from ...model import VOID_ID, DatasetInfo, ObjectInfo, Video
 from ...reader import Detection
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
-from ..folders.reader import (
-    FolderLayoutReader,
-    FolderVideoRef,
-    LayoutFolders,
-    VideoIndex,
-    read_json,
-    split_choices,
-    split_of,
-    subfolders,
-    visible_entries,
-)
+from ..folders.entries import read_json, subfolders, visible_entries
+from ..folders.reader import FolderLayoutReader, FolderVideoRef, LayoutFolders, VideoIndex, split_choices, split_of
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 from ..youtube_vos.spec import META as YOUTUBE_VOS_META
 from .spec import (

@@ -22,6 +22,7 @@ from ...reader import Detection, VideoRef
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ..davis import spec as davis
+from ..folders.entries import read_json, subfolders, visible_entries
 from ..folders.marker import with_marker_attributes
 from ..folders.reader import (
     FolderLayoutReader,
@@ -29,11 +30,8 @@ from ..folders.reader import (
     LayoutFolders,
     VideoIndex,
     read_folder_video,
-    read_json,
     split_choices,
     split_of,
-    subfolders,
-    visible_entries,
 )
 from ..folders.spec import ANNOTATIONS, IMAGES, SPLIT_NAMES
 from ..lvos import reader as lvos

@@ -39,7 +39,7 @@ from ...records import Record
 from ...sources import imagefiles
 from ...sources.entry import archive_kind
 from ...sources.files import open_regular
-from ..folders.reader import frame_files
+from ..folders.entries import frame_files
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
 from . import spec, splitfiles

@@ -13,7 +13,7 @@ from ...codecs.video import check_regular
 from ...errors import SourceError
 from ...model import check_file_name, check_frame_size
 from ...sources import imagefiles
-from ..folders.reader import read_list
+from ..folders.entries import read_list
 
 
 def listed_names(path: Path) -> set[str]:

@@ -17,7 +17,8 @@ from ...errors import SourceError
 from ...model import DatasetInfo
 from ...reader import Detection
 from ...sources.files import LOCAL, FileSystem
-from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_list, split_choices, subfolders, visible_entries
+from ..folders.entries import read_list, subfolders, visible_entries
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, split_choices
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 from .spec import FRAME_FOLDERS, FRAME_NAMES, IMAGE_SETS, IMAGES_10FPS, LIST_SUFFIX, ROOT
 

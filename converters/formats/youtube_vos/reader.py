@@ -18,8 +18,9 @@ from ...model import VOID_ID, Category, DatasetInfo, ObjectInfo
 from ...reader import Detection
 from ...records import Record
 from ...sources.files import LOCAL, FileSystem
+from ..folders.entries import read_json, subfolders
 from ..folders.marker import with_marker_attributes
-from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, read_json, split_choices, split_of, subfolders
+from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, split_choices, split_of
 from ..folders.spec import ANNOTATIONS, IMAGES
 from .spec import META
 
