@@ -15,7 +15,8 @@ from PIL import Image
 from converters import api
 from converters.cli import main
 from converters.errors import OptionError
-from converters.run.derive import Derive, DerivedReader, nearest_indices, shrunk_size
+from converters.run.derive import Derive, DerivedReader
+from converters.run.derive_steps import nearest_indices, shrunk_size
 from converters.sample import label_maps
 
 
@@ -125,7 +126,7 @@ def test_frame_step_keeps_every_kth_frame_with_its_name_and_masks(sample_root, t
 
 
 def test_frame_step_drops_objects_left_without_masks_and_trims_listed_frames(sample_root):
-    from converters.run.derive import step_frames
+    from converters.run.derive_steps import step_frames
 
     with api.open_reader(sample_root["youtube-vos"], "youtube-vos", {"split": "train"}) as reader:
         video = reader.read_video(reader.list_videos()[0])

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,20 +27,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .. import options as plugin_options
 from .. import registry
 from ..errors import OptionError, OutputError, SourceError
-from ..model import DatasetInfo, Frame, FrameMasks, ImageRef, Mask, Video
+from ..model import DatasetInfo, Video
 from ..reader import Detection, Reader, VideoRef
 from ..sources.files import file_in_the_way
 from ..writer import Shard, ShardResult, Writer
+from .derive_steps import JPEG_QUALITY, first_appearances, shrink, step_frames
 
 #: The dataset attribute that records how a derived set was made.
 ATTRIBUTE = "derived"
-#: Quality of the JPEGs ``max_side`` re-encodes (Pillow, 4:2:0): high, as the source's were already lossy.
-JPEG_QUALITY = 95
 #: Where a shard's empty frames travel to ``finalize`` (and into the resume journal).
 _EMPTY_FACT = "derive.empty_frames"
 
@@ -224,124 +220,6 @@ def derive_video(video: Video, derive: Derive) -> Video:
     if derive.first_appearance:
         video = first_appearances(video)
     return video
-
-
-def step_frames(video: Video, step: int) -> Video:
-    """Frames at positions 0, step, 2*step, ...; an object with masks in the source but none left is dropped.
-
-    Objects the source declares without any mask (a ``meta.json`` entry) stay, and their listed
-    frames keep only those still present.
-    """
-    frames = tuple(dataclasses.replace(frame, index=i) for i, frame in enumerate(video.frames[::step]))
-    kept_stems = {frame.stem for frame in frames}
-    had_masks, has_masks = _ids_with_masks(video.frames), _ids_with_masks(frames)
-    objects = tuple(
-        dataclasses.replace(o, frames=None if o.frames is None else tuple(f for f in o.frames if f in kept_stems))
-        for o in video.objects
-        if o.object_id in has_masks or o.object_id not in had_masks
-    )
-    return dataclasses.replace(video, frames=frames, objects=objects)
-
-
-def _ids_with_masks(frames: Iterable[Frame]) -> set[int]:
-    return {m.object_id for f in frames if f.masks is not None for m in f.masks.objects}
-
-
-def first_appearances(video: Video) -> Video:
-    """Each object's mask on the first frame it appears in only; a frame where no object first appears is unannotated.
-
-    A frame that keeps masks keeps its void region too (the region not to be scored there).
-    """
-    seen: set[int] = set()
-    frames = []
-    for frame in video.frames:
-        masks = None
-        if frame.masks is not None:
-            new = tuple(m for m in frame.masks.objects if m.object_id not in seen)
-            seen.update(m.object_id for m in new)
-            if new:
-                masks = FrameMasks(new, frame.masks.void)
-        frames.append(dataclasses.replace(frame, masks=masks))
-    return dataclasses.replace(video, frames=tuple(frames))
-
-
-def shrunk_size(width: int, height: int, max_side: int) -> tuple[int, int]:
-    """``(width, height)`` scaled so the longer side is ``max_side`` (rounded half up, at least 1); unchanged when it fits."""
-    longest = max(width, height)
-    if longest <= max_side:
-        return width, height
-
-    def scaled(side: int) -> int:
-        return max(1, (2 * side * max_side + longest) // (2 * longest))
-
-    return scaled(width), scaled(height)
-
-
-def nearest_indices(source: int, target: int) -> np.ndarray:
-    """Source row (or column) of each target one, sampling pixel centres: ``floor((i + 0.5) * source / target)``.
-
-    Exact integer arithmetic, as PyTorch's ``interpolate(mode="nearest-exact")``; Pillow's and OpenCV's
-    fixed-point nearest may take the neighbouring source pixel where a centre falls exactly half-way.
-    """
-    return ((2 * np.arange(target, dtype=np.int64) + 1) * source) // (2 * target)
-
-
-def shrink(video: Video, max_side: int) -> Video:
-    """The video at most ``max_side`` pixels a side: masks by nearest neighbour (exact RLE), frames re-encoded."""
-    width, height = shrunk_size(video.width, video.height, max_side)
-    if (width, height) == (video.width, video.height):
-        return video
-    rows, cols = nearest_indices(video.height, height), nearest_indices(video.width, width)
-    frames = []
-    for frame in video.frames:
-        masks = frame.masks
-        if masks is not None:
-            objects = tuple(m for m in (_shrink_mask(video, m, rows, cols) for m in masks.objects) if m is not None)
-            void = None if masks.void is None else _shrink_mask(video, masks.void, rows, cols)
-            masks = FrameMasks(objects, void)
-        image = None if frame.image is None else _shrink_image(frame.image, frame.file_name, width, height)
-        frames.append(dataclasses.replace(frame, masks=masks, image=image))
-    return dataclasses.replace(video, width=width, height=height, frames=tuple(frames))
-
-
-def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -> Mask | None:
-    """One mask resized by nearest neighbour and encoded again; None when no pixel of it is left."""
-    from ..codecs import rle
-
-    try:
-        full = rle.decode([(1, mask.counts)], video.height, video.width)
-    except rle.RleError as exc:
-        raise SourceError(video.name, f"object {mask.object_id}: {exc}") from None
-    found = rle.encode(np.ascontiguousarray(full[rows[:, None], cols[None, :]]))
-    if not found:
-        return None
-    small = found[0]
-    return Mask(mask.object_id, small.counts, small.area, small.bbox)
-
-
-def _shrink_image(image: ImageRef, file_name: str, width: int, height: int) -> ImageRef:
-    """The frame resized (Lanczos) and encoded again in its own format: JPEG for .jpg/.jpeg, PNG for .png."""
-    from PIL import Image
-
-    from ..sources import imagefiles
-
-    suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
-    if suffix not in ("jpg", "jpeg", "png"):
-        raise SourceError(image.location, "--max-side re-encodes JPEG and PNG frames only")
-    data = imagefiles.read_bytes(image)
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.load()
-            picture = opened if opened.mode in ("RGB", "L", "RGBA") else opened.convert("RGB")
-            small = picture.resize((width, height), Image.Resampling.LANCZOS)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise SourceError(image.location, f"cannot decode image to resize it: {exc}") from None
-    out = io.BytesIO()
-    if suffix == "png":
-        small.save(out, format="PNG", compress_level=6)
-    else:
-        small.convert("RGB" if small.mode == "RGBA" else small.mode).save(out, format="JPEG", quality=JPEG_QUALITY)
-    return ImageRef(data=out.getvalue())
 
 
 # ------------------------------------------------------------------ the empty-frames list
