@@ -35,77 +35,18 @@ from ...model import VOID_ID, Category, DatasetInfo, MaskEncoding, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
-from . import listing
-from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRITTEN_BY, is_desktop_file
+from .marker import changed_files, foreign_entries, is_marked, marked_format, refuse_foreign, with_files
+from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRITTEN_BY
 
 OUTPUT = "output"
 #: Names a dataset folder (or a folder-layout output older than the marker) has at its root.
 _LAYOUT_NAMES = (IMAGES, ANNOTATIONS, "ImageSets", "meta.json")
-#: The most of a marker read: it holds the source's attributes (DAVIS split lists) and what the writer changed.
-MARKER_LIMIT = 1 << 20
 #: Written by ``renumber=true`` at the output's root: ``{video: {new id: source id}}``.
 RENUMBERED = "object_ids.json"
 #: Every name a folder-layout writer puts at the output's root (``errors.jsonl``: the videos a run skipped).
 #: The formats whose outputs these names describe (the marker says which wrote a folder).
 _LAYOUT_FORMATS = frozenset({"mose", "davis", "youtube-vos", ""})
 _OWN_NAMES = frozenset({*_LAYOUT_NAMES, MARKER, RENUMBERED, "categories.json", "davis_semantics.json", "errors.jsonl"})
-
-
-def marker(folder: Path) -> dict | None:
-    """The marker a folder writer leaves in ``folder`` (a small JSON object naming vosconv), or None."""
-    path = folder / MARKER
-    if path.is_symlink() or not path.is_file():
-        return None
-    try:
-        with open(path, "rb") as file:
-            value = json.loads(file.read(MARKER_LIMIT))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return None
-    if not isinstance(value, dict) or value.get("written_by") != WRITTEN_BY:
-        return None
-    return value
-
-
-def marked_format(folder: Path) -> str | None:
-    """The format named by the marker a folder writer leaves in ``folder``, if any ("" when it names none)."""
-    value = marker(folder)
-    if value is None:
-        return None
-    return value.get("format") if isinstance(value.get("format"), str) else ""
-
-
-#: Names at an output's root that its files' record leaves out: the marker, and what the pipeline adds after it.
-UNLISTED = frozenset({MARKER, "errors.jsonl"})
-
-
-def changed_files(folder: Path) -> str | None:
-    """Words saying that a marked output no longer holds exactly the files its writer recorded; None when it does."""
-    value = marker(folder)
-    return None if value is None else listing.changed(folder, value.get(listing.KEY), UNLISTED)
-
-
-def with_files(root: Path, value: dict) -> dict:
-    """The marker ``value`` recording every file the writer put in ``root``, for writing last (so ``--overwrite`` sees a
-    file added anywhere later)."""
-    return {**value, listing.KEY: listing.record(root, UNLISTED)}
-
-
-def is_marked(folder: Path) -> bool:
-    """``folder`` holds the marker a folder writer leaves."""
-    return marked_format(folder) is not None
-
-
-def foreign_entries(folder: Path, own: frozenset[str] = _OWN_NAMES) -> list[str]:
-    """The names at a folder output's root that its writer does not make (a file the user added later; a desktop's
-    ``.DS_Store`` is none)."""
-    return sorted(entry.name for entry in os.scandir(folder) if entry.name not in own and not is_desktop_file(entry.name))
-
-
-def refuse_foreign(folder: Path, own: frozenset[str] = _OWN_NAMES) -> str:
-    """The refusal for a marked output holding what its writer does not make, naming those entries."""
-    foreign = foreign_entries(folder, own)
-    listed = ", ".join(foreign[:4] + (["..."] if len(foreign) > 4 else []))
-    return f"is a vosconv output that also holds files vosconv did not write ({listed}); move them out or choose another output"
 
 
 _OVERLAP = (
@@ -206,7 +147,7 @@ class LayoutWriter(Writer):
     @classmethod
     def owns(cls, path: Path) -> bool:
         """A folder holding the marker that every folder-layout writer leaves, and nothing else of the user's."""
-        return is_marked(path) and not foreign_entries(path) and changed_files(path) is None
+        return is_marked(path) and not foreign_entries(path, _OWN_NAMES) and changed_files(path) is None
 
     @classmethod
     def lookalike(cls, path: Path) -> str | None:
@@ -217,7 +158,7 @@ class LayoutWriter(Writer):
         if marked is not None:  # another folder writer's output (sav) speaks for itself
             if marked not in _LAYOUT_FORMATS:
                 return None
-            return refuse_foreign(path) if foreign_entries(path) else changed_files(path)
+            return refuse_foreign(path, _OWN_NAMES) if foreign_entries(path, _OWN_NAMES) else changed_files(path)
         names = sorted(entry.name + ("/" if entry.is_dir() else "") for entry in os.scandir(path))
         if not any(name.rstrip("/") in _LAYOUT_NAMES for name in names):
             return None

@@ -29,17 +29,9 @@ from ...model import DatasetInfo, Mask, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
-from ..folders.spec import WRITTEN_BY
-from ..folders.writer import (
-    MARKER,
-    changed_files,
-    check_listable_name,
-    check_readable_names,
-    foreign_entries,
-    marked_format,
-    refuse_foreign,
-    with_files,
-)
+from ..folders.marker import changed_files, foreign_entries, marked_format, refuse_foreign, with_files
+from ..folders.spec import MARKER, WRITTEN_BY
+from ..folders.writer import check_listable_name, check_readable_names
 from ..sharded import manifest as shards
 from . import spec
 
