@@ -48,9 +48,10 @@ class VideoFacts:
 MIN_PIXEL_LIMIT = 1 << 20
 
 
-def check_regular(path: str) -> None:
-    """A pipe or a device where a file should be (an mp4, a masklet JSON) would make reading it wait, or never end:
-    a SourceError. A path that is not there is left to the reading, which names the cause."""
+def check_plain_file(path: str) -> None:
+    """A folder, a pipe or a device where a file should be (an mp4, a masklet JSON): a SourceError, where reading a
+    pipe would wait, or never end. A path that is not there is left to the reading, which names the cause. (Unlike
+    ``sources.files.check_regular``, which lets a folder through: codecs import nothing of ``sources``.)"""
     if os.path.exists(path) and not os.path.isfile(path):
         raise SourceError(path, "not a regular file (a folder, a pipe or a device)")
 
@@ -59,7 +60,7 @@ def check_regular(path: str) -> None:
 def _video_stream(path: str) -> Iterator[tuple[Any, Any]]:
     """``(container, its first video stream)``; SourceError naming ``path`` when it cannot be read as a video."""
     av = _av()
-    check_regular(path)
+    check_plain_file(path)
     try:
         with av.open(path) as container:
             if not container.streams.video:
@@ -134,7 +135,7 @@ class FrameCursor:
     def _open(self) -> None:
         av = _av()
         self.close()
-        check_regular(self.path)
+        check_plain_file(self.path)
         try:
             ranks = packet_ranks(self.path) if self.every else None
             self._container = av.open(self.path)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...codecs import rle
-from ...codecs.video import check_regular
+from ...codecs.video import check_plain_file
 from ...errors import SourceError
 from ...model import (
     MAX_OBJECT_ID,
@@ -46,7 +46,7 @@ def _whole(value: Any, what: str) -> int:
 
 
 def parse_masklets(path: str) -> Masklets:
-    check_regular(path)
+    check_plain_file(path)
     try:
         with open(path, "rb") as file:
             doc = json.loads(file.read())

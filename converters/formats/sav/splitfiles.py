@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ...codecs import png
-from ...codecs.video import check_regular
+from ...codecs.video import check_plain_file
 from ...errors import SourceError
 from ...model import check_file_name, check_frame_size
 from ...sources import imagefiles
@@ -18,7 +18,7 @@ from ..folders.entries import read_list
 
 def listed_names(path: Path) -> set[str]:
     """The video names of a ``sav_val.txt``: each a folder name, never a way out of ``JPEGImages_24fps/``."""
-    check_regular(str(path))
+    check_plain_file(str(path))
     names = set()
     for number, name in read_list(path):
         try:
@@ -31,7 +31,7 @@ def listed_names(path: Path) -> set[str]:
 
 def decode_png(path: Path, size: tuple[int, int] | None = None) -> tuple[np.ndarray, object]:
     """The mask's values; when the video's ``(height, width)`` is known, checked from the header before inflating."""
-    check_regular(str(path))
+    check_plain_file(str(path))
     try:
         data = path.read_bytes()
         header = png.read_header(data)
