@@ -687,6 +687,25 @@ def test_a_run_killed_after_publishing_leaves_no_earlier_list_beside_its_output(
     assert out.is_file() and not pipeline.errors_path(out, False).exists()  # the new list was to come next
 
 
+def test_ctrl_c_once_the_output_is_published_says_it_is_whole_not_to_resume(sample_copy, tmp_path, monkeypatch):
+    """A Ctrl-C while publishing clears away the replaced output (a large folder takes a while) comes after the output
+    is in place: telling the user to --resume, which finds no interrupted run, would send them the wrong way."""
+    source, out, reference = sample_copy("mose"), tmp_path / "out.json", tmp_path / "reference.json"
+    with api.open_reader(source, "mose", {"split": "train"}) as r:
+        pipeline.convert(r, api.open_writer("coco"), reference, progress=False)
+    published = pipeline.publish
+
+    def publish_then_ctrl_c(*args, **kwargs):
+        published(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "publish", publish_then_ctrl_c)
+    with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(pipeline.Interrupted) as caught:
+        pipeline.convert(r, api.open_writer("coco"), out, progress=False)
+    assert "written whole; there is nothing to resume" in str(caught.value) and "--resume" not in str(caught.value)
+    assert out.read_bytes() == reference.read_bytes() and not pipeline.staging_path(out).exists()
+
+
 def test_an_output_not_published_keeps_its_list_of_skipped_videos(sample_copy, tmp_path, monkeypatch):
     run, out, mend = _skipping_runs(sample_copy, tmp_path)
     before = out.read_bytes(), pipeline.errors_path(out, False).read_bytes()

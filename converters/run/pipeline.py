@@ -204,6 +204,7 @@ def _write(
         outcomes[shard.index] = (result, shard_stats)
         advance(shard.index, len(shard.refs))  # what per-video reports did not say (from spawned or Ray workers)
 
+    finished = None
     try:
         with progress_to(advance):
             executor.run(task, todo, on_done=done)
@@ -237,6 +238,11 @@ def _write(
         errors_file = errors_path(output, is_dir) if stats.skipped else None
     except KeyboardInterrupt:
         bar.close()
+        if finished is not None and not os.path.lexists(finished):  # published: nothing is left to finish or resume
+            with contextlib.suppress(OSError):
+                remove(staging)
+            unlisted = " (its list of skipped videos may be missing)" if stats.skipped else ""
+            raise Interrupted(f"interrupted once {output} was written whole{unlisted}; there is nothing to resume") from None
         remove_temporaries(staging)
         raise Interrupted(
             f"interrupted: {len(outcomes)} of {len(shards)} shards are complete in {staging}; "
