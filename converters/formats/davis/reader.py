@@ -11,6 +11,7 @@ by :func:`~converters.formats.folders.reader.read_folder_video`.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,13 @@ from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ...suggest import did_you_mean
 from ..folders.entries import read_json, read_list, subfolders, visible_entries
-from ..folders.marker import with_marker_attributes
+from ..folders.marker import recorded, with_marker_attributes
 from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex
-from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
+from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX
 from .spec import (
     CATEGORIES,
     DEFAULT_RESOLUTION,
+    FILLED_SUPERCATEGORIES,
     IMAGE_SETS,
     LIST_SUFFIX,
     RESOLUTIONS,
@@ -176,6 +178,12 @@ def _categories(root: Path, fs: FileSystem) -> tuple[tuple[Category, ...], dict[
     semantics = read_json(semantics_path, fs)
     if not isinstance(semantics, dict):
         raise SourceError(semantics_path, 'expected {"<sequence>": {"<object id>": "<category>", ...}, ...}')
+    filled = recorded(root, FILLED_SUPERCATEGORIES, fs) or []
+    if not isinstance(filled, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in filled):
+        raise SourceError(root / MARKER, f"{FILLED_SUPERCATEGORIES}: expected a list of category ids")
+    for name, category in by_name.items():  # the name stood in for a supercategory the source did not have
+        if category.id in filled and category.supercategory == name:
+            by_name[name] = dataclasses.replace(category, supercategory=None)
     objects = {name: _sequence_objects(Record(found, semantics_path, name), by_name) for name, found in semantics.items()}
     return tuple(sorted(by_name.values(), key=lambda c: c.id)), objects
 

@@ -18,6 +18,8 @@ LIST_SUFFIX = ".txt"
 #: The semantics zip's per-sequence object categories, and its category table.
 SEMANTICS = "davis_semantics.json"
 CATEGORIES = "categories.json"
+#: The marker's record of the categories whose ``super_category`` the writer filled with the name (the source had none).
+FILLED_SUPERCATEGORIES = "filled_supercategories"
 #: Where a split's list is looked for first, in this order.
 YEARS = ("2017", "2016")
 #: The resolution folders inside ``JPEGImages/`` (``1080p`` is DAVIS 2016's name for full resolution).

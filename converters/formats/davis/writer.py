@@ -9,7 +9,17 @@ from ...errors import SourceError
 from ...model import Category, DatasetInfo, Video, check_file_name
 from ..folders.spec import ANNOTATIONS, IMAGES
 from ..folders.writer import LayoutWriter, check_listable_name, write_json
-from .spec import CATEGORIES, DEFAULT_RESOLUTION, IMAGE_SETS, LIST_SUFFIX, SEMANTICS, SPLIT_LISTS, YEARS, load_split_lists
+from .spec import (
+    CATEGORIES,
+    DEFAULT_RESOLUTION,
+    FILLED_SUPERCATEGORIES,
+    IMAGE_SETS,
+    LIST_SUFFIX,
+    SEMANTICS,
+    SPLIT_LISTS,
+    YEARS,
+    load_split_lists,
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +96,11 @@ class DavisWriter(LayoutWriter):
             return ()
         return tuple({c.name: c for c in info.categories}.values())
 
+    def marker_facts(self, info: DatasetInfo, videos: dict[str, object]) -> dict[str, object]:
+        """The categories whose ``super_category`` is their name because the source gave none: read back as none."""
+        filled = [c.id for c in info.categories if c.supercategory is None] if any(videos.values()) else []
+        return {FILLED_SUPERCATEGORIES: filled} if filled else {}
+
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
         """The split lists: the source's own (each with the sequences written, in its order), and
         ``<year>/<split>.txt`` of every sequence when the source had none or the options name one."""
@@ -99,6 +114,11 @@ class DavisWriter(LayoutWriter):
         if not lists or self.options.split or self.options.year:
             _write_list(root, year, split, list(videos))
         if any(videos.values()):  # categories, as the DAVIS semantics download ships them
-            categories = {c.name: {"id": c.id, "super_category": c.supercategory or c.name} for c in info.categories}
+            categories = {c.name: {"id": c.id, "super_category": _super_category(c)} for c in info.categories}
             write_json(root / CATEGORIES, categories)
             write_json(root / SEMANTICS, {name: objects for name, objects in videos.items() if objects})
+
+
+def _super_category(category: Category) -> str:
+    """The DAVIS semantics download gives every category one: its name where the source has none."""
+    return category.name if category.supercategory is None else category.supercategory

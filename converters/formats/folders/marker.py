@@ -26,17 +26,29 @@ def with_marker_attributes(folder: Path, own: tuple[tuple[str, str], ...], fs: F
     """The reader's own dataset attributes, then those a layout vosconv wrote keeps in its hidden marker and the layout
     itself cannot say (a derived set's record, DAVIS's split lists read through MOSE): a folder without vosconv's
     marker has none. The reader's own win: they say what the folder holds now."""
-    path = folder / MARKER
-    if not fs.is_file(path):
+    value = _own_marker(folder, fs)
+    if value is None:
         return own
-    value = read_json(path, fs)
-    if not isinstance(value, dict) or value.get("written_by") != WRITTEN_BY:
-        return own  # not vosconv's marker
+    path = folder / MARKER
     kept = value.get("attributes", {})
     if not isinstance(kept, dict) or not all(isinstance(v, str) for v in kept.values()):
         raise SourceError(path, "attributes: expected an object of strings")
     known = {key for key, _ in own}
     return (*own, *((key, text) for key, text in kept.items() if key not in known))
+
+
+def recorded(folder: Path, key: str, fs: FileSystem = LOCAL) -> object:
+    """What the marker of a layout vosconv wrote records under ``key`` (a fact its files cannot say); None without."""
+    value = _own_marker(folder, fs)
+    return None if value is None else value.get(key)
+
+
+def _own_marker(folder: Path, fs: FileSystem) -> dict | None:
+    path = folder / MARKER
+    if not fs.is_file(path):
+        return None
+    value = read_json(path, fs)
+    return value if isinstance(value, dict) and value.get("written_by") == WRITTEN_BY else None  # else not vosconv's
 
 
 def marker(folder: Path) -> dict | None:

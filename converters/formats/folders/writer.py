@@ -408,12 +408,17 @@ class LayoutWriter(Writer):
         conventions = self._conventions(results)
         if conventions:  # what was changed for the layout's consumers (void dropped, 0/255 as palette id 1)
             record["conventions"] = conventions
+        record.update(self.marker_facts(info, videos))
         # last, as it records every file; the attributes say how a derived set was made (converters/run/derive.py)
         write_json(root / MARKER, with_files(root, record))
         return root
 
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
         """Index files beside the folders (DAVIS ImageSets, YouTube-VOS meta.json); none for MOSE."""
+
+    def marker_facts(self, info: DatasetInfo, videos: dict[str, object]) -> dict[str, object]:
+        """What the marker records for the layout's reader beyond its files (:func:`.marker.recorded`)."""
+        return {}
 
     def categories_read_back(self, info: DatasetInfo, videos: dict[str, object]) -> tuple[Category, ...]:
         """The dataset's categories as the layout's reader gives them back from what :meth:`write_index` wrote (``videos``:
