@@ -823,6 +823,17 @@ def test_a_source_that_is_a_pipe_is_refused_not_waited_on(tmp_path, format):
     assert error.path == str(fifo) and "not a regular file or folder" in error.cause
 
 
+@pytest.mark.parametrize("split", ["valid", None])
+def test_a_youtube_vos_meta_json_that_is_a_pipe_is_named_not_a_missing_split(sample_copy, tmp_path, split):
+    meta = sample_copy("youtube-vos") / "valid" / "meta.json"
+    meta.unlink()
+    os.mkfifo(meta)
+    source = meta.parent.parent if split else meta.parent
+    with pytest.raises(SourceError) as caught:
+        list(api.read_videos(source, "youtube-vos", **({"split": split} if split else {})))
+    assert caught.value.path == str(meta) and "not a regular file" in caught.value.cause
+
+
 def test_a_davis_split_list_of_a_non_utf8_name_is_left_out_with_a_warning(sample_copy, tmp_path):
     """ImageSets/2017/<bytes that are not UTF-8>.txt became a key of the split-list attribute, which stopped every
     writer (a UnicodeEncodeError writing the Parquet card). It is left out, named, as an unreadable list is."""

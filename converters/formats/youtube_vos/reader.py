@@ -96,9 +96,11 @@ class YoutubeVosReader(FolderLayoutReader):
                 raise SourceError(
                     root, f"holds several splits ({', '.join(splits)}); choose one with --split (reader option split)"
                 )
+            _refuse_other_kind(root / META, fs)
             raise SourceError(root, f"no {META} here or in a split folder")
         if fs.is_file(root / split / META):
             return root / split, split
+        _refuse_other_kind(root / split / META, fs)
         choices = split_choices(split, split_folders(root, fs), label=f"split folders with {META}")
         raise SourceError(root / split / META, f"no split {split!r}; {choices}")
 
@@ -117,3 +119,9 @@ class YoutubeVosReader(FolderLayoutReader):
         meta = folder / META
         _, objects = parse_meta(meta, self.fs)
         return LayoutFolders(folder / IMAGES, folder / ANNOTATIONS, VideoIndex(meta, tuple(sorted(objects))), objects)
+
+
+def _refuse_other_kind(path: Path, fs: FileSystem) -> None:
+    """A folder, a pipe or a device named like the metadata file: said as such, not as a split that is not there."""
+    if fs.exists(path):
+        raise SourceError(path, "not a regular file (a folder, a pipe or a device)")
