@@ -204,7 +204,9 @@ class FrameCursor:
         return self.frame(number)
 
     def rgb(self, number: int) -> np.ndarray:
-        return self.frame(number).to_ndarray(format="rgb24")
+        # One thread: swscale's own pool (threads=0) once hung a forked worker on a futex inside this conversion;
+        # the pixels are the same, it takes as long at 720p, and the work is spread across videos anyway.
+        return self.frame(number).to_ndarray(format="rgb24", threads=1)
 
     def close(self) -> None:
         if self._container is not None:
