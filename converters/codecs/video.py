@@ -204,8 +204,9 @@ class FrameCursor:
         return self.frame(number)
 
     def rgb(self, number: int) -> np.ndarray:
-        # One thread: swscale's own pool (threads=0) once hung a forked worker on a futex inside this conversion;
-        # the pixels are the same, it takes as long at 720p, and the work is spread across videos anyway.
+        # One thread: a forked worker once hung on a futex inside this call, where swscale's own pool (threads=0, the
+        # default) is the only thread machinery; the pixels are the same, it takes as long at 720p, and the work is
+        # spread across videos anyway.
         return self.frame(number).to_ndarray(format="rgb24", threads=1)
 
     def close(self) -> None:
