@@ -11,38 +11,31 @@ per-frame value.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ...codecs import rle
 from ...codecs import video as videos
 from ...errors import OptionError, SourceError
 from ...model import (
-    MAX_OBJECT_ID,
     Category,
     DatasetInfo,
     Frame,
     FrameMasks,
     ImageRef,
     Mask,
-    MaskEncoding,
     ObjectInfo,
     Video,
     check_text,
 )
 from ...reader import Detection, Reader, VideoRef
-from ...records import Record
 from ...sources import imagefiles
 from ...sources.entry import archive_kind
-from ...sources.files import open_regular
 from ..folders.entries import frame_files
-from ..sharded import manifest as shards
-from ..sharded.objects import with_frame_values
-from . import spec, splitfiles
+from . import files, spec, splitfiles
+from .files import SavVideoRef
 from .masklets import Masklets, objects_and_masks, parse_masklets
 
 
@@ -57,61 +50,6 @@ class SavOptions:
             raise ValueError(f"quality must be 1..100, got {self.quality}")
 
 
-@dataclass(frozen=True)
-class SavVideoRef(VideoRef):
-    """A train video (``mp4`` and its JSON files) or a val/test video (``images`` and ``annotations`` folders)."""
-
-    mp4: str | None = None
-    manual: str | None = None
-    auto: str | None = None
-    images: str | None = None
-    annotations: str | None = None
-
-    def folders(self) -> tuple[str, ...]:
-        return tuple(f for f in (self.images, self.annotations) if f)
-
-
-def _visible(names: list[str]) -> list[str]:
-    return sorted(n for n in names if not n.startswith("."))
-
-
-def _listdir(folder: Path) -> list[str]:
-    try:
-        return _visible(os.listdir(folder))
-    except OSError as exc:
-        raise SourceError(folder, f"cannot list: {exc.strerror or exc}") from None
-
-
-def _train_stem(name: str) -> str | None:
-    """The video a train file belongs to (``sav_000001`` for its mp4 and masklet files), or None."""
-    if name.startswith("."):
-        return None
-    if name.endswith(".mp4"):
-        return name[:-4]
-    masklets = spec.TRAIN_JSON.fullmatch(name)
-    return masklets.group(1) if masklets else None
-
-
-def train_folders(source: Path) -> list[Path]:
-    """The source and its sub-folders (SA-V's ``sav_NNN/`` shards) that hold mp4 or masklet files."""
-    if not source.is_dir():
-        return []
-    found = []
-    for folder in [source, *(source / n for n in _listdir(source) if (source / n).is_dir())]:
-        try:
-            if any(_train_stem(n) for n in os.listdir(folder)):
-                found.append(folder)
-        except OSError:
-            continue
-    return found
-
-
-def is_split_folder(source: Path) -> bool:
-    """A val/test folder: frames and masks, or masks and vosconv's record (written with images=false)."""
-    has_frames = (source / spec.IMAGES).is_dir() or (source / spec.SIDECAR / f"{spec.DATASET_RECORD}.json").is_file()
-    return has_frames and (source / spec.ANNOTATIONS).is_dir()
-
-
 class SavReader(Reader):
     """Reads SA-V: a train folder (mp4 + ``_manual.json``/``_auto.json``) or a val/test folder (JPEG + per-object PNG)."""
 
@@ -121,17 +59,17 @@ class SavReader(Reader):
     @classmethod
     def sniff(cls, source: Path) -> Detection:
         if source.is_file():
-            if spec.TRAIN_JSON.fullmatch(source.name) and _looks_like_masklets(source):
+            if spec.TRAIN_JSON.fullmatch(source.name) and files.looks_like_masklets(source):
                 return Detection(20, "an SA-V masklet file (its frames from the mp4 beside it, if there)")
             return Detection(0, "not an SA-V folder or masklet file")
-        if is_split_folder(source):
+        if files.is_split_folder(source):
             return Detection(20, f"SA-V val/test: {spec.IMAGES}/ and {spec.ANNOTATIONS}/")
         half = [n for n in (spec.IMAGES, spec.ANNOTATIONS) if (source / n).is_dir()]
         if half:
             other = ({spec.IMAGES, spec.ANNOTATIONS} - set(half)).pop()
             return Detection(0, f"{half[0]}/ without {other}/", near=5)
         alone: list[str] = []  # masklet files whose videos are elsewhere (or not downloaded): said if no shard has any
-        for folder in train_folders(source):
+        for folder in files.train_folders(source):
             names = set(os.listdir(folder))
             paired = [n for n in sorted(names) if n.endswith(".mp4") and f"{n[:-4]}_manual.json" in names]
             if paired:
@@ -144,13 +82,13 @@ class SavReader(Reader):
 
     @property
     def is_train(self) -> bool:
-        return not is_split_folder(self.source)
+        return not files.is_split_folder(self.source)
 
     def missing_images(self) -> str | None:
         """Masks without frames (a masklet file named alone; a val/test folder written with images=false): a writer
         that embeds images refuses, where it would store every frame without one."""
         if self.is_train:
-            stem = _train_stem(self.source.name) if self.source.is_file() else None  # a misnamed file: listing says
+            stem = files.train_stem(self.source.name) if self.source.is_file() else None  # a misnamed file: listing says
             if stem is None or os.path.lexists(self.source.parent / f"{stem}.mp4"):  # read with it (a bad one is named then)
                 return None
             return f"it is a masklet file alone (no {stem}.mp4 beside it holds its frames)"
@@ -175,7 +113,7 @@ class SavReader(Reader):
         if self.is_train:
             return DatasetInfo("sav", split="train", attributes=(("frames", self.options.frames),))
         record = self._sidecar(spec.DATASET_RECORD) or {}
-        lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
+        lists = [n for n in files.listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         try:
             split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
             if split is not None and not isinstance(split, str):  # it names the shards of a Parquet output
@@ -205,13 +143,13 @@ class SavReader(Reader):
         """The foreground value of the first PNG that shows an object (SAM 2 writes 0/1, SA-V's val files 0/255):
         written back the same. All-zero PNGs (an object absent from a frame) say nothing and are passed over."""
         root = self.source / spec.ANNOTATIONS
-        for video in _listdir(root):
+        for video in files.listdir(root):
             try:
                 size = self._video_size(video)
             except SourceError:  # reading that video says so
                 continue
-            for obj in _listdir(root / video) if (root / video).is_dir() else ():
-                for name in _listdir(root / video / obj) if (root / video / obj).is_dir() else ():
+            for obj in files.listdir(root / video) if (root / video).is_dir() else ():
+                for name in files.listdir(root / video / obj) if (root / video / obj).is_dir() else ():
                     if name.endswith(".png"):
                         try:  # a mask its frames' size, checked from its header: never inflated when it is not
                             label, _ = splitfiles.decode_png(root / video / obj / name, size)
@@ -231,7 +169,7 @@ class SavReader(Reader):
             except (KeyError, TypeError, ValueError) as exc:
                 raise SourceError(self.source / spec.SIDECAR / f"{video}.json", f"not a vosconv record: {exc!r}") from None
         frames = self.source / spec.IMAGES / video
-        names = [n for n in _listdir(frames) if n.lower().endswith((".jpg", ".jpeg"))] if frames.is_dir() else []
+        names = [n for n in files.listdir(frames) if n.lower().endswith((".jpg", ".jpeg"))] if frames.is_dir() else []
         if not names:
             return None
         width, height = imagefiles.probe_image(str(frames / names[0]))
@@ -273,27 +211,28 @@ class SavReader(Reader):
                     f"auto asked for, but the source is the manual file {self.source.name}: name "
                     f"{named.group(1)}_auto.json as the source (or -r masklets=both for both)",
                 )
-            return [_train_ref(self.source.parent, named.group(1), set(_listdir(self.source.parent)))]
-        folders = train_folders(self.source)
+            return [files.train_ref(self.source.parent, named.group(1), set(files.listdir(self.source.parent)))]
+        folders = files.train_folders(self.source)
         if not folders:  # never an empty output from a folder that is no SA-V at all
             raise SourceError(self.source, f"not an SA-V folder: {self.sniff(self.source).reason}")
         refs: dict[str, SavVideoRef] = {}
         for folder in folders:
-            names = set(_listdir(folder))
-            for stem in sorted({_train_stem(n) for n in names} - {None}):  # a masklet file without its mp4 too
-                ref = _train_ref(folder, stem, names)
+            names = set(files.listdir(folder))
+            for stem in sorted({files.train_stem(n) for n in names} - {None}):  # a masklet file without its mp4 too
+                ref = files.train_ref(folder, stem, names)
                 if stem in refs:
-                    raise SourceError(_train_file(ref), f"video {stem} is also in {Path(_train_file(refs[stem])).parent}")
+                    earlier = Path(files.train_file(refs[stem])).parent
+                    raise SourceError(files.train_file(ref), f"video {stem} is also in {earlier}")
                 refs[stem] = ref
         return [refs[name] for name in sorted(refs)]
 
     def _split_refs(self) -> list[VideoRef]:
         images, annotations = self.source / spec.IMAGES, self.source / spec.ANNOTATIONS
-        lists = [n for n in _listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
+        lists = [n for n in files.listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         if lists:
             names = sorted(splitfiles.listed_names(self.source / lists[0]))
         else:
-            names = sorted(n for n in _listdir(images) if (images / n).is_dir())
+            names = sorted(n for n in files.listdir(images) if (images / n).is_dir())
         refs = []
         for name in names:  # a video without its frame folder is an error of its own, when it is read (--on-error)
             folder = images / name
@@ -317,13 +256,13 @@ class SavReader(Reader):
     def _read_train(self, ref: SavVideoRef) -> Video:
         if ref.mp4 is None and not self.source.is_file():  # never a video without its frames in silence
             raise SourceError(
-                _train_file(ref),
+                files.train_file(ref),
                 f"no {ref.name}.mp4 beside it: the video's frames are missing (name the file to read its masks alone)",
             )
         masklets = self._masklets()
         wanted = {"manual": [ref.manual], "auto": [ref.auto], "both": [ref.manual, ref.auto]}[masklets]
         kinds = {"manual": ["manual"], "auto": ["auto"], "both": ["manual", "auto"]}[masklets]
-        where = _train_file(ref)
+        where = files.train_file(ref)
         if ref.manual is None and "manual" in kinds:
             raise SourceError(where, f"no {ref.name}_manual.json beside it (-r masklets=auto reads the auto one)")
         if ref.auto is None and kinds == ["auto"]:
@@ -367,7 +306,7 @@ class SavReader(Reader):
         try:
             return Video(ref.name, first.width, first.height, tuple(frames), tuple(objects), metadata=first.video_fields)
         except ValueError as exc:
-            raise SourceError(_train_file(ref), str(exc)) from None
+            raise SourceError(files.train_file(ref), str(exc)) from None
 
     # ------------------------------------------------------------------ val / test
 
@@ -380,115 +319,13 @@ class SavReader(Reader):
         else:  # numbered as SAM 2 reads them (int(stem)), each number once, as the folder layouts are
             names = [entry.name for entry in frame_files(ref.images, (".jpg", ".jpeg"))]
         shown = splitfiles.frame_size(ref.images, names, record)
-        stems = {n.rsplit(".", 1)[0]: i for i, n in enumerate(names)}
-        annotations = Path(ref.annotations)
-        folders = _listdir(annotations) if annotations.is_dir() else []
-        per_frame: dict[int, list[Mask]] = {}
         try:
             size = shown if record is None else (int(record["height"]), int(record["width"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise SourceError(self.source / spec.SIDECAR / f"{ref.name}.json", f"not a vosconv record: {exc!r}") from None
         if shown is not None and shown != size:
             raise SourceError(ref.images, f"frames are {shown[1]}x{shown[0]}; vosconv's record says {size[1]}x{size[0]}")
-        object_ids = []
-        for folder in folders:
-            if not (folder.isascii() and folder.isdigit()) or int(folder) > MAX_OBJECT_ID:
-                raise SourceError(annotations / folder, "object folders are named by object id (000, 001, ...)")
-            object_id = int(folder)
-            object_ids.append(object_id)
-            for png_name in _listdir(annotations / folder):
-                path = annotations / folder / png_name
-                stem = png_name.rsplit(".", 1)[0]
-                if not png_name.endswith(".png") or stem not in stems:
-                    raise SourceError(path, f"not a mask of a frame in {ref.images}")
-                label, _ = splitfiles.decode_png(path, size)
-                if size is None:  # no frames (images=false): the first mask's size
-                    size = label.shape
-                if label.shape != size:
-                    raise SourceError(path, f"a {label.shape[1]}x{label.shape[0]} mask in a {size[1]}x{size[0]} video")
-                found = rle.encode(label)
-                if len(found) > 1:
-                    raise SourceError(path, f"not a binary mask: values {[0, *(m.object_id for m in found)]}")
-                per_frame.setdefault(stems[stem], [])
-                if found:
-                    per_frame[stems[stem]].append(Mask(object_id, found[0].counts, found[0].area, found[0].bbox))
+        per_frame, object_ids, size = splitfiles.object_masks(Path(ref.annotations), ref.images, names, size)
         if size is None:
             raise SourceError(ref.images, "no frames and no masks: the video's size is unknown")
-        object_ids.sort()
-        return _split_video(ref, names, per_frame, object_ids, size, record)
-
-
-def _train_ref(folder: Path, stem: str, names: set[str]) -> SavVideoRef:
-    """A train video: its mp4 and masklet files, those that are in ``folder``. A file that cannot be stat'ed (a broken
-    link) is sized 0 here: reading the video names it (a skippable error), never listing the dataset."""
-    mp4, manual, auto = (f"{stem}.mp4", f"{stem}_manual.json", f"{stem}_auto.json")
-    stats = [(n, _stat(folder / n)) for n in (mp4, manual, auto) if n in names]
-    return SavVideoRef(
-        stem,
-        sum(size for _, (size, _) in stats),
-        ";".join(f"{n}:{size}:{mtime}" for n, (size, mtime) in stats),
-        mp4=str(folder / mp4) if mp4 in names else None,
-        manual=str(folder / manual) if manual in names else None,
-        auto=str(folder / auto) if auto in names else None,
-    )
-
-
-def _stat(path: Path) -> tuple[int, int]:
-    """``(size, mtime_ns)`` of the file, ``(0, 0)`` when it cannot be stat'ed."""
-    try:
-        found = path.stat()
-    except OSError:
-        return 0, 0
-    return found.st_size, found.st_mtime_ns
-
-
-def _train_file(ref: SavVideoRef) -> str:
-    """The file an error about a train video names: its mp4, else its masklet file."""
-    return ref.mp4 or ref.manual or ref.auto
-
-
-def _looks_like_masklets(path: Path) -> bool:
-    """A JSON object whose first keys are SA-V's (``video_id``, ...): read from its first bytes only."""
-    try:
-        with open_regular(path) as file:  # a pipe named like one would make detection wait
-            head = file.read(256)
-    except OSError:
-        return False
-    return head.lstrip().startswith(b"{") and b'"video_id"' in head
-
-
-def _split_video(
-    ref: SavVideoRef,
-    names: list[str],
-    per_frame: dict[int, list[Mask]],
-    object_ids: list[int],
-    size: tuple[int, int],
-    record: dict | None,
-) -> Video:
-    """The video from its PNG masks, with what vosconv's record adds (void, empty annotated frames, metadata)."""
-    where = Path(ref.annotations)
-    try:
-        height, width = size
-        annotated = set(per_frame) if record is None else {int(i) for i in record["annotated"]}
-        void = {} if record is None else {int(i): c for i, c in record.get("void", {}).items()}
-        encoding = MaskEncoding.PALETTE if record is None else MaskEncoding(record["encoding"])
-        palette = None if record is None or record.get("palette") is None else base64.b64decode(record["palette"])
-        kept = None if record is None else Record({"objects": record["objects"], "encoding": encoding.value}, where)
-        objects = tuple(ObjectInfo(i) for i in object_ids) if kept is None else shards.parse_video_record(kept)[0]
-        frames = []
-        for index, name in enumerate(names):
-            masks = None
-            if index in annotated:
-                void_mask = None
-                if index in void:
-                    counts, area, bbox = rle.measure_canonical(void[index], height, width)
-                    void_mask = Mask(255, counts, area, bbox)
-                masks = FrameMasks(tuple(sorted(per_frame.get(index, ()), key=lambda m: m.object_id)), void_mask)
-            has_image = record is None or record.get("images") is None or bool(record["images"][index])
-            image = ImageRef(path=os.path.join(ref.images, name)) if has_image else None
-            frames.append(Frame(index, name, image, masks))
-        metadata = () if kept is None else shards.video_metadata(Record({"metadata": record.get("metadata")}, where))
-        video = Video(ref.name, width, height, tuple(frames), objects, encoding, palette, metadata)
-        return video if kept is None else with_frame_values(video, kept)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise SourceError(where, f"{type(exc).__name__}: {exc}") from None
+        return splitfiles.split_video(ref, names, per_frame, object_ids, size, record)
