@@ -377,3 +377,11 @@ def test_design_map_names_every_module():
     folders = sorted(p.name for p in (package / "formats").iterdir() if (p / "__init__.py").exists())
     missing += [f"formats/{name}/" for name in folders if f"`{name}`" not in layers and f"formats/{name}/" not in layers]
     assert not missing, f"design.md's layers do not name {missing}"
+
+
+def test_performance_lists_every_benchmark_group():
+    """performance.md's ``--only`` line names the groups ``python -m benchmarks`` has (``frames`` for its frame groups)."""
+    source = (ROOT / "benchmarks" / "__main__.py").read_text(encoding="utf-8")
+    groups = set(re.findall(r'"([\w-]+)"', re.search(r"^ALL = \(\*FRAME_GROUPS, (.*)\)$", source, re.M).group(1)))
+    listed = re.search(r"--only frames +# groups: (.*)$", (ROOT / "docs" / "performance.md").read_text(), re.M).group(1)
+    assert set(listed.split(", ")) == groups | {"frames"}
