@@ -385,3 +385,21 @@ def test_performance_lists_every_benchmark_group():
     groups = set(re.findall(r'"([\w-]+)"', re.search(r"^ALL = \(\*FRAME_GROUPS, (.*)\)$", source, re.M).group(1)))
     listed = re.search(r"--only frames +# groups: (.*)$", (ROOT / "docs" / "performance.md").read_text(), re.M).group(1)
     assert set(listed.split(", ")) == groups | {"frames"}
+
+
+def test_readme_starts_with_the_two_commands_of_a_fresh_clone():
+    """The way in comes first: ``make convert FORMAT=coco`` and ``make test``, both targets of the Makefile."""
+    text = README.read_text(encoding="utf-8")
+    first = re.search(r"^## (.+)$", text, re.M)
+    assert first.group(1) == "Two commands"
+    section = text[first.end() :].split("\n## ", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in shell_lines(section)]
+    assert commands == ["make convert FORMAT=coco", "make test"]
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^convert:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    assert re.search(r"^FORMAT\s*\?=\s*coco$", makefile, re.M)
+
+
+def shell_lines(text: str) -> list[str]:
+    """The lines of every ```sh block of ``text``."""
+    return [line for block in re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S) for line in block.splitlines()]
