@@ -403,3 +403,14 @@ def test_readme_starts_with_the_two_commands_of_a_fresh_clone():
 def shell_lines(text: str) -> list[str]:
     """The lines of every ```sh block of ``text``."""
     return [line for block in re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S) for line in block.splitlines()]
+
+
+def test_loader_names_every_field_of_the_summary():
+    import dataclasses
+
+    from converters.run.pipeline import Summary
+
+    text = flat(ROOT / "docs" / "loader.md")
+    passage = text[text.index("It returns a `Summary`") :][:400]
+    missing = [f.name for f in dataclasses.fields(Summary) if f"`{f.name}`" not in passage]
+    assert not missing, f"loader.md does not name the Summary's {missing}"
