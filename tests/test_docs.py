@@ -414,3 +414,18 @@ def test_loader_names_every_field_of_the_summary():
     passage = text[text.index("It returns a `Summary`") :][:400]
     missing = [f.name for f in dataclasses.fields(Summary) if f"`{f.name}`" not in passage]
     assert not missing, f"loader.md does not name the Summary's {missing}"
+
+
+def test_cli_pipelines_example_and_the_shipped_file_load(tmp_path):
+    """cli.md's ``pipelines.yaml`` example, with its commented fields switched on, and the shipped file both validate."""
+    from converters import config
+
+    block = re.search(r"^`pipelines.yaml`:\n\n```yaml\n(.*?)^```", (ROOT / "docs" / "cli.md").read_text(), re.M | re.S).group(1)
+    block = re.sub(r"^    # (output: \S+).*$", r"    \1", block, flags=re.M)
+    block = re.sub(r"^    # (derive: \{.*?\}).*$", r"    \1", block, flags=re.M)
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "val.txt").write_text("a\n")
+    (tmp_path / "pipelines.yaml").write_text(block)
+    example = config.load(tmp_path / "pipelines.yaml")
+    assert "derive" in block and "output: out/other-name" in block and example
+    assert config.load(ROOT / "pipelines.yaml")
