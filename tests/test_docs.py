@@ -231,3 +231,201 @@ def test_loader_other_tools_blocks_run_as_written(sample_root, tmp_path):
     for code in blocks:
         done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
+
+
+# --- the flags, options and modules the pages name are the ones there are ----------------------------------------
+
+#: Flags the pages give to other tools' commands, with the tool.
+OTHER_TOOLS_FLAGS = {
+    "--strict": "twine check",
+    "--check": "ruff format",
+    "--head": "ray start",
+    "--address": "ray start",
+    "--no-deps": "pip install",
+    "--no-build-isolation": "pip install",
+}
+_FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*[a-z0-9])(?![\w-])")
+_VOSCONV = re.compile(r"(?<![\w<.-])vosconv(?:\s+(?P<command>[a-z][a-z-]*))?(?P<rest>[^`#\n]*)")
+
+
+def doc_pages() -> list[Path]:
+    return [README, *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def cli_flags() -> dict[str | None, set[str]]:
+    """Each command's flags (None: the bare ``vosconv``'s), read from the parser the command line builds."""
+    import argparse
+
+    from converters.cli import build_parser
+
+    def own(parser: argparse.ArgumentParser) -> set[str]:
+        return {flag for action in parser._actions for flag in action.option_strings}
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    return {None: own(parser), **{name: own(sub) for name, sub in commands.items()}}
+
+
+def benchmark_flags() -> set[str]:
+    return set(re.findall(r"add_argument\(\s*\"(--[\w-]+)\"", (ROOT / "benchmarks" / "__main__.py").read_text()))
+
+
+def vosconv_commands(text: str) -> list[tuple[str | None, str]]:
+    """Each ``vosconv COMMAND ...`` the page shows, with its arguments: in code spans, and in code blocks, where an
+    indented line goes on the command of the line above."""
+    found = []
+    for span in _CODE_SPAN.findall(_FENCE.sub("", text)):
+        found += [(m["command"], m["rest"]) for m in _VOSCONV.finditer(span.strip("`"))]
+    for block in _FENCE.finditer(text):
+        current = None
+        for line in block.group(0).splitlines()[1:-1]:
+            line = line.split("#", 1)[0]  # a shell comment's words are no command
+            match = _VOSCONV.search(line)
+            if match:
+                current = (match["command"], match["rest"])
+                found.append(current)
+            elif current and line[:1].isspace() and line.strip():
+                found.append((current[0], line))
+            else:
+                current = None
+    return found
+
+
+@pytest.mark.parametrize("path", doc_pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_flag_a_page_names_is_one_there_is(path):
+    """A flag renamed or dropped from the command line, or mistyped in a page, fails here."""
+    flags = cli_flags()
+    known = set().union(*flags.values()) | benchmark_flags() | set(OTHER_TOOLS_FLAGS)
+    text = path.read_text(encoding="utf-8")
+    unknown = sorted(set(_FLAG.findall(_COMMENT.sub("", text))) - known)
+    assert not unknown, f"{path.name} names flags no command has: {unknown}"
+    wrong = []
+    for command, rest in vosconv_commands(text):
+        if command is not None and command not in flags:
+            wrong.append(f"vosconv {command}: no such command")
+            continue
+        wrong += [f"vosconv {command or ''} {flag}" for flag in _FLAG.findall(rest) if flag not in flags[command]]
+    assert not wrong, f"{path.name} gives commands flags they do not take: {wrong}"
+
+
+def test_the_flag_finder_reads_commands_and_their_continuation_lines():
+    text = "Run `vosconv info SRC --json`.\n\n```sh\nvosconv convert SRC -o OUT \\\n        --workers 2  # two\nls --all\n```\n"
+    expected = [("info", " SRC --json"), ("convert", " SRC -o OUT \\"), ("convert", "        --workers 2  ")]
+    assert vosconv_commands(text) == expected
+    assert _FLAG.findall("SRC --detect--> Reader, `--to`, --on-error.") == ["--to", "--on-error"]
+
+
+def table_rows(text: str, header: str) -> list[list[str]]:
+    """The cells of the rows of the first table whose header row starts with ``header``."""
+    lines = text[text.index(header) :].splitlines()
+    rows = []
+    for line in lines[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", line.strip().strip("|"))])
+    return rows
+
+
+def option_names(cell: str) -> set[str]:
+    """The options a cell of formats.md's table names: its code spans outside parentheses (which hold values)."""
+    return set(re.findall(r"`([a-z_]+)`", re.sub(r"\([^)]*\)", "", cell)))
+
+
+def builtin_specs(kind: str) -> dict:
+    from converters import registry
+
+    return {s.name: s for s in registry.specs(kind) if s.target.startswith("converters.")}
+
+
+def test_formats_table_of_options_is_the_registrys():
+    rows = table_rows((ROOT / "docs" / "formats.md").read_text(encoding="utf-8"), "| name | reader options | writer options |")
+    readers, writers = builtin_specs("reader"), builtin_specs("writer")
+    documented = {cell.strip("`"): (option_names(r), option_names(w)) for cell, r, w in rows}
+    assert sorted(documented) == sorted(set(readers) | set(writers))
+    for name, (reader_options, writer_options) in documented.items():
+        assert reader_options == {o.name for o in readers[name].options or ()} if name in readers else set(), name
+        assert writer_options == ({o.name for o in writers[name].options or ()} if name in writers else set()), name
+
+
+def test_readme_formats_table_names_every_format():
+    rows = table_rows(README.read_text(encoding="utf-8"), "| name | read | write | what |")
+    table = {cell.strip("`"): (read == "✓", write == "✓") for cell, read, write, _ in rows}
+    readers, writers = builtin_specs("reader"), builtin_specs("writer")
+    assert table == {name: (name in readers, name in writers) for name in set(readers) | set(writers)}
+
+
+#: Modules every format may have, which design.md describes once for all (``formats/<name>/ reader.py writer.py ...``).
+_FORMAT_MODULES = {"reader", "writer", "spec", "loader"}
+
+
+def test_design_map_names_every_module():
+    """design.md's layers name each module of the package, so a new one is placed on the map when it is added."""
+    text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    layers = text.split("## The layers", 1)[1].split("\n## ", 1)[0]
+    diagram = _FENCE.search(layers).group(0)
+    package = ROOT / "converters"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        generic = relative.parts[0] == "formats" and len(relative.parts) == 3 and path.stem in _FORMAT_MODULES
+        if path.stem == "__init__" or generic:
+            continue
+        named = re.search(rf"(?<![\w.]){re.escape(path.stem)}\.py\b", layers)  # `video.py`, anywhere in the section
+        listed = re.search(rf"(?<![\w.]){re.escape(path.stem)}(?![\w])", diagram)  # (rle, png, video, ...) in the diagram
+        if not (named or listed):
+            missing.append(str(relative))
+    folders = sorted(p.name for p in (package / "formats").iterdir() if (p / "__init__.py").exists())
+    missing += [f"formats/{name}/" for name in folders if f"`{name}`" not in layers and f"formats/{name}/" not in layers]
+    assert not missing, f"design.md's layers do not name {missing}"
+
+
+def test_performance_lists_every_benchmark_group():
+    """performance.md's ``--only`` line names the groups ``python -m benchmarks`` has (``frames`` for its frame groups)."""
+    source = (ROOT / "benchmarks" / "__main__.py").read_text(encoding="utf-8")
+    groups = set(re.findall(r'"([\w-]+)"', re.search(r"^ALL = \(\*FRAME_GROUPS, (.*)\)$", source, re.M).group(1)))
+    listed = re.search(r"--only frames +# groups: (.*)$", (ROOT / "docs" / "performance.md").read_text(), re.M).group(1)
+    assert set(listed.split(", ")) == groups | {"frames"}
+
+
+def test_readme_starts_with_the_two_commands_of_a_fresh_clone():
+    """The way in comes first: ``make convert FORMAT=coco`` and ``make test``, both targets of the Makefile."""
+    text = README.read_text(encoding="utf-8")
+    first = re.search(r"^## (.+)$", text, re.M)
+    assert first.group(1) == "Two commands"
+    section = text[first.end() :].split("\n## ", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in shell_lines(section)]
+    assert commands == ["make convert FORMAT=coco", "make test"]
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^convert:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    assert re.search(r"^FORMAT\s*\?=\s*coco$", makefile, re.M)
+
+
+def shell_lines(text: str) -> list[str]:
+    """The lines of every ```sh block of ``text``."""
+    return [line for block in re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S) for line in block.splitlines()]
+
+
+def test_loader_names_every_field_of_the_summary():
+    import dataclasses
+
+    from converters.run.pipeline import Summary
+
+    text = flat(ROOT / "docs" / "loader.md")
+    passage = text[text.index("It returns a `Summary`") :][:400]
+    missing = [f.name for f in dataclasses.fields(Summary) if f"`{f.name}`" not in passage]
+    assert not missing, f"loader.md does not name the Summary's {missing}"
+
+
+def test_cli_pipelines_example_and_the_shipped_file_load(tmp_path):
+    """cli.md's ``pipelines.yaml`` example, with its commented fields switched on, and the shipped file both validate."""
+    from converters import config
+
+    block = re.search(r"^`pipelines.yaml`:\n\n```yaml\n(.*?)^```", (ROOT / "docs" / "cli.md").read_text(), re.M | re.S).group(1)
+    block = re.sub(r"^    # (output: \S+).*$", r"    \1", block, flags=re.M)
+    block = re.sub(r"^    # (derive: \{.*?\}).*$", r"    \1", block, flags=re.M)
+    (tmp_path / "lists").mkdir()
+    (tmp_path / "lists" / "val.txt").write_text("a\n")
+    (tmp_path / "pipelines.yaml").write_text(block)
+    example = config.load(tmp_path / "pipelines.yaml")
+    assert "derive" in block and "output: out/other-name" in block and example
+    assert config.load(ROOT / "pipelines.yaml")

@@ -152,14 +152,95 @@ def test_nothing_imports_the_package_init_but_main():
 @pytest.mark.parametrize(
     ("layer", "forbidden"),
     [
-        ("run", ("formats",)),
+        ("run", ("formats", "loading")),
+        ("loading", ("run",)),
         ("codecs", ("sources", "run", "formats", "loading")),
         ("sources", ("run", "formats", "loading")),
-        ("formats", ("run",)),
+        ("formats", ("run", "loading")),
     ],
 )
 def test_imports_only_go_down(layer, forbidden):
     assert crossings(layer, forbidden) == []
+
+
+#: What ``sources/`` may take from ``codecs/``: a frame of a video file is decoded where its bytes are read.
+SOURCES_FROM_CODECS = {"converters.sources.imagefiles -> converters.codecs.video"}
+
+
+def test_sources_take_from_codecs_only_the_video_decoder():
+    assert set(crossings("sources", ("codecs",))) <= SOURCES_FROM_CODECS
+
+
+#: Formats every format may import from.
+SHARED_FORMATS = ("formats.folders", "formats.sharded", "formats.lookalikes")
+
+#: The other formats' modules a format imports, by importing format (design.md, "The layers", lists each and why).
+FROM_OTHER_FORMATS: dict[str, set[str]] = {
+    "mose": {"davis.spec", "youtube_vos.spec", "lvos.reader"},
+    "lvos": {"youtube_vos.spec"},
+    "parquet": {"davis.spec"},
+    "coco": {"ytvis.lines"},
+    "ytvis": {"coco.reader", "coco.spec"},
+    "cocovid": {"coco.reader", "coco.segmentation", "coco.spec", "coco.writer", "ytvis.lines", "ytvis.spec"},
+}
+
+
+def format_of(module: str) -> str | None:
+    """``mose`` for ``converters.formats.mose.reader``; None outside ``formats/`` or for ``formats/lookalikes``."""
+    parts = module.split(".")
+    return parts[2] if len(parts) > 3 and parts[1] == "formats" else None
+
+
+def test_a_format_imports_from_another_only_what_is_shared():
+    found = set()
+    for name, targets in graph().items():
+        own = format_of(name)
+        if own is None:
+            continue
+        for target in targets:
+            other = format_of(target)
+            if other is None or other == own or any(in_layer(target, shared) for shared in SHARED_FORMATS):
+                continue
+            if target.removeprefix(f"{ROOT}.formats.") not in FROM_OTHER_FORMATS.get(own, set()):
+                found.add(f"{name} -> {target}")
+    assert sorted(found) == []
+
+
+def test_the_allowed_imports_between_formats_are_all_still_used():
+    """An entry of FROM_OTHER_FORMATS that nothing imports any more goes, and so does its line in design.md."""
+    used = {
+        (format_of(name), target.removeprefix(f"{ROOT}.formats."))
+        for name, targets in graph().items()
+        for target in targets
+        if format_of(name) and format_of(target) and format_of(target) != format_of(name)
+    }
+    assert {(own, m) for own, modules_ in FROM_OTHER_FORMATS.items() for m in modules_} <= used
+
+
+def external_imports(name: str) -> frozenset[str]:
+    """The top-level names of what module ``name`` imports from outside the package, when it runs."""
+    tree = ast.parse(modules()[name].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in _runtime_nodes(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return frozenset(found - {ROOT})
+
+
+def test_the_conformance_suite_is_imported_by_no_module_of_the_package():
+    importers = sorted(
+        name
+        for name, targets in graph().items()
+        if not in_layer(name, "testing") and any(in_layer(target, "testing") for target in targets)
+    )
+    assert importers == []
+
+
+def test_only_the_pytest_classes_import_pytest():
+    importers = sorted(n for n in modules() if external_imports(n) & {"pytest", "_pytest"})
+    assert importers == [f"{ROOT}.testing.suite"]
 
 
 def test_the_contracts_import_no_format_and_no_runner():

@@ -302,7 +302,7 @@ class LayoutFolders:
 class FolderLayoutReader(Reader):
     """A folder layout's reader: it lists the video folder pairs and reads each with :func:`read_folder_video`.
 
-    A layout adds only what differs. To read a new one (SA-V val/test, LVOS, VOST):
+    A layout adds only what differs. To read a new one (as the LVOS and VOST readers do):
 
     1. put its on-disk names in ``formats/<name>/spec.py`` (the shared ones are in ``folders/spec.py``);
     2. subclass this, with ``name``, ``Options`` (give it ``images: str | None = None`` and the layout
