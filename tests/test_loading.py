@@ -770,3 +770,18 @@ def test_an_hdf5_worker_keeps_the_datasets_of_a_few_videos_only(converted, monke
                 assert item["frames"][t] == want.frames[frame_index].image.data
     shards = videos._backend.files._open.values()
     assert all(len(shard.videos) <= 2 for shard in shards)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"stride": 1.5}, {"clip_length": 2.0}, {"clip_length": 0}, {"stride": True}, {"masks": "object"}],
+    ids=["stride-float", "length-float", "length-zero", "stride-bool", "masks-typo"],
+)
+def test_clip_options_are_checked_when_made(converted, options):
+    """stride=1.5 was taken: its clips were consecutive frames, counted for neither stride (TrainingClips refuses a
+    float count); the errors were bare ValueErrors where TrainingClips gives an OptionError."""
+    from converters.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"positive integers|'label', 'objects' or None"):
+        ClipDataset(converted["parquet", "mose"], **{"clip_length": 2, **options})
+    assert len(ClipDataset(converted["parquet", "mose"], clip_length=np.int64(2), stride=np.int32(2)))

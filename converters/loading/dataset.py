@@ -18,6 +18,7 @@ hold, except DAVIS 2016 binary masks, whose single object (stored as 255) reads 
 from __future__ import annotations
 
 import io
+import numbers
 import operator
 import os
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..codecs import rle
-from ..errors import SourceError
+from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
 from ..model import VOID_ID, MaskEncoding, Video
 from .backend import MALFORMED, VOID_PAIR, Frames, RlePairs, backend_class
@@ -442,19 +443,22 @@ class ClipDataset:
         masks: MaskMode | None = "label",
         image_root: str | os.PathLike | None = None,
     ) -> None:
-        if clip_length < 1 or stride < 1:
-            raise ValueError(f"clip_length and stride must be positive, got {clip_length} and {stride}")
+        counts = (clip_length, stride)
+        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in counts):
+            # stride=1.5 gave consecutive frames, and a clip count for neither stride
+            got = f"got {clip_length!r} and {stride!r}"
+            raise OptionError("ClipDataset", f"clip_length and stride must be positive integers, {got}")
         if masks not in ("label", "objects", None):
-            raise ValueError(f"masks must be 'label', 'objects' or None, got {masks!r}")
+            raise OptionError("masks", f"'label', 'objects' or None, got {masks!r}")
         if isinstance(path, VideoDataset):
             if image_root is not None:
-                raise ValueError("pass image_root to the VideoDataset, not with it")
+                raise OptionError("image_root", "pass it to the VideoDataset (open_dataset), not with it")
             self.videos = path
         else:
             self.videos = VideoDataset(path, image_root=image_root)
         if images:
             self.videos._check_images()  # now, not in a DataLoader worker
-        self.clip_length, self.stride, self.annotated_only = clip_length, stride, annotated_only
+        self.clip_length, self.stride, self.annotated_only = int(clip_length), int(stride), annotated_only
         self.images, self.decode_images, self.masks = images, decode_images, masks
         span = (clip_length - 1) * stride
         counts = []
