@@ -435,3 +435,70 @@ def test_the_first_frame_fallback_reads_a_few_frames_masks_at_a_time(converted, 
     monkeypatch.setattr(clips.videos, "_read_raw", recorded)
     assert [clips[i]["frame_indices"].tolist() for i in range(len(clips))] == want
     assert len(sizes) > len(clips) and max(sizes) == 1  # the fallback ran, one frame at a time
+
+
+def test_a_list_file_naming_videos_the_dataset_lacks_is_named(converted, tmp_path):
+    """The error said ``videos: 2 not in <dataset>`` without naming the list file at fault (SAM 2's drop-in names it)."""
+    listing = tmp_path / "train_list.txt"
+    names = [v.name for v in open_dataset(converted["parquet"])]
+    listing.write_text(f"{names[0]}\nno-such-video.mp4\n")
+    with pytest.raises(SourceError, match=r"1 of its videos are not in .*'no-such-video'") as caught:
+        TrainingClips(converted["parquet"], videos=listing)
+    assert caught.value.path == str(listing)
+
+
+def test_a_video_name_given_as_a_string_says_it_is_read_as_a_list_file(converted):
+    """``videos="abc"`` (one name) was a SourceError "abc: cannot read the video list: No such file or directory"."""
+    name = open_dataset(converted["parquet"])[0].name
+    said = rf"videos: '{name}' is read as a list file, and there is none; for the video give \['{name}'\]"
+    with pytest.raises(OptionError, match=said):
+        TrainingClips(converted["parquet"], videos=name)
+
+
+def test_a_subset_naming_no_video_warns(converted, tmp_path):
+    """An empty list file (or ``videos=[]``) gave an empty dataset in silence: a DataLoader then says only num_samples=0."""
+    listing = tmp_path / "empty.txt"
+    listing.write_text("\n\n")
+    with pytest.warns(VosconvWarning, match=rf"the video list {listing} names no video; the dataset is empty"):
+        assert len(TrainingClips(converted["parquet"], videos=listing, images=False)) == 0
+    with pytest.warns(VosconvWarning, match="videos names no video"):
+        assert len(TrainingClips(converted["parquet"], videos=[], images=False)) == 0
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"reverse_time_prob": None}, "reverse_time_prob must be a number in 0..1"),
+        ({"reverse_time_prob": "0.5"}, "reverse_time_prob must be a number in 0..1"),
+        ({"transform": "flip"}, "transform: a callable"),
+    ],
+    ids=["reverse-none", "reverse-text", "transform-text"],
+)
+def test_options_of_the_wrong_type_are_option_errors_when_made(converted, options, match):
+    """reverse_time_prob=None (a YAML null) was a bare TypeError from a comparison; a transform that is no callable
+    failed in every item, in a worker."""
+    with pytest.raises(OptionError, match=match):
+        TrainingClips(converted["parquet"], num_frames=2, images=False, **options)
+
+
+@pytest.mark.parametrize("epoch", [1.7, 2**64, 2**63, "3", True])
+def test_an_epoch_that_is_no_64_bit_count_is_refused(converted, epoch):
+    """set_epoch(1.7) drew epoch 1's clips and set_epoch(2**64) epoch 0's: the shared value is a 64-bit integer."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False)
+    with pytest.raises(OptionError, match="epoch: a non-negative integer below 2\\*\\*63"):
+        clips.set_epoch(epoch)
+    assert clips.epoch == 0
+
+
+def test_an_epoch_may_be_any_kind_of_integer(converted):
+    torch = pytest.importorskip("torch")
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False)
+    for epoch in (np.int64(3), torch.tensor(4), 2**63 - 1):
+        clips.set_epoch(epoch)
+        assert clips.epoch == int(epoch)
+
+
+def test_collate_names_an_empty_batch(converted):
+    """``collate_clips([])`` was an IndexError, "list index out of range"."""
+    with pytest.raises(OptionError, match="collate_clips: an empty batch"):
+        collate_clips([])

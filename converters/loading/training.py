@@ -149,11 +149,14 @@ class TrainingClips:
                 "num_frames, max_skip, clips_per_video and max_num_objects must be positive integers, got "
                 f"{num_frames!r}, {max_skip!r}, {clips_per_video!r}, {max_num_objects!r}",
             )
-        if not 0.0 <= reverse_time_prob <= 1.0 or output not in ("torch", "numpy"):
+        real = isinstance(reverse_time_prob, numbers.Real) and not isinstance(reverse_time_prob, bool)
+        if not (real and 0.0 <= reverse_time_prob <= 1.0) or output not in ("torch", "numpy"):  # None: a TypeError
             raise OptionError(
                 "TrainingClips",
-                f"reverse_time_prob must be in 0..1 and output 'torch' or 'numpy': {reverse_time_prob}, {output!r}",
+                f"reverse_time_prob must be a number in 0..1 and output 'torch' or 'numpy': {reverse_time_prob!r}, {output!r}",
             )
+        if transform is not None and not callable(transform):  # else each item fails, in a worker
+            raise OptionError("transform", f"a callable taking and returning an item, or None, got {transform!r}")
         if output == "torch":  # said here, not as a bare ModuleNotFoundError from the first item, in a worker
             try:
                 import torch  # noqa: F401
@@ -185,10 +188,21 @@ class TrainingClips:
         entries = self.videos.manifest.videos
         if videos is None:
             return list(entries)
-        names = read_video_list(videos) if isinstance(videos, (str, os.PathLike)) else list(videos)
+        listed = isinstance(videos, (str, os.PathLike))
+        if listed and not os.path.exists(videos) and os.fspath(videos) in self.videos:  # a name, not a list file
+            name = os.fspath(videos)
+            raise OptionError("videos", f"{name!r} is read as a list file, and there is none; for the video give [{name!r}]")
+        names = read_video_list(videos) if listed else list(videos)
         unknown = sorted(set(names) - {e.name for e in entries})
         if unknown:
+            if listed:  # the list is what is wrong: name it, as SAM 2's drop-in does
+                raise SourceError(videos, f"{len(unknown)} of its videos are not in {self.videos.path}, e.g. {unknown[:3]}")
             raise OptionError("videos", f"{len(unknown)} not in {self.videos.path}, e.g. {unknown[:3]}")
+        if not names:  # nothing to train on, said once here rather than as a DataLoader's "num_samples=0"
+            import warnings
+
+            where = f"the video list {os.fspath(videos)}" if listed else "videos"
+            warnings.warn(f"{where} names no video; the dataset is empty", VosconvWarning, stacklevel=3)
         times = collections.Counter(names)  # a name listed twice is drawn twice as often, as in SAM 2's list files
         return [e for e in entries for _ in range(times[e.name])]
 
@@ -212,9 +226,13 @@ class TrainingClips:
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
-        if int(epoch) < 0:
-            raise OptionError("epoch", f"a non-negative integer, got {epoch!r}")
-        self._epoch.value = int(epoch)
+        try:  # an integer of any kind (numpy's, a 0-d tensor), not a float: 1.7 was epoch 1
+            value = _position(epoch)
+        except TypeError:
+            value = -1
+        if not 0 <= value < 2**63:  # the shared value is 64 bits: 2**64 was epoch 0 again
+            raise OptionError("epoch", f"a non-negative integer below 2**63, got {epoch!r}")
+        self._epoch.value = value
 
     @property
     def epoch(self) -> int:
@@ -359,6 +377,8 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     objects are real. Torch items give torch tensors, numpy items numpy arrays. ``video``, and
     any key a transform added, becomes a list of the items' values.
     """
+    if not len(batch):
+        raise OptionError("collate_clips", "an empty batch: give it one item or more")
     for item in batch:  # a ClipDataset item (label maps, frames as a list) would fail deep inside, naming nothing
         if not isinstance(item, dict) or not {"masks", "present", "object_ids", "video"} <= item.keys():
             raise OptionError(
