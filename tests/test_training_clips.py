@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import pickle
 
@@ -12,7 +13,7 @@ from PIL import Image
 from converters import api
 from converters.codecs import rle
 from converters.errors import OptionError, SourceError, VosconvWarning
-from converters.loading import TrainingClips, collate_clips, open_dataset
+from converters.loading import TrainingClips, collate_clips, open_dataset, read_video_list
 from converters.loading.images import resize_masks
 from converters.sample import label_maps
 
@@ -502,3 +503,27 @@ def test_collate_names_an_empty_batch(converted):
     """``collate_clips([])`` was an IndexError, "list index out of range"."""
     with pytest.raises(OptionError, match="collate_clips: an empty batch"):
         collate_clips([])
+
+
+def test_a_size_pair_from_a_config_or_an_array(converted):
+    """A hydra config's ``size: [480, 864]`` arrives as omegaconf's ListConfig (as SAM 2's trainer instantiates), and
+    a numpy pair as an array: both were refused as "got [32, 48]", which reads as a valid pair."""
+    want = TrainingClips(converted["parquet"], num_frames=2, images=False, output="numpy", size=(32, 48))[0]["masks"]
+    sizes = [np.array([32, 48])]
+    if importlib.util.find_spec("omegaconf") is not None:
+        from omegaconf import OmegaConf
+
+        sizes.append(OmegaConf.create({"size": [32, 48]}).size)
+    for size in sizes:
+        got = TrainingClips(converted["parquet"], num_frames=2, images=False, output="numpy", size=size)[0]["masks"]
+        assert np.array_equal(got, want)
+
+
+def test_a_list_file_saved_with_a_byte_order_mark(converted, tmp_path):
+    """Notepad and Excel start UTF-8 text with a byte order mark: the first name read as '\\ufeffname', a video the
+    dataset lacks, so a list made on Windows was refused."""
+    names = [v.name for v in open_dataset(converted["parquet"])][:2]
+    listing = tmp_path / "train_list.txt"
+    listing.write_bytes(b"\xef\xbb\xbf" + f"{names[0]}.mp4\r\n{names[1]}\r\n".encode())
+    assert read_video_list(listing) == names
+    assert [e.name for e in TrainingClips(converted["parquet"], num_frames=2, videos=listing, images=False).entries] == names

@@ -38,21 +38,27 @@ FIRST_FRAME_TRIES = 20
 #: Frames whose masks that last resort reads at once: a dense HDF5 video's label maps read whole would hold the
 #: whole video's pixels in a worker (a 1080p video of 300 annotated frames: 600 MB).
 SHOWN_CHUNK = 16
+#: The byte order mark Windows editors put before UTF-8 text, read as a character.
+BOM = "\ufeff"
 
 
 def read_video_list(path: str | os.PathLike, open_text: Callable[[Any], IO[str]] | None = None) -> list[str]:
     """Video names from a list file, one per line, read as SAM 2's ``file_list_txt`` is (``a.mp4`` names ``a``);
-    a blank line names no video. ``open_text(path)``: how to open it (SAM 2's drop-in opens it through iopath).
+    a blank line names no video, and a leading byte order mark (Windows editors write one) is no part of the first.
+    ``open_text(path)``: how to open it (SAM 2's drop-in opens it through iopath).
 
     A file that cannot be read as text is a SourceError naming it.
     """
     try:
         with open(path, encoding="utf-8") if open_text is None else open_text(path) as file:
-            return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+            lines = [line.strip() for line in file]
     except OSError as exc:
         raise SourceError(path, f"cannot read the video list: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise SourceError(path, f"the video list is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if lines and lines[0].startswith(BOM):  # a list saved by Notepad or Excel: its first name is no '\ufeffname'
+        lines[0] = lines[0][len(BOM) :].strip()
+    return [os.path.splitext(line)[0] for line in lines if line]
 
 
 def _positive(value: object) -> bool:
@@ -66,7 +72,8 @@ def _size_option(size: object) -> int | tuple[int, int] | None:
         return None
     if _positive(size):
         return int(size)
-    if isinstance(size, (tuple, list)) and len(size) == 2 and all(_positive(side) for side in size):
+    pair = isinstance(size, (Sequence, np.ndarray)) and not isinstance(size, (str, bytes))  # a hydra config's ListConfig too
+    if pair and np.ndim(size) == 1 and len(size) == 2 and all(_positive(side) for side in size):
         return int(size[0]), int(size[1])
     raise OptionError("size", f"a short side or a (height, width) pair, of positive integers, got {size!r}")
 
