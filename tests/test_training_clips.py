@@ -527,3 +527,30 @@ def test_a_list_file_saved_with_a_byte_order_mark(converted, tmp_path):
     listing.write_bytes(b"\xef\xbb\xbf" + f"{names[0]}.mp4\r\n{names[1]}\r\n".encode())
     assert read_video_list(listing) == names
     assert [e.name for e in TrainingClips(converted["parquet"], num_frames=2, videos=listing, images=False).entries] == names
+
+
+def test_an_object_seen_only_at_the_end_starts_a_reversed_clip(tmp_path, monkeypatch):
+    """An object shown only on a video's last 3 frames leaves no room for a forward clip of 4 frames starting where it
+    shows, but a reversed one (played from its last frame) has room, and reverse_time_prob allows it. When the draws
+    missed, the fallback kept the last draw's direction: a forward clip whose first frame does not show the object."""
+    from converters.loading import training
+    from tests.folderdata import save_palette_png
+
+    split = tmp_path / "train"
+    for t in range(12):
+        (split / "JPEGImages" / "late").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((16, 24, 3), 20 * t, np.uint8)).save(split / "JPEGImages" / "late" / f"{t:05d}.jpg")
+        label = np.zeros((16, 24), np.uint8)
+        label[4:8, t : t + 4] = 1 if t >= 9 else 0
+        save_palette_png(split / "Annotations" / "late" / f"{t:05d}.png", label)
+    out = tmp_path / "late.parquet"
+    api.convert(split, out, to="parquet", from_="mose")
+    monkeypatch.setattr(training, "FIRST_FRAME_TRIES", 1)  # every miss goes to the fallback
+    clips = TrainingClips(out, num_frames=4, reverse_time_prob=0.5, images=False, output="numpy")
+    for epoch in range(12):
+        clips.set_epoch(epoch)
+        item = clips[0]
+        assert item["object_ids"].tolist() == [1] and item["present"][0].all(), (epoch, item["frame_indices"])
+        assert item["frame_indices"][0] >= 9 and (np.diff(item["frame_indices"]) == -1).all()  # played backwards
+    forward = TrainingClips(out, num_frames=4, images=False, output="numpy")[0]  # no reversal allowed: no such clip
+    assert (np.diff(forward["frame_indices"]) == 1).all() and not forward["present"][0].any()

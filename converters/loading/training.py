@@ -305,7 +305,12 @@ class TrainingClips:
             if visible:
                 break
         else:  # no drawn first frame shows an object: draw it among the frames that show one
-            chosen = sample_frames(candidates, self.num_frames, self.max_skip, rng, self._shown(entry, candidates, ids), reverse)
+            shown = self._shown(entry, candidates, ids)
+            chosen = sample_frames(candidates, self.num_frames, self.max_skip, rng, shown, reverse)
+            if chosen is None and 0.0 < self.reverse_time_prob < 1.0:  # an object seen only near one end: the other
+                flipped = sample_frames(candidates, self.num_frames, self.max_skip, rng, shown, not reverse)  # way round
+                if flipped is not None:
+                    chosen, reverse = flipped, not reverse
             if chosen is not None:
                 indices, read = chosen, self.videos._read_raw(entry, chosen, self.images, True)
                 visible = self._visible(entry, read, -1 if reverse else 0, ids)
