@@ -554,3 +554,18 @@ def test_an_object_seen_only_at_the_end_starts_a_reversed_clip(tmp_path, monkeyp
         assert item["frame_indices"][0] >= 9 and (np.diff(item["frame_indices"]) == -1).all()  # played backwards
     forward = TrainingClips(out, num_frames=4, images=False, output="numpy")[0]  # no reversal allowed: no such clip
     assert (np.diff(forward["frame_indices"]) == 1).all() and not forward["present"][0].any()
+
+
+@pytest.mark.parametrize(
+    "indices", [[0.5, 1.7], ["0", "1"], 1, [[0, 1]], [True, True]], ids=["floats", "text", "bare", "2d", "bools"]
+)
+def test_chosen_frames_must_be_integer_indices(converted, indices):
+    """``clip(video, [0.5, 1.7])`` read frames 0 and 1 (``read_clip`` too), ``["0", "1"]`` parsed the text, and a bare
+    index failed with ``len() of unsized object``."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False, output="numpy")
+    video = open_dataset(converted["parquet"])[0]
+    with pytest.raises(OptionError, match="indices: a sequence of integer frame indices"):
+        clips.clip(video.name, indices)
+    with pytest.raises(OptionError, match="indices: a sequence of integer frame indices"):
+        video.read_clip(indices, images=False)
+    assert clips.clip(video.name, np.array([0, 1], np.uint8))["frame_indices"].tolist() == [0, 1]

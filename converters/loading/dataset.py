@@ -187,6 +187,14 @@ def _position(index: object) -> int:
     return operator.index(index)
 
 
+def frame_indices(indices: Sequence[int]) -> np.ndarray:
+    """Chosen frame indices as int64 (T,): integers only (1.7 read frame 1, "2" frame 2, a bare 3 failed in len())."""
+    array = np.asarray(indices)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise OptionError("indices", f"a sequence of integer frame indices, got {indices!r}")
+    return array.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class VideoHandle:
     """One video of a converted dataset: its facts from the manifest, and ways to read it."""
@@ -227,7 +235,7 @@ class VideoHandle:
         self, indices: Sequence[int], *, images: bool = True, decode_images: bool = False, masks: MaskMode | None = "label"
     ) -> dict[str, Any]:
         """Some frames (increasing indices) with their masks: see :class:`ClipDataset` for the fields."""
-        return self.dataset._read_clip(self.entry, np.asarray(indices, np.int64), images, decode_images, masks)
+        return self.dataset._read_clip(self.entry, frame_indices(indices), images, decode_images, masks)
 
     def read_image(self, index: int) -> bytes | None:
         """Frame ``index``'s stored image bytes as they are (None when the source had no image), with no more work."""

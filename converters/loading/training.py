@@ -27,7 +27,7 @@ from ..errors import MissingDependency, OptionError, SourceError, VosconvWarning
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .buffers import Recycler
-from .dataset import VideoDataset, _position, object_masks, visible_objects
+from .dataset import VideoDataset, _position, frame_indices, object_masks, visible_objects
 from .images import decode_frames, target_size
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
@@ -279,7 +279,7 @@ class TrainingClips:
     def clip(self, video: str, indices: Sequence[int], object_ids: Sequence[int] | None = None) -> Any:
         """The item of chosen frames (increasing) and objects (default: all the video's) of ``video``, no sampling."""
         entry = self.videos[video].entry
-        indices = np.asarray(indices, np.int64)
+        indices = frame_indices(indices)
         ids = [int(i) for i in (entry.object_ids if object_ids is None else object_ids)]
         if len(set(ids)) != len(ids):
             raise OptionError("object_ids", f"each object at most once, got {ids}")
