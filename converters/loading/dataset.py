@@ -253,6 +253,10 @@ def _check_output_folder(path: Path) -> None:
     make = f"vosconv convert {path} -o {name}.parquet makes one"
     if not path.exists():
         raise SourceError(path, "no such folder: the loader reads a Parquet or HDF5 output folder of vosconv")
+    if not (path / shards.MANIFEST).is_file():  # a shard, data/ or manifest.json of one: converting it is no fix
+        inside = next((up for up in Path(os.path.abspath(path)).parents[:2] if (up / shards.MANIFEST).is_file()), None)
+        if inside is not None:
+            raise SourceError(path, f"inside the output folder {inside}, which is what the loader reads: give that folder")
     if not path.is_dir():
         raise SourceError(path, f"a file, not the Parquet or HDF5 output folder of vosconv the loader reads ({make})")
     if not (path / shards.MANIFEST).exists():
