@@ -253,18 +253,14 @@ def _check_output_folder(path: Path) -> None:
     make = f"vosconv convert {path} -o {name}.parquet makes one"
     if not path.exists():
         raise SourceError(path, "no such folder: the loader reads a Parquet or HDF5 output folder of vosconv")
-    if not (path / shards.MANIFEST).is_file():  # a shard, data/ or manifest.json of one: converting it is no fix
-        inside = next((up for up in Path(os.path.abspath(path)).parents[:2] if (up / shards.MANIFEST).is_file()), None)
-        if inside is not None:
-            raise SourceError(path, f"inside the output folder {inside}, which is what the loader reads: give that folder")
+    inside = [up for up in Path(os.path.abspath(path)).parents[:2] if (up / shards.MANIFEST).is_file()]
+    if inside and not (path / shards.MANIFEST).is_file():  # a shard, data/ or manifest.json of one: converting it is no fix
+        raise SourceError(path, f"inside the output folder {inside[0]}, which is what the loader reads: give that folder")
     if not path.is_dir():
         raise SourceError(path, f"a file, not the Parquet or HDF5 output folder of vosconv the loader reads ({make})")
     if not (path / shards.MANIFEST).exists():
-        raise SourceError(
-            path,
-            f"no {shards.MANIFEST}: not a Parquet or HDF5 output of vosconv, or one still being written "
-            f"(a dataset in another format is converted first: {make})",
-        )
+        why = f"no {shards.MANIFEST}: not a Parquet or HDF5 output of vosconv, or one still being written"
+        raise SourceError(path, f"{why} (a dataset in another format is converted first: {make})")
 
 
 class VideoDataset(Sequence):
@@ -455,10 +451,8 @@ class ClipDataset:
         masks: MaskMode | None = "label",
         image_root: str | os.PathLike | None = None,
     ) -> None:
-        counts = (clip_length, stride)
-        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in counts):
-            # stride=1.5 gave consecutive frames, and a clip count for neither stride
-            got = f"got {clip_length!r} and {stride!r}"
+        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in (clip_length, stride)):
+            got = f"got {clip_length!r} and {stride!r}"  # stride=1.5 gave consecutive frames, counted for neither stride
             raise OptionError("ClipDataset", f"clip_length and stride must be positive integers, {got}")
         if masks not in ("label", "objects", None):
             raise OptionError("masks", f"'label', 'objects' or None, got {masks!r}")
