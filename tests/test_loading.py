@@ -770,3 +770,34 @@ def test_an_hdf5_worker_keeps_the_datasets_of_a_few_videos_only(converted, monke
                 assert item["frames"][t] == want.frames[frame_index].image.data
     shards = videos._backend.files._open.values()
     assert all(len(shard.videos) <= 2 for shard in shards)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"stride": 1.5}, {"clip_length": 2.0}, {"clip_length": 0}, {"stride": True}, {"masks": "object"}],
+    ids=["stride-float", "length-float", "length-zero", "stride-bool", "masks-typo"],
+)
+def test_clip_options_are_checked_when_made(converted, options):
+    """stride=1.5 was taken: its clips were consecutive frames, counted for neither stride (TrainingClips refuses a
+    float count); the errors were bare ValueErrors where TrainingClips gives an OptionError."""
+    from converters.errors import OptionError
+
+    with pytest.raises(OptionError, match=r"positive integers|'label', 'objects' or None"):
+        ClipDataset(converted["parquet", "mose"], **{"clip_length": 2, **options})
+    assert len(ClipDataset(converted["parquet", "mose"], clip_length=np.int64(2), stride=np.int32(2)))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_a_path_inside_an_output_folder_names_the_folder_to_give(converted, fmt):
+    """A shard file, Parquet's ``data/`` (what ``datasets`` takes as ``data_dir``) or ``manifest.json`` was told to be
+    converted (``vosconv convert .../part-00000.h5 -o part-00000.parquet makes one``): the fix is the folder above."""
+    from converters.errors import SourceError
+
+    out = converted[fmt, "mose"]
+    inner = [p for p in out.rglob("*") if p.suffix in (".parquet", ".h5")] + [out / "manifest.json"]
+    inner += [p.parent for p in inner if p.parent != out]
+    assert len(inner) >= 2
+    for path in inner:
+        with pytest.raises(SourceError, match=rf"inside the output folder {re.escape(str(out))}, .*: give that folder"):
+            open_dataset(path)
+    assert len(open_dataset(out))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import pickle
 
@@ -12,7 +13,7 @@ from PIL import Image
 from converters import api
 from converters.codecs import rle
 from converters.errors import OptionError, SourceError, VosconvWarning
-from converters.loading import TrainingClips, collate_clips, open_dataset
+from converters.loading import TrainingClips, collate_clips, open_dataset, read_video_list
 from converters.loading.images import resize_masks
 from converters.sample import label_maps
 
@@ -435,3 +436,136 @@ def test_the_first_frame_fallback_reads_a_few_frames_masks_at_a_time(converted, 
     monkeypatch.setattr(clips.videos, "_read_raw", recorded)
     assert [clips[i]["frame_indices"].tolist() for i in range(len(clips))] == want
     assert len(sizes) > len(clips) and max(sizes) == 1  # the fallback ran, one frame at a time
+
+
+def test_a_list_file_naming_videos_the_dataset_lacks_is_named(converted, tmp_path):
+    """The error said ``videos: 2 not in <dataset>`` without naming the list file at fault (SAM 2's drop-in names it)."""
+    listing = tmp_path / "train_list.txt"
+    names = [v.name for v in open_dataset(converted["parquet"])]
+    listing.write_text(f"{names[0]}\nno-such-video.mp4\n")
+    with pytest.raises(SourceError, match=r"1 of its videos are not in .*'no-such-video'") as caught:
+        TrainingClips(converted["parquet"], videos=listing)
+    assert caught.value.path == str(listing)
+
+
+def test_a_video_name_given_as_a_string_says_it_is_read_as_a_list_file(converted):
+    """``videos="abc"`` (one name) was a SourceError "abc: cannot read the video list: No such file or directory"."""
+    name = open_dataset(converted["parquet"])[0].name
+    said = rf"videos: '{name}' is read as a list file, and there is none; for the video give \['{name}'\]"
+    with pytest.raises(OptionError, match=said):
+        TrainingClips(converted["parquet"], videos=name)
+
+
+def test_a_subset_naming_no_video_warns(converted, tmp_path):
+    """An empty list file (or ``videos=[]``) gave an empty dataset in silence: a DataLoader then says only num_samples=0."""
+    listing = tmp_path / "empty.txt"
+    listing.write_text("\n\n")
+    with pytest.warns(VosconvWarning, match=rf"the video list {listing} names no video; the dataset is empty"):
+        assert len(TrainingClips(converted["parquet"], videos=listing, images=False)) == 0
+    with pytest.warns(VosconvWarning, match="videos names no video"):
+        assert len(TrainingClips(converted["parquet"], videos=[], images=False)) == 0
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"reverse_time_prob": None}, "reverse_time_prob must be a number in 0..1"),
+        ({"reverse_time_prob": "0.5"}, "reverse_time_prob must be a number in 0..1"),
+        ({"transform": "flip"}, "transform: a callable"),
+    ],
+    ids=["reverse-none", "reverse-text", "transform-text"],
+)
+def test_options_of_the_wrong_type_are_option_errors_when_made(converted, options, match):
+    """reverse_time_prob=None (a YAML null) was a bare TypeError from a comparison; a transform that is no callable
+    failed in every item, in a worker."""
+    with pytest.raises(OptionError, match=match):
+        TrainingClips(converted["parquet"], num_frames=2, images=False, **options)
+
+
+@pytest.mark.parametrize("epoch", [1.7, 2**64, 2**63, "3", True])
+def test_an_epoch_that_is_no_64_bit_count_is_refused(converted, epoch):
+    """set_epoch(1.7) drew epoch 1's clips and set_epoch(2**64) epoch 0's: the shared value is a 64-bit integer."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False)
+    with pytest.raises(OptionError, match="epoch: a non-negative integer below 2\\*\\*63"):
+        clips.set_epoch(epoch)
+    assert clips.epoch == 0
+
+
+def test_an_epoch_may_be_any_kind_of_integer(converted):
+    torch = pytest.importorskip("torch")
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False)
+    for epoch in (np.int64(3), torch.tensor(4), 2**63 - 1):
+        clips.set_epoch(epoch)
+        assert clips.epoch == int(epoch)
+
+
+def test_collate_names_an_empty_batch(converted):
+    """``collate_clips([])`` was an IndexError, "list index out of range"."""
+    with pytest.raises(OptionError, match="collate_clips: an empty batch"):
+        collate_clips([])
+
+
+def test_a_size_pair_from_a_config_or_an_array(converted):
+    """A hydra config's ``size: [480, 864]`` arrives as omegaconf's ListConfig (as SAM 2's trainer instantiates), and
+    a numpy pair as an array: both were refused as "got [32, 48]", which reads as a valid pair."""
+    want = TrainingClips(converted["parquet"], num_frames=2, images=False, output="numpy", size=(32, 48))[0]["masks"]
+    sizes = [np.array([32, 48])]
+    if importlib.util.find_spec("omegaconf") is not None:
+        from omegaconf import OmegaConf
+
+        sizes.append(OmegaConf.create({"size": [32, 48]}).size)
+    for size in sizes:
+        got = TrainingClips(converted["parquet"], num_frames=2, images=False, output="numpy", size=size)[0]["masks"]
+        assert np.array_equal(got, want)
+
+
+def test_a_list_file_saved_with_a_byte_order_mark(converted, tmp_path):
+    """Notepad and Excel start UTF-8 text with a byte order mark: the first name read as '\\ufeffname', a video the
+    dataset lacks, so a list made on Windows was refused."""
+    names = [v.name for v in open_dataset(converted["parquet"])][:2]
+    listing = tmp_path / "train_list.txt"
+    listing.write_bytes(b"\xef\xbb\xbf" + f"{names[0]}.mp4\r\n{names[1]}\r\n".encode())
+    assert read_video_list(listing) == names
+    assert [e.name for e in TrainingClips(converted["parquet"], num_frames=2, videos=listing, images=False).entries] == names
+
+
+def test_an_object_seen_only_at_the_end_starts_a_reversed_clip(tmp_path, monkeypatch):
+    """An object shown only on a video's last 3 frames leaves no room for a forward clip of 4 frames starting where it
+    shows, but a reversed one (played from its last frame) has room, and reverse_time_prob allows it. When the draws
+    missed, the fallback kept the last draw's direction: a forward clip whose first frame does not show the object."""
+    from converters.loading import training
+    from tests.folderdata import save_palette_png
+
+    split = tmp_path / "train"
+    for t in range(12):
+        (split / "JPEGImages" / "late").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((16, 24, 3), 20 * t, np.uint8)).save(split / "JPEGImages" / "late" / f"{t:05d}.jpg")
+        label = np.zeros((16, 24), np.uint8)
+        label[4:8, t : t + 4] = 1 if t >= 9 else 0
+        save_palette_png(split / "Annotations" / "late" / f"{t:05d}.png", label)
+    out = tmp_path / "late.parquet"
+    api.convert(split, out, to="parquet", from_="mose")
+    monkeypatch.setattr(training, "FIRST_FRAME_TRIES", 1)  # every miss goes to the fallback
+    clips = TrainingClips(out, num_frames=4, reverse_time_prob=0.5, images=False, output="numpy")
+    for epoch in range(12):
+        clips.set_epoch(epoch)
+        item = clips[0]
+        assert item["object_ids"].tolist() == [1] and item["present"][0].all(), (epoch, item["frame_indices"])
+        assert item["frame_indices"][0] >= 9 and (np.diff(item["frame_indices"]) == -1).all()  # played backwards
+    forward = TrainingClips(out, num_frames=4, images=False, output="numpy")[0]  # no reversal allowed: no such clip
+    assert (np.diff(forward["frame_indices"]) == 1).all() and not forward["present"][0].any()
+
+
+@pytest.mark.parametrize(
+    "indices", [[0.5, 1.7], ["0", "1"], 1, [[0, 1]], [True, True]], ids=["floats", "text", "bare", "2d", "bools"]
+)
+def test_chosen_frames_must_be_integer_indices(converted, indices):
+    """``clip(video, [0.5, 1.7])`` read frames 0 and 1 (``read_clip`` too), ``["0", "1"]`` parsed the text, and a bare
+    index failed with ``len() of unsized object``."""
+    clips = TrainingClips(converted["parquet"], num_frames=2, images=False, output="numpy")
+    video = open_dataset(converted["parquet"])[0]
+    with pytest.raises(OptionError, match="indices: a sequence of integer frame indices"):
+        clips.clip(video.name, indices)
+    with pytest.raises(OptionError, match="indices: a sequence of integer frame indices"):
+        video.read_clip(indices, images=False)
+    assert clips.clip(video.name, np.array([0, 1], np.uint8))["frame_indices"].tolist() == [0, 1]

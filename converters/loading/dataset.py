@@ -18,6 +18,7 @@ hold, except DAVIS 2016 binary masks, whose single object (stored as 255) reads 
 from __future__ import annotations
 
 import io
+import numbers
 import operator
 import os
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..codecs import rle
-from ..errors import SourceError
+from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
 from ..model import VOID_ID, MaskEncoding, Video
 from .backend import MALFORMED, VOID_PAIR, Frames, RlePairs, backend_class
@@ -186,6 +187,14 @@ def _position(index: object) -> int:
     return operator.index(index)
 
 
+def frame_indices(indices: Sequence[int]) -> np.ndarray:
+    """Chosen frame indices as int64 (T,): integers only (1.7 read frame 1, "2" frame 2, a bare 3 failed in len())."""
+    array = np.asarray(indices)
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise OptionError("indices", f"a sequence of integer frame indices, got {indices!r}")
+    return array.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class VideoHandle:
     """One video of a converted dataset: its facts from the manifest, and ways to read it."""
@@ -226,7 +235,7 @@ class VideoHandle:
         self, indices: Sequence[int], *, images: bool = True, decode_images: bool = False, masks: MaskMode | None = "label"
     ) -> dict[str, Any]:
         """Some frames (increasing indices) with their masks: see :class:`ClipDataset` for the fields."""
-        return self.dataset._read_clip(self.entry, np.asarray(indices, np.int64), images, decode_images, masks)
+        return self.dataset._read_clip(self.entry, frame_indices(indices), images, decode_images, masks)
 
     def read_image(self, index: int) -> bytes | None:
         """Frame ``index``'s stored image bytes as they are (None when the source had no image), with no more work."""
@@ -244,14 +253,14 @@ def _check_output_folder(path: Path) -> None:
     make = f"vosconv convert {path} -o {name}.parquet makes one"
     if not path.exists():
         raise SourceError(path, "no such folder: the loader reads a Parquet or HDF5 output folder of vosconv")
+    inside = [up for up in Path(os.path.abspath(path)).parents[:2] if (up / shards.MANIFEST).is_file()]
+    if inside and not (path / shards.MANIFEST).is_file():  # a shard, data/ or manifest.json of one: converting it is no fix
+        raise SourceError(path, f"inside the output folder {inside[0]}, which is what the loader reads: give that folder")
     if not path.is_dir():
         raise SourceError(path, f"a file, not the Parquet or HDF5 output folder of vosconv the loader reads ({make})")
     if not (path / shards.MANIFEST).exists():
-        raise SourceError(
-            path,
-            f"no {shards.MANIFEST}: not a Parquet or HDF5 output of vosconv, or one still being written "
-            f"(a dataset in another format is converted first: {make})",
-        )
+        why = f"no {shards.MANIFEST}: not a Parquet or HDF5 output of vosconv, or one still being written"
+        raise SourceError(path, f"{why} (a dataset in another format is converted first: {make})")
 
 
 class VideoDataset(Sequence):
@@ -442,19 +451,20 @@ class ClipDataset:
         masks: MaskMode | None = "label",
         image_root: str | os.PathLike | None = None,
     ) -> None:
-        if clip_length < 1 or stride < 1:
-            raise ValueError(f"clip_length and stride must be positive, got {clip_length} and {stride}")
+        if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0 for n in (clip_length, stride)):
+            got = f"got {clip_length!r} and {stride!r}"  # stride=1.5 gave consecutive frames, counted for neither stride
+            raise OptionError("ClipDataset", f"clip_length and stride must be positive integers, {got}")
         if masks not in ("label", "objects", None):
-            raise ValueError(f"masks must be 'label', 'objects' or None, got {masks!r}")
+            raise OptionError("masks", f"'label', 'objects' or None, got {masks!r}")
         if isinstance(path, VideoDataset):
             if image_root is not None:
-                raise ValueError("pass image_root to the VideoDataset, not with it")
+                raise OptionError("image_root", "pass it to the VideoDataset (open_dataset), not with it")
             self.videos = path
         else:
             self.videos = VideoDataset(path, image_root=image_root)
         if images:
             self.videos._check_images()  # now, not in a DataLoader worker
-        self.clip_length, self.stride, self.annotated_only = clip_length, stride, annotated_only
+        self.clip_length, self.stride, self.annotated_only = int(clip_length), int(stride), annotated_only
         self.images, self.decode_images, self.masks = images, decode_images, masks
         span = (clip_length - 1) * stride
         counts = []

@@ -27,7 +27,7 @@ from ..errors import MissingDependency, OptionError, SourceError, VosconvWarning
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .buffers import Recycler
-from .dataset import VideoDataset, _position, object_masks, visible_objects
+from .dataset import VideoDataset, _position, frame_indices, object_masks, visible_objects
 from .images import decode_frames, target_size
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
@@ -38,21 +38,27 @@ FIRST_FRAME_TRIES = 20
 #: Frames whose masks that last resort reads at once: a dense HDF5 video's label maps read whole would hold the
 #: whole video's pixels in a worker (a 1080p video of 300 annotated frames: 600 MB).
 SHOWN_CHUNK = 16
+#: The byte order mark Windows editors put before UTF-8 text, read as a character.
+BOM = "\ufeff"
 
 
 def read_video_list(path: str | os.PathLike, open_text: Callable[[Any], IO[str]] | None = None) -> list[str]:
     """Video names from a list file, one per line, read as SAM 2's ``file_list_txt`` is (``a.mp4`` names ``a``);
-    a blank line names no video. ``open_text(path)``: how to open it (SAM 2's drop-in opens it through iopath).
+    a blank line names no video, and a leading byte order mark (Windows editors write one) is no part of the first.
+    ``open_text(path)``: how to open it (SAM 2's drop-in opens it through iopath).
 
     A file that cannot be read as text is a SourceError naming it.
     """
     try:
         with open(path, encoding="utf-8") if open_text is None else open_text(path) as file:
-            return [os.path.splitext(line.strip())[0] for line in file if line.strip()]
+            lines = [line.strip() for line in file]
     except OSError as exc:
         raise SourceError(path, f"cannot read the video list: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise SourceError(path, f"the video list is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if lines and lines[0].startswith(BOM):  # a list saved by Notepad or Excel: its first name is no '\ufeffname'
+        lines[0] = lines[0][len(BOM) :].strip()
+    return [os.path.splitext(line)[0] for line in lines if line]
 
 
 def _positive(value: object) -> bool:
@@ -66,7 +72,8 @@ def _size_option(size: object) -> int | tuple[int, int] | None:
         return None
     if _positive(size):
         return int(size)
-    if isinstance(size, (tuple, list)) and len(size) == 2 and all(_positive(side) for side in size):
+    pair = isinstance(size, (Sequence, np.ndarray)) and not isinstance(size, (str, bytes))  # a hydra config's ListConfig too
+    if pair and np.ndim(size) == 1 and len(size) == 2 and all(_positive(side) for side in size):
         return int(size[0]), int(size[1])
     raise OptionError("size", f"a short side or a (height, width) pair, of positive integers, got {size!r}")
 
@@ -149,11 +156,14 @@ class TrainingClips:
                 "num_frames, max_skip, clips_per_video and max_num_objects must be positive integers, got "
                 f"{num_frames!r}, {max_skip!r}, {clips_per_video!r}, {max_num_objects!r}",
             )
-        if not 0.0 <= reverse_time_prob <= 1.0 or output not in ("torch", "numpy"):
+        real = isinstance(reverse_time_prob, numbers.Real) and not isinstance(reverse_time_prob, bool)
+        if not (real and 0.0 <= reverse_time_prob <= 1.0) or output not in ("torch", "numpy"):  # None: a TypeError
             raise OptionError(
                 "TrainingClips",
-                f"reverse_time_prob must be in 0..1 and output 'torch' or 'numpy': {reverse_time_prob}, {output!r}",
+                f"reverse_time_prob must be a number in 0..1 and output 'torch' or 'numpy': {reverse_time_prob!r}, {output!r}",
             )
+        if transform is not None and not callable(transform):  # else each item fails, in a worker
+            raise OptionError("transform", f"a callable taking and returning an item, or None, got {transform!r}")
         if output == "torch":  # said here, not as a bare ModuleNotFoundError from the first item, in a worker
             try:
                 import torch  # noqa: F401
@@ -185,10 +195,21 @@ class TrainingClips:
         entries = self.videos.manifest.videos
         if videos is None:
             return list(entries)
-        names = read_video_list(videos) if isinstance(videos, (str, os.PathLike)) else list(videos)
+        listed = isinstance(videos, (str, os.PathLike))
+        if listed and not os.path.exists(videos) and os.fspath(videos) in self.videos:  # a name, not a list file
+            name = os.fspath(videos)
+            raise OptionError("videos", f"{name!r} is read as a list file, and there is none; for the video give [{name!r}]")
+        names = read_video_list(videos) if listed else list(videos)
         unknown = sorted(set(names) - {e.name for e in entries})
         if unknown:
+            if listed:  # the list is what is wrong: name it, as SAM 2's drop-in does
+                raise SourceError(videos, f"{len(unknown)} of its videos are not in {self.videos.path}, e.g. {unknown[:3]}")
             raise OptionError("videos", f"{len(unknown)} not in {self.videos.path}, e.g. {unknown[:3]}")
+        if not names:  # nothing to train on, said once here rather than as a DataLoader's "num_samples=0"
+            import warnings
+
+            where = f"the video list {os.fspath(videos)}" if listed else "videos"
+            warnings.warn(f"{where} names no video; the dataset is empty", VosconvWarning, stacklevel=3)
         times = collections.Counter(names)  # a name listed twice is drawn twice as often, as in SAM 2's list files
         return [e for e in entries for _ in range(times[e.name])]
 
@@ -212,9 +233,13 @@ class TrainingClips:
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
-        if int(epoch) < 0:
-            raise OptionError("epoch", f"a non-negative integer, got {epoch!r}")
-        self._epoch.value = int(epoch)
+        try:  # an integer of any kind (numpy's, a 0-d tensor), not a float: 1.7 was epoch 1
+            value = _position(epoch)
+        except TypeError:
+            value = -1
+        if not 0 <= value < 2**63:  # the shared value is 64 bits: 2**64 was epoch 0 again
+            raise OptionError("epoch", f"a non-negative integer below 2**63, got {epoch!r}")
+        self._epoch.value = value
 
     @property
     def epoch(self) -> int:
@@ -254,7 +279,7 @@ class TrainingClips:
     def clip(self, video: str, indices: Sequence[int], object_ids: Sequence[int] | None = None) -> Any:
         """The item of chosen frames (increasing) and objects (default: all the video's) of ``video``, no sampling."""
         entry = self.videos[video].entry
-        indices = np.asarray(indices, np.int64)
+        indices = frame_indices(indices)
         ids = [int(i) for i in (entry.object_ids if object_ids is None else object_ids)]
         if len(set(ids)) != len(ids):
             raise OptionError("object_ids", f"each object at most once, got {ids}")
@@ -280,7 +305,12 @@ class TrainingClips:
             if visible:
                 break
         else:  # no drawn first frame shows an object: draw it among the frames that show one
-            chosen = sample_frames(candidates, self.num_frames, self.max_skip, rng, self._shown(entry, candidates, ids), reverse)
+            shown = self._shown(entry, candidates, ids)
+            chosen = sample_frames(candidates, self.num_frames, self.max_skip, rng, shown, reverse)
+            if chosen is None and 0.0 < self.reverse_time_prob < 1.0:  # an object seen only near one end: the other
+                flipped = sample_frames(candidates, self.num_frames, self.max_skip, rng, shown, not reverse)  # way round
+                if flipped is not None:
+                    chosen, reverse = flipped, not reverse
             if chosen is not None:
                 indices, read = chosen, self.videos._read_raw(entry, chosen, self.images, True)
                 visible = self._visible(entry, read, -1 if reverse else 0, ids)
@@ -359,6 +389,8 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     objects are real. Torch items give torch tensors, numpy items numpy arrays. ``video``, and
     any key a transform added, becomes a list of the items' values.
     """
+    if not len(batch):
+        raise OptionError("collate_clips", "an empty batch: give it one item or more")
     for item in batch:  # a ClipDataset item (label maps, frames as a list) would fail deep inside, naming nothing
         if not isinstance(item, dict) or not {"masks", "present", "object_ids", "video"} <= item.keys():
             raise OptionError(
