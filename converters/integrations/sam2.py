@@ -95,19 +95,42 @@ class VosconvPathHandler(PathHandler):
         self._check_kwargs(kwargs)
         if mode != "rb":
             raise ValueError(f"{path}: vosconv frames open only in 'rb' mode, not {mode!r}")
-        address, _, frame = path.rpartition("/")
-        if not frame.endswith(".jpg") or not frame[:-4].isdecimal():
-            raise ValueError(f"{path}: not a vosconv frame address ({SCHEME}<folder>/<video>/<position>.jpg)")
-        handle = _ADDRESSED.get(address)
-        if handle is None:
-            handle = _addressed_video(path, address)
-        position = int(frame[:-4])
-        if position >= len(handle):
-            raise FileNotFoundError(f"{path}: video {handle.name!r} has {len(handle)} frames")
+        handle, position = _addressed_frame(path)
         data = handle.read_image(position)
         if data is None:
             raise FileNotFoundError(f"{path}: the source had no image for this frame")
         return io.BytesIO(data)
+
+    def _exists(self, path: str, **kwargs) -> bool:
+        """A frame that opens: the address is well formed, its video and frame are there, and the frame has an image
+        (its stored bytes are read to know it, not decoded)."""
+        self._check_kwargs(kwargs)
+        try:
+            handle, position = _addressed_frame(path)
+            return handle.read_image(position) is not None
+        except (ValueError, OSError, SourceError):  # as os.path.exists: a malformed address, a dataset, video or
+            return False  # frame that is not there or cannot be read
+
+    def _isfile(self, path: str, **kwargs) -> bool:
+        return self._exists(path, **kwargs)
+
+    def _isdir(self, path: str, **kwargs) -> bool:
+        self._check_kwargs(kwargs)
+        return False  # addresses name frames only
+
+
+def _addressed_frame(path: str) -> tuple[VideoHandle, int]:
+    """The video and frame position a frame address names; ValueError or FileNotFoundError naming the address."""
+    address, _, frame = path.rpartition("/")
+    if not frame.endswith(".jpg") or not frame[:-4].isdecimal():
+        raise ValueError(f"{path}: not a vosconv frame address ({SCHEME}<folder>/<video>/<position>.jpg)")
+    handle = _ADDRESSED.get(address)
+    if handle is None:
+        handle = _addressed_video(path, address)
+    position = int(frame[:-4])
+    if position >= len(handle):
+        raise FileNotFoundError(f"{path}: video {handle.name!r} has {len(handle)} frames")
+    return handle, position
 
 
 _REGISTERING = threading.Lock()
@@ -238,11 +261,13 @@ class ShardRawDataset(VOSRawDataset):
     work as in ``PNGRawDataset``; ``is_palette=False`` and ``single_object_mode`` read per-object PNG
     folders, which a converted dataset does not have, so they are an ``OptionError``. ``image_root``: where
     the frames of a dataset converted with ``images=false`` live now, when they have moved since.
+    ``img_folder`` and ``gt_folder`` are taken only to say that ``path`` replaces them (a SAM 2 config whose
+    ``_target_`` alone was changed).
     """
 
     def __init__(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike | None = None,
         file_list_txt: str | None = None,
         excluded_videos_list_txt: str | None = None,
         sample_rate: int = 1,
@@ -251,7 +276,17 @@ class ShardRawDataset(VOSRawDataset):
         truncate_video: int = -1,
         frames_sampling_mult: bool = False,
         image_root: str | os.PathLike | None = None,
+        img_folder: object = None,
+        gt_folder: object = None,
     ) -> None:
+        folders = [name for name, given in (("img_folder", img_folder), ("gt_folder", gt_folder)) if given is not None]
+        if folders or path is None:  # a SAM 2 config with only its _target_ changed
+            said = f"{' and '.join(folders)} given: " if folders else ""
+            raise OptionError(
+                "ShardRawDataset",
+                f"{said}it reads one converted dataset folder, not PNGRawDataset's img_folder and gt_folder: "
+                "replace them with path: <the Parquet or HDF5 output folder>",
+            )
         if not is_palette or single_object_mode:
             raise OptionError(
                 "ShardRawDataset",

@@ -24,6 +24,22 @@ def test_a_frame_address_of_no_stored_frame_is_file_not_found_naming_it(sam2_set
         g_pathmgr.open(unknown, "rb")
 
 
+def test_g_pathmgr_exists_and_isfile_answer_for_frame_addresses(sam2_sets, tmp_path):
+    """A user's own code asking iopath about a frame address gets True or False, never NotImplementedError."""
+    _, outputs = sam2_sets["mose"]
+    raw = ShardRawDataset(outputs["parquet"])
+    video, _ = raw.get_video(0)
+    there = video.frames[0].image_path
+    gone = [
+        frame_uri(raw.path, video.video_name, len(video.frames)),
+        frame_uri(raw.path, "nosuchvideo", 0),
+        frame_uri(str(tmp_path / "nosuchdataset"), video.video_name, 0),
+        there.replace("/0.jpg", "/x.jpg"),
+    ]
+    assert g_pathmgr.exists(there) and g_pathmgr.isfile(there) and not g_pathmgr.isdir(there)
+    assert [g_pathmgr.exists(p) or g_pathmgr.isfile(p) for p in gone] == [False] * len(gone)
+
+
 def test_frames_whose_folder_is_gone_are_refused_when_made(tmp_path):
     """Not embedded (images=false) and the folder moved: said by the constructor, not by each DataLoader worker."""
     root = write_sample(tmp_path / "mose", "mose")

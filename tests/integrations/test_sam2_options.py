@@ -54,12 +54,22 @@ def test_frame_options_work_as_in_png_raw_dataset(sam2_sets, layout, options):
         ({"sample_rate": 2.0}, "sample_rate must be a positive integer"),
         ({"sample_rate": True}, "sample_rate must be a positive integer"),
         ({"truncate_video": "8"}, "truncate_video an integer"),
+        ({"img_folder": "JPEGImages"}, r"img_folder given: .*replace them with path: "),
+        ({"gt_folder": "Annotations"}, r"gt_folder given: .*replace them with path: "),
     ],
 )
 def test_options_it_cannot_follow_are_an_option_error(sam2_sets, options, match):
     _, outputs = sam2_sets["mose"]
     with pytest.raises(OptionError, match=match):
         ShardRawDataset(outputs["parquet"], **options)
+
+
+def test_a_sam2_config_with_only_its_target_changed_is_told_what_replaces_its_folders():
+    """PNGRawDataset's img_folder and gt_folder left in the config, no path: not a bare TypeError."""
+    with pytest.raises(OptionError, match=r"img_folder and gt_folder given: .*replace them with path: "):
+        ShardRawDataset(img_folder="MOSE/train/JPEGImages", gt_folder="MOSE/train/Annotations")
+    with pytest.raises(OptionError, match=r"replace them with path: "):
+        ShardRawDataset()
 
 
 def test_a_list_naming_videos_not_stored_is_a_source_error_naming_it(sam2_sets, tmp_path):
