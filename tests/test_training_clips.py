@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import multiprocessing
 import pickle
@@ -15,6 +16,7 @@ from converters.codecs import rle
 from converters.errors import OptionError, SourceError, VosconvWarning
 from converters.loading import TrainingClips, collate_clips, open_dataset, read_video_list
 from converters.loading.images import resize_masks
+from converters.loading.training import _takes_two
 from converters.sample import label_maps
 
 FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
@@ -236,6 +238,60 @@ def test_collate_refuses_what_is_no_training_clips_item(converted):
 def test_transform_runs_on_each_item(converted):
     clips = TrainingClips(converted["parquet"], num_frames=2, output="numpy", transform=lambda item: item["object_ids"].tolist())
     assert all(isinstance(clips[i], list) for i in range(len(clips)))
+
+
+def _augment_at_random(item, rng):
+    """A random augmentation drawing from the generator it is given (module level: spawned workers unpickle it)."""
+    item["draw"] = float(rng.random())
+    return item
+
+
+def test_a_transform_taking_a_generator_draws_the_same_whatever_the_workers(converted):
+    """Augmentations drawn from the global random state change with the worker count (and numpy's repeats across
+    forked workers): a two-argument transform gets a generator of the item's own (seed, epoch, index)."""
+    torch = pytest.importorskip("torch")
+    clips = TrainingClips(converted["hdf5"], num_frames=2, output="numpy", images=False, transform=_augment_at_random)
+    clips.set_epoch(2)
+    in_process = [clips[i]["draw"] for i in range(len(clips))]
+    assert len(set(in_process)) == len(in_process)  # each item its own draw
+    context = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    for workers in (0, 2):
+        loader = torch.utils.data.DataLoader(
+            clips, batch_size=None, num_workers=workers, multiprocessing_context=context if workers else None
+        )
+        assert [item["draw"] for item in loader] == in_process
+    clips.set_epoch(3)
+    assert [clips[i]["draw"] for i in range(len(clips))] != in_process
+    assert (
+        TrainingClips(converted["hdf5"], num_frames=2, output="numpy", images=False, seed=1, transform=_augment_at_random)[0][
+            "draw"
+        ]
+        != clips[0]["draw"]
+    )
+    video = clips.entries[0].name
+    assert clips.clip(video, [0, 1])["draw"] == clips.clip(video, [0, 1])["draw"] != clips.clip(video, [1, 2])["draw"]
+
+
+class _OneArgument:
+    def __call__(self, item):
+        return item
+
+
+@pytest.mark.parametrize(
+    ("transform", "takes_rng"),
+    [
+        (lambda item: item, False),
+        (lambda item, rng: item, True),
+        (lambda item, rng=None: item, True),
+        (_OneArgument(), False),
+        (functools.partial(lambda scale, item: item, 2), False),
+        (lambda *args: args[0], False),  # a wrapper's *args may pass on to a one-argument callable
+        (print, False),  # a builtin whose signature reads as (*args, ...)
+    ],
+    ids=["item", "item-rng", "rng-default", "callable-object", "partial", "star-args", "builtin"],
+)
+def test_a_transform_gets_a_generator_only_when_it_names_a_second_parameter(transform, takes_rng):
+    assert _takes_two(transform) is takes_rng
 
 
 def test_object_planes_decode_overlapping_masks_and_wide_ids():

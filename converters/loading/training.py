@@ -14,8 +14,10 @@ so DataLoader workers see it, persistent ones (``persistent_workers=True``) too.
 from __future__ import annotations
 
 import collections
+import inspect
 import numbers
 import os
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from multiprocessing import RawValue
 from multiprocessing.context import get_spawning_popen
@@ -40,6 +42,8 @@ FIRST_FRAME_TRIES = 20
 SHOWN_CHUNK = 16
 #: The byte order mark Windows editors put before UTF-8 text, read as a character.
 BOM = "\ufeff"
+#: Appended to a transform generator's seed: its stream is never the sampling's, and a chosen clip's never a drawn one's.
+_TRANSFORM, _CHOSEN = 1, 2
 
 
 def read_video_list(path: str | os.PathLike, open_text: Callable[[Any], IO[str]] | None = None) -> list[str]:
@@ -59,6 +63,17 @@ def read_video_list(path: str | os.PathLike, open_text: Callable[[Any], IO[str]]
     if lines and lines[0].startswith(BOM):  # a list saved by Notepad or Excel: its first name is no '\ufeffname'
         lines[0] = lines[0][len(BOM) :].strip()
     return [os.path.splitext(line)[0] for line in lines if line]
+
+
+def _takes_two(transform: Callable) -> bool:
+    """Whether the transform takes ``(item, rng)``: two named positional parameters or more. ``*args`` does not count
+    (a wrapper's ``*args`` passes on to a callable that may take the item alone), nor an unreadable signature."""
+    try:
+        parameters = inspect.signature(transform).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(p.kind in positional for p in parameters) >= 2
 
 
 def _positive(value: object) -> bool:
@@ -128,7 +143,9 @@ class TrainingClips:
     ``present`` bool (T, K) (object k has pixels on frame t), ``annotated`` bool (T,) (masks of an
     unannotated frame are empty, not absent objects), ``frame_indices`` int64 (T,), ``video``.
     ``size``: the training resolution, a short side or ``(height, width)``; ``transform(item)``
-    runs last, on each item.
+    runs last, on each item; ``transform(item, rng)`` when it takes two arguments, ``rng`` a numpy
+    generator of the item's own (seed, epoch, index), so that random augmentations repeat whatever
+    the worker count (the global random state differs from worker to worker).
     """
 
     def __init__(
@@ -164,6 +181,7 @@ class TrainingClips:
             )
         if transform is not None and not callable(transform):  # else each item fails, in a worker
             raise OptionError("transform", f"a callable taking and returning an item, or None, got {transform!r}")
+        self._transform_rng = transform is not None and _takes_two(transform)
         if output == "torch":  # said here, not as a bare ModuleNotFoundError from the first item, in a worker
             try:
                 import torch  # noqa: F401
@@ -274,7 +292,7 @@ class TrainingClips:
         entry = self.entries[index % len(self.entries)]
         rng = np.random.default_rng([self.seed, self.epoch, index])
         item = self._draw(entry, rng)
-        return item if self.transform is None else self.transform(item)
+        return self._transformed(item, [self.seed, self.epoch, index])
 
     def clip(self, video: str, indices: Sequence[int], object_ids: Sequence[int] | None = None) -> Any:
         """The item of chosen frames (increasing) and objects (default: all the video's) of ``video``, no sampling."""
@@ -288,7 +306,15 @@ class TrainingClips:
             raise OptionError("object_ids", f"{unknown} are not objects of {video!r} (its objects: {list(entry.object_ids)})")
         read = self.videos._read_raw(entry, indices, self.images, True)
         item = self._item(entry, indices, read, ids, False)
-        return item if self.transform is None else self.transform(item)
+        return self._transformed(item, [self.seed, zlib.crc32(video.encode()), *indices, _CHOSEN])
+
+    def _transformed(self, item: dict[str, Any], key: list[int]) -> Any:
+        """The item through ``transform``; a two-argument one gets a generator of its own, apart from the sampling's."""
+        if self.transform is None:
+            return item
+        if self._transform_rng:
+            return self.transform(item, np.random.default_rng([*key, _TRANSFORM]))
+        return self.transform(item)
 
     def _candidates(self, entry: shards.VideoEntry) -> np.ndarray:
         if self.annotated_only:
