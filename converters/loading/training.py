@@ -162,7 +162,7 @@ class TrainingClips:
         size: int | tuple[int, int] | None = None,
         images: bool = True,
         output: Literal["torch", "numpy"] = "torch",
-        transform: Callable[[dict], Any] | None = None,
+        transform: Callable[..., Any] | None = None,  # (item) or (item, rng)
         seed: int = 0,
         image_root: str | os.PathLike | None = None,
     ) -> None:
