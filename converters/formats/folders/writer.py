@@ -102,6 +102,7 @@ _VOID_DONE = {"drop": "written as background 0", "keep": "kept as pixel value 25
 #: What a layout may have no place for (the marker's keys), in the summary's words.
 _NOT_KEPT = {
     "categories": "the category of {n} object{s}",
+    "merged_categories": "the category of {n} object{s} whose category shares its name with another (read back as that one)",
     "dataset_categories": "{n} of the dataset's categories as given",
     "object_frames": "the frame list of {n} object{s}",
     "object_metadata": "the metadata of {n} object{s}",
@@ -120,6 +121,14 @@ def _unkept_frame_lists(video: Video) -> int:
             if mask.area > 0:
                 shown.setdefault(mask.object_id, []).append(frame.stem)
     return sum(1 for o in video.objects if o.frames is not None and list(o.frames) != shown.get(o.object_id, []))
+
+
+def merged_categories(categories: Sequence[Category]) -> dict[int, int]:
+    """For a layout that names each object's category (DAVIS's ``categories.json``, YouTube-VOS's ``meta.json``): the
+    ids of the categories another of the same name takes the place of (the last of that name, as in a JSON object keyed
+    by name), each with the id of that other. Objects of those categories read back with the other's."""
+    last = {c.name: c.id for c in categories}
+    return {c.id: last[c.name] for c in categories if last[c.name] != c.id}
 
 
 def _pixel_value_fix(name: str) -> str:
@@ -237,9 +246,11 @@ class LayoutWriter(Writer):
     def _unkept(self, video: Video, info: DatasetInfo) -> dict[str, dict[str, int]]:
         """What the source says of the video that the layout has no place for, counted (the summary's note)."""
         held = {c.id for c in info.categories} if "categories" in self.keeps else set()
+        merged = merged_categories(info.categories) if held else {}
         seen = {m.object_id for f in video.frames if f.masks is not None for m in f.masks.objects}
         counts = {
             "categories": sum(1 for o in video.objects if o.category_id is not None and o.category_id not in held),
+            "merged_categories": sum(1 for o in video.objects if o.category_id in merged),
             "object_frames": 0 if "object_frames" in self.keeps else _unkept_frame_lists(video),
             "object_metadata": sum(1 for o in video.objects if o.metadata),
             "mask_values": sum(1 for f in video.frames if f.masks is not None for m in f.masks.objects if m.values),
@@ -406,6 +417,8 @@ class LayoutWriter(Writer):
         lost = sum(1 for c in info.categories if c not in read_back)
         self._dataset_unkept = {"dataset_categories": lost} if lost else {}
         conventions = self._conventions(results)
+        if conventions.get("not_kept", {}).get("merged_categories"):  # which category each such object reads back as
+            conventions["merged_categories"] = {str(i): j for i, j in merged_categories(info.categories).items()}
         if conventions:  # what was changed for the layout's consumers (void dropped, 0/255 as palette id 1)
             record["conventions"] = conventions
         record.update(self.marker_facts(info, videos))
