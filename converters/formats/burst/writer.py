@@ -107,7 +107,7 @@ def header_fields(info: DatasetInfo) -> dict[str, Any]:
     fields.setdefault(
         "categories",
         [
-            {"id": c.id, "name": c.name, **({"supercategory": c.supercategory} if c.supercategory else {})}
+            {"id": c.id, "name": c.name, **({"supercategory": c.supercategory} if c.supercategory is not None else {})}
             for c in info.categories
         ],
     )
