@@ -425,7 +425,8 @@ class _Kept:
                 counts, area, bbox = rle.measure_canonical(pair[1], height, width)
             except ValueError as exc:
                 facts.fail(f"rle: {exc}", where)
-            self.void[pair[0]] = Mask(VOID_ID, counts, area, bbox)
+            if area:  # all zero: no void, as a mask without pixels is no mask
+                self.void[pair[0]] = Mask(VOID_ID, counts, area, bbox)
         objects = facts.record("objects", None)
         for key, value in () if objects is None else objects.value.items():
             track = _track_id(objects, key, key)
