@@ -175,6 +175,8 @@ def differences(
 
     if set(info.categories) != set(info_back.categories):
         add("dataset_categories", f"categories {sorted(info_back.categories, key=str)}")
+    if info_back.split != info.split and writer not in PIXEL_LAYOUTS:  # a layout's split is the folder read, or its list
+        add("split", f"split {info_back.split!r}, expected {info.split!r}")
     attributes = dict(info_back.attributes)
     for key, value in info.attributes:
         if attributes.get(key) != value:
