@@ -79,6 +79,8 @@ class FrameMasks:
             raise ValueError(f"object ids must be 0 to {MAX_OBJECT_ID}, got {ids}")
         if self.void is not None and self.void.object_id != VOID_ID:
             raise ValueError(f"the void region's id is {VOID_ID}, got {self.void.object_id}")
+        if self.void is not None and self.void.values:  # no format has a place for them: they would go in silence
+            raise ValueError("the void region has per-frame values: those are an object's, and the void is no object")
         # every format but the shard ones reads a mask without pixels back as no mask: one meaning, kept by all
         empty = next((m for m in (*self.objects, self.void) if m is not None and m.area == 0), None)
         if empty is not None:

@@ -55,6 +55,12 @@ def test_a_mask_without_pixels_is_refused(empty):
         FrameMasks((mask(1), blank)) if empty == "object" else FrameMasks((mask(1),), blank)
 
 
+def test_the_void_region_carries_no_values():
+    """Per-frame values are an object's (SA-V's stability score); no format keeps any on the void region."""
+    with pytest.raises(ValueError, match="void region has per-frame values"):
+        FrameMasks((mask(1),), Mask(VOID_ID, "52203", 4, (1, 1, 2, 2), (("score", 0.5),)))
+
+
 def test_frame_masks_get():
     one, three = mask(1, area=10), mask(3, area=30)
     masks = FrameMasks((one, three))
