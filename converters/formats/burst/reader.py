@@ -296,6 +296,8 @@ def _categories(value: object, path: Path, field: str) -> tuple[Category, ...]:
             found.append(Category(category_id, str(name), supercategory if isinstance(supercategory, str) else None))
         except ValueError as exc:
             record.fail(str(exc), "id")
+        if any(c.id == found[-1].id and c != found[-1] for c in found[:-1]):  # which one would a track's id name?
+            record.fail(f"category id {category_id} is given to another category before it", "id")
     return tuple(found)
 
 
