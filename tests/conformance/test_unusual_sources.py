@@ -123,8 +123,19 @@ def traits_source(images: Path) -> tuple[DatasetInfo, list[Video]]:
         ),
         (ObjectInfo(1, 5),),
     )
+    void_only = Video(  # grayscale PNGs of only 0 and 255 would read back as DAVIS 2016's one object
+        "grey void",
+        W,
+        H,
+        (
+            _frame(images, "grey void", 0, "00000.jpg", FrameMasks((), void(_box(0, 0, 3, 3)))),
+            _frame(images, "grey void", 1, "00001.jpg", FrameMasks()),
+        ),
+        (ObjectInfo(8, 5),),
+        MaskEncoding.GRAYSCALE,
+    )
     info = DatasetInfo("memory", "train", TABLE, str(images), (("origin", "test ü"),))
-    return info, sorted([traits, grey, binary, palette, imageless], key=lambda v: v.name)
+    return info, sorted([traits, grey, binary, palette, imageless, void_only], key=lambda v: v.name)
 
 
 def wide_source(images: Path) -> tuple[DatasetInfo, list[Video]]:
@@ -194,7 +205,8 @@ def differences(
         if (got.width, got.height) != (video.width, video.height):
             add("size", f"{where}: size")
         if got.encoding != video.encoding:
-            add("binary_as_palette" if video.encoding is MaskEncoding.BINARY else "encoding", f"{where}: {got.encoding}")
+            said = {MaskEncoding.BINARY: "binary_as_palette", MaskEncoding.GRAYSCALE: "grayscale_as_palette"}
+            add(said.get(video.encoding, "encoding"), f"{where}: {got.encoding}")
         if video.palette is not None and got.palette != video.palette:  # a source without one gets the layout's own
             add("palette", f"{where}: palette")
         if got.metadata != video.metadata:

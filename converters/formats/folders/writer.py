@@ -131,6 +131,12 @@ def merged_categories(categories: Sequence[Category]) -> dict[int, int]:
     return {c.id: last[c.name] for c in categories if last[c.name] != c.id}
 
 
+def _reads_as_binary(video: Video) -> bool:
+    """A grayscale video without any object pixel: its PNGs hold only 0 and the void's 255, which the layouts' readers
+    take for DAVIS 2016's binary masks (255 as object 1)."""
+    return video.encoding is MaskEncoding.GRAYSCALE and not any(f.masks is not None and f.masks.objects for f in video.frames)
+
+
 def _pixel_value_fix(name: str) -> str:
     return f"a {name} PNG holds one value 1-254 per pixel; write sav (one PNG per object), coco, parquet or hdf5 (masks=rle)"
 
@@ -191,6 +197,8 @@ class LayoutWriter(Writer):
         (SAM 2's loader would take 0/255 for object 255, the DAVIS kit for no object at all), and
         the void region as background 0, unless ``void=keep``. DAVIS keeps both as they are.
         """
+        if _reads_as_binary(video):  # grayscale PNGs of only 0 and 255 are DAVIS 2016's: 255 would read as object 1
+            video = dataclasses.replace(video, encoding=MaskEncoding.PALETTE, palette=self.default_palette)
         if self.holds_void:
             return video
         if video.encoding is MaskEncoding.BINARY:  # a binary video holds no void
@@ -264,6 +272,8 @@ class LayoutWriter(Writer):
 
     def _change(self, video: Video) -> dict[str, int] | None:
         """What :meth:`as_written` does to the video, for the summary and the marker: None when nothing."""
+        if _reads_as_binary(video):
+            return {"grayscale": 1, **(self._change(dataclasses.replace(video, encoding=MaskEncoding.PALETTE)) or {})}
         if self.holds_void:
             return None
         if video.encoding is MaskEncoding.BINARY:
@@ -280,6 +290,12 @@ class LayoutWriter(Writer):
             notes.append(
                 f"{count} DAVIS 2016 binary (0/255) video{'s' if count != 1 else ''}: object 1 written as palette id 1, "
                 f"as {self.name} loaders read it"
+            )
+        if "grayscale_as_palette" in record:
+            count = len(record["grayscale_as_palette"])
+            notes.append(
+                f"{count} grayscale video{'s' if count != 1 else ''} without any object pixel written as palette PNGs: "
+                "grayscale ones holding only 0 and 255 read back as DAVIS 2016 binary masks (255 as object 1)"
             )
         if "void_videos" in record:
             count, frames = len(record["void_videos"]), record["void_frames"]
@@ -323,6 +339,9 @@ class LayoutWriter(Writer):
         binary = sorted(name for name, change in changed.items() if change.get("binary"))
         if binary:
             record["binary_as_palette"] = binary
+        grayscale = sorted(name for name, change in changed.items() if change.get("grayscale"))
+        if grayscale:
+            record["grayscale_as_palette"] = grayscale
         void = {name: change["void_frames"] for name, change in changed.items() if change.get("void_frames")}
         if void:
             record.update(void=self.options.void, void_frames=sum(void.values()), void_videos=sorted(void))
