@@ -79,8 +79,8 @@ def traits_source(images: Path) -> tuple[DatasetInfo, list[Video]]:
     )
     objects = (
         ObjectInfo(1, 1, metadata=(("name", "a b"), ("hidden", False), ("none", None))),
-        ObjectInfo(2, 7),
-        ObjectInfo(9, 5),  # on no frame, with a category
+        ObjectInfo(2, 7, frames=("00001", "00005", "99999")),  # a YouTube-VOS list, kept verbatim where it is held
+        ObjectInfo(9, 5, frames=()),  # on no frame, with a category and an empty list
         ObjectInfo(11),  # on no frame, without one
         ObjectInfo(254),  # without a category
     )
@@ -225,8 +225,10 @@ def differences(
                     add("categories", f"{where}: {obj} read back as {other}")
                 elif not (renumbered and theirs.name == mine.name):
                     add("merged_categories" if mine.name not in unique else "categories", f"{where}: {obj} read back as {other}")
-            if other.frames != obj.frames and not (writer == "youtube-vos" and obj.frames is None):  # filled in by design
-                add("object_frames", f"{where}: object {obj.object_id} frames {other.frames}")
+            shown = [f.stem for f in video.frames if f.masks is not None and f.masks.get(obj.object_id) is not None]
+            derived = writer in PIXEL_LAYOUTS and other.frames is None and obj.frames is not None and list(obj.frames) == shown
+            if other.frames != obj.frames and not (writer == "youtube-vos" and obj.frames is None) and not derived:
+                add("object_frames", f"{where}: object {obj.object_id} frames {other.frames}")  # filled in, or given back
             if other.metadata != obj.metadata:
                 add("object_metadata", f"{where}: object {obj.object_id} metadata {other.metadata}")
         if back_objects:
