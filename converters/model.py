@@ -8,6 +8,7 @@ Two kinds of "no mask" stay distinguishable:
 * a frame with ``masks is None`` has no annotation file at all (unannotated);
 * a frame whose ``masks.objects`` lacks an object id is annotated, and the object
   is absent from it (an annotated frame may hold no object at all: an empty frame).
+  A mask has pixels: an absent object has no mask (not an empty one), as every format reads it back.
 
 Object ids are any integer from 0 to 2^31 - 1, kept as the source gave them (SA-V numbers its
 objects from 0), and one frame's masks may overlap (SA-V: a person and, separately, their
@@ -78,6 +79,13 @@ class FrameMasks:
             raise ValueError(f"object ids must be 0 to {MAX_OBJECT_ID}, got {ids}")
         if self.void is not None and self.void.object_id != VOID_ID:
             raise ValueError(f"the void region's id is {VOID_ID}, got {self.void.object_id}")
+        if self.void is not None and self.void.values:  # no format has a place for them: they would go in silence
+            raise ValueError("the void region has per-frame values: those are an object's, and the void is no object")
+        # every format but the shard ones reads a mask without pixels back as no mask: one meaning, kept by all
+        empty = next((m for m in (*self.objects, self.void) if m is not None and m.area == 0), None)
+        if empty is not None:
+            what = "the void region" if empty is self.void else f"object {empty.object_id}"
+            raise ValueError(f"{what} has a mask without pixels: an absent object, or no void region, has no mask at all")
 
     def get(self, object_id: int) -> Mask | None:
         """The object's mask in this frame, or None when it is absent."""

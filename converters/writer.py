@@ -154,16 +154,21 @@ class Writer(ABC):
         """Assemble the output from every shard; ``output`` is the final name (for its suffix)."""
 
 
-def unlocated_frames(video: Video, image_root: str | None, place: Callable[[Frame], str]) -> int:
+def unlocated_frames(
+    video: Video, image_root: str | None, place: Callable[[Frame], str], *, names_every_frame: bool = False
+) -> int:
     """How many of the video's frames have an image that is not the file ``<image root>/<place(frame)>``: where a
     reader of an output that names its frames (instead of embedding them) looks for it. Frames of an mp4, members of
     an archive and files elsewhere are not there; bytes already read (a Parquet or HDF5 source that embeds them) are
-    there when the image root still holds that file."""
+    there when the image root still holds that file. With ``names_every_frame`` (COCO, CocoVID, BURST: a file name for
+    every frame, whose reader gives each frame the image of that name under the image root), a frame without an image
+    counts too when there is an image root: it reads back as the image of a file that is not there."""
     root = None if image_root is None else os.path.abspath(image_root)
     count = 0
     for frame in video.frames:
         image = frame.image
         if image is None:
+            count += names_every_frame and root is not None and not os.path.isfile(os.path.join(root, *place(frame).split("/")))
             continue
         named = None if root is None else os.path.join(root, *place(frame).split("/"))
         if image.data is not None:
@@ -185,5 +190,5 @@ def unlocated_note(results: Sequence[ShardResult], fix: str) -> list[str]:
     listed = ", ".join(sorted(unlocated)[:3]) + (", ..." if videos > 3 else "")
     return [
         f"{frames} frames of {videos} video{'s' if videos != 1 else ''} ({listed}) are named where no folder holds them "
-        f"(frames of an mp4, members of an archive, or files outside the image root); {fix}"
+        f"(frames of an mp4, members of an archive, files outside the image root, or frames without an image); {fix}"
     ]

@@ -343,6 +343,24 @@ def test_first_appearance_is_taken_after_resizing():
     assert derived.frames[1].masks.objects[0].area == 25 and (derived.width, derived.height) == (20, 20)
 
 
+def test_max_side_keeps_the_masks_per_frame_values():
+    """A resized mask keeps what the source says of it on that frame (SA-V's stability score), where it was dropped."""
+    import dataclasses
+
+    from converters.codecs import labels
+    from converters.model import Frame, MaskEncoding, ObjectInfo, Video
+    from converters.run.derive import derive_video
+
+    label = np.zeros((40, 40), np.uint8)
+    label[10:20, 10:20] = 1
+    masks = labels.encode_frame(label, MaskEncoding.PALETTE)
+    scored = dataclasses.replace(masks, objects=(dataclasses.replace(masks.objects[0], values=(("stability_score", 0.5),)),))
+    video = Video("v", 40, 40, (Frame(0, "00000.jpg", masks=scored),), (ObjectInfo(1),))
+    derived = derive_video(video, Derive(max_side=20))
+    assert derived.frames[0].masks.objects[0].values == (("stability_score", 0.5),)
+    assert derived.frames[0].masks.objects[0].area == 25
+
+
 def test_a_pipeline_can_make_a_derived_set(sample_root, tmp_path, capsys):
     (tmp_path / "lists").mkdir()
     (tmp_path / "lists" / "one.txt").write_text(sorted(source_labels(sample_root["mose"]))[0] + "\n")

@@ -45,6 +45,22 @@ def test_frame_masks_take_any_object_id_of_31_bits_the_void_apart():
             FrameMasks((mask(bad),))
 
 
+@pytest.mark.parametrize("empty", ["object", "void"])
+def test_a_mask_without_pixels_is_refused(empty):
+    """Absent is no mask: COCO, CocoVID, BURST, SA-V and the PNG layouts read a mask without pixels back as none, so
+    one given (by a plugin reader, say) would be lost by some formats and kept by others; it is refused where it
+    comes in."""
+    blank = Mask(VOID_ID if empty == "void" else 2, "`1", 0, (0, 0, 0, 0))
+    with pytest.raises(ValueError, match="mask without pixels"):
+        FrameMasks((mask(1), blank)) if empty == "object" else FrameMasks((mask(1),), blank)
+
+
+def test_the_void_region_carries_no_values():
+    """Per-frame values are an object's (SA-V's stability score); no format keeps any on the void region."""
+    with pytest.raises(ValueError, match="void region has per-frame values"):
+        FrameMasks((mask(1),), Mask(VOID_ID, "52203", 4, (1, 1, 2, 2), (("score", 0.5),)))
+
+
 def test_frame_masks_get():
     one, three = mask(1, area=10), mask(3, area=30)
     masks = FrameMasks((one, three))

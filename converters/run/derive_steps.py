@@ -106,7 +106,7 @@ def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -
     if not found:
         return None
     small = found[0]
-    return Mask(mask.object_id, small.counts, small.area, small.bbox)
+    return Mask(mask.object_id, small.counts, small.area, small.bbox, mask.values)
 
 
 def _shrink_image(image: ImageRef, file_name: str, width: int, height: int) -> ImageRef:

@@ -18,9 +18,11 @@ from converters.errors import DetectionError, OptionError, SourceError
 from converters.formats.burst.reader import BurstReader
 from converters.formats.burst.writer import BurstWriter
 from converters.formats.lookalikes import unread_layout
+from converters.model import Category, DatasetInfo, Frame, FrameMasks, Video
 from converters.run import pipeline
 from converters.testing.suite import ReaderSuite
 from tests import burstdata
+from tests.memsource import convert as convert_memory
 from tests.rle_strings import overflowing_string
 
 NUMBERED_FRAMES = "named by frame number"  # TAO frames are frameNNNN.jpg; the folder layouts read numbers only
@@ -333,6 +335,14 @@ def test_a_category_s_supercategory_is_read(tmp_path):
     with_super = burstdata.write_json(tmp_path / "all_classes.json", data)
     again = converted(converted(with_super, tmp_path / "x.json", to="coco"), tmp_path / "again.burst.json", from_="coco")
     assert read(again)[0].categories[0].supercategory == "vehicle"
+
+
+def test_an_empty_supercategory_is_written_as_one(tmp_path):
+    """An empty supercategory is one: written, it reads back as "", not as none (it was left out of the file)."""
+    table = (Category(1, "a", ""), Category(2, "b"), Category(3, "c", "x"))
+    video = Video("v", 8, 6, (Frame(0, "00000.jpg", None, FrameMasks()),))
+    convert_memory(DatasetInfo("memory", categories=table), [video], BurstWriter(), tmp_path / "out.burst.json")
+    assert read(tmp_path / "out.burst.json")[0].categories == table
 
 
 def test_recorded_attributes_that_are_not_strings_are_a_source_error(tree, tmp_path):

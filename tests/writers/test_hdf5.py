@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -22,6 +23,7 @@ from converters.formats.sharded import manifest as shards
 from converters.model import DatasetInfo, Frame, FrameMasks, MaskEncoding, ObjectInfo, Video
 from converters.sources.checksums import sha256
 from converters.writer import Shard
+from tests.memsource import convert as convert_memory
 
 SOURCES = {
     "mose": ("mose", {"split": "train"}),
@@ -147,6 +149,18 @@ def test_dense_refuses_what_a_label_map_cannot_hold(tmp_path):
     assert list((tmp_path / "output").iterdir()) == []  # no half-written shard left behind
     result = Hdf5Writer().write_shard([video], Shard(0, ()), tmp_path, DatasetInfo("test"))  # RLE keeps it
     assert [v["name"] for v in result.facts["videos"]] == ["overlap"]
+
+
+def test_dense_keeps_per_frame_values(tmp_path):
+    """SA-V's stability scores live in the objects' records, beside the label maps: masks=dense keeps them, where it
+    refused such a video, saying its masks overlapped."""
+    label = np.zeros((6, 8), np.uint8)
+    label[1:4, 1:4], label[4:6, 0:2] = 1, 2
+    first, second = encode(label)
+    masks = FrameMasks((dataclasses.replace(first, values=(("stability_score", 0.75),)), second))
+    video = Video("scored", 8, 6, (Frame(0, "00000.jpg", None, masks),), (ObjectInfo(1), ObjectInfo(2)), MaskEncoding.PALETTE)
+    summary = convert_memory(DatasetInfo("test"), [video], api.open_writer("hdf5", {"masks": "dense"}), tmp_path / "out")
+    assert read_back(summary.output) == [video]
 
 
 @pytest.mark.parametrize(

@@ -296,6 +296,8 @@ def _categories(value: object, path: Path, field: str) -> tuple[Category, ...]:
             found.append(Category(category_id, str(name), supercategory if isinstance(supercategory, str) else None))
         except ValueError as exc:
             record.fail(str(exc), "id")
+        if any(c.id == found[-1].id and c != found[-1] for c in found[:-1]):  # which one would a track's id name?
+            record.fail(f"category id {category_id} is given to another category before it", "id")
     return tuple(found)
 
 
@@ -425,7 +427,8 @@ class _Kept:
                 counts, area, bbox = rle.measure_canonical(pair[1], height, width)
             except ValueError as exc:
                 facts.fail(f"rle: {exc}", where)
-            self.void[pair[0]] = Mask(VOID_ID, counts, area, bbox)
+            if area:  # all zero: no void, as a mask without pixels is no mask
+                self.void[pair[0]] = Mask(VOID_ID, counts, area, bbox)
         objects = facts.record("objects", None)
         for key, value in () if objects is None else objects.value.items():
             track = _track_id(objects, key, key)

@@ -107,7 +107,7 @@ def header_fields(info: DatasetInfo) -> dict[str, Any]:
     fields.setdefault(
         "categories",
         [
-            {"id": c.id, "name": c.name, **({"supercategory": c.supercategory} if c.supercategory else {})}
+            {"id": c.id, "name": c.name, **({"supercategory": c.supercategory} if c.supercategory is not None else {})}
             for c in info.categories
         ],
     )
@@ -187,7 +187,9 @@ class BurstWriter(Writer):
                     numbered += 1
                 file.write(_dumps(record) + "\n")
                 folder = "/".join(str(part) for part in (record["dataset"], record["seq_name"]) if part)
-                count = unlocated_frames(video, info.image_root, lambda f, folder=folder: f"{folder}/{f.file_name}")
+                count = unlocated_frames(
+                    video, info.image_root, lambda f, folder=folder: f"{folder}/{f.file_name}", names_every_frame=True
+                )
                 if count:
                     unlocated[video.name] = count
         facts = {"largest_id": max(ids, default=0), "numbered": numbered, **({"unlocated": unlocated} if unlocated else {})}

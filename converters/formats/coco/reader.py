@@ -233,6 +233,8 @@ def _categories(categories: tuple[object, ...], source: Path) -> list[Category]:
             found.append(Category(record.int("id", lenient=True), str(record.raw("name")), record.raw("supercategory", None)))
         except ValueError as exc:  # the model refuses it (an id beyond 32 bits, say)
             record.fail(f"{type(exc).__name__}: {exc}")
+        if any(c.id == found[-1].id and c != found[-1] for c in found[:-1]):  # which one would an object's id name?
+            record.fail(f"category id {found[-1].id} is given to another category before it")
     return found
 
 

@@ -99,7 +99,9 @@ class CocoWriter(Writer):
         with open(staging / f"{stem}.videos.jsonl", "w") as vfile, open(staging / f"{stem}.annotations.jsonl", "w") as afile:
             for position, video in enumerate(videos):
                 vfile.write(_dumps(video_record(video, info.image_root)) + "\n")
-                count = unlocated_frames(video, info.image_root, lambda f, v=video: file_name(v, f, info.image_root))
+                count = unlocated_frames(
+                    video, info.image_root, lambda f, v=video: file_name(v, f, info.image_root), names_every_frame=True
+                )
                 if count:
                     unlocated[video.name] = count
                 for record in annotation_records(video, objects_category.id):

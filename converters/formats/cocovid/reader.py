@@ -101,6 +101,8 @@ def _with_void(video: Video, void: list | None) -> Video:
         if counts is None or frames[index].masks is None:
             continue
         counts, area, bbox = rle.measure_canonical(counts, video.height, video.width)
+        if not area:  # all zero: no void, as the coco reader takes it
+            continue
         masks = frames[index].masks
         frames[index] = dataclasses.replace(frames[index], masks=FrameMasks(masks.objects, Mask(VOID_ID, counts, area, bbox)))
     return dataclasses.replace(video, frames=tuple(frames))

@@ -56,7 +56,9 @@ class CocoVidWriter(Writer):
             vfile, ifile, afile = (stack.enter_context(open(staging / name, "w")) for name in names)
             for position, video in enumerate(videos):
                 vfile.write(_dumps(video_record(video)) + "\n")
-                count = unlocated_frames(video, info.image_root, lambda f, v=video: file_name(v, f, info.image_root))
+                count = unlocated_frames(
+                    video, info.image_root, lambda f, v=video: file_name(v, f, info.image_root), names_every_frame=True
+                )
                 if count:
                     unlocated[video.name] = count
                 for frame in video.frames:

@@ -176,7 +176,8 @@ class _Palette:
             self.value, self.source = palette, path
         elif palette != self.value and not self.warned:
             used = [0, *(m.object_id for m in masks)]
-            if any(palette[3 * v : 3 * v + 3] != self.value[3 * v : 3 * v + 3] for v in used):
+            kept = self.value.ljust(768, b"\0")  # a value beyond the kept palette is written black (png.encode pads it)
+            if any(palette[3 * v : 3 * v + 3] != kept[3 * v : 3 * v + 3] for v in used):
                 self.warned = True  # once a video: the colours are not data, but they are not kept either
                 warnings.warn(
                     f"{path}: its palette colours differ from {self.source}'s; a video keeps one palette "

@@ -102,6 +102,7 @@ _VOID_DONE = {"drop": "written as background 0", "keep": "kept as pixel value 25
 #: What a layout may have no place for (the marker's keys), in the summary's words.
 _NOT_KEPT = {
     "categories": "the category of {n} object{s}",
+    "merged_categories": "the category of {n} object{s} whose category shares its name with another (read back as that one)",
     "dataset_categories": "{n} of the dataset's categories as given",
     "object_frames": "the frame list of {n} object{s}",
     "object_metadata": "the metadata of {n} object{s}",
@@ -120,6 +121,20 @@ def _unkept_frame_lists(video: Video) -> int:
             if mask.area > 0:
                 shown.setdefault(mask.object_id, []).append(frame.stem)
     return sum(1 for o in video.objects if o.frames is not None and list(o.frames) != shown.get(o.object_id, []))
+
+
+def merged_categories(categories: Sequence[Category]) -> dict[int, int]:
+    """For a layout that names each object's category (DAVIS's ``categories.json``, YouTube-VOS's ``meta.json``): the
+    ids of the categories another of the same name takes the place of (the last of that name, as in a JSON object keyed
+    by name), each with the id of that other. Objects of those categories read back with the other's."""
+    last = {c.name: c.id for c in categories}
+    return {c.id: last[c.name] for c in categories if last[c.name] != c.id}
+
+
+def _reads_as_binary(video: Video) -> bool:
+    """A grayscale video without any object pixel: its PNGs hold only 0 and the void's 255, which the layouts' readers
+    take for DAVIS 2016's binary masks (255 as object 1)."""
+    return video.encoding is MaskEncoding.GRAYSCALE and not any(f.masks is not None and f.masks.objects for f in video.frames)
 
 
 def _pixel_value_fix(name: str) -> str:
@@ -182,6 +197,8 @@ class LayoutWriter(Writer):
         (SAM 2's loader would take 0/255 for object 255, the DAVIS kit for no object at all), and
         the void region as background 0, unless ``void=keep``. DAVIS keeps both as they are.
         """
+        if _reads_as_binary(video):  # grayscale PNGs of only 0 and 255 are DAVIS 2016's: 255 would read as object 1
+            video = dataclasses.replace(video, encoding=MaskEncoding.PALETTE, palette=self.default_palette)
         if self.holds_void:
             return video
         if video.encoding is MaskEncoding.BINARY:  # a binary video holds no void
@@ -237,9 +254,11 @@ class LayoutWriter(Writer):
     def _unkept(self, video: Video, info: DatasetInfo) -> dict[str, dict[str, int]]:
         """What the source says of the video that the layout has no place for, counted (the summary's note)."""
         held = {c.id for c in info.categories} if "categories" in self.keeps else set()
+        merged = merged_categories(info.categories) if held else {}
         seen = {m.object_id for f in video.frames if f.masks is not None for m in f.masks.objects}
         counts = {
             "categories": sum(1 for o in video.objects if o.category_id is not None and o.category_id not in held),
+            "merged_categories": sum(1 for o in video.objects if o.category_id in merged),
             "object_frames": 0 if "object_frames" in self.keeps else _unkept_frame_lists(video),
             "object_metadata": sum(1 for o in video.objects if o.metadata),
             "mask_values": sum(1 for f in video.frames if f.masks is not None for m in f.masks.objects if m.values),
@@ -253,6 +272,8 @@ class LayoutWriter(Writer):
 
     def _change(self, video: Video) -> dict[str, int] | None:
         """What :meth:`as_written` does to the video, for the summary and the marker: None when nothing."""
+        if _reads_as_binary(video):
+            return {"grayscale": 1, **(self._change(dataclasses.replace(video, encoding=MaskEncoding.PALETTE)) or {})}
         if self.holds_void:
             return None
         if video.encoding is MaskEncoding.BINARY:
@@ -269,6 +290,12 @@ class LayoutWriter(Writer):
             notes.append(
                 f"{count} DAVIS 2016 binary (0/255) video{'s' if count != 1 else ''}: object 1 written as palette id 1, "
                 f"as {self.name} loaders read it"
+            )
+        if "grayscale_as_palette" in record:
+            count = len(record["grayscale_as_palette"])
+            notes.append(
+                f"{count} grayscale video{'s' if count != 1 else ''} without any object pixel written as palette PNGs: "
+                "grayscale ones holding only 0 and 255 read back as DAVIS 2016 binary masks (255 as object 1)"
             )
         if "void_videos" in record:
             count, frames = len(record["void_videos"]), record["void_frames"]
@@ -312,6 +339,9 @@ class LayoutWriter(Writer):
         binary = sorted(name for name, change in changed.items() if change.get("binary"))
         if binary:
             record["binary_as_palette"] = binary
+        grayscale = sorted(name for name, change in changed.items() if change.get("grayscale"))
+        if grayscale:
+            record["grayscale_as_palette"] = grayscale
         void = {name: change["void_frames"] for name, change in changed.items() if change.get("void_frames")}
         if void:
             record.update(void=self.options.void, void_frames=sum(void.values()), void_videos=sorted(void))
@@ -406,6 +436,8 @@ class LayoutWriter(Writer):
         lost = sum(1 for c in info.categories if c not in read_back)
         self._dataset_unkept = {"dataset_categories": lost} if lost else {}
         conventions = self._conventions(results)
+        if conventions.get("not_kept", {}).get("merged_categories"):  # which category each such object reads back as
+            conventions["merged_categories"] = {str(i): j for i, j in merged_categories(info.categories).items()}
         if conventions:  # what was changed for the layout's consumers (void dropped, 0/255 as palette id 1)
             record["conventions"] = conventions
         record.update(self.marker_facts(info, videos))

@@ -12,6 +12,7 @@ tracked, the default (earliest) file format so any HDF5 >= 1.8 opens it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Iterable
@@ -26,7 +27,7 @@ import numpy as np
 
 from ...codecs import labels
 from ...errors import SourceError
-from ...model import VOID_ID, DatasetInfo, Frame, Video
+from ...model import VOID_ID, DatasetInfo, Frame, FrameMasks, Video
 from ...sources import imagefiles
 from ..sharded import manifest as shards
 from ..sharded.writer import ShardedWriter, check_shard_bytes
@@ -207,12 +208,19 @@ class Hdf5Writer(ShardedWriter):
             if frame.masks is None or (not frame.masks.objects and frame.masks.void is None):
                 continue  # all zeros: the chunk stays unallocated and reads as the fill value
             labels.label_map(video, frame.masks, out=label)
-            if labels.encode_frame(label, video.encoding) != frame.masks:
+            if labels.encode_frame(label, video.encoding) != _without_values(frame.masks):  # values: in the objects' records
                 raise SourceError(
                     f"{video.name}/{frame.file_name}",
                     "its masks overlap (or are not canonical RLE), so a label map would change them; use masks=rle",
                 )
             masks[frame.index] = label
+
+
+def _without_values(masks: FrameMasks) -> FrameMasks:
+    """The frame's masks as a label map gives them back: pixels only (per-frame values live in the objects' records)."""
+    if not any(m.values for m in masks.objects):
+        return masks
+    return dataclasses.replace(masks, objects=tuple(dataclasses.replace(m, values=()) for m in masks.objects))
 
 
 def _write_rle(group: h5py.Group, frames: tuple[Frame, ...]) -> None:

@@ -115,7 +115,8 @@ class SavReader(Reader):
         record = self._sidecar(spec.DATASET_RECORD) or {}
         lists = [n for n in files.listdir(self.source) if spec.VIDEO_LIST.fullmatch(n)]
         try:
-            split = record.get("split") or (spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None)
+            listed = spec.VIDEO_LIST.fullmatch(lists[0]).group(1) if lists else None
+            split = record.get("split", listed)  # the source's, none too (the list is named val)
             if split is not None and not isinstance(split, str):  # it names the shards of a Parquet output
                 raise TypeError(f"split is {split!r}, not a string")
             attributes = dict(record.get("attributes") or {})

@@ -135,7 +135,7 @@ def split_video(
                 void_mask = None
                 if index in void:
                     counts, area, bbox = rle.measure_canonical(void[index], height, width)
-                    void_mask = Mask(255, counts, area, bbox)
+                    void_mask = Mask(255, counts, area, bbox) if area else None  # all zero: no void
                 masks = FrameMasks(tuple(sorted(per_frame.get(index, ()), key=lambda m: m.object_id)), void_mask)
             has_image = record is None or record.get("images") is None or bool(record["images"][index])
             image = ImageRef(path=os.path.join(ref.images, name)) if has_image else None
