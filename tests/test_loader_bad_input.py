@@ -191,3 +191,17 @@ def test_damaged_shards_load_or_give_a_source_error_naming_the_shard(converted, 
                 read(out)
             except SourceError as exc:
                 assert shard.name in str(exc), (case, str(exc))
+
+
+def test_sam2_object_255_beside_a_void_region_names_the_shard(tmp_path):
+    """The SAM 2 drop-in's refusal names the file as every loader error does, not the video alone."""
+    pytest.importorskip("training.dataset.vos_raw_dataset")
+    from converters.formats.parquet.writer import ParquetWriter
+    from converters.integrations.sam2 import ShardRawDataset
+
+    from .test_loading_void import _video, _written
+
+    out = _written(ParquetWriter(), _video((7, 255)), tmp_path)
+    video, loader = ShardRawDataset(out).get_video(0)
+    with pytest.raises(SourceError, match=r"\.parquet: video '.*': frame 0 holds object 255 and a void region"):
+        loader.load(video.frames[0].frame_idx)
