@@ -222,10 +222,11 @@ class ShardSegmentLoader:
         if self._last is None or self._last[0] != position:
             planes = self.handle.present_objects(position, binary_id=DAVIS2016_ID)
             if len({value for value, _ in planes}) < len(planes):  # object 255 beside the void, which a PNG reads as 255
+                dataset, entry = self.handle.dataset, self.handle.entry
                 raise SourceError(
-                    self.handle.name,
-                    f"frame {frame_idx} holds object 255 and a void region, one value to SAM 2's PNG loader; "
-                    "renumber the objects (vosconv convert -w renumber=true to a palette layout) or drop the void",
+                    dataset.path / dataset.manifest.shards[entry.shard].file,
+                    f"video {entry.name!r}: frame {frame_idx} holds object 255 and a void region, one value to SAM 2's "
+                    "PNG loader; renumber the objects (vosconv convert -w renumber=true to a palette layout) or drop the void",
                 )
             self._last = (position, planes)
         return {_object_key(value): torch.from_numpy(plane) for value, plane in self._last[1]}

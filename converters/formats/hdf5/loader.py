@@ -18,7 +18,7 @@ import numpy as np
 from ...model import VOID_ID, MaskEncoding
 from ...sources.handles import HandleCache
 from ..sharded import manifest as shards
-from ..sharded.loader import VOID_PAIR, Frames, check_against_manifest, external
+from ..sharded.loader import VOID_PAIR, Frames, check_against_manifest, check_pairs, external
 
 #: Videos whose open datasets a process keeps per shard (each costs about 17 kB of HDF5 and h5py objects).
 KEPT_VIDEOS = 64
@@ -47,7 +47,12 @@ def _open(path: str) -> _Shard:
 
 
 def _text(value) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+    """A stored string (h5py gives bytes or str); a number or an array where text belongs is damage, not its digits."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return value
 
 
 def _selection(indices: np.ndarray) -> slice | list[int]:
@@ -98,11 +103,11 @@ class Hdf5Backend:
         if found is None:
             if len(shard.videos) >= KEPT_VIDEOS:  # the video opened first goes: memory bounded at any dataset size
                 del shard.videos[next(iter(shard.videos))]
-            found = shard.videos[entry.name] = self._open_video(shard, entry)
+            found = shard.videos[entry.name] = self._open_video(shard, entry, self.manifest.options.get("images", True))
         return found
 
     @staticmethod
-    def _open_video(shard: _Shard, entry: shards.VideoEntry) -> _Video:
+    def _open_video(shard: _Shard, entry: shards.VideoEntry, embedded: bool) -> _Video:
         import h5py
 
         from .reader import Ragged, check_frame_datasets, checked_offsets
@@ -123,7 +128,10 @@ class Hdf5Backend:
             datasets["images"] = Ragged(group, "images", entry.frames)
         if offsets is not None:
             datasets["rle/counts"] = Ragged(group["rle"], "counts", int(offsets[-1]))
-        return _Video(MaskEncoding(_text(group.attrs["encoding"])), _text(group.attrs["images"]), datasets, offsets)
+        images = _text(group.attrs["images"])
+        if images not in ("none", "embedded" if embedded else "external"):  # another value would read as no frames
+            raise ValueError(f"the group's images are {images!r}, the manifest's {'embedded' if embedded else 'external'}")
+        return _Video(MaskEncoding(_text(group.attrs["encoding"])), images, datasets, offsets)
 
     def file_names(self, entry: shards.VideoEntry) -> list[str]:
         return [_text(name) for name in self._video(entry).datasets["file_names"][()]]
@@ -141,6 +149,7 @@ class Hdf5Backend:
                 frames.labels = labels
             else:
                 frames.rle = self._rle(video, indices)
+                check_pairs(entry, indices, frames.rle)
         return frames
 
     def _images(self, video: _Video, entry: shards.VideoEntry, indices: np.ndarray) -> list[bytes | None]:

@@ -19,7 +19,7 @@ import numpy as np
 from ...model import VOID_ID, MaskEncoding
 from ...sources.handles import HandleCache
 from ..sharded import manifest as shards
-from ..sharded.loader import VOID_PAIR, Frames, check_against_manifest, external
+from ..sharded.loader import VOID_PAIR, Frames, check_against_manifest, check_pairs, external
 
 
 @dataclass
@@ -108,7 +108,10 @@ class ParquetBackend:
         _, first = self._record(shard, entry)
         groups, positions = shard.locate(list(range(first, first + entry.frames)))
         table = shard.file.read_row_groups(groups, columns=["file_name"], use_threads=False)
-        return table.slice(positions[0], entry.frames).column("file_name").to_pylist()
+        names = table.slice(positions[0], entry.frames).column("file_name").to_pylist()
+        if not all(isinstance(name, str) for name in names):
+            raise ValueError(f"file_name column of {sorted({type(n).__name__ for n in names})}, not strings")
+        return names
 
     def read(self, entry: shards.VideoEntry, indices: np.ndarray, images: bool, masks: bool) -> Frames:
         path = str(self.root / self.manifest.shards[entry.shard].file)
@@ -137,7 +140,15 @@ class ParquetBackend:
                 frames.images = external(self.image_root, entry.name, names)
         if masks:
             objects = table.column("objects").to_pylist()
+            null = np.array([frame is None for frame in objects], bool)
+            wrong = np.flatnonzero(null == entry.is_annotated(indices))  # null is an unannotated frame, [] an annotated one
+            if len(wrong):
+                raise ValueError(
+                    f"frame {int(indices[wrong[0]])}: its objects are {'null' if null[wrong[0]] else 'there'}, "
+                    "yet the manifest has it " + ("annotated" if null[wrong[0]] else "unannotated")
+                )
             frames.rle = [[(_pair_id(o), o["counts"]) for o in frame or ()] for frame in objects]
+            check_pairs(entry, indices, frames.rle)
         return frames
 
 

@@ -67,6 +67,18 @@ def check_against_manifest(entry: shards.VideoEntry, object_ids: list[int], anno
         raise ValueError("the shard's annotated frames are not the manifest's")
 
 
+def check_pairs(entry: shards.VideoEntry, indices: np.ndarray, frames: RlePairs) -> None:
+    """Each frame's masks must be of the manifest's objects, each at most once, and the void region at most once:
+    a pair of another id would be dropped in silence (``masks="objects"`` reads the manifest's objects only) or
+    paint a value no object has, and a second pair of one id would be merged with the first."""
+    known = set(entry.object_ids)
+    for index, pairs in zip(indices.tolist(), frames):
+        ids = [v for v, _ in pairs]
+        if len(set(ids)) != len(ids) or not all(v in known or v == VOID_PAIR for v in ids):
+            shown = ["void" if v == VOID_PAIR else v for v in ids]
+            raise ValueError(f"frame {index} holds masks of {shown}, not each at most once of the objects {sorted(known)}")
+
+
 def external(root: str | None, video: str, names: list[str | None]) -> list[bytes | None]:
     """Frames that were not embedded, read from the image folder (``None`` for a frame the source had no image for).
 
