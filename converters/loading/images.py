@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dataset import _simplejpeg, decode_jpeg, resize_masks
+from .dataset import _simplejpeg, decode_jpeg
+from .masks import resize_masks
 
 __all__ = ["decode_frames", "resize_masks", "target_size"]
 

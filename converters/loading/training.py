@@ -29,8 +29,9 @@ from ..errors import MissingDependency, OptionError, SourceError, VosconvWarning
 from ..formats.sharded import manifest as shards
 from .backend import MALFORMED, Frames
 from .buffers import Recycler
-from .dataset import VideoDataset, _position, frame_indices, object_masks, visible_objects
+from .dataset import VideoDataset, _position, frame_indices
 from .images import decode_frames, target_size
+from .masks import object_masks, visible_objects
 
 __all__ = ["TrainingClips", "collate_clips", "read_video_list"]
 
