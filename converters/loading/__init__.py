@@ -4,8 +4,9 @@
 >>> clips = ClipDataset("mose-train.parquet", clip_length=8)  # doctest: +SKIP
 """
 
+from .collate import collate_clips
 from .dataset import ClipDataset, VideoDataset, VideoHandle, decode_jpeg, open_dataset
-from .training import TrainingClips, collate_clips, read_video_list
+from .training import TrainingClips, read_video_list
 
 __all__ = [
     "ClipDataset",
