@@ -100,3 +100,31 @@ def test_training_clips_give_an_object_255_its_own_pixels(tmp_path):
                 want = _plane(masks.get(object_id))
                 np.testing.assert_array_equal(item["masks"][t, k], want, err_msg=f"{index}/{object_id}")
                 assert item["present"][t, k] == want.any()
+
+
+WRITERS = [(ParquetWriter, {}, (1, 255)), (Hdf5Writer, {}, (1, 2)), (Hdf5Writer, {"masks": "dense"}, (1, 2))]
+
+
+@pytest.mark.parametrize(("writer", "options", "ids"), WRITERS, ids=["parquet", "hdf5", "hdf5-dense"])
+def test_training_clips_give_the_void_region_when_asked(writer, options, ids, tmp_path):
+    """DAVIS's void (255) read as background unless void=True, which gives it as a plane of its own for a loss to
+    ignore: never an object 255's pixels, at the training size too, reversed clips and batches included."""
+    from converters.loading import collate_clips
+    from converters.loading.images import resize_masks
+    from converters.loading.training import TrainingClips
+
+    video = _video(ids)
+    folder = _written(writer(writer.Options(images=False, **options)), video, tmp_path)
+    assert "void" not in TrainingClips(folder, num_frames=2, images=False, output="numpy")[0]
+    for size in (None, (6, 8)):
+        for seed in range(4):
+            clips = TrainingClips(
+                folder, num_frames=3, images=False, output="numpy", seed=seed, void=True, size=size, reverse_time_prob=0.5
+            )
+            item = clips[0]
+            want = np.stack([_plane((video.frames[i].masks or FrameMasks()).void) for i in item["frame_indices"].tolist()])
+            np.testing.assert_array_equal(item["void"], want if size is None else resize_masks(want, size))
+    batch = collate_clips([clips[0], clips[0]])
+    assert batch["void"].shape == (2, 3, 6, 8) and batch["void"].dtype == bool
+    with pytest.raises(Exception, match="void: True or False"):
+        TrainingClips(folder, num_frames=2, images=False, output="numpy", void="yes")

@@ -38,7 +38,7 @@ def collate_clips(batch: Sequence[dict[str, Any]]) -> dict[str, Any]:
     k_max = max(len(item["object_ids"]) for item in batch)
     padded = [_pad_objects(item, k_max, torch_items) for item in batch]
     out: dict[str, Any] = {"video": [item["video"] for item in batch]}
-    for key in ("frames", "masks", "object_ids", "present", "annotated", "frame_indices", "valid"):
+    for key in ("frames", "masks", "void", "object_ids", "present", "annotated", "frame_indices", "valid"):
         if key in padded[0]:
             out[key] = stack([as_array(item[key]) for item in padded])
     for key in batch[0]:  # a transform's own keys: kept as they are, one per item, never dropped

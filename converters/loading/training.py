@@ -27,7 +27,8 @@ import numpy as np
 
 from ..errors import MissingDependency, OptionError, SourceError, VosconvWarning, install_hint
 from ..formats.sharded import manifest as shards
-from .backend import MALFORMED, Frames
+from ..model import VOID_ID
+from .backend import MALFORMED, VOID_PAIR, Frames
 from .buffers import Recycler
 from .dataset import VideoDataset, _position, frame_indices
 from .images import decode_frames, target_size
@@ -142,11 +143,13 @@ class TrainingClips:
     An item is a dict: ``frames`` uint8 (T, 3, H, W) torch tensor (``output="numpy"``: (T, H, W, 3)
     array; absent with ``images=False``), ``masks`` bool (T, K, H, W), ``object_ids`` int64 (K,),
     ``present`` bool (T, K) (object k has pixels on frame t), ``annotated`` bool (T,) (masks of an
-    unannotated frame are empty, not absent objects), ``frame_indices`` int64 (T,), ``video``.
-    ``size``: the training resolution, a short side or ``(height, width)``; ``transform(item)``
-    runs last, on each item; ``transform(item, rng)`` when it takes two arguments, ``rng`` a numpy
-    generator of the item's own (seed, epoch, index), so that random augmentations repeat whatever
-    the worker count (the global random state differs from worker to worker).
+    unannotated frame are empty, not absent objects), ``frame_indices`` int64 (T,), ``video``;
+    with ``void=True`` also ``void`` bool (T, H, W), the region a DAVIS-style annotation leaves out
+    (255), for a loss to ignore (else it reads as background). ``size``: the training resolution,
+    a short side or ``(height, width)``. ``transform(item)`` runs last, on each item;
+    ``transform(item, rng)`` when it takes two arguments, ``rng`` a numpy generator of the item's
+    own (seed, epoch, index), so that random augmentations repeat whatever the worker count (the
+    global random state differs from worker to worker).
     """
 
     def __init__(
@@ -166,6 +169,7 @@ class TrainingClips:
         transform: Callable[..., Any] | None = None,  # (item) or (item, rng)
         seed: int = 0,
         image_root: str | os.PathLike | None = None,
+        void: bool = False,
     ) -> None:
         counts = (num_frames, max_skip, clips_per_video, 1 if max_num_objects is None else max_num_objects)
         if not all(_positive(count) for count in counts):  # a float failed in every item, or was drawn from (max_skip)
@@ -206,6 +210,9 @@ class TrainingClips:
         self.max_num_objects, self.annotated_only, self.clips_per_video = max_num_objects, annotated_only, clips_per_video
         self.size, self.images, self.output, self.transform = _size_option(size), images, output, transform
         self.seed = int(seed)
+        if not isinstance(void, bool):
+            raise OptionError("void", f"True or False, got {void!r}")
+        self.void = void
         self._epoch = RawValue("q", 0)  # shared with the DataLoader workers started from here
         self.entries = self._eligible(self._subset(videos))
         self._buffers = Recycler()  # a clip's arrays reuse memory no earlier clip still holds
@@ -387,6 +394,12 @@ class TrainingClips:
             "masks": masks,
             "present": present,
         }
+        if self.void:  # a plane of its own: the objects' stay one contiguous array
+            try:
+                void_id = VOID_ID if read.rle is None else VOID_PAIR  # dense label maps paint it 255
+                item["void"] = object_masks(read, [void_id], entry.height, entry.width, size, self._buffers.empty)[0][:, 0]
+            except MALFORMED as exc:
+                raise self.videos._shard_error(entry, exc) from None
         if self.images:
             item["frames"] = self._frames(entry, indices, read.images, size)
         return _to_torch(item) if self.output == "torch" else item
