@@ -20,6 +20,26 @@ def sample_root(tmp_path_factory) -> dict[str, Path]:
     return {layout: write_sample(base / layout, layout) for layout in ("mose", "davis", "youtube-vos")}
 
 
+#: The shard outputs the loader reads: format -> (writer, writer options).
+SHARD_FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
+
+
+@pytest.fixture(scope="session")
+def mose_shards(sample_root, tmp_path_factory) -> dict[str, Path]:
+    """format -> the MOSE sample's train split converted to it (each of :data:`SHARD_FORMATS`), once per test session.
+    Do not modify: copy an output to damage it."""
+    from converters import api
+
+    base = tmp_path_factory.mktemp("mose-shards")
+    outputs = {}
+    for fmt, (writer, options) in SHARD_FORMATS.items():
+        outputs[fmt] = base / fmt
+        api.convert(
+            sample_root["mose"], outputs[fmt], to=writer, from_="mose", reader_options={"split": "train"}, writer_options=options
+        )
+    return outputs
+
+
 @pytest.fixture
 def sample_copy(sample_root, tmp_path):
     """A private, writable copy of a layout's sample (for tests that break or change files)."""

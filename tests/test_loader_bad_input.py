@@ -14,22 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from converters import api
 from converters.errors import SourceError
 from converters.loading import ClipDataset, TrainingClips, open_dataset
 
-FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
+from .conftest import SHARD_FORMATS
 
 
 @pytest.fixture(scope="module")
-def converted(sample_root, tmp_path_factory):
+def converted(mose_shards):
     """format -> the MOSE sample's train split converted to it."""
-    base = tmp_path_factory.mktemp("loader-bad-input")
-    outputs = {}
-    for fmt, (writer, options) in FORMATS.items():
-        outputs[fmt] = base / fmt
-        api.convert(sample_root["mose"], outputs[fmt], to=writer, reader_options={"split": "train"}, writer_options=options)
-    return outputs
+    return mose_shards
 
 
 def first_shard(out: Path) -> Path:
@@ -178,7 +172,7 @@ EVERY_WAY = [  # every clip: label maps and object planes with decoded frames, t
 ]
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(SHARD_FORMATS))
 def test_damaged_shards_load_or_give_a_source_error_naming_the_shard(converted, tmp_path, fmt):
     """A damaged shard may load (a flipped byte in JPEG data decodes) or fail, but only as a SourceError naming it."""
     for number, (case, damage) in enumerate(sorted(DAMAGE.items())):

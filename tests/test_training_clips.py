@@ -19,19 +19,14 @@ from converters.loading.images import resize_masks
 from converters.loading.training import _takes_two
 from converters.sample import label_maps
 
-FORMATS = {"parquet": ("parquet", {}), "hdf5": ("hdf5", {}), "hdf5-dense": ("hdf5", {"masks": "dense"})}
+from .conftest import SHARD_FORMATS
 
 
 @pytest.fixture(scope="module")
-def converted(sample_root, tmp_path_factory):
+def converted(mose_shards, sample_root, tmp_path_factory):
     """format -> the MOSE sample's train split converted to it; 'youtube-vos' -> its sparse valid split as Parquet."""
     base = tmp_path_factory.mktemp("training")
-    outputs = {}
-    for fmt, (writer, options) in FORMATS.items():
-        outputs[fmt] = base / fmt
-        api.convert(
-            sample_root["mose"], outputs[fmt], to=writer, from_="mose", reader_options={"split": "train"}, writer_options=options
-        )
+    outputs = dict(mose_shards)
     outputs["youtube-vos"] = base / "yt"
     api.convert(
         sample_root["youtube-vos"], outputs["youtube-vos"], to="parquet", from_="youtube-vos", reader_options={"split": "valid"}
@@ -60,7 +55,7 @@ def test_chosen_clips_take_each_object_once(converted):
         clips.clip(entry.name, [0, 1], object_ids=[entry.object_ids[0]] * 2)
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(SHARD_FORMATS))
 def test_items_hold_the_source_pixels_and_masks(sample_root, converted, fmt):
     root = sample_root["mose"] / "train"
     pngs = label_maps(root / "Annotations")
