@@ -1,15 +1,17 @@
 """Mask overlays on the frames: contact sheets (PNG), animations (GIF, or MP4 with PyAV), side by side with another source.
 
-Each object is filled in its palette colour (the video's palette, else DAVIS's), half
-transparent over the frame image, with a lighter outline and its id drawn at the mask pixel
-nearest its centre; void is hatched in the palette's colour 255; an unannotated frame is
-dimmed and says so. A frame without an image (a COCO file without its JPEGs) gets its masks
-at full colour on black. Masks are decoded one object at a time, so overlapping masks (other
+Each object is filled in its palette colour (the video's palette, else DAVIS's; ids 0, 255
+and above 255, which no palette PNG holds, a colour of their own), half transparent over the
+frame image, with a lighter outline and its id drawn at the mask pixel nearest its centre;
+void is hatched in the palette's colour 255; an unannotated frame is dimmed and says so. A
+frame without an image (a COCO file without its JPEGs) gets its masks at full colour on
+black. Masks are decoded one object at a time, so overlapping masks (other
 tools' COCO files) all show.
 """
 
 from __future__ import annotations
 
+import colorsys
 import contextlib
 import io
 import os
@@ -54,6 +56,16 @@ def colours(video: Video) -> np.ndarray:
     if video.palette is not None:
         table[: len(video.palette)] = video.palette
     return np.frombuffer(bytes(table), np.uint8).reshape(256, 3)
+
+
+def object_colour(table: np.ndarray, object_id: int) -> np.ndarray:
+    """An object's RGB colour: its palette entry for ids 1 to 254, as the mask PNGs show them. Id 0 (the palette's
+    black, the background's), 255 (void's colour) and ids past the palette (SA-V, COCO) get a bright colour of their
+    own from the id, the same in every frame and every video."""
+    if 0 < object_id < VOID_ID:
+        return table[object_id]
+    hue = (object_id * 0.6180339887498949) % 1.0  # the golden ratio: neighbouring ids get distant hues
+    return np.array([round(c * 255) for c in colorsys.hsv_to_rgb(hue, 0.75, 1.0)], np.uint8)
 
 
 def frame_pixels(frame: Frame, video: Video) -> np.ndarray | None:
@@ -133,7 +145,7 @@ def render_frame(video: Video, frame: Frame, *, ids: bool = True, image: bool = 
         if not mask.area:
             continue
         binary = _binary(mask, video)
-        colour = table[mask.object_id]
+        colour = object_colour(table, mask.object_id)
         _paint(canvas, binary, colour, alpha)
         _paint(canvas, _edge(binary), (colour.astype(np.uint16) + 255) // 2, 1.0)  # lighter: seen on black and on colour
         labels.append((mask.object_id, _label_point(binary)))

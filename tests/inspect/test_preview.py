@@ -15,7 +15,7 @@ from converters.codecs import rle
 from converters.codecs.png import DAVIS_PALETTE
 from converters.errors import MissingDependency, OptionError, OutputError
 from converters.inspect.preview import ALPHA, parse_frames, render_frame
-from converters.model import Frame, FrameMasks, ImageRef, ObjectInfo, Video
+from converters.model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 from converters.sample import VOC_PALETTE, label_maps
 
 VOC = np.frombuffer(VOC_PALETTE, np.uint8).reshape(256, 3)
@@ -123,6 +123,31 @@ def test_overlapping_masks_all_show():
     pixels = np.asarray(render_frame(video, video.frames[0], ids=False))
     assert (pixels[2:8, 2:8] == VOC[1]).all() and (pixels[22:28, 22:28] == VOC[2]).all()
     assert (pixels[12:18, 12:18] == VOC[2]).all()  # the later object on top
+
+
+def test_ids_from_0_and_above_255_get_colours_of_their_own():
+    """SA-V's and COCO's ids: 300 crashed (IndexError on the 256-colour palette); 0 was the palette's black, invisible
+    on black; an object 255 took void's colour. Each now gets a bright colour of its own, the same in every frame."""
+    ids = (0, 1, 255, 256, 300, 2**31 - 1)
+    label = {k: np.zeros((20, 10 * len(ids)), bool) for k in ids}
+    for i, k in enumerate(ids):
+        label[k][5:15, 10 * i + 2 : 10 * i + 8] = True
+    masks = tuple(rle.encode(label[k].astype(np.uint8))[0] for k in ids)
+    masks = tuple(Mask(k, m.counts, m.area, m.bbox) for k, m in zip(ids, masks))
+    frames = tuple(Frame(i, f"{i}.jpg", masks=FrameMasks(masks)) for i in range(2))
+    video = Video("v", 10 * len(ids), 20, frames, tuple(ObjectInfo(k) for k in ids))
+    first, second = (np.asarray(render_frame(video, f, ids=False)) for f in frames)
+    assert (first == second).all()  # the same colours in every frame
+    default = np.frombuffer(DAVIS_PALETTE, np.uint8).reshape(256, 3)
+    seen = []
+    for k in ids:
+        inside = first[eroded(label[k])]
+        assert (inside == inside[0]).all(), k  # one colour a mask
+        colour = tuple(int(c) for c in inside[0])
+        assert colour != (0, 0, 0) and colour != tuple(default[255]), k
+        seen.append(colour)
+    assert seen[1] == tuple(default[1])  # ids 1 to 254 keep the palette's colour, as the PNGs show them
+    assert len(set(seen)) == len(ids)
 
 
 def test_an_unannotated_frame_is_dimmed_and_marked():
