@@ -72,6 +72,9 @@ def _save(plt, figure, path: Path) -> Path:
     except OSError as exc:
         _discard(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:  # Ctrl-C, or matplotlib's own errors: no temporary file left behind
+        _discard(tmp)
+        raise
     finally:
         plt.close(figure)
     return path

@@ -374,6 +374,9 @@ def write_table(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     except OSError as exc:
         _discard(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:  # Ctrl-C, or pyarrow's own errors: no temporary file left behind
+        _discard(tmp)
+        raise
     return path
 
 

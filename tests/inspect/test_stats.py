@@ -205,3 +205,25 @@ def test_an_unwritable_table_is_an_output_error(sample_root, tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(OutputError, match="cannot write"):
         result.write_table(tmp_path / "file" / "v.csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", "plots"])
+def test_ctrl_c_while_writing_leaves_no_temporary_file(sample_root, tmp_path, monkeypatch, suffix):
+    """Ctrl-C between writing the temporary file and renaming it left a hidden .vosconv-tmp file behind."""
+    import os
+
+    result = converters.stats(sample_root["mose"], reader_options={"split": "valid"})
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        if suffix == "plots":
+            pytest.importorskip("matplotlib")
+            from converters.inspect.plots import write_plots
+
+            write_plots(result, tmp_path / "plots")
+        else:
+            result.write_table(tmp_path / f"v{suffix}")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
