@@ -84,3 +84,15 @@ def test_stats_overwrite_never_replaces_a_file_of_the_source(capsys, sample_root
     code, _, err = run(capsys, "stats", str(source.output), "--per-video", str(shard), "--overwrite")
     assert code == 1 and "source data" in err
     assert shard.read_bytes() == before
+
+
+def test_every_json_key_is_documented_in_order(sample_root):
+    """cli.md's table of stats figures names each --json key, in the order printed."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    table = text[text.index("| key | meaning |") :].split("\n\n")[0]
+    documented = [key for line in table.splitlines()[2:] for key in re.findall(r"`(\w+)`", line.split(" | ")[0])]
+    keys = list(converters.stats(sample_root["mose"], reader_options={"split": "valid"}).summary())
+    assert documented == keys

@@ -227,3 +227,25 @@ def test_ctrl_c_while_writing_leaves_no_temporary_file(sample_root, tmp_path, mo
         else:
             result.write_table(tmp_path / f"v{suffix}")
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_split_annotated_only_at_first_appearances_counts_no_disappearance(sample_root, tmp_path):
+    """YouTube-VOS valid's PNGs hold only the objects first seen there: object 1 missing from a later PNG is not
+    annotated in it, not gone. Stats counted each such object as disappearing (a rate of 0.5 on the sample)."""
+    valid = converters.stats(sample_root["youtube-vos"], reader_options={"split": "valid"})
+    summary = valid.summary()
+    assert summary["first_appearances_only"] is True
+    assert summary["annotated_frames"] > summary["videos"]  # later annotated frames exist: the case that misled
+    assert summary["objects_appearing_late"] > 0  # what is known still counts
+    for key in ("disappearing_objects", "reappearing_objects", "disappearances", "reappearances", "disappearance_rate"):
+        assert summary[key] == 0, key
+    assert all(t.disappearances == t.reappearances == 0 for v in valid.videos for t in v.tracks)
+    assert sum(r["disappearances"] for r in valid.rows()) == 0
+
+    # the same form made from a fully annotated split, and that split itself
+    derived = tmp_path / "first.json"
+    options = {"split": "train"}
+    converters.convert(sample_root["mose"], derived, to="coco", reader_options=options, derive={"first_appearance": True})
+    assert converters.stats(derived).summary()["first_appearances_only"] is True
+    train = converters.stats(sample_root["mose"], reader_options=options).summary()
+    assert train["first_appearances_only"] is False and train["disappearances"] > 0
