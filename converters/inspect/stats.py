@@ -136,6 +136,7 @@ COLUMNS = (
     "reappearances",
     "mean_bor",
     "occluded_frames",
+    "bor_frames",
     "mean_relative_area",
     "small_masks",
     "medium_masks",

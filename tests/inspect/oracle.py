@@ -79,6 +79,7 @@ def video_figures(images: Path, annotations: Path, categories: dict[int, str] | 
         "reappearances": sum(b for _, b in moves.values()),
         "mean_bor": sum(rates) / len(rates) if rates else 0.0,
         "occluded_frames": sum(1 for r in rates if r > 0),
+        "bor_frames": len(rates),
         "mean_relative_area": sum(areas) / (len(areas) * width * height) if areas else 0.0,
         "small_masks": sum(1 for a in areas if a < 32 * 32),
         "medium_masks": sum(1 for a in areas if 32 * 32 <= a < 96 * 96),

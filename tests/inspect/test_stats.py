@@ -249,3 +249,16 @@ def test_a_split_annotated_only_at_first_appearances_counts_no_disappearance(sam
     assert converters.stats(derived).summary()["first_appearances_only"] is True
     train = converters.stats(sample_root["mose"], reader_options=options).summary()
     assert train["first_appearances_only"] is False and train["disappearances"] > 0
+
+
+def test_the_per_video_rows_add_up_to_the_summary(sample_root):
+    """Every count of the summary is its column's sum; mean BOR is the rows' mean BOR weighted by their BOR frames
+    (the table lacked bor_frames, so the dataset's mean BOR could not be had from it)."""
+    result = converters.stats(sample_root["davis"])
+    summary, rows = result.summary(), result.rows()
+    counts = [k for k, v in summary.items() if type(v) is int and k != "videos"]
+    assert "bor_frames" in counts
+    for key in counts:
+        assert summary[key] == sum(r[key] for r in rows), key
+    weighted = sum(r["mean_bor"] * r["bor_frames"] for r in rows) / sum(r["bor_frames"] for r in rows)
+    assert summary["mean_bor"] == pytest.approx(weighted, rel=1e-12) and summary["mean_bor"] > 0
