@@ -124,8 +124,11 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, *, centred:
     draw.text((x - left, y - top), text, fill=(255, 255, 255), font=font)
 
 
-def render_frame(video: Video, frame: Frame, *, ids: bool = True, image: bool = True) -> Image.Image:
-    """The frame at the video's size with its masks drawn over its image (``image=False``: over black)."""
+def render_frame(
+    video: Video, frame: Frame, *, ids: bool = True, image: bool = True, table: np.ndarray | None = None
+) -> Image.Image:
+    """The frame at the video's size with its masks drawn over its image (``image=False``: over black), in the
+    colours of ``table`` (:func:`colours`; default the video's own)."""
     pixels = frame_pixels(frame, video) if image else None
     alpha = ALPHA if pixels is not None else 1.0
     canvas = pixels if pixels is not None else np.zeros((video.height, video.width, 3), np.uint8)
@@ -133,7 +136,7 @@ def render_frame(video: Video, frame: Frame, *, ids: bool = True, image: bool = 
         dimmed = Image.fromarray((canvas * 0.4).astype(np.uint8))
         _text(ImageDraw.Draw(dimmed), (4, 4), "not annotated", centred=False)
         return dimmed
-    table = colours(video)
+    table = colours(video) if table is None else table
     if frame.masks.void is not None and frame.masks.void.area:
         void = _binary(frame.masks.void, video)
         rows, columns = np.indices(void.shape)
@@ -239,7 +242,7 @@ def video_tiles(
             elif match is None:
                 right = _missing(video.width, video.height, "frame missing")
             else:
-                right = render_frame(other, match, ids=ids)
+                right = render_frame(other, match, ids=ids, table=colours(video))  # one id, one colour on both sides
             image = _side_by_side(image, right)
         fit = fit_width * 2 + _GAP if compare else fit_width
         tiles.append(Tile(_scaled(image, scale, fit), f"{video.name} #{frame.index} {frame.file_name}"))

@@ -194,6 +194,20 @@ def test_compare_with_a_lossless_conversion_shows_the_same_overlays(sample_root,
     assert (left == right).all() and left.any()
 
 
+def test_compare_draws_both_sides_in_the_shown_sources_colours(two_objects):
+    """A source without a palette (COCO from another tool, SA-V) beside one with its own: the same masks were drawn in
+    two colours, which read as a difference where there is none."""
+    from converters.inspect.preview import video_tiles
+
+    palette = bytes([0, 0, 0, 10, 200, 30, 250, 240, 5])
+    mine, theirs = label_video(two_objects, palette=palette), label_video(two_objects)
+    (tile,) = video_tiles(mine, [0], other=theirs, compare=True, ids=False, scale=1.0)
+    pixels = np.asarray(tile.image)
+    left, right = pixels[:, :60], pixels[:, 64:124]
+    assert (left == right).all()
+    assert (left[eroded(two_objects == 1)] == (10, 200, 30)).all()
+
+
 def test_compare_marks_a_video_the_other_side_lacks(sample_root, tmp_path):
     root = sample_root["davis"]
     converters.convert(root, tmp_path / "part.json", to="coco", reader_options={"split": "train"})
