@@ -6,7 +6,7 @@ frame image, with a lighter outline and its id drawn at the mask pixel nearest i
 void is hatched in the palette's colour 255; an unannotated frame is dimmed and says so. A
 frame without an image (a COCO file without its JPEGs) gets its masks at full colour on
 black. Masks are decoded one object at a time, so overlapping masks (other
-tools' COCO files) all show.
+tools' COCO files) all show. Beside a compared source, a frame whose masks differ is outlined in red.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..codecs import rle
 from ..codecs.png import DAVIS_PALETTE
 from ..errors import MissingDependency, OptionError, OutputError, SourceError
-from ..model import VOID_ID, Frame, Mask, Video
+from ..model import VOID_ID, Frame, FrameMasks, Mask, Video
 from ..sources import imagefiles
 from ..sources.files import file_in_the_way
 from ..suggest import did_you_mean
@@ -35,6 +35,8 @@ ALPHA = 0.5
 SHEET_SUFFIXES = (".png",)
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 BACKGROUND = (32, 32, 32)
+#: The outline of a compared frame whose masks differ from the shown one's.
+DIFFERS = (255, 0, 0)
 _GAP = 4
 _CAPTION = 14  # height of the strip under each tile that names the frame
 _SHEET_TILE_WIDTH = 320  # a tile's width in a contact sheet when no scale is given (four fit a laptop screen)
@@ -245,8 +247,27 @@ def video_tiles(
                 right = render_frame(other, match, ids=ids, table=colours(video))  # one id, one colour on both sides
             image = _side_by_side(image, right)
         fit = fit_width * 2 + _GAP if compare else fit_width
-        tiles.append(Tile(_scaled(image, scale, fit), f"{video.name} #{frame.index} {frame.file_name}"))
+        image, caption = _scaled(image, scale, fit), f"{video.name} #{frame.index} {frame.file_name}"
+        if compare and masks_differ(video, frame, other, theirs.get(frame.stem)):
+            ImageDraw.Draw(image).rectangle((0, 0, image.width - 1, image.height - 1), outline=DIFFERS, width=2)
+            caption += " differs"
+        tiles.append(Tile(image, caption))
     return tiles
+
+
+def masks_differ(video: Video, frame: Frame, other: Video | None, match: Frame | None) -> bool:
+    """Whether ``other``'s frame of the same name is annotated differently: missing, of another size, annotated or
+    not, or another RLE of a visible object or of void (RLE is canonical: equal masks have equal counts)."""
+    if other is None or match is None or (video.width, video.height) != (other.width, other.height):
+        return True
+    if frame.masks is None or match.masks is None:
+        return (frame.masks is None) != (match.masks is None)
+
+    def drawn(masks: FrameMasks) -> tuple[set[tuple[int, str]], str | None]:
+        void = masks.void.counts if masks.void is not None and masks.void.area else None
+        return {(m.object_id, m.counts) for m in masks.objects if m.area}, void
+
+    return drawn(frame.masks) != drawn(match.masks)
 
 
 # --------------------------------------------------------------------------------------------

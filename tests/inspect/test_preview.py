@@ -208,6 +208,35 @@ def test_compare_draws_both_sides_in_the_shown_sources_colours(two_objects):
     assert (left[eroded(two_objects == 1)] == (10, 200, 30)).all()
 
 
+def test_compare_outlines_and_names_the_frames_that_differ(sample_root, tmp_path):
+    """Side by side alone, a changed mask had to be spotted by eye: a frame whose masks differ is outlined in red and
+    its caption says so; a dataset beside itself (or its lossless conversion) shows no difference."""
+    import dataclasses
+
+    from converters.api import open_reader
+    from converters.inspect.preview import DIFFERS, video_tiles
+
+    converters.convert(sample_root["davis"], tmp_path / "davis.json", to="coco")
+    with open_reader(sample_root["davis"]) as reader, open_reader(tmp_path / "davis.json") as converted:
+        video = reader.read_video(reader.list_videos()[0])
+        twin = converted.read_video(converted.list_videos()[0])
+    frames = list(twin.frames)
+    frames[3] = dataclasses.replace(frames[3], masks=FrameMasks(frames[3].masks.objects[1:], frames[3].masks.void))
+    frames[5] = dataclasses.replace(frames[5], masks=None)
+    changed = dataclasses.replace(twin, frames=tuple(frames[:7]))  # frame 7 missing
+
+    def outlined(tile) -> bool:
+        pixels = np.asarray(tile.image)
+        return bool((pixels[[0, -1]] == DIFFERS).all() and (pixels[:, [0, -1]] == DIFFERS).all())
+
+    for other in (video, twin):
+        tiles = video_tiles(video, range(8), other=other, compare=True, scale=0.5)
+        assert not any(outlined(t) or "differs" in t.caption for t in tiles)
+    tiles = video_tiles(video, range(8), other=changed, compare=True, scale=0.5)
+    assert [outlined(t) for t in tiles] == [i in (3, 5, 7) for i in range(8)]
+    assert ["differs" in t.caption for t in tiles] == [i in (3, 5, 7) for i in range(8)]
+
+
 def test_compare_marks_a_video_the_other_side_lacks(sample_root, tmp_path):
     root = sample_root["davis"]
     converters.convert(root, tmp_path / "part.json", to="coco", reader_options={"split": "train"})
