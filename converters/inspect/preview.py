@@ -12,7 +12,6 @@ tools' COCO files) all show. Beside a compared source, a frame whose masks diffe
 from __future__ import annotations
 
 import colorsys
-import contextlib
 import io
 import os
 from collections.abc import Iterable, Sequence
@@ -24,11 +23,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..codecs import rle
 from ..codecs.png import DAVIS_PALETTE
-from ..errors import MissingDependency, OptionError, OutputError, SourceError
+from ..errors import OptionError, OutputError, SourceError
 from ..model import VOID_ID, Frame, FrameMasks, Mask, Video
 from ..sources import imagefiles
 from ..sources.files import file_in_the_way
 from ..suggest import did_you_mean
+from .files import pyav, save_animation, save_sheet
 
 #: How much of an object's colour covers the frame image under its mask.
 ALPHA = 0.5
@@ -325,59 +325,6 @@ def animation_frames(groups: Sequence[list[Tile]]) -> list[Image.Image]:
     return [_captioned(t, width, height) for t in scaled]
 
 
-def _atomic(path: Path, write) -> Path:
-    tmp = path.with_name(f".{path.name}.vosconv-tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        _discard(tmp)
-        raise
-    return path
-
-
-def save_sheet(sheet: Image.Image, path: Path) -> Path:
-    return _atomic(path, lambda tmp: sheet.save(tmp, format="PNG", optimize=True))
-
-
-def save_animation(frames: Sequence[Image.Image], path: Path, fps: float) -> Path:
-    """A looping GIF (Pillow), or an MP4 (H.264 through PyAV, which must be installed)."""
-    if path.suffix.lower() == ".mp4":
-        return _atomic(path, lambda tmp: _write_mp4(frames, tmp, fps))
-    duration = max(20, round(1000 / fps))
-    return _atomic(
-        path,
-        lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=list(frames[1:]), duration=duration, loop=0),
-    )
-
-
-def _pyav():
-    try:
-        import av
-    except ImportError as exc:
-        raise MissingDependency("an MP4 preview needs PyAV: pip install av (or write a .gif)") from exc
-    return av
-
-
-def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
-    from fractions import Fraction
-
-    av = _pyav()
-
-    width, height = frames[0].width // 2 * 2, frames[0].height // 2 * 2  # yuv420p needs even sides
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for image in frames:
-            frame = av.VideoFrame.from_image(image.crop((0, 0, width, height)))
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-
-
 # --------------------------------------------------------------------------------------------
 # The command
 
@@ -466,7 +413,7 @@ def write_preview(
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
     targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
     if any(target.suffix.lower() == ".mp4" for target in targets):
-        _pyav()  # said before the reading, not after
+        pyav()  # said before the reading, not after
     for target in targets:  # before any reading
         _check_new(target, overwrite, reader.roots())
         if other is not None:
@@ -490,9 +437,3 @@ def write_preview(
         else:
             written.append(save_sheet(contact_sheet(shown, columns=columns), target))
     return written
-
-
-def _discard(tmp: Path) -> None:
-    """Remove a temporary file if it is there (its folder may be what failed)."""
-    with contextlib.suppress(OSError):
-        tmp.unlink()
