@@ -59,7 +59,7 @@ def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
 
     av = pyav()
 
-    width, height = frames[0].width // 2 * 2, frames[0].height // 2 * 2  # yuv420p needs even sides
+    width, height = (max(2, side + side % 2) for side in frames[0].size)  # yuv420p: even sides, black added
     with av.open(str(path), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"

@@ -45,6 +45,8 @@ _SHEET_FRAMES = 8  # frames per video in a sheet when none are named
 _ANIMATION_FRAMES = 300  # at most, spread over the video, when none are named (``--frames all`` for every one)
 #: Videos shown when none are named (the first, by name): one in an animation file.
 DEFAULT_VIDEOS = 4
+#: The most frames per second of an animation (and 1 / it the least): libx264 wrote MP4s of no frame at 10000.
+MAX_FPS = 1000
 _HATCH = 4  # void stripes: this many pixels on, this many off, along the diagonal
 
 
@@ -407,8 +409,8 @@ def write_preview(
     kind = output_kind(output, format)
     if scale is not None and not 0 < scale <= 8:
         raise OptionError("--scale", f"expected a factor above 0 and at most 8, got {scale}")
-    if not 0 < fps < float("inf"):  # 0 divided by zero; a negative one wrote a 50 fps GIF
-        raise OptionError("--fps", f"expected frames per second above 0, got {fps}")
+    if not 1 / MAX_FPS <= fps <= MAX_FPS:  # 0 divided by zero, a negative one wrote a 50 fps GIF, 1e4 an empty MP4
+        raise OptionError("--fps", f"expected frames per second from {1 / MAX_FPS} to {MAX_FPS}, got {fps}")
     animated = kind == "animation" or (kind == "folder" and (format or "png") != "png")
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
     targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]

@@ -278,6 +278,18 @@ def test_mp4_with_pyav(sample_root, tmp_path):
         assert sum(1 for _ in container.decode(video=0)) == 6
 
 
+def test_mp4_of_frames_a_pixel_wide_plays(sample_root, tmp_path):
+    """yuv420p needs even sides: a tile 1 pixel wide (and 15 high with its caption) was cropped to 0 wide, and PyAV
+    raised IndexError; odd sides now get a black column or row, not lose one."""
+    av = pytest.importorskip("av")
+    out = tmp_path / "a.mp4"
+    converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="0:3", scale=0.001)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (2, 16) and sum(1 for _ in container.decode(video=0)) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["a.mp4"]
+
+
 def test_an_existing_output_is_kept_without_overwrite(sample_root, tmp_path):
     out = tmp_path / "p.png"
     out.write_bytes(b"precious")
