@@ -334,10 +334,10 @@ def animation_frames(groups: Sequence[list[Tile]]) -> list[Image.Image]:
 def output_kind(output: Path, format: str | None) -> str:
     """``sheet``, ``animation`` or ``folder`` (one file per video, in ``format``), from the name."""
     suffix = output.suffix.lower()
-    if suffix in SHEET_SUFFIXES:
-        return "sheet"
-    if suffix in ANIMATION_SUFFIXES:
-        return "animation"
+    if suffix in SHEET_SUFFIXES + ANIMATION_SUFFIXES:
+        if format is not None and format != suffix[1:]:  # it was left unsaid that a .png was written for --format gif
+            raise OptionError("--format", f"{output} names a {suffix} file; --format {format} is for a folder (-o DIR)")
+        return "sheet" if suffix in SHEET_SUFFIXES else "animation"
     if suffix and not output.is_dir():
         raise OptionError("-o", f"{output}: give a .png, .gif or .mp4 file, or a folder")
     if format not in (None, "png", "gif", "mp4"):

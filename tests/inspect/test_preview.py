@@ -316,6 +316,8 @@ def test_unknown_videos_and_bad_options_are_named(sample_root, tmp_path):
         converters.preview(sample_root["davis"], tmp_path / "p.bmp")
     with pytest.raises(OptionError, match="--scale"):
         converters.preview(sample_root["davis"], tmp_path / "p.png", scale=0)
+    with pytest.raises(OptionError, match=r"p\.png names a \.png file; --format gif is for a folder"):
+        converters.preview(sample_root["davis"], tmp_path / "p.png", format="gif")  # a PNG was written, unsaid
     assert not list(tmp_path.iterdir())
 
 
