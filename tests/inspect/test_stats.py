@@ -262,3 +262,26 @@ def test_the_per_video_rows_add_up_to_the_summary(sample_root):
         assert summary[key] == sum(r[key] for r in rows), key
     weighted = sum(r["mean_bor"] * r["bor_frames"] for r in rows) / sum(r["bor_frames"] for r in rows)
     assert summary["mean_bor"] == pytest.approx(weighted, rel=1e-12) and summary["mean_bor"] > 0
+
+
+@pytest.mark.parametrize("frames", ["annotated", "all"])
+def test_sav_figures_with_overlapping_masks_and_ids_from_0(tmp_path, frames):
+    """SA-V: object 1 lies inside object 0 (overlapping masks, ids from 0), object 2 is visible on every other annotated
+    frame; annotations every 4th frame (``frames=all``: the rest listed unannotated, never counted as absences)."""
+    pytest.importorskip("av")
+    from tests import savdata
+
+    from .oracle import masks_figures
+
+    lengths = {"sav_000001": 14, "sav_000002": 9}
+    root = savdata.make_train(tmp_path / "sav", lengths, auto=False)
+    result = converters.stats(root, reader_options={"frames": frames})
+    expected = []
+    for name, length in lengths.items():
+        annotated = [{j: savdata.box(k, j).astype(bool) for j in range(3)} for k in range(-(-length // 4))]
+        listed = annotated if frames == "annotated" else [annotated[i // 4] if i % 4 == 0 else None for i in range(length)]
+        expected.append(masks_figures(name, savdata.WIDTH, savdata.HEIGHT, listed, [0, 1, 2]))
+    assert_rows_equal(result.rows(), expected)
+    assert result.summary()["disappearances"] > 0 and result.summary()["occluded_frames"] > 0
+    converted = converters.convert(root, tmp_path / "sav.parquet", to="parquet", reader_options={"frames": frames})
+    assert converters.stats(converted.output).rows() == result.rows()
