@@ -431,6 +431,9 @@ def write_preview(
         lengths.append(f"{ref.name}: {len(video.frames)}")
     if frames is not None and not any(groups):  # positions past every video's end
         raise OptionError("--frames", f"{frames} selects no frame of the videos shown (frames: {', '.join(lengths)})")
+    if kind == "folder" and not all(groups):  # one file a video: checked before any is written, not half way
+        short = ", ".join(length for length, tiles in zip(lengths, groups) if not tiles)
+        raise OptionError("--frames", f"{frames} selects no frame of {short} frames; leave it out with --video NAME ...")
     per_file = [groups] if kind != "folder" else [[tiles] for tiles in groups]  # each file's videos
     written = []
     for target, shown in zip(targets, per_file):

@@ -263,6 +263,14 @@ def test_a_folder_gets_one_sheet_per_video(sample_root, tmp_path):
     assert all(p.stat().st_size > 0 for p in written)
 
 
+def test_a_folder_of_previews_is_refused_whole_when_frames_miss_a_video(sample_root, tmp_path):
+    """One file a video: --frames past the end of the second video wrote the first one's sheet, then failed with
+    'no frame to show', naming no video."""
+    with pytest.raises(OptionError, match=r"--frames.*9 selects no frame of d0327a782c: 8 frames; leave it out"):
+        converters.preview(sample_root["youtube-vos"], tmp_path / "previews", reader_options={"split": "valid"}, frames="9")
+    assert not list(tmp_path.rglob("*.png"))
+
+
 def test_mp4_without_pyav_names_it(sample_root, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "av", None)
     with pytest.raises(MissingDependency, match="pip install av"):
