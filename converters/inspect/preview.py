@@ -177,8 +177,8 @@ def parse_frames(spec: str | Sequence[int] | None, count: int, default: int | No
         if default is None or count <= default:
             return list(range(count))
         return sorted({round(i * (count - 1) / (default - 1)) for i in range(default)})
-    if not isinstance(spec, str):
-        return [i for i in spec if 0 <= i < count]
+    if not isinstance(spec, str):  # as the text's positions: negatives from the end, repeats once
+        return list(dict.fromkeys(i % count for i in spec if -count <= i < count))
     if spec.strip() == "all":
         return list(range(count))
     chosen: list[int] = []

@@ -340,6 +340,7 @@ def test_unknown_videos_and_bad_options_are_named(sample_root, tmp_path):
         ("2:5", 12, [2, 3, 4]),
         ("::5", 12, [0, 5, 10]),
         ("1,1,1:3", 12, [1, 2]),  # no repeats
+        ([-1, 0, 0, 99], 12, [11, 0]),  # from Python, as from the command line: [-1] was left out, [0, 0] shown twice
     ],
 )
 def test_frame_specs(spec, count, expected):
