@@ -374,3 +374,20 @@ def test_a_new_preview_may_go_inside_the_dataset_folder_but_not_replace_a_file_t
     assert (root / "preview.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(OutputError, match=r"already exists inside .*may be source data.*delete it by hand"):
         converters.preview(root, root / "preview.png", reader_options={"split": "valid"}, overwrite=True)
+
+
+@pytest.mark.parametrize("suffix", ["png", "gif", "mp4"])
+def test_ctrl_c_while_writing_leaves_no_file(sample_root, tmp_path, monkeypatch, suffix):
+    """A preview is written to a hidden temporary file renamed into place: Ctrl-C leaves neither a half file nor that."""
+    import os
+
+    if suffix == "mp4":
+        pytest.importorskip("av")
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        converters.preview(sample_root["mose"], tmp_path / f"p.{suffix}", reader_options={"split": "train"}, frames="0:2")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
