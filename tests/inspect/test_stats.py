@@ -68,11 +68,14 @@ def test_davis_void_pixels_are_counted(sample_root):
 
 
 def test_a_conversion_has_the_same_figures_as_its_source(sample_root, tmp_path):
+    """Void, an empty frame, a binary video: the same figures from COCO, Parquet and HDF5, and from the folders again."""
     source = converters.stats(sample_root["davis"])
     converters.convert(sample_root["davis"], tmp_path / "davis.json", to="coco")
     converters.convert(sample_root["davis"], tmp_path / "davis.parquet", to="parquet")
-    for output in ("davis.json", "davis.parquet"):
-        assert converters.stats(tmp_path / output).rows() == source.rows()
+    converters.convert(sample_root["davis"], tmp_path / "davis.h5", to="hdf5")
+    converters.convert(tmp_path / "davis.h5", tmp_path / "back", to="davis")
+    for output in ("davis.json", "davis.parquet", "davis.h5", "back"):
+        assert converters.stats(tmp_path / output).rows() == source.rows(), output
 
 
 @pytest.mark.parametrize(
