@@ -47,6 +47,8 @@ _ANIMATION_FRAMES = 300  # at most, spread over the video, when none are named (
 DEFAULT_VIDEOS = 4
 #: The most frames per second of an animation (and 1 / it the least): libx264 wrote MP4s of no frame at 10000.
 MAX_FPS = 1000
+#: The most pixels of frames one preview file holds while it is made (about 800 MB of RGB).
+MAX_PIXELS = 1 << 28
 _HATCH = 4  # void stripes: this many pixels on, this many off, along the diagonal
 
 
@@ -276,12 +278,33 @@ def masks_differ(video: Video, frame: Frame, other: Video | None, match: Frame |
 # Sheets and animations
 
 
+def _scaled_size(width: int, height: int, scale: float | None, fit_width: int) -> tuple[float, tuple[int, int]]:
+    """The factor a ``width`` x ``height`` image is resized by (``scale``, else to fit ``fit_width``) and its new size."""
+    factor = scale if scale is not None else min(1.0, fit_width / width)
+    return factor, (max(1, round(width * factor)), max(1, round(height * factor)))
+
+
 def _scaled(image: Image.Image, scale: float | None, fit_width: int) -> Image.Image:
-    factor = scale if scale is not None else min(1.0, fit_width / image.width)
+    factor, size = _scaled_size(image.width, image.height, scale, fit_width)
     if factor == 1:
         return image
-    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
     return image.resize(size, Image.Resampling.NEAREST if factor > 1 else Image.Resampling.BILINEAR)
+
+
+def check_size(target: Path, shown: Sequence[tuple[Video, Sequence[int]]], scale: float | None, fit: int, compare: bool) -> None:
+    """OptionError, before any frame is drawn, when one file's tiles would pass :data:`MAX_PIXELS`: they are all held
+    (``--frames all --scale 8`` of a 1080p video asked for some 100 GB and was killed for it)."""
+    pixels = 0
+    for video, positions in shown:
+        width = video.width * 2 + _GAP if compare else video.width
+        _, (w, h) = _scaled_size(width, video.height, scale, fit * 2 + _GAP if compare else fit)
+        pixels += len(positions) * w * (h + _CAPTION)
+    if pixels > MAX_PIXELS:
+        raise OptionError(
+            "--frames",
+            f"{target}: the frames shown would take {pixels / 1e6:.0f} million pixels, over {MAX_PIXELS / 1e6:.0f} million; "
+            "choose fewer frames or a smaller --scale",
+        )
 
 
 def _captioned(tile: Tile, width: int, height: int) -> Image.Image:
@@ -422,21 +445,26 @@ def write_preview(
             _check_new(target, overwrite, other.roots())
     theirs = {ref.name: ref for ref in other.list_videos()} if other is not None else {}
     fit = _ANIMATION_WIDTH if animated else _SHEET_TILE_WIDTH
-    groups, lengths = [], []
+    chosen, twins, lengths = [], [], []  # the videos' masks as RLE: no image is decoded before the checks
     for ref in refs:
         video = reader.read_video(ref)
-        twin = other.read_video(theirs[ref.name]) if ref.name in theirs else None
-        positions = parse_frames(frames, len(video.frames), _ANIMATION_FRAMES if animated else _SHEET_FRAMES)
-        groups.append(video_tiles(video, positions, other=twin, compare=other is not None, ids=ids, scale=scale, fit_width=fit))
+        twins.append(other.read_video(theirs[ref.name]) if ref.name in theirs else None)
+        chosen.append((video, parse_frames(frames, len(video.frames), _ANIMATION_FRAMES if animated else _SHEET_FRAMES)))
         lengths.append(f"{ref.name}: {len(video.frames)}")
-    if frames is not None and not any(groups):  # positions past every video's end
+    if frames is not None and not any(positions for _, positions in chosen):  # positions past every video's end
         raise OptionError("--frames", f"{frames} selects no frame of the videos shown (frames: {', '.join(lengths)})")
-    if kind == "folder" and not all(groups):  # one file a video: checked before any is written, not half way
-        short = ", ".join(length for length, tiles in zip(lengths, groups) if not tiles)
+    if kind == "folder" and not all(positions for _, positions in chosen):  # one file a video: before any is written
+        short = ", ".join(length for length, (_, positions) in zip(lengths, chosen) if not positions)
         raise OptionError("--frames", f"{frames} selects no frame of {short} frames; leave it out with --video NAME ...")
-    per_file = [groups] if kind != "folder" else [[tiles] for tiles in groups]  # each file's videos
-    written = []
+    per_file = [range(len(chosen))] if kind != "folder" else [[i] for i in range(len(chosen))]  # each file's videos
     for target, shown in zip(targets, per_file):
+        check_size(target, [chosen[i] for i in shown], scale, fit, other is not None)
+    written = []
+    for target, indices in zip(targets, per_file):
+        shown = [
+            video_tiles(*chosen[i], other=twins[i], compare=other is not None, ids=ids, scale=scale, fit_width=fit)
+            for i in indices
+        ]
         if animated:
             written.append(save_animation(animation_frames(shown), target, fps))
         else:

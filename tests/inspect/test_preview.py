@@ -391,3 +391,17 @@ def test_ctrl_c_while_writing_leaves_no_file(sample_root, tmp_path, monkeypatch,
     with pytest.raises(KeyboardInterrupt):
         converters.preview(sample_root["mose"], tmp_path / f"p.{suffix}", reader_options={"split": "train"}, frames="0:2")
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_preview_too_large_to_hold_is_refused_before_drawing(sample_root, tmp_path, monkeypatch):
+    """Every tile of a file is held while it is made: --frames all --scale 8 of a 1080p video asked for some 100 GB
+    and was killed. The size is worked out from the masks' frame sizes before any frame is drawn."""
+    from converters.inspect import preview
+
+    monkeypatch.setattr(preview, "MAX_PIXELS", 2_000_000)  # the sample's frames are small: a limit they pass
+    drawn = []
+    monkeypatch.setattr(preview, "render_frame", lambda *a, **k: drawn.append(1))
+    out = tmp_path / "p.gif"
+    with pytest.raises(OptionError, match=r"p\.gif: the frames shown would take \d+ million pixels, over 2 million; choose"):
+        converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="all", scale=8)
+    assert not drawn and not list(tmp_path.iterdir())
