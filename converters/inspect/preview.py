@@ -439,11 +439,15 @@ def write_preview(
     targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
     if any(target.suffix.lower() == ".mp4" for target in targets):
         pyav()  # said before the reading, not after
+    theirs, their_roots = {}, []
+    if other is not None:  # its trouble said as the compared source's: the reader flags given are SRC's alone
+        try:
+            their_roots, theirs = other.roots(), {ref.name: ref for ref in other.list_videos()}
+        except SourceError as exc:
+            raise OptionError("--compare", f"{exc} (--split, --from and -r apply to SRC only)") from None
     for target in targets:  # before any reading
         _check_new(target, overwrite, reader.roots())
-        if other is not None:
-            _check_new(target, overwrite, other.roots())
-    theirs = {ref.name: ref for ref in other.list_videos()} if other is not None else {}
+        _check_new(target, overwrite, their_roots)
     fit = _ANIMATION_WIDTH if animated else _SHEET_TILE_WIDTH
     chosen, twins, lengths = [], [], []  # the videos' masks as RLE: no image is decoded before the checks
     for ref in refs:

@@ -96,3 +96,12 @@ def test_every_json_key_is_documented_in_order(sample_root):
     documented = [key for line in table.splitlines()[2:] for key in re.findall(r"`(\w+)`", line.split(" | ")[0])]
     keys = list(converters.stats(sample_root["mose"], reader_options={"split": "valid"}).summary())
     assert documented == keys
+
+
+def test_preview_compare_of_a_root_with_several_splits_says_it_is_the_compared_one(capsys, sample_root, tmp_path):
+    """With --split train given for SRC, 'mose: holds several splits; choose one with --split' did not say that the
+    compared source was meant, nor that --split does not reach it."""
+    root = str(sample_root["mose"])
+    code, _, err = run(capsys, "preview", root, "--split", "train", "--compare", root, "-o", str(tmp_path / "p.png"))
+    assert code == 1 and err.startswith("error: --compare: ") and "holds several splits" in err
+    assert "(--split, --from and -r apply to SRC only)" in err and not (tmp_path / "p.png").exists()
