@@ -5,8 +5,8 @@ and above 255, which no palette PNG holds, a colour of their own), half transpar
 frame image, with a lighter outline and its id drawn at the mask pixel nearest its centre;
 void is hatched in the palette's colour 255; an unannotated frame is dimmed and says so. A
 frame without an image (a COCO file without its JPEGs) gets its masks at full colour on
-black. Masks are decoded one object at a time, so overlapping masks (other
-tools' COCO files) all show. Beside a compared source, a frame whose masks differ is outlined in red.
+black. Masks are decoded one object at a time, so overlapping masks (other tools' COCO
+files) all show. Beside a compared source, a frame whose masks differ is outlined in red.
 """
 
 from __future__ import annotations
