@@ -293,7 +293,7 @@ def _scaled(image: Image.Image, scale: float | None, fit_width: int) -> Image.Im
 
 def check_size(target: Path, shown: Sequence[tuple[Video, Sequence[int]]], scale: float | None, fit: int, compare: bool) -> None:
     """OptionError, before any frame is drawn, when one file's tiles would pass :data:`MAX_PIXELS`: they are all held
-    (``--frames all --scale 8`` of a 1080p video asked for some 100 GB and was killed for it)."""
+    (``--frames all --scale 8`` of 300 frames at 1080p would have held some 120 GB)."""
     pixels = 0
     for video, positions in shown:
         width = video.width * 2 + _GAP if compare else video.width

@@ -394,8 +394,8 @@ def test_ctrl_c_while_writing_leaves_no_file(sample_root, tmp_path, monkeypatch,
 
 
 def test_a_preview_too_large_to_hold_is_refused_before_drawing(sample_root, tmp_path, monkeypatch):
-    """Every tile of a file is held while it is made: --frames all --scale 8 of a 1080p video asked for some 100 GB
-    and was killed. The size is worked out from the masks' frame sizes before any frame is drawn."""
+    """Every tile of a file is held while it is made: --frames all --scale 8 of 300 frames at 1080p would have held
+    some 120 GB. The size is worked out from the masks' frame sizes before any frame is drawn."""
     from converters.inspect import preview
 
     monkeypatch.setattr(preview, "MAX_PIXELS", 2_000_000)  # the sample's frames are small: a limit they pass
