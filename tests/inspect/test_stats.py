@@ -288,3 +288,20 @@ def test_sav_figures_with_overlapping_masks_and_ids_from_0(tmp_path, frames):
     assert result.summary()["disappearances"] > 0 and result.summary()["occluded_frames"] > 0
     converted = converters.convert(root, tmp_path / "sav.parquet", to="parquet", reader_options={"frames": frames})
     assert converters.stats(converted.output).rows() == result.rows()
+
+
+def test_timelines_mark_no_absence_where_only_first_appearances_are_annotated(sample_root, tmp_path, monkeypatch):
+    """YouTube-VOS valid's timelines ticked every annotated frame an object was not in as an absence."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.axes import Axes
+
+    from converters.inspect.plots import write_plots
+
+    ticks = []
+    plot = Axes.plot
+    monkeypatch.setattr(Axes, "plot", lambda self, *a, **k: ticks.append(a) or plot(self, *a, **k))
+    valid = converters.stats(sample_root["youtube-vos"], reader_options={"split": "valid"})
+    write_plots(valid, tmp_path / "valid", timelines=2)
+    assert not ticks
+    write_plots(converters.stats(sample_root["mose"], reader_options={"split": "train"}), tmp_path / "train", timelines=2)
+    assert ticks  # absences are ticked where they are known
