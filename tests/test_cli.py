@@ -236,6 +236,7 @@ def test_validate_command(capsys, sample_copy):
     root = sample_copy("mose")
     code, stdout, _ = run(capsys, "validate", str(root), "--split", "train")
     assert code == 0 and "0 errors" in stdout and "note" in stdout  # the sample has an empty frame
+    assert ", 1 note\n" in stdout and "1 annotated frame has no object (" in stdout  # not '1 notes', '1 ... frames have'
     victim = sorted((root / "train" / "Annotations").rglob("00002.png"))[0]
     victim.write_bytes(b"garbage")
     code, stdout, _ = run(capsys, "validate", str(root), "--split", "train", "--json")

@@ -292,10 +292,12 @@ def test_a_davis_split_under_another_year_names_the_year(capsys, sample_root):
     assert "did you mean" not in stderr
 
 
-@pytest.mark.parametrize("fps", ["0", "-3", "nan"])
-def test_an_animation_at_no_or_negative_fps_is_refused(capsys, sample_root, tmp_path, fps):
-    """0 was a ZeroDivisionError traceback, nan a ValueError one, and -3 wrote a 50 fps GIF."""
-    out = tmp_path / "p.gif"
+@pytest.mark.parametrize(("fps", "suffix"), [("0", "gif"), ("-3", "gif"), ("nan", "gif"), ("1e4", "mp4"), ("1e-4", "mp4")])
+def test_an_animation_at_no_negative_or_absurd_fps_is_refused(capsys, sample_root, tmp_path, fps, suffix):
+    """0 was a ZeroDivisionError traceback, nan a ValueError one, -3 wrote a 50 fps GIF, and 1e4 an MP4 of no frame."""
+    if suffix == "mp4":
+        pytest.importorskip("av")
+    out = tmp_path / f"p.{suffix}"
     code, _, stderr = run(capsys, "preview", mose_train(sample_root), "-o", str(out), "--fps", fps)
-    assert code == 1 and stderr == f"error: --fps: expected frames per second above 0, got {float(fps)}\n"
+    assert code == 1 and stderr == f"error: --fps: expected frames per second from 0.001 to 1000, got {float(fps)}\n"
     assert not out.exists()

@@ -60,7 +60,8 @@ def write_plots(stats: DatasetStats, folder: str | os.PathLike, *, timelines: in
         _histogram(plt, folder / FIGURES[4], [v.mean_bor for v in videos if v.bor_frames], "mean BOR per video", "videos", title),
     ]
     ranked = sorted(videos, key=lambda v: (-v.disappearances, v.name))[:timelines]
-    written += [_timeline(plt, folder / f"timeline-{v.name}.png", v) for v in ranked if v.tracks]
+    absences = not stats.first_appearances_only  # there an object missing from an annotated frame is not annotated
+    written += [_timeline(plt, folder / f"timeline-{v.name}.png", v, absences) for v in ranked if v.tracks]
     return written
 
 
@@ -72,6 +73,9 @@ def _save(plt, figure, path: Path) -> Path:
     except OSError as exc:
         _discard(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:  # Ctrl-C, or matplotlib's own errors: no temporary file left behind
+        _discard(tmp)
+        raise
     finally:
         plt.close(figure)
     return path
@@ -113,15 +117,16 @@ def _area_histogram(plt, path: Path, areas: list[int], title: str) -> Path:
     return _save(plt, figure, path)
 
 
-def _timeline(plt, path: Path, video: VideoStats) -> Path:
-    """One row per object: a bar where it is visible, a grey tick at each annotated frame it is absent from."""
+def _timeline(plt, path: Path, video: VideoStats, absences: bool = True) -> Path:
+    """One row per object: a bar where it is visible, a grey tick at each annotated frame it is absent from
+    (``absences``: unless absence is not known, where only first appearances are annotated)."""
     figure, axes = plt.subplots(figsize=(_SIZE[0], 1.2 + 0.35 * len(video.tracks)))
     annotated = set(video.annotated)
     for row, track in enumerate(video.tracks):
         visible = set(track.visible)
         runs = _runs(sorted(visible))
         axes.broken_barh([(start - 0.5, stop - start) for start, stop in runs], (row - 0.35, 0.7), color="#4c72b0")
-        absent = sorted(annotated - visible)
+        absent = sorted(annotated - visible) if absences else []
         if absent:
             axes.plot(absent, [row] * len(absent), "|", color="#999999", markersize=8)
     axes.set_yticks(range(len(video.tracks)), [f"object {t.object_id}" for t in video.tracks])

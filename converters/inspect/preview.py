@@ -1,16 +1,17 @@
 """Mask overlays on the frames: contact sheets (PNG), animations (GIF, or MP4 with PyAV), side by side with another source.
 
-Each object is filled in its palette colour (the video's palette, else DAVIS's), half
-transparent over the frame image, with a lighter outline and its id drawn at the mask pixel
-nearest its centre; void is hatched in the palette's colour 255; an unannotated frame is
-dimmed and says so. A frame without an image (a COCO file without its JPEGs) gets its masks
-at full colour on black. Masks are decoded one object at a time, so overlapping masks (other
-tools' COCO files) all show.
+Each object is filled in its palette colour (the video's palette, else DAVIS's; ids 0, 255
+and above 255, which no palette PNG holds, a colour of their own), half transparent over the
+frame image, with a lighter outline and its id drawn at the mask pixel nearest its centre;
+void is hatched in the palette's colour 255; an unannotated frame is dimmed and says so. A
+frame without an image (a COCO file without its JPEGs) gets its masks at full colour on
+black. Masks are decoded one object at a time, so overlapping masks (other tools' COCO
+files) all show. Beside a compared source, a frame whose masks differ is outlined in red.
 """
 
 from __future__ import annotations
 
-import contextlib
+import colorsys
 import io
 import os
 from collections.abc import Iterable, Sequence
@@ -22,17 +23,20 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..codecs import rle
 from ..codecs.png import DAVIS_PALETTE
-from ..errors import MissingDependency, OptionError, OutputError, SourceError
-from ..model import VOID_ID, Frame, Mask, Video
+from ..errors import OptionError, OutputError, SourceError
+from ..model import VOID_ID, Frame, FrameMasks, Mask, Video
 from ..sources import imagefiles
 from ..sources.files import file_in_the_way
 from ..suggest import did_you_mean
+from .files import pyav, save_animation, save_sheet
 
 #: How much of an object's colour covers the frame image under its mask.
 ALPHA = 0.5
 SHEET_SUFFIXES = (".png",)
 ANIMATION_SUFFIXES = (".gif", ".mp4")
 BACKGROUND = (32, 32, 32)
+#: The outline of a compared frame whose masks differ from the shown one's.
+DIFFERS = (255, 0, 0)
 _GAP = 4
 _CAPTION = 14  # height of the strip under each tile that names the frame
 _SHEET_TILE_WIDTH = 320  # a tile's width in a contact sheet when no scale is given (four fit a laptop screen)
@@ -41,6 +45,10 @@ _SHEET_FRAMES = 8  # frames per video in a sheet when none are named
 _ANIMATION_FRAMES = 300  # at most, spread over the video, when none are named (``--frames all`` for every one)
 #: Videos shown when none are named (the first, by name): one in an animation file.
 DEFAULT_VIDEOS = 4
+#: The most frames per second of an animation (and 1 / it the least): libx264 wrote MP4s of no frame at 10000.
+MAX_FPS = 1000
+#: The most pixels of frames one preview file holds while it is made (about 800 MB of RGB).
+MAX_PIXELS = 1 << 28
 _HATCH = 4  # void stripes: this many pixels on, this many off, along the diagonal
 
 
@@ -54,6 +62,16 @@ def colours(video: Video) -> np.ndarray:
     if video.palette is not None:
         table[: len(video.palette)] = video.palette
     return np.frombuffer(bytes(table), np.uint8).reshape(256, 3)
+
+
+def object_colour(table: np.ndarray, object_id: int) -> np.ndarray:
+    """An object's RGB colour: its palette entry for ids 1 to 254, as the mask PNGs show them. Id 0 (the palette's
+    black, the background's), 255 (void's colour) and ids past the palette (SA-V, COCO) get a bright colour of their
+    own from the id, the same in every frame and every video."""
+    if 0 < object_id < VOID_ID:
+        return table[object_id]
+    hue = (object_id * 0.6180339887498949) % 1.0  # the golden ratio: neighbouring ids get distant hues
+    return np.array([round(c * 255) for c in colorsys.hsv_to_rgb(hue, 0.75, 1.0)], np.uint8)
 
 
 def frame_pixels(frame: Frame, video: Video) -> np.ndarray | None:
@@ -112,8 +130,11 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, *, centred:
     draw.text((x - left, y - top), text, fill=(255, 255, 255), font=font)
 
 
-def render_frame(video: Video, frame: Frame, *, ids: bool = True, image: bool = True) -> Image.Image:
-    """The frame at the video's size with its masks drawn over its image (``image=False``: over black)."""
+def render_frame(
+    video: Video, frame: Frame, *, ids: bool = True, image: bool = True, table: np.ndarray | None = None
+) -> Image.Image:
+    """The frame at the video's size with its masks drawn over its image (``image=False``: over black), in the
+    colours of ``table`` (:func:`colours`; default the video's own)."""
     pixels = frame_pixels(frame, video) if image else None
     alpha = ALPHA if pixels is not None else 1.0
     canvas = pixels if pixels is not None else np.zeros((video.height, video.width, 3), np.uint8)
@@ -121,7 +142,7 @@ def render_frame(video: Video, frame: Frame, *, ids: bool = True, image: bool = 
         dimmed = Image.fromarray((canvas * 0.4).astype(np.uint8))
         _text(ImageDraw.Draw(dimmed), (4, 4), "not annotated", centred=False)
         return dimmed
-    table = colours(video)
+    table = colours(video) if table is None else table
     if frame.masks.void is not None and frame.masks.void.area:
         void = _binary(frame.masks.void, video)
         rows, columns = np.indices(void.shape)
@@ -133,7 +154,7 @@ def render_frame(video: Video, frame: Frame, *, ids: bool = True, image: bool = 
         if not mask.area:
             continue
         binary = _binary(mask, video)
-        colour = table[mask.object_id]
+        colour = object_colour(table, mask.object_id)
         _paint(canvas, binary, colour, alpha)
         _paint(canvas, _edge(binary), (colour.astype(np.uint16) + 255) // 2, 1.0)  # lighter: seen on black and on colour
         labels.append((mask.object_id, _label_point(binary)))
@@ -158,8 +179,8 @@ def parse_frames(spec: str | Sequence[int] | None, count: int, default: int | No
         if default is None or count <= default:
             return list(range(count))
         return sorted({round(i * (count - 1) / (default - 1)) for i in range(default)})
-    if not isinstance(spec, str):
-        return [i for i in spec if 0 <= i < count]
+    if not isinstance(spec, str):  # as the text's positions: negatives from the end, repeats once
+        return list(dict.fromkeys(i % count for i in spec if -count <= i < count))
     if spec.strip() == "all":
         return list(range(count))
     chosen: list[int] = []
@@ -227,23 +248,63 @@ def video_tiles(
             elif match is None:
                 right = _missing(video.width, video.height, "frame missing")
             else:
-                right = render_frame(other, match, ids=ids)
+                right = render_frame(other, match, ids=ids, table=colours(video))  # one id, one colour on both sides
             image = _side_by_side(image, right)
         fit = fit_width * 2 + _GAP if compare else fit_width
-        tiles.append(Tile(_scaled(image, scale, fit), f"{video.name} #{frame.index} {frame.file_name}"))
+        image, caption = _scaled(image, scale, fit), f"{video.name} #{frame.index} {frame.file_name}"
+        if compare and masks_differ(video, frame, other, theirs.get(frame.stem)):
+            ImageDraw.Draw(image).rectangle((0, 0, image.width - 1, image.height - 1), outline=DIFFERS, width=2)
+            caption += " differs"
+        tiles.append(Tile(image, caption))
     return tiles
+
+
+def masks_differ(video: Video, frame: Frame, other: Video | None, match: Frame | None) -> bool:
+    """Whether ``other``'s frame of the same name is annotated differently: missing, of another size, annotated or
+    not, or another RLE of a visible object or of void (RLE is canonical: equal masks have equal counts)."""
+    if other is None or match is None or (video.width, video.height) != (other.width, other.height):
+        return True
+    if frame.masks is None or match.masks is None:
+        return (frame.masks is None) != (match.masks is None)
+
+    def drawn(masks: FrameMasks) -> tuple[set[tuple[int, str]], str | None]:
+        void = masks.void.counts if masks.void is not None and masks.void.area else None
+        return {(m.object_id, m.counts) for m in masks.objects if m.area}, void
+
+    return drawn(frame.masks) != drawn(match.masks)
 
 
 # --------------------------------------------------------------------------------------------
 # Sheets and animations
 
 
+def _scaled_size(width: int, height: int, scale: float | None, fit_width: int) -> tuple[float, tuple[int, int]]:
+    """The factor a ``width`` x ``height`` image is resized by (``scale``, else to fit ``fit_width``) and its new size."""
+    factor = scale if scale is not None else min(1.0, fit_width / width)
+    return factor, (max(1, round(width * factor)), max(1, round(height * factor)))
+
+
 def _scaled(image: Image.Image, scale: float | None, fit_width: int) -> Image.Image:
-    factor = scale if scale is not None else min(1.0, fit_width / image.width)
+    factor, size = _scaled_size(image.width, image.height, scale, fit_width)
     if factor == 1:
         return image
-    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
     return image.resize(size, Image.Resampling.NEAREST if factor > 1 else Image.Resampling.BILINEAR)
+
+
+def check_size(target: Path, shown: Sequence[tuple[Video, Sequence[int]]], scale: float | None, fit: int, compare: bool) -> None:
+    """OptionError, before any frame is drawn, when one file's tiles would pass :data:`MAX_PIXELS`: they are all held
+    (``--frames all --scale 8`` of 300 frames at 1080p would have held some 120 GB)."""
+    pixels = 0
+    for video, positions in shown:
+        width = video.width * 2 + _GAP if compare else video.width
+        _, (w, h) = _scaled_size(width, video.height, scale, fit * 2 + _GAP if compare else fit)
+        pixels += len(positions) * w * (h + _CAPTION)
+    if pixels > MAX_PIXELS:
+        raise OptionError(
+            "--frames",
+            f"{target}: the frames shown would take {pixels / 1e6:.0f} million pixels, over {MAX_PIXELS / 1e6:.0f} million; "
+            "choose fewer frames or a smaller --scale",
+        )
 
 
 def _captioned(tile: Tile, width: int, height: int) -> Image.Image:
@@ -289,59 +350,6 @@ def animation_frames(groups: Sequence[list[Tile]]) -> list[Image.Image]:
     return [_captioned(t, width, height) for t in scaled]
 
 
-def _atomic(path: Path, write) -> Path:
-    tmp = path.with_name(f".{path.name}.vosconv-tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write(tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        _discard(tmp)
-        raise
-    return path
-
-
-def save_sheet(sheet: Image.Image, path: Path) -> Path:
-    return _atomic(path, lambda tmp: sheet.save(tmp, format="PNG", optimize=True))
-
-
-def save_animation(frames: Sequence[Image.Image], path: Path, fps: float) -> Path:
-    """A looping GIF (Pillow), or an MP4 (H.264 through PyAV, which must be installed)."""
-    if path.suffix.lower() == ".mp4":
-        return _atomic(path, lambda tmp: _write_mp4(frames, tmp, fps))
-    duration = max(20, round(1000 / fps))
-    return _atomic(
-        path,
-        lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=list(frames[1:]), duration=duration, loop=0),
-    )
-
-
-def _pyav():
-    try:
-        import av
-    except ImportError as exc:
-        raise MissingDependency("an MP4 preview needs PyAV: pip install av (or write a .gif)") from exc
-    return av
-
-
-def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
-    from fractions import Fraction
-
-    av = _pyav()
-
-    width, height = frames[0].width // 2 * 2, frames[0].height // 2 * 2  # yuv420p needs even sides
-    with av.open(str(path), mode="w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for image in frames:
-            frame = av.VideoFrame.from_image(image.crop((0, 0, width, height)))
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-
-
 # --------------------------------------------------------------------------------------------
 # The command
 
@@ -349,10 +357,10 @@ def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
 def output_kind(output: Path, format: str | None) -> str:
     """``sheet``, ``animation`` or ``folder`` (one file per video, in ``format``), from the name."""
     suffix = output.suffix.lower()
-    if suffix in SHEET_SUFFIXES:
-        return "sheet"
-    if suffix in ANIMATION_SUFFIXES:
-        return "animation"
+    if suffix in SHEET_SUFFIXES + ANIMATION_SUFFIXES:
+        if format is not None and format != suffix[1:]:  # it was left unsaid that a .png was written for --format gif
+            raise OptionError("--format", f"{output} names a {suffix} file; --format {format} is for a folder (-o DIR)")
+        return "sheet" if suffix in SHEET_SUFFIXES else "animation"
     if suffix and not output.is_dir():
         raise OptionError("-o", f"{output}: give a .png, .gif or .mp4 file, or a folder")
     if format not in (None, "png", "gif", "mp4"):
@@ -424,39 +432,45 @@ def write_preview(
     kind = output_kind(output, format)
     if scale is not None and not 0 < scale <= 8:
         raise OptionError("--scale", f"expected a factor above 0 and at most 8, got {scale}")
-    if not 0 < fps < float("inf"):  # 0 divided by zero; a negative one wrote a 50 fps GIF
-        raise OptionError("--fps", f"expected frames per second above 0, got {fps}")
+    if not 1 / MAX_FPS <= fps <= MAX_FPS:  # 0 divided by zero, a negative one wrote a 50 fps GIF, 1e4 an empty MP4
+        raise OptionError("--fps", f"expected frames per second from {1 / MAX_FPS} to {MAX_FPS}, got {fps}")
     animated = kind == "animation" or (kind == "folder" and (format or "png") != "png")
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
     targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
     if any(target.suffix.lower() == ".mp4" for target in targets):
-        _pyav()  # said before the reading, not after
+        pyav()  # said before the reading, not after
+    theirs, their_roots = {}, []
+    if other is not None:  # its trouble said as the compared source's: the reader flags given are SRC's alone
+        try:
+            their_roots, theirs = other.roots(), {ref.name: ref for ref in other.list_videos()}
+        except SourceError as exc:
+            raise OptionError("--compare", f"{exc} (--split, --from and -r apply to SRC only)") from None
     for target in targets:  # before any reading
         _check_new(target, overwrite, reader.roots())
-        if other is not None:
-            _check_new(target, overwrite, other.roots())
-    theirs = {ref.name: ref for ref in other.list_videos()} if other is not None else {}
+        _check_new(target, overwrite, their_roots)
     fit = _ANIMATION_WIDTH if animated else _SHEET_TILE_WIDTH
-    groups, lengths = [], []
+    chosen, twins, lengths = [], [], []  # the videos' masks as RLE: no image is decoded before the checks
     for ref in refs:
         video = reader.read_video(ref)
-        twin = other.read_video(theirs[ref.name]) if ref.name in theirs else None
-        positions = parse_frames(frames, len(video.frames), _ANIMATION_FRAMES if animated else _SHEET_FRAMES)
-        groups.append(video_tiles(video, positions, other=twin, compare=other is not None, ids=ids, scale=scale, fit_width=fit))
+        twins.append(other.read_video(theirs[ref.name]) if ref.name in theirs else None)
+        chosen.append((video, parse_frames(frames, len(video.frames), _ANIMATION_FRAMES if animated else _SHEET_FRAMES)))
         lengths.append(f"{ref.name}: {len(video.frames)}")
-    if frames is not None and not any(groups):  # positions past every video's end
+    if frames is not None and not any(positions for _, positions in chosen):  # positions past every video's end
         raise OptionError("--frames", f"{frames} selects no frame of the videos shown (frames: {', '.join(lengths)})")
-    per_file = [groups] if kind != "folder" else [[tiles] for tiles in groups]  # each file's videos
-    written = []
+    if kind == "folder" and not all(positions for _, positions in chosen):  # one file a video: before any is written
+        short = ", ".join(length for length, (_, positions) in zip(lengths, chosen) if not positions)
+        raise OptionError("--frames", f"{frames} selects no frame of {short} frames; leave it out with --video NAME ...")
+    per_file = [range(len(chosen))] if kind != "folder" else [[i] for i in range(len(chosen))]  # each file's videos
     for target, shown in zip(targets, per_file):
+        check_size(target, [chosen[i] for i in shown], scale, fit, other is not None)
+    written = []
+    for target, indices in zip(targets, per_file):
+        shown = [
+            video_tiles(*chosen[i], other=twins[i], compare=other is not None, ids=ids, scale=scale, fit_width=fit)
+            for i in indices
+        ]
         if animated:
             written.append(save_animation(animation_frames(shown), target, fps))
         else:
             written.append(save_sheet(contact_sheet(shown, columns=columns), target))
     return written
-
-
-def _discard(tmp: Path) -> None:
-    """Remove a temporary file if it is there (its folder may be what failed)."""
-    with contextlib.suppress(OSError):
-        tmp.unlink()

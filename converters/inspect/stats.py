@@ -9,8 +9,10 @@ categories, plus what the paper argues makes a dataset hard:
   annotated frame and absent from the next, and *reappears* each time it is absent from one
   and visible in the next after having been seen. A disappearing object vanishes at least
   once; a reappearing object comes back at least once. Rates are per object (of all objects).
-  On splits annotated only where an object first appears (YouTube-VOS ``valid``), absence
-  means "not annotated", so these figures say nothing there.
+  On splits annotated only where an object first appears (YouTube-VOS ``valid``, a
+  ``--first-appearance`` set), absence means "not annotated": when every video's annotated
+  frames hold only objects not seen before (and at least one video has two such frames), the
+  summary's ``first_appearances_only`` is true and no disappearance or reappearance is counted.
 * **Occlusion: BOR.** MOSE's bounding-box occlusion rate of a frame with boxes ``b_1..b_N`` is
   ``|U_{i<j} (b_i n b_j)| / |U_i b_i|``: the area covered by two or more boxes over the area
   covered by any box, in whole pixels (a ``[x, y, w, h]`` box covers ``w * h`` pixels). A frame
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import functools
 import io
 import itertools
@@ -133,6 +136,7 @@ COLUMNS = (
     "reappearances",
     "mean_bor",
     "occluded_frames",
+    "bor_frames",
     "mean_relative_area",
     "small_masks",
     "medium_masks",
@@ -150,6 +154,7 @@ class DatasetStats:
     format: str
     split: str | None
     videos: tuple[VideoStats, ...]
+    first_appearances_only: bool = False  # annotated only where each object first appears: no absence is known
 
     def total(self, name: str) -> int:
         return sum(getattr(v, name) for v in self.videos)
@@ -178,6 +183,7 @@ class DatasetStats:
             "mean_objects_per_video": _ratio(objects, count),
             "mean_video_length": _ratio(self.total("frames"), count),
             "categories": list(self.categories),
+            "first_appearances_only": self.first_appearances_only,
             "objects_never_visible": self.total("objects_never_visible"),
             "objects_appearing_late": self.total("objects_appearing_late"),
             "disappearing_objects": self.total("disappearing_objects"),
@@ -333,7 +339,27 @@ def summarise(
     disable = None if progress is None else not progress  # None: only when stderr is a terminal
     with tqdm(total=len(refs), unit="video", disable=disable, leave=False, dynamic_ncols=True) as bar:
         videos = executor.run(task, refs, on_done=lambda _i, _v: bar.update(1))
+    if first_appearances_only(videos):
+        videos = [_without_absences(v) for v in videos]
+        return DatasetStats(str(reader.source), reader.name, info.split, tuple(videos), first_appearances_only=True)
     return DatasetStats(str(reader.source), reader.name, info.split, tuple(videos))
+
+
+def first_appearances_only(videos: Sequence[VideoStats]) -> bool:
+    """Whether the videos are annotated only where each object first appears (YouTube-VOS ``valid``): no object is
+    visible in two annotated frames, no annotated frame is empty, and some video has two annotated frames. There an
+    object missing from a later annotated frame is not annotated in it, not gone; a fully annotated dataset has
+    objects seen twice."""
+    if any(v.empty_frames or any(len(t.visible) > 1 for t in v.tracks) for v in videos):
+        return False
+    return any(v.annotated_frames > 1 for v in videos)
+
+
+def _without_absences(video: VideoStats) -> VideoStats:
+    """``video`` with no disappearance or reappearance: where only first appearances are annotated none is known."""
+    tracks = tuple(dataclasses.replace(t, disappearances=0, reappearances=0) for t in video.tracks)
+    zero = dict.fromkeys(("disappearing_objects", "reappearing_objects", "disappearances", "reappearances"), 0)
+    return dataclasses.replace(video, tracks=tracks, **zero)
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,6 +400,9 @@ def write_table(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     except OSError as exc:
         _discard(tmp)
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:  # Ctrl-C, or pyarrow's own errors: no temporary file left behind
+        _discard(tmp)
+        raise
     return path
 
 

@@ -53,7 +53,7 @@ def notes_for(video: Video) -> list[dict[str, Any]]:
             {
                 "video": video.name,
                 "note": "empty-frames",
-                "message": f"{len(empty)} annotated frames have no object",
+                "message": f"{_n(len(empty), 'annotated frame')} {'has' if len(empty) == 1 else 'have'} no object",
                 "frames": empty,
             }
         )
@@ -111,7 +111,8 @@ def validate(reader: Reader, *, workers: int = 1, progress: bool | None = None) 
 
 def format_report(report: Report) -> str:
     lines = [
-        f"{report.source} ({report.format}): {report.videos} videos, {len(report.errors)} errors, {len(report.notes)} notes",
+        f"{report.source} ({report.format}): "
+        f"{_n(report.videos, 'video')}, {_n(len(report.errors), 'error')}, {_n(len(report.notes), 'note')}",
     ]
     lines += [f"error  {e['video'] or '-'}: {e['file']}: {e['message']}" for e in report.errors]
     lines += [f"note   {n['video']}: {n['message']}" + _frames(n) for n in report.notes]
@@ -124,3 +125,8 @@ def _frames(note: dict[str, Any]) -> str:
         return ""
     shown = ", ".join(frames[:8])
     return f" ({shown}{', ...' if len(frames) > 8 else ''})"
+
+
+def _n(count: int, word: str) -> str:
+    """``1 video``, ``2 videos``, ``0 videos``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

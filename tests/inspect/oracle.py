@@ -79,6 +79,7 @@ def video_figures(images: Path, annotations: Path, categories: dict[int, str] | 
         "reappearances": sum(b for _, b in moves.values()),
         "mean_bor": sum(rates) / len(rates) if rates else 0.0,
         "occluded_frames": sum(1 for r in rates if r > 0),
+        "bor_frames": len(rates),
         "mean_relative_area": sum(areas) / (len(areas) * width * height) if areas else 0.0,
         "small_masks": sum(1 for a in areas if a < 32 * 32),
         "medium_masks": sum(1 for a in areas if 32 * 32 <= a < 96 * 96),
@@ -96,3 +97,45 @@ def folder_figures(images_root: Path, annotations_root: Path, meta: Path | None 
         categories = {n: {int(k): o["category"] for k, o in v["objects"].items() if "category" in o} for n, v in document.items()}
     videos = sorted(p for p in images_root.iterdir() if p.is_dir())
     return [video_figures(v, annotations_root / v.name, categories.get(v.name)) for v in videos]
+
+
+def masks_figures(name: str, width: int, height: int, frames: list[dict[int, np.ndarray] | None], ids: list[int]) -> dict:
+    """One video's per-video row from each frame's masks (None: unannotated), areas and boxes by pycocotools, BOR by
+    painting: masks may overlap (SA-V) and ids may start at 0. No void, no categories."""
+    from pycocotools import mask as coco
+
+    def encoded(mask: np.ndarray) -> dict:
+        return coco.encode(np.asfortranarray(mask.astype(np.uint8)))
+
+    annotated = [(i, f) for i, f in enumerate(frames) if f is not None]
+    visible = [{k: encoded(m) for k, m in f.items() if m.any()} for _, f in annotated]
+    areas = [int(coco.area(r)) for v in visible for r in v.values()]
+    rates = [bor_by_pixels([tuple(int(x) for x in coco.toBbox(r)) for r in v.values()], height, width) for v in visible if v]
+    tracks = {k: "".join("1" if k in v else "0" for v in visible) for k in ids}
+    moves = {k: _transitions(t) for k, t in tracks.items()}
+    return {
+        "video": name,
+        "width": width,
+        "height": height,
+        "frames": len(frames),
+        "annotated_frames": len(annotated),
+        "empty_frames": sum(1 for v in visible if not v),
+        "objects": len(ids),
+        "masks": len(areas),
+        "categories": "",
+        "objects_never_visible": sum(1 for t in tracks.values() if "1" not in t),
+        "objects_appearing_late": sum(1 for t in tracks.values() if t.find("1") > 0),
+        "disappearing_objects": sum(1 for g, _ in moves.values() if g),
+        "reappearing_objects": sum(1 for _, b in moves.values() if b),
+        "disappearances": sum(g for g, _ in moves.values()),
+        "reappearances": sum(b for _, b in moves.values()),
+        "mean_bor": sum(rates) / len(rates) if rates else 0.0,
+        "occluded_frames": sum(1 for r in rates if r > 0),
+        "bor_frames": len(rates),
+        "mean_relative_area": sum(areas) / (len(areas) * width * height) if areas else 0.0,
+        "small_masks": sum(1 for a in areas if a < 32 * 32),
+        "medium_masks": sum(1 for a in areas if 32 * 32 <= a < 96 * 96),
+        "large_masks": sum(1 for a in areas if a >= 96 * 96),
+        "void_masks": 0,
+        "void_pixels": 0,
+    }

@@ -84,3 +84,24 @@ def test_stats_overwrite_never_replaces_a_file_of_the_source(capsys, sample_root
     code, _, err = run(capsys, "stats", str(source.output), "--per-video", str(shard), "--overwrite")
     assert code == 1 and "source data" in err
     assert shard.read_bytes() == before
+
+
+def test_every_json_key_is_documented_in_order(sample_root):
+    """cli.md's table of stats figures names each --json key, in the order printed."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    table = text[text.index("| key | meaning |") :].split("\n\n")[0]
+    documented = [key for line in table.splitlines()[2:] for key in re.findall(r"`(\w+)`", line.split(" | ")[0])]
+    keys = list(converters.stats(sample_root["mose"], reader_options={"split": "valid"}).summary())
+    assert documented == keys
+
+
+def test_preview_compare_of_a_root_with_several_splits_says_it_is_the_compared_one(capsys, sample_root, tmp_path):
+    """With --split train given for SRC, 'mose: holds several splits; choose one with --split' did not say that the
+    compared source was meant, nor that --split does not reach it."""
+    root = str(sample_root["mose"])
+    code, _, err = run(capsys, "preview", root, "--split", "train", "--compare", root, "-o", str(tmp_path / "p.png"))
+    assert code == 1 and err.startswith("error: --compare: ") and "holds several splits" in err
+    assert "(--split, --from and -r apply to SRC only)" in err and not (tmp_path / "p.png").exists()

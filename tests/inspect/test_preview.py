@@ -15,7 +15,7 @@ from converters.codecs import rle
 from converters.codecs.png import DAVIS_PALETTE
 from converters.errors import MissingDependency, OptionError, OutputError
 from converters.inspect.preview import ALPHA, parse_frames, render_frame
-from converters.model import Frame, FrameMasks, ImageRef, ObjectInfo, Video
+from converters.model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 from converters.sample import VOC_PALETTE, label_maps
 
 VOC = np.frombuffer(VOC_PALETTE, np.uint8).reshape(256, 3)
@@ -125,6 +125,31 @@ def test_overlapping_masks_all_show():
     assert (pixels[12:18, 12:18] == VOC[2]).all()  # the later object on top
 
 
+def test_ids_from_0_and_above_255_get_colours_of_their_own():
+    """SA-V's and COCO's ids: 300 crashed (IndexError on the 256-colour palette); 0 was the palette's black, invisible
+    on black; an object 255 took void's colour. Each now gets a bright colour of its own, the same in every frame."""
+    ids = (0, 1, 255, 256, 300, 2**31 - 1)
+    label = {k: np.zeros((20, 10 * len(ids)), bool) for k in ids}
+    for i, k in enumerate(ids):
+        label[k][5:15, 10 * i + 2 : 10 * i + 8] = True
+    masks = tuple(rle.encode(label[k].astype(np.uint8))[0] for k in ids)
+    masks = tuple(Mask(k, m.counts, m.area, m.bbox) for k, m in zip(ids, masks))
+    frames = tuple(Frame(i, f"{i}.jpg", masks=FrameMasks(masks)) for i in range(2))
+    video = Video("v", 10 * len(ids), 20, frames, tuple(ObjectInfo(k) for k in ids))
+    first, second = (np.asarray(render_frame(video, f, ids=False)) for f in frames)
+    assert (first == second).all()  # the same colours in every frame
+    default = np.frombuffer(DAVIS_PALETTE, np.uint8).reshape(256, 3)
+    seen = []
+    for k in ids:
+        inside = first[eroded(label[k])]
+        assert (inside == inside[0]).all(), k  # one colour a mask
+        colour = tuple(int(c) for c in inside[0])
+        assert colour != (0, 0, 0) and colour != tuple(default[255]), k
+        seen.append(colour)
+    assert seen[1] == tuple(default[1])  # ids 1 to 254 keep the palette's colour, as the PNGs show them
+    assert len(set(seen)) == len(ids)
+
+
 def test_an_unannotated_frame_is_dimmed_and_marked():
     photo = np.full((40, 120, 3), 200, np.uint8)
     buffer = io.BytesIO()
@@ -169,6 +194,49 @@ def test_compare_with_a_lossless_conversion_shows_the_same_overlays(sample_root,
     assert (left == right).all() and left.any()
 
 
+def test_compare_draws_both_sides_in_the_shown_sources_colours(two_objects):
+    """A source without a palette (COCO from another tool, SA-V) beside one with its own: the same masks were drawn in
+    two colours, which read as a difference where there is none."""
+    from converters.inspect.preview import video_tiles
+
+    palette = bytes([0, 0, 0, 10, 200, 30, 250, 240, 5])
+    mine, theirs = label_video(two_objects, palette=palette), label_video(two_objects)
+    (tile,) = video_tiles(mine, [0], other=theirs, compare=True, ids=False, scale=1.0)
+    pixels = np.asarray(tile.image)
+    left, right = pixels[:, :60], pixels[:, 64:124]
+    assert (left == right).all()
+    assert (left[eroded(two_objects == 1)] == (10, 200, 30)).all()
+
+
+def test_compare_outlines_and_names_the_frames_that_differ(sample_root, tmp_path):
+    """Side by side alone, a changed mask had to be spotted by eye: a frame whose masks differ is outlined in red and
+    its caption says so; a dataset beside itself (or its lossless conversion) shows no difference."""
+    import dataclasses
+
+    from converters.api import open_reader
+    from converters.inspect.preview import DIFFERS, video_tiles
+
+    converters.convert(sample_root["davis"], tmp_path / "davis.json", to="coco")
+    with open_reader(sample_root["davis"]) as reader, open_reader(tmp_path / "davis.json") as converted:
+        video = reader.read_video(reader.list_videos()[0])
+        twin = converted.read_video(converted.list_videos()[0])
+    frames = list(twin.frames)
+    frames[3] = dataclasses.replace(frames[3], masks=FrameMasks(frames[3].masks.objects[1:], frames[3].masks.void))
+    frames[5] = dataclasses.replace(frames[5], masks=None)
+    changed = dataclasses.replace(twin, frames=tuple(frames[:7]))  # frame 7 missing
+
+    def outlined(tile) -> bool:
+        pixels = np.asarray(tile.image)
+        return bool((pixels[[0, -1]] == DIFFERS).all() and (pixels[:, [0, -1]] == DIFFERS).all())
+
+    for other in (video, twin):
+        tiles = video_tiles(video, range(8), other=other, compare=True, scale=0.5)
+        assert not any(outlined(t) or "differs" in t.caption for t in tiles)
+    tiles = video_tiles(video, range(8), other=changed, compare=True, scale=0.5)
+    assert [outlined(t) for t in tiles] == [i in (3, 5, 7) for i in range(8)]
+    assert ["differs" in t.caption for t in tiles] == [i in (3, 5, 7) for i in range(8)]
+
+
 def test_compare_marks_a_video_the_other_side_lacks(sample_root, tmp_path):
     root = sample_root["davis"]
     converters.convert(root, tmp_path / "part.json", to="coco", reader_options={"split": "train"})
@@ -195,6 +263,14 @@ def test_a_folder_gets_one_sheet_per_video(sample_root, tmp_path):
     assert all(p.stat().st_size > 0 for p in written)
 
 
+def test_a_folder_of_previews_is_refused_whole_when_frames_miss_a_video(sample_root, tmp_path):
+    """One file a video: --frames past the end of the second video wrote the first one's sheet, then failed with
+    'no frame to show', naming no video."""
+    with pytest.raises(OptionError, match=r"--frames.*9 selects no frame of d0327a782c: 8 frames; leave it out"):
+        converters.preview(sample_root["youtube-vos"], tmp_path / "previews", reader_options={"split": "valid"}, frames="9")
+    assert not list(tmp_path.rglob("*.png"))
+
+
 def test_mp4_without_pyav_names_it(sample_root, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "av", None)
     with pytest.raises(MissingDependency, match="pip install av"):
@@ -208,6 +284,18 @@ def test_mp4_with_pyav(sample_root, tmp_path):
     converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="0:6")
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 6
+
+
+def test_mp4_of_frames_a_pixel_wide_plays(sample_root, tmp_path):
+    """yuv420p needs even sides: a tile 1 pixel wide (and 15 high with its caption) was cropped to 0 wide, and PyAV
+    raised IndexError; odd sides now get a black column or row, not lose one."""
+    av = pytest.importorskip("av")
+    out = tmp_path / "a.mp4"
+    converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="0:3", scale=0.001)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (2, 16) and sum(1 for _ in container.decode(video=0)) == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["a.mp4"]
 
 
 def test_an_existing_output_is_kept_without_overwrite(sample_root, tmp_path):
@@ -236,6 +324,8 @@ def test_unknown_videos_and_bad_options_are_named(sample_root, tmp_path):
         converters.preview(sample_root["davis"], tmp_path / "p.bmp")
     with pytest.raises(OptionError, match="--scale"):
         converters.preview(sample_root["davis"], tmp_path / "p.png", scale=0)
+    with pytest.raises(OptionError, match=r"p\.png names a \.png file; --format gif is for a folder"):
+        converters.preview(sample_root["davis"], tmp_path / "p.png", format="gif")  # a PNG was written, unsaid
     assert not list(tmp_path.iterdir())
 
 
@@ -250,6 +340,7 @@ def test_unknown_videos_and_bad_options_are_named(sample_root, tmp_path):
         ("2:5", 12, [2, 3, 4]),
         ("::5", 12, [0, 5, 10]),
         ("1,1,1:3", 12, [1, 2]),  # no repeats
+        ([-1, 0, 0, 99], 12, [11, 0]),  # from Python, as from the command line: [-1] was left out, [0, 0] shown twice
     ],
 )
 def test_frame_specs(spec, count, expected):
@@ -283,3 +374,34 @@ def test_a_new_preview_may_go_inside_the_dataset_folder_but_not_replace_a_file_t
     assert (root / "preview.png").read_bytes().startswith(b"\x89PNG")
     with pytest.raises(OutputError, match=r"already exists inside .*may be source data.*delete it by hand"):
         converters.preview(root, root / "preview.png", reader_options={"split": "valid"}, overwrite=True)
+
+
+@pytest.mark.parametrize("suffix", ["png", "gif", "mp4"])
+def test_ctrl_c_while_writing_leaves_no_file(sample_root, tmp_path, monkeypatch, suffix):
+    """A preview is written to a hidden temporary file renamed into place: Ctrl-C leaves neither a half file nor that."""
+    import os
+
+    if suffix == "mp4":
+        pytest.importorskip("av")
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        converters.preview(sample_root["mose"], tmp_path / f"p.{suffix}", reader_options={"split": "train"}, frames="0:2")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_preview_too_large_to_hold_is_refused_before_drawing(sample_root, tmp_path, monkeypatch):
+    """Every tile of a file is held while it is made: --frames all --scale 8 of 300 frames at 1080p would have held
+    some 120 GB. The size is worked out from the masks' frame sizes before any frame is drawn."""
+    from converters.inspect import preview
+
+    monkeypatch.setattr(preview, "MAX_PIXELS", 2_000_000)  # the sample's frames are small: a limit they pass
+    drawn = []
+    monkeypatch.setattr(preview, "render_frame", lambda *a, **k: drawn.append(1))
+    out = tmp_path / "p.gif"
+    with pytest.raises(OptionError, match=r"p\.gif: the frames shown would take \d+ million pixels, over 2 million; choose"):
+        converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="all", scale=8)
+    assert not drawn and not list(tmp_path.iterdir())

@@ -68,11 +68,14 @@ def test_davis_void_pixels_are_counted(sample_root):
 
 
 def test_a_conversion_has_the_same_figures_as_its_source(sample_root, tmp_path):
+    """Void, an empty frame, a binary video: the same figures from COCO, Parquet and HDF5, and from the folders again."""
     source = converters.stats(sample_root["davis"])
     converters.convert(sample_root["davis"], tmp_path / "davis.json", to="coco")
     converters.convert(sample_root["davis"], tmp_path / "davis.parquet", to="parquet")
-    for output in ("davis.json", "davis.parquet"):
-        assert converters.stats(tmp_path / output).rows() == source.rows()
+    converters.convert(sample_root["davis"], tmp_path / "davis.h5", to="hdf5")
+    converters.convert(tmp_path / "davis.h5", tmp_path / "back", to="davis")
+    for output in ("davis.json", "davis.parquet", "davis.h5", "back"):
+        assert converters.stats(tmp_path / output).rows() == source.rows(), output
 
 
 @pytest.mark.parametrize(
@@ -205,3 +208,100 @@ def test_an_unwritable_table_is_an_output_error(sample_root, tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(OutputError, match="cannot write"):
         result.write_table(tmp_path / "file" / "v.csv")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", "plots"])
+def test_ctrl_c_while_writing_leaves_no_temporary_file(sample_root, tmp_path, monkeypatch, suffix):
+    """Ctrl-C between writing the temporary file and renaming it left a hidden .vosconv-tmp file behind."""
+    import os
+
+    result = converters.stats(sample_root["mose"], reader_options={"split": "valid"})
+
+    def interrupted(*_args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        if suffix == "plots":
+            pytest.importorskip("matplotlib")
+            from converters.inspect.plots import write_plots
+
+            write_plots(result, tmp_path / "plots")
+        else:
+            result.write_table(tmp_path / f"v{suffix}")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_split_annotated_only_at_first_appearances_counts_no_disappearance(sample_root, tmp_path):
+    """YouTube-VOS valid's PNGs hold only the objects first seen there: object 1 missing from a later PNG is not
+    annotated in it, not gone. Stats counted each such object as disappearing (a rate of 0.5 on the sample)."""
+    valid = converters.stats(sample_root["youtube-vos"], reader_options={"split": "valid"})
+    summary = valid.summary()
+    assert summary["first_appearances_only"] is True
+    assert summary["annotated_frames"] > summary["videos"]  # later annotated frames exist: the case that misled
+    assert summary["objects_appearing_late"] > 0  # what is known still counts
+    for key in ("disappearing_objects", "reappearing_objects", "disappearances", "reappearances", "disappearance_rate"):
+        assert summary[key] == 0, key
+    assert all(t.disappearances == t.reappearances == 0 for v in valid.videos for t in v.tracks)
+    assert sum(r["disappearances"] for r in valid.rows()) == 0
+
+    # the same form made from a fully annotated split, and that split itself
+    derived = tmp_path / "first.json"
+    options = {"split": "train"}
+    converters.convert(sample_root["mose"], derived, to="coco", reader_options=options, derive={"first_appearance": True})
+    assert converters.stats(derived).summary()["first_appearances_only"] is True
+    train = converters.stats(sample_root["mose"], reader_options=options).summary()
+    assert train["first_appearances_only"] is False and train["disappearances"] > 0
+
+
+def test_the_per_video_rows_add_up_to_the_summary(sample_root):
+    """Every count of the summary is its column's sum; mean BOR is the rows' mean BOR weighted by their BOR frames
+    (the table lacked bor_frames, so the dataset's mean BOR could not be had from it)."""
+    result = converters.stats(sample_root["davis"])
+    summary, rows = result.summary(), result.rows()
+    counts = [k for k, v in summary.items() if type(v) is int and k != "videos"]
+    assert "bor_frames" in counts
+    for key in counts:
+        assert summary[key] == sum(r[key] for r in rows), key
+    weighted = sum(r["mean_bor"] * r["bor_frames"] for r in rows) / sum(r["bor_frames"] for r in rows)
+    assert summary["mean_bor"] == pytest.approx(weighted, rel=1e-12) and summary["mean_bor"] > 0
+
+
+@pytest.mark.parametrize("frames", ["annotated", "all"])
+def test_sav_figures_with_overlapping_masks_and_ids_from_0(tmp_path, frames):
+    """SA-V: object 1 lies inside object 0 (overlapping masks, ids from 0), object 2 is visible on every other annotated
+    frame; annotations every 4th frame (``frames=all``: the rest listed unannotated, never counted as absences)."""
+    pytest.importorskip("av")
+    from tests import savdata
+
+    from .oracle import masks_figures
+
+    lengths = {"sav_000001": 14, "sav_000002": 9}
+    root = savdata.make_train(tmp_path / "sav", lengths, auto=False)
+    result = converters.stats(root, reader_options={"frames": frames})
+    expected = []
+    for name, length in lengths.items():
+        annotated = [{j: savdata.box(k, j).astype(bool) for j in range(3)} for k in range(-(-length // 4))]
+        listed = annotated if frames == "annotated" else [annotated[i // 4] if i % 4 == 0 else None for i in range(length)]
+        expected.append(masks_figures(name, savdata.WIDTH, savdata.HEIGHT, listed, [0, 1, 2]))
+    assert_rows_equal(result.rows(), expected)
+    assert result.summary()["disappearances"] > 0 and result.summary()["occluded_frames"] > 0
+    converted = converters.convert(root, tmp_path / "sav.parquet", to="parquet", reader_options={"frames": frames})
+    assert converters.stats(converted.output).rows() == result.rows()
+
+
+def test_timelines_mark_no_absence_where_only_first_appearances_are_annotated(sample_root, tmp_path, monkeypatch):
+    """YouTube-VOS valid's timelines ticked every annotated frame an object was not in as an absence."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.axes import Axes
+
+    from converters.inspect.plots import write_plots
+
+    ticks = []
+    plot = Axes.plot
+    monkeypatch.setattr(Axes, "plot", lambda self, *a, **k: ticks.append(a) or plot(self, *a, **k))
+    valid = converters.stats(sample_root["youtube-vos"], reader_options={"split": "valid"})
+    write_plots(valid, tmp_path / "valid", timelines=2)
+    assert not ticks
+    write_plots(converters.stats(sample_root["mose"], reader_options={"split": "train"}), tmp_path / "train", timelines=2)
+    assert ticks  # absences are ticked where they are known

@@ -1,0 +1,75 @@
+"""A preview's files, written whole or not at all: a PNG sheet, a looping GIF (Pillow) or an MP4 (H.264 through PyAV).
+
+Each goes to a hidden temporary file beside its name, renamed into place once complete; any failure or Ctrl-C
+removes the temporary file, so no half-written GIF or MP4 is ever left under the name asked for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image
+
+from ..errors import MissingDependency, OutputError
+
+
+def _atomic(path: Path, write) -> Path:
+    tmp = path.with_name(f".{path.name}.vosconv-tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        _discard(tmp)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        _discard(tmp)
+        raise
+    return path
+
+
+def save_sheet(sheet: Image.Image, path: Path) -> Path:
+    return _atomic(path, lambda tmp: sheet.save(tmp, format="PNG", optimize=True))
+
+
+def save_animation(frames: Sequence[Image.Image], path: Path, fps: float) -> Path:
+    """A looping GIF (Pillow), or an MP4 (H.264 through PyAV, which must be installed)."""
+    if path.suffix.lower() == ".mp4":
+        return _atomic(path, lambda tmp: _write_mp4(frames, tmp, fps))
+    duration = max(20, round(1000 / fps))
+    return _atomic(
+        path,
+        lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=list(frames[1:]), duration=duration, loop=0),
+    )
+
+
+def pyav():
+    try:
+        import av
+    except ImportError as exc:
+        raise MissingDependency("an MP4 preview needs PyAV: pip install av (or write a .gif)") from exc
+    return av
+
+
+def _write_mp4(frames: Sequence[Image.Image], path: Path, fps: float) -> None:
+    from fractions import Fraction
+
+    av = pyav()
+
+    width, height = (max(2, side + side % 2) for side in frames[0].size)  # yuv420p: even sides, black added
+    with av.open(str(path), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1000))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for image in frames:
+            frame = av.VideoFrame.from_image(image.crop((0, 0, width, height)))
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if it is there (its folder may be what failed)."""
+    with contextlib.suppress(OSError):
+        tmp.unlink()
