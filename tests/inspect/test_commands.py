@@ -31,6 +31,8 @@ def test_stats_text_names_each_figure(capsys, sample_root):
     assert code == 0
     for line in ("videos", "mean objects per video", "disappearance rate", "mean bor", "small masks", "void pixels"):
         assert f"\n{line} " in f"\n{out}"
+    (split,) = [line for line in out.splitlines() if line.startswith("split ")]
+    assert split.split() == ["split", "(none)"]  # the DAVIS root has no split: said in words, not Python's None
 
 
 def test_stats_writes_the_table_and_plots(capsys, sample_root, tmp_path):
