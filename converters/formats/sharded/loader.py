@@ -9,6 +9,7 @@ backend makes. A backend reads; it never decodes pixels or paints masks:
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +72,20 @@ def check_pairs(entry: shards.VideoEntry, indices: np.ndarray, frames: RlePairs)
     """Each frame's masks must be of the manifest's objects, each at most once, and the void region at most once:
     a pair of another id would be dropped in silence (``masks="objects"`` reads the manifest's objects only) or
     paint a value no object has, and a second pair of one id would be merged with the first."""
-    known = set(entry.object_ids)
+    allowed = _allowed_ids(entry.object_ids)
     for index, pairs in zip(indices.tolist(), frames):
-        ids = [v for v, _ in pairs]
-        if len(set(ids)) != len(ids) or not all(v in known or v == VOID_PAIR for v in ids):
-            shown = ["void" if v == VOID_PAIR else v for v in ids]
-            raise ValueError(f"frame {index} holds masks of {shown}, not each at most once of the objects {sorted(known)}")
+        ids = {v for v, _ in pairs}
+        if len(ids) != len(pairs) or not ids <= allowed:
+            shown = ["void" if v == VOID_PAIR else v for v, _ in pairs]
+            raise ValueError(
+                f"frame {index} holds masks of {shown}, not each at most once of the objects {sorted(entry.object_ids)}"
+            )
+
+
+@functools.lru_cache(maxsize=256)
+def _allowed_ids(object_ids: tuple[int, ...]) -> frozenset[int]:
+    """A video's object ids and the void's: built once per video a process reads, not once per clip."""
+    return frozenset((*object_ids, VOID_PAIR))
 
 
 def external(root: str | None, video: str, names: list[str | None]) -> list[bytes | None]:
