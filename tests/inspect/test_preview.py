@@ -257,6 +257,13 @@ def test_gif_has_one_frame_per_chosen_frame(sample_root, tmp_path):
         assert gif.format == "GIF" and gif.n_frames == len(range(0, count, 2))
 
 
+def test_gif_at_the_slowest_fps_holds_the_longest_delay_a_gif_can(sample_root, tmp_path):
+    out = tmp_path / "slow.gif"  # 0.001 fps is 1000 s a frame; a GIF's delay is 16 bits of 10 ms (OverflowError)
+    converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="0,1", fps=0.001)
+    with Image.open(out) as gif:
+        assert gif.n_frames == 2 and gif.info["duration"] == 655350
+
+
 def test_a_folder_gets_one_sheet_per_video(sample_root, tmp_path):
     written = converters.preview(sample_root["davis"], tmp_path / "previews", videos=["pelican", "tram-stop"])
     assert [p.name for p in written] == ["pelican.png", "tram-stop.png"]
