@@ -459,6 +459,8 @@ def write_preview(
         raise OptionError("--frames", f"{frames} selects no frame of the videos shown (frames: {', '.join(lengths)})")
     if kind == "folder" and not all(positions for _, positions in chosen):  # one file a video: before any is written
         short = ", ".join(length for length, (_, positions) in zip(lengths, chosen) if not positions)
+        if frames is None:  # no --frames to blame: the video has none
+            raise OptionError("--video", f"{short} frames, nothing to show; leave it out with --video NAME ...")
         raise OptionError("--frames", f"{frames} selects no frame of {short} frames; leave it out with --video NAME ...")
     per_file = [range(len(chosen))] if kind != "folder" else [[i] for i in range(len(chosen))]  # each file's videos
     for target, shown in zip(targets, per_file):

@@ -15,7 +15,7 @@ from converters.codecs import rle
 from converters.codecs.png import DAVIS_PALETTE
 from converters.errors import MissingDependency, OptionError, OutputError
 from converters.inspect.preview import ALPHA, parse_frames, render_frame
-from converters.model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
+from converters.model import DatasetInfo, Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 from converters.sample import VOC_PALETTE, label_maps
 
 VOC = np.frombuffer(VOC_PALETTE, np.uint8).reshape(256, 3)
@@ -276,6 +276,19 @@ def test_a_folder_of_previews_is_refused_whole_when_frames_miss_a_video(sample_r
     with pytest.raises(OptionError, match=r"--frames.*9 selects no frame of d0327a782c: 8 frames; leave it out"):
         converters.preview(sample_root["youtube-vos"], tmp_path / "previews", reader_options={"split": "valid"}, frames="9")
     assert not list(tmp_path.rglob("*.png"))
+
+
+def test_a_folder_of_previews_with_a_video_without_frames_does_not_blame_frames_it_was_not_given(tmp_path):
+    """Without --frames, a video of no frames (a COCO video record listing none) was refused as 'None selects no frame'."""
+    from converters import api
+    from tests.memsource import box, convert, jpeg, rle
+
+    shown = Frame(0, "00000.jpg", ImageRef(data=jpeg(6, 8, 10)), FrameMasks((rle(box(6, 8, 0, 0, 2, 2), 1),)))
+    videos = [Video("a", 8, 6, (shown,), (ObjectInfo(1),)), Video("b", 8, 6, (), ())]
+    convert(DatasetInfo("memory"), videos, api.open_writer("coco"), tmp_path / "in.json")
+    with pytest.raises(OptionError, match=r"--video: b: 0 frames, nothing to show; leave it out with --video NAME") as caught:
+        converters.preview(tmp_path / "in.json", tmp_path / "previews")
+    assert "None" not in str(caught.value) and not (tmp_path / "previews").exists()
 
 
 def test_mp4_without_pyav_names_it(sample_root, tmp_path, monkeypatch):
