@@ -413,6 +413,30 @@ def test_ctrl_c_while_writing_leaves_no_file(sample_root, tmp_path, monkeypatch,
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
+def test_a_preview_of_videos_of_other_shapes_is_sized_as_it_is_composed(tmp_path, monkeypatch):
+    """An animation puts every frame on a canvas as wide as the widest video and as tall as the tallest: a wide video
+    beside a tall one holds far more than their tiles (a 1-row 1000-wide frame and 20 1-column 3000-tall frames: the
+    tiles are some 75,000 pixels, the 21 canvases 63 million); a sheet is as wide as its widest video (3 million)."""
+    from converters import api
+    from converters.inspect import preview
+    from tests.memsource import convert, rle
+
+    def one(height: int, width: int, frames: int) -> Video:
+        label = np.ones((height, width), bool)
+        masks = FrameMasks((rle(label, 1),))
+        frames_ = tuple(Frame(i, f"{i:05d}.jpg", None, masks) for i in range(frames))
+        return Video(f"v{height}x{width}", width, height, frames_, (ObjectInfo(1),))
+
+    convert(DatasetInfo("memory"), [one(1, 1000, 1), one(3000, 1, 20)], api.open_writer("coco"), tmp_path / "in.json")
+    monkeypatch.setattr(preview, "MAX_PIXELS", 2_000_000)
+    for name in ("p.gif", "p.png"):
+        with pytest.raises(OptionError, match=rf"{name}: the frames shown would take \d+ million pixels, over 2 million"):
+            converters.preview(
+                tmp_path / "in.json", tmp_path / name, videos=["v1x1000", "v3000x1"], frames="all", scale=1, columns=20
+            )
+    assert not list(tmp_path.glob("p.*"))
+
+
 def test_a_preview_too_large_to_hold_is_refused_before_drawing(sample_root, tmp_path, monkeypatch):
     """Every tile of a file is held while it is made: --frames all --scale 8 of 300 frames at 1080p would have held
     some 120 GB. The size is worked out from the masks' frame sizes before any frame is drawn."""
