@@ -15,6 +15,9 @@ from PIL import Image
 
 from ..errors import MissingDependency, OutputError
 
+#: The longest a GIF shows a frame: its delay is 16 bits of hundredths of a second (655.35 s, --fps 0.0016).
+GIF_LONGEST_MS = 65535 * 10
+
 
 def _atomic(path: Path, write) -> Path:
     tmp = path.with_name(f".{path.name}.vosconv-tmp")
@@ -39,7 +42,7 @@ def save_animation(frames: Sequence[Image.Image], path: Path, fps: float) -> Pat
     """A looping GIF (Pillow), or an MP4 (H.264 through PyAV, which must be installed)."""
     if path.suffix.lower() == ".mp4":
         return _atomic(path, lambda tmp: _write_mp4(frames, tmp, fps))
-    duration = max(20, round(1000 / fps))
+    duration = min(GIF_LONGEST_MS, max(20, round(1000 / fps)))  # 0.001 fps overflowed a GIF's 16-bit delay
     return _atomic(
         path,
         lambda tmp: frames[0].save(tmp, format="GIF", save_all=True, append_images=list(frames[1:]), duration=duration, loop=0),

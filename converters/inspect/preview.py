@@ -291,14 +291,29 @@ def _scaled(image: Image.Image, scale: float | None, fit_width: int) -> Image.Im
     return image.resize(size, Image.Resampling.NEAREST if factor > 1 else Image.Resampling.BILINEAR)
 
 
-def check_size(target: Path, shown: Sequence[tuple[Video, Sequence[int]]], scale: float | None, fit: int, compare: bool) -> None:
-    """OptionError, before any frame is drawn, when one file's tiles would pass :data:`MAX_PIXELS`: they are all held
-    (``--frames all --scale 8`` of 300 frames at 1080p would have held some 120 GB)."""
-    pixels = 0
+def check_size(
+    target: Path,
+    shown: Sequence[tuple[Video, Sequence[int]]],
+    scale: float | None,
+    fit: int,
+    compare: bool,
+    columns: int | None = None,
+) -> None:
+    """OptionError, before any frame is drawn, when one file would pass :data:`MAX_PIXELS` as it is composed
+    (``--frames all --scale 8`` of 300 frames at 1080p would have held some 120 GB): an animation's canvases are each
+    as wide and tall as the largest tile of any video, a sheet (``columns`` given) as wide as its widest video's block,
+    so a wide video beside a tall one holds far more than their tiles."""
+    tiles = []  # (frames, width, height) of each video's tiles
     for video, positions in shown:
         width = video.width * 2 + _GAP if compare else video.width
         _, (w, h) = _scaled_size(width, video.height, scale, fit * 2 + _GAP if compare else fit)
-        pixels += len(positions) * w * (h + _CAPTION)
+        tiles.append((len(positions), w, h + _CAPTION))
+    tiles = [t for t in tiles if t[0]]
+    if columns is None:  # an animation: every frame on a canvas of the largest width and height
+        pixels = sum(n for n, _, _ in tiles) * max((w for _, w, _ in tiles), default=0) * max((h for *_, h in tiles), default=0)
+    else:  # a sheet: each video a block of ``columns`` tiles a row, the sheet as wide as the widest block
+        blocks = [(min(columns, n) * (w + _GAP), -(-n // min(columns, n)) * (h + _GAP)) for n, w, h in tiles]
+        pixels = max((w for w, _ in blocks), default=0) * sum(h + _GAP for _, h in blocks)
     if pixels > MAX_PIXELS:
         raise OptionError(
             "--frames",
@@ -459,10 +474,12 @@ def write_preview(
         raise OptionError("--frames", f"{frames} selects no frame of the videos shown (frames: {', '.join(lengths)})")
     if kind == "folder" and not all(positions for _, positions in chosen):  # one file a video: before any is written
         short = ", ".join(length for length, (_, positions) in zip(lengths, chosen) if not positions)
+        if frames is None:  # no --frames to blame: the video has none
+            raise OptionError("--video", f"{short} frames, nothing to show; leave it out with --video NAME ...")
         raise OptionError("--frames", f"{frames} selects no frame of {short} frames; leave it out with --video NAME ...")
     per_file = [range(len(chosen))] if kind != "folder" else [[i] for i in range(len(chosen))]  # each file's videos
     for target, shown in zip(targets, per_file):
-        check_size(target, [chosen[i] for i in shown], scale, fit, other is not None)
+        check_size(target, [chosen[i] for i in shown], scale, fit, other is not None, None if animated else columns)
     written = []
     for target, indices in zip(targets, per_file):
         shown = [

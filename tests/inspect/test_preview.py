@@ -15,7 +15,7 @@ from converters.codecs import rle
 from converters.codecs.png import DAVIS_PALETTE
 from converters.errors import MissingDependency, OptionError, OutputError
 from converters.inspect.preview import ALPHA, parse_frames, render_frame
-from converters.model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
+from converters.model import DatasetInfo, Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 from converters.sample import VOC_PALETTE, label_maps
 
 VOC = np.frombuffer(VOC_PALETTE, np.uint8).reshape(256, 3)
@@ -257,6 +257,13 @@ def test_gif_has_one_frame_per_chosen_frame(sample_root, tmp_path):
         assert gif.format == "GIF" and gif.n_frames == len(range(0, count, 2))
 
 
+def test_gif_at_the_slowest_fps_holds_the_longest_delay_a_gif_can(sample_root, tmp_path):
+    out = tmp_path / "slow.gif"  # 0.001 fps is 1000 s a frame; a GIF's delay is 16 bits of 10 ms (OverflowError)
+    converters.preview(sample_root["mose"], out, reader_options={"split": "train"}, frames="0,1", fps=0.001)
+    with Image.open(out) as gif:
+        assert gif.n_frames == 2 and gif.info["duration"] == 655350
+
+
 def test_a_folder_gets_one_sheet_per_video(sample_root, tmp_path):
     written = converters.preview(sample_root["davis"], tmp_path / "previews", videos=["pelican", "tram-stop"])
     assert [p.name for p in written] == ["pelican.png", "tram-stop.png"]
@@ -269,6 +276,19 @@ def test_a_folder_of_previews_is_refused_whole_when_frames_miss_a_video(sample_r
     with pytest.raises(OptionError, match=r"--frames.*9 selects no frame of d0327a782c: 8 frames; leave it out"):
         converters.preview(sample_root["youtube-vos"], tmp_path / "previews", reader_options={"split": "valid"}, frames="9")
     assert not list(tmp_path.rglob("*.png"))
+
+
+def test_a_folder_of_previews_with_a_video_without_frames_does_not_blame_frames_it_was_not_given(tmp_path):
+    """Without --frames, a video of no frames (a COCO video record listing none) was refused as 'None selects no frame'."""
+    from converters import api
+    from tests.memsource import box, convert, jpeg, rle
+
+    shown = Frame(0, "00000.jpg", ImageRef(data=jpeg(6, 8, 10)), FrameMasks((rle(box(6, 8, 0, 0, 2, 2), 1),)))
+    videos = [Video("a", 8, 6, (shown,), (ObjectInfo(1),)), Video("b", 8, 6, (), ())]
+    convert(DatasetInfo("memory"), videos, api.open_writer("coco"), tmp_path / "in.json")
+    with pytest.raises(OptionError, match=r"--video: b: 0 frames, nothing to show; leave it out with --video NAME") as caught:
+        converters.preview(tmp_path / "in.json", tmp_path / "previews")
+    assert "None" not in str(caught.value) and not (tmp_path / "previews").exists()
 
 
 def test_mp4_without_pyav_names_it(sample_root, tmp_path, monkeypatch):
@@ -391,6 +411,30 @@ def test_ctrl_c_while_writing_leaves_no_file(sample_root, tmp_path, monkeypatch,
     with pytest.raises(KeyboardInterrupt):
         converters.preview(sample_root["mose"], tmp_path / f"p.{suffix}", reader_options={"split": "train"}, frames="0:2")
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_a_preview_of_videos_of_other_shapes_is_sized_as_it_is_composed(tmp_path, monkeypatch):
+    """An animation puts every frame on a canvas as wide as the widest video and as tall as the tallest: a wide video
+    beside a tall one holds far more than their tiles (a 1-row 1000-wide frame and 20 1-column 3000-tall frames: the
+    tiles are some 75,000 pixels, the 21 canvases 63 million); a sheet is as wide as its widest video (3 million)."""
+    from converters import api
+    from converters.inspect import preview
+    from tests.memsource import convert, rle
+
+    def one(height: int, width: int, frames: int) -> Video:
+        label = np.ones((height, width), bool)
+        masks = FrameMasks((rle(label, 1),))
+        frames_ = tuple(Frame(i, f"{i:05d}.jpg", None, masks) for i in range(frames))
+        return Video(f"v{height}x{width}", width, height, frames_, (ObjectInfo(1),))
+
+    convert(DatasetInfo("memory"), [one(1, 1000, 1), one(3000, 1, 20)], api.open_writer("coco"), tmp_path / "in.json")
+    monkeypatch.setattr(preview, "MAX_PIXELS", 2_000_000)
+    for name in ("p.gif", "p.png"):
+        with pytest.raises(OptionError, match=rf"{name}: the frames shown would take \d+ million pixels, over 2 million"):
+            converters.preview(
+                tmp_path / "in.json", tmp_path / name, videos=["v1x1000", "v3000x1"], frames="all", scale=1, columns=20
+            )
+    assert not list(tmp_path.glob("p.*"))
 
 
 def test_a_preview_too_large_to_hold_is_refused_before_drawing(sample_root, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ never import each other.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -140,10 +141,14 @@ class VideoEntry:
                 break
         return found
 
+    @functools.cached_property
+    def _run_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The runs' starts and stops as arrays, built once: the loader asks :meth:`is_annotated` of every clip."""
+        return np.array([a for a, _ in self.annotated], np.int64), np.array([b for _, b in self.annotated], np.int64)
+
     def is_annotated(self, indices: np.ndarray) -> np.ndarray:
         """Whether each frame index is annotated, from the runs alone."""
-        starts = np.array([a for a, _ in self.annotated], np.int64)
-        stops = np.array([b for _, b in self.annotated], np.int64)
+        starts, stops = self._run_bounds
         run = np.searchsorted(starts, indices, side="right") - 1
         return (run >= 0) & (indices < stops[np.maximum(run, 0)] if len(stops) else False)
 
