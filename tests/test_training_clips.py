@@ -16,7 +16,7 @@ from converters.codecs import rle
 from converters.errors import OptionError, SourceError, VosconvWarning
 from converters.loading import TrainingClips, collate_clips, open_dataset, read_video_list
 from converters.loading.images import resize_masks
-from converters.loading.training import _takes_two
+from converters.loading.training import _takes_rng
 from converters.sample import label_maps
 
 from .conftest import SHARD_FORMATS
@@ -243,7 +243,7 @@ def _augment_at_random(item, rng):
 
 def test_a_transform_taking_a_generator_draws_the_same_whatever_the_workers(converted):
     """Augmentations drawn from the global random state change with the worker count (and numpy's repeats across
-    forked workers): a two-argument transform gets a generator of the item's own (seed, epoch, index)."""
+    forked workers): a transform naming rng gets a generator of the item's own (seed, epoch, index)."""
     torch = pytest.importorskip("torch")
     clips = TrainingClips(converted["hdf5"], num_frames=2, output="numpy", images=False, transform=_augment_at_random)
     clips.set_epoch(2)
@@ -278,15 +278,22 @@ class _OneArgument:
         (lambda item: item, False),
         (lambda item, rng: item, True),
         (lambda item, rng=None: item, True),
+        (lambda item, *, rng: item, True),
+        (lambda item, p=0.5: item, False),  # a second parameter of its own meaning: never handed a generator
         (_OneArgument(), False),
         (functools.partial(lambda scale, item: item, 2), False),
-        (lambda *args: args[0], False),  # a wrapper's *args may pass on to a one-argument callable
+        (lambda *args, **kwargs: args[0], False),  # a wrapper's may pass on to a one-argument callable
         (print, False),  # a builtin whose signature reads as (*args, ...)
     ],
-    ids=["item", "item-rng", "rng-default", "callable-object", "partial", "star-args", "builtin"],
+    ids=["item", "item-rng", "rng-default", "rng-keyword", "other-default", "callable-object", "partial", "wrapper", "builtin"],
 )
-def test_a_transform_gets_a_generator_only_when_it_names_a_second_parameter(transform, takes_rng):
-    assert _takes_two(transform) is takes_rng
+def test_a_transform_gets_a_generator_only_when_it_names_rng(converted, transform, takes_rng):
+    assert _takes_rng(transform) is takes_rng
+    seen = []
+    clips = TrainingClips(converted["parquet"], num_frames=2, output="numpy", images=False, transform=transform)
+    clips.transform = lambda item, **given: seen.append(given) or item  # what TrainingClips passes, by the rule above
+    clips[0]
+    assert [isinstance(given.get("rng"), np.random.Generator) for given in seen] == [takes_rng]
 
 
 def test_object_planes_decode_overlapping_masks_and_wide_ids():

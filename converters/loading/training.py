@@ -67,15 +67,16 @@ def read_video_list(path: str | os.PathLike, open_text: Callable[[Any], IO[str]]
     return [os.path.splitext(line)[0] for line in lines if line]
 
 
-def _takes_two(transform: Callable) -> bool:
-    """Whether the transform takes ``(item, rng)``: two named positional parameters or more. ``*args`` does not count
-    (a wrapper's ``*args`` passes on to a callable that may take the item alone), nor an unreadable signature."""
+def _takes_rng(transform: Callable) -> bool:
+    """Whether the transform names a parameter ``rng`` (positional or keyword): only then is it given one. A second
+    parameter of another name (``def aug(item, p=0.5)``) keeps its meaning, and ``*args`` or ``**kwargs`` (a wrapper's,
+    passed on to a callable that may take the item alone) asks for nothing; nor does an unreadable signature."""
     try:
-        parameters = inspect.signature(transform).parameters.values()
+        parameter = inspect.signature(transform).parameters.get("rng")
     except (TypeError, ValueError):
         return False
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(p.kind in positional for p in parameters) >= 2
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return parameter is not None and parameter.kind in named
 
 
 def _positive(value: object) -> bool:
@@ -147,7 +148,7 @@ class TrainingClips:
     with ``void=True`` also ``void`` bool (T, H, W), the region a DAVIS-style annotation leaves out
     (255), for a loss to ignore (else it reads as background). ``size``: the training resolution,
     a short side or ``(height, width)``. ``transform(item)`` runs last, on each item;
-    ``transform(item, rng)`` when it takes two arguments, ``rng`` a numpy generator of the item's
+    ``transform(item, rng=...)`` when it names a parameter ``rng``: a numpy generator of the item's
     own (seed, epoch, index), so that random augmentations repeat whatever the worker count (the
     global random state differs from worker to worker).
     """
@@ -186,7 +187,7 @@ class TrainingClips:
             )
         if transform is not None and not callable(transform):  # else each item fails, in a worker
             raise OptionError("transform", f"a callable taking and returning an item, or None, got {transform!r}")
-        self._transform_rng = transform is not None and _takes_two(transform)
+        self._transform_rng = transform is not None and _takes_rng(transform)
         if output == "torch":  # said here, not as a bare ModuleNotFoundError from the first item, in a worker
             try:
                 import torch  # noqa: F401
@@ -317,11 +318,11 @@ class TrainingClips:
         return self._transformed(item, [self.seed, zlib.crc32(video.encode()), *indices, _CHOSEN])
 
     def _transformed(self, item: dict[str, Any], key: list[int]) -> Any:
-        """The item through ``transform``; a two-argument one gets a generator of its own, apart from the sampling's."""
+        """The item through ``transform``; one that names ``rng`` gets a generator of its own, apart from the sampling's."""
         if self.transform is None:
             return item
         if self._transform_rng:
-            return self.transform(item, np.random.default_rng([*key, _TRANSFORM]))
+            return self.transform(item, rng=np.random.default_rng([*key, _TRANSFORM]))
         return self.transform(item)
 
     def _candidates(self, entry: shards.VideoEntry) -> np.ndarray:
