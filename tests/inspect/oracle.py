@@ -73,6 +73,15 @@ def video_figures(images: Path, annotations: Path, categories: dict[int, str] | 
         "categories": ";".join(sorted(set((categories or {}).values()))),
         "objects_never_visible": 0,
         "objects_appearing_late": sum(1 for k in ids if visible_at[k][0] > first_annotated),
+        **_track_and_mask_figures(moves, rates, areas, width, height),
+        "void_masks": sum(1 for v in voids if v),
+        "void_pixels": sum(voids),
+    }
+
+
+def _track_and_mask_figures(moves: dict, rates: list[float], areas: list[int], width: int, height: int) -> dict:
+    """The row's figures from each object's (disappearances, reappearances), each frame's BOR and each mask's area."""
+    return {
         "disappearing_objects": sum(1 for g, _ in moves.values() if g),
         "reappearing_objects": sum(1 for _, b in moves.values() if b),
         "disappearances": sum(g for g, _ in moves.values()),
@@ -84,8 +93,6 @@ def video_figures(images: Path, annotations: Path, categories: dict[int, str] | 
         "small_masks": sum(1 for a in areas if a < 32 * 32),
         "medium_masks": sum(1 for a in areas if 32 * 32 <= a < 96 * 96),
         "large_masks": sum(1 for a in areas if a >= 96 * 96),
-        "void_masks": sum(1 for v in voids if v),
-        "void_pixels": sum(voids),
     }
 
 
@@ -125,17 +132,7 @@ def masks_figures(name: str, width: int, height: int, frames: list[dict[int, np.
         "categories": "",
         "objects_never_visible": sum(1 for t in tracks.values() if "1" not in t),
         "objects_appearing_late": sum(1 for t in tracks.values() if t.find("1") > 0),
-        "disappearing_objects": sum(1 for g, _ in moves.values() if g),
-        "reappearing_objects": sum(1 for _, b in moves.values() if b),
-        "disappearances": sum(g for g, _ in moves.values()),
-        "reappearances": sum(b for _, b in moves.values()),
-        "mean_bor": sum(rates) / len(rates) if rates else 0.0,
-        "occluded_frames": sum(1 for r in rates if r > 0),
-        "bor_frames": len(rates),
-        "mean_relative_area": sum(areas) / (len(areas) * width * height) if areas else 0.0,
-        "small_masks": sum(1 for a in areas if a < 32 * 32),
-        "medium_masks": sum(1 for a in areas if 32 * 32 <= a < 96 * 96),
-        "large_masks": sum(1 for a in areas if a >= 96 * 96),
+        **_track_and_mask_figures(moves, rates, areas, width, height),
         "void_masks": 0,
         "void_pixels": 0,
     }
