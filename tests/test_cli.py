@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from converters.cli import main
@@ -243,6 +244,31 @@ def test_validate_command(capsys, sample_copy):
     report = json.loads(stdout)
     assert code == 1 and not report["ok"]
     assert report["errors"][0]["file"] == str(victim) and "not a PNG" in report["errors"][0]["message"]
+
+
+def test_validate_counts_a_frame_of_void_alone_as_empty_as_stats_and_the_summary_do():
+    from converters.codecs import rle
+    from converters.inspect.stats import video_stats
+    from converters.model import Frame, FrameMasks, Mask, ObjectInfo, Video
+    from converters.run.stats import Stats
+    from converters.run.validate import notes_for
+
+    label = np.zeros((4, 6), np.uint8)
+    label[1:3, 1:3] = 255
+    (void,) = rle.encode(label)
+    label[:] = 0
+    label[0, 0] = 1
+    (obj,) = rle.encode(label)
+    frames = (
+        Frame(0, "00000.jpg", None, FrameMasks((Mask(1, obj.counts, obj.area, obj.bbox),))),
+        Frame(1, "00001.jpg", None, FrameMasks((), Mask(255, void.counts, void.area, void.bbox))),
+    )
+    video = Video("v", 6, 4, frames, (ObjectInfo(1),))
+    (note,) = notes_for(video)
+    assert note["note"] == "empty-frames" and note["frames"] == ["00001"]
+    stats = Stats()
+    stats.add(video)
+    assert stats.empty_frames == 1 == video_stats(video).empty_frames
 
 
 def test_convert_skip_policy_exit_codes(capsys, sample_copy, tmp_path):

@@ -47,7 +47,8 @@ def _error(video: str | None, error: SourceError) -> dict[str, Any]:
 def notes_for(video: Video) -> list[dict[str, Any]]:
     """What is legal but worth knowing about one video."""
     notes = []
-    empty = [f.stem for f in video.frames if f.masks is not None and not f.masks.objects and f.masks.void is None]
+    # a frame holding the void alone has no object too, as the summary, stats and --empty-frames-list count it
+    empty = [f.stem for f in video.frames if f.masks is not None and not f.masks.objects]
     if empty:
         notes.append(
             {
