@@ -296,6 +296,18 @@ def test_a_transform_gets_a_generator_only_when_it_names_rng(converted, transfor
     assert [isinstance(given.get("rng"), np.random.Generator) for given in seen] == [takes_rng]
 
 
+@pytest.mark.parametrize(
+    "transform",
+    [lambda item, generator: item, lambda item, rng, /: item, lambda: None],
+    ids=["second-named-otherwise", "rng-positional-only", "no-parameter"],
+)
+def test_a_transform_that_cannot_be_called_as_it_would_be_is_refused_up_front(converted, transform):
+    """transform(item, generator) took the generator while any two-parameter transform did; now that only one naming
+    rng gets it, such a transform was called as transform(item) and failed with a TypeError in every item, in a worker."""
+    with pytest.raises(OptionError, match=r"transform: .*rng"):
+        TrainingClips(converted["parquet"], num_frames=2, output="numpy", images=False, transform=transform)
+
+
 def test_object_planes_decode_overlapping_masks_and_wide_ids():
     import pycocotools.mask as coco
 

@@ -79,6 +79,24 @@ def _takes_rng(transform: Callable) -> bool:
     return parameter is not None and parameter.kind in named
 
 
+def _check_call(transform: Callable, rng: bool) -> None:
+    """OptionError when the transform cannot be called as it will be, ``(item)`` or ``(item, rng=...)``: a second
+    parameter of another name, or a positional-only ``rng``, failed with a TypeError in every item, in a worker."""
+    try:
+        signature = inspect.signature(transform)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(None, rng=None) if rng else signature.bind(None)
+    except TypeError as exc:
+        call = "transform(item, rng=...)" if rng else "transform(item)"
+        raise OptionError(
+            "transform",
+            f"it is called as {call} (given a generator only when it names a keyword parameter rng), "
+            f"which {signature} cannot take: {exc}",
+        ) from None
+
+
 def _positive(value: object) -> bool:
     """A positive integer (numpy's too), not a bool, a float or a string."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
@@ -188,6 +206,8 @@ class TrainingClips:
         if transform is not None and not callable(transform):  # else each item fails, in a worker
             raise OptionError("transform", f"a callable taking and returning an item, or None, got {transform!r}")
         self._transform_rng = transform is not None and _takes_rng(transform)
+        if transform is not None:
+            _check_call(transform, self._transform_rng)
         if output == "torch":  # said here, not as a bare ModuleNotFoundError from the first item, in a worker
             try:
                 import torch  # noqa: F401
