@@ -472,7 +472,8 @@ def write_preview(
         lengths.append(f"{ref.name}: {len(video.frames)}")
     if frames is not None and not any(positions for _, positions in chosen):  # positions past every video's end
         raise OptionError("--frames", f"{frames} selects no frame of the videos shown (frames: {', '.join(lengths)})")
-    if kind == "folder" and not all(positions for _, positions in chosen):  # one file a video: before any is written
+    has_frames = [bool(positions) for _, positions in chosen]  # a folder (a file a video) is checked before any is written
+    if (kind == "folder" and not all(has_frames)) or (frames is None and not any(has_frames)):  # a video of no frames: --video's
         short = ", ".join(length for length, (_, positions) in zip(lengths, chosen) if not positions)
         if frames is None:  # no --frames to blame: the video has none
             raise OptionError("--video", f"{short} frames, nothing to show; leave it out with --video NAME ...")

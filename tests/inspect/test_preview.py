@@ -291,6 +291,18 @@ def test_a_folder_of_previews_with_a_video_without_frames_does_not_blame_frames_
     assert "None" not in str(caught.value) and not (tmp_path / "previews").exists()
 
 
+@pytest.mark.parametrize("name", ["p.png", "p.gif"])
+def test_a_preview_file_of_a_video_without_frames_does_not_blame_frames_it_was_not_given(tmp_path, name):
+    """One file of a video of no frames, no --frames given, was refused as '--frames: no frame to show'."""
+    from converters import api
+    from tests.memsource import convert
+
+    convert(DatasetInfo("memory"), [Video("b", 8, 6, (), ())], api.open_writer("coco"), tmp_path / "in.json")
+    with pytest.raises(OptionError, match=r"--video: b: 0 frames, nothing to show"):
+        converters.preview(tmp_path / "in.json", tmp_path / name)
+    assert not (tmp_path / name).exists()
+
+
 def test_mp4_without_pyav_names_it(sample_root, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "av", None)
     with pytest.raises(MissingDependency, match="pip install av"):
