@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import colorsys
 import io
+import numbers
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -445,6 +446,8 @@ def write_preview(
     """Write the preview of ``reader``'s videos (``other``: a second reader shown beside it); returns the files."""
     output = Path(output)
     kind = output_kind(output, format)
+    if not isinstance(columns, numbers.Integral) or isinstance(columns, bool) or columns < 1:  # 0 divided by zero
+        raise OptionError("--columns", f"expected a positive integer, got {columns!r}")
     if scale is not None and not 0 < scale <= 8:
         raise OptionError("--scale", f"expected a factor above 0 and at most 8, got {scale}")
     if not 1 / MAX_FPS <= fps <= MAX_FPS:  # 0 divided by zero, a negative one wrote a 50 fps GIF, 1e4 an empty MP4

@@ -449,6 +449,14 @@ def test_a_preview_of_videos_of_other_shapes_is_sized_as_it_is_composed(tmp_path
     assert not list(tmp_path.glob("p.*"))
 
 
+@pytest.mark.parametrize("columns", [0, -1, 2.5, True])
+def test_columns_other_than_a_positive_integer_are_refused(sample_root, tmp_path, columns):
+    """The CLI's --columns is checked; the API's was a ZeroDivisionError (0) or Pillow's ValueError (-1) traceback."""
+    with pytest.raises(OptionError, match=r"--columns: expected a positive integer"):
+        converters.preview(sample_root["davis"], tmp_path / "p.png", columns=columns)
+    assert not (tmp_path / "p.png").exists()
+
+
 def test_a_preview_too_large_to_hold_is_refused_before_drawing(sample_root, tmp_path, monkeypatch):
     """Every tile of a file is held while it is made: --frames all --scale 8 of 300 frames at 1080p would have held
     some 120 GB. The size is worked out from the masks' frame sizes before any frame is drawn."""
