@@ -687,6 +687,75 @@ def test_a_run_killed_after_publishing_leaves_no_earlier_list_beside_its_output(
     assert out.is_file() and not pipeline.errors_path(out, False).exists()  # the new list was to come next
 
 
+def _killed_at(run, rename_to: Path) -> None:
+    """Run ``run(overwrite=True)`` in a child process that dies (no handler runs) once it renames a file to ``rename_to``."""
+    pid = os.fork()
+    if pid == 0:
+        real = os.replace
+
+        def replace(src, dst):
+            real(src, dst)
+            if Path(dst) == rename_to:
+                os._exit(9)
+
+        os.replace = replace
+        try:
+            run(overwrite=True)
+        finally:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 9
+
+
+def test_a_run_killed_before_publishing_gives_the_old_output_its_list_back(sample_copy, tmp_path):
+    """Killed once the old list is set aside, before the new output is in place: the old output is still the one
+    in place, so the next run to that output, even one that is refused, puts its list back beside it."""
+    run, out, mend = _skipping_runs(sample_copy, tmp_path)
+    before = out.read_bytes(), pipeline.errors_path(out, False).read_bytes()
+    mend()
+    _killed_at(run, staging_path(out) / pipeline.STALE_ERRORS)
+    assert not pipeline.errors_path(out, False).exists()  # what the kill left
+    with pytest.raises(OutputError, match="an interrupted run"):
+        run()
+    assert (out.read_bytes(), pipeline.errors_path(out, False).read_bytes()) == before
+
+
+@pytest.mark.parametrize("skips", [False, True])
+def test_a_run_killed_after_publishing_gets_its_own_list_beside_its_output(sample_copy, tmp_path, skips):
+    """Killed once the new output is in place, before its list is: the next run puts that list beside it (none when
+    the new run skipped nothing), never the old output's."""
+    run, out, mend = _skipping_runs(sample_copy, tmp_path)
+    old = out.read_bytes()
+    if not skips:
+        mend()
+    _killed_at(run, out)
+    new = out.read_bytes()
+    assert new != old or skips
+    with pytest.raises(OutputError, match="already exists"):
+        run()
+    assert out.read_bytes() == new and not staging_path(out).exists()  # nothing left to resume
+    beside = pipeline.errors_path(out, False)
+    assert beside.exists() == skips
+    if skips:
+        assert "00002.png" in beside.read_text()
+
+
+def test_a_folder_output_killed_once_in_place_is_no_interrupted_run(sample_copy, tmp_path):
+    """Killed right after the rename that publishes it: the output is whole, and the next run says it exists
+    (not that an interrupted run awaits --resume, which would write it all again)."""
+    source, out = sample_copy("davis"), tmp_path / "out"
+
+    def run(**kwargs) -> None:
+        with api.open_reader(source, "davis") as r:
+            pipeline.convert(r, api.open_writer("parquet"), out, progress=False, **kwargs)
+
+    _killed_at(run, out)
+    before = tree(out)
+    with pytest.raises(OutputError, match="already exists"):
+        run()
+    assert tree(out) == before and not staging_path(out).exists()
+
+
 def test_ctrl_c_once_the_output_is_published_says_it_is_whole_not_to_resume(sample_copy, tmp_path, monkeypatch):
     """A Ctrl-C while publishing clears away the replaced output (a large folder takes a while) comes after the output
     is in place: telling the user to --resume, which finds no interrupted run, would send them the wrong way."""

@@ -33,6 +33,8 @@ from .executors import Executor, make_executor, progress_to
 from .progress import progress_bar as _progress
 from .publish import (
     ERRORS_FILE,
+    PUBLISHING,
+    STALE_ERRORS,
     aside_path,
     check_not_source,
     check_output,
@@ -220,7 +222,8 @@ def _write(
         write_errors(stats.skipped, finished / ERRORS_FILE if is_dir else staging / ERRORS_FILE)
         beside = errors_path(output, False)
         replaces_file = output.is_file() and not output.is_symlink()
-        stale = set_aside(beside, staging / f"old.{ERRORS_FILE}") if not is_dir or replaces_file else None
+        (staging / PUBLISHING).write_text(finished.name, encoding="utf-8")  # for recover_publish after a kill
+        stale = set_aside(beside, staging / STALE_ERRORS) if not is_dir or replaces_file else None
         try:
             publish(finished, output, overwrite or resume, writer)
         except BaseException:
@@ -240,8 +243,10 @@ def _write(
         bar.close()
         if finished is not None and not os.path.lexists(finished):  # published: nothing is left to finish or resume
             with contextlib.suppress(OSError):
+                recover_publish(output)  # and the new list beside it, if the interrupt came first
                 remove(staging)
-            unlisted = " (its list of skipped videos may be missing)" if stats.skipped else ""
+            listed = errors_path(output, output.is_dir()).exists()
+            unlisted = " (its list of skipped videos may be missing)" if stats.skipped and not listed else ""
             raise Interrupted(f"interrupted once {output} was written whole{unlisted}; there is nothing to resume") from None
         remove_temporaries(staging)
         raise Interrupted(

@@ -20,6 +20,8 @@ from ..writer import Writer
 from . import locking
 
 ERRORS_FILE = "errors.jsonl"
+PUBLISHING = "publishing"  # in the staging folder from publishing on: the name there of the output being published
+STALE_ERRORS = f"old.{ERRORS_FILE}"  # the list beside the output being replaced, set aside until it is published
 
 
 def staging_path(output: Path) -> Path:
@@ -183,23 +185,52 @@ def publish(finished: Path, output: Path, overwrite: bool, writer: Writer | None
 
 
 def recover_publish(output: Path) -> None:
-    """Undo what a run killed inside :func:`publish` left: the old output moved aside, the new one not in place.
+    """Undo or finish what a run killed while publishing left: the old output moved aside, the new one not in place
+    (:func:`publish`), and the lists of skipped videos of a file output (:func:`_recover_staging`).
 
     With the output gone, the aside copy is the previous output and goes back; with both
     there, the new output made it and the aside copy is the old one, due for deletion.
     """
     old = aside_path(output)
-    if not (old.exists() or old.is_symlink()):
+    if old.exists() or old.is_symlink():
+        if output.exists() or output.is_symlink():
+            remove(old)
+        else:
+            os.replace(old, output)
+            warnings.warn(
+                f"{output}: put back the previous output, which a run stopped while replacing it had moved to {old}",
+                VosconvWarning,
+                stacklevel=4,
+            )
+    _recover_staging(output)
+
+
+def _recover_staging(output: Path) -> None:
+    """Finish what a run stopped while publishing left in its staging folder (:data:`PUBLISHING` names its output).
+
+    A file output's list of skipped videos is set aside before the output moves, and the new one put
+    beside it after. Stopped with the new output still in staging, the old output is the one in place,
+    so its list goes back (the staging folder stays, for ``--resume``); stopped once the new output is in
+    place, the new list goes beside it and the staging folder holds nothing left to resume.
+    """
+    staging = staging_path(output)
+    if staging.is_symlink() or not staging.is_dir():
         return
-    if output.exists() or output.is_symlink():
-        remove(old)
+    try:
+        name = (staging / PUBLISHING).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return
-    os.replace(old, output)
-    warnings.warn(
-        f"{output}: put back the previous output, which a run stopped while replacing it had moved to {old}",
-        VosconvWarning,
-        stacklevel=4,
-    )
+    if name in ("", ".", "..") or "/" in name or os.sep in name:
+        return  # not vosconv's writing
+    published = not os.path.lexists(staging / name)
+    beside = errors_path(output, False)
+    describes = staging / (ERRORS_FILE if published else STALE_ERRORS)
+    if describes.is_file() and not describes.is_symlink() and not os.path.lexists(beside) and not output.is_dir():
+        os.replace(describes, beside)
+    if published:
+        remove(staging)
+    else:
+        (staging / PUBLISHING).unlink()
 
 
 def remove(path: Path) -> None:
