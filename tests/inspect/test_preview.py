@@ -14,7 +14,8 @@ from converters.cli import main
 from converters.codecs import rle
 from converters.codecs.png import DAVIS_PALETTE
 from converters.errors import MissingDependency, OptionError, OutputError
-from converters.inspect.preview import ALPHA, parse_frames, render_frame
+from converters.inspect.preview import parse_frames
+from converters.inspect.render import ALPHA, render_frame
 from converters.model import DatasetInfo, Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 from converters.sample import VOC_PALETTE, label_maps
 
