@@ -282,10 +282,14 @@ class _OneArgument:
         (lambda item, p=0.5: item, False),  # a second parameter of its own meaning: never handed a generator
         (_OneArgument(), False),
         (functools.partial(lambda scale, item: item, 2), False),
+        (functools.partial(lambda item, rng: item, rng=np.random.default_rng(5)), False),  # the caller's own, kept
         (lambda *args, **kwargs: args[0], False),  # a wrapper's may pass on to a one-argument callable
         (print, False),  # a builtin whose signature reads as (*args, ...)
     ],
-    ids=["item", "item-rng", "rng-default", "rng-keyword", "other-default", "callable-object", "partial", "wrapper", "builtin"],
+    ids=[
+        *("item", "item-rng", "rng-default", "rng-keyword", "other-default", "callable-object"),
+        *("partial", "partial-binding-rng", "wrapper", "builtin"),
+    ],
 )
 def test_a_transform_gets_a_generator_only_when_it_names_rng(converted, transform, takes_rng):
     assert _takes_rng(transform) is takes_rng

@@ -14,6 +14,7 @@ so DataLoader workers see it, persistent ones (``persistent_workers=True``) too.
 from __future__ import annotations
 
 import collections
+import functools
 import inspect
 import numbers
 import os
@@ -70,7 +71,10 @@ def read_video_list(path: str | os.PathLike, open_text: Callable[[Any], IO[str]]
 def _takes_rng(transform: Callable) -> bool:
     """Whether the transform names a parameter ``rng`` (positional or keyword): only then is it given one. A second
     parameter of another name (``def aug(item, p=0.5)``) keeps its meaning, and ``*args`` or ``**kwargs`` (a wrapper's,
-    passed on to a callable that may take the item alone) asks for nothing; nor does an unreadable signature."""
+    passed on to a callable that may take the item alone) asks for nothing; nor does an unreadable signature, nor
+    a ``functools.partial`` that binds ``rng`` itself (the caller's generator, not to be replaced)."""
+    if isinstance(transform, functools.partial) and "rng" in transform.keywords:
+        return False
     try:
         parameter = inspect.signature(transform).parameters.get("rng")
     except (TypeError, ValueError):
