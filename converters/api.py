@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import options as plugin_options
 from . import registry
-from .errors import DetectionError, MissingDependency, SourceError, VosconvError
+from .errors import DetectionError, MissingDependency, OptionError, SourceError, VosconvError
 
 if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module and none of those
     from .model import Video
@@ -24,6 +24,36 @@ if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module an
     from .run.executors import Executor
     from .run.pipeline import Summary
     from .writer import Writer
+
+
+def as_path(what: str, value: object) -> Path:
+    """``value`` as a Path, or an OptionError naming the argument: a list, None or bytes reached pathlib's TypeError."""
+    if isinstance(value, (str, os.PathLike)):
+        try:
+            return Path(value)
+        except TypeError:  # an os.PathLike of bytes
+            pass
+    hint = "; give one path at a time" if isinstance(value, (list, tuple)) else ""
+    raise OptionError(what, f"expected a path (str or os.PathLike), got {type(value).__name__} {_short(value)}{hint}")
+
+
+def format_name(what: str, value: object) -> str:
+    """``value`` if it is a format name (a str), else an OptionError naming the argument."""
+    if not isinstance(value, str):
+        raise OptionError(what, f"expected a format name (str), got {type(value).__name__} {_short(value)}")
+    return value
+
+
+def as_flag(what: str, value: object) -> bool:
+    """``value`` if it is True or False (numpy's too); ``overwrite="false"``, the command line's text, was true."""
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b":
+        return bool(value)
+    raise OptionError(what, f"expected True or False, got {type(value).__name__} {_short(value)}")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def detect(source: str | os.PathLike) -> str:
@@ -36,7 +66,7 @@ def detect(source: str | os.PathLike) -> str:
     from .formats.lookalikes import unread_layout
     from .sources import files as sources
 
-    source = Path(source)
+    source = as_path("source", source)
     if not source.exists():
         raise SourceError(source, "no such file or folder")
     # not closed, as the readers' sniffs do not close theirs: an archive's index stays for the reader that follows
@@ -101,14 +131,19 @@ def open_reader(
     *,
     where: str = "reader options",
 ) -> Reader:
-    """A reader for ``source``: ``format`` names it (auto-detected when None); ``options`` are its options."""
-    name = format or detect(source)
+    """A reader for ``source``: ``format`` names it (auto-detected when None); ``options`` are its options.
+
+    Use it in a ``with`` block (or call ``close()``): it may hold an archive's index or a temporary folder.
+    """
+    source = as_path("source", source)
+    name = format_name("format", format) if format is not None else detect(source)
     cls = registry.reader_class(name)
     return cls(source, plugin_options.build(cls.Options, options, where))
 
 
 def open_writer(format: str, options: Mapping[str, Any] | None = None, *, where: str = "writer options") -> Writer:
-    cls = registry.writer_class(format)
+    """A writer of format ``format`` (any case) with ``options``, checked as ``-w KEY=VALUE`` would be."""
+    cls = registry.writer_class(format_name("format", format))
     return cls(plugin_options.build(cls.Options, options, where))
 
 
@@ -137,6 +172,18 @@ def convert(
     from .run import derive as derivation
     from .run import pipeline
 
+    source, output = as_path("source", source), as_path("output", output)
+    format_name("to", to)
+    if from_ is not None:
+        format_name("from_", from_)
+    overwrite, resume = as_flag("overwrite", overwrite), as_flag("resume", resume)
+    if overwrite and resume:  # as --overwrite and --resume: one starts over, the other finishes what is there
+        raise OptionError(
+            "resume",
+            "resume=True and overwrite=True exclude each other: resume finishes an interrupted run, overwrite starts over",
+        )
+    if progress is not None:
+        progress = as_flag("progress", progress)
     derived = derivation.build(derive)
     writer = open_writer(to, writer_options)
     with open_reader(source, from_, reader_options) as reader:

@@ -48,7 +48,7 @@ import numpy as np
 from ..errors import OptionError, OutputError
 from ..model import Frame, Video
 from ..reader import Reader, VideoRef
-from ..run.executors import Executor, make_executor
+from ..run.executors import Executor, check_executor, make_executor
 
 #: COCO's area buckets (pixels): small below 32**2, medium below 96**2, large from there.
 SMALL_AREA = 32**2
@@ -331,6 +331,7 @@ def summarise(
     """Every video of ``reader``, summarised in parallel (``executor``, else ``workers`` local processes)."""
     from tqdm import tqdm
 
+    check_executor(executor)
     executor = executor or make_executor(workers)
     info = reader.info()
     refs = reader.list_videos()
