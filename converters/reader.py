@@ -8,13 +8,15 @@ source is (see :mod:`converters.sources.files`); it pickles as paths.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from .errors import SourceError
+from .errors import SourceError, VosconvError
 from .model import DatasetInfo, Video
 from .options import NoOptions
 from .sources import files as sources
@@ -82,6 +84,21 @@ class Reader(ABC):
         self.options = options if options is not None else self.Options()
         self.fs = sources.filesystem(self.source)
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Every reader refuses its contract's calls once closed (see :func:`_open_only`), and ``close`` marks it so."""
+        super().__init_subclass__(**kwargs)
+        for name in _WHILE_OPEN:
+            method = cls.__dict__.get(name)
+            if inspect.isfunction(method):
+                setattr(cls, name, _open_only(method))
+        close = cls.__dict__.get("close")
+        if inspect.isfunction(close) and not hasattr(close, "__wrapped__"):
+            cls.close = _marks_closed(close)  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        state = " (closed)" if self.__dict__.get("_closed") else ""
+        return f"{type(self).__name__}({os.fspath(self.source)!r}, {self.options!r}){state}"
+
     @classmethod
     @abstractmethod
     def sniff(cls, source: Path) -> Detection:
@@ -135,3 +152,34 @@ class Reader(ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+#: What a closed reader refuses: once its ``with`` block ends, a call would quietly open again what ``close``
+#: released (an archive's handle, a COCO file's temporary index, left behind for good) or fail naming no reader.
+_WHILE_OPEN = ("info", "list_videos", "read_video", "check_integrity")
+
+
+def _open_only(method: Any) -> Any:
+    @functools.wraps(method)
+    def guarded(self: Reader, *args: Any, **kwargs: Any) -> Any:
+        if self.__dict__.get("_closed"):
+            raise VosconvError(
+                f"{self!r}: {method.__name__}() on a closed reader (its with block ended, or close() was called); "
+                "open the source again with converters.open_reader"
+            )
+        return method(self, *args, **kwargs)
+
+    return guarded
+
+
+def _marks_closed(close: Any) -> Any:
+    @functools.wraps(close)
+    def marking(self: Reader) -> None:
+        close(self)
+        self._closed = True
+
+    return marking
+
+
+Reader.close = _marks_closed(Reader.close)  # type: ignore[method-assign]
+Reader.check_integrity = _open_only(Reader.check_integrity)  # type: ignore[method-assign]

@@ -1,0 +1,86 @@
+"""What a reader holds, and for how long: a closed reader says so, and a COCO reader's temporary index goes with it,
+whether it was closed, collected without being closed, or used after its ``with`` block."""
+
+from __future__ import annotations
+
+import gc
+import gzip
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+import converters
+from converters.errors import VosconvError
+
+
+@pytest.fixture(scope="module")
+def coco_files(sample_root, tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("coco-lifetime")
+    plain = base / "train.json"
+    converters.convert(sample_root["mose"] / "train", plain, to="coco")
+    packed = base / "train.json.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    cocovid = base / "train.cocovid.json"
+    converters.convert(sample_root["mose"] / "train", cocovid, to="cocovid")
+    return {"coco": plain, "coco-gz": packed, "cocovid": cocovid}
+
+
+def index_folders(tmp_path: Path) -> set[str]:
+    return {name for name in os.listdir(tmp_path) if name.startswith(("vosconv-coco-", "vosconv-cocovid-"))}
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch) -> Path:
+    """The readers' temporary folders go here, so that other runs' folders are not counted."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    return tmp_path
+
+
+@pytest.mark.parametrize("kind", ["mose-folder", "mose-zip", "coco", "coco-gz", "cocovid"])
+def test_a_closed_reader_says_so(sample_root, coco_files, tmp_path, kind, private_tmp):
+    """After the ``with`` block, reading again opened again what ``close`` released (a COCO file's index folder, left
+    behind for good) or, for a .json.gz, failed with 'No such file or directory', naming no reader."""
+    if kind == "mose-zip":
+        import shutil
+
+        source = Path(shutil.make_archive(str(tmp_path / "mose"), "zip", sample_root["mose"] / "train"))
+    elif kind == "mose-folder":
+        source = sample_root["mose"] / "train"
+    else:
+        source = coco_files[kind]
+    with converters.open_reader(source) as reader:
+        refs = reader.list_videos()
+        reader.read_video(refs[0])
+    for call in (lambda: reader.read_video(refs[0]), reader.list_videos, reader.info):
+        with pytest.raises(VosconvError, match="on a closed reader") as caught:
+            call()
+        assert os.fspath(source) in str(caught.value)
+    assert index_folders(private_tmp) == set()
+    assert "(closed)" in repr(reader)
+
+
+@pytest.mark.parametrize("kind", ["coco", "coco-gz", "cocovid"])
+def test_an_unclosed_coco_reader_removes_its_index_when_collected(coco_files, kind, private_tmp):
+    """``converters.open_reader("x.json").list_videos()`` in a notebook: the index folder (a copy of the annotations)
+    stayed in the temporary folder for good."""
+    reader = converters.open_reader(coco_files[kind])
+    reader.read_video(reader.list_videos()[0])
+    assert len(index_folders(private_tmp)) == 1
+    del reader
+    gc.collect()
+    assert index_folders(private_tmp) == set()
+
+
+def test_a_pickled_coco_reader_leaves_the_index_to_its_owner(coco_files, private_tmp):
+    """A worker's copy of the reader reads the owner's index and never removes it."""
+    with converters.open_reader(coco_files["coco"]) as reader:
+        refs = reader.list_videos()
+        copy = pickle.loads(pickle.dumps(reader))
+        assert copy.read_video(refs[0]) == reader.read_video(refs[0])
+        del copy
+        gc.collect()
+        assert len(index_folders(private_tmp)) == 1
+    assert index_folders(private_tmp) == set()
