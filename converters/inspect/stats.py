@@ -111,6 +111,9 @@ class VideoStats:
     def mean_relative_area(self) -> float:
         return math.fsum(self.mask_areas) / (len(self.mask_areas) * self.frame_pixels) if self.mask_areas else 0.0
 
+    def __repr__(self) -> str:  # not every mask's area: a long video has thousands
+        return f"VideoStats(name={self.name!r}, frames={self.frames}, objects={self.objects}, masks={self.masks})"
+
     def row(self) -> dict[str, Any]:
         """The per-video table's row (:data:`COLUMNS`): plain numbers, and the categories as one text."""
         named = {"video": self.name, "categories": ";".join(self.categories)}
@@ -155,6 +158,12 @@ class DatasetStats:
     split: str | None
     videos: tuple[VideoStats, ...]
     first_appearances_only: bool = False  # annotated only where each object first appears: no absence is known
+
+    def __repr__(self) -> str:  # not every video's figures: summary() and rows() give those
+        return (
+            f"DatasetStats(source={self.source!r}, format={self.format!r}, split={self.split!r}, "
+            f"videos=<{len(self.videos)} videos, {self.total('frames')} frames>)"
+        )
 
     def total(self, name: str) -> int:
         return sum(getattr(v, name) for v in self.videos)
