@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Iterator, Mapping
@@ -20,7 +21,7 @@ from .errors import DetectionError, MissingDependency, OptionError, SourceError,
 
 if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module and none of those
     from .model import Video
-    from .reader import Detection, Reader
+    from .reader import Detection, Reader, VideoRef
     from .run.executors import Executor
     from .run.pipeline import Summary
     from .writer import Writer
@@ -201,8 +202,91 @@ def convert(
         )
 
 
-def read_videos(source: str | os.PathLike, format: str | None = None, **options: Any) -> Iterator[Video]:
-    """Every video of ``source`` in the intermediate form, one at a time."""
-    with open_reader(source, format, options) as reader:
-        for ref in reader.list_videos():
-            yield reader.read_video(ref)
+def read_videos(
+    source: str | os.PathLike,
+    format: str | None = None,
+    *,
+    from_: str | None = None,
+    reader_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Videos:
+    """Every video of ``source`` in the intermediate form, read one at a time as the loop asks for it.
+
+    ``format`` (or ``from_``, as :func:`convert` names it) names the reader, else it is detected;
+    the reader's options are keywords (``split="train"``) or ``reader_options``, as for
+    :func:`convert`. A missing source, an undetectable one or a bad option is an error here, at
+    the call. The result is an iterator: read once; a second loop over it is an error (call
+    ``read_videos`` again). The reader closes when the last video is read, on ``close()``, at the
+    end of a ``with`` block, or when the iterator is collected. A video that cannot be read
+    raises ``SourceError``; ``next`` then goes on with the next video.
+
+    >>> for video in converters.read_videos("MOSE", split="train"):  # doctest: +SKIP
+    ...     print(video.name, len(video.frames), [o.object_id for o in video.objects])
+    """
+    if from_ is not None:
+        format_name("from_", from_)
+        if format is not None and format != from_:
+            raise OptionError("from_", f"{from_!r} and format={format!r} both name the reader; give one")
+        format = from_
+    if reader_options is not None:
+        if not isinstance(reader_options, Mapping):
+            raise OptionError("reader_options", f"expected a mapping of option names to values, got {_short(reader_options)}")
+        both = sorted(set(reader_options) & set(options))
+        if both:
+            raise OptionError(both[0], "given both as a keyword and in reader_options; give it once")
+        options = {**reader_options, **options}
+    return Videos(open_reader(source, format, options))
+
+
+class Videos(Iterator["Video"]):
+    """The videos of one reader, read as they are asked for: what :func:`read_videos` returns."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader: Reader | None = reader
+        self._described = f"read_videos({os.fspath(reader.source)!r})"
+        self._refs: list[VideoRef] | None = None  # listed on the first next(): the call itself reads nothing
+        self._position = 0
+        self._finished = False
+
+    def __iter__(self) -> Videos:
+        if self._reader is None:  # a second loop over a generator gave nothing, and said nothing
+            done = "gave every video already" if self._finished else "was closed"
+            raise VosconvError(f"{self._described} {done}; call converters.read_videos again to read the videos again")
+        return self
+
+    def __next__(self) -> Video:
+        if self._reader is None:
+            raise StopIteration
+        if self._refs is None:
+            self._refs = self._reader.list_videos()
+        if self._position >= len(self._refs):
+            self._finished = True
+            self.close()
+            raise StopIteration
+        ref = self._refs[self._position]
+        self._position += 1  # a video that cannot be read is passed: the next call goes on with the next one
+        return self._reader.read_video(ref)
+
+    def close(self) -> None:
+        """Close the reader (an archive's handle, a COCO file's temporary index); the loop ends."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def __enter__(self) -> Videos:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit, what close needs may be gone
+            self.close()
+
+    def __repr__(self) -> str:
+        listed = "?" if self._refs is None else str(len(self._refs))
+        if self._reader is not None:
+            state = f"{self._position} of {listed} read"
+        else:
+            state = f"all {listed} read" if self._finished else "closed"
+        return f"<{self._described}: {state}>"

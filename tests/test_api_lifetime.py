@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import converters
-from converters.errors import VosconvError
+from converters.errors import OptionError, SourceError, VosconvError
 
 
 @pytest.fixture(scope="module")
@@ -83,4 +83,69 @@ def test_a_pickled_coco_reader_leaves_the_index_to_its_owner(coco_files, private
         del copy
         gc.collect()
         assert len(index_folders(private_tmp)) == 1
+    assert index_folders(private_tmp) == set()
+
+
+# ------------------------------------------------------------------ read_videos
+
+
+def test_read_videos_says_what_is_wrong_at_the_call(tmp_path, sample_root):
+    """A missing source or a misspelt option was an error only at the first ``next``, far from the line that made it."""
+    with pytest.raises(SourceError, match="no such file or folder"):
+        converters.read_videos(tmp_path / "nowhere")
+    with pytest.raises(OptionError, match="did you mean 'split'"):
+        converters.read_videos(sample_root["mose"], splt="train")
+
+
+def test_read_videos_read_twice_is_an_error_not_nothing(sample_root):
+    """A second loop over the generator gave no video and no word: a notebook's statistics over 0 videos."""
+    videos = converters.read_videos(sample_root["mose"] / "train")
+    names = [video.name for video in videos]
+    assert len(names) == 3
+    assert repr(videos) == f"<read_videos({str(sample_root['mose'] / 'train')!r}): all 3 read>"
+    with pytest.raises(VosconvError, match=r"gave every video already; call converters\.read_videos again"):
+        list(videos)
+    with pytest.raises(StopIteration):  # next() after the end is the end, as for any iterator
+        next(videos)
+    assert [video.name for video in converters.read_videos(sample_root["mose"] / "train")] == names
+
+
+def test_read_videos_goes_on_where_a_loop_stopped(sample_root):
+    videos = converters.read_videos(sample_root["mose"] / "train")
+    first = next(videos)
+    assert repr(videos).endswith(": 1 of 3 read>")
+    assert [first.name] + [video.name for video in videos] == [
+        v.name for v in converters.read_videos(sample_root["mose"] / "train")
+    ]
+
+
+def test_read_videos_takes_convert_s_names(sample_root):
+    """``from_`` and ``reader_options`` as :func:`converters.convert` names them were unknown reader options."""
+    expected = [v.name for v in converters.read_videos(sample_root["mose"], "mose", split="valid")]
+    assert [
+        v.name for v in converters.read_videos(sample_root["mose"], from_="mose", reader_options={"split": "valid"})
+    ] == expected
+    with pytest.raises(OptionError, match=r"^split: given both"):
+        converters.read_videos(sample_root["mose"], reader_options={"split": "valid"}, split="train")
+    with pytest.raises(OptionError, match=r"^from_: "):
+        converters.read_videos(sample_root["mose"], "davis", from_="mose")
+    with pytest.raises(OptionError, match=r"^reader_options: expected a mapping"):
+        converters.read_videos(sample_root["mose"], reader_options="split=train")
+
+
+@pytest.mark.parametrize("kind", ["coco", "cocovid"])
+def test_read_videos_releases_the_reader(coco_files, kind, private_tmp):
+    """At the last video, at the end of a ``with`` block, on ``close()``, or when the iterator is collected."""
+    list(converters.read_videos(coco_files[kind]))
+    assert index_folders(private_tmp) == set()
+    with converters.read_videos(coco_files[kind]) as videos:
+        next(videos)
+        assert len(index_folders(private_tmp)) == 1
+    assert index_folders(private_tmp) == set()
+    with pytest.raises(VosconvError, match="was closed"):
+        iter(videos)
+    videos = converters.read_videos(coco_files[kind])
+    next(videos)
+    del videos
+    gc.collect()
     assert index_folders(private_tmp) == set()
