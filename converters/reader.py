@@ -85,12 +85,8 @@ class Reader(ABC):
         self.fs = sources.filesystem(self.source)
 
     def __init_subclass__(cls, **kwargs: object) -> None:
-        """Every reader refuses its contract's calls once closed (see :func:`_open_only`), and ``close`` marks it so."""
+        """Every reader's ``close`` marks it closed, whatever the subclass's own ``close`` does (see :class:`_Closed`)."""
         super().__init_subclass__(**kwargs)
-        for name in _WHILE_OPEN:
-            method = cls.__dict__.get(name)
-            if inspect.isfunction(method):
-                setattr(cls, name, _open_only(method))
         close = cls.__dict__.get("close")
         if inspect.isfunction(close) and not hasattr(close, "__wrapped__"):
             cls.close = _marks_closed(close)  # type: ignore[method-assign]
@@ -159,17 +155,18 @@ class Reader(ABC):
 _WHILE_OPEN = ("info", "list_videos", "read_video", "check_integrity")
 
 
-def _open_only(method: Any) -> Any:
-    @functools.wraps(method)
-    def guarded(self: Reader, *args: Any, **kwargs: Any) -> Any:
-        if self.__dict__.get("_closed"):
-            raise VosconvError(
-                f"{self!r}: {method.__name__}() on a closed reader (its with block ended, or close() was called); "
-                "open the source again with converters.open_reader"
-            )
-        return method(self, *args, **kwargs)
+class _Closed:
+    """What a closed reader's contract calls are: an error saying so. Set on the instance by ``close``, so an open
+    reader's calls go straight to its methods (no wrapper: a warning still names the caller's line)."""
 
-    return guarded
+    def __init__(self, reader: str, name: str) -> None:
+        self.reader, self.name = reader, name
+
+    def __call__(self, *args: object, **kwargs: object) -> Any:
+        raise VosconvError(
+            f"{self.reader}: {self.name}() on a closed reader (its with block ended, or close() was called); "
+            "open the source again with converters.open_reader"
+        )
 
 
 def _marks_closed(close: Any) -> Any:
@@ -177,9 +174,10 @@ def _marks_closed(close: Any) -> Any:
     def marking(self: Reader) -> None:
         close(self)
         self._closed = True
+        for name in _WHILE_OPEN:
+            self.__dict__[name] = _Closed(repr(self), name)
 
     return marking
 
 
 Reader.close = _marks_closed(Reader.close)  # type: ignore[method-assign]
-Reader.check_integrity = _open_only(Reader.check_integrity)  # type: ignore[method-assign]

@@ -149,3 +149,22 @@ def test_read_videos_releases_the_reader(coco_files, kind, private_tmp):
     del videos
     gc.collect()
     assert index_folders(private_tmp) == set()
+
+
+def test_a_reader_s_warning_names_its_caller_not_the_closed_guard(sample_root, tmp_path):
+    """The guard of closed readers wrapped every reader method: each reader warning then named the wrapper's line."""
+    import shutil
+    import warnings
+
+    from converters.errors import VosconvWarning
+
+    frames = tmp_path / "train"
+    shutil.copytree(sample_root["mose"] / "train", frames)
+    converters.convert(frames, tmp_path / "out.parquet", to="parquet", writer_options={"images": False})
+    shutil.rmtree(frames)  # the recorded image folder is gone: info() warns
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        converters.convert(tmp_path / "out.parquet", tmp_path / "out.json", to="coco")
+    (warning,) = [w for w in caught if issubclass(w.category, VosconvWarning)]
+    assert "images are not embedded" in str(warning.message)
+    assert Path(warning.filename).name == "pipeline.py"
