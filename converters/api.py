@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import options as plugin_options
 from . import registry
-from .errors import DetectionError, MissingDependency, OptionError, SourceError, VosconvError
+from .errors import DetectionError, MissingDependency, OptionError, SourceError, VosconvError, VosconvWarning
 
 if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module and none of those
     from .model import Video
@@ -164,11 +165,30 @@ def convert(
     progress: bool | None = False,
     derive: Mapping[str, Any] | None = None,
 ) -> Summary:
-    """Convert ``source`` to format ``to`` at ``output``; the output appears only when complete.
+    """Convert ``source`` to format ``to`` at ``output``, as ``vosconv convert``; the output appears only when complete.
 
-    See :func:`converters.run.pipeline.convert` for ``resume``, ``on_error`` and ``executor``.
-    ``derive`` makes a derived set (``{"frame_step": 5, "first_appearance": True, ...}``): see
-    :class:`converters.run.derive.Derive`.
+    * ``source``: a dataset folder or file, or a .zip/.tar/.tar.gz of one (read in place);
+      ``output``: the file or folder to write. Either a ``str`` or a ``Path``.
+    * ``to``: the writer (``"coco"``, ``"parquet"``, ``"hdf5"``, ``"mose"``, ...; any case);
+      ``from_``: the reader (``--from``), detected when None.
+    * ``reader_options`` / ``writer_options``: mappings of the ``-r`` / ``-w`` options, with
+      Python values (``{"split": "train"}``, ``{"images": False}``); ``vosconv formats --options``
+      lists them. A misspelt key is an ``OptionError`` suggesting the nearest.
+    * ``workers``: videos in parallel processes; ``executor``: where shards run instead
+      (``RayExecutor(address)`` from :mod:`converters.run.executors`).
+    * ``overwrite``: replace an output vosconv wrote; ``resume``: finish an interrupted run into
+      the same output (not both); ``on_error``: ``"fail"`` at a bad video, or ``"skip"`` it
+      (listed in ``Summary.errors_file``); ``progress``: a progress bar (None: when on a terminal).
+    * ``derive``: a derived set, ``{"frame_step": 5, "first_appearance": True, "max_side": 512,
+      "videos_from": "list.txt", "empty_frames_list": "empty.json"}``
+      (:class:`converters.run.derive.Derive`).
+
+    Returns a :class:`~converters.run.pipeline.Summary` (``output``, ``stats``, ``seconds``,
+    ``notes``, ...). Raises a :class:`~converters.errors.VosconvError`: ``SourceError`` naming
+    the file, ``OptionError`` naming the argument or option, ``OutputError``, ``DetectionError``.
+    An output name that implies another format (``out.json`` with ``to="parquet"``) is warned of.
+
+    >>> converters.convert("MOSE", "mose-train.json", to="coco", reader_options={"split": "train"})  # doctest: +SKIP
     """
     from .run import derive as derivation
     from .run import pipeline
@@ -187,6 +207,10 @@ def convert(
         progress = as_flag("progress", progress)
     derived = derivation.build(derive)
     writer = open_writer(to, writer_options)
+    if registry.contradicts_output(output, writer.name):  # as the command line warns of -o out.json --to parquet
+        implied = registry.writer_for_output(output)
+        message = f"{output}: a {implied} output's name; to={to!r} writes a {writer.name} output there"
+        warnings.warn(message, VosconvWarning, stacklevel=2)
     with open_reader(source, from_, reader_options) as reader:
         run = pipeline.convert if derived is None else functools.partial(derivation.convert, derive=derived)
         return run(

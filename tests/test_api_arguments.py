@@ -166,3 +166,18 @@ def test_preview_of_one_video_named_as_a_string(mose_train, tmp_path):
     assert converters.preview(mose_train, tmp_path / "p.png", videos=name) == [tmp_path / "p.png"]
     with pytest.raises(OptionError, match="no video named nope;"):
         converters.preview(mose_train, tmp_path / "q.png", videos="nope")
+
+
+def test_an_output_name_of_another_format_is_warned_of_as_on_the_command_line(mose_train, tmp_path):
+    """``vosconv convert -o out.json --to parquet`` warns; ``converters.convert(..., "out.json", to="parquet")`` did not."""
+    import warnings
+
+    from converters.errors import VosconvWarning
+
+    with pytest.warns(VosconvWarning, match=r"out\.json: a coco output's name; to='parquet' writes a parquet output there"):
+        converters.convert(mose_train, tmp_path / "out.json", to="parquet")
+    assert (tmp_path / "out.json" / "manifest.json").is_file()  # written as asked
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        converters.convert(mose_train, tmp_path / "out.cocovid.json", to="cocovid")  # a cocovid file is JSON: no slip
+        converters.convert(mose_train, tmp_path / "plain", to="mose")
