@@ -181,3 +181,17 @@ def test_an_output_name_of_another_format_is_warned_of_as_on_the_command_line(mo
         warnings.simplefilter("error")
         converters.convert(mose_train, tmp_path / "out.cocovid.json", to="cocovid")  # a cocovid file is JSON: no slip
         converters.convert(mose_train, tmp_path / "plain", to="mose")
+
+
+def test_a_per_video_table_replaces_a_file_only_when_told(mose_train, tmp_path):
+    """``write_table`` replaced any file in silence (a notebook's own CSV), where ``--per-video`` needs ``--overwrite``."""
+    from converters.errors import OutputError
+
+    mine = tmp_path / "mine.csv"
+    mine.write_text("my,own\n")
+    result = converters.stats(mose_train)
+    with pytest.raises(OutputError, match=r"mine\.csv already exists; pass overwrite=True"):
+        result.write_table(mine)
+    assert mine.read_text() == "my,own\n"
+    assert result.write_table(mine, overwrite=True) == mine
+    assert mine.read_text().startswith("video,width,height,")

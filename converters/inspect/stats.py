@@ -220,8 +220,11 @@ class DatasetStats:
     def to_dict(self) -> dict[str, Any]:
         return {"summary": self.summary(), "videos": self.rows()}
 
-    def write_table(self, path: str | os.PathLike) -> Path:
-        """The per-video table as ``.csv`` or ``.parquet`` (by the suffix), written whole or not at all."""
+    def write_table(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """The per-video table as ``.csv`` or ``.parquet`` (by the suffix), written whole or not at all; an existing
+        file is replaced only with ``overwrite``, as ``--per-video`` needs ``--overwrite``."""
+        if os.path.lexists(path) and not overwrite:
+            raise OutputError(f"{os.fspath(path)} already exists; pass overwrite=True to replace it")
         return write_table(self.rows(), path)
 
 
