@@ -13,10 +13,21 @@ from typing import TYPE_CHECKING, Any
 
 from .version import __version__
 
-__all__ = ["__version__", "convert", "detect", "open_reader", "open_writer", "preview", "read_videos", "stats"]
+__all__ = [
+    "__version__",
+    "convert",
+    "detect",
+    "open_reader",
+    "open_writer",
+    "preview",
+    "read_videos",
+    "stats",
+    "write_videos",
+]
 
 if TYPE_CHECKING:
     from .api import convert, detect, open_reader, open_writer, read_videos
+    from .held import write_videos
     from .inspect.api import preview, stats
 
 
@@ -25,6 +36,10 @@ def __getattr__(name: str) -> Any:
         from .inspect import api as inspect_api
 
         return getattr(inspect_api, name)
+    if name == "write_videos":
+        from .held import write_videos
+
+        return write_videos
     if name in __all__:
         from . import api
 

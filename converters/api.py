@@ -53,6 +53,14 @@ def as_flag(what: str, value: object) -> bool:
     raise OptionError(what, f"expected True or False, got {type(value).__name__} {_short(value)}")
 
 
+def warn_of_contradiction(output: Path, to: str, writer: Writer) -> None:
+    """Warn, as the command line does of ``-o out.json --to parquet``, of an output name that implies another format."""
+    if registry.contradicts_output(output, writer.name):
+        implied = registry.writer_for_output(output)
+        message = f"{output}: a {implied} output's name; to={to!r} writes a {writer.name} output there"
+        warnings.warn(message, VosconvWarning, stacklevel=3)
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -207,10 +215,7 @@ def convert(
         progress = as_flag("progress", progress)
     derived = derivation.build(derive)
     writer = open_writer(to, writer_options)
-    if registry.contradicts_output(output, writer.name):  # as the command line warns of -o out.json --to parquet
-        implied = registry.writer_for_output(output)
-        message = f"{output}: a {implied} output's name; to={to!r} writes a {writer.name} output there"
-        warnings.warn(message, VosconvWarning, stacklevel=2)
+    warn_of_contradiction(output, to, writer)
     with open_reader(source, from_, reader_options) as reader:
         run = pipeline.convert if derived is None else functools.partial(derivation.convert, derive=derived)
         return run(
