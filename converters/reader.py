@@ -14,7 +14,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from .errors import SourceError, VosconvError
 from .model import DatasetInfo, Video
@@ -57,6 +57,9 @@ class Detection:
     score: int
     reason: str
     near: int = 0
+
+
+_R = TypeVar("_R", bound="Reader")
 
 
 class Reader(ABC):
@@ -143,10 +146,10 @@ class Reader(ABC):
         """Release whatever the reader holds open (temporary files, handles, an archive's index)."""
         self.fs.close()
 
-    def __enter__(self):
+    def __enter__(self: _R) -> _R:  # the reader's own class, so ``with open_reader(...) as r`` is typed
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
