@@ -168,3 +168,20 @@ def test_a_reader_s_warning_names_its_caller_not_the_closed_guard(sample_root, t
     (warning,) = [w for w in caught if issubclass(w.category, VosconvWarning)]
     assert "images are not embedded" in str(warning.message)
     assert Path(warning.filename).name == "pipeline.py"
+
+
+def test_read_videos_goes_on_after_a_video_that_cannot_be_read(sample_root, tmp_path):
+    """A notebook looking through a damaged source: the bad video's SourceError, then the next video."""
+    import shutil
+
+    source = tmp_path / "train"
+    shutil.copytree(sample_root["mose"] / "train", source)
+    names = sorted(p.name for p in (source / "Annotations").iterdir())
+    first_mask = sorted((source / "Annotations" / names[1]).iterdir())[0]
+    first_mask.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)  # a PNG cut short
+    videos = converters.read_videos(source)
+    assert next(videos).name == names[0]
+    with pytest.raises(SourceError) as caught:
+        next(videos)
+    assert caught.value.path == str(first_mask)
+    assert [video.name for video in videos] == names[2:]
