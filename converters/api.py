@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module an
     from .writer import Writer
 
 
+#: What a Python caller gives where the command line's ``--from`` goes (the message is both's).
+_FROM_IN_PYTHON = "format= or from_= in Python"
+
+
 def as_path(what: str, value: object) -> Path:
     """``value`` as a Path, or an OptionError naming the argument: a list, None or bytes reached pathlib's TypeError."""
     if isinstance(value, (str, os.PathLike)):
@@ -84,7 +88,7 @@ def detect(source: str | os.PathLike) -> str:
     if lookalike is not None:
         raise DetectionError(
             f"{source} looks like {lookalike.describe()}, a layout vosconv does not read yet; "
-            "name a reader with --from to read it as that layout anyway"
+            f"name a reader with --from ({_FROM_IN_PYTHON}) to read it as that layout anyway"
         )
     answers = [(name, _sniff(name, source)) for name in registry.names("reader")]
     best = max((d.score for _, d in answers), default=0)
@@ -93,14 +97,15 @@ def detect(source: str | os.PathLike) -> str:
         return chosen[0]
     if chosen:
         reasons = "; ".join(f"{name}: {d.reason}" for name, d in answers if name in chosen)
-        raise DetectionError(f"{source} looks like {' and '.join(chosen)} ({reasons}); name one with --from")
+        message = f"{source} looks like {' and '.join(chosen)} ({reasons}); name one with --from ({_FROM_IN_PYTHON})"
+        raise DetectionError(message)
     nearest_first = sorted(answers, key=lambda answer: -answer[1].near)  # stable: by name among equals
     report = "".join(f"\n  {name}: {d.reason}" for name, d in nearest_first)
     inside = _enclosing_dataset(source)
     if inside is not None:  # a folder inside a dataset (its JPEGImages/, a video): --from would not help
         folder, name = inside
         raise DetectionError(f"{source} lies inside {folder}, which reads as {name}: pass {folder} as the source{report}")
-    raise DetectionError(f"cannot tell the format of {source}; name it with --from:{report}")
+    raise DetectionError(f"cannot tell the format of {source}; name it with --from ({_FROM_IN_PYTHON}):{report}")
 
 
 #: How far up :func:`_enclosing_dataset` looks: DAVIS/JPEGImages/480p/<video>/<frame> is four folders deep.

@@ -195,3 +195,12 @@ def test_a_per_video_table_replaces_a_file_only_when_told(mose_train, tmp_path):
     assert mine.read_text() == "my,own\n"
     assert result.write_table(mine, overwrite=True) == mine
     assert mine.read_text().startswith("video,width,height,")
+
+
+def test_a_source_of_no_known_format_says_what_to_give_in_python(tmp_path):
+    """ "name it with --from" named a flag that Python has no argument of that name for."""
+    from converters.errors import DetectionError
+
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(DetectionError, match=r"name it with --from \(format= or from_= in Python\)"):
+        converters.convert(tmp_path / "notes.txt", tmp_path / "out.json", to="coco")
