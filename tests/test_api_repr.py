@@ -66,3 +66,16 @@ def test_every_video_read_shows_in_a_line(sample_root, layout):
     for video in converters.read_videos(sample_root[layout], split="train"):
         assert "\n" not in repr(video) and len(repr(video)) < 200
         assert all(len(repr(frame)) < 300 for frame in video.frames)
+
+
+def test_a_convert_summary_shows_in_a_few_lines():
+    """A notebook cell ending in ``converters.convert(...)`` showed every category id and every skipped video's error."""
+    from converters.run.stats import Stats
+
+    stats = Stats(3, 30, 30, 9, 75, 0, 1, set(range(1, 1204)))
+    stats.skipped = [{"video": f"v{i}", "file": "f.png", "error": "SourceError", "message": "x" * 200} for i in range(1000)]
+    shown = repr(stats)
+    assert shown.startswith("Stats(videos=3, frames=30, annotated_frames=30, objects=9, masks=75, void_masks=0, empty_frames=1")
+    assert "category_ids=<1203 ids: 1, 2, 3, 4, 5, 6, 7, 8, ...>" in shown and "skipped=<1000 videos: v0, v1, v2, ...>" in shown
+    assert len(shown) < 300
+    assert repr(Stats(category_ids={3, 1})).endswith("category_ids={1, 3}, skipped=[])")
