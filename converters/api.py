@@ -8,22 +8,66 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import options as plugin_options
 from . import registry
-from .errors import DetectionError, MissingDependency, SourceError, VosconvError
+from .errors import DetectionError, MissingDependency, OptionError, SourceError, VosconvError, VosconvWarning
 
 if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module and none of those
     from .model import Video
-    from .reader import Detection, Reader
+    from .reader import Detection, Reader, VideoRef
     from .run.executors import Executor
     from .run.pipeline import Summary
     from .writer import Writer
+
+
+#: What a Python caller gives where the command line's ``--from`` goes (the message is both's).
+_FROM_IN_PYTHON = "format= or from_= in Python"
+
+
+def as_path(what: str, value: object) -> Path:
+    """``value`` as a Path, or an OptionError naming the argument: a list, None or bytes reached pathlib's TypeError."""
+    if isinstance(value, (str, os.PathLike)):
+        try:
+            return Path(value)
+        except TypeError:  # an os.PathLike of bytes
+            pass
+    hint = "; give one path at a time" if isinstance(value, (list, tuple)) else ""
+    raise OptionError(what, f"expected a path (str or os.PathLike), got {type(value).__name__} {_short(value)}{hint}")
+
+
+def format_name(what: str, value: object) -> str:
+    """``value`` if it is a format name (a str), else an OptionError naming the argument."""
+    if not isinstance(value, str):
+        raise OptionError(what, f"expected a format name (str), got {type(value).__name__} {_short(value)}")
+    return value
+
+
+def as_flag(what: str, value: object) -> bool:
+    """``value`` if it is True or False (numpy's too); ``overwrite="false"``, the command line's text, was true."""
+    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b":
+        return bool(value)
+    raise OptionError(what, f"expected True or False, got {type(value).__name__} {_short(value)}")
+
+
+def warn_of_contradiction(output: Path, to: str, writer: Writer) -> None:
+    """Warn, as the command line does of ``-o out.json --to parquet``, of an output name that implies another format."""
+    if registry.contradicts_output(output, writer.name):
+        implied = registry.writer_for_output(output)
+        message = f"{output}: a {implied} output's name; to={to!r} writes a {writer.name} output there"
+        warnings.warn(message, VosconvWarning, stacklevel=3)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def detect(source: str | os.PathLike) -> str:
@@ -36,7 +80,7 @@ def detect(source: str | os.PathLike) -> str:
     from .formats.lookalikes import unread_layout
     from .sources import files as sources
 
-    source = Path(source)
+    source = as_path("source", source)
     if not source.exists():
         raise SourceError(source, "no such file or folder")
     # not closed, as the readers' sniffs do not close theirs: an archive's index stays for the reader that follows
@@ -44,7 +88,7 @@ def detect(source: str | os.PathLike) -> str:
     if lookalike is not None:
         raise DetectionError(
             f"{source} looks like {lookalike.describe()}, a layout vosconv does not read yet; "
-            "name a reader with --from to read it as that layout anyway"
+            f"name a reader with --from ({_FROM_IN_PYTHON}) to read it as that layout anyway"
         )
     answers = [(name, _sniff(name, source)) for name in registry.names("reader")]
     best = max((d.score for _, d in answers), default=0)
@@ -53,14 +97,15 @@ def detect(source: str | os.PathLike) -> str:
         return chosen[0]
     if chosen:
         reasons = "; ".join(f"{name}: {d.reason}" for name, d in answers if name in chosen)
-        raise DetectionError(f"{source} looks like {' and '.join(chosen)} ({reasons}); name one with --from")
+        message = f"{source} looks like {' and '.join(chosen)} ({reasons}); name one with --from ({_FROM_IN_PYTHON})"
+        raise DetectionError(message)
     nearest_first = sorted(answers, key=lambda answer: -answer[1].near)  # stable: by name among equals
     report = "".join(f"\n  {name}: {d.reason}" for name, d in nearest_first)
     inside = _enclosing_dataset(source)
     if inside is not None:  # a folder inside a dataset (its JPEGImages/, a video): --from would not help
         folder, name = inside
         raise DetectionError(f"{source} lies inside {folder}, which reads as {name}: pass {folder} as the source{report}")
-    raise DetectionError(f"cannot tell the format of {source}; name it with --from:{report}")
+    raise DetectionError(f"cannot tell the format of {source}; name it with --from ({_FROM_IN_PYTHON}):{report}")
 
 
 #: How far up :func:`_enclosing_dataset` looks: DAVIS/JPEGImages/480p/<video>/<frame> is four folders deep.
@@ -101,14 +146,19 @@ def open_reader(
     *,
     where: str = "reader options",
 ) -> Reader:
-    """A reader for ``source``: ``format`` names it (auto-detected when None); ``options`` are its options."""
-    name = format or detect(source)
+    """A reader for ``source``: ``format`` names it (auto-detected when None); ``options`` are its options.
+
+    Use it in a ``with`` block (or call ``close()``): it may hold an archive's index or a temporary folder.
+    """
+    source = as_path("source", source)
+    name = format_name("format", format) if format is not None else detect(source)
     cls = registry.reader_class(name)
     return cls(source, plugin_options.build(cls.Options, options, where))
 
 
 def open_writer(format: str, options: Mapping[str, Any] | None = None, *, where: str = "writer options") -> Writer:
-    cls = registry.writer_class(format)
+    """A writer of format ``format`` (any case) with ``options``, checked as ``-w KEY=VALUE`` would be."""
+    cls = registry.writer_class(format_name("format", format))
     return cls(plugin_options.build(cls.Options, options, where))
 
 
@@ -128,17 +178,49 @@ def convert(
     progress: bool | None = False,
     derive: Mapping[str, Any] | None = None,
 ) -> Summary:
-    """Convert ``source`` to format ``to`` at ``output``; the output appears only when complete.
+    """Convert ``source`` to format ``to`` at ``output``, as ``vosconv convert``; the output appears only when complete.
 
-    See :func:`converters.run.pipeline.convert` for ``resume``, ``on_error`` and ``executor``.
-    ``derive`` makes a derived set (``{"frame_step": 5, "first_appearance": True, ...}``): see
-    :class:`converters.run.derive.Derive`.
+    * ``source``: a dataset folder or file, or a .zip/.tar/.tar.gz of one (read in place);
+      ``output``: the file or folder to write. Either a ``str`` or a ``Path``.
+    * ``to``: the writer (``"coco"``, ``"parquet"``, ``"hdf5"``, ``"mose"``, ...; any case);
+      ``from_``: the reader (``--from``), detected when None.
+    * ``reader_options`` / ``writer_options``: mappings of the ``-r`` / ``-w`` options, with
+      Python values (``{"split": "train"}``, ``{"images": False}``); ``vosconv formats --options``
+      lists them. A misspelt key is an ``OptionError`` suggesting the nearest.
+    * ``workers``: videos in parallel processes; ``executor``: where shards run instead
+      (``RayExecutor(address)`` from :mod:`converters.run.executors`).
+    * ``overwrite``: replace an output vosconv wrote; ``resume``: finish an interrupted run into
+      the same output (not both); ``on_error``: ``"fail"`` at a bad video, or ``"skip"`` it
+      (listed in ``Summary.errors_file``); ``progress``: a progress bar (None: when on a terminal).
+    * ``derive``: a derived set, ``{"frame_step": 5, "first_appearance": True, "max_side": 512,
+      "videos_from": "list.txt", "empty_frames_list": "empty.json"}``
+      (:class:`converters.run.derive.Derive`).
+
+    Returns a :class:`~converters.run.pipeline.Summary` (``output``, ``stats``, ``seconds``,
+    ``notes``, ...). Raises a :class:`~converters.errors.VosconvError`: ``SourceError`` naming
+    the file, ``OptionError`` naming the argument or option, ``OutputError``, ``DetectionError``.
+    An output name that implies another format (``out.json`` with ``to="parquet"``) is warned of.
+
+    >>> converters.convert("MOSE", "mose-train.json", to="coco", reader_options={"split": "train"})  # doctest: +SKIP
     """
     from .run import derive as derivation
     from .run import pipeline
 
+    source, output = as_path("source", source), as_path("output", output)
+    format_name("to", to)
+    if from_ is not None:
+        format_name("from_", from_)
+    overwrite, resume = as_flag("overwrite", overwrite), as_flag("resume", resume)
+    if overwrite and resume:  # as --overwrite and --resume: one starts over, the other finishes what is there
+        raise OptionError(
+            "resume",
+            "resume=True and overwrite=True exclude each other: resume finishes an interrupted run, overwrite starts over",
+        )
+    if progress is not None:
+        progress = as_flag("progress", progress)
     derived = derivation.build(derive)
     writer = open_writer(to, writer_options)
+    warn_of_contradiction(output, to, writer)
     with open_reader(source, from_, reader_options) as reader:
         run = pipeline.convert if derived is None else functools.partial(derivation.convert, derive=derived)
         return run(
@@ -154,8 +236,91 @@ def convert(
         )
 
 
-def read_videos(source: str | os.PathLike, format: str | None = None, **options: Any) -> Iterator[Video]:
-    """Every video of ``source`` in the intermediate form, one at a time."""
-    with open_reader(source, format, options) as reader:
-        for ref in reader.list_videos():
-            yield reader.read_video(ref)
+def read_videos(
+    source: str | os.PathLike,
+    format: str | None = None,
+    *,
+    from_: str | None = None,
+    reader_options: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Videos:
+    """Every video of ``source`` in the intermediate form, read one at a time as the loop asks for it.
+
+    ``format`` (or ``from_``, as :func:`convert` names it) names the reader, else it is detected;
+    the reader's options are keywords (``split="train"``) or ``reader_options``, as for
+    :func:`convert`. A missing source, an undetectable one or a bad option is an error here, at
+    the call. The result is an iterator: read once; a second loop over it is an error (call
+    ``read_videos`` again). The reader closes when the last video is read, on ``close()``, at the
+    end of a ``with`` block, or when the iterator is collected. A video that cannot be read
+    raises ``SourceError``; ``next`` then goes on with the next video.
+
+    >>> for video in converters.read_videos("MOSE", split="train"):  # doctest: +SKIP
+    ...     print(video.name, len(video.frames), [o.object_id for o in video.objects])
+    """
+    if from_ is not None:
+        format_name("from_", from_)
+        if format is not None and format != from_:
+            raise OptionError("from_", f"{from_!r} and format={format!r} both name the reader; give one")
+        format = from_
+    if reader_options is not None:
+        if not isinstance(reader_options, Mapping):
+            raise OptionError("reader_options", f"expected a mapping of option names to values, got {_short(reader_options)}")
+        both = sorted(set(reader_options) & set(options))
+        if both:
+            raise OptionError(both[0], "given both as a keyword and in reader_options; give it once")
+        options = {**reader_options, **options}
+    return Videos(open_reader(source, format, options))
+
+
+class Videos(Iterator["Video"]):
+    """The videos of one reader, read as they are asked for: what :func:`read_videos` returns."""
+
+    def __init__(self, reader: Reader) -> None:
+        self._reader: Reader | None = reader
+        self._described = f"read_videos({os.fspath(reader.source)!r})"
+        self._refs: list[VideoRef] | None = None  # listed on the first next(): the call itself reads nothing
+        self._position = 0
+        self._finished = False
+
+    def __iter__(self) -> Videos:
+        if self._reader is None:  # a second loop over a generator gave nothing, and said nothing
+            done = "gave every video already" if self._finished else "was closed"
+            raise VosconvError(f"{self._described} {done}; call converters.read_videos again to read the videos again")
+        return self
+
+    def __next__(self) -> Video:
+        if self._reader is None:
+            raise StopIteration
+        if self._refs is None:
+            self._refs = self._reader.list_videos()
+        if self._position >= len(self._refs):
+            self._finished = True
+            self.close()
+            raise StopIteration
+        ref = self._refs[self._position]
+        self._position += 1  # a video that cannot be read is passed: the next call goes on with the next one
+        return self._reader.read_video(ref)
+
+    def close(self) -> None:
+        """Close the reader (an archive's handle, a COCO file's temporary index); the loop ends."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    def __enter__(self) -> Videos:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit, what close needs may be gone
+            self.close()
+
+    def __repr__(self) -> str:
+        listed = "?" if self._refs is None else str(len(self._refs))
+        if self._reader is not None:
+            state = f"{self._position} of {listed} read"
+        else:
+            state = f"all {listed} read" if self._finished else "closed"
+        return f"<{self._described}: {state}>"

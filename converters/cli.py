@@ -122,21 +122,12 @@ def run_options(args: argparse.Namespace, workers: int) -> dict[str, Any]:
     }
 
 
-def _contradicts(output: str, inferred: str | None, chosen: str) -> bool:
-    """The output's name implies another writer, and not merely a file of the chosen writer's own kind: a cocovid or
-    BURST file named ``.json`` (BURST's own ``all_classes.json``) is a JSON file, as its writer writes."""
-    if inferred in (None, chosen):
-        return False
-    endings = {"." + suffix.rsplit(".", 1)[-1].lower() for suffix in registry.spec("writer", chosen).suffixes}
-    return not os.fspath(output).rstrip("/\\").lower().endswith(tuple(endings))
-
-
 def writer_name(args: argparse.Namespace) -> tuple[str, bool]:
     """The writer ``--to`` names (any case), else the one the output's name implies; and whether it was inferred."""
     inferred = registry.writer_for_output(args.output)
     if args.to:
         chosen = registry.resolve("writer", args.to)
-        if _contradicts(args.output, inferred, chosen):  # out.json as a Parquet folder: legal, and most likely a slip
+        if registry.contradicts_output(args.output, chosen):  # out.json as a Parquet folder: legal, most likely a slip
             warnings.warn(
                 f"{args.output}: a {inferred} output's name; --to {chosen} writes a {chosen} output there",
                 VosconvWarning,

@@ -60,6 +60,10 @@ class Mask:
         if self.values:
             check_metadata(f"object {self.object_id}'s frame values", self.values)
 
+    def __repr__(self) -> str:  # the counts of a 1080p mask run to kilobytes: a notebook shows their length
+        values = f", values={_shorten(self.values)}" if self.values else ""
+        return f"Mask(object_id={self.object_id}, area={self.area}, bbox={self.bbox}, counts=<{len(self.counts)} chars>{values})"
+
 
 @dataclass(frozen=True)
 class FrameMasks:
@@ -86,6 +90,10 @@ class FrameMasks:
         if empty is not None:
             what = "the void region" if empty is self.void else f"object {empty.object_id}"
             raise ValueError(f"{what} has a mask without pixels: an absent object, or no void region, has no mask at all")
+
+    def __repr__(self) -> str:
+        void = f", void_area={self.void.area}" if self.void is not None else ""
+        return f"FrameMasks(object_ids={_shorten(tuple(m.object_id for m in self.objects))}{void})"
 
     def get(self, object_id: int) -> Mask | None:
         """The object's mask in this frame, or None when it is absent."""
@@ -121,6 +129,13 @@ class ImageRef:
             raise ValueError("a frame of a video is a frame number from 0 in a video file on disk")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"JPEG quality is 1 to 100, got {self.quality}")
+
+    def __repr__(self) -> str:
+        if self.data is not None:
+            return f"ImageRef(data=<{len(self.data)} bytes>)"
+        extra = "".join(f", {k}={v!r}" for k, v in (("archive", self.archive), ("frame", self.frame)) if v is not None)
+        quality = f", quality={self.quality}" if self.frame is not None else ""  # used only for a video's frame
+        return f"ImageRef(path={self.path!r}{extra}{quality})"
 
     @property
     def location(self) -> str:
@@ -179,6 +194,16 @@ class ObjectInfo:
                 check_text(f"object {self.object_id}'s frame", frame)
         if self.metadata:
             check_metadata(f"object {self.object_id}'s metadata", self.metadata)
+
+    def __repr__(self) -> str:
+        parts = [f"object_id={self.object_id}"]
+        if self.category_id is not None:
+            parts.append(f"category_id={self.category_id}")
+        if self.frames is not None:
+            parts.append(f"frames=<{len(self.frames)} names>")
+        if self.metadata:
+            parts.append(f"metadata={_shorten(self.metadata)}")
+        return f"ObjectInfo({', '.join(parts)})"
 
     def get(self, key: str, default: JsonScalar = None) -> JsonScalar:
         """The metadata value under ``key``."""
@@ -275,6 +300,15 @@ class Video:
                 if unknown:
                     raise ValueError(f"{self.name}/{frame.file_name}: objects {sorted(unknown)} missing from Video.objects")
 
+    def __repr__(self) -> str:  # every frame's masks would print: megabytes for one video in a notebook
+        annotated = sum(f.masks is not None for f in self.frames)
+        ids = _shorten(tuple(o.object_id for o in self.objects))
+        metadata = f", metadata={_shorten(self.metadata)}" if self.metadata else ""
+        return (
+            f"Video(name={self.name!r}, width={self.width}, height={self.height}, frames=<{len(self.frames)}, "
+            f"{annotated} annotated>, object_ids={ids}, encoding={self.encoding.value!r}{metadata})"
+        )
+
     @property
     def size(self) -> tuple[int, int]:
         """The RLE ``size``: ``(height, width)``."""
@@ -341,5 +375,23 @@ class DatasetInfo:
     image_root: str | None = None
     attributes: tuple[tuple[str, str], ...] = ()
 
+    def __repr__(self) -> str:
+        categories = f"<{len(self.categories)} categories>" if len(self.categories) > 4 else repr(self.categories)
+        return (
+            f"DatasetInfo(source_format={self.source_format!r}, split={self.split!r}, categories={categories}, "
+            f"image_root={self.image_root!r}, attributes={_shorten(self.attributes)})"
+        )
+
     def attribute(self, key: str, default: str | None = None) -> str | None:
         return dict(self.attributes).get(key, default)
+
+
+#: How many items of a tuple a repr shows before saying how many more there are.
+_SHOWN = 8
+
+
+def _shorten(items: tuple) -> str:
+    """``items`` as a repr, its first few only when there are many (a video of 300 objects, a long metadata record)."""
+    if len(items) <= _SHOWN:
+        return repr(items)
+    return "(" + ", ".join(repr(item) for item in items[:_SHOWN]) + f", ... {len(items) - _SHOWN} more)"

@@ -7,6 +7,8 @@ time with the YAML path of the bad value, not halfway through a conversion.
 from __future__ import annotations
 
 import dataclasses
+import numbers
+import os
 import types
 import typing
 from collections.abc import Mapping
@@ -138,16 +140,16 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                     pass
         raise OptionError(where, f"expected one of {', '.join(map(repr, args))}, got {value!r}")
     if annotation is bool:
-        if isinstance(value, bool):
-            return value
+        if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy's bool too
+            return bool(value)
         if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
             return value.lower() in _TRUE
         raise OptionError(where, f"expected true or false, got {value!r}")
     if annotation in (int, float):
         if isinstance(value, bool):
             raise OptionError(where, f"expected {annotation.__name__}, got {value!r}")
-        if isinstance(value, int) or (annotation is float and isinstance(value, float)):
-            return annotation(value)
+        if isinstance(value, numbers.Integral) or (annotation is float and isinstance(value, numbers.Real)):
+            return annotation(value)  # numpy's integers and floats too, as a notebook computes them
         if isinstance(value, str):
             try:
                 return annotation(value.replace("_", ""))
@@ -157,5 +159,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
     if annotation is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, os.PathLike) and isinstance(os.fspath(value), str):  # images=Path(...) from Python
+            return os.fspath(value)
         raise OptionError(where, f"expected a string, got {value!r}")
     raise OptionError(where, f"unsupported option type {annotation}")

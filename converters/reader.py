@@ -8,13 +8,15 @@ source is (see :mod:`converters.sources.files`); it pickles as paths.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from .errors import SourceError
+from .errors import SourceError, VosconvError
 from .model import DatasetInfo, Video
 from .options import NoOptions
 from .sources import files as sources
@@ -57,6 +59,9 @@ class Detection:
     near: int = 0
 
 
+_R = TypeVar("_R", bound="Reader")
+
+
 class Reader(ABC):
     """Reads one source layout into :class:`~converters.model.Video` objects, one video at a time.
 
@@ -81,6 +86,17 @@ class Reader(ABC):
         self.source = Path(source)
         self.options = options if options is not None else self.Options()
         self.fs = sources.filesystem(self.source)
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Every reader's ``close`` marks it closed, whatever the subclass's own ``close`` does (see :class:`_Closed`)."""
+        super().__init_subclass__(**kwargs)
+        close = cls.__dict__.get("close")
+        if inspect.isfunction(close) and not hasattr(close, "__wrapped__"):
+            cls.close = _marks_closed(close)  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        state = " (closed)" if self.__dict__.get("_closed") else ""
+        return f"{type(self).__name__}({os.fspath(self.source)!r}, {self.options!r}){state}"
 
     @classmethod
     @abstractmethod
@@ -130,8 +146,41 @@ class Reader(ABC):
         """Release whatever the reader holds open (temporary files, handles, an archive's index)."""
         self.fs.close()
 
-    def __enter__(self):
+    def __enter__(self: _R) -> _R:  # the reader's own class, so ``with open_reader(...) as r`` is typed
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: What a closed reader refuses: once its ``with`` block ends, a call would quietly open again what ``close``
+#: released (an archive's handle, a COCO file's temporary index, left behind for good) or fail naming no reader.
+_WHILE_OPEN = ("info", "list_videos", "read_video", "check_integrity")
+
+
+class _Closed:
+    """What a closed reader's contract calls are: an error saying so. Set on the instance by ``close``, so an open
+    reader's calls go straight to its methods (no wrapper: a warning still names the caller's line)."""
+
+    def __init__(self, reader: str, name: str) -> None:
+        self.reader, self.name = reader, name
+
+    def __call__(self, *args: object, **kwargs: object) -> Any:
+        raise VosconvError(
+            f"{self.reader}: {self.name}() on a closed reader (its with block ended, or close() was called); "
+            "open the source again with converters.open_reader"
+        )
+
+
+def _marks_closed(close: Any) -> Any:
+    @functools.wraps(close)
+    def marking(self: Reader) -> None:
+        close(self)
+        self._closed = True
+        for name in _WHILE_OPEN:
+            self.__dict__[name] = _Closed(repr(self), name)
+
+    return marking
+
+
+Reader.close = _marks_closed(Reader.close)  # type: ignore[method-assign]

@@ -444,3 +444,13 @@ def reader_class(name: str) -> type[Reader]:
 
 def writer_class(name: str) -> type[Writer]:
     return load("writer", name)
+
+
+def contradicts_output(output: str | os.PathLike, chosen: str) -> bool:
+    """Whether ``output``'s name implies another writer than ``chosen``, and not merely a file of the chosen writer's own
+    kind: a cocovid or BURST file named ``.json`` (BURST's own ``all_classes.json``) is a JSON file, as its writer writes."""
+    inferred = writer_for_output(output)
+    if inferred in (None, chosen):
+        return False
+    endings = {"." + suffix.rsplit(".", 1)[-1].lower() for suffix in spec("writer", chosen).suffixes}
+    return not os.fspath(output).rstrip("/\\").lower().endswith(tuple(endings))

@@ -86,6 +86,9 @@ class Writer(ABC):
     def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()
 
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.options!r})"
+
     def plan(self, refs: Sequence[VideoRef]) -> list[Shard]:
         """Group the sorted videos into shards; a video never spans two shards.
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gzip
-import inspect
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -227,7 +227,7 @@ def test_convert_checks_writer_options_before_writing(sample_root, tmp_path):
 @pytest.mark.parametrize(("layout", "split"), [("mose", "train"), ("mose", "valid"), ("youtube-vos", "train")])
 def test_read_videos_in_name_order(sample_root, layout, split):
     videos = api.read_videos(sample_root[layout], layout, split=split)
-    assert inspect.isgenerator(videos)  # one video at a time
+    assert isinstance(videos, Iterator) and not isinstance(videos, list)  # one video at a time
     videos = list(videos)
     assert all(isinstance(v, Video) for v in videos)
     names = [v.name for v in videos]

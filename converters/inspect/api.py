@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,9 +32,12 @@ def stats(
     >>> s = converters.stats("MOSE/train", workers=4)  # doctest: +SKIP
     >>> s.summary()["disappearance_rate"]  # doctest: +SKIP
     """
-    from ..api import open_reader
+    from ..api import as_path, format_name, open_reader
     from .stats import summarise
 
+    source = as_path("source", source)
+    if from_ is not None:
+        format_name("from_", from_)
     with open_reader(source, from_, reader_options) as reader:
         return summarise(reader, workers=workers, executor=executor, progress=progress)
 
@@ -53,11 +57,45 @@ def preview(
     ``options`` are those of :func:`converters.inspect.preview.write_preview` (``videos``,
     ``frames``, ``scale``, ``columns``, ``fps``, ``format``, ``ids``, ``overwrite``). Returns the files written.
     """
-    from ..api import open_reader
+    from ..api import as_path, format_name, open_reader
     from .preview import write_preview
 
+    source, output = as_path("source", source), as_path("output", output)
+    if compare is not None:
+        compare = as_path("compare", compare)
+    if from_ is not None:
+        format_name("from_", from_)
+    options = _preview_options(options)
     with open_reader(source, from_, reader_options) as reader:
         if compare is None:
             return write_preview(reader, output, **options)
         with open_reader(compare) as other:
             return write_preview(reader, output, other=other, **options)
+
+
+#: ``preview``'s keyword options, as ``vosconv preview``'s flags name them (``videos``: ``--video``).
+PREVIEW_OPTIONS = ("videos", "frames", "scale", "columns", "fps", "format", "ids", "overwrite")
+
+
+def _preview_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` checked before any reading: an unknown name (``colums=``) and a value of the wrong type (``scale="2"``)
+    were a TypeError from deep inside; a single video's name is that video, not its characters."""
+    from ..api import as_flag
+    from ..errors import OptionError
+    from ..suggest import did_you_mean
+
+    for name in options:
+        if name not in PREVIEW_OPTIONS:
+            hint = did_you_mean(name, PREVIEW_OPTIONS)
+            raise OptionError(name, f"unknown preview option{';' + hint if hint else ''} (allowed: {', '.join(PREVIEW_OPTIONS)})")
+    options = dict(options)
+    if isinstance(options.get("videos"), str):  # videos="bear": the video bear, not videos b, e, a and r
+        options["videos"] = [options["videos"]]
+    for name in ("scale", "fps"):
+        value = options.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
+            raise OptionError(name, f"expected a number, got {type(value).__name__} {value!r:.60}")
+    for name in ("ids", "overwrite"):
+        if name in options:
+            options[name] = as_flag(name, options[name])
+    return options

@@ -75,7 +75,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
             refuse_source(Path(path), reader.roots())
         result = summarise(reader, executor=make_executor(args.workers, args.executor, args.ray_address), progress=None)
     if args.per_video:
-        say(f"wrote {result.write_table(args.per_video)}")
+        say(f"wrote {result.write_table(args.per_video, overwrite=args.overwrite)}")
     if args.plots:
         from .plots import write_plots
 

@@ -48,7 +48,7 @@ import numpy as np
 from ..errors import OptionError, OutputError
 from ..model import Frame, Video
 from ..reader import Reader, VideoRef
-from ..run.executors import Executor, make_executor
+from ..run.executors import Executor, check_executor, make_executor
 
 #: COCO's area buckets (pixels): small below 32**2, medium below 96**2, large from there.
 SMALL_AREA = 32**2
@@ -111,6 +111,9 @@ class VideoStats:
     def mean_relative_area(self) -> float:
         return math.fsum(self.mask_areas) / (len(self.mask_areas) * self.frame_pixels) if self.mask_areas else 0.0
 
+    def __repr__(self) -> str:  # not every mask's area: a long video has thousands
+        return f"VideoStats(name={self.name!r}, frames={self.frames}, objects={self.objects}, masks={self.masks})"
+
     def row(self) -> dict[str, Any]:
         """The per-video table's row (:data:`COLUMNS`): plain numbers, and the categories as one text."""
         named = {"video": self.name, "categories": ";".join(self.categories)}
@@ -155,6 +158,12 @@ class DatasetStats:
     split: str | None
     videos: tuple[VideoStats, ...]
     first_appearances_only: bool = False  # annotated only where each object first appears: no absence is known
+
+    def __repr__(self) -> str:  # not every video's figures: summary() and rows() give those
+        return (
+            f"DatasetStats(source={self.source!r}, format={self.format!r}, split={self.split!r}, "
+            f"videos=<{len(self.videos)} videos, {self.total('frames')} frames>)"
+        )
 
     def total(self, name: str) -> int:
         return sum(getattr(v, name) for v in self.videos)
@@ -211,8 +220,11 @@ class DatasetStats:
     def to_dict(self) -> dict[str, Any]:
         return {"summary": self.summary(), "videos": self.rows()}
 
-    def write_table(self, path: str | os.PathLike) -> Path:
-        """The per-video table as ``.csv`` or ``.parquet`` (by the suffix), written whole or not at all."""
+    def write_table(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """The per-video table as ``.csv`` or ``.parquet`` (by the suffix), written whole or not at all; an existing
+        file is replaced only with ``overwrite``, as ``--per-video`` needs ``--overwrite``."""
+        if os.path.lexists(path) and not overwrite:
+            raise OutputError(f"{os.fspath(path)} already exists; pass overwrite=True to replace it")
         return write_table(self.rows(), path)
 
 
@@ -331,6 +343,7 @@ def summarise(
     """Every video of ``reader``, summarised in parallel (``executor``, else ``workers`` local processes)."""
     from tqdm import tqdm
 
+    check_executor(executor)
     executor = executor or make_executor(workers)
     info = reader.info()
     refs = reader.list_videos()

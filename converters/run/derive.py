@@ -90,7 +90,7 @@ def build(value: Derive | Mapping[str, Any] | None, where: str = "derive") -> De
     """A :class:`Derive` from itself, a mapping of its fields (the API's and pipelines.yaml's form), or None."""
     if value is None:
         return None
-    derive = value if isinstance(value, Derive) else plugin_options.build(Derive, dict(value), where)
+    derive = value if isinstance(value, Derive) else plugin_options.build(Derive, value, where)
     return derive if derive.active else None
 
 

@@ -422,6 +422,16 @@ def _get(ray, ref):
         raise
 
 
+def check_executor(executor: object) -> None:
+    """None or an :class:`Executor`; anything else (``executor="ray"``) is an OptionError, not an AttributeError mid-run."""
+    if executor is not None and not callable(getattr(executor, "run", None)):
+        raise OptionError(
+            "executor",
+            f"expected an executor (an object with run(fn, items, on_done), such as RayExecutor(address) from "
+            f"converters.run.executors) or None, got {type(executor).__name__} {executor!r:.60}",
+        )
+
+
 def make_executor(workers: int = 1, kind: str = "local", address: str | None = None) -> Executor:
     """``local``: this process (1 worker) or a process pool; ``ray``: a Ray cluster (``address``, else a local one)."""
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:

@@ -29,7 +29,7 @@ from ..reader import Reader
 from ..writer import Shard, ShardResult, Writer
 from . import journal, locking, plan
 from . import resume as resuming
-from .executors import Executor, make_executor, progress_to
+from .executors import Executor, check_executor, make_executor, progress_to
 from .progress import progress_bar as _progress
 from .publish import (
     ERRORS_FILE,
@@ -118,6 +118,7 @@ def convert(
     output = Path(output)
     if on_error not in ("fail", "skip"):  # anything else ran as "fail", whatever the caller meant
         raise OptionError("on_error", f"'fail' or 'skip', got {on_error!r}")
+    check_executor(executor)
     executor = executor or make_executor(workers)  # a bad worker count fails before anything is touched
     info = reader.info()
     plan.check_images(reader, writer)

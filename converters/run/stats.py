@@ -33,6 +33,14 @@ class Stats:
     category_ids: set[int] = field(default_factory=set)
     skipped: list[dict[str, str]] = field(default_factory=list)  # one record per bad video
 
+    def __repr__(self) -> str:  # a notebook shows a convert's Summary: not thousands of category ids or skip records
+        counts = ", ".join(f"{name}={getattr(self, name)}" for name in _COUNTS)
+        ids = sorted(self.category_ids)
+        shown = repr(set(ids)) if len(ids) <= 8 else f"<{len(ids)} ids: {', '.join(map(str, ids[:8]))}, ...>"
+        names = [str(record.get("video")) for record in self.skipped[:3]] + ["..."] * (len(self.skipped) > 3)
+        skipped = f"<{len(self.skipped)} videos: {', '.join(names)}>" if self.skipped else "[]"
+        return f"Stats({counts}, category_ids={shown}, skipped={skipped})"
+
     def add(self, video: Video) -> None:
         self.videos += 1
         self.frames += len(video.frames)

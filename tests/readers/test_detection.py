@@ -151,7 +151,7 @@ def test_cannot_tell_lists_one_line_per_reader_nearest_first(tmp_path):
     with pytest.raises(DetectionError) as caught:
         api.detect(tmp_path)
     first, *lines = str(caught.value).splitlines()
-    assert first == f"cannot tell the format of {tmp_path}; name it with --from:"
+    assert first == f"cannot tell the format of {tmp_path}; name it with --from (format= or from_= in Python):"
     from converters import registry
 
     assert sorted(line.split(":")[0].strip() for line in lines) == registry.names("reader")

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -98,6 +99,7 @@ class CocoReader(Reader):
     def __getstate__(self):
         # workers need the indexed file's path and the header, never the list of every video
         state = self.__dict__.copy()
+        state.pop("_cleanup", None)  # the folder is this process's to remove
         if self._index is not None:
             state["_index"] = _Index(self._index.path, self._index.header, self._index.categories, ())
         return state
@@ -122,7 +124,7 @@ class CocoReader(Reader):
 
     def _ensure_index(self) -> _Index:
         if self._index is None:
-            self._tmp = tempfile.mkdtemp(prefix="vosconv-coco-")
+            self._make_tmp("vosconv-coco-")
             try:
                 self._index = self._build_index()
             except BaseException:
@@ -155,7 +157,17 @@ class CocoReader(Reader):
         except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise SourceError(source, f"cannot read: {exc}") from None
 
+    def _make_tmp(self, prefix: str) -> str:
+        """A temporary folder for the index, removed by ``close``, or when a reader never closed (a notebook's
+        ``open_reader(...).list_videos()``) is collected or the process exits: it holds a copy of the annotations."""
+        self._tmp = tempfile.mkdtemp(prefix=prefix)
+        self._cleanup = weakref.finalize(self, _remove_tmp, self._tmp, os.getpid())
+        return self._tmp
+
     def close(self) -> None:
+        cleanup = self.__dict__.pop("_cleanup", None)
+        if cleanup is not None:
+            cleanup.detach()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -470,3 +482,9 @@ def _add_annotation(
             void[index] = mask
         else:
             per_frame[index].append(mask)
+
+
+def _remove_tmp(folder: str, owner: int) -> None:
+    """Remove a reader's index folder, in the process that made it only (a forked worker's copy is no owner)."""
+    if os.getpid() == owner:
+        shutil.rmtree(folder, ignore_errors=True)

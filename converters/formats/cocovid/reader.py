@@ -22,7 +22,6 @@ from its own lines.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -61,7 +60,7 @@ class CocoVidReader(CocoReader):
 
     def _ensure_index(self):
         if self._index is None:
-            self._tmp = tempfile.mkdtemp(prefix="vosconv-cocovid-")
+            self._make_tmp("vosconv-cocovid-")
             try:
                 lines = Path(self._tmp) / "tracks.json"
                 write_lines(lines, *as_tracks(load_document(self.source), self.source))

@@ -1,0 +1,122 @@
+"""Writing videos made in Python: :func:`write_videos` (exported as ``converters.write_videos``).
+
+The videos are held in memory and given to the pipeline through a reader of their own, so they are
+written exactly as a conversion writes a source's: checked by the writer, staged, published whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .api import _short, as_flag, as_path, format_name, open_writer, warn_of_contradiction
+from .errors import OptionError
+from .model import DatasetInfo, Video
+from .reader import Detection, Reader, VideoRef
+
+if TYPE_CHECKING:
+    from .run.pipeline import Summary
+
+__all__ = ["write_videos"]
+
+
+def write_videos(
+    videos: Iterable[Video],
+    output: str | os.PathLike,
+    to: str,
+    *,
+    info: DatasetInfo | None = None,
+    writer_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    progress: bool | None = False,
+) -> Summary:
+    """Write videos made in Python (the intermediate form of :mod:`converters.model`) as format ``to`` at ``output``.
+
+    For a model's predictions, a filtered or edited set, or a source vosconv does not read: each
+    :class:`~converters.model.Video` as :func:`read_videos` gives them, or built with the model's
+    constructors (masks from a label map with :func:`converters.codecs.rle.encode`). ``info``
+    is the dataset's :class:`~converters.model.DatasetInfo` (categories, split), by default
+    ``DatasetInfo("python")``. The videos are held in memory while they are written, by name
+    order, in this process; the output appears only when complete, as with :func:`convert`,
+    and the writer refuses what its format cannot hold (an ``OptionError``/``SourceError``).
+
+    >>> videos = [v for v in converters.read_videos("MOSE", split="train") if len(v.objects) > 2]  # doctest: +SKIP
+    >>> converters.write_videos(videos, "crowded.json", to="coco")  # doctest: +SKIP
+    """
+    from .run import pipeline
+
+    output = as_path("output", output)
+    format_name("to", to)
+    overwrite = as_flag("overwrite", overwrite)
+    if progress is not None:
+        progress = as_flag("progress", progress)
+    if isinstance(videos, Video):
+        raise OptionError("videos", "expected videos (a list or any iterable of Video), got one Video: give [video]")
+    if isinstance(videos, (str, bytes, os.PathLike)):
+        raise OptionError("videos", f"expected Video objects, got the path {_short(videos)}: converters.convert reads one")
+    if not isinstance(videos, Iterable):
+        raise OptionError("videos", f"expected an iterable of Video, got {type(videos).__name__} {_short(videos)}")
+    held = tuple(videos)
+    for position, video in enumerate(held):
+        if not isinstance(video, Video):
+            raise OptionError("videos", f"item {position} is a {type(video).__name__}, not a converters.model.Video")
+    names = sorted(video.name for video in held)
+    twice = next((a for a, b in itertools.pairwise(names) if a == b), None)
+    if twice is not None:  # one would overwrite the other's files, or their records would merge
+        raise OptionError("videos", f"two videos are named {twice!r}; a dataset's video names are unique")
+    if info is None:
+        info = DatasetInfo("python")
+    elif not isinstance(info, DatasetInfo):
+        raise OptionError("info", f"expected a converters.model.DatasetInfo, got {type(info).__name__} {_short(info)}")
+    writer = open_writer(to, writer_options)
+    warn_of_contradiction(output, to, writer)
+    with HeldVideos(info, held) as reader:
+        return pipeline.convert(reader, writer, output, workers=1, overwrite=overwrite, progress=progress)
+
+
+class HeldVideos(Reader):
+    """The videos :func:`write_videos` was given, as a reader: listed by name, each given back as it is."""
+
+    name = "python"
+
+    def __init__(self, info: DatasetInfo, videos: tuple[Video, ...]) -> None:
+        super().__init__(HELD_SOURCE)
+        self._info, self._videos = info, {video.name: video for video in videos}
+
+    @classmethod
+    def sniff(cls, source: Path) -> Detection:
+        return Detection(0, "videos held in memory, never a file")
+
+    def info(self) -> DatasetInfo:
+        return self._info
+
+    def list_videos(self) -> list[VideoRef]:
+        return [VideoRef(name, _held_bytes(self._videos[name])) for name in sorted(self._videos)]
+
+    def read_video(self, ref: VideoRef) -> Video:
+        return self._videos[ref.name]
+
+    def roots(self) -> list[Path]:
+        return []  # no file of a source to protect: the output may go anywhere
+
+
+#: What a reader of videos held in memory names as its source (resolved in no check: its roots are empty).
+HELD_SOURCE = "<videos given to write_videos>"
+
+
+def _held_bytes(video: Video) -> int:
+    """About what the video's files would weigh, so that writers cut shards by size as they do for a source on disk."""
+    total = 0
+    for frame in video.frames:
+        if frame.masks is not None:
+            total += sum(len(mask.counts) for mask in frame.masks.objects)
+        if frame.image is not None and frame.image.data is not None:
+            total += len(frame.image.data)
+        elif frame.image is not None and frame.image.archive is None and frame.image.frame is None and frame.image.path:
+            with contextlib.suppress(OSError):
+                total += os.path.getsize(frame.image.path)
+    return total
