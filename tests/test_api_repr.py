@@ -79,3 +79,25 @@ def test_a_convert_summary_shows_in_a_few_lines():
     assert "category_ids=<1203 ids: 1, 2, 3, 4, 5, 6, 7, 8, ...>" in shown and "skipped=<1000 videos: v0, v1, v2, ...>" in shown
     assert len(shown) < 300
     assert repr(Stats(category_ids={3, 1})).endswith("category_ids={1, 3}, skipped=[])")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_the_loaders_datasets_show_what_they_read(mose_shards, fmt):
+    """A notebook's ``clips`` showed ``<... object at 0x...>``, and a video handle the whole dataset's default repr."""
+    from converters.loading import TrainingClips
+    from converters.loading.dataset import ClipDataset, open_dataset
+
+    videos = open_dataset(mose_shards[fmt])
+    where = repr(str(mose_shards[fmt]))
+    assert repr(videos) == f"VideoDataset({where}, {fmt}, split train, {len(videos)} videos, images embedded)"
+    handle = videos[0]
+    assert repr(handle).startswith(f"VideoHandle({handle.name!r}, frames={len(handle)} (") and "object at" not in repr(handle)
+    clips = ClipDataset(videos, clip_length=4, masks="objects")
+    counted = f"{len(clips)} clips of {len(videos)} videos"
+    assert repr(clips) == f"ClipDataset({where}, {counted}, clip_length=4, stride=1, masks='objects')"
+    training = TrainingClips(videos, num_frames=4, output="numpy", size=96, transform=lambda item: item)
+    shown = repr(training)
+    assert shown.startswith(f"TrainingClips({where}, {len(training)} clips of ")
+    assert ", epoch 0, num_frames=4, max_skip=1" in shown
+    assert ", size=96, " in shown
+    assert shown.endswith("output='numpy', transform=test_the_loaders_datasets_show_what_they_read.<locals>.<lambda>)")

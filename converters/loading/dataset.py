@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
-from ..model import Video
+from ..model import Video, _shorten
 from .backend import MALFORMED, Frames, backend_class
 from .masks import _labels, _object_planes, present_planes
 
@@ -96,6 +96,11 @@ class VideoHandle:
 
     def __len__(self) -> int:
         return self.entry.frames
+
+    def __repr__(self) -> str:  # the default one printed the whole dataset's and the entry's fields
+        e = self.entry
+        frames = f"frames={e.frames} ({e.annotated_count} annotated)"
+        return f"VideoHandle({e.name!r}, {frames}, size={e.height}x{e.width}, object_ids={_shorten(e.object_ids)})"
 
     @property
     def size(self) -> tuple[int, int]:
@@ -177,6 +182,12 @@ class VideoDataset(Sequence):
 
     def __len__(self) -> int:
         return len(self.manifest.videos)
+
+    def __repr__(self) -> str:
+        images = "embedded" if self.embedded else "none" if self.frameless else f"in {self.image_root or self.missing_images}"
+        split = self.manifest.source.get("split")
+        kind = f"{self.format}, split {split}" if split else self.format
+        return f"VideoDataset({str(self.path)!r}, {kind}, {len(self)} videos, images {images})"
 
     def __getitem__(self, key):
         if isinstance(key, slice):
@@ -363,6 +374,16 @@ class ClipDataset:
 
     def __len__(self) -> int:
         return int(self._first[-1])
+
+    def __repr__(self) -> str:
+        options = f"clip_length={self.clip_length}, stride={self.stride}, masks={self.masks!r}"
+        if self.annotated_only:
+            options += ", annotated_only=True"
+        if not self.images:
+            options += ", images=False"
+        elif self.decode_images:
+            options += ", decode_images=True"
+        return f"ClipDataset({str(self.videos.path)!r}, {len(self)} clips of {len(self.videos)} videos, {options})"
 
     def locate(self, index: int) -> tuple[int, np.ndarray]:
         """The video position and frame indices of clip ``index``, from the manifest alone."""

@@ -316,6 +316,18 @@ class TrainingClips:
     def __len__(self) -> int:
         return len(self.entries) * self.clips_per_video
 
+    def __repr__(self) -> str:
+        options = [f"num_frames={self.num_frames}", f"max_skip={self.max_skip}"]
+        defaults = {"reverse_time_prob": 0.0, "max_num_objects": None, "annotated_only": False, "clips_per_video": 1}
+        defaults |= {"size": None, "images": True, "output": "torch", "seed": 0, "void": False, "transform": None}
+        for name, default in defaults.items():
+            value = getattr(self, name)
+            if value != default:  # a transform by its name: a lambda's or a partial's repr runs long
+                shown = getattr(value, "__qualname__", None) or type(value).__name__ if name == "transform" else repr(value)
+                options.append(f"{name}={shown}")
+        counted = f"{len(self)} clips of {len(self.entries)} videos, epoch {self.epoch}"
+        return f"TrainingClips({str(self.videos.path)!r}, {counted}, {', '.join(options)})"
+
     def __getitem__(self, index: int) -> Any:
         given = index = _position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
         if index < 0:  # counted from the end, as ClipDataset and any sequence: the same item as its positive index
