@@ -7,8 +7,9 @@ written exactly as a conversion writes a source's: checked by the writer, staged
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
+import pickle
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,11 +41,13 @@ def write_videos(
     :class:`~converters.model.Video` as :func:`read_videos` gives them, or built with the model's
     constructors (masks from a label map with :func:`converters.codecs.rle.encode`). ``info``
     is the dataset's :class:`~converters.model.DatasetInfo` (categories, split), by default
-    ``DatasetInfo("python")``. The videos are held in memory while they are written, by name
-    order, in this process; the output appears only when complete, as with :func:`convert`,
-    and the writer refuses what its format cannot hold (an ``OptionError``/``SourceError``).
+    ``DatasetInfo("python")``. Each video is set aside in a temporary file (under ``TMPDIR``) as
+    the iterable gives it, so a generator of any length is written holding one video at a time;
+    they are written by name order, in this process. The output appears only when complete, as
+    with :func:`convert`, and the writer refuses what its format cannot hold (an
+    ``OptionError``/``SourceError``).
 
-    >>> videos = [v for v in converters.read_videos("MOSE", split="train") if len(v.objects) > 2]  # doctest: +SKIP
+    >>> videos = (v for v in converters.read_videos("MOSE", split="train") if len(v.objects) > 2)  # doctest: +SKIP
     >>> converters.write_videos(videos, "crowded.json", to="coco")  # doctest: +SKIP
     """
     from .run import pipeline
@@ -60,45 +63,52 @@ def write_videos(
         raise OptionError("videos", f"expected Video objects, got the path {_short(videos)}: converters.convert reads one")
     if not isinstance(videos, Iterable):
         raise OptionError("videos", f"expected an iterable of Video, got {type(videos).__name__} {_short(videos)}")
-    held = tuple(videos)
-    for position, video in enumerate(held):
-        if not isinstance(video, Video):
-            raise OptionError("videos", f"item {position} is a {type(video).__name__}, not a converters.model.Video")
-    names = sorted(video.name for video in held)
-    twice = next((a for a, b in itertools.pairwise(names) if a == b), None)
-    if twice is not None:  # one would overwrite the other's files, or their records would merge
-        raise OptionError("videos", f"two videos are named {twice!r}; a dataset's video names are unique")
     if info is None:
         info = DatasetInfo("python")
     elif not isinstance(info, DatasetInfo):
         raise OptionError("info", f"expected a converters.model.DatasetInfo, got {type(info).__name__} {_short(info)}")
     writer = open_writer(to, writer_options)
     warn_of_contradiction(output, to, writer)
-    with HeldVideos(info, held) as reader:
+    with tempfile.TemporaryDirectory(prefix="vosconv-videos-") as spool, HeldVideos(info, Path(spool)) as reader:
+        for position, video in enumerate(videos):
+            if not isinstance(video, Video):
+                raise OptionError("videos", f"item {position} is a {type(video).__name__}, not a converters.model.Video")
+            reader.add(video)
         return pipeline.convert(reader, writer, output, workers=1, overwrite=overwrite, progress=progress)
 
 
 class HeldVideos(Reader):
-    """The videos :func:`write_videos` was given, as a reader: listed by name, each given back as it is."""
+    """The videos :func:`write_videos` was given, as a reader: each kept in a file of ``spool`` as it comes (one video
+    in memory at a time, however many are given), listed by name and read back when the writer asks."""
 
     name = "python"
 
-    def __init__(self, info: DatasetInfo, videos: tuple[Video, ...]) -> None:
+    def __init__(self, info: DatasetInfo, spool: Path) -> None:
         super().__init__(HELD_SOURCE)
-        self._info, self._videos = info, {video.name: video for video in videos}
+        self._info, self._spool = info, spool
+        self._videos: dict[str, tuple[Path, int]] = {}  # name -> (its file, about what its files would weigh)
+
+    def add(self, video: Video) -> None:
+        if video.name in self._videos:  # one would overwrite the other's files, or their records would merge
+            raise OptionError("videos", f"two videos are named {video.name!r}; a dataset's video names are unique")
+        path = self._spool / f"{len(self._videos):09d}.pickle"
+        with open(path, "wb") as file:
+            pickle.dump(video, file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._videos[video.name] = (path, _held_bytes(video))
 
     @classmethod
     def sniff(cls, source: Path) -> Detection:
-        return Detection(0, "videos held in memory, never a file")
+        return Detection(0, "videos given to write_videos, never a file")
 
     def info(self) -> DatasetInfo:
         return self._info
 
     def list_videos(self) -> list[VideoRef]:
-        return [VideoRef(name, _held_bytes(self._videos[name])) for name in sorted(self._videos)]
+        return [VideoRef(name, self._videos[name][1]) for name in sorted(self._videos)]
 
     def read_video(self, ref: VideoRef) -> Video:
-        return self._videos[ref.name]
+        with open(self._videos[ref.name][0], "rb") as file:  # written by add, in a folder of this process's own
+            return pickle.load(file)
 
     def roots(self) -> list[Path]:
         return []  # no file of a source to protect: the output may go anywhere

@@ -3,6 +3,8 @@ through the public API, exactly as a conversion writes them; its arguments check
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 from pycocotools import mask as coco_mask
@@ -124,3 +126,24 @@ def test_one_video_or_a_name_twice_is_refused(tmp_path):
         converters.write_videos([video], tmp_path / "out.json", to="coco", overwrite="false")
     with pytest.warns(VosconvWarning, match="a coco output's name"):
         converters.write_videos([video], tmp_path / "out.json", to="parquet")
+
+
+def test_a_generator_is_written_holding_one_video_at_a_time(tmp_path):
+    """Predictions of a large dataset come from a generator: each video is set aside as it comes, so the one before
+    it is already let go when the next is made (a tuple of them all held every video to the end)."""
+    alive: weakref.WeakSet[Video] = weakref.WeakSet()
+    most = []
+
+    def predictions():
+        for n in range(6):
+            most.append(len(alive))  # the previous video, still the caller's loop variable, at most
+            labels = label_frames(40, 60, 3)
+            frames = tuple(Frame(i, f"{i:05d}.jpg", None, FrameMasks(tuple(rle.encode(x)))) for i, x in enumerate(labels))
+            video = Video(f"v{n}", 60, 40, frames, (ObjectInfo(1), ObjectInfo(7)))
+            alive.add(video)
+            yield video
+            del video
+
+    summary = converters.write_videos(predictions(), tmp_path / "out.parquet", to="parquet")
+    assert summary.stats.videos == 6 and max(most) <= 1, most
+    assert [video.name for video in converters.read_videos(tmp_path / "out.parquet")] == [f"v{n}" for n in range(6)]
