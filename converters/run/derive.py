@@ -53,10 +53,16 @@ class Derive:
     empty_frames_list: str | None = field(default=None, metadata={"help": "write {video: [empty frame stems]} JSON here"})
 
     def __post_init__(self) -> None:
+        for flag, value in (("--frame-step", self.frame_step), ("--max-side", self.max_side)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise OptionError(flag, f"must be a whole number, got {value!r}")
         if self.frame_step < 1:
             raise OptionError("--frame-step", f"must be at least 1, got {self.frame_step}")
         if self.max_side is not None and self.max_side < 1:
             raise OptionError("--max-side", f"must be at least 1, got {self.max_side}")
+        for flag, path in (("--videos-from", self.videos_from), ("--empty-frames-list", self.empty_frames_list)):
+            if path is not None and not str(path).strip():  # an unset shell variable: not "no list", which is None
+                raise OptionError(flag, "is empty: name a file")
 
     @property
     def changes_videos(self) -> bool:

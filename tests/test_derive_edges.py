@@ -1,0 +1,67 @@
+"""Derived sets at their edges: what a valid split's meta.json lists, blank and non-integer options, objects a resize
+leaves without pixels, the byte form of Cutie's empty-mask list, and the source statistics a step makes untrue."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from converters import api
+from converters.cli import main
+from converters.codecs import labels
+from converters.errors import OptionError
+from converters.model import Frame, MaskEncoding, ObjectInfo, Video
+from converters.run.derive import Derive
+
+
+def video_of(label_maps_by_frame: list[np.ndarray | None], objects: tuple[ObjectInfo, ...], **video) -> Video:
+    """A video whose frame i is label map i (None: an unannotated frame)."""
+    height, width = next(m for m in label_maps_by_frame if m is not None).shape
+    frames = tuple(
+        Frame(i, f"{i:05d}.jpg", masks=None if m is None else labels.encode_frame(m, MaskEncoding.PALETTE))
+        for i, m in enumerate(label_maps_by_frame)
+    )
+    return Video("v", width, height, frames, objects, **video)
+
+
+# ------------------------------------------------------------------ bad values
+
+
+@pytest.mark.parametrize("flag", ["--videos-from", "--empty-frames-list"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_a_blank_file_name_is_refused_not_taken_for_no_list(sample_root, tmp_path, monkeypatch, flag, value, capsys):
+    """``--videos-from "$LIST"`` with LIST unset converted every video, as if no list were given; a blank
+    ``--empty-frames-list`` wrote the list to a file named by the blanks in the working folder."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out.json"
+    argv = ["convert", str(sample_root["mose"]), "--split", "train", "-o", str(out), flag, value]
+    assert main(argv) != 0
+    assert f"{flag}: is empty" in capsys.readouterr().err
+    assert sorted(os.listdir(tmp_path)) == []
+    key = flag[2:].replace("-", "_")
+    with pytest.raises(OptionError, match=f"{flag}: is empty"):
+        api.convert(sample_root["mose"], out, to="coco", reader_options={"split": "train"}, derive={key: value})
+
+
+def test_a_blank_file_name_in_pipelines_yaml_is_refused(sample_root, tmp_path, capsys):
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        f"pipelines:\n  small:\n    source: {sample_root['mose']}\n    reader: mose\n"
+        "    reader_options: {split: train}\n    derive: {videos_from: ''}\n"
+    )
+    assert main(["run", "small", "--config", str(config)]) == 1
+    assert "--videos-from: is empty" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "flag"),
+    [({"frame_step": 2.5}, "--frame-step"), ({"frame_step": True}, "--frame-step"), ({"frame_step": "2"}, "--frame-step"),
+     ({"max_side": 64.0}, "--max-side"), ({"max_side": True}, "--max-side")],
+)  # fmt: skip
+def test_a_derive_of_other_than_whole_numbers_is_an_option_error(options, flag):
+    """A Derive made in Python took 2.5 and failed later with a TypeError from inside a worker."""
+    with pytest.raises(OptionError, match=f"{flag}: must be a whole number"):
+        Derive(**options)
