@@ -3,10 +3,13 @@ leaves without pixels, the byte form of Cutie's empty-mask list, and the source 
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from converters import api
 from converters.cli import main
@@ -65,3 +68,33 @@ def test_a_derive_of_other_than_whole_numbers_is_an_option_error(options, flag):
     """A Derive made in Python took 2.5 and failed later with a TypeError from inside a worker."""
     with pytest.raises(OptionError, match=f"{flag}: must be a whole number"):
         Derive(**options)
+
+
+# ------------------------------------------------------------------ --empty-frames-list: Cutie's bytes
+
+
+def cuties_find_empty_mask(data_path: Path) -> str:
+    """What Cutie's ``scripts/data/find_empty_mask.py`` writes for a folder of PNG folders (its code, in one place)."""
+    output = {}
+    for v in sorted(os.listdir(data_path)):
+        output[v] = [f[:-4] for f in sorted(os.listdir(data_path / v)) if np.array(Image.open(data_path / v / f)).max() == 0]
+    return json.dumps(output)
+
+
+def test_the_empty_frames_list_is_byte_for_byte_what_cuties_script_writes(sample_root, tmp_path):
+    listing = tmp_path / "mose_empty_masks.txt"
+    out = tmp_path / "out"
+    derive = {"empty_frames_list": str(listing), "frame_step": 1}
+    api.convert(sample_root["mose"], out, to="mose", reader_options={"split": "train"}, derive=derive)
+    expected = cuties_find_empty_mask(out / "Annotations")
+    assert '["00007"]' in expected  # the sample's empty frame
+    assert listing.read_text() == expected
+
+
+def test_cuties_shipped_lists_are_that_form(shared_samples):
+    """The form above is the one Cutie ships (``mose_empty_masks.txt``, ...): ``json.dump`` with its defaults."""
+    shipped = sorted(shared_samples.glob("*/cutie/utils/subsets/*_empty_masks.txt"))
+    assert shipped
+    for path in shipped:
+        text = path.read_text()
+        assert json.dumps(json.loads(text)) == text, path
