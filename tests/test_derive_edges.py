@@ -16,7 +16,8 @@ from converters.cli import main
 from converters.codecs import labels
 from converters.errors import OptionError
 from converters.model import Frame, MaskEncoding, ObjectInfo, Video
-from converters.run.derive import Derive
+from converters.run.derive import Derive, derive_video
+from converters.sample import label_maps
 
 
 def video_of(label_maps_by_frame: list[np.ndarray | None], objects: tuple[ObjectInfo, ...], **video) -> Video:
@@ -98,3 +99,48 @@ def test_cuties_shipped_lists_are_that_form(shared_samples):
     for path in shipped:
         text = path.read_text()
         assert json.dumps(json.loads(text)) == text, path
+
+
+# ------------------------------------------------------------------ --first-appearance: the valid split's meta.json
+
+
+def test_first_appearance_meta_json_lists_each_objects_frames_from_its_first_appearance_on(sample_root, tmp_path):
+    """YouTube-VOS valid's meta.json lists, per object, the frames to predict it on, from its first appearance to the
+    end (XMem, Cutie and DeAOT take frames[0] as its template and save the union): not its first frame alone."""
+    root = sample_root["mose"]
+    out = tmp_path / "valid"
+    api.convert(root, out, to="youtube-vos", from_="mose", reader_options={"split": "train"}, derive={"first_appearance": True})
+    meta = json.loads((out / "meta.json").read_text())["videos"]
+    by_video: dict[str, dict[str, np.ndarray]] = {}
+    for relative, label in label_maps(root / "train" / "Annotations").items():
+        video, name = relative.split("/")
+        by_video.setdefault(video, {})[name[:-4]] = label
+    late = 0
+    for video, frames in by_video.items():
+        stems = sorted(frames)
+        first = {}
+        for stem in stems:
+            for object_id in sorted(set(np.unique(frames[stem]).tolist()) - {0}):
+                first.setdefault(object_id, stem)
+        assert set(meta[video]["objects"]) == {str(i) for i in first}
+        for object_id, stem in first.items():
+            assert meta[video]["objects"][str(object_id)]["frames"] == [s for s in stems if s >= stem]
+        late += sum(stem != stems[0] for stem in first.values())
+    assert late == 1  # the sample's object first seen at frame 5: its list starts there
+
+
+def test_first_appearance_lists_only_frames_the_source_annotated():
+    """Frames without an annotation in the source have no ground truth to score a prediction on: not listed. An object
+    that never appears keeps what the source listed; one that vanishes and returns is listed throughout."""
+    one, two = np.zeros((8, 8), np.uint8), np.zeros((8, 8), np.uint8)
+    one[1:3, 1:3] = 1
+    two[4:6, 4:6] = 2
+    empty = np.zeros((8, 8), np.uint8)
+    maps = [one, None, empty, one + two, None, two]  # object 1 vanishes at 2, returns at 3; object 2 first at 3
+    objects = (ObjectInfo(1), ObjectInfo(2), ObjectInfo(3, frames=("00004",)))
+    derived = derive_video(video_of(maps, objects), Derive(first_appearance=True))
+    assert [o.frames for o in derived.objects] == [("00000", "00002", "00003", "00005"), ("00003", "00005"), ("00004",)]
+    assert [f.masks is not None for f in derived.frames] == [True, False, False, True, False, False]
+    stepped = derive_video(video_of(maps, objects), Derive(first_appearance=True, frame_step=2))  # 00000, 00002, 00004
+    assert [o.object_id for o in stepped.objects] == [1, 3]  # object 2 is only on frames stepped over
+    assert stepped.objects[0].frames == ("00000", "00002")

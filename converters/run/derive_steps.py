@@ -40,19 +40,29 @@ def _ids_with_masks(frames: Iterable[Frame]) -> set[int]:
 def first_appearances(video: Video) -> Video:
     """Each object's mask on the first frame it appears in only; a frame where no object first appears is unannotated.
 
-    A frame that keeps masks keeps its void region too (the region not to be scored there).
+    A frame that keeps masks keeps its void region too (the region not to be scored there). Each object that
+    appears lists as its frames those annotated in the source from its first appearance on: what a YouTube-VOS
+    valid ``meta.json`` lists, the frames to predict it on (trackers save their union, and take the first as
+    its template); an object that never appears keeps what the source listed.
     """
-    seen: set[int] = set()
+    first: dict[int, int] = {}
     frames = []
-    for frame in video.frames:
+    for position, frame in enumerate(video.frames):
         masks = None
         if frame.masks is not None:
-            new = tuple(m for m in frame.masks.objects if m.object_id not in seen)
-            seen.update(m.object_id for m in new)
+            new = tuple(m for m in frame.masks.objects if m.object_id not in first)
+            first.update((m.object_id, position) for m in new)
             if new:
                 masks = FrameMasks(new, frame.masks.void)
         frames.append(dataclasses.replace(frame, masks=masks))
-    return dataclasses.replace(video, frames=tuple(frames))
+    annotated = [(frame.index, frame.stem) for frame in video.frames if frame.masks is not None]
+    objects = tuple(
+        o
+        if o.object_id not in first
+        else dataclasses.replace(o, frames=tuple(stem for position, stem in annotated if position >= first[o.object_id]))
+        for o in video.objects
+    )
+    return dataclasses.replace(video, frames=tuple(frames), objects=objects)
 
 
 def shrunk_size(width: int, height: int, max_side: int) -> tuple[int, int]:
