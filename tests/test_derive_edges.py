@@ -144,3 +144,18 @@ def test_first_appearance_lists_only_frames_the_source_annotated():
     stepped = derive_video(video_of(maps, objects), Derive(first_appearance=True, frame_step=2))  # 00000, 00002, 00004
     assert [o.object_id for o in stepped.objects] == [1, 3]  # object 2 is only on frames stepped over
     assert stepped.objects[0].frames == ("00000", "00002")
+
+
+# ------------------------------------------------------------------ --max-side: objects left without pixels
+
+
+def test_max_side_drops_an_object_without_a_pixel_left_as_a_frame_step_does():
+    """An object whose every mask is thinner than the sampling grid was kept with no mask anywhere: a meta.json
+    entry with no frame, a COCO track of nulls, counted by stats as never visible."""
+    thin, wide = np.zeros((40, 40), np.uint8), np.zeros((40, 40), np.uint8)
+    thin[30, 30] = 3  # one pixel: rows and columns 1, 3, 5, ... are sampled at half size
+    wide[10:20, 10:20] = 1
+    objects = (ObjectInfo(1), ObjectInfo(2), ObjectInfo(3))  # 2 is declared without a mask: it stays
+    derived = derive_video(video_of([wide + thin, thin], objects), Derive(max_side=20))
+    assert [o.object_id for o in derived.objects] == [1, 2]
+    assert [len(f.masks.objects) for f in derived.frames] == [1, 0]  # the second frame is annotated and empty

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import SourceError
-from ..model import Frame, FrameMasks, ImageRef, Mask, Video
+from ..model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 
 #: Quality of the JPEGs ``max_side`` re-encodes (Pillow, 4:2:0): high, as the source's were already lossy.
 JPEG_QUALITY = 95
@@ -24,13 +24,18 @@ def step_frames(video: Video, step: int) -> Video:
     """
     frames = tuple(dataclasses.replace(frame, index=i) for i, frame in enumerate(video.frames[::step]))
     kept_stems = {frame.stem for frame in frames}
-    had_masks, has_masks = _ids_with_masks(video.frames), _ids_with_masks(frames)
     objects = tuple(
         dataclasses.replace(o, frames=None if o.frames is None else tuple(f for f in o.frames if f in kept_stems))
-        for o in video.objects
-        if o.object_id in has_masks or o.object_id not in had_masks
+        for o in _still_there(video.objects, video.frames, frames)
     )
     return dataclasses.replace(video, frames=frames, objects=objects)
+
+
+def _still_there(objects: Iterable[ObjectInfo], before: Iterable[Frame], after: Iterable[Frame]) -> tuple[ObjectInfo, ...]:
+    """The objects that keep a mask ``after`` a step, or that had none ``before`` it (declared without one):
+    a step does not leave behind an object with masks in the source and none in the derived set."""
+    had_masks, has_masks = _ids_with_masks(before), _ids_with_masks(after)
+    return tuple(o for o in objects if o.object_id in has_masks or o.object_id not in had_masks)
 
 
 def _ids_with_masks(frames: Iterable[Frame]) -> set[int]:
@@ -87,7 +92,10 @@ def nearest_indices(source: int, target: int) -> np.ndarray:
 
 
 def shrink(video: Video, max_side: int) -> Video:
-    """The video at most ``max_side`` pixels a side: masks by nearest neighbour (exact RLE), frames re-encoded."""
+    """The video at most ``max_side`` pixels a side: masks by nearest neighbour (exact RLE), frames re-encoded.
+
+    An object whose every mask is too thin for the new size is dropped, as a frame step drops one stepped over.
+    """
     width, height = shrunk_size(video.width, video.height, max_side)
     if (width, height) == (video.width, video.height):
         return video
@@ -101,7 +109,8 @@ def shrink(video: Video, max_side: int) -> Video:
             masks = FrameMasks(objects, void)
         image = None if frame.image is None else _shrink_image(frame.image, frame.file_name, width, height)
         frames.append(dataclasses.replace(frame, masks=masks, image=image))
-    return dataclasses.replace(video, width=width, height=height, frames=tuple(frames))
+    objects = _still_there(video.objects, video.frames, frames)  # one too thin for the new size everywhere is gone
+    return dataclasses.replace(video, width=width, height=height, frames=tuple(frames), objects=objects)
 
 
 def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -> Mask | None:
