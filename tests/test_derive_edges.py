@@ -159,3 +159,28 @@ def test_max_side_drops_an_object_without_a_pixel_left_as_a_frame_step_does():
     derived = derive_video(video_of([wide + thin, thin], objects), Derive(max_side=20))
     assert [o.object_id for o in derived.objects] == [1, 2]
     assert [len(f.masks.objects) for f in derived.frames] == [1, 0]  # the second frame is annotated and empty
+
+
+def test_max_side_leaves_videos_that_fit_untouched_and_says_so(sample_root, tmp_path):
+    """Videos within N pixels keep their frames byte for byte and their masks (no upscaling, no re-encode); the record
+    says which videos the lossy step touched."""
+    root = sample_root["mose"]
+    out = tmp_path / "small"
+    api.convert(root, out, to="mose", reader_options={"split": "train"}, derive={"max_side": 250})
+    source, written = label_maps(root / "train" / "Annotations"), label_maps(out / "Annotations")
+    resized = set()
+    for folder in sorted(p for p in (root / "train" / "JPEGImages").iterdir() if p.is_dir()):
+        with Image.open(folder / "00000.jpg") as image:
+            fits = max(image.size) <= 250
+        for jpeg in sorted(p for p in folder.glob("*.jpg") if not p.name.startswith(".")):
+            copy = out / "JPEGImages" / folder.name / jpeg.name
+            if fits:
+                assert copy.read_bytes() == jpeg.read_bytes()
+                assert np.array_equal(written[f"{folder.name}/{jpeg.stem}.png"], source[f"{folder.name}/{jpeg.stem}.png"])
+            else:
+                with Image.open(copy) as image:
+                    assert image.size == (250, 141)  # 320 x 180: 140.6 rounds up
+                resized.add(folder.name)
+    assert len(resized) == 1
+    record = json.loads(json.loads((out / ".vosconv.json").read_text())["attributes"]["derived"])
+    assert record["lossy"].startswith("videos over 250 px a side:") and record["lossy"].endswith("smaller videos unchanged")

@@ -148,7 +148,10 @@ class DerivedReader(Reader):
             steps["first_appearance"] = True
         if derive.max_side:
             steps["max_side"] = derive.max_side
-            steps["lossy"] = f"frames re-encoded (JPEG quality {JPEG_QUALITY}); masks resized by nearest neighbour"
+            steps["lossy"] = (
+                f"videos over {derive.max_side} px a side: frames resized (Lanczos) and re-encoded (JPEG quality "
+                f"{JPEG_QUALITY}, PNG as PNG), masks resized by nearest neighbour; smaller videos unchanged"
+            )
         return steps
 
     def list_videos(self) -> list[VideoRef]:
