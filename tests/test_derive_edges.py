@@ -184,3 +184,28 @@ def test_max_side_leaves_videos_that_fit_untouched_and_says_so(sample_root, tmp_
     assert len(resized) == 1
     record = json.loads(json.loads((out / ".vosconv.json").read_text())["attributes"]["derived"])
     assert record["lossy"].startswith("videos over 250 px a side:") and record["lossy"].endswith("smaller videos unchanged")
+
+
+# ------------------------------------------------------------------ source statistics a step makes untrue
+
+
+def test_a_derived_sa_v_set_drops_the_statistics_it_would_contradict(tmp_path):
+    """SA-V's masklet_frame_count, visibility changes and sizes were carried over from the full set: the derived JSON
+    said 5 annotated frames over a masklet of 3, and the resolution of the full-size video."""
+    pytest.importorskip("av")
+    from tests.savdata import make_train
+
+    source = make_train(tmp_path / "src", {"sav_000001": 17}, auto=False)
+    out = tmp_path / "out"
+    api.convert(source, out, to="sav", writer_options={"json": True}, derive={"frame_step": 2, "max_side": 33})
+    doc = json.loads((out / "Annotations_json" / "sav_000001_manual.json").read_text())
+    assert len(doc["masklet"]) == 3 and (doc["video_width"], doc["video_height"]) == (33.0, 24.0)
+    assert doc["video_resolution"] == 33.0 * 24.0  # from the derived video, not the source's 66 x 48
+    stale = {"masklet_frame_count", "masklet_visibility_changes", "masklet_size_abs", "masklet_size_rel"}
+    assert not stale & set(doc)
+    assert doc["masklet_type"] == ["manual"] * 3 and doc["masklet_id"] == [0, 1, 2]  # what the steps leave true stays
+    assert doc["video_environment"] == "Indoor"
+    plain = tmp_path / "plain"
+    api.convert(source, plain, to="sav", writer_options={"json": True}, derive={"videos_from": None, "max_side": 100})
+    kept = json.loads((plain / "Annotations_json" / "sav_000001_manual.json").read_text())
+    assert kept["masklet_frame_count"] == [5, 5, 5] and kept["video_resolution"] == 66.0 * 48.0  # nothing changed

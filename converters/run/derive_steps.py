@@ -15,12 +15,40 @@ from ..model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 #: Quality of the JPEGs ``max_side`` re-encodes (Pillow, 4:2:0): high, as the source's were already lossy.
 JPEG_QUALITY = 95
 
+#: Metadata a source computed over its annotated frames: SA-V's masklet statistics (sizes averaged over the frames,
+#: counts of frames and of visibility changes, the first frame by its place among them). A step that changes
+#: which frames are annotated drops them rather than carry numbers the derived set contradicts.
+OF_THE_FRAMES = frozenset(
+    {
+        "masklet_size_rel",
+        "masklet_size_abs",
+        "masklet_size_bucket",
+        "masklet_visibility_changes",
+        "masklet_first_appeared_frame",
+        "masklet_frame_count",
+        "masklet_edited_frame_count",
+    }
+)
+#: Metadata a source computed from its pixels (SA-V's mask sizes and size buckets, its ``video_resolution``):
+#: dropped by a resize.
+OF_THE_PIXELS = frozenset({"masklet_size_rel", "masklet_size_abs", "masklet_size_bucket", "video_resolution"})
+
+
+def without_stale(video: Video, keys: frozenset[str]) -> Video:
+    """The video without the metadata ``keys`` (its own and its objects'): what a step made untrue."""
+
+    def kept(metadata: tuple) -> tuple:
+        return tuple(pair for pair in metadata if pair[0] not in keys)
+
+    objects = tuple(dataclasses.replace(o, metadata=kept(o.metadata)) for o in video.objects)
+    return dataclasses.replace(video, objects=objects, metadata=kept(video.metadata))
+
 
 def step_frames(video: Video, step: int) -> Video:
     """Frames at positions 0, step, 2*step, ...; an object with masks in the source but none left is dropped.
 
     Objects the source declares without any mask (a ``meta.json`` entry) stay, and their listed
-    frames keep only those still present.
+    frames keep only those still present. Statistics the source took over its frames are dropped (:data:`OF_THE_FRAMES`).
     """
     frames = tuple(dataclasses.replace(frame, index=i) for i, frame in enumerate(video.frames[::step]))
     kept_stems = {frame.stem for frame in frames}
@@ -28,7 +56,8 @@ def step_frames(video: Video, step: int) -> Video:
         dataclasses.replace(o, frames=None if o.frames is None else tuple(f for f in o.frames if f in kept_stems))
         for o in _still_there(video.objects, video.frames, frames)
     )
-    return dataclasses.replace(video, frames=frames, objects=objects)
+    stepped = dataclasses.replace(video, frames=frames, objects=objects)
+    return stepped if len(frames) == len(video.frames) else without_stale(stepped, OF_THE_FRAMES)
 
 
 def _still_there(objects: Iterable[ObjectInfo], before: Iterable[Frame], after: Iterable[Frame]) -> tuple[ObjectInfo, ...]:
@@ -67,7 +96,8 @@ def first_appearances(video: Video) -> Video:
         else dataclasses.replace(o, frames=tuple(stem for position, stem in annotated if position >= first[o.object_id]))
         for o in video.objects
     )
-    return dataclasses.replace(video, frames=tuple(frames), objects=objects)
+    derived = dataclasses.replace(video, frames=tuple(frames), objects=objects)
+    return derived if derived.frames == video.frames else without_stale(derived, OF_THE_FRAMES)
 
 
 def shrunk_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -110,7 +140,8 @@ def shrink(video: Video, max_side: int) -> Video:
         image = None if frame.image is None else _shrink_image(frame.image, frame.file_name, width, height)
         frames.append(dataclasses.replace(frame, masks=masks, image=image))
     objects = _still_there(video.objects, video.frames, frames)  # one too thin for the new size everywhere is gone
-    return dataclasses.replace(video, width=width, height=height, frames=tuple(frames), objects=objects)
+    resized = dataclasses.replace(video, width=width, height=height, frames=tuple(frames), objects=objects)
+    return without_stale(resized, OF_THE_PIXELS)
 
 
 def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -> Mask | None:
