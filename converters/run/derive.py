@@ -4,11 +4,15 @@
   a name the source lacks is an error listing every such name.
 * ``frame_step``: every K-th frame (positions 0, K, 2K, ...), frame file names kept.
 * ``first_appearance``: each object's mask only on the first frame it appears in, every other frame
-  unannotated: how YouTube-VOS, MOSE and LVOS validation sets are given to trackers.
+  unannotated, each object listing the frames to predict it on: how YouTube-VOS, MOSE and LVOS
+  validation sets are given to trackers.
 * ``max_side``: frames and masks shrunk so that neither side exceeds N pixels (never enlarged); masks
   by nearest neighbour, decoded, resized and re-encoded exactly; frames re-encoded. Lossy.
 * ``empty_frames_list``: a JSON file ``{video: [stems of annotated frames holding no object]}`` over
-  the derived set, as Cutie's training reads (``scripts/data/find_empty_mask.py`` makes it).
+  the derived set, as Cutie's training reads it and byte for byte as ``scripts/data/find_empty_mask.py``
+  writes it.
+
+A step drops the source's statistics it makes untrue (:data:`derive_steps.OF_THE_FRAMES`, ``OF_THE_PIXELS``).
 
 :class:`DerivedReader` wraps a reader and transforms each video as it is read (in any process: it
 pickles with the reader it wraps), so every writer gets derived sets for free. The output records
