@@ -209,3 +209,13 @@ def test_a_derived_sa_v_set_drops_the_statistics_it_would_contradict(tmp_path):
     api.convert(source, plain, to="sav", writer_options={"json": True}, derive={"videos_from": None, "max_side": 100})
     kept = json.loads((plain / "Annotations_json" / "sav_000001_manual.json").read_text())
     assert kept["masklet_frame_count"] == [5, 5, 5] and kept["video_resolution"] == 66.0 * 48.0  # nothing changed
+
+
+def test_an_empty_frames_list_of_a_first_appearance_set_is_refused(sample_root, tmp_path, capsys):
+    """Every annotated frame of a first-appearance set holds an object first seen there: the list named no frame,
+    for every video, whatever the source held (the sample has an empty frame), a mistake that looked like an answer."""
+    out, listing = tmp_path / "out.json", tmp_path / "empty.json"
+    argv = ["convert", str(sample_root["mose"]), "--split", "train", "-o", str(out), "--first-appearance"]
+    assert main([*argv, "--empty-frames-list", str(listing)]) != 0
+    assert "--empty-frames-list: a --first-appearance set has no empty annotated frame" in capsys.readouterr().err
+    assert not out.exists() and not listing.exists()

@@ -67,6 +67,12 @@ class Derive:
         for flag, path in (("--videos-from", self.videos_from), ("--empty-frames-list", self.empty_frames_list)):
             if path is not None and not str(path).strip():  # an unset shell variable: not "no list", which is None
                 raise OptionError(flag, "is empty: name a file")
+        if self.first_appearance and self.empty_frames_list is not None:  # the list of a training set, asked of a valid one
+            raise OptionError(
+                "--empty-frames-list",
+                "a --first-appearance set has no empty annotated frame (each holds an object first seen there), so the "
+                "list would name none; make it in a conversion without --first-appearance",
+            )
 
     @property
     def changes_videos(self) -> bool:
