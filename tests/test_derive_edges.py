@@ -219,3 +219,19 @@ def test_an_empty_frames_list_of_a_first_appearance_set_is_refused(sample_root, 
     assert main([*argv, "--empty-frames-list", str(listing)]) != 0
     assert "--empty-frames-list: a --first-appearance set has no empty annotated frame" in capsys.readouterr().err
     assert not out.exists() and not listing.exists()
+
+
+def test_a_video_list_that_is_a_binary_or_huge_file_is_refused_unread(sample_root, tmp_path):
+    """``--videos-from`` given a video or an archive by mistake: read whole before (a 50 GB tar, all of it), and a
+    file of NULs, valid UTF-8, was taken for one long video name."""
+    binary = tmp_path / "00000.jpg"
+    binary.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
+    huge = tmp_path / "sav_train.tar"
+    with open(huge, "wb") as file:
+        file.truncate((1 << 26) + 1)  # sparse: nothing is written, and nothing may be read
+    out = tmp_path / "out.json"
+    with pytest.raises(OptionError, match=r"--videos-from: .*00000\.jpg: a binary file \(NUL at byte 4\)"):
+        api.convert(sample_root["mose"], out, to="coco", reader_options={"split": "train"}, derive={"videos_from": str(binary)})
+    with pytest.raises(OptionError, match=r"--videos-from: .*sav_train\.tar: over 64 MiB, no list of video names"):
+        api.convert(sample_root["mose"], out, to="coco", reader_options={"split": "train"}, derive={"videos_from": str(huge)})
+    assert not out.exists()

@@ -42,6 +42,9 @@ from .derive_steps import JPEG_QUALITY, first_appearances, shrink, step_frames
 
 #: The dataset attribute that records how a derived set was made.
 ATTRIBUTE = "derived"
+#: The most read of a video list, and of an existing file to tell whether it is an empty-frames list (SA-V's 50,583
+#: train names take 600 kB).
+LIST_LIMIT = 1 << 26
 #: Where a shard's empty frames travel to ``finalize`` (and into the resume journal).
 _EMPTY_FACT = "derive.empty_frames"
 
@@ -200,11 +203,21 @@ class _List:
 
 
 def _read_list(path: str) -> _List:
-    """The names of a video list: one a line, surrounding blanks and empty lines ignored."""
+    """The names of a video list: one a line, surrounding blanks and empty lines ignored.
+
+    Read up to :data:`LIST_LIMIT` bytes: a video or an archive given by mistake is refused, not read whole.
+    """
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as file:  # a pipe or a device has no size: read, up to the limit
+            data = None if os.fstat(file.fileno()).st_size > LIST_LIMIT else file.read(LIST_LIMIT + 1)
     except OSError as exc:
         raise OptionError("--videos-from", f"{path}: cannot read the video list: {exc.strerror or exc}") from None
+    if data is None or len(data) > LIST_LIMIT:
+        raise OptionError(
+            "--videos-from", f"{path}: over {LIST_LIMIT >> 20} MiB, no list of video names (a video or an archive?)"
+        )
+    if b"\0" in data:  # valid UTF-8, but no text file holds it: a binary file
+        raise OptionError("--videos-from", f"{path}: a binary file (NUL at byte {data.index(0)}), not video names one a line")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -378,10 +391,6 @@ def _check_list_output(path: Path, output: Path, roots: list[Path], *, overwrite
             f"{path} is not an empty-frames list ({{video: [frame stems]}}), so --overwrite does not replace it; "
             "choose another file",
         )
-
-
-#: The most of an existing file read to tell whether it is an empty-frames list.
-LIST_LIMIT = 1 << 26
 
 
 def is_empty_frames_list(path: Path) -> bool:
