@@ -235,3 +235,14 @@ def test_a_video_list_that_is_a_binary_or_huge_file_is_refused_unread(sample_roo
     with pytest.raises(OptionError, match=r"--videos-from: .*sav_train\.tar: over 64 MiB, no list of video names"):
         api.convert(sample_root["mose"], out, to="coco", reader_options={"split": "train"}, derive={"videos_from": str(huge)})
     assert not out.exists()
+
+
+def test_first_appearance_of_a_valid_split_changes_nothing(sample_root, tmp_path):
+    """A source that is already a valid split (PNGs on first appearances, meta.json listing the frames to predict):
+    its lists are kept, where the step cut them to the frames with a PNG (the sample's object 1: 00000 and 00025)."""
+    root = sample_root["youtube-vos"]
+    out = tmp_path / "again"
+    api.convert(root, out, to="youtube-vos", reader_options={"split": "valid"}, derive={"first_appearance": True})
+    assert json.loads((out / "meta.json").read_text()) == json.loads((root / "valid" / "meta.json").read_text())
+    given, written = label_maps(root / "valid" / "Annotations"), label_maps(out / "Annotations")
+    assert sorted(written) == sorted(given) and all(np.array_equal(written[k], given[k]) for k in given)

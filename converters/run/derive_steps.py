@@ -75,9 +75,9 @@ def first_appearances(video: Video) -> Video:
     """Each object's mask on the first frame it appears in only; a frame where no object first appears is unannotated.
 
     A frame that keeps masks keeps its void region too (the region not to be scored there). Each object that
-    appears lists as its frames those annotated in the source from its first appearance on: what a YouTube-VOS
-    valid ``meta.json`` lists, the frames to predict it on (trackers save their union, and take the first as
-    its template); an object that never appears keeps what the source listed.
+    appears lists as its frames those annotated in the source (or listed for it) from its first appearance on:
+    what a YouTube-VOS valid ``meta.json`` lists, the frames to predict it on (trackers save their union, and
+    take the first as its template); an object that never appears keeps what the source listed.
     """
     first: dict[int, int] = {}
     frames = []
@@ -89,15 +89,20 @@ def first_appearances(video: Video) -> Video:
             if new:
                 masks = FrameMasks(new, frame.masks.void)
         frames.append(dataclasses.replace(frame, masks=masks))
-    annotated = [(frame.index, frame.stem) for frame in video.frames if frame.masks is not None]
     objects = tuple(
-        o
-        if o.object_id not in first
-        else dataclasses.replace(o, frames=tuple(stem for position, stem in annotated if position >= first[o.object_id]))
-        for o in video.objects
+        o if o.object_id not in first else _frames_to_predict(o, video.frames, first[o.object_id]) for o in video.objects
     )
     derived = dataclasses.replace(video, frames=tuple(frames), objects=objects)
     return derived if derived.frames == video.frames else without_stale(derived, OF_THE_FRAMES)
+
+
+def _frames_to_predict(obj: ObjectInfo, frames: tuple[Frame, ...], first: int) -> ObjectInfo:
+    """The object listing the frames from position ``first`` on that the source annotated or listed for it: a
+    source that is already a valid split (masks on first appearances, ``meta.json`` listing the rest) keeps its
+    lists, so the step changes nothing done twice."""
+    listed = set(obj.frames or ())
+    stems = tuple(f.stem for f in frames[first:] if f.masks is not None or f.stem in listed)
+    return dataclasses.replace(obj, frames=stems)
 
 
 def shrunk_size(width: int, height: int, max_side: int) -> tuple[int, int]:
