@@ -18,6 +18,7 @@ from converters.errors import OptionError
 from converters.model import Frame, MaskEncoding, ObjectInfo, Video
 from converters.run.derive import Derive, derive_video
 from converters.sample import label_maps
+from converters.writer import ShardResult, Writer
 
 
 def video_of(label_maps_by_frame: list[np.ndarray | None], objects: tuple[ObjectInfo, ...], **video) -> Video:
@@ -246,3 +247,40 @@ def test_first_appearance_of_a_valid_split_changes_nothing(sample_root, tmp_path
     assert json.loads((out / "meta.json").read_text()) == json.loads((root / "valid" / "meta.json").read_text())
     given, written = label_maps(root / "valid" / "Annotations"), label_maps(out / "Annotations")
     assert sorted(written) == sorted(given) and all(np.array_equal(written[k], given[k]) for k in given)
+
+
+class Counted(Writer):
+    """A plugin's writer of a format no built-in one knows: a file saying how many videos it saw."""
+
+    name, output_kind, suffix = "counted", "file", ".counted"
+
+    def write_shard(self, videos, shard, staging, info):
+        return ShardResult(shard.index, facts={"videos": sum(1 for _ in videos)})
+
+    def finalize(self, results, info, staging, output):
+        path = staging / "out.counted"
+        path.write_text(f"COUNTED {sum(r.facts['videos'] for r in results)}\n")
+        return path
+
+    @classmethod
+    def owns(cls, path):
+        return path.is_file() and path.read_bytes().startswith(b"COUNTED ")
+
+
+def test_overwrite_with_an_empty_frames_list_asks_a_plugin_writer_whether_it_wrote_the_output(sample_root, tmp_path):
+    """The list wraps the writer; --overwrite then asked the wrapper's class, not the plugin's, whether the output
+    was vosconv's, and no built-in writer knows a plugin's format: refused as 'not a file vosconv wrote'."""
+    from converters import registry
+
+    saved = {kind: dict(table) for kind, table in registry._known.items()}
+    registry.register("writer", "counted", Counted)
+    try:
+        out, listing = tmp_path / "out.counted", tmp_path / "empty.json"
+        for _ in range(2):
+            derive = {"empty_frames_list": str(listing)}
+            api.convert(sample_root["mose"], out, to="counted", reader_options={"split": "train"}, derive=derive, overwrite=True)
+        assert out.read_text() == "COUNTED 3\n" and len(json.loads(listing.read_text())) == 3
+    finally:
+        for kind, table in registry._known.items():  # restore in place: other tests list the built-ins
+            table.clear()
+            table.update(saved[kind])
