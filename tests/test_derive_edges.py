@@ -194,7 +194,7 @@ def test_a_derived_sa_v_set_drops_the_statistics_it_would_contradict(tmp_path):
     """SA-V's masklet_frame_count, visibility changes and sizes were carried over from the full set: the derived JSON
     said 5 annotated frames over a masklet of 3, and the resolution of the full-size video."""
     pytest.importorskip("av")
-    from tests.savdata import make_train
+    from .savdata import make_train
 
     source = make_train(tmp_path / "src", {"sav_000001": 17}, auto=False)
     out = tmp_path / "out"

@@ -4,13 +4,19 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from converters import api
 from converters.codecs import rle
 from converters.run.derive_steps import nearest_indices, shrunk_size
+from converters.sample import label_maps
+
+from .folderdata import save_palette_png
 
 #: The writers that hold frames (what --max-side needs), with options that keep the DAVIS sample's void.
 HOLDING_FRAMES = {
@@ -126,3 +132,48 @@ def test_a_video_list_with_a_bom_crlf_blanks_and_repeats(sample_root, tmp_path):
         outputs.append(json.loads(out.read_text()))
     assert [v["name"] for v in outputs[1]["videos"]] == [names[0], names[2]]
     assert outputs[0]["videos"] == outputs[1]["videos"] and outputs[0]["annotations"] == outputs[1]["annotations"]
+
+
+def cuties_preprocess_lvos(input_dir: Path) -> dict[str, np.ndarray]:
+    """Cutie's ``scripts/data/preprocess_lvos.py`` (LVOS-api's ``convert_mask_for_eval.py`` is the same but for the
+    background): ``{"<video>/<png>": label map}`` of the PNGs it writes, each holding only the ids new there."""
+    written = {}
+    for video in sorted(os.listdir(input_dir)):
+        existing: set[int] = set()
+        for name in sorted(os.listdir(input_dir / video)):
+            mask = np.array(Image.open(input_dir / video / name)).astype(np.uint8)
+            new = [label for label in np.unique(mask)[np.unique(mask) != 0].tolist() if label not in existing]
+            if new:
+                existing.update(new)
+                output = np.zeros_like(mask)
+                for label in new:
+                    output[mask == label] = label
+                written[f"{video}/{name}"] = output
+    return written
+
+
+def test_first_appearance_writes_the_pngs_cuties_and_lvos_scripts_write(tmp_path):
+    """Objects that vanish and return, first seen late, several first seen on one frame, and a frame without a PNG."""
+    split = tmp_path / "src" / "train"
+    height, width = 24, 32
+    plans = {  # frame -> ids visible (None: no PNG)
+        "vanish": [{1}, {1}, set(), {1, 2}, None, {1, 2, 3, 4}, {2}],
+        "late": [set(), set(), {5, 6, 7}, {5}, {6, 7, 8}],
+    }
+    for video, frames in plans.items():
+        for index, ids in enumerate(frames):
+            (split / "JPEGImages" / video).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (width, height), (index * 20, 0, 0)).save(split / "JPEGImages" / video / f"{index:05d}.jpg")
+            if ids is not None:
+                label = np.zeros((height, width), np.uint8)
+                for object_id in ids:
+                    label[(object_id % 4) * 6 : (object_id % 4) * 6 + 4, object_id * 3 : object_id * 3 + 3] = object_id
+                save_palette_png(split / "Annotations" / video / f"{index:05d}.png", label)
+    out = tmp_path / "first"
+    api.convert(tmp_path / "src", out, to="mose", reader_options={"split": "train"}, derive={"first_appearance": True})
+    expected, written = cuties_preprocess_lvos(split / "Annotations"), label_maps(out / "Annotations")
+    assert sorted(written) == sorted(expected) == [
+        "late/00002.png", "late/00004.png", "vanish/00000.png", "vanish/00003.png", "vanish/00005.png",
+    ]  # fmt: skip
+    for name, label in expected.items():
+        assert np.array_equal(written[name], label), name
