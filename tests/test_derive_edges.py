@@ -284,3 +284,23 @@ def test_overwrite_with_an_empty_frames_list_asks_a_plugin_writer_whether_it_wro
         for kind, table in registry._known.items():  # restore in place: other tests list the built-ins
             table.clear()
             table.update(saved[kind])
+
+
+def test_max_side_resizes_a_frame_of_a_video_file_as_decoded_encoding_it_once(tmp_path):
+    """SA-V train's frames are an mp4's: each was encoded to JPEG, decoded, resized and encoded again, two JPEG
+    losses where one is needed. The resized frame is the decoded one's Lanczos resize, encoded once at quality 95."""
+    av = pytest.importorskip("av")
+    import io
+
+    from .savdata import make_train
+
+    source = make_train(tmp_path / "src", {"sav_000001": 17}, auto=False)
+    out = tmp_path / "out"
+    api.convert(source, out, to="sav", derive={"frame_step": 2, "max_side": 33})
+    with av.open(str(source / "sav_000" / "sav_000001.mp4")) as container:
+        decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    for number in (0, 8, 16):
+        expected = io.BytesIO()
+        Image.fromarray(decoded[number], "RGB").resize((33, 24), Image.Resampling.LANCZOS).save(expected, "JPEG", quality=95)
+        written = (out / "JPEGImages_24fps" / "sav_000001" / f"{number:05d}.jpg").read_bytes()
+        assert written == expected.getvalue(), number

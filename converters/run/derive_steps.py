@@ -6,10 +6,15 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import SourceError
+
+if TYPE_CHECKING:
+    import PIL.Image
+
 from ..model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 
 #: Quality of the JPEGs ``max_side`` re-encodes (Pillow, 4:2:0): high, as the source's were already lossy.
@@ -173,6 +178,11 @@ def _shrink_image(image: ImageRef, file_name: str, width: int, height: int) -> I
     suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
     if suffix not in ("jpg", "jpeg", "png"):
         raise SourceError(image.location, "--max-side re-encodes JPEG and PNG frames only")
+    if image.frame is not None and image.data is None:  # a frame of a video file: resized as decoded, encoded once
+        from ..codecs import video
+
+        picture = Image.fromarray(video.frame_rgb(image.path, image.frame), "RGB")
+        return _encoded(picture.resize((width, height), Image.Resampling.LANCZOS), suffix)
     data = imagefiles.read_bytes(image)
     try:
         with Image.open(io.BytesIO(data)) as opened:
@@ -181,6 +191,11 @@ def _shrink_image(image: ImageRef, file_name: str, width: int, height: int) -> I
             small = picture.resize((width, height), Image.Resampling.LANCZOS)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise SourceError(image.location, f"cannot decode image to resize it: {exc}") from None
+    return _encoded(small, suffix)
+
+
+def _encoded(small: PIL.Image.Image, suffix: str) -> ImageRef:
+    """A resized frame encoded in its own format: JPEG (quality :data:`JPEG_QUALITY`) or PNG."""
     out = io.BytesIO()
     if suffix == "png":
         small.save(out, format="PNG", compress_level=6)
