@@ -97,8 +97,8 @@ class Derive:
             parts.append("masks on each object's first frame only")
         if self.max_side:
             parts.append(
-                f"at most {self.max_side} px a side (lossy: frames re-encoded, masks resized by nearest neighbour, "
-                "so an object narrower than the sampling grid may vanish from a frame)"
+                f"at most {self.max_side} px a side (lossy: larger videos get their frames re-encoded and their masks "
+                "resized by nearest neighbour, so an object narrower than the sampling grid may vanish from a frame)"
             )
         if self.empty_frames_list:
             parts.append(f"empty frames listed in {self.empty_frames_list}")
