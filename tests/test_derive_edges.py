@@ -64,7 +64,7 @@ def test_a_blank_file_name_in_pipelines_yaml_is_refused(sample_root, tmp_path, c
 @pytest.mark.parametrize(
     ("options", "flag"),
     [({"frame_step": 2.5}, "--frame-step"), ({"frame_step": True}, "--frame-step"), ({"frame_step": "2"}, "--frame-step"),
-     ({"max_side": 64.0}, "--max-side"), ({"max_side": True}, "--max-side")],
+     ({"frame_step": None}, "--frame-step"), ({"max_side": 64.0}, "--max-side"), ({"max_side": True}, "--max-side")],
 )  # fmt: skip
 def test_a_derive_of_other_than_whole_numbers_is_an_option_error(options, flag):
     """A Derive made in Python took 2.5 and failed later with a TypeError from inside a worker."""

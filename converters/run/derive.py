@@ -60,8 +60,8 @@ class Derive:
     empty_frames_list: str | None = field(default=None, metadata={"help": "write {video: [empty frame stems]} JSON here"})
 
     def __post_init__(self) -> None:
-        for flag, value in (("--frame-step", self.frame_step), ("--max-side", self.max_side)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        for flag, value, optional in (("--frame-step", self.frame_step, False), ("--max-side", self.max_side, True)):
+            if not (optional and value is None) and (isinstance(value, bool) or not isinstance(value, int)):
                 raise OptionError(flag, f"must be a whole number, got {value!r}")
         if self.frame_step < 1:
             raise OptionError("--frame-step", f"must be at least 1, got {self.frame_step}")
