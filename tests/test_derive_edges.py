@@ -304,3 +304,13 @@ def test_max_side_resizes_a_frame_of_a_video_file_as_decoded_encoding_it_once(tm
         Image.fromarray(decoded[number], "RGB").resize((33, 24), Image.Resampling.LANCZOS).save(expected, "JPEG", quality=95)
         written = (out / "JPEGImages_24fps" / "sav_000001" / f"{number:05d}.jpg").read_bytes()
         assert written == expected.getvalue(), number
+
+
+def test_the_empty_frames_list_orders_stems_as_cuties_sorted_png_names(tmp_path):
+    """Frames numbered without padding (YouTube-VOS's website demos: 0, 5, 10) come in frame order; Cutie lists the
+    sorted PNG names, so 10 before 5 (and a-b before a, as '-' sorts before '.')."""
+    from converters.run.derive import write_empty_frames
+
+    path = tmp_path / "empty.json"
+    write_empty_frames(path, {"v": ["0", "5", "10"], "w": ["a", "a-b"]})
+    assert path.read_text() == '{"v": ["0", "10", "5"], "w": ["a-b", "a"]}'

@@ -310,9 +310,10 @@ def empty_stems(video: Video) -> list[str]:
 
 def write_empty_frames(path: str | os.PathLike, found: Mapping[str, list[str]]) -> None:
     """``{video: [stems]}`` with every video, sorted, written whole or not at all, byte for byte as Cutie's
-    ``find_empty_mask.py`` writes it (``json.dump`` as it comes: its shipped lists can be compared with ``cmp``)."""
+    ``find_empty_mask.py`` writes it (``json.dump`` as it comes, each video's stems in the order of its sorted PNG
+    names: its shipped lists can be compared with ``cmp``)."""
     path = Path(path)
-    text = json.dumps({name: found[name] for name in sorted(found)})
+    text = json.dumps({name: sorted(found[name], key=lambda stem: f"{stem}.png") for name in sorted(found)})  # its order
     tmp = path.with_name(f".{path.name}.vosconv-partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)  # as the output's folders are made
