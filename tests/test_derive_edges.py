@@ -3,6 +3,7 @@ leaves without pixels, the byte form of Cutie's empty-mask list, and the source 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -290,7 +291,6 @@ def test_max_side_resizes_a_frame_of_a_video_file_as_decoded_encoding_it_once(tm
     """SA-V train's frames are an mp4's: each was encoded to JPEG, decoded, resized and encoded again, two JPEG
     losses where one is needed. The resized frame is the decoded one's Lanczos resize, encoded once at quality 95."""
     av = pytest.importorskip("av")
-    import io
 
     from .savdata import make_train
 
@@ -314,3 +314,19 @@ def test_the_empty_frames_list_orders_stems_as_cuties_sorted_png_names(tmp_path)
     path = tmp_path / "empty.json"
     write_empty_frames(path, {"v": ["0", "5", "10"], "w": ["a", "a-b"]})
     assert path.read_text() == '{"v": ["0", "10", "5"], "w": ["a-b", "a"]}'
+
+
+def test_max_side_reads_no_frame_until_the_writer_does(sample_root, monkeypatch):
+    """Every frame of a video was decoded, resized and re-encoded as the video was read, and held until written: a
+    long video's frames (LVOS's thousands) all in memory at once. They are resized as the writer reads each one."""
+    from converters.sources import imagefiles
+
+    with api.open_reader(sample_root["mose"], "mose", {"split": "train"}) as reader:
+        video = reader.read_video(max(reader.list_videos(), key=lambda ref: ref.nbytes))
+    read = imagefiles.read_bytes
+    monkeypatch.setattr(imagefiles, "read_bytes", lambda ref: pytest.fail(f"{ref.location} read while deriving"))
+    derived = derive_video(video, Derive(max_side=64))
+    assert all(f.image.data is None and f.image.resize == (derived.width, derived.height) for f in derived.frames)
+    monkeypatch.setattr(imagefiles, "read_bytes", read)
+    with Image.open(io.BytesIO(imagefiles.read_bytes(derived.frames[0].image))) as image:
+        assert image.size == (derived.width, derived.height) and image.format == "JPEG"

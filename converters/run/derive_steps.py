@@ -4,17 +4,11 @@ object first appears, frames and masks shrunk (masks by nearest neighbour, exact
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import SourceError
-
-if TYPE_CHECKING:
-    import PIL.Image
-
 from ..model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 
 #: Quality of the JPEGs ``max_side`` re-encodes (Pillow, 4:2:0): high, as the source's were already lossy.
@@ -170,35 +164,10 @@ def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -
 
 
 def _shrink_image(image: ImageRef, file_name: str, width: int, height: int) -> ImageRef:
-    """The frame resized (Lanczos) and encoded again in its own format: JPEG for .jpg/.jpeg, PNG for .png."""
-    from PIL import Image
-
-    from ..sources import imagefiles
-
+    """The frame to be resized (Lanczos) and encoded again in its own format, JPEG for .jpg/.jpeg and PNG for .png,
+    when the writer reads it (:func:`converters.sources.imagefiles.read_bytes`): no frame is held a video at a time."""
     suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
     if suffix not in ("jpg", "jpeg", "png"):
         raise SourceError(image.location, "--max-side re-encodes JPEG and PNG frames only")
-    if image.frame is not None and image.data is None:  # a frame of a video file: resized as decoded, encoded once
-        from ..codecs import video
-
-        picture = Image.fromarray(video.frame_rgb(image.path, image.frame), "RGB")
-        return _encoded(picture.resize((width, height), Image.Resampling.LANCZOS), suffix)
-    data = imagefiles.read_bytes(image)
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.load()
-            picture = opened if opened.mode in ("RGB", "L", "RGBA") else opened.convert("RGB")
-            small = picture.resize((width, height), Image.Resampling.LANCZOS)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise SourceError(image.location, f"cannot decode image to resize it: {exc}") from None
-    return _encoded(small, suffix)
-
-
-def _encoded(small: PIL.Image.Image, suffix: str) -> ImageRef:
-    """A resized frame encoded in its own format: JPEG (quality :data:`JPEG_QUALITY`) or PNG."""
-    out = io.BytesIO()
-    if suffix == "png":
-        small.save(out, format="PNG", compress_level=6)
-    else:
-        small.convert("RGB" if small.mode == "RGBA" else small.mode).save(out, format="JPEG", quality=JPEG_QUALITY)
-    return ImageRef(data=out.getvalue())
+    form = "png" if suffix == "png" else "jpeg"
+    return dataclasses.replace(image, resize=(width, height), resize_format=form, quality=JPEG_QUALITY)
