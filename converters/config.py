@@ -205,7 +205,7 @@ def _derive(value: Any, base: Path, where: str) -> Any:
 
     values = dict(_typed(value, dict, where))
     for key in ("videos_from", "empty_frames_list"):
-        if isinstance(values.get(key), str):
+        if isinstance(values.get(key), str) and values[key].strip():  # a blank one is refused as such, not as the folder
             values[key] = str(base / values[key])
     return build(values, where)
 

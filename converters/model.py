@@ -111,6 +111,9 @@ class ImageRef:
     With ``archive`` (the path of a .zip/.tar/.tar.gz), ``path`` is the member name inside it.
     With ``frame``, ``path`` is a video file (an mp4) and the image is its frame of that number
     (from 0, in decoding order), encoded as a JPEG of ``quality`` when read: a transcode.
+    With ``resize`` (width, height), the image is resized (Lanczos) and encoded again when read, as
+    ``resize_format`` (``"jpeg"`` of ``quality``, or ``"png"``): a derived set's frames (``--max-side``),
+    resized one at a time by the writer that reads them rather than held in memory a video at a time.
     Reading is done by :mod:`converters.sources.imagefiles`; this record only says where.
     """
 
@@ -119,6 +122,8 @@ class ImageRef:
     archive: str | None = None
     frame: int | None = None
     quality: int = 95  # what cv2.imwrite writes by default
+    resize: tuple[int, int] | None = None
+    resize_format: str = "jpeg"
 
     def __post_init__(self) -> None:
         if (self.path is None) == (self.data is None):
@@ -129,6 +134,10 @@ class ImageRef:
             raise ValueError("a frame of a video is a frame number from 0 in a video file on disk")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"JPEG quality is 1 to 100, got {self.quality}")
+        if self.resize is not None:
+            check_frame_size("a resized image", *self.resize)
+            if self.resize_format not in ("jpeg", "png"):
+                raise ValueError(f"a resized image is encoded as jpeg or png, not {self.resize_format!r}")
 
     def __repr__(self) -> str:
         if self.data is not None:

@@ -177,7 +177,7 @@ def unlocated_frames(
         if image.data is not None:
             located = named is not None and os.path.isfile(named)
         else:
-            plain = image.archive is None and image.frame is None
+            plain = image.archive is None and image.frame is None and image.resize is None  # the file as it is
             located = named is not None and plain and os.path.abspath(image.path) == named
         count += not located
     return count

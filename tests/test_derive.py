@@ -273,12 +273,16 @@ def test_a_derived_set_is_the_same_bytes_with_two_workers(sample_root, tmp_path)
     names = sorted(source_labels(root))
     listing = tmp_path / "subset.txt"
     listing.write_text("\n".join(names[1:]) + "\n")
-    options = {"videos_from": str(listing), "frame_step": 2, "first_appearance": True}
+    options = {"videos_from": str(listing), "frame_step": 2}
     one, two = tmp_path / "one.json", tmp_path / "two.json"
     convert(root, one, workers=1, empty_frames_list=str(tmp_path / "one-empty.json"), **options)
     convert(root, two, workers=2, empty_frames_list=str(tmp_path / "two-empty.json"), **options)
     assert one.read_bytes() == two.read_bytes()
     assert (tmp_path / "one-empty.json").read_bytes() == (tmp_path / "two-empty.json").read_bytes()
+    first_one, first_two = tmp_path / "first-one.json", tmp_path / "first-two.json"
+    convert(root, first_one, workers=1, first_appearance=True, **options)
+    convert(root, first_two, workers=2, first_appearance=True, **options)
+    assert first_one.read_bytes() == first_two.read_bytes()
     small_one, small_two = tmp_path / "s1", tmp_path / "s2"
     convert(root, small_one, to="hdf5", workers=1, max_side=90)
     convert(root, small_two, to="hdf5", workers=2, max_side=90)

@@ -194,7 +194,7 @@ def test_documented_derived_set_line_is_the_one_printed(capsys, sample_root, tmp
         )
     )
     argv = ["convert", str(sample_root["mose"]), "--split", "train", "-o", "out/val.json", "--videos-from", "lists/val.txt"]
-    argv += ["--frame-step", "2", "--first-appearance", "--empty-frames-list", "out/empty.json"]
+    argv += ["--frame-step", "2", "--first-appearance"]
     assert main(argv) == 0
     assert capsys.readouterr().out.splitlines()[-1] == documented
 

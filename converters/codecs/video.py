@@ -236,9 +236,15 @@ def frame_jpeg(path: str, number: int, quality: int = jpeg.DEFAULT_QUALITY) -> b
 
     The thread keeps one open cursor: frames asked for in order cost one decode of the file.
     """
+    return jpeg.encode_rgb(frame_rgb(path, number), quality)
+
+
+def frame_rgb(path: str, number: int) -> np.ndarray:
+    """Frame ``number`` of the video at ``path`` as decoded, (H, W, 3) uint8 RGB: for a resize, which then encodes
+    the JPEG once. Shares :func:`frame_jpeg`'s cursor."""
     cursor = getattr(_local, "cursor", None)
     if cursor is None or cursor.path != path:
         if cursor is not None:
             cursor.close()
         cursor = _local.cursor = FrameCursor(path)
-    return jpeg.encode_rgb(cursor.rgb(number), quality)
+    return cursor.rgb(number)

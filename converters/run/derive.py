@@ -4,11 +4,15 @@
   a name the source lacks is an error listing every such name.
 * ``frame_step``: every K-th frame (positions 0, K, 2K, ...), frame file names kept.
 * ``first_appearance``: each object's mask only on the first frame it appears in, every other frame
-  unannotated: how YouTube-VOS, MOSE and LVOS validation sets are given to trackers.
+  unannotated, each object listing the frames to predict it on: how YouTube-VOS, MOSE and LVOS
+  validation sets are given to trackers.
 * ``max_side``: frames and masks shrunk so that neither side exceeds N pixels (never enlarged); masks
   by nearest neighbour, decoded, resized and re-encoded exactly; frames re-encoded. Lossy.
 * ``empty_frames_list``: a JSON file ``{video: [stems of annotated frames holding no object]}`` over
-  the derived set, as Cutie's training reads (``scripts/data/find_empty_mask.py`` makes it).
+  the derived set, as Cutie's training reads it and byte for byte as ``scripts/data/find_empty_mask.py``
+  writes it.
+
+A step drops the source's statistics it makes untrue (:data:`derive_steps.OF_THE_FRAMES`, ``OF_THE_PIXELS``).
 
 :class:`DerivedReader` wraps a reader and transforms each video as it is read (in any process: it
 pickles with the reader it wraps), so every writer gets derived sets for free. The output records
@@ -38,6 +42,9 @@ from .derive_steps import JPEG_QUALITY, first_appearances, shrink, step_frames
 
 #: The dataset attribute that records how a derived set was made.
 ATTRIBUTE = "derived"
+#: The most read of a video list, and of an existing file to tell whether it is an empty-frames list (SA-V's 50,583
+#: train names take 600 kB).
+LIST_LIMIT = 1 << 26
 #: Where a shard's empty frames travel to ``finalize`` (and into the resume journal).
 _EMPTY_FACT = "derive.empty_frames"
 
@@ -53,10 +60,22 @@ class Derive:
     empty_frames_list: str | None = field(default=None, metadata={"help": "write {video: [empty frame stems]} JSON here"})
 
     def __post_init__(self) -> None:
+        for flag, value, optional in (("--frame-step", self.frame_step, False), ("--max-side", self.max_side, True)):
+            if not (optional and value is None) and (isinstance(value, bool) or not isinstance(value, int)):
+                raise OptionError(flag, f"must be a whole number, got {value!r}")
         if self.frame_step < 1:
             raise OptionError("--frame-step", f"must be at least 1, got {self.frame_step}")
         if self.max_side is not None and self.max_side < 1:
             raise OptionError("--max-side", f"must be at least 1, got {self.max_side}")
+        for flag, path in (("--videos-from", self.videos_from), ("--empty-frames-list", self.empty_frames_list)):
+            if path is not None and not str(path).strip():  # an unset shell variable: not "no list", which is None
+                raise OptionError(flag, "is empty: name a file")
+        if self.first_appearance and self.empty_frames_list is not None:  # the list of a training set, asked of a valid one
+            raise OptionError(
+                "--empty-frames-list",
+                "a --first-appearance set has no empty annotated frame (each holds an object first seen there), so the "
+                "list would name none; make it in a conversion without --first-appearance",
+            )
 
     @property
     def changes_videos(self) -> bool:
@@ -78,8 +97,8 @@ class Derive:
             parts.append("masks on each object's first frame only")
         if self.max_side:
             parts.append(
-                f"at most {self.max_side} px a side (lossy: frames re-encoded, masks resized by nearest neighbour, "
-                "so an object narrower than the sampling grid may vanish from a frame)"
+                f"at most {self.max_side} px a side (lossy: larger videos get their frames re-encoded and their masks "
+                "resized by nearest neighbour, so an object narrower than the sampling grid may vanish from a frame)"
             )
         if self.empty_frames_list:
             parts.append(f"empty frames listed in {self.empty_frames_list}")
@@ -142,7 +161,10 @@ class DerivedReader(Reader):
             steps["first_appearance"] = True
         if derive.max_side:
             steps["max_side"] = derive.max_side
-            steps["lossy"] = f"frames re-encoded (JPEG quality {JPEG_QUALITY}); masks resized by nearest neighbour"
+            steps["lossy"] = (
+                f"videos over {derive.max_side} px a side: frames resized (Lanczos) and re-encoded (JPEG quality "
+                f"{JPEG_QUALITY}, PNG as PNG), masks resized by nearest neighbour; smaller videos unchanged"
+            )
         return steps
 
     def list_videos(self) -> list[VideoRef]:
@@ -181,11 +203,21 @@ class _List:
 
 
 def _read_list(path: str) -> _List:
-    """The names of a video list: one a line, surrounding blanks and empty lines ignored."""
+    """The names of a video list: one a line, surrounding blanks and empty lines ignored.
+
+    Read up to :data:`LIST_LIMIT` bytes: a video or an archive given by mistake is refused, not read whole.
+    """
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as file:  # a pipe or a device has no size: read, up to the limit
+            data = None if os.fstat(file.fileno()).st_size > LIST_LIMIT else file.read(LIST_LIMIT + 1)
     except OSError as exc:
         raise OptionError("--videos-from", f"{path}: cannot read the video list: {exc.strerror or exc}") from None
+    if data is None or len(data) > LIST_LIMIT:
+        raise OptionError(
+            "--videos-from", f"{path}: over {LIST_LIMIT >> 20} MiB, no list of video names (a video or an archive?)"
+        )
+    if b"\0" in data:  # valid UTF-8, but no text file holds it: a binary file
+        raise OptionError("--videos-from", f"{path}: a binary file (NUL at byte {data.index(0)}), not video names one a line")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -277,9 +309,11 @@ def empty_stems(video: Video) -> list[str]:
 
 
 def write_empty_frames(path: str | os.PathLike, found: Mapping[str, list[str]]) -> None:
-    """``{video: [stems]}`` with every video, sorted, written whole or not at all."""
+    """``{video: [stems]}`` with every video, sorted, written whole or not at all, byte for byte as Cutie's
+    ``find_empty_mask.py`` writes it (``json.dump`` as it comes, each video's stems in the order of its sorted PNG
+    names: its shipped lists can be compared with ``cmp``)."""
     path = Path(path)
-    text = json.dumps({name: found[name] for name in sorted(found)}, separators=(",", ":")) + "\n"
+    text = json.dumps({name: sorted(found[name], key=lambda stem: f"{stem}.png") for name in sorted(found)})  # its order
     tmp = path.with_name(f".{path.name}.vosconv-partial")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)  # as the output's folders are made
@@ -358,10 +392,6 @@ def _check_list_output(path: Path, output: Path, roots: list[Path], *, overwrite
             f"{path} is not an empty-frames list ({{video: [frame stems]}}), so --overwrite does not replace it; "
             "choose another file",
         )
-
-
-#: The most of an existing file read to tell whether it is an empty-frames list.
-LIST_LIMIT = 1 << 26
 
 
 def is_empty_frames_list(path: Path) -> bool:

@@ -4,33 +4,66 @@ object first appears, frames and masks shrunk (masks by nearest neighbour, exact
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Iterable
 
 import numpy as np
 
 from ..errors import SourceError
-from ..model import Frame, FrameMasks, ImageRef, Mask, Video
+from ..model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 
 #: Quality of the JPEGs ``max_side`` re-encodes (Pillow, 4:2:0): high, as the source's were already lossy.
 JPEG_QUALITY = 95
+
+#: Metadata a source computed over its annotated frames: SA-V's masklet statistics (sizes averaged over the frames,
+#: counts of frames and of visibility changes, the first frame by its place among them). A step that changes
+#: which frames are annotated drops them rather than carry numbers the derived set contradicts.
+OF_THE_FRAMES = frozenset(
+    {
+        "masklet_size_rel",
+        "masklet_size_abs",
+        "masklet_size_bucket",
+        "masklet_visibility_changes",
+        "masklet_first_appeared_frame",
+        "masklet_frame_count",
+        "masklet_edited_frame_count",
+    }
+)
+#: Metadata a source computed from its pixels (SA-V's mask sizes and size buckets, its ``video_resolution``):
+#: dropped by a resize.
+OF_THE_PIXELS = frozenset({"masklet_size_rel", "masklet_size_abs", "masklet_size_bucket", "video_resolution"})
+
+
+def without_stale(video: Video, keys: frozenset[str]) -> Video:
+    """The video without the metadata ``keys`` (its own and its objects'): what a step made untrue."""
+
+    def kept(metadata: tuple) -> tuple:
+        return tuple(pair for pair in metadata if pair[0] not in keys)
+
+    objects = tuple(dataclasses.replace(o, metadata=kept(o.metadata)) for o in video.objects)
+    return dataclasses.replace(video, objects=objects, metadata=kept(video.metadata))
 
 
 def step_frames(video: Video, step: int) -> Video:
     """Frames at positions 0, step, 2*step, ...; an object with masks in the source but none left is dropped.
 
     Objects the source declares without any mask (a ``meta.json`` entry) stay, and their listed
-    frames keep only those still present.
+    frames keep only those still present. Statistics the source took over its frames are dropped (:data:`OF_THE_FRAMES`).
     """
     frames = tuple(dataclasses.replace(frame, index=i) for i, frame in enumerate(video.frames[::step]))
     kept_stems = {frame.stem for frame in frames}
-    had_masks, has_masks = _ids_with_masks(video.frames), _ids_with_masks(frames)
     objects = tuple(
         dataclasses.replace(o, frames=None if o.frames is None else tuple(f for f in o.frames if f in kept_stems))
-        for o in video.objects
-        if o.object_id in has_masks or o.object_id not in had_masks
+        for o in _still_there(video.objects, video.frames, frames)
     )
-    return dataclasses.replace(video, frames=frames, objects=objects)
+    stepped = dataclasses.replace(video, frames=frames, objects=objects)
+    return stepped if len(frames) == len(video.frames) else without_stale(stepped, OF_THE_FRAMES)
+
+
+def _still_there(objects: Iterable[ObjectInfo], before: Iterable[Frame], after: Iterable[Frame]) -> tuple[ObjectInfo, ...]:
+    """The objects that keep a mask ``after`` a step, or that had none ``before`` it (declared without one):
+    a step does not leave behind an object with masks in the source and none in the derived set."""
+    had_masks, has_masks = _ids_with_masks(before), _ids_with_masks(after)
+    return tuple(o for o in objects if o.object_id in has_masks or o.object_id not in had_masks)
 
 
 def _ids_with_masks(frames: Iterable[Frame]) -> set[int]:
@@ -40,19 +73,35 @@ def _ids_with_masks(frames: Iterable[Frame]) -> set[int]:
 def first_appearances(video: Video) -> Video:
     """Each object's mask on the first frame it appears in only; a frame where no object first appears is unannotated.
 
-    A frame that keeps masks keeps its void region too (the region not to be scored there).
+    A frame that keeps masks keeps its void region too (the region not to be scored there). Each object that
+    appears lists as its frames those annotated in the source (or listed for it) from its first appearance on:
+    what a YouTube-VOS valid ``meta.json`` lists, the frames to predict it on (trackers save their union, and
+    take the first as its template); an object that never appears keeps what the source listed.
     """
-    seen: set[int] = set()
+    first: dict[int, int] = {}
     frames = []
-    for frame in video.frames:
+    for position, frame in enumerate(video.frames):
         masks = None
         if frame.masks is not None:
-            new = tuple(m for m in frame.masks.objects if m.object_id not in seen)
-            seen.update(m.object_id for m in new)
+            new = tuple(m for m in frame.masks.objects if m.object_id not in first)
+            first.update((m.object_id, position) for m in new)
             if new:
                 masks = FrameMasks(new, frame.masks.void)
         frames.append(dataclasses.replace(frame, masks=masks))
-    return dataclasses.replace(video, frames=tuple(frames))
+    objects = tuple(
+        o if o.object_id not in first else _frames_to_predict(o, video.frames, first[o.object_id]) for o in video.objects
+    )
+    derived = dataclasses.replace(video, frames=tuple(frames), objects=objects)
+    return derived if derived.frames == video.frames else without_stale(derived, OF_THE_FRAMES)
+
+
+def _frames_to_predict(obj: ObjectInfo, frames: tuple[Frame, ...], first: int) -> ObjectInfo:
+    """The object listing the frames from position ``first`` on that the source annotated or listed for it: a
+    source that is already a valid split (masks on first appearances, ``meta.json`` listing the rest) keeps its
+    lists, so the step changes nothing done twice."""
+    listed = set(obj.frames or ())
+    stems = tuple(f.stem for f in frames[first:] if f.masks is not None or f.stem in listed)
+    return dataclasses.replace(obj, frames=stems)
 
 
 def shrunk_size(width: int, height: int, max_side: int) -> tuple[int, int]:
@@ -77,7 +126,10 @@ def nearest_indices(source: int, target: int) -> np.ndarray:
 
 
 def shrink(video: Video, max_side: int) -> Video:
-    """The video at most ``max_side`` pixels a side: masks by nearest neighbour (exact RLE), frames re-encoded."""
+    """The video at most ``max_side`` pixels a side: masks by nearest neighbour (exact RLE), frames re-encoded.
+
+    An object whose every mask is too thin for the new size is dropped, as a frame step drops one stepped over.
+    """
     width, height = shrunk_size(video.width, video.height, max_side)
     if (width, height) == (video.width, video.height):
         return video
@@ -91,7 +143,9 @@ def shrink(video: Video, max_side: int) -> Video:
             masks = FrameMasks(objects, void)
         image = None if frame.image is None else _shrink_image(frame.image, frame.file_name, width, height)
         frames.append(dataclasses.replace(frame, masks=masks, image=image))
-    return dataclasses.replace(video, width=width, height=height, frames=tuple(frames))
+    objects = _still_there(video.objects, video.frames, frames)  # one too thin for the new size everywhere is gone
+    resized = dataclasses.replace(video, width=width, height=height, frames=tuple(frames), objects=objects)
+    return without_stale(resized, OF_THE_PIXELS)
 
 
 def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -> Mask | None:
@@ -110,25 +164,10 @@ def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -
 
 
 def _shrink_image(image: ImageRef, file_name: str, width: int, height: int) -> ImageRef:
-    """The frame resized (Lanczos) and encoded again in its own format: JPEG for .jpg/.jpeg, PNG for .png."""
-    from PIL import Image
-
-    from ..sources import imagefiles
-
+    """The frame to be resized (Lanczos) and encoded again in its own format, JPEG for .jpg/.jpeg and PNG for .png,
+    when the writer reads it (:func:`converters.sources.imagefiles.read_bytes`): no frame is held a video at a time."""
     suffix = file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
     if suffix not in ("jpg", "jpeg", "png"):
         raise SourceError(image.location, "--max-side re-encodes JPEG and PNG frames only")
-    data = imagefiles.read_bytes(image)
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            opened.load()
-            picture = opened if opened.mode in ("RGB", "L", "RGBA") else opened.convert("RGB")
-            small = picture.resize((width, height), Image.Resampling.LANCZOS)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise SourceError(image.location, f"cannot decode image to resize it: {exc}") from None
-    out = io.BytesIO()
-    if suffix == "png":
-        small.save(out, format="PNG", compress_level=6)
-    else:
-        small.convert("RGB" if small.mode == "RGBA" else small.mode).save(out, format="JPEG", quality=JPEG_QUALITY)
-    return ImageRef(data=out.getvalue())
+    form = "png" if suffix == "png" else "jpeg"
+    return dataclasses.replace(image, resize=(width, height), resize_format=form, quality=JPEG_QUALITY)

@@ -46,7 +46,7 @@ def owners(writer: Writer | type[Writer] | None = None) -> Iterator[type[Writer]
     """
     seen: set[type[Writer]] = set()
     if writer is not None:
-        first = writer if isinstance(writer, type) else type(writer)
+        first = _answering_class(writer)
         seen.add(first)
         yield first
     for spec in registry.specs("writer"):
@@ -59,6 +59,14 @@ def owners(writer: Writer | type[Writer] | None = None) -> Iterator[type[Writer]
         if cls not in seen:
             seen.add(cls)
             yield cls
+
+
+def _answering_class(writer: Writer | type[Writer]) -> type[Writer]:
+    """The class that says whether ``writer`` wrote an output: a wrapper's (the empty-frames list's, derive.py)
+    is that of the writer it wraps, whose ``owns`` a plugin's output needs (no built-in one knows it)."""
+    while not isinstance(writer, type) and isinstance(getattr(writer, "inner", None), Writer):
+        writer = writer.inner
+    return writer if isinstance(writer, type) else type(writer)
 
 
 def is_vosconv_output(path: Path, writer: Writer | type[Writer] | None = None) -> bool:

@@ -1,13 +1,16 @@
 """Frame images: read their bytes wherever they live, and their size from the header alone.
 
 JPEG bytes are copied, never re-encoded; the size check reads the first kilobytes only. A frame
-of a video file (``ImageRef.frame``) is decoded and encoded as a JPEG here, when a writer reads it.
+of a video file (``ImageRef.frame``) is decoded and encoded as a JPEG here, when a writer reads it, and a
+resized one (``ImageRef.resize``, a derived set's) resized and encoded again.
 Images inside an archive (``ImageRef.archive``) are read through the archive's per-process
 :class:`~converters.sources.archives.ArchiveFS`; files on disk keep the plain ``open`` path.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import os
 import struct
 
@@ -20,6 +23,8 @@ _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 
 
 
 def read_bytes(ref: ImageRef) -> bytes:
+    if ref.resize is not None:
+        return _resized(ref)
     if ref.data is not None:
         return ref.data
     if ref.frame is not None:
@@ -32,6 +37,31 @@ def read_bytes(ref: ImageRef) -> bytes:
         return sources.read_regular(ref.path)
     except OSError as exc:
         raise SourceError(ref.location, f"cannot read image: {exc.strerror or exc}") from None
+
+
+def _resized(ref: ImageRef) -> bytes:
+    """The image resized (Lanczos) to ``ref.resize`` and encoded as ``ref.resize_format``; a frame of a video file
+    is resized as decoded, so that it is encoded once."""
+    from PIL import Image
+
+    try:
+        if ref.frame is not None and ref.data is None:
+            from ..codecs import video
+
+            picture = Image.fromarray(video.frame_rgb(ref.path, ref.frame), "RGB")
+        else:
+            with Image.open(io.BytesIO(read_bytes(dataclasses.replace(ref, resize=None)))) as opened:
+                opened.load()
+                picture = opened if opened.mode in ("RGB", "L", "RGBA") else opened.convert("RGB")
+        small = picture.resize(ref.resize, Image.Resampling.LANCZOS)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise SourceError(ref.location, f"cannot decode image to resize it: {exc}") from None
+    out = io.BytesIO()
+    if ref.resize_format == "png":
+        small.save(out, format="PNG", compress_level=6)
+    else:
+        small.convert("RGB" if small.mode == "RGBA" else small.mode).save(out, format="JPEG", quality=ref.quality)
+    return out.getvalue()
 
 
 def copy_to(ref: ImageRef, destination: str | os.PathLike) -> bytes:
