@@ -140,11 +140,13 @@ class ImageRef:
                 raise ValueError(f"a resized image is encoded as jpeg or png, not {self.resize_format!r}")
 
     def __repr__(self) -> str:
+        resize = f", resize={self.resize}, resize_format={self.resize_format!r}" if self.resize is not None else ""
+        encoded = self.frame is not None or (self.resize is not None and self.resize_format == "jpeg")
+        quality = f", quality={self.quality}" if encoded else ""  # used only where a JPEG is encoded
         if self.data is not None:
-            return f"ImageRef(data=<{len(self.data)} bytes>)"
+            return f"ImageRef(data=<{len(self.data)} bytes>{resize}{quality})"
         extra = "".join(f", {k}={v!r}" for k, v in (("archive", self.archive), ("frame", self.frame)) if v is not None)
-        quality = f", quality={self.quality}" if self.frame is not None else ""  # used only for a video's frame
-        return f"ImageRef(path={self.path!r}{extra}{quality})"
+        return f"ImageRef(path={self.path!r}{extra}{resize}{quality})"
 
     @property
     def location(self) -> str:

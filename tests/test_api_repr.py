@@ -40,6 +40,8 @@ def test_image_refs_show_where_the_image_is_never_its_bytes():
     assert repr(ImageRef(data=b"\xff\xd8" * 50_000)) == "ImageRef(data=<100000 bytes>)"
     assert repr(ImageRef(path="m.jpg", archive="a.zip")) == "ImageRef(path='m.jpg', archive='a.zip')"
     assert repr(ImageRef(path="v.mp4", frame=3)) == "ImageRef(path='v.mp4', frame=3, quality=95)"
+    resized = ImageRef(path="f.png", resize=(427, 240), resize_format="png")  # a --max-side frame, resized when read
+    assert repr(resized) == "ImageRef(path='f.png', resize=(427, 240), resize_format='png')"
 
 
 def test_objects_and_dataset_info_are_short():
