@@ -191,3 +191,15 @@ def test_the_sav_group_refuses_to_time_extractions_whose_frames_differ(tmp_path,
     monkeypatch.setitem(bench_sav.EXTRACTIONS, "sam2-streamed", first_frame_only)
     with pytest.raises(AssertionError, match="sam2-streamed"):
         bench_sav.verify(mp4, tmp_path / "differ")
+
+
+def test_the_scale_benchmark_times_the_phases_and_reads_its_outputs_back(tmp_path):
+    """``python -m benchmarks.bench_scale`` (opt-in): each conversion it times converts every video it made, and the
+    loader opens the Parquet output of each size."""
+    from benchmarks import bench_scale
+
+    results = bench_scale.run(tmp_path, sizes=(2, 4), writers=("parquet",), workers=(1,))
+    assert [r["videos"] for r in results["rows"]] == [2, 4]
+    assert all({"listing", "shards", "finalize", "publish"} <= set(r["phases"]) for r in results["rows"])
+    assert [r["videos"] for r in results["loader"]] == [2, 4]
+    assert "bytes per video (2 -> 4 videos)" in bench_scale.tables(results)

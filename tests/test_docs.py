@@ -267,7 +267,9 @@ def cli_flags() -> dict[str | None, set[str]]:
 
 
 def benchmark_flags() -> set[str]:
-    return set(re.findall(r"add_argument\(\s*\"(--[\w-]+)\"", (ROOT / "benchmarks" / "__main__.py").read_text()))
+    """The flags of ``python -m benchmarks`` and of the benchmarks run on their own (``python -m benchmarks.bench_scale``)."""
+    sources = "".join(path.read_text() for path in sorted((ROOT / "benchmarks").glob("*.py")))
+    return set(re.findall(r"add_argument\(\s*\"(--[\w-]+)\"", sources))
 
 
 def vosconv_commands(text: str) -> list[tuple[str | None, str]]:

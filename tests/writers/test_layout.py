@@ -442,3 +442,30 @@ def test_an_annotated_frame_without_its_image_is_refused_where_images_are_writte
     with pytest.raises(SourceError, match=r"v/00000\.jpg: the frame has no image, and a .* folder holds an annotation only"):
         writer().check(video)
     writer(writer.Options(images=False)).check(video)
+
+
+class _CountingFacts(dict):
+    """A shard's facts that count how often its list of videos is read."""
+
+    reads = 0
+
+    def __getitem__(self, key):
+        if key == "videos":
+            _CountingFacts.reads += 1
+        return super().__getitem__(key)
+
+
+def test_the_videos_left_out_are_found_in_one_pass_over_the_shards(monkeypatch):
+    """Which videos with unwritten frames were left out whole is one look at each shard's videos, not one per such
+    video: per video it was quadratic in the dataset (MOSE valid without images: every video has such frames)."""
+    from converters.writer import ShardResult
+
+    monkeypatch.setattr(_CountingFacts, "reads", 0)
+    count = 50
+    results = [
+        ShardResult(i, facts=_CountingFacts(videos={f"v{i}": {}}, changed={f"v{i}": {"unwritten_frames": 2}}))
+        for i in range(count)
+    ]
+    conventions = MoseWriter(MoseWriter.Options(images=False))._conventions(results)
+    assert conventions["unwritten_frames"] == 2 * count and "left_out_videos" not in conventions
+    assert _CountingFacts.reads <= count

@@ -354,7 +354,8 @@ class LayoutWriter(Writer):
         unwritten = {name: change["unwritten_frames"] for name, change in changed.items() if change.get("unwritten_frames")}
         if unwritten:
             record.update(unwritten_frames=sum(unwritten.values()), unwritten_videos=sorted(unwritten))
-            left_out = sorted(name for name in unwritten if name not in self._written_names(results))
+            written = self._written_names(results)  # once: per name it was quadratic in the number of videos
+            left_out = sorted(name for name in unwritten if name not in written)
             if left_out:
                 record["left_out_videos"] = left_out
         frameless = sorted(name for name, change in changed.items() if change.get("no_frames"))
