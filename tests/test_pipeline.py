@@ -1049,3 +1049,18 @@ def test_a_run_killed_after_publishing_leaves_no_interrupted_run_behind(sample_r
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "discarding an interrupted run"
         convert(sample_root, out, overwrite=True)
+
+
+def test_reading_a_shard_holds_only_the_video_the_writer_is_on(sample_root):
+    """What a shard's run keeps to blame a bad image on: the video handed on last, not every video of the shard (with
+    frames embedded, a Parquet or HDF5 source's, that was the whole shard's JPEG bytes until it was written)."""
+    from converters.run.tasks import read_shard
+
+    with api.open_reader(sample_root["mose"], "mose", {"split": "train"}) as reader:
+        refs = reader.list_videos()
+        handed: list = []
+        names = []
+        for video in read_shard(reader, Shard(0, tuple(refs)), Stats(), handed=handed):
+            assert len(handed) == 1 and handed[0][1] is video
+            names.append(video.name)
+    assert names == [ref.name for ref in refs] and len(names) > 1

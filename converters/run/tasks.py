@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
 from ..errors import SourceError
 from ..model import DatasetInfo, Video
 from ..reader import Reader, VideoRef
+from ..sources import imagefiles
 from ..writer import Shard, ShardResult, Writer
 from . import journal
 from .executors import report_progress
@@ -28,7 +29,8 @@ def read_shard(
 ) -> Iterator[Video]:
     """The shard's videos, read one at a time; a bad one is skipped and noted when ``on_error="skip"``.
 
-    ``handed`` gets each video as it is handed on: the last one is the video the writer is on.
+    ``handed`` holds the video handed on last, the one the writer is on (that one only: a list of every
+    video handed on held a whole shard's videos, embedded frames included, until the shard was written).
     """
     for ref in shard.refs:
         try:
@@ -43,7 +45,7 @@ def read_shard(
             continue
         stats.add(video)
         if handed is not None:
-            handed.append((ref, video))
+            handed[:] = [(ref, video)]
         yield video
         report_progress(shard.index)  # the writer asks for the next video once this one is written
 
@@ -55,7 +57,9 @@ def run_shard(
 
     A frame image can fail only when the writer reads it whole (a zip member whose CRC-32 does
     not match, a read error mid-file), after the video was read and counted. Under ``skip`` the
-    shard is then written again without that video, which is recorded like any other bad one.
+    shard is then written again without that video, which is recorded like any other bad one, and
+    without the videos after it whose images fail too, found in one reading of their images (one
+    rewrite each was quadratic in a shard's bad images).
     """
     order = {ref.name: position for position, ref in enumerate(shard.refs)}
     dropped: list[tuple[str, SourceError]] = []
@@ -68,12 +72,33 @@ def run_shard(
             if on_error != "skip" or not handed or not _reads_image(handed[-1][1], error.path):
                 raise
             culprit = handed[-1][0]
+            handed.clear()  # the video the writer was on is not held while the rest are read
             dropped.append((culprit.name, error))
-            shard = dataclasses.replace(shard, refs=tuple(ref for ref in shard.refs if ref is not culprit))
+            dropped.extend(_failing_images(reader, shard.refs[shard.refs.index(culprit) + 1 :]))
+            gone = {name for name, _ in dropped}
+            shard = dataclasses.replace(shard, refs=tuple(ref for ref in shard.refs if ref.name not in gone))
     for name, error in dropped:
         stats.skip(name, error)
     stats.skipped.sort(key=lambda record: order.get(record["video"], len(order)))  # in the shard's order
     return dataclasses.replace(result, checksums=journal.checksums(staging, result.files, result.checksums)), stats
+
+
+def _failing_images(reader: Reader, refs: Sequence[VideoRef]) -> Iterator[tuple[str, SourceError]]:
+    """The videos of ``refs`` one of whose frame images cannot be read whole, each with the error, reading their
+    images as a writer does; a video the reader refuses is left to :func:`read_shard`, which skips it again."""
+    for ref in refs:
+        try:
+            video = reader.read_video(ref)
+        except SourceError:
+            continue
+        for frame in video.frames:
+            if frame.image is None:
+                continue
+            try:
+                imagefiles.read_bytes(frame.image)
+            except SourceError as error:
+                yield ref.name, error
+                break
 
 
 def _reads_image(video: Video, path: str) -> bool:
