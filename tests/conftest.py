@@ -58,3 +58,23 @@ def shared_samples() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.skip(f"{SHARED_SAMPLES} is not available")
     return SHARED_SAMPLES
+
+
+@pytest.fixture
+def shard_writes(monkeypatch):
+    """``shard_writes(writer_class, interrupt_at=None)``: count the class's ``write_shard`` calls (the list returned),
+    call number ``interrupt_at`` being a Ctrl-C, as a run stopped between shards; ``monkeypatch.undo()`` ends it."""
+
+    def patch(cls, interrupt_at: int | None = None) -> list[int]:
+        original, calls = cls.write_shard, []
+
+        def counted(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == interrupt_at:
+                raise KeyboardInterrupt
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "write_shard", counted)
+        return calls
+
+    return patch

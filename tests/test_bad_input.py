@@ -992,7 +992,7 @@ def test_a_tar_pax_header_of_a_forged_size_is_refused_before_reading_it(tmp_path
 
 
 @pytest.mark.parametrize("writer", ["parquet", "hdf5"])
-def test_the_bad_images_of_a_shard_are_found_in_one_rewrite(sample_root, tmp_path, monkeypatch, writer):
+def test_the_bad_images_of_a_shard_are_found_in_one_rewrite(sample_root, tmp_path, shard_writes, writer):
     """Two videos of one shard whose images only the writer finds damaged: both are skipped after one rewrite of the
     shard, not one rewrite per bad video (quadratic in a shard's bad images)."""
     from converters import registry
@@ -1001,14 +1001,7 @@ def test_the_bad_images_of_a_shard_are_found_in_one_rewrite(sample_root, tmp_pat
     videos = sorted(p.name for p in (root / "train" / "JPEGImages").iterdir() if p.is_dir())
     members = [f"train/JPEGImages/{name}/00003.jpg" for name in videos[1:]]  # all but the first video
     source = stored_zip_with_damaged_members(root, tmp_path / "damaged.zip", members)
-    cls = registry.load("writer", writer)
-    real, calls = cls.write_shard, []
-
-    def counted(self, *args, **kwargs):
-        calls.append(1)
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(cls, "write_shard", counted)
+    calls = shard_writes(registry.load("writer", writer))
     summary = api.convert(source, tmp_path / "out", to=writer, from_="mose", reader_options={"split": "train"}, on_error="skip")
     assert len(calls) == 2  # the first try, and one without both videos
     assert [(r["video"], r["file"]) for r in summary.stats.skipped] == [(n, f"{source}/{m}") for n, m in zip(videos[1:], members)]

@@ -399,7 +399,9 @@ def test_a_derived_set_of_a_derived_set_keeps_the_chain(sample_root, tmp_path):
 
 @pytest.mark.filterwarnings("ignore:.*shards the interrupted run finished are done again")  # redone on purpose
 @pytest.mark.parametrize("list_at_first", [True, False])
-def test_an_interrupted_derived_run_resumes_to_the_same_set_and_list(sample_root, tmp_path, monkeypatch, list_at_first):
+def test_an_interrupted_derived_run_resumes_to_the_same_set_and_list(
+    sample_root, tmp_path, monkeypatch, shard_writes, list_at_first
+):
     """The empty frames travel with the shards' journaled facts; a run first started without the list redoes its shards."""
     from converters.formats.coco.writer import CocoWriter
     from converters.run.pipeline import Interrupted
@@ -408,18 +410,10 @@ def test_an_interrupted_derived_run_resumes_to_the_same_set_and_list(sample_root
     reference, reference_list = tmp_path / "reference.json", tmp_path / "reference-empty.json"
     convert(root, reference, frame_step=1, empty_frames_list=str(reference_list))
     output, listing = tmp_path / "out.json", tmp_path / "empty.json"
-    original, calls = CocoWriter.write_shard, []
-
-    def interrupted_third(self, *args):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(CocoWriter, "write_shard", interrupted_third)
+    shard_writes(CocoWriter, interrupt_at=3)
     with pytest.raises(Interrupted):
         convert(root, output, empty_frames_list=str(listing) if list_at_first else None)
-    monkeypatch.setattr(CocoWriter, "write_shard", original)
+    monkeypatch.undo()
     summary = api.convert(
         root, output, to="coco", from_="mose", reader_options={"split": "train"}, resume=True,
         derive={"empty_frames_list": str(listing)},

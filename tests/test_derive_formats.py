@@ -94,24 +94,16 @@ def test_the_derived_record_survives_every_format_a_plain_conversion_and_a_secon
 
 
 @pytest.mark.filterwarnings("ignore:.*shards the interrupted run finished are done again")  # what is checked
-def test_a_run_resumed_with_another_frame_step_redoes_every_shard(sample_root, tmp_path, monkeypatch):
+def test_a_run_resumed_with_another_frame_step_redoes_every_shard(sample_root, tmp_path, monkeypatch, shard_writes):
     from converters.formats.coco.writer import CocoWriter
     from converters.run.pipeline import Interrupted
 
     root, output = sample_root["mose"], tmp_path / "out.json"
-    original, calls = CocoWriter.write_shard, []
-
-    def interrupted_third(self, *args):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return original(self, *args)
-
-    monkeypatch.setattr(CocoWriter, "write_shard", interrupted_third)
+    shard_writes(CocoWriter, interrupt_at=3)
     options = {"split": "train"}
     with pytest.raises(Interrupted):
         api.convert(root, output, to="coco", reader_options=options, derive={"frame_step": 2})
-    monkeypatch.setattr(CocoWriter, "write_shard", original)
+    monkeypatch.undo()
     summary = api.convert(root, output, to="coco", reader_options=options, derive={"frame_step": 3}, resume=True)
     assert summary.resumed == 0
     fresh = tmp_path / "fresh.json"
