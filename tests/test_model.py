@@ -311,3 +311,12 @@ def test_category_ids_are_32_bit_integers(category_id):
         Category(category_id, "x")
     with pytest.raises(ValueError, match="category id"):
         ObjectInfo(1, category_id)
+
+
+@pytest.mark.parametrize("resize", [5, [427, 240], (427, 240, 3), ("427", 240), (True, 240), (427.0, 240)])
+def test_image_ref_refuses_a_resize_that_is_no_pair_of_whole_numbers(resize):
+    """A list left the ref unhashable and an int or a triple escaped as a bare TypeError: each is a ValueError saying
+    what a resize is."""
+    with pytest.raises(ValueError, match=r"a tuple \(width, height\) of whole numbers"):
+        ImageRef(path="f.jpg", resize=resize)
+    assert hash(ImageRef(path="f.jpg", resize=(427, 240)))  # the pair it takes
