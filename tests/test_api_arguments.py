@@ -195,6 +195,8 @@ def test_a_per_video_table_replaces_a_file_only_when_told(mose_train, tmp_path):
     result = converters.stats(mose_train)
     with pytest.raises(OutputError, match=r"mine\.csv already exists; pass overwrite=True"):
         result.write_table(mine)
+    with pytest.raises(OptionError, match="expected True or False"):  # the text "false" was true: it replaced the file
+        result.write_table(mine, overwrite="false")
     assert mine.read_text() == "my,own\n"
     assert result.write_table(mine, overwrite=True) == mine
     assert mine.read_text().startswith("video,width,height,")
