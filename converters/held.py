@@ -50,9 +50,9 @@ def write_videos(
     >>> videos = (v for v in converters.read_videos("MOSE", split="train") if len(v.objects) > 2)  # doctest: +SKIP
     >>> converters.write_videos(videos, "crowded.json", to="coco")  # doctest: +SKIP
     """
-    from .run import pipeline
+    from .run import locking, pipeline
     from .run import resume as resuming
-    from .run.publish import staging_path
+    from .run.publish import recover_publish, staging_path
 
     output = as_path("output", output)
     format_name("to", to)
@@ -72,14 +72,16 @@ def write_videos(
     writer = open_writer(to, writer_options)
     warn_of_contradiction(output, to, writer)
     staging = staging_path(output)
-    if not overwrite:  # the pipeline's refusal says resume=True, which write_videos has not (nothing here is resumable)
-        try:
-            resuming.refuse_interrupted(output, staging)
-        except OutputError:
-            raise OutputError(
-                f"an interrupted run of {output} left finished shards in {staging}; videos given in Python are never "
-                f"resumed: {_AGAIN}"
-            ) from None
+    if not overwrite and staging.is_dir():  # the pipeline's refusal says resume=True, which write_videos has not
+        with locking.exclusive(output):  # as the pipeline checks it: no other run at it, a killed publish finished
+            recover_publish(output)
+            try:
+                resuming.refuse_interrupted(output, staging)
+            except OutputError:
+                raise OutputError(
+                    f"an interrupted run of {output} left finished shards in {staging}; videos given in Python are "
+                    f"never resumed: {_AGAIN}"
+                ) from None
     with tempfile.TemporaryDirectory(prefix="vosconv-videos-") as spool, HeldVideos(info, Path(spool)) as reader:
         for position, video in enumerate(videos):
             if not isinstance(video, Video):
