@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .api import _short, as_flag, as_path, format_name, open_writer, warn_of_contradiction
-from .errors import OptionError
+from .errors import OptionError, OutputError
 from .model import DatasetInfo, Video
 from .reader import Detection, Reader, VideoRef
 
@@ -50,7 +50,9 @@ def write_videos(
     >>> videos = (v for v in converters.read_videos("MOSE", split="train") if len(v.objects) > 2)  # doctest: +SKIP
     >>> converters.write_videos(videos, "crowded.json", to="coco")  # doctest: +SKIP
     """
-    from .run import pipeline
+    from .run import locking, pipeline
+    from .run import resume as resuming
+    from .run.publish import recover_publish, staging_path
 
     output = as_path("output", output)
     format_name("to", to)
@@ -69,12 +71,32 @@ def write_videos(
         raise OptionError("info", f"expected a converters.model.DatasetInfo, got {type(info).__name__} {_short(info)}")
     writer = open_writer(to, writer_options)
     warn_of_contradiction(output, to, writer)
+    staging = staging_path(output)
+    if not overwrite and staging.is_dir():  # the pipeline's refusal says resume=True, which write_videos has not
+        with locking.exclusive(output):  # as the pipeline checks it: no other run at it, a killed publish finished
+            recover_publish(output)
+            try:
+                resuming.refuse_interrupted(output, staging)
+            except OutputError:
+                raise OutputError(
+                    f"an interrupted run of {output} left finished shards in {staging}; videos given in Python are "
+                    f"never resumed: {_AGAIN}"
+                ) from None
     with tempfile.TemporaryDirectory(prefix="vosconv-videos-") as spool, HeldVideos(info, Path(spool)) as reader:
         for position, video in enumerate(videos):
             if not isinstance(video, Video):
                 raise OptionError("videos", f"item {position} is a {type(video).__name__}, not a converters.model.Video")
             reader.add(video)
-        return pipeline.convert(reader, writer, output, workers=1, overwrite=overwrite, progress=progress)
+        try:
+            return pipeline.convert(reader, writer, output, workers=1, overwrite=overwrite, progress=progress)
+        except pipeline.Interrupted:
+            if not staging.is_dir():  # published whole: the pipeline's message says so
+                raise
+            raise pipeline.Interrupted(f"interrupted before {output} was written; {_AGAIN}") from None
+
+
+#: What to do after an interrupted run: the videos were in the caller's hands, not in a source a run can read again.
+_AGAIN = "call write_videos again with overwrite=True"
 
 
 class HeldVideos(Reader):

@@ -135,6 +135,10 @@ class ImageRef:
         if not 1 <= self.quality <= 100:
             raise ValueError(f"JPEG quality is 1 to 100, got {self.quality}")
         if self.resize is not None:
+            pair = isinstance(self.resize, (tuple, list)) and len(self.resize) == 2
+            if not pair or any(isinstance(side, bool) or not hasattr(side, "__index__") for side in self.resize):
+                raise ValueError(f"a resized image's size is a tuple (width, height) of whole numbers, got {self.resize!r}")
+            object.__setattr__(self, "resize", tuple(side.__index__() for side in self.resize))  # a list: no hash; NumPy's
             check_frame_size("a resized image", *self.resize)
             if self.resize_format not in ("jpeg", "png"):
                 raise ValueError(f"a resized image is encoded as jpeg or png, not {self.resize_format!r}")

@@ -174,8 +174,8 @@ def unlocated_frames(
             count += names_every_frame and root is not None and not os.path.isfile(os.path.join(root, *place(frame).split("/")))
             continue
         named = None if root is None else os.path.join(root, *place(frame).split("/"))
-        if image.data is not None:
-            located = named is not None and os.path.isfile(named)
+        if image.data is not None:  # resized when read, they are not the file of that name (a full-size one)
+            located = named is not None and image.resize is None and os.path.isfile(named)
         else:
             plain = image.archive is None and image.frame is None and image.resize is None  # the file as it is
             located = named is not None and plain and os.path.abspath(image.path) == named

@@ -149,6 +149,9 @@ def test_paths_and_numpy_values_as_options(mose_train, sample_root, tmp_path):
         ({"scale": "2"}, "scale", "expected a number"),
         ({"fps": "6"}, "fps", "expected a number"),
         ({"overwrite": "false"}, "overwrite", "expected True or False"),
+        ({"videos": 5}, "videos", "expected a list of video names"),  # these three were a bare TypeError mid-reading
+        ({"frames": [0, "a"]}, "frames", "expected a list of frame positions"),
+        ({"frames": [0.5]}, "frames", "expected a list of frame positions"),
     ],
 )
 def test_preview_options_checked_before_reading(mose_train, tmp_path, options, where, message):
@@ -192,6 +195,8 @@ def test_a_per_video_table_replaces_a_file_only_when_told(mose_train, tmp_path):
     result = converters.stats(mose_train)
     with pytest.raises(OutputError, match=r"mine\.csv already exists; pass overwrite=True"):
         result.write_table(mine)
+    with pytest.raises(OptionError, match="expected True or False"):  # the text "false" was true: it replaced the file
+        result.write_table(mine, overwrite="false")
     assert mine.read_text() == "my,own\n"
     assert result.write_table(mine, overwrite=True) == mine
     assert mine.read_text().startswith("video,width,height,")
@@ -204,3 +209,10 @@ def test_a_source_of_no_known_format_says_what_to_give_in_python(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(DetectionError, match=r"name it with --from \(format= or from_= in Python\)"):
         converters.convert(tmp_path / "notes.txt", tmp_path / "out.json", to="coco")
+
+
+def test_preview_of_one_frame_given_as_an_int(mose_train, tmp_path):
+    """``frames=-1`` is the last frame, as ``frames="-1"`` is (it was a TypeError: an int is no list of positions)."""
+    assert converters.preview(mose_train, tmp_path / "p.png", frames=-1) == [tmp_path / "p.png"]
+    assert converters.preview(mose_train, tmp_path / "q.png", frames="-1") == [tmp_path / "q.png"]
+    assert (tmp_path / "p.png").read_bytes() == (tmp_path / "q.png").read_bytes()

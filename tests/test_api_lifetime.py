@@ -86,6 +86,18 @@ def test_a_pickled_coco_reader_leaves_the_index_to_its_owner(coco_files, private
     assert index_folders(private_tmp) == set()
 
 
+@pytest.mark.parametrize("kind", ["coco", "cocovid"])
+def test_a_pickled_coco_reader_that_closes_leaves_the_owner_s_index(coco_files, kind, private_tmp):
+    """A worker that closes its copy (its own ``with`` block) removed the index folder its owner still reads from."""
+    with converters.open_reader(coco_files[kind]) as reader:
+        refs = reader.list_videos()
+        with pickle.loads(pickle.dumps(reader)) as copy:
+            first = copy.read_video(refs[0])
+        assert len(index_folders(private_tmp)) == 1
+        assert reader.read_video(refs[0]) == first
+    assert index_folders(private_tmp) == set()
+
+
 # ------------------------------------------------------------------ read_videos
 
 

@@ -3,6 +3,7 @@ leaves without pixels, the byte form of Cutie's empty-mask list, and the source 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -330,3 +331,12 @@ def test_max_side_reads_no_frame_until_the_writer_does(sample_root, monkeypatch)
     monkeypatch.setattr(imagefiles, "read_bytes", read)
     with Image.open(io.BytesIO(imagefiles.read_bytes(derived.frames[0].image))) as image:
         assert image.size == (derived.width, derived.height) and image.format == "JPEG"
+
+
+def test_a_derive_of_numpy_integers_is_taken_as_plain_ints():
+    """A NumPy integer is a whole number (``workers=`` takes one); it was refused as "must be a whole number, got
+    np.int64(2)". Kept as an int, as the output's JSON record of the derivation needs."""
+    derive = Derive(frame_step=np.int64(2), max_side=np.uint16(64))
+    assert (derive.frame_step, derive.max_side) == (2, 64)
+    assert type(derive.frame_step) is int and type(derive.max_side) is int
+    assert json.loads(json.dumps(dataclasses.asdict(derive)))["max_side"] == 64

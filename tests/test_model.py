@@ -311,3 +311,20 @@ def test_category_ids_are_32_bit_integers(category_id):
         Category(category_id, "x")
     with pytest.raises(ValueError, match="category id"):
         ObjectInfo(1, category_id)
+
+
+@pytest.mark.parametrize("resize", [5, (427, 240, 3), ("427", 240), (True, 240), (427.0, 240)])
+def test_image_ref_refuses_a_resize_that_is_no_pair_of_whole_numbers(resize):
+    """An int or a triple escaped as a bare TypeError, a bool passed: each is a ValueError saying what a resize is."""
+    with pytest.raises(ValueError, match=r"a tuple \(width, height\) of whole numbers"):
+        ImageRef(path="f.jpg", resize=resize)
+
+
+def test_image_ref_keeps_a_resize_as_a_tuple_of_ints():
+    """A list left the ref unhashable (a TypeError where a set or a dict key took it); NumPy's integers are sizes too."""
+    import numpy as np
+
+    for given in ([427, 240], (np.int64(427), np.uint16(240))):
+        ref = ImageRef(path="f.jpg", resize=given)
+        assert ref.resize == (427, 240) and all(type(side) is int for side in ref.resize)
+        assert ref == ImageRef(path="f.jpg", resize=(427, 240)) and len({ref}) == 1

@@ -147,3 +147,30 @@ def test_a_generator_is_written_holding_one_video_at_a_time(tmp_path):
     summary = converters.write_videos(predictions(), tmp_path / "out.parquet", to="parquet")
     assert summary.stats.videos == 6 and max(most) <= 1, most
     assert [video.name for video in converters.read_videos(tmp_path / "out.parquet")] == [f"v{n}" for n in range(6)]
+
+
+def test_an_interrupted_write_says_to_write_again_with_overwrite_not_to_resume(tmp_path, monkeypatch):
+    """write_videos takes no resume=: interrupted, and then refused over what it left, it said "--resume
+    (resume=True)", a keyword it refuses; it says to call it again with overwrite=True, which then writes the output."""
+    from converters.formats.parquet.writer import ParquetWriter
+    from converters.run.pipeline import Interrupted
+
+    def videos() -> list[Video]:
+        labels = label_frames(40, 60, 2)
+        frames = tuple(Frame(i, f"{i:05d}.jpg", None, FrameMasks(tuple(rle.encode(x)))) for i, x in enumerate(labels))
+        return [Video(f"v{n}", 60, 40, frames, (ObjectInfo(1), ObjectInfo(7))) for n in range(2)]
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    out = tmp_path / "out.parquet"
+    with monkeypatch.context() as patch:
+        patch.setattr(ParquetWriter, "finalize", stopped)
+        with pytest.raises(Interrupted, match="call write_videos again with overwrite=True") as caught:
+            converters.write_videos(videos(), out, to="parquet")
+    assert "resume" not in str(caught.value)
+    with pytest.raises(OutputError, match="call write_videos again with overwrite=True") as caught:
+        converters.write_videos(videos(), out, to="parquet")
+    assert "resume=True" not in str(caught.value) and not out.exists()
+    with pytest.warns(VosconvWarning, match="discarding an interrupted run"):
+        assert converters.write_videos(videos(), out, to="parquet", overwrite=True).stats.videos == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,15 @@ def _preview_options(options: dict[str, Any]) -> dict[str, Any]:
     options = dict(options)
     if isinstance(options.get("videos"), str):  # videos="bear": the video bear, not videos b, e, a and r
         options["videos"] = [options["videos"]]
+    if options.get("videos") is not None:  # else a TypeError mid-reading (videos=5)
+        options["videos"] = _checked_list("videos", options["videos"], lambda v: isinstance(v, str), "video names")
+    frames = options.get("frames")
+    if isinstance(frames, numbers.Integral) and not isinstance(frames, bool):  # frames=5: the frame at position 5
+        options["frames"] = [frames]
+    if options.get("frames") is not None and not isinstance(options["frames"], str):  # frames=[0.5], [0, "a"], -1
+        what = "frame positions (int), or text like '0,5' or '::5'"
+        positions = _checked_list("frames", options["frames"], _is_position, what)
+        options["frames"] = [int(i) for i in positions]
     for name in ("scale", "fps"):
         value = options.get(name)
         if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)):
@@ -99,3 +108,17 @@ def _preview_options(options: dict[str, Any]) -> dict[str, Any]:
         if name in options:
             options[name] = as_flag(name, options[name])
     return options
+
+
+def _is_position(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _checked_list(name: str, value: object, valid: Callable[[object], bool], what: str) -> list:
+    """``value``'s items as a list, or an OptionError naming the option when it is no iterable of such items."""
+    from ..errors import OptionError
+
+    items = list(value) if isinstance(value, Iterable) and not isinstance(value, (str, bytes)) else None
+    if items is None or not all(valid(item) for item in items):
+        raise OptionError(name, f"expected a list of {what}, got {type(value).__name__} {value!r:.60}")
+    return items

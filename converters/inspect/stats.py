@@ -223,6 +223,9 @@ class DatasetStats:
     def write_table(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """The per-video table as ``.csv`` or ``.parquet`` (by the suffix), written whole or not at all; an existing
         file is replaced only with ``overwrite``, as ``--per-video`` needs ``--overwrite``."""
+        from ..api import as_flag
+
+        overwrite = as_flag("overwrite", overwrite)  # overwrite="false", a flag's text, replaced the file
         if os.path.lexists(path) and not overwrite:
             raise OutputError(f"{os.fspath(path)} already exists; pass overwrite=True to replace it")
         return write_table(self.rows(), path)

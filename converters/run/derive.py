@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import numbers
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,8 +62,11 @@ class Derive:
 
     def __post_init__(self) -> None:
         for flag, value, optional in (("--frame-step", self.frame_step, False), ("--max-side", self.max_side, True)):
-            if not (optional and value is None) and (isinstance(value, bool) or not isinstance(value, int)):
+            if not (optional and value is None) and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
                 raise OptionError(flag, f"must be a whole number, got {value!r}")
+        for name in ("frame_step", "max_side"):  # a NumPy integer is one, as workers= takes it; recorded as JSON, an int
+            if isinstance(getattr(self, name), numbers.Integral):
+                object.__setattr__(self, name, int(getattr(self, name)))
         if self.frame_step < 1:
             raise OptionError("--frame-step", f"must be at least 1, got {self.frame_step}")
         if self.max_side is not None and self.max_side < 1:

@@ -67,3 +67,30 @@ def test_embedded_frames_are_named_where_the_recorded_image_root_holds_them(samp
     summary = api.convert(tmp_path / "embedded", tmp_path / "gone.json", to="coco", from_="parquet")
     (note,) = summary.notes
     assert "are named where no folder holds them" in note and not any(_readable(tmp_path / "gone.json", "coco"))
+
+
+def test_embedded_frames_to_be_resized_are_not_the_files_under_the_image_root(sample_copy, tmp_path):
+    """A frame whose bytes are resized when read (``ImageRef.resize``) is not the full-size file of that name under the
+    image root: COCO naming it there paired it with the smaller video's size, and no note said so."""
+    import dataclasses
+
+    import converters
+
+    source = sample_copy("mose")
+    api.convert(source, tmp_path / "embedded", to="parquet", from_="mose", reader_options={"split": "train"})
+    with api.open_reader(tmp_path / "embedded", "parquet") as reader:
+        info = reader.info()
+        videos = [reader.read_video(ref) for ref in reader.list_videos()]
+    assert all(frame.image.data for video in videos for frame in video.frames)
+    summary = converters.write_videos(videos, tmp_path / "full.json", to="coco", info=info)
+    assert summary.notes == ()  # the bytes are those of the files under the image root
+
+    def halve(video):
+        size = (video.width // 2, video.height // 2)
+        frames = tuple(dataclasses.replace(f, masks=None, image=dataclasses.replace(f.image, resize=size)) for f in video.frames)
+        return dataclasses.replace(video, width=size[0], height=size[1], objects=(), frames=frames)
+
+    halved = [halve(video) for video in videos]
+    summary = converters.write_videos(halved, tmp_path / "half.json", to="coco", info=info)
+    (note,) = summary.notes
+    assert "are named where no folder holds them" in note

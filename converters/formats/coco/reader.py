@@ -100,6 +100,7 @@ class CocoReader(Reader):
         # workers need the indexed file's path and the header, never the list of every video
         state = self.__dict__.copy()
         state.pop("_cleanup", None)  # the folder is this process's to remove
+        state["_tmp"] = None  # a copy that closes (a worker's ``with``) removed the index its original still reads
         if self._index is not None:
             state["_index"] = _Index(self._index.path, self._index.header, self._index.categories, ())
         return state
