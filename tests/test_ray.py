@@ -101,3 +101,22 @@ def test_a_cluster_address_nothing_answers_at_is_refused_at_once(capsys, sample_
     for address in ["head", "head:port", "ray://"]:
         with pytest.raises(OptionError, match=r"is not host:port, ray://host:port or auto"):
             RayExecutor(address)
+
+
+def test_relative_source_and_output_name_the_drivers_folder_in_tasks(cluster, sample_root, tmp_path, monkeypatch):
+    """Workers of a cluster started elsewhere run in that folder: the driver's relative paths must still hold.
+
+    The module's workers were started in the folder pytest runs in; the driver then moves to another one.
+    """
+    import shutil
+
+    shutil.copytree(sample_root["mose"], tmp_path / "src")
+    monkeypatch.chdir(tmp_path)
+    options = {"split": "train"}
+    local = api.convert("src", "local", to="davis", reader_options=options)
+    remote = api.convert("src", "remote", to="davis", reader_options=options, executor=RayExecutor())
+    assert remote.stats.to_dict() == local.stats.to_dict()
+    files = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "remote") for p in (tmp_path / "remote").rglob("*") if p.is_file())
+    for relative in files:
+        assert (tmp_path / "local" / relative).read_bytes() == (tmp_path / "remote" / relative).read_bytes(), relative

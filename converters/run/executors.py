@@ -354,7 +354,8 @@ class RayExecutor:
         try:
             task = ray.remote(_call)
             shared = ray.put(fn)
-            refs = [task.remote(shared, item) for item in items]
+            here = os.getcwd()  # a relative source or output means the same folder in every task
+            refs = [task.remote(shared, item, here) for item in items]
             position = {ref: index for index, ref in enumerate(refs)}
             results: list[Any] = [None] * len(items)
             pending = list(refs)
@@ -400,8 +401,25 @@ def check_ray_address(address: str, timeout: float = 10.0) -> None:
         ) from None
 
 
-def _call(fn, item):
-    return fn(item)
+def _call(fn, item, cwd: str | None = None):
+    """``fn(item)`` in the driver's working folder.
+
+    A worker of a cluster started elsewhere (``ray start`` on a node) runs in that command's
+    folder, not the driver's: a relative source or output (``vosconv convert data/MOSE -o out.json``)
+    would name another folder there, or none. On a shared file system the driver's folder is
+    there at the same path; where it is not, the task runs where it is (absolute paths still work).
+    """
+    previous = None
+    with contextlib.suppress(OSError):
+        previous = os.getcwd()
+        if cwd is not None and cwd != previous:
+            os.chdir(cwd)
+    try:
+        return fn(item)
+    finally:
+        if previous is not None:
+            with contextlib.suppress(OSError):
+                os.chdir(previous)
 
 
 def _settle(ray, refs, timeout: float = 60.0) -> None:
