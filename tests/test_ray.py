@@ -120,3 +120,23 @@ def test_relative_source_and_output_name_the_drivers_folder_in_tasks(cluster, sa
     assert files == sorted(p.relative_to(tmp_path / "remote") for p in (tmp_path / "remote").rglob("*") if p.is_file())
     for relative in files:
         assert (tmp_path / "local" / relative).read_bytes() == (tmp_path / "remote" / relative).read_bytes(), relative
+
+
+def test_workers_do_not_stop_a_run_joining_a_cluster_found_on_this_machine(cluster, sample_root, tmp_path, monkeypatch):
+    """Without an address Ray joins RAY_ADDRESS or a `ray start` cluster here, and refuses num_cpus for it."""
+    from converters.run.executors import make_executor
+
+    calls = []
+
+    def init(address=None, **options):  # what ray.init does when it finds a cluster it did not start
+        calls.append(options.get("num_cpus"))
+        if "num_cpus" in options:
+            raise ValueError("When connecting to an existing cluster, num_cpus and num_gpus must not be provided.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)  # the module's cluster stays up
+    summary = api.convert(
+        sample_root["mose"], tmp_path / "o.json", to="coco", reader_options={"split": "train"}, executor=make_executor(2, "ray")
+    )
+    assert calls[:2] == [2, None] and summary.stats.to_dict()["videos"] == 3

@@ -351,6 +351,12 @@ class RayExecutor:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **self.init_options)
             except ConnectionError as error:  # address "auto" with no cluster running here
                 raise OptionError("--ray-address", f"{self.address}: {error}") from None
+            except ValueError as error:
+                # No address, but Ray found a cluster to join (RAY_ADDRESS, or `ray start` on this machine):
+                # it refuses a CPU count for a cluster it did not start. Join it with the CPUs it has.
+                if not self.init_options or "existing cluster" not in str(error):
+                    raise
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
         try:
             task = ray.remote(_call)
             shared = ray.put(fn)
