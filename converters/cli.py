@@ -213,12 +213,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in names:
         spec = settings.pipelines[name]
         source, source_note = _pipeline_source(spec, settings)
-        format_name = args.format or spec.writer
+        # --format HDF5 is hdf5: the pipeline's writer_options.hdf5 apply, and its output is the one hdf5 writes
+        format_name = registry.resolve("writer", args.format) if args.format else spec.writer
         writer = api.open_writer(
             format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
         )
         suffix = writer.suffix
-        if not suffix and args.format and args.format != spec.writer:  # a folder layout asked for instead
+        if not suffix and format_name != spec.writer:  # a folder layout asked for instead
             suffix = f".{writer.name}"  # out/mose-train.davis: FORMAT=mose, davis and youtube-vos do not replace each other
         named = spec.output.name.lower().endswith(tuple(registry.spec("writer", writer.name).suffixes))
         output = spec.output if named else spec.output.with_name(spec.output.name + suffix)  # x.json stays x.json

@@ -471,6 +471,23 @@ def test_format_names_are_case_insensitive(capsys, sample_root, tmp_path):
     assert f"mose -> coco: wrote {out}" in stdout
 
 
+def test_run_format_in_another_case_is_that_writer_with_the_pipelines_options(capsys, sample_root, tmp_path):
+    """--format HDF5 is hdf5: writer_options.hdf5 apply, and MOSE for a mose pipeline writes no other output."""
+    import json
+
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        f"pipelines:\n  m:\n    source: {sample_root['mose']}\n    reader_options: {{split: valid}}\n"
+        "    writer: mose\n    writer_options: {hdf5: {masks: dense}}\n"
+    )
+    for typed in ("hdf5", "HDF5"):
+        out = tmp_path / "out" / "m.h5"
+        assert run(capsys, "run", "--config", str(config), "--format", typed, "--overwrite")[0] == 0
+        assert json.loads((out / "manifest.json").read_text())["writer"]["options"]["masks"] == "dense", typed
+    assert run(capsys, "run", "--config", str(config), "--format", "MOSE")[0] == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["m", "m.h5"]
+
+
 @pytest.mark.parametrize(
     ("flag", "typed", "message"),
     [
