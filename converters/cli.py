@@ -207,8 +207,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "PIPELINE",
                 f"no pipeline named {name!r} in {args.config};{hint} defined: {', '.join(settings.pipelines)}",
             )
-    for name in names:  # every missing source is found before anything is converted
+    for name in names:  # every missing source and bad option is found before anything is converted
         _check_source(settings.pipelines[name])
+        _check_detected_reader_options(settings.pipelines[name])
     status = 0
     for name in names:
         spec = settings.pipelines[name]
@@ -249,6 +250,20 @@ def _check_source(spec: Pipeline) -> None:
     if spec.sample is not None:
         why = f"; the bundled {spec.sample} sample stands in only for the default source {DEFAULT_SOURCES[spec.sample]}"
     raise VosconvError(f"{spec.name}: source {spec.source} does not exist ({spec.where}.source){why}")
+
+
+def _check_detected_reader_options(spec: Pipeline) -> None:
+    """Without ``reader:``, the options are checked against the reader the source is detected as.
+
+    Loading the file could not (it names no reader): a typo there would otherwise stop the run
+    at that pipeline, after the ones before it had converted.
+    """
+    if spec.reader is not None or not spec.reader_options or not spec.source.exists():
+        return
+    from . import options as plugin_options
+
+    reader = registry.load("reader", api.detect(spec.source))
+    plugin_options.build(reader.Options, spec.reader_options, f"{spec.where}.reader_options")
 
 
 def _pipeline_source(spec: Pipeline, settings: Config) -> tuple[Path, str]:

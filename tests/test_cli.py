@@ -471,6 +471,19 @@ def test_format_names_are_case_insensitive(capsys, sample_root, tmp_path):
     assert f"mose -> coco: wrote {out}" in stdout
 
 
+def test_run_checks_a_detected_readers_options_before_any_pipeline_converts(capsys, sample_root, tmp_path):
+    """No reader: named, so loading could not check them; a typo in the second pipeline stops the run before the first."""
+    config = tmp_path / "pipelines.yaml"
+    source = sample_root["mose"]
+    config.write_text(
+        f"pipelines:\n  a:\n    source: {source}\n    reader_options: {{split: valid}}\n"
+        f"  b:\n    source: {source}\n    reader_options: {{splt: valid}}\n"
+    )
+    code, _, stderr = run(capsys, "run", "a", "b", "--config", str(config))
+    assert code == 1 and "pipelines.b.reader_options.splt: unknown option; did you mean 'split'?" in stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_run_format_in_another_case_is_that_writer_with_the_pipelines_options(capsys, sample_root, tmp_path):
     """--format HDF5 is hdf5: writer_options.hdf5 apply, and MOSE for a mose pipeline writes no other output."""
     import json
