@@ -184,10 +184,20 @@ def _derive_options(args: argparse.Namespace):
     return derive if derive.active else None
 
 
-def _derived_convert(reader, writer, output, *, derive, **run):
+#: The flags a derivation's errors name, and the ``derive:`` keys of pipelines.yaml they stand for.
+_DERIVE_KEYS = {"--videos-from": "videos_from", "--empty-frames-list": "empty_frames_list"}
+
+
+def _derived_convert(reader, writer, output, *, derive, where: str | None = None, **run):
+    """A derived set; with ``where`` (a pipeline's ``derive:`` YAML path), its errors name that path, not a flag."""
     from .run import derive as derivation
 
-    return derivation.convert(reader, writer, output, derive, **run)
+    try:
+        return derivation.convert(reader, writer, output, derive, **run)
+    except OptionError as error:
+        if where is None or error.where not in _DERIVE_KEYS:
+            raise
+        raise OptionError(f"{where}.{_DERIVE_KEYS[error.where]}", error.message) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -227,7 +237,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers = spec.workers if args.workers is None else args.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
             overwrite = spec.overwrite or args.overwrite
-            run = pipeline.convert if spec.derive is None else functools.partial(_derived_convert, derive=spec.derive)
+            run = (
+                pipeline.convert
+                if spec.derive is None
+                else functools.partial(_derived_convert, derive=spec.derive, where=f"{spec.where}.derive")
+            )
             summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
         _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
         if spec.derive is not None:

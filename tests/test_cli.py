@@ -484,6 +484,19 @@ def test_run_checks_a_detected_readers_options_before_any_pipeline_converts(caps
     assert not (tmp_path / "out").exists()
 
 
+def test_run_names_the_yaml_path_of_a_derive_list_it_cannot_use(capsys, sample_root, tmp_path):
+    """The video list is read when the pipeline runs: its errors name derive.videos_from, not a flag never typed."""
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        f"pipelines:\n  d:\n    source: {sample_root['mose']}\n    reader_options: {{split: valid}}\n"
+        "    derive: {videos_from: lists/nope.txt}\n"
+    )
+    code, _, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 1, stderr
+    assert f"pipelines.yaml: pipelines.d.derive.videos_from: {tmp_path / 'lists' / 'nope.txt'}: cannot read" in stderr
+    assert "--videos-from" not in stderr
+
+
 def test_run_format_in_another_case_is_that_writer_with_the_pipelines_options(capsys, sample_root, tmp_path):
     """--format HDF5 is hdf5: writer_options.hdf5 apply, and MOSE for a mose pipeline writes no other output."""
     import json
