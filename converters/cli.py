@@ -217,23 +217,22 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "PIPELINE",
                 f"no pipeline named {name!r} in {args.config};{hint} defined: {', '.join(settings.pipelines)}",
             )
-    for name in names:  # every missing source and bad option is found before anything is converted
+    names = list(dict.fromkeys(names))  # `run a a`: one conversion, not a second over the first
+    targets: dict[str, tuple[Any, Path]] = {}
+    for name in names:  # every missing source, bad option and shared output is found before anything is converted
         _check_source(settings.pipelines[name])
         _check_detected_reader_options(settings.pipelines[name])
+        targets[name] = _writer_and_output(settings.pipelines[name], args.format)
+        first = next(other for other in targets if targets[other][1] == targets[name][1])
+        if first != name:  # the second would replace the first's output (or stop at it), after it converted
+            raise OptionError(
+                "PIPELINE", f"pipelines {first!r} and {name!r} both write {targets[name][1]}; give one another output"
+            )
     status = 0
     for name in names:
         spec = settings.pipelines[name]
         source, source_note = _pipeline_source(spec, settings)
-        # --format HDF5 is hdf5: the pipeline's writer_options.hdf5 apply, and its output is the one hdf5 writes
-        format_name = registry.resolve("writer", args.format) if args.format else spec.writer
-        writer = api.open_writer(
-            format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
-        )
-        suffix = writer.suffix
-        if not suffix and format_name != spec.writer:  # a folder layout asked for instead
-            suffix = f".{writer.name}"  # out/mose-train.davis: FORMAT=mose, davis and youtube-vos do not replace each other
-        named = spec.output.name.lower().endswith(tuple(registry.spec("writer", writer.name).suffixes))
-        output = spec.output if named else spec.output.with_name(spec.output.name + suffix)  # x.json stays x.json
+        writer, output = targets[name]
         workers = spec.workers if args.workers is None else args.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
             overwrite = spec.overwrite or args.overwrite
@@ -248,6 +247,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"{name}: derived set: {spec.derive.describe()}")
         status = max(status, _skips_exit(summary, args))
     return status
+
+
+def _writer_and_output(spec: Pipeline, format: str | None) -> tuple[Any, Path]:
+    """The writer a pipeline runs (``--format``'s, else its own) and the output it writes."""
+    # --format HDF5 is hdf5: the pipeline's writer_options.hdf5 apply, and its output is the one hdf5 writes
+    format_name = registry.resolve("writer", format) if format else spec.writer
+    writer = api.open_writer(
+        format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
+    )
+    suffix = writer.suffix
+    if not suffix and format_name != spec.writer:  # a folder layout asked for instead
+        suffix = f".{writer.name}"  # out/mose-train.davis: FORMAT=mose, davis and youtube-vos do not replace each other
+    named = spec.output.name.lower().endswith(tuple(registry.spec("writer", writer.name).suffixes))
+    return writer, spec.output if named else spec.output.with_name(spec.output.name + suffix)  # x.json stays x.json
 
 
 def _check_source(spec: Pipeline) -> None:

@@ -497,6 +497,21 @@ def test_run_names_the_yaml_path_of_a_derive_list_it_cannot_use(capsys, sample_r
     assert "--videos-from" not in stderr
 
 
+def test_run_refuses_two_pipelines_writing_one_output_before_converting(capsys, sample_root, tmp_path):
+    """b would replace a's output (or stop at it, exit 1, once a had converted); a named twice runs once."""
+    config = tmp_path / "pipelines.yaml"
+    source = sample_root["mose"]
+    config.write_text(
+        f"pipelines:\n  a:\n    source: {source}\n    reader_options: {{split: train}}\n    output: out/same\n"
+        f"  b:\n    source: {source}\n    reader_options: {{split: valid}}\n    output: out/same.json\n"
+    )
+    code, _, stderr = run(capsys, "run", "a", "b", "--config", str(config))
+    assert code == 1 and f"pipelines 'a' and 'b' both write {tmp_path / 'out' / 'same.json'}" in stderr
+    assert not (tmp_path / "out").exists()
+    code, stdout, stderr = run(capsys, "run", "a", "a", "--config", str(config))
+    assert code == 0 and stdout.count("a: mose -> coco") == 1, stderr
+
+
 def test_run_format_in_another_case_is_that_writer_with_the_pipelines_options(capsys, sample_root, tmp_path):
     """--format HDF5 is hdf5: writer_options.hdf5 apply, and MOSE for a mose pipeline writes no other output."""
     import json
