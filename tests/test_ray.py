@@ -140,3 +140,20 @@ def test_workers_do_not_stop_a_run_joining_a_cluster_found_on_this_machine(clust
         sample_root["mose"], tmp_path / "o.json", to="coco", reader_options={"split": "train"}, executor=make_executor(2, "ray")
     )
     assert calls[:2] == [2, None] and summary.stats.to_dict()["videos"] == 3
+
+
+def _exit_in_a_worker(item, driver):
+    import os
+
+    if os.getpid() != driver:
+        os._exit(3)
+    return item
+
+
+def test_a_worker_that_dies_is_a_child_process_error_as_in_a_local_run(cluster):
+    """Not Ray's WorkerCrashedError: the same type a local worker's death raises, which the pipeline handles as such."""
+    import functools
+    import os
+
+    with pytest.raises(ChildProcessError, match="a Ray worker ended unexpectedly"):
+        RayExecutor().run(functools.partial(_exit_in_a_worker, driver=os.getpid()), [1])

@@ -444,6 +444,8 @@ def _get(ray, ref):
         if isinstance(cause, BaseException):
             raise cause from None
         raise
+    except ray.exceptions.RayError as error:  # a worker or node that died (OOM-killed, say), after Ray's retries
+        raise ChildProcessError(f"a Ray worker ended unexpectedly: {error}") from None
 
 
 def check_executor(executor: object) -> None:
