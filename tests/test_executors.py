@@ -419,3 +419,13 @@ def test_a_dead_worker_keeps_the_finished_shards_for_resume(sample_root, tmp_pat
     assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
     for relative in files:
         assert (whole.output / relative).read_bytes() == (out / relative).read_bytes(), relative
+
+
+def test_the_cli_says_a_dead_worker_in_one_line(monkeypatch, capsys, sample_root, tmp_path):
+    from converters.run import executors
+
+    monkeypatch.setattr(executors, "make_executor", lambda *args: _DiesAfterOne())
+    out = tmp_path / "out"
+    assert main(["convert", str(sample_root["mose"]), "-o", str(out), "--to", "davis", "--split", "train"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: a worker process ended unexpectedly (exit code -9): 1 of 3 shards") and "Traceback" not in err
