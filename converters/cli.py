@@ -184,10 +184,20 @@ def _derive_options(args: argparse.Namespace):
     return derive if derive.active else None
 
 
-def _derived_convert(reader, writer, output, *, derive, **run):
+#: The flags a derivation's errors name, and the ``derive:`` keys of pipelines.yaml they stand for.
+_DERIVE_KEYS = {"--videos-from": "videos_from", "--empty-frames-list": "empty_frames_list"}
+
+
+def _derived_convert(reader, writer, output, *, derive, where: str | None = None, **run):
+    """A derived set; with ``where`` (a pipeline's ``derive:`` YAML path), its errors name that path, not a flag."""
     from .run import derive as derivation
 
-    return derivation.convert(reader, writer, output, derive, **run)
+    try:
+        return derivation.convert(reader, writer, output, derive, **run)
+    except OptionError as error:
+        if where is None or error.where not in _DERIVE_KEYS:
+            raise
+        raise OptionError(f"{where}.{_DERIVE_KEYS[error.where]}", error.message) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -207,31 +217,50 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "PIPELINE",
                 f"no pipeline named {name!r} in {args.config};{hint} defined: {', '.join(settings.pipelines)}",
             )
-    for name in names:  # every missing source is found before anything is converted
+    names = list(dict.fromkeys(names))  # `run a a`: one conversion, not a second over the first
+    targets: dict[str, tuple[Any, Path]] = {}
+    for name in names:  # every missing source, bad option and shared output is found before anything is converted
         _check_source(settings.pipelines[name])
+        _check_detected_reader_options(settings.pipelines[name])
+        targets[name] = _writer_and_output(settings.pipelines[name], args.format)
+        first = next(other for other in targets if targets[other][1] == targets[name][1])
+        if first != name:  # the second would replace the first's output (or stop at it), after it converted
+            raise OptionError(
+                "PIPELINE", f"pipelines {first!r} and {name!r} both write {targets[name][1]}; give one another output"
+            )
     status = 0
     for name in names:
         spec = settings.pipelines[name]
         source, source_note = _pipeline_source(spec, settings)
-        format_name = args.format or spec.writer
-        writer = api.open_writer(
-            format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
-        )
-        suffix = writer.suffix
-        if not suffix and args.format and args.format != spec.writer:  # a folder layout asked for instead
-            suffix = f".{writer.name}"  # out/mose-train.davis: FORMAT=mose, davis and youtube-vos do not replace each other
-        named = spec.output.name.lower().endswith(tuple(registry.spec("writer", writer.name).suffixes))
-        output = spec.output if named else spec.output.with_name(spec.output.name + suffix)  # x.json stays x.json
+        writer, output = targets[name]
         workers = spec.workers if args.workers is None else args.workers
         with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
             overwrite = spec.overwrite or args.overwrite
-            run = pipeline.convert if spec.derive is None else functools.partial(_derived_convert, derive=spec.derive)
+            run = (
+                pipeline.convert
+                if spec.derive is None
+                else functools.partial(_derived_convert, derive=spec.derive, where=f"{spec.where}.derive")
+            )
             summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
         _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
         if spec.derive is not None:
             print(f"{name}: derived set: {spec.derive.describe()}")
         status = max(status, _skips_exit(summary, args))
     return status
+
+
+def _writer_and_output(spec: Pipeline, format: str | None) -> tuple[Any, Path]:
+    """The writer a pipeline runs (``--format``'s, else its own) and the output it writes."""
+    # --format HDF5 is hdf5: the pipeline's writer_options.hdf5 apply, and its output is the one hdf5 writes
+    format_name = registry.resolve("writer", format) if format else spec.writer
+    writer = api.open_writer(
+        format_name, spec.writer_options.get(format_name), where=f"{spec.where}.writer_options.{format_name}"
+    )
+    suffix = writer.suffix
+    if not suffix and format_name != spec.writer:  # a folder layout asked for instead
+        suffix = f".{writer.name}"  # out/mose-train.davis: FORMAT=mose, davis and youtube-vos do not replace each other
+    named = spec.output.name.lower().endswith(tuple(registry.spec("writer", writer.name).suffixes))
+    return writer, spec.output if named else spec.output.with_name(spec.output.name + suffix)  # x.json stays x.json
 
 
 def _check_source(spec: Pipeline) -> None:
@@ -248,6 +277,20 @@ def _check_source(spec: Pipeline) -> None:
     if spec.sample is not None:
         why = f"; the bundled {spec.sample} sample stands in only for the default source {DEFAULT_SOURCES[spec.sample]}"
     raise VosconvError(f"{spec.name}: source {spec.source} does not exist ({spec.where}.source){why}")
+
+
+def _check_detected_reader_options(spec: Pipeline) -> None:
+    """Without ``reader:``, the options are checked against the reader the source is detected as.
+
+    Loading the file could not (it names no reader): a typo there would otherwise stop the run
+    at that pipeline, after the ones before it had converted.
+    """
+    if spec.reader is not None or not spec.reader_options or not spec.source.exists():
+        return
+    from . import options as plugin_options
+
+    reader = registry.load("reader", api.detect(spec.source))
+    plugin_options.build(reader.Options, spec.reader_options, f"{spec.where}.reader_options")
 
 
 def _pipeline_source(spec: Pipeline, settings: Config) -> tuple[Path, str]:
@@ -318,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
+    except ChildProcessError as exc:  # a worker killed (for memory, say): what was finished, and --resume
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -119,7 +119,8 @@ def load(path: str | os.PathLike) -> Config:
     default = [default] if isinstance(default, str) else _typed(default, list, f"{label}: default")
     for name in default:
         if not isinstance(name, str) or name not in pipelines:
-            raise OptionError(f"{label}: default", f"no pipeline named {name!r} (defined: {', '.join(pipelines)})")
+            hint = did_you_mean(name, pipelines) if isinstance(name, str) else ""
+            raise OptionError(f"{label}: default", f"no pipeline named {name!r};{hint} defined: {', '.join(pipelines)}")
     return Config(path, default, pipelines)
 
 

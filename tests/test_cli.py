@@ -471,6 +471,64 @@ def test_format_names_are_case_insensitive(capsys, sample_root, tmp_path):
     assert f"mose -> coco: wrote {out}" in stdout
 
 
+def test_run_checks_a_detected_readers_options_before_any_pipeline_converts(capsys, sample_root, tmp_path):
+    """No reader: named, so loading could not check them; a typo in the second pipeline stops the run before the first."""
+    config = tmp_path / "pipelines.yaml"
+    source = sample_root["mose"]
+    config.write_text(
+        f"pipelines:\n  a:\n    source: {source}\n    reader_options: {{split: valid}}\n"
+        f"  b:\n    source: {source}\n    reader_options: {{splt: valid}}\n"
+    )
+    code, _, stderr = run(capsys, "run", "a", "b", "--config", str(config))
+    assert code == 1 and "pipelines.b.reader_options.splt: unknown option; did you mean 'split'?" in stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_names_the_yaml_path_of_a_derive_list_it_cannot_use(capsys, sample_root, tmp_path):
+    """The video list is read when the pipeline runs: its errors name derive.videos_from, not a flag never typed."""
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        f"pipelines:\n  d:\n    source: {sample_root['mose']}\n    reader_options: {{split: valid}}\n"
+        "    derive: {videos_from: lists/nope.txt}\n"
+    )
+    code, _, stderr = run(capsys, "run", "--config", str(config))
+    assert code == 1, stderr
+    assert f"pipelines.yaml: pipelines.d.derive.videos_from: {tmp_path / 'lists' / 'nope.txt'}: cannot read" in stderr
+    assert "--videos-from" not in stderr
+
+
+def test_run_refuses_two_pipelines_writing_one_output_before_converting(capsys, sample_root, tmp_path):
+    """b would replace a's output (or stop at it, exit 1, once a had converted); a named twice runs once."""
+    config = tmp_path / "pipelines.yaml"
+    source = sample_root["mose"]
+    config.write_text(
+        f"pipelines:\n  a:\n    source: {source}\n    reader_options: {{split: train}}\n    output: out/same\n"
+        f"  b:\n    source: {source}\n    reader_options: {{split: valid}}\n    output: out/same.json\n"
+    )
+    code, _, stderr = run(capsys, "run", "a", "b", "--config", str(config))
+    assert code == 1 and f"pipelines 'a' and 'b' both write {tmp_path / 'out' / 'same.json'}" in stderr
+    assert not (tmp_path / "out").exists()
+    code, stdout, stderr = run(capsys, "run", "a", "a", "--config", str(config))
+    assert code == 0 and stdout.count("a: mose -> coco") == 1, stderr
+
+
+def test_run_format_in_another_case_is_that_writer_with_the_pipelines_options(capsys, sample_root, tmp_path):
+    """--format HDF5 is hdf5: writer_options.hdf5 apply, and MOSE for a mose pipeline writes no other output."""
+    import json
+
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        f"pipelines:\n  m:\n    source: {sample_root['mose']}\n    reader_options: {{split: valid}}\n"
+        "    writer: mose\n    writer_options: {hdf5: {masks: dense}}\n"
+    )
+    for typed in ("hdf5", "HDF5"):
+        out = tmp_path / "out" / "m.h5"
+        assert run(capsys, "run", "--config", str(config), "--format", typed, "--overwrite")[0] == 0
+        assert json.loads((out / "manifest.json").read_text())["writer"]["options"]["masks"] == "dense", typed
+    assert run(capsys, "run", "--config", str(config), "--format", "MOSE")[0] == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["m", "m.h5"]
+
+
 @pytest.mark.parametrize(
     ("flag", "typed", "message"),
     [

@@ -268,7 +268,13 @@ def test_output_must_be_text(tmp_path):
 def test_default_naming_an_undefined_pipeline(tmp_path):
     error = load_error(tmp_path, "default: [p, nope]\n" + MINIMAL)
     assert error.where == "pipelines.yaml: default"
-    assert "no pipeline named 'nope' (defined: p)" in str(error)
+    assert "no pipeline named 'nope'; defined: p" in str(error)
+
+
+def test_default_naming_a_pipeline_misspelt_suggests_the_close_name(tmp_path):
+    error = load_error(tmp_path, "default: pp\n" + MINIMAL)
+    assert error.where == "pipelines.yaml: default"
+    assert "no pipeline named 'pp'; did you mean 'p'? defined: p" in str(error)
 
 
 def test_invalid_yaml_syntax(tmp_path):

@@ -393,3 +393,39 @@ def test_a_worker_someone_else_waited_for_does_not_stop_its_reaper(monkeypatch):
     assert stolen and not failures
     if Path("/proc/self/stat").exists():
         assert _children_of_this_process() == []
+
+
+class _DiesAfterOne:
+    """An executor whose worker is killed (OOM, a lost Ray node) once the first shard is done."""
+
+    def run(self, fn, items, on_done=None):
+        on_done(0, fn(items[0]))
+        raise ChildProcessError("a worker process ended unexpectedly (exit code -9)")
+
+
+def test_a_dead_worker_keeps_the_finished_shards_for_resume(sample_root, tmp_path):
+    """Hours of a cluster's work are not thrown away with one killed worker: --resume finishes into the same bytes."""
+    from converters import api
+
+    options = {"split": "train"}
+    whole = api.convert(sample_root["mose"], tmp_path / "whole", to="davis", reader_options=options)
+    out = tmp_path / "out"
+    with pytest.raises(ChildProcessError, match=r"\(exit code -9\): 1 of 3 shards are complete in .*--resume to finish"):
+        api.convert(sample_root["mose"], out, to="davis", reader_options=options, executor=_DiesAfterOne())
+    assert not out.exists()
+    summary = api.convert(sample_root["mose"], out, to="davis", reader_options=options, resume=True)
+    assert summary.resumed == 1
+    files = sorted(p.relative_to(whole.output) for p in whole.output.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file())
+    for relative in files:
+        assert (whole.output / relative).read_bytes() == (out / relative).read_bytes(), relative
+
+
+def test_the_cli_says_a_dead_worker_in_one_line(monkeypatch, capsys, sample_root, tmp_path):
+    from converters.run import executors
+
+    monkeypatch.setattr(executors, "make_executor", lambda *args: _DiesAfterOne())
+    out = tmp_path / "out"
+    assert main(["convert", str(sample_root["mose"]), "-o", str(out), "--to", "davis", "--split", "train"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: a worker process ended unexpectedly (exit code -9): 1 of 3 shards") and "Traceback" not in err

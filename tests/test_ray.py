@@ -101,3 +101,59 @@ def test_a_cluster_address_nothing_answers_at_is_refused_at_once(capsys, sample_
     for address in ["head", "head:port", "ray://"]:
         with pytest.raises(OptionError, match=r"is not host:port, ray://host:port or auto"):
             RayExecutor(address)
+
+
+def test_relative_source_and_output_name_the_drivers_folder_in_tasks(cluster, sample_root, tmp_path, monkeypatch):
+    """Workers of a cluster started elsewhere run in that folder: the driver's relative paths must still hold.
+
+    The module's workers were started in the folder pytest runs in; the driver then moves to another one.
+    """
+    import shutil
+
+    shutil.copytree(sample_root["mose"], tmp_path / "src")
+    monkeypatch.chdir(tmp_path)
+    options = {"split": "train"}
+    local = api.convert("src", "local", to="davis", reader_options=options)
+    remote = api.convert("src", "remote", to="davis", reader_options=options, executor=RayExecutor())
+    assert remote.stats.to_dict() == local.stats.to_dict()
+    files = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "remote") for p in (tmp_path / "remote").rglob("*") if p.is_file())
+    for relative in files:
+        assert (tmp_path / "local" / relative).read_bytes() == (tmp_path / "remote" / relative).read_bytes(), relative
+
+
+def test_workers_do_not_stop_a_run_joining_a_cluster_found_on_this_machine(cluster, sample_root, tmp_path, monkeypatch):
+    """Without an address Ray joins RAY_ADDRESS or a `ray start` cluster here, and refuses num_cpus for it."""
+    from converters.run.executors import make_executor
+
+    calls = []
+
+    def init(address=None, **options):  # what ray.init does when it finds a cluster it did not start
+        calls.append(options.get("num_cpus"))
+        if "num_cpus" in options:
+            raise ValueError("When connecting to an existing cluster, num_cpus and num_gpus must not be provided.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", lambda: None)  # the module's cluster stays up
+    summary = api.convert(
+        sample_root["mose"], tmp_path / "o.json", to="coco", reader_options={"split": "train"}, executor=make_executor(2, "ray")
+    )
+    assert calls[:2] == [2, None] and summary.stats.to_dict()["videos"] == 3
+
+
+def _exit_in_a_worker(item, driver):
+    import os
+
+    if os.getpid() != driver:
+        os._exit(3)
+    return item
+
+
+def test_a_worker_that_dies_is_a_child_process_error_as_in_a_local_run(cluster):
+    """Not Ray's WorkerCrashedError: the same type a local worker's death raises, which the pipeline handles as such."""
+    import functools
+    import os
+
+    with pytest.raises(ChildProcessError, match="a Ray worker ended unexpectedly"):
+        RayExecutor().run(functools.partial(_exit_in_a_worker, driver=os.getpid()), [1])

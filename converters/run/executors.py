@@ -351,10 +351,17 @@ class RayExecutor:
                 ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **self.init_options)
             except ConnectionError as error:  # address "auto" with no cluster running here
                 raise OptionError("--ray-address", f"{self.address}: {error}") from None
+            except ValueError as error:
+                # No address, but Ray found a cluster to join (RAY_ADDRESS, or `ray start` on this machine):
+                # it refuses a CPU count for a cluster it did not start. Join it with the CPUs it has.
+                if not self.init_options or "existing cluster" not in str(error):
+                    raise
+                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
         try:
             task = ray.remote(_call)
             shared = ray.put(fn)
-            refs = [task.remote(shared, item) for item in items]
+            here = os.getcwd()  # a relative source or output means the same folder in every task
+            refs = [task.remote(shared, item, here) for item in items]
             position = {ref: index for index, ref in enumerate(refs)}
             results: list[Any] = [None] * len(items)
             pending = list(refs)
@@ -400,8 +407,25 @@ def check_ray_address(address: str, timeout: float = 10.0) -> None:
         ) from None
 
 
-def _call(fn, item):
-    return fn(item)
+def _call(fn, item, cwd: str | None = None):
+    """``fn(item)`` in the driver's working folder.
+
+    A worker of a cluster started elsewhere (``ray start`` on a node) runs in that command's
+    folder, not the driver's: a relative source or output (``vosconv convert data/MOSE -o out.json``)
+    would name another folder there, or none. On a shared file system the driver's folder is
+    there at the same path; where it is not, the task runs where it is (absolute paths still work).
+    """
+    previous = None
+    with contextlib.suppress(OSError):
+        previous = os.getcwd()
+        if cwd is not None and cwd != previous:
+            os.chdir(cwd)
+    try:
+        return fn(item)
+    finally:
+        if previous is not None:
+            with contextlib.suppress(OSError):
+                os.chdir(previous)
 
 
 def _settle(ray, refs, timeout: float = 60.0) -> None:
@@ -420,6 +444,8 @@ def _get(ray, ref):
         if isinstance(cause, BaseException):
             raise cause from None
         raise
+    except ray.exceptions.RayError as error:  # a worker or node that died (OOM-killed, say), after Ray's retries
+        raise ChildProcessError(f"a Ray worker ended unexpectedly: {error}") from None
 
 
 def check_executor(executor: object) -> None:

@@ -254,6 +254,15 @@ def _write(
             f"interrupted: {len(outcomes)} of {len(shards)} shards are complete in {staging}; "
             "run the same command with --resume to finish"
         ) from None
+    except ChildProcessError as error:  # a worker killed (for memory, say), a Ray node lost: the finished shards stay
+        bar.close()
+        if finished is not None:  # finalizing or publishing runs here, in no worker
+            raise
+        remove_temporaries(staging)
+        raise ChildProcessError(
+            f"{error}: {len(outcomes)} of {len(shards)} shards are complete in {staging}; "
+            "run the same command with --resume to finish"
+        ) from None
     except BaseException:
         bar.close()
         with contextlib.suppress(OSError):  # the disk that failed the run may refuse this too
