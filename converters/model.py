@@ -25,6 +25,20 @@ from dataclasses import dataclass, field
 VOID_ID = 255
 #: Object ids fit the int32 columns of the shard formats (SA-V counts from 0; BURST and TAO track ids are large).
 MAX_OBJECT_ID = (1 << 31) - 1
+#: Object metadata that summarises a source's annotated frames, in SA-V's field order: its masklet statistics (sizes
+#: averaged over the frames, counts of frames and of visibility changes, the first frame by its place among them).
+#: A derived set that changes which frames are annotated drops them rather than carry numbers it contradicts.
+FRAME_STATISTICS = (
+    "masklet_size_rel",
+    "masklet_size_abs",
+    "masklet_size_bucket",
+    "masklet_visibility_changes",
+    "masklet_first_appeared_frame",
+    "masklet_frame_count",
+    "masklet_edited_frame_count",
+)
+#: Metadata computed from the pixels (SA-V's mask sizes and size buckets, its ``video_resolution``): dropped by a resize.
+PIXEL_STATISTICS = ("masklet_size_rel", "masklet_size_abs", "masklet_size_bucket", "video_resolution")
 #: The largest frames taken: a JPEG's limit a side, and 268 megapixels (a 16384 x 16384 label map,
 #: what a writer holds for one frame). Beyond that a size is a corrupt record, not a video.
 MAX_SIDE = 65535

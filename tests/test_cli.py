@@ -471,45 +471,48 @@ def test_format_names_are_case_insensitive(capsys, sample_root, tmp_path):
     assert f"mose -> coco: wrote {out}" in stdout
 
 
-def test_run_checks_a_detected_readers_options_before_any_pipeline_converts(capsys, sample_root, tmp_path):
-    """No reader: named, so loading could not check them; a typo in the second pipeline stops the run before the first."""
+def run_pipelines(capsys, tmp_path, pipelines: str, *names: str) -> tuple[int, str, str]:
+    """``vosconv run NAMES`` over a ``pipelines.yaml`` in ``tmp_path`` whose ``pipelines:`` section is ``pipelines``."""
     config = tmp_path / "pipelines.yaml"
+    config.write_text("pipelines:\n" + pipelines)
+    return run(capsys, "run", *names, "--config", str(config))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "refusal"),
+    [
+        # no reader: named, so loading could not check the options: a typo in b stops the run before a converts
+        ("{split: valid}", "{splt: valid}", "pipelines.b.reader_options.splt: unknown option; did you mean 'split'?"),
+        # b would replace a's output (or stop at it, exit 1, once a had converted)
+        (
+            "{split: train}\n    output: out/same",
+            "{split: valid}\n    output: out/same.json",
+            "pipelines 'a' and 'b' both write {out}",
+        ),
+    ],
+    ids=["detected-reader-options", "one-output"],
+)
+def test_run_refuses_a_pipeline_that_cannot_run_before_any_converts(capsys, sample_root, tmp_path, a, b, refusal):
     source = sample_root["mose"]
-    config.write_text(
-        f"pipelines:\n  a:\n    source: {source}\n    reader_options: {{split: valid}}\n"
-        f"  b:\n    source: {source}\n    reader_options: {{splt: valid}}\n"
-    )
-    code, _, stderr = run(capsys, "run", "a", "b", "--config", str(config))
-    assert code == 1 and "pipelines.b.reader_options.splt: unknown option; did you mean 'split'?" in stderr
+    pipelines = f"  a:\n    source: {source}\n    reader_options: {a}\n  b:\n    source: {source}\n    reader_options: {b}\n"
+    code, _, stderr = run_pipelines(capsys, tmp_path, pipelines, "a", "b")
+    assert code == 1 and refusal.format(out=tmp_path / "out" / "same.json") in stderr, stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_run_runs_a_pipeline_named_twice_once(capsys, sample_root, tmp_path):
+    pipelines = f"  a:\n    source: {sample_root['mose']}\n    reader_options: {{split: train}}\n"
+    code, stdout, stderr = run_pipelines(capsys, tmp_path, pipelines, "a", "a")
+    assert code == 0 and stdout.count("a: mose -> coco") == 1, stderr
 
 
 def test_run_names_the_yaml_path_of_a_derive_list_it_cannot_use(capsys, sample_root, tmp_path):
     """The video list is read when the pipeline runs: its errors name derive.videos_from, not a flag never typed."""
-    config = tmp_path / "pipelines.yaml"
-    config.write_text(
-        f"pipelines:\n  d:\n    source: {sample_root['mose']}\n    reader_options: {{split: valid}}\n"
-        "    derive: {videos_from: lists/nope.txt}\n"
-    )
-    code, _, stderr = run(capsys, "run", "--config", str(config))
+    pipelines = f"  d:\n    source: {sample_root['mose']}\n    reader_options: {{split: valid}}\n"
+    code, _, stderr = run_pipelines(capsys, tmp_path, pipelines + "    derive: {videos_from: lists/nope.txt}\n")
     assert code == 1, stderr
     assert f"pipelines.yaml: pipelines.d.derive.videos_from: {tmp_path / 'lists' / 'nope.txt'}: cannot read" in stderr
     assert "--videos-from" not in stderr
-
-
-def test_run_refuses_two_pipelines_writing_one_output_before_converting(capsys, sample_root, tmp_path):
-    """b would replace a's output (or stop at it, exit 1, once a had converted); a named twice runs once."""
-    config = tmp_path / "pipelines.yaml"
-    source = sample_root["mose"]
-    config.write_text(
-        f"pipelines:\n  a:\n    source: {source}\n    reader_options: {{split: train}}\n    output: out/same\n"
-        f"  b:\n    source: {source}\n    reader_options: {{split: valid}}\n    output: out/same.json\n"
-    )
-    code, _, stderr = run(capsys, "run", "a", "b", "--config", str(config))
-    assert code == 1 and f"pipelines 'a' and 'b' both write {tmp_path / 'out' / 'same.json'}" in stderr
-    assert not (tmp_path / "out").exists()
-    code, stdout, stderr = run(capsys, "run", "a", "a", "--config", str(config))
-    assert code == 0 and stdout.count("a: mose -> coco") == 1, stderr
 
 
 def test_run_format_in_another_case_is_that_writer_with_the_pipelines_options(capsys, sample_root, tmp_path):

@@ -9,28 +9,15 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import SourceError
-from ..model import Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
+from ..model import FRAME_STATISTICS, PIXEL_STATISTICS, Frame, FrameMasks, ImageRef, Mask, ObjectInfo, Video
 
 #: Quality of the JPEGs ``max_side`` re-encodes (Pillow, 4:2:0): high, as the source's were already lossy.
 JPEG_QUALITY = 95
 
-#: Metadata a source computed over its annotated frames: SA-V's masklet statistics (sizes averaged over the frames,
-#: counts of frames and of visibility changes, the first frame by its place among them). A step that changes
-#: which frames are annotated drops them rather than carry numbers the derived set contradicts.
-OF_THE_FRAMES = frozenset(
-    {
-        "masklet_size_rel",
-        "masklet_size_abs",
-        "masklet_size_bucket",
-        "masklet_visibility_changes",
-        "masklet_first_appeared_frame",
-        "masklet_frame_count",
-        "masklet_edited_frame_count",
-    }
-)
-#: Metadata a source computed from its pixels (SA-V's mask sizes and size buckets, its ``video_resolution``):
-#: dropped by a resize.
-OF_THE_PIXELS = frozenset({"masklet_size_rel", "masklet_size_abs", "masklet_size_bucket", "video_resolution"})
+#: What a step that changes which frames are annotated drops (:data:`converters.model.FRAME_STATISTICS`), and what a
+#: resize drops (:data:`converters.model.PIXEL_STATISTICS`): numbers the derived set would contradict.
+OF_THE_FRAMES = frozenset(FRAME_STATISTICS)
+OF_THE_PIXELS = frozenset(PIXEL_STATISTICS)
 
 
 def without_stale(video: Video, keys: frozenset[str]) -> Video:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from ...model import FRAME_STATISTICS
+
 FRAMES_FPS = 24
 #: Annotated every 4th frame (6 fps); SAM 2's extraction keeps ``frames[::4]`` and names them by 24 fps index.
 ANNOTATE_EVERY = 4
@@ -29,17 +31,7 @@ DATASET_RECORD = ".dataset"
 VIDEO_LIST = re.compile(r"sav_(val|test|train)\.txt")
 TRAIN_JSON = re.compile(r"(.+)_(manual|auto)\.json")
 #: The per-object fields of a masklet JSON (besides ``masklet`` itself), kept as object metadata.
-OBJECT_FIELDS = (
-    "masklet_id",
-    "masklet_size_rel",
-    "masklet_size_abs",
-    "masklet_size_bucket",
-    "masklet_visibility_changes",
-    "masklet_first_appeared_frame",
-    "masklet_frame_count",
-    "masklet_edited_frame_count",
-    "masklet_type",
-)
+OBJECT_FIELDS = ("masklet_id", *FRAME_STATISTICS, "masklet_type")
 STABILITY = "masklet_stability_score"
 #: SA-V's per-video header, in its files' order. ``video_id`` is the video's name and the size its
 #: width and height; the others are kept as the video's metadata and written back from it.
