@@ -1006,3 +1006,40 @@ def test_the_bad_images_of_a_shard_are_found_in_one_rewrite(sample_root, tmp_pat
     assert len(calls) == 2  # the first try, and one without both videos
     assert [(r["video"], r["file"]) for r in summary.stats.skipped] == [(n, f"{source}/{m}") for n, m in zip(videos[1:], members)]
     assert sorted(_videos_of(tmp_path / "out")) == videos[:1]
+
+
+def _without_counts(doc: dict) -> None:
+    segmentation = next(s for a in doc["annotations"] for s in a["segmentations"] if s is not None)
+    del segmentation["counts"]
+
+
+def _image_id_of_an_object(doc: dict) -> None:
+    doc["annotations"][0]["image_id"] = {"id": 1}
+
+
+def _videos_of_false(doc: dict) -> None:
+    del doc["info"]  # another tool's YouTube-VIS file: its lists are checked as it is rewritten
+    doc["videos"] = False
+
+
+@pytest.mark.parametrize(
+    ("fmt", "change", "says"),
+    [
+        ("coco", _without_counts, "an RLE segmentation has no counts"),
+        ("cocovid", _image_id_of_an_object, r"annotations/0/image_id: expected an integer, got \{'id': 1\}"),
+        ("ytvis", _videos_of_false, "videos: expected a list, got False"),
+    ],
+    ids=["RLE without counts", "CocoVID image_id of an object", "YouTube-VIS videos of false"],
+)
+def test_a_video_coco_json_field_of_the_wrong_kind_names_the_file(sample_root, tmp_path, fmt, change, says):
+    """Fields of the wrong kind, found by fuzzing: an RLE object without counts was a KeyError traceback, a CocoVID
+    image_id that is an object a TypeError (unhashable), and YouTube-VIS "videos": false a TypeError (not iterable)."""
+    good = tmp_path / "good.json"
+    api.convert(sample_root["mose"], good, to="cocovid" if fmt == "cocovid" else "coco", reader_options={"split": "valid"})
+    bad = tmp_path / "bad.json"
+    doc = json.loads(good.read_text())
+    change(doc)
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match=says) as caught:
+        list(api.read_videos(bad, fmt))
+    assert caught.value.path == str(bad)

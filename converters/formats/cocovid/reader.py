@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Hashable
 from pathlib import Path
 
 from ...codecs import rle
@@ -163,7 +164,7 @@ def _check_track_slots(annotations: list, frames: dict[int, list[Record]], sourc
     lengths = {id(images): len(images) for images in frames.values()}
     tracks: set[tuple] = set()
     for value in annotations:
-        if isinstance(value, dict) and value.get("image_id") in video_of:
+        if isinstance(value, dict) and isinstance(value.get("image_id"), Hashable) and value["image_id"] in video_of:
             track = value.get("object_id", value.get("instance_id"))
             if isinstance(track, (int, str)):
                 tracks.add((video_of[value["image_id"]], track))

@@ -54,8 +54,8 @@ def normalise(source: Path, out: Path) -> None:
         if "images" in data:
             raise SourceError(source, COCOVID_POINTER)
         raise SourceError(source, 'not a video COCO JSON: expected "videos" and "annotations"')
-    for key in ("videos", "annotations", "categories"):
-        if not isinstance(data.get(key) or [], list):
+    for key in ("videos", "annotations", "categories"):  # a value of false or 0 is no list either
+        if not isinstance(data.get(key, []), list) and not (key != "videos" and data[key] is None):
             raise SourceError(source, f"malformed file: {key}: expected a list, got {shown(data[key])}")
     videos, annotations = data["videos"], data.get("annotations")
     if "images" in data and not any(isinstance(v, dict) and "file_names" in v for v in videos):
