@@ -1043,3 +1043,15 @@ def test_a_video_coco_json_field_of_the_wrong_kind_names_the_file(sample_root, t
     with pytest.raises(SourceError, match=says) as caught:
         list(api.read_videos(bad, fmt))
     assert caught.value.path == str(bad)
+
+
+@pytest.mark.parametrize("value", ["external", "elsewhere", -1])
+def test_an_hdf5_group_whose_images_disagree_with_the_manifest_is_refused_by_the_reader(mose_shards, tmp_path, value):
+    """The reader read a group's images attribute of any other value than "embedded" as frames without images, as the
+    loader once did (found by fuzzing): a conversion went on with the video's frames missing."""
+    from .test_loader_bad_input import first_shard, with_hdf5_group
+
+    out = with_hdf5_group(mose_shards["hdf5"], tmp_path / "out", lambda g: g.attrs.__setitem__("images", value))
+    with pytest.raises(SourceError, match=rf"the group's images are '{value}', the manifest's embedded") as caught:
+        list(api.read_videos(out, "hdf5"))
+    assert caught.value.path == str(first_shard(out))

@@ -86,7 +86,7 @@ class Hdf5Reader(ShardedReader):
         if not isinstance(group, h5py.Group):
             raise SourceError(ref.file, f"no group {ref.group!r}")
         try:
-            video = read_group(ref.name, group, self._image_dir(), ref.frames)
+            video = read_group(ref.name, group, self._image_dir(), ref.frames, self.manifest.options.get("images", True))
             shards.check_against_entry(video, ref.entry)
             return video
         except SourceError:
@@ -97,11 +97,12 @@ class Hdf5Reader(ShardedReader):
             raise SourceError(ref.file, f"video {ref.name!r}: {type(exc).__name__}: {exc}") from None
 
 
-def read_group(name: str, group: h5py.Group, images: str | None, frames: int) -> Video:
+def read_group(name: str, group: h5py.Group, images: str | None, frames: int, embedded: bool = True) -> Video:
     """A Video from its group: attributes, file names, images, and masks (RLE tables or dense label maps).
 
     ``frames`` is the manifest's count: every per-frame dataset must have that length,
-    checked before anything is read, so a forged shape cannot size an allocation.
+    checked before anything is read, so a forged shape cannot size an allocation. ``embedded``
+    is the manifest's word on where the images are, which the group's ``images`` must agree with.
     """
     attrs = group.attrs
     width, height = int(attrs["width"]), int(attrs["height"])
@@ -117,6 +118,8 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int) ->
     file_names = [_text(n) for n in group["file_names"][()]]
     annotated = group["annotated"][()]
     kind = _text(attrs["images"])
+    if kind not in ("none", "embedded" if embedded else "external"):  # another value would read as no frames
+        raise ValueError(f"the group's images are {kind!r}, the manifest's {'embedded' if embedded else 'external'}")
     blobs = Ragged(group, "images", frames).rows(list(range(frames))) if kind == "embedded" else None
     if blobs is not None:
         check_image_crcs(group.get("image_crc32"), blobs, slice(None), range(len(blobs)))
