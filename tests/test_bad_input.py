@@ -259,6 +259,19 @@ def _interlaced_mask_with_an_empty_iccp(root: Path) -> str:
     return _write_chunks(path, [*_png_chunks(data)[:-1], (b"iCCP", b""), (b"IEND", b"")])
 
 
+def _interlaced_mask_with_data_past_its_image(root: Path) -> str:
+    """An interlaced mask (Pillow decodes those) whose image data inflates to 100 bytes more than its header's image:
+    Pillow ignores them, and so did vosconv there, where the fast path refuses them (found by fuzzing: a grayscale
+    mask whose header said 2 bits read as other values)."""
+    path = first(mose_masks(root), "00004.png")
+    with Image.open(path) as image:
+        values, palette = np.asarray(image), bytes(image.getpalette())
+    chunks = _png_chunks(make_png(values, interlace=True, palette=palette))
+    stream = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT")) + bytes(100)
+    kept = [(kind, body) for kind, body in chunks if kind not in (b"IDAT", b"IEND")]
+    return _write_chunks(path, [*kept, (b"IDAT", zlib.compress(stream)), (b"IEND", b"")])
+
+
 def _sav_train_json(root: Path) -> Path:
     return first(root / "sav_000", "*_manual.json")
 
@@ -353,6 +366,9 @@ CASES = {
     "mask with a second IHDR after its image data": Case("mose", "train", _second_ihdr_after_the_image_data, "second IHDR"),
     "interlaced mask with an empty iCCP chunk": Case(
         "mose", "train", _interlaced_mask_with_an_empty_iccp, "unreadable PNG: IndexError"
+    ),
+    "interlaced mask with data past its image": Case(
+        "mose", "train", _interlaced_mask_with_data_past_its_image, "image data inflates to more than"
     ),
     "mask size differs from its frame": Case("mose", "train", _resized_mask, "but its frame is"),
     "mask without a frame": Case("mose", "train", _mask_without_frame, "annotation without a frame"),

@@ -234,7 +234,9 @@ def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
             f"corrupt PNG: {len(stream)} bytes of image data cannot inflate to the {width}x{height} image its header declares"
         )
     if interlace or (colour == 0 and depth != 8):
-        return _decode_with_pillow(data, info), info
+        values = _decode_with_pillow(data, info)
+        _inflate(stream, 1, _image_data_size(width, height, depth, interlace), False)  # Pillow ignores data past the image
+        return values, info
     if layout.interpreted:
         _check_chunks_with_pillow(layout)
     rows = _inflate(stream, height, stride + 1, reuse)
@@ -248,6 +250,22 @@ def decode(data: bytes, *, reuse: bool = False) -> tuple[np.ndarray, PngInfo]:
     if depth < 8:
         pixels = _unpack(pixels, width, depth)
     return pixels, info
+
+
+#: Adam7's seven passes: (first column, column step, first row, row step).
+_ADAM7 = ((0, 8, 0, 8), (4, 8, 0, 8), (0, 4, 4, 8), (2, 4, 0, 4), (0, 2, 2, 4), (1, 2, 0, 2), (0, 1, 1, 2))
+
+
+def _image_data_size(width: int, height: int, depth: int, interlace: int) -> int:
+    """The bytes the image data inflates to: a filter byte and the packed pixels of each row (of each pass, interlaced)."""
+    if not interlace:
+        return height * ((width * depth + 7) // 8 + 1)
+    size = 0
+    for column, column_step, row, row_step in _ADAM7:
+        columns, rows = (width - column + column_step - 1) // column_step, (height - row + row_step - 1) // row_step
+        if columns > 0 and rows > 0:  # an empty pass has no rows, not even their filter bytes
+            size += rows * ((columns * depth + 7) // 8 + 1)
+    return size
 
 
 def _inflate(stream: bytes, height: int, row_bytes: int, reuse: bool) -> np.ndarray:
