@@ -750,6 +750,36 @@ def test_h264_data_the_decoder_finds_damaged_is_an_error_not_concealed_pixels(sa
     assert not list((tmp_path / "out").rglob(f"*{culprit.stem}*"))
 
 
+def _second_fourcc_replaced(data: bytes, old: bytes, new: bytes) -> bytes:
+    """The mp4 with its sample description's codec (the second ``old``, the first being the ftyp brand) as ``new``."""
+    at = data.index(old, data.index(b"stsd"))
+    return data[:at] + new + data[at + len(old) :]
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        (lambda data: data.replace(b"VideoHandler", b"\xa0ideoHandler"), None),
+        (lambda data: _second_fourcc_replaced(data, b"avc1", b"zzzz"), "of a codec FFmpeg cannot decode"),
+    ],
+    ids=["a stream name that is not UTF-8", "a codec FFmpeg does not know"],
+)
+def test_an_mp4_of_odd_metadata_or_an_unknown_codec(sav_sample, tmp_path, edit, says):
+    """Found by fuzzing: PyAV decodes every metadata tag strictly as it opens a file, so a handler name that is not
+    UTF-8 was a UnicodeDecodeError traceback; it is metadata vosconv reads none of, so the video reads. A codec
+    FFmpeg does not know gives a stream without a decoder: an AttributeError traceback, now an unreadable video."""
+    root = tmp_path / "train"
+    shutil.copytree(sav_sample["train"], root)
+    culprit = first(root / "sav_000", "*.mp4")
+    culprit.write_bytes(edit(culprit.read_bytes()))
+    if says is None:
+        api.convert(root, tmp_path / "out.parquet", to="parquet", from_="sav")
+        return
+    with pytest.raises(SourceError, match=says) as caught:
+        list(api.read_videos(root, "sav"))
+    assert caught.value.path == str(culprit)
+
+
 @pytest.mark.parametrize("frames", [True, False], ids=["its frames' size", "no frames: the largest frame size"])
 def test_an_sa_v_mask_header_larger_than_its_frame_is_never_inflated(sav_sample, tmp_path, monkeypatch, frames):
     """Finding the foreground value (0/1 or 0/255) decodes val masks before any video is read: it once inflated

@@ -56,16 +56,30 @@ def check_plain_file(path: str) -> None:
         raise SourceError(path, "not a regular file (a folder, a pipe or a device)")
 
 
+def _open(av: Any, path: str) -> Any:
+    """The container of ``path``; metadata that is not UTF-8 (PyAV decodes every tag as the file is opened, strictly
+    by default, and vosconv reads none) cannot stop the reading."""
+    return av.open(path, metadata_errors="replace")
+
+
+def _first_video_stream(container: Any, path: str) -> Any:
+    """The container's first video stream, which has a decoder."""
+    if not container.streams.video:
+        raise SourceError(path, "no video stream in the file")
+    stream = container.streams.video[0]
+    if stream.codec_context is None:  # a codec FFmpeg does not know: PyAV gives the stream no decoder
+        raise SourceError(path, "unreadable video: its video stream is of a codec FFmpeg cannot decode")
+    return stream
+
+
 @contextlib.contextmanager
 def _video_stream(path: str) -> Iterator[tuple[Any, Any]]:
     """``(container, its first video stream)``; SourceError naming ``path`` when it cannot be read as a video."""
     av = _av()
     check_plain_file(path)
     try:
-        with av.open(path) as container:
-            if not container.streams.video:
-                raise SourceError(path, "no video stream in the file")
-            yield container, container.streams.video[0]
+        with _open(av, path) as container:
+            yield container, _first_video_stream(container, path)
     except av.FFmpegError as exc:
         raise SourceError(path, f"unreadable video: {exc}") from None
 
@@ -96,7 +110,7 @@ def packet_ranks(path: str) -> dict[int, int] | None:
     None where a timestamp cannot say the number (one missing or given twice, packets dropped or corrupt)."""
     av = _av()
     stamps = []
-    with av.open(path) as container:
+    with _open(av, path) as container:
         for packet in container.demux(container.streams.video[0]):  # one at a time: never the whole file's bytes
             if packet.size:
                 if packet.pts is None or packet.is_discard or packet.is_corrupt:
@@ -138,8 +152,8 @@ class FrameCursor:
         check_plain_file(self.path)
         try:
             ranks = packet_ranks(self.path) if self.every else None
-            self._container = av.open(self.path)
-            stream = self._container.streams.video[0]
+            self._container = _open(av, self.path)
+            stream = _first_video_stream(self._container, self.path)
             context = stream.codec_context
             self.size = (context.width, context.height)  # the header's, which the reader held to the masks' size
             if context.width > 0 and context.height > 0:  # a far larger frame fails before FFmpeg allocates it
@@ -149,7 +163,10 @@ class FrameCursor:
                 self._frames = enumerate(self._container.decode(stream))
             else:
                 self._frames = self._sparse(stream, ranks, self.every)
-        except (av.FFmpegError, IndexError) as exc:
+        except SourceError:
+            self.close()
+            raise
+        except av.FFmpegError as exc:
             self.close()
             raise SourceError(self.path, f"unreadable video: {exc}") from None
         self.position = 0
