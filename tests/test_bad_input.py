@@ -1063,6 +1063,10 @@ def _image_id_of_an_object(doc: dict) -> None:
     doc["annotations"][0]["image_id"] = {"id": 1}
 
 
+def _annotation_without_image_id(doc: dict) -> None:
+    del doc["annotations"][0]["image_id"]
+
+
 def _videos_of_false(doc: dict) -> None:
     del doc["info"]  # another tool's YouTube-VIS file: its lists are checked as it is rewritten
     doc["videos"] = False
@@ -1073,9 +1077,10 @@ def _videos_of_false(doc: dict) -> None:
     [
         ("coco", _without_counts, "an RLE segmentation has no counts"),
         ("cocovid", _image_id_of_an_object, r"annotations/0/image_id: expected an integer, got \{'id': 1\}"),
+        ("cocovid", _annotation_without_image_id, "annotations/0/image_id: missing"),
         ("ytvis", _videos_of_false, "videos: expected a list, got False"),
     ],
-    ids=["RLE without counts", "CocoVID image_id of an object", "YouTube-VIS videos of false"],
+    ids=["RLE without counts", "CocoVID image_id of an object", "CocoVID without image_id", "YouTube-VIS videos of false"],
 )
 def test_a_video_coco_json_field_of_the_wrong_kind_names_the_file(sample_root, tmp_path, fmt, change, says):
     """Fields of the wrong kind, found by fuzzing: an RLE object without counts was a KeyError traceback, a CocoVID

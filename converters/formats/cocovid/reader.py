@@ -164,10 +164,11 @@ def _check_track_slots(annotations: list, frames: dict[int, list[Record]], sourc
     lengths = {id(images): len(images) for images in frames.values()}
     tracks: set[tuple] = set()
     for value in annotations:
-        if isinstance(value, dict) and isinstance(value.get("image_id"), Hashable) and value["image_id"] in video_of:
+        image_id = value.get("image_id") if isinstance(value, dict) else None
+        if isinstance(image_id, Hashable) and image_id in video_of:  # an object or a list is no id: _tracks says so
             track = value.get("object_id", value.get("instance_id"))
             if isinstance(track, (int, str)):
-                tracks.add((video_of[value["image_id"]], track))
+                tracks.add((video_of[image_id], track))
     slots = sum(lengths[video] for video, _ in tracks)
     if slots > MAX_TRACK_SLOTS and slots > TRACK_SLOTS_PER_ANNOTATION * len(annotations):
         raise SourceError(
