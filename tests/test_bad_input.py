@@ -1067,6 +1067,15 @@ def _annotation_without_image_id(doc: dict) -> None:
     del doc["annotations"][0]["image_id"]
 
 
+def _video_name_of_a_list(doc: dict) -> None:
+    doc["videos"][0]["name"] = [["x"]]
+
+
+def _category_name_of_an_object(doc: dict) -> None:
+    del doc["info"]
+    doc["categories"] = [{"id": 1, "name": {"en": "dog"}}]
+
+
 def _videos_of_false(doc: dict) -> None:
     del doc["info"]  # another tool's YouTube-VIS file: its lists are checked as it is rewritten
     doc["videos"] = False
@@ -1078,13 +1087,23 @@ def _videos_of_false(doc: dict) -> None:
         ("coco", _without_counts, "an RLE segmentation has no counts"),
         ("cocovid", _image_id_of_an_object, r"annotations/0/image_id: expected an integer, got \{'id': 1\}"),
         ("cocovid", _annotation_without_image_id, "annotations/0/image_id: missing"),
+        ("coco", _video_name_of_a_list, r"name: expected a string, got \[\['x'\]\]"),
+        ("ytvis", _category_name_of_an_object, r"categories/0/name: expected a string, got \{'en': 'dog'\}"),
         ("ytvis", _videos_of_false, "videos: expected a list, got False"),
     ],
-    ids=["RLE without counts", "CocoVID image_id of an object", "CocoVID without image_id", "YouTube-VIS videos of false"],
+    ids=[
+        "RLE without counts",
+        "CocoVID image_id of an object",
+        "CocoVID without image_id",
+        "video name of a list",
+        "category name of an object",
+        "YouTube-VIS videos of false",
+    ],
 )
 def test_a_video_coco_json_field_of_the_wrong_kind_names_the_file(sample_root, tmp_path, fmt, change, says):
     """Fields of the wrong kind, found by fuzzing: an RLE object without counts was a KeyError traceback, a CocoVID
-    image_id that is an object a TypeError (unhashable), and YouTube-VIS "videos": false a TypeError (not iterable)."""
+    image_id that is an object a TypeError (unhashable), YouTube-VIS "videos": false a TypeError (not iterable), and a
+    video or category name that is a list or an object went on as its repr ("[['x']]")."""
     good = tmp_path / "good.json"
     api.convert(sample_root["mose"], good, to="cocovid" if fmt == "cocovid" else "coco", reader_options={"split": "valid"})
     bad = tmp_path / "bad.json"

@@ -243,7 +243,7 @@ def _categories(categories: tuple[object, ...], source: Path) -> list[Category]:
     for number, value in enumerate(categories):
         record = Record(value, source, f"categories/{number}", context="malformed header or categories")
         try:
-            found.append(Category(record.int("id", lenient=True), str(record.raw("name")), record.raw("supercategory", None)))
+            found.append(Category(record.int("id", lenient=True), _name(record), record.raw("supercategory", None)))
         except ValueError as exc:  # the model refuses it (an id beyond 32 bits, say)
             record.fail(f"{type(exc).__name__}: {exc}")
         if any(c.id == found[-1].id and c != found[-1] for c in found[:-1]):  # which one would an object's id name?
@@ -374,10 +374,19 @@ def _categories_line(line: bytes, source: str) -> tuple[object, ...]:
     return tuple(value)
 
 
+def _name(record: Record) -> str:
+    """The record's ``name`` as text: another tool's number is its digits; a list, an object or true is no name
+    (its repr would go on as one)."""
+    value = record.raw("name")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        record.fail(f"expected a string, got {shown(value)}", "name")
+    return record.text("name") if isinstance(value, str) else str(value)
+
+
 def _video_name(record: Record) -> str:
     """The record's ``name``, else the folder of its first frame (YouTube-VIS has no names), else its id."""
     if record.raw("name", None):
-        return str(record.raw("name"))
+        return _name(record)
     file_names = record.texts("file_names")
     if not file_names:
         record.fail("expected a name, or file names to take one from", "file_names")
