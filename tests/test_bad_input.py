@@ -1125,3 +1125,18 @@ def test_an_hdf5_group_whose_images_disagree_with_the_manifest_is_refused_by_the
     with pytest.raises(SourceError, match=rf"the group's images are '{value}', the manifest's embedded") as caught:
         list(api.read_videos(out, "hdf5"))
     assert caught.value.path == str(first_shard(out))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_a_manifest_video_its_shard_entry_does_not_list_stops_the_reader(mose_shards, tmp_path, fmt):
+    """A manifest whose video list puts a video in a shard whose own list leaves it out: the reader listed the shards'
+    videos only, so a conversion went on without that video in silence (found by fuzzing). The manifest disagrees
+    with itself: an error naming it, as for any corrupt manifest."""
+    out = tmp_path / "out"
+    shutil.copytree(mose_shards[fmt], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    dropped = manifest["shards"][0]["videos"].pop()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SourceError, match=rf"video '{dropped}': the manifest puts it in shard .*does not name it") as caught:
+        list(api.read_videos(out, fmt))
+    assert caught.value.path == str(out / "manifest.json")

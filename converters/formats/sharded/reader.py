@@ -66,6 +66,11 @@ class ShardedReader(Reader):
 
     def list_videos(self) -> list[VideoRef]:
         listed = {v.name: v for v in self.manifest.videos}
+        for video in self.manifest.videos:  # listed by neither shard would leave it out of a conversion in silence
+            shard = self.manifest.shards[video.shard]
+            if video.name not in shard.videos:
+                cause = f"video {video.name!r}: the manifest puts it in shard {shard.file}, whose list of videos does not name it"
+                raise SourceError(self.source / shards.MANIFEST, cause)
         refs = []
         for shard in self.manifest.shards:
             self.check_shard(shard)
