@@ -199,3 +199,27 @@ def test_sam2_object_255_beside_a_void_region_names_the_shard(tmp_path):
     video, loader = ShardRawDataset(out).get_video(0)
     with pytest.raises(SourceError, match=r"\.parquet: video '.*': frame 0 holds object 255 and a void region"):
         loader.load(video.frames[0].frame_idx)
+
+
+def test_a_damaged_dense_mask_chunk_is_a_source_error_not_other_label_values(converted, tmp_path):
+    """A byte flipped inside a dense mask chunk decoded (LZ4 has no checksum) to other label values, read by the
+    loader and the reader alike without a word (found by fuzzing); each chunk now has HDF5's Fletcher-32."""
+    import h5py
+
+    from converters import api
+
+    out = tmp_path / "out"
+    shutil.copytree(converted["hdf5-dense"], out)
+    shard = first_shard(out)
+    with h5py.File(shard, "r") as file:  # every chunk of the first video: a training clip reads a few frames
+        masks = file["videos"][sorted(file["videos"])[0]]["masks"]
+        trailer = 4 if masks.fletcher32 else 0
+        chunks = [masks.id.get_chunk_info(i) for i in range(masks.id.get_num_chunks())]
+    data = bytearray(shard.read_bytes())
+    for chunk in chunks:  # the last byte of the LZ4 data: a literal (an LZ4 block ends in 5), so it decodes, as another value
+        data[chunk.byte_offset + chunk.size - trailer - 1] ^= 0x01
+    shard.write_bytes(bytes(data))
+    for read in [*_first_video_reads(out), lambda: list(api.read_videos(out, "hdf5"))]:
+        with pytest.raises(SourceError, match="filter returned failure") as caught:
+            read()
+        assert caught.value.path == str(shard)

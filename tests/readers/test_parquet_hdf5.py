@@ -376,9 +376,25 @@ def test_a_manifest_that_disagrees_with_its_shard_is_an_error_for_validate_and_c
     assert caught.value.path == shard
 
 
+def fletcher32(data: bytes) -> int:
+    """HDF5's Fletcher-32 checksum of a chunk (``H5_checksum_fletcher32``: big-endian 16-bit words, an odd byte last)."""
+    words = np.frombuffer(data[: len(data) // 2 * 2], ">u2").astype(np.uint64)
+    blocks = [words[start : start + 360] for start in range(0, len(words), 360)]  # folded after each, as HDF5 does
+    if len(data) % 2:
+        blocks.append(np.array([data[-1] << 8], np.uint64))
+    first = second = 0
+    for block in blocks:
+        second += len(block) * first + int(np.cumsum(block).sum())
+        first += int(block.sum())
+        first, second = (first & 0xFFFF) + (first >> 16), (second & 0xFFFF) + (second >> 16)
+    first, second = (first & 0xFFFF) + (first >> 16), (second & 0xFFFF) + (second >> 16)
+    return (second << 16) | first
+
+
 def _damage_first_chunk(out: Path) -> None:
-    """Overwrite bytes inside the first dense LZ4 chunk of the first video, and record the shard's new
-    size and sha256, so that reading, not the checksum check, meets the damage."""
+    """Overwrite bytes inside the first dense LZ4 chunk of the first video, its Fletcher-32 recomputed, and record
+    the shard's new size and sha256, so that the LZ4 filter, not a checksum, meets the damage (as in a shard
+    written before the masks had a Fletcher-32)."""
     import hashlib
 
     import h5py
@@ -387,9 +403,12 @@ def _damage_first_chunk(out: Path) -> None:
     with h5py.File(shard, "r") as file:
         masks = file["videos"][sorted(file["videos"])[0]]["masks"]
         chunk = masks.id.get_chunk_info(0)
+    data = bytearray(shard.read_bytes()[chunk.byte_offset : chunk.byte_offset + chunk.size])
+    data[16:-4] = b"\xff" * min(64, chunk.size - 20) + data[16 + min(64, chunk.size - 20) : -4]
+    data[-4:] = fletcher32(bytes(data[:-4])).to_bytes(4, "little")
     with open(shard, "r+b") as raw:
-        raw.seek(chunk.byte_offset + 16)
-        raw.write(b"\xff" * min(64, chunk.size - 16))
+        raw.seek(chunk.byte_offset)
+        raw.write(data)
     manifest = json.loads((out / "manifest.json").read_text())
     manifest["shards"][0]["sha256"] = hashlib.sha256(shard.read_bytes()).hexdigest()
     (out / "manifest.json").write_text(json.dumps(manifest))

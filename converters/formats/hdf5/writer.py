@@ -200,8 +200,14 @@ class Hdf5Writer(ShardedWriter):
         if ids and max(ids) >= VOID_ID:
             raise SourceError(video.name, f"object id {max(ids)} does not fit a uint8 label map; use masks=rle")
         shape = (len(video.frames), video.height, video.width)
-        masks = group.create_dataset(
-            "masks", shape=shape, dtype=np.uint8, chunks=(1, video.height, video.width), fillvalue=0, **compression(self.options)
+        masks = group.create_dataset(  # a Fletcher-32 per chunk: HDF5 checks it on every read, as nothing else can
+            "masks",
+            shape=shape,
+            dtype=np.uint8,
+            chunks=(1, video.height, video.width),
+            fillvalue=0,
+            fletcher32=True,
+            **compression(self.options),
         )
         label = np.zeros(video.size, np.uint8)
         for frame in video.frames:
