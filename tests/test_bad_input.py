@@ -1140,3 +1140,28 @@ def test_a_manifest_video_its_shard_entry_does_not_list_stops_the_reader(mose_sh
     with pytest.raises(SourceError, match=rf"video '{dropped}': the manifest puts it in shard .*does not name it") as caught:
         list(api.read_videos(out, fmt))
     assert caught.value.path == str(out / "manifest.json")
+
+
+@pytest.mark.parametrize(
+    ("annotated", "says"),
+    [
+        ({}, r"annotated: expected a list of frame indices below 4, got \{\}"),
+        ([0, 1, 2**32 + 2, 3], "annotated: expected a list of frame indices below 4"),
+        ([0, 1, 3], r"annotated leaves out frames \[2\], which have masks"),
+    ],
+    ids=["an object", "an index past the frames", "a frame with masks left out"],
+)
+def test_an_sa_v_record_whose_annotated_frames_leave_out_masks_names_it(sav_sample, tmp_path, annotated, says):
+    """vosconv's record beside an SA-V val/test folder it wrote lists the annotated frames, which the video takes
+    instead of the frames with PNGs: edited to leave one out (or not a list), the frame's masks were dropped in
+    silence (found by fuzzing)."""
+    out = tmp_path / "val"
+    api.convert(sav_sample["train"], out, to="sav", from_="sav")
+    record = first(out / ".vosconv", "sav_*.json")
+    doc = json.loads(record.read_text())
+    assert doc["annotated"] == [0, 1, 2, 3]
+    doc["annotated"] = annotated
+    record.write_text(json.dumps(doc))
+    with pytest.raises(SourceError, match=says) as caught:
+        list(api.read_videos(out, "sav"))
+    assert caught.value.path == str(record)

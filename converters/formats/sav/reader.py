@@ -329,4 +329,6 @@ class SavReader(Reader):
         per_frame, object_ids, size = splitfiles.object_masks(Path(ref.annotations), ref.images, names, size)
         if size is None:
             raise SourceError(ref.images, "no frames and no masks: the video's size is unknown")
+        if record is not None:
+            splitfiles.check_annotated(record, per_frame, len(names), self.source / spec.SIDECAR / f"{ref.name}.json")
         return splitfiles.split_video(ref, names, per_frame, object_ids, size, record)

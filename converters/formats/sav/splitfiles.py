@@ -24,7 +24,7 @@ from ...model import (
     check_file_name,
     check_frame_size,
 )
-from ...records import Record
+from ...records import Record, shown
 from ...sources import imagefiles
 from ..folders.entries import read_list
 from ..sharded import manifest as shards
@@ -108,6 +108,17 @@ def object_masks(
             if found:
                 per_frame[stems[stem]].append(Mask(object_id, found[0].counts, found[0].area, found[0].bbox))
     return per_frame, sorted(object_ids), size
+
+
+def check_annotated(record: dict, per_frame: dict[int, list[Mask]], frames: int, path: Path) -> None:
+    """vosconv's record lists the annotated frames (empty ones too), which the video takes instead of the frames
+    with PNGs: a frame with masks that it leaves out would lose them in silence, so it is an error naming the record."""
+    listed = record.get("annotated")
+    if not isinstance(listed, list) or not all(type(i) is int and 0 <= i < frames for i in listed):
+        raise SourceError(path, f"annotated: expected a list of frame indices below {frames}, got {shown(listed)}")
+    left_out = sorted(set(per_frame) - set(listed))
+    if left_out:
+        raise SourceError(path, f"annotated leaves out frames {left_out[:10]}, which have masks")
 
 
 def split_video(
