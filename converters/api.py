@@ -292,7 +292,11 @@ class Videos(Iterator["Video"]):
         if self._reader is None:
             raise StopIteration
         if self._refs is None:
-            self._refs = self._reader.list_videos()
+            try:
+                self._refs = self._reader.list_videos()
+            except BaseException:  # nothing to go on with: a loop that passes errors would meet this one forever
+                self.close()
+                raise
         if self._position >= len(self._refs):
             self._finished = True
             self.close()

@@ -197,3 +197,25 @@ def test_read_videos_goes_on_after_a_video_that_cannot_be_read(sample_root, tmp_
         next(videos)
     assert caught.value.path == str(first_mask)
     assert [video.name for video in videos] == names[2:]
+
+
+def test_read_videos_of_a_source_that_cannot_be_listed_ends_after_its_error(sample_root, tmp_path):
+    """A loop that passes each SourceError and goes on, as above, over a source whose videos cannot be listed (a
+    manifest that disagrees with itself): every next() listed again and met the same error, a loop that never ended
+    (found by fuzzing). The error comes once, then the loop ends."""
+    import json
+
+    out = tmp_path / "out"
+    converters.convert(sample_root["mose"], out, to="hdf5", reader_options={"split": "train"})
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["shards"][0]["videos"].pop()
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    videos, errors = converters.read_videos(out), []
+    for _ in range(3):  # bounded here; a while-loop passing errors until StopIteration was the hang
+        try:
+            next(videos)
+        except SourceError as exc:
+            errors.append(exc)
+        except StopIteration:
+            break
+    assert len(errors) == 1 and errors[0].path == str(out / "manifest.json")
