@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
@@ -202,7 +203,6 @@ def _derived_convert(reader, writer, output, *, derive, where: str | None = None
 
 def cmd_run(args: argparse.Namespace) -> int:
     from . import config
-    from .run import pipeline
 
     settings = config.load(args.config)
     names = args.pipelines or settings.default
@@ -229,24 +229,45 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "PIPELINE", f"pipelines {first!r} and {name!r} both write {targets[name][1]}; give one another output"
             )
     status = 0
-    for name in names:
-        spec = settings.pipelines[name]
-        source, source_note = _pipeline_source(spec, settings)
-        writer, output = targets[name]
-        workers = spec.workers if args.workers is None else args.workers
-        with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
-            overwrite = spec.overwrite or args.overwrite
-            run = (
-                pipeline.convert
-                if spec.derive is None
-                else functools.partial(_derived_convert, derive=spec.derive, where=f"{spec.where}.derive")
-            )
-            summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
-        _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
-        if spec.derive is not None:
-            print(f"{name}: derived set: {spec.derive.describe()}")
-        status = max(status, _skips_exit(summary, args))
+    counts = [settings.pipelines[name].workers if args.workers is None else args.workers for name in names]
+    with _one_ray_for_all(args, counts):
+        for name in names:
+            status = max(status, _run_pipeline(args, settings, name, targets[name]))
     return status
+
+
+def _one_ray_for_all(args: argparse.Namespace, workers: list[int]) -> contextlib.AbstractContextManager:
+    """``--executor ray``: one Ray instance for every pipeline of the run, not one started (seconds) for each."""
+    if args.executor != "ray":
+        return contextlib.nullcontext()
+    from .run.executors import ray_session
+
+    # A local instance gets the most CPUs a pipeline asks for, and each pipeline runs only its own workers'
+    # tasks at once; a pipeline of 1 worker means as many CPUs as Ray finds. A cluster has what it has.
+    local = args.ray_address is None and min(workers) > 1
+    return ray_session(args.ray_address, **({"num_cpus": max(workers)} if local else {}))
+
+
+def _run_pipeline(args: argparse.Namespace, settings: Config, name: str, target: tuple[Any, Path]) -> int:
+    """One pipeline of ``vosconv run``, reported; its exit status."""
+    from .run import pipeline
+
+    spec = settings.pipelines[name]
+    source, source_note = _pipeline_source(spec, settings)
+    writer, output = target
+    workers = spec.workers if args.workers is None else args.workers
+    with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
+        overwrite = spec.overwrite or args.overwrite
+        run = (
+            pipeline.convert
+            if spec.derive is None
+            else functools.partial(_derived_convert, derive=spec.derive, where=f"{spec.where}.derive")
+        )
+        summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
+    _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
+    if spec.derive is not None:
+        print(f"{name}: derived set: {spec.derive.describe()}")
+    return _skips_exit(summary, args)
 
 
 def _writer_and_output(spec: Pipeline, format: str | None) -> tuple[Any, Path]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 # multiprocessing and concurrent.futures are imported by the executors that use them: a run in
 # this process (one worker, the default) costs no import of them (about a quarter of numpy's).
 import contextlib
+import itertools
 import numbers
 import os
 import signal
@@ -330,58 +331,97 @@ class RayExecutor:
 
     Every node must see the source and the output's folder at the same paths (a shared
     file system): tasks read sources and write shards there, and the driver assembles them.
+    ``in_flight`` caps the tasks submitted at once (a run's ``workers`` on a local instance
+    started for several runs); by default all are submitted and Ray schedules them.
     """
 
-    def __init__(self, address: str | None = None, **init_options: Any) -> None:
-        try:
-            import ray  # noqa: F401
-        except ImportError as exc:
-            raise MissingDependency(f"the Ray executor needs ray: {install_hint('ray')}") from exc
+    def __init__(self, address: str | None = None, *, in_flight: int | None = None, **init_options: Any) -> None:
+        _import_ray()
         if address is not None:
             check_ray_address(address)
         self.address = address
+        self.in_flight = in_flight
         self.init_options = init_options
 
     def run(self, fn, items, on_done=None):
         import ray
 
-        started_here = not ray.is_initialized()
-        if started_here:
-            try:
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **self.init_options)
-            except ConnectionError as error:  # address "auto" with no cluster running here
-                raise OptionError("--ray-address", f"{self.address}: {error}") from None
-            except ValueError as error:
-                # No address, but Ray found a cluster to join (RAY_ADDRESS, or `ray start` on this machine):
-                # it refuses a CPU count for a cluster it did not start. Join it with the CPUs it has.
-                if not self.init_options or "existing cluster" not in str(error):
-                    raise
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
-        try:
+        with _ray_session(self.address, self.init_options):
             task = ray.remote(_call)
             shared = ray.put(fn)
             here = os.getcwd()  # a relative source or output means the same folder in every task
-            refs = [task.remote(shared, item, here) for item in items]
-            position = {ref: index for index, ref in enumerate(refs)}
+            waiting = iter(range(len(items)))  # submitted in the plan's order, largest shard first
+            position: dict[Any, int] = {}
+            pending: list[Any] = []
+
+            def submit(count: int) -> None:
+                for index in itertools.islice(waiting, count):
+                    ref = task.remote(shared, items[index], here)
+                    position[ref] = index
+                    pending.append(ref)
+
             results: list[Any] = [None] * len(items)
-            pending = list(refs)
+            submit(self.in_flight or len(items))
             try:
                 while pending:
-                    done, pending = ray.wait(pending, num_returns=1)
+                    done, pending[:] = ray.wait(pending, num_returns=1)
                     for ref in done:
-                        index = position[ref]
+                        index = position.pop(ref)
                         results[index] = _get(ray, ref)
                         if on_done is not None:
                             on_done(index, results[index])
+                    submit(len(done))
             except BaseException:
                 for ref in pending:
                     ray.cancel(ref, force=True)
                 _settle(ray, pending)  # stopped tasks must not write into a staging folder being removed
                 raise
             return results
-        finally:
-            if started_here:
-                ray.shutdown()
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise MissingDependency(f"the Ray executor needs ray: {install_hint('ray')}") from exc
+    return ray
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, **init_options: Any):
+    """Ray started once for several runs (``vosconv run a b c``): each run's :class:`RayExecutor` joins it.
+
+    Starting a local instance takes seconds; without this every run would start and stop its own.
+    Nothing is started when Ray is already up in this process.
+    """
+    _import_ray()
+    if address is not None:
+        check_ray_address(address)  # Ray retries an address nobody answers at forever
+    with _ray_session(address, init_options):
+        yield
+
+
+@contextlib.contextmanager
+def _ray_session(address: str | None, init_options: dict[str, Any]):
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, **init_options)
+    except ConnectionError as error:  # address "auto" with no cluster running here
+        raise OptionError("--ray-address", f"{address}: {error}") from None
+    except ValueError as error:
+        # No address, but Ray found a cluster to join (RAY_ADDRESS, or `ray start` on this machine):
+        # it refuses a CPU count for a cluster it did not start. Join it with the CPUs it has.
+        if not init_options or "existing cluster" not in str(error):
+            raise
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 def check_ray_address(address: str, timeout: float = 10.0) -> None:
@@ -458,14 +498,21 @@ def check_executor(executor: object) -> None:
         )
 
 
+def ray_options(workers: int, address: str | None) -> dict[str, Any]:
+    """What ``workers`` means to Ray: on a local instance, that many tasks at once (1: as many as it has CPUs);
+    on a cluster, nothing (it has the CPUs it has)."""
+    if workers > 1 and address is None:
+        return {"num_cpus": workers, "in_flight": workers}
+    return {}
+
+
 def make_executor(workers: int = 1, kind: str = "local", address: str | None = None) -> Executor:
     """``local``: this process (1 worker) or a process pool; ``ray``: a Ray cluster (``address``, else a local one)."""
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
         raise OptionError("workers", f"must be a whole number of at least 1, got {workers!r}")
     workers = int(workers)
     if kind == "ray":
-        options = {"num_cpus": workers} if workers > 1 and address is None else {}
-        return RayExecutor(address, **options)
+        return RayExecutor(address, **ray_options(workers, address))
     if kind != "local":
         raise ValueError(f"unknown executor {kind!r} (local or ray)")
     if address is not None:  # never a local run where a cluster was named
