@@ -240,7 +240,7 @@ def _one_ray_for_all(args: argparse.Namespace, workers: list[int]) -> contextlib
     """``--executor ray``: one Ray instance for every pipeline of the run, not one started (seconds) for each."""
     if args.executor != "ray":
         return contextlib.nullcontext()
-    from .run.executors import ray_session
+    from .run.ray_executor import ray_session
 
     # A local instance gets the most CPUs a pipeline asks for, and each pipeline runs only its own workers'
     # tasks at once; a pipeline of 1 worker means as many CPUs as Ray finds. A cluster has what it has.
