@@ -168,11 +168,9 @@ class CocoReader(Reader):
     def close(self) -> None:
         cleanup = self.__dict__.pop("_cleanup", None)
         if cleanup is not None:
-            cleanup.detach()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-            self._index = None
+            cleanup()  # removes the folder in the process that made it only: a forked copy leaves its original's be
+        self._tmp = None
+        self._index = None
 
     # ----------------------------------------------------------------- the contract
 
