@@ -431,3 +431,120 @@ def test_cli_pipelines_example_and_the_shipped_file_load(tmp_path):
     example = config.load(tmp_path / "pipelines.yaml")
     assert "derive" in block and "output: out/other-name" in block and example
     assert config.load(ROOT / "pipelines.yaml")
+
+
+# --- the signatures loader.md spells out are the ones there are ----------------------------------------------------
+
+#: Parameters a signature has that loader.md leaves out on purpose: ``where`` names the caller's flag in errors, and
+#: ``img_folder``/``gt_folder`` are taken only to refuse a SAM 2 config that kept them (the text says so).
+UNDOCUMENTED_PARAMETERS = {"where", "img_folder", "gt_folder"}
+#: Parameters whose default None only lets the call refuse their absence with an error of its own: required in effect.
+REQUIRED_IN_EFFECT = {("ShardRawDataset", "path")}
+
+
+def documented_signatures() -> dict[str, object]:
+    """What loader.md writes as ``name(parameters)`` in a code span, with the object it describes."""
+    from converters import api, held
+    from converters.loading import dataset, training
+
+    signatures = {
+        "converters.convert": api.convert,
+        "converters.read_videos": api.read_videos,
+        "converters.write_videos": held.write_videos,
+        "converters.api.open_reader": api.open_reader,
+        "converters.api.open_writer": api.open_writer,
+        "open_dataset": dataset.open_dataset,
+        "ClipDataset": dataset.ClipDataset,
+        "read_clip": dataset.VideoHandle.read_clip,
+        "TrainingClips": training.TrainingClips,
+        "clips.clip": training.TrainingClips.clip,
+    }
+    try:
+        from converters.integrations import sam2
+    except ImportError:  # SAM 2's training package is not installed: its page's signature is checked where it is
+        return signatures
+    return {**signatures, "ShardRawDataset": sam2.ShardRawDataset}
+
+
+def signature_text(page: str, name: str) -> str:
+    spans = re.findall(rf"`{re.escape(name)}\(([^`]*)\)(?: -> [\w.]+)?`", page)
+    assert spans, f"loader.md writes no `{name}(...)`"
+    return max(spans, key=len)  # the full signature, where the page also shows a short call
+
+
+def parameters_of(text: str) -> list[tuple[str, str, object]]:
+    """(name, kind, default) of each parameter a signature's text lists; ``inspect.Parameter.empty`` for none."""
+    import inspect
+
+    arguments = ast.parse(f"def f({text}): pass").body[0].args
+    positional = arguments.posonlyargs + arguments.args
+    defaults = [inspect.Parameter.empty] * (len(positional) - len(arguments.defaults)) + arguments.defaults
+    found = [(a.arg, "positional", d) for a, d in zip(positional, defaults)]
+    if arguments.vararg:
+        found.append((arguments.vararg.arg, "*args", inspect.Parameter.empty))
+    found += [(a.arg, "keyword", d or inspect.Parameter.empty) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)]
+    if arguments.kwarg:
+        found.append((arguments.kwarg.arg, "**kwargs", inspect.Parameter.empty))
+    return [(n, k, d if d is inspect.Parameter.empty else ast.literal_eval(d)) for n, k, d in found]
+
+
+def actual_parameters(target) -> list[tuple[str, str, object]]:
+    import inspect
+
+    kinds = {
+        inspect.Parameter.POSITIONAL_ONLY: "positional",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional",
+        inspect.Parameter.VAR_POSITIONAL: "*args",
+        inspect.Parameter.KEYWORD_ONLY: "keyword",
+        inspect.Parameter.VAR_KEYWORD: "**kwargs",
+    }
+    parameters = inspect.signature(target).parameters.values()
+    return [(p.name, kinds[p.kind], p.default) for p in parameters if p.name != "self" and p.name not in UNDOCUMENTED_PARAMETERS]
+
+
+def test_loader_signatures_are_the_code_s():
+    """Each signature loader.md spells out names the parameters there are, in their order, kind and defaults."""
+    import inspect
+
+    page = flat(ROOT / "docs" / "loader.md")
+    wrong = []
+    for name, target in documented_signatures().items():
+        documented, actual = parameters_of(signature_text(page, name)), actual_parameters(target)
+        actual = [(p, k, inspect.Parameter.empty if (name, p) in REQUIRED_IN_EFFECT else d) for p, k, d in actual]
+        if documented != actual:
+            wrong.append(f"{name}: loader.md says {documented}, the code has {actual}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_signature_reader_sees_kinds_and_defaults():
+    import inspect
+
+    empty = inspect.Parameter.empty
+    expected = [("a", "positional", empty), ("b", "positional", 2), ("c", "keyword", "x"), ("rest", "**kwargs", empty)]
+    assert parameters_of('a, b=2, *, c="x", **rest') == expected
+    assert signature_text("see `f(a)` and `f(a, b=1)`", "f") == "a, b=1"
+
+
+#: The diagram's folders whose parentheses list their modules, first word of each item (``_native: the C kernels``).
+_LISTED_FOLDERS = ("run", "sources", "codecs", "inspect")
+
+
+def test_every_module_design_md_names_is_there():
+    """The other way round from the map test: a module renamed or removed leaves no name behind in the layers."""
+    text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    layers = text.split("## The layers", 1)[1].split("\n## ", 1)[0]
+    diagram = _FENCE.search(layers).group(0)
+    package = ROOT / "converters"
+    files = {path.relative_to(package).as_posix() for path in package.rglob("*") if path.suffix in (".py", ".c")}
+    missing = []
+    for named in sorted(set(re.findall(r"(?<![\w.])((?:\w+/)*\w+\.(?:py|c))\b", layers))):
+        if not (ROOT / named).is_file() and not any(f == named or f.endswith(f"/{named}") for f in files):
+            missing.append(named)
+    for folder in _LISTED_FOLDERS:
+        listed = re.search(rf"(?<![\w/]){folder}/ \(([^)]*)\)", diagram)
+        assert listed, f"design.md's diagram lists no modules of {folder}/"
+        for item in listed.group(1).split(","):
+            module = re.match(r"\s*(\w+)", item).group(1)
+            if f"{folder}/{module}.py" not in files:
+                missing.append(f"{folder}/{module}")
+    assert not missing, f"design.md's layers name modules that are not there: {missing}"
