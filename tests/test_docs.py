@@ -548,3 +548,31 @@ def test_every_module_design_md_names_is_there():
             if f"{folder}/{module}.py" not in files:
                 missing.append(f"{folder}/{module}")
     assert not missing, f"design.md's layers name modules that are not there: {missing}"
+
+
+def test_cli_md_usage_names_every_flag_of_every_command():
+    """The usage block at the top of cli.md lists each command's every flag (one spelling of each), so a flag added
+    to the parser is added to the page; ``[same flags as info]`` and ``[same reader flags]`` stand for info's."""
+    import argparse
+
+    from converters.cli import build_parser
+
+    usage = _FENCE.search((ROOT / "docs" / "cli.md").read_text(encoding="utf-8")).group(0)
+    documented: dict[str | None, set[str]] = {}
+    for command, rest in vosconv_commands(usage):
+        documented.setdefault(command, set()).update(re.findall(r"(?<![\w-])(-[a-z]|--[a-z][a-z0-9-]*)", rest))
+    reader_flags = {"--from", "--split", "--resolution", "--images", "-r"}
+    for command, rest in vosconv_commands(usage):
+        if "[same flags as info]" in rest:
+            documented[command] |= documented["info"]
+        if "[same reader flags]" in rest:
+            documented[command] |= documented["info"] & reader_flags
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    missing = []
+    for command, sub in [(None, parser), *subparsers.items()]:
+        for action in sub._actions:
+            spellings = set(action.option_strings)
+            if spellings and not isinstance(action, argparse._HelpAction) and not spellings & documented.get(command, set()):
+                missing.append(f"vosconv {command or ''} {'/'.join(action.option_strings)}")
+    assert not missing, f"cli.md's usage block leaves out {missing}"
