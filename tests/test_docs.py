@@ -576,3 +576,21 @@ def test_cli_md_usage_names_every_flag_of_every_command():
             if spellings and not isinstance(action, argparse._HelpAction) and not spellings & documented.get(command, set()):
                 missing.append(f"vosconv {command or ''} {'/'.join(action.option_strings)}")
     assert not missing, f"cli.md's usage block leaves out {missing}"
+
+
+def make_targets_named(text: str) -> set[str]:
+    """The targets of every ``make TARGET`` in the page's code spans and code blocks."""
+    code = [*_CODE_SPAN.findall(_FENCE.sub("", text)), *(m.group(0) for m in _FENCE.finditer(text))]
+    return {target for piece in code for target in re.findall(r"(?<![\w.-])make ([a-z][a-z-]*)", piece)}
+
+
+@pytest.mark.parametrize("path", doc_pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_make_target_a_page_names_is_in_the_makefile(path):
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M))
+    unknown = sorted(make_targets_named(path.read_text(encoding="utf-8")) - targets)
+    assert not unknown, f"{path.name} names make targets the Makefile does not have: {unknown}"
+
+
+def test_the_make_target_finder():
+    text = "Run `make convert FORMAT=mose` or `cmake ..`; make the tree.\n\n```sh\nmake test  # all\n```\n"
+    assert make_targets_named(text) == {"convert", "test"}
