@@ -29,7 +29,9 @@ def add_commands(commands) -> None:
     executor_args(stats)
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--plots", metavar="DIR", help="write PNG histograms and visibility timelines here (needs matplotlib)")
-    stats.add_argument("--timelines", type=count, default=3, metavar="N", help="timelines of N videos (most disappearances)")
+    stats.add_argument(
+        "--timelines", type=count, default=3, metavar="N", help="timelines of N videos (most disappearances; default 3)"
+    )
     stats.add_argument("--per-video", metavar="FILE", help="write one row per video to FILE.csv or FILE.parquet")
     stats.add_argument("--overwrite", action="store_true", help="replace an existing --per-video file or --plots figures")
     stats.set_defaults(handler=cmd_stats)
