@@ -594,3 +594,50 @@ def test_every_make_target_a_page_names_is_in_the_makefile(path):
 def test_the_make_target_finder():
     text = "Run `make convert FORMAT=mose` or `cmake ..`; make the tree.\n\n```sh\nmake test  # all\n```\n"
     assert make_targets_named(text) == {"convert", "test"}
+
+
+_OPTION_EXAMPLE = re.compile(r"(?<![\w-])(-r|-w|--read-opt|--write-opt) +([a-z_]+)=([^\s`,;)]*)")
+
+
+def value_fits(value: str, option_type: str) -> bool:
+    """Whether ``-r/-w KEY=value`` text is one an option of the registry's ``type`` takes (a placeholder always is)."""
+    kind = option_type.removesuffix(" or none")
+    if value in ("", "...", kind) or value.isupper():
+        return True  # `-w split=` (any), `-w resolution=...`, `-r images=DIR`, `-r masklets=manual|auto|both`
+    if kind == "bool":
+        return value in ("true", "false", "yes", "no", "on", "off", "1", "0")
+    if kind == "int":
+        return value.lstrip("-").isdigit()
+    return value in kind.split("|") if "|" in kind else True
+
+
+@pytest.mark.parametrize("path", doc_pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_option_example_a_page_gives_is_taken(path):
+    """``-r KEY=VALUE`` / ``-w KEY=VALUE`` examples name an option some reader / writer has, with a value it takes:
+    an option renamed, or a choice dropped, fails here wherever a page shows it."""
+    from converters import registry
+
+    types: dict[tuple[str, str], set[str]] = {}
+    for kind in ("reader", "writer"):
+        for spec in registry.specs(kind):
+            for option in spec.options or ():
+                types.setdefault((kind, option.name), set()).add(option.type)
+    wrong = []
+    for flag, key, value in _OPTION_EXAMPLE.findall(path.read_text(encoding="utf-8")):
+        kind = "reader" if flag in ("-r", "--read-opt") else "writer"
+        if (kind, key) not in types:
+            wrong.append(f"{flag} {key}=: no {kind} has the option {key}")
+        elif not any(value_fits(value, option_type) for option_type in types[kind, key]):
+            wrong.append(f"{flag} {key}={value}: not a value of {' or '.join(sorted(types[kind, key]))}")
+    assert not wrong, f"{path.name}: {wrong}"
+
+
+def test_the_option_example_checker():
+    assert _OPTION_EXAMPLE.findall("`-w masks=dense`, `-r split=train --split valid`") == [
+        ("-w", "masks", "dense"),
+        ("-r", "split", "train"),
+    ]
+    assert value_fits("keep", "drop|keep") and not value_fits("kept", "drop|keep")
+    assert value_fits("true", "bool") and not value_fits("maybe", "bool")
+    assert value_fits("9", "int or none") and not value_fits("nine", "int")
+    assert value_fits("DIR", "str or none") and value_fits("manual|auto|both", "manual|auto|both")
