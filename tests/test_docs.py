@@ -502,7 +502,7 @@ def actual_parameters(target) -> list[tuple[str, str, object]]:
     return [(p.name, kinds[p.kind], p.default) for p in parameters if p.name != "self" and p.name not in UNDOCUMENTED_PARAMETERS]
 
 
-def test_loader_signatures_are_the_code_s():
+def test_loader_signatures_match_the_code():
     """Each signature loader.md spells out names the parameters there are, in their order, kind and defaults."""
     import inspect
 
