@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import api, registry
 from . import options as plugin_options
-from .arguments import SRC_HELP, count, open_reader, reader_args, say, seed
+from .arguments import SRC_HELP, count, executor_args, open_reader, reader_args, say, seed
 from .commands import cmd_formats, cmd_info, cmd_sample, cmd_validate, cmd_verify
 from .errors import OptionError, VosconvError, VosconvWarning
 from .inspect import cli as inspect_cli
@@ -28,10 +28,7 @@ if TYPE_CHECKING:
 
 
 def _run_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--executor", choices=("local", "ray"), default="local", help="where videos run (default: local processes)"
-    )
-    parser.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one)")
+    executor_args(parser)
     replace = parser.add_mutually_exclusive_group()
     replace.add_argument("--overwrite", action="store_true", help="replace an existing output that vosconv wrote")
     replace.add_argument("--resume", action="store_true", help="finish an interrupted run into the same output")
@@ -333,7 +330,7 @@ def _skips_exit(summary, args: argparse.Namespace) -> int:
     skipped = len(summary.stats.skipped)
     if not skipped:
         return 0
-    say(f"skipped {skipped} bad videos; see {summary.errors_file}")
+    say(f"skipped {skipped} bad video{'s' if skipped != 1 else ''}; see {summary.errors_file}")
     return 0 if args.allow_skips else 3
 
 
