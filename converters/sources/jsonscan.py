@@ -66,7 +66,7 @@ class _Text:
         chunk = self.file.read(max(WINDOW, len(self.text)))
         if not self.started:  # a byte order mark, which json.load passes over, is no part of the text
             self.started = True
-            while chunk and len(chunk) < len(_BOM) and _BOM.startswith(chunk):
+            while chunk and len(chunk) <= len(_BOM) and _BOM.startswith(chunk):  # a mark, or its start: read past it
                 more = self.file.read(WINDOW)
                 if not more:
                     break
