@@ -5,8 +5,8 @@ held whole: :func:`scan_document` reads it through :mod:`converters.sources.json
 video or annotation at a time (gunzipped as it is read), each written out as one line of a
 temporary file as it comes, checked; from then on each video is read from its own lines.
 Memory follows the scan's window and the largest record, not the file: listing a 207 MB file
-(2,793 videos, 113,454 masks) peaks at 119 MB RSS, where loading it whole took 1.2 GB, in about
-the same CPU time (0.8-1.1x). What the file says that vosconv's model has no field for is carried in the
+(2,793 videos, 113,454 masks) peaks at 119 MB RSS (a ``json.load`` of it alone: 1.1 GB), in about
+1.5 times the CPU time of that ``json.load``. What the file says that vosconv's model has no field for is carried in the
 fields vosconv's own files use: a crowd track's ``iscrowd`` as object metadata, UNINEXT's
 ``ori_id`` as the object id.
 """

@@ -16,7 +16,7 @@ entry per frame of ``file_names`` in ``segmentations`` (compressed RLE, uncompre
 
 Memory: the file is one JSON document, never held whole: it is read a video or annotation at a
 time and rewritten to a line-per-record temporary file (:mod:`.lines`; 119 MB peak RSS to list a
-207 MB file, which took 1.2 GB loaded whole); each video is then read from its own lines.
+207 MB file, whose ``json.load`` alone takes 1.1 GB); each video is then read from its own lines.
 """
 
 from __future__ import annotations
