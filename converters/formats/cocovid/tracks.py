@@ -2,10 +2,11 @@
 
 CocoVID lists one annotation per frame and track; the line form the ``coco`` index reads has a
 record per track, with a segmentation for every frame of its video. The document is read once
-through :func:`..ytvis.lines.scan_document`: videos are kept (they are small), each image and
-annotation is checked on its own and kept as a few numbers (its ids and its byte range in the
-file, gunzipped first when gzip), never its segmentation. The tracks are then put together a
-video at a time from those ranges, so memory follows the largest video and the number of images
+through :func:`..ytvis.lines.scan_document` (gunzipped as it is read): videos are kept (they
+are small); each image and annotation is checked on its own, its record (an image's) or its
+segmentation (an annotation's) set aside as JSON text in a spill file, and kept as a few numbers
+(its ids and where that text is). The tracks are then put together a video at a time from the
+spilled text, never parsed again, so memory follows the largest video and the number of images
 and annotations (a few hundred bytes each), not the file's size: listing a 224 MB mmdet file
 (83,790 images, 113,454 annotations) peaks at 154 MB RSS (a ``json.load`` of it alone: 1.1 GB),
 in about 1.7 times the CPU time of that ``json.load``.
@@ -17,7 +18,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from ...errors import SourceError
 from ...records import Record, shown
@@ -47,8 +48,8 @@ def write_tracks(source: Path, out: Path, scratch: str) -> None:
     for the images and segmentations, kept as JSON text until their videos are put together."""
     spill = Path(scratch) / "elements.json"
     try:
-        with open(spill, "wb") as out_spill:
-            found = _Found(source, out_spill)
+        with open(spill, "wb") as spilled:
+            found = _Found(source, spilled)
             lists = {"videos": found.video, "images": found.image, "annotations": found.annotation}
             data = scan_document(source, lists, {})
         with open(spill, "rb") as file:
@@ -169,7 +170,7 @@ class _Tracks:
         return tracks
 
 
-def _fail(source: Path, where: str, cause: str) -> None:
+def _fail(source: Path, where: str, cause: str) -> NoReturn:
     raise SourceError(source, f"malformed file: {where}: {cause}")
 
 
