@@ -402,6 +402,14 @@ def test_the_order_of_the_top_level_keys_does_not_matter(tmp_path):
     assert expected[1][0].objects[1].get("iscrowd") == 1 and [o.object_id for o in expected[1][1].objects] == [3]
 
 
+def test_null_videos_or_annotations_are_empty_lists_not_a_traceback(tmp_path):
+    """``"videos": null`` passed the type check (null is read as an empty list) and then stopped the length check
+    with a TypeError; now it is a file of no video, as ``[]`` is."""
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"videos": None, "annotations": None, "categories": None}))
+    assert read(path)[1] == []
+
+
 # ------------------------------------------------------------------ detection
 
 
