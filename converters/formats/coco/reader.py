@@ -4,8 +4,8 @@ vosconv writes one record per line, so this reader indexes the file in one pass
 (byte ranges of each video and its annotations) and ``read_video`` reads only its
 video's lines: the dataset is never held in memory. A ``.json.gz`` is unpacked once to a
 temporary file to allow that. A file written by another tool (YouTube-VIS, OVIS, LV-VIS) is
-the ``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` loads it
-whole, once, and rewrites it to the same line form in a temporary file), for files converted
+the ``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` reads it a
+record at a time and rewrites it to the same line form in a temporary file), for files converted
 before ``ytvis`` existed; ``ytvis`` also finds a dataset's JSON and frames in its folder.
 
 Images: ``file_names`` are relative to the ``images`` option, else to the image root the
@@ -85,6 +85,17 @@ def _is_cocovid(head: bytes) -> bool:
     return head.startswith(COCOVID_HEAD)
 
 
+def _in_line_form(source: Path) -> bool:
+    """Whether the file is the coco writer's line form, by its first bytes (another tool's may be one line of
+    hundreds of MB); SourceError for a cocovid writer's file."""
+    with _open(source) as file:
+        head = file.readline(len(COCOVID_HEAD))
+        if _is_cocovid(head):
+            raise SourceError(source, COCOVID_REFUSAL)
+        rest = b"" if not is_vosconv_coco(head) or head.endswith(b"\n") else file.readline(1 << 20)
+        return is_vosconv_coco(head) and rest[-1:] in (b"", b"\n") and file.readline(64) == VIDEOS_LINE
+
+
 class CocoReader(Reader):
     """Reads YouTube-VIS-style COCO RLE JSON, including everything vosconv writes into it."""
 
@@ -136,11 +147,7 @@ class CocoReader(Reader):
     def _build_index(self) -> _Index:
         source = self.source
         try:
-            with _open(source) as file:
-                head = file.readline(1 << 20)
-                if _is_cocovid(head):
-                    raise SourceError(source, COCOVID_REFUSAL)
-                own = is_vosconv_coco(head) and file.readline(64) == VIDEOS_LINE  # the line form it writes
+            own = _in_line_form(source)
             if own and not _gzipped(source):
                 index = _index_lines(source, str(source))
             else:
