@@ -271,6 +271,10 @@ BAD_FILES = {
         lambda d: d["annotations"][0].update(category_id=[1]),
         r"annotations/0/category_id: expected an integer",
     ),
+    "an RLE without counts": (
+        lambda d: d["annotations"][0]["segmentation"].pop("counts"),
+        r"video '0a1b2c3d4e'.*an RLE segmentation without counts",
+    ),
     "an RLE size that is a number": (
         lambda d: d["annotations"][0]["segmentation"].update(size=5),
         r"segmentation size 5 is not a \[height, width\] pair",

@@ -450,6 +450,10 @@ BAD_DOCUMENTS = {
         lambda d: d["annotations"][0]["segmentations"][0].update(size=[HEIGHT, WIDTH + 1]),
         r"video '0a1b2c3d4e'.*frame 0: segmentation size \[6, 9\] differs from the video's \[6, 8\]",
     ),
+    "an RLE without counts": (
+        lambda d: d["annotations"][0]["segmentations"][0].pop("counts"),
+        r"video '0a1b2c3d4e'.*frame 0: an RLE segmentation without counts",
+    ),
     "a polygon with an odd number of coordinates": (
         lambda d: d["annotations"][1]["segmentations"].__setitem__(1, [[1.0, 3.0, 4.0, 3.0, 4.0, 5.0, 1.0]]),
         r"video '0a1b2c3d4e'.*frame 1: polygon 1 is not a list of at least 3 x, y pairs",

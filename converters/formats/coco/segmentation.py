@@ -34,6 +34,8 @@ def counts(segmentation, height: int, width: int) -> str:
         size = list(size)
         if size != [height, width]:
             raise ValueError(f"segmentation size {size} differs from the video's {[height, width]}")
+        if "counts" not in segmentation:
+            raise ValueError("an RLE segmentation without counts")
         return _rle_counts(segmentation["counts"])
     if height * width > POLYGON_MAX_PIXELS:
         raise ValueError(
