@@ -61,7 +61,10 @@ def test_elements_and_their_byte_ranges_from_a_stream_that_only_reads_forward(mo
     [
         (b'{"videos": [1, 2', True, r"the file ends early|videos/1 \(byte 15\): the file ends inside it"),
         (b'{"videos": [1 2]}', True, r"malformed JSON at byte 14: expected ',' or '\]' after an element of videos"),
-        (b'{"videos": [1], "videos": [2]}', True, r"at byte 26: a second videos list"),
+        (b'{"videos": [1], "videos": [2]}', True, r"at byte 16: the top-level key 'videos' is given twice"),
+        (b'{"videos": [1], "videos": null}', True, r"at byte 16: the top-level key 'videos' is given twice"),
+        (b'{"videos": null, "videos": [1]}', True, r"at byte 17: the top-level key 'videos' is given twice"),
+        (b'{"info": {}, "videos": [], "info": 1}', True, r"at byte 27: the top-level key 'info' is given twice"),
         (b'{"videos": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", False, r"videos/0 \(byte 12\): nested too deeply"),
         (b'{"videos": ["\xff"]}', False, r"not UTF-8 text \(invalid start byte at byte 13\)"),
         (b'{"videos": [' + b"9" * 5000 + b"]}", False, r"videos/0 \(byte 12\): Exceeds the limit"),

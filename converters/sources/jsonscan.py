@@ -142,11 +142,12 @@ def scan(
 
     ``file`` is read from where it stands to its end; ``path`` is what errors name; ``document`` what the file
     should be ("a BURST JSON"). The top-level values go into ``header`` as they are read, so a visitor sees those
-    before its list. Raises :class:`JsonFault` naming the byte where the file stops being a JSON object,
-    SourceError when it is another JSON value.
+    before its list. Raises :class:`JsonFault` naming the byte where the file stops being a JSON object (a
+    top-level key given twice included), SourceError when it is another JSON value.
     """
     text = _Text(file, path)
     header = {} if header is None else header
+    seen: set[str] = set()
     position = text.char(0)
     if text.at(position) != "{":
         raise SourceError(path, f"empty file, not {document}" if not text.text.strip() else f"not {document} object")
@@ -154,19 +155,19 @@ def scan(
     if text.at(position) == "}":
         position += 1
     else:
-        streamed: set[str] = set()
         while True:
+            start = position
             key, position = text.value(position, "a top-level key")
             if not isinstance(key, str):
                 text.fail(position, "a key that is not a string")
+            if key in seen:  # json.load keeps the last; a list already handed out cannot be taken back
+                text.fail(start, f"the top-level key {key!r} is given twice")
+            seen.add(key)
             position = text.char(position)
             if text.at(position) != ":":
                 text.fail(position, f"expected ':' after the key {key!r}")
             position = text.char(position + 1)
             if key in lists and text.at(position) == "[":
-                if key in streamed:
-                    text.fail(position, f"a second {key} list")
-                streamed.add(key)
                 header[key], position = [], _elements(text, position + 1, key, lists[key])
             else:
                 header[key], position = text.value(position, f"the top-level {key!r}")
