@@ -6,6 +6,7 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import tracemalloc
 
 import pytest
 
@@ -80,3 +81,21 @@ def test_a_fault_says_where_and_whether_the_text_is_json(monkeypatch, text, malf
 def test_a_document_that_is_not_an_object(monkeypatch, text, says):
     with pytest.raises(SourceError, match=says):
         scanned(text, monkeypatch, 1 << 20)
+
+
+@pytest.mark.parametrize(
+    "around", [(b'{"videos": [1', b", 2]}"), (b'{"info": 1', b', "videos": [2]}'), (b"", b'{"videos": [2]}')]
+)
+def test_a_long_run_of_whitespace_is_let_go_as_it_is_read(monkeypatch, around):
+    """Whitespace between elements, top-level values or before the object was held until the next value came:
+    megabytes of it (nothing else) grew the window to their size."""
+    data = around[0] + b" \n" * (2 << 20) + around[1]
+    monkeypatch.setattr(jsonscan, "WINDOW", 4096)
+    file = io.BytesIO(data)
+    tracemalloc.start()
+    try:
+        header = jsonscan.scan(file, "doc.json", {"videos": lambda *_: None}, "a test JSON")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert header["videos"] == [] and peak < 256 << 10  # the text of the run: 4 MB

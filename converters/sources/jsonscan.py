@@ -99,10 +99,14 @@ class _Text:
         return byte
 
     def char(self, position: int) -> int:
-        """The position of the first character at or after ``position`` that is not whitespace (reading on for it)."""
+        """The position of the first character at or after ``position`` that is not whitespace (reading on for it,
+        the whitespace let go as it is passed: a run of it may be longer than any value)."""
         while True:
             position = _SPACE.match(self.text, position).end()
-            if position < len(self.text) or not self.grow():
+            if position < len(self.text):
+                return position
+            position = self.drop(position)
+            if not self.grow():
                 return position
 
     def at(self, position: int) -> str:
