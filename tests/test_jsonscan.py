@@ -61,6 +61,12 @@ def test_elements_and_their_byte_ranges_from_a_stream_that_only_reads_forward(mo
     ("text", "malformed", "says"),
     [
         (b'{"videos": [1, 2', True, r"the file ends early|videos/1 \(byte 15\): the file ends inside it"),
+        (b'{"videos": [1,]}', True, r"videos/1 \(byte 14\): malformed JSON: Expecting value"),
+        (b'{"videos": [{"a" 1}]}', True, r"videos/0 \(byte 12\): malformed JSON: Expecting ':' delimiter"),
+        (b'{"info": {"a": x}}', True, r"the top-level 'info' \(byte 9\): malformed JSON: Expecting value"),
+        (b'{"videos": [1, tr', True, r"videos/1 \(byte 15\): the file ends inside it"),
+        (b'{"videos": [1, "\\u00', True, r"videos/1 \(byte 15\): the file ends inside it"),
+        (b'{"videos": [1, {"a": -', True, r"videos/1 \(byte 15\): the file ends inside it"),
         (b'{"videos": [1 2]}', True, r"malformed JSON at byte 14: expected ',' or '\]' after an element of videos"),
         (b'{"videos": [1], "videos": [2]}', True, r"at byte 16: the top-level key 'videos' is given twice"),
         (b'{"videos": [1], "videos": null}', True, r"at byte 16: the top-level key 'videos' is given twice"),
@@ -99,3 +105,25 @@ def test_a_long_run_of_whitespace_is_let_go_as_it_is_read(monkeypatch, around):
     finally:
         tracemalloc.stop()
     assert header["videos"] == [] and peak < 256 << 10  # the text of the run: 4 MB
+
+
+NUMBERS = b'{"version": 1.5, "videos": [-1.5e-3, 10E+2, 0.25, 7e1, {"x": 2.5E-1}], "year": 2019}'
+
+
+@pytest.mark.parametrize("window", range(1, 48))
+def test_a_number_cut_by_the_window_after_its_point_or_exponent_is_read_whole(monkeypatch, window):
+    """A number the window cut after its ``.`` or ``e`` decoded as the digits before it, and the file, valid JSON,
+    was refused at the ``.``: the window reads on whenever the text after a number could still be part of it."""
+    header, found = scanned(NUMBERS, monkeypatch, window)
+    assert header == {**json.loads(NUMBERS), "videos": []}
+    assert [v for *_, v, _ in found] == json.loads(NUMBERS)["videos"]
+
+
+def test_every_cut_of_a_document_says_the_file_ends_early(monkeypatch):
+    """Cut anywhere (inside a key, a string, an escape, a multi-byte character, a literal, a number, after a key),
+    the file is said to end early, never to be malformed where its text ends."""
+    data = json.dumps({"videos": [True, -1.5e-3, 10e2, 'x\\y"z\u00e9\U0001f600', {"k": [None]}], "info": {"a": 2}})
+    data = data.replace(" ", "\n ").encode()
+    for cut in range(len(data)):
+        with pytest.raises(SourceError, match=r"ends inside it|ends early|empty file|not UTF-8 text \(unexpected end"):
+            scanned(data[:cut], monkeypatch, 1 << 20)

@@ -115,27 +115,54 @@ class _Text:
     def value(self, position: int, what: str) -> tuple[object, int]:
         """The JSON value starting at ``position`` and the position after it, reading on until it is whole."""
         while True:
-            try:
-                value, end = _DECODER.raw_decode(self.text, position)
-            except json.JSONDecodeError as exc:
-                cut = _cut_short(exc, len(self.text))
-                if cut and self.grow():
-                    continue  # cut by the window's end: try again with more
-                cause = "the file ends inside it (truncated?)" if cut else f"malformed JSON: {exc.msg}"
-                raise JsonFault(self.path, f"{what} (byte {self.byte(position)}): {cause}") from None
-            except RecursionError:
-                cause = f"{what} (byte {self.byte(position)}): nested too deeply to parse"
-                raise JsonFault(self.path, cause, malformed=False) from None
-            except ValueError as exc:  # an integer of thousands of digits, which Python will not convert
-                raise JsonFault(self.path, f"{what} (byte {self.byte(position)}): {exc}", malformed=False) from None
-            if end < len(self.text) or not self.grow():  # a number at the window's end may go on
-                return value, end
+            decoded = self._decode(position, what)
+            if decoded is not None and not self._may_go_on(decoded[1]):
+                return decoded
+            if not self.grow():  # the file's end
+                if decoded is None or decoded[1] < len(self.text):
+                    raise JsonFault(self.path, f"{what} (byte {self.byte(position)}): the file ends inside it (truncated?)")
+                return decoded
+
+    def _decode(self, position: int, what: str) -> tuple[object, int] | None:
+        """The value at ``position`` and the position after it in the text held; None where the text ends inside it."""
+        try:
+            return _DECODER.raw_decode(self.text, position)
+        except json.JSONDecodeError as exc:
+            if _cut_short(exc, self.text):
+                return None
+            raise JsonFault(self.path, f"{what} (byte {self.byte(position)}): malformed JSON: {exc.msg}") from None
+        except RecursionError:
+            cause = f"{what} (byte {self.byte(position)}): nested too deeply to parse"
+            raise JsonFault(self.path, cause, malformed=False) from None
+        except ValueError as exc:  # an integer of thousands of digits, which Python will not convert
+            raise JsonFault(self.path, f"{what} (byte {self.byte(position)}): {exc}", malformed=False) from None
+
+    def _may_go_on(self, end: int) -> bool:
+        """Whether a value decoded up to ``end`` may go on past the text: it ends where the text does, or it is a
+        number followed by nothing but a ``.`` or an exponent's start (``1.`` decodes as ``1``, the ``.`` left)."""
+        if end == len(self.text):
+            return True
+        return self.text[end - 1].isdigit() and _NUMBER_TAIL.match(self.text, end) is not None
 
 
-def _cut_short(error: json.JSONDecodeError, length: int) -> bool:
-    """Whether the decoder stopped at the text's end (a string, number or literal cut there), not at a fault
-    within the text: only then is reading more worth it, so a fault early in a big file is reported at once."""
-    return error.msg.startswith("Unterminated string") or error.pos >= length - 64
+#: What a value cut short may end in where the decoder stops: the start of a literal (or a bare minus sign), or a
+#: number's fraction or exponent with no digit yet.
+_LITERALS = ("true", "false", "null", "NaN", "Infinity", "-Infinity")
+_NUMBER_TAIL = re.compile(r"(?:\.|[eE][-+]?)\Z")
+
+
+def _cut_short(error: json.JSONDecodeError, text: str) -> bool:
+    """Whether the decoder stopped because the text ends (inside a string, an escape or a literal, or where a
+    value or delimiter should come), not at a fault within it: only then is reading more worth it, and at the
+    file's end only then is it truncated rather than malformed."""
+    rest = text[error.pos : error.pos + 10]
+    if error.msg.startswith("Unterminated string"):
+        return True
+    if error.msg.startswith("Invalid \\uXXXX escape"):  # at the u of an escape the text ends within
+        return error.pos + 5 >= len(text)
+    if error.pos + len(rest) < len(text):
+        return False
+    return any(literal.startswith(rest) for literal in _LITERALS) or _NUMBER_TAIL.match(rest) is not None
 
 
 def scan(
@@ -169,7 +196,7 @@ def scan(
             seen.add(key)
             position = text.char(position)
             if text.at(position) != ":":
-                text.fail(position, f"expected ':' after the key {key!r}")
+                text.fail(position, f"expected ':' after the key {key!r}" if text.at(position) else "the file ends early")
             position = text.char(position + 1)
             if key in lists and text.at(position) == "[":
                 header[key], position = [], _elements(text, position + 1, key, lists[key])
