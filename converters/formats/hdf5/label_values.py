@@ -6,9 +6,9 @@ on an unannotated frame, is a damaged or hand-edited shard: a label map would pa
 planes drop it, and a reader would see an object the video does not have.
 
 The loader checks each frame once per process (:class:`Checked`), on its first read: one
-reduction (the frames' maximum) settles the usual ids (1 to K, no void); otherwise one
-subtract-and-minimum pass per gap among the allowed values; only a frame that fails is searched
-for the values to name.
+reduction (the frames' maximum) settles the usual ids (1 to K) without void, two more (the
+maximum and minimum of the bytes read as int8) with it; ids with gaps take one
+subtract-and-minimum pass a gap; only a frame that fails is searched for the values to name.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class LabelValues:
         if len(labels) == 0:
             return
         highest = int(labels.max())
-        if highest == 0 or (highest <= self.top and all(annotated)):  # the usual clip: one reduction settles it
+        if highest == 0 or (all(annotated) and (highest <= self.top or self._low_or_void(labels))):
             return
         for label, index, flag in zip(labels, indices, annotated):  # a frame at a time: its work buffer stays in cache
             if not (self._holds_only_allowed(label) if flag else not label.any()):
@@ -56,8 +56,16 @@ class LabelValues:
         """:meth:`check` of one frame's (H, W) label map."""
         self.check(label[None], [index], [annotated])
 
+    def _low_or_void(self, labels: np.ndarray) -> bool:
+        """Whether every value is at most :attr:`top` or 255, by two reductions and no copy: read as int8, 255 is -1,
+        128 to 254 are -128 to -2, and 0 to 127 stay."""
+        if self.top >= 127:
+            return False
+        signed = labels.view(np.int8)
+        return int(signed.max()) <= self.top and int(signed.min()) >= -1
+
     def _holds_only_allowed(self, label: np.ndarray) -> bool:
-        if int(label.max()) <= self.top:
+        if int(label.max()) <= self.top or self._low_or_void(label):
             return True
         work = scratch.array("label-values", label.shape, np.uint8)  # reused: a fresh frame-sized array faults per page
         if len(self.gaps) > MAX_GAPS:  # one lookup of every pixel

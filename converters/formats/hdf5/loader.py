@@ -161,13 +161,12 @@ class Hdf5Backend:
     def _check_labels(self, entry: shards.VideoEntry, video: _Video, labels: np.ndarray, indices: np.ndarray) -> None:
         """The frames' stored values (:mod:`.label_values`), each frame once per process: ValueError on damage."""
         todo = self.checked.unchecked(entry.name, entry.frames, indices)
-        if len(todo) == 0:
-            return
-        frames = indices if len(todo) == len(indices) else indices[todo]
-        video.values.check(
-            labels if len(todo) == len(indices) else labels[todo], frames.tolist(), entry.is_annotated(frames).tolist()
-        )
-        self.checked.mark(entry.name, frames)
+        if len(todo) == len(indices):
+            video.values.check(labels, indices.tolist(), entry.is_annotated(indices).tolist())
+        else:  # frame by frame, views of the clip: no copy of the frames to check
+            for t in todo.tolist():
+                video.values.check(labels[t : t + 1], [int(indices[t])], entry.is_annotated(indices[t : t + 1]).tolist())
+        self.checked.mark(entry.name, indices[todo])
 
     def _images(self, video: _Video, entry: shards.VideoEntry, indices: np.ndarray) -> list[bytes | None]:
         where = _selection(indices)
