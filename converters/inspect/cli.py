@@ -95,8 +95,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             value = f"{len(value)} ({', '.join(value[:12])}{', ...' if len(value) > 12 else ''})"
         elif isinstance(value, float):
             value = f"{value:.4g}"
-        elif value is None:  # a dataset without a split: no Python word in a table meant for people
-            value = "(none)"
+        elif value is None:  # no Python word in a table meant for people: a dataset without a split, a flag not known
+            value = "unknown" if key == "first_appearances_only" else "(none)"
         print(f"{key.replace('_', ' '):<{width}}  {value}")
     return 0
 
