@@ -20,7 +20,7 @@ mask per object, no clip reading the Parquet row groups of the clip before it (:
   frames are 1 or 2 apart;
 * SAM 2's real ``VOSDataset`` (``RandomUniformSampler``, no transforms) over ``PNGRawDataset`` and
   over :class:`converters.integrations.sam2.ShardRawDataset` (when SAM 2's ``training`` package is
-  installed, as ``make test-env`` does), and a ``DataLoader(num_workers=2)`` (fork) of each path;
+  installed, as ``make test`` does), and a ``DataLoader(num_workers=2)`` (fork) of each path;
   ``control: VOSDataset(PNGRawDataset), masks already loaded`` is SAM 2's with each frame's masks
   loaded before the timing, the most a drop-in that serves the masks can reach.
 
@@ -509,10 +509,14 @@ def run(workdir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
+    import argparse
     import tempfile
 
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_training", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: one small 480p dataset")
+    arguments = parser.parse_args()  # `--help` prints this, where it ran the whole benchmark
     with tempfile.TemporaryDirectory(prefix="vosconv-bench-training-") as folder:
-        summary = run(Path(folder), quick="--quick" in sys.argv)
+        summary = run(Path(folder), quick=arguments.quick)
     for table in summary["tables"]:
         print(f"\n{table['title']}\n\n" + " | ".join(table["headers"]))
         for row in table["rows"]:

@@ -1,8 +1,8 @@
 """vosconv: lossless, fast conversion of video object segmentation datasets.
 
 Readers turn a dataset (MOSE, DAVIS, YouTube-VOS, SA-V, LVOS, VOST, BURST, YouTube-VIS, COCO
-JSON, vosconv's own outputs) into one intermediate form (:mod:`converters.model`); writers turn
-that into COCO RLE JSON, Parquet, HDF5, SA-V or the folder layouts again. The public API:
+and CocoVID JSON, vosconv's own outputs) into one intermediate form (:mod:`converters.model`);
+writers turn that into COCO RLE JSON, CocoVID, BURST, Parquet, HDF5, SA-V or the folder layouts again. The public API:
 :func:`convert`, :func:`read_videos`, :func:`write_videos`, :func:`detect`, :func:`open_reader`,
 :func:`open_writer`, :func:`stats` and :func:`preview` (``help(converters.convert)``, and
 docs/loader.md). They are imported on first use, so ``import converters`` (and every ``vosconv``

@@ -52,7 +52,7 @@ def format_name(what: str, value: object) -> str:
 
 def as_flag(what: str, value: object) -> bool:
     """``value`` if it is True or False (numpy's too); ``overwrite="false"``, the command line's text, was true."""
-    if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b":
+    if plugin_options.is_flag(value):
         return bool(value)
     raise OptionError(what, f"expected True or False, got {type(value).__name__} {_short(value)}")
 

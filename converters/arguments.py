@@ -38,6 +38,16 @@ def seed(text: str) -> int:
     return whole(text, 0)
 
 
+def executor_args(parser: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--ray-address``, as ``convert``, ``run`` and ``stats`` take them."""
+    parser.add_argument(
+        "--executor", choices=("local", "ray"), default="local", help="where videos run (default: local processes)"
+    )
+    parser.add_argument(
+        "--ray-address", metavar="ADDR", help="Ray cluster to join (default: the one Ray finds here, else a local one)"
+    )
+
+
 def reader_args(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
     parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
     parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
@@ -46,7 +56,8 @@ def reader_args(parser: argparse.ArgumentParser, *, workers: bool = True) -> Non
         "--images",
         metavar="DIR",
         help="where the source's frames are: the folder a JSON's file_names are relative to (coco, ytvis, cocovid), "
-        "BURST's frames folder, or a folder of <video>/ frame folders for annotations-only folder layouts",
+        "BURST's frames folder, a folder of <video>/ frame folders for annotations-only folder layouts, or where "
+        "a parquet/hdf5 source's frames that were not embedded are now",
     )
     parser.add_argument("-r", "--read-opt", action="append", metavar="KEY=VALUE", help="any other reader option (repeatable)")
     if workers:

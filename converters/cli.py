@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import os
 import sys
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import api, registry
 from . import options as plugin_options
-from .arguments import SRC_HELP, count, open_reader, reader_args, say, seed
+from .arguments import SRC_HELP, count, executor_args, open_reader, reader_args, say, seed
 from .commands import cmd_formats, cmd_info, cmd_sample, cmd_validate, cmd_verify
 from .errors import OptionError, VosconvError, VosconvWarning
 from .inspect import cli as inspect_cli
@@ -27,10 +28,7 @@ if TYPE_CHECKING:
 
 
 def _run_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--executor", choices=("local", "ray"), default="local", help="where videos run (default: local processes)"
-    )
-    parser.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one)")
+    executor_args(parser)
     replace = parser.add_mutually_exclusive_group()
     replace.add_argument("--overwrite", action="store_true", help="replace an existing output that vosconv wrote")
     replace.add_argument("--resume", action="store_true", help="finish an interrupted run into the same output")
@@ -202,7 +200,6 @@ def _derived_convert(reader, writer, output, *, derive, where: str | None = None
 
 def cmd_run(args: argparse.Namespace) -> int:
     from . import config
-    from .run import pipeline
 
     settings = config.load(args.config)
     names = args.pipelines or settings.default
@@ -229,24 +226,45 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "PIPELINE", f"pipelines {first!r} and {name!r} both write {targets[name][1]}; give one another output"
             )
     status = 0
-    for name in names:
-        spec = settings.pipelines[name]
-        source, source_note = _pipeline_source(spec, settings)
-        writer, output = targets[name]
-        workers = spec.workers if args.workers is None else args.workers
-        with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
-            overwrite = spec.overwrite or args.overwrite
-            run = (
-                pipeline.convert
-                if spec.derive is None
-                else functools.partial(_derived_convert, derive=spec.derive, where=f"{spec.where}.derive")
-            )
-            summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
-        _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
-        if spec.derive is not None:
-            print(f"{name}: derived set: {spec.derive.describe()}")
-        status = max(status, _skips_exit(summary, args))
+    counts = [settings.pipelines[name].workers if args.workers is None else args.workers for name in names]
+    with _one_ray_for_all(args, counts):
+        for name in names:
+            status = max(status, _run_pipeline(args, settings, name, targets[name]))
     return status
+
+
+def _one_ray_for_all(args: argparse.Namespace, workers: list[int]) -> contextlib.AbstractContextManager:
+    """``--executor ray``: one Ray instance for every pipeline of the run, not one started (seconds) for each."""
+    if args.executor != "ray":
+        return contextlib.nullcontext()
+    from .run.ray_executor import ray_session
+
+    # A local instance gets the most CPUs a pipeline asks for, and each pipeline runs only its own workers'
+    # tasks at once; a pipeline of 1 worker means as many CPUs as Ray finds. A cluster has what it has.
+    local = args.ray_address is None and min(workers) > 1
+    return ray_session(args.ray_address, **({"num_cpus": max(workers)} if local else {}))
+
+
+def _run_pipeline(args: argparse.Namespace, settings: Config, name: str, target: tuple[Any, Path]) -> int:
+    """One pipeline of ``vosconv run``, reported; its exit status."""
+    from .run import pipeline
+
+    spec = settings.pipelines[name]
+    source, source_note = _pipeline_source(spec, settings)
+    writer, output = target
+    workers = spec.workers if args.workers is None else args.workers
+    with api.open_reader(source, spec.reader, spec.reader_options, where=f"{spec.where}.reader_options") as reader:
+        overwrite = spec.overwrite or args.overwrite
+        run = (
+            pipeline.convert
+            if spec.derive is None
+            else functools.partial(_derived_convert, derive=spec.derive, where=f"{spec.where}.derive")
+        )
+        summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
+    _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
+    if spec.derive is not None:
+        print(f"{name}: derived set: {spec.derive.describe()}")
+    return _skips_exit(summary, args)
 
 
 def _writer_and_output(spec: Pipeline, format: str | None) -> tuple[Any, Path]:
@@ -312,7 +330,7 @@ def _skips_exit(summary, args: argparse.Namespace) -> int:
     skipped = len(summary.stats.skipped)
     if not skipped:
         return 0
-    say(f"skipped {skipped} bad videos; see {summary.errors_file}")
+    say(f"skipped {skipped} bad video{'s' if skipped != 1 else ''}; see {summary.errors_file}")
     return 0 if args.allow_skips else 3
 
 

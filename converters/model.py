@@ -39,6 +39,10 @@ FRAME_STATISTICS = (
 )
 #: Metadata computed from the pixels (SA-V's mask sizes and size buckets, its ``video_resolution``): dropped by a resize.
 PIXEL_STATISTICS = ("masklet_size_rel", "masklet_size_abs", "masklet_size_bucket", "video_resolution")
+#: Object metadata naming the frames an object is scored on by their numbers (LVOS's ``frame_range``: the first and last
+#: frame, numbered as the 8-digit frame names, and how many frames lie from one to the other). A frame step, which keeps
+#: frame names, recomputes them over the frames it keeps, or drops what it cannot recompute exactly.
+FRAME_RANGE = ("frame_range.start", "frame_range.end", "frame_range.frame_nums")
 #: The largest frames taken: a JPEG's limit a side, and 268 megapixels (a 16384 x 16384 label map,
 #: what a writer holds for one frame). Beyond that a size is a corrupt record, not a video.
 MAX_SIDE = 65535

@@ -111,6 +111,11 @@ def parse_pairs(pairs: list[str] | None, where: str) -> dict[str, str]:
     return result
 
 
+def is_flag(value: object) -> bool:
+    """True or False, numpy's too (a bool scalar or 0-d array); an array of flags is no one flag."""
+    return isinstance(value, bool) or (getattr(getattr(value, "dtype", None), "kind", None) == "b" and value.shape == ())
+
+
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
@@ -140,7 +145,7 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
                     pass
         raise OptionError(where, f"expected one of {', '.join(map(repr, args))}, got {value!r}")
     if annotation is bool:
-        if isinstance(value, bool) or getattr(getattr(value, "dtype", None), "kind", None) == "b":  # numpy's bool too
+        if is_flag(value):
             return bool(value)
         if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
             return value.lower() in _TRUE

@@ -105,13 +105,16 @@ class Record:
                 self.fail(f"expected an integer, got {shown(value)} ({type(exc).__name__}: {exc})", key)
         self.fail(f"expected an integer, got {shown(value)}", key)
 
-    def text(self, key: str, default: Any = MISSING, *, nullable: bool = False) -> Any:
-        """A string (or None, when ``nullable`` and the value is null)."""
+    def text(self, key: str, default: Any = MISSING, *, nullable: bool = False, lenient: bool = False) -> Any:
+        """A string (or None, when ``nullable`` and the value is null); ``lenient``: also a number, as its digits
+        (another tool's name ``7``), never a list or an object (whose repr would go on as the text)."""
         if key not in self.value:
             return self._absent(key, default)
         value = self.value[key]
         if value is None and nullable:
             return value
+        if lenient and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
         if isinstance(value, str):
             self._check_utf8(value, key)
             return value

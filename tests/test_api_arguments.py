@@ -100,6 +100,18 @@ def test_overwrite_and_resume_exclude_each_other_as_on_the_command_line(mose_tra
 def test_numpy_flags_are_flags(mose_train, tmp_path):
     converters.convert(mose_train, tmp_path / "out.json", to="coco", overwrite=np.bool_(False))
     converters.convert(mose_train, tmp_path / "out.json", to="coco", overwrite=np.bool_(True))
+    converters.convert(mose_train, tmp_path / "out.json", to="coco", overwrite=np.array(True))
+
+
+@pytest.mark.parametrize("flags", [np.array([True, False]), np.array([True]), np.array([], dtype=bool)])
+def test_an_array_of_flags_is_no_flag(mose_train, tmp_path, flags):
+    """numpy's truth of an array raised its own ValueError (two or none) or was its one element's."""
+    with pytest.raises(OptionError, match=r"^overwrite: expected True or False, got ndarray"):
+        converters.convert(mose_train, tmp_path / "out.json", to="coco", overwrite=flags)
+    assert not (tmp_path / "out.json").exists()
+    with pytest.raises(OptionError, match=r"^writer options.images: expected true or false, got array"):
+        converters.convert(mose_train, tmp_path / "out.parquet", to="parquet", writer_options={"images": flags})
+    assert not (tmp_path / "out.parquet").exists()
 
 
 def test_an_executor_that_is_no_executor_names_the_argument(mose_train, tmp_path):

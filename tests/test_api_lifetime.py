@@ -98,6 +98,23 @@ def test_a_pickled_coco_reader_that_closes_leaves_the_owner_s_index(coco_files, 
     assert index_folders(private_tmp) == set()
 
 
+@pytest.mark.parametrize("kind", ["coco", "cocovid"])
+def test_a_forked_copy_that_closes_leaves_the_owner_s_index(coco_files, kind, private_tmp):
+    """A forked child (a DataLoader worker, a user's own pool) closing the reader removed its parent's index."""
+    with converters.open_reader(coco_files[kind]) as reader:
+        refs = reader.list_videos()
+        pid = os.fork()
+        if pid == 0:  # the child: close its copy and leave at once, as a worker does
+            try:
+                reader.close()
+            finally:
+                os._exit(0)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+        assert len(index_folders(private_tmp)) == 1
+        assert reader.read_video(refs[0]).name == refs[0].name
+    assert index_folders(private_tmp) == set()
+
+
 # ------------------------------------------------------------------ read_videos
 
 

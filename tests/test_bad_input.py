@@ -481,6 +481,21 @@ def test_skip_leaves_out_only_the_bad_video_and_records_it(broken, tmp_path):
     assert records == [skipped] and summary.errors_file == tmp_path / "out.json.errors.jsonl"
 
 
+def test_a_source_named_relatively_lists_its_skipped_videos_in_the_same_bytes(sample_copy, tmp_path, monkeypatch):
+    """``errors.jsonl`` gave the bad file's path as the source was named: relative to the folder the run started in,
+    so the same source named relatively and absolutely gave different outputs, and the list, read from anywhere
+    else, named a file that is not there. It names the file by its absolute path."""
+    root = sample_copy("mose")
+    culprit = truncate(first(mose_masks(root), "00003.png"), 100)
+    options = {"split": "train"}
+    api.convert(root, tmp_path / "absolute", to="mose", reader_options=options, on_error="skip")
+    monkeypatch.chdir(root.parent)
+    summary = api.convert(root.name, tmp_path / "relative", to="mose", reader_options=options, on_error="skip")
+    assert summary.stats.skipped[0]["file"] == culprit
+    for name in ("errors.jsonl", ".vosconv.json"):
+        assert (tmp_path / "relative" / name).read_bytes() == (tmp_path / "absolute" / name).read_bytes(), name
+
+
 def test_validate_reports_it(broken):
     case, root, culprit = broken
     with api.open_reader(root, case.layout, case.options) as reader:
@@ -1084,7 +1099,7 @@ def _videos_of_false(doc: dict) -> None:
 @pytest.mark.parametrize(
     ("fmt", "change", "says"),
     [
-        ("coco", _without_counts, "an RLE segmentation has no counts"),
+        ("coco", _without_counts, "an RLE segmentation without counts"),
         ("cocovid", _image_id_of_an_object, r"annotations/0/image_id: expected an integer, got \{'id': 1\}"),
         ("cocovid", _annotation_without_image_id, "annotations/0/image_id: missing"),
         ("coco", _video_name_of_a_list, r"name: expected a string, got \[\['x'\]\]"),

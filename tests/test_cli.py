@@ -279,7 +279,7 @@ def test_convert_skip_policy_exit_codes(capsys, sample_copy, tmp_path):
     code, _, stderr = run(capsys, *base, "-o", str(tmp_path / "a.json"))
     assert code == 1 and str(victim) in stderr
     code, stdout, stderr = run(capsys, *base, "-o", str(tmp_path / "b.json"), "--on-error", "skip")
-    assert code == 3 and "1 video skipped" in stdout and "b.json.errors.jsonl" in stderr
+    assert code == 3 and "1 video skipped" in stdout and f"skipped 1 bad video; see {tmp_path / 'b.json.errors.jsonl'}" in stderr
     code, _, _ = run(capsys, *base, "-o", str(tmp_path / "c"), "--to", "mose", "--on-error", "skip")
     assert code == 3 and (tmp_path / "c" / "errors.jsonl").is_file()  # inside a folder output
     code, _, _ = run(capsys, *base, "-o", str(tmp_path / "d.json"), "--on-error", "skip", "--allow-skips")

@@ -274,14 +274,21 @@ def test_training_clips_without_torch_says_so_when_made(sample_root, tmp_path, m
     assert TrainingClips(out, num_frames=2, output="numpy")[0]["frames"].shape[0] == 2
 
 
-@pytest.mark.parametrize("missing", ["iopath", "training"])
-def test_the_sam2_drop_in_without_sam2_names_what_to_install(monkeypatch, missing):
-    """Hydra's instantiate said only `No module named 'training'`."""
+@pytest.mark.parametrize(
+    ("missing", "installs"),
+    [
+        ("training", r"pip install --no-deps [^;]* sam2==1\.1\.0"),
+        *((module, rf"pip install [^)]*\b{module}\b") for module in ("iopath", "omegaconf", "pandas")),
+    ],
+)
+def test_the_sam2_drop_in_without_sam2_names_what_to_install(monkeypatch, missing, installs):
+    """Hydra's instantiate said only `No module named 'training'`; the install line named iopath alone, where SAM 2's
+    training package (installed with --no-deps) also imports omegaconf and pandas."""
     monkeypatch.delitem(sys.modules, "converters.integrations.sam2", raising=False)
-    for name in [n for n in sys.modules if n.startswith(f"{missing}.")]:  # imported by other tests: absent now
+    for name in [n for n in sys.modules if n.startswith((f"{missing}.", "training."))]:  # imported by other tests: absent now
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, missing, None)
-    with pytest.raises(MissingDependency, match=f"the SAM 2 drop-in needs {missing}: .*pip install --no-deps"):
+    with pytest.raises(MissingDependency, match=f"the SAM 2 drop-in needs {missing}: .*{installs}"):
         import converters.integrations.sam2  # noqa: F401
 
 

@@ -340,3 +340,27 @@ def test_a_derive_of_numpy_integers_is_taken_as_plain_ints():
     assert (derive.frame_step, derive.max_side) == (2, 64)
     assert type(derive.frame_step) is int and type(derive.max_side) is int
     assert json.loads(json.dumps(dataclasses.asdict(derive)))["max_side"] == 64
+
+
+def test_max_side_keeps_a_frame_s_colour_profile_and_orientation_and_drops_the_rest_of_its_exif(sample_copy, tmp_path):
+    """A re-encoded frame lost its ICC profile (colours shift in every viewer that honours one) and its EXIF
+    orientation (a viewer turned the source and not the copy); camera fields and the old size are not carried."""
+    from PIL import ImageCms
+
+    source = sample_copy("mose")
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    frames = sorted(p for p in (source / "train" / "JPEGImages").rglob("*.jpg") if not p.name.startswith("."))
+    for number, path in enumerate(frames):
+        with Image.open(path) as opened:
+            exif = Image.Exif()
+            exif[0x0112] = 6  # Orientation: turn 90 degrees to view
+            exif[0x010F] = "a camera maker"  # Make
+            opened.save(path, "JPEG", quality=90, icc_profile=profile if number % 2 else None, exif=exif)
+    api.convert(source / "train", tmp_path / "out", to="mose", derive={"max_side": 40})
+    written = sorted((tmp_path / "out" / "JPEGImages").rglob("*.jpg"))
+    assert len(written) == len(frames)
+    for number, path in enumerate(written):
+        with Image.open(path) as image:
+            assert max(image.size) == 40
+            assert image.info.get("icc_profile") == (profile if number % 2 else None), path
+            assert dict(image.getexif()) == {0x0112: 6}, path

@@ -431,3 +431,213 @@ def test_cli_pipelines_example_and_the_shipped_file_load(tmp_path):
     example = config.load(tmp_path / "pipelines.yaml")
     assert "derive" in block and "output: out/other-name" in block and example
     assert config.load(ROOT / "pipelines.yaml")
+
+
+# --- the signatures loader.md spells out are the ones there are ----------------------------------------------------
+
+#: Parameters a signature has that loader.md leaves out on purpose: ``where`` names the caller's flag in errors, and
+#: ``img_folder``/``gt_folder`` are taken only to refuse a SAM 2 config that kept them (the text says so).
+UNDOCUMENTED_PARAMETERS = {"where", "img_folder", "gt_folder"}
+#: Parameters whose default None only lets the call refuse their absence with an error of its own: required in effect.
+REQUIRED_IN_EFFECT = {("ShardRawDataset", "path")}
+
+
+def documented_signatures() -> dict[str, object]:
+    """What loader.md writes as ``name(parameters)`` in a code span, with the object it describes."""
+    from converters import api, held
+    from converters.loading import dataset, training
+
+    signatures = {
+        "converters.convert": api.convert,
+        "converters.read_videos": api.read_videos,
+        "converters.write_videos": held.write_videos,
+        "converters.api.open_reader": api.open_reader,
+        "converters.api.open_writer": api.open_writer,
+        "open_dataset": dataset.open_dataset,
+        "ClipDataset": dataset.ClipDataset,
+        "read_clip": dataset.VideoHandle.read_clip,
+        "TrainingClips": training.TrainingClips,
+        "clips.clip": training.TrainingClips.clip,
+    }
+    try:
+        from converters.integrations import sam2
+    except ImportError:  # SAM 2's training package is not installed: its page's signature is checked where it is
+        return signatures
+    return {**signatures, "ShardRawDataset": sam2.ShardRawDataset}
+
+
+def signature_text(page: str, name: str) -> str:
+    spans = re.findall(rf"`{re.escape(name)}\(([^`]*)\)(?: -> [\w.]+)?`", page)
+    assert spans, f"loader.md writes no `{name}(...)`"
+    return max(spans, key=len)  # the full signature, where the page also shows a short call
+
+
+def parameters_of(text: str) -> list[tuple[str, str, object]]:
+    """(name, kind, default) of each parameter a signature's text lists; ``inspect.Parameter.empty`` for none."""
+    import inspect
+
+    arguments = ast.parse(f"def f({text}): pass").body[0].args
+    positional = arguments.posonlyargs + arguments.args
+    defaults = [inspect.Parameter.empty] * (len(positional) - len(arguments.defaults)) + arguments.defaults
+    found = [(a.arg, "positional", d) for a, d in zip(positional, defaults)]
+    if arguments.vararg:
+        found.append((arguments.vararg.arg, "*args", inspect.Parameter.empty))
+    found += [(a.arg, "keyword", d or inspect.Parameter.empty) for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults)]
+    if arguments.kwarg:
+        found.append((arguments.kwarg.arg, "**kwargs", inspect.Parameter.empty))
+    return [(n, k, d if d is inspect.Parameter.empty else ast.literal_eval(d)) for n, k, d in found]
+
+
+def actual_parameters(target) -> list[tuple[str, str, object]]:
+    import inspect
+
+    kinds = {
+        inspect.Parameter.POSITIONAL_ONLY: "positional",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD: "positional",
+        inspect.Parameter.VAR_POSITIONAL: "*args",
+        inspect.Parameter.KEYWORD_ONLY: "keyword",
+        inspect.Parameter.VAR_KEYWORD: "**kwargs",
+    }
+    parameters = inspect.signature(target).parameters.values()
+    return [(p.name, kinds[p.kind], p.default) for p in parameters if p.name != "self" and p.name not in UNDOCUMENTED_PARAMETERS]
+
+
+def test_loader_signatures_match_the_code():
+    """Each signature loader.md spells out names the parameters there are, in their order, kind and defaults."""
+    import inspect
+
+    page = flat(ROOT / "docs" / "loader.md")
+    wrong = []
+    for name, target in documented_signatures().items():
+        documented, actual = parameters_of(signature_text(page, name)), actual_parameters(target)
+        actual = [(p, k, inspect.Parameter.empty if (name, p) in REQUIRED_IN_EFFECT else d) for p, k, d in actual]
+        if documented != actual:
+            wrong.append(f"{name}: loader.md says {documented}, the code has {actual}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_signature_reader_sees_kinds_and_defaults():
+    import inspect
+
+    empty = inspect.Parameter.empty
+    expected = [("a", "positional", empty), ("b", "positional", 2), ("c", "keyword", "x"), ("rest", "**kwargs", empty)]
+    assert parameters_of('a, b=2, *, c="x", **rest') == expected
+    assert signature_text("see `f(a)` and `f(a, b=1)`", "f") == "a, b=1"
+
+
+#: The diagram's folders whose parentheses list their modules, first word of each item (``_native: the C kernels``).
+_LISTED_FOLDERS = ("run", "sources", "codecs", "inspect")
+
+
+def test_every_module_design_md_names_is_there():
+    """The other way round from the map test: a module renamed or removed leaves no name behind in the layers."""
+    text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    layers = text.split("## The layers", 1)[1].split("\n## ", 1)[0]
+    diagram = _FENCE.search(layers).group(0)
+    package = ROOT / "converters"
+    files = {path.relative_to(package).as_posix() for path in package.rglob("*") if path.suffix in (".py", ".c")}
+    missing = []
+    for named in sorted(set(re.findall(r"(?<![\w.])((?:\w+/)*\w+\.(?:py|c))\b", layers))):
+        if not (ROOT / named).is_file() and not any(f == named or f.endswith(f"/{named}") for f in files):
+            missing.append(named)
+    for folder in _LISTED_FOLDERS:
+        listed = re.search(rf"(?<![\w/]){folder}/ \(([^)]*)\)", diagram)
+        assert listed, f"design.md's diagram lists no modules of {folder}/"
+        for item in listed.group(1).split(","):
+            module = re.match(r"\s*(\w+)", item).group(1)
+            if f"{folder}/{module}.py" not in files:
+                missing.append(f"{folder}/{module}")
+    assert not missing, f"design.md's layers name modules that are not there: {missing}"
+
+
+def test_cli_md_usage_names_every_flag_of_every_command():
+    """The usage block at the top of cli.md lists each command's every flag (one spelling of each), so a flag added
+    to the parser is added to the page; ``[same flags as info]`` and ``[same reader flags]`` stand for info's."""
+    import argparse
+
+    from converters.cli import build_parser
+
+    usage = _FENCE.search((ROOT / "docs" / "cli.md").read_text(encoding="utf-8")).group(0)
+    documented: dict[str | None, set[str]] = {}
+    for command, rest in vosconv_commands(usage):
+        documented.setdefault(command, set()).update(re.findall(r"(?<![\w-])(-[a-z]|--[a-z][a-z0-9-]*)", rest))
+    reader_flags = {"--from", "--split", "--resolution", "--images", "-r"}
+    for command, rest in vosconv_commands(usage):
+        if "[same flags as info]" in rest:
+            documented[command] |= documented["info"]
+        if "[same reader flags]" in rest:
+            documented[command] |= documented["info"] & reader_flags
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    missing = []
+    for command, sub in [(None, parser), *subparsers.items()]:
+        for action in sub._actions:
+            spellings = set(action.option_strings)
+            if spellings and not isinstance(action, argparse._HelpAction) and not spellings & documented.get(command, set()):
+                missing.append(f"vosconv {command or ''} {'/'.join(action.option_strings)}")
+    assert not missing, f"cli.md's usage block leaves out {missing}"
+
+
+def make_targets_named(text: str) -> set[str]:
+    """The targets of every ``make TARGET`` in the page's code spans and code blocks."""
+    code = [*_CODE_SPAN.findall(_FENCE.sub("", text)), *(m.group(0) for m in _FENCE.finditer(text))]
+    return {target for piece in code for target in re.findall(r"(?<![\w.-])make ([a-z][a-z-]*)", piece)}
+
+
+@pytest.mark.parametrize("path", doc_pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_make_target_a_page_names_is_in_the_makefile(path):
+    targets = set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M))
+    unknown = sorted(make_targets_named(path.read_text(encoding="utf-8")) - targets)
+    assert not unknown, f"{path.name} names make targets the Makefile does not have: {unknown}"
+
+
+def test_the_make_target_finder():
+    text = "Run `make convert FORMAT=mose` or `cmake ..`; make the tree.\n\n```sh\nmake test  # all\n```\n"
+    assert make_targets_named(text) == {"convert", "test"}
+
+
+_OPTION_EXAMPLE = re.compile(r"(?<![\w-])(-r|-w|--read-opt|--write-opt) +([a-z_]+)=([^\s`,;)]*)")
+
+
+def value_fits(value: str, option_type: str) -> bool:
+    """Whether ``-r/-w KEY=value`` text is one an option of the registry's ``type`` takes (a placeholder always is)."""
+    kind = option_type.removesuffix(" or none")
+    if value in ("", "...", kind) or value.isupper():
+        return True  # `-w split=` (any), `-w resolution=...`, `-r images=DIR`, `-r masklets=manual|auto|both`
+    if kind == "bool":
+        return value in ("true", "false", "yes", "no", "on", "off", "1", "0")
+    if kind == "int":
+        return value.lstrip("-").isdigit()
+    return value in kind.split("|") if "|" in kind else True
+
+
+@pytest.mark.parametrize("path", doc_pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_option_example_a_page_gives_is_taken(path):
+    """``-r KEY=VALUE`` / ``-w KEY=VALUE`` examples name an option some reader / writer has, with a value it takes:
+    an option renamed, or a choice dropped, fails here wherever a page shows it."""
+    from converters import registry
+
+    types: dict[tuple[str, str], set[str]] = {}
+    for kind in ("reader", "writer"):
+        for spec in registry.specs(kind):
+            for option in spec.options or ():
+                types.setdefault((kind, option.name), set()).add(option.type)
+    wrong = []
+    for flag, key, value in _OPTION_EXAMPLE.findall(path.read_text(encoding="utf-8")):
+        kind = "reader" if flag in ("-r", "--read-opt") else "writer"
+        if (kind, key) not in types:
+            wrong.append(f"{flag} {key}=: no {kind} has the option {key}")
+        elif not any(value_fits(value, option_type) for option_type in types[kind, key]):
+            wrong.append(f"{flag} {key}={value}: not a value of {' or '.join(sorted(types[kind, key]))}")
+    assert not wrong, f"{path.name}: {wrong}"
+
+
+def test_the_option_example_checker():
+    assert _OPTION_EXAMPLE.findall("`-w masks=dense`, `-r split=train --split valid`") == [
+        ("-w", "masks", "dense"),
+        ("-r", "split", "train"),
+    ]
+    assert value_fits("keep", "drop|keep") and not value_fits("kept", "drop|keep")
+    assert value_fits("true", "bool") and not value_fits("maybe", "bool")
+    assert value_fits("9", "int or none") and not value_fits("nine", "int")
+    assert value_fits("DIR", "str or none") and value_fits("manual|auto|both", "manual|auto|both")

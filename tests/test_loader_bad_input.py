@@ -127,6 +127,68 @@ def test_hdf5_rle_rows_of_objects_the_manifest_does_not_list_are_refused(convert
             read()
 
 
+def _painted(value: int, frame: int | None = None) -> Callable:
+    """An edit of a dense group: a 2x3 patch of frame ``frame``'s label map (every frame's, by default) set to ``value``."""
+
+    def edit(group):
+        for index in range(len(group["masks"])) if frame is None else [frame]:
+            label = group["masks"][index]
+            label[:2, :3] = value
+            group["masks"][index] = label
+
+    return edit
+
+
+@pytest.mark.parametrize("value", [5, 200, 254])
+def test_hdf5_dense_label_values_of_no_object_are_refused_not_dropped_or_passed_on(converted, tmp_path, value):
+    """The first video's objects are 1-4: a label value of no object was passed on in label maps, dropped from object
+    planes and shown by SAM 2's drop-in as an object. The HDF5 reader refuses it too, naming the file."""
+    from converters import api
+
+    out = with_hdf5_group(converted["hdf5-dense"], tmp_path / "out", _painted(value))
+    assert open_dataset(out)[0].object_ids == (1, 2, 3, 4)
+    for read in _first_video_reads(out):
+        with pytest.raises(SourceError, match=rf"part-00000\.h5: .*frame \d+: label value {value} is no object of the video"):
+            read()
+    with (
+        api.open_reader(out, "hdf5") as reader,
+        pytest.raises(SourceError, match=rf"part-00000\.h5: .*label value {value} is no"),
+    ):
+        reader.read_video(reader.list_videos()[0])
+
+
+def test_hdf5_dense_void_and_object_values_still_load(converted, tmp_path):
+    """The check's other side: 255 (void) and an object's id painted where another was are what a label map may hold."""
+    out = with_hdf5_group(converted["hdf5-dense"], tmp_path / "out", _painted(255))
+    out = with_hdf5_group(out, tmp_path / "out2", _painted(4, frame=3))
+    for read in _first_video_reads(out):
+        read()
+    assert (open_dataset(out)[0].read_clip([2], images=False, masks="label")["masks"][0, :2, :3] == 255).all()
+
+
+def test_hdf5_dense_labels_on_an_unannotated_frame_are_refused(sample_root, tmp_path):
+    """YouTube-VOS valid is annotated where objects first appear; the writer stores nothing (zeros) on the other frames.
+    Labels there were passed on in label maps beside ``annotated`` False, and dropped by the reader in silence."""
+    from converters import api
+
+    dense = tmp_path / "dense"
+    api.convert(
+        sample_root["youtube-vos"], dense, to="hdf5", reader_options={"split": "valid"}, writer_options={"masks": "dense"}
+    )
+    video = open_dataset(dense)[0]
+    frame = next(i for i in range(len(video)) if i not in set(video.annotated))
+    out = with_hdf5_group(dense, tmp_path / "out", _painted(video.object_ids[0], frame))
+    video = open_dataset(out)[0]
+    for read in (
+        lambda: video.read_clip([frame], images=False, masks="label"),
+        lambda: video.read_clip([frame], images=False, masks="objects"),
+    ):
+        with pytest.raises(SourceError, match=rf"part-00000\.h5: .*frame {frame} is not annotated, yet its label map holds"):
+            read()
+    with api.open_reader(out, "hdf5") as reader, pytest.raises(SourceError, match=rf"frame {frame} is not annotated"):
+        reader.read_video(reader.list_videos()[0])
+
+
 def test_parquet_file_names_that_are_not_text_are_a_source_error(converted, tmp_path):
     import pyarrow as pa
 
@@ -199,6 +261,33 @@ def test_sam2_object_255_beside_a_void_region_names_the_shard(tmp_path):
     video, loader = ShardRawDataset(out).get_video(0)
     with pytest.raises(SourceError, match=r"\.parquet: video '.*': frame 0 holds object 255 and a void region"):
         loader.load(video.frames[0].frame_idx)
+
+
+@pytest.mark.parametrize(
+    ("ids", "encoding", "good", "bad"),
+    [
+        ((1, 2, 3), "palette", [0, 1, 3, 255], [4, 200, 254]),
+        ((1, 3, 9), "palette", [0, 1, 3, 9, 255], [2, 4, 8, 10, 254]),  # gaps between ids: a pass each
+        ((2, 4, 6, 8, 10, 12), "grayscale", [0, 2, 12, 255], [1, 3, 11, 13]),  # more gaps than passes: one lookup
+        ((1,), "binary", [0, 255], [1, 2]),  # a binary video stores its object as 255
+    ],
+)
+def test_label_values_allow_exactly_0_the_objects_and_void(ids, encoding, good, bad):
+    from converters.formats.hdf5.label_values import LabelValues
+    from converters.model import MaskEncoding
+
+    values = LabelValues(ids, MaskEncoding(encoding))
+    labels = np.zeros((3, 4, 5), np.uint8)
+    labels[0, 0, : len(good)] = good
+    values.check(labels, [10, 11, 12], [True, True, False])
+    for value in bad:
+        labels[1, 3, 4] = value
+        with pytest.raises(ValueError, match=rf"^frame 11: label value.? \[?{value}"):
+            values.check(labels, [10, 11, 12], [True, True, False])
+        labels[1, 3, 4] = 0
+    labels[2, 1, 1] = ids[0]
+    with pytest.raises(ValueError, match=rf"^frame 12 is not annotated, yet its label map holds \[{ids[0]}\]"):
+        values.check(labels, [10, 11, 12], [True, True, False])
 
 
 def test_a_damaged_dense_mask_chunk_is_a_source_error_not_other_label_values(converted, tmp_path):

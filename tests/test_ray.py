@@ -157,3 +157,51 @@ def test_a_worker_that_dies_is_a_child_process_error_as_in_a_local_run(cluster):
 
     with pytest.raises(ChildProcessError, match="a Ray worker ended unexpectedly"):
         RayExecutor().run(functools.partial(_exit_in_a_worker, driver=os.getpid()), [1])
+
+
+def test_a_run_of_several_pipelines_starts_ray_once(cluster, sample_root, tmp_path, monkeypatch, capsys):
+    """Ray takes seconds to start: `vosconv run a b --executor ray` starts it once, with the most workers asked for."""
+    from converters.cli import main
+
+    inits, up = [], [False]
+
+    def init(address=None, **options):  # the module's cluster does the work; this records what was asked for
+        inits.append(options.get("num_cpus"))
+        up[0] = True
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: up[0])
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "shutdown", lambda: up.__setitem__(0, False))
+    source = sample_root["mose"]
+    config = tmp_path / "pipelines.yaml"
+    config.write_text(
+        "pipelines:\n"
+        f"  a:\n    source: {source}\n    reader_options: {{split: train}}\n    output: {tmp_path / 'a.json'}\n    workers: 2\n"
+        f"  b:\n    source: {source}\n    reader_options: {{split: valid}}\n    output: {tmp_path / 'b'}\n"
+        "    writer: davis\n    workers: 3\n"
+    )
+    assert main(["run", "a", "b", "--config", str(config), "--executor", "ray"]) == 0, capsys.readouterr().err
+    assert inits == [3] and not up[0]
+    assert (tmp_path / "a.json").is_file() and (tmp_path / "b").is_dir()
+
+
+def test_in_flight_caps_the_tasks_submitted_at_once(cluster, sample_root, tmp_path, monkeypatch):
+    """On a Ray instance shared by several runs, a run of `workers` 2 keeps at most 2 tasks going."""
+    waits = []
+    real_wait = ray.wait
+
+    def wait(pending, **options):
+        waits.append(len(pending))
+        return real_wait(pending, **options)
+
+    monkeypatch.setattr(ray, "wait", wait)
+    local = api.convert(sample_root["youtube-vos"], tmp_path / "local", to="davis", reader_options={"split": "train"})
+    remote = api.convert(
+        sample_root["youtube-vos"],
+        tmp_path / "ray",
+        to="davis",
+        reader_options={"split": "train"},
+        executor=RayExecutor(in_flight=2),
+    )
+    assert remote.stats.to_dict() == local.stats.to_dict()
+    assert len(waits) >= 3 and max(waits) == 2, waits

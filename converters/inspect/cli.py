@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from .. import api
-from ..arguments import SRC_HELP, count, open_reader, reader_args, say
+from ..arguments import SRC_HELP, count, executor_args, open_reader, reader_args, say
 from ..errors import OutputError
 
 
@@ -26,11 +26,12 @@ def add_commands(commands) -> None:
     stats = commands.add_parser("stats", help="dataset statistics from the masks (no image decoded), with plots")
     stats.add_argument("source", metavar="SRC", help=SRC_HELP)
     reader_args(stats)
-    stats.add_argument("--executor", choices=("local", "ray"), default="local", help="where videos run (default: local)")
-    stats.add_argument("--ray-address", metavar="ADDR", help="Ray cluster to join (default: start a local one)")
+    executor_args(stats)
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.add_argument("--plots", metavar="DIR", help="write PNG histograms and visibility timelines here (needs matplotlib)")
-    stats.add_argument("--timelines", type=count, default=3, metavar="N", help="timelines of N videos (most disappearances)")
+    stats.add_argument(
+        "--timelines", type=count, default=3, metavar="N", help="timelines of N videos (most disappearances; default 3)"
+    )
     stats.add_argument("--per-video", metavar="FILE", help="write one row per video to FILE.csv or FILE.parquet")
     stats.add_argument("--overwrite", action="store_true", help="replace an existing --per-video file or --plots figures")
     stats.set_defaults(handler=cmd_stats)
@@ -40,7 +41,11 @@ def add_commands(commands) -> None:
     reader_args(preview, workers=False)  # the same reader flags as every other command's, so the same help
     preview.add_argument("--video", nargs="+", action="extend", metavar="NAME", help="videos to show (default: the first 4)")
     preview.add_argument("-o", "--output", metavar="OUT", help="OUT.png (sheet), .gif, .mp4 or a folder (default: preview.png)")
-    preview.add_argument("--frames", metavar="SPEC", help="frame positions: 0,5,10 or 10:20 or ::5 or all (default: 8)")
+    preview.add_argument(
+        "--frames",
+        metavar="SPEC",
+        help="frame positions: 0,5,10 or 10:20 or ::5 or all (default: 8 in a sheet, up to 300 in an animation)",
+    )
     preview.add_argument("--scale", type=_float, metavar="X", help="resize frames by X (default: fit a screen)")
     preview.add_argument("--compare", metavar="OTHER", help="show the same videos of OTHER (e.g. a conversion's output) beside")
     preview.add_argument("--columns", type=count, default=4, metavar="N", help="frames per row of a sheet (default 4)")
@@ -90,8 +95,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
             value = f"{len(value)} ({', '.join(value[:12])}{', ...' if len(value) > 12 else ''})"
         elif isinstance(value, float):
             value = f"{value:.4g}"
-        elif value is None:  # a dataset without a split: no Python word in a table meant for people
-            value = "(none)"
+        elif value is None:  # no Python word in a table meant for people: a dataset without a split, a flag not known
+            value = "unknown" if key == "first_appearances_only" else "(none)"
         print(f"{key.replace('_', ' '):<{width}}  {value}")
     return 0
 

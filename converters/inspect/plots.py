@@ -60,7 +60,7 @@ def write_plots(stats: DatasetStats, folder: str | os.PathLike, *, timelines: in
         _histogram(plt, folder / FIGURES[4], [v.mean_bor for v in videos if v.bor_frames], "mean BOR per video", "videos", title),
     ]
     ranked = sorted(videos, key=lambda v: (-v.disappearances, v.name))[:timelines]
-    absences = not stats.first_appearances_only  # there an object missing from an annotated frame is not annotated
+    absences = stats.first_appearances_only is not True  # else a missing object is not annotated there, not gone
     written += [_timeline(plt, folder / f"timeline-{v.name}.png", v, absences) for v in ranked if v.tracks]
     return written
 

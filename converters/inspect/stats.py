@@ -10,9 +10,14 @@ categories, plus what the paper argues makes a dataset hard:
   and visible in the next after having been seen. A disappearing object vanishes at least
   once; a reappearing object comes back at least once. Rates are per object (of all objects).
   On splits annotated only where an object first appears (YouTube-VOS ``valid``, a
-  ``--first-appearance`` set), absence means "not annotated": when every video's annotated
-  frames hold only objects not seen before (and at least one video has two such frames), the
-  summary's ``first_appearances_only`` is true and no disappearance or reappearance is counted.
+  ``--first-appearance`` set), absence means "not annotated". The masks alone cannot tell such
+  a split from a fully annotated one whose objects each show in one annotated frame, so the
+  summary's ``first_appearances_only`` is true only where the set says so too (the ``derived``
+  record of ``--first-appearance``, or objects listing frames to predict that carry no
+  annotation, as YouTube-VOS valid's ``meta.json`` does), and then no disappearance or
+  reappearance is counted; false where the masks show absence is absence (an object visible
+  in two annotated frames, an empty annotated frame) or no video has two annotated frames;
+  None (unknown) otherwise, absence then counted as absence.
 * **Occlusion: BOR.** MOSE's bounding-box occlusion rate of a frame with boxes ``b_1..b_N`` is
   ``|U_{i<j} (b_i n b_j)| / |U_i b_i|``: the area covered by two or more boxes over the area
   covered by any box, in whole pixels (a ``[x, y, w, h]`` box covers ``w * h`` pixels). A frame
@@ -36,6 +41,7 @@ import dataclasses
 import functools
 import io
 import itertools
+import json
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -46,8 +52,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptionError, OutputError
-from ..model import Frame, Video
+from ..model import DatasetInfo, Frame, Video
 from ..reader import Reader, VideoRef
+from ..run.derive import ATTRIBUTE as DERIVED
 from ..run.executors import Executor, check_executor, make_executor
 
 #: COCO's area buckets (pixels): small below 32**2, medium below 96**2, large from there.
@@ -98,6 +105,7 @@ class VideoStats:
     annotated: tuple[int, ...]  # indices of the annotated frames
     tracks: tuple[ObjectTrack, ...]  # one per object, by id
     mask_areas: tuple[int, ...]  # every mask's pixel count, in frame then object order
+    lists_frames_to_predict: bool = False  # an object lists an unannotated frame after it is first seen (YouTube-VOS valid)
 
     @property
     def mean_bor(self) -> float:
@@ -157,7 +165,7 @@ class DatasetStats:
     format: str
     split: str | None
     videos: tuple[VideoStats, ...]
-    first_appearances_only: bool = False  # annotated only where each object first appears: no absence is known
+    first_appearances_only: bool | None = False  # annotated only where each object first appears; None: unknown
 
     def __repr__(self) -> str:  # not every video's figures: summary() and rows() give those
         return (
@@ -288,9 +296,12 @@ def video_stats(video: Video, categories: Mapping[int, str] | None = None) -> Vi
     present = [{m.object_id for m in visible[f.index]} for f in annotated]
     tracks, gone, back, appearing_late, never = [], [], [], 0, 0
     first_annotated = annotated[0].index if annotated else 0
+    unannotated = {f.stem: f.index for f in video.frames if f.masks is None}
+    to_predict = False
     for info in video.objects:
         shown = [info.object_id in ids for ids in present]
         seen = [f.index for f, here in zip(annotated, shown) if here]
+        to_predict = to_predict or bool(seen and any(unannotated.get(s, -1) > seen[0] for s in info.frames or ()))
         out, returns = _track_figures(shown)
         gone.append(out)
         back.append(returns)
@@ -328,6 +339,7 @@ def video_stats(video: Video, categories: Mapping[int, str] | None = None) -> Vi
         annotated=tuple(f.index for f in annotated),
         tracks=tuple(tracks),
         mask_areas=areas,
+        lists_frames_to_predict=to_predict,
     )
 
 
@@ -355,20 +367,45 @@ def summarise(
     disable = None if progress is None else not progress  # None: only when stderr is a terminal
     with tqdm(total=len(refs), unit="video", disable=disable, leave=False, dynamic_ncols=True) as bar:
         videos = executor.run(task, refs, on_done=lambda _i, _v: bar.update(1))
-    if first_appearances_only(videos):
+    only = first_appearances_only(videos, recorded=recorded_first_appearances(info))
+    if only:
         videos = [_without_absences(v) for v in videos]
-        return DatasetStats(str(reader.source), reader.name, info.split, tuple(videos), first_appearances_only=True)
-    return DatasetStats(str(reader.source), reader.name, info.split, tuple(videos))
+    return DatasetStats(str(reader.source), reader.name, info.split, tuple(videos), first_appearances_only=only)
 
 
-def first_appearances_only(videos: Sequence[VideoStats]) -> bool:
-    """Whether the videos are annotated only where each object first appears (YouTube-VOS ``valid``): no object is
-    visible in two annotated frames, no annotated frame is empty, and some video has two annotated frames. There an
-    object missing from a later annotated frame is not annotated in it, not gone; a fully annotated dataset has
-    objects seen twice."""
+def first_appearances_only(videos: Sequence[VideoStats], *, recorded: bool = False) -> bool | None:
+    """Whether the videos are annotated only where each object first appears (YouTube-VOS ``valid``), where an object
+    missing from a later annotated frame is not annotated in it, not gone; None where that cannot be known.
+
+    False where the masks show absence is absence: an object visible in two annotated frames, or an empty annotated
+    frame. True where they agree and the set says so: ``recorded`` (a ``--first-appearance`` set), or an object
+    listing frames to predict it on that carry no annotation. Else masks with no object seen twice are what a fully
+    annotated set whose objects each show once gives too: None, unless no video has two annotated frames (then no
+    absence can be counted either way: False).
+    """
     if any(v.empty_frames or any(len(t.visible) > 1 for t in v.tracks) for v in videos):
         return False
-    return any(v.annotated_frames > 1 for v in videos)
+    if recorded or any(v.lists_frames_to_predict for v in videos):
+        return True
+    return None if any(v.annotated_frames > 1 for v in videos) else False
+
+
+def recorded_first_appearances(info: DatasetInfo) -> bool:
+    """Whether the set's ``derived`` record (:mod:`converters.run.derive`), or one it was derived from, took first
+    appearances: later steps keep each object on one annotated frame."""
+    text = dict(info.attributes).get(DERIVED)
+    try:
+        record = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        return False
+    for _ in range(64):  # a chain of derived sets; a record is untrusted input, its depth bounded
+        if not isinstance(record, dict):
+            return False
+        if record.get("first_appearance") is True:
+            return True
+        origin = record.get("from")
+        record = origin.get(DERIVED) if isinstance(origin, dict) else None
+    return False
 
 
 def _without_absences(video: VideoStats) -> VideoStats:

@@ -14,7 +14,7 @@ is a ``vosconv://`` address, and the path handler this module registers (on impo
 DataLoader workers too) serves the frame's stored JPEG bytes, with no temporary files.
 
 Needs SAM 2's ``training`` package (``SAM2_BUILD_CUDA=0 pip install --no-deps --no-build-isolation
-sam2==1.1.0``), torch and iopath.
+sam2==1.1.0``), torch, and what that package imports: iopath, omegaconf and pandas.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ try:
 except ImportError as exc:  # hydra would say only "No module named 'training'"
     raise MissingDependency(
         f"the SAM 2 drop-in needs {(exc.name or str(exc)).split('.')[0]}: it runs beside SAM 2's training package, "
-        "torch and iopath (SAM2_BUILD_CUDA=0 pip install --no-deps --no-build-isolation sam2==1.1.0; pip install iopath torch)"
+        "torch, iopath, omegaconf and pandas (SAM2_BUILD_CUDA=0 pip install --no-deps --no-build-isolation sam2==1.1.0; "
+        "pip install iopath omegaconf pandas torch)"
     ) from exc
 from ..loading import VideoDataset, open_dataset, read_video_list
 from ..loading.dataset import VideoHandle

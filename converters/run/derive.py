@@ -12,7 +12,8 @@
   the derived set, as Cutie's training reads it and byte for byte as ``scripts/data/find_empty_mask.py``
   writes it.
 
-A step drops the source's statistics it makes untrue (:data:`derive_steps.OF_THE_FRAMES`, ``OF_THE_PIXELS``).
+A step drops the source's statistics it makes untrue (:data:`derive_steps.OF_THE_FRAMES`, ``OF_THE_PIXELS``);
+a frame step takes LVOS's frame ranges (:data:`converters.model.FRAME_RANGE`) over the frames it keeps.
 
 :class:`DerivedReader` wraps a reader and transforms each video as it is read (in any process: it
 pickles with the reader it wraps), so every writer gets derived sets for free. The output records

@@ -24,7 +24,8 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ..errors import MissingDependency, OptionError, install_hint
+from ..errors import OptionError
+from .ray_executor import RayExecutor, ray_options
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -325,129 +326,6 @@ def _run_in_spawned_pool(workers: int, fn, items, on_done):
     return results
 
 
-class RayExecutor:
-    """One Ray task per item, on a local Ray instance or the cluster at ``address``.
-
-    Every node must see the source and the output's folder at the same paths (a shared
-    file system): tasks read sources and write shards there, and the driver assembles them.
-    """
-
-    def __init__(self, address: str | None = None, **init_options: Any) -> None:
-        try:
-            import ray  # noqa: F401
-        except ImportError as exc:
-            raise MissingDependency(f"the Ray executor needs ray: {install_hint('ray')}") from exc
-        if address is not None:
-            check_ray_address(address)
-        self.address = address
-        self.init_options = init_options
-
-    def run(self, fn, items, on_done=None):
-        import ray
-
-        started_here = not ray.is_initialized()
-        if started_here:
-            try:
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False, **self.init_options)
-            except ConnectionError as error:  # address "auto" with no cluster running here
-                raise OptionError("--ray-address", f"{self.address}: {error}") from None
-            except ValueError as error:
-                # No address, but Ray found a cluster to join (RAY_ADDRESS, or `ray start` on this machine):
-                # it refuses a CPU count for a cluster it did not start. Join it with the CPUs it has.
-                if not self.init_options or "existing cluster" not in str(error):
-                    raise
-                ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
-        try:
-            task = ray.remote(_call)
-            shared = ray.put(fn)
-            here = os.getcwd()  # a relative source or output means the same folder in every task
-            refs = [task.remote(shared, item, here) for item in items]
-            position = {ref: index for index, ref in enumerate(refs)}
-            results: list[Any] = [None] * len(items)
-            pending = list(refs)
-            try:
-                while pending:
-                    done, pending = ray.wait(pending, num_returns=1)
-                    for ref in done:
-                        index = position[ref]
-                        results[index] = _get(ray, ref)
-                        if on_done is not None:
-                            on_done(index, results[index])
-            except BaseException:
-                for ref in pending:
-                    ray.cancel(ref, force=True)
-                _settle(ray, pending)  # stopped tasks must not write into a staging folder being removed
-                raise
-            return results
-        finally:
-            if started_here:
-                ray.shutdown()
-
-
-def check_ray_address(address: str, timeout: float = 10.0) -> None:
-    """Refuse a cluster address nothing answers at: Ray itself retries such an address forever, in silence."""
-    import socket
-    from urllib.parse import urlsplit
-
-    if address in ("auto", "local"):
-        return  # Ray resolves these itself, and fails at once when there is nothing to find
-    try:
-        parts = urlsplit(address if "://" in address else f"//{address}")
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        host = port = None
-    if not host or port is None:
-        raise OptionError("--ray-address", f"{address!r} is not host:port, ray://host:port or auto")
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as error:
-        cause = error.strerror or type(error).__name__
-        raise OptionError(
-            "--ray-address", f"nothing answers at {host}:{port} ({cause}); is the cluster up (ray start --head)?"
-        ) from None
-
-
-def _call(fn, item, cwd: str | None = None):
-    """``fn(item)`` in the driver's working folder.
-
-    A worker of a cluster started elsewhere (``ray start`` on a node) runs in that command's
-    folder, not the driver's: a relative source or output (``vosconv convert data/MOSE -o out.json``)
-    would name another folder there, or none. On a shared file system the driver's folder is
-    there at the same path; where it is not, the task runs where it is (absolute paths still work).
-    """
-    previous = None
-    with contextlib.suppress(OSError):
-        previous = os.getcwd()
-        if cwd is not None and cwd != previous:
-            os.chdir(cwd)
-    try:
-        return fn(item)
-    finally:
-        if previous is not None:
-            with contextlib.suppress(OSError):
-                os.chdir(previous)
-
-
-def _settle(ray, refs, timeout: float = 60.0) -> None:
-    """Wait until cancelled tasks have really stopped (a cancel only asks); their outcome does not matter."""
-    for ref in refs:
-        with contextlib.suppress(Exception):
-            ray.get(ref, timeout=timeout)
-
-
-def _get(ray, ref):
-    """``ray.get`` that re-raises a task's own exception rather than Ray's wrapper."""
-    try:
-        return ray.get(ref)
-    except ray.exceptions.RayTaskError as error:
-        cause = getattr(error, "cause", None)
-        if isinstance(cause, BaseException):
-            raise cause from None
-        raise
-    except ray.exceptions.RayError as error:  # a worker or node that died (OOM-killed, say), after Ray's retries
-        raise ChildProcessError(f"a Ray worker ended unexpectedly: {error}") from None
-
-
 def check_executor(executor: object) -> None:
     """None or an :class:`Executor`; anything else (``executor="ray"``) is an OptionError, not an AttributeError mid-run."""
     if executor is not None and not callable(getattr(executor, "run", None)):
@@ -464,8 +342,7 @@ def make_executor(workers: int = 1, kind: str = "local", address: str | None = N
         raise OptionError("workers", f"must be a whole number of at least 1, got {workers!r}")
     workers = int(workers)
     if kind == "ray":
-        options = {"num_cpus": workers} if workers > 1 and address is None else {}
-        return RayExecutor(address, **options)
+        return RayExecutor(address, **ray_options(workers, address))
     if kind != "local":
         raise ValueError(f"unknown executor {kind!r} (local or ray)")
     if address is not None:  # never a local run where a cluster was named

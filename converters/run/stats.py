@@ -6,6 +6,7 @@ A shard's :class:`Stats` travel back from the worker that wrote it and into the 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +55,10 @@ class Stats:
         self.category_ids.update(o.category_id for o in video.objects if o.category_id is not None)
 
     def skip(self, video: str, error: SourceError) -> None:
-        self.skipped.append({"video": video, "file": error.path, "error": type(error).__name__, "message": error.cause})
+        """Note a bad video; its file by absolute path, so ``errors.jsonl`` reads the same whatever folder the run
+        started in and however the source was named (relatively or not)."""
+        path = os.path.abspath(error.path) if error.path else error.path
+        self.skipped.append({"video": video, "file": path, "error": type(error).__name__, "message": error.cause})
 
     def merge(self, other: Stats) -> None:
         for name in _COUNTS:

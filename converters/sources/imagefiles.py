@@ -44,6 +44,7 @@ def _resized(ref: ImageRef) -> bytes:
     is resized as decoded, so that it is encoded once."""
     from PIL import Image
 
+    kept: dict[str, object] = {}
     try:
         if ref.frame is not None and ref.data is None:
             from ..codecs import video
@@ -53,15 +54,39 @@ def _resized(ref: ImageRef) -> bytes:
             with Image.open(io.BytesIO(read_bytes(dataclasses.replace(ref, resize=None)))) as opened:
                 opened.load()
                 picture = opened if opened.mode in ("RGB", "L", "RGBA") else opened.convert("RGB")
+                kept = _kept_metadata(opened, converted=picture is not opened)
         small = picture.resize(ref.resize, Image.Resampling.LANCZOS)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise SourceError(ref.location, f"cannot decode image to resize it: {exc}") from None
     out = io.BytesIO()
     if ref.resize_format == "png":
-        small.save(out, format="PNG", compress_level=6)
+        small.save(out, format="PNG", compress_level=6, **kept)
     else:
-        small.convert("RGB" if small.mode == "RGBA" else small.mode).save(out, format="JPEG", quality=ref.quality)
+        small = small.convert("RGB" if small.mode == "RGBA" else small.mode)
+        small.save(out, format="JPEG", quality=ref.quality, **kept)
     return out.getvalue()
+
+
+#: EXIF's Orientation tag: how a viewer turns the stored pixels (the masks follow the stored pixels, not the view).
+_ORIENTATION = 0x0112
+
+
+def _kept_metadata(opened, *, converted: bool) -> dict[str, object]:
+    """What of a frame's metadata still holds for its resized copy: its colour profile (unless its pixels were
+    converted to RGB, which the profile does not describe) and its EXIF orientation. The rest of EXIF (camera,
+    thumbnail, the old pixel size) is dropped rather than carried over untrue."""
+    from PIL import Image
+
+    kept: dict[str, object] = {}
+    profile = opened.info.get("icc_profile")
+    if profile and not converted:
+        kept["icc_profile"] = profile
+    orientation = opened.getexif().get(_ORIENTATION)
+    if orientation not in (None, 1):
+        exif = Image.Exif()
+        exif[_ORIENTATION] = orientation
+        kept["exif"] = exif
+    return kept
 
 
 def copy_to(ref: ImageRef, destination: str | os.PathLike) -> bytes:

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import converters
+from converters.cli import main
 from converters.errors import MissingDependency, OptionError, OutputError
 from converters.inspect.stats import COLUMNS, bor, video_stats
 from converters.model import Frame as F
@@ -252,6 +253,48 @@ def test_a_split_annotated_only_at_first_appearances_counts_no_disappearance(sam
     assert converters.stats(derived).summary()["first_appearances_only"] is True
     train = converters.stats(sample_root["mose"], reader_options=options).summary()
     assert train["first_appearances_only"] is False and train["disappearances"] > 0
+
+
+def write_mose_train(root, videos: dict[str, list[list[int]]]):
+    """A MOSE train folder, every frame annotated: ``videos[name][i]`` the ids drawn in frame i, each in its own band."""
+    import numpy as np
+    from PIL import Image
+
+    from ..folderdata import save_palette_png
+
+    for name, frames in videos.items():
+        for index, ids in enumerate(frames):
+            label = np.zeros((16, 24), np.uint8)
+            for object_id in ids:
+                label[2 * object_id : 2 * object_id + 2, 4:20] = object_id
+            (root / "train" / "JPEGImages" / name).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (24, 16)).save(root / "train" / "JPEGImages" / name / f"{index:05d}.jpg")
+            save_palette_png(root / "train" / "Annotations" / name / f"{index:05d}.png", label)
+    return root
+
+
+def test_masks_alone_never_claim_a_fully_annotated_split_is_first_appearances_only(tmp_path, capsys):
+    """Every frame annotated, object 1 leaving after frame 0 and object 2 entering, a video of one frame: no object is
+    seen twice, as in a split annotated at first appearances, so stats called it one and counted object 1's
+    disappearance as none. The masks cannot tell the two apart: the flag is unknown (None), absence counted."""
+    root = write_mose_train(tmp_path / "MOSE", {"leaves": [[1], [2]], "still": [[1, 2]]})
+    summary = converters.stats(root, reader_options={"split": "train"}).summary()
+    assert summary["first_appearances_only"] is None
+    assert summary["disappearances"] == summary["disappearing_objects"] == 1
+    assert main(["stats", str(root), "--split", "train"]) == 0
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("first appearances only ")]
+    assert line.split()[-1] == "unknown"  # said in words, not Python's None
+
+    # the same masks known to be a first-appearance set: written by --first-appearance, its record in the marker
+    derived = tmp_path / "first"
+    converters.convert(root, derived, to="mose", reader_options={"split": "train"}, derive={"first_appearance": True})
+    summary = converters.stats(derived).summary()
+    assert summary["first_appearances_only"] is True and summary["disappearances"] == 0
+
+    # an object seen twice, or an empty annotated frame, says absence is absence; one annotated frame a video, nothing
+    for videos in ({"leaves": [[1], [2]], "twice": [[1], [1]]}, {"leaves": [[1], [2], []]}, {"one": [[1]], "two": [[2]]}):
+        again = write_mose_train(tmp_path / f"MOSE-{len(list(tmp_path.iterdir()))}", videos)
+        assert converters.stats(again, reader_options={"split": "train"}).summary()["first_appearances_only"] is False
 
 
 def test_the_per_video_rows_add_up_to_the_summary(sample_root):

@@ -1,4 +1,4 @@
-"""SAM 2's real training code on the path: the installed ``sam2`` sdist's ``training`` package (make test-env
+"""SAM 2's real training code on the path: the installed ``sam2`` sdist's ``training`` package (make test
 installs it), with the torchvision stand-in only where no torchvision is installed."""
 
 from __future__ import annotations

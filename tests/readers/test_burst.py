@@ -664,14 +664,14 @@ def test_a_subset_the_split_lacks(tree):
 
 def test_the_file_is_never_parsed_whole(tree, monkeypatch):
     """Each sequence is parsed on its own and the top level with sequences emptied: memory follows the largest sequence."""
-    from converters.formats.burst import index
+    from converters.sources import jsonscan
 
     annotations, frames = tree
     path = annotations / "val" / "all_classes.json"
     largest = max(len(json.dumps(s)) for s in burstdata.sequences())
     parsed: list[int] = []
-    real = index.parse
-    monkeypatch.setattr(index, "parse", lambda data, *args: parsed.append(len(data)) or real(data, *args))
+    real = jsonscan.parse
+    monkeypatch.setattr(jsonscan, "parse", lambda data, *args: parsed.append(len(data)) or real(data, *args))
     read(path, images=str(frames))
     assert parsed and max(parsed) <= largest < path.stat().st_size // 2
 
@@ -680,7 +680,7 @@ def test_the_file_is_never_parsed_whole(tree, monkeypatch):
 def test_a_small_window_reads_the_same(tmp_path, monkeypatch, window):
     """Values cut anywhere by the window's end (in a string, a number, a literal, between two characters of
     UTF-8) are read whole, and the byte ranges of sequences after text that is not ASCII are right."""
-    from converters.formats.burst import index
+    from converters.sources import jsonscan
 
     data = burstdata.document()
     data["sequences"][0]["seq_name"] = "bicyclé-18"  # two bytes in UTF-8
@@ -688,13 +688,13 @@ def test_a_small_window_reads_the_same(tmp_path, monkeypatch, window):
     path = tmp_path / "all_classes.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     info, expected = read(path)
-    monkeypatch.setattr(index, "WINDOW", window)
+    monkeypatch.setattr(jsonscan, "WINDOW", window)
     assert read(path) == (info, expected)
     assert [v.name for v in expected] == ["HACS__bicycle-18", "LaSOT__bicyclé-18", "YFCC100M__v_2b0e4fbc_scene_0_0-1346"]
 
 
 def test_a_fault_early_in_a_big_file_is_reported_without_reading_on(tmp_path, monkeypatch):
-    from converters.formats.burst import index
+    from converters.sources import jsonscan
 
     data = burstdata.document()
     data["sequences"] = data["sequences"] * 1 + [
@@ -703,10 +703,10 @@ def test_a_fault_early_in_a_big_file_is_reported_without_reading_on(tmp_path, mo
     text = json.dumps(data).replace('"fps": 30', '"fps": 30 30', 1)
     path = tmp_path / "all_classes.json"
     path.write_text(text)
-    monkeypatch.setattr(index, "WINDOW", 4096)
+    monkeypatch.setattr(jsonscan, "WINDOW", 4096)
     grown = []
-    real = index._Text.grow
-    monkeypatch.setattr(index._Text, "grow", lambda self: grown.append(1) or real(self))
+    real = jsonscan._Text.grow
+    monkeypatch.setattr(jsonscan._Text, "grow", lambda self: grown.append(1) or real(self))
     with pytest.raises(SourceError, match=r"sequences/0 \(byte \d+\): malformed JSON: Expecting ',' delimiter"):
         read(path)
     assert len(grown) <= 2 < len(text) // 4096

@@ -323,8 +323,11 @@ def test_malformed_records_are_source_errors(foreign, change, says):
 
 def test_json_too_deep_to_parse_is_a_source_error(tmp_path):
     path = tmp_path / "deep.json"
-    path.write_text("[" * 200_000 + "]" * 200_000)
-    with pytest.raises(SourceError, match="not JSON that can be read"):
+    path.write_text('{"videos": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    with pytest.raises(SourceError, match=r"not JSON that can be read: videos/0 \(byte 12\): nested too deeply"):
+        read(path)
+    path.write_text("[" * 200_000 + "]" * 200_000)  # never parsed: the document is read as an object, a value at a time
+    with pytest.raises(SourceError, match="not a video COCO JSON object"):
         read(path)
 
 

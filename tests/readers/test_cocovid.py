@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import random
@@ -21,7 +22,7 @@ from converters.model import VOID_ID
 from converters.testing.content import ALL_METADATA, assert_same_content, fingerprint
 from converters.testing.suite import ReaderSuite
 
-from .test_ytvis import write_2019, ytvis_2019_document
+from .test_ytvis import many_videos_document, traced_peak, write_2019, ytvis_2019_document
 
 
 def convert_vis(official: dict, mode: str = "train") -> dict:
@@ -270,6 +271,10 @@ BAD_FILES = {
         lambda d: d["annotations"][0].update(category_id=[1]),
         r"annotations/0/category_id: expected an integer",
     ),
+    "an RLE without counts": (
+        lambda d: d["annotations"][0]["segmentation"].pop("counts"),
+        r"video '0a1b2c3d4e'.*an RLE segmentation without counts",
+    ),
     "an RLE size that is a number": (
         lambda d: d["annotations"][0]["segmentation"].update(size=5),
         r"segmentation size 5 is not a \[height, width\] pair",
@@ -291,7 +296,7 @@ def test_bad_input_names_the_file_and_the_cause(tmp_path, case):
 
 def test_tracks_that_would_expand_far_beyond_the_file_are_refused(tmp_path, monkeypatch):
     """Each track gets a slot per frame of its video: many one-frame tracks over a long video are refused, not expanded."""
-    from converters.formats.cocovid import reader as cocovid_reader
+    from converters.formats.cocovid import tracks as cocovid_tracks
 
     frames = 40
     data = {
@@ -306,8 +311,8 @@ def test_tracks_that_would_expand_far_beyond_the_file_are_refused(tmp_path, monk
     path = tmp_path / "wide.json"
     path.write_text(json.dumps(data))
     assert len(read(path)[1][0].objects) == frames  # 1,600 slots: read
-    monkeypatch.setattr(cocovid_reader, "MAX_TRACK_SLOTS", 1000)
-    monkeypatch.setattr(cocovid_reader, "TRACK_SLOTS_PER_ANNOTATION", 8)
+    monkeypatch.setattr(cocovid_tracks, "MAX_TRACK_SLOTS", 1000)
+    monkeypatch.setattr(cocovid_tracks, "TRACK_SLOTS_PER_ANNOTATION", 8)
     with pytest.raises(SourceError, match="40 tracks over videos of up to 40 frames would take 1600 per-frame slots"):
         read(path)
 
@@ -324,6 +329,42 @@ def test_video_metadata_and_mask_values_survive_cocovid(tmp_path):
     values = [[[m.values for m in f.masks.objects] for f in v.frames if f.masks is not None] for v in want]
     assert [[[m.values for m in f.masks.objects] for f in v.frames if f.masks is not None] for v in got] == values
     assert any(any(any(frame) for frame in video) for video in values)
+
+
+# ------------------------------------------------------------------ never the whole file
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz"])
+def test_a_big_file_is_read_an_element_at_a_time_never_whole(tmp_path, monkeypatch, suffix):
+    """The document was loaded whole (json.load: several times the file's size in Python objects) and its tracks
+    gathered in memory; now each video, image and annotation is parsed on its own through a window of the text
+    (gzip unpacked as it is read), segmentations set aside on disk, and tracks put together a video at a time."""
+    from converters.sources import jsonscan
+
+    text = json.dumps(convert_vis(many_videos_document())).encode()
+    path = tmp_path / f"youtube_vis_2019_train{suffix}"
+    path.write_bytes(gzip.compress(text) if suffix == ".json.gz" else text)
+    monkeypatch.setattr(jsonscan, "WINDOW", 1 << 16)
+    with CocoVidReader(path) as reader:
+        peak = traced_peak(reader.list_videos)
+        refs = reader.list_videos()
+    assert [r.name for r in refs] == [f"v{number:04d}" for number in range(1, 1001)]
+    held = len(text) // 2  # a few numbers per image and annotation are kept: here 3,000 images and 2,000 annotations
+    assert len(text) > 6 << 20 and peak < held, f"{peak} bytes at once for a file of {len(text)}"
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz"])
+def test_the_order_of_the_top_level_keys_does_not_matter(tmp_path, suffix):
+    """Read an element at a time, annotations may come before the images and videos they name, and the categories
+    they are checked against last; a gzip file reads the same."""
+    path, frames = write_mmdet(tmp_path)
+    expected = read(path, images=str(frames))
+    document = json.loads(path.read_text())
+    backwards = json.dumps(dict(reversed(list(document.items())))).encode()
+    assert backwards.startswith(b'{"annotations"')
+    other = tmp_path / f"backwards{suffix}"
+    other.write_bytes(gzip.compress(backwards) if suffix == ".json.gz" else backwards)
+    assert read(other, images=str(frames)) == expected
 
 
 # ------------------------------------------------------------------ the conformance suite

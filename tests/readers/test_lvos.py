@@ -224,6 +224,61 @@ def test_frame_ranges_survive_the_formats_that_keep_object_metadata(lvos_root, t
     assert [v.objects for v in back] == [v.objects for v in expected]
 
 
+def frame_ranges(video) -> dict[int, tuple]:
+    return {o.object_id: tuple(o.get(f"frame_range.{field}") for field in ("start", "end", "frame_nums")) for o in video.objects}
+
+
+def lvos_eval_walk(obj, spacing: int) -> list[str]:
+    """The frames from ``start`` to ``end`` at a frame ``spacing``, whose count is ``frame_nums``: lvos-evaluation walks
+    ``range(int(start), int(end), 5)``, opening each frame's PNG, and sizes its scores by ``frame_nums``."""
+    start, end, count = (int(obj.get(f"frame_range.{field}")) for field in ("start", "end", "frame_nums"))
+    walked = [f"{number:08d}" for number in range(start, end + 1, spacing)]
+    assert len(walked) == count and walked[-1] == f"{end:08d}"
+    return walked
+
+
+def test_a_frame_step_recomputes_each_frame_range_over_the_frames_kept(lvos_root, tmp_path):
+    api.convert(
+        lvos_root, tmp_path / "out.json", to="coco", from_="lvos", reader_options={"split": "train"}, derive={"frame_step": 2}
+    )
+    with api.open_reader(tmp_path / "out.json", "coco") as reader:
+        back = {ref.name: reader.read_video(ref) for ref in reader.list_videos()}
+    # 0tCWPOrc has frames 1, 6, ..., 36 (1, 11, 21, 31 kept); Zq8w1KdM 1, 6, ..., 26 (1, 11, 21 kept)
+    assert frame_ranges(back["0tCWPOrc"]) == {1: (1, 31, 4), 2: ("1", "31", "4")}  # strings stay strings
+    assert frame_ranges(back["Zq8w1KdM"]) == {1: (11, 21, 2), 2: ("1", "21", "3"), 3: (1, 11, 2)}
+    for video in back.values():
+        stems = {frame.stem for frame in video.frames}
+        for obj in video.objects:
+            assert set(lvos_eval_walk(obj, 5 * 2)) <= stems
+
+
+@pytest.mark.parametrize("derive", [{"first_appearance": True}, {"max_side": 40}, {"videos_from": "list.txt"}])
+def test_steps_that_keep_every_frame_keep_the_frame_ranges(lvos_root, tmp_path, derive):
+    (tmp_path / "list.txt").write_text("Zq8w1KdM\n")
+    derive = {k: str(tmp_path / v) if k == "videos_from" else v for k, v in derive.items()}
+    expected = {v.name: frame_ranges(v) for v in read(lvos_root, "train")}
+    api.convert(lvos_root, tmp_path / "out", to="parquet", from_="lvos", reader_options={"split": "train"}, derive=derive)
+    with api.open_reader(tmp_path / "out", "parquet") as reader:
+        back = [reader.read_video(ref) for ref in reader.list_videos()]
+    assert back and all(frame_ranges(video) == expected[video.name] for video in back)
+    for video in back:
+        for obj in video.objects:
+            assert set(lvos_eval_walk(obj, 5)) <= {frame.stem for frame in video.frames}
+
+
+def test_a_frame_step_drops_what_it_cannot_recompute_exactly(lvos_copy, tmp_path):
+    meta = meta_of(lvos_copy, "train")
+    objects = meta["videos"]["Zq8w1KdM"]["objects"]
+    objects["1"]["frame_range"]["frame_nums"] = 9  # counts frames the folder does not have: what it counts is unknown
+    objects["3"]["frame_range"] = {"start": 6, "end": 6, "frame_nums": 1}  # a range of one frame, stepped over
+    write_meta(lvos_copy, "train", meta)
+    api.convert(lvos_copy, tmp_path / "out", to="hdf5", from_="lvos", reader_options={"split": "train"}, derive={"frame_step": 2})
+    with api.open_reader(tmp_path / "out", "hdf5") as reader:
+        video = next(reader.read_video(ref) for ref in reader.list_videos() if ref.name == "Zq8w1KdM")
+    assert video.objects[0].metadata == (("frame_range.start", 11), ("frame_range.end", 21))
+    assert video.objects[2].object_id == 3 and video.objects[2].metadata == ()
+
+
 # ------------------------------------------------------------------ conformance
 
 

@@ -3,8 +3,10 @@ Mask2Former's ``load_ytvis_json`` replayed, through every format, and its bad in
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -330,6 +332,84 @@ def test_annotations_absent_annotate_no_frame_and_an_empty_list_annotates_every_
     assert all(f.masks is not None and not f.masks.objects for v in videos for f in v.frames)
 
 
+# ------------------------------------------------------------------ never the whole file
+
+
+def many_videos_document(videos: int = 1000, counts: int = 3000) -> dict:
+    """Hundreds of videos whose masks are long strings: listing them never decodes one, so they need not be masks."""
+    document = {"info": {"description": "big"}, "videos": [], "annotations": [], "categories": CATEGORIES_2019}
+    for number in range(1, videos + 1):
+        names = [f"v{number:04d}/{frame:05d}.jpg" for frame in range(3)]
+        document["videos"].append({"id": number, "width": WIDTH, "height": HEIGHT, "length": 3, "file_names": names})
+        rle = {"size": [HEIGHT, WIDTH], "counts": chr(48 + number % 60) * counts}
+        document["annotations"].append(track_record(number, number, [rle, None, rle]))
+    return document
+
+
+def track_record(annotation_id: int, video_id: int, segmentations: list) -> dict:
+    """A track's record, its areas and boxes made up (only its masks are read)."""
+    areas = [None if s is None else 1 for s in segmentations]
+    boxes = [None if s is None else [0, 0, 1, 1] for s in segmentations]
+    record = {"id": annotation_id, "video_id": video_id, "category_id": 1, "iscrowd": 0, "segmentations": segmentations}
+    return {**record, "areas": areas, "bboxes": boxes}
+
+
+def traced_peak(call) -> int:
+    """The most memory Python allocated while ``call`` ran."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz"])
+def test_a_big_file_is_read_a_record_at_a_time_never_whole(tmp_path, monkeypatch, suffix):
+    """The document was loaded whole (json.load: several times the file's size in Python objects, before it was
+    rewritten); now each video and annotation is parsed on its own, through a window of the text, gzip unpacked as
+    it is read: what is held at once follows the window and the largest record, not the file."""
+    from converters.sources import jsonscan
+
+    text = json.dumps(many_videos_document()).encode()
+    path = tmp_path / f"train{suffix}"
+    path.write_bytes(gzip.compress(text) if suffix == ".json.gz" else text)
+    monkeypatch.setattr(jsonscan, "WINDOW", 1 << 16)
+    with YtvisReader(path) as reader:
+        peak = traced_peak(reader.list_videos)
+        refs = reader.list_videos()
+    assert [r.name for r in refs] == [f"v{number:04d}" for number in range(1, 1001)]
+    assert len(text) > 6 << 20 and peak < len(text) // 4, f"{peak} bytes at once for a file of {len(text)}"
+
+
+def test_the_order_of_the_top_level_keys_does_not_matter(tmp_path):
+    """Read a record at a time, the file's keys come in any order: info (which says whose file it is, and so whether
+    iscrowd is carried as metadata) may come after the annotations, and videos after them too."""
+    document = ytvis_2019_document()
+    document["annotations"][1]["iscrowd"] = 1
+    document["annotations"][2]["ori_id"] = "3"
+    first = tmp_path / "first" / "train.json"
+    first.parent.mkdir()
+    first.write_text(json.dumps(document))
+    last = tmp_path / "last" / "train.json"
+    last.parent.mkdir()
+    last.write_text(json.dumps(dict(reversed(list(document.items())))))
+    assert last.read_text().startswith('{"categories"')
+    frames = tmp_path / "frames"
+    write_frames(frames, document)
+    expected = read(first, images=str(frames))
+    assert read(last, images=str(frames)) == expected
+    assert expected[1][0].objects[1].get("iscrowd") == 1 and [o.object_id for o in expected[1][1].objects] == [3]
+
+
+def test_null_videos_or_annotations_are_empty_lists_not_a_traceback(tmp_path):
+    """``"videos": null`` passed the type check (null is read as an empty list) and then stopped the length check
+    with a TypeError; now it is a file of no video, as ``[]`` is."""
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps({"videos": None, "annotations": None, "categories": None}))
+    assert read(path)[1] == []
+
+
 # ------------------------------------------------------------------ detection
 
 
@@ -369,6 +449,10 @@ BAD_DOCUMENTS = {
     "an RLE of another size": (
         lambda d: d["annotations"][0]["segmentations"][0].update(size=[HEIGHT, WIDTH + 1]),
         r"video '0a1b2c3d4e'.*frame 0: segmentation size \[6, 9\] differs from the video's \[6, 8\]",
+    ),
+    "an RLE without counts": (
+        lambda d: d["annotations"][0]["segmentations"][0].pop("counts"),
+        r"video '0a1b2c3d4e'.*frame 0: an RLE segmentation without counts",
     ),
     "a polygon with an odd number of coordinates": (
         lambda d: d["annotations"][1]["segmentations"].__setitem__(1, [[1.0, 3.0, 4.0, 3.0, 4.0, 5.0, 1.0]]),

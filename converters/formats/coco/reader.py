@@ -4,8 +4,8 @@ vosconv writes one record per line, so this reader indexes the file in one pass
 (byte ranges of each video and its annotations) and ``read_video`` reads only its
 video's lines: the dataset is never held in memory. A ``.json.gz`` is unpacked once to a
 temporary file to allow that. A file written by another tool (YouTube-VIS, OVIS, LV-VIS) is
-the ``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` loads it
-whole, once, and rewrites it to the same line form in a temporary file), for files converted
+the ``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` reads it a
+record at a time and rewrites it to the same line form in a temporary file), for files converted
 before ``ytvis`` existed; ``ytvis`` also finds a dataset's JSON and frames in its folder.
 
 Images: ``file_names`` are relative to the ``images`` option, else to the image root the
@@ -85,6 +85,17 @@ def _is_cocovid(head: bytes) -> bool:
     return head.startswith(COCOVID_HEAD)
 
 
+def _in_line_form(source: Path) -> bool:
+    """Whether the file is the coco writer's line form, by its first bytes (another tool's may be one line of
+    hundreds of MB); SourceError for a cocovid writer's file."""
+    with _open(source) as file:
+        head = file.readline(len(COCOVID_HEAD))
+        if _is_cocovid(head):
+            raise SourceError(source, COCOVID_REFUSAL)
+        rest = b"" if not is_vosconv_coco(head) or head.endswith(b"\n") else file.readline(1 << 20)
+        return is_vosconv_coco(head) and rest[-1:] in (b"", b"\n") and file.readline(64) == VIDEOS_LINE
+
+
 class CocoReader(Reader):
     """Reads YouTube-VIS-style COCO RLE JSON, including everything vosconv writes into it."""
 
@@ -136,11 +147,7 @@ class CocoReader(Reader):
     def _build_index(self) -> _Index:
         source = self.source
         try:
-            with _open(source) as file:
-                head = file.readline(1 << 20)
-                if _is_cocovid(head):
-                    raise SourceError(source, COCOVID_REFUSAL)
-                own = is_vosconv_coco(head) and file.readline(64) == VIDEOS_LINE  # the line form it writes
+            own = _in_line_form(source)
             if own and not _gzipped(source):
                 index = _index_lines(source, str(source))
             else:
@@ -168,11 +175,9 @@ class CocoReader(Reader):
     def close(self) -> None:
         cleanup = self.__dict__.pop("_cleanup", None)
         if cleanup is not None:
-            cleanup.detach()
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-            self._index = None
+            cleanup()  # removes the folder in the process that made it only: a forked copy leaves its original's be
+        self._tmp = None
+        self._index = None
 
     # ----------------------------------------------------------------- the contract
 
@@ -242,8 +247,9 @@ def _categories(categories: tuple[object, ...], source: Path) -> list[Category]:
     found = []
     for number, value in enumerate(categories):
         record = Record(value, source, f"categories/{number}", context="malformed header or categories")
+        name = record.text("name", lenient=True)  # another tool's number as its digits; a list is no name
         try:
-            found.append(Category(record.int("id", lenient=True), _name(record), record.raw("supercategory", None)))
+            found.append(Category(record.int("id", lenient=True), name, record.raw("supercategory", None)))
         except ValueError as exc:  # the model refuses it (an id beyond 32 bits, say)
             record.fail(f"{type(exc).__name__}: {exc}")
         if any(c.id == found[-1].id and c != found[-1] for c in found[:-1]):  # which one would an object's id name?
@@ -374,19 +380,10 @@ def _categories_line(line: bytes, source: str) -> tuple[object, ...]:
     return tuple(value)
 
 
-def _name(record: Record) -> str:
-    """The record's ``name`` as text: another tool's number is its digits; a list, an object or true is no name
-    (its repr would go on as one)."""
-    value = record.raw("name")
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        record.fail(f"expected a string, got {shown(value)}", "name")
-    return record.text("name") if isinstance(value, str) else str(value)
-
-
 def _video_name(record: Record) -> str:
     """The record's ``name``, else the folder of its first frame (YouTube-VIS has no names), else its id."""
     if record.raw("name", None):
-        return _name(record)
+        return record.text("name", lenient=True)
     file_names = record.texts("file_names")
     if not file_names:
         record.fail("expected a name, or file names to take one from", "file_names")

@@ -19,6 +19,7 @@ from ...model import VOID_ID, MaskEncoding
 from ...sources.handles import HandleCache
 from ..sharded import manifest as shards
 from ..sharded.loader import VOID_PAIR, Frames, check_against_manifest, check_pairs, external
+from .label_values import Checked, LabelValues
 
 #: Videos whose open datasets a process keeps per shard (each costs about 17 kB of HDF5 and h5py objects).
 KEPT_VIDEOS = 64
@@ -32,6 +33,7 @@ class _Video:
     images: str  # embedded, external or none
     datasets: dict[str, Any]
     offsets: np.ndarray | None  # rle/offsets, None for dense masks
+    values: LabelValues | None  # what dense masks may hold, None for RLE
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Hdf5Backend:
         self.manifest = manifest
         self.files = HandleCache(_open)
         self.image_root = image_root
+        self.checked = Checked()
 
     def _video(self, entry: shards.VideoEntry) -> _Video:
         shard = self.files.get(str(self.root / self.manifest.shards[entry.shard].file))
@@ -131,7 +134,9 @@ class Hdf5Backend:
         images = _text(group.attrs["images"])
         if images not in ("none", "embedded" if embedded else "external"):  # another value would read as no frames
             raise ValueError(f"the group's images are {images!r}, the manifest's {'embedded' if embedded else 'external'}")
-        return _Video(MaskEncoding(_text(group.attrs["encoding"])), images, datasets, offsets)
+        encoding = MaskEncoding(_text(group.attrs["encoding"]))
+        values = LabelValues(entry.object_ids, encoding) if offsets is None else None
+        return _Video(encoding, images, datasets, offsets, values)
 
     def file_names(self, entry: shards.VideoEntry) -> list[str]:
         return [_text(name) for name in self._video(entry).datasets["file_names"][()]]
@@ -144,6 +149,7 @@ class Hdf5Backend:
         if masks:
             if video.offsets is None:
                 labels = read_frames(video.datasets["masks"], indices)
+                self._check_labels(entry, video, labels, indices)
                 if video.encoding is MaskEncoding.BINARY:
                     labels[labels == VOID_ID] = 1
                 frames.labels = labels
@@ -151,6 +157,16 @@ class Hdf5Backend:
                 frames.rle = self._rle(video, indices)
                 check_pairs(entry, indices, frames.rle)
         return frames
+
+    def _check_labels(self, entry: shards.VideoEntry, video: _Video, labels: np.ndarray, indices: np.ndarray) -> None:
+        """The frames' stored values (:mod:`.label_values`), each frame once per process: ValueError on damage."""
+        todo = self.checked.unchecked(entry.name, entry.frames, indices)
+        if len(todo) == len(indices):
+            video.values.check(labels, indices.tolist(), entry.is_annotated(indices).tolist())
+        else:  # frame by frame, views of the clip: no copy of the frames to check
+            for t in todo.tolist():
+                video.values.check(labels[t : t + 1], [int(indices[t])], entry.is_annotated(indices[t : t + 1]).tolist())
+        self.checked.mark(entry.name, indices[todo])
 
     def _images(self, video: _Video, entry: shards.VideoEntry, indices: np.ndarray) -> list[bytes | None]:
         where = _selection(indices)

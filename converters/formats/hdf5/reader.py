@@ -23,6 +23,7 @@ from ...records import Record
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
 from ..sharded.reader import ShardedReader
+from .label_values import LabelValues
 from .spec import video_group
 
 if TYPE_CHECKING:  # h5py is imported when a shard is opened: detecting another format costs no h5py import
@@ -126,7 +127,7 @@ def read_group(name: str, group: h5py.Group, images: str | None, frames: int, em
     if "rle" in group:
         masks = _rle_masks(group["rle"], annotated, height, width)
     else:
-        masks = _dense_masks(group["masks"], annotated, encoding, height, width)
+        masks = _dense_masks(group["masks"], annotated, LabelValues([o.object_id for o in objects], encoding), encoding)
     frames = []
     for index, file_name in enumerate(file_names):
         image = None
@@ -270,14 +271,14 @@ def _rle_masks(table: h5py.Group, annotated: np.ndarray, height: int, width: int
 
 
 def _dense_masks(
-    dataset: h5py.Dataset, annotated: np.ndarray, encoding: MaskEncoding, height: int, width: int
+    dataset: h5py.Dataset, annotated: np.ndarray, values: LabelValues, encoding: MaskEncoding
 ) -> list[FrameMasks | None]:
+    """Each annotated frame's masks; every frame's stored values checked first (:mod:`.label_values`), an unannotated
+    one's too (the writer stores zeros there): a value of no object or a label there is damage, never passed over."""
     result: list[FrameMasks | None] = []
     label = np.empty(dataset.shape[1:], np.uint8)
-    for t, flag in enumerate(annotated):
-        if not flag:
-            result.append(None)
-            continue
+    for t, flag in enumerate(annotated.tolist()):
         dataset.read_direct(label, np.s_[t])
-        result.append(labels.encode_frame(label, encoding))
+        values.check_frame(label, t, bool(flag))
+        result.append(labels.encode_frame(label, encoding) if flag else None)
     return result

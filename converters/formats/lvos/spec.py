@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ...model import FRAME_RANGE as FRAME_RANGE_METADATA
+
 #: The split meta file's name ends with this: ``val_meta.json``.
 META_SUFFIX = "_meta.json"
 #: Any split's meta file (the README lists ``train_meta.json`` under every split, a slip; the kit reads ``valid_meta.json``).
@@ -25,8 +27,9 @@ META_FOLDER = "metadata"
 #: Frame file stems are this many digits: ``00000001``.
 FRAME_DIGITS = 8
 #: Each object's entry in the meta holding its range, and the fields kept of it (as object metadata ``frame_range.<field>``).
+#: The metadata keys are the model's (:data:`converters.model.FRAME_RANGE`), which a frame step recomputes.
 FRAME_RANGE = "frame_range"
-FRAME_RANGE_FIELDS = ("start", "end", "frame_nums")
+FRAME_RANGE_FIELDS = tuple(key.removeprefix(f"{FRAME_RANGE}.") for key in FRAME_RANGE_METADATA)
 
 
 def meta_name(split: str) -> str:

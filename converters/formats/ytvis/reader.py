@@ -14,8 +14,9 @@ entry per frame of ``file_names`` in ``segmentations`` (compressed RLE, uncompre
 * Areas and boxes are recomputed from the masks, never trusted; RLE comes out byte-identical
   to pycocotools'.
 
-Memory: the file is one JSON document, loaded whole once and rewritten to a line-per-record
-temporary file (:mod:`.lines`); each video is then read from its own lines.
+Memory: the file is one JSON document, never held whole: it is read a video or annotation at a
+time and rewritten to a line-per-record temporary file (:mod:`.lines`; 119 MB peak RSS to list a
+207 MB file, whose ``json.load`` alone takes 1.1 GB); each video is then read from its own lines.
 """
 
 from __future__ import annotations
