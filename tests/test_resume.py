@@ -92,6 +92,7 @@ def test_sigkill_then_resume_gives_the_same_bytes(big_mose, tmp_path, workers, w
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)  # the whole process group: workers too
     process.wait()
+    wait_until_gone(process.pid)  # else the resumed run waits for the killed workers itself, and warns that it does
     done = journal_lines(output)
     assert 2 <= done < 9, "the run should have been killed halfway"
     assert not output.exists()
@@ -101,6 +102,17 @@ def test_sigkill_then_resume_gives_the_same_bytes(big_mose, tmp_path, workers, w
     assert summary.resumed < summary.shards
     assert same_bytes(reference, output)
     assert not staging_path(output).exists()
+
+
+def wait_until_gone(group: int, timeout: float = 30.0) -> None:
+    """Until no process of ``group`` is left (killed workers are reaped by init a moment after their parent)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
 
 
 def same_bytes(a: Path, b: Path) -> bool:
