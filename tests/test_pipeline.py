@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from converters import api
-from converters.errors import OutputError, SourceError
+from converters.errors import OutputError, SourceError, VosconvWarning
 from converters.formats.coco.spec import FILE_HEAD
 from converters.formats.coco.writer import CocoWriter
 from converters.formats.folders.spec import MARKER
@@ -1064,3 +1064,17 @@ def test_reading_a_shard_holds_only_the_video_the_writer_is_on(sample_root):
             assert len(handed) == 1 and handed[0][1] is video
             names.append(video.name)
     assert names == [ref.name for ref in refs] and len(names) > 1
+
+
+def test_a_source_that_lists_no_videos_is_converted_with_a_warning_naming_it(tmp_path, capsys):
+    """An empty folder or a split of nothing wrote an empty output and exit 0 without a word, as if it had worked."""
+    from converters.cli import main
+
+    source = tmp_path / "MOSE" / "train"
+    (source / "JPEGImages").mkdir(parents=True)
+    (source / "Annotations").mkdir()
+    with pytest.warns(VosconvWarning, match=r"MOSE/train: the mose reader lists no videos; .*out\.json will hold none"):
+        summary = api.convert(source, tmp_path / "out.json", to="coco", from_="mose")
+    assert summary.stats.to_dict()["videos"] == 0 and (tmp_path / "out.json").is_file()
+    assert main(["convert", str(source), "-o", str(tmp_path / "cli.json"), "--from", "mose"]) == 0
+    assert "the mose reader lists no videos" in capsys.readouterr().err

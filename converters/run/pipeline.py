@@ -20,10 +20,11 @@ import contextlib
 import functools
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import OptionError, OutputError, SourceError, VosconvError
+from ..errors import OptionError, OutputError, SourceError, VosconvError, VosconvWarning
 from ..model import DatasetInfo
 from ..reader import Reader
 from ..writer import Shard, ShardResult, Writer
@@ -131,6 +132,9 @@ def convert(
         with locking.exclusive(output):  # from here on, no other run touches this output or its staging
             recover_publish(output)
             refs = reader.list_videos()
+            if not refs:  # a wrong folder or split: say so, where an empty output alone would pass for success
+                message = f"{reader.source}: the {reader.name} reader lists no videos; {output} will hold none"
+                warnings.warn(message, VosconvWarning, stacklevel=3)  # the caller of converters.convert
             linked = plan.linked_folders(refs, output, writer)
             staging = staging_path(output)
             resuming.refuse_linked_staging(staging)
