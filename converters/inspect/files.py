@@ -7,6 +7,7 @@ removes the temporary file, so no half-written GIF or MP4 is ever left under the
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,9 +15,27 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import MissingDependency, OutputError
+from ..model import NAME_MAX
 
 #: The longest a GIF shows a frame: its delay is 16 bits of hundredths of a second (655.35 s, --fps 0.0016).
 GIF_LONGEST_MS = 65535 * 10
+
+
+#: What the temporary file adds to a name: ``.<name>.vosconv-tmp``.
+_TMP_BYTES = len("..vosconv-tmp")
+
+
+def named_after(video: str, prefix: str = "", suffix: str = "") -> str:
+    """``<prefix><video><suffix>``, a file named after a video: a video's name may be 255 bytes, too long for that
+    and its temporary name, so a name that would not fit is cut (on a character) and ends with a digest of the
+    whole name, which keeps two cut names apart."""
+    whole = f"{prefix}{video}{suffix}"
+    if len(whole.encode("utf-8")) + _TMP_BYTES <= NAME_MAX:
+        return whole
+    digest = "-" + hashlib.sha256(video.encode("utf-8")).hexdigest()[:16]
+    room = NAME_MAX - _TMP_BYTES - len(f"{prefix}{digest}{suffix}".encode())
+    cut = video.encode("utf-8")[:room].decode("utf-8", "ignore")
+    return f"{prefix}{cut}{digest}{suffix}"
 
 
 def _atomic(path: Path, write) -> Path:

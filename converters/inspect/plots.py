@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from ..errors import MissingDependency, OutputError, install_hint
+from .files import named_after
 from .stats import DatasetStats, VideoStats
 
 #: The files :func:`write_plots` writes, besides one ``timeline-<video>.png`` per timeline video.
@@ -61,7 +62,7 @@ def write_plots(stats: DatasetStats, folder: str | os.PathLike, *, timelines: in
     ]
     ranked = sorted(videos, key=lambda v: (-v.disappearances, v.name))[:timelines]
     absences = stats.first_appearances_only is not True  # else a missing object is not annotated there, not gone
-    written += [_timeline(plt, folder / f"timeline-{v.name}.png", v, absences) for v in ranked if v.tracks]
+    written += [_timeline(plt, folder / named_after(v.name, "timeline-", ".png"), v, absences) for v in ranked if v.tracks]
     return written
 
 

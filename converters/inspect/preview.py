@@ -21,7 +21,7 @@ from ..errors import OptionError, OutputError, SourceError
 from ..model import Frame, FrameMasks, Video
 from ..sources.files import file_in_the_way
 from ..suggest import did_you_mean
-from .files import pyav, save_animation, save_sheet
+from .files import named_after, pyav, save_animation, save_sheet
 from .render import colours, draw_text, render_frame
 
 SHEET_SUFFIXES = (".png",)
@@ -330,7 +330,7 @@ def write_preview(
         raise OptionError("--fps", f"expected frames per second from {1 / MAX_FPS} to {MAX_FPS}, got {fps}")
     animated = kind == "animation" or (kind == "folder" and (format or "png") != "png")
     refs = _select(reader.list_videos(), videos, 1 if kind == "animation" else DEFAULT_VIDEOS, reader.source)
-    targets = [output] if kind != "folder" else [output / f"{ref.name}.{format or 'png'}" for ref in refs]
+    targets = [output] if kind != "folder" else [output / named_after(ref.name, suffix=f".{format or 'png'}") for ref in refs]
     if any(target.suffix.lower() == ".mp4" for target in targets):
         pyav()  # said before the reading, not after
     theirs, their_roots = {}, []

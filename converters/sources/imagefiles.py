@@ -19,6 +19,7 @@ from ..model import ImageRef
 from . import files as sources
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
@@ -33,10 +34,14 @@ def read_bytes(ref: ImageRef) -> bytes:
         return video.frame_jpeg(ref.path, ref.frame, ref.quality)
     try:
         if ref.archive is not None:
-            return sources.archive(ref.archive).read_member(ref.path)
-        return sources.read_regular(ref.path)
+            data = sources.archive(ref.archive).read_member(ref.path)
+        else:
+            data = sources.read_regular(ref.path)
     except OSError as exc:
         raise SourceError(ref.location, f"cannot read image: {exc.strerror or exc}") from None
+    if not data.startswith((b"\xff\xd8", PNG_SIGNATURE)):  # a file a source names as a frame (a COCO file's
+        raise SourceError(ref.location, "not a JPEG or PNG image")  # file_names) goes into outputs only if it is one
+    return data
 
 
 def _resized(ref: ImageRef) -> bytes:
@@ -106,7 +111,7 @@ def copy_to(ref: ImageRef, destination: str | os.PathLike) -> bytes:
 
 def image_size(data: bytes, where: str) -> tuple[int, int]:
     """``(width, height)`` of a JPEG or PNG from its header; SourceError when there is no valid header."""
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
+    if data[:8] == PNG_SIGNATURE:
         if len(data) < 24:
             raise SourceError(where, "truncated PNG image")
         width, height = struct.unpack(">II", data[16:24])

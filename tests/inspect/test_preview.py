@@ -271,6 +271,20 @@ def test_a_folder_gets_one_sheet_per_video(sample_root, tmp_path):
     assert all(p.stat().st_size > 0 for p in written)
 
 
+def test_a_folder_gets_a_sheet_for_a_video_named_with_255_bytes(sample_copy, tmp_path):
+    """``<video>.png`` and its temporary name are longer than the video's: a valid 255-byte name was
+    'File name too long'. The file name is cut, with a digest of the whole name."""
+    train = sample_copy("mose") / "train"
+    old = sorted(p.name for p in (train / "Annotations").iterdir())[0]
+    long = "v" * 255
+    for folder in ("JPEGImages", "Annotations"):
+        (train / folder / old).rename(train / folder / long)
+    written = converters.preview(train.parent, tmp_path / "previews", reader_options={"split": "train"}, videos=[long])
+    [sheet] = written
+    assert sheet.name.startswith("v" * 200) and sheet.name.endswith(".png") and sheet.stat().st_size > 0
+    assert len(f".{sheet.name}.vosconv-tmp") <= 255
+
+
 def test_a_folder_of_previews_is_refused_whole_when_frames_miss_a_video(sample_root, tmp_path):
     """One file a video: --frames past the end of the second video wrote the first one's sheet, then failed with
     'no frame to show', naming no video."""

@@ -194,6 +194,28 @@ def test_plots_are_written_and_deterministic(sample_root, tmp_path):
     assert not [p for p in (tmp_path / "a").iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
+def test_videos_named_up_to_255_bytes_get_their_timelines(sample_copy, tmp_path):
+    """``timeline-<video>.png`` (and its temporary name) is longer than the video's name: a valid name of 243 bytes
+    or more stopped ``--plots`` half way with 'File name too long'. Such a name is cut, with a digest of the whole."""
+    pytest.importorskip("matplotlib")
+    from converters.inspect.plots import write_plots
+
+    train = sample_copy("mose") / "train"
+    old = sorted(p.name for p in (train / "Annotations").iterdir())
+    new = ["é" * 127 + "a", "é" * 127 + "b", "ok"]  # 255 bytes, two differing only at the end
+    for folder in ("JPEGImages", "Annotations"):
+        for before, after in zip(old, new):
+            (train / folder / before).rename(train / folder / after)
+    result = converters.stats(train.parent, reader_options={"split": "train"})
+    written = write_plots(result, tmp_path / "plots", timelines=3)
+    timelines = sorted(p.name for p in written if p.name.startswith("timeline-"))
+    assert len(set(timelines)) == len([v for v in result.videos if v.tracks]) == 3
+    assert "timeline-ok.png" in timelines
+    for name in timelines:
+        assert len(f".{name}.vosconv-tmp".encode()) <= 255 and name.endswith(".png")
+    assert sum(name.startswith("timeline-" + "é" * 100) for name in timelines) == 2
+
+
 def test_plots_without_matplotlib_name_the_extra(sample_root, tmp_path, monkeypatch):
     from converters.inspect.plots import write_plots
 

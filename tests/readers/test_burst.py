@@ -775,6 +775,33 @@ def test_video_fields_the_writer_fills_itself_are_refused(tmp_path, change, says
         BurstWriter().check(dataclasses.replace(video, **change(video)))
 
 
+@pytest.mark.parametrize(
+    ("dataset", "seq_name", "says"),
+    [
+        ("../../..", "etc", r"dataset '\.\./\.\./\.\.' cannot be a folder name"),
+        ("a/b", "c", r"dataset 'a/b' cannot be a folder name"),
+        ("", "..", r"seq_name '\.\.' cannot be a folder name"),
+        ("YFCC100M", "", r"seq_name '' cannot be a folder name"),
+        ("YFCC100M", "other", r"would be read back as video 'YFCC100M__other'"),
+    ],
+)
+def test_a_sequence_s_folder_from_metadata_must_stay_inside_and_read_back_as_the_video(
+    sample_root, tmp_path, dataset, seq_name, says
+):
+    """A COCO file's video metadata may carry BURST's ``dataset`` and ``seq_name``, which the burst writer wrote as
+    given: ``<images>/<dataset>/<seq_name>/`` led out of the images folder for BURST's tools, and vosconv's own reader
+    refused the file, or read the video back under another name."""
+    coco = tmp_path / "in.json"
+    api.convert(sample_root["mose"], coco, to="coco", from_="mose", reader_options={"split": "train"})
+    data = json.loads(coco.read_text())
+    data["videos"][0]["metadata"] = {"dataset": dataset, "seq_name": seq_name}
+    coco.write_text(json.dumps(data))
+    out = tmp_path / "out.burst.json"
+    with pytest.raises(SourceError, match=f"{data['videos'][0]['name']}: .*{says}"):
+        api.convert(coco, out, to="burst", from_="coco")
+    assert not out.exists()
+
+
 def test_a_mask_value_named_rle_is_refused(tmp_path):
     import dataclasses
 

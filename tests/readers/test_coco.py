@@ -158,6 +158,25 @@ def test_names_that_would_leave_the_output_are_refused(foreign, tmp_path, field,
     assert not (tmp_path / "deep").exists()  # made for the run, and gone with it
 
 
+@pytest.mark.parametrize("to", ["parquet", "hdf5", "mose"])
+def test_a_frame_a_file_names_that_is_no_image_is_not_copied_into_the_output(sample_copy, tmp_path, to):
+    """A COCO file (or a Parquet/HDF5 manifest written without images) names its frames; what is there was copied
+    byte for byte, whatever it was (a text file named 00003.jpg went into the shards as a frame). A frame read
+    from a path must be a JPEG or PNG: else a SourceError naming it, its video skipped under --on-error skip."""
+    mose = sample_copy("mose")
+    coco = tmp_path / "in.json"
+    api.convert(mose, coco, to="coco", from_="mose", reader_options={"split": "train"})
+    images = mose / "train" / "JPEGImages"
+    video = sorted(p.name for p in images.iterdir() if not p.name.startswith("."))[0]
+    (images / video / "00003.jpg").write_bytes(b"not an image: a private note\n")
+    out = tmp_path / "out"
+    with pytest.raises(SourceError, match=rf"{video}/00003\.jpg: not a JPEG or PNG image"):
+        api.convert(coco, out, to=to, reader_options={"images": str(images)})
+    assert not out.exists()
+    summary = api.convert(coco, out, to=to, reader_options={"images": str(images)}, on_error="skip")
+    assert [s["video"] for s in summary.stats.skipped] == [video]
+
+
 @pytest.mark.parametrize(("width", "height"), [(0, 6), (8, -6), (-8, -6)])
 def test_a_frame_size_that_is_not_positive_is_an_error(foreign, width, height):
     """Never passed on to pycocotools (its sizes are unsigned) or to the RLE code."""

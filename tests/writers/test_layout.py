@@ -187,6 +187,37 @@ def test_davis_and_sav_refuse_names_their_video_lists_cannot_hold(tmp_path, name
     assert sorted(v.name for v in api.read_videos(mose, "mose")) == sorted([name, "ok"])
 
 
+@pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos", "sav"])
+def test_a_frame_name_whose_mask_file_name_would_be_too_long_is_refused_and_skipped(tmp_path, layout):
+    """A frame without its image may have any suffix, or none: its ``<stem>.png`` mask can then pass 255 bytes,
+    which stopped the run as a write failure instead of skipping the video."""
+    long, ok = ["0" * 254 + "1"], ["00001.jpg"]
+    source, _ = _ytvis_with_names(tmp_path, {"long": long, "ok": ok})
+    out = tmp_path / layout
+    options = {"writer_options": {"images": False, **({"split": "val"} if layout == "davis" else {})}}
+    with pytest.raises(SourceError, match=r"long/0{254}1: its mask file 0{254}1\.png would be 259 bytes long, over the 255"):
+        api.convert(source, out, to=layout, **options)
+    assert not out.exists()
+    summary = api.convert(source, out, to=layout, on_error="skip", **options)
+    assert [s["video"] for s in summary.stats.skipped] == ["long"]
+
+
+@pytest.mark.parametrize(("length", "json_too"), [(251, False), (244, True)])
+def test_sav_refuses_a_name_too_long_for_its_own_files_and_skips_it_alone(tmp_path, length, json_too):
+    """SA-V keeps each video's ``.vosconv/<video>.json`` (and, with json=true, ``<video>_manual.json``): a video name
+    that fits the file system's 255 bytes may not once those are added, which stopped the run as a write failure."""
+    name = "v" * length
+    source, images = _ytvis_with_names(tmp_path, {name: ["00000.jpg"], "ok": ["00000.jpg"]})
+    options = {"reader_options": {"images": str(images)}, "writer_options": {"json": json_too}}
+    out = tmp_path / "sav"
+    with pytest.raises(SourceError, match=f"{name}: .* would be 256 bytes long, over the 255"):
+        api.convert(source, out, to="sav", **options)
+    assert not out.exists()
+    summary = api.convert(source, out, to="sav", on_error="skip", **options)
+    assert [s["video"] for s in summary.stats.skipped] == [name]
+    assert [v.name for v in api.read_videos(out, "sav")] == ["ok"]
+
+
 @pytest.mark.parametrize("attribute", ["resolution", "year"])
 @pytest.mark.parametrize("value", ["../../../escaped", "..", ".", "a/b"])
 def test_davis_folder_names_from_the_source_cannot_lead_out_of_the_output(sample_root, tmp_path, attribute, value):

@@ -314,8 +314,9 @@ class _Refs:
         record = Record(value, self.path, f"sequences/{position}")
         dataset, seq_name = record.text("dataset", ""), record.text("seq_name")
         for key, part in (("dataset", dataset), ("seq_name", seq_name)):
-            if part in (".", "..") or any(c in part for c in "/\\\0") or (key == "seq_name" and not part):
-                record.fail(f"{part!r} cannot be a folder name (empty, '.', '..', or holding '/', '\\' or NUL)", key)
+            fault = spec.folder_name_fault(key, part)
+            if fault is not None:
+                record.fail(fault, key)
         name = spec.video_name(dataset, seq_name)
         if name in self.seen:
             record.fail(f"a second sequence named {name!r} (the first is sequences/{self.seen[name]})", "seq_name")

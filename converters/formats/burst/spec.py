@@ -66,6 +66,14 @@ def video_name(dataset: str, seq_name: str) -> str:
     return f"{dataset}{NAME_SEPARATOR}{seq_name}" if dataset else seq_name
 
 
+def folder_name_fault(key: str, part: str) -> str | None:
+    """Why ``part`` cannot be a sequence's ``dataset`` or ``seq_name`` (None if it can): BURST's tools find the frames
+    in ``<images>/<dataset>/<seq_name>/``, so each is one folder name (an empty ``dataset``: no folder)."""
+    if part in (".", "..") or any(c in part for c in "/\\\0") or (key == "seq_name" and not part):
+        return f"{part!r} cannot be a folder name (empty, '.', '..', or holding '/', '\\' or NUL)"
+    return None
+
+
 def filled_by_writer(key: str, value: Any, name: str, numbered: range) -> bool:
     """The field holds what the writer fills for a video whose metadata lacks it (``dataset`` ``""``, ``seq_name`` the
     video's name, the empty category lists, an ``id`` it numbered): vosconv's, not the source's, so no metadata. A

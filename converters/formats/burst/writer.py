@@ -41,6 +41,26 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _check_sequence_folder(video: Video) -> None:
+    """The ``dataset`` and ``seq_name`` a video's metadata gives (a COCO file's may) name its frames' folder,
+    ``<images>/<dataset>/<seq_name>/``, and its name read back, ``<dataset>__<seq_name>``: neither may lead out of the
+    images folder, and the name must be the video's."""
+    fields = dict(spec.restored_value(key, value) for key, value in video.metadata)  # as sequence_record fills them
+    dataset, seq_name = fields.get("dataset", ""), fields.get("seq_name", video.name)
+    for key, part in (("dataset", dataset), ("seq_name", seq_name)):
+        if not isinstance(part, str):
+            raise SourceError(video.name, f"its metadata's {key} {part!r} is not text, as a BURST sequence's must be")
+        fault = spec.folder_name_fault(key, part)
+        if fault is not None:
+            raise SourceError(video.name, f"its metadata's {key} {fault}")
+    if spec.video_name(dataset, seq_name) != video.name:
+        raise SourceError(
+            video.name,
+            f"its metadata's dataset {dataset!r} and seq_name {seq_name!r} would be read back as video "
+            f"{spec.video_name(dataset, seq_name)!r}",
+        )
+
+
 def sequence_record(video: Video) -> dict[str, Any]:
     """The sequence of one video, fields in BURST's documented order (its metadata's other fields after them)."""
     fields = dict(spec.restored_value(key, value) for key, value in video.metadata)
@@ -165,6 +185,7 @@ class BurstWriter(Writer):
             field = _restored(video.name, key, value)
             if field in reserved:
                 raise SourceError(video.name, f"its metadata field {field!r} is one the burst writer fills from the video itself")
+        _check_sequence_folder(video)  # its metadata's JSON values restored above
         for frame in video.frames:
             for mask in frame.masks.objects if frame.masks is not None else ():
                 for key, value in mask.values:

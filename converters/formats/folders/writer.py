@@ -31,7 +31,7 @@ import numpy as np
 
 from ...codecs import labels, png, rle
 from ...errors import SourceError
-from ...model import VOID_ID, Category, DatasetInfo, MaskEncoding, Video
+from ...model import NAME_MAX, VOID_ID, Category, DatasetInfo, MaskEncoding, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
@@ -79,6 +79,10 @@ def check_readable_names(video: Video, layout: str) -> None:
             raise SourceError(where, f"{layout} readers take only .jpg/.jpeg frames, so the image would be lost")
         if not frame.stem.isdigit() or not frame.stem.isascii():
             raise SourceError(where, f"{layout} frame files are named by frame number (00005.jpg), so the frame would be lost")
+        mask = f"{frame.stem}{MASK_SUFFIX}"  # longer than the frame's own name when it has no image, so any suffix
+        if len(mask) > NAME_MAX:
+            too_long = f"{len(mask)} bytes long, over the {NAME_MAX} a file name can be"
+            raise SourceError(where, f"its mask file {mask} would be {too_long}")
         if previous is not None and int(frame.stem) <= int(previous.stem):
             raise SourceError(where, f"{layout} readers order frames by number, and it follows {previous.file_name}")
         previous = frame

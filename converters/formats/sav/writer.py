@@ -25,7 +25,7 @@ import numpy as np
 
 from ...codecs import png, rle
 from ...errors import SourceError
-from ...model import DatasetInfo, Mask, Video
+from ...model import NAME_MAX, DatasetInfo, Mask, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
@@ -82,6 +82,7 @@ class SavWriter(Writer):
     def check(self, video: Video) -> None:
         check_listable_name(video, "SA-V video list (sav_val.txt, sav_test.txt)")
         check_readable_names(video, self.name)
+        _check_names_fit(video, self.options.json)
         if self.options.json:
             _json_step(video)  # a SourceError now, not after the PNGs
 
@@ -156,6 +157,16 @@ def _discard(staging: Path, written: list[tuple[str, int, str]]) -> None:
     for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
         with contextlib.suppress(OSError):  # not empty: not this video's alone
             (staging / folder).rmdir()
+
+
+def _check_names_fit(video: Video, json: bool) -> None:
+    """The file names made of the video's name (a name may be 255 bytes, the most a file system takes) must fit too:
+    else writing them fails, and a write failure stops the run instead of skipping the video."""
+    own = [f"{spec.SIDECAR}/{video.name}.json", *([f"{spec.JSON_FOLDER}/{video.name}_manual.json"] if json else [])]
+    for path in own:
+        size = len(path.rpartition("/")[2].encode("utf-8"))
+        if size > NAME_MAX:
+            raise SourceError(video.name, f"SA-V's {path} would be {size} bytes long, over the {NAME_MAX} a file name can be")
 
 
 def sidecar(video: Video, images: bool = True) -> dict:
