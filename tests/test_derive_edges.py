@@ -364,3 +364,31 @@ def test_max_side_keeps_a_frame_s_colour_profile_and_orientation_and_drops_the_r
             assert max(image.size) == 40
             assert image.info.get("icc_profile") == (profile if number % 2 else None), path
             assert dict(image.getexif()) == {0x0112: 6}, path
+
+
+@pytest.mark.parametrize("resize_format", ["jpeg", "png"])
+@pytest.mark.parametrize(
+    "entry",
+    [(2, 4, b"abc\x00"), (7, 4, b"\x01\x02\x03\x04"), (11, 1, b"\x00\x00\x80\x7f"), (3, 1, b"\xff\xff\x00\x00")],
+    ids=["ascii", "undefined", "float", "out-of-range"],
+)
+def test_max_side_drops_an_exif_orientation_that_is_no_orientation(tmp_path, entry, resize_format):
+    """An Orientation tag that is none of EXIF's eight (text, bytes, a float, 65535: a camera's slip or a hand edit)
+    was carried into the resized copy, where Pillow's encoder stopped on most with a bare struct.error; such a tag
+    says no turn a viewer knows, so it is dropped and the frame is resized."""
+    import struct
+
+    from converters.model import ImageRef
+    from converters.sources import imagefiles
+
+    kind, count, value = entry
+    tiff = b"II*\x00" + struct.pack("<IHHHI", 8, 1, 0x0112, kind, count) + value + struct.pack("<I", 0)
+    app1 = b"Exif\x00\x00" + tiff
+    plain = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 20, 30)).save(plain, "JPEG")
+    path = tmp_path / "00000.jpg"
+    path.write_bytes(plain.getvalue()[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + plain.getvalue()[2:])
+    data = imagefiles.read_bytes(ImageRef(str(path), resize=(32, 24), resize_format=resize_format))
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.size == (32, 24)
+        assert 0x0112 not in image.getexif()

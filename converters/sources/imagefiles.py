@@ -78,8 +78,9 @@ _ORIENTATION = 0x0112
 
 def _kept_metadata(opened, *, converted: bool) -> dict[str, object]:
     """What of a frame's metadata still holds for its resized copy: its colour profile (unless its pixels were
-    converted to RGB, which the profile does not describe) and its EXIF orientation. The rest of EXIF (camera,
-    thumbnail, the old pixel size) is dropped rather than carried over untrue."""
+    converted to RGB, which the profile does not describe) and its EXIF orientation, where it is one of EXIF's
+    (a tag of another type or value would stop the encoder). The rest of EXIF (camera, thumbnail, the old pixel
+    size) is dropped rather than carried over untrue."""
     from PIL import Image
 
     kept: dict[str, object] = {}
@@ -87,7 +88,7 @@ def _kept_metadata(opened, *, converted: bool) -> dict[str, object]:
     if profile and not converted:
         kept["icc_profile"] = profile
     orientation = opened.getexif().get(_ORIENTATION)
-    if orientation not in (None, 1):
+    if type(orientation) is int and 2 <= orientation <= 8:  # EXIF's eight turns, 1 none; other values name no turn
         exif = Image.Exif()
         exif[_ORIENTATION] = orientation
         kept["exif"] = exif
