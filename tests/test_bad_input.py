@@ -1096,6 +1096,14 @@ def _videos_of_false(doc: dict) -> None:
     doc["videos"] = False
 
 
+def _annotations_of_false(doc: dict) -> None:
+    doc["annotations"] = False
+
+
+def _categories_of_zero(doc: dict) -> None:
+    doc["categories"] = 0
+
+
 @pytest.mark.parametrize(
     ("fmt", "change", "says"),
     [
@@ -1105,6 +1113,8 @@ def _videos_of_false(doc: dict) -> None:
         ("coco", _video_name_of_a_list, r"name: expected a string, got \[\['x'\]\]"),
         ("ytvis", _category_name_of_an_object, r"categories/0/name: expected a string, got \{'en': 'dog'\}"),
         ("ytvis", _videos_of_false, "videos: expected a list, got False"),
+        ("cocovid", _annotations_of_false, "annotations: expected a list, got False"),
+        ("cocovid", _categories_of_zero, "categories: expected a list, got 0"),
     ],
     ids=[
         "RLE without counts",
@@ -1113,12 +1123,15 @@ def _videos_of_false(doc: dict) -> None:
         "video name of a list",
         "category name of an object",
         "YouTube-VIS videos of false",
+        "CocoVID annotations of false",
+        "CocoVID categories of 0",
     ],
 )
 def test_a_video_coco_json_field_of_the_wrong_kind_names_the_file(sample_root, tmp_path, fmt, change, says):
     """Fields of the wrong kind, found by fuzzing: an RLE object without counts was a KeyError traceback, a CocoVID
-    image_id that is an object a TypeError (unhashable), YouTube-VIS "videos": false a TypeError (not iterable), and a
-    video or category name that is a list or an object went on as its repr ("[['x']]")."""
+    image_id that is an object a TypeError (unhashable), YouTube-VIS "videos": false a TypeError (not iterable), a
+    video or category name that is a list or an object went on as its repr ("[['x']]"), and a CocoVID file's
+    "annotations": false or "categories": 0 read as an empty list (every mask gone in silence)."""
     good = tmp_path / "good.json"
     api.convert(sample_root["mose"], good, to="cocovid" if fmt == "cocovid" else "coco", reader_options={"split": "valid"})
     bad = tmp_path / "bad.json"

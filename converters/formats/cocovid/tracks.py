@@ -109,13 +109,12 @@ class _Tracks:
             if not isinstance(data.get(key), list):
                 raise SourceError(source, f'not a CocoVID JSON: expected "{key}" to be a list, got {shown(data.get(key))}')
         self.info = data.get("info") if isinstance(data.get("info"), dict) and HEADER_KEY in data["info"] else {}
+        for key in ("categories", "annotations"):  # absent or null is none; false or 0 is no list either
+            if data.get(key) is not None and not isinstance(data[key], list):
+                raise SourceError(source, f"malformed file: {key}: expected a list, got {shown(data[key])}")
         self.categories = data.get("categories") or []
-        if not isinstance(self.categories, list):
-            raise SourceError(source, f"malformed file: categories: expected a list, got {shown(self.categories)}")
         self.videos = _videos(found.videos, source)
         self.frames = _frames(found.images, self.videos, source)
-        if not isinstance(data.get("annotations") or [], list):
-            raise SourceError(source, f"malformed file: annotations: expected a list, got {shown(data['annotations'])}")
         known = {
             Record(c, source, f"categories/{i}", context="malformed file").int("id", lenient=True)
             for i, c in enumerate(self.categories)
