@@ -496,6 +496,24 @@ def test_a_source_named_relatively_lists_its_skipped_videos_in_the_same_bytes(sa
         assert (tmp_path / "relative" / name).read_bytes() == (tmp_path / "absolute" / name).read_bytes(), name
 
 
+def test_a_video_a_writer_refuses_is_listed_by_its_name_not_as_a_file_where_the_run_started(sample_copy, tmp_path, monkeypatch):
+    """A writer's check names the video it refuses, not a file; errors.jsonl took that name for a relative path and
+    made it absolute: ``<the folder the run started in>/<video>``, a file that is not there, and other bytes from
+    another folder. The video's name stays as the writer gave it."""
+    root = sample_copy("mose")
+    first_video = min(p.name for p in (root / "train" / "Annotations").iterdir() if not p.name.startswith("."))
+    for folder in ("JPEGImages", "Annotations"):  # a trailing blank: a name DAVIS's ImageSets lists cannot hold
+        (root / "train" / folder / first_video).rename(root / "train" / folder / f"{first_video} ")
+    options = {"from_": "mose", "reader_options": {"split": "train"}, "on_error": "skip"}
+    outputs = []
+    for place in (tmp_path, root):
+        monkeypatch.chdir(place)
+        outputs.append(tmp_path / f"from-{place.name}")
+        summary = api.convert(root, outputs[-1], to="davis", **options)
+        assert [(s["video"], s["file"]) for s in summary.stats.skipped] == [(f"{first_video} ", f"{first_video} ")]
+    assert (outputs[0] / "errors.jsonl").read_bytes() == (outputs[1] / "errors.jsonl").read_bytes()
+
+
 def test_validate_reports_it(broken):
     case, root, culprit = broken
     with api.open_reader(root, case.layout, case.options) as reader:

@@ -54,10 +54,11 @@ class Stats:
                 self.empty_frames += not frame.masks.objects
         self.category_ids.update(o.category_id for o in video.objects if o.category_id is not None)
 
-    def skip(self, video: str, error: SourceError) -> None:
+    def skip(self, video: str, error: SourceError, *, source_file: bool = True) -> None:
         """Note a bad video; its file by absolute path, so ``errors.jsonl`` reads the same whatever folder the run
-        started in and however the source was named (relatively or not)."""
-        path = os.path.abspath(error.path) if error.path else error.path
+        started in and however the source was named (relatively or not). Not ``source_file``: the error is a
+        writer's refusal, naming the video (or a frame of it) as it is, no path to make absolute."""
+        path = os.path.abspath(error.path) if error.path and source_file else error.path
         self.skipped.append({"video": video, "file": path, "error": type(error).__name__, "message": error.cause})
 
     def merge(self, other: Stats) -> None:

@@ -33,14 +33,16 @@ def read_shard(
     video handed on held a whole shard's videos, embedded frames included, until the shard was written).
     """
     for ref in shard.refs:
+        checking = False
         try:
             video = reader.read_video(ref)
-            if writer is not None:
+            checking = writer is not None
+            if checking:
                 writer.check(video)  # what the target cannot hold is skipped like what cannot be read
         except SourceError as error:
             if on_error != "skip":
                 raise
-            stats.skip(ref.name, error)
+            stats.skip(ref.name, error, source_file=not checking)
             report_progress(shard.index)
             continue
         stats.add(video)
