@@ -66,9 +66,10 @@ class ShardedReader(Reader):
 
     def list_videos(self) -> list[VideoRef]:
         listed = {v.name: v for v in self.manifest.videos}
+        named = [frozenset(shard.videos) for shard in self.manifest.shards]  # a shard may list thousands
         for video in self.manifest.videos:  # listed by neither shard would leave it out of a conversion in silence
             shard = self.manifest.shards[video.shard]
-            if video.name not in shard.videos:
+            if video.name not in named[video.shard]:
                 cause = f"video {video.name!r}: the manifest puts it in shard {shard.file}, whose list of videos does not name it"
                 raise SourceError(self.source / shards.MANIFEST, cause)
         refs = []
