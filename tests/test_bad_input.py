@@ -813,6 +813,27 @@ def test_an_mp4_of_odd_metadata_or_an_unknown_codec(sav_sample, tmp_path, edit, 
     assert caught.value.path == str(culprit)
 
 
+def test_a_frame_of_a_file_without_a_video_stream_is_an_unreadable_video(tmp_path):
+    """A frame read from a media file with no video stream (a writer reading frames of an mp4 replaced since it was
+    listed, or an ``ImageRef(path, frame=n)`` given in Python): the sparse decoder's packet scan indexed the missing
+    stream, an IndexError traceback. It is the SourceError naming the file that a full read gives."""
+    import wave
+
+    pytest.importorskip("av")
+    from converters.model import ImageRef
+    from converters.sources import imagefiles
+
+    path = tmp_path / "sav_000001.mp4"
+    with wave.open(str(path), "wb") as sound:  # a file FFmpeg opens, holding audio alone
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(bytes(1600))
+    with pytest.raises(SourceError, match="no video stream") as caught:
+        imagefiles.read_bytes(ImageRef(str(path), frame=0))
+    assert caught.value.path == str(path)
+
+
 @pytest.mark.parametrize("frames", [True, False], ids=["its frames' size", "no frames: the largest frame size"])
 def test_an_sa_v_mask_header_larger_than_its_frame_is_never_inflated(sav_sample, tmp_path, monkeypatch, frames):
     """Finding the foreground value (0/1 or 0/255) decodes val masks before any video is read: it once inflated

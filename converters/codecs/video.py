@@ -111,7 +111,7 @@ def packet_ranks(path: str) -> dict[int, int] | None:
     av = _av()
     stamps = []
     with _open(av, path) as container:
-        for packet in container.demux(container.streams.video[0]):  # one at a time: never the whole file's bytes
+        for packet in container.demux(_first_video_stream(container, path)):  # one at a time: never the whole file
             if packet.size:
                 if packet.pts is None or packet.is_discard or packet.is_corrupt:
                     return None
