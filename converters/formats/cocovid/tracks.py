@@ -14,7 +14,6 @@ in about 1.7 times the CPU time of that ``json.load``.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ from ...records import Record, shown
 from ...sources.jsonscan import parse, read_span
 from ..coco.segmentation import counts as segmentation_counts
 from ..coco.spec import HEADER_KEY
-from ..ytvis.lines import scan_document, write_lines
+from ..ytvis.lines import compact, scan_document, write_lines
 
 #: The key of each video's void masks (frame by frame) in the rewritten file: the model's, not a YouTube-VIS field.
 VOID_MASKS = "void_masks"
@@ -72,7 +71,7 @@ class _Found:
 
     def _keep(self, value: object) -> int:
         """The value's JSON text appended to the spill; its length there."""
-        data = _dumps(value).encode()
+        data = compact(value).encode()
         self.spill.write(data)
         self.end += len(data)
         return len(data)
@@ -141,7 +140,7 @@ class _Tracks:
                 number += 1
                 record["id"] = number
                 spliced = "".join(f',"{key}":[{",".join(text)}]' for key, text in texts.items())
-                yield _dumps(record)[:-1] + spliced + "}"
+                yield compact(record)[:-1] + spliced + "}"
 
     def _image(self, image: _Image) -> Record:
         where = f"images/{image[3]}"
@@ -327,7 +326,3 @@ def _track_records(
             record["metadata"] = metadata
         records.append((record, texts))
     return records
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))

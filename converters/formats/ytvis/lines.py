@@ -119,18 +119,18 @@ class _Normalised:
     def video(self, position: int, value: object, span: tuple[int, int]) -> None:
         self.file_names = self.file_names or (isinstance(value, dict) and "file_names" in value)
         self.length_fault = self.length_fault or _length_fault(position, value)
-        self.videos.add(_dumps(value))
+        self.videos.add(compact(value))
 
     def annotation(self, position: int, value: object, span: tuple[int, int]) -> None:
         own = self._own()
         carried = value if own else _carried(value)
         if own is None and carried is not value:
             self.uncarried, carried = True, value  # written as it is; carried in finish if the file is not vosconv's
-        self.annotations.add(_dumps(carried))
+        self.annotations.add(compact(carried))
 
     def finish(self, info: dict, categories: list, unannotated: bool, recarry: bool) -> None:
         with open(self.out, "wb") as file:
-            file.write(('{"info":' + _dumps(info) + ',\n"videos":[\n').encode())
+            file.write(('{"info":' + compact(info) + ',\n"videos":[\n').encode())
             self.videos.copy_to(file, _unannotated if unannotated else None)
             file.write(b'\n],\n"annotations":[\n')
             self.annotations.copy_to(file, _carried if recarry else None)
@@ -157,7 +157,7 @@ class _Section:
                 shutil.copyfileobj(file, out, 1 << 18)
                 return
             for number, line in enumerate(file):
-                record = _dumps(change(json.loads(line.rstrip(b",\n"))))
+                record = compact(change(json.loads(line.rstrip(b",\n"))))
                 out.write((",\n" + record if number else record).encode())
 
     def remove(self) -> None:
@@ -171,7 +171,7 @@ def write_lines(out: Path, info: dict, videos: Iterable[object], annotations: It
     one line per video, one per annotation, the categories on the last line; written a record at a time
     (a record given as a ``str`` is its JSON text already)."""
     with open(out, "w") as file:
-        file.write('{"info":' + _dumps(info) + ',\n"videos":[\n')
+        file.write('{"info":' + compact(info) + ',\n"videos":[\n')
         _write_records(file, videos)
         file.write('\n],\n"annotations":[\n')
         _write_records(file, annotations)
@@ -180,11 +180,12 @@ def write_lines(out: Path, info: dict, videos: Iterable[object], annotations: It
 
 def _write_records(file, records: Iterable[object]) -> None:
     for number, record in enumerate(records):
-        line = record if isinstance(record, str) else _dumps(record)
+        line = record if isinstance(record, str) else compact(record)
         file.write(",\n" + line if number else line)
 
 
-def _dumps(value: object) -> str:
+def compact(value: object) -> str:
+    """A value as the one line of JSON text the line form stores it as (no blanks)."""
     return json.dumps(value, separators=(",", ":"))
 
 
