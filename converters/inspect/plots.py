@@ -9,11 +9,11 @@ give the same bytes with the same matplotlib.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
 from ..errors import MissingDependency, OutputError, install_hint
+from .atomic import write_atomically
 from .files import named_after
 from .stats import DatasetStats, VideoStats
 
@@ -67,19 +67,10 @@ def write_plots(stats: DatasetStats, folder: str | os.PathLike, *, timelines: in
 
 
 def _save(plt, figure, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.vosconv-tmp")
     try:
-        figure.savefig(tmp, format="png", dpi=_DPI, metadata={"Software": None})
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:  # Ctrl-C, or matplotlib's own errors: no temporary file left behind
-        _discard(tmp)
-        raise
+        return write_atomically(path, lambda tmp: figure.savefig(tmp, format="png", dpi=_DPI, metadata={"Software": None}))
     finally:
         plt.close(figure)
-    return path
 
 
 def _histogram(plt, path: Path, values: list, xlabel: str, ylabel: str, title: str, *, whole: bool = False) -> Path:
@@ -147,9 +138,3 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
         else:
             runs.append((index, index + 1))
     return runs
-
-
-def _discard(tmp: Path) -> None:
-    """Remove a temporary file if it is there (its folder may be what failed)."""
-    with contextlib.suppress(OSError):
-        tmp.unlink()

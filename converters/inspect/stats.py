@@ -35,7 +35,6 @@ gathered in the reader's order, so two runs give identical figures whatever the 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import functools
@@ -56,6 +55,7 @@ from ..model import DatasetInfo, Frame, Video
 from ..reader import Reader, VideoRef
 from ..run.derive import ATTRIBUTE as DERIVED
 from ..run.executors import Executor, check_executor, make_executor
+from .atomic import write_atomically
 
 #: COCO's area buckets (pixels): small below 32**2, medium below 96**2, large from there.
 SMALL_AREA = 32**2
@@ -434,9 +434,8 @@ def write_table(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     """``rows`` as CSV or Parquet (by ``path``'s suffix) through a temporary file renamed into place."""
     path = Path(path)
     suffix = check_table_name(path)
-    tmp = path.with_name(f".{path.name}.vosconv-tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path) -> None:
         if suffix == ".csv":
             text = io.StringIO()
             writer = csv.DictWriter(text, COLUMNS, lineterminator="\n")
@@ -449,14 +448,8 @@ def write_table(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
 
             table = pa.table({name: [row[name] for row in rows] for name in COLUMNS}, schema=_schema(pa))
             pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        _discard(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:  # Ctrl-C, or pyarrow's own errors: no temporary file left behind
-        _discard(tmp)
-        raise
-    return path
+
+    return write_atomically(path, write)
 
 
 def _cell(value: Any) -> Any:
@@ -467,9 +460,3 @@ def _cell(value: Any) -> Any:
 def _schema(pa):
     types = {"video": pa.string(), "categories": pa.string(), "mean_bor": pa.float64(), "mean_relative_area": pa.float64()}
     return pa.schema([(name, types.get(name, pa.int64())) for name in COLUMNS])
-
-
-def _discard(tmp: Path) -> None:
-    """Remove a temporary file if it is there (its folder may be what failed)."""
-    with contextlib.suppress(OSError):
-        tmp.unlink()
