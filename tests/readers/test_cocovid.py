@@ -22,7 +22,7 @@ from converters.model import VOID_ID
 from converters.testing.content import ALL_METADATA, assert_same_content, fingerprint
 from converters.testing.suite import ReaderSuite
 
-from .test_ytvis import many_videos_document, traced_peak, write_2019, ytvis_2019_document
+from .test_ytvis import listing_peak, many_videos_document, write_2019, ytvis_2019_document
 
 
 def convert_vis(official: dict, mode: str = "train") -> dict:
@@ -339,18 +339,11 @@ def test_a_big_file_is_read_an_element_at_a_time_never_whole(tmp_path, monkeypat
     """The document was loaded whole (json.load: several times the file's size in Python objects) and its tracks
     gathered in memory; now each video, image and annotation is parsed on its own through a window of the text
     (gzip unpacked as it is read), segmentations set aside on disk, and tracks put together a video at a time."""
-    from converters.sources import jsonscan
-
-    text = json.dumps(convert_vis(many_videos_document())).encode()
     path = tmp_path / f"youtube_vis_2019_train{suffix}"
-    path.write_bytes(gzip.compress(text) if suffix == ".json.gz" else text)
-    monkeypatch.setattr(jsonscan, "WINDOW", 1 << 16)
-    with CocoVidReader(path) as reader:
-        peak = traced_peak(reader.list_videos)
-        refs = reader.list_videos()
-    assert [r.name for r in refs] == [f"v{number:04d}" for number in range(1, 1001)]
-    held = len(text) // 2  # a few numbers per image and annotation are kept: here 3,000 images and 2,000 annotations
-    assert len(text) > 6 << 20 and peak < held, f"{peak} bytes at once for a file of {len(text)}"
+    size, peak, names = listing_peak(CocoVidReader, convert_vis(many_videos_document()), path, monkeypatch)
+    assert names == [f"v{number:04d}" for number in range(1, 1001)]
+    held = size // 2  # a few numbers per image and annotation are kept: here 3,000 images and 2,000 annotations
+    assert size > 6 << 20 and peak < held, f"{peak} bytes at once for a file of {size}"
 
 
 @pytest.mark.parametrize("suffix", [".json", ".json.gz"])

@@ -364,22 +364,28 @@ def traced_peak(call) -> int:
         tracemalloc.stop()
 
 
+def listing_peak(reader_class, document: dict, path: Path, monkeypatch) -> tuple[int, int, list[str]]:
+    """(the bytes of the document's text, the most memory Python held while the reader listed its videos, their
+    names): the document written to ``path`` (gzipped for ``.gz``) and read through a 64 KiB window."""
+    from converters.sources import jsonscan
+
+    text = json.dumps(document).encode()
+    path.write_bytes(gzip.compress(text) if path.name.endswith(".gz") else text)
+    monkeypatch.setattr(jsonscan, "WINDOW", 1 << 16)
+    with reader_class(path) as reader:
+        peak = traced_peak(reader.list_videos)
+        names = [ref.name for ref in reader.list_videos()]
+    return len(text), peak, names
+
+
 @pytest.mark.parametrize("suffix", [".json", ".json.gz"])
 def test_a_big_file_is_read_a_record_at_a_time_never_whole(tmp_path, monkeypatch, suffix):
     """The document was loaded whole (json.load: several times the file's size in Python objects, before it was
     rewritten); now each video and annotation is parsed on its own, through a window of the text, gzip unpacked as
     it is read: what is held at once follows the window and the largest record, not the file."""
-    from converters.sources import jsonscan
-
-    text = json.dumps(many_videos_document()).encode()
-    path = tmp_path / f"train{suffix}"
-    path.write_bytes(gzip.compress(text) if suffix == ".json.gz" else text)
-    monkeypatch.setattr(jsonscan, "WINDOW", 1 << 16)
-    with YtvisReader(path) as reader:
-        peak = traced_peak(reader.list_videos)
-        refs = reader.list_videos()
-    assert [r.name for r in refs] == [f"v{number:04d}" for number in range(1, 1001)]
-    assert len(text) > 6 << 20 and peak < len(text) // 4, f"{peak} bytes at once for a file of {len(text)}"
+    size, peak, names = listing_peak(YtvisReader, many_videos_document(), tmp_path / f"train{suffix}", monkeypatch)
+    assert names == [f"v{number:04d}" for number in range(1, 1001)]
+    assert size > 6 << 20 and peak < size // 4, f"{peak} bytes at once for a file of {size}"
 
 
 def test_the_order_of_the_top_level_keys_does_not_matter(tmp_path):
