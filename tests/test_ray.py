@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from converters import api
-from converters.errors import SourceError
+from converters.errors import OptionError, SourceError
 from converters.run.executors import RayExecutor
 
 from . import savdata
@@ -205,3 +205,6 @@ def test_in_flight_caps_the_tasks_submitted_at_once(cluster, sample_root, tmp_pa
     )
     assert remote.stats.to_dict() == local.stats.to_dict()
     assert len(waits) >= 3 and max(waits) == 2, waits
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(OptionError, match=r"^in_flight: must be a whole number of at least 1"):
+            RayExecutor(in_flight=bad)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import numbers
 import os
 from typing import Any
 
@@ -33,10 +34,13 @@ class RayExecutor:
 
     def __init__(self, address: str | None = None, *, in_flight: int | None = None, **init_options: Any) -> None:
         _import_ray()
+        whole = isinstance(in_flight, numbers.Integral) and not isinstance(in_flight, bool)
+        if in_flight is not None and not (whole and in_flight >= 1):
+            raise OptionError("in_flight", f"must be a whole number of at least 1, or None for all, got {in_flight!r}")
         if address is not None:
             check_ray_address(address)
         self.address = address
-        self.in_flight = in_flight
+        self.in_flight = None if in_flight is None else int(in_flight)
         self.init_options = init_options
 
     def run(self, fn, items, on_done=None):
