@@ -88,3 +88,22 @@ def open_reader(args: argparse.Namespace):
 
 def say(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def print_facts(facts: dict[str, Any], unknown: tuple[str, ...] = ()) -> None:
+    """``facts`` as a two-column table for people (``info``, ``stats``): no Python word (None, True) in it.
+
+    None reads ``unknown`` for the keys in ``unknown`` (a flag the data cannot settle), else ``(none)``
+    (a dataset without a split); a list is counted, with its first dozen items.
+    """
+    width = max(len(key) for key in facts)
+    for key, value in facts.items():
+        if isinstance(value, list):
+            value = f"{len(value)} ({', '.join(map(str, value[:12]))}{', ...' if len(value) > 12 else ''})" if value else "0"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
+        elif value is None:
+            value = "unknown" if key in unknown else "(none)"
+        print(f"{key.replace('_', ' '):<{width}}  {value}")

@@ -120,6 +120,15 @@ def test_info(capsys, sample_root):
     assert code == 0 and "annotated frames" in stdout and "categories" in stdout
 
 
+def test_info_text_says_no_python_word(capsys, sample_root):
+    """info printed ``split  None`` for a DAVIS root read whole, where stats printed ``(none)``: one table for both."""
+    code, stdout, _ = run(capsys, "info", str(sample_root["davis"]))
+    assert code == 0
+    (split,) = [line for line in stdout.splitlines() if line.startswith("split ")]
+    assert split.split() == ["split", "(none)"]
+    assert not any(line.split()[-1] in ("None", "True", "False") for line in stdout.splitlines())
+
+
 def test_formats_lists_readers_and_writers(capsys):
     code, stdout, _ = run(capsys, "formats")
     assert code == 0

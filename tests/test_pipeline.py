@@ -426,6 +426,11 @@ def test_stats_line():
     assert line == "2 videos, 10 frames (4 annotated, 1 empty), 3 objects, 7 masks"
 
 
+def test_stats_line_says_one_of_each_in_the_singular():
+    line = Stats(videos=1, frames=1, annotated_frames=1, objects=1, masks=1, empty_frames=0).line()
+    assert line == "1 video, 1 frame (1 annotated, 0 empty), 1 object, 1 mask"
+
+
 def test_summary_fields(sample_root, tmp_path, expected_stats):
     out = tmp_path / "out.json"
     started = time.perf_counter()

@@ -33,6 +33,8 @@ def test_stats_text_names_each_figure(capsys, sample_root):
         assert f"\n{line} " in f"\n{out}"
     (split,) = [line for line in out.splitlines() if line.startswith("split ")]
     assert split.split() == ["split", "(none)"]  # the DAVIS root has no split: said in words, not Python's None
+    (flag,) = [line for line in out.splitlines() if line.startswith("first appearances only ")]
+    assert flag.split()[-1] == "no"  # nor Python's False
 
 
 def test_stats_writes_the_table_and_plots(capsys, sample_root, tmp_path):
