@@ -247,11 +247,13 @@ def test_validate_command(capsys, sample_copy):
     code, stdout, _ = run(capsys, "validate", str(root), "--split", "train")
     assert code == 0 and "0 errors" in stdout and "note" in stdout  # the sample has an empty frame
     assert ", 1 note\n" in stdout and "1 annotated frame has no object (" in stdout  # not '1 notes', '1 ... frames have'
+    assert stdout.startswith(f"{root} (mose, split train): 3 videos, 0 errors, 1 note\n")
     victim = sorted((root / "train" / "Annotations").rglob("00002.png"))[0]
     victim.write_bytes(b"garbage")
     code, stdout, _ = run(capsys, "validate", str(root), "--split", "train", "--json")
     report = json.loads(stdout)
     assert code == 1 and not report["ok"]
+    assert report["split"] == "train"  # as info --json and stats --json say it
     assert report["errors"][0]["file"] == str(victim) and "not a PNG" in report["errors"][0]["message"]
 
 
