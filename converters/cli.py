@@ -38,8 +38,32 @@ def _run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-skips", action="store_true", help="exit 0 even when videos were skipped")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser (each command's too), whose "SRC is required" says why when a flag of several values took it.
+
+    ``vosconv preview --video bear DAVIS`` gives DAVIS to ``--video`` as a second name, and argparse then
+    reported only that SRC was missing, which the user had typed.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):  # type: ignore[override]
+        given = getattr(self, "_given", [])
+        greedy = [
+            action.option_strings[-1]
+            for action in self._actions
+            if action.nargs == "+" and any(arg.split("=", 1)[0] in action.option_strings for arg in given)
+        ]
+        if greedy and message.endswith(": SRC"):
+            flag = greedy[0]
+            message += f" ({flag} takes every name after it, up to the next flag: give SRC before {flag})"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vosconv", description="Lossless, fast conversion of VOS datasets.")
+    parser = _Parser(prog="vosconv", description="Lossless, fast conversion of VOS datasets.")
     parser.add_argument("--version", action="version", version=f"vosconv {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
