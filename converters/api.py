@@ -77,7 +77,7 @@ def detect(source: str | os.PathLike) -> str:
     a DetectionError naming that layout, even where a reader would take it: read as YouTube-VOS, a
     Ref-YouTube-VOS split loses its expressions without a word.
     """
-    from .formats.lookalikes import unread_layout
+    from .formats.lookalikes import masks_alone_hint, unread_layout
     from .sources import files as sources
 
     source = as_path("source", source)
@@ -105,6 +105,9 @@ def detect(source: str | os.PathLike) -> str:
     if inside is not None:  # a folder inside a dataset (its JPEGImages/, a video): --from would not help
         folder, name = inside
         raise DetectionError(f"{source} lies inside {folder}, which reads as {name}: pass {folder} as the source{report}")
+    hint = masks_alone_hint(source, sources.filesystem(source))
+    if hint:  # --from would not help: no reader takes per-video mask folders bare
+        raise DetectionError(f"cannot read {source} as it is{hint}:{report}")
     raise DetectionError(f"cannot tell the format of {source}; name it with --from ({_FROM_IN_PYTHON}):{report}")
 
 

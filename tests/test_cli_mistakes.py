@@ -308,3 +308,34 @@ def test_an_animation_at_no_negative_or_absurd_fps_is_refused(capsys, sample_roo
     code, _, stderr = run(capsys, "preview", mose_train(sample_root), "-o", str(out), "--fps", fps)
     assert code == 1 and stderr == f"error: --fps: expected frames per second from 0.001 to 1000, got {float(fps)}\n"
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ a results folder: masks alone, no Annotations/
+
+
+def test_a_results_folder_says_how_it_reads(capsys, tmp_path):
+    """A results or submission folder (``<video>/00000.png``, as DAVIS's evaluation reads it) was "cannot tell the
+    format; name it with --from", and --from mose then said only that there was no Annotations/: the user had
+    predictions and no way on. Both now say it reads as a layout's Annotations/ folder, and the way does read."""
+    import numpy as np
+
+    from tests.folderdata import save_palette_png
+
+    results = tmp_path / "osvos"
+    for video in ("bike-packing", "bmx-trees"):
+        label = np.zeros((6, 8), np.uint8)
+        label[1:4, 2:5] = 1
+        for frame in ("00000", "00001"):
+            save_palette_png(results / video / f"{frame}.png", label)
+    for argv in (["info", str(results)], ["info", str(results), "--from", "mose"]):
+        code, _, stderr = run(capsys, *argv)
+        assert code == 1
+        assert "it holds masks alone, one folder per video (bike-packing/00000.png)" in stderr
+        assert f"ln -s {results} preds/Annotations" in stderr
+    (tmp_path / "preds").mkdir()
+    (tmp_path / "preds" / "Annotations").symlink_to(results)
+    code, stdout, _ = run(capsys, "info", str(tmp_path / "preds"), "--json")
+    assert code == 0 and '"videos": 2' in stdout
+    # a folder of anything else is no results folder: the plain report stands
+    (results / "bmx-trees" / "00000.jpg").write_bytes(b"")
+    assert "masks alone" not in run(capsys, "info", str(results))[2]
