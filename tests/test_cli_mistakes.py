@@ -9,7 +9,7 @@ import pytest
 
 from converters import api, registry
 from converters.cli import main
-from converters.errors import DetectionError, MissingDependency
+from converters.errors import DetectionError, MissingDependency, OptionError
 
 IN_THE_WAY = "is a file, not a folder; choose another output"
 
@@ -339,3 +339,22 @@ def test_a_results_folder_says_how_it_reads(capsys, tmp_path):
     # a folder of anything else is no results folder: the plain report stands
     (results / "bmx-trees" / "00000.jpg").write_bytes(b"")
     assert "masks alone" not in run(capsys, "info", str(results))[2]
+
+
+# ------------------------------------------------------------------ an option of another format
+
+
+def test_an_option_of_another_format_names_the_formats_that_take_it(capsys, sample_root, tmp_path):
+    """``-w masks=dense`` (the README's HDF5 example) for a COCO output said only ``unknown option (allowed:
+    compresslevel)``: the user could not tell a typo from an option of another writer."""
+    out = str(tmp_path / "out.json")
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", out, "-w", "masks=dense")
+    assert code == 1 and stderr == (
+        "error: --write-opt.masks: unknown option (allowed: compresslevel); masks is an option of the hdf5 writer, not of coco\n"
+    )
+    code, _, stderr = run(capsys, "info", mose_train(sample_root), "-r", "verify=true")
+    assert code == 1 and "verify is an option of the hdf5 and parquet readers, not of mose" in stderr
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", out, "-w", "nosuch=1")
+    assert code == 1 and stderr == "error: --write-opt.nosuch: unknown option (allowed: compresslevel)\n"
+    with pytest.raises(OptionError, match="masks is an option of the hdf5 writer, not of coco"):
+        api.open_writer("coco", {"masks": "dense"})
