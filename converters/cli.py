@@ -73,7 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--to", metavar="FORMAT", help=f"writer format (default: from OUT's name: {_suffix_help()})")
     reader_args(convert)
     convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
-    convert.add_argument("--no-images", action="store_true", help="do not embed images (writers with an `images` option)")
+    convert.add_argument(
+        "--no-images",
+        action="store_true",
+        help="annotations only, -w images=false: parquet/hdf5 keep frame paths, folder layouts copy no JPEGs",
+    )
     _derive_args(convert)
     _run_args(convert)
     convert.set_defaults(handler=cmd_convert)
@@ -173,7 +177,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     values = plugin_options.parse_pairs(args.write_opt, "--write-opt")
     if args.no_images:
         if "images" not in plugin_options.fields(registry.writer_class(to).Options):
-            raise OptionError("--no-images", f"the {to} writer does not embed images")
+            raise OptionError(
+                "--no-images", f"the {to} writer holds no images (it names each frame's file): leave --no-images out"
+            )
         values["images"] = False
     writer = api.open_writer(to, values, where="--write-opt")
     derive = _derive_options(args)

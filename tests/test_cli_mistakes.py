@@ -358,3 +358,11 @@ def test_an_option_of_another_format_names_the_formats_that_take_it(capsys, samp
     assert code == 1 and stderr == "error: --write-opt.nosuch: unknown option (allowed: compresslevel)\n"
     with pytest.raises(OptionError, match="masks is an option of the hdf5 writer, not of coco"):
         api.open_writer("coco", {"masks": "dense"})
+
+
+def test_no_images_for_a_writer_without_images_says_to_leave_it_out(capsys, sample_root, tmp_path):
+    """It said ``the coco writer does not embed images``, which left the user to guess whether that was a refusal."""
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", str(tmp_path / "out.json"), "--no-images")
+    assert code == 1
+    assert stderr == "error: --no-images: the coco writer holds no images (it names each frame's file): leave --no-images out\n"
+    assert not (tmp_path / "out.json").exists()
