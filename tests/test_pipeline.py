@@ -78,7 +78,7 @@ def test_refuses_existing_output_without_overwrite(sample_root, tmp_path, writer
     out = tmp_path / "out"
     make_old_output(out, existing)
     before = tree(tmp_path)
-    with pytest.raises(OutputError, match=r"already exists; pass --overwrite \(overwrite=True\) to replace it$"):
+    with pytest.raises(OutputError, match=r"already exists; pass --overwrite \(overwrite=True in Python\) to replace it$"):
         convert(sample_root, out, writer)  # no --resume offered: there is no interrupted run (that has its own refusal)
     assert tree(tmp_path) == before
 
