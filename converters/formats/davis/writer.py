@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import SourceError
 from ...model import Category, DatasetInfo, Video, check_file_name
+from ...writer import ShardResult
 from ..folders.spec import ANNOTATIONS, IMAGES
 from ..folders.writer import LayoutWriter, check_listable_name, write_json
 from .spec import (
@@ -57,6 +60,20 @@ def _source_lists(info: DatasetInfo) -> dict[str, tuple[str, str, list[str]]]:
         raise SourceError(f"<the source's {SPLIT_LISTS}>", str(exc)) from None
 
 
+#: The dataset attribute a derived set is recorded in (``run/derive.py``'s ``ATTRIBUTE``; formats do not import run/).
+_DERIVED = "derived"
+
+
+def _resized(info: DatasetInfo) -> bool:
+    """Whether the source is a derived set whose frames ``--max-side`` shrank (the attribute ``derived`` says so)."""
+    text = info.attribute(_DERIVED)
+    try:
+        record = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return False
+    return isinstance(record, dict) and bool(record.get("max_side"))
+
+
 def _write_list(root: Path, year: str, split: str, names: list[str]) -> None:
     index = root / IMAGE_SETS / year / f"{split}{LIST_SUFFIX}"
     index.parent.mkdir(parents=True, exist_ok=True)
@@ -71,8 +88,26 @@ class DavisWriter(LayoutWriter):
     holds_void = True  # DAVIS keeps its void (255) and DAVIS 2016's 0/255 masks as they are
     keeps = frozenset({"categories"})  # davis_semantics.json: each object's category, also of one on no frame
 
+    _kept_resolution: str | None = None  # the source's resolution folder, named again over --max-side frames
+
     def _resolution(self, info: DatasetInfo) -> str:
         return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or DEFAULT_RESOLUTION)
+
+    def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
+        if self.options.resolution is None and _resized(info):
+            self._kept_resolution = self._resolution(info)
+        return super().finalize(results, info, staging, output)
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """The layout's notes, and the folder name kept over resized frames: ``480p/`` no longer says their size."""
+        notes = super().notes(results)
+        if self._kept_resolution is not None:
+            folder = self._kept_resolution
+            notes.append(
+                f"frames resized by --max-side written in {IMAGES}/{folder}/ and {ANNOTATIONS}/{folder}/, the source's "
+                "resolution folder; -w resolution=NAME names another"
+            )
+        return notes
 
     def image_dir(self, info: DatasetInfo) -> str:
         return f"{IMAGES}/{self._resolution(info)}"
