@@ -197,6 +197,9 @@ class DerivedReader(Reader):
     def missing_images(self) -> str | None:
         return self.inner.missing_images()
 
+    def recorded_images(self) -> str | None:
+        return self.inner.recorded_images()
+
     def close(self) -> None:
         self.inner.close()
 

@@ -219,7 +219,7 @@ def _write(
             stats.merge(outcomes[index][1])
         results = [outcomes[i][0] for i in range(len(shards))]
         finished = writer.finalize(results, info, staging, output)
-        notes = tuple(writer.notes(results))
+        notes = (*plan.recorded_images_note(reader, writer), *writer.notes(results))
         is_dir = finished.is_dir()
         # inside a folder output, published with it; beside a file output: written here first, and the list beside an
         # earlier file output goes before the new output is published, so no kill leaves one beside an output it does

@@ -8,8 +8,7 @@ the ``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.norm
 record at a time and rewrites it to the same line form in a temporary file), for files converted
 before ``ytvis`` existed; ``ytvis`` also finds a dataset's JSON and frames in its folder.
 
-Images: ``file_names`` are relative to the ``images`` option, else to the image root the
-file records (when that folder exists); without either, frames have no image.
+Images: ``file_names`` are relative to the ``images`` option, else to the image root the file records (if it exists), else none.
 """
 
 from __future__ import annotations
@@ -192,6 +191,10 @@ class CocoReader(Reader):
 
     def _recorded_image_root(self) -> str | None:
         return self._ensure_index().header.get(HEADER_KEY, {}).get("image_root")
+
+    def recorded_images(self) -> str | None:
+        recorded = None if self.options.images is not None else self._recorded_image_root()
+        return recorded if recorded is not None and self._images_dir() == recorded else None
 
     def missing_images(self) -> str | None:
         """Where the frames' images were looked for in vain (the recorded folder, or none recorded and no ``images``)."""
