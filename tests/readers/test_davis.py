@@ -202,6 +202,14 @@ def test_davis2016_pair_list_and_binary_masks(tmp_path: Path):
     assert reader.info().attributes == (("resolution", "480p"), ("year", "2016"), ("image_set", "480p/val.txt"))
     explicit = DavisReader(root, DavisOptions(split="train", year="2016"))
     assert [r.name for r in explicit.list_videos()] == ["cows"]
+    # written back as DAVIS, the list is one of sequences, as the DAVIS 2017 release lists DAVIS 2016: said in a note
+    out = tmp_path / "out"
+    summary = api.convert(root, out, to="davis", reader_options={"split": "val"}, writer_options={"images": False})
+    assert (out / "ImageSets" / "2016" / "val.txt").read_text() == "blackswan\n"
+    assert (
+        "DAVIS 2016's frame-pair list ImageSets/480p/val.txt written as ImageSets/2016/val.txt, one sequence a line, "
+        "as the DAVIS 2017 release lists DAVIS 2016"
+    ) in summary.notes
 
 
 def save_one_bit(path: Path, label: np.ndarray) -> None:

@@ -18,6 +18,7 @@ from .spec import (
     FILLED_SUPERCATEGORIES,
     IMAGE_SETS,
     LIST_SUFFIX,
+    RESOLUTIONS,
     SEMANTICS,
     SPLIT_LISTS,
     YEARS,
@@ -89,6 +90,7 @@ class DavisWriter(LayoutWriter):
     keeps = frozenset({"categories"})  # davis_semantics.json: each object's category, also of one on no frame
 
     _kept_resolution: str | None = None  # the source's resolution folder, named again over --max-side frames
+    _pair_list: tuple[str, str] | None = None  # a DAVIS 2016 frame-pair list read, and the sequence list written for it
 
     def _resolution(self, info: DatasetInfo) -> str:
         return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or DEFAULT_RESOLUTION)
@@ -96,11 +98,21 @@ class DavisWriter(LayoutWriter):
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         if self.options.resolution is None and _resized(info):
             self._kept_resolution = self._resolution(info)
+        image_set = info.attribute("image_set")
+        if isinstance(image_set, str) and image_set.partition("/")[0] in RESOLUTIONS and not _source_lists(info):
+            year, split = self._written_list(info)
+            self._pair_list = (image_set, f"{year}/{split}{LIST_SUFFIX}")
         return super().finalize(results, info, staging, output)
 
     def notes(self, results: Sequence[ShardResult]) -> list[str]:
         """The layout's notes, and the folder name kept over resized frames: ``480p/`` no longer says their size."""
         notes = super().notes(results)
+        if self._pair_list is not None:
+            read, written = self._pair_list
+            notes.append(
+                f"DAVIS 2016's frame-pair list {IMAGE_SETS}/{read} written as {IMAGE_SETS}/{written}, one sequence a line, "
+                "as the DAVIS 2017 release lists DAVIS 2016"
+            )
         if self._kept_resolution is not None:
             folder = self._kept_resolution
             notes.append(
@@ -136,11 +148,15 @@ class DavisWriter(LayoutWriter):
         filled = [c.id for c in info.categories if c.supercategory is None] if any(videos.values()) else []
         return {FILLED_SUPERCATEGORIES: filled} if filled else {}
 
+    def _written_list(self, info: DatasetInfo) -> tuple[str, str]:
+        """The year and split of the list of every sequence written (when the source had none, or the options ask)."""
+        year = _folder_name("year", self.options.year or info.attribute("year") or YEARS[0])
+        return year, _folder_name("split", self.options.split or info.split or "all")
+
     def write_index(self, root: Path, videos: dict[str, object], info: DatasetInfo) -> None:
         """The split lists: the source's own (each with the sequences written, in its order), and
         ``<year>/<split>.txt`` of every sequence when the source had none or the options name one."""
-        year = _folder_name("year", self.options.year or info.attribute("year") or YEARS[0])
-        split = _folder_name("split", self.options.split or info.split or "all")
+        year, split = self._written_list(info)
         lists = _source_lists(info)
         for list_year, list_split, names in lists.values():
             kept = [name for name in names if name in videos]
