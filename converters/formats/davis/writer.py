@@ -96,8 +96,9 @@ class DavisWriter(LayoutWriter):
         return _folder_name("resolution", self.options.resolution or info.attribute("resolution") or DEFAULT_RESOLUTION)
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
-        if self.options.resolution is None and _resized(info):
-            self._kept_resolution = self._resolution(info)
+        # set on every run: a writer used again must not repeat an earlier run's notes
+        self._kept_resolution = self._resolution(info) if self.options.resolution is None and _resized(info) else None
+        self._pair_list = None
         image_set = info.attribute("image_set")
         if isinstance(image_set, str) and image_set.partition("/")[0] in RESOLUTIONS and not _source_lists(info):
             year, split = self._written_list(info)
