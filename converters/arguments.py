@@ -49,7 +49,8 @@ def executor_args(parser: argparse.ArgumentParser) -> None:
 
 
 def reader_args(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
-    parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
+    readers = ", ".join(sorted(registry.readers))  # the built-in table: no plugin scan for --help
+    parser.add_argument("--from", dest="source_format", metavar="FORMAT", help=f"reader: {readers} (default: detect it)")
     parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
     parser.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
     parser.add_argument(

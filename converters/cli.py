@@ -70,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert", help="convert a dataset to another format")
     convert.add_argument("source", metavar="SRC", help=SRC_HELP)
     convert.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
-    convert.add_argument("--to", metavar="FORMAT", help=f"writer format (default: from OUT's name: {_suffix_help()})")
+    writers = ", ".join(sorted(registry.writers))  # the built-in table: no plugin scan for --help
+    convert.add_argument("--to", metavar="FORMAT", help=f"writer: {writers} (default: from OUT's name: {_suffix_help()})")
     reader_args(convert)
     convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
     convert.add_argument(
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run named pipelines from pipelines.yaml")
     run.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names (default: the file's default)")
-    run.add_argument("--format", metavar="FORMAT", help="writer format to use instead of each pipeline's")
+    run.add_argument("--format", metavar="FORMAT", help=f"writer to use instead of each pipeline's: {writers}")
     run.add_argument("--config", default="pipelines.yaml", metavar="FILE", help="pipelines file (default: ./pipelines.yaml)")
     run.add_argument("--workers", type=count, metavar="N", help="override each pipeline's worker count")
     _run_args(run)

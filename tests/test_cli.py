@@ -599,3 +599,15 @@ def test_a_to_that_contradicts_the_outputs_name_is_warned_of(capsys, sample_root
     for out, to in (("b.json", "COCO"), ("c", "mose"), ("val.json", "cocovid"), ("all_classes.json", "burst")):
         code, _, stderr = run(capsys, *argv, "-o", str(tmp_path / out), "--to", to)
         assert code == 0 and "warning" not in stderr
+
+
+def test_help_names_the_formats_from_and_to_take(capsys):
+    """``--from``/``--to``/``--format`` said "source format" and "writer format" without naming one: the user had to
+    find ``vosconv formats`` first."""
+    from converters import registry
+
+    for argv, kind in ((["convert", "--help"], "writer"), (["info", "--help"], "reader"), (["run", "--help"], "writer")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = "".join(capsys.readouterr().out.split())  # argparse wraps the lines, at a hyphen too
+        assert ",".join(sorted(spec.name for spec in registry.specs(kind))) in text, argv
