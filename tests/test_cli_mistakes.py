@@ -366,3 +366,13 @@ def test_no_images_for_a_writer_without_images_says_to_leave_it_out(capsys, samp
     assert code == 1
     assert stderr == "error: --no-images: the coco writer holds no images (it names each frame's file): leave --no-images out\n"
     assert not (tmp_path / "out.json").exists()
+
+
+def test_an_output_under_a_file_is_refused_naming_the_file(capsys, sample_root, tmp_path):
+    """It said ``cannot write out/afile/x.json: Not a directory (out/afile/.x.json.vosconv-lock)``: the lock file's
+    path, which the user never named, and not which file was in the way."""
+    (tmp_path / "afile").write_text("notes")
+    out = tmp_path / "afile" / "x.json"
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", str(out))
+    assert code == 1
+    assert stderr == f"error: cannot write {out}: {tmp_path / 'afile'} {IN_THE_WAY}\n"
