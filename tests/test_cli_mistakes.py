@@ -376,3 +376,12 @@ def test_an_output_under_a_file_is_refused_naming_the_file(capsys, sample_root, 
     code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", str(out))
     assert code == 1
     assert stderr == f"error: cannot write {out}: {tmp_path / 'afile'} {IN_THE_WAY}\n"
+
+
+def test_a_sample_under_a_file_is_refused_naming_the_file(capsys, tmp_path):
+    """It said ``out/afile/s: cannot write here: File exists``."""
+    (tmp_path / "afile").write_text("notes")
+    code, _, stderr = run(capsys, "sample", str(tmp_path / "afile" / "s"))
+    assert code == 1
+    blocked = f"{tmp_path / 'afile'} is a file, not a folder; choose another path"
+    assert stderr == f"error: cannot write {tmp_path / 'afile' / 's'}: {blocked}\n"
