@@ -56,7 +56,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         info, stats = pipeline.scan(reader, workers=args.workers, progress=None)
     categories = [c.name for c in info.categories]
     facts = {
-        "source": str(args.source),
+        "source": str(reader.source),  # as validate and stats give it: the path, normalised
         "format": reader.name,
         "split": info.split,
         "videos": stats.videos,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -611,3 +612,14 @@ def test_help_names_the_formats_from_and_to_take(capsys):
             main(argv)
         text = "".join(capsys.readouterr().out.split())  # argparse wraps the lines, at a hyphen too
         assert ",".join(sorted(spec.name for spec in registry.specs(kind))) in text, argv
+
+
+def test_info_validate_and_stats_json_name_the_source_alike(capsys, sample_root):
+    """info --json gave the path as typed (``./x/``), validate and stats the path itself (``x``)."""
+    typed = f"./{os.path.relpath(sample_root['davis'])}/"
+    sources = set()
+    for command in ("info", "validate", "stats"):
+        code, stdout, _ = run(capsys, command, typed, "--json")
+        assert code == 0
+        sources.add(json.loads(stdout)["source"])
+    assert sources == {os.path.relpath(sample_root["davis"])}
