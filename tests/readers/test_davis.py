@@ -428,6 +428,10 @@ def test_a_misspelt_split_or_resolution_gets_a_suggestion(davis2017):
         DavisReader(root, DavisOptions(split="trian")).list_videos()
     with pytest.raises(SourceError, match=r"no resolution '480' .*did you mean '480p'\?"):
         DavisReader(root, DavisOptions(resolution="480")).list_videos()
+    # a resolution folder of another name, the default 480p not there: the flag that reads it is named
+    (root / "JPEGImages" / "480p").rename(root / "JPEGImages" / "2017")
+    with pytest.raises(SourceError, match=r"here: 2017\); choose one with --resolution \(reader option resolution\)$"):
+        DavisReader(root).list_videos()
 
 
 def test_detect_folder_holding_davis(davis2017):
