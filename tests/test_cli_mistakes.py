@@ -231,6 +231,15 @@ def test_a_json_file_as_the_video_list_is_refused_in_a_line(capsys, sample_root,
     assert code == 1 and stderr.endswith(f"does not have: {'x' * 80}...\n")
 
 
+def test_a_folder_as_the_video_list_is_said_to_be_one(capsys, sample_root, tmp_path):
+    """It said ``cannot read the video list: Is a directory``."""
+    code, _, stderr = run(
+        capsys, "convert", mose_train(sample_root), "-o", str(tmp_path / "o.json"), "--videos-from", str(tmp_path)
+    )
+    assert code == 1
+    assert stderr == f"error: --videos-from: {tmp_path}: is a folder; name a text file of video names, one a line\n"
+
+
 @pytest.mark.parametrize("output", [".", ""])
 def test_the_current_folder_as_the_output_is_refused_saying_why(capsys, sample_root, tmp_path, monkeypatch, output):
     """`-o .` in an empty folder put the lock file inside it, then refused the folder for holding `..vosconv-lock`."""
