@@ -394,3 +394,14 @@ def test_a_sample_under_a_file_is_refused_naming_the_file(capsys, tmp_path):
     assert code == 1
     blocked = f"{tmp_path / 'afile'} is a file, not a folder; choose another path"
     assert stderr == f"error: cannot write {tmp_path / 'afile' / 's'}: {blocked}\n"
+
+
+def test_images_naming_a_file_says_it_is_a_file(capsys, sample_root, tmp_path):
+    """``--images`` given a file (the COCO file itself, say) said ``images folder does not exist``: it does exist."""
+    coco = tmp_path / "in.json"
+    assert run(capsys, "convert", mose_train(sample_root), "-o", str(coco))[0] == 0
+    code, _, stderr = run(capsys, "convert", str(coco), "-o", str(tmp_path / "out"), "--to", "mose", "--images", str(coco))
+    assert code == 1
+    assert stderr == f"error: {coco}: a file, not a folder: the images option (--images DIR) names a folder of frames\n"
+    code, _, stderr = run(capsys, "info", str(coco), "--images", str(tmp_path / "nowhere"))
+    assert code == 1 and "images folder does not exist" in stderr

@@ -31,7 +31,7 @@ from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
-from ...sources.files import join_inside
+from ...sources.files import join_inside, no_images_folder
 from ..ytvis.lines import normalise
 from .segmentation import counts as segmentation_counts
 from .spec import FILE_HEAD, GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, check_header, is_vosconv_coco
@@ -184,7 +184,7 @@ class CocoReader(Reader):
         """The folder ``file_names`` are relative to: the option, else the recorded root if it exists."""
         if self.options.images is not None:
             if not Path(self.options.images).is_dir():
-                raise SourceError(self.options.images, "images folder does not exist")
+                raise SourceError(self.options.images, no_images_folder(self.options.images))
             return str(Path(self.options.images).resolve())
         recorded = self._recorded_image_root()
         return recorded if recorded and Path(recorded).is_dir() else None
