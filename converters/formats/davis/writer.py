@@ -89,7 +89,7 @@ class DavisWriter(LayoutWriter):
     holds_void = True  # DAVIS keeps its void (255) and DAVIS 2016's 0/255 masks as they are
     keeps = frozenset({"categories"})  # davis_semantics.json: each object's category, also of one on no frame
 
-    _kept_resolution: str | None = None  # the source's resolution folder, named again over --max-side frames
+    _named_resolution: tuple[str, bool] | None = None  # the folder not chosen by -w resolution, and whether it is the default
     _pair_list: tuple[str, str] | None = None  # a DAVIS 2016 frame-pair list read, and the sequence list written for it
 
     def _resolution(self, info: DatasetInfo) -> str:
@@ -97,7 +97,9 @@ class DavisWriter(LayoutWriter):
 
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         # set on every run: a writer used again must not repeat an earlier run's notes
-        self._kept_resolution = self._resolution(info) if self.options.resolution is None and _resized(info) else None
+        default = info.attribute("resolution") is None  # not the source's: 480p whatever the frames' size
+        named = self.options.resolution is None and (default or _resized(info))
+        self._named_resolution = (self._resolution(info), default) if named else None
         self._pair_list = None
         image_set = info.attribute("image_set")
         if isinstance(image_set, str) and image_set.partition("/")[0] in RESOLUTIONS and not _source_lists(info):
@@ -106,7 +108,8 @@ class DavisWriter(LayoutWriter):
         return super().finalize(results, info, staging, output)
 
     def notes(self, results: Sequence[ShardResult]) -> list[str]:
-        """The layout's notes, and the folder name kept over resized frames: ``480p/`` no longer says their size."""
+        """The layout's notes, and a resolution folder named without regard to the frames' size (the source's over
+        resized frames, or the default where the source has none): ``480p/`` need not say their size."""
         notes = super().notes(results)
         if self._pair_list is not None:
             read, written = self._pair_list
@@ -114,11 +117,12 @@ class DavisWriter(LayoutWriter):
                 f"DAVIS 2016's frame-pair list {IMAGE_SETS}/{read} written as {IMAGE_SETS}/{written}, one sequence a line, "
                 "as the DAVIS 2017 release lists DAVIS 2016"
             )
-        if self._kept_resolution is not None:
-            folder = self._kept_resolution
+        if self._named_resolution is not None:
+            folder, default = self._named_resolution
+            which = "DAVIS's default resolution folder (the source names none)" if default else "the source's resolution folder"
             notes.append(
-                f"frames resized by --max-side written in {IMAGES}/{folder}/ and {ANNOTATIONS}/{folder}/, the source's "
-                "resolution folder; -w resolution=NAME names another"
+                f"frames {'' if default else 'resized by --max-side '}written in {IMAGES}/{folder}/ and {ANNOTATIONS}/{folder}/, "
+                f"{which}, whatever their size; -w resolution=NAME names another"
             )
         return notes
 
