@@ -88,12 +88,17 @@ def write_videos(
                 raise OptionError("videos", f"item {position} is a {type(video).__name__}, not a converters.model.Video")
             reader.add(video)
         try:
-            return pipeline.convert(reader, writer, output, workers=1, overwrite=overwrite, progress=progress)
+            return pipeline.convert(
+                reader, writer, output, workers=1, overwrite=overwrite, progress=progress, none_listed=_NONE_GIVEN
+            )
         except pipeline.Interrupted:
             if not staging.is_dir():  # published whole: the pipeline's message says so
                 raise
             raise pipeline.Interrupted(f"interrupted before {output} was written; {_AGAIN}") from None
 
+
+#: The warning for an empty iterable: a filter that kept nothing, or a generator already used up.
+_NONE_GIVEN = "write_videos was given no videos"
 
 #: What to do after an interrupted run: the videos were in the caller's hands, not in a source a run can read again.
 _AGAIN = "call write_videos again with overwrite=True"

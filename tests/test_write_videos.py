@@ -114,6 +114,15 @@ def test_videos_that_are_no_videos_are_refused(tmp_path, videos, message):
     assert not (tmp_path / "out.json").exists()
 
 
+def test_no_videos_are_written_with_a_warning_in_the_caller_s_words(tmp_path):
+    """An empty iterable (a filter that kept nothing, a generator used up) was warned of as "the python reader lists
+    no videos": the user gave no reader. It is written (an empty dataset), and the warning points at their call."""
+    with pytest.warns(VosconvWarning, match=r"^write_videos was given no videos; .*out\.json will hold none$") as seen:
+        summary = converters.write_videos(iter(()), tmp_path / "out.json", to="coco")
+    assert seen[0].filename == __file__
+    assert summary.stats.videos == 0 and list(converters.read_videos(tmp_path / "out.json")) == []
+
+
 def test_one_video_or_a_name_twice_is_refused(tmp_path):
     video = Video("v", 8, 8, (Frame(0, "0.jpg"),))
     with pytest.raises(OptionError, match=r"got one Video: give \[video\]"):
