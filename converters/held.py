@@ -18,6 +18,7 @@ from .api import _short, as_flag, as_path, format_name, open_writer, warn_of_con
 from .errors import OptionError, OutputError
 from .model import DatasetInfo, Video
 from .reader import Detection, Reader, VideoRef
+from .sources import tempfiles
 
 if TYPE_CHECKING:
     from .run.pipeline import Summary
@@ -82,7 +83,7 @@ def write_videos(
                     f"an interrupted run of {output} left finished shards in {staging}; videos given in Python are "
                     f"never resumed: {_AGAIN}"
                 ) from None
-    with tempfile.TemporaryDirectory(prefix="vosconv-videos-") as spool, HeldVideos(info, Path(spool)) as reader:
+    with _spool_folder() as spool, HeldVideos(info, Path(spool)) as reader:
         for position, video in enumerate(videos):
             if not isinstance(video, Video):
                 raise OptionError("videos", f"item {position} is a {type(video).__name__}, not a converters.model.Video")
@@ -95,6 +96,13 @@ def write_videos(
             if not staging.is_dir():  # published whole: the pipeline's message says so
                 raise
             raise pipeline.Interrupted(f"interrupted before {output} was written; {_AGAIN}") from None
+
+
+def _spool_folder() -> tempfile.TemporaryDirectory:
+    try:
+        return tempfile.TemporaryDirectory(prefix="vosconv-videos-")
+    except OSError as exc:
+        raise tempfiles.cannot_write(exc, tempfile.gettempdir()) from None
 
 
 #: The warning for an empty iterable: a filter that kept nothing, or a generator already used up.
@@ -119,8 +127,11 @@ class HeldVideos(Reader):
         if video.name in self._videos:  # one would overwrite the other's files, or their records would merge
             raise OptionError("videos", f"two videos are named {video.name!r}; a dataset's video names are unique")
         path = self._spool / f"{len(self._videos):09d}.pickle"
-        with open(path, "wb") as file:
-            pickle.dump(video, file, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            with open(path, "wb") as file:
+                pickle.dump(video, file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:  # a full disk under TMPDIR, not a fault of the video
+            raise tempfiles.cannot_write(exc, os.fspath(self._spool)) from None
         self._videos[video.name] = (path, _held_bytes(video))
 
     @classmethod

@@ -25,7 +25,6 @@ import io
 import os
 import pickle
 import shutil
-import tempfile
 import weakref
 import zlib
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from typing import BinaryIO
 
 from ..errors import SourceError
 from ..model import ImageRef
-from . import archive_index, member_kinds
+from . import archive_index, member_kinds, tempfiles
 from .archive_index import Table
 from .entry import Entry, archive_kind
 from .handles import HandleCache
@@ -104,13 +103,16 @@ class _Catalog:
         return catalog
 
     def _save(self) -> None:
-        folder = tempfile.mkdtemp(prefix="vosconv-archive-")
+        folder = tempfiles.make_folder("vosconv-archive-")
         self.index_dir, self._owner = folder, os.getpid()
         try:
             with open(os.path.join(folder, TABLE_FILE), "wb") as file:
                 pickle.dump((_FORMAT, self.identity, self.table), file, protocol=pickle.HIGHEST_PROTOCOL)
             if self.blocks is not None:
                 self.blocks.gz.export_index(filename=os.path.join(folder, GZIP_INDEX_FILE))
+        except OSError as exc:  # only ever a write, to the index's own folder
+            self.release()
+            raise tempfiles.cannot_write(exc, folder) from None
         except BaseException:
             self.release()
             raise

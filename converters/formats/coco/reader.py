@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import weakref
 import zlib
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
+from ...sources import tempfiles
 from ...sources.files import join_inside
 from ..ytvis.lines import normalise
 from .segmentation import counts as segmentation_counts
@@ -162,13 +162,15 @@ class CocoReader(Reader):
             return index
         except IsADirectoryError:  # --from coco given a dataset folder
             raise SourceError(source, "a folder; the coco reader reads one .json or .json.gz file") from None
-        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # gzip's BadGzipFile is an OSError
+            if isinstance(exc, OSError) and tempfiles.failed_writing(exc, self._tmp):
+                raise tempfiles.cannot_write(exc, self._tmp) from None
             raise SourceError(source, f"cannot read: {exc}") from None
 
     def _make_tmp(self, prefix: str) -> str:
         """A temporary folder for the index, removed by ``close``, or when a reader never closed (a notebook's
         ``open_reader(...).list_videos()``) is collected or the process exits: it holds a copy of the annotations."""
-        self._tmp = tempfile.mkdtemp(prefix=prefix)
+        self._tmp = tempfiles.make_folder(prefix)
         self._cleanup = weakref.finalize(self, _remove_tmp, self._tmp, os.getpid())
         return self._tmp
 

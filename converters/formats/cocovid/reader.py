@@ -29,6 +29,7 @@ from ...errors import SourceError
 from ...model import VOID_ID, FrameMasks, Mask, Video
 from ...reader import Detection
 from ...records import Record
+from ...sources import tempfiles
 from ..coco.reader import CocoReader, CocoVideoRef, _index_lines, _load_span, build_video
 from ..coco.spec import HEADER_KEY, SUFFIXES, check_header, is_vosconv_coco
 from ..ytvis import spec
@@ -62,7 +63,10 @@ class CocoVidReader(CocoReader):
                 self._index = _index_lines(lines, str(self.source))
                 check_header(self._index.header, self.source)
             except OSError as exc:
+                tmp = self._tmp
                 self.close()
+                if tempfiles.failed_writing(exc, tmp):
+                    raise tempfiles.cannot_write(exc, tmp) from None
                 raise SourceError(self.source, f"cannot read: {exc.strerror or exc}") from None
             except BaseException:
                 self.close()
