@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,7 +82,7 @@ def write_videos(
                     f"an interrupted run of {output} left finished shards in {staging}; videos given in Python are "
                     f"never resumed: {_AGAIN}"
                 ) from None
-    with _spool_folder() as spool, HeldVideos(info, Path(spool)) as reader:
+    with tempfiles.folder("vosconv-videos-") as spool, HeldVideos(info, Path(spool)) as reader:
         for position, video in enumerate(videos):
             if not isinstance(video, Video):
                 raise OptionError("videos", f"item {position} is a {type(video).__name__}, not a converters.model.Video")
@@ -96,13 +95,6 @@ def write_videos(
             if not staging.is_dir():  # published whole: the pipeline's message says so
                 raise
             raise pipeline.Interrupted(f"interrupted before {output} was written; {_AGAIN}") from None
-
-
-def _spool_folder() -> tempfile.TemporaryDirectory:
-    try:
-        return tempfile.TemporaryDirectory(prefix="vosconv-videos-")
-    except OSError as exc:
-        raise tempfiles.cannot_write(exc, tempfile.gettempdir()) from None
 
 
 #: The warning for an empty iterable: a filter that kept nothing, or a generator already used up.

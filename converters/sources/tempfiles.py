@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..errors import OutputError
 
@@ -21,8 +24,18 @@ def make_folder(prefix: str) -> str:
     """A new folder under ``TMPDIR`` (``tempfile.mkdtemp``), or an :class:`OutputError` saying why not."""
     try:
         return tempfile.mkdtemp(prefix=prefix)
-    except OSError as exc:
-        raise cannot_write(exc, tempfile.gettempdir()) from None
+    except OSError as exc:  # tempfile.tempdir is unset when no candidate folder was usable
+        raise cannot_write(exc, tempfile.tempdir or "any temporary folder") from None
+
+
+@contextmanager
+def folder(prefix: str) -> Iterator[str]:
+    """:func:`make_folder`, removed with what it holds on leaving."""
+    path = make_folder(prefix)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def failed_writing(exc: OSError, folder: str | None = None) -> bool:

@@ -77,3 +77,16 @@ def test_an_archive_s_index_that_cannot_be_saved_is_said_to_be_that(tmp_path, mo
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     with pytest.raises(OutputError, match=rf"^cannot write temporary files in {tmp_path}/missing: No such file"):
         next(api.read_videos(archive, split="train"))
+
+
+def test_no_usable_temporary_folder_at_all_is_said_to_be_that(monkeypatch):
+    """Python's own search found none (every candidate read-only, say): the message is still vosconv's, whole."""
+    import errno
+
+    def none_usable(**kwargs):
+        raise FileNotFoundError(errno.ENOENT, "No usable temporary directory found in ['/tmp', '/var/tmp']")
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    monkeypatch.setattr(tempfile, "mkdtemp", none_usable)
+    with pytest.raises(OutputError, match=r"^cannot write temporary files in any temporary folder: No usable temporary"):
+        tempfiles.make_folder("vosconv-x-")
