@@ -13,10 +13,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .api import _short, as_flag, as_path, format_name, open_writer, warn_of_contradiction
+from .api import as_flag, as_path, format_name, open_writer, warn_of_contradiction
 from .errors import OptionError, OutputError
 from .model import DatasetInfo, Video
 from .reader import Detection, Reader, VideoRef
+from .records import shown
 from .sources import tempfiles
 
 if TYPE_CHECKING:
@@ -62,13 +63,13 @@ def write_videos(
     if isinstance(videos, Video):
         raise OptionError("videos", "expected videos (a list or any iterable of Video), got one Video: give [video]")
     if isinstance(videos, (str, bytes, os.PathLike)):
-        raise OptionError("videos", f"expected Video objects, got the path {_short(videos)}: converters.convert reads one")
+        raise OptionError("videos", f"expected Video objects, got the path {shown(videos, 80)}: converters.convert reads one")
     if not isinstance(videos, Iterable):
-        raise OptionError("videos", f"expected an iterable of Video, got {type(videos).__name__} {_short(videos)}")
+        raise OptionError("videos", f"expected an iterable of Video, got {type(videos).__name__} {shown(videos, 80)}")
     if info is None:
         info = DatasetInfo("python")
     elif not isinstance(info, DatasetInfo):
-        raise OptionError("info", f"expected a converters.model.DatasetInfo, got {type(info).__name__} {_short(info)}")
+        raise OptionError("info", f"expected a converters.model.DatasetInfo, got {type(info).__name__} {shown(info, 80)}")
     writer = open_writer(to, writer_options)
     warn_of_contradiction(output, to, writer)
     staging = staging_path(output)

@@ -149,7 +149,7 @@ class CocoReader(Reader):
         try:
             own = _in_line_form(source)
             if own and not _gzipped(source):
-                index = _index_lines(source, str(source))
+                index = index_lines(source, str(source))
             else:
                 lines = Path(self._tmp) / "records.json"
                 if own:
@@ -157,7 +157,7 @@ class CocoReader(Reader):
                         shutil.copyfileobj(file, out, 1 << 20)
                 else:  # another tool's YouTube-VIS JSON: the ytvis reader's format, read the same way
                     normalise(source, lines)
-                index = _index_lines(lines, str(source))
+                index = index_lines(lines, str(source))
             check_header(index.header, source)
             return index
         except IsADirectoryError:  # --from coco given a dataset folder
@@ -229,8 +229,8 @@ class CocoReader(Reader):
         index = self._ensure_index()
         try:
             with open(ref.path, "rb") as file:
-                (record,) = _load_span(file, ref.video, self.source)
-                annotations = [a for span in ref.annotations for a in _load_span(file, span, self.source)]
+                (record,) = load_records(file, ref.video, self.source)
+                annotations = [a for span in ref.annotations for a in load_records(file, span, self.source)]
         except OSError as exc:  # the file (or its unpacked index copy) went away or cannot be read
             raise SourceError(self.source, f"cannot read video {ref.name!r}: {exc.strerror or exc}") from None
         except SourceError as error:
@@ -259,7 +259,7 @@ def _categories(categories: tuple[object, ...], source: Path) -> list[Category]:
     return found
 
 
-def _load_span(file, span: tuple[int, int], source: Path) -> list[dict]:
+def load_records(file, span: tuple[int, int], source: Path) -> list[dict]:
     """The records (one per line) in a byte range of the indexed file."""
     file.seek(span[0])
     records, offset = [], span[0]
@@ -298,7 +298,7 @@ def _records(file) -> Iterator[tuple[int, bytes]]:
         offset += len(line)
 
 
-def _index_lines(path: Path, source: str) -> _Index:
+def index_lines(path: Path, source: str) -> _Index:
     """One pass over a line-per-record file: the byte ranges of every video and annotation."""
     videos: dict[int, tuple[str, tuple[int, int]]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}
