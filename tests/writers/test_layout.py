@@ -273,6 +273,24 @@ def test_without_images_the_frames_without_masks_are_said_to_be_left_out(sample_
 
 
 @pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])
+def test_without_images_frame_names_that_read_back_otherwise_are_said(tmp_path, layout):
+    """Without its image, an annotated frame is known by its mask alone and reads back as ``<number>.jpg``: a source's
+    ``.jpeg`` and ``.JPG`` frames came back renamed, and nothing said so. The summary and the marker count them."""
+    names = ["5.jpg", "10.JPG", "00011.jpeg"]
+    source, images = _ytvis_with_names(tmp_path, {"v": names})
+    options = {"reader_options": {"images": str(images)}, **({"writer_options": {"split": "val"}} if layout == "davis" else {})}
+    api.convert(source, tmp_path / "whole", to=layout, **options)
+    assert [f.file_name for f in next(iter(api.read_videos(tmp_path / "whole", layout))).frames] == names  # beside its image
+    out = tmp_path / "out"
+    options.setdefault("writer_options", {})["images"] = False
+    summary = api.convert(source, out, to=layout, **options)
+    assert [f.file_name for f in next(iter(api.read_videos(out, layout))).frames] == ["5.jpg", "10.jpg", "00011.jpg"]
+    (note,) = [n for n in summary.notes if "has no place for them" in n]
+    assert "the file name of 2 annotated frames without their images (read back as <number>.jpg)" in note
+    assert json.loads((out / ".vosconv.json").read_text())["conventions"]["not_kept"]["frame_names"] == 2
+
+
+@pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])
 def test_a_source_without_any_mask_writes_a_layout_that_reads_back(sample_copy, tmp_path, layout):
     """Every frame unannotated (a test split): the frames are written, and the empty annotations folder marks the layout."""
     source = sample_copy("mose")
