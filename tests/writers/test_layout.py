@@ -43,6 +43,20 @@ def test_overlapping_masks_are_refused_not_painted_over(writer, tmp_path):
 
 
 @pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
+@pytest.mark.parametrize("overlapping", [True, False], ids=["overlapping", "apart"])
+def test_renumbering_is_offered_for_ids_only_where_it_would_do(writer, overlapping):
+    """SA-V's ids start at 0 and its masks overlap: -w renumber=true maps the ids, but the overlap stays refused, so
+    the refusal of id 0 offered a fix that only led to the next refusal."""
+    from tests.memsource import box, rle
+
+    masks = FrameMasks((rle(box(6, 8, 0, 0, 4, 4), 0), rle(box(6, 8, 3 if overlapping else 4, 0, 6, 4), 2)))
+    video = Video("v", 8, 6, (Frame(0, "00000.jpg", None, masks),), (ObjectInfo(0), ObjectInfo(2)))
+    with pytest.raises(SourceError, match=r"v/00000\.jpg: object id 0 is not a pixel value") as caught:
+        writer().check(video)
+    assert ("renumber=true" in str(caught.value)) is not overlapping
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
 def test_masks_that_touch_without_overlapping_are_written(writer, tmp_path):
     result = writer().write_shard([_video(slice(4, 6))], Shard(0, ()), tmp_path, DatasetInfo("test"))
     assert [name for name in result.files if name.endswith(".png")]

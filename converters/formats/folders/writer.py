@@ -389,7 +389,10 @@ class LayoutWriter(Writer):
         problem = labels.pixel_value_problem(video if not renumber else labels.renumbered(video)[0])
         if problem is not None:
             where, cause = problem
-            hint = "" if renumber or "overlap" in cause else " (or -w renumber=true: ids 1..K, the mapping in object_ids.json)"
+            # renumbering maps the ids alone: offered only where the video has no overlap and at most 254 objects
+            helps = not renumber and "overlap" not in cause and len(video.objects) < VOID_ID
+            helps = helps and labels.overlapping_frame(video) is None
+            hint = " (or -w renumber=true: ids 1..K, the mapping in object_ids.json)" if helps else ""
             raise SourceError(where, f"{cause}: {_pixel_value_fix(self.name)}{hint}")
         # after the masks' own problems (the more basic refusal); a reader pairs each mask with its frame's image
         if self.options.images:
