@@ -81,8 +81,7 @@ def _burst(root: Path, numbered: bool = False, track_255: bool = False) -> Sourc
         return annotations, "burst", {"images": str(frames)}
     path = annotations / "val" / "all_classes.json"
     if track_255:  # track 300 renumbered 255 (the void value of the label-map formats), track 1 left out where it overlaps
-        text = path.read_text()
-        document = json.loads(text)
+        document = json.loads(path.read_text())
         for sequence in document["sequences"]:
             ids = sequence["track_category_ids"]
             sequence["track_category_ids"] = {("255" if k == "300" else k): v for k, v in ids.items()}
@@ -97,11 +96,10 @@ def _burst(root: Path, numbered: bool = False, track_255: bool = False) -> Sourc
 def _ytvis(root: Path, *, suffix: str = ".jpg", annotated: bool = True, ovis: bool = False) -> Source:
     document = ytvis_2019_document()
     for video in document["videos"]:
-        folder = video["file_names"][0].split("/")[0]
-        names = [f"img_{i + 1:07d}" for i in range(len(video["file_names"]))] if ovis else None
-        video["file_names"] = [
-            f"{folder}/{names[i]}.jpg" if names else name.replace(".jpg", suffix) for i, name in enumerate(video["file_names"])
-        ]
+        names = video["file_names"]
+        if ovis:  # img_0000001.jpg, ...
+            names = [f"{name.split('/')[0]}/img_{i + 1:07d}.jpg" for i, name in enumerate(names)]
+        video["file_names"] = [name.replace(".jpg", suffix) for name in names]
     if not annotated:
         del document["annotations"]
     if ovis:  # as DVIS registers it: annotations/annotations_{split}.json, frames under {split}/
@@ -179,7 +177,7 @@ def _refusals() -> dict[tuple[str, str], str]:
     wide = ("sav-train", "sav-every-frame", "sav-val", "burst-numbered", "burst-track-255", "coco-of-burst", "parquet-of-sav")
     for source in wide:  # ids 0, 255, 300 or 2^31-1 and overlapping masks: one value 1-254 per pixel holds neither
         refused.update({(source, case): PIXEL_VALUE for case in (*LABEL_MAPS, "hdf5-dense")})
-        if source != "burst-track-255":  # renumbered 1..K, its objects no longer overlap
+        if source != "burst-track-255":  # whose tracks do not overlap: renumbered 1..K, it is written
             refused[(source, "mose-renumbered")] = OVERLAP
     refused[("burst-track-255", "hdf5")] = "object id 255 is the void region in HDF5 RLE tables"
     for source in ("burst", "ovis", "vost", "cocovid-of-vost", "hdf5-of-vost"):  # frame0000.jpg, img_0000001.jpg
