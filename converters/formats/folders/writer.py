@@ -113,6 +113,7 @@ _NOT_KEPT = {
     "mask_values": "the per-frame values of {n} mask{s}",
     "video_metadata": "the metadata of {n} video{s}",
     "unseen_objects": "{n} object{s} on no frame",
+    "frame_names": "the file name of {n} annotated frame{s} without {their} images (read back as <number>.jpg)",
 }
 
 
@@ -270,6 +271,10 @@ class LayoutWriter(Writer):
             "unseen_objects": 0
             if "unseen_objects" in self.keeps
             else sum(1 for o in video.objects if o.object_id not in seen and o.category_id not in held),
+            # without its image, an annotated frame is known by its mask alone: it reads back as <number>.jpg
+            "frame_names": 0
+            if self.options.images
+            else sum(1 for f in video.frames if f.masks is not None and f.file_name != f.stem + IMAGE_SUFFIXES[0]),
         }
         kept = {what: count for what, count in counts.items() if count}
         return {"not_kept": kept} if kept else {}
@@ -309,7 +314,10 @@ class LayoutWriter(Writer):
                 f"{_VOID_DONE[record['void']]} ({self.name} has no void){fix}"
             )
         if "not_kept" in record:
-            parts = [_NOT_KEPT[what].format(n=n, s="s" if n != 1 else "") for what, n in record["not_kept"].items()]
+            parts = [
+                _NOT_KEPT[what].format(n=n, s="s" if n != 1 else "", their="their" if n != 1 else "its")
+                for what, n in record["not_kept"].items()
+            ]
             notes.append(
                 f"not written, as a {self.name} folder has no place for them: {', '.join(parts)} "
                 "(coco, parquet and hdf5 keep them)"
@@ -381,7 +389,10 @@ class LayoutWriter(Writer):
         problem = labels.pixel_value_problem(video if not renumber else labels.renumbered(video)[0])
         if problem is not None:
             where, cause = problem
-            hint = "" if renumber or "overlap" in cause else " (or -w renumber=true: ids 1..K, the mapping in object_ids.json)"
+            # renumbering maps the ids alone: offered only where the video has no overlap and at most 254 objects
+            helps = not renumber and "overlap" not in cause and len(video.objects) < VOID_ID
+            helps = helps and labels.overlapping_frame(video) is None
+            hint = " (or -w renumber=true: ids 1..K, the mapping in object_ids.json)" if helps else ""
             raise SourceError(where, f"{cause}: {_pixel_value_fix(self.name)}{hint}")
         # after the masks' own problems (the more basic refusal); a reader pairs each mask with its frame's image
         if self.options.images:
