@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import tarfile
@@ -29,7 +30,7 @@ from converters.codecs import png
 from converters.errors import SourceError
 from converters.run.validate import validate
 
-from .archives import stored_zip_with_damaged_members
+from .archives import pack, stored_zip_with_damaged_members, with_directory_name
 from .pngs import chunk, chunk_spans, make_png
 from .rle_strings import overflowing_string
 
@@ -1232,3 +1233,57 @@ def test_an_sa_v_record_whose_annotated_frames_leave_out_masks_names_it(sav_samp
     with pytest.raises(SourceError, match=says) as caught:
         list(api.read_videos(out, "sav"))
     assert caught.value.path == str(record)
+
+
+def _mask_members(root: Path) -> tuple[str, str]:
+    """Frame 3's mask of the MOSE sample's first two train videos, as zip member names."""
+    videos = sorted(p.name for p in (root / "train" / "Annotations").iterdir() if p.is_dir())
+    return tuple(f"train/Annotations/{video}/00003.png" for video in videos[:2])
+
+
+def _swapped(source: Path, target: Path, first: str, second: str) -> tuple[Path, str, str]:
+    """Two videos' masks swapped in the central directory alone: each name leads to the other's bytes."""
+    with_directory_name(source, target, first, "x" * len(first))
+    with_directory_name(target, target, second, first)
+    with_directory_name(target, target, "x" * len(first), second)
+    return target, first, "the local header at offset .* names another member"
+
+
+ZIP_DIRECTORY_RENAMES = {
+    "two masks swapped": _swapped,
+    "a mask renamed to another video's": lambda s, t, a, b: (with_directory_name(s, t, a, b), b, "names two members so"),
+    "a mask renamed to another of its video's": lambda s, t, a, b: (
+        with_directory_name(s, t, a, a.replace("00003", "00002")),
+        a.replace("00003", "00002"),
+        "names two members so",
+    ),
+    "a mask renamed through '..' to another video's": lambda s, t, a, b: (
+        with_directory_name(s, t, a, f"{a.rsplit('/', 2)[0]}/../{b.split('/', 2)[2]}"),
+        f"{a.rsplit('/', 2)[0]}/../{b.split('/', 2)[2]}",
+        "a member name with a '..' part",
+    ),
+    "a mask renamed out of the archive": lambda s, t, a, b: (
+        with_directory_name(s, t, a, "../00003.png"),
+        "../00003.png",
+        "'..' part",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ZIP_DIRECTORY_RENAMES))
+def test_a_zip_member_its_central_directory_names_otherwise_is_refused(sample_root, tmp_path, case):
+    """A zip's central directory renaming a mask while its local header keeps the name: swapped, one video's mask read
+    as the other's (same size: no error, masks exchanged in silence); renamed onto a member or through '..' onto one,
+    the later entry won and the other mask was gone; renamed out of the archive ('../x'), the member was left out, its
+    frame read as unannotated. zipfile refuses names that differ ("File name in directory ... and header ... differ");
+    vosconv now refuses all four, naming the archive and the member, and validate reports it."""
+    root = sample_root["mose"]
+    packed = pack(root, tmp_path / "good.zip", "zip", hidden=False)
+    first, second = _mask_members(root)
+    source, member, says = ZIP_DIRECTORY_RENAMES[case](packed, tmp_path / "renamed.zip", first, second)
+    with pytest.raises(SourceError, match=f"corrupt zip archive: .*{says}") as caught:
+        api.convert(source, tmp_path / "out.json", to="coco", from_="mose", reader_options={"split": "train"})
+    assert caught.value.path == f"{source}/{member}"
+    with api.open_reader(source, "mose", {"split": "train"}) as reader:
+        report = validate(reader)
+    assert any(e["file"] == f"{source}/{member}" and re.search(says, e["message"]) for e in report.errors), report.errors
