@@ -1235,6 +1235,59 @@ def test_an_sa_v_record_whose_annotated_frames_leave_out_masks_names_it(sav_samp
     assert caught.value.path == str(record)
 
 
+def _without_entry(manifest: dict, name: str) -> None:
+    manifest["videos"] = [v for v in manifest["videos"] if v["name"] != name]
+
+
+def _without_entry_or_listing(manifest: dict, name: str) -> None:
+    _without_entry(manifest, name)
+    for shard in manifest["shards"]:
+        shard["videos"] = [v for v in shard["videos"] if v != name]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+@pytest.mark.parametrize(
+    ("edit", "culprit", "says"),
+    [
+        (_without_entry, "manifest.json", r"shard .* lists video '{}', which the manifest's videos do not"),
+        (_without_entry_or_listing, "shard", r"holds 1 video\(s\) its manifest entry does not list, '{}' first"),
+    ],
+    ids=["entry deleted, its shard still naming it", "entry and listing deleted"],
+)
+def test_a_video_its_shard_holds_but_the_manifest_does_not_list_is_refused_not_dropped(
+    mose_shards, tmp_path, fmt, edit, culprit, says
+):
+    """A manifest's video entry deleted while its shard still holds the video: the reader listed the shards' lists (the
+    Parquet one read the video without its entry's checks, the HDF5 one refused it as of 0 frames) and the loader the
+    entries (the video gone from training in silence); with the shard's listing deleted too, every consumer left the
+    video out in silence, validate included (the shard's sha256 still holds). Now the manifest's two lists must agree
+    (reader, validate, loader), and the reader checks each shard's own index of videos against its entry."""
+    from converters.loading import open_dataset
+    from converters.run.validate import validate as validate_reader
+
+    from .test_loader_bad_input import first_shard
+
+    out = tmp_path / "out"
+    shutil.copytree(mose_shards[fmt], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    gone = manifest["shards"][0]["videos"][0]
+    edit(manifest, gone)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    named = str(out / "manifest.json") if culprit == "manifest.json" else str(first_shard(out))
+    message = says.format(gone)
+    with pytest.raises(SourceError, match=message) as caught:
+        list(api.read_videos(out, fmt))
+    assert caught.value.path == named
+    with pytest.raises(SourceError, match=message):
+        api.convert(out, tmp_path / "copy.json", to="coco", on_error="skip")
+    with api.open_reader(out, fmt) as reader:
+        (error,) = validate_reader(reader).errors
+    assert error["file"] == named and re.search(message, error["message"])
+    if culprit == "manifest.json":  # the loader's index is the manifest's videos: it refuses a manifest at odds with itself
+        with pytest.raises(SourceError, match=message):
+            open_dataset(out)
+
+
 def _mask_members(root: Path) -> tuple[str, str]:
     """Frame 3's mask of the MOSE sample's first two train videos, as zip member names."""
     videos = sorted(p.name for p in (root / "train" / "Annotations").iterdir() if p.is_dir())

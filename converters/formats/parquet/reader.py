@@ -95,6 +95,9 @@ class ParquetReader(ShardedReader):
     name = "parquet"
     open_shard = staticmethod(open_shard)
 
+    def held_videos(self, path: str) -> list[str]:
+        return list(self._shards.get(path).videos)
+
     def shard_video(self, shard: shards.ShardEntry, name: str, entry: shards.VideoEntry | None) -> ParquetVideoRef:
         """The video's rows and row groups from the footer, which must agree: the reader reads the
         groups, the training loader the rows, so a footer whose two disagree would load another video."""
