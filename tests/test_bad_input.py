@@ -1340,3 +1340,38 @@ def test_a_zip_member_its_central_directory_names_otherwise_is_refused(sample_ro
     with api.open_reader(source, "mose", {"split": "train"}) as reader:
         report = validate(reader)
     assert any(e["file"] == f"{source}/{member}" and re.search(says, e["message"]) for e in report.errors), report.errors
+
+
+def _same_annotation_id(doc: dict, other_video: bool) -> None:
+    """The second annotation of the first video (or the first of another video) given the first annotation's id."""
+    first = doc["annotations"][0]
+    twin = next(a for a in doc["annotations"][1:] if (a["video_id"] != first["video_id"]) == other_video)
+    twin["id"] = first["id"]
+
+
+@pytest.mark.parametrize("fmt", ["ytvis", "cocovid"])
+@pytest.mark.parametrize("other_video", [False, True], ids=["in one video", "in two videos"])
+def test_two_annotations_of_one_id_are_both_read(tmp_path, fmt, other_video):
+    """Annotation ids are named by nothing else in a YouTube-VIS or CocoVID file (tracks go by video and position, or
+    by instance_id), so a repeated one is harmless: both annotations are read, nothing replaced. Video ids and CocoVID
+    image ids are named by annotations, and a repeated one is refused (tests/readers: two videos or images sharing an id)."""
+    from .readers.test_cocovid import write_mmdet
+    from .readers.test_ytvis import write_2019
+
+    if fmt == "ytvis":
+        path = write_2019(tmp_path / "good") / "train.json"
+    else:
+        path, _ = write_mmdet(tmp_path / "good")
+    doc = json.loads(path.read_text())
+    bad = tmp_path / "bad.json"
+    _same_annotation_id(doc, other_video)
+    bad.write_text(json.dumps(doc))
+    assert len({a["id"] for a in doc["annotations"]}) == len(doc["annotations"]) - 1
+
+    def content(source: Path) -> list:
+        return [(v.name, v.objects, [f.masks for f in v.frames]) for v in api.read_videos(source, fmt)]
+
+    read = content(bad)
+    assert read == content(path)
+    tracks = {(a["video_id"], a.get("instance_id", id(a))) for a in doc["annotations"]}  # YouTube-VIS: one each
+    assert sum(len(objects) for _, objects, _ in read) == len(tracks)
