@@ -488,7 +488,7 @@ def test_a_video_its_shard_lacks_is_a_source_error_and_the_others_still_read(con
     from converters.errors import SourceError
 
     one_list = edited_copy(converted[fmt, "mose"], tmp_path / "one", rename)
-    with pytest.raises(SourceError, match="lists video .*, which the manifest's videos do not") as caught:
+    with pytest.raises(SourceError, match=r"lists video .*, which the manifest's videos do not") as caught:
         open_dataset(one_list)
     assert caught.value.path == str(one_list / "manifest.json")
     out = edited_copy(converted[fmt, "mose"], tmp_path / "out", rename_everywhere)
