@@ -28,7 +28,7 @@ from ..errors import SourceError
 
 #: Numbers kept per file. tar, tgz: data offset, size.
 #: zip: local header offset, stored size, size, CRC | method << 32 | encrypted << 48, and the CRC-32 of the name's
-#: bytes in the central directory (its local header must give the same name: see ``zip_name_digest``).
+#: bytes in the central directory | their length << 32 (its local header must give the same name: ``zip_name_digest``).
 WIDTH = {"tar": 2, "tgz": 2, "zip": 5}
 #: Folders of metadata that archivers add and no dataset holds.
 JUNK_FOLDERS = ("__MACOSX",)
@@ -164,11 +164,11 @@ def zip_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
-def zip_name_digest(header: bytes) -> int:
-    """The CRC-32 of the name in a zip local header (its 30 fixed bytes, then the name): to hold against the
-    central directory's, as ``zipfile`` does, so a directory entry renamed (or pointed at another member's
-    header) cannot read one member's bytes under another's name."""
-    return zlib.crc32(header[30 : 30 + int.from_bytes(header[26:28], "little")])
+def zip_name_digest(name: bytes) -> int:
+    """A member name's CRC-32 and length, as a zip record keeps them: the local header's name is held to the central
+    directory's, as ``zipfile`` does, so a directory entry renamed (or pointed at another member's header) cannot
+    read one member's bytes under another's name."""
+    return zlib.crc32(name) | len(name) << 32
 
 
 def list_zip(path: Path) -> Table:
@@ -196,7 +196,7 @@ def list_zip(path: Path) -> Table:
                     if builder.lookup(name) is not None:
                         raise SourceError(f"{path}/{name}", "corrupt zip archive: its central directory names two members so")
                     packed = info.CRC | info.compress_type << 32 | (info.flag_bits & 1) << 48
-                    digest = zlib.crc32(info.orig_filename.encode("utf-8" if info.flag_bits & _UTF8_FLAG else "cp437"))
+                    digest = zip_name_digest(info.orig_filename.encode("utf-8" if info.flag_bits & _UTF8_FLAG else "cp437"))
                     builder.add_file(name, (info.header_offset, info.compress_size, info.file_size, packed, digest))
     except zipfile.BadZipFile as exc:
         cause = "truncated, or not a zip archive (no central directory found)" if "not a zip file" in str(exc) else str(exc)

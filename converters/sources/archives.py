@@ -180,11 +180,11 @@ class _Catalog:
 
     def _zip_data_start(self, record: tuple[int, ...], where: str) -> int:
         """Where a zip member's data begins, after its local header; the data must end inside the archive."""
-        header = self._pread(30, record[0], where)
+        header = self._pread(30 + (record[4] >> 32), record[0], where)  # with the name, if it is the directory's
         if header[:4] != b"PK\x03\x04":
             raise SourceError(where, f"corrupt zip archive: no local header at offset {record[0]}")
         named = int.from_bytes(header[26:28], "little")
-        if archive_index.zip_name_digest(header + self._pread(named, record[0] + 30, where)) != record[4]:
+        if archive_index.zip_name_digest(header[30 : 30 + named]) != record[4]:
             raise SourceError(where, f"corrupt zip archive: the local header at offset {record[0]} names another member")
         start = record[0] + 30 + named + int.from_bytes(header[28:30], "little")
         if start + record[1] > self.identity[0]:
