@@ -74,13 +74,15 @@ class Hdf5Reader(ShardedReader):
             raise SourceError(path, "shard file missing")
 
     def held_videos(self, path: str) -> list[str]:
+        """Opened and closed again, not kept: listing runs before workers fork, and h5py files must not cross a fork."""
         import h5py
 
-        videos = self._shards.get(path).get(VIDEOS_GROUP)
-        try:
-            return list(videos) if isinstance(videos, h5py.Group) else []  # no group: each video's read says so
-        except (OSError, RuntimeError) as exc:  # a damaged group index
-            raise SourceError(path, f"cannot list the shard's videos: {exc}") from None
+        with open_file(path) as file:
+            videos = file.get(VIDEOS_GROUP)
+            try:
+                return list(videos) if isinstance(videos, h5py.Group) else []  # no group: each video's read says so
+            except (OSError, RuntimeError) as exc:  # a damaged group index
+                raise SourceError(path, f"cannot list the shard's videos: {exc}") from None
 
     def shard_video(self, shard: shards.ShardEntry, name: str, entry: shards.VideoEntry | None) -> Hdf5VideoRef:
         frames = entry.frames if entry else 0
