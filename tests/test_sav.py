@@ -794,10 +794,10 @@ def test_label_map_loader_refuses_id_0_and_overlaps(train, tmp_path):
     from converters.loading import masks
 
     with pytest.raises(ValueError, match="do not fit a uint8 label map"):
-        masks._labels([[(0, "52203")]], 6, 8, dataclasses.replace(_palette()).encoding)
+        masks.label_maps_of([[(0, "52203")]], 6, 8, dataclasses.replace(_palette()).encoding)
     square = savdata.rle_of(np.pad(np.ones((2, 2), np.uint8), 2))["counts"]
     with pytest.raises(ValueError, match="overlap"):
-        masks._labels([[(1, square), (2, square)]], 6, 6, _palette().encoding)
+        masks.label_maps_of([[(1, square), (2, square)]], 6, 6, _palette().encoding)
 
 
 def _palette():
