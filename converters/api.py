@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import options as plugin_options
 from . import registry
 from .errors import DetectionError, MissingDependency, OptionError, SourceError, VosconvError, VosconvWarning
+from .records import shown
 
 if TYPE_CHECKING:  # imported when used: `vosconv --help` imports this module and none of those
     from .model import Video
@@ -40,13 +41,13 @@ def as_path(what: str, value: object) -> Path:
         except TypeError:  # an os.PathLike of bytes
             pass
     hint = "; give one path at a time" if isinstance(value, (list, tuple)) else ""
-    raise OptionError(what, f"expected a path (str or os.PathLike), got {type(value).__name__} {_short(value)}{hint}")
+    raise OptionError(what, f"expected a path (str or os.PathLike), got {type(value).__name__} {shown(value, 80)}{hint}")
 
 
 def format_name(what: str, value: object) -> str:
     """``value`` if it is a format name (a str), else an OptionError naming the argument."""
     if not isinstance(value, str):
-        raise OptionError(what, f"expected a format name (str), got {type(value).__name__} {_short(value)}")
+        raise OptionError(what, f"expected a format name (str), got {type(value).__name__} {shown(value, 80)}")
     return value
 
 
@@ -54,7 +55,7 @@ def as_flag(what: str, value: object) -> bool:
     """``value`` if it is True or False (numpy's too); ``overwrite="false"``, the command line's text, was true."""
     if plugin_options.is_flag(value):
         return bool(value)
-    raise OptionError(what, f"expected True or False, got {type(value).__name__} {_short(value)}")
+    raise OptionError(what, f"expected True or False, got {type(value).__name__} {shown(value, 80)}")
 
 
 def warn_of_contradiction(output: Path, to: str, writer: Writer) -> None:
@@ -63,11 +64,6 @@ def warn_of_contradiction(output: Path, to: str, writer: Writer) -> None:
         implied = registry.writer_for_output(output)
         message = f"{output}: a {implied} output's name; to={to!r} writes a {writer.name} output there"
         warnings.warn(message, VosconvWarning, stacklevel=3)
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def detect(source: str | os.PathLike) -> str:
@@ -287,7 +283,7 @@ def read_videos(
         format = from_
     if reader_options is not None:
         if not isinstance(reader_options, Mapping):
-            raise OptionError("reader_options", f"expected a mapping of option names to values, got {_short(reader_options)}")
+            raise OptionError("reader_options", f"expected a mapping of option names to values, got {shown(reader_options, 80)}")
         both = sorted(set(reader_options) & set(options))
         if both:
             raise OptionError(both[0], "given both as a keyword and in reader_options; give it once")

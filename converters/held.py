@@ -9,15 +9,16 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .api import _short, as_flag, as_path, format_name, open_writer, warn_of_contradiction
+from .api import as_flag, as_path, format_name, open_writer, warn_of_contradiction
 from .errors import OptionError, OutputError
 from .model import DatasetInfo, Video
 from .reader import Detection, Reader, VideoRef
+from .records import shown
+from .sources import tempfiles
 
 if TYPE_CHECKING:
     from .run.pipeline import Summary
@@ -62,13 +63,13 @@ def write_videos(
     if isinstance(videos, Video):
         raise OptionError("videos", "expected videos (a list or any iterable of Video), got one Video: give [video]")
     if isinstance(videos, (str, bytes, os.PathLike)):
-        raise OptionError("videos", f"expected Video objects, got the path {_short(videos)}: converters.convert reads one")
+        raise OptionError("videos", f"expected Video objects, got the path {shown(videos, 80)}: converters.convert reads one")
     if not isinstance(videos, Iterable):
-        raise OptionError("videos", f"expected an iterable of Video, got {type(videos).__name__} {_short(videos)}")
+        raise OptionError("videos", f"expected an iterable of Video, got {type(videos).__name__} {shown(videos, 80)}")
     if info is None:
         info = DatasetInfo("python")
     elif not isinstance(info, DatasetInfo):
-        raise OptionError("info", f"expected a converters.model.DatasetInfo, got {type(info).__name__} {_short(info)}")
+        raise OptionError("info", f"expected a converters.model.DatasetInfo, got {type(info).__name__} {shown(info, 80)}")
     writer = open_writer(to, writer_options)
     warn_of_contradiction(output, to, writer)
     staging = staging_path(output)
@@ -82,18 +83,23 @@ def write_videos(
                     f"an interrupted run of {output} left finished shards in {staging}; videos given in Python are "
                     f"never resumed: {_AGAIN}"
                 ) from None
-    with tempfile.TemporaryDirectory(prefix="vosconv-videos-") as spool, HeldVideos(info, Path(spool)) as reader:
+    with tempfiles.folder("vosconv-videos-") as spool, HeldVideos(info, Path(spool)) as reader:
         for position, video in enumerate(videos):
             if not isinstance(video, Video):
                 raise OptionError("videos", f"item {position} is a {type(video).__name__}, not a converters.model.Video")
             reader.add(video)
         try:
-            return pipeline.convert(reader, writer, output, workers=1, overwrite=overwrite, progress=progress)
+            return pipeline.convert(
+                reader, writer, output, workers=1, overwrite=overwrite, progress=progress, none_listed=_NONE_GIVEN
+            )
         except pipeline.Interrupted:
             if not staging.is_dir():  # published whole: the pipeline's message says so
                 raise
             raise pipeline.Interrupted(f"interrupted before {output} was written; {_AGAIN}") from None
 
+
+#: The warning for an empty iterable: a filter that kept nothing, or a generator already used up.
+_NONE_GIVEN = "write_videos was given no videos"
 
 #: What to do after an interrupted run: the videos were in the caller's hands, not in a source a run can read again.
 _AGAIN = "call write_videos again with overwrite=True"
@@ -114,8 +120,11 @@ class HeldVideos(Reader):
         if video.name in self._videos:  # one would overwrite the other's files, or their records would merge
             raise OptionError("videos", f"two videos are named {video.name!r}; a dataset's video names are unique")
         path = self._spool / f"{len(self._videos):09d}.pickle"
-        with open(path, "wb") as file:
-            pickle.dump(video, file, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            with open(path, "wb") as file:
+                pickle.dump(video, file, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError as exc:  # a full disk under TMPDIR, not a fault of the video
+            raise tempfiles.cannot_write(exc, os.fspath(self._spool)) from None
         self._videos[video.name] = (path, _held_bytes(video))
 
     @classmethod

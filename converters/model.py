@@ -79,7 +79,7 @@ class Mask:
             check_metadata(f"object {self.object_id}'s frame values", self.values)
 
     def __repr__(self) -> str:  # the counts of a 1080p mask run to kilobytes: a notebook shows their length
-        values = f", values={_shorten(self.values)}" if self.values else ""
+        values = f", values={short_repr(self.values)}" if self.values else ""
         return f"Mask(object_id={self.object_id}, area={self.area}, bbox={self.bbox}, counts=<{len(self.counts)} chars>{values})"
 
 
@@ -111,7 +111,7 @@ class FrameMasks:
 
     def __repr__(self) -> str:
         void = f", void_area={self.void.area}" if self.void is not None else ""
-        return f"FrameMasks(object_ids={_shorten(tuple(m.object_id for m in self.objects))}{void})"
+        return f"FrameMasks(object_ids={short_repr(tuple(m.object_id for m in self.objects))}{void})"
 
     def get(self, object_id: int) -> Mask | None:
         """The object's mask in this frame, or None when it is absent."""
@@ -235,7 +235,7 @@ class ObjectInfo:
         if self.frames is not None:
             parts.append(f"frames=<{len(self.frames)} names>")
         if self.metadata:
-            parts.append(f"metadata={_shorten(self.metadata)}")
+            parts.append(f"metadata={short_repr(self.metadata)}")
         return f"ObjectInfo({', '.join(parts)})"
 
     def get(self, key: str, default: JsonScalar = None) -> JsonScalar:
@@ -335,8 +335,8 @@ class Video:
 
     def __repr__(self) -> str:  # every frame's masks would print: megabytes for one video in a notebook
         annotated = sum(f.masks is not None for f in self.frames)
-        ids = _shorten(tuple(o.object_id for o in self.objects))
-        metadata = f", metadata={_shorten(self.metadata)}" if self.metadata else ""
+        ids = short_repr(tuple(o.object_id for o in self.objects))
+        metadata = f", metadata={short_repr(self.metadata)}" if self.metadata else ""
         return (
             f"Video(name={self.name!r}, width={self.width}, height={self.height}, frames=<{len(self.frames)}, "
             f"{annotated} annotated>, object_ids={ids}, encoding={self.encoding.value!r}{metadata})"
@@ -412,7 +412,7 @@ class DatasetInfo:
         categories = f"<{len(self.categories)} categories>" if len(self.categories) > 4 else repr(self.categories)
         return (
             f"DatasetInfo(source_format={self.source_format!r}, split={self.split!r}, categories={categories}, "
-            f"image_root={self.image_root!r}, attributes={_shorten(self.attributes)})"
+            f"image_root={self.image_root!r}, attributes={short_repr(self.attributes)})"
         )
 
     def attribute(self, key: str, default: str | None = None) -> str | None:
@@ -423,7 +423,7 @@ class DatasetInfo:
 _SHOWN = 8
 
 
-def _shorten(items: tuple) -> str:
+def short_repr(items: tuple) -> str:
     """``items`` as a repr, its first few only when there are many (a video of 300 objects, a long metadata record)."""
     if len(items) <= _SHOWN:
         return repr(items)

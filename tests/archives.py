@@ -121,3 +121,21 @@ def with_zip64_compressed_size(source: Path, target: Path, member: str, compress
     data[end + 12 : end + 16] = (directory_size + 12).to_bytes(4, "little")
     target.write_bytes(bytes(data))
     return target
+
+
+def with_directory_name(source: Path, target: Path, member: str, name: str) -> Path:
+    """``source`` (a zip) whose central directory calls ``member`` ``name``; its local header, and every other
+    member, unchanged: a directory renamed (by damage or on purpose) after the archive was written."""
+    data = bytearray(source.read_bytes())
+    old = member.encode()
+    entry = data.index(b"PK\x01\x02")
+    while data[entry + 46 : entry + 46 + len(old)] != old or int.from_bytes(data[entry + 28 : entry + 30], "little") != len(old):
+        entry = data.index(b"PK\x01\x02", entry + 4)
+    new = name.encode()
+    data[entry + 28 : entry + 30] = len(new).to_bytes(2, "little")
+    data[entry + 46 : entry + 46 + len(old)] = new
+    end = data.rindex(b"PK\x05\x06")
+    directory_size = int.from_bytes(data[end + 12 : end + 16], "little")
+    data[end + 12 : end + 16] = (directory_size + len(new) - len(old)).to_bytes(4, "little")
+    target.write_bytes(bytes(data))
+    return target

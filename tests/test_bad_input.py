@@ -12,6 +12,7 @@ import gzip
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import tarfile
@@ -29,7 +30,7 @@ from converters.codecs import png
 from converters.errors import SourceError
 from converters.run.validate import validate
 
-from .archives import stored_zip_with_damaged_members
+from .archives import pack, stored_zip_with_damaged_members, with_directory_name
 from .pngs import chunk, chunk_spans, make_png
 from .rle_strings import overflowing_string
 
@@ -1232,3 +1233,145 @@ def test_an_sa_v_record_whose_annotated_frames_leave_out_masks_names_it(sav_samp
     with pytest.raises(SourceError, match=says) as caught:
         list(api.read_videos(out, "sav"))
     assert caught.value.path == str(record)
+
+
+def _without_entry(manifest: dict, name: str) -> None:
+    manifest["videos"] = [v for v in manifest["videos"] if v["name"] != name]
+
+
+def _without_entry_or_listing(manifest: dict, name: str) -> None:
+    _without_entry(manifest, name)
+    for shard in manifest["shards"]:
+        shard["videos"] = [v for v in shard["videos"] if v != name]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+@pytest.mark.parametrize(
+    ("edit", "culprit", "says"),
+    [
+        (_without_entry, "manifest.json", r"shard .* lists video '{}', which the manifest's videos do not"),
+        (_without_entry_or_listing, "shard", r"holds 1 video\(s\) its manifest entry does not list, '{}' first"),
+    ],
+    ids=["entry deleted, its shard still naming it", "entry and listing deleted"],
+)
+def test_a_video_its_shard_holds_but_the_manifest_does_not_list_is_refused_not_dropped(
+    mose_shards, tmp_path, fmt, edit, culprit, says
+):
+    """A manifest's video entry deleted while its shard still holds the video: the reader listed the shards' lists (the
+    Parquet one read the video without its entry's checks, the HDF5 one refused it as of 0 frames) and the loader the
+    entries (the video gone from training in silence); with the shard's listing deleted too, every consumer left the
+    video out in silence, validate included (the shard's sha256 still holds). Now the manifest's two lists must agree
+    (reader, validate, loader), and the reader checks each shard's own index of videos against its entry."""
+    from converters.loading import open_dataset
+    from converters.run.validate import validate as validate_reader
+
+    from .test_loader_bad_input import first_shard
+
+    out = tmp_path / "out"
+    shutil.copytree(mose_shards[fmt], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    gone = manifest["shards"][0]["videos"][0]
+    edit(manifest, gone)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    named = str(out / "manifest.json") if culprit == "manifest.json" else str(first_shard(out))
+    message = says.format(gone)
+    with pytest.raises(SourceError, match=message) as caught:
+        list(api.read_videos(out, fmt))
+    assert caught.value.path == named
+    with pytest.raises(SourceError, match=message):
+        api.convert(out, tmp_path / "copy.json", to="coco", on_error="skip")
+    with api.open_reader(out, fmt) as reader:
+        (error,) = validate_reader(reader).errors
+    assert error["file"] == named and re.search(message, error["message"])
+    if culprit == "manifest.json":  # the loader's index is the manifest's videos: it refuses a manifest at odds with itself
+        with pytest.raises(SourceError, match=message):
+            open_dataset(out)
+
+
+def _mask_members(root: Path) -> tuple[str, str]:
+    """Frame 3's mask of the MOSE sample's first two train videos, as zip member names."""
+    videos = sorted(p.name for p in (root / "train" / "Annotations").iterdir() if p.is_dir())
+    return tuple(f"train/Annotations/{video}/00003.png" for video in videos[:2])
+
+
+def _swapped(source: Path, target: Path, first: str, second: str) -> tuple[Path, str, str]:
+    """Two videos' masks swapped in the central directory alone: each name leads to the other's bytes."""
+    with_directory_name(source, target, first, "x" * len(first))
+    with_directory_name(target, target, second, first)
+    with_directory_name(target, target, "x" * len(first), second)
+    return target, first, "the local header at offset .* names another member"
+
+
+ZIP_DIRECTORY_RENAMES = {
+    "two masks swapped": _swapped,
+    "a mask renamed to another video's": lambda s, t, a, b: (with_directory_name(s, t, a, b), b, "names two members so"),
+    "a mask renamed to another of its video's": lambda s, t, a, b: (
+        with_directory_name(s, t, a, a.replace("00003", "00002")),
+        a.replace("00003", "00002"),
+        "names two members so",
+    ),
+    "a mask renamed through '..' to another video's": lambda s, t, a, b: (
+        with_directory_name(s, t, a, f"{a.rsplit('/', 2)[0]}/../{b.split('/', 2)[2]}"),
+        f"{a.rsplit('/', 2)[0]}/../{b.split('/', 2)[2]}",
+        "a member name with a '..' part",
+    ),
+    "a mask renamed out of the archive": lambda s, t, a, b: (
+        with_directory_name(s, t, a, "../00003.png"),
+        "../00003.png",
+        "'..' part",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ZIP_DIRECTORY_RENAMES))
+def test_a_zip_member_its_central_directory_names_otherwise_is_refused(sample_root, tmp_path, case):
+    """A zip's central directory renaming a mask while its local header keeps the name: swapped, one video's mask read
+    as the other's (same size: no error, masks exchanged in silence); renamed onto a member or through '..' onto one,
+    the later entry won and the other mask was gone; renamed out of the archive ('../x'), the member was left out, its
+    frame read as unannotated. zipfile refuses names that differ ("File name in directory ... and header ... differ");
+    vosconv now refuses all four, naming the archive and the member, and validate reports it."""
+    root = sample_root["mose"]
+    packed = pack(root, tmp_path / "good.zip", "zip", hidden=False)
+    first, second = _mask_members(root)
+    source, member, says = ZIP_DIRECTORY_RENAMES[case](packed, tmp_path / "renamed.zip", first, second)
+    with pytest.raises(SourceError, match=f"corrupt zip archive: .*{says}") as caught:
+        api.convert(source, tmp_path / "out.json", to="coco", from_="mose", reader_options={"split": "train"})
+    assert caught.value.path == f"{source}/{member}"
+    with api.open_reader(source, "mose", {"split": "train"}) as reader:
+        report = validate(reader)
+    assert any(e["file"] == f"{source}/{member}" and re.search(says, e["message"]) for e in report.errors), report.errors
+
+
+def _same_annotation_id(doc: dict, other_video: bool) -> None:
+    """The second annotation of the first video (or the first of another video) given the first annotation's id."""
+    first = doc["annotations"][0]
+    twin = next(a for a in doc["annotations"][1:] if (a["video_id"] != first["video_id"]) == other_video)
+    twin["id"] = first["id"]
+
+
+@pytest.mark.parametrize("fmt", ["ytvis", "cocovid"])
+@pytest.mark.parametrize("other_video", [False, True], ids=["in one video", "in two videos"])
+def test_two_annotations_of_one_id_are_both_read(tmp_path, fmt, other_video):
+    """Annotation ids are named by nothing else in a YouTube-VIS or CocoVID file (tracks go by video and position, or
+    by instance_id), so a repeated one is harmless: both annotations are read, nothing replaced. Video ids and CocoVID
+    image ids are named by annotations, and a repeated one is refused (tests/readers: two videos or images sharing an id)."""
+    from .readers.test_cocovid import write_mmdet
+    from .readers.test_ytvis import write_2019
+
+    if fmt == "ytvis":
+        path = write_2019(tmp_path / "good") / "train.json"
+    else:
+        path, _ = write_mmdet(tmp_path / "good")
+    doc = json.loads(path.read_text())
+    bad = tmp_path / "bad.json"
+    _same_annotation_id(doc, other_video)
+    bad.write_text(json.dumps(doc))
+    assert len({a["id"] for a in doc["annotations"]}) == len(doc["annotations"]) - 1
+
+    def content(source: Path) -> list:
+        return [(v.name, v.objects, [f.masks for f in v.frames]) for v in api.read_videos(source, fmt)]
+
+    read = content(bad)
+    assert read == content(path)
+    tracks = {(a["video_id"], a.get("instance_id", id(a))) for a in doc["annotations"]}  # YouTube-VIS: one each
+    assert sum(len(objects) for _, objects, _ in read) == len(tracks)

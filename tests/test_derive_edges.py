@@ -16,7 +16,7 @@ from PIL import Image
 from converters import api
 from converters.cli import main
 from converters.codecs import labels
-from converters.errors import OptionError
+from converters.errors import OptionError, SourceError
 from converters.model import Frame, MaskEncoding, ObjectInfo, Video
 from converters.run.derive import Derive, derive_video
 from converters.sample import label_maps
@@ -162,6 +162,20 @@ def test_max_side_drops_an_object_without_a_pixel_left_as_a_frame_step_does():
     derived = derive_video(video_of([wide + thin, thin], objects), Derive(max_side=20))
     assert [o.object_id for o in derived.objects] == [1, 2]
     assert [len(f.masks.objects) for f in derived.frames] == [1, 0]  # the second frame is annotated and empty
+
+
+def test_a_mask_that_cannot_be_resized_names_its_video_and_object_not_a_file(tmp_path):
+    """The error of a mask whose RLE does not describe the video's size, built in Python (``write_videos`` takes
+    such): its "file" was the video's name, made an absolute path in errors.jsonl as if it were a source file."""
+    wide = np.zeros((40, 40), np.uint8)
+    wide[10:20, 10:20] = 1
+    video = video_of([wide], (ObjectInfo(1),))
+    bad = dataclasses.replace(video.frames[0].masks.objects[0], counts="zz")
+    frame = dataclasses.replace(video.frames[0], masks=dataclasses.replace(video.frames[0].masks, objects=(bad,)))
+    video = dataclasses.replace(video, frames=(frame,))
+    with pytest.raises(SourceError) as caught:
+        derive_video(video, Derive(max_side=20))
+    assert caught.value.path == "" and str(caught.value).startswith("video 'v': object 1: ")
 
 
 def test_max_side_leaves_videos_that_fit_untouched_and_says_so(sample_root, tmp_path):

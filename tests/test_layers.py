@@ -260,3 +260,15 @@ def test_no_module_is_over_500_lines():
     long = {name: n for name, path in modules().items() if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert {name: n for name, n in long.items() if name not in BEING_SPLIT} == {}
     assert set(long) >= BEING_SPLIT, f"now within {MAX_LINES} lines: remove {sorted(BEING_SPLIT - set(long))} from BEING_SPLIT"
+
+
+def test_no_module_imports_another_s_private_names():
+    """A name with a leading underscore is its module's own: one another module needs is named without it
+    (the compiled kernels, ``_kernels``/``_kernels_checked``, are modules whose name says they are no API)."""
+    taken = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                taken += [f"{name}: {_base(name, node)}.{p}" for p in private if not p.startswith("_kernels")]
+    assert taken == []

@@ -7,6 +7,7 @@ way the loader reads, give a SourceError or the clips, nothing else (docs/robust
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -312,3 +313,129 @@ def test_a_damaged_dense_mask_chunk_is_a_source_error_not_other_label_values(con
         with pytest.raises(SourceError, match="filter returned failure") as caught:
             read()
         assert caught.value.path == str(shard)
+
+
+# --------------------------------------------------------------------------- bit flips where no page or chunk checksum is
+
+FLIPS_PER_PART = 6
+
+
+def _hdf5_parts(shard: Path) -> dict[str, list[tuple[int, int]]]:
+    """The shard's bytes by part: each dataset kind's data (``file_names``, ``rle/counts``, ...) and everything else,
+    ``metadata`` (superblock, object headers with their attributes, indexes, heaps); JPEG data and dense mask chunks,
+    which carry their own CRC-32 and Fletcher-32, left out."""
+    import h5py
+
+    spans: dict[str, list[tuple[int, int]]] = {}
+    with h5py.File(shard, "r") as file:
+
+        def visit(name: str, node) -> None:
+            if not isinstance(node, h5py.Dataset):
+                return
+            kind = name.split("/", 1)[1]
+            if node.chunks is None:
+                start = node.id.get_offset()
+                found = [] if start is None else [(start, start + node.id.get_storage_size())]
+            else:
+                found = [
+                    (c.byte_offset, c.byte_offset + c.size) for c in map(node.id.get_chunk_info, range(node.id.get_num_chunks()))
+                ]
+            spans.setdefault(kind, []).extend(found)
+
+        file["videos"].visititems(visit)
+    metadata = _between(shard.stat().st_size, [s for found in spans.values() for s in found])
+    parts = {kind: found for kind, found in spans.items() if kind not in ("images", "masks")}
+    return parts | {"metadata": metadata, "chunk indexes": _chunk_indexes(shard.read_bytes(), metadata)}
+
+
+#: Where the structures that find a dataset's chunks begin: a version 1 B-tree node (the earliest file format), a fixed
+#: array's header and data block (HDF5 1.10's, for datasets of fixed size such as dense masks).
+CHUNK_INDEX_SIGNATURES = (b"TREE", b"FAHD", b"FADB")
+
+
+def _chunk_indexes(data: bytes, metadata: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The metadata ranges from each chunk index structure's signature to the next signature or 512 bytes on, at most:
+    the damage there reads one frame's mask chunk as another's unless a checksum covers it."""
+    starts = sorted(m.start() for m in re.finditer(b"|".join(CHUNK_INDEX_SIGNATURES), data))
+    found = []
+    for start in starts:
+        gap = next((stop for a, stop in metadata if a <= start < stop), start)
+        stop = min([gap, start + 512, *(s for s in starts if s > start)])
+        if stop > start:
+            found.append((start, stop))
+    return found
+
+
+def _parquet_parts(shard: Path) -> dict[str, list[tuple[int, int]]]:
+    """The shard's bytes by part: each column's chunks (pages with their headers, dictionary pages), vosconv's JSON in
+    the footer, and the rest of the footer (schema, statistics, offsets); the JPEG column, whose pages are CRC-checked
+    as the other columns' are (and the fuzz above damages), left out to keep this fast."""
+    import pyarrow.parquet as pq
+
+    from converters.formats.parquet.spec import METADATA_KEY
+
+    metadata = pq.ParquetFile(shard).metadata
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for group in range(metadata.num_row_groups):
+        for column in map(metadata.row_group(group).column, range(metadata.num_columns)):
+            start = column.dictionary_page_offset if column.has_dictionary_page else column.data_page_offset
+            spans.setdefault(column.path_in_schema.split(".")[0], []).append((start, start + column.total_compressed_size))
+    data, size = shard.read_bytes(), shard.stat().st_size
+    footer = size - 8 - int.from_bytes(data[-8:-4], "little")
+    text = metadata.metadata[METADATA_KEY]
+    own = data.index(text, footer)
+    spans["vosconv's footer JSON"] = [(own, own + len(text))]
+    spans["footer"] = [(footer, own), (own + len(text), size)]
+    spans.pop("image")
+    return spans
+
+
+def _between(size: int, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ranges of ``[0, size)`` that no span covers."""
+    gaps, at = [], 0
+    for start, stop in sorted(spans):
+        if start > at:
+            gaps.append((at, start))
+        at = max(at, stop)
+    return gaps + ([(at, size)] if at < size else [])
+
+
+def _everything_read(out: Path, fmt: str) -> list:
+    """All the reader gives of every video, and all the loader gives of every frame (images, label maps, object planes,
+    file names)."""
+    from converters import api
+
+    read: list = list(api.read_videos(out, fmt))
+    for video in open_dataset(out):
+        frames = list(range(len(video)))
+        clip = video.read_clip(frames, masks="label")
+        planes = video.read_clip(frames, images=False, masks="objects")["masks"]
+        read.append((video.name, video.object_ids, clip["frames"], clip["masks"].tobytes(), planes.tobytes(), video.file_names()))
+    return read
+
+
+@pytest.mark.parametrize("fmt", sorted(SHARD_FORMATS))
+def test_bit_flips_outside_the_checksummed_data_are_an_error_or_change_nothing(converted, tmp_path, fmt):
+    """A few seeded bit flips in every part of a shard that neither JPEG CRCs nor dense chunks' Fletcher-32 cover: each
+    read by the reader and every way the loader reads is a SourceError naming the shard, or gives exactly what the good
+    shard gives. Found by this fuzz: in the earliest HDF5 file format a flip in metadata read as another frame's mask
+    chunk, a frame's chunk gone or another attribute, and one in ``file_names`` as another frame name; in a Parquet
+    footer a flip in vosconv's JSON (a palette's base64) read as another palette; all in silence."""
+    writer = SHARD_FORMATS[fmt][0]
+    good = _everything_read(converted[fmt], writer)
+    shard = first_shard(converted[fmt])
+    original = shard.read_bytes()
+    parts = _parquet_parts(shard) if writer == "parquet" else _hdf5_parts(shard)
+    rng = np.random.default_rng(20261208)
+    for part, spans in sorted((part, spans) for part, spans in parts.items() if spans):
+        positions = np.concatenate([np.arange(start, stop) for start, stop in spans])
+        for number, position in enumerate(rng.choice(positions, min(FLIPS_PER_PART, len(positions)), replace=False)):
+            out = tmp_path / f"{part.replace('/', '-')}-{number}"
+            shutil.copytree(converted[fmt], out)
+            flipped = bytearray(original)
+            flipped[position] ^= 1 << int(rng.integers(8))
+            first_shard(out).write_bytes(bytes(flipped))
+            try:
+                assert _everything_read(out, writer) == good, f"{part}: the bit flipped at byte {position} went unseen"
+            except SourceError as exc:
+                assert exc.path == str(first_shard(out)) or first_shard(out).name in str(exc), (part, position, str(exc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import time
@@ -546,17 +547,20 @@ def test_a_full_disk_is_an_output_error_and_keeps_the_old_output(sample_root, tm
 
 
 def test_a_full_disk_while_copying_frames_is_not_a_bad_source_video(sample_root, tmp_path, monkeypatch):
-    """With on_error="skip" a write failure must stop the run, not skip every video as if it were bad."""
+    """With on_error="skip" a write failure must stop the run, not skip every video as if it were bad. The disk fills
+    as the frame's bytes are written (the file is made): the error names it, which a failed write itself does not."""
     import builtins
 
-    from converters.sources import imagefiles
+    from converters.formats.folders import exclusive
+
+    class FullDisk(io.FileIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     def full_disk_open(path, mode="r", *args, **kwargs):
-        if "w" in mode:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return builtins.open(path, mode, *args, **kwargs)
+        return FullDisk(path, mode) if mode == "xb" and str(path).endswith(".jpg") else builtins.open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(imagefiles, "open", full_disk_open, raising=False)
+    monkeypatch.setattr(exclusive, "open", full_disk_open, raising=False)
     out = tmp_path / "out"
     with pytest.raises(OutputError, match=r"No space left on device \(.*vosconv-partial.*\.jpg\)"):
         convert(sample_root, out, "mose", on_error="skip")
@@ -809,15 +813,15 @@ def test_a_video_folder_that_is_a_link_is_protected(sample_copy, tmp_path):
 def test_a_full_disk_for_an_output_inside_the_dataset_is_still_a_write_failure(sample_copy, monkeypatch):
     import builtins
 
-    from converters.sources import imagefiles
+    from converters.formats.folders import exclusive
 
     def full_disk_open(path, mode="r", *args, **kwargs):
-        if "w" in mode:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        if "x" in mode:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         return builtins.open(path, mode, *args, **kwargs)
 
     source = sample_copy("mose")
-    monkeypatch.setattr(imagefiles, "open", full_disk_open, raising=False)
+    monkeypatch.setattr(exclusive, "open", full_disk_open, raising=False)
     with api.open_reader(source, "mose", {"split": "train"}) as r, pytest.raises(OutputError, match="No space left"):
         pipeline.convert(r, api.open_writer("mose"), source / "copy", progress=False)
 

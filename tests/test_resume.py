@@ -72,8 +72,8 @@ def journal_lines(output: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-# parquet: about one video per shard file
-WRITERS = {"coco": ("out.json", {}), "parquet": ("out", {"shard_bytes": 1})}
+# parquet: about one video per shard file; mose: a folder per video, made new (a killed video's is left half written)
+WRITERS = {"coco": ("out.json", {}), "parquet": ("out", {"shard_bytes": 1}), "mose": ("out", {})}
 
 
 @pytest.mark.parametrize("writer", sorted(WRITERS))
@@ -423,6 +423,26 @@ def test_resume_drops_what_an_interrupted_shard_left_behind(big_mose, tmp_path, 
     assert summary.resumed == 2
     assert same_bytes(output, mose_reference)
     assert sorted(p.name for p in output.iterdir()) == sorted(p.name for p in mose_reference.iterdir())
+
+
+def test_resume_writes_again_a_video_a_kill_left_half_written(big_mose, tmp_path, monkeypatch, mose_reference):
+    """A kill in the middle of a video leaves its folders and some of its files; the folder writers make each video's
+    folders and files new (never writing into an entry already there), so the resumed run must find none of them."""
+    output = tmp_path / "out"
+    entries = interrupted_layout_run(big_mose, output, monkeypatch, 2)
+    done = {name for entry in entries for name in entry["result"]["files"]}
+    staged = staging_path(output) / "output"
+    video = next(
+        p.name
+        for p in sorted((big_mose / "train" / "JPEGImages").iterdir())
+        if f"output/JPEGImages/{p.name}/00000.jpg" not in done
+    )
+    (staged / "JPEGImages" / video).mkdir(parents=True)
+    (staged / "JPEGImages" / video / "00000.jpg").write_bytes(b"\xff\xd8 half")
+    (staged / "Annotations" / video).mkdir(parents=True)
+    summary = api.convert(big_mose, output, to="mose", reader_options={"split": "train"}, resume=True)
+    assert summary.resumed == 2 and not summary.stats.skipped
+    assert same_bytes(output, mose_reference)
 
 
 def test_resume_redoes_a_layout_shard_whose_mask_was_damaged(big_mose, tmp_path, monkeypatch, mose_reference):

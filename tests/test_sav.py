@@ -763,9 +763,13 @@ def test_sav_writer_bytes_do_not_depend_on_workers(train, tmp_path):
 
 
 def test_palette_layouts_refuse_ids_from_0_naming_the_fix(train, tmp_path):
-    with pytest.raises(SourceError, match=r"object id 0 is not a pixel value 1 to 254.*write sav.*renumber=true") as caught:
+    """-w renumber=true is offered where it would do: not for the fixture, whose objects 0 and 1 overlap."""
+    with pytest.raises(SourceError, match=r"object id 0 is not a pixel value 1 to 254.*write sav") as caught:
         api.convert(train, tmp_path / "out", to="mose", from_="sav")
-    assert str(caught.value.path).startswith("sav_000001/")
+    assert str(caught.value.path).startswith("sav_000001/") and "renumber" not in str(caught.value)
+    apart = _broken(train, tmp_path, _edit(_keep_objects_0_and_2))
+    with pytest.raises(SourceError, match=r"object id 0 is not a pixel value 1 to 254.*write sav.*renumber=true"):
+        api.convert(apart, tmp_path / "out", to="mose", from_="sav")
 
 
 def test_palette_layouts_refuse_overlaps_even_renumbered(train, tmp_path):
@@ -802,10 +806,10 @@ def test_label_map_loader_refuses_id_0_and_overlaps(train, tmp_path):
     from converters.loading import masks
 
     with pytest.raises(ValueError, match="do not fit a uint8 label map"):
-        masks._labels([[(0, "52203")]], 6, 8, dataclasses.replace(_palette()).encoding)
+        masks.label_maps_of([[(0, "52203")]], 6, 8, dataclasses.replace(_palette()).encoding)
     square = savdata.rle_of(np.pad(np.ones((2, 2), np.uint8), 2))["counts"]
     with pytest.raises(ValueError, match="overlap"):
-        masks._labels([[(1, square), (2, square)]], 6, 6, _palette().encoding)
+        masks.label_maps_of([[(1, square), (2, square)]], 6, 6, _palette().encoding)
 
 
 def _palette():

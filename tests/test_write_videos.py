@@ -114,6 +114,15 @@ def test_videos_that_are_no_videos_are_refused(tmp_path, videos, message):
     assert not (tmp_path / "out.json").exists()
 
 
+def test_no_videos_are_written_with_a_warning_in_the_caller_s_words(tmp_path):
+    """An empty iterable (a filter that kept nothing, a generator used up) was warned of as "the python reader lists
+    no videos": the user gave no reader. It is written (an empty dataset), and the warning points at their call."""
+    with pytest.warns(VosconvWarning, match=r"^write_videos was given no videos; .*out\.json will hold none$") as seen:
+        summary = converters.write_videos(iter(()), tmp_path / "out.json", to="coco")
+    assert seen[0].filename == __file__
+    assert summary.stats.videos == 0 and list(converters.read_videos(tmp_path / "out.json")) == []
+
+
 def test_one_video_or_a_name_twice_is_refused(tmp_path):
     video = Video("v", 8, 8, (Frame(0, "0.jpg"),))
     with pytest.raises(OptionError, match=r"got one Video: give \[video\]"):
@@ -174,3 +183,25 @@ def test_an_interrupted_write_says_to_write_again_with_overwrite_not_to_resume(t
     assert "resume=True" not in str(caught.value) and not out.exists()
     with pytest.warns(VosconvWarning, match="discarding an interrupted run"):
         assert converters.write_videos(videos(), out, to="parquet", overwrite=True).stats.videos == 2
+
+
+def test_a_full_or_missing_tmpdir_is_said_to_be_that(tmp_path, monkeypatch):
+    """Each video is set aside under TMPDIR: when that cannot be written, the error says so, and what to do."""
+    import errno
+    import os
+    import pickle
+    import tempfile
+
+    video = Video("v", 8, 8, (Frame(0, "0.jpg"),))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with pytest.raises(OutputError, match=rf"^cannot write temporary files in {tmp_path}/missing: No such file"):
+        converters.write_videos([video], tmp_path / "out.json", to="coco")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pickle, "dump", full)
+    with pytest.raises(OutputError, match=rf"^cannot write temporary files in {tmp_path}: No space left on device; set"):
+        converters.write_videos([video], tmp_path / "out.json", to="coco")
+    assert not (tmp_path / "out.json").exists() and os.listdir(tmp_path) == []

@@ -37,3 +37,34 @@ def _discard(tmp: Path) -> None:
     """Remove a temporary file if it is there (its folder may be what failed)."""
     with contextlib.suppress(OSError):
         tmp.unlink()
+
+
+class WrittenFiles:
+    """The files a command has written, by identity (device and inode): on a file system that folds case or Unicode
+    normalisation (macOS and Windows by default), ``bear.png`` is the ``Bear.png`` written for another video a moment
+    before, and writing it would replace that one in silence. :meth:`check` finds it by what is there, on any file
+    system."""
+
+    def __init__(self, fix: str) -> None:
+        self._fix = fix  # what to do instead, in the error's words
+        self._ids: dict[tuple[int, int], Path] = {}
+
+    def check(self, path: Path) -> None:
+        """OutputError when ``path`` is, on this file system, one of the files written under another name."""
+        try:
+            info = os.stat(path)
+        except OSError:  # not there (or not readable): nothing written would be replaced
+            return
+        other = self._ids.get((info.st_dev, info.st_ino))
+        if other is not None and other != path:
+            raise OutputError(
+                f"cannot write {path}: on this file system, which folds case or Unicode normalisation (as macOS and "
+                f"Windows do by default), it is {other.name}, written a moment ago for another video, which it would "
+                f"replace; {self._fix}"
+            )
+
+    def add(self, path: Path) -> Path:
+        """Note ``path``, just written; returns it."""
+        info = os.stat(path)
+        self._ids[(info.st_dev, info.st_ino)] = path
+        return path

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from ..errors import MissingDependency, OutputError, install_hint
-from .atomic import write_atomically
+from .atomic import WrittenFiles, write_atomically
 from .files import named_after
 from .stats import DatasetStats, VideoStats
 
@@ -62,7 +62,11 @@ def write_plots(stats: DatasetStats, folder: str | os.PathLike, *, timelines: in
     ]
     ranked = sorted(videos, key=lambda v: (-v.disappearances, v.name))[:timelines]
     absences = stats.first_appearances_only is not True  # else a missing object is not annotated there, not gone
-    written += [_timeline(plt, folder / named_after(v.name, "timeline-", ".png"), v, absences) for v in ranked if v.tracks]
+    made = WrittenFiles("write the plots into a case-sensitive volume")
+    for video in (v for v in ranked if v.tracks):
+        path = folder / named_after(video.name, "timeline-", ".png")
+        made.check(path)  # the timeline of another video, under a name the file system folds
+        written.append(made.add(_timeline(plt, path, video, absences)))
     return written
 
 

@@ -21,6 +21,7 @@ from ..errors import OptionError, OutputError, SourceError
 from ..model import Frame, FrameMasks, Video
 from ..sources.files import file_in_the_way
 from ..suggest import did_you_mean
+from .atomic import WrittenFiles
 from .files import named_after, pyav, save_animation, save_sheet
 from .render import colours, draw_text, render_frame
 
@@ -361,13 +362,15 @@ def write_preview(
     for target, shown in zip(targets, per_file):
         check_size(target, [chosen[i] for i in shown], scale, fit, other is not None, None if animated else columns)
     written = []
+    made = WrittenFiles("preview such videos one at a time (--video NAME -o FILE), or into a case-sensitive volume")
     for target, indices in zip(targets, per_file):
+        made.check(target)  # a file of the folder written for another video, under a name the file system folds
         shown = [
             video_tiles(*chosen[i], other=twins[i], compare=other is not None, ids=ids, scale=scale, fit_width=fit)
             for i in indices
         ]
         if animated:
-            written.append(save_animation(animation_frames(shown), target, fps))
+            written.append(made.add(save_animation(animation_frames(shown), target, fps)))
         else:
-            written.append(save_sheet(contact_sheet(shown, columns=columns), target))
+            written.append(made.add(save_sheet(contact_sheet(shown, columns=columns), target)))
     return written

@@ -17,7 +17,6 @@ hold, except DAVIS 2016 binary masks, whose single object (stored as 255) reads 
 
 from __future__ import annotations
 
-import io
 import numbers
 import operator
 import os
@@ -30,45 +29,20 @@ import numpy as np
 
 from ..errors import OptionError, SourceError
 from ..formats.sharded import manifest as shards
-from ..model import Video, _shorten
+from ..model import Video, short_repr
 from .backend import MALFORMED, Frames, backend_class
-from .masks import _labels, _object_planes, present_planes
-
-try:
-    import simplejpeg as _simplejpeg
-except ImportError:  # optional: Pillow decodes every frame then
-    _simplejpeg = None
+from .images import decode_jpeg
+from .masks import label_maps_of, object_planes, present_planes
 
 __all__ = ["ClipDataset", "VideoDataset", "VideoHandle", "decode_jpeg", "open_dataset"]
 
 MaskMode = Literal["label", "objects"]
 
 
-def decode_jpeg(data: bytes) -> np.ndarray:
-    """A frame's JPEG (or PNG) bytes as a uint8 (H, W, 3) RGB array; EXIF orientation is ignored, as for the masks.
-
-    simplejpeg (libjpeg-turbo straight into a numpy array) gives the same pixels as Pillow
-    in about half the time here: Pillow's own decode is as fast, but copying its image
-    out to numpy costs more than decoding it. Pillow takes what simplejpeg cannot
-    (PNG frames, CMYK JPEGs) and everything when simplejpeg is not installed.
-    """
-    if _simplejpeg is not None and data[:2] == b"\xff\xd8":
-        try:
-            # CMYK/YCCK: simplejpeg converts those by another formula than Pillow's, so Pillow decodes them
-            if _simplejpeg.decode_jpeg_header(data)[2] not in ("CMYK", "YCCK"):
-                return _simplejpeg.decode_jpeg(data, colorspace="RGB")
-        except (ValueError, RuntimeError):  # a JPEG libjpeg-turbo cannot read: Pillow may, or says why
-            pass
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
-
-
 # --------------------------------------------------------------------------- public API
 
 
-def _position(index: object) -> int:
+def as_position(index: object) -> int:
     """An integer index (numpy integers too); a float, a string or a bool is a mistake, not position 1."""
     if isinstance(index, (bool, np.bool_)):
         raise TypeError(f"indices must be integers, not {type(index).__name__}")
@@ -100,7 +74,7 @@ class VideoHandle:
     def __repr__(self) -> str:  # the default one printed the whole dataset's and the entry's fields
         e = self.entry
         frames = f"frames={e.frames} ({e.annotated_count} annotated)"
-        return f"VideoHandle({e.name!r}, {frames}, size={e.height}x{e.width}, object_ids={_shorten(e.object_ids)})"
+        return f"VideoHandle({e.name!r}, {frames}, size={e.height}x{e.width}, object_ids={short_repr(e.object_ids)})"
 
     @property
     def size(self) -> tuple[int, int]:
@@ -132,7 +106,7 @@ class VideoHandle:
 
     def read_image(self, index: int) -> bytes | None:
         """Frame ``index``'s stored image bytes as they are (None when the source had no image), with no more work."""
-        return self.dataset._image(self.entry, _position(index))
+        return self.dataset._image(self.entry, as_position(index))
 
     def present_objects(self, index: int, *, binary_id: int = 1) -> list[tuple[int, np.ndarray]]:
         """Frame ``index``'s present values and their bool planes, in :func:`present_planes`' order (SAM 2's);
@@ -198,7 +172,7 @@ class VideoDataset(Sequence):
 
                 raise KeyError(f"{self.path} has no video {key!r};{did_you_mean(key, self._by_name)} it has {len(self)} videos")
             key = self._by_name[key]
-        return VideoHandle(self, self.manifest.videos[_position(key)])
+        return VideoHandle(self, self.manifest.videos[as_position(key)])
 
     def __contains__(self, key: object) -> bool:
         """A video name, or a handle of one of this dataset's videos."""
@@ -281,9 +255,11 @@ class VideoDataset(Sequence):
         try:
             read = self._backend.read(entry, indices, images, masks is not None)
             if masks == "label":
-                item["masks"] = read.labels if read.rle is None else _labels(read.rle, entry.height, entry.width, read.encoding)
+                item["masks"] = (
+                    read.labels if read.rle is None else label_maps_of(read.rle, entry.height, entry.width, read.encoding)
+                )
             elif masks == "objects":
-                item["masks"], item["void"] = _object_planes(read, item["object_ids"], entry.height, entry.width)
+                item["masks"], item["void"] = object_planes(read, item["object_ids"], entry.height, entry.width)
         except MALFORMED as exc:  # a shard that disagrees with the manifest, or is damaged
             raise self._shard_error(entry, exc) from None
         if images:
@@ -387,7 +363,7 @@ class ClipDataset:
 
     def locate(self, index: int) -> tuple[int, np.ndarray]:
         """The video position and frame indices of clip ``index``, from the manifest alone."""
-        given = index = _position(index)
+        given = index = as_position(index)
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):

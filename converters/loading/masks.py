@@ -26,7 +26,7 @@ def _label_pairs(frames: RlePairs, encoding: MaskEncoding) -> RlePairs:
     return [[(VOID_ID if v == VOID_PAIR else v, c) for v, c in pairs] for pairs in _object_pairs(frames, encoding)]
 
 
-def _labels(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -> np.ndarray:
+def label_maps_of(frames: RlePairs, height: int, width: int, encoding: MaskEncoding) -> np.ndarray:
     """(T, H, W) label maps from each frame's ``(object_id, counts)`` pairs, in one compiled call."""
     objects = {v for pairs in _object_pairs(frames, encoding) for v, _ in pairs if v != VOID_PAIR}
     if any(not 0 < v < VOID_ID for v in objects):  # 255 is the void's value
@@ -114,7 +114,7 @@ def present_planes(read: Frames, height: int, width: int, binary_id: int = 1) ->
     return planes
 
 
-def _object_planes(read: Frames, ids: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+def object_planes(read: Frames, ids: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Bool (T, K, H, W) masks of objects ``ids`` and the (T, H, W) void mask, from RLE without a label map."""
     if read.labels is not None:  # dense HDF5: the stored label maps are all there is
         return read.labels[:, None] == ids[None, :, None, None], read.labels == VOID_ID

@@ -31,7 +31,7 @@ from ..formats.sharded import manifest as shards
 from ..model import VOID_ID
 from .backend import MALFORMED, VOID_PAIR, Frames
 from .buffers import Recycler
-from .dataset import VideoDataset, _position, frame_indices
+from .dataset import VideoDataset, as_position, frame_indices
 from .images import decode_frames, target_size
 from .masks import object_masks, visible_objects
 
@@ -285,7 +285,7 @@ class TrainingClips:
     def set_epoch(self, epoch: int) -> None:
         """Draw the clips of ``epoch`` (call it in every process, like ``DistributedSampler.set_epoch``)."""
         try:  # an integer of any kind (numpy's, a 0-d tensor), not a float: 1.7 was epoch 1
-            value = _position(epoch)
+            value = as_position(epoch)
         except TypeError:
             value = -1
         if not 0 <= value < 2**63:  # the shared value is 64 bits: 2**64 was epoch 0 again
@@ -329,7 +329,7 @@ class TrainingClips:
         return f"TrainingClips({str(self.videos.path)!r}, {counted}, {', '.join(options)})"
 
     def __getitem__(self, index: int) -> Any:
-        given = index = _position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
+        given = index = as_position(index)  # a 0-d tensor too (torch's Subset passes them): the generator's seed takes ints only
         if index < 0:  # counted from the end, as ClipDataset and any sequence: the same item as its positive index
             index += len(self)
         if not 0 <= index < len(self):

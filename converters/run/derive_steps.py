@@ -194,7 +194,7 @@ def _shrink_mask(video: Video, mask: Mask, rows: np.ndarray, cols: np.ndarray) -
     try:
         full = rle.decode([(1, mask.counts)], video.height, video.width)
     except rle.RleError as exc:
-        raise SourceError(video.name, f"object {mask.object_id}: {exc}") from None
+        raise SourceError(f"video {video.name!r}: object {mask.object_id}: {exc}") from None  # no file: the video's own
     found = rle.encode(np.ascontiguousarray(full[rows[:, None], cols[None, :]]))
     if not found:
         return None

@@ -109,12 +109,14 @@ def convert(
     resume: bool = False,
     on_error: OnError = "fail",
     progress: bool | None = None,
+    none_listed: str | None = None,
 ) -> Summary:
     """Convert everything ``reader`` lists into ``output`` with ``writer``; returns what was done.
 
     ``executor`` runs the shards (default: a local pool of ``workers`` processes).
     ``resume`` continues an interrupted run into the same output; without it (or
-    ``overwrite``) an existing output is refused.
+    ``overwrite``) an existing output is refused. ``none_listed`` is the warning when the
+    reader lists no videos (by default it names the source and the reader).
     """
     started = time.perf_counter()
     output = Path(output)
@@ -136,8 +138,8 @@ def convert(
             recover_publish(output)
             refs = reader.list_videos()
             if not refs:  # a wrong folder or split: say so, where an empty output alone would pass for success
-                message = f"{reader.source}: the {reader.name} reader lists no videos; {output} will hold none"
-                warnings.warn(message, VosconvWarning, stacklevel=3)  # the caller of converters.convert
+                what = none_listed or f"{reader.source}: the {reader.name} reader lists no videos"
+                warnings.warn(f"{what}; {output} will hold none", VosconvWarning, stacklevel=3)  # the caller of convert()
             linked = plan.linked_folders(refs, output, writer)
             staging = staging_path(output)
             resuming.refuse_linked_staging(staging)

@@ -57,30 +57,38 @@ def run_shard(
 ) -> tuple[ShardResult, Stats]:
     """One unit of work for an executor: read the shard's videos and write them (in whatever process).
 
-    A frame image can fail only when the writer reads it whole (a zip member whose CRC-32 does
+    Under ``skip``, a video the writer refuses only as it writes it (a folder name the file system takes for another
+    video's) is left out, and the shard written again without it, as the writer removes what it wrote of a shard that
+    fails. A frame image can fail only when the writer reads it whole (a zip member whose CRC-32 does
     not match, a read error mid-file), after the video was read and counted. Under ``skip`` the
     shard is then written again without that video, which is recorded like any other bad one, and
     without the videos after it whose images fail too, found in one reading of their images (one
     rewrite each was quadratic in a shard's bad images).
     """
     order = {ref.name: position for position, ref in enumerate(shard.refs)}
-    dropped: list[tuple[str, SourceError]] = []
+    dropped: list[tuple[str, SourceError, bool]] = []  # (video, error, whether it names a source file)
     while True:
         stats, handed = Stats(), []
         try:
             result = writer.write_shard(read_shard(reader, shard, stats, on_error, writer, handed), shard, staging, info)
             break
         except SourceError as error:
-            if on_error != "skip" or not handed or not _reads_image(handed[-1][1], error.path):
+            if on_error != "skip" or not handed:
                 raise
-            culprit = handed[-1][0]
+            culprit, video = handed[-1]
             handed.clear()  # the video the writer was on is not held while the rest are read
-            dropped.append((culprit.name, error))
-            dropped.extend(_failing_images(reader, shard.refs[shard.refs.index(culprit) + 1 :]))
-            gone = {name for name, _ in dropped}
+            if _reads_image(video, error.path):
+                dropped.append((culprit.name, error, True))
+                later = shard.refs[shard.refs.index(culprit) + 1 :]
+                dropped.extend((name, failed, True) for name, failed in _failing_images(reader, later))
+            elif _names_video(video, error.path):  # a refusal only writing could find (a folder name the file system folds)
+                dropped.append((culprit.name, error, False))
+            else:
+                raise
+            gone = {name for name, _, _ in dropped}
             shard = dataclasses.replace(shard, refs=tuple(ref for ref in shard.refs if ref.name not in gone))
-    for name, error in dropped:
-        stats.skip(name, error)
+    for name, error, source_file in dropped:
+        stats.skip(name, error, source_file=source_file)
     stats.skipped.sort(key=lambda record: order.get(record["video"], len(order)))  # in the shard's order
     return dataclasses.replace(result, checksums=journal.checksums(staging, result.files, result.checksums)), stats
 
@@ -110,6 +118,11 @@ def _reads_image(video: Video, path: str) -> bool:
         frame.image is not None and (frame.image.location == path or (frame.image.frame is not None and frame.image.path == path))
         for frame in video.frames
     )
+
+
+def _names_video(video: Video, path: str) -> bool:
+    """``path`` is how a writer names the video it refuses: the video, or a frame of it (``<video>/<frame>``)."""
+    return path == video.name or any(path == f"{video.name}/{frame.file_name}" for frame in video.frames)
 
 
 def count(shard: Shard, *, reader: Reader, on_error: OnError) -> Stats:

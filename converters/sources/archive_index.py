@@ -27,8 +27,9 @@ from typing import BinaryIO, NamedTuple
 from ..errors import SourceError
 
 #: Numbers kept per file. tar, tgz: data offset, size.
-#: zip: local header offset, stored size, size, and CRC | method << 32 | encrypted << 48.
-WIDTH = {"tar": 2, "tgz": 2, "zip": 4}
+#: zip: local header offset, stored size, size, CRC | method << 32 | encrypted << 48, and the CRC-32 of the name's
+#: bytes in the central directory | their length << 32 (its local header must give the same name: ``zip_name_digest``).
+WIDTH = {"tar": 2, "tgz": 2, "zip": 5}
 #: Folders of metadata that archivers add and no dataset holds.
 JUNK_FOLDERS = ("__MACOSX",)
 
@@ -163,14 +164,27 @@ def zip_name(info: zipfile.ZipInfo) -> str:
         return info.filename
 
 
+def zip_name_digest(name: bytes) -> int:
+    """A member name's CRC-32 and length, as a zip record keeps them: the local header's name is held to the central
+    directory's, as ``zipfile`` does, so a directory entry renamed (or pointed at another member's header) cannot
+    read one member's bytes under another's name."""
+    return zlib.crc32(name) | len(name) << 32
+
+
 def list_zip(path: Path) -> Table:
-    """The table of a zip from its central directory (``zipfile`` parses it; its per-member objects are dropped after)."""
+    """The table of a zip from its central directory (``zipfile`` parses it; its per-member objects are dropped after).
+
+    Member names must be unique and free of ``..`` parts: a name leading out of the archive, or one aliasing another
+    (``a/../b``), is a damaged or forged directory, and leaving that member out would drop a mask in silence."""
     builder = Builder("zip")
     try:
         end = path.stat().st_size
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
-                name = normalise(zip_name(info))
+                written = zip_name(info)
+                if ".." in written.split("/"):
+                    raise SourceError(f"{path}/{written}", "corrupt zip archive: a member name with a '..' part")
+                name = normalise(written)
                 if name is None:
                     continue
                 _check_zip_extent(info, end, f"{path}/{name}")
@@ -179,8 +193,11 @@ def list_zip(path: Path) -> Table:
                 elif stat.S_ISLNK(info.external_attr >> 16):
                     builder.add_special(name)
                 else:
+                    if builder.lookup(name) is not None:
+                        raise SourceError(f"{path}/{name}", "corrupt zip archive: its central directory names two members so")
                     packed = info.CRC | info.compress_type << 32 | (info.flag_bits & 1) << 48
-                    builder.add_file(name, (info.header_offset, info.compress_size, info.file_size, packed))
+                    digest = zip_name_digest(info.orig_filename.encode("utf-8" if info.flag_bits & _UTF8_FLAG else "cp437"))
+                    builder.add_file(name, (info.header_offset, info.compress_size, info.file_size, packed, digest))
     except zipfile.BadZipFile as exc:
         cause = "truncated, or not a zip archive (no central directory found)" if "not a zip file" in str(exc) else str(exc)
         raise SourceError(path, f"corrupt zip archive: {cause}") from None

@@ -25,7 +25,6 @@ import io
 import os
 import pickle
 import shutil
-import tempfile
 import weakref
 import zlib
 from collections.abc import Callable
@@ -34,7 +33,7 @@ from typing import BinaryIO
 
 from ..errors import SourceError
 from ..model import ImageRef
-from . import archive_index, member_kinds
+from . import archive_index, member_kinds, tempfiles
 from .archive_index import Table
 from .entry import Entry, archive_kind
 from .handles import HandleCache
@@ -104,13 +103,16 @@ class _Catalog:
         return catalog
 
     def _save(self) -> None:
-        folder = tempfile.mkdtemp(prefix="vosconv-archive-")
+        folder = tempfiles.make_folder("vosconv-archive-")
         self.index_dir, self._owner = folder, os.getpid()
         try:
             with open(os.path.join(folder, TABLE_FILE), "wb") as file:
                 pickle.dump((_FORMAT, self.identity, self.table), file, protocol=pickle.HIGHEST_PROTOCOL)
             if self.blocks is not None:
                 self.blocks.gz.export_index(filename=os.path.join(folder, GZIP_INDEX_FILE))
+        except OSError as exc:  # only ever a write, to the index's own folder
+            self.release()
+            raise tempfiles.cannot_write(exc, folder) from None
         except BaseException:
             self.release()
             raise
@@ -180,10 +182,13 @@ class _Catalog:
 
     def _zip_data_start(self, record: tuple[int, ...], where: str) -> int:
         """Where a zip member's data begins, after its local header; the data must end inside the archive."""
-        header = self._pread(30, record[0], where)
+        header = self._pread(30 + (record[4] >> 32), record[0], where)  # with the name, if it is the directory's
         if header[:4] != b"PK\x03\x04":
             raise SourceError(where, f"corrupt zip archive: no local header at offset {record[0]}")
-        start = record[0] + 30 + int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        named = int.from_bytes(header[26:28], "little")
+        if archive_index.zip_name_digest(header[30 : 30 + named]) != record[4]:
+            raise SourceError(where, f"corrupt zip archive: the local header at offset {record[0]} names another member")
+        start = record[0] + 30 + named + int.from_bytes(header[28:30], "little")
         if start + record[1] > self.identity[0]:
             end = self.identity[0]
             raise SourceError(where, f"corrupt zip member: {record[1]} bytes at offset {start} run past the archive end ({end})")
@@ -192,7 +197,7 @@ class _Catalog:
     def _read_zip(self, record: tuple[int, ...], where: str) -> bytes:
         """A compressed member, inflated piece by piece: its first bytes are checked before the rest is
         inflated, and it never grows more than one byte past the directory's size (a zip bomb stops there)."""
-        _, stored, size, packed = record
+        _, stored, size, packed, _ = record
         method = zip_method(record)
         if packed >> 48:
             raise SourceError(where, "encrypted zip member: not supported")

@@ -95,21 +95,6 @@ def _kept_metadata(opened, *, converted: bool) -> dict[str, object]:
     return kept
 
 
-def copy_to(ref: ImageRef, destination: str | os.PathLike) -> bytes:
-    """Write the image's exact bytes to ``destination``; returns them (for the caller's checksum).
-
-    Read, then write, rather than ``shutil.copyfile``: its sendfile path cannot say which side
-    failed, and a failure of the output's disk must not pass for a bad source image.
-    """
-    data = read_bytes(ref)  # a SourceError naming the image when it cannot be read
-    try:
-        with open(destination, "wb") as file:
-            file.write(data)
-    except OSError as exc:  # the pipeline reports it as an OutputError naming the file
-        raise OSError(exc.errno, exc.strerror, os.fspath(destination)) from None
-    return data
-
-
 def image_size(data: bytes, where: str) -> tuple[int, int]:
     """``(width, height)`` of a JPEG or PNG from its header; SourceError when there is no valid header."""
     if data[:8] == PNG_SIGNATURE:

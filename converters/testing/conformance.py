@@ -45,13 +45,12 @@ SOURCES: dict[str, tuple[str, dict[str, str]]] = {
     "youtube-vos-valid": ("youtube-vos", {"split": "valid"}),
 }
 
-#: Metadata each writer's format can hold (all of it, for formats not listed). BURST holds video metadata but gives
-#: another source's videos BURST's own fields (id, seq_name, dataset, ...), so theirs is not compared equal.
+#: Metadata each writer's format can hold (all of it, for formats not listed). BURST keeps another source's video
+#: metadata too: the fields it fills for a video without them (id, seq_name, dataset, ...) are read back as none.
 METADATA_KEPT: dict[str, frozenset[str]] = {
     "mose": frozenset(),
     "davis": frozenset({"categories"}),
     "youtube-vos": frozenset({"categories", "object_frames"}),
-    "burst": ALL_METADATA - {"video_metadata"},
 }
 
 

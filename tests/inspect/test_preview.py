@@ -285,6 +285,28 @@ def test_a_folder_gets_a_sheet_for_a_video_named_with_255_bytes(sample_copy, tmp
     assert len(f".{sheet.name}.vosconv-tmp") <= 255
 
 
+def test_a_folder_of_previews_does_not_replace_one_video_s_sheet_with_another_s_a_file_system_folds_into_it(
+    sample_copy, tmp_path
+):
+    """On macOS or Windows ``bear.png`` is the ``Bear.png`` written a moment before: the second sheet replaced the first
+    in silence. Here the folder is made to show ``bear.png`` as that file (a link to it: tests/writers/test_folding.py
+    says why), and the second sheet is refused, the first left as written."""
+    train = sample_copy("mose") / "train"
+    first, second = sorted(p.name for p in (train / "Annotations").iterdir())[:2]
+    for folder in ("JPEGImages", "Annotations"):
+        (train / folder / first).rename(train / folder / "Bear")
+        (train / folder / second).rename(train / folder / "bear")
+    out = tmp_path / "previews"
+    out.mkdir()
+    (out / "bear.png").symlink_to("Bear.png")
+    options = {"reader_options": {"split": "train"}, "videos": ["Bear", "bear"], "overwrite": True}
+    with pytest.raises(OutputError, match=r"bear\.png: on this file system, which folds case .* it is Bear\.png, written"):
+        converters.preview(train.parent, out, **options)
+    assert (out / "bear.png").is_symlink()
+    with Image.open(out / "Bear.png") as sheet:
+        assert sheet.format == "PNG"
+
+
 def test_a_folder_of_previews_is_refused_whole_when_frames_miss_a_video(sample_root, tmp_path):
     """One file a video: --frames past the end of the second video wrote the first one's sheet, then failed with
     'no frame to show', naming no video."""

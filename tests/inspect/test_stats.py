@@ -216,6 +216,28 @@ def test_videos_named_up_to_255_bytes_get_their_timelines(sample_copy, tmp_path)
     assert sum(name.startswith("timeline-" + "é" * 100) for name in timelines) == 2
 
 
+def test_a_timeline_does_not_replace_another_video_s_that_a_file_system_folds_into_it(sample_copy, tmp_path):
+    """On macOS or Windows ``timeline-bear.png`` is the ``timeline-Bear.png`` written a moment before; shown so here by a
+    link of that name to it (tests/writers/test_folding.py says why): the second timeline is refused, not written."""
+    pytest.importorskip("matplotlib")
+    from converters.inspect.plots import write_plots
+
+    train = sample_copy("mose") / "train"
+    old = sorted(p.name for p in (train / "Annotations").iterdir())
+    for folder in ("JPEGImages", "Annotations"):
+        for before, after in zip(old, ["Bear", "bear", "ok"]):
+            (train / folder / before).rename(train / folder / after)
+    result = converters.stats(train.parent, reader_options={"split": "train"})
+    ranked = [v.name for v in sorted(result.videos, key=lambda v: (-v.disappearances, v.name))]
+    first, second = sorted(["Bear", "bear"], key=ranked.index)
+    plots = tmp_path / "plots"
+    plots.mkdir()
+    (plots / f"timeline-{second}.png").symlink_to(f"timeline-{first}.png")
+    with pytest.raises(OutputError, match=f"timeline-{second}.png: on this file system, which folds case"):
+        write_plots(result, plots, timelines=3)
+    assert (plots / f"timeline-{second}.png").is_symlink() and (plots / f"timeline-{first}.png").stat().st_size > 0
+
+
 def test_plots_without_matplotlib_name_the_extra(sample_root, tmp_path, monkeypatch):
     from converters.inspect.plots import write_plots
 

@@ -43,6 +43,20 @@ def test_overlapping_masks_are_refused_not_painted_over(writer, tmp_path):
 
 
 @pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
+@pytest.mark.parametrize("overlapping", [True, False], ids=["overlapping", "apart"])
+def test_renumbering_is_offered_for_ids_only_where_it_would_do(writer, overlapping):
+    """SA-V's ids start at 0 and its masks overlap: -w renumber=true maps the ids, but the overlap stays refused, so
+    the refusal of id 0 offered a fix that only led to the next refusal."""
+    from tests.memsource import box, rle
+
+    masks = FrameMasks((rle(box(6, 8, 0, 0, 4, 4), 0), rle(box(6, 8, 3 if overlapping else 4, 0, 6, 4), 2)))
+    video = Video("v", 8, 6, (Frame(0, "00000.jpg", None, masks),), (ObjectInfo(0), ObjectInfo(2)))
+    with pytest.raises(SourceError, match=r"v/00000\.jpg: object id 0 is not a pixel value") as caught:
+        writer().check(video)
+    assert ("renumber=true" in str(caught.value)) is not overlapping
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=lambda w: w.name)
 def test_masks_that_touch_without_overlapping_are_written(writer, tmp_path):
     result = writer().write_shard([_video(slice(4, 6))], Shard(0, ()), tmp_path, DatasetInfo("test"))
     assert [name for name in result.files if name.endswith(".png")]
@@ -270,6 +284,24 @@ def test_without_images_the_frames_without_masks_are_said_to_be_left_out(sample_
     back = list(api.read_videos(out, layout))
     assert [v.name for v in back] == names[:-1]
     assert [f.file_name for f in back[0].frames] == [f.file_name for f in expected[0].frames if f.masks is not None]
+
+
+@pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])
+def test_without_images_frame_names_that_read_back_otherwise_are_said(tmp_path, layout):
+    """Without its image, an annotated frame is known by its mask alone and reads back as ``<number>.jpg``: a source's
+    ``.jpeg`` and ``.JPG`` frames came back renamed, and nothing said so. The summary and the marker count them."""
+    names = ["5.jpg", "10.JPG", "00011.jpeg"]
+    source, images = _ytvis_with_names(tmp_path, {"v": names})
+    options = {"reader_options": {"images": str(images)}, **({"writer_options": {"split": "val"}} if layout == "davis" else {})}
+    api.convert(source, tmp_path / "whole", to=layout, **options)
+    assert [f.file_name for f in next(iter(api.read_videos(tmp_path / "whole", layout))).frames] == names  # beside its image
+    out = tmp_path / "out"
+    options.setdefault("writer_options", {})["images"] = False
+    summary = api.convert(source, out, to=layout, **options)
+    assert [f.file_name for f in next(iter(api.read_videos(out, layout))).frames] == ["5.jpg", "10.jpg", "00011.jpg"]
+    (note,) = [n for n in summary.notes if "has no place for them" in n]
+    assert "the file name of 2 annotated frames without their images (read back as <number>.jpg)" in note
+    assert json.loads((out / ".vosconv.json").read_text())["conventions"]["not_kept"]["frame_names"] == 2
 
 
 @pytest.mark.parametrize("layout", ["mose", "davis", "youtube-vos"])

@@ -1,14 +1,12 @@
 """COCO RLE JSON in the YouTube-VIS style (``.json`` or ``.json.gz``): vosconv's own files and others'.
 
-vosconv writes one record per line, so this reader indexes the file in one pass
-(byte ranges of each video and its annotations) and ``read_video`` reads only its
-video's lines: the dataset is never held in memory. A ``.json.gz`` is unpacked once to a
-temporary file to allow that. A file written by another tool (YouTube-VIS, OVIS, LV-VIS) is
-the ``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` reads it a
-record at a time and rewrites it to the same line form in a temporary file), for files converted
-before ``ytvis`` existed; ``ytvis`` also finds a dataset's JSON and frames in its folder.
-
-Images: ``file_names`` are relative to the ``images`` option, else to the image root the file records (if it exists), else none.
+vosconv writes one record per line, so this reader indexes the file in one pass (byte ranges of each video and its
+annotations) and ``read_video`` reads only its video's lines: the dataset is never held in memory. A ``.json.gz`` is
+unpacked once to a temporary file to allow that. A file written by another tool (YouTube-VIS, OVIS, LV-VIS) is the
+``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` reads it a record at a time and
+rewrites it to the same line form in a temporary file), for files converted before ``ytvis`` existed; ``ytvis`` also
+finds a dataset's JSON and frames in its folder. Images: ``file_names`` are relative to the ``images`` option, else to
+the image root the file records (when that folder exists); without either, frames have no image.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import weakref
 import zlib
 from collections.abc import Iterator
@@ -31,6 +28,7 @@ from ...errors import SourceError
 from ...model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
+from ...sources import tempfiles
 from ...sources.files import join_inside, no_images_folder
 from ..ytvis.lines import normalise
 from .segmentation import counts as segmentation_counts
@@ -148,7 +146,7 @@ class CocoReader(Reader):
         try:
             own = _in_line_form(source)
             if own and not _gzipped(source):
-                index = _index_lines(source, str(source))
+                index = index_lines(source, str(source))
             else:
                 lines = Path(self._tmp) / "records.json"
                 if own:
@@ -156,18 +154,20 @@ class CocoReader(Reader):
                         shutil.copyfileobj(file, out, 1 << 20)
                 else:  # another tool's YouTube-VIS JSON: the ytvis reader's format, read the same way
                     normalise(source, lines)
-                index = _index_lines(lines, str(source))
+                index = index_lines(lines, str(source))
             check_header(index.header, source)
             return index
         except IsADirectoryError:  # --from coco given a dataset folder
             raise SourceError(source, "a folder; the coco reader reads one .json or .json.gz file") from None
-        except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # gzip's BadGzipFile is an OSError
+            if isinstance(exc, OSError) and tempfiles.failed_writing(exc, self._tmp):
+                raise tempfiles.cannot_write(exc, self._tmp) from None
             raise SourceError(source, f"cannot read: {exc}") from None
 
     def _make_tmp(self, prefix: str) -> str:
         """A temporary folder for the index, removed by ``close``, or when a reader never closed (a notebook's
         ``open_reader(...).list_videos()``) is collected or the process exits: it holds a copy of the annotations."""
-        self._tmp = tempfile.mkdtemp(prefix=prefix)
+        self._tmp = tempfiles.make_folder(prefix)
         self._cleanup = weakref.finalize(self, _remove_tmp, self._tmp, os.getpid())
         return self._tmp
 
@@ -230,8 +230,8 @@ class CocoReader(Reader):
         index = self._ensure_index()
         try:
             with open(ref.path, "rb") as file:
-                (record,) = _load_span(file, ref.video, self.source)
-                annotations = [a for span in ref.annotations for a in _load_span(file, span, self.source)]
+                (record,) = load_records(file, ref.video, self.source)
+                annotations = [a for span in ref.annotations for a in load_records(file, span, self.source)]
         except OSError as exc:  # the file (or its unpacked index copy) went away or cannot be read
             raise SourceError(self.source, f"cannot read video {ref.name!r}: {exc.strerror or exc}") from None
         except SourceError as error:
@@ -260,7 +260,7 @@ def _categories(categories: tuple[object, ...], source: Path) -> list[Category]:
     return found
 
 
-def _load_span(file, span: tuple[int, int], source: Path) -> list[dict]:
+def load_records(file, span: tuple[int, int], source: Path) -> list[dict]:
     """The records (one per line) in a byte range of the indexed file."""
     file.seek(span[0])
     records, offset = [], span[0]
@@ -299,7 +299,7 @@ def _records(file) -> Iterator[tuple[int, bytes]]:
         offset += len(line)
 
 
-def _index_lines(path: Path, source: str) -> _Index:
+def index_lines(path: Path, source: str) -> _Index:
     """One pass over a line-per-record file: the byte ranges of every video and annotation."""
     videos: dict[int, tuple[str, tuple[int, int]]] = {}
     spans: dict[int, list[tuple[int, int]]] = {}

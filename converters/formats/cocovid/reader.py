@@ -29,7 +29,8 @@ from ...errors import SourceError
 from ...model import VOID_ID, FrameMasks, Mask, Video
 from ...reader import Detection
 from ...records import Record
-from ..coco.reader import CocoReader, CocoVideoRef, _index_lines, _load_span, build_video
+from ...sources import tempfiles
+from ..coco.reader import CocoReader, CocoVideoRef, build_video, index_lines, load_records
 from ..coco.spec import HEADER_KEY, SUFFIXES, check_header, is_vosconv_coco
 from ..ytvis import spec
 from .tracks import VOID_MASKS, write_tracks
@@ -59,10 +60,13 @@ class CocoVidReader(CocoReader):
             try:
                 lines = Path(self._tmp) / "tracks.json"
                 write_tracks(self.source, lines, self._tmp)
-                self._index = _index_lines(lines, str(self.source))
+                self._index = index_lines(lines, str(self.source))
                 check_header(self._index.header, self.source)
             except OSError as exc:
+                tmp = self._tmp
                 self.close()
+                if tempfiles.failed_writing(exc, tmp):
+                    raise tempfiles.cannot_write(exc, tmp) from None
                 raise SourceError(self.source, f"cannot read: {exc.strerror or exc}") from None
             except BaseException:
                 self.close()
@@ -73,8 +77,8 @@ class CocoVidReader(CocoReader):
         index = self._ensure_index()
         try:
             with open(ref.path, "rb") as file:
-                (record,) = _load_span(file, ref.video, self.source)
-                tracks = [a for span in ref.annotations for a in _load_span(file, span, self.source)]
+                (record,) = load_records(file, ref.video, self.source)
+                tracks = [a for span in ref.annotations for a in load_records(file, span, self.source)]
         except OSError as exc:
             raise SourceError(self.source, f"cannot read video {ref.name!r}: {exc.strerror or exc}") from None
         placeholders = set(index.header.get(HEADER_KEY, {}).get("placeholder_categories", []))

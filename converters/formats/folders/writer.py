@@ -18,7 +18,6 @@ has no place for (object and video metadata, per-frame values, MOSE's categories
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -35,6 +34,7 @@ from ...model import NAME_MAX, VOID_ID, Category, DatasetInfo, MaskEncoding, Vid
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
+from .exclusive import NewEntries
 from .marker import changed_files, foreign_entries, is_marked, marked_format, refuse_foreign, with_files
 from .spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX, WRITTEN_BY
 
@@ -113,6 +113,7 @@ _NOT_KEPT = {
     "mask_values": "the per-frame values of {n} mask{s}",
     "video_metadata": "the metadata of {n} video{s}",
     "unseen_objects": "{n} object{s} on no frame",
+    "frame_names": "the file name of {n} annotated frame{s} without {their} images (read back as <number>.jpg)",
 }
 
 
@@ -223,6 +224,7 @@ class LayoutWriter(Writer):
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         facts, written, renumbered, changed = {}, [], {}, {}
+        made = NewEntries(staging / OUTPUT)  # every folder and file new: a name the file system folds is refused
         for video in videos:
             change = {**(self._change(video) or {}), **self._unkept(video, info)}
             if change:
@@ -237,12 +239,11 @@ class LayoutWriter(Writer):
             if getattr(self.options, "renumber", False):
                 video, mapping = labels.renumbered(video)
                 renumbered[video.name] = {str(new): old for old, new in mapping.items()}
-            images, masks = f"{OUTPUT}/{self.image_dir(info)}/{video.name}", f"{OUTPUT}/{self.mask_dir(info)}/{video.name}"
-            touched: list[str] = []
+            images, masks = f"{self.image_dir(info)}/{video.name}", f"{self.mask_dir(info)}/{video.name}"
             try:
-                written += self.write_video(video, staging, images, masks, touched)
-            except BaseException:  # none of a video left half written: the run may go on without it (--on-error skip)
-                _discard(staging, touched, (images, masks))
+                written += self.write_video(video, made, images, masks)
+            except BaseException:  # none of the shard left: the run may write it again without this video (--on-error skip)
+                made.discard()
                 raise
             facts[video.name] = self.video_facts(video, info)
         # every file is listed, so a resumed run checks them and drops what a crashed shard left behind
@@ -274,6 +275,10 @@ class LayoutWriter(Writer):
             "unseen_objects": 0
             if "unseen_objects" in self.keeps
             else sum(1 for o in video.objects if o.object_id not in seen and o.category_id not in held),
+            # without its image, an annotated frame is known by its mask alone: it reads back as <number>.jpg
+            "frame_names": 0
+            if self.options.images
+            else sum(1 for f in video.frames if f.masks is not None and f.file_name != f.stem + IMAGE_SUFFIXES[0]),
         }
         kept = {what: count for what, count in counts.items() if count}
         return {"not_kept": kept} if kept else {}
@@ -313,7 +318,10 @@ class LayoutWriter(Writer):
                 f"{_VOID_DONE[record['void']]} ({self.name} has no void){fix}"
             )
         if "not_kept" in record:
-            parts = [_NOT_KEPT[what].format(n=n, s="s" if n != 1 else "") for what, n in record["not_kept"].items()]
+            parts = [
+                _NOT_KEPT[what].format(n=n, s="s" if n != 1 else "", their="their" if n != 1 else "its")
+                for what, n in record["not_kept"].items()
+            ]
             notes.append(
                 f"not written, as a {self.name} folder has no place for them: {', '.join(parts)} "
                 "(coco, parquet and hdf5 keep them)"
@@ -385,7 +393,10 @@ class LayoutWriter(Writer):
         problem = labels.pixel_value_problem(video if not renumber else labels.renumbered(video)[0])
         if problem is not None:
             where, cause = problem
-            hint = "" if renumber or "overlap" in cause else " (or -w renumber=true: ids 1..K, the mapping in object_ids.json)"
+            # renumbering maps the ids alone: offered only where the video has no overlap and at most 254 objects
+            helps = not renumber and "overlap" not in cause and len(video.objects) < VOID_ID
+            helps = helps and labels.overlapping_frame(video) is None
+            hint = " (or -w renumber=true: ids 1..K, the mapping in object_ids.json)" if helps else ""
             raise SourceError(where, f"{cause}: {_pixel_value_fix(self.name)}{hint}")
         # after the masks' own problems (the more basic refusal); a reader pairs each mask with its frame's image
         if self.options.images:
@@ -397,35 +408,36 @@ class LayoutWriter(Writer):
                     "image; write with images=false (--no-images), or to coco, parquet or hdf5",
                 )
 
-    def write_video(
-        self, video: Video, staging: Path, image_dir: str, mask_dir: str, touched: list[str]
-    ) -> list[tuple[str, int, str]]:
-        """Write the video's frames and masks under ``staging``; ``(path, bytes, sha256)`` of each.
+    def write_video(self, video: Video, made: NewEntries, image_dir: str, mask_dir: str) -> list[tuple[str, int, str]]:
+        """Write the video's frames and masks into its folders ``image_dir`` and ``mask_dir`` (relative to the output),
+        made new by ``made``; ``(path, bytes, sha256)`` of each file, the path relative to the staging folder.
 
         The checksums come from the bytes in hand, so the journal need not read the files back.
-        ``touched`` gets each file's name before it is written (what to delete if this fails).
         """
         mode = labels.png_mode(video.encoding)
         palette = (video.palette or self.default_palette) if video.encoding is MaskEncoding.PALETTE else None
         label = np.zeros(video.size, np.uint8)
-        written = []
+        written: list[tuple[str, int, str]] = []
+        own: set[str] = set()  # which of its two folders the video has made
+
+        def put(folder: str, name: str, data: bytes, where: str) -> None:
+            """A folder or file already there is another video's, under a name the file system folds into this one."""
+            if folder not in own:
+                made.folder(folder, video.name)
+                own.add(folder)
+            made.file(f"{folder}/{name}", data, where)
+            written.append(checksum_of(f"{OUTPUT}/{folder}/{name}", data))
+
         for frame in video.frames:
+            where = f"{video.name}/{frame.file_name}"
             if frame.image is not None and self.options.images:
-                name = f"{image_dir}/{frame.file_name}"
-                (staging / image_dir).mkdir(parents=True, exist_ok=True)
-                touched.append(name)
-                written.append(checksum_of(name, imagefiles.copy_to(frame.image, staging / name)))
+                put(image_dir, frame.file_name, imagefiles.read_bytes(frame.image), where)  # read_bytes: SourceError
             if frame.masks is not None:
-                name = f"{mask_dir}/{frame.stem}{MASK_SUFFIX}"
-                (staging / mask_dir).mkdir(parents=True, exist_ok=True)
                 try:
                     labels.label_map(video, frame.masks, out=label, overlapping="refuse")  # overwritten whole
                 except rle.MasksOverlap:
-                    raise SourceError(f"{video.name}/{frame.file_name}", _OVERLAP.format(name=self.name)) from None
-                data = png.encode(label, mode, palette)
-                touched.append(name)
-                (staging / name).write_bytes(data)
-                written.append(checksum_of(name, data))
+                    raise SourceError(where, _OVERLAP.format(name=self.name)) from None
+                put(mask_dir, f"{frame.stem}{MASK_SUFFIX}", png.encode(label, mode, palette), where)
         return written
 
     def video_facts(self, video: Video, info: DatasetInfo) -> object:
@@ -465,16 +477,6 @@ class LayoutWriter(Writer):
         """The dataset's categories as the layout's reader gives them back from what :meth:`write_index` wrote (``videos``:
         each written video's :meth:`video_facts`): the rest are lost, and the summary says so. None for MOSE."""
         return ()
-
-
-def _discard(staging: Path, names: list[str], folders: tuple[str, ...]) -> None:
-    """Delete the files a failed video wrote, then its folders if that leaves them empty."""
-    for name in names:
-        with contextlib.suppress(OSError):
-            (staging / name).unlink()
-    for folder in folders:
-        with contextlib.suppress(OSError):  # not there, or holding what is not this video's
-            (staging / folder).rmdir()
 
 
 def write_json(path: Path, value: object) -> None:

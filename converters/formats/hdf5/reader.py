@@ -24,7 +24,7 @@ from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
 from ..sharded.reader import ShardedReader
 from .label_values import LabelValues
-from .spec import video_group
+from .spec import VIDEOS_GROUP, video_group
 
 if TYPE_CHECKING:  # h5py is imported when a shard is opened: detecting another format costs no h5py import
     import h5py
@@ -72,6 +72,17 @@ class Hdf5Reader(ShardedReader):
         path = self.source / shard.file
         if not path.is_file():
             raise SourceError(path, "shard file missing")
+
+    def held_videos(self, path: str) -> list[str]:
+        """Opened and closed again, not kept: listing runs before workers fork, and h5py files must not cross a fork."""
+        import h5py
+
+        with open_file(path) as file:
+            videos = file.get(VIDEOS_GROUP)
+            try:
+                return list(videos) if isinstance(videos, h5py.Group) else []  # no group: each video's read says so
+            except (OSError, RuntimeError) as exc:  # a damaged group index
+                raise SourceError(path, f"cannot list the shard's videos: {exc}") from None
 
     def shard_video(self, shard: shards.ShardEntry, name: str, entry: shards.VideoEntry | None) -> Hdf5VideoRef:
         frames = entry.frames if entry else 0

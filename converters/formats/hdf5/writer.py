@@ -119,10 +119,13 @@ def _ordered_untimed(plist) -> None:
 
 
 def _new_file(path: Path) -> h5py.File:
-    """``h5py.File(path, "w", libver="earliest", track_order=True)``, its root group without timestamps in any h5py."""
+    """``h5py.File(path, "w", libver=("v110", "latest"), track_order=True)``, its root group without timestamps in any
+    h5py. HDF5 1.10's file format checksums its metadata (object headers with their attributes, chunk indexes, link
+    storage; HDF5 checks each as it reads it): in the earliest format a damaged byte there read as another frame's mask
+    chunk, a frame's chunk gone (an empty frame) or another attribute value, in silence. Readers need HDF5 1.10 (2017)."""
     fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
     fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
-    fapl.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_LATEST)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_V110, h5py.h5f.LIBVER_LATEST)
     fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
     _ordered_untimed(fcpl)
     return h5py.File(h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl))
@@ -176,7 +179,9 @@ class Hdf5Writer(ShardedWriter):
         _set_text(group.attrs, "images", ("embedded" if options.images else "external") if has_images else "none")
         _set_text(group.attrs, "masks", options.masks)
         names = [f.file_name.encode("utf-8") for f in video.frames]
-        group.create_dataset("file_names", data=names, dtype=h5py.string_dtype("utf-8", max(map(len, names), default=1)))
+        kind = h5py.string_dtype("utf-8", max(map(len, names), default=1))
+        # one chunk with a Fletcher-32: nothing else vouches for a name (a damaged byte read as another frame name)
+        group.create_dataset("file_names", data=names, dtype=kind, chunks=(len(names),), fletcher32=True)
         group.create_dataset("annotated", data=np.array([f.masks is not None for f in video.frames], bool))
         if options.images and has_images:
             _write_images(group, video)

@@ -10,6 +10,7 @@ that folder exists, else have no image.
 from __future__ import annotations
 
 import json
+import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from ...sources.files import check_regular, join_inside
 from ..sharded import manifest as shards
 from ..sharded.objects import with_frame_values
 from ..sharded.reader import ShardedReader
-from .spec import METADATA_KEY
+from .spec import METADATA_CRC_KEY, METADATA_KEY
 
 if TYPE_CHECKING:  # pyarrow is imported when a shard is opened: detecting another format costs no pyarrow import
     import pyarrow.parquet as pq
@@ -70,9 +71,12 @@ def open_shard(path: str) -> ParquetShard:
         # pre-buffering coalesces reads for object stores; on local files it doubles the cost of a random read
         # page CRCs (the writer stores them) catch a damaged page, JPEG bytes included; older files have none
         file = pq.ParquetFile(path, pre_buffer=False, page_checksum_verification=True)
-        raw = (file.metadata.metadata or {}).get(METADATA_KEY)
+        keys = file.metadata.metadata or {}
+        raw, crc = keys.get(METADATA_KEY), keys.get(METADATA_CRC_KEY)
         if raw is None:
             raise SourceError(path, "no vosconv metadata in the footer: not a vosconv Parquet shard")
+        if crc is not None and crc != str(zlib.crc32(raw)).encode():
+            raise SourceError(path, "the footer's vosconv metadata fails its CRC-32: a damaged footer")
         footer = Record(json.loads(raw), path, context="malformed vosconv metadata")
         videos = {video.text("name"): video.value for video in footer.records("videos")}
         starts = [0]
@@ -94,6 +98,9 @@ class ParquetReader(ShardedReader):
 
     name = "parquet"
     open_shard = staticmethod(open_shard)
+
+    def held_videos(self, path: str) -> list[str]:
+        return list(self._shards.get(path).videos)
 
     def shard_video(self, shard: shards.ShardEntry, name: str, entry: shards.VideoEntry | None) -> ParquetVideoRef:
         """The video's rows and row groups from the footer, which must agree: the reader reads the

@@ -10,6 +10,7 @@ file's key-value metadata under ``vosconv``, together with each video's rows and
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from ...writer import ShardResult
 from ..sharded import manifest as shards
 from ..sharded.writer import ShardedWriter, check_shard_bytes
 from . import card
-from .spec import HF_METADATA_KEY, METADATA_KEY
+from .spec import HF_METADATA_KEY, METADATA_CRC_KEY, METADATA_KEY
 
 IMAGE_TYPE = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
 OBJECT_TYPE = pa.struct(
@@ -127,9 +128,8 @@ class ParquetWriter(ShardedWriter):
                     {**shards.video_record(video), "rows": [rows, rows + count], "row_groups": [groups, groups + used]}
                 )
                 rows, groups = rows + count, groups + used
-            writer.add_key_value_metadata(
-                {METADATA_KEY: shards.dumps({"format_version": self.format_version, "videos": records})}
-            )
+            footer = shards.dumps({"format_version": self.format_version, "videos": records})
+            writer.add_key_value_metadata({METADATA_KEY: footer, METADATA_CRC_KEY: str(zlib.crc32(footer.encode()))})
 
 
 def frame_columns(video: Video, images: bool, start: int = 0, stop: int | None = None) -> dict[str, list]:

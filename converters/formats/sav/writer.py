@@ -13,7 +13,6 @@ never list hidden files at that level. ``json=true`` also writes SAM 2's masklet
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -29,6 +28,7 @@ from ...model import NAME_MAX, DatasetInfo, Mask, Video
 from ...sources import imagefiles
 from ...version import __version__
 from ...writer import Shard, ShardResult, Writer, checksum_of
+from ..folders.exclusive import NewEntries
 from ..folders.marker import changed_files, foreign_entries, marked_format, refuse_foreign, with_files
 from ..folders.spec import MARKER, WRITTEN_BY
 from ..folders.writer import check_listable_name, check_readable_names
@@ -88,29 +88,40 @@ class SavWriter(Writer):
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         foreground = int(info.attribute("foreground") or DEFAULT_FOREGROUND)
-        written, names = [], []
+        written: list[tuple[str, int, str]] = []
+        names = []
+        made = NewEntries(staging / OUTPUT)  # every video folder and file new: a name the file system folds is refused
         for video in videos:
-            done: list[tuple[str, int, str]] = []
             try:
-                self._write_video(video, staging, foreground, done)
-            except BaseException:  # none of a video left half written: the run may go on without it (--on-error skip)
-                _discard(staging, done)
+                self._write_video(video, made, foreground, written)
+            except BaseException:  # none of the shard left: the run may write it again without this video (--on-error skip)
+                made.discard()
                 raise
-            written += done
             names.append(video.name)
         return ShardResult(shard.index, tuple(n for n, _, _ in written), {"videos": names}, tuple(written))
 
-    def _write_video(self, video: Video, staging: Path, foreground: int, written: list[tuple[str, int, str]]) -> None:
+    def _write_video(self, video: Video, made: NewEntries, foreground: int, written: list[tuple[str, int, str]]) -> None:
+        own: set[str] = set()  # the video's own folders made so far
 
-        def put(name: str, data: bytes) -> None:
-            path = staging / OUTPUT / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            written.append(checksum_of(f"{OUTPUT}/{name}", data))
+        def folder(name: str) -> str:
+            """The video's own folder ``name`` (``<kind>/<video>``, ``<kind>/<video>/<object>``), made new the first time:
+            one already there is another video's, under a name the file system folds into this one."""
+            if name not in own:
+                parent = name.rpartition("/")[0]
+                if "/" in parent:
+                    folder(parent)
+                made.folder(name, video.name, video_folder="/" not in parent)
+                own.add(name)
+            return name
+
+        def put(where: str, folder: str, name: str, data: bytes) -> None:
+            made.file(f"{folder}/{name}", data, where)
+            written.append(checksum_of(f"{OUTPUT}/{folder}/{name}", data))
 
         for frame in video.frames:
             if frame.image is not None and self.options.images:
-                put(f"{spec.IMAGES}/{video.name}/{frame.file_name}", imagefiles.read_bytes(frame.image))
+                data = imagefiles.read_bytes(frame.image)
+                put(f"{video.name}/{frame.file_name}", folder(f"{spec.IMAGES}/{video.name}"), frame.file_name, data)
         empty = None
         label = np.zeros(video.size, np.uint8)
         for frame in video.frames:
@@ -124,10 +135,13 @@ class SavWriter(Writer):
                     data = empty
                 else:
                     data = png.encode(rle.decode([(foreground, mask.counts)], video.height, video.width, out=label), "L")
-                put(f"{spec.ANNOTATIONS}/{video.name}/{obj.object_id:03d}/{frame.stem}.png", data)
-        put(f"{spec.SIDECAR}/{video.name}.json", _dumps(sidecar(video, self.options.images)))
+                where, objects = f"{video.name}/{frame.file_name}", folder(f"{spec.ANNOTATIONS}/{video.name}")
+                put(where, folder(f"{objects}/{obj.object_id:03d}"), f"{frame.stem}.png", data)
+        for shared in (spec.SIDECAR, *([spec.JSON_FOLDER] if self.options.json else [])):  # every video's files in one
+            (made.root / shared).mkdir(parents=True, exist_ok=True)
+        put(video.name, spec.SIDECAR, f"{video.name}.json", _dumps(sidecar(video, self.options.images)))
         if self.options.json:
-            put(f"{spec.JSON_FOLDER}/{video.name}_manual.json", _dumps(masklet_json(video)))
+            put(video.name, spec.JSON_FOLDER, f"{video.name}_manual.json", _dumps(masklet_json(video)))
 
     _listed_as: tuple[str, str] | None = None  # the source's split, and the list named for the layout instead
 
@@ -155,18 +169,6 @@ class SavWriter(Writer):
         marker = {"format": self.name, "version": __version__, "written_by": WRITTEN_BY}
         (root / MARKER).write_bytes(_dumps(with_files(root, marker)))  # last: it records every file written before it
         return root
-
-
-def _discard(staging: Path, written: list[tuple[str, int, str]]) -> None:
-    """Delete the files a failed video wrote, then its own folders (``output/<kind>/<video>/...``) left empty: an empty
-    ``JPEGImages_24fps/<video>/`` would be a video of no frames to SAM 2, which lists that folder."""
-    folders: set[Path] = set()
-    for name, _, _ in written:
-        (staging / name).unlink(missing_ok=True)
-        folders.update(folder for folder in Path(name).parents if len(folder.parts) > 2)
-    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
-        with contextlib.suppress(OSError):  # not empty: not this video's alone
-            (staging / folder).rmdir()
 
 
 def _check_names_fit(video: Video, json: bool) -> None:

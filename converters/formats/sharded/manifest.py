@@ -403,7 +403,25 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
             raise SourceError(path, f"video {video.name!r} names shard {video.shard}, which is not listed")
     if len(files) != len(manifest.shards) or not all(map(_shard_path, files)):
         raise SourceError(path, f"shard file names must be distinct plain names, or plain names in {SHARD_FOLDER}/")
+    _check_shard_lists(manifest, path)
     return manifest
+
+
+def _check_shard_lists(manifest: Manifest, path: Path) -> None:
+    """Every video a shard entry names must be a video of the manifest's list, in that shard, once: the loader
+    indexes the list, the reader the shard entries, so a video only one of them names would be left out in silence."""
+    shard_of = {video.name: video.shard for video in manifest.videos}
+    seen: set[str] = set()
+    for number, shard in enumerate(manifest.shards):
+        for name in shard.videos:
+            if name in seen:
+                raise SourceError(path, f"video {name!r} is named twice by the shards' lists of videos")
+            seen.add(name)
+            if name not in shard_of:
+                raise SourceError(path, f"shard {shard.file} lists video {name!r}, which the manifest's videos do not")
+            if shard_of[name] != number:
+                where = manifest.shards[shard_of[name]].file
+                raise SourceError(path, f"shard {shard.file} lists video {name!r}, which the manifest puts in shard {where}")
 
 
 def _shard_path(name: str) -> bool:

@@ -75,8 +75,22 @@ class ShardedReader(Reader):
         refs = []
         for shard in self.manifest.shards:
             self.check_shard(shard)
+            self._check_held(shard)
             refs += [self.shard_video(shard, name, listed.get(name)) for name in shard.videos]
         return sorted(refs, key=lambda r: r.name)
+
+    def _check_held(self, shard: shards.ShardEntry) -> None:
+        """A shard holding a video its manifest entry does not name (an entry deleted from both of the manifest's
+        lists) would convert without it, in silence: the manifest no longer describes the output."""
+        path = self.source / shard.file
+        unlisted = set(self.held_videos(str(path))).difference(shard.videos)
+        if unlisted:
+            cause = f"holds {len(unlisted)} video(s) its manifest entry does not list, {min(unlisted)!r} first"
+            raise SourceError(path, f"{cause}: the manifest does not describe the shards it lists")
+
+    @abstractmethod
+    def held_videos(self, path: str) -> list[str]:
+        """The names of the videos the shard file ``path`` holds, by its own index (a footer, its groups)."""
 
     def video_ref(self, name: str) -> VideoRef:
         """The ref of one video the manifest lists, from its own shard alone (the loader reads videos one at a time).

@@ -25,7 +25,7 @@ from typing import BinaryIO
 
 from ...errors import SourceError
 from ...records import shown
-from ...sources import jsonscan
+from ...sources import jsonscan, tempfiles
 from ..coco.spec import GZIP_MAGIC, HEADER_KEY
 
 #: What the coco and ytvis readers say of a CocoVID document (images numbered by frame_id) they are given.
@@ -45,6 +45,8 @@ def scan_document(source: Path, lists: Mapping[str, jsonscan.Visitor], header: d
     except IsADirectoryError:  # --from cocovid given a dataset folder
         raise SourceError(source, "a folder; this reader reads one .json or .json.gz file") from None
     except (OSError, EOFError, zlib.error) as exc:
+        if isinstance(exc, OSError) and tempfiles.failed_writing(exc):
+            raise  # a visitor's lines, to a full disk: the caller knows the folder
         raise SourceError(source, f"cannot read: {exc}") from None
 
 

@@ -28,7 +28,7 @@ from ...errors import SourceError
 from ...model import DatasetInfo, Video
 from ...reader import Detection
 from ...records import Record
-from ..coco.reader import CocoReader, CocoVideoRef, _load_span
+from ..coco.reader import CocoReader, CocoVideoRef, load_records
 from ..coco.spec import SUFFIXES, is_vosconv_coco
 from . import spec
 
@@ -105,7 +105,7 @@ class YtvisReader(CocoReader):
         if not refs:
             return None
         with open(refs[0].path, "rb") as file:
-            (record,) = _load_span(file, refs[0].video, self.source)
+            (record,) = load_records(file, refs[0].video, self.source)
         names = Record(record, self.source, context=f"video {refs[0].name!r}").texts("file_names")
         return names[0] if names else None
 
