@@ -73,7 +73,7 @@ def detect(source: str | os.PathLike) -> str:
     a DetectionError naming that layout, even where a reader would take it: read as YouTube-VOS, a
     Ref-YouTube-VOS split loses its expressions without a word.
     """
-    from .formats.lookalikes import unread_layout
+    from .formats.lookalikes import masks_alone_hint, unread_layout
     from .sources import files as sources
 
     source = as_path("source", source)
@@ -101,6 +101,9 @@ def detect(source: str | os.PathLike) -> str:
     if inside is not None:  # a folder inside a dataset (its JPEGImages/, a video): --from would not help
         folder, name = inside
         raise DetectionError(f"{source} lies inside {folder}, which reads as {name}: pass {folder} as the source{report}")
+    hint = masks_alone_hint(source, sources.filesystem(source))
+    if hint:  # --from would not help: no reader takes per-video mask folders bare
+        raise DetectionError(f"cannot read {source} as it is{hint}:{report}")
     raise DetectionError(f"cannot tell the format of {source}; name it with --from ({_FROM_IN_PYTHON}):{report}")
 
 
@@ -149,13 +152,33 @@ def open_reader(
     source = as_path("source", source)
     name = format_name("format", format) if format is not None else detect(source)
     cls = registry.reader_class(name)
-    return cls(source, plugin_options.build(cls.Options, options, where))
+    return cls(source, _built_options("reader", name, cls.Options, options, where))
 
 
 def open_writer(format: str, options: Mapping[str, Any] | None = None, *, where: str = "writer options") -> Writer:
     """A writer of format ``format`` (any case) with ``options``, checked as ``-w KEY=VALUE`` would be."""
-    cls = registry.writer_class(format_name("format", format))
-    return cls(plugin_options.build(cls.Options, options, where))
+    name = format_name("format", format)
+    cls = registry.writer_class(name)
+    return cls(_built_options("writer", name, cls.Options, options, where))
+
+
+def _built_options(kind: registry.Kind, name: str, cls: type, options: Mapping[str, Any] | None, where: str) -> Any:
+    """The options of reader or writer ``name``; an unknown one that another of its kind takes says which does.
+
+    ``-w masks=dense`` for a COCO output (the README's HDF5 example) said only ``unknown option``.
+    """
+    try:
+        return plugin_options.build(cls, options, where)
+    except OptionError as error:
+        key = error.where.rpartition(".")[2]
+        if not error.message.startswith("unknown option") or "did you mean" in error.message:
+            raise
+        owners = [s.name for s in registry.specs(kind) if s.name != name and any(o.name == key for o in s.options or ())]
+        if not owners:
+            raise
+        listed = owners[0] if len(owners) == 1 else f"{', '.join(owners[:-1])} and {owners[-1]}"
+        named = f"the {listed} {kind}{'s' if len(owners) > 1 else ''}"
+        raise OptionError(error.where, f"{error.message}; {key} is an option of {named}, not of {name}") from None
 
 
 def convert(

@@ -49,7 +49,8 @@ def executor_args(parser: argparse.ArgumentParser) -> None:
 
 
 def reader_args(parser: argparse.ArgumentParser, *, workers: bool = True) -> None:
-    parser.add_argument("--from", dest="source_format", metavar="FORMAT", help="source format (default: detect it)")
+    readers = ", ".join(sorted(registry.readers))  # the built-in table: no plugin scan for --help
+    parser.add_argument("--from", dest="source_format", metavar="FORMAT", help=f"reader: {readers} (default: detect it)")
     parser.add_argument("--split", help="split to read (MOSE/YouTube-VOS split folder, DAVIS ImageSets list)")
     parser.add_argument("--resolution", help="DAVIS resolution folder: 480p (default), Full-Resolution, 1080p")
     parser.add_argument(
@@ -88,3 +89,22 @@ def open_reader(args: argparse.Namespace):
 
 def say(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def print_facts(facts: dict[str, Any], unknown: tuple[str, ...] = ()) -> None:
+    """``facts`` as a two-column table for people (``info``, ``stats``): no Python word (None, True) in it.
+
+    None reads ``unknown`` for the keys in ``unknown`` (a flag the data cannot settle), else ``(none)``
+    (a dataset without a split); a list is counted, with its first dozen items.
+    """
+    width = max(len(key) for key in facts)
+    for key, value in facts.items():
+        if isinstance(value, list):
+            value = f"{len(value)} ({', '.join(map(str, value[:12]))}{', ...' if len(value) > 12 else ''})" if value else "0"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
+        elif value is None:
+            value = "unknown" if key in unknown else "(none)"
+        print(f"{key.replace('_', ' '):<{width}}  {value}")

@@ -38,25 +38,54 @@ def _run_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-skips", action="store_true", help="exit 0 even when videos were skipped")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser (each command's too), whose "SRC is required" says why when a flag of several values took it.
+
+    ``vosconv preview --video bear DAVIS`` gives DAVIS to ``--video`` as a second name, and argparse then
+    reported only that SRC was missing, which the user had typed.
+    """
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):  # type: ignore[override]
+        given = getattr(self, "_given", [])
+        greedy = [
+            action.option_strings[-1]
+            for action in self._actions
+            if action.nargs == "+" and any(arg.split("=", 1)[0] in action.option_strings for arg in given)
+        ]
+        if greedy and message.endswith(": SRC"):
+            flag = greedy[0]
+            message += f" ({flag} takes every name after it, up to the next flag: give SRC before {flag})"
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vosconv", description="Lossless, fast conversion of VOS datasets.")
+    parser = _Parser(prog="vosconv", description="Lossless, fast conversion of VOS datasets.")
     parser.add_argument("--version", action="version", version=f"vosconv {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     convert = commands.add_parser("convert", help="convert a dataset to another format")
     convert.add_argument("source", metavar="SRC", help=SRC_HELP)
     convert.add_argument("-o", "--output", required=True, metavar="OUT", help="output file or folder")
-    convert.add_argument("--to", metavar="FORMAT", help=f"writer format (default: from OUT's name: {_suffix_help()})")
+    writers = ", ".join(sorted(registry.writers))  # the built-in table: no plugin scan for --help
+    convert.add_argument("--to", metavar="FORMAT", help=f"writer: {writers} (default: from OUT's name: {_suffix_help()})")
     reader_args(convert)
     convert.add_argument("-w", "--write-opt", action="append", metavar="KEY=VALUE", help="writer option (repeatable)")
-    convert.add_argument("--no-images", action="store_true", help="do not embed images (writers with an `images` option)")
+    convert.add_argument(
+        "--no-images",
+        action="store_true",
+        help="annotations only, -w images=false: parquet/hdf5 keep frame paths, folder layouts copy no JPEGs",
+    )
     _derive_args(convert)
     _run_args(convert)
     convert.set_defaults(handler=cmd_convert)
 
     run = commands.add_parser("run", help="run named pipelines from pipelines.yaml")
     run.add_argument("pipelines", nargs="*", metavar="PIPELINE", help="names (default: the file's default)")
-    run.add_argument("--format", metavar="FORMAT", help="writer format to use instead of each pipeline's")
+    run.add_argument("--format", metavar="FORMAT", help=f"writer to use instead of each pipeline's: {writers}")
     run.add_argument("--config", default="pipelines.yaml", metavar="FILE", help="pipelines file (default: ./pipelines.yaml)")
     run.add_argument("--workers", type=count, metavar="N", help="override each pipeline's worker count")
     _run_args(run)
@@ -149,7 +178,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
     values = plugin_options.parse_pairs(args.write_opt, "--write-opt")
     if args.no_images:
         if "images" not in plugin_options.fields(registry.writer_class(to).Options):
-            raise OptionError("--no-images", f"the {to} writer does not embed images")
+            raise OptionError(
+                "--no-images", f"the {to} writer holds no images (it names each frame's file): leave --no-images out"
+            )
         values["images"] = False
     writer = api.open_writer(to, values, where="--write-opt")
     derive = _derive_options(args)

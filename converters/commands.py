@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import options as plugin_options
 from . import registry
-from .arguments import open_reader, say
+from .arguments import open_reader, print_facts, say
 from .errors import VosconvError
 
 
@@ -56,7 +56,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         info, stats = pipeline.scan(reader, workers=args.workers, progress=None)
     categories = [c.name for c in info.categories]
     facts = {
-        "source": str(args.source),
+        "source": str(reader.source),  # as validate and stats give it: the path, normalised
         "format": reader.name,
         "split": info.split,
         "videos": stats.videos,
@@ -72,10 +72,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(facts, indent=2))
         return 0
-    width = max(len(k) for k in facts)
-    for key, value in facts.items():
-        shown = f"{len(value)} ({', '.join(value[:12])}{', ...' if len(value) > 12 else ''})" if key == "categories" else value
-        print(f"{key.replace('_', ' '):<{width}}  {shown}")
+    print_facts(facts)
     return 0
 
 

@@ -85,7 +85,10 @@ def load(path: str | os.PathLike) -> Config:
     try:
         data = yaml.safe_load(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
-        raise VosconvError(f"{path}: no such pipelines file") from None
+        raise VosconvError(
+            f"{path}: no such pipelines file; name one with --config FILE, or run in the folder holding it "
+            "(vosconv's own pipelines.yaml is in the repository's root)"
+        ) from None
     except OSError as exc:  # a folder, no permission, an I/O error
         raise VosconvError(f"{path}: cannot read the pipelines file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:

@@ -142,6 +142,12 @@ class Reader(ABC):
         embeds images unless told to write none; ``info`` and ``validate`` write nothing and say nothing."""
         return None
 
+    def recorded_images(self) -> str | None:
+        """The folder the frames are taken from when the source itself names it (a COCO file's recorded image root,
+        maybe written on another machine) and no ``images`` option chose it, else None. A conversion that copies the
+        frames says so in its summary: that folder may not be the one the user has in mind."""
+        return None
+
     def close(self) -> None:
         """Release whatever the reader holds open (temporary files, handles, an archive's index)."""
         self.fs.close()

@@ -44,6 +44,7 @@ from .errors import OutputError
 from .formats.davis import spec as davis_spec
 from .formats.folders.spec import ANNOTATIONS, IMAGES
 from .formats.youtube_vos.spec import META
+from .sources.files import file_in_the_way
 from .synthetic import Plan, video_frames
 
 __all__ = ["DAVIS191_PALETTE", "LAYOUTS", "VOC_PALETTE", "YOUTUBE_PALETTE", "label_maps", "write_sample"]
@@ -95,6 +96,8 @@ def write_sample(out: str | os.PathLike, layout: str = "mose", *, seed: int = 0,
         raise OutputError(f"{os.fspath(out)!r} ends in '.' or '..'; name a new folder (vosconv sample data/MOSE)")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise OutputError(f"{out}: exists and is not an empty folder; choose another path or remove it")
+    if (blocker := file_in_the_way(out)) is not None:  # mkdir said only "File exists"
+        raise OutputError(f"cannot write {out}: {blocker} is a file, not a folder; choose another path")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         build = Path(tempfile.mkdtemp(prefix=f".{out.name}-", suffix=".partial", dir=out.parent))

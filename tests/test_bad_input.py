@@ -643,7 +643,7 @@ def test_rgb_mask_is_never_quantised(sample_copy):
     with api.open_reader(root, "mose", {"split": "train"}) as reader:
         report = validate(reader)
     print(report.errors, file=buffer)
-    assert "scrambles" in buffer.getvalue()
+    assert "scrambles" in buffer.getvalue() and "save the masks as palette or grayscale PNGs of the ids" in buffer.getvalue()
 
 
 def _jpeg_with_thumbnail(size: int = 64) -> bytes:

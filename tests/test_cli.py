@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -118,6 +119,15 @@ def test_info(capsys, sample_root):
     assert facts["masks"] > 0 and facts["frames"] >= facts["annotated_frames"] > 0
     code, stdout, _ = run(capsys, "info", str(sample_root["youtube-vos"]), "--split", "train")
     assert code == 0 and "annotated frames" in stdout and "categories" in stdout
+
+
+def test_info_text_says_no_python_word(capsys, sample_root):
+    """info printed ``split  None`` for a DAVIS root read whole, where stats printed ``(none)``: one table for both."""
+    code, stdout, _ = run(capsys, "info", str(sample_root["davis"]))
+    assert code == 0
+    (split,) = [line for line in stdout.splitlines() if line.startswith("split ")]
+    assert split.split() == ["split", "(none)"]
+    assert not any(line.split()[-1] in ("None", "True", "False") for line in stdout.splitlines())
 
 
 def test_formats_lists_readers_and_writers(capsys):
@@ -238,11 +248,13 @@ def test_validate_command(capsys, sample_copy):
     code, stdout, _ = run(capsys, "validate", str(root), "--split", "train")
     assert code == 0 and "0 errors" in stdout and "note" in stdout  # the sample has an empty frame
     assert ", 1 note\n" in stdout and "1 annotated frame has no object (" in stdout  # not '1 notes', '1 ... frames have'
+    assert stdout.startswith(f"{root} (mose, split train): 3 videos, 0 errors, 1 note\n")
     victim = sorted((root / "train" / "Annotations").rglob("00002.png"))[0]
     victim.write_bytes(b"garbage")
     code, stdout, _ = run(capsys, "validate", str(root), "--split", "train", "--json")
     report = json.loads(stdout)
     assert code == 1 and not report["ok"]
+    assert report["split"] == "train"  # as info --json and stats --json say it
     assert report["errors"][0]["file"] == str(victim) and "not a PNG" in report["errors"][0]["message"]
 
 
@@ -588,3 +600,26 @@ def test_a_to_that_contradicts_the_outputs_name_is_warned_of(capsys, sample_root
     for out, to in (("b.json", "COCO"), ("c", "mose"), ("val.json", "cocovid"), ("all_classes.json", "burst")):
         code, _, stderr = run(capsys, *argv, "-o", str(tmp_path / out), "--to", to)
         assert code == 0 and "warning" not in stderr
+
+
+def test_help_names_the_formats_from_and_to_take(capsys):
+    """``--from``/``--to``/``--format`` said "source format" and "writer format" without naming one: the user had to
+    find ``vosconv formats`` first."""
+    from converters import registry
+
+    for argv, kind in ((["convert", "--help"], "writer"), (["info", "--help"], "reader"), (["run", "--help"], "writer")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        text = "".join(capsys.readouterr().out.split())  # argparse wraps the lines, at a hyphen too
+        assert ",".join(sorted(spec.name for spec in registry.specs(kind))) in text, argv
+
+
+def test_info_validate_and_stats_json_name_the_source_alike(capsys, sample_root):
+    """info --json gave the path as typed (``./x/``), validate and stats the path itself (``x``)."""
+    typed = f"./{os.path.relpath(sample_root['davis'])}/"
+    sources = set()
+    for command in ("info", "validate", "stats"):
+        code, stdout, _ = run(capsys, command, typed, "--json")
+        assert code == 0
+        sources.add(json.loads(stdout)["source"])
+    assert sources == {os.path.relpath(sample_root["davis"])}

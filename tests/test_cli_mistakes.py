@@ -9,7 +9,7 @@ import pytest
 
 from converters import api, registry
 from converters.cli import main
-from converters.errors import DetectionError, MissingDependency
+from converters.errors import DetectionError, MissingDependency, OptionError
 
 IN_THE_WAY = "is a file, not a folder; choose another output"
 
@@ -231,6 +231,15 @@ def test_a_json_file_as_the_video_list_is_refused_in_a_line(capsys, sample_root,
     assert code == 1 and stderr.endswith(f"does not have: {'x' * 80}...\n")
 
 
+def test_a_folder_as_the_video_list_is_said_to_be_one(capsys, sample_root, tmp_path):
+    """It said ``cannot read the video list: Is a directory``."""
+    code, _, stderr = run(
+        capsys, "convert", mose_train(sample_root), "-o", str(tmp_path / "o.json"), "--videos-from", str(tmp_path)
+    )
+    assert code == 1
+    assert stderr == f"error: --videos-from: {tmp_path}: is a folder; name a text file of video names, one a line\n"
+
+
 @pytest.mark.parametrize("output", [".", ""])
 def test_the_current_folder_as_the_output_is_refused_saying_why(capsys, sample_root, tmp_path, monkeypatch, output):
     """`-o .` in an empty folder put the lock file inside it, then refused the folder for holding `..vosconv-lock`."""
@@ -308,3 +317,91 @@ def test_an_animation_at_no_negative_or_absurd_fps_is_refused(capsys, sample_roo
     code, _, stderr = run(capsys, "preview", mose_train(sample_root), "-o", str(out), "--fps", fps)
     assert code == 1 and stderr == f"error: --fps: expected frames per second from 0.001 to 1000, got {float(fps)}\n"
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ a results folder: masks alone, no Annotations/
+
+
+def test_a_results_folder_says_how_it_reads(capsys, tmp_path):
+    """A results or submission folder (``<video>/00000.png``, as DAVIS's evaluation reads it) was "cannot tell the
+    format; name it with --from", and --from mose then said only that there was no Annotations/: the user had
+    predictions and no way on. Both now say it reads as a layout's Annotations/ folder, and the way does read."""
+    import numpy as np
+
+    from tests.folderdata import save_palette_png
+
+    results = tmp_path / "osvos"
+    for video in ("bike-packing", "bmx-trees"):
+        label = np.zeros((6, 8), np.uint8)
+        label[1:4, 2:5] = 1
+        for frame in ("00000", "00001"):
+            save_palette_png(results / video / f"{frame}.png", label)
+    for argv in (["info", str(results)], ["info", str(results), "--from", "mose"]):
+        code, _, stderr = run(capsys, *argv)
+        assert code == 1
+        assert "it holds masks alone, one folder per video (bike-packing/00000.png)" in stderr
+        assert f"ln -s {results} preds/Annotations" in stderr
+    (tmp_path / "preds").mkdir()
+    (tmp_path / "preds" / "Annotations").symlink_to(results)
+    code, stdout, _ = run(capsys, "info", str(tmp_path / "preds"), "--json")
+    assert code == 0 and '"videos": 2' in stdout
+    # a folder of anything else is no results folder: the plain report stands
+    (results / "bmx-trees" / "00000.jpg").write_bytes(b"")
+    assert "masks alone" not in run(capsys, "info", str(results))[2]
+
+
+# ------------------------------------------------------------------ an option of another format
+
+
+def test_an_option_of_another_format_names_the_formats_that_take_it(capsys, sample_root, tmp_path):
+    """``-w masks=dense`` (the README's HDF5 example) for a COCO output said only ``unknown option (allowed:
+    compresslevel)``: the user could not tell a typo from an option of another writer."""
+    out = str(tmp_path / "out.json")
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", out, "-w", "masks=dense")
+    assert code == 1 and stderr == (
+        "error: --write-opt.masks: unknown option (allowed: compresslevel); masks is an option of the hdf5 writer, not of coco\n"
+    )
+    code, _, stderr = run(capsys, "info", mose_train(sample_root), "-r", "verify=true")
+    assert code == 1 and "verify is an option of the hdf5 and parquet readers, not of mose" in stderr
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", out, "-w", "nosuch=1")
+    assert code == 1 and stderr == "error: --write-opt.nosuch: unknown option (allowed: compresslevel)\n"
+    with pytest.raises(OptionError, match="masks is an option of the hdf5 writer, not of coco"):
+        api.open_writer("coco", {"masks": "dense"})
+
+
+def test_no_images_for_a_writer_without_images_says_to_leave_it_out(capsys, sample_root, tmp_path):
+    """It said ``the coco writer does not embed images``, which left the user to guess whether that was a refusal."""
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", str(tmp_path / "out.json"), "--no-images")
+    assert code == 1
+    assert stderr == "error: --no-images: the coco writer holds no images (it names each frame's file): leave --no-images out\n"
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_an_output_under_a_file_is_refused_naming_the_file(capsys, sample_root, tmp_path):
+    """It said ``cannot write out/afile/x.json: Not a directory (out/afile/.x.json.vosconv-lock)``: the lock file's
+    path, which the user never named, and not which file was in the way."""
+    (tmp_path / "afile").write_text("notes")
+    out = tmp_path / "afile" / "x.json"
+    code, _, stderr = run(capsys, "convert", mose_train(sample_root), "-o", str(out))
+    assert code == 1
+    assert stderr == f"error: cannot write {out}: {tmp_path / 'afile'} {IN_THE_WAY}\n"
+
+
+def test_a_sample_under_a_file_is_refused_naming_the_file(capsys, tmp_path):
+    """It said ``out/afile/s: cannot write here: File exists``."""
+    (tmp_path / "afile").write_text("notes")
+    code, _, stderr = run(capsys, "sample", str(tmp_path / "afile" / "s"))
+    assert code == 1
+    blocked = f"{tmp_path / 'afile'} is a file, not a folder; choose another path"
+    assert stderr == f"error: cannot write {tmp_path / 'afile' / 's'}: {blocked}\n"
+
+
+def test_images_naming_a_file_says_it_is_a_file(capsys, sample_root, tmp_path):
+    """``--images`` given a file (the COCO file itself, say) said ``images folder does not exist``: it does exist."""
+    coco = tmp_path / "in.json"
+    assert run(capsys, "convert", mose_train(sample_root), "-o", str(coco))[0] == 0
+    code, _, stderr = run(capsys, "convert", str(coco), "-o", str(tmp_path / "out"), "--to", "mose", "--images", str(coco))
+    assert code == 1
+    assert stderr == f"error: {coco}: a file, not a folder: the images option (--images DIR) names a folder of frames\n"
+    code, _, stderr = run(capsys, "info", str(coco), "--images", str(tmp_path / "nowhere"))
+    assert code == 1 and "images folder does not exist" in stderr

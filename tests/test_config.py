@@ -311,8 +311,9 @@ def test_errors_use_the_file_name(tmp_path):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(VosconvError, match="no such pipelines file"):
+    with pytest.raises(VosconvError, match="no such pipelines file") as error:
         config.load(tmp_path / "absent.yaml")
+    assert "--config FILE" in str(error.value)  # what to do next: run where the file is, or name it
 
 
 @pytest.mark.parametrize("output", ["''", "/", ".", "..", "a/.."])

@@ -75,6 +75,24 @@ def test_max_side_reads_back_from_every_format_as_the_nearest_neighbour_of_the_s
         assert np.array_equal(found[key], label), key
 
 
+def test_a_davis_output_of_resized_frames_says_it_kept_the_resolution_folder(sample_root, tmp_path):
+    """``--max-side 97`` into DAVIS wrote 97-pixel frames under ``JPEGImages/480p/`` without a word in the summary."""
+    root, options = sample_root["davis"], {"split": "train"}
+    kept = "frames resized by --max-side written in JPEGImages/480p/ and Annotations/480p/, the source's resolution folder"
+    summary = api.convert(root, tmp_path / "kept", to="davis", reader_options=options, derive={"max_side": 97})
+    assert [note for note in summary.notes if note.startswith(kept)] and (tmp_path / "kept/JPEGImages/480p").is_dir()
+    named = api.convert(
+        root,
+        tmp_path / "named",
+        to="davis",
+        reader_options=options,
+        writer_options={"resolution": "97p"},
+        derive={"max_side": 97},
+    )
+    plain = api.convert(root, tmp_path / "plain", to="davis", reader_options=options)
+    assert not [note for note in (*named.notes, *plain.notes) if "--max-side" in note]
+
+
 @pytest.mark.parametrize("writer", EVERY_WRITER)
 def test_the_derived_record_survives_every_format_a_plain_conversion_and_a_second_derivation(sample_root, tmp_path, writer):
     out = tmp_path / output_name(writer)

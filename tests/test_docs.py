@@ -132,7 +132,7 @@ def flat(path: Path) -> str:
 
 def test_documented_errors_are_the_ones_printed(capsys, sample_root, tmp_path):
     """The messages cli.md quotes, word for word as a user would see them."""
-    from converters import options, registry
+    from converters import api, options, registry
     from converters.cli import main
     from converters.errors import VosconvError
 
@@ -144,6 +144,9 @@ def test_documented_errors_are_the_ones_printed(capsys, sample_root, tmp_path):
     with pytest.raises(VosconvError) as typo:
         options.build(reader.Options, {"splt": "train"}, "--read-opt")
     assert f"`error: {typo.value}`" in cli
+    with pytest.raises(VosconvError) as elsewhere:
+        api.open_writer("coco", {"masks": "dense"}, where="--write-opt")
+    assert f"`error: {elsewhere.value}`" in cli
     assert main(["info", str(sample_root["mose"]), "--split", "trian"]) == 1
     printed = capsys.readouterr().err
     quoted = re.search(r"`(no split 'trian'[^`]*)`", cli).group(1)

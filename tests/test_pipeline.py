@@ -79,7 +79,7 @@ def test_refuses_existing_output_without_overwrite(sample_root, tmp_path, writer
     out = tmp_path / "out"
     make_old_output(out, existing)
     before = tree(tmp_path)
-    with pytest.raises(OutputError, match=r"already exists; pass --overwrite \(overwrite=True\) to replace it$"):
+    with pytest.raises(OutputError, match=r"already exists; pass --overwrite \(overwrite=True in Python\) to replace it$"):
         convert(sample_root, out, writer)  # no --resume offered: there is no interrupted run (that has its own refusal)
     assert tree(tmp_path) == before
 
@@ -425,6 +425,11 @@ def test_scan_gives_the_same_stats(sample_root, expected_stats, source, workers)
 def test_stats_line():
     line = Stats(videos=2, frames=10, annotated_frames=4, objects=3, masks=7, empty_frames=1).line()
     assert line == "2 videos, 10 frames (4 annotated, 1 empty), 3 objects, 7 masks"
+
+
+def test_stats_line_says_one_of_each_in_the_singular():
+    line = Stats(videos=1, frames=1, annotated_frames=1, objects=1, masks=1, empty_frames=0).line()
+    assert line == "1 video, 1 frame (1 annotated, 0 empty), 1 object, 1 mask"
 
 
 def test_summary_fields(sample_root, tmp_path, expected_stats):

@@ -103,6 +103,25 @@ def test_a_cluster_address_nothing_answers_at_is_refused_at_once(capsys, sample_
             RayExecutor(address)
 
 
+def test_auto_without_a_cluster_names_vosconvs_flags_not_rays(monkeypatch):
+    """Ray's own message for ``--ray-address auto`` with no cluster running asked for its ``--address`` flag, which
+    vosconv does not have; the message now says what vosconv takes. Ray's init is stood in for: a real "auto" would
+    join whatever cluster another run on this machine started."""
+    from converters.run import ray_executor
+
+    def no_cluster(**options):
+        raise ConnectionError("Could not find any running Ray instance. Please specify ... `--address` flag ...")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", no_cluster)
+    with pytest.raises(OptionError) as error, ray_executor.ray_session("auto"):
+        pass
+    assert str(error.value) == (
+        "--ray-address: auto: no Ray cluster is running here (ray start --head starts one); name a cluster with "
+        "--ray-address HOST:PORT, or leave --ray-address out to start a local one"
+    )
+
+
 def test_relative_source_and_output_name_the_drivers_folder_in_tasks(cluster, sample_root, tmp_path, monkeypatch):
     """Workers of a cluster started elsewhere run in that folder: the driver's relative paths must still hold.
 

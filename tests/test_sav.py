@@ -631,6 +631,18 @@ def test_a_source_without_any_object_writes_a_val_folder_that_reads_back(sample_
     ]
 
 
+def test_a_split_the_val_layout_has_no_list_for_is_said_to_be_listed_as_val(sample_root, tmp_path):
+    """MOSE's train written as SA-V went into ``sav_val.txt`` (the layout names val and test lists only) without a
+    word; the split itself is kept in the hidden record, and val keeps its own name silently."""
+    train = api.convert(sample_root["mose"], tmp_path / "train", to="sav", reader_options={"split": "train"})
+    said = "the train split's videos listed in sav_val.txt, as the SA-V val/test layout names its lists (the split is kept)"
+    assert said in train.notes and (tmp_path / "train" / "sav_val.txt").is_file()
+    with api.open_reader(tmp_path / "train", "sav") as reader:
+        assert reader.info().split == "train"
+    whole = api.convert(sample_root["davis"], tmp_path / "whole", to="sav")  # no split: nothing to say
+    assert not [n for n in whole.notes if "listed in" in n]
+
+
 def test_a_damaged_first_png_skips_its_video_alone_under_on_error_skip(val, tmp_path):
     """The foreground value is looked up before any video is read: a PNG it cannot decode is left to its video's read
     (an error naming it, skipped under --on-error skip), never an error for the whole run."""

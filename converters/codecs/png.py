@@ -183,7 +183,8 @@ def _header(body: bytes) -> tuple[int, int, int, int, int]:
     if colour not in (0, 3):
         raise PngError(
             f"{_COLOUR_TYPES[colour]} PNG: a mask must store object ids as palette indices or grayscale "
-            "values; converting colours back to ids is not done because it scrambles them"
+            "values; converting colours back to ids is not done because it scrambles them: save the masks as "
+            "palette or grayscale PNGs of the ids"
         )
     if depth == 16:
         raise PngError("16-bit PNG: object ids must be 8-bit palette indices or grayscale values")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from .. import api
-from ..arguments import SRC_HELP, count, executor_args, open_reader, reader_args, say
+from ..arguments import SRC_HELP, count, executor_args, open_reader, print_facts, reader_args, say
 from ..errors import OutputError
 
 
@@ -89,15 +89,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
-    width = max(len(k) for k in summary)
-    for key, value in summary.items():
-        if key == "categories":
-            value = f"{len(value)} ({', '.join(value[:12])}{', ...' if len(value) > 12 else ''})"
-        elif isinstance(value, float):
-            value = f"{value:.4g}"
-        elif value is None:  # no Python word in a table meant for people: a dataset without a split, a flag not known
-            value = "unknown" if key == "first_appearances_only" else "(none)"
-        print(f"{key.replace('_', ' '):<{width}}  {value}")
+    print_facts(summary, unknown=("first_appearances_only",))
     return 0
 
 

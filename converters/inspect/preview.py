@@ -284,7 +284,7 @@ def _check_new(path: Path, overwrite: bool, roots: Iterable[Path] = ()) -> None:
     refuse_source(path, roots)
     check_folders(path)
     if (path.exists() or path.is_symlink()) and not overwrite:
-        raise OutputError(f"{path} already exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputError(f"{path} already exists; pass --overwrite (overwrite=True in Python) to replace it")
 
 
 def check_folders(path: Path, *, folder: bool = False) -> None:

@@ -197,6 +197,9 @@ class DerivedReader(Reader):
     def missing_images(self) -> str | None:
         return self.inner.missing_images()
 
+    def recorded_images(self) -> str | None:
+        return self.inner.recorded_images()
+
     def close(self) -> None:
         self.inner.close()
 
@@ -215,6 +218,8 @@ def _read_list(path: str) -> _List:
     try:
         with open(path, "rb") as file:  # a pipe or a device has no size: read, up to the limit
             data = None if os.fstat(file.fileno()).st_size > LIST_LIMIT else file.read(LIST_LIMIT + 1)
+    except IsADirectoryError:
+        raise OptionError("--videos-from", f"{path}: is a folder; name a text file of video names, one a line") from None
     except OSError as exc:
         raise OptionError("--videos-from", f"{path}: cannot read the video list: {exc.strerror or exc}") from None
     if data is None or len(data) > LIST_LIMIT:

@@ -27,6 +27,7 @@ from pathlib import Path
 from ..errors import OptionError, OutputError, SourceError, VosconvError, VosconvWarning
 from ..model import DatasetInfo
 from ..reader import Reader
+from ..sources.files import file_in_the_way
 from ..writer import Shard, ShardResult, Writer
 from . import journal, locking, plan
 from . import resume as resuming
@@ -130,6 +131,8 @@ def convert(
     if output.name in ("", ".", ".."):  # its lock and staging folder would land inside it, and be refused as foreign files
         why = "ends in '.' or '..', so names no output of its own"
         raise OutputError(f"{os.fspath(output)!r} {why}; name it (-o out/x{writer.suffix})")
+    if (blocker := file_in_the_way(output)) is not None:  # said so, where the lock file's path was the error's
+        raise OutputError(f"cannot write {output}: {blocker} is a file, not a folder; choose another output")
     try:
         with locking.exclusive(output):  # from here on, no other run touches this output or its staging
             recover_publish(output)
@@ -221,7 +224,7 @@ def _write(
             stats.merge(outcomes[index][1])
         results = [outcomes[i][0] for i in range(len(shards))]
         finished = writer.finalize(results, info, staging, output)
-        notes = tuple(writer.notes(results))
+        notes = (*plan.recorded_images_note(reader, writer), *writer.notes(results))
         is_dir = finished.is_dir()
         # inside a folder output, published with it; beside a file output: written here first, and the list beside an
         # earlier file output goes before the new output is published, so no kill leaves one beside an output it does

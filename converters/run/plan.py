@@ -29,6 +29,16 @@ def check_images(reader: Reader, writer: Writer) -> None:
         )
 
 
+def recorded_images_note(reader: Reader, writer: Writer) -> tuple[str, ...]:
+    """The summary's note on frames copied from the folder the source records (no ``--images`` chose it), or none."""
+    if getattr(writer.options, "images", False) is not True:
+        return ()
+    folder = reader.recorded_images()
+    if folder is None:
+        return ()
+    return (f"frames copied from {folder}, the images folder {reader.source} records; --images DIR names another",)
+
+
 def _takes_images(reader: Reader) -> bool:
     """Whether the reader takes an ``images`` option (a folder of frames to attach); SA-V's frames are its mp4s."""
     inner = getattr(reader, "inner", reader)  # a derived set's reader wraps its source's

@@ -90,9 +90,10 @@ def check_output(output: Path, overwrite: bool, resume: bool = False, writer: Wr
         if resume:
             raise OutputError(
                 f"{output} already exists and no interrupted run of it is left to resume; "
-                "pass --overwrite (overwrite=True) to replace it"
+                "pass --overwrite (overwrite=True in Python) to replace it"
             )
-        raise OutputError(f"{output} already exists; pass --overwrite (overwrite=True) to replace it")  # none interrupted
+        # none interrupted
+        raise OutputError(f"{output} already exists; pass --overwrite (overwrite=True in Python) to replace it")
     refusal = not_replaceable(output, writer)
     if refusal is not None:
         raise OutputError(refusal)

@@ -110,8 +110,12 @@ def _ray_session(address: str | None, init_options: dict[str, Any]):
         return
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, **init_options)
-    except ConnectionError as error:  # address "auto" with no cluster running here
-        raise OptionError("--ray-address", f"{address}: {error}") from None
+    except ConnectionError:  # address "auto" with no cluster running here; Ray's words name its own --address flag
+        raise OptionError(
+            "--ray-address",
+            f"{address}: no Ray cluster is running here (ray start --head starts one); name a cluster with "
+            "--ray-address HOST:PORT, or leave --ray-address out to start a local one",
+        ) from None
     except ValueError as error:
         # No address, but Ray found a cluster to join (RAY_ADDRESS, or `ray start` on this machine):
         # it refuses a CPU count for a cluster it did not start. Join it with the CPUs it has.

@@ -37,7 +37,7 @@ def refuse_interrupted(output: Path, staging: Path) -> None:
     if finished:
         raise OutputError(
             f"an interrupted run of {output} left {finished} finished shard{'s' if finished > 1 else ''} in {staging}; "
-            "pass --resume (resume=True) to continue it, or --overwrite (overwrite=True) to start over"
+            "pass --resume (resume=True in Python) to continue it, or --overwrite (overwrite=True in Python) to start over"
         )
 
 

@@ -82,9 +82,15 @@ class Stats:
         return cls(*counts, category_ids=set(ids), skipped=list(skipped))
 
     def line(self) -> str:
+        """``2 videos, 10 frames (4 annotated, 1 empty), 3 objects, 7 masks``: one of each is said in the singular."""
         text = (
-            f"{self.videos} videos, {self.frames} frames ({self.annotated_frames} annotated, "
-            f"{self.empty_frames} empty), {self.objects} objects, {self.masks} masks"
+            f"{_counted(self.videos, 'video')}, {_counted(self.frames, 'frame')} ({self.annotated_frames} annotated, "
+            f"{self.empty_frames} empty), {_counted(self.objects, 'object')}, {_counted(self.masks, 'mask')}"
         )
         count = len(self.skipped)
-        return text + (f", {count} video{'' if count == 1 else 's'} skipped" if count else "")
+        return text + (f", {_counted(count, 'video')} skipped" if count else "")
+
+
+def _counted(count: int, word: str) -> str:
+    """``1 video``, ``2 videos``, ``0 videos``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"

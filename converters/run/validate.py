@@ -21,6 +21,7 @@ from .executors import make_executor
 class Report:
     source: str
     format: str
+    split: str | None = None  # as info and stats say it: None for a source read whole
     videos: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
@@ -33,6 +34,7 @@ class Report:
         return {
             "source": self.source,
             "format": self.format,
+            "split": self.split,
             "videos": self.videos,
             "ok": self.ok,
             "errors": self.errors,
@@ -88,7 +90,7 @@ def validate(reader: Reader, *, workers: int = 1, progress: bool | None = None) 
 
     report = Report(str(reader.source), reader.name)
     try:
-        reader.info()
+        report.split = reader.info().split
         refs = reader.list_videos()
         damaged = reader.check_integrity()
     except SourceError as error:
@@ -111,8 +113,9 @@ def validate(reader: Reader, *, workers: int = 1, progress: bool | None = None) 
 
 
 def format_report(report: Report) -> str:
+    split = f", split {report.split}" if report.split is not None else ""
     lines = [
-        f"{report.source} ({report.format}): "
+        f"{report.source} ({report.format}{split}): "
         f"{_n(report.videos, 'video')}, {_n(len(report.errors), 'error')}, {_n(len(report.notes), 'note')}",
     ]
     lines += [f"error  {e['video'] or '-'}: {e['file']}: {e['message']}" for e in report.errors]

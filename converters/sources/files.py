@@ -170,6 +170,13 @@ def archive(path: str) -> FileSystem:
     return shared(path)
 
 
+def no_images_folder(path: str | os.PathLike, holding: str = "frames") -> str:
+    """Why the ``images`` option's ``path`` is no folder, for the error naming it: a file given, or nothing there."""
+    if os.path.exists(path):
+        return f"a file, not a folder: the images option (--images DIR) names a folder of {holding}"
+    return f"images folder does not exist (the images option names a folder of {holding})"
+
+
 def file_in_the_way(path: str | os.PathLike) -> Path | None:
     """The nearest existing path above ``path`` when it is not a folder (a file where a folder must be), else None:
     an output under it cannot be written, which a command says before its work rather than after."""

@@ -33,6 +33,8 @@ def test_stats_text_names_each_figure(capsys, sample_root):
         assert f"\n{line} " in f"\n{out}"
     (split,) = [line for line in out.splitlines() if line.startswith("split ")]
     assert split.split() == ["split", "(none)"]  # the DAVIS root has no split: said in words, not Python's None
+    (flag,) = [line for line in out.splitlines() if line.startswith("first appearances only ")]
+    assert flag.split()[-1] == "no"  # nor Python's False
 
 
 def test_stats_writes_the_table_and_plots(capsys, sample_root, tmp_path):
@@ -107,3 +109,16 @@ def test_preview_compare_of_a_root_with_several_splits_says_it_is_the_compared_o
     code, _, err = run(capsys, "preview", root, "--split", "train", "--compare", root, "-o", str(tmp_path / "p.png"))
     assert code == 1 and err.startswith("error: --compare: ") and "holds several splits" in err
     assert "(--split, --from and -r apply to SRC only)" in err and not (tmp_path / "p.png").exists()
+
+
+def test_preview_says_when_video_took_the_source(capsys, sample_root):
+    """``--video NAME ...`` takes every word up to the next flag, the source too: argparse said only that SRC was
+    missing, which the user had typed."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["preview", "--video", "82d9d721", str(sample_root["mose"])])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "required: SRC (--video takes every name after it, up to the next flag: give SRC before --video)" in err
+    with pytest.raises(SystemExit):
+        main(["preview"])  # no --video: nothing to explain
+    assert capsys.readouterr().err.rstrip().endswith("required: SRC")

@@ -202,6 +202,14 @@ def test_davis2016_pair_list_and_binary_masks(tmp_path: Path):
     assert reader.info().attributes == (("resolution", "480p"), ("year", "2016"), ("image_set", "480p/val.txt"))
     explicit = DavisReader(root, DavisOptions(split="train", year="2016"))
     assert [r.name for r in explicit.list_videos()] == ["cows"]
+    # written back as DAVIS, the list is one of sequences, as the DAVIS 2017 release lists DAVIS 2016: said in a note
+    out = tmp_path / "out"
+    summary = api.convert(root, out, to="davis", reader_options={"split": "val"}, writer_options={"images": False})
+    assert (out / "ImageSets" / "2016" / "val.txt").read_text() == "blackswan\n"
+    assert (
+        "DAVIS 2016's frame-pair list ImageSets/480p/val.txt written as ImageSets/2016/val.txt, one sequence a line, "
+        "as the DAVIS 2017 release lists DAVIS 2016"
+    ) in summary.notes
 
 
 def save_one_bit(path: Path, label: np.ndarray) -> None:
@@ -420,6 +428,10 @@ def test_a_misspelt_split_or_resolution_gets_a_suggestion(davis2017):
         DavisReader(root, DavisOptions(split="trian")).list_videos()
     with pytest.raises(SourceError, match=r"no resolution '480' .*did you mean '480p'\?"):
         DavisReader(root, DavisOptions(resolution="480")).list_videos()
+    # a resolution folder of another name, the default 480p not there: the flag that reads it is named
+    (root / "JPEGImages" / "480p").rename(root / "JPEGImages" / "2017")
+    with pytest.raises(SourceError, match=r"here: 2017\); choose one with --resolution \(reader option resolution\)$"):
+        DavisReader(root).list_videos()
 
 
 def test_detect_folder_holding_davis(davis2017):

@@ -514,3 +514,14 @@ def test_split_lists_that_are_not_folder_names_are_refused(sample_root, tmp_path
     with pytest.raises(SourceError, match=cause):
         api.convert(out, tmp_path / "back", to="davis", from_="coco")
     assert not (tmp_path / "back").exists() and not (tmp_path / "up").exists()
+
+
+def test_the_void_note_counts_one_frame_in_the_singular(tmp_path):
+    """It said ``void (255) in 1 frames of 1 video``."""
+    from ..folderdata import save_palette_png
+
+    label = np.zeros((4, 6), np.uint8)
+    label[0, :3], label[3, 3:] = 1, 255
+    save_palette_png(tmp_path / "src" / "Annotations" / "v" / "00000.png", label)
+    summary = api.convert(tmp_path / "src", tmp_path / "out", to="mose", writer_options={"images": False})
+    assert "void (255) in 1 frame of 1 video written as background 0 (mose has no void); -w void=keep keeps it" in summary.notes

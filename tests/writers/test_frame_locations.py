@@ -94,3 +94,31 @@ def test_embedded_frames_to_be_resized_are_not_the_files_under_the_image_root(sa
     summary = converters.write_videos(halved, tmp_path / "half.json", to="coco", info=info)
     (note,) = summary.notes
     assert "are named where no folder holds them" in note
+
+
+@pytest.mark.parametrize("source_writer", ["coco", "cocovid"])
+def test_frames_copied_from_the_folder_a_json_records_are_said_so(sample_root, tmp_path, source_writer):
+    """A COCO or CocoVID file names its frames under the absolute folder recorded when it was written (maybe on
+    another machine, maybe an older copy): a conversion that copied them from there said nothing of it."""
+    named = tmp_path / ("in.json" if source_writer == "coco" else "in.cocovid.json")
+    api.convert(sample_root["mose"], named, to=source_writer, reader_options={"split": "train"})
+    frames = sample_root["mose"] / "train" / "JPEGImages"
+    said = f"frames copied from {frames.resolve()}, the images folder {named} records; --images DIR names another"
+    assert said in api.convert(named, tmp_path / "recorded", to="parquet").notes
+    chosen = api.convert(named, tmp_path / "chosen", to="mose", reader_options={"images": str(frames)})
+    unembedded = api.convert(named, tmp_path / "unembedded", to="hdf5", writer_options={"images": False})
+    again = api.convert(named, tmp_path / "again.json", to="coco")
+    assert not [n for s in (chosen, unembedded, again) for n in s.notes if n.startswith("frames copied from")]
+
+
+@pytest.mark.parametrize("writer", ["parquet", "hdf5"])
+def test_frames_copied_from_the_folder_an_unembedded_output_records_are_said_so(sample_root, tmp_path, writer):
+    """Parquet and HDF5 written with images=false name their frames under the recorded folder, as a COCO file does."""
+    shards = tmp_path / "shards"
+    api.convert(sample_root["mose"], shards, to=writer, reader_options={"split": "train"}, writer_options={"images": False})
+    frames = (sample_root["mose"] / "train" / "JPEGImages").resolve()
+    said = f"frames copied from {frames}, the images folder {shards} records; --images DIR names another"
+    assert said in api.convert(shards, tmp_path / "copied", to="mose").notes
+    embedded = tmp_path / "embedded"
+    api.convert(sample_root["mose"], embedded, to=writer, reader_options={"split": "train"})
+    assert not [n for n in api.convert(embedded, tmp_path / "again", to="mose").notes if n.startswith("frames copied")]

@@ -532,3 +532,19 @@ def test_the_videos_left_out_are_found_in_one_pass_over_the_shards(monkeypatch):
     conventions = MoseWriter(MoseWriter.Options(images=False))._conventions(results)
     assert conventions["unwritten_frames"] == 2 * count and "left_out_videos" not in conventions
     assert _CountingFacts.reads <= count
+
+
+def test_a_davis_output_of_a_source_without_a_resolution_says_which_folder_it_named(sample_root, tmp_path):
+    """MOSE's frames (of any size) went into ``JPEGImages/480p/`` without a word; a DAVIS source keeps its own folder
+    and a resolution asked for is the user's: neither is noted."""
+    said = (
+        "frames written in JPEGImages/480p/ and Annotations/480p/, DAVIS's default resolution folder (the source names "
+        "none), whatever their size; -w resolution=NAME names another"
+    )
+    mose = api.convert(sample_root["mose"], tmp_path / "mose", to="davis", reader_options={"split": "train"})
+    assert said in mose.notes and (tmp_path / "mose" / "JPEGImages" / "480p").is_dir()
+    asked = api.convert(
+        sample_root["mose"], tmp_path / "asked", to="davis", reader_options={"split": "train"}, writer_options={"resolution": "x"}
+    )
+    davis = api.convert(sample_root["davis"], tmp_path / "davis", to="davis")
+    assert not [note for note in (*asked.notes, *davis.notes) if "resolution folder" in note]

@@ -314,6 +314,15 @@ def test_split_names_are_what_the_hub_accepts():
     assert split_name(DatasetInfo("mose", split="valid")) == "valid"
 
 
+def test_a_source_without_a_split_is_said_to_be_named_train(sample_root, tmp_path):
+    """DAVIS read without --split (every sequence) became ``data/train-*`` and a card's ``train`` split silently."""
+    said = "the source has no split: its shards are named train-*, the Hugging Face Hub's default split"
+    whole = api.convert(sample_root["davis"], tmp_path / "whole", to="parquet")
+    assert said in whole.notes and list((tmp_path / "whole" / "data").glob("train-*.parquet"))
+    val = api.convert(sample_root["davis"], tmp_path / "val", to="parquet", reader_options={"split": "val"})
+    assert said not in val.notes and list((tmp_path / "val" / "data").glob("val-*.parquet"))
+
+
 @pytest.mark.filterwarnings("ignore:.*shards the interrupted run finished are done again")  # redone on purpose
 def test_resume_after_the_shards_were_renamed_gives_the_same_output(sample_root, tmp_path, monkeypatch):
     """Interrupted after ``finalize`` gave the shards their published names: a resumed run still ends with the same files."""

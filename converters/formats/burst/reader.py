@@ -45,6 +45,7 @@ from ...model import (
 )
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
+from ...sources.files import no_images_folder
 from . import index, spec
 
 #: How much of a lone file's start is looked at to tell a BURST JSON (its first sequence's first fields).
@@ -220,7 +221,7 @@ class BurstReader(Reader):
         if self.options.images is not None:
             folder = Path(self.options.images)
             if not folder.is_dir():
-                raise SourceError(folder, "images folder does not exist")
+                raise SourceError(folder, no_images_folder(folder))
         else:
             recorded = self._recorded_root()
             if recorded is None or not Path(recorded).is_dir():

@@ -1,15 +1,12 @@
 """COCO RLE JSON in the YouTube-VIS style (``.json`` or ``.json.gz``): vosconv's own files and others'.
 
-vosconv writes one record per line, so this reader indexes the file in one pass
-(byte ranges of each video and its annotations) and ``read_video`` reads only its
-video's lines: the dataset is never held in memory. A ``.json.gz`` is unpacked once to a
-temporary file to allow that. A file written by another tool (YouTube-VIS, OVIS, LV-VIS) is
-the ``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` reads it a
-record at a time and rewrites it to the same line form in a temporary file), for files converted
-before ``ytvis`` existed; ``ytvis`` also finds a dataset's JSON and frames in its folder.
-
-Images: ``file_names`` are relative to the ``images`` option, else to the image root the
-file records (when that folder exists); without either, frames have no image.
+vosconv writes one record per line, so this reader indexes the file in one pass (byte ranges of each video and its
+annotations) and ``read_video`` reads only its video's lines: the dataset is never held in memory. A ``.json.gz`` is
+unpacked once to a temporary file to allow that. A file written by another tool (YouTube-VIS, OVIS, LV-VIS) is the
+``ytvis`` reader's format: read here the same way (:func:`..ytvis.lines.normalise` reads it a record at a time and
+rewrites it to the same line form in a temporary file), for files converted before ``ytvis`` existed; ``ytvis`` also
+finds a dataset's JSON and frames in its folder. Images: ``file_names`` are relative to the ``images`` option, else to
+the image root the file records (when that folder exists); without either, frames have no image.
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ from ...model import VOID_ID, Category, DatasetInfo, Frame, FrameMasks, ImageRef
 from ...reader import Detection, Reader, VideoRef
 from ...records import Record, shown
 from ...sources import tempfiles
-from ...sources.files import join_inside
+from ...sources.files import join_inside, no_images_folder
 from ..ytvis.lines import normalise
 from .segmentation import counts as segmentation_counts
 from .spec import FILE_HEAD, GZIP_MAGIC, HEADER_KEY, SUFFIXES, VIDEOS_LINE, check_header, is_vosconv_coco
@@ -187,13 +184,17 @@ class CocoReader(Reader):
         """The folder ``file_names`` are relative to: the option, else the recorded root if it exists."""
         if self.options.images is not None:
             if not Path(self.options.images).is_dir():
-                raise SourceError(self.options.images, "images folder does not exist")
+                raise SourceError(self.options.images, no_images_folder(self.options.images))
             return str(Path(self.options.images).resolve())
         recorded = self._recorded_image_root()
         return recorded if recorded and Path(recorded).is_dir() else None
 
     def _recorded_image_root(self) -> str | None:
         return self._ensure_index().header.get(HEADER_KEY, {}).get("image_root")
+
+    def recorded_images(self) -> str | None:
+        recorded = None if self.options.images is not None else self._recorded_image_root()
+        return recorded if recorded is not None and self._images_dir() == recorded else None
 
     def missing_images(self) -> str | None:
         """Where the frames' images were looked for in vain (the recorded folder, or none recorded and no ``images``)."""

@@ -260,7 +260,9 @@ class DavisReader(FolderLayoutReader):
                     "a MOSE-style layout? read it with --from mose",
                 )
             found = ", ".join(folders) or "none"
-            hint = did_you_mean(options.resolution, folders)
+            hint = did_you_mean(options.resolution, folders) or (
+                " choose one with --resolution (reader option resolution)" if folders else ""
+            )
             where = root / pair_folder / options.resolution
             raise SourceError(where, f"no resolution {options.resolution!r} (resolutions here: {found});{hint}".rstrip(";"))
         annotations = root / ANNOTATIONS / options.resolution

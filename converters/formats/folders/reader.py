@@ -25,7 +25,7 @@ from ...errors import SourceError, VosconvWarning
 from ...model import Frame, ImageRef, Mask, MaskEncoding, ObjectInfo, Video
 from ...reader import Detection, Reader, VideoRef
 from ...sources import files as sources
-from ...sources.files import LOCAL, Entry, FileSystem
+from ...sources.files import LOCAL, Entry, FileSystem, no_images_folder
 from ...sources.imagefiles import probe_image
 from ...suggest import did_you_mean
 from ..lookalikes import unread_layout
@@ -359,7 +359,7 @@ class FolderLayoutReader(Reader):
             return None
         path = Path(os.path.abspath(value))
         if not path.is_dir():
-            raise SourceError(value, "images folder does not exist (the images option names a folder of <video>/ frame folders)")
+            raise SourceError(value, no_images_folder(value, "<video>/ frame folders"))
         return path
 
     def frames_folder(self, layout_images: Path) -> Path:

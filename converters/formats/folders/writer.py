@@ -117,6 +117,10 @@ _NOT_KEPT = {
 }
 
 
+def _frames(count: object) -> str:
+    return f"{count} frame{'' if count == 1 else 's'}"
+
+
 def _unkept_frame_lists(video: Video) -> int:
     """Objects whose frame list (YouTube-VOS's) is not just the frames where they have pixels: those lists are lost in a
     layout without them, where the others come back from the masks (YouTube-VOS's writer derives them so)."""
@@ -310,7 +314,7 @@ class LayoutWriter(Writer):
             count, frames = len(record["void_videos"]), record["void_frames"]
             fix = "; -w void=keep keeps it" if record["void"] == "drop" else ""
             notes.append(
-                f"void ({VOID_ID}) in {frames} frames of {count} video{'s' if count != 1 else ''} "
+                f"void ({VOID_ID}) in {_frames(frames)} of {count} video{'s' if count != 1 else ''} "
                 f"{_VOID_DONE[record['void']]} ({self.name} has no void){fix}"
             )
         if "not_kept" in record:
@@ -335,7 +339,7 @@ class LayoutWriter(Writer):
         if "unwritten_frames" in record:
             count, left_out = len(record["unwritten_videos"]), record.get("left_out_videos", [])
             notes.append(
-                f"{record['unwritten_frames']} frames without an annotation file in {count} video{'s' if count != 1 else ''}"
+                f"{_frames(record['unwritten_frames'])} without an annotation file in {count} video{'s' if count != 1 else ''}"
                 f" not written: without their images a {self.name} folder has no file for them"
                 + (f"; left out, having no annotated frame: {', '.join(left_out)}" if left_out else "")
             )

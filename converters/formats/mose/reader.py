@@ -34,6 +34,7 @@ from ..folders.reader import (
     split_of,
 )
 from ..folders.spec import ANNOTATIONS, IMAGES, SPLIT_NAMES
+from ..lookalikes import masks_alone_hint
 from ..lvos import reader as lvos
 from ..youtube_vos.spec import META
 from .spec import HEIGHT, LENGTH, META_NAME, WIDTH, meta_name
@@ -174,7 +175,8 @@ class MoseReader(FolderLayoutReader):
                     root, f"holds several splits ({', '.join(splits)}); choose one with --split (reader option split)"
                 )
             else:
-                raise SourceError(root, f"no {IMAGES}/ and {ANNOTATIONS}/ folders here or in a split folder")
+                hint = masks_alone_hint(root, fs)
+                raise SourceError(root, f"no {IMAGES}/ and {ANNOTATIONS}/ folders here or in a split folder{hint}")
         if is_folder_pair(root / split, fs):
             return self._with_meta(root / split, root / split / IMAGES, root / split / ANNOTATIONS, split)
         if fs.is_dir(root / IMAGES / split):  # JPEGImages/<split>, as some published loaders expect

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from ...model import VOID_ID, DatasetInfo, Frame, Video
 from ...sources import imagefiles
+from ...writer import ShardResult
 from ..sharded import manifest as shards
 from ..sharded.writer import ShardedWriter, check_shard_bytes
 from . import card
@@ -78,9 +79,17 @@ class ParquetWriter(ShardedWriter):
     suffix = ".parquet"
     format_version = 2  # 1: part-NNNNN.parquet beside the manifest, no card (still read)
 
+    _unsplit: bool = False  # the source had no split: its shards take the Hub's default name, train
+
     def published_names(self, count: int, info: DatasetInfo) -> list[str]:
         split = card.split_name(info)
+        self._unsplit = not info.split  # set on every run: a writer used again must not repeat an earlier run's note
         return [f"{shards.SHARD_FOLDER}/{split}-{index:05d}-of-{count:05d}.parquet" for index in range(count)]
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """The shared notes, and the split name given to a source without one (all of DAVIS read without --split)."""
+        unsplit = "the source has no split: its shards are named train-*, the Hugging Face Hub's default split"
+        return [*super().notes(results), *([unsplit] if self._unsplit else [])]
 
     def write_extras(self, folder: Path, manifest: shards.Manifest, info: DatasetInfo) -> None:
         """``README.md``: the dataset card the Hub and ``datasets.load_dataset`` read (never a source's own README)."""

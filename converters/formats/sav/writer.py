@@ -143,12 +143,22 @@ class SavWriter(Writer):
         if self.options.json:
             put(video.name, spec.JSON_FOLDER, f"{video.name}_manual.json", _dumps(masklet_json(video)))
 
+    _listed_as: tuple[str, str] | None = None  # the source's split, and the list named for the layout instead
+
+    def notes(self, results: Sequence[ShardResult]) -> list[str]:
+        """The video list's name, when it is not the source's split (the layout has val and test lists only)."""
+        if self._listed_as is None:
+            return []
+        split, listed = self._listed_as
+        return [f"the {split} split's videos listed in {listed}, as the SA-V val/test layout names its lists (the split is kept)"]
+
     def finalize(self, results: Sequence[ShardResult], info: DatasetInfo, staging: Path, output: Path) -> Path:
         root = staging / OUTPUT
         (root / spec.ANNOTATIONS).mkdir(parents=True, exist_ok=True)  # the layout's mark, even with no object in it
         names = [name for result in results for name in result.facts["videos"]]
         split = info.split if info.split in ("val", "test") else "val"
         (root / f"sav_{split}.txt").write_text("".join(f"{n}\n" for n in names))
+        self._listed_as = None if info.split in (None, split) else (info.split, f"sav_{split}.txt")
         (root / spec.SIDECAR).mkdir(exist_ok=True)
         record = {
             "split": info.split,

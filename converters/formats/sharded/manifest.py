@@ -36,7 +36,7 @@ from ...model import (
 from ...reader import Detection
 from ...records import Record, shown
 from ...sources.checksums import sha256
-from ...sources.files import read_regular
+from ...sources.files import no_images_folder, read_regular
 from .objects import object_record, pairs
 
 #: Bumped when the layout of the manifest or the shards changes in a way readers must know about.
@@ -484,7 +484,7 @@ def images_folder(option: str | None, manifest: Manifest) -> str | None:
     """Where frames that are not embedded live: the ``images`` option, else the recorded image root if it exists."""
     if option is not None:
         if not Path(option).is_dir():
-            raise SourceError(option, "images folder does not exist")
+            raise SourceError(option, no_images_folder(option))
         return str(Path(option).resolve())
     recorded = manifest.source.get("image_root")
     return recorded if recorded and Path(recorded).is_dir() else None

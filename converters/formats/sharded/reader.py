@@ -131,6 +131,12 @@ class ShardedReader(Reader):
         images = None if self.manifest.options.get("images", True) else self._image_dir()
         return [self.source, self.source / shards.MANIFEST, *([Path(images)] if images else [])]
 
+    def recorded_images(self) -> str | None:
+        """The recorded image folder, when frames are not embedded and no ``images`` option names another."""
+        if self.manifest.options.get("images", True) or self.options.images is not None:
+            return None
+        return self._image_dir()
+
     def missing_images(self) -> str | None:
         """Frames not embedded whose folder is gone, and no ``images`` option: a writer that embeds images refuses before
         writing, as for any source that names frames it cannot supply (a folder layout refused the first frame)."""
