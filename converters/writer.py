@@ -150,7 +150,7 @@ class Writer(ABC):
         Videos are taken one at a time and each is written before the next is asked for. On an
         error, nothing of the video being written may be left where ``finalize`` would take it:
         the pipeline may write the shard again without that video (``--on-error skip``); a writer
-        that makes its files new (the folder writers, which never write over a file already there)
+        that makes its files new (the folder writers, which never write over another video's file)
         removes all it wrote of the shard. A ``SourceError`` naming the video, or ``<video>/<frame>``,
         is the writer refusing it, and ``skip`` leaves it out like one :meth:`check` refused.
         """

@@ -1375,3 +1375,27 @@ def test_two_annotations_of_one_id_are_both_read(tmp_path, fmt, other_video):
     assert read == content(path)
     tracks = {(a["video_id"], a.get("instance_id", id(a))) for a in doc["annotations"]}  # YouTube-VIS: one each
     assert sum(len(objects) for _, objects, _ in read) == len(tracks)
+
+
+def test_an_hdf5_shard_that_cannot_be_opened_loses_its_own_videos_alone_under_skip(tmp_path):
+    """Listing an HDF5 output opens each shard to hold its own index of videos to the manifest; a shard that cannot
+    be opened (its signature damaged) stopped the whole run there, under skip too, where before its videos were each
+    an error and the other shards' videos converted. It still is that: the check is of a shard that opens."""
+    import converters
+    from converters.codecs.rle import encode
+    from converters.model import Frame, FrameMasks, MaskEncoding, ObjectInfo, Video
+
+    label = np.zeros((6, 8), np.uint8)
+    label[1:3, 2:6] = 1
+    frame = Frame(0, "00000.jpg", None, FrameMasks(tuple(encode(label))))
+    videos = [Video(f"v{i}", 8, 6, (frame,), (ObjectInfo(1),), MaskEncoding.PALETTE) for i in range(3)]
+    out = tmp_path / "out.h5"
+    converters.write_videos(videos, out, to="hdf5", writer_options={"shard_bytes": 1})  # a shard per video
+    damaged = sorted(out.glob("part-*.h5"))[1]
+    damaged.write_bytes(b"\0" * 8 + damaged.read_bytes()[8:])  # no HDF5 signature
+    summary = api.convert(out, tmp_path / "copy.json", to="coco", on_error="skip")
+    assert summary.stats.videos == 2
+    assert [(r["video"], r["file"]) for r in summary.stats.skipped] == [("v1", str(damaged))]
+    assert "cannot open HDF5 shard" in summary.stats.skipped[0]["message"]
+    with api.open_reader(out, "hdf5") as reader:
+        assert [e["file"] for e in validate(reader).errors] == [str(damaged)]  # its sha256, the manifest's no more

@@ -501,6 +501,25 @@ def test_a_video_its_shard_lacks_is_a_source_error_and_the_others_still_read(con
             assert handle.read_video().name == handle.name
 
 
+def unlist(manifest, video):
+    """The video left out of its shard's list alone: the manifest's video list still names it."""
+    manifest["shards"][video["shard"]]["videos"].remove(video["name"])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "hdf5"])
+def test_a_video_its_shard_entry_leaves_out_is_refused_by_the_loader_as_by_the_reader(converted, tmp_path, fmt):
+    """The manifest disagrees with itself the other way round: the reader refused it, the loader loaded the video (a
+    conversion of the output and training on it saw different datasets); robustness.md says both refuse."""
+    from converters.errors import SourceError
+
+    out = edited_copy(converted[fmt, "mose"], tmp_path / "out", unlist)
+    said = r"video '.*': the manifest puts it in shard .*, whose list of videos does not name it"
+    for open_it in (open_dataset, lambda path: list(api.read_videos(path, fmt))):
+        with pytest.raises(SourceError, match=said) as caught:
+            open_it(out)
+        assert caught.value.path == str(out / "manifest.json")
+
+
 def h5py_string():
     import h5py
 

@@ -123,7 +123,7 @@ def test_sav_refuses_a_file_the_file_system_takes_for_another_video_s(tmp_path, 
 
 
 def test_an_entry_that_leads_to_no_other_is_said_to_be_another_video_s(tmp_path):
-    (tmp_path / "output" / "JPEGImages" / "v").mkdir(parents=True)
+    fold(tmp_path / "output" / "JPEGImages", "v", "gone")  # an entry under the name, not a folder made for the video
     with pytest.raises(SourceError, match=r"^v: JPEGImages/v is already there, another video's, on this file system"):
         MoseWriter().write_shard([_video("v", 1)], Shard(0, ()), tmp_path, DatasetInfo("test"))
     assert files_under(tmp_path) == {}
@@ -210,3 +210,45 @@ def test_a_shard_written_again_under_skip_starts_from_nothing(sample_root, tmp_p
     summary = api.convert(source, tmp_path / "out", to="mose", on_error="skip", **options)
     assert [(r["video"], r["file"]) for r in summary.stats.skipped] == [(videos[1], f"{source}/{member}")]
     assert sorted(v.name for v in api.read_videos(tmp_path / "out", "mose")) == [videos[0], videos[2]]
+
+
+# A shard's task run again after its worker died (Ray retries such a task, docs/cluster.md): what the dead attempt made
+# is under the very names the retry makes, real folders and files, never links; it is the video's own, not another's.
+
+
+def _dead_attempt(writer, videos, staging: Path, info: DatasetInfo, *, half: bool) -> None:
+    """What a worker killed while writing the shard left: everything (killed before its result was sent), or
+    (``half``) the first video's folders with one file cut short, as a kill mid-write leaves them."""
+    writer.write_shard(videos, Shard(0, ()), staging, info)
+    if half:
+        for path in sorted((staging / "output").rglob("*"), reverse=True):
+            if path.is_file() and path.parent.name == videos[0].name and path.name != "00000.jpg":
+                path.unlink()
+        for path in (staging / "output").rglob("00000.jpg"):
+            path.write_bytes(path.read_bytes()[:3])
+
+
+@pytest.mark.parametrize("half", [False, True], ids=["whole", "half"])
+@pytest.mark.parametrize(
+    "writer",
+    [MoseWriter(), DavisWriter(), SavWriter(), SavWriter(SavWriterOptions(json=True))],
+    ids=["mose", "davis", "sav", "sav-json"],
+)
+def test_a_shard_written_again_after_its_worker_died_replaces_what_that_attempt_made(writer, half, tmp_path):
+    info, videos = DatasetInfo("test"), [_video("Bear", 1), _video("cat", 2)]
+    writer.write_shard(videos, Shard(0, ()), tmp_path / "clean", info)
+    _dead_attempt(writer, videos, tmp_path / "retried", info, half=half)
+    result = writer.write_shard(videos, Shard(0, ()), tmp_path / "retried", info)
+    assert files_under(tmp_path / "retried") == files_under(tmp_path / "clean")
+    assert sorted(result.files) == sorted(files_under(tmp_path / "clean"))
+
+
+def test_a_sav_video_of_shared_files_alone_is_written_again_after_its_worker_died(tmp_path):
+    """Without images or objects a video's only files are in folders every video shares (``.vosconv/<video>.json``)."""
+    writer, info = SavWriter(SavWriterOptions(images=False, json=True)), DatasetInfo("test")
+    videos = [_video("Bear", 1, objects=0)]
+    writer.write_shard(videos, Shard(0, ()), tmp_path / "clean", info)
+    writer.write_shard(videos, Shard(0, ()), tmp_path / "retried", info)
+    (tmp_path / "retried" / "output" / ".vosconv" / "Bear.json").write_bytes(b"{")  # cut short by the kill
+    writer.write_shard(videos, Shard(0, ()), tmp_path / "retried", info)
+    assert files_under(tmp_path / "retried") == files_under(tmp_path / "clean")

@@ -163,6 +163,14 @@ def test_dense_keeps_per_frame_values(tmp_path):
     assert read_back(summary.output) == [video]
 
 
+@pytest.mark.parametrize("masks", ["rle", "dense"])
+def test_a_video_of_no_frames_is_written_and_read_back(tmp_path, masks):
+    """A COCO file's video of length 0: its file_names are empty, and an HDF5 chunk cannot be of 0 names."""
+    video = Video("frameless", 8, 6, (), (), MaskEncoding.PALETTE)
+    summary = convert_memory(DatasetInfo("test"), [video], api.open_writer("hdf5", {"masks": masks}), tmp_path / "out")
+    assert read_back(summary.output) == [video]
+
+
 @pytest.mark.parametrize(
     "options",
     [{"masks": "png"}, {"codec": "lzf"}, {"codec": "lz4", "compression_level": 3}, {"codec": "gzip", "compression_level": 10}],

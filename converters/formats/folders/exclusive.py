@@ -7,13 +7,19 @@ the first's, in silence. So each video's own folders are made with ``mkdir`` (wh
 entry already there) and every file is opened for exclusive creation: a name the file system takes
 for another is found where it happens, on whatever file system, and refused naming the video. The
 staging folder holds only finished shards' files and this run's (a resumed run deletes the rest,
-and a shard that fails removes what it made), so an entry already there is another video's.
+and a shard that fails removes what it made), so an entry already there is another video's, but
+for one: an entry of exactly the name made, a real folder or file, named after the video. That is
+the video's own, left by an attempt at its shard whose worker died (Ray runs such a task again),
+and is replaced; a name the file system folds into another is listed under the other's.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import SourceError
@@ -39,16 +45,23 @@ class NewEntries:
         try:
             path.mkdir()
         except FileExistsError:
-            raise _taken(path, name, where, "the folder of video" if video_folder else "the folder") from None
+            if not (video_folder and _left_behind(path, stat.S_ISDIR)):
+                raise _taken(path, name, where, "the folder of video" if video_folder else "the folder") from None
+            shutil.rmtree(path)
+            path.mkdir()
         self.folders.append(name)
 
-    def file(self, name: str, data: bytes, where: str) -> None:
-        """Write ``data`` to the new file ``name``; a write that fails leaves no file (an OSError naming it)."""
+    def file(self, name: str, data: bytes, where: str, *, video_file: bool = False) -> None:
+        """Write ``data`` to the new file ``name``; a write that fails leaves no file (an OSError naming it).
+        ``video_file``: it is named after its video, in a folder all videos share."""
         path = self.root / name
         try:
             file = open(path, "xb")  # noqa: SIM115 (closed below, removed if the write fails)
         except FileExistsError:
-            raise _taken(path, name, where, "the file") from None
+            if not (video_file and _left_behind(path, stat.S_ISREG)):
+                raise _taken(path, name, where, "the file") from None
+            path.unlink()
+            file = open(path, "xb")  # noqa: SIM115
         try:
             with file:
                 file.write(data)
@@ -70,6 +83,15 @@ class NewEntries:
                 (self.root / name).rmdir()
         self.files.clear()
         self.folders.clear()
+
+
+def _left_behind(path: Path, kind: Callable[[int], bool]) -> bool:
+    """Whether ``path`` is listed under exactly its name, as a real entry of ``kind`` (``stat.S_ISDIR``): an entry
+    made for this very video by an attempt at its shard that died, not another video's under a folded name."""
+    try:
+        return path.name in os.listdir(path.parent) and kind(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _taken(path: Path, name: str, where: str, kind: str) -> SourceError:

@@ -74,10 +74,16 @@ class Hdf5Reader(ShardedReader):
             raise SourceError(path, "shard file missing")
 
     def held_videos(self, path: str) -> list[str]:
-        """Opened and closed again, not kept: listing runs before workers fork, and h5py files must not cross a fork."""
+        """Opened and closed again, not kept: listing runs before workers fork, and h5py files must not cross a fork.
+        A shard that does not open holds none here: each of its videos' reads says why (skipped under ``skip``, the
+        other shards' videos converted), as before listing opened it."""
         import h5py
 
-        with open_file(path) as file:
+        try:
+            file = open_file(path)
+        except SourceError:
+            return []
+        with file:
             videos = file.get(VIDEOS_GROUP)
             try:
                 return list(videos) if isinstance(videos, h5py.Group) else []  # no group: each video's read says so

@@ -180,8 +180,10 @@ class Hdf5Writer(ShardedWriter):
         _set_text(group.attrs, "masks", options.masks)
         names = [f.file_name.encode("utf-8") for f in video.frames]
         kind = h5py.string_dtype("utf-8", max(map(len, names), default=1))
-        # one chunk with a Fletcher-32: nothing else vouches for a name (a damaged byte read as another frame name)
-        group.create_dataset("file_names", data=names, dtype=kind, chunks=(len(names),), fletcher32=True)
+        # one chunk with a Fletcher-32: nothing else vouches for a name (a damaged byte read as another frame name);
+        # a video of no frames has no names to vouch for, and a chunk cannot hold none
+        checked = {"chunks": (len(names),), "fletcher32": True} if names else {}
+        group.create_dataset("file_names", data=names, dtype=kind, **checked)
         group.create_dataset("annotated", data=np.array([f.masks is not None for f in video.frames], bool))
         if options.images and has_images:
             _write_images(group, video)
@@ -205,6 +207,9 @@ class Hdf5Writer(ShardedWriter):
         if ids and max(ids) >= VOID_ID:
             raise SourceError(video.name, f"object id {max(ids)} does not fit a uint8 label map; use masks=rle")
         shape = (len(video.frames), video.height, video.width)
+        if not video.frames:  # no frame, so no chunk to checksum (a chunk of one frame cannot fit in none)
+            group.create_dataset("masks", shape=shape, dtype=np.uint8)
+            return
         masks = group.create_dataset(  # a Fletcher-32 per chunk: HDF5 checks it on every read, as nothing else can
             "masks",
             shape=shape,

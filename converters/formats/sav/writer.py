@@ -114,8 +114,8 @@ class SavWriter(Writer):
                 own.add(name)
             return name
 
-        def put(where: str, folder: str, name: str, data: bytes) -> None:
-            made.file(f"{folder}/{name}", data, where)
+        def put(where: str, folder: str, name: str, data: bytes, *, shared: bool = False) -> None:
+            made.file(f"{folder}/{name}", data, where, video_file=shared)
             written.append(checksum_of(f"{OUTPUT}/{folder}/{name}", data))
 
         for frame in video.frames:
@@ -139,9 +139,9 @@ class SavWriter(Writer):
                 put(where, folder(f"{objects}/{obj.object_id:03d}"), f"{frame.stem}.png", data)
         for shared in (spec.SIDECAR, *([spec.JSON_FOLDER] if self.options.json else [])):  # every video's files in one
             (made.root / shared).mkdir(parents=True, exist_ok=True)
-        put(video.name, spec.SIDECAR, f"{video.name}.json", _dumps(sidecar(video, self.options.images)))
+        put(video.name, spec.SIDECAR, f"{video.name}.json", _dumps(sidecar(video, self.options.images)), shared=True)
         if self.options.json:
-            put(video.name, spec.JSON_FOLDER, f"{video.name}_manual.json", _dumps(masklet_json(video)))
+            put(video.name, spec.JSON_FOLDER, f"{video.name}_manual.json", _dumps(masklet_json(video)), shared=True)
 
     _listed_as: tuple[str, str] | None = None  # the source's split, and the list named for the layout instead
 

@@ -408,7 +408,7 @@ def load_manifest(folder: str | os.PathLike, writer: str | None = None) -> Manif
 
 
 def _check_shard_lists(manifest: Manifest, path: Path) -> None:
-    """Every video a shard entry names must be a video of the manifest's list, in that shard, once: the loader
+    """The shard entries' lists must name every video of the manifest's list, in its shard, once: the loader
     indexes the list, the reader the shard entries, so a video only one of them names would be left out in silence."""
     shard_of = {video.name: video.shard for video in manifest.videos}
     seen: set[str] = set()
@@ -422,6 +422,11 @@ def _check_shard_lists(manifest: Manifest, path: Path) -> None:
             if shard_of[name] != number:
                 where = manifest.shards[shard_of[name]].file
                 raise SourceError(path, f"shard {shard.file} lists video {name!r}, which the manifest puts in shard {where}")
+    for video in manifest.videos:
+        if video.name not in seen:
+            where = manifest.shards[video.shard].file
+            cause = f"video {video.name!r}: the manifest puts it in shard {where}, whose list of videos does not name it"
+            raise SourceError(path, cause)
 
 
 def _shard_path(name: str) -> bool:
