@@ -48,7 +48,8 @@ MAX_POINTS = 1024
 CACHED_BLOCKS = 3
 TABLE_FILE = "members.pickle"
 GZIP_INDEX_FILE = "gzip.index"
-_FORMAT = 1
+#: The saved index's layout: 2 since zip records hold their name's digest (another version refuses it, never misreads it).
+_FORMAT = 2
 
 
 def spacing_for(compressed_size: int) -> int:

@@ -46,7 +46,10 @@ def failed_writing(exc: OSError, folder: str | None = None) -> bool:
     if folder is None or not isinstance(name, (str, bytes)) or not name:
         return False
     inside, folder = os.path.abspath(os.fsdecode(name)), os.path.abspath(folder)
-    return os.path.commonpath([inside, folder]) == folder
+    try:
+        return os.path.commonpath([inside, folder]) == folder
+    except ValueError:  # on two Windows drives: not under it
+        return False
 
 
 def cannot_write(exc: OSError, folder: str) -> OutputError:
