@@ -73,7 +73,8 @@ def detect(source: str | os.PathLike) -> str:
     a DetectionError naming that layout, even where a reader would take it: read as YouTube-VOS, a
     Ref-YouTube-VOS split loses its expressions without a word.
     """
-    from .formats.lookalikes import masks_alone_hint, unread_layout
+    from .formats.folders import results
+    from .formats.lookalikes import unread_layout
     from .sources import files as sources
 
     source = as_path("source", source)
@@ -90,6 +91,10 @@ def detect(source: str | os.PathLike) -> str:
     best = max((d.score for _, d in answers), default=0)
     chosen = [name for name, d in answers if d.score == best and best > 0]
     if len(chosen) == 1:
+        inside = _enclosing_dataset(source) if best <= results.DETECTION_SCORE else None
+        if inside is not None:  # a dataset's own Annotations/ folder is results-folder shaped: the dataset is meant
+            folder, name = inside
+            raise DetectionError(f"{source} lies inside {folder}, which reads as {name}: pass {folder} as the source")
         return chosen[0]
     if chosen:
         reasons = "; ".join(f"{name}: {d.reason}" for name, d in answers if name in chosen)
@@ -101,9 +106,6 @@ def detect(source: str | os.PathLike) -> str:
     if inside is not None:  # a folder inside a dataset (its JPEGImages/, a video): --from would not help
         folder, name = inside
         raise DetectionError(f"{source} lies inside {folder}, which reads as {name}: pass {folder} as the source{report}")
-    hint = masks_alone_hint(source, sources.filesystem(source))
-    if hint:  # --from would not help: no reader takes per-video mask folders bare
-        raise DetectionError(f"cannot read {source} as it is{hint}:{report}")
     raise DetectionError(f"cannot tell the format of {source}; name it with --from ({_FROM_IN_PYTHON}):{report}")
 
 

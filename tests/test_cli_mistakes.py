@@ -322,10 +322,10 @@ def test_an_animation_at_no_negative_or_absurd_fps_is_refused(capsys, sample_roo
 # ------------------------------------------------------------------ a results folder: masks alone, no Annotations/
 
 
-def test_a_results_folder_says_how_it_reads(capsys, tmp_path):
+def test_a_results_folder_reads_as_it_is(capsys, tmp_path):
     """A results or submission folder (``<video>/00000.png``, as DAVIS's evaluation reads it) was "cannot tell the
-    format; name it with --from", and --from mose then said only that there was no Annotations/: the user had
-    predictions and no way on. Both now say it reads as a layout's Annotations/ folder, and the way does read."""
+    format; name it with --from", and --from mose then said only that there was no Annotations/ (later: to make a
+    folder holding a link named Annotations to it). It reads now, detected or named."""
     import numpy as np
 
     from tests.folderdata import save_palette_png
@@ -336,18 +336,13 @@ def test_a_results_folder_says_how_it_reads(capsys, tmp_path):
         label[1:4, 2:5] = 1
         for frame in ("00000", "00001"):
             save_palette_png(results / video / f"{frame}.png", label)
-    for argv in (["info", str(results)], ["info", str(results), "--from", "mose"]):
-        code, _, stderr = run(capsys, *argv)
-        assert code == 1
-        assert "it holds masks alone, one folder per video (bike-packing/00000.png)" in stderr
-        assert f"ln -s {results} preds/Annotations" in stderr
-    (tmp_path / "preds").mkdir()
-    (tmp_path / "preds" / "Annotations").symlink_to(results)
-    code, stdout, _ = run(capsys, "info", str(tmp_path / "preds"), "--json")
-    assert code == 0 and '"videos": 2' in stdout
+    for argv in (["info", str(results), "--json"], ["info", str(results), "--from", "mose", "--json"]):
+        code, stdout, _ = run(capsys, *argv)
+        assert code == 0 and '"videos": 2' in stdout
     # a folder of anything else is no results folder: the plain report stands
     (results / "bmx-trees" / "00000.jpg").write_bytes(b"")
-    assert "masks alone" not in run(capsys, "info", str(results))[2]
+    code, _, stderr = run(capsys, "info", str(results))
+    assert code == 1 and "cannot tell the format" in stderr and "results folder" not in stderr
 
 
 # ------------------------------------------------------------------ an option of another format

@@ -80,42 +80,6 @@ def _in_folder(source: Path, folder: Path, fs: FileSystem) -> Lookalike | None:
     return None
 
 
-def masks_alone(source: Path, fs: FileSystem = LOCAL) -> str | None:
-    """``<video>/<frame>.png`` when ``source`` holds one folder of PNG masks per video and nothing else (a results or
-    submission folder, as DAVIS's evaluation kits read them), else None: such a folder reads as a layout's
-    ``Annotations/`` folder, which the message that names it can say."""
-    if not fs.is_dir(source):
-        return None
-    try:
-        entries = [e for e in fs.scandir(source) if not e.name.startswith(".")]
-    except OSError:
-        return None
-    videos = sorted(e.name for e in entries if e.is_dir)
-    if not videos or any(not e.is_dir for e in entries):
-        return None
-    for video in videos[:MAX_SUBFOLDERS]:
-        try:
-            names = sorted(e.name for e in fs.scandir(source / video) if e.is_file and not e.name.startswith("."))
-        except OSError:
-            return None
-        if not names or not all(name.lower().endswith(MASK_SUFFIX) for name in names):
-            return None
-    first = sorted(e.name for e in fs.scandir(source / videos[0]) if e.is_file and not e.name.startswith("."))[0]
-    return f"{videos[0]}/{first}"
-
-
-def masks_alone_hint(source: Path, fs: FileSystem = LOCAL) -> str:
-    """What to do with a folder of per-video mask folders (:func:`masks_alone`), or "" for any other source."""
-    example = masks_alone(source, fs)
-    if example is None:
-        return ""
-    return (
-        f"; it holds masks alone, one folder per video ({example}), as a results folder does: vosconv reads those "
-        f"as the {ANNOTATIONS}/ folder of a layout, so put it under one (mkdir preds; ln -s {Path(source).absolute()} "
-        f"preds/{ANNOTATIONS}) and pass that folder (--images DIR adds the frames)"
-    )
-
-
 def _by_name(name: str, table: tuple[tuple[str, re.Pattern[str]], ...], shown: str) -> Lookalike | None:
     for layout, pattern in table:
         if pattern.fullmatch(name.lower() if table is _FILES else name):

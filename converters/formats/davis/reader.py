@@ -25,6 +25,7 @@ from ...suggest import did_you_mean
 from ..folders.entries import read_json, read_list, subfolders, visible_entries
 from ..folders.marker import recorded, with_marker_attributes
 from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex
+from ..folders.results import read_as_mose
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MARKER, MASK_SUFFIX
 from .spec import (
     CATEGORIES,
@@ -246,7 +247,7 @@ class DavisReader(FolderLayoutReader):
         fs = self.fs
         root = davis_root(self.source, fs)
         if root is None:
-            raise SourceError(self.source, f"no {IMAGES}/ (or {ANNOTATIONS}/) here or in {ROOT}/")
+            raise SourceError(self.source, f"no {IMAGES}/ (or {ANNOTATIONS}/) here or in {ROOT}/{read_as_mose(self.source, fs)}")
         options = self.options
         images = root / IMAGES / options.resolution
         pair_folder = IMAGES if fs.is_dir(root / IMAGES) else ANNOTATIONS  # annotations only: their resolution folders

@@ -23,6 +23,7 @@ from ...records import Record
 from ...sources.files import LOCAL, FileSystem
 from ..folders.entries import read_json, subfolders, visible_entries
 from ..folders.reader import FolderLayoutReader, FolderVideoRef, LayoutFolders, VideoIndex, split_choices, split_of
+from ..folders.results import read_as_mose
 from ..folders.spec import ANNOTATIONS, IMAGE_SUFFIXES, IMAGES, MASK_SUFFIX
 from ..youtube_vos.spec import META as YOUTUBE_VOS_META
 from .spec import (
@@ -165,7 +166,7 @@ class LvosReader(FolderLayoutReader):
                         root, f"holds several splits ({', '.join(splits)}); choose one with --split (reader option split)"
                     )
                 if not splits:
-                    raise SourceError(root, f"no {IMAGES}/ or {ANNOTATIONS}/ here or in a split folder")
+                    raise SourceError(root, f"no {IMAGES}/ or {ANNOTATIONS}/ here or in a split folder{read_as_mose(root, fs)}")
                 folder, name = root / splits[0], splits[0]
         elif is_split_folder(root / split, fs):
             folder, name = root / split, split

@@ -8,7 +8,8 @@ sparser), so a frame without its PNG is unannotated; valid holds only the first 
 No categories ship with either. MOSEv2's ``meta_<split>.json``, in the split folder or beside
 it in the root, gives each video's frame count and size: every video it lists must have
 frames, and a count or size that disagrees with them is an error naming the meta file and
-the video; what agrees is what the video holds.
+the video; what agrees is what the video holds. A results folder (``osvos/<video>/00000.png``,
+:mod:`~converters.formats.folders.results`) reads as the ``Annotations/`` folder of a split without frames.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from ..folders.reader import (
     split_choices,
     split_of,
 )
+from ..folders.results import DETECTION_SCORE, results_folder, results_folders_in
 from ..folders.spec import ANNOTATIONS, IMAGES, SPLIT_NAMES
-from ..lookalikes import masks_alone_hint
 from ..lvos import reader as lvos
 from ..youtube_vos.spec import META
 from .spec import HEIGHT, LENGTH, META_NAME, WIDTH, meta_name
@@ -42,12 +43,16 @@ from .spec import HEIGHT, LENGTH, META_NAME, WIDTH, meta_name
 
 @dataclass(frozen=True)
 class _Split:
-    """The chosen split: its frame and mask folders, its name, and its MOSEv2 meta file (None: MOSE, or none given)."""
+    """The chosen split: its frame and mask folders, its name, and its MOSEv2 meta file (None: MOSE, or none given).
+
+    ``results``: the mask folder is a results folder itself (``<video>/<frame>.png``), which has no frame folder.
+    """
 
     images: Path
     annotations: Path
     name: str | None
     meta: Path | None
+    results: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,8 +133,18 @@ def existing_splits(root: Path, fs: FileSystem = LOCAL) -> list[str]:
     return found
 
 
+def _methods_hint(source: Path, fs: FileSystem) -> str:
+    """``; it holds results folders (osvos/, ...): pass one of them as the source``, or "" for any other folder."""
+    methods = results_folders_in(source, fs) if fs.is_dir(source) else []
+    if not methods:
+        return ""
+    shown = ", ".join(f"{name}/" for name in methods[:3]) + (", ..." if len(methods) > 3 else "")
+    return f"; it holds results folders ({shown}): pass one of them as the source"
+
+
 class MoseReader(FolderLayoutReader):
-    """Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair)."""
+    """Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair, or ``Annotations``
+    alone), and results folders (``<video>/<frame>.png``) as the ``Annotations`` folder of such a pair."""
 
     name = "mose"
     Options = MoseOptions
@@ -156,10 +171,14 @@ class MoseReader(FolderLayoutReader):
             return Detection(10, f"bare {IMAGES}/ and {ANNOTATIONS}/" if fs.is_dir(source / IMAGES) else f"{ANNOTATIONS}/ alone")
         if splits:
             return Detection(10, f"split folders with {IMAGES}/ and {ANNOTATIONS}/: {', '.join(splits)}")
+        results = results_folder(source, fs)
+        if results is not None:  # what a layout's Annotations/ folder holds: read as one
+            return Detection(DETECTION_SCORE, results.describe())
         half = [name for name in (IMAGES, ANNOTATIONS) if fs.is_dir(source / name)]
         if half:
             return Detection(0, f"{half[0]}/ without {({IMAGES, ANNOTATIONS} - set(half)).pop()}/", near=5)
-        return Detection(0, f"no {IMAGES}/ and {ANNOTATIONS}/ folders")
+        methods = _methods_hint(source, fs)
+        return Detection(0, f"no {IMAGES}/ and {ANNOTATIONS}/ folders{methods}", near=5 if methods else 0)
 
     def _split(self) -> _Split:
         """The chosen split's folders, name and MOSEv2 meta file."""
@@ -175,8 +194,12 @@ class MoseReader(FolderLayoutReader):
                     root, f"holds several splits ({', '.join(splits)}); choose one with --split (reader option split)"
                 )
             else:
-                hint = masks_alone_hint(root, fs)
-                raise SourceError(root, f"no {IMAGES}/ and {ANNOTATIONS}/ folders here or in a split folder{hint}")
+                results = results_folder(root, fs)
+                if results is None:
+                    raise SourceError(
+                        root, f"no {IMAGES}/ and {ANNOTATIONS}/ folders here or in a split folder{_methods_hint(root, fs)}"
+                    )
+                return _Split(results.folder / IMAGES, results.folder, None, None, results=True)
         if is_folder_pair(root / split, fs):
             return self._with_meta(root / split, root / split / IMAGES, root / split / ANNOTATIONS, split)
         if fs.is_dir(root / IMAGES / split):  # JPEGImages/<split>, as some published loaders expect
@@ -185,6 +208,8 @@ class MoseReader(FolderLayoutReader):
         found = existing_splits(root, fs)
         if not found and is_folder_pair(root, fs):
             raise SourceError(root / split, f"no split {split!r} ({looked}); {root} is a split folder itself: leave out --split")
+        if not found and results_folder(root, fs) is not None:
+            raise SourceError(root / split, f"no split {split!r} ({looked}); {root} is a results folder: leave out --split")
         raise SourceError(root / split, f"no split {split!r} ({looked}); {split_choices(split, found)}")
 
     def _with_meta(self, folder: Path, images: Path, annotations: Path, name: str | None) -> _Split:
@@ -199,8 +224,15 @@ class MoseReader(FolderLayoutReader):
 
     def info(self) -> DatasetInfo:
         split = self._split()
-        attributes = with_marker_attributes(split.annotations.parent, (), self.fs)
+        layout_root = split.annotations if split.results else split.annotations.parent
+        attributes = with_marker_attributes(layout_root, (), self.fs)
         return DatasetInfo(self.name, split.name, image_root=self.image_root(split.images), attributes=attributes)
+
+    def missing_images(self) -> str | None:
+        missing = super().missing_images()
+        if missing is not None and self._split().results:
+            return "it holds annotations only (a results folder: masks, no frames)"
+        return missing
 
     def roots(self) -> list[Path]:
         split = self._split()

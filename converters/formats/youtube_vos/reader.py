@@ -21,6 +21,7 @@ from ...sources.files import LOCAL, FileSystem
 from ..folders.entries import read_json, subfolders
 from ..folders.marker import with_marker_attributes
 from ..folders.reader import FolderLayoutReader, LayoutFolders, VideoIndex, split_choices, split_of
+from ..folders.results import read_as_mose
 from ..folders.spec import ANNOTATIONS, IMAGES
 from .spec import META
 
@@ -97,7 +98,7 @@ class YoutubeVosReader(FolderLayoutReader):
                     root, f"holds several splits ({', '.join(splits)}); choose one with --split (reader option split)"
                 )
             _refuse_other_kind(root / META, fs)
-            raise SourceError(root, f"no {META} here or in a split folder")
+            raise SourceError(root, f"no {META} here or in a split folder{read_as_mose(root, fs)}")
         if fs.is_file(root / split / META):
             return root / split, split
         _refuse_other_kind(root / split / META, fs)
