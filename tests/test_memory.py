@@ -1,4 +1,4 @@
-"""What a conversion holds for the whole run grows with its videos by an index's worth, not with the files it writes."""
+"""What a process holds grows with the videos by an index's worth, not with the files it writes or the videos it reads."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from .folderdata import save_palette_png
 FRAMES = 20
 
 
-def write_mose(root: Path, videos: int) -> Path:
-    """``videos`` videos of FRAMES 16x16 frames, two objects on each, every frame annotated."""
+def write_mose(root: Path, videos: int, frames: int = FRAMES) -> Path:
+    """``videos`` videos of ``frames`` 16x16 frames, two objects on each, every frame annotated."""
     for index in range(videos):
         name = f"v{index:04d}"
         (root / "JPEGImages" / name).mkdir(parents=True)
-        for t in range(FRAMES):
+        for t in range(frames):
             Image.new("RGB", (16, 16), (index % 256, t * 10, 0)).save(root / "JPEGImages" / name / f"{t:05d}.jpg")
             label = np.zeros((16, 16), np.uint8)
             label[2:6, t % 10 : t % 10 + 4] = 1
@@ -80,3 +80,19 @@ def test_the_marker_digest_is_that_of_every_path_sorted(tmp_path):
     assert list(listing.paths(tmp_path, frozenset({"top"}))) == names
     expected = {"count": len(names), "sha256": hashlib.sha256(b"\0".join(names)).hexdigest()}
     assert listing.record(tmp_path, frozenset({"top"})) == expected
+
+
+def test_an_hdf5_shard_read_whole_holds_a_bounded_metadata_cache(tmp_path):
+    """libhdf5 kept the object headers and chunk indexes of every video read in its metadata cache, 2 MiB of its count
+    by default (about 30 MB of memory a shard, once 500 videos of it were read, in every process reading it); it is
+    held to 512 KiB. 150 videos fill about 800 KiB of it uncapped."""
+    from converters.formats.hdf5.reader import METADATA_CACHE_BYTES, Hdf5Reader
+
+    output = tmp_path / "out.h5"
+    api.convert(write_mose(tmp_path / "src", 150, frames=2), output, to="hdf5", from_="mose", progress=False)
+    with Hdf5Reader(output) as reader:
+        refs = reader.list_videos()
+        for ref in refs:
+            reader.read_video(ref)
+        _, _, cached, _ = reader._shards.get(refs[0].file).id.get_mdc_size()
+    assert METADATA_CACHE_BYTES == 512 << 10 and 0 < cached <= METADATA_CACHE_BYTES
