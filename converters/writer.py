@@ -43,7 +43,8 @@ class ShardResult:
     files: tuple[str, ...] = ()
     facts: dict[str, Any] = field(default_factory=dict)  # JSON-able: the resume journal keeps it
     #: ``(file, bytes, sha256)`` of each of ``files``: a writer may give those it computed from the
-    #: bytes it wrote; the pipeline reads back the rest after ``write_shard``.
+    #: bytes it wrote; the pipeline reads back the rest after ``write_shard`` (``finalize`` gets them only if
+    #: the writer's ``finalize_reads_checksums``).
     checksums: tuple[tuple[str, int, str], ...] = ()
 
 
@@ -82,6 +83,10 @@ class Writer(ABC):
     shard_videos: ClassVar[int] = 1
     #: ... and about this many source bytes per shard.
     shard_bytes: ClassVar[int] = 64 << 20
+    #: Whether ``finalize`` reads ``ShardResult.checksums``. A writer that does not says so, and the run then keeps
+    #: each finished shard's result without them until ``finalize`` (the resume journal has them): a writer of a file
+    #: per frame and object would otherwise have the run hold a checksum per file of the dataset.
+    finalize_reads_checksums: ClassVar[bool] = True
 
     def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -17,6 +17,7 @@ This module orchestrates; the parts live beside it: :mod:`.stats` (counts), :mod
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import os
 import time
@@ -193,6 +194,7 @@ def _write(
     keys = resuming.shard_keys(reader, writer, shards, on_error)
     record = journal.Journal(staging)
     outcomes = resuming.take_over(record, keys, staging) if resume else {}
+    outcomes = {index: (held(result, writer), shard_stats) for index, (result, shard_stats) in outcomes.items()}
     resumed = len(outcomes)
     resumed_frames = sum(shard_stats.frames for _, shard_stats in outcomes.values())
     todo = plan.work_order(shards, outcomes)
@@ -200,7 +202,7 @@ def _write(
     stats = Stats()
     bar = _progress(sum(len(s.refs) for s in shards), progress)
     bar.update(sum(len(shards[i].refs) for i in outcomes))
-    task = functools.partial(run_shard, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
+    task = functools.partial(run_handed_over, reader=reader, writer=writer, staging=staging, info=info, on_error=on_error)
     moved: dict[int, int] = {}  # videos the bar moved by, per shard (a shard written again does not move it twice)
 
     def advance(index: int, videos: int) -> None:
@@ -209,11 +211,12 @@ def _write(
             moved[index] = moved.get(index, 0) + step
             bar.update(step)
 
-    def done(position: int, outcome: tuple[ShardResult, Stats]) -> None:
+    def done(position: int, outcome: list) -> None:
         result, shard_stats = outcome
+        outcome.clear()  # the executor keeps what each shard returned until the run ends: only the list, emptied
         shard = todo[position]
         record.record(resuming.entry(shard, keys[shard.index], result, shard_stats))
-        outcomes[shard.index] = (result, shard_stats)
+        outcomes[shard.index] = (held(result, writer), shard_stats)
         advance(shard.index, len(shard.refs))  # what per-video reports did not say (from spawned or Ray workers)
 
     finished = None
@@ -281,6 +284,18 @@ def _write(
     remove(staging)
     seconds = time.perf_counter() - started
     return Summary(output, stats, seconds, len(shards), resumed, resumed_frames, errors_file, notes)
+
+
+def run_handed_over(shard: Shard, **task) -> list:
+    """:func:`run_shard`'s result and stats in a list that the run empties once it has them (see :func:`held`)."""
+    return list(run_shard(shard, **task))
+
+
+def held(result: ShardResult, writer: Writer) -> ShardResult:
+    """What the run keeps of a finished shard until ``finalize``: without its checksums, which the journal holds,
+    unless the writer's ``finalize`` reads them. Folder layouts and SA-V write a file per frame and object, and a
+    checksum each (about 150 bytes) kept for every shard grew with the dataset's frames."""
+    return result if writer.finalize_reads_checksums else dataclasses.replace(result, checksums=())
 
 
 def scan(

@@ -164,6 +164,7 @@ class BurstWriter(Writer):
     name = "burst"
     output_kind = "file"
     suffix = ".burst.json"
+    finalize_reads_checksums = False
 
     @classmethod
     def owns(cls, path: Path) -> bool:

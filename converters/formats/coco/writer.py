@@ -85,6 +85,7 @@ class CocoWriter(Writer):
     Options = CocoOptions
     output_kind = "file"
     suffix = ".json"
+    finalize_reads_checksums = False
 
     @classmethod
     def owns(cls, path: Path) -> bool:

@@ -45,6 +45,7 @@ class CocoVidWriter(Writer):
     name = "cocovid"
     output_kind = "file"
     suffix = ".cocovid.json"
+    finalize_reads_checksums = False
 
     def write_shard(self, videos: Iterable[Video], shard: Shard, staging: Path, info: DatasetInfo) -> ShardResult:
         object_category, _ = placeholder_categories(info)

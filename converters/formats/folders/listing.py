@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,30 +21,39 @@ from .spec import is_desktop_file
 KEY = "files"
 
 
-def paths(folder: Path, skip: frozenset[str]) -> list[bytes]:
+def paths(folder: Path, skip: frozenset[str]) -> Iterator[bytes]:
     """The relative path of every entry under ``folder`` but its folders (links, FIFOs and sockets too, never followed),
-    sorted; ``skip``: names at the root left out (the marker, and what is written after it). A desktop's own files
-    (``.DS_Store`` from opening a folder in Finder) are left out too: they are no one's data."""
-    found: list[bytes] = []
-    pending = [(str(folder), b"")]
-    while pending:
-        where, prefix = pending.pop()
-        with os.scandir(where) as entries:
-            for entry in entries:
-                if (not prefix and entry.name in skip) or is_desktop_file(entry.name):
-                    continue
-                relative = prefix + os.fsencode(entry.name)
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, relative + b"/"))
-                else:
-                    found.append(relative)
-    return sorted(found)
+    in sorted order; ``skip``: names at the root left out (the marker, and what is written after it). A desktop's own
+    files (``.DS_Store`` from opening a folder in Finder) are left out too: they are no one's data.
+
+    Only the names of the folders being walked are held, never the whole output's (a path per frame and object):
+    each folder's entries are sorted with a folder's name followed by ``/``, so walking them in that order gives the
+    paths in the order of sorting them all."""
+    yield from _walk(str(folder), b"", skip)
+
+
+def _walk(where: str, prefix: bytes, skip: frozenset[str]) -> Iterator[bytes]:
+    with os.scandir(where) as entries:
+        found = [
+            (prefix + os.fsencode(entry.name), entry.path, entry.is_dir(follow_symlinks=False))
+            for entry in entries
+            if not ((not prefix and entry.name in skip) or is_desktop_file(entry.name))
+        ]
+    found.sort(key=lambda item: item[0] + b"/" if item[2] else item[0])
+    for relative, path, is_dir in found:
+        if is_dir:
+            yield from _walk(path, relative + b"/", skip)
+        else:
+            yield relative
 
 
 def record(folder: Path, skip: frozenset[str]) -> dict[str, Any]:
-    """The marker's record of ``folder``: how many files, and a digest of their paths."""
-    names = paths(folder, skip)
-    return {"count": len(names), "sha256": hashlib.sha256(b"\0".join(names)).hexdigest()}
+    """The marker's record of ``folder``: how many files, and a digest of their paths (joined by NUL bytes)."""
+    digest, count = hashlib.sha256(), 0
+    for name in paths(folder, skip):
+        digest.update(b"\0" + name if count else name)
+        count += 1
+    return {"count": count, "sha256": digest.hexdigest()}
 
 
 def changed(folder: Path, recorded: object, skip: frozenset[str]) -> str | None:

@@ -159,6 +159,7 @@ class LayoutWriter(Writer):
 
     Options = LayoutOptions
     output_kind = "directory"
+    finalize_reads_checksums = False  # a checksum per frame and object: the run need not hold them
     default_palette: ClassVar[bytes] = png.DAVIS_PALETTE
     #: DAVIS holds a void region and 0/255 masks; MOSE and YouTube-VOS hold neither.
     holds_void: ClassVar[bool] = False

@@ -29,6 +29,9 @@ from .spec import VIDEOS_GROUP, video_group
 if TYPE_CHECKING:  # h5py is imported when a shard is opened: detecting another format costs no h5py import
     import h5py
 
+#: The most libhdf5's metadata cache of an open shard may count (its own memory is several times that); a video's
+#: object headers and chunk indexes take a few kB of it.
+METADATA_CACHE_BYTES = 512 << 10
 #: 254 objects and the void region: the most RLE rows one frame can have.
 MAX_MASKS_PER_FRAME = VOID_ID
 
@@ -48,7 +51,10 @@ def open_file(path: str) -> h5py.File:
     """A shard opened read-only; SourceError names it when it is missing or not HDF5.
 
     The chunk cache is off: reads are random, one whole chunk (a frame) at a time, so it
-    never hits, and with HDF5 2.0's 8 MiB default an 8-frame read costs 7x more.
+    never hits, and with HDF5 2.0's 8 MiB default an 8-frame read costs 7x more. The metadata
+    cache is held to :data:`METADATA_CACHE_BYTES`: at libhdf5's 2 MiB (and up to 32 MiB as it
+    adapts) the object headers and chunk indexes of every video read piled up in it, about 25 MB
+    of memory per open shard once 500 videos of it were read, for no measurable speed.
     """
     import h5py
     import hdf5plugin  # noqa: F401  (registers the Zstd and LZ4 filters that dense masks use)
@@ -56,9 +62,15 @@ def open_file(path: str) -> h5py.File:
     if not os.path.isfile(path):
         raise SourceError(path, "shard file missing")
     try:
-        return h5py.File(path, "r", rdcc_nbytes=0)
+        file = h5py.File(path, "r", rdcc_nbytes=0)
     except OSError as exc:
         raise SourceError(path, f"cannot open HDF5 shard: {exc}") from None
+    config = file.id.get_mdc_config()
+    config.set_initial_size = True
+    config.initial_size = config.max_size = METADATA_CACHE_BYTES
+    config.min_size = min(config.min_size, METADATA_CACHE_BYTES)
+    file.id.set_mdc_config(config)
+    return file
 
 
 class Hdf5Reader(ShardedReader):

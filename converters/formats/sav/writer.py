@@ -56,6 +56,7 @@ class SavWriter(Writer):
     name = "sav"
     Options = SavWriterOptions
     output_kind = "directory"
+    finalize_reads_checksums = False  # a checksum per frame and object: the run need not hold them
 
     @classmethod
     def owns(cls, path: Path) -> bool:
