@@ -133,7 +133,7 @@ _READERS = (
     PluginSpec(
         "mose",
         "converters.formats.mose.reader:MoseReader",
-        description="Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair).",
+        description="Reads MOSE/MOSEv2 split folders, any bare ``JPEGImages`` + ``Annotations`` pair, and results folders.",
         options=(_opt("split", "str or none", None, _SPLIT_FOLDER.format("train, valid")), _ATTACHED_IMAGES),
     ),
     PluginSpec(

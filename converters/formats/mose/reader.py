@@ -143,8 +143,9 @@ def _methods_hint(source: Path, fs: FileSystem) -> str:
 
 
 class MoseReader(FolderLayoutReader):
-    """Reads MOSE/MOSEv2 split folders (and any bare ``JPEGImages`` + ``Annotations`` pair, or ``Annotations``
-    alone), and results folders (``<video>/<frame>.png``) as the ``Annotations`` folder of such a pair."""
+    """Reads MOSE/MOSEv2 split folders, any bare ``JPEGImages`` + ``Annotations`` pair, and results folders.
+
+    ``Annotations`` alone reads too, and a results folder (``<video>/<frame>.png``) as such a pair's ``Annotations``."""
 
     name = "mose"
     Options = MoseOptions
