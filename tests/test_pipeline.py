@@ -1087,3 +1087,31 @@ def test_a_source_that_lists_no_videos_is_converted_with_a_warning_naming_it(tmp
     assert summary.stats.to_dict()["videos"] == 0 and (tmp_path / "out.json").is_file()
     assert main(["convert", str(source), "-o", str(tmp_path / "cli.json"), "--from", "mose"]) == 0
     assert "the mose reader lists no videos" in capsys.readouterr().err
+
+
+def test_files_no_finished_shard_wrote_are_not_published(sample_copy, tmp_path, monkeypatch):
+    """Ray runs a task again when its worker died (killed for memory): the dead attempt's files of a video the next
+    attempt skips (its mask unreadable now) were no shard's, and were published with the output all the same."""
+    from converters.run import resume
+
+    source = sample_copy("mose")
+    victim = next((source / "train" / "Annotations").rglob("00002.png"))
+    victim.write_bytes(b"not a png")
+    video = victim.parent.name
+    start = resume.start_staging
+
+    def dead_attempt(staging: Path, output: Path, resuming: bool) -> None:
+        start(staging, output, resuming)
+        for kind, name in (("JPEGImages", "00000.jpg"), ("Annotations", "00000.png")):
+            (staging / "output" / kind / video).mkdir(parents=True)
+            (staging / "output" / kind / video / name).write_bytes(b"half written")
+
+    monkeypatch.setattr(resume, "start_staging", dead_attempt)
+    with api.open_reader(source, "mose", {"split": "train"}) as r:
+        summary = pipeline.convert(r, api.open_writer("mose"), tmp_path / "out", on_error="skip", progress=False)
+    assert [record["video"] for record in summary.stats.skipped] == [video]
+    assert not (tmp_path / "out" / "JPEGImages" / video).exists()
+    assert not (tmp_path / "out" / "Annotations" / video).exists()
+    assert sorted(p.name for p in (tmp_path / "out" / "JPEGImages").iterdir()) == sorted(
+        p.name for p in (source / "train" / "JPEGImages").iterdir() if p.name != video and not p.name.startswith(".")
+    )

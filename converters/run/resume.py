@@ -109,18 +109,21 @@ def reusable(record: journal.Journal, keys: list[str], staging: Path) -> Outcome
 
 
 def prune(staging: Path, keep: set[str]) -> None:
-    """Before a resumed run: delete whatever the reused shards did not write (the journal stays).
+    """Delete whatever the shards in ``keep`` did not write (the journal stays): before a resumed run, over the
+    shards it reuses, and before ``finalize``, over every finished shard.
 
-    An interrupted shard's half-written files, or those of a video no longer in the plan,
-    would otherwise end up in the output, since nothing would write over them.
+    An interrupted shard's half-written files, those of a video no longer in the plan, or those
+    a dead attempt at a shard made of a video the next attempt skipped, would otherwise end up
+    in the output, since nothing would write over them.
     """
-    for path in sorted(staging.rglob("*"), reverse=True):  # children before their folders
-        name = path.relative_to(staging).as_posix()
-        if path.is_dir() and not path.is_symlink():
-            if not any(path.iterdir()):
-                path.rmdir()
-        elif name != journal.JOURNAL and name not in keep:
-            path.unlink()
+    for folder, folders, files in os.walk(staging, topdown=False):  # children before their folders, no stat a file
+        prefix = "" if folder == str(staging) else os.path.relpath(folder, staging).replace(os.sep, "/") + "/"
+        links = [name for name in folders if os.path.islink(os.path.join(folder, name))]  # a link is no folder of ours
+        for name in (*files, *links):
+            if prefix + name != journal.JOURNAL and prefix + name not in keep:
+                os.unlink(os.path.join(folder, name))
+        if prefix and not os.listdir(folder):
+            os.rmdir(folder)
 
 
 def entry(shard: Shard, key: str, result: ShardResult, stats: Stats) -> dict[str, Any]:
