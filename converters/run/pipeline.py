@@ -228,7 +228,7 @@ def _write(
         results = [outcomes[i][0] for i in range(len(shards))]
         # what no finished shard wrote goes: an attempt at a shard that died (a Ray worker killed for memory, whose
         # task was run again) may have left files of a video the next attempt skipped
-        resuming.prune(staging, {name for result in results for name in result.files})
+        resuming.sweep(staging, results)
         finished = writer.finalize(results, info, staging, output)
         notes = (*plan.recorded_images_note(reader, writer), *writer.notes(results))
         is_dir = finished.is_dir()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,25 @@ def reusable(record: journal.Journal, keys: list[str], staging: Path) -> Outcome
             with contextlib.suppress(ValueError):  # a damaged record: the shard is done again
                 found[index] = (result_from(entry["result"]), Stats.from_dict(entry["stats"]))
     return found
+
+
+def sweep(staging: Path, results: Sequence[ShardResult]) -> None:
+    """Before ``finalize``: delete whatever no finished shard wrote (:func:`prune`). The files are counted first, with
+    no name held: only when there are more than the shards list (a Ray task run again after its worker died, whose
+    dead attempt wrote files of a video the next attempt skipped) is a set of every listed name made."""
+    listed = sum(len(result.files) for result in results)
+    if _count_files(staging) > listed:
+        prune(staging, {name for result in results for name in result.files})
+
+
+def _count_files(staging: Path) -> int:
+    """The files (and links) under ``staging``, the journal aside."""
+    count = 0
+    for folder, folders, files in os.walk(staging):
+        count += len(files) + sum(os.path.islink(os.path.join(folder, name)) for name in folders)
+        if folder == str(staging) and journal.JOURNAL in files:
+            count -= 1
+    return count
 
 
 def prune(staging: Path, keep: set[str]) -> None:
