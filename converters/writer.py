@@ -87,6 +87,9 @@ class Writer(ABC):
     #: each finished shard's result without them until ``finalize`` (the resume journal has them): a writer of a file
     #: per frame and object would otherwise have the run hold a checksum per file of the dataset.
     finalize_reads_checksums: ClassVar[bool] = True
+    #: Whether ``finalize`` reads ``ShardResult.files``; one that does not has the run keep results without them
+    #: (the journal has them): a folder layout lists a file per frame and object, about 80 bytes each.
+    finalize_reads_files: ClassVar[bool] = True
 
     def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()

@@ -194,6 +194,7 @@ def _write(
     keys = resuming.shard_keys(reader, writer, shards, on_error)
     record = journal.Journal(staging)
     outcomes = resuming.take_over(record, keys, staging) if resume else {}
+    written = sum(len(result.files) for result, _ in outcomes.values())  # the files finished shards list
     outcomes = {index: (held(result, writer), shard_stats) for index, (result, shard_stats) in outcomes.items()}
     resumed = len(outcomes)
     resumed_frames = sum(shard_stats.frames for _, shard_stats in outcomes.values())
@@ -212,11 +213,13 @@ def _write(
             bar.update(step)
 
     def done(position: int, outcome: list) -> None:
+        nonlocal written
         result, shard_stats = outcome
         outcome.clear()  # the executor keeps what each shard returned until the run ends: only the list, emptied
         shard = todo[position]
         record.record(resuming.entry(shard, keys[shard.index], result, shard_stats))
         outcomes[shard.index] = (held(result, writer), shard_stats)
+        written += len(result.files)
         advance(shard.index, len(shard.refs))  # what per-video reports did not say (from spawned or Ray workers)
 
     finished = None
@@ -228,7 +231,7 @@ def _write(
         results = [outcomes[i][0] for i in range(len(shards))]
         # what no finished shard wrote goes: an attempt at a shard that died (a Ray worker killed for memory, whose
         # task was run again) may have left files of a video the next attempt skipped
-        resuming.sweep(staging, results)
+        resuming.sweep(staging, written, lambda: resuming.listed_files(record, outcomes))
         finished = writer.finalize(results, info, staging, output)
         notes = (*plan.recorded_images_note(reader, writer), *writer.notes(results))
         is_dir = finished.is_dir()
@@ -295,10 +298,14 @@ def run_handed_over(shard: Shard, **task) -> list:
 
 
 def held(result: ShardResult, writer: Writer) -> ShardResult:
-    """What the run keeps of a finished shard until ``finalize``: without its checksums, which the journal holds,
-    unless the writer's ``finalize`` reads them. Folder layouts and SA-V write a file per frame and object, and a
-    checksum each (about 150 bytes) kept for every shard grew with the dataset's frames."""
-    return result if writer.finalize_reads_checksums else dataclasses.replace(result, checksums=())
+    """What the run keeps of a finished shard until ``finalize``: without its checksums and file names, which the
+    journal holds, unless the writer's ``finalize`` reads them. Folder layouts and SA-V write a file per frame and
+    object, and a checksum (about 150 bytes) and a name (about 80) each kept for every shard grew with the frames."""
+    dropped = {
+        **({} if writer.finalize_reads_checksums else {"checksums": ()}),
+        **({} if writer.finalize_reads_files else {"files": ()}),
+    }
+    return dataclasses.replace(result, **dropped) if dropped else result
 
 
 def scan(

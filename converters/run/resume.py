@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +109,17 @@ def reusable(record: journal.Journal, keys: list[str], staging: Path) -> Outcome
     return found
 
 
-def sweep(staging: Path, results: Sequence[ShardResult]) -> None:
+def sweep(staging: Path, listed: int, names: Callable[[], set[str]]) -> None:
     """Before ``finalize``: delete whatever no finished shard wrote (:func:`prune`). The files are counted first, with
-    no name held: only when there are more than the shards list (a Ray task run again after its worker died, whose
-    dead attempt wrote files of a video the next attempt skipped) is a set of every listed name made."""
-    listed = sum(len(result.files) for result in results)
+    no name held: only when there are more than the ``listed`` the shards list (a Ray task run again after its worker
+    died, whose dead attempt wrote files of a video the next attempt skipped) are their ``names`` gathered."""
     if _count_files(staging) > listed:
-        prune(staging, {name for result in results for name in result.files})
+        prune(staging, names())
+
+
+def listed_files(record: journal.Journal, finished: Collection[int]) -> set[str]:
+    """The files the ``finished`` shards list, from the journal (the run keeps no name a writer does not need)."""
+    return {name for index, entry in record.entries().items() if index in finished for name in entry["result"]["files"]}
 
 
 def _count_files(staging: Path) -> int:

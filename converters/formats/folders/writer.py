@@ -160,6 +160,7 @@ class LayoutWriter(Writer):
     Options = LayoutOptions
     output_kind = "directory"
     finalize_reads_checksums = False  # a checksum per frame and object: the run need not hold them
+    finalize_reads_files = False  # nor their names: the marker's listing walks the output
     default_palette: ClassVar[bytes] = png.DAVIS_PALETTE
     #: DAVIS holds a void region and 0/255 masks; MOSE and YouTube-VOS hold neither.
     holds_void: ClassVar[bool] = False

@@ -57,6 +57,7 @@ class SavWriter(Writer):
     Options = SavWriterOptions
     output_kind = "directory"
     finalize_reads_checksums = False  # a checksum per frame and object: the run need not hold them
+    finalize_reads_files = False  # nor their names: the marker's listing walks the output
 
     @classmethod
     def owns(cls, path: Path) -> bool:
