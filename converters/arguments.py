@@ -6,12 +6,16 @@ Below :mod:`converters.cli` and :mod:`converters.inspect.cli`, which both build 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from . import api, registry
 from . import options as plugin_options
-from .errors import OptionError
+from .errors import OptionError, absolute_path
 
 #: CLI flags that are shorthands for reader options of the same name.
 READER_FLAGS = ("split", "resolution", "images")
@@ -85,6 +89,43 @@ def open_reader(args: argparse.Namespace):
                 f"--{flag}", f"the {name} reader has no such option{how}; its options: {', '.join(declared) or 'none'}"
             )
     return api.open_reader(args.source, name, options, where="--read-opt")
+
+
+@contextlib.contextmanager
+def stdout_kept_for(enabled: bool) -> Iterator[None]:
+    """While reading, file descriptor 1 is standard error, so what C libraries print there (hdf5plugin's
+    LZ4 filter on a damaged chunk) cannot break the JSON printed after; the real stdout comes back at the end."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        _flush_c_stdio()  # what the C library still buffers belongs to the reading, not to the JSON
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    with contextlib.suppress(Exception):  # no C library to reach (some platforms): nothing buffered there to lose
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+
+
+def absolute(path: str | os.PathLike | None) -> str | None:
+    """A path as every ``--json`` output and ``errors.jsonl`` give it: absolute, links kept (as named, from where the
+    command ran), so a script reads the same whatever folder the command started in; None stays None."""
+    return None if path is None else absolute_path(path)
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """A ``--json`` output: one JSON document on stdout, nothing else there."""
+    print(json.dumps(document, indent=2))
 
 
 def say(message: str) -> None:

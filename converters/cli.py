@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import api, registry
 from . import options as plugin_options
-from .arguments import SRC_HELP, count, executor_args, open_reader, reader_args, say, seed
+from .arguments import SRC_HELP, absolute, count, executor_args, open_reader, print_json, reader_args, say, seed, stdout_kept_for
 from .commands import cmd_formats, cmd_info, cmd_sample, cmd_validate, cmd_verify
 from .errors import OptionError, VosconvError, VosconvWarning
 from .inspect import cli as inspect_cli
@@ -36,6 +36,7 @@ def _run_args(parser: argparse.ArgumentParser) -> None:
         "--on-error", choices=("fail", "skip"), default="fail", help="stop at a bad video, or skip it (default: fail)"
     )
     parser.add_argument("--allow-skips", action="store_true", help="exit 0 even when videos were skipped")
+    parser.add_argument("--json", action="store_true", help="print what was written as JSON instead of the summary line")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -184,13 +185,46 @@ def cmd_convert(args: argparse.Namespace) -> int:
         values["images"] = False
     writer = api.open_writer(to, values, where="--write-opt")
     derive = _derive_options(args)
-    with open_reader(args) as reader:
+    with stdout_kept_for(args.json), open_reader(args) as reader:
         run = pipeline.convert if derive is None else functools.partial(_derived_convert, derive=derive)
+        replaced = os.path.lexists(args.output)
         summary = run(reader, writer, args.output, overwrite=args.overwrite, **run_options(args, args.workers))
+        split = reader.info().split if args.json else None
+    if args.json:
+        print_json(_conversion_facts(summary, reader, split, writer.name, replaced=replaced, derive=derive))
+        return _skips_exit(summary, args)
     _report(summary, reader.name, writer.name + (" (inferred from the output's name; --to chooses)" if inferred else ""))
     if derive is not None:
         print(f"derived set: {derive.describe()}")
     return _skips_exit(summary, args)
+
+
+def _conversion_facts(summary, reader, split: str | None, writer: str, *, replaced: bool, derive) -> dict[str, Any]:
+    """``convert --json``, a ``run --json`` pipeline's: the summary line's facts and what it only hints at
+    (docs/cli.md#machine-readable-output; tests/test_json_output.py holds the keys to the page's)."""
+    stats = summary.stats
+    return {
+        "source": absolute(reader.source),
+        "format": reader.name,
+        "split": split,
+        "output": absolute(summary.output),
+        "output_format": writer,
+        "replaced": replaced,
+        "videos": stats.videos,
+        "frames": stats.frames,
+        "annotated_frames": stats.annotated_frames,
+        "empty_frames": stats.empty_frames,
+        "objects": stats.objects,
+        "masks": stats.masks,
+        "void_masks": stats.void_masks,
+        "skipped": len(stats.skipped),
+        "errors_file": absolute(summary.errors_file),
+        "shards": summary.shards,
+        "resumed_shards": summary.resumed,
+        "notes": list(summary.notes),
+        "derived": None if derive is None else derive.describe(),
+        "seconds": round(summary.seconds, 3),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,9 +292,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
     status = 0
     counts = [settings.pipelines[name].workers if args.workers is None else args.workers for name in names]
-    with _one_ray_for_all(args, counts):
+    ran: list[dict[str, Any]] = []
+    with stdout_kept_for(args.json), _one_ray_for_all(args, counts):
         for name in names:
-            status = max(status, _run_pipeline(args, settings, name, targets[name]))
+            status = max(status, _run_pipeline(args, settings, name, targets[name], ran))
+    if args.json:
+        print_json({"pipelines": ran})
     return status
 
 
@@ -276,8 +313,10 @@ def _one_ray_for_all(args: argparse.Namespace, workers: list[int]) -> contextlib
     return ray_session(args.ray_address, **({"num_cpus": max(workers)} if local else {}))
 
 
-def _run_pipeline(args: argparse.Namespace, settings: Config, name: str, target: tuple[Any, Path]) -> int:
-    """One pipeline of ``vosconv run``, reported; its exit status."""
+def _run_pipeline(
+    args: argparse.Namespace, settings: Config, name: str, target: tuple[Any, Path], ran: list[dict[str, Any]]
+) -> int:
+    """One pipeline of ``vosconv run``, reported (with ``--json``, its facts appended to ``ran``); its exit status."""
     from .run import pipeline
 
     spec = settings.pipelines[name]
@@ -291,7 +330,13 @@ def _run_pipeline(args: argparse.Namespace, settings: Config, name: str, target:
             if spec.derive is None
             else functools.partial(_derived_convert, derive=spec.derive, where=f"{spec.where}.derive")
         )
+        replaced = os.path.lexists(output)
         summary = run(reader, writer, output, overwrite=overwrite, **run_options(args, workers))
+        split = reader.info().split if args.json else None
+    if args.json:
+        facts = _conversion_facts(summary, reader, split, writer.name, replaced=replaced, derive=spec.derive)
+        ran.append({"pipeline": name, "sample": absolute(source) if source_note else None, **facts})
+        return _skips_exit(summary, args)
     _report(summary, reader.name, writer.name, prefix=f"{name}: ", source_note=source_note)
     if spec.derive is not None:
         print(f"{name}: derived set: {spec.derive.describe()}")

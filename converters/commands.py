@@ -8,55 +8,24 @@ plain table and imports no format).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from . import options as plugin_options
 from . import registry
-from .arguments import open_reader, print_facts, say
+from .arguments import absolute, open_reader, print_facts, print_json, say, stdout_kept_for
 from .errors import VosconvError
-
-
-@contextlib.contextmanager
-def _stdout_kept_for(enabled: bool) -> Iterator[None]:
-    """While reading, file descriptor 1 is standard error, so what C libraries print there (hdf5plugin's
-    LZ4 filter on a damaged chunk) cannot break the JSON printed after; the real stdout comes back at the end."""
-    if not enabled:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        _flush_c_stdio()  # what the C library still buffers belongs to the reading, not to the JSON
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _flush_c_stdio() -> None:
-    with contextlib.suppress(Exception):  # no C library to reach (some platforms): nothing buffered there to lose
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .run import pipeline
 
-    with _stdout_kept_for(args.json), open_reader(args) as reader:
+    with stdout_kept_for(args.json), open_reader(args) as reader:
         started = time.perf_counter()
         info, stats = pipeline.scan(reader, workers=args.workers, progress=None)
     categories = [c.name for c in info.categories]
     facts = {
-        "source": str(reader.source),  # as validate and stats give it: the path, normalised
+        "source": absolute(reader.source) if args.json else str(reader.source),  # JSON: absolute, as every --json
         "format": reader.name,
         "split": info.split,
         "videos": stats.videos,
@@ -70,7 +39,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - started, 3),
     }
     if args.json:
-        print(json.dumps(facts, indent=2))
+        print_json(facts)
         return 0
     print_facts(facts)
     return 0
@@ -79,9 +48,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from .run.validate import format_report, validate
 
-    with _stdout_kept_for(args.json), open_reader(args) as reader:
+    with stdout_kept_for(args.json), open_reader(args) as reader:
+        started = time.perf_counter()
         report = validate(reader, workers=args.workers, progress=None)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else format_report(report))
+    if args.json:
+        print_json({**report.to_dict(), "source": absolute(report.source), "seconds": round(time.perf_counter() - started, 3)})
+    else:
+        print(format_report(report))
     return 0 if report.ok else 1
 
 

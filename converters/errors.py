@@ -25,6 +25,23 @@ class SourceError(VosconvError):
         return (type(self), (self.path, self.cause) if self.path else (self.cause,))
 
 
+def absolute_path(path: str | os.PathLike) -> str:
+    """``path`` as reports name a file (``errors.jsonl``, every ``--json``): absolute, the same from any folder.
+
+    Only the part the current folder stands for is made absolute (a leading ``..`` climbs from the real current
+    folder); the rest is kept as written, links and all, since a ``..`` further on can be part of an archive
+    member's name (``data.zip/../x.png``), which ``os.path.abspath`` would fold into another file's path.
+    """
+    text = os.fspath(path)
+    if not text or os.path.isabs(text):
+        return text
+    base, parts = os.getcwd(), text.split(os.sep)
+    while parts and parts[0] in (".", "..", ""):
+        if parts.pop(0) == "..":
+            base = os.path.dirname(base)
+    return os.path.join(base, *parts)
+
+
 class DetectionError(VosconvError):
     """No reader (or more than one) recognises a source."""
 

@@ -75,7 +75,7 @@ def test_a_convert_summary_shows_in_a_few_lines():
     from converters.run.stats import Stats
 
     stats = Stats(3, 30, 30, 9, 75, 0, 1, set(range(1, 1204)))
-    stats.skipped = [{"video": f"v{i}", "file": "f.png", "error": "SourceError", "message": "x" * 200} for i in range(1000)]
+    stats.skipped = [{"video": f"v{i}", "file": "f.png", "error": "source", "message": "x" * 200} for i in range(1000)]
     shown = repr(stats)
     assert shown.startswith("Stats(videos=3, frames=30, annotated_frames=30, objects=9, masks=75, void_masks=0, empty_frames=1")
     assert "category_ids=<1203 ids: 1, 2, 3, 4, 5, 6, 7, 8, ...>" in shown and "skipped=<1000 videos: v0, v1, v2, ...>" in shown

@@ -297,7 +297,7 @@ def test_convert_skip_policy_exit_codes(capsys, sample_copy, tmp_path):
     code, _, _ = run(capsys, *base, "-o", str(tmp_path / "d.json"), "--on-error", "skip", "--allow-skips")
     assert code == 0
     record = json.loads((tmp_path / "d.json.errors.jsonl").read_text())
-    assert record["file"] == str(victim) and record["error"] == "SourceError"
+    assert record["file"] == str(victim) and record["error"] == "source"
 
 
 def test_verify_command(capsys, tmp_path, monkeypatch):
@@ -615,11 +615,12 @@ def test_help_names_the_formats_from_and_to_take(capsys):
 
 
 def test_info_validate_and_stats_json_name_the_source_alike(capsys, sample_root):
-    """info --json gave the path as typed (``./x/``), validate and stats the path itself (``x``)."""
+    """info --json gave the path as typed (``./x/``), validate and stats the path itself (``x``); now each gives it
+    absolute, as errors.jsonl does (docs/cli.md#machine-readable-output)."""
     typed = f"./{os.path.relpath(sample_root['davis'])}/"
     sources = set()
     for command in ("info", "validate", "stats"):
         code, stdout, _ = run(capsys, command, typed, "--json")
         assert code == 0
         sources.add(json.loads(stdout)["source"])
-    assert sources == {os.path.relpath(sample_root["davis"])}
+    assert sources == {os.path.abspath(sample_root["davis"])}

@@ -6,11 +6,22 @@ Added to the ``vosconv`` parser by :mod:`converters.cli`; the work is imported w
 from __future__ import annotations
 
 import argparse
-import json
+import time
 from pathlib import Path
 
 from .. import api
-from ..arguments import SRC_HELP, count, executor_args, open_reader, print_facts, reader_args, say
+from ..arguments import (
+    SRC_HELP,
+    absolute,
+    count,
+    executor_args,
+    open_reader,
+    print_facts,
+    print_json,
+    reader_args,
+    say,
+    stdout_kept_for,
+)
 from ..errors import OutputError
 
 
@@ -73,12 +84,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
         check_folders(Path(args.plots), folder=True)
         if Path(args.plots).is_dir() and any(Path(args.plots).iterdir()) and not args.overwrite:
             raise OutputError(f"{args.plots} is not empty; pass --overwrite to write the figures into it")
-    with open_reader(args) as reader:
+    with stdout_kept_for(args.json), open_reader(args) as reader:
         from .preview import refuse_source
 
         for path in filter(None, (args.per_video, args.plots)):  # before any reading
             refuse_source(Path(path), reader.roots())
+        started = time.perf_counter()
         result = summarise(reader, executor=make_executor(args.workers, args.executor, args.ray_address), progress=None)
+        seconds = round(time.perf_counter() - started, 3)
     if args.per_video:
         say(f"wrote {result.write_table(args.per_video, overwrite=args.overwrite)}")
     if args.plots:
@@ -87,7 +100,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         say(f"wrote {len(write_plots(result, args.plots, timelines=args.timelines))} figures to {args.plots}")
     summary = result.summary()
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print_json({**summary, "source": absolute(summary["source"]), "seconds": seconds})
         return 0
     print_facts(summary, unknown=("first_appearances_only",))
     return 0

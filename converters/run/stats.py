@@ -6,12 +6,16 @@ A shard's :class:`Stats` travel back from the worker that wrote it and into the 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SourceError
+from ..errors import SourceError, absolute_path
 from ..model import Video
+
+#: ``error`` of a bad video: its source cannot be read as its format claims (a file missing, damaged or malformed,
+#: a frame image that fails to read whole), or it was read but the chosen writer cannot hold it.
+SOURCE, WRITER = "source", "writer"
+ERROR_KINDS = (SOURCE, WRITER)
 
 _COUNTS = ("videos", "frames", "annotated_frames", "objects", "masks", "void_masks", "empty_frames")
 
@@ -55,11 +59,8 @@ class Stats:
         self.category_ids.update(o.category_id for o in video.objects if o.category_id is not None)
 
     def skip(self, video: str, error: SourceError, *, source_file: bool = True) -> None:
-        """Note a bad video; its file by absolute path, so ``errors.jsonl`` reads the same whatever folder the run
-        started in and however the source was named (relatively or not). Not ``source_file``: the error is a
-        writer's refusal, naming the video (or a frame of it) as it is, no path to make absolute."""
-        path = os.path.abspath(error.path) if error.path and source_file else error.path
-        self.skipped.append({"video": video, "file": path, "error": type(error).__name__, "message": error.cause})
+        """Note a bad video, as :func:`bad_video` records it (``source_file``: False for a writer's refusal)."""
+        self.skipped.append(bad_video(video, error, source_file=source_file))
 
     def merge(self, other: Stats) -> None:
         for name in _COUNTS:
@@ -89,6 +90,18 @@ class Stats:
         )
         count = len(self.skipped)
         return text + (f", {_counted(count, 'video')} skipped" if count else "")
+
+
+def bad_video(video: str | None, error: SourceError, *, source_file: bool = True) -> dict[str, str | None]:
+    """A line of ``errors.jsonl`` (and an error of ``validate --json``): ``video``, ``file``, ``error``, ``message``.
+
+    ``error`` is one of :data:`ERROR_KINDS`, the documented words a script can branch on (docs/cli.md), not the
+    exception's class, which is how the code is arranged. ``file`` is absolute, so the record reads the same
+    whatever folder the run started in and however the source was named; for a writer's refusal it is what the
+    writer names, the video (or a frame of it) as it is, no path to make absolute.
+    """
+    path = absolute_path(error.path) if source_file else error.path
+    return {"video": video, "file": path, "error": SOURCE if source_file else WRITER, "message": error.cause}
 
 
 def _counted(count: int, word: str) -> str:

@@ -15,6 +15,7 @@ from ..errors import SourceError
 from ..model import Video
 from ..reader import Reader, VideoRef
 from .executors import make_executor
+from .stats import bad_video
 
 
 @dataclass
@@ -43,7 +44,8 @@ class Report:
 
 
 def _error(video: str | None, error: SourceError) -> dict[str, Any]:
-    return {"video": video, "file": error.path, "error": type(error).__name__, "message": error.cause}
+    """As ``errors.jsonl`` records a skipped video: what validate finds, a conversion fails or skips on."""
+    return bad_video(video, error)
 
 
 def notes_for(video: Video) -> list[dict[str, Any]]:

@@ -416,14 +416,16 @@ def _damage_first_chunk(out: Path) -> None:
 
 def test_validate_json_stays_json_when_a_codec_prints_to_stdout(sample_root, tmp_path):
     """hdf5plugin's LZ4 filter prints to file descriptor 1 on a damaged chunk; ``--json`` output is still only JSON,
-    also from forked workers."""
+    also from forked workers, of every command that has it (stats and convert let the filter's words through)."""
     import subprocess
     import sys
 
     out = convert(sample_root["mose"], tmp_path / "h5", "mose", "hdf5", {"masks": "dense", "codec": "lz4"}, {"split": "train"})
     _damage_first_chunk(out)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    for command in (["validate", str(out), "--json", "--workers", "2"], ["info", str(out), "--json", "--workers", "2"]):
+    skip = ["convert", str(out), "-o", str(tmp_path / "c.json"), "--on-error", "skip", "--json", "--workers", "2"]
+    reading = [[name, str(out), "--json", "--workers", "2"] for name in ("validate", "info", "stats")]
+    for command in [*reading, skip]:
         vosconv = [sys.executable, "-m", "converters"]
         done = subprocess.run([*vosconv, *command], env=env, capture_output=True, text=True, timeout=120)
         assert "decompressed size" in done.stderr  # what the filter said went to standard error
@@ -431,6 +433,8 @@ def test_validate_json_stays_json_when_a_codec_prints_to_stdout(sample_root, tmp
             report = json.loads(done.stdout)
             assert done.returncode == 1 and not report["ok"]
             assert [e["file"] for e in report["errors"]] == [str(_first_shard(out))], report
+        elif command[0] == "convert":  # the damaged video skipped, the rest written, and stdout the document
+            assert done.returncode == 3 and json.loads(done.stdout)["skipped"] == 1, done.stdout
         else:  # info stops at the error, which it says on standard error; standard output holds nothing else
             assert done.returncode == 1 and done.stdout == "" and "error:" in done.stderr
 

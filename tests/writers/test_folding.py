@@ -184,7 +184,7 @@ def test_a_conversion_refuses_or_skips_the_second_of_two_videos_a_file_system_fo
     out = tmp_path / "out"
     summary = api.convert(source, out, on_error="skip", **options)
     (record,) = summary.stats.skipped
-    assert (record["video"], record["file"], record["error"]) == (second, second, "SourceError")
+    assert (record["video"], record["file"], record["error"]) == (second, second, "writer")
     assert FOLDS in record["message"] and "case-sensitive volume" in record["message"]
     assert [json.loads(line) for line in summary.errors_file.read_text().splitlines()] == [record]
     for folder in folders:  # no entry of the second's own (the stand-in link is no output's file: the run removed it)
