@@ -28,13 +28,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         "source": absolute(reader.source) if args.json else str(reader.source),  # JSON: absolute, as every --json
         "format": reader.name,
         "split": info.split,
-        "videos": stats.videos,
-        "frames": stats.frames,
-        "annotated_frames": stats.annotated_frames,
-        "empty_frames": stats.empty_frames,
-        "objects": stats.objects,
-        "masks": stats.masks,
-        "void_masks": stats.void_masks,
+        **stats.counts(),
         "categories": categories,
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -18,6 +18,8 @@ SOURCE, WRITER = "source", "writer"
 ERROR_KINDS = (SOURCE, WRITER)
 
 _COUNTS = ("videos", "frames", "annotated_frames", "objects", "masks", "void_masks", "empty_frames")
+#: The counts every ``--json`` reports, in the summary line's order (docs/cli.md#machine-readable-output).
+REPORTED = ("videos", "frames", "annotated_frames", "empty_frames", "objects", "masks", "void_masks")
 
 
 def _is_skip_record(record: object) -> bool:
@@ -67,6 +69,10 @@ class Stats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.category_ids |= other.category_ids
         self.skipped.extend(other.skipped)
+
+    def counts(self) -> dict[str, int]:
+        """The counts a ``--json`` report gives, by the names it gives them."""
+        return {name: getattr(self, name) for name in REPORTED}
 
     def to_dict(self) -> dict[str, Any]:
         return {**{n: getattr(self, n) for n in _COUNTS}, "category_ids": sorted(self.category_ids), "skipped": self.skipped}
