@@ -65,6 +65,11 @@ def open_file(path: str) -> h5py.File:
         file = h5py.File(path, "r", rdcc_nbytes=0)
     except OSError as exc:
         raise SourceError(path, f"cannot open HDF5 shard: {exc}") from None
+    return hold_metadata_cache(file)
+
+
+def hold_metadata_cache(file: h5py.File) -> h5py.File:
+    """``file`` with libhdf5's metadata cache held to :data:`METADATA_CACHE_BYTES` (a shard read or written)."""
     config = file.id.get_mdc_config()
     config.set_initial_size = True
     config.initial_size = config.max_size = METADATA_CACHE_BYTES

@@ -31,6 +31,7 @@ from ...model import VOID_ID, DatasetInfo, Frame, FrameMasks, Video
 from ...sources import imagefiles
 from ..sharded import manifest as shards
 from ..sharded.writer import ShardedWriter, check_shard_bytes
+from .reader import hold_metadata_cache
 from .spec import HEADER_ATTRIBUTE, VIDEOS_GROUP
 
 DEFAULT_LEVELS = {"zstd": 3, "gzip": 1}
@@ -128,7 +129,7 @@ def _new_file(path: Path) -> h5py.File:
     fapl.set_libver_bounds(h5py.h5f.LIBVER_V110, h5py.h5f.LIBVER_LATEST)
     fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
     _ordered_untimed(fcpl)
-    return h5py.File(h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl))
+    return hold_metadata_cache(h5py.File(h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fapl=fapl, fcpl=fcpl)))
 
 
 def _new_group(parent: h5py.Group, name: str) -> h5py.Group:
