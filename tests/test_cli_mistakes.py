@@ -103,15 +103,19 @@ def test_verify_of_a_folder_says_it_is_a_folder(capsys, tmp_path):
     assert code == 1 and stderr.startswith(f"error: {tmp_path}: is a folder; verify checks a downloaded archive file")
 
 
-@pytest.mark.parametrize(
-    ("layout", "inner", "root"),
-    [
-        ("mose", "train/JPEGImages", "train"),
-        ("mose", "train/Annotations/82d9d721", "train"),
-        ("davis", "DAVIS/JPEGImages/480p", "DAVIS"),
-        ("youtube-vos", "valid/Annotations", "valid"),
-    ],
-)
+#: Folders inside a sample dataset: (its layout, the folder, the dataset root detection names). Those of masks alone
+#: (``Annotations/``) are shaped like a results folder too (tests/readers/test_results_folder.py).
+INSIDE_A_DATASET = [
+    ("mose", "train/JPEGImages", "train"),
+    ("mose", "train/Annotations", "train"),
+    ("mose", "train/Annotations/82d9d721", "train"),
+    ("davis", "DAVIS/JPEGImages/480p", "DAVIS"),
+    ("davis", "DAVIS/Annotations/480p", "DAVIS"),
+    ("youtube-vos", "valid/Annotations", "valid"),
+]
+
+
+@pytest.mark.parametrize(("layout", "inner", "root"), INSIDE_A_DATASET)
 def test_a_folder_inside_a_dataset_names_the_dataset_folder(sample_root, layout, inner, root):
     """`cannot tell the format; name it with --from` sent the user to --from, which fails there too."""
     source = sample_root[layout] / inner
@@ -119,7 +123,9 @@ def test_a_folder_inside_a_dataset_names_the_dataset_folder(sample_root, layout,
         source = next(p for p in source.parent.iterdir() if p.is_dir() and not p.name.startswith("."))
     with pytest.raises(DetectionError) as caught:
         api.detect(source)
-    assert str(caught.value).startswith(f"{source} lies inside {sample_root[layout] / root}, which reads as {layout}: pass")
+    dataset = sample_root[layout] / root
+    said = f"{source} lies inside {dataset}, which reads as {layout}: pass {dataset} as the source"
+    assert str(caught.value).splitlines()[0] == said  # then, where other readers were asked, why each declined
 
 
 def test_a_folder_of_nothing_known_still_lists_what_was_looked_for(tmp_path):
